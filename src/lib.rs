@@ -1,1 +1,88 @@
+//! backup-master: consistent, crash-safe backups of an application made of several components,
+//! driven over HTTP. `create_app` builds the actix app that `main.rs` serves.
 
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod schedule;
+pub mod server;
+pub mod state;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    http::header,
+    web, App, HttpResponse,
+};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::Tokens;
+use crate::error::{ApiError, ProblemKind};
+use crate::state::AppState;
+
+/// The running parts of the server, shared by every worker.
+#[derive(Clone)]
+pub struct AppParts {
+    pub state: web::Data<AppState>,
+}
+
+impl AppParts {
+    /// Starts everything behind the API for `config`.
+    pub fn start(config: config::Config) -> Result<AppParts, server::ServeError> {
+        let state = server::state_for(config);
+        Ok(AppParts { state })
+    }
+}
+
+/// The whole app: API routes, OpenAPI document, Swagger UI, and problem+json for every error
+/// actix itself raises (bad JSON, query or path; unknown route).
+pub fn create_app(
+    parts: AppParts,
+    tokens: web::Data<Tokens>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(api::ApiDoc::openapi())
+        .app_data(parts.state.clone())
+        .app_data(tokens)
+        .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(api::json::MAX_BODY)
+                .error_handler(|e, _| error::json_error(e).into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
+        .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+        .configure(api::routes)
+        .split_for_parts();
+    app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+        .route("/swagger-ui", web::get().to(swagger_redirect))
+        .default_service(web::to(unknown_route))
+        .wrap(tracing_actix_web::TracingLogger::default())
+}
+
+async fn swagger_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/swagger-ui/"))
+        .finish()
+}
+
+async fn unknown_route(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ProblemKind::NotFound,
+        format!("no route {} {}", req.method(), req.path()),
+    ))
+}

@@ -1,0 +1,1158 @@
+//! The config file: loading with every error at once (key and line), semantic validation shared
+//! with the API, and atomic write-back through `toml_edit` that keeps the operator's comments.
+//!
+//! Loading walks the parsed document by hand rather than through `serde(deny_unknown_fields)`:
+//! serde stops at the first problem, while an operator fixing a config wants the whole list.
+//! The same [`validate`] runs for a file at start-up and for a candidate built from an API
+//! request, so the API refuses exactly what start-up would refuse.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml_edit::{DocumentMut, ImDocument, Item, Table};
+use utoipa::ToSchema;
+
+use crate::engine::{ComponentSpec, Profile};
+use crate::error::FieldError;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_STATE_DIR: &str = "backup-master-data";
+pub const DEFAULT_CONFIG_FILE: &str = "backup-master.toml";
+pub const MAX_KEEP: u32 = 100;
+pub const MAX_HOOK_TIMEOUT: u64 = 7 * 24 * 3600;
+
+/// Roles, weakest first: each includes the rights of those before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A bearer token as the server keeps it: its role and the SHA-256 of the secret, never the secret.
+#[derive(Clone, Debug)]
+pub struct TokenSpec {
+    pub role: Role,
+    pub sha256: [u8; 32],
+}
+
+/// The `[schedule]` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// Whether the daily backup runs.
+    pub enabled: bool,
+    /// Local time of the daily backup, exactly `hh:mm`, 00:00 to 23:59.
+    #[schema(example = "02:00")]
+    pub daily_time: String,
+    /// IANA time zone name; empty means the machine's local zone.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: String,
+    /// Run once at start-up when the last scheduled run was missed while the server was down.
+    pub catch_up: bool,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        ScheduleSettings {
+            enabled: true,
+            daily_time: "02:00".into(),
+            time_zone: String::new(),
+            catch_up: true,
+        }
+    }
+}
+
+/// The `[hooks]` table: commands run after each backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookSettings {
+    /// Command run after a successful backup; empty: nothing runs. Split like a shell would, no shell.
+    #[schema(example = "/opt/scripts/to-tape.sh --all")]
+    pub on_success: String,
+    /// Command run after a failed, cancelled or interrupted backup; empty: nothing runs.
+    #[schema(example = "/opt/scripts/page-admin.sh")]
+    pub on_failure: String,
+    /// Working folder of both commands (must exist); empty: the state dir.
+    pub work_folder: String,
+    /// Seconds after which the command's whole process group is killed.
+    #[schema(example = 3600)]
+    pub timeout_seconds: u64,
+}
+
+impl Default for HookSettings {
+    fn default() -> Self {
+        HookSettings {
+            on_success: String::new(),
+            on_failure: String::new(),
+            work_folder: String::new(),
+            timeout_seconds: 3600,
+        }
+    }
+}
+
+/// One `[[components]]` entry as written in the file (paths unresolved).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentConfig {
+    pub name: String,
+    pub profile: Profile,
+    pub home: Option<String>,
+    pub backup_folder: String,
+    pub keep: u32,
+    pub items: Option<Vec<String>>,
+    pub agent: Option<String>,
+    pub agent_token_file: Option<String>,
+}
+
+/// The whole configuration, loaded and validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file settings are written back to.
+    pub file: PathBuf,
+    /// The folder relative paths are resolved against (the file's folder).
+    pub base_dir: PathBuf,
+    pub listen: String,
+    pub state_dir: PathBuf,
+    pub tokens: Vec<TokenSpec>,
+    pub schedule: ScheduleSettings,
+    pub hooks: HookSettings,
+    pub components: Vec<ComponentConfig>,
+    pub metrics_public: bool,
+}
+
+/// Errors found while loading: each names the key (and its line where the file has one).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid:\n{}", list(.errors))]
+    Invalid {
+        path: PathBuf,
+        errors: Vec<FieldError>,
+    },
+    #[error("cannot write config file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn list(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("  - {}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let abs = absolute(path);
+        Config::parse(&text, &abs).map_err(|errors| ConfigError::Invalid { path: abs, errors })
+    }
+
+    /// Parses config text as if it were the file `file`; every error at once.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, Vec<FieldError>> {
+        let base_dir = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let doc = ImDocument::parse(text.to_string()).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!(" (line {})", line_of(text, s.start)))
+                .unwrap_or_default();
+            vec![FieldError::new(
+                "file",
+                format!("TOML syntax error{line}: {}", e.message()),
+            )]
+        })?;
+        let mut r = Reader {
+            text,
+            errors: Vec::new(),
+        };
+        let root = doc.as_table();
+        r.check_keys(
+            root,
+            "",
+            &[
+                "listen",
+                "state_dir",
+                "tokens",
+                "schedule",
+                "hooks",
+                "components",
+                "metrics_public",
+            ],
+        );
+        let listen = r
+            .string(root, "", "listen")
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let state_dir = r
+            .string(root, "", "state_dir")
+            .unwrap_or_else(|| DEFAULT_STATE_DIR.to_string());
+        let metrics_public = r.boolean(root, "", "metrics_public").unwrap_or(false);
+
+        let mut tokens = Vec::new();
+        for (i, t) in r.tables(root, "tokens").into_iter().enumerate() {
+            let p = format!("tokens[{i}]");
+            r.check_keys(t, &p, &["role", "sha256", "token_file"]);
+            let role = r.string(t, &p, "role");
+            let sha = r.string(t, &p, "sha256");
+            let file = r.string(t, &p, "token_file");
+            let role = match role.as_deref().map(|s| (s, Role::parse(s))) {
+                Some((_, Some(role))) => Some(role),
+                Some((s, None)) => {
+                    r.push(
+                        &p,
+                        "role",
+                        format!("unknown role {s:?}; one of viewer, operator, admin"),
+                    );
+                    None
+                }
+                None => {
+                    r.push(&p, "role", "is required".into());
+                    None
+                }
+            };
+            let digest = match (sha, file) {
+                (Some(_), Some(_)) => {
+                    r.push(&p, "token_file", "give sha256 or token_file, not both".into());
+                    None
+                }
+                (None, None) => {
+                    r.push(&p, "sha256", "give sha256 or token_file".into());
+                    None
+                }
+                (Some(hexed), None) => match decode_sha256(&hexed) {
+                    Some(d) => Some(d),
+                    None => {
+                        r.push(&p, "sha256", "must be 64 hex digits".into());
+                        None
+                    }
+                },
+                (None, Some(f)) => match read_token_file(&resolve(&base_dir, &f)) {
+                    Ok(secret) => Some(sha256_of(secret.as_bytes())),
+                    Err(msg) => {
+                        r.push(&p, "token_file", msg);
+                        None
+                    }
+                },
+            };
+            if let (Some(role), Some(sha256)) = (role, digest) {
+                tokens.push(TokenSpec { role, sha256 });
+            }
+        }
+
+        let schedule = match r.table(root, "schedule") {
+            Some(t) => {
+                r.check_keys(
+                    t,
+                    "schedule",
+                    &["enabled", "daily_time", "time_zone", "catch_up"],
+                );
+                let d = ScheduleSettings::default();
+                ScheduleSettings {
+                    enabled: r.boolean(t, "schedule", "enabled").unwrap_or(d.enabled),
+                    daily_time: r
+                        .string(t, "schedule", "daily_time")
+                        .unwrap_or(d.daily_time),
+                    time_zone: r.string(t, "schedule", "time_zone").unwrap_or(d.time_zone),
+                    catch_up: r.boolean(t, "schedule", "catch_up").unwrap_or(d.catch_up),
+                }
+            }
+            None => ScheduleSettings::default(),
+        };
+        let hooks = match r.table(root, "hooks") {
+            Some(t) => {
+                r.check_keys(
+                    t,
+                    "hooks",
+                    &["on_success", "on_failure", "work_folder", "timeout_seconds"],
+                );
+                let d = HookSettings::default();
+                HookSettings {
+                    on_success: r.string(t, "hooks", "on_success").unwrap_or(d.on_success),
+                    on_failure: r.string(t, "hooks", "on_failure").unwrap_or(d.on_failure),
+                    work_folder: r.string(t, "hooks", "work_folder").unwrap_or(d.work_folder),
+                    timeout_seconds: r
+                        .integer(t, "hooks", "timeout_seconds")
+                        .map(|v| v.max(0) as u64)
+                        .unwrap_or(d.timeout_seconds),
+                }
+            }
+            None => HookSettings::default(),
+        };
+
+        let mut components = Vec::new();
+        for (i, t) in r.tables(root, "components").into_iter().enumerate() {
+            let p = format!("components[{i}]");
+            r.check_keys(
+                t,
+                &p,
+                &[
+                    "name",
+                    "profile",
+                    "home",
+                    "backup_folder",
+                    "keep",
+                    "items",
+                    "agent",
+                    "agent_token_file",
+                ],
+            );
+            let name = r.string(t, &p, "name").unwrap_or_else(|| {
+                r.push(&p, "name", "is required".into());
+                String::new()
+            });
+            let profile = match r.string(t, &p, "profile") {
+                Some(s) => match parse_profile(&s) {
+                    Some(p) => p,
+                    None => {
+                        r.push(
+                            &p,
+                            "profile",
+                            format!("unknown profile {s:?}; one of maestro-hub, maestro-lui, maestro-tracker, custom"),
+                        );
+                        Profile::Custom
+                    }
+                },
+                None => {
+                    r.push(&p, "profile", "is required".into());
+                    Profile::Custom
+                }
+            };
+            let keep = match r.integer(t, &p, "keep") {
+                Some(k) if (0..=MAX_KEEP as i64).contains(&k) => k as u32,
+                Some(_) => {
+                    r.push(&p, "keep", format!("must be between 0 and {MAX_KEEP}"));
+                    0
+                }
+                None => 3,
+            };
+            components.push(ComponentConfig {
+                name,
+                profile,
+                home: r.string(t, &p, "home"),
+                backup_folder: r
+                    .string(t, &p, "backup_folder")
+                    .unwrap_or_else(|| "backup".to_string()),
+                keep,
+                items: r.string_array(t, &p, "items"),
+                agent: r.string(t, &p, "agent"),
+                agent_token_file: r.string(t, &p, "agent_token_file"),
+            });
+        }
+
+        let cfg = Config {
+            file: file.to_path_buf(),
+            state_dir: resolve(&base_dir, &state_dir),
+            base_dir,
+            listen,
+            tokens,
+            schedule,
+            hooks,
+            components,
+            metrics_public,
+        };
+        let mut errors = r.errors;
+        // Semantic checks only where the file parsed: a type error already said what is wrong.
+        let semantic: Vec<FieldError> = validate(&cfg)
+            .into_iter()
+            .filter(|e| !errors.iter().any(|x| x.field == e.field))
+            .collect();
+        errors.extend(semantic);
+        if cfg.tokens.is_empty() && !errors.iter().any(|e| e.field.starts_with("tokens")) {
+            errors.push(FieldError::new(
+                "tokens",
+                "at least one [[tokens]] entry is required: without one nobody can use the API",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The folder a component's home resolves to (local components only).
+    pub fn home_of(&self, c: &ComponentConfig) -> Option<PathBuf> {
+        c.home.as_deref().map(|h| resolve(&self.base_dir, h))
+    }
+
+    /// The folder hooks run in.
+    pub fn hook_work_folder(&self) -> PathBuf {
+        if self.hooks.work_folder.is_empty() {
+            self.state_dir.clone()
+        } else {
+            resolve(&self.base_dir, &self.hooks.work_folder)
+        }
+    }
+
+    /// What the engine needs to know of each local component.
+    pub fn component_specs(&self) -> Vec<ComponentSpec> {
+        self.components
+            .iter()
+            .filter_map(|c| {
+                let home = self.home_of(c)?;
+                Some(ComponentSpec {
+                    name: c.name.clone(),
+                    profile: c.profile,
+                    backup_folder: resolve(&home, &c.backup_folder),
+                    home,
+                    keep: c.keep,
+                    items: items_of(c),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The items a component backs up: its profile's, or the configured ones for `custom`.
+pub fn items_of(c: &ComponentConfig) -> Vec<String> {
+    match c.profile {
+        Profile::Custom => c.items.clone().unwrap_or_default(),
+        p => p.default_items().iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+pub fn parse_profile(s: &str) -> Option<Profile> {
+    match s {
+        "maestro-hub" => Some(Profile::MaestroHub),
+        "maestro-lui" => Some(Profile::MaestroLui),
+        "maestro-tracker" => Some(Profile::MaestroTracker),
+        "custom" => Some(Profile::Custom),
+        _ => None,
+    }
+}
+
+pub fn profile_name(p: Profile) -> &'static str {
+    match p {
+        Profile::MaestroHub => "maestro-hub",
+        Profile::MaestroLui => "maestro-lui",
+        Profile::MaestroTracker => "maestro-tracker",
+        Profile::Custom => "custom",
+    }
+}
+
+/// Semantic validation shared by start-up and the API. Field paths are those of the file
+/// (`schedule.daily_time`, `components[2].keep`).
+pub fn validate(cfg: &Config) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if cfg.listen.parse::<SocketAddr>().is_err() {
+        errors.push(FieldError::new(
+            "listen",
+            "must be an address like 127.0.0.1:8080",
+        ));
+    }
+    errors.extend(validate_schedule(&cfg.schedule, "schedule"));
+    errors.extend(validate_hooks(&cfg.hooks, &cfg.base_dir, "hooks"));
+    errors.extend(validate_components(cfg));
+    errors
+}
+
+pub fn validate_schedule(s: &ScheduleSettings, prefix: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Err(msg) = parse_daily_time(&s.daily_time) {
+        errors.push(FieldError::new(format!("{prefix}.daily_time"), msg));
+    }
+    if !s.time_zone.is_empty() && jiff::tz::TimeZone::get(&s.time_zone).is_err() {
+        errors.push(FieldError::new(
+            format!("{prefix}.time_zone"),
+            format!(
+                "unknown time zone {:?}; use an IANA name such as Europe/Berlin, or empty for the machine's zone",
+                s.time_zone
+            ),
+        ));
+    }
+    errors
+}
+
+/// `hh:mm`, two digits each, 00:00 to 23:59.
+pub fn parse_daily_time(s: &str) -> Result<(u8, u8), String> {
+    let msg = || format!("{s:?} is not a time: must be hh:mm between 00:00 and 23:59");
+    let b = s.as_bytes();
+    if b.len() != 5 || b[2] != b':' || ![0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit()) {
+        return Err(msg());
+    }
+    let h = (b[0] - b'0') * 10 + (b[1] - b'0');
+    let m = (b[3] - b'0') * 10 + (b[4] - b'0');
+    if h > 23 || m > 59 {
+        return Err(msg());
+    }
+    Ok((h, m))
+}
+
+pub fn validate_hooks(h: &HookSettings, base_dir: &Path, prefix: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (key, cmd) in [("on_success", &h.on_success), ("on_failure", &h.on_failure)] {
+        if cmd.contains('\0') {
+            errors.push(FieldError::new(
+                format!("{prefix}.{key}"),
+                "must not contain NUL",
+            ));
+        } else if let Err(e) = shell_words::split(cmd) {
+            errors.push(FieldError::new(
+                format!("{prefix}.{key}"),
+                format!("cannot be split into arguments: {e}"),
+            ));
+        }
+    }
+    if !h.work_folder.is_empty() {
+        let field = format!("{prefix}.work_folder");
+        if has_dot_dot(&h.work_folder) {
+            errors.push(FieldError::new(field, "must not contain '..'"));
+        } else if !resolve(base_dir, &h.work_folder).is_dir() {
+            errors.push(FieldError::new(
+                field,
+                format!("{:?} is not an existing folder", h.work_folder),
+            ));
+        }
+    }
+    if h.timeout_seconds == 0 || h.timeout_seconds > MAX_HOOK_TIMEOUT {
+        errors.push(FieldError::new(
+            format!("{prefix}.timeout_seconds"),
+            format!("must be between 1 and {MAX_HOOK_TIMEOUT}"),
+        ));
+    }
+    errors
+}
+
+/// A component name: `[a-z0-9_-]{1,32}`.
+pub fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn validate_components(cfg: &Config) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut names = HashSet::new();
+    if cfg.components.is_empty() {
+        errors.push(FieldError::new(
+            "components",
+            "at least one [[components]] entry is required",
+        ));
+    }
+    // (index, backup folder, items as absolute paths) of each local component, for the
+    // cross-component checks below.
+    let mut placed: Vec<(usize, PathBuf, Vec<PathBuf>)> = Vec::new();
+    for (i, c) in cfg.components.iter().enumerate() {
+        let p = format!("components[{i}]");
+        let mut err = |key: &str, msg: String| errors.push(FieldError::new(format!("{p}.{key}"), msg));
+        if !valid_name(&c.name) {
+            err(
+                "name",
+                format!("{:?} must be 1 to 32 of a-z, 0-9, '_' and '-'", c.name),
+            );
+        } else if !names.insert(c.name.clone()) {
+            err("name", format!("{:?} is used by two components", c.name));
+        }
+        if c.keep > MAX_KEEP {
+            err("keep", format!("must be between 0 and {MAX_KEEP}"));
+        }
+        match (c.profile, &c.items) {
+            (Profile::Custom, None) => err("items", "profile custom needs a list of items".into()),
+            (Profile::Custom, Some(items)) if items.is_empty() => {
+                err("items", "profile custom needs at least one item".into())
+            }
+            (Profile::Custom, Some(items)) => {
+                let mut seen = HashSet::new();
+                for (j, item) in items.iter().enumerate() {
+                    if let Err(msg) = check_relative(item) {
+                        errors.push(FieldError::new(format!("{p}.items[{j}]"), msg));
+                    } else if !seen.insert(item.trim_end_matches('/').to_string()) {
+                        errors.push(FieldError::new(
+                            format!("{p}.items[{j}]"),
+                            format!("{item:?} is listed twice"),
+                        ));
+                    }
+                }
+            }
+            (_, Some(_)) => err(
+                "items",
+                format!(
+                    "only profile custom lists items; {} backs up {}",
+                    profile_name(c.profile),
+                    c.profile.default_items().join(", ")
+                ),
+            ),
+            (_, None) => {}
+        }
+        let mut err = |key: &str, msg: String| errors.push(FieldError::new(format!("{p}.{key}"), msg));
+        if c.backup_folder.is_empty() {
+            err("backup_folder", "must not be empty".into());
+        } else if has_dot_dot(&c.backup_folder) {
+            err("backup_folder", "must not contain '..'".into());
+        }
+        match (&c.home, &c.agent) {
+            (Some(_), Some(_)) => err(
+                "agent",
+                "a component is local (home) or remote (agent), not both".into(),
+            ),
+            (None, None) => err("home", "is required (the component's folder)".into()),
+            (None, Some(_)) => err(
+                "agent",
+                "remote components are not supported by this version yet; give home".into(),
+            ),
+            (Some(home), None) => {
+                let home = resolve(&cfg.base_dir, home);
+                if !home.is_dir() {
+                    err("home", format!("{} is not an existing folder", home.display()));
+                } else if !c.backup_folder.is_empty() && !has_dot_dot(&c.backup_folder) {
+                    let folder = resolve(&home, &c.backup_folder);
+                    if let Some(msg) = foreign_folder(&folder) {
+                        err("backup_folder", msg);
+                    }
+                    if folder == home {
+                        err("backup_folder", "must not be the home itself".into());
+                    } else if home.starts_with(&folder) {
+                        err("backup_folder", "must not contain the home".into());
+                    }
+                    let items = items_of(c)
+                        .iter()
+                        .filter(|it| check_relative(it).is_ok())
+                        .map(|it| home.join(it.trim_end_matches('/')))
+                        .collect();
+                    placed.push((i, folder, items));
+                }
+            }
+        }
+        if c.agent_token_file.is_some() && c.agent.is_none() {
+            err(
+                "agent_token_file",
+                "only a remote component (agent) has a token file".into(),
+            );
+        }
+    }
+    for (a, (i, folder, _)) in placed.iter().enumerate() {
+        let field = format!("components[{i}].backup_folder");
+        for (j, _, items) in &placed {
+            let other_name = &cfg.components[*j].name;
+            for item in items {
+                if folder.starts_with(item) {
+                    let whose = if j == i {
+                        "its own item".to_string()
+                    } else {
+                        format!("an item of component {other_name:?}")
+                    };
+                    errors.push(FieldError::new(
+                        field.clone(),
+                        format!(
+                            "{} is inside {whose} ({}): backups would back themselves up",
+                            folder.display(),
+                            item.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        for (j, other, _) in placed.iter().skip(a + 1) {
+            let other_name = &cfg.components[*j].name;
+            if folder == other {
+                errors.push(FieldError::new(
+                    field.clone(),
+                    format!(
+                        "{} is also the backup folder of component {other_name:?}: each component needs its own (backups would overwrite each other)",
+                        folder.display()
+                    ),
+                ));
+            } else if folder.starts_with(other) || other.starts_with(folder) {
+                errors.push(FieldError::new(
+                    field.clone(),
+                    format!(
+                        "{} and the backup folder of component {other_name:?} ({}) are nested: each component needs its own",
+                        folder.display(),
+                        other.display()
+                    ),
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// An existing folder that is not a backup (no `readme.txt`) would be rotated away as if it
+/// were one: refuse it unless it is empty.
+fn foreign_folder(folder: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(folder).ok()?;
+    if !meta.is_dir() {
+        return Some(format!("{} exists and is not a folder", folder.display()));
+    }
+    let empty = std::fs::read_dir(folder).ok()?.next().is_none();
+    if empty || folder.join("readme.txt").is_file() {
+        None
+    } else {
+        Some(format!(
+            "{} exists, is not empty and has no readme.txt: it is not a backup folder, and the first backup would rotate it away",
+            folder.display()
+        ))
+    }
+}
+
+/// A path relative to a home: not empty, not absolute, no `..`, no `.` alone.
+pub fn check_relative(p: &str) -> Result<(), String> {
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() || trimmed == "." {
+        return Err("must name a file or folder".into());
+    }
+    if p.contains('\0') {
+        return Err("must not contain NUL".into());
+    }
+    if Path::new(p).is_absolute() {
+        return Err("must be relative to the home".into());
+    }
+    if has_dot_dot(p) {
+        return Err("must not contain '..'".into());
+    }
+    Ok(())
+}
+
+pub fn has_dot_dot(p: &str) -> bool {
+    Path::new(p)
+        .components()
+        .any(|c| matches!(c, Component::ParentDir))
+}
+
+/// `p` if absolute, else `base/p`; lexically cleaned of `.` parts.
+pub fn resolve(base: &Path, p: &str) -> PathBuf {
+    let joined = if Path::new(p).is_absolute() {
+        PathBuf::from(p)
+    } else {
+        base.join(p)
+    };
+    joined
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => resolve(&cwd, &p.to_string_lossy()),
+        Err(_) => p.to_path_buf(),
+    }
+}
+
+pub fn sha256_of(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn decode_sha256(s: &str) -> Option<[u8; 32]> {
+    let v = hex::decode(s.trim()).ok()?;
+    v.try_into().ok()
+}
+
+fn read_token_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let token = text.trim().to_string();
+    if token.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(token)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Walks the document, collecting type errors with their key and line.
+struct Reader<'a> {
+    text: &'a str,
+    errors: Vec<FieldError>,
+}
+
+impl Reader<'_> {
+    fn push(&mut self, prefix: &str, key: &str, message: String) {
+        self.errors.push(FieldError::new(join(prefix, key), message));
+    }
+
+    fn at(&self, item: &Item) -> String {
+        item.span()
+            .map(|s| format!(" (line {})", line_of(self.text, s.start)))
+            .unwrap_or_default()
+    }
+
+    fn check_keys(&mut self, t: &Table, prefix: &str, allowed: &[&str]) {
+        for (key, _) in t.iter() {
+            if !allowed.contains(&key) {
+                let line = t
+                    .key(key)
+                    .and_then(|k| k.span())
+                    .map(|s| format!(" (line {})", line_of(self.text, s.start)))
+                    .unwrap_or_default();
+                self.errors.push(FieldError::new(
+                    join(prefix, key),
+                    format!(
+                        "unknown key{line}; known keys here: {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn string(&mut self, t: &Table, prefix: &str, key: &str) -> Option<String> {
+        let item = t.get(key)?;
+        match item.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                let at = self.at(item);
+                self.push(prefix, key, format!("must be a string{at}"));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, t: &Table, prefix: &str, key: &str) -> Option<bool> {
+        let item = t.get(key)?;
+        match item.as_bool() {
+            Some(b) => Some(b),
+            None => {
+                let at = self.at(item);
+                self.push(prefix, key, format!("must be true or false{at}"));
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, t: &Table, prefix: &str, key: &str) -> Option<i64> {
+        let item = t.get(key)?;
+        match item.as_integer() {
+            Some(i) => Some(i),
+            None => {
+                let at = self.at(item);
+                self.push(prefix, key, format!("must be a whole number{at}"));
+                None
+            }
+        }
+    }
+
+    fn string_array(&mut self, t: &Table, prefix: &str, key: &str) -> Option<Vec<String>> {
+        let item = t.get(key)?;
+        let at = self.at(item);
+        let Some(arr) = item.as_array() else {
+            self.push(prefix, key, format!("must be a list of strings{at}"));
+            return None;
+        };
+        let mut out = Vec::new();
+        for v in arr.iter() {
+            match v.as_str() {
+                Some(s) => out.push(s.to_string()),
+                None => {
+                    self.push(prefix, key, format!("must be a list of strings{at}"));
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn table<'t>(&mut self, t: &'t Table, key: &str) -> Option<&'t Table> {
+        let item = t.get(key)?;
+        match item.as_table() {
+            Some(tab) => Some(tab),
+            None => {
+                let at = self.at(item);
+                self.push("", key, format!("must be a table [{key}]{at}"));
+                None
+            }
+        }
+    }
+
+    fn tables<'t>(&mut self, t: &'t Table, key: &str) -> Vec<&'t Table> {
+        let Some(item) = t.get(key) else {
+            return Vec::new();
+        };
+        match item.as_array_of_tables() {
+            Some(arr) => arr.iter().collect(),
+            None => {
+                let at = self.at(item);
+                self.push("", key, format!("must be a list of tables [[{key}]]{at}"));
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write-back
+
+/// Sets `key = value` in `t`, keeping the comment and spacing around the old value.
+fn set_value(t: &mut Table, key: &str, new: impl Into<toml_edit::Value>) {
+    let mut new: toml_edit::Value = new.into();
+    if let Some(old) = t.get(key).and_then(Item::as_value) {
+        *new.decor_mut() = old.decor().clone();
+    }
+    t.insert(key, Item::Value(new));
+}
+
+fn table_mut<'d>(doc: &'d mut DocumentMut, key: &str) -> Result<&'d mut Table, String> {
+    doc.entry(key)
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| format!("{key} is not a table in the file"))
+}
+
+/// The config text with `schedule` and `hooks` replaced, everything else (comments too) kept.
+pub fn edit_settings(
+    text: &str,
+    schedule: &ScheduleSettings,
+    hooks: &HookSettings,
+) -> Result<String, String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let s = table_mut(&mut doc, "schedule")?;
+    set_value(s, "enabled", schedule.enabled);
+    set_value(s, "daily_time", schedule.daily_time.as_str());
+    set_value(s, "time_zone", schedule.time_zone.as_str());
+    set_value(s, "catch_up", schedule.catch_up);
+    let h = table_mut(&mut doc, "hooks")?;
+    set_value(h, "on_success", hooks.on_success.as_str());
+    set_value(h, "on_failure", hooks.on_failure.as_str());
+    set_value(h, "work_folder", hooks.work_folder.as_str());
+    set_value(h, "timeout_seconds", hooks.timeout_seconds as i64);
+    Ok(doc.to_string())
+}
+
+/// The config text with component `index`'s `backup_folder`, `keep` and `items` replaced.
+pub fn edit_component(
+    text: &str,
+    index: usize,
+    backup_folder: &str,
+    keep: u32,
+    items: Option<&[String]>,
+) -> Result<String, String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let t = doc
+        .get_mut("components")
+        .and_then(Item::as_array_of_tables_mut)
+        .and_then(|a| a.get_mut(index))
+        .ok_or_else(|| format!("components[{index}] not found in the file"))?;
+    set_value(t, "backup_folder", backup_folder);
+    set_value(t, "keep", keep as i64);
+    if let Some(items) = items {
+        let arr: toml_edit::Array = items.iter().map(String::as_str).collect();
+        set_value(t, "items", arr);
+    }
+    Ok(doc.to_string())
+}
+
+/// Replaces `path` with `text` atomically: temp file in the same folder, fsync, rename, fsync
+/// of the folder. A reader sees the old or the new file, never a mix.
+pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)?;
+    tmp.write_all(text)?;
+    tmp.as_file().sync_all()?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        // keep the operator's permissions on the file (a config may hold secrets' paths)
+        let _ = tmp.as_file().set_permissions(meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The embedded default
+
+/// The config the server writes on first start without a config file: three demo components
+/// under `demo/`, an admin token in `admin.token`. Paths are relative to the state dir, where
+/// this file itself lives, so the whole setup moves with the folder.
+pub fn embedded_default_text(listen: &str) -> String {
+    format!(
+        r#"# backup-master: the embedded default, written on first start.
+# Edit freely (restart to apply) or change schedule/hooks/components through the API.
+listen = "{listen}"
+state_dir = "."                        # this folder: logs/, job records, hook output
+
+[[tokens]]                             # the admin token printed at first start
+role = "admin"
+token_file = "admin.token"
+
+[schedule]
+enabled = true
+daily_time = "02:00"                   # hh:mm, 00:00..23:59
+time_zone = ""                         # IANA name; empty: the machine's local zone
+catch_up = true                        # run once at start-up if a scheduled run was missed
+
+[hooks]
+on_success = ""                        # command run after a successful backup; empty: none
+on_failure = ""                        # command run after a failed backup; empty: none
+work_folder = ""                       # empty: this folder
+timeout_seconds = 3600
+
+[[components]]
+name = "hub"
+profile = "maestro-hub"
+home = "demo/hub"
+backup_folder = "backup"               # relative to home
+keep = 3
+
+[[components]]
+name = "lui"
+profile = "maestro-lui"
+home = "demo/lui"
+backup_folder = "backup"
+keep = 3
+
+[[components]]
+name = "trk"
+profile = "maestro-tracker"
+home = "demo/trk"
+backup_folder = "backup"
+keep = 3
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg_text(home: &Path, extra: &str) -> String {
+        format!(
+            r#"
+listen = "127.0.0.1:0"
+[[tokens]]
+role = "admin"
+sha256 = "{}"
+{extra}
+[[components]]
+name = "hub"
+profile = "maestro-hub"
+home = "{}"
+"#,
+            hex::encode(sha256_of(b"t")),
+            home.display()
+        )
+    }
+
+    #[test]
+    fn daily_time_is_exactly_hh_mm() {
+        for ok in ["00:00", "23:59", "02:00", "12:30"] {
+            assert!(parse_daily_time(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "24:00", "7:5", "07:5", "7:05", " 07:05", "07:05 ", "23:60", "ab:cd", "", "0700",
+        ] {
+            assert!(parse_daily_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn all_errors_are_reported_at_once_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = cfg_text(
+            dir.path(),
+            "bogus = 1\n[schedule]\ndaily_time = \"24:00\"\ntime_zone = \"Mars/Olympus\"\n",
+        );
+        let errs = Config::parse(&text, &dir.path().join("c.toml")).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"tokens[0].bogus"), "{errs:?}");
+        assert!(fields.contains(&"schedule.daily_time"), "{errs:?}");
+        assert!(fields.contains(&"schedule.time_zone"), "{errs:?}");
+        let bogus = errs.iter().find(|e| e.field == "tokens[0].bogus").unwrap();
+        assert!(bogus.message.contains("line 6"), "{}", bogus.message);
+    }
+
+    #[test]
+    fn nested_and_shared_backup_folders_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let shared = dir.path().join("shared");
+        let text = format!(
+            "{}\nbackup_folder = \"{}\"\n[[components]]\nname = \"lui\"\nprofile = \"maestro-lui\"\nhome = \"{}\"\nbackup_folder = \"{}\"\n",
+            cfg_text(&a, ""),
+            shared.display(),
+            b.display(),
+            shared.join("inner").display()
+        );
+        let errs = Config::parse(&text, &dir.path().join("c.toml")).unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.field == "components[0].backup_folder" && e.message.contains("nested")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn backup_folder_inside_an_item_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{}backup_folder = \"hubreg/bk\"\n", cfg_text(dir.path(), ""));
+        let errs = Config::parse(&text, &dir.path().join("c.toml")).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].field, "components[0].backup_folder");
+    }
+
+    #[test]
+    fn edits_keep_comments() {
+        let text = "# top\n[schedule]\ndaily_time = \"02:00\" # when\nenabled = true\n\n[hooks] # h\non_success = \"\"\n";
+        let s = ScheduleSettings {
+            daily_time: "03:15".into(),
+            ..ScheduleSettings::default()
+        };
+        let out = edit_settings(text, &s, &HookSettings::default()).unwrap();
+        assert!(out.starts_with("# top\n"), "{out}");
+        assert!(out.contains("daily_time = \"03:15\" # when"), "{out}");
+        assert!(out.contains("[hooks] # h"), "{out}");
+    }
+
+    #[test]
+    fn relative_paths_are_checked() {
+        assert!(check_relative("data/").is_ok());
+        assert!(check_relative("a b/c.ini").is_ok());
+        for bad in ["", "/", "/etc", "../x", "a/../../b", ".", "./"] {
+            assert!(check_relative(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Fault injection for tests: named points read once from `BACKUP_MASTER_FAULTS` when the
+//! engine opens (the list of names is documented in `crate::jobs`). Production runs never set
+//! the variable; an unknown name is an error so a typo cannot make a test pass silently.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// Environment variable holding the comma-separated fault list.
+pub const FAULTS_ENV: &str = "BACKUP_MASTER_FAULTS";
+
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// `prepare:<component>`: that component's prepare fails with an injected error.
+    pub prepare_fail: HashSet<String>,
+    /// `enospc:<component>`: writing that component's first copied file fails with ENOSPC.
+    pub enospc: HashSet<String>,
+    /// `panic:<component>`: that component's prepare panics (tests the panic boundary).
+    pub panic: HashSet<String>,
+    /// `slow_copy_ms:<n>`: sleep n ms before each file (a window for crash and cancel tests).
+    pub slow_copy: Option<Duration>,
+    /// `abort_after_decision`: `std::process::abort()` right after the commit decision is durable.
+    pub abort_after_decision: bool,
+    /// `abort_mid_rotation:<component>`: abort the process during that component's rotation,
+    /// after the older slots were shifted and before the staging folder became `backup`.
+    pub abort_mid_rotation: HashSet<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{FAULTS_ENV}: {0}")]
+pub struct FaultsError(String);
+
+impl Faults {
+    /// No faults.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Reads `BACKUP_MASTER_FAULTS` (unset or empty: no faults).
+    pub fn from_env() -> Result<Self, FaultsError> {
+        match std::env::var(FAULTS_ENV) {
+            Ok(s) => Self::parse(&s),
+            Err(_) => Ok(Self::none()),
+        }
+    }
+
+    /// Parses a comma-separated fault list such as `prepare:hub,slow_copy_ms:50`.
+    pub fn parse(spec: &str) -> Result<Self, FaultsError> {
+        let mut f = Faults::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, arg) = match item.split_once(':') {
+                Some((n, a)) => (n, Some(a.to_string())),
+                None => (item, None),
+            };
+            let need_arg = || arg.clone().ok_or_else(|| FaultsError(format!("{name} needs :<arg>")));
+            match name {
+                "prepare" => {
+                    f.prepare_fail.insert(need_arg()?);
+                }
+                "enospc" => {
+                    f.enospc.insert(need_arg()?);
+                }
+                "panic" => {
+                    f.panic.insert(need_arg()?);
+                }
+                "slow_copy_ms" => {
+                    let ms: u64 = need_arg()?
+                        .parse()
+                        .map_err(|_| FaultsError(format!("{item}: not a number")))?;
+                    f.slow_copy = Some(Duration::from_millis(ms));
+                }
+                "abort_after_decision" => f.abort_after_decision = true,
+                "abort_mid_rotation" => {
+                    f.abort_mid_rotation.insert(need_arg()?);
+                }
+                _ => return Err(FaultsError(format!("unknown fault {name:?}"))),
+            }
+        }
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_list() {
+        let f = Faults::parse("prepare:hub, slow_copy_ms:20,abort_after_decision,abort_mid_rotation:lui,enospc:trk,panic:x").unwrap();
+        assert!(f.prepare_fail.contains("hub"));
+        assert_eq!(f.slow_copy, Some(Duration::from_millis(20)));
+        assert!(f.abort_after_decision);
+        assert!(f.abort_mid_rotation.contains("lui"));
+        assert!(f.enospc.contains("trk"));
+        assert!(f.panic.contains("x"));
+        assert!(Faults::parse("").unwrap().prepare_fail.is_empty());
+        assert!(Faults::parse("bogus").is_err());
+        assert!(Faults::parse("prepare").is_err());
+        assert!(Faults::parse("slow_copy_ms:x").is_err());
+    }
+}

@@ -1,0 +1,84 @@
+//! The backup engine: backup IDs, profiles, the tree copy, history slots, readme and report
+//! files, the coordinator that makes a backup set atomic, and crash recovery. It knows nothing
+//! of HTTP; `crate::jobs::Engine` is its public face.
+//!
+//! Files the engine puts on disk, next to each component's backup folder `<parent>/<NAME>`:
+//!
+//! | name | what |
+//! |---|---|
+//! | `<NAME>` | slot 0, the newest successful backup |
+//! | `<NAME>1` .. `<NAME><keep>` | older slots (seed table 11-1) |
+//! | `<NAME>.staging-<ID>` | a backup being prepared; renamed to `<NAME>` on commit |
+//! | `<NAME>.staging-<ID>.*` | short-lived helpers of one backup (the next `.failed`, the old one) |
+//! | `<NAME>.trash-<ID>-<k>` | a slot being deleted (renamed first, so a half-deleted slot never looks like one) |
+//! | `<NAME>.failed` | only `readme.txt` of the newest failed attempt; never a slot |
+//!
+//! Inside a slot: the component's items, `readme.txt`, `SHA256SUMS` and the hidden index
+//! `.backup-master-index` (see [`tree_copy::INDEX_FILE_NAME`]). Verification ignores these three.
+
+pub mod backup_id;
+pub mod coordinator;
+pub mod faults;
+pub mod fsutil;
+pub mod profile;
+pub mod readme;
+pub mod record;
+pub mod recovery;
+pub mod report;
+pub mod slots;
+pub mod tree_copy;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use profile::Profile;
+
+/// One component of the application, as the engine needs it. Built by the config layer, which
+/// has already validated every field.
+#[derive(Clone, Debug)]
+pub struct ComponentSpec {
+    /// `[a-z0-9_-]{1,32}`.
+    pub name: String,
+    pub profile: Profile,
+    /// Absolute path of the component's home.
+    pub home: PathBuf,
+    /// Absolute path of the backup folder (slot 0), e.g. `/srv/lui/backup`.
+    pub backup_folder: PathBuf,
+    /// Previous backups kept (`backup1` .. `backup<keep>`), 0..=100.
+    pub keep: u32,
+    /// Items relative to home; a trailing `/` means the item must be a folder.
+    pub items: Vec<String>,
+}
+
+/// A cancellation flag shared between the job runner and the code doing the work. Checked
+/// between files (and between chunks of a large file).
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Makes an error message fit on one line (readme.txt and the report hold one error per line).
+pub fn single_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c == '\n' || c == '\r' {
+            out.push(' ');
+        } else if c.is_control() && c != '\t' {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,219 @@
+//! The backup job record (what `/backups/{id}` shows and `<state_dir>/jobs/backups/<ID>.json`
+//! holds) and the progress events streamed while a backup runs.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What started a backup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `POST /backups`.
+    Manual,
+    /// The daily schedule.
+    Schedule,
+    /// A run missed while the master was down, started at start-up.
+    CatchUp,
+}
+
+/// The state of a backup. Every state but `running` is final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupStatus {
+    Running,
+    /// Every component committed; the set is complete.
+    Succeeded,
+    /// A component failed; no history slot was changed (unless the error says otherwise).
+    Failed,
+    /// Stopped on request before the commit; no history slot was changed.
+    Cancelled,
+    /// The master stopped while it ran and it had not been decided to commit; nothing rotated.
+    Interrupted,
+}
+
+impl BackupStatus {
+    pub fn is_final(self) -> bool {
+        self != BackupStatus::Running
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupStatus::Running => "running",
+            BackupStatus::Succeeded => "succeeded",
+            BackupStatus::Failed => "failed",
+            BackupStatus::Cancelled => "cancelled",
+            BackupStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One component's state within a backup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentStatus {
+    /// Not started yet.
+    Pending,
+    /// Copying into its staging folder.
+    Preparing,
+    /// Staging folder complete and durable; waiting for the commit.
+    Prepared,
+    /// Rotated; the staging folder is now the `backup` slot.
+    Committed,
+    /// This component's prepare (or commit) failed; see `errors`.
+    Failed,
+    /// Its staging folder was removed because the set did not commit.
+    Aborted,
+}
+
+/// Per-component details of a backup.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ComponentProgress {
+    /// Component name.
+    pub name: String,
+    pub status: ComponentStatus,
+    /// The component's backup folder (slot 0), e.g. `/srv/lui/backup`.
+    pub folder: String,
+    /// Previous backups kept when this backup ran (used to finish the rotation on recovery).
+    #[serde(default)]
+    pub keep: u32,
+    /// Regular files in the backup (known once the items were listed).
+    #[serde(default)]
+    pub files: u64,
+    /// Files copied (new or changed since the previous backup).
+    #[serde(default)]
+    pub files_copied: u64,
+    /// Files hard-linked from the previous backup (unchanged).
+    #[serde(default)]
+    pub files_linked: u64,
+    #[serde(default)]
+    pub bytes_copied: u64,
+    #[serde(default)]
+    pub bytes_linked: u64,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Time spent preparing, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// This component's errors, one line each.
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// A backup job: what `/backups/{id}` returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupRecord {
+    /// Backup ID, e.g. `20261126T020000Z` (`.0001`.. for more in the same second).
+    #[schema(example = "20261126T020000Z")]
+    pub id: String,
+    pub status: BackupStatus,
+    pub trigger: Trigger,
+    /// The scheduled instant this run belongs to (schedule and catch-up runs).
+    #[serde(default)]
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    /// Set when the status became final.
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// One entry per component, in config order.
+    pub components: Vec<ComponentProgress>,
+    /// Errors of the set as a whole (e.g. "cancelled by request", "interrupted").
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// Informational notes, e.g. that recovery rolled the commit forward.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// True once the decision to commit was durable: from then on recovery rolls forward.
+    #[serde(default)]
+    pub commit_decided: bool,
+    /// Path of the report file `<state_dir>/logs/backupReport_<ID>.txt`.
+    pub report: String,
+}
+
+impl BackupRecord {
+    pub fn component_mut(&mut self, name: &str) -> Option<&mut ComponentProgress> {
+        self.components.iter_mut().find(|c| c.name == name)
+    }
+
+    /// Every error of the backup: set-level first, then each component's, prefixed by its name.
+    pub fn all_errors(&self) -> Vec<String> {
+        let mut v = self.errors.clone();
+        for c in &self.components {
+            v.extend(c.errors.iter().map(|e| format!("{}: {e}", c.name)));
+        }
+        v
+    }
+}
+
+/// An event of `/backups/{id}/events`. JSON is tagged by `type`:
+/// `{"type":"progress","name":"hub","status":"preparing","files":120,"files_copied":3,
+/// "files_linked":90,"bytes_copied":1024,"bytes_linked":4096}` and `{"type":"end","status":"succeeded"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BackupEvent {
+    /// A component's progress or status changed.
+    Progress {
+        /// Component name.
+        name: String,
+        status: ComponentStatus,
+        /// Files in the backup (0 until listed).
+        files: u64,
+        files_copied: u64,
+        files_linked: u64,
+        bytes_copied: u64,
+        bytes_linked: u64,
+    },
+    /// The backup ended with this final status; the last event.
+    End { status: BackupStatus },
+}
+
+impl BackupEvent {
+    pub fn progress_of(c: &ComponentProgress) -> BackupEvent {
+        BackupEvent::Progress {
+            name: c.name.clone(),
+            status: c.status,
+            files: c.files,
+            files_copied: c.files_copied,
+            files_linked: c.files_linked,
+            bytes_copied: c.bytes_copied,
+            bytes_linked: c.bytes_linked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_shapes() {
+        let e = BackupEvent::End {
+            status: BackupStatus::Succeeded,
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"type":"end","status":"succeeded"}"#
+        );
+        let t: Trigger = serde_json::from_str("\"catch_up\"").unwrap();
+        assert_eq!(t, Trigger::CatchUp);
+        let p = ComponentProgress {
+            name: "hub".into(),
+            status: ComponentStatus::Preparing,
+            folder: "/b".into(),
+            keep: 3,
+            files: 2,
+            files_copied: 1,
+            files_linked: 0,
+            bytes_copied: 5,
+            bytes_linked: 0,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            errors: vec![],
+        };
+        let v = serde_json::to_value(BackupEvent::progress_of(&p)).unwrap();
+        assert_eq!(v["type"], "progress");
+        assert_eq!(v["name"], "hub");
+        assert_eq!(v["status"], "preparing");
+    }
+}

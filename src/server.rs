@@ -1,0 +1,108 @@
+//! `serve`: finds the config (or writes the embedded default), builds the app, runs it until
+//! SIGINT/SIGTERM.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_web::{web, HttpServer};
+
+use crate::auth::Tokens;
+use crate::config::{self, Config};
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Io { what, source }
+}
+
+/// Where the config comes from: `--config`, else `./backup-master.toml`, else the embedded
+/// default in `./backup-master-data/` (written on first start, with the admin token printed once).
+pub fn locate_config(explicit: Option<&Path>, listen: Option<&str>) -> Result<Config, ServeError> {
+    if let Some(path) = explicit {
+        return Ok(Config::load(path)?);
+    }
+    let local = Path::new(config::DEFAULT_CONFIG_FILE);
+    if local.is_file() {
+        return Ok(Config::load(local)?);
+    }
+    let state_dir = PathBuf::from(config::DEFAULT_STATE_DIR);
+    let file = state_dir.join(config::DEFAULT_CONFIG_FILE);
+    if !file.is_file() {
+        std::fs::create_dir_all(&state_dir).map_err(io(format!("creating {}", state_dir.display())))?;
+        crate::demo::create_demo_homes(&state_dir).map_err(io("creating the demo homes"))?;
+        let token_path = state_dir.join("admin.token");
+        let token = match std::fs::read_to_string(&token_path) {
+            Ok(existing) => existing.trim().to_string(),
+            Err(_) => crate::demo::create_admin_token(&token_path)
+                .map_err(io(format!("writing {}", token_path.display())))?,
+        };
+        let text = config::embedded_default_text(listen.unwrap_or(config::DEFAULT_LISTEN));
+        config::write_atomic(&file, text.as_bytes()).map_err(io(format!("writing {}", file.display())))?;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "First start on the embedded default: config {}, demo homes in {}/demo.\n\
+             Admin token (shown once; kept in {} with mode 0600):\n{token}",
+            file.display(),
+            state_dir.display(),
+            token_path.display()
+        );
+        let _ = out.flush();
+    }
+    Ok(Config::load(&file)?)
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::{fmt::format::FmtSpan, EnvFilter};
+    let filter = EnvFilter::try_from_env("BACKUP_MASTER_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the server on `config` until a signal stops it.
+pub async fn serve(mut config: Config, listen: Option<String>) -> Result<(), ServeError> {
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    std::fs::create_dir_all(&config.state_dir)
+        .map_err(io(format!("creating state dir {}", config.state_dir.display())))?;
+    let tokens = web::Data::new(Tokens(Arc::new(config.tokens.clone())));
+    let listen_addr = config.listen.clone();
+    let parts = crate::AppParts::start(config)?;
+    let server = HttpServer::new(move || crate::create_app(parts.clone(), tokens.clone()))
+        .shutdown_timeout(10)
+        .bind(&listen_addr)
+        .map_err(io(format!("binding {listen_addr}")))?;
+    for addr in server.addrs() {
+        // Tests and operators read this line to learn the port (also with --listen ...:0).
+        println!("backup-master listening on http://{addr}");
+    }
+    let _ = std::io::stdout().flush();
+    tracing::info!(listen = %listen_addr, "server started");
+    server.run().await.map_err(io("running the server"))?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+pub fn state_for(config: Config) -> web::Data<AppState> {
+    web::Data::new(AppState::new(config))
+}

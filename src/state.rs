@@ -1,0 +1,299 @@
+//! The application state shared by all handlers, and the config-level operations behind the
+//! settings and components resources: read, check a precondition, validate, write the file back
+//! atomically, then tell the running parts (engine, scheduler, hooks) about the change.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::config::{self, ComponentConfig, Config, HookSettings, ScheduleSettings};
+use crate::error::{ApiError, FieldError, ProblemKind};
+
+/// Called after a settings or components change was written, with the new config.
+pub type ChangeListener = Arc<dyn Fn(&Config) + Send + Sync>;
+
+pub struct AppState {
+    config: RwLock<Config>,
+    /// Serialises read-modify-write of the config file.
+    write_lock: Mutex<()>,
+    listeners: RwLock<Vec<ChangeListener>>,
+}
+
+/// `GET /settings`: the schedule and hooks, plus the next scheduled runs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SettingsView {
+    pub schedule: ScheduleSettings,
+    pub hooks: HookSettings,
+    /// The next 5 scheduled runs (empty when the schedule is disabled).
+    pub next_runs: Vec<crate::schedule::NextRun>,
+}
+
+/// `PUT /settings`: the whole `schedule` and `hooks`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    pub schedule: ScheduleSettings,
+    pub hooks: HookSettings,
+}
+
+/// A component as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComponentView {
+    #[schema(example = "lui")]
+    pub name: String,
+    /// `maestro-hub`, `maestro-lui`, `maestro-tracker` or `custom`.
+    #[schema(example = "maestro-lui")]
+    pub profile: String,
+    /// `local` (a home on this machine) or `remote` (served by an agent).
+    #[schema(example = "local")]
+    pub location: String,
+    /// The home folder, resolved (local components).
+    pub home: Option<String>,
+    /// The backup folder as configured: absolute, or relative to the home.
+    #[schema(example = "backup")]
+    pub backup_folder: String,
+    /// The backup folder resolved to an absolute path (local components).
+    pub backup_path: Option<String>,
+    /// Previous backups kept: `backup1` .. `backup<keep>`.
+    #[schema(example = 3)]
+    pub keep: u32,
+    /// What a backup holds, relative to the home.
+    pub items: Vec<String>,
+}
+
+/// `PUT /components/{name}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentUpdate {
+    /// Absolute, or relative to the home; no `..`.
+    #[schema(example = "backup")]
+    pub backup_folder: String,
+    /// 0 to 100.
+    #[schema(example = 3)]
+    pub keep: i64,
+    /// The items of a `custom` component; refused for the built-in profiles.
+    pub items: Option<Vec<String>>,
+}
+
+/// A strong ETag over the JSON of `value`.
+pub fn etag_of<T: Serialize>(value: &T) -> String {
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    format!("\"{}\"", hex::encode(&config::sha256_of(&json)[..12]))
+}
+
+/// Checks `If-Match` against `current`: absent is 428, stale is 412. `*` matches anything.
+pub fn check_if_match(if_match: Option<&str>, current: &str) -> Result<(), ApiError> {
+    let Some(given) = if_match else {
+        return Err(ApiError::new(
+            ProblemKind::PreconditionRequired,
+            "send If-Match with the ETag from GET, so a concurrent change is not overwritten",
+        ));
+    };
+    let matches = given
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == current || t.strip_prefix("W/") == Some(current));
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ProblemKind::PreconditionFailed,
+            format!("If-Match {given} does not match the current ETag {current}: GET again"),
+        ))
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Self {
+        AppState {
+            config: RwLock::new(config),
+            write_lock: Mutex::new(()),
+            listeners: RwLock::new(Vec::new()),
+        }
+    }
+
+    pub fn on_change(&self, f: ChangeListener) {
+        if let Ok(mut l) = self.listeners.write() {
+            l.push(f);
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn settings(&self) -> (SettingsView, String) {
+        let cfg = self.config();
+        let etag = etag_of(&(&cfg.schedule, &cfg.hooks));
+        let next_runs = crate::schedule::next_runs_of(&cfg.schedule, 5);
+        (
+            SettingsView {
+                schedule: cfg.schedule,
+                hooks: cfg.hooks,
+                next_runs,
+            },
+            etag,
+        )
+    }
+
+    pub fn update_settings(
+        &self,
+        if_match: Option<&str>,
+        upd: SettingsUpdate,
+    ) -> Result<(SettingsView, String), ApiError> {
+        let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
+        let cfg = self.config();
+        check_if_match(if_match, &etag_of(&(&cfg.schedule, &cfg.hooks)))?;
+        let mut errors = config::validate_schedule(&upd.schedule, "schedule");
+        errors.extend(config::validate_hooks(&upd.hooks, &cfg.base_dir, "hooks"));
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        self.rewrite(&cfg, |text| {
+            config::edit_settings(text, &upd.schedule, &upd.hooks)
+        })?;
+        Ok(self.settings())
+    }
+
+    pub fn components(&self) -> Vec<ComponentView> {
+        let cfg = self.config();
+        cfg.components.iter().map(|c| view(&cfg, c)).collect()
+    }
+
+    pub fn component(&self, name: &str) -> Result<(ComponentView, String), ApiError> {
+        let cfg = self.config();
+        let c = find(&cfg, name)?.1;
+        let v = view(&cfg, c);
+        let etag = etag_of(&v);
+        Ok((v, etag))
+    }
+
+    pub fn update_component(
+        &self,
+        name: &str,
+        if_match: Option<&str>,
+        upd: ComponentUpdate,
+    ) -> Result<(ComponentView, String), ApiError> {
+        let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
+        let cfg = self.config();
+        let (index, current) = find(&cfg, name)?;
+        check_if_match(if_match, &etag_of(&view(&cfg, current)))?;
+        let keep = match u32::try_from(upd.keep) {
+            Ok(k) if k <= config::MAX_KEEP => k,
+            _ => {
+                return Err(ApiError::field(
+                    "keep",
+                    format!("must be between 0 and {}", config::MAX_KEEP),
+                ))
+            }
+        };
+        let mut candidate = cfg.clone();
+        {
+            let c = &mut candidate.components[index];
+            c.backup_folder = upd.backup_folder.clone();
+            c.keep = keep;
+            c.items = upd.items.clone();
+            if c.items.is_none() && c.profile == crate::engine::Profile::Custom {
+                c.items = current.items.clone();
+            }
+        }
+        // Validate the whole candidate: a folder may clash with another component's.
+        let prefix = format!("components[{index}].");
+        let errors: Vec<FieldError> = config::validate(&candidate)
+            .into_iter()
+            .map(|e| match e.field.strip_prefix(&prefix) {
+                Some(rest) => FieldError::new(rest, e.message),
+                None => e,
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let items = candidate.components[index].items.clone();
+        self.rewrite(&cfg, |text| {
+            config::edit_component(text, index, &upd.backup_folder, keep, items.as_deref())
+        })?;
+        self.component(name)
+    }
+
+    /// Reads the config file, applies `edit`, re-parses the result with the start-up loader (so
+    /// the file is never left in a state the server would refuse), writes it atomically and
+    /// swaps the in-memory config.
+    fn rewrite(
+        &self,
+        cfg: &Config,
+        edit: impl FnOnce(&str) -> Result<String, String>,
+    ) -> Result<(), ApiError> {
+        let text = std::fs::read_to_string(&cfg.file).map_err(|e| {
+            ApiError::internal(format!("reading {}: {e}", cfg.file.display()))
+        })?;
+        let new_text = edit(&text).map_err(ApiError::internal)?;
+        let new_cfg = Config::parse(&new_text, &cfg.file).map_err(ApiError::validation)?;
+        config::write_atomic(&cfg.file, new_text.as_bytes()).map_err(|e| {
+            ApiError::new(
+                ProblemKind::Unavailable,
+                format!("could not write {}: {e}", cfg.file.display()),
+            )
+        })?;
+        match self.config.write() {
+            Ok(mut c) => *c = new_cfg.clone(),
+            Err(poisoned) => *poisoned.into_inner() = new_cfg.clone(),
+        }
+        let listeners = match self.listeners.read() {
+            Ok(l) => l.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        for l in listeners {
+            l(&new_cfg);
+        }
+        Ok(())
+    }
+}
+
+fn find<'c>(cfg: &'c Config, name: &str) -> Result<(usize, &'c ComponentConfig), ApiError> {
+    cfg.components
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("no component named {name:?}")))
+}
+
+fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
+    let home = cfg.home_of(c);
+    ComponentView {
+        name: c.name.clone(),
+        profile: config::profile_name(c.profile).to_string(),
+        location: if c.agent.is_some() { "remote" } else { "local" }.to_string(),
+        backup_path: home
+            .as_ref()
+            .map(|h| config::resolve(h, &c.backup_folder).display().to_string()),
+        home: home.map(|h| h.display().to_string()),
+        backup_folder: c.backup_folder.clone(),
+        keep: c.keep,
+        items: config::items_of(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_rules() {
+        assert_eq!(
+            check_if_match(None, "\"a\"").unwrap_err().kind,
+            ProblemKind::PreconditionRequired
+        );
+        assert_eq!(
+            check_if_match(Some("\"b\""), "\"a\"").unwrap_err().kind,
+            ProblemKind::PreconditionFailed
+        );
+        assert!(check_if_match(Some("\"a\""), "\"a\"").is_ok());
+        assert!(check_if_match(Some("\"x\", \"a\""), "\"a\"").is_ok());
+        assert!(check_if_match(Some("*"), "\"a\"").is_ok());
+    }
+}
