@@ -673,22 +673,22 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             }
         }
         for (j, other, _) in placed.iter().skip(a + 1) {
-            let other_name = &cfg.components[*j].name;
-            if folder == other {
-                errors.push(FieldError::new(
-                    field.clone(),
-                    format!(
-                        "{} is also the backup folder of component {other_name:?}: each component needs its own (backups would overwrite each other)",
-                        folder.display()
-                    ),
-                ));
+            let problem = if folder == other {
+                "is also the backup folder of"
             } else if folder.starts_with(other) || other.starts_with(folder) {
+                "is nested with the backup folder of"
+            } else {
+                continue;
+            };
+            // Reported on both components, so an API change to either names its own field.
+            for (me, mine, them, theirs) in [(i, folder, j, other), (j, other, i, folder)] {
                 errors.push(FieldError::new(
-                    field.clone(),
+                    format!("components[{me}].backup_folder"),
                     format!(
-                        "{} and the backup folder of component {other_name:?} ({}) are nested: each component needs its own",
-                        folder.display(),
-                        other.display()
+                        "{} {problem} component {:?} ({}): each component needs its own, or backups overwrite each other",
+                        mine.display(),
+                        cfg.components[*them].name,
+                        theirs.display()
                     ),
                 ));
             }

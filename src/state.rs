@@ -203,13 +203,15 @@ impl AppState {
         }
         // Validate the whole candidate: a folder may clash with another component's.
         let prefix = format!("components[{index}].");
-        let errors: Vec<FieldError> = config::validate(&candidate)
-            .into_iter()
-            .map(|e| match e.field.strip_prefix(&prefix) {
-                Some(rest) => FieldError::new(rest, e.message),
-                None => e,
+        let all = config::validate(&candidate);
+        let own: Vec<FieldError> = all
+            .iter()
+            .filter_map(|e| {
+                let rest = e.field.strip_prefix(&prefix)?;
+                Some(FieldError::new(rest, e.message.clone()))
             })
             .collect();
+        let errors = if own.is_empty() { all } else { own };
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }

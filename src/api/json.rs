@@ -73,26 +73,21 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let msg = inner.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        // For an unknown or missing field serde's path stops at the parent; name the field itself.
-        let field = match extract_named(&msg) {
-            Some(name) if path == "." => name,
-            Some(name) => format!("{path}.{name}"),
-            None if path == "." => "body".to_string(),
-            None => path,
+        // serde's path ends at the parent for a missing field; name the field itself.
+        let field = match (missing_field(&msg), path.as_str()) {
+            (Some(name), ".") => name,
+            (Some(name), parent) => format!("{parent}.{name}"),
+            (None, ".") => "body".to_string(),
+            (None, p) => p.to_string(),
         };
         ApiError::field(field, msg)
     })?;
     Ok(value)
 }
 
-fn extract_named(msg: &str) -> Option<String> {
-    for marker in ["unknown field `", "missing field `"] {
-        if let Some(start) = msg.find(marker) {
-            let rest = &msg[start + marker.len()..];
-            return rest.find('`').map(|end| rest[..end].to_string());
-        }
-    }
-    None
+fn missing_field(msg: &str) -> Option<String> {
+    let rest = &msg[msg.find("missing field `")? + "missing field `".len()..];
+    rest.find('`').map(|end| rest[..end].to_string())
 }
 
 #[cfg(test)]

@@ -52,6 +52,11 @@ pub(crate) fn load_all(dir: &Path) -> io::Result<Vec<StoredRecord>> {
     let mut out = Vec::new();
     for item in fs::read_dir(dir)? {
         let path = item?.path();
+        if path.to_string_lossy().ends_with(".json.tmp") {
+            // an interrupted atomic write: the record it replaced is still there
+            let _ = fs::remove_file(&path);
+            continue;
+        }
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }

@@ -121,9 +121,4 @@ impl Store {
         }
         written.map_err(err)
     }
-
-    #[cfg(test)]
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }

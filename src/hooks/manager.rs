@@ -1,0 +1,562 @@
+//! [`HookManager`]: the table of hook processes (running and recent), starting them under
+//! the one-at-a-time rule, the restart policy, and the public API of the module.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::runtime::Handle;
+use tokio::sync::{broadcast, watch, Notify};
+
+use super::output::{self, Line, OutputStream, CHANNEL_CAPACITY};
+use super::process;
+use super::record::{self, StoredRecord};
+use super::{
+    BackupContext, HookError, HookKind, HookName, HookProcess, HookSettings, HookStatus,
+    DEFAULT_GRACE, KEEP_FINISHED,
+};
+
+/// Locks a mutex; a poisoned one is still usable (its data is plain records).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One hook process in the table.
+pub(crate) struct Entry {
+    pub id: String,
+    pub hook: HookName,
+    pub record: Mutex<HookProcess>,
+    /// The live channel while the pump runs; None once no line can follow.
+    pub live: Mutex<Option<broadcast::Sender<Line>>>,
+    /// Raised when the record is final.
+    pub done: watch::Sender<bool>,
+    /// A terminate request for the supervisor.
+    pub kill: Notify,
+    pub log_path: PathBuf,
+    pub json_path: PathBuf,
+    pub boot_id: Option<String>,
+    pub start_ticks: Option<u64>,
+}
+
+impl Entry {
+    fn new(dir: &std::path::Path, rec: HookProcess, live: Option<broadcast::Sender<Line>>) -> Self {
+        let done = rec.status != HookStatus::Running;
+        Entry {
+            id: rec.id.clone(),
+            hook: rec.hook,
+            log_path: record::log_path(dir, &rec.id),
+            json_path: record::json_path(dir, &rec.id),
+            record: Mutex::new(rec),
+            live: Mutex::new(live),
+            done: watch::channel(done).0,
+            kill: Notify::new(),
+            boot_id: None,
+            start_ticks: None,
+        }
+    }
+
+    pub fn snapshot(&self) -> HookProcess {
+        lock(&self.record).clone()
+    }
+
+    pub fn is_running(&self) -> bool {
+        lock(&self.record).status == HookStatus::Running
+    }
+
+    /// Writes `<id>.json` atomically.
+    pub fn persist(&self) -> std::io::Result<()> {
+        let stored = StoredRecord {
+            process: self.snapshot(),
+            boot_id: self.boot_id.clone(),
+            start_ticks: self.start_ticks,
+        };
+        record::write_atomic(&self.json_path, &stored)
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    /// Oldest first.
+    order: Vec<Arc<Entry>>,
+    by_id: HashMap<String, Arc<Entry>>,
+}
+
+impl Table {
+    fn insert(&mut self, e: Arc<Entry>) {
+        self.by_id.insert(e.id.clone(), e.clone());
+        self.order.push(e);
+    }
+}
+
+struct Inner {
+    dir: PathBuf,
+    settings: Mutex<HookSettings>,
+    table: Mutex<Table>,
+    runtime: Handle,
+    grace_ms: AtomicU64,
+    keep_finished: AtomicUsize,
+}
+
+/// Starts, lists, streams and ends hook processes. Cheap to clone; all clones share state.
+#[derive(Clone)]
+pub struct HookManager {
+    inner: Arc<Inner>,
+}
+
+/// What to start.
+struct Launch {
+    kind: HookKind,
+    hook: HookName,
+    command: String,
+    backup_id: Option<String>,
+    env: Vec<(OsString, OsString)>,
+    settings: HookSettings,
+}
+
+impl HookManager {
+    /// Opens `<state_dir>/logs/hooks/` (creating it), loads the records kept there and applies
+    /// the restart policy to those still `running` (see the module doc: they become
+    /// `orphaned`, and what is provably left of their process groups is ended, which can
+    /// block for the grace period plus a few seconds). Must be called inside a tokio runtime:
+    /// processes and streams run on that runtime.
+    pub fn open(state_dir: PathBuf, settings: HookSettings) -> Result<HookManager, HookError> {
+        let runtime = Handle::try_current().map_err(|_| HookError::NoRuntime)?;
+        let dir = state_dir.join("logs").join("hooks");
+        let io_err = |source| HookError::Io {
+            path: dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io_err)?;
+        let mut records = record::load_all(&dir).map_err(io_err)?;
+        adopt_orphans(&dir, &mut records, DEFAULT_GRACE);
+        records.sort_by(|a, b| {
+            (a.process.started_at, &a.process.id).cmp(&(b.process.started_at, &b.process.id))
+        });
+        let mut table = Table::default();
+        for r in records {
+            let mut e = Entry::new(&dir, r.process, None);
+            e.boot_id = r.boot_id;
+            e.start_ticks = r.start_ticks;
+            table.insert(Arc::new(e));
+        }
+        let mgr = HookManager {
+            inner: Arc::new(Inner {
+                dir,
+                settings: Mutex::new(settings),
+                table: Mutex::new(table),
+                runtime,
+                grace_ms: AtomicU64::new(DEFAULT_GRACE.as_millis() as u64),
+                keep_finished: AtomicUsize::new(KEEP_FINISHED),
+            }),
+        };
+        mgr.inner.prune();
+        Ok(mgr)
+    }
+
+    /// New settings for processes started from now on; running ones keep theirs.
+    pub fn update_settings(&self, s: HookSettings) {
+        *lock(&self.inner.settings) = s;
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> HookSettings {
+        lock(&self.inner.settings).clone()
+    }
+
+    /// Time between SIGTERM and SIGKILL for terminate and timeout ([`DEFAULT_GRACE`]).
+    pub fn set_grace_period(&self, grace: Duration) {
+        self.inner
+            .grace_ms
+            .store(grace.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Runs `on_success` (succeeded) or `on_failure` (failed, cancelled, interrupted) for the
+    /// backup `ctx`. None when that command is empty. A `skipped` record (with a warning in
+    /// the log) when a process of the same hook still runs; a `failed_to_start` record when
+    /// it cannot be started; otherwise the `running` record. `ctx.result` is ignored:
+    /// `BACKUP_RESULT` is `success` or `failure` from `succeeded`.
+    pub fn after_backup(&self, succeeded: bool, ctx: BackupContext) -> Option<HookProcess> {
+        let (hook, kind, result) = if succeeded {
+            (HookName::OnSuccess, HookKind::AfterSuccess, "success")
+        } else {
+            (HookName::OnFailure, HookKind::AfterFailure, "failure")
+        };
+        let settings = self.settings();
+        let command = settings.command(hook).to_string();
+        if command.trim().is_empty() {
+            return None;
+        }
+        let env = process::hook_env(result, Some(&ctx));
+        let mut table = lock(&self.inner.table);
+        let previous = table
+            .order
+            .iter()
+            .rev()
+            .find(|e| e.hook == hook && e.is_running())
+            .map(|e| e.id.clone());
+        if let Some(prev) = previous {
+            let now = Utc::now();
+            let rec = HookProcess {
+                id: new_id(),
+                kind,
+                hook,
+                command,
+                backup_id: Some(ctx.backup_id),
+                started_at: now,
+                finished_at: Some(now),
+                pid: None,
+                status: HookStatus::Skipped,
+                exit_code: None,
+                signal: None,
+                error: Some(format!(
+                    "not started: the previous {hook} process {prev} is still running"
+                )),
+                lines: 0,
+            };
+            tracing::warn!(id = %rec.id, %hook, previous = %prev, backup_id = ?rec.backup_id,
+                "hook not started: the previous process of this hook is still running");
+            return Some(self.insert_final(&mut table, rec));
+        }
+        let launch = Launch {
+            kind,
+            hook,
+            command,
+            backup_id: Some(ctx.backup_id),
+            env,
+            settings,
+        };
+        Some(self.start(&mut table, launch))
+    }
+
+    /// Runs `hook` now as a test (kind `test`, `BACKUP_RESULT=test`), with the values of
+    /// `ctx` (the latest backup's) when given, else empty `BACKUP_ID` / `BACKUP_REPORT` and no
+    /// `BACKUP_FOLDER_*`. Always started, even while another process of the hook runs.
+    /// Errors: [`HookError::EmptyCommand`], [`HookError::WorkFolderMissing`]. A command that
+    /// cannot be started gives a `failed_to_start` record, not an error.
+    pub fn run_test(
+        &self,
+        hook: HookName,
+        ctx: Option<BackupContext>,
+    ) -> Result<HookProcess, HookError> {
+        let settings = self.settings();
+        let command = settings.command(hook).to_string();
+        if command.trim().is_empty() {
+            return Err(HookError::EmptyCommand { hook });
+        }
+        if !settings.work_folder.is_dir() {
+            return Err(HookError::WorkFolderMissing {
+                path: settings.work_folder.clone(),
+            });
+        }
+        let env = process::hook_env("test", ctx.as_ref());
+        let launch = Launch {
+            kind: HookKind::Test,
+            hook,
+            command,
+            backup_id: ctx.map(|c| c.backup_id),
+            env,
+            settings,
+        };
+        let mut table = lock(&self.inner.table);
+        Ok(self.start(&mut table, launch))
+    }
+
+    /// Running processes, newest first; with `all`, the kept finished ones too.
+    pub fn list(&self, all: bool) -> Vec<HookProcess> {
+        lock(&self.inner.table)
+            .order
+            .iter()
+            .rev()
+            .map(|e| e.snapshot())
+            .filter(|r| all || r.status == HookStatus::Running)
+            .collect()
+    }
+
+    /// One process by id.
+    pub fn get(&self, id: &str) -> Option<HookProcess> {
+        self.entry(id).map(|e| e.snapshot())
+    }
+
+    /// Ends a running process: SIGTERM to its whole group, SIGKILL after the grace period.
+    /// Returns the final record (`killed`, or `timed_out` if a timeout got there first) once
+    /// no member of the group is left and its output is complete.
+    pub async fn terminate(&self, id: &str) -> Result<HookProcess, HookError> {
+        let entry = self.entry(id).ok_or_else(|| HookError::NotFound { id: id.into() })?;
+        let mut done = entry.done.subscribe();
+        let status = lock(&entry.record).status;
+        if status != HookStatus::Running {
+            return Err(HookError::NotRunning {
+                id: id.into(),
+                status,
+            });
+        }
+        entry.kill.notify_one();
+        // An error means the entry is gone, which cannot happen while we hold it.
+        let _ = done.wait_for(|d| *d).await;
+        Ok(entry.snapshot())
+    }
+
+    /// Terminates every running process (for a graceful shutdown), concurrently.
+    pub async fn terminate_all(&self) {
+        let ids: Vec<String> = self.list(false).into_iter().map(|r| r.id).collect();
+        futures_util::future::join_all(ids.iter().map(|id| self.terminate(id))).await;
+    }
+
+    /// Output lines numbered above `after_line` (0: from line 1), replayed from the log file,
+    /// then live, then one `Exit`. Works the same for finished processes. None for an
+    /// unknown id. Dropping the stream ends its task.
+    pub fn output(&self, id: &str, after_line: u64) -> Option<OutputStream> {
+        let entry = self.entry(id)?;
+        Some(output::subscribe(&self.inner.runtime, entry, after_line))
+    }
+
+    /// How many processes are running.
+    pub fn running_count(&self) -> usize {
+        lock(&self.inner.table)
+            .order
+            .iter()
+            .filter(|e| e.is_running())
+            .count()
+    }
+
+    /// Path of a process's log file (whether or not it exists).
+    pub fn log_path(&self, id: &str) -> Option<PathBuf> {
+        self.entry(id).map(|e| e.log_path.clone())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_keep_finished(&self, n: usize) {
+        self.inner.keep_finished.store(n, Ordering::Relaxed);
+    }
+
+    fn entry(&self, id: &str) -> Option<Arc<Entry>> {
+        lock(&self.inner.table).by_id.get(id).cloned()
+    }
+
+    /// Adds a record that is final from the start (skipped, failed to start).
+    fn insert_final(&self, table: &mut Table, rec: HookProcess) -> HookProcess {
+        let entry = Arc::new(Entry::new(&self.inner.dir, rec.clone(), None));
+        if let Err(e) = entry.persist() {
+            tracing::error!(id = %rec.id, error = %e, "cannot write hook record");
+        }
+        table.insert(entry);
+        let inner = self.inner.clone();
+        self.inner.runtime.spawn_blocking(move || inner.prune());
+        rec
+    }
+
+    fn failed(&self, table: &mut Table, mut rec: HookProcess, error: String) -> HookProcess {
+        tracing::warn!(id = %rec.id, hook = %rec.hook, command = %rec.command, %error, "hook process failed to start");
+        rec.status = HookStatus::FailedToStart;
+        rec.finished_at = Some(Utc::now());
+        rec.error = Some(error);
+        self.insert_final(table, rec)
+    }
+
+    /// Starts a process and its supervisor; called with the table locked so that the
+    /// one-at-a-time check and the start are one step.
+    fn start(&self, table: &mut Table, l: Launch) -> HookProcess {
+        let id = new_id();
+        let rec = HookProcess {
+            id: id.clone(),
+            kind: l.kind,
+            hook: l.hook,
+            command: l.command,
+            backup_id: l.backup_id,
+            started_at: Utc::now(),
+            finished_at: None,
+            pid: None,
+            status: HookStatus::Running,
+            exit_code: None,
+            signal: None,
+            error: None,
+            lines: 0,
+        };
+        let argv = match process::split_command(&rec.command) {
+            Ok(a) => a,
+            Err(e) => return self.failed(table, rec, e.to_string()),
+        };
+        let work = l.settings.work_folder.clone();
+        if !work.is_dir() {
+            let e = HookError::WorkFolderMissing { path: work };
+            return self.failed(table, rec, e.to_string());
+        }
+        let log_path = record::log_path(&self.inner.dir, &id);
+        let log = match std::fs::OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&log_path)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                let msg = format!("cannot create log file {}: {e}", log_path.display());
+                return self.failed(table, rec, msg);
+            }
+        };
+        let spawned = {
+            let _rt = self.inner.runtime.enter();
+            process::spawn(&argv, &work, &l.env)
+        };
+        let spawned = match spawned {
+            Ok(s) => s,
+            Err(e) => {
+                let program = argv.first().map(String::as_str).unwrap_or_default();
+                return self.failed(table, rec, format!("cannot start {program:?}: {e}"));
+            }
+        };
+        let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
+        let mut entry = Entry::new(&self.inner.dir, rec, Some(tx.clone()));
+        lock(&entry.record).pid = Some(spawned.pid);
+        entry.boot_id = process::boot_id();
+        entry.start_ticks = process::proc_stat(spawned.pid as i32).map(|p| p.start_ticks);
+        let entry = Arc::new(entry);
+        if let Err(e) = entry.persist() {
+            tracing::error!(%id, error = %e, "cannot write hook record");
+        }
+        table.insert(entry.clone());
+        let snapshot = entry.snapshot();
+        tracing::info!(%id, hook = %snapshot.hook, kind = ?snapshot.kind, pid = spawned.pid,
+            command = %snapshot.command, "hook process started");
+
+        let timeout =
+            (l.settings.timeout_seconds > 0).then(|| Duration::from_secs(l.settings.timeout_seconds));
+        let grace = Duration::from_millis(self.inner.grace_ms.load(Ordering::Relaxed));
+        let inner = self.inner.clone();
+        self.inner.runtime.spawn(async move {
+            let log = tokio::fs::File::from_std(log);
+            process::supervise(entry, spawned, log, tx, timeout, grace).await;
+            let _ = tokio::task::spawn_blocking(move || inner.prune()).await;
+        });
+        snapshot
+    }
+}
+
+impl Inner {
+    /// Forgets the oldest finished processes beyond the limit and deletes their files.
+    fn prune(&self) {
+        let keep = self.keep_finished.load(Ordering::Relaxed);
+        let removed: Vec<String> = {
+            let mut t = lock(&self.table);
+            let finished: Vec<String> = t
+                .order
+                .iter()
+                .filter(|e| !e.is_running())
+                .map(|e| e.id.clone())
+                .collect();
+            if finished.len() <= keep {
+                return;
+            }
+            let gone: HashSet<String> = finished[..finished.len() - keep].iter().cloned().collect();
+            t.order.retain(|e| !gone.contains(&e.id));
+            for id in &gone {
+                t.by_id.remove(id);
+            }
+            gone.into_iter().collect()
+        };
+        for id in removed {
+            record::remove_files(&self.dir, &id);
+        }
+    }
+}
+
+/// A new process id: UTC start time to the millisecond, then 8 random hex digits.
+fn new_id() -> String {
+    let rand = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{}-{}",
+        Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+        rand.get(..8).unwrap_or(&rand)
+    )
+}
+
+/// What is left of a process recorded `running` by an earlier master.
+enum Leftover {
+    /// No member of its group is alive.
+    Gone,
+    /// The machine has restarted since.
+    Rebooted,
+    /// Its group is alive and provably the same: (group id, live members).
+    Alive(i32, usize),
+    /// Cannot tell (no /proc, or no start time recorded): left alone.
+    Unknown,
+}
+
+fn identify(r: &StoredRecord, boot: Option<&str>, procs: Option<&[process::ProcStat]>) -> Leftover {
+    let Some(pid) = r.process.pid else {
+        return Leftover::Gone;
+    };
+    let pgid = pid as i32;
+    if let (Some(then), Some(now)) = (r.boot_id.as_deref(), boot) {
+        if then != now {
+            return Leftover::Rebooted;
+        }
+    }
+    let (Some(procs), Some(start)) = (procs, r.start_ticks) else {
+        return Leftover::Unknown;
+    };
+    let members: Vec<&process::ProcStat> = procs
+        .iter()
+        .filter(|p| p.pgrp == pgid && !process::is_dead(p.state))
+        .collect();
+    if members.is_empty() {
+        return Leftover::Gone;
+    }
+    match procs.iter().find(|p| p.pid == pgid) {
+        // The leader (alive or a zombie) is the very process that was started.
+        Some(leader) if leader.start_ticks == start && leader.pgrp == pgid => {
+            Leftover::Alive(pgid, members.len())
+        }
+        // The pid belongs to another process now, so the old group (which would have kept
+        // the number in use) is gone.
+        Some(_) => Leftover::Gone,
+        // Leader gone, members left: ours only if none of them is older than the leader was.
+        None if members.iter().all(|m| m.start_ticks >= start) => {
+            Leftover::Alive(pgid, members.len())
+        }
+        None => Leftover::Gone,
+    }
+}
+
+/// The restart policy: every record still `running` becomes `orphaned`; live leftovers of
+/// its group are ended first.
+fn adopt_orphans(dir: &std::path::Path, records: &mut [StoredRecord], grace: Duration) {
+    let boot = process::boot_id();
+    let procs = process::all_processes();
+    let mut to_end = Vec::new();
+    let mut notes = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if r.process.status != HookStatus::Running {
+            continue;
+        }
+        let note = match identify(r, boot.as_deref(), procs.as_deref()) {
+            Leftover::Gone => "the master stopped while it ran; none of its processes was left at the next start-up".to_string(),
+            Leftover::Rebooted => "the master stopped while it ran; the machine has restarted since".to_string(),
+            Leftover::Alive(pgid, n) => {
+                to_end.push(pgid);
+                format!("the master stopped while it ran; its process group ({n} processes left) was ended at the next start-up")
+            }
+            Leftover::Unknown => "the master stopped while it ran; whether it still runs cannot be told, so it was left alone".to_string(),
+        };
+        tracing::warn!(id = %r.process.id, pid = ?r.process.pid, %note, "orphaned hook process");
+        notes.push((i, note));
+    }
+    process::end_groups_blocking(&to_end, grace);
+    let now = Utc::now();
+    for (i, note) in notes {
+        let Some(r) = records.get_mut(i) else {
+            continue;
+        };
+        r.process.status = HookStatus::Orphaned;
+        r.process.finished_at = Some(now);
+        r.process.error = Some(note);
+        r.process.lines = record::count_lines(&record::log_path(dir, &r.process.id));
+        let path = record::json_path(dir, &r.process.id);
+        if let Err(e) = record::write_atomic(&path, r) {
+            tracing::error!(path = %path.display(), error = %e, "cannot write hook record");
+        }
+    }
+}

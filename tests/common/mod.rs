@@ -1,0 +1,366 @@
+//! Shared test harness: fake component homes, the real server binary started on a free loopback
+//! port with a generated config, an HTTP helper, and poll-with-deadline.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const ADMIN: &str = "admin-token-for-tests";
+pub const OPERATOR: &str = "operator-token-for-tests";
+pub const VIEWER: &str = "viewer-token-for-tests";
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_backup-master"))
+}
+
+fn sha(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+pub fn write(path: &Path, content: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+/// Creates a fake home for `profile` under `home`: the profile's items with nested folders, a
+/// binary file, a name with spaces, an empty folder, plus files outside the items.
+pub fn make_home(home: &Path, profile: &str) {
+    let bin: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    match profile {
+        "maestro-hub" => {
+            write(&home.join("hub.ini"), b"[Hub]\nPort=8080\n");
+            write(&home.join("accountreg/accounts.dat"), &bin);
+            write(&home.join("accountreg/deep/nested/user one.reg"), b"user=one\n");
+            write(&home.join("hubreg/components.reg"), b"lui=local\n");
+            std::fs::create_dir_all(home.join("hubreg/empty")).unwrap();
+        }
+        "maestro-lui" => {
+            write(&home.join("lui.ini"), b"[LUI]\nDatabase=internal\n");
+            write(&home.join("luidata/db/jobs.ibd"), &bin);
+            write(&home.join("luidata/recipients/list 1.csv"), b"a@example.org\n");
+            write(&home.join("registry/lui.reg"), b"dataset=1\n");
+            std::fs::create_dir_all(home.join("registry/empty")).unwrap();
+            write(&home.join("database/my.ini"), b"[mysqld]\n");
+        }
+        "maestro-tracker" => {
+            write(&home.join("tracker.ini"), b"[Tracker]\n");
+            write(&home.join("data/events.dat"), &bin);
+            write(&home.join("data/sub dir/links.dat"), b"links\n");
+            std::fs::create_dir_all(home.join("data/empty")).unwrap();
+        }
+        _ => {
+            write(&home.join("app.ini"), b"[App]\n");
+            write(&home.join("data/x.bin"), &bin);
+        }
+    }
+    write(&home.join("logs/outside.log"), b"never backed up\n");
+    write(&home.join("tmp/cache.tmp"), b"never backed up\n");
+}
+
+/// A test installation: a temp dir holding the config, the state dir and three fake homes.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Setup {
+    /// hub, lui and trk homes with `keep`, and tokens for all three roles.
+    pub fn new(keep: u32) -> Setup {
+        Self::with_extra(keep, "")
+    }
+
+    /// As `new`, with `extra` TOML inserted before the components (e.g. a [hooks] table).
+    pub fn with_extra(keep: u32, extra: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, profile) in [
+            ("hub", "maestro-hub"),
+            ("lui", "maestro-lui"),
+            ("trk", "maestro-tracker"),
+        ] {
+            make_home(&dir.path().join("homes").join(name), profile);
+        }
+        let text = format!(
+            r#"# test config: this comment must survive API writes
+listen = "127.0.0.1:0"
+state_dir = "state"   # relative to this file
+
+[[tokens]]
+role = "admin"
+sha256 = "{admin}"
+
+[[tokens]]
+role = "operator"
+sha256 = "{operator}"
+
+[[tokens]]
+role = "viewer"
+sha256 = "{viewer}"
+
+[schedule]
+enabled = false        # tests start backups by hand
+daily_time = "02:00"   # keep me
+time_zone = "Europe/Berlin"
+catch_up = false
+{extra}
+[[components]]
+name = "hub"
+profile = "maestro-hub"
+home = "homes/hub"
+keep = {keep}
+
+[[components]]
+name = "lui"
+profile = "maestro-lui"
+home = "homes/lui"
+keep = {keep}
+
+[[components]]
+name = "trk"
+profile = "maestro-tracker"
+home = "homes/trk"
+keep = {keep}
+"#,
+            admin = sha(ADMIN),
+            operator = sha(OPERATOR),
+            viewer = sha(VIEWER),
+        );
+        let config = dir.path().join("backup-master.toml");
+        std::fs::write(&config, text).unwrap();
+        Setup { dir, config }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self, name: &str) -> PathBuf {
+        self.dir.path().join("homes").join(name)
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn start(&self) -> Server {
+        Server::start(&self.config, self.dir.path(), &[])
+    }
+
+    pub fn start_env(&self, env: &[(&str, &str)]) -> Server {
+        Server::start(&self.config, self.dir.path(), env)
+    }
+}
+
+/// The real server binary, running.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub client: Client,
+    pub stdout: mpsc::Receiver<String>,
+}
+
+impl Server {
+    pub fn start(config: &Path, cwd: &Path, env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(config)
+            .current_dir(cwd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self::spawn(cmd)
+    }
+
+    /// Starts `cmd` (a `serve` command) and waits for its "listening on" line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd.spawn().expect("start server");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        let base = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("backup-master listening on ") {
+                        break addr.trim().to_string();
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let status = child.wait().ok();
+                    panic!("server did not start (exit {status:?}); stdout: {seen:?}");
+                }
+            }
+        };
+        Server {
+            child,
+            base,
+            client: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            stdout: rx,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+    }
+
+    pub fn get_json(&self, path: &str, token: &str) -> Value {
+        let r = self.get(path, token);
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().unwrap()
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .unwrap()
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: &Value, if_match: Option<&str>) -> Response {
+        let mut rb = self.client.put(self.url(path)).bearer_auth(token).json(body);
+        if let Some(m) = if_match {
+            rb = rb.header("If-Match", m);
+        }
+        rb.send().unwrap()
+    }
+
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id() as i32;
+        unsafe_kill(pid, 15);
+        wait_exit(&mut self.child, Duration::from_secs(20)).expect("server exits on SIGTERM")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: i32, sig: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Polls `f` until it returns Some, or panics after `limit` naming `what`.
+pub fn poll<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Asserts `r` is a problem+json with `status` and returns its body.
+pub fn assert_problem(r: Response, status: u16) -> Value {
+    assert_eq!(r.status().as_u16(), status, "status");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert_eq!(ct, "application/problem+json", "content type");
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["status"].as_u64(), Some(status as u64), "{body}");
+    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["title"].as_str().is_some(), "{body}");
+    assert!(body["detail"].as_str().is_some(), "{body}");
+    body
+}
+
+/// The field names listed in a validation problem.
+pub fn problem_fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["field"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every file and folder below `root` (relative path -> content hash or "dir" / "link:target"),
+/// for comparing trees before and after.
+pub fn snapshot(root: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in rd.flatten() {
+            let p = entry.path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                out.insert(rel, format!("link:{}", std::fs::read_link(&p).unwrap().display()));
+            } else if meta.is_dir() {
+                out.insert(rel.clone(), "dir".into());
+                walk(root, &p, out);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.insert(rel, hex::encode(Sha256::digest(&bytes)));
+            }
+        }
+    }
+    walk(root, root, &mut out);
+    out
+}

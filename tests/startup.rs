@@ -1,0 +1,193 @@
+//! Start-up: the embedded default, config errors reported all at once, healthcheck, graceful
+//! shutdown, and the committed OpenAPI document matching what the binary prints.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn embedded_default_creates_demo_homes_and_a_private_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut server = Server::spawn(cmd);
+    let data = dir.path().join("backup-master-data");
+    let token_file = data.join("admin.token");
+    let token = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
+    assert_eq!(token.len(), 64);
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "admin.token must be private");
+
+    // Every profile's items exist in the demo homes, and something outside them too.
+    for item in [
+        "demo/hub/hub.ini",
+        "demo/hub/accountreg",
+        "demo/hub/hubreg",
+        "demo/lui/lui.ini",
+        "demo/lui/luidata",
+        "demo/lui/registry",
+        "demo/lui/database/my.ini",
+        "demo/trk/tracker.ini",
+        "demo/trk/data",
+        "demo/trk/logs",
+    ] {
+        assert!(data.join(item).exists(), "{item} missing");
+    }
+    let comps = server.get_json("/api/v1/components", &token);
+    let names: Vec<_> = comps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["hub", "lui", "trk"]);
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM ends the server cleanly: {status:?}");
+
+    // A second start reuses the token and does not print it again.
+    let mut cmd = Command::new(bin());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let server = Server::spawn(cmd);
+    let again = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
+    assert_eq!(again, token);
+    std::thread::sleep(Duration::from_millis(200));
+    let printed: Vec<String> = server.stdout.try_iter().collect();
+    assert!(printed.iter().all(|l| !l.contains(&token)), "{printed:?}");
+    assert_eq!(server.get("/api/v1/settings", &token).status(), 200);
+}
+
+#[test]
+fn first_start_prints_the_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("timeout")
+        .arg("3")
+        .arg(bin())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = std::fs::read_to_string(dir.path().join("backup-master-data/admin.token")).unwrap();
+    assert_eq!(stdout.matches(token.trim()).count(), 1, "{stdout}");
+    // and never in the log (stderr)
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(token.trim()));
+}
+
+#[test]
+fn a_bad_config_is_refused_with_every_error_and_its_key() {
+    let s = Setup::new(3);
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let bad = text
+        .replace("daily_time = \"02:00\"", "daily_time = \"24:00\"\nfrobnicate = 1")
+        .replace("time_zone = \"Europe/Berlin\"", "time_zone = \"Mars/Olympus\"")
+        .replacen("keep = 3", "keep = 101", 1);
+    std::fs::write(&s.config, bad).unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(&s.config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "schedule.daily_time",
+        "schedule.frobnicate",
+        "schedule.time_zone",
+        "components[0].keep",
+    ] {
+        assert!(err.contains(key), "{key} not named in:\n{err}");
+    }
+    assert!(err.contains("line"), "unknown key's line missing:\n{err}");
+}
+
+#[test]
+fn healthcheck_exit_code_follows_the_server() {
+    let s = Setup::new(1);
+    let server = s.start();
+    let ok = Command::new(bin())
+        .args(["healthcheck", "--url", &server.base])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    drop(server);
+    let down = Command::new(bin())
+        .args(["healthcheck", "--url", "http://127.0.0.1:9/"])
+        .status()
+        .unwrap();
+    assert!(!down.success());
+}
+
+#[test]
+fn committed_openapi_matches_the_binary() {
+    let out = Command::new(bin()).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        printed == committed,
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+    );
+    assert_eq!(printed["openapi"], "3.1.0");
+    assert!(printed["info"]["license"]["name"].is_string());
+    // Every operation under /api/v1 documents bearer security and its problem responses.
+    for (path, item) in printed["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            if path.starts_with("/api/v1") {
+                assert!(op["security"].is_array(), "{method} {path} lacks security");
+                for code in ["401", "403"] {
+                    let r = &responses[code];
+                    assert!(
+                        r["content"]["application/problem+json"].is_object(),
+                        "{method} {path} lacks a problem body for {code}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn swagger_ui_is_served_without_network_and_redirects() {
+    let s = Setup::new(1);
+    let server = s.start();
+    let no_redirect = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirect.get(server.url("/swagger-ui")).send().unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], "/swagger-ui/");
+    let page = server.client.get(server.url("/swagger-ui/")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("swagger"));
+    let js = server
+        .client
+        .get(server.url("/swagger-ui/swagger-ui-bundle.js"))
+        .send()
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    let spec: serde_json::Value = server
+        .client
+        .get(server.url("/api-docs/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(spec["paths"]["/api/v1/settings"].is_object());
+}
