@@ -37,15 +37,12 @@ pub fn authorize(req: &HttpRequest, required: Role) -> Result<Role, ApiError> {
     let tokens = req
         .app_data::<web::Data<Tokens>>()
         .ok_or_else(|| ApiError::internal("token table missing from app data"))?;
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| {
-            ApiError::new(
-                ProblemKind::Unauthorized,
-                "send Authorization: Bearer <token>",
-            )
-        })?;
+    let header = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::new(
+            ProblemKind::Unauthorized,
+            "send Authorization: Bearer <token>",
+        )
+    })?;
     let token = header
         .to_str()
         .ok()
@@ -60,9 +57,9 @@ pub fn authorize(req: &HttpRequest, required: Role) -> Result<Role, ApiError> {
                 "the Authorization header must be: Bearer <token>",
             )
         })?;
-    let role = tokens.role_of(token).ok_or_else(|| {
-        ApiError::new(ProblemKind::Unauthorized, "the token is not valid")
-    })?;
+    let role = tokens
+        .role_of(token)
+        .ok_or_else(|| ApiError::new(ProblemKind::Unauthorized, "the token is not valid"))?;
     if role < required {
         return Err(ApiError::new(
             ProblemKind::Forbidden,
@@ -100,8 +97,16 @@ macro_rules! role_extractor {
     };
 }
 
-role_extractor!(Viewer, Role::Viewer, "A caller with at least the viewer role.");
-role_extractor!(Operator, Role::Operator, "A caller with at least the operator role.");
+role_extractor!(
+    Viewer,
+    Role::Viewer,
+    "A caller with at least the viewer role."
+);
+role_extractor!(
+    Operator,
+    Role::Operator,
+    "A caller with at least the operator role."
+);
 role_extractor!(Admin, Role::Admin, "A caller with the admin role.");
 
 #[cfg(test)]

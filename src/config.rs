@@ -241,7 +241,11 @@ impl Config {
             };
             let digest = match (sha, file) {
                 (Some(_), Some(_)) => {
-                    r.push(&p, "token_file", "give sha256 or token_file, not both".into());
+                    r.push(
+                        &p,
+                        "token_file",
+                        "give sha256 or token_file, not both".into(),
+                    );
                     None
                 }
                 (None, None) => {
@@ -564,7 +568,8 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
     let mut placed: Vec<(usize, PathBuf, Vec<PathBuf>)> = Vec::new();
     for (i, c) in cfg.components.iter().enumerate() {
         let p = format!("components[{i}]");
-        let mut err = |key: &str, msg: String| errors.push(FieldError::new(format!("{p}.{key}"), msg));
+        let mut err =
+            |key: &str, msg: String| errors.push(FieldError::new(format!("{p}.{key}"), msg));
         if !valid_name(&c.name) {
             err(
                 "name",
@@ -604,7 +609,8 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             ),
             (_, None) => {}
         }
-        let mut err = |key: &str, msg: String| errors.push(FieldError::new(format!("{p}.{key}"), msg));
+        let mut err =
+            |key: &str, msg: String| errors.push(FieldError::new(format!("{p}.{key}"), msg));
         if c.backup_folder.is_empty() {
             err("backup_folder", "must not be empty".into());
         } else if has_dot_dot(&c.backup_folder) {
@@ -623,7 +629,10 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             (Some(home), None) => {
                 let home = resolve(&cfg.base_dir, home);
                 if !home.is_dir() {
-                    err("home", format!("{} is not an existing folder", home.display()));
+                    err(
+                        "home",
+                        format!("{} is not an existing folder", home.display()),
+                    );
                 } else if !c.backup_folder.is_empty() && !has_dot_dot(&c.backup_folder) {
                     let folder = resolve(&home, &c.backup_folder);
                     if let Some(msg) = foreign_folder(&folder) {
@@ -797,7 +806,8 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn push(&mut self, prefix: &str, key: &str, message: String) {
-        self.errors.push(FieldError::new(join(prefix, key), message));
+        self.errors
+            .push(FieldError::new(join(prefix, key), message));
     }
 
     fn at(&self, item: &Item) -> String {
@@ -816,10 +826,7 @@ impl Reader<'_> {
                     .unwrap_or_default();
                 self.errors.push(FieldError::new(
                     join(prefix, key),
-                    format!(
-                        "unknown key{line}; known keys here: {}",
-                        allowed.join(", ")
-                    ),
+                    format!("unknown key{line}; known keys here: {}", allowed.join(", ")),
                 ));
             }
         }
@@ -985,9 +992,7 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     tmp.write_all(text)?;
     tmp.as_file().sync_all()?;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -1128,7 +1133,10 @@ home = "{}"
     #[test]
     fn backup_folder_inside_an_item_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!("{}backup_folder = \"hubreg/bk\"\n", cfg_text(dir.path(), ""));
+        let text = format!(
+            "{}backup_folder = \"hubreg/bk\"\n",
+            cfg_text(dir.path(), "")
+        );
         let errs = Config::parse(&text, &dir.path().join("c.toml")).unwrap_err();
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert_eq!(errs[0].field, "components[0].backup_folder");

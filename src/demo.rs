@@ -30,29 +30,56 @@ fn binary(len: usize, seed: u32) -> Vec<u8> {
 pub fn create_demo_homes(root: &Path) -> std::io::Result<()> {
     let hub = root.join("demo/hub");
     if !hub.exists() {
-        file(&hub.join("hub.ini"), b"[Hub]\nPort=8080\nMailServer=mail.example.org\n")?;
+        file(
+            &hub.join("hub.ini"),
+            b"[Hub]\nPort=8080\nMailServer=mail.example.org\n",
+        )?;
         file(&hub.join("accountreg/accounts.dat"), &binary(4096, 1))?;
-        file(&hub.join("accountreg/admin/profile.reg"), b"user=admin\nlevel=full\n")?;
-        file(&hub.join("hubreg/components.reg"), b"hub=local\nlui=local\ntrk=local\n")?;
+        file(
+            &hub.join("accountreg/admin/profile.reg"),
+            b"user=admin\nlevel=full\n",
+        )?;
+        file(
+            &hub.join("hubreg/components.reg"),
+            b"hub=local\nlui=local\ntrk=local\n",
+        )?;
         file(&hub.join("hubreg/site settings.reg"), b"timezone=UTC\n")?;
         fs::create_dir_all(hub.join("hubreg/pending"))?;
-        file(&hub.join("logs/hub.log"), b"2026-11-26 02:00:00 hub started\n")?;
+        file(
+            &hub.join("logs/hub.log"),
+            b"2026-11-26 02:00:00 hub started\n",
+        )?;
     }
     let lui = root.join("demo/lui");
     if !lui.exists() {
-        file(&lui.join("lui.ini"), b"[LUI]\nDatabase=internal\nHubHost=localhost\n")?;
+        file(
+            &lui.join("lui.ini"),
+            b"[LUI]\nDatabase=internal\nHubHost=localhost\n",
+        )?;
         file(&lui.join("luidata/db/mailjobs.ibd"), &binary(64 * 1024, 2))?;
-        file(&lui.join("luidata/recipients/list 1.csv"), b"email,name\na@example.org,Ann\nb@example.org,Bo\n")?;
+        file(
+            &lui.join("luidata/recipients/list 1.csv"),
+            b"email,name\na@example.org,Ann\nb@example.org,Bo\n",
+        )?;
         file(&lui.join("registry/lui.reg"), b"dataset=3\nversion=2.1\n")?;
-        file(&lui.join("database/my.ini"), b"[mysqld]\ninnodb_buffer_pool_size=256M\n")?;
-        file(&lui.join("logs/lui.log"), b"2026-11-26 02:00:01 lui started\n")?;
+        file(
+            &lui.join("database/my.ini"),
+            b"[mysqld]\ninnodb_buffer_pool_size=256M\n",
+        )?;
+        file(
+            &lui.join("logs/lui.log"),
+            b"2026-11-26 02:00:01 lui started\n",
+        )?;
     }
     let trk = root.join("demo/trk");
     if !trk.exists() {
         file(&trk.join("tracker.ini"), b"[Tracker]\nPort=8081\n")?;
         file(&trk.join("data/events-2026-11.dat"), &binary(32 * 1024, 3))?;
         file(&trk.join("data/links.dat"), &binary(2048, 4))?;
-        file(&trk.join("logs/tracker.log"), b"2026-11-26 02:00:02 tracker started\n")?;
+        file(
+            &trk.join("logs/tracker.log"),
+            b"2026-11-26 02:00:02 tracker started\n",
+        )?;
     }
     Ok(())
 }

@@ -1,1 +1,1509 @@
-//! stub
+//! The job runner and the engine's public face, [`Engine`]: starts backups (one job at a time,
+//! shared with restores), keeps their records on disk, streams their progress, cancels them,
+//! and runs crash recovery when it opens.
+//!
+//! # Job records
+//! `<state_dir>/jobs/backups/<ID>.json`, written atomically (temp file, fsync, rename, fsync
+//! folder) before [`Engine::start_backup`] returns and again at every step (component status
+//! changes, the commit decision, the end). Progress counters between steps live in memory only.
+//! The report is `<state_dir>/logs/backupReport_<ID>.txt`; the last ID issued is
+//! `<state_dir>/last_backup_id`; `<state_dir>/engine.lock` is flock'ed while an engine is open,
+//! so two processes cannot share a state folder.
+//!
+//! # States
+//! `running` → `succeeded` | `failed` | `cancelled` (see `engine::coordinator` for the steps);
+//! a record found `running` when the engine opens → `interrupted`, or `succeeded` when its
+//! commit had been decided and recovery completed it (see `engine::recovery`). Every state but
+//! `running` is final. The finish listener is called exactly once per backup with its final
+//! record, including backups finished by recovery: those are delivered when the listener is
+//! set ([`Engine::set_finish_listener`]), so on_failure hooks run for interrupted backups.
+//!
+//! # Execution
+//! Each backup runs on its own thread with a current-thread tokio runtime, independent of the
+//! caller's runtime (actix workers come and go). The coordinator runs in a spawned task: a
+//! panic ends the backup `failed` ("internal error"), its staging folders are removed and the
+//! lock is released. Blocking file work runs on that runtime's blocking pool.
+//!
+//! # Fault injection (tests only)
+//! `BACKUP_MASTER_FAULTS`, read once by [`Engine::open`], is a comma-separated list of:
+//! * `prepare:<component>`: that component's prepare fails with "injected fault: prepare:<component>";
+//! * `enospc:<component>`: its first file write fails with ENOSPC ("No space left on device");
+//! * `panic:<component>`: its prepare panics (exercises the panic boundary);
+//! * `slow_copy_ms:<n>`: sleep n ms before each file (a window for cancel and crash tests);
+//! * `abort_after_decision`: `std::process::abort()` right after the commit decision is durable;
+//! * `abort_mid_rotation:<component>`: `abort()` during that component's rotation, after the
+//!   older slots were shifted and before its staging folder became `backup`.
+//!
+//! An unknown name makes `open` fail.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::engine::backup_id::IdGenerator;
+use crate::engine::coordinator::{self, Journal, Participant, Run};
+use crate::engine::faults::Faults;
+use crate::engine::fsutil::{IoContext, IoError};
+use crate::engine::recovery;
+use crate::engine::{record, report, CancelToken, ComponentSpec};
+use crate::store::{ComponentStore, LocalStore, ProgressUpdate};
+
+pub use crate::engine::record::{
+    BackupEvent, BackupRecord, BackupStatus, ComponentProgress, ComponentStatus, Trigger,
+};
+pub use crate::engine::EngineError;
+pub use crate::store::SlotInfo;
+
+/// Capacity of a backup's event channel; a slower subscriber sees `Lagged` and should resend
+/// the snapshot from [`Engine::get_backup`].
+const EVENT_CAPACITY: usize = 1024;
+/// Largest page [`Engine::list_backups`] returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// The kind of job holding the exclusive lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Backup,
+    Restore,
+}
+
+impl JobKind {
+    /// `backup` or `restore`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Backup => "backup",
+            JobKind::Restore => "restore",
+        }
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The job holding the exclusive lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunningJob {
+    pub kind: JobKind,
+    /// Backup or restore ID.
+    pub id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Another backup or restore runs (HTTP 409 with its ID).
+    #[error("a {kind} is already running: {id}")]
+    Busy { kind: JobKind, id: String },
+    /// The config has no components.
+    #[error("no components are configured")]
+    NoComponents,
+    /// The job could not be recorded (ID file or job record not writable).
+    #[error("could not start the backup: {0}")]
+    Io(EngineError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("no such backup")]
+    NotFound,
+    #[error("the backup is not running (it is {})", status.as_str())]
+    NotRunning { status: BackupStatus },
+}
+
+/// Query of [`Engine::list_backups`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Page size; capped at [`MAX_PAGE`]. 0 gives an empty page.
+    pub limit: usize,
+    /// Exclusive: only IDs strictly older (smaller) than this one.
+    pub cursor: Option<String>,
+    pub status: Option<BackupStatus>,
+}
+
+/// A page of backups, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupPage {
+    pub items: Vec<BackupRecord>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Makes the store of a component (local by default; a remote store later).
+pub type StoreFactory = Arc<dyn Fn(&ComponentSpec) -> Arc<dyn ComponentStore> + Send + Sync>;
+/// Called once with the final record whenever a backup ends.
+pub type FinishListener = Arc<dyn Fn(&BackupRecord) + Send + Sync>;
+
+struct Live {
+    tx: broadcast::Sender<BackupEvent>,
+    stop: CancelToken,
+    user_cancelled: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct State {
+    records: BTreeMap<String, BackupRecord>,
+    live: HashMap<String, Live>,
+}
+
+struct Inner {
+    state_dir: PathBuf,
+    components: RwLock<Vec<ComponentSpec>>,
+    state: Mutex<State>,
+    running: Mutex<Option<RunningJob>>,
+    ids: Mutex<IdGenerator>,
+    faults: Arc<Faults>,
+    listener: Mutex<Option<FinishListener>>,
+    undelivered: Mutex<Vec<BackupRecord>>,
+    recovered: Vec<BackupRecord>,
+    store_factory: RwLock<StoreFactory>,
+    _state_lock: nix::fcntl::Flock<File>,
+}
+
+/// The backup engine. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// Holds the one-job-at-a-time lock; released on drop.
+pub struct ExclusiveGuard {
+    inner: Arc<Inner>,
+    kind: JobKind,
+    id: String,
+}
+
+impl ExclusiveGuard {
+    pub fn kind(&self) -> JobKind {
+        self.kind
+    }
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Drop for ExclusiveGuard {
+    fn drop(&mut self) {
+        let mut running = lock(&self.inner.running);
+        if running
+            .as_ref()
+            .is_some_and(|j| j.kind == self.kind && j.id == self.id)
+        {
+            *running = None;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+/// Runs a future to completion on a fresh current-thread runtime in a scoped thread: usable
+/// from sync code, inside or outside a tokio runtime.
+fn block_on<F>(fut: F) -> Result<F::Output, EngineError>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(fut))
+                .map_err(|e| EngineError::Internal(format!("cannot start a runtime: {e}")))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(EngineError::Internal("a task panicked".into())))
+    })
+}
+
+fn local_factory(faults: Arc<Faults>) -> StoreFactory {
+    let store: Arc<dyn ComponentStore> = Arc::new(LocalStore::new(faults));
+    Arc::new(move |_spec: &ComponentSpec| store.clone())
+}
+
+fn lock_state_dir(state_dir: &Path) -> Result<nix::fcntl::Flock<File>, EngineError> {
+    let path = state_dir.join("engine.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .ctx("opening", &path)?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|_| EngineError::StateLocked(state_dir.to_path_buf()))
+}
+
+impl Engine {
+    /// Opens the state dir (creating it), runs crash recovery synchronously, loads the job
+    /// records. Faults come from `BACKUP_MASTER_FAULTS`.
+    pub fn open(state_dir: PathBuf, components: Vec<ComponentSpec>) -> Result<Engine, EngineError> {
+        Self::open_with(state_dir, components, Faults::from_env()?, None)
+    }
+
+    /// Like [`Engine::open`] with explicit faults and, optionally, a store factory (default:
+    /// every component is local). Tests use it to avoid the environment.
+    pub fn open_with(
+        state_dir: PathBuf,
+        components: Vec<ComponentSpec>,
+        faults: Faults,
+        store_factory: Option<StoreFactory>,
+    ) -> Result<Engine, EngineError> {
+        let records_dir = record::records_dir(&state_dir);
+        fs::create_dir_all(&records_dir).ctx("creating folder", &records_dir)?;
+        let logs = state_dir.join("logs");
+        fs::create_dir_all(&logs).ctx("creating folder", &logs)?;
+        let state_lock = lock_state_dir(&state_dir)?;
+        // Temp files of interrupted atomic writes.
+        if let Ok(entries) = fs::read_dir(&records_dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().contains(".tmp-") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        let (records, warnings) = record::load_all(&state_dir)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        let ids = IdGenerator::load(&state_dir, records.last().map(|r| r.id.as_str()))?;
+        let faults = Arc::new(faults);
+        let factory = store_factory.unwrap_or_else(|| local_factory(faults.clone()));
+
+        let mut map: BTreeMap<String, BackupRecord> =
+            records.into_iter().map(|r| (r.id.clone(), r)).collect();
+        let running: Vec<BackupRecord> = map
+            .values()
+            .filter(|r| r.status == BackupStatus::Running)
+            .cloned()
+            .collect();
+        let recovered = block_on(recovery::recover(
+            &state_dir,
+            running,
+            &components,
+            &*factory,
+        ))?;
+        for r in &recovered.records {
+            map.insert(r.id.clone(), r.clone());
+        }
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                state_dir,
+                components: RwLock::new(components),
+                state: Mutex::new(State {
+                    records: map,
+                    live: HashMap::new(),
+                }),
+                running: Mutex::new(None),
+                ids: Mutex::new(ids),
+                faults,
+                listener: Mutex::new(None),
+                undelivered: Mutex::new(recovered.records.clone()),
+                recovered: recovered.records,
+                store_factory: RwLock::new(factory),
+                _state_lock: state_lock,
+            }),
+        })
+    }
+
+    /// Replaces the components; takes effect for the next backup.
+    pub fn set_components(&self, components: Vec<ComponentSpec>) {
+        *self
+            .inner
+            .components
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = components;
+    }
+
+    /// The components the next backup will use.
+    pub fn components(&self) -> Vec<ComponentSpec> {
+        self.inner
+            .components
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces how stores are made (for remote components).
+    pub fn set_store_factory(&self, f: StoreFactory) {
+        *self
+            .inner
+            .store_factory
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    fn store_for(&self, spec: &ComponentSpec) -> Arc<dyn ComponentStore> {
+        let f = self
+            .inner
+            .store_factory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        f(spec)
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.inner.state_dir
+    }
+
+    /// The job holding the exclusive lock, if any.
+    pub fn running(&self) -> Option<RunningJob> {
+        lock(&self.inner.running).clone()
+    }
+
+    /// Takes the one-job-at-a-time lock shared by backups and restores.
+    pub fn try_lock_exclusive(
+        &self,
+        kind: JobKind,
+        id: &str,
+    ) -> Result<ExclusiveGuard, StartError> {
+        let mut running = lock(&self.inner.running);
+        if let Some(j) = &*running {
+            return Err(StartError::Busy {
+                kind: j.kind,
+                id: j.id.clone(),
+            });
+        }
+        *running = Some(RunningJob {
+            kind,
+            id: id.to_string(),
+        });
+        Ok(ExclusiveGuard {
+            inner: self.inner.clone(),
+            kind,
+            id: id.to_string(),
+        })
+    }
+
+    /// Called once with the final record whenever a backup ends (any status). Backups finished
+    /// by recovery at open are delivered now, once (to the first listener set).
+    pub fn set_finish_listener(&self, f: FinishListener) {
+        *lock(&self.inner.listener) = Some(f.clone());
+        let pending = std::mem::take(&mut *lock(&self.inner.undelivered));
+        for r in &pending {
+            f(r);
+        }
+    }
+
+    /// Backups that recovery finished when the engine opened (already delivered to the finish
+    /// listener; do not run hooks for them again).
+    pub fn recovered(&self) -> Vec<BackupRecord> {
+        self.inner.recovered.clone()
+    }
+
+    /// Starts a backup: takes the lock, issues the ID, writes the record (status `running`)
+    /// before returning, and runs the backup on its own thread.
+    pub fn start_backup(
+        &self,
+        trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
+    ) -> Result<BackupRecord, StartError> {
+        let specs = self.components();
+        if specs.is_empty() {
+            return Err(StartError::NoComponents);
+        }
+        let guard = {
+            let mut running = lock(&self.inner.running);
+            if let Some(j) = &*running {
+                return Err(StartError::Busy {
+                    kind: j.kind,
+                    id: j.id.clone(),
+                });
+            }
+            let id = lock(&self.inner.ids)
+                .issue(Utc::now())
+                .map_err(|e| StartError::Io(e.into()))?;
+            *running = Some(RunningJob {
+                kind: JobKind::Backup,
+                id: id.clone(),
+            });
+            ExclusiveGuard {
+                inner: self.inner.clone(),
+                kind: JobKind::Backup,
+                id,
+            }
+        };
+        let id = guard.id.clone();
+        let state_dir = &self.inner.state_dir;
+        let rec = BackupRecord {
+            id: id.clone(),
+            status: BackupStatus::Running,
+            trigger,
+            scheduled_for: scheduled_for.map(|t| t.trunc_subsecs(0)),
+            started_at: now(),
+            finished_at: None,
+            components: specs
+                .iter()
+                .map(|s| ComponentProgress {
+                    name: s.name.clone(),
+                    status: ComponentStatus::Pending,
+                    folder: s.backup_folder.display().to_string(),
+                    keep: s.keep,
+                    files: 0,
+                    files_copied: 0,
+                    files_linked: 0,
+                    bytes_copied: 0,
+                    bytes_linked: 0,
+                    started_at: None,
+                    finished_at: None,
+                    duration_ms: None,
+                    errors: vec![],
+                })
+                .collect(),
+            errors: vec![],
+            notes: vec![],
+            commit_decided: false,
+            report: report::report_path(state_dir, &id).display().to_string(),
+        };
+        record::save(state_dir, &rec).map_err(|e| StartError::Io(e.into()))?;
+
+        let (tx, _) = broadcast::channel(EVENT_CAPACITY);
+        let stop = CancelToken::new();
+        let user_cancelled = Arc::new(AtomicBool::new(false));
+        {
+            let mut st = lock(&self.inner.state);
+            st.records.insert(id.clone(), rec.clone());
+            st.live.insert(
+                id.clone(),
+                Live {
+                    tx,
+                    stop: stop.clone(),
+                    user_cancelled: user_cancelled.clone(),
+                },
+            );
+        }
+        let participants: Vec<Participant> = specs
+            .into_iter()
+            .map(|spec| Participant {
+                store: self.store_for(&spec),
+                spec,
+            })
+            .collect();
+        let journal: Arc<dyn Journal> = Arc::new(JobJournal {
+            inner: self.inner.clone(),
+            id: id.clone(),
+            write_lock: Mutex::new(()),
+        });
+        let run = Run {
+            id: id.clone(),
+            participants,
+            journal: journal.clone(),
+            faults: self.inner.faults.clone(),
+            stop,
+            user_cancelled,
+            state_dir: state_dir.clone(),
+        };
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("backup-{id}"))
+            .spawn(move || run_on_thread(inner, run, journal, guard));
+        if let Err(e) = spawned {
+            // The closure (and with it the guard) was dropped: the lock is free again.
+            let msg = format!("could not start the backup thread: {e}");
+            let journal = JobJournal {
+                inner: self.inner.clone(),
+                id: id.clone(),
+                write_lock: Mutex::new(()),
+            };
+            coordinator::finish(&journal, state_dir, BackupStatus::Failed, &mut |r| {
+                r.errors.push(msg.clone())
+            });
+            complete(&self.inner, &id);
+        }
+        Ok(rec)
+    }
+
+    /// Backups, newest first.
+    pub fn list_backups(&self, q: &ListQuery) -> BackupPage {
+        let limit = q.limit.min(MAX_PAGE);
+        let st = lock(&self.inner.state);
+        let mut items = Vec::new();
+        let mut next_cursor = None;
+        let iter = st.records.values().rev().filter(|r| {
+            q.cursor.as_deref().is_none_or(|c| r.id.as_str() < c)
+                && q.status.is_none_or(|s| r.status == s)
+        });
+        for r in iter {
+            if items.len() == limit {
+                next_cursor = items.last().map(|l: &BackupRecord| l.id.clone());
+                break;
+            }
+            items.push(r.clone());
+        }
+        BackupPage { items, next_cursor }
+    }
+
+    pub fn get_backup(&self, id: &str) -> Option<BackupRecord> {
+        lock(&self.inner.state).records.get(id).cloned()
+    }
+
+    /// `<state_dir>/logs/backupReport_<ID>.txt` if the backup exists (the file is written when
+    /// the backup ends).
+    pub fn report_path(&self, id: &str) -> Option<PathBuf> {
+        let exists = lock(&self.inner.state).records.contains_key(id);
+        exists.then(|| report::report_path(&self.inner.state_dir, id))
+    }
+
+    /// The report's text; `Ok(None)` when the backup is unknown or its report is not written
+    /// yet (it is written when the backup ends). Blocking file read.
+    pub fn read_report(&self, id: &str) -> Result<Option<String>, EngineError> {
+        let Some(path) = self.report_path(id) else {
+            return Ok(None);
+        };
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(IoError::new("reading", &path, e).into()),
+        }
+    }
+
+    /// Asks a running backup to stop; it ends `cancelled` once the runner notices (between
+    /// files). After the commit was decided the request is ignored (noted in the record).
+    pub fn cancel_backup(&self, id: &str) -> Result<BackupRecord, CancelError> {
+        let mut st = lock(&self.inner.state);
+        let State { records, live } = &mut *st;
+        let rec = records.get_mut(id).ok_or(CancelError::NotFound)?;
+        if rec.status != BackupStatus::Running {
+            return Err(CancelError::NotRunning { status: rec.status });
+        }
+        if rec.commit_decided {
+            rec.notes
+                .push("a cancel request came after the commit was decided and was ignored".into());
+        } else if let Some(l) = live.get(id) {
+            l.user_cancelled.store(true, Ordering::SeqCst);
+            l.stop.cancel();
+        }
+        Ok(rec.clone())
+    }
+
+    /// The current record and a receiver of the events that follow it. For a finished backup
+    /// the receiver yields nothing (it is closed).
+    pub fn subscribe(&self, id: &str) -> Option<(BackupRecord, broadcast::Receiver<BackupEvent>)> {
+        let st = lock(&self.inner.state);
+        let rec = st.records.get(id)?.clone();
+        let rx = match st.live.get(id) {
+            Some(l) => l.tx.subscribe(),
+            None => broadcast::channel(1).1,
+        };
+        Some((rec, rx))
+    }
+
+    /// The history slots of a component, read from disk. Blocks briefly (reads a few readme
+    /// files); from async code prefer [`Engine::history_async`].
+    pub fn history(&self, component: &str) -> Result<Vec<SlotInfo>, EngineError> {
+        let spec = self.spec(component)?;
+        let store = self.store_for(&spec);
+        Ok(block_on(async move { store.history(&spec).await })??)
+    }
+
+    pub async fn history_async(&self, component: &str) -> Result<Vec<SlotInfo>, EngineError> {
+        let spec = self.spec(component)?;
+        Ok(self.store_for(&spec).history(&spec).await?)
+    }
+
+    fn spec(&self, component: &str) -> Result<ComponentSpec, EngineError> {
+        self.components()
+            .into_iter()
+            .find(|s| s.name == component)
+            .ok_or_else(|| EngineError::UnknownComponent(component.to_string()))
+    }
+
+    /// Blocks until the backup is final or `timeout` passes; returns the record then. For
+    /// tests and command-line use, not for async code.
+    pub fn wait_blocking(&self, id: &str, timeout: Duration) -> Option<BackupRecord> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let rec = self.get_backup(id)?;
+            if rec.status.is_final() && self.running().is_none_or(|j| j.id != id) {
+                return Some(rec);
+            }
+            if Instant::now() >= deadline {
+                return Some(rec);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn run_on_thread(inner: Arc<Inner>, run: Run, journal: Arc<dyn Journal>, guard: ExclusiveGuard) {
+    let id = run.id.clone();
+    let state_dir = run.state_dir.clone();
+    let participants = run.participants.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match rt {
+        Ok(rt) => rt.block_on(async {
+            let handle = tokio::spawn(coordinator::run(run));
+            if let Err(e) = handle.await {
+                // Panic boundary: no slot was touched unless the commit was decided; remove
+                // staging folders when it was not.
+                let msg = format!("internal error: the backup task stopped unexpectedly: {e}");
+                tracing::error!(%id, error = %msg);
+                let decided = journal.snapshot().commit_decided;
+                if !decided {
+                    for p in &participants {
+                        let _ = p
+                            .store
+                            .abort(&id, &p.spec, std::slice::from_ref(&msg))
+                            .await;
+                    }
+                }
+                coordinator::finish(&*journal, &state_dir, BackupStatus::Failed, &mut |r| {
+                    r.errors.push(msg.clone());
+                    for c in &mut r.components {
+                        if matches!(
+                            c.status,
+                            ComponentStatus::Pending
+                                | ComponentStatus::Preparing
+                                | ComponentStatus::Prepared
+                        ) && !decided
+                        {
+                            c.status = ComponentStatus::Aborted;
+                        }
+                    }
+                });
+            }
+        }),
+        Err(e) => {
+            let msg = format!("could not start a runtime for the backup: {e}");
+            coordinator::finish(&*journal, &state_dir, BackupStatus::Failed, &mut |r| {
+                r.errors.push(msg.clone())
+            });
+        }
+    }
+    drop(guard);
+    complete(&inner, &id);
+}
+
+/// After the record is final and the lock released: end the event stream, call the listener.
+fn complete(inner: &Arc<Inner>, id: &str) {
+    let final_rec = {
+        let mut st = lock(&inner.state);
+        let rec = st.records.get(id).cloned();
+        if let Some(live) = st.live.remove(id) {
+            if let Some(r) = &rec {
+                let _ = live.tx.send(BackupEvent::End { status: r.status });
+            }
+        }
+        rec
+    };
+    let listener = lock(&inner.listener).clone();
+    if let (Some(l), Some(r)) = (listener, final_rec) {
+        l(&r);
+    }
+}
+
+struct JobJournal {
+    inner: Arc<Inner>,
+    id: String,
+    /// Serialises snapshot-and-save so an older snapshot never overwrites a newer one.
+    write_lock: Mutex<()>,
+}
+
+impl Journal for JobJournal {
+    fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), String> {
+        let _w = lock(&self.write_lock);
+        let snapshot = {
+            let mut st = lock(&self.inner.state);
+            let State { records, live } = &mut *st;
+            let rec = records
+                .get_mut(&self.id)
+                .ok_or_else(|| format!("backup {} has no record", self.id))?;
+            let before: Vec<ComponentStatus> = rec.components.iter().map(|c| c.status).collect();
+            f(rec);
+            if let Some(l) = live.get(&self.id) {
+                for (i, c) in rec.components.iter().enumerate() {
+                    if before.get(i) != Some(&c.status) {
+                        let _ = l.tx.send(BackupEvent::progress_of(c));
+                    }
+                }
+            }
+            rec.clone()
+        };
+        record::save(&self.inner.state_dir, &snapshot).map_err(|e: IoError| e.to_string())
+    }
+
+    fn progress(&self, component: &str, u: ProgressUpdate) {
+        let mut st = lock(&self.inner.state);
+        let State { records, live } = &mut *st;
+        let Some(c) = records
+            .get_mut(&self.id)
+            .and_then(|r| r.component_mut(component))
+        else {
+            return;
+        };
+        if c.status != ComponentStatus::Preparing {
+            return;
+        }
+        c.files = u.files;
+        c.files_copied = u.files_copied;
+        c.files_linked = u.files_linked;
+        c.bytes_copied = u.bytes_copied;
+        c.bytes_linked = u.bytes_linked;
+        if let Some(l) = live.get(&self.id) {
+            let _ = l.tx.send(BackupEvent::progress_of(c));
+        }
+    }
+
+    fn snapshot(&self) -> BackupRecord {
+        let st = lock(&self.inner.state);
+        match st.records.get(&self.id) {
+            Some(r) => r.clone(),
+            None => BackupRecord {
+                id: self.id.clone(),
+                status: BackupStatus::Failed,
+                trigger: Trigger::Manual,
+                scheduled_for: None,
+                started_at: now(),
+                finished_at: None,
+                components: vec![],
+                errors: vec!["the record was lost".into()],
+                notes: vec![],
+                commit_decided: false,
+                report: String::new(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::readme::Readme;
+    use crate::engine::slots::SlotLayout;
+    use crate::engine::Profile;
+    use crate::store::local::tree_listing;
+    use std::os::unix::fs::MetadataExt;
+    use std::process::Command;
+
+    const WAIT: Duration = Duration::from_secs(60);
+
+    /// Three components like the demo: hub (backup folder in its home, keep 3), lui (backup
+    /// folder elsewhere, keep 2), trk (keep 0). Pure function of `root`.
+    fn specs_for(root: &Path) -> Vec<ComponentSpec> {
+        vec![
+            ComponentSpec {
+                name: "hub".into(),
+                profile: Profile::MaestroHub,
+                home: root.join("hub"),
+                backup_folder: root.join("hub/backup"),
+                keep: 3,
+                items: vec![],
+            },
+            ComponentSpec {
+                name: "lui".into(),
+                profile: Profile::MaestroLui,
+                home: root.join("lui"),
+                backup_folder: root.join("backups/lui/backup"),
+                keep: 2,
+                items: vec![],
+            },
+            ComponentSpec {
+                name: "trk".into(),
+                profile: Profile::Custom,
+                home: root.join("trk"),
+                backup_folder: root.join("trk/bk"),
+                keep: 0,
+                items: vec!["tracker.ini".into(), "data/".into()],
+            },
+        ]
+    }
+
+    fn populate(root: &Path, many: usize) {
+        let w = |rel: &str, data: &[u8]| {
+            let p = root.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, data).unwrap();
+        };
+        w("hub/hub.ini", b"[hub]\nport=8080\n");
+        w("hub/accountreg/a.txt", b"account a");
+        w("hub/accountreg/sub dir/b.txt", b"account b");
+        w("hub/hubreg/reg.dat", &[0u8, 1, 2, 255, 254]);
+        w("hub/logs/hub.log", b"not backed up");
+        w("lui/lui.ini", b"[lui]\n");
+        w(
+            "lui/luidata/db.bin",
+            &(0..200_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>(),
+        );
+        w("lui/registry/r.txt", b"registry");
+        w("trk/tracker.ini", b"[trk]\n");
+        fs::create_dir_all(root.join("trk/data/empty")).unwrap();
+        for i in 0..many {
+            w(
+                &format!("trk/data/f{i:03}.dat"),
+                format!("file {i}").as_bytes(),
+            );
+        }
+    }
+
+    fn setup(many: usize) -> (tempfile::TempDir, Vec<ComponentSpec>, PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        populate(root.path(), many);
+        let specs = specs_for(root.path());
+        let state = root.path().join("state");
+        (root, specs, state)
+    }
+
+    fn open(state: &Path, specs: &[ComponentSpec], faults: &str) -> Engine {
+        Engine::open_with(
+            state.to_path_buf(),
+            specs.to_vec(),
+            Faults::parse(faults).unwrap(),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn run(engine: &Engine) -> BackupRecord {
+        let rec = engine.start_backup(Trigger::Manual, None).unwrap();
+        let done = engine.wait_blocking(&rec.id, WAIT).unwrap();
+        assert!(done.status.is_final(), "backup did not finish: {done:?}");
+        done
+    }
+
+    /// Every history slot of every component, file by file (content hash, mode, mtime, links).
+    fn all_slots(specs: &[ComponentSpec]) -> BTreeMap<String, BTreeMap<String, String>> {
+        let mut m = BTreeMap::new();
+        for s in specs {
+            let layout = SlotLayout::of(&s.backup_folder).unwrap();
+            for (_, path) in layout.existing_slots().unwrap() {
+                m.insert(path.display().to_string(), tree_listing(&path));
+            }
+        }
+        m
+    }
+
+    fn temporaries(specs: &[ComponentSpec]) -> Vec<PathBuf> {
+        specs
+            .iter()
+            .flat_map(|s| {
+                SlotLayout::of(&s.backup_folder)
+                    .unwrap()
+                    .temporaries()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    fn slot_id(dir: &Path) -> String {
+        Readme::read_from(dir).unwrap().backup_id
+    }
+
+    fn sha256sum_ok(dir: &Path) -> bool {
+        Command::new("sha256sum")
+            .args(["-c", "--quiet", "SHA256SUMS"])
+            .current_dir(dir)
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    #[test]
+    fn full_then_unchanged_backup() {
+        let (root, specs, state) = setup(5);
+        let engine = open(&state, &specs, "");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        engine.set_finish_listener(Arc::new(move |r: &BackupRecord| lock(&s2).push(r.clone())));
+
+        let first = run(&engine);
+        assert_eq!(first.status, BackupStatus::Succeeded, "{first:#?}");
+        assert!(first
+            .components
+            .iter()
+            .all(|c| c.status == ComponentStatus::Committed));
+        let hub = &first.components[0];
+        assert_eq!((hub.files, hub.files_copied, hub.files_linked), (4, 4, 0));
+        assert!(first.finished_at.is_some());
+        // JSON timestamps are whole seconds with Z.
+        let json = serde_json::to_value(&first).unwrap();
+        assert!(json["started_at"].as_str().unwrap().ends_with('Z'));
+        assert!(!json["started_at"].as_str().unwrap().contains('.'));
+        assert!(crate::engine::backup_id::is_valid(&first.id));
+
+        for s in &specs {
+            let slot = &s.backup_folder;
+            assert_eq!(slot_id(slot), first.id);
+            assert!(sha256sum_ok(slot), "{}", slot.display());
+            let readme = fs::read_to_string(slot.join("readme.txt")).unwrap();
+            let lines: Vec<&str> = readme.lines().collect();
+            assert_eq!(lines[0], format!("Backup ID: {}", first.id));
+            assert_eq!(lines[1], format!("Component: {}", s.name));
+            assert!(lines[2].starts_with("Started: ") && lines[2].ends_with('Z'));
+            assert!(lines[3].starts_with("Finished: "));
+            assert_eq!(lines[4], "Result: success");
+        }
+        assert!(!root.path().join("hub/backup/logs").exists());
+        assert!(root.path().join("trk/bk/data/empty").is_dir());
+        let report = fs::read_to_string(engine.report_path(&first.id).unwrap()).unwrap();
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(
+            lines[lines.len() - 2],
+            "The backup was completed successfully"
+        );
+        assert!(lines[lines.len() - 1].starts_with("Final completion date: 20"));
+        assert!(report.contains("Component: lui\n  Folder: "));
+
+        // Reopen (a restart), then an unchanged backup: every file hard-linked.
+        drop(engine);
+        let engine = open(&state, &specs, "");
+        let second = run(&engine);
+        assert_eq!(second.status, BackupStatus::Succeeded);
+        assert!(second.id > first.id);
+        for c in &second.components {
+            assert_eq!(c.files_copied, 0, "{c:?}");
+            assert_eq!(c.files_linked, c.files);
+        }
+        let hub_home = root.path().join("hub");
+        let ino = |p: PathBuf| fs::metadata(p).unwrap().ino();
+        assert_eq!(
+            ino(hub_home.join("backup/hub.ini")),
+            ino(hub_home.join("backup1/hub.ini"))
+        );
+        assert_eq!(
+            ino(root.path().join("backups/lui/backup/luidata/db.bin")),
+            ino(root.path().join("backups/lui/backup1/luidata/db.bin"))
+        );
+        assert!(sha256sum_ok(&hub_home.join("backup")));
+
+        // A changed file is copied, the others linked.
+        fs::write(hub_home.join("accountreg/a.txt"), "account a, changed").unwrap();
+        let third = run(&engine);
+        assert_eq!(third.components[0].files_copied, 1);
+        assert_eq!(third.components[0].files_linked, 3);
+        assert_eq!(
+            fs::read(hub_home.join("backup/accountreg/a.txt")).unwrap(),
+            b"account a, changed"
+        );
+        assert_eq!(
+            fs::read(hub_home.join("backup1/accountreg/a.txt")).unwrap(),
+            b"account a"
+        );
+        // keep 0: trk only has `bk`.
+        assert!(!root.path().join("trk/bk1").exists());
+
+        let hist = engine.history("hub").unwrap();
+        let got: Vec<(String, String)> = hist
+            .iter()
+            .map(|s| (s.slot.clone(), s.backup_id.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("backup".to_string(), third.id.clone()),
+                ("backup1".to_string(), second.id.clone()),
+                ("backup2".to_string(), first.id.clone()),
+            ]
+        );
+        assert!(matches!(
+            engine.history("nope"),
+            Err(EngineError::UnknownComponent(_))
+        ));
+
+        // Listing: newest first, pages, status filter.
+        let page = engine.list_backups(&ListQuery {
+            limit: 2,
+            cursor: None,
+            status: None,
+        });
+        assert_eq!(
+            page.items.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            vec![third.id.clone(), second.id.clone()]
+        );
+        assert_eq!(page.next_cursor.as_deref(), Some(second.id.as_str()));
+        let page2 = engine.list_backups(&ListQuery {
+            limit: 2,
+            cursor: page.next_cursor,
+            status: None,
+        });
+        assert_eq!(page2.items.len(), 1);
+        assert_eq!(page2.items[0].id, first.id);
+        assert_eq!(page2.next_cursor, None);
+        let failed = engine.list_backups(&ListQuery {
+            limit: 10,
+            cursor: None,
+            status: Some(BackupStatus::Failed),
+        });
+        assert!(failed.items.is_empty());
+        // The listener saw the backups of this engine (second and third).
+        let seen: Vec<String> = lock(&seen).iter().map(|r| r.id.clone()).collect();
+        assert!(seen.contains(&first.id));
+        assert!(temporaries(&specs).is_empty());
+        assert!(engine.running().is_none());
+    }
+
+    #[test]
+    fn a_failed_component_changes_no_slot() {
+        let (root, specs, state) = setup(3);
+        let engine = open(&state, &specs, "");
+        assert_eq!(run(&engine).status, BackupStatus::Succeeded);
+        assert_eq!(run(&engine).status, BackupStatus::Succeeded);
+        let before = all_slots(&specs);
+        fs::remove_file(root.path().join("lui/lui.ini")).unwrap();
+        let rec = run(&engine);
+        assert_eq!(rec.status, BackupStatus::Failed);
+        let lui = &rec.components[1];
+        assert_eq!(lui.status, ComponentStatus::Failed);
+        assert!(lui.errors[0].contains("lui.ini"), "{:?}", lui.errors);
+        assert!(rec
+            .components
+            .iter()
+            .filter(|c| c.name != "lui")
+            .all(|c| c.status == ComponentStatus::Aborted));
+        assert!(!rec.commit_decided);
+        assert_eq!(all_slots(&specs), before, "no history slot changed");
+        assert!(temporaries(&specs).is_empty(), "{:?}", temporaries(&specs));
+        for s in &specs {
+            let failed = SlotLayout::of(&s.backup_folder).unwrap().failed();
+            let r = Readme::read_from(&failed).unwrap();
+            assert_eq!(r.backup_id, rec.id);
+            assert!(!r.success && !r.errors.is_empty());
+            assert_eq!(fs::read_dir(&failed).unwrap().count(), 1);
+        }
+        let report = fs::read_to_string(&rec.report).unwrap();
+        assert!(!report.contains("The backup was completed successfully"));
+        assert!(report.contains("lui.ini"));
+        // An injected prepare failure and an ENOSPC behave the same; the process lives on.
+        drop(engine);
+        fs::write(root.path().join("lui/lui.ini"), "[lui]\n").unwrap();
+        let engine = open(&state, &specs, "enospc:lui");
+        let rec = run(&engine);
+        assert_eq!(rec.status, BackupStatus::Failed);
+        assert!(
+            rec.components[1].errors[0].contains("No space left on device"),
+            "{:?}",
+            rec.components[1].errors
+        );
+        assert_eq!(all_slots(&specs), before);
+        assert!(temporaries(&specs).is_empty());
+        drop(engine);
+        let engine = open(&state, &specs, "prepare:hub");
+        let rec = run(&engine);
+        assert_eq!(rec.status, BackupStatus::Failed);
+        assert!(rec
+            .all_errors()
+            .iter()
+            .any(|e| e.contains("injected fault")));
+        assert_eq!(all_slots(&specs), before);
+    }
+
+    #[test]
+    fn busy_cancel_and_events() {
+        let (_root, specs, state) = setup(60);
+        let engine = open(&state, &specs, "slow_copy_ms:20");
+        let first = run(&engine);
+        assert_eq!(first.status, BackupStatus::Succeeded);
+        let before = all_slots(&specs);
+
+        let rec = engine
+            .start_backup(Trigger::Schedule, Some(Utc::now()))
+            .unwrap();
+        assert_eq!(rec.status, BackupStatus::Running);
+        // The record is on disk before start_backup returned.
+        assert!(record::record_path(&state, &rec.id).is_file());
+        let (snap, mut rx) = engine.subscribe(&rec.id).unwrap();
+        assert_eq!(snap.id, rec.id);
+        match engine.start_backup(Trigger::Manual, None) {
+            Err(StartError::Busy {
+                kind: JobKind::Backup,
+                id,
+            }) => assert_eq!(id, rec.id),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            engine.try_lock_exclusive(JobKind::Restore, "r1"),
+            Err(StartError::Busy { .. })
+        ));
+        assert_eq!(engine.running().map(|j| j.id), Some(rec.id.clone()));
+        // Wait for some progress, then cancel.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut events = Vec::new();
+        rt.block_on(async {
+            while let Ok(Ok(ev)) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
+                let progressed = matches!(&ev, BackupEvent::Progress { files_linked, files_copied, .. } if files_linked + files_copied > 3);
+                events.push(ev);
+                if progressed {
+                    break;
+                }
+            }
+        });
+        let c = engine.cancel_backup(&rec.id).unwrap();
+        assert_eq!(c.status, BackupStatus::Running);
+        rt.block_on(async {
+            while let Ok(Ok(ev)) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
+                events.push(ev);
+            }
+        });
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, BackupEvent::Progress { name, .. } if name == "trk")));
+        assert_eq!(
+            events.last(),
+            Some(&BackupEvent::End {
+                status: BackupStatus::Cancelled
+            })
+        );
+        let done = engine.wait_blocking(&rec.id, WAIT).unwrap();
+        assert_eq!(done.status, BackupStatus::Cancelled);
+        assert!(done.errors.iter().any(|e| e.contains("cancelled")));
+        assert_eq!(all_slots(&specs), before);
+        assert!(temporaries(&specs).is_empty());
+        assert!(matches!(
+            engine.cancel_backup(&rec.id),
+            Err(CancelError::NotRunning {
+                status: BackupStatus::Cancelled
+            })
+        ));
+        assert!(matches!(
+            engine.cancel_backup("nope"),
+            Err(CancelError::NotFound)
+        ));
+        // A finished backup: snapshot, and a receiver that yields nothing.
+        let (snap, mut rx) = engine.subscribe(&rec.id).unwrap();
+        assert_eq!(snap.status, BackupStatus::Cancelled);
+        assert!(rx.try_recv().is_err());
+        assert!(engine.running().is_none());
+        // The lock is shared with restores.
+        let guard = engine.try_lock_exclusive(JobKind::Restore, "r1").unwrap();
+        assert!(matches!(
+            engine.start_backup(Trigger::Manual, None),
+            Err(StartError::Busy {
+                kind: JobKind::Restore,
+                ..
+            })
+        ));
+        drop(guard);
+        assert!(engine.running().is_none());
+    }
+
+    #[test]
+    fn a_panic_fails_the_backup_and_frees_the_lock() {
+        let (_root, specs, state) = setup(2);
+        let engine = open(&state, &specs, "panic:lui");
+        let rec = run(&engine);
+        assert_eq!(rec.status, BackupStatus::Failed);
+        assert!(
+            rec.all_errors()
+                .iter()
+                .any(|e| e.contains("internal error")),
+            "{rec:#?}"
+        );
+        assert!(temporaries(&specs).is_empty());
+        assert!(all_slots(&specs).is_empty());
+        assert!(engine.running().is_none());
+    }
+
+    fn running_record(
+        specs: &[ComponentSpec],
+        id: &str,
+        decided: bool,
+        state: &Path,
+    ) -> BackupRecord {
+        let rec = BackupRecord {
+            id: id.into(),
+            status: BackupStatus::Running,
+            trigger: Trigger::Schedule,
+            scheduled_for: None,
+            started_at: now(),
+            finished_at: None,
+            components: specs
+                .iter()
+                .map(|s| ComponentProgress {
+                    name: s.name.clone(),
+                    status: if decided {
+                        ComponentStatus::Prepared
+                    } else {
+                        ComponentStatus::Preparing
+                    },
+                    folder: s.backup_folder.display().to_string(),
+                    keep: s.keep,
+                    files: 0,
+                    files_copied: 0,
+                    files_linked: 0,
+                    bytes_copied: 0,
+                    bytes_linked: 0,
+                    started_at: None,
+                    finished_at: None,
+                    duration_ms: None,
+                    errors: vec![],
+                })
+                .collect(),
+            errors: vec![],
+            notes: vec![],
+            commit_decided: decided,
+            report: report::report_path(state, id).display().to_string(),
+        };
+        record::save(state, &rec).unwrap();
+        rec
+    }
+
+    /// A complete staging folder for `id`: a copy of slot 0 with its readme rewritten.
+    fn fake_staging(spec: &ComponentSpec, id: &str) -> PathBuf {
+        let layout = SlotLayout::of(&spec.backup_folder).unwrap();
+        let staging = layout.staging(id);
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(layout.slot(0))
+            .arg(&staging)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let mut r = Readme::read_from(&staging).unwrap();
+        r.backup_id = id.into();
+        fs::remove_file(staging.join("readme.txt")).unwrap();
+        fs::write(staging.join("readme.txt"), r.render()).unwrap();
+        staging
+    }
+
+    #[test]
+    fn recovery_marks_interrupted_and_removes_staging() {
+        let (_root, specs, state) = setup(2);
+        let engine = open(&state, &specs, "");
+        let first = run(&engine);
+        drop(engine);
+        let before = all_slots(&specs);
+        let id = "29990101T000000Z";
+        running_record(&specs, id, false, &state);
+        let staging = fake_staging(&specs[0], id);
+        let stray = SlotLayout::of(&specs[1].backup_folder)
+            .unwrap()
+            .staging("20000101T000000Z");
+        fs::create_dir_all(stray.join("x")).unwrap();
+
+        let engine = open(&state, &specs, "");
+        let rec = engine.get_backup(id).unwrap();
+        assert_eq!(rec.status, BackupStatus::Interrupted);
+        assert!(rec.finished_at.is_some());
+        assert!(rec.errors.iter().any(|e| e.contains("interrupted")));
+        assert!(!staging.exists() && !stray.exists());
+        assert_eq!(all_slots(&specs), before);
+        assert_eq!(slot_id(&specs[0].backup_folder), first.id);
+        let failed =
+            Readme::read_from(&SlotLayout::of(&specs[0].backup_folder).unwrap().failed()).unwrap();
+        assert_eq!(failed.backup_id, id);
+        let report = fs::read_to_string(engine.report_path(id).unwrap()).unwrap();
+        assert!(!report.contains("completed successfully"));
+        // Delivered to the finish listener once, when it is set.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        engine.set_finish_listener(Arc::new(move |r: &BackupRecord| lock(&s2).push(r.clone())));
+        assert_eq!(lock(&seen).len(), 1);
+        assert_eq!(lock(&seen)[0].status, BackupStatus::Interrupted);
+        assert_eq!(engine.recovered().len(), 1);
+        engine.set_finish_listener(Arc::new(|_| {}));
+        // The next ID is above the recovered one.
+        let next = run(&engine);
+        assert!(next.id.as_str() > id);
+        assert!(engine
+            .list_backups(&ListQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .items
+            .iter()
+            .all(|r| r.status != BackupStatus::Running));
+    }
+
+    #[test]
+    fn recovery_rolls_a_decided_commit_forward() {
+        let (_root, specs, state) = setup(2);
+        let engine = open(&state, &specs, "");
+        let b1 = run(&engine).id;
+        let b2 = run(&engine).id;
+        drop(engine);
+        let id = "29990101T000000Z";
+        running_record(&specs, id, true, &state);
+        // hub: rotation half done (slots shifted, staging not renamed yet);
+        let hub = SlotLayout::of(&specs[0].backup_folder).unwrap();
+        fake_staging(&specs[0], id);
+        fs::rename(hub.slot(1), hub.slot(2)).unwrap();
+        fs::rename(hub.slot(0), hub.slot(1)).unwrap();
+        // lui: nothing done yet; trk (keep 0): fully done.
+        fake_staging(&specs[1], id);
+        let trk = SlotLayout::of(&specs[2].backup_folder).unwrap();
+        fake_staging(&specs[2], id);
+        fs::rename(trk.slot(0), trk.trash(id, 0)).unwrap();
+        fs::rename(trk.staging(id), trk.slot(0)).unwrap();
+
+        let engine = open(&state, &specs, "");
+        let rec = engine.get_backup(id).unwrap();
+        assert_eq!(rec.status, BackupStatus::Succeeded, "{rec:#?}");
+        assert!(rec.notes.iter().any(|n| n.contains("recovery completed")));
+        assert!(rec
+            .components
+            .iter()
+            .all(|c| c.status == ComponentStatus::Committed));
+        assert_eq!(slot_id(&hub.slot(0)), id);
+        assert_eq!(slot_id(&hub.slot(1)), b2);
+        assert_eq!(slot_id(&hub.slot(2)), b1);
+        let lui = SlotLayout::of(&specs[1].backup_folder).unwrap();
+        assert_eq!(slot_id(&lui.slot(0)), id);
+        assert_eq!(slot_id(&lui.slot(1)), b2);
+        assert_eq!(slot_id(&lui.slot(2)), b1);
+        assert_eq!(slot_id(&trk.slot(0)), id);
+        assert!(!trk.slot(1).exists());
+        assert!(temporaries(&specs).is_empty());
+        let report = fs::read_to_string(engine.report_path(id).unwrap()).unwrap();
+        assert!(
+            report.trim_end().lines().rev().nth(1) == Some("The backup was completed successfully")
+        );
+    }
+
+    // ---- Real crashes: the test binary re-runs itself as a child that dies mid-backup. ----
+
+    const CHILD_ROOT: &str = "BACKUP_MASTER_TEST_CRASH_ROOT";
+
+    /// The child: opens the engine (faults from the environment) and runs a backup. Only does
+    /// something when started by a crash test.
+    #[test]
+    #[ignore]
+    fn crash_child() {
+        let Ok(root) = std::env::var(CHILD_ROOT) else {
+            return;
+        };
+        let root = PathBuf::from(root);
+        let engine = Engine::open(root.join("state"), specs_for(&root)).unwrap();
+        let rec = engine.start_backup(Trigger::Manual, None).unwrap();
+        println!("started {}", rec.id);
+        engine.wait_blocking(&rec.id, WAIT);
+    }
+
+    fn spawn_child(root: &Path, faults: &str) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "jobs::tests::crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ROOT, root)
+        .env(crate::engine::faults::FAULTS_ENV, faults)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        // SAFETY: setrlimit is async-signal-safe; no core dumps from the aborting child.
+        unsafe {
+            cmd.pre_exec(|| {
+                let zero = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::setrlimit(libc::RLIMIT_CORE, &zero);
+                Ok(())
+            });
+        }
+        cmd.spawn().unwrap()
+    }
+
+    fn crash_then_recover(
+        faults: &str,
+    ) -> (
+        tempfile::TempDir,
+        Vec<ComponentSpec>,
+        Vec<String>,
+        BackupRecord,
+    ) {
+        let (root, specs, state) = setup(3);
+        let engine = open(&state, &specs, "");
+        let ids = vec![run(&engine).id, run(&engine).id];
+        drop(engine);
+        let status = spawn_child(root.path(), faults).wait().unwrap();
+        assert!(!status.success(), "the child should have died");
+        let engine = open(&state, &specs, "");
+        let all = engine.list_backups(&ListQuery {
+            limit: 10,
+            ..Default::default()
+        });
+        assert_eq!(all.items.len(), 3);
+        (root, specs, ids, all.items[0].clone())
+    }
+
+    #[test]
+    fn crash_after_decision_is_rolled_forward() {
+        let (_root, specs, ids, rec) = crash_then_recover("abort_after_decision");
+        assert_eq!(rec.status, BackupStatus::Succeeded, "{rec:#?}");
+        assert!(rec.commit_decided);
+        for s in &specs {
+            let l = SlotLayout::of(&s.backup_folder).unwrap();
+            assert_eq!(slot_id(&l.slot(0)), rec.id);
+            assert!(sha256sum_ok(&l.slot(0)));
+            if s.keep >= 1 {
+                assert_eq!(slot_id(&l.slot(1)), ids[1]);
+            }
+        }
+        assert!(temporaries(&specs).is_empty());
+    }
+
+    #[test]
+    fn crash_mid_rotation_is_rolled_forward() {
+        let (_root, specs, ids, rec) = crash_then_recover("abort_mid_rotation:lui");
+        assert_eq!(rec.status, BackupStatus::Succeeded, "{rec:#?}");
+        let lui = SlotLayout::of(&specs[1].backup_folder).unwrap();
+        assert_eq!(slot_id(&lui.slot(0)), rec.id);
+        assert_eq!(slot_id(&lui.slot(1)), ids[1]);
+        assert_eq!(slot_id(&lui.slot(2)), ids[0]);
+        assert!(!lui.slot(3).exists());
+        assert!(temporaries(&specs).is_empty());
+    }
+
+    #[test]
+    fn kill_during_prepare_changes_no_slot() {
+        let (root, specs, state) = setup(40);
+        let engine = open(&state, &specs, "");
+        run(&engine);
+        drop(engine);
+        let before = all_slots(&specs);
+        let mut child = spawn_child(root.path(), "slow_copy_ms:50");
+        // Wait until a staging folder exists, then kill -9.
+        let deadline = Instant::now() + WAIT;
+        while temporaries(&specs).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            !temporaries(&specs).is_empty(),
+            "the child should have died mid-prepare"
+        );
+        let engine = open(&state, &specs, "");
+        let all = engine.list_backups(&ListQuery {
+            limit: 10,
+            ..Default::default()
+        });
+        assert_eq!(all.items[0].status, BackupStatus::Interrupted);
+        assert_eq!(all_slots(&specs), before);
+        assert!(temporaries(&specs).is_empty());
+    }
+
+    #[test]
+    fn second_engine_on_the_same_state_dir_is_refused() {
+        let (_root, specs, state) = setup(1);
+        let _engine = open(&state, &specs, "");
+        assert!(matches!(
+            Engine::open_with(state.clone(), specs.clone(), Faults::none(), None),
+            Err(EngineError::StateLocked(_))
+        ));
+    }
+}

@@ -2,14 +2,18 @@
 //! driven over HTTP. `create_app` builds the actix app that `main.rs` serves.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod hooks;
+pub mod jobs;
 pub mod schedule;
 pub mod server;
 pub mod state;
+pub mod store;
 
 use actix_web::{
     body::MessageBody,
@@ -21,23 +25,9 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use crate::app::AppParts;
 use crate::auth::Tokens;
 use crate::error::{ApiError, ProblemKind};
-use crate::state::AppState;
-
-/// The running parts of the server, shared by every worker.
-#[derive(Clone)]
-pub struct AppParts {
-    pub state: web::Data<AppState>,
-}
-
-impl AppParts {
-    /// Starts everything behind the API for `config`.
-    pub fn start(config: config::Config) -> Result<AppParts, server::ServeError> {
-        let state = server::state_for(config);
-        Ok(AppParts { state })
-    }
-}
 
 /// The whole app: API routes, OpenAPI document, Swagger UI, and problem+json for every error
 /// actix itself raises (bad JSON, query or path; unknown route).
@@ -57,6 +47,9 @@ pub fn create_app(
         .into_utoipa_app()
         .openapi(api::ApiDoc::openapi())
         .app_data(parts.state.clone())
+        .app_data(parts.engine.clone())
+        .app_data(parts.hooks.clone())
+        .app_data(parts.scheduler.clone())
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
         .app_data(

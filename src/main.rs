@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "backup-master", version, about = "Consistent, crash-safe backups of multi-component applications")]
+#[command(
+    name = "backup-master",
+    version,
+    about = "Consistent, crash-safe backups of multi-component applications"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,15 +42,16 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config, listen } => {
             backup_master::server::init_tracing();
-            let cfg = match backup_master::server::locate_config(config.as_deref(), listen.as_deref()) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("backup-master: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let result = actix_web::rt::System::new()
-                .block_on(backup_master::server::serve(cfg, listen));
+            let cfg =
+                match backup_master::server::locate_config(config.as_deref(), listen.as_deref()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("backup-master: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+            let result =
+                actix_web::rt::System::new().block_on(backup_master::server::serve(cfg, listen));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -75,7 +80,10 @@ fn healthcheck(url: &str) -> ExitCode {
     } else {
         format!("{}/healthz", url.trim_end_matches('/'))
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("healthcheck: {e}");

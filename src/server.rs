@@ -42,7 +42,8 @@ pub fn locate_config(explicit: Option<&Path>, listen: Option<&str>) -> Result<Co
     let state_dir = PathBuf::from(config::DEFAULT_STATE_DIR);
     let file = state_dir.join(config::DEFAULT_CONFIG_FILE);
     if !file.is_file() {
-        std::fs::create_dir_all(&state_dir).map_err(io(format!("creating {}", state_dir.display())))?;
+        std::fs::create_dir_all(&state_dir)
+            .map_err(io(format!("creating {}", state_dir.display())))?;
         crate::demo::create_demo_homes(&state_dir).map_err(io("creating the demo homes"))?;
         let token_path = state_dir.join("admin.token");
         let token = match std::fs::read_to_string(&token_path) {
@@ -51,7 +52,8 @@ pub fn locate_config(explicit: Option<&Path>, listen: Option<&str>) -> Result<Co
                 .map_err(io(format!("writing {}", token_path.display())))?,
         };
         let text = config::embedded_default_text(listen.unwrap_or(config::DEFAULT_LISTEN));
-        config::write_atomic(&file, text.as_bytes()).map_err(io(format!("writing {}", file.display())))?;
+        config::write_atomic(&file, text.as_bytes())
+            .map_err(io(format!("writing {}", file.display())))?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
@@ -83,12 +85,15 @@ pub async fn serve(mut config: Config, listen: Option<String>) -> Result<(), Ser
     if let Some(l) = listen {
         config.listen = l;
     }
-    std::fs::create_dir_all(&config.state_dir)
-        .map_err(io(format!("creating state dir {}", config.state_dir.display())))?;
+    std::fs::create_dir_all(&config.state_dir).map_err(io(format!(
+        "creating state dir {}",
+        config.state_dir.display()
+    )))?;
     let tokens = web::Data::new(Tokens(Arc::new(config.tokens.clone())));
     let listen_addr = config.listen.clone();
     let parts = crate::AppParts::start(config)?;
-    let server = HttpServer::new(move || crate::create_app(parts.clone(), tokens.clone()))
+    let app_parts = parts.clone();
+    let server = HttpServer::new(move || crate::create_app(app_parts.clone(), tokens.clone()))
         .shutdown_timeout(10)
         .bind(&listen_addr)
         .map_err(io(format!("binding {listen_addr}")))?;
@@ -98,7 +103,9 @@ pub async fn serve(mut config: Config, listen: Option<String>) -> Result<(), Ser
     }
     let _ = std::io::stdout().flush();
     tracing::info!(listen = %listen_addr, "server started");
-    server.run().await.map_err(io("running the server"))?;
+    let result = server.run().await;
+    parts.shutdown().await;
+    result.map_err(io("running the server"))?;
     tracing::info!("server stopped");
     Ok(())
 }

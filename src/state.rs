@@ -18,6 +18,7 @@ pub struct AppState {
     /// Serialises read-modify-write of the config file.
     write_lock: Mutex<()>,
     listeners: RwLock<Vec<ChangeListener>>,
+    scheduler: std::sync::OnceLock<Arc<crate::schedule::Scheduler>>,
 }
 
 /// `GET /settings`: the schedule and hooks, plus the next scheduled runs.
@@ -110,7 +111,13 @@ impl AppState {
             config: RwLock::new(config),
             write_lock: Mutex::new(()),
             listeners: RwLock::new(Vec::new()),
+            scheduler: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The running scheduler: `next_runs` then comes from it (its clock, its handled runs).
+    pub fn set_scheduler(&self, s: Arc<crate::schedule::Scheduler>) {
+        let _ = self.scheduler.set(s);
     }
 
     pub fn on_change(&self, f: ChangeListener) {
@@ -129,7 +136,10 @@ impl AppState {
     pub fn settings(&self) -> (SettingsView, String) {
         let cfg = self.config();
         let etag = etag_of(&(&cfg.schedule, &cfg.hooks));
-        let next_runs = crate::schedule::next_runs_of(&cfg.schedule, 5);
+        let next_runs = match self.scheduler.get() {
+            Some(s) => s.next_runs(5).unwrap_or_default(),
+            None => crate::schedule::next_runs_of(&cfg.schedule, 5),
+        };
         (
             SettingsView {
                 schedule: cfg.schedule,
@@ -230,9 +240,8 @@ impl AppState {
         cfg: &Config,
         edit: impl FnOnce(&str) -> Result<String, String>,
     ) -> Result<(), ApiError> {
-        let text = std::fs::read_to_string(&cfg.file).map_err(|e| {
-            ApiError::internal(format!("reading {}: {e}", cfg.file.display()))
-        })?;
+        let text = std::fs::read_to_string(&cfg.file)
+            .map_err(|e| ApiError::internal(format!("reading {}: {e}", cfg.file.display())))?;
         let new_text = edit(&text).map_err(ApiError::internal)?;
         let new_cfg = Config::parse(&new_text, &cfg.file).map_err(ApiError::validation)?;
         config::write_atomic(&cfg.file, new_text.as_bytes()).map_err(|e| {

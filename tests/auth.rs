@@ -15,6 +15,31 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
         (Method::GET, "/api/v1/components", "viewer"),
         (Method::GET, "/api/v1/components/lui", "viewer"),
         (Method::PUT, "/api/v1/components/lui", "admin"),
+        (Method::GET, "/api/v1/components/lui/history", "viewer"),
+        (Method::GET, "/api/v1/schedule/log", "viewer"),
+        (Method::POST, "/api/v1/backups", "operator"),
+        (Method::GET, "/api/v1/backups", "viewer"),
+        (Method::GET, "/api/v1/backups/20261126T020000Z", "viewer"),
+        (
+            Method::GET,
+            "/api/v1/backups/20261126T020000Z/report",
+            "viewer",
+        ),
+        (
+            Method::GET,
+            "/api/v1/backups/20261126T020000Z/events",
+            "viewer",
+        ),
+        (
+            Method::POST,
+            "/api/v1/backups/20261126T020000Z/cancel",
+            "operator",
+        ),
+        (Method::GET, "/api/v1/hook-processes", "viewer"),
+        (Method::POST, "/api/v1/hook-processes", "admin"),
+        (Method::GET, "/api/v1/hook-processes/x1", "viewer"),
+        (Method::DELETE, "/api/v1/hook-processes/x1", "admin"),
+        (Method::GET, "/api/v1/hook-processes/x1/output", "viewer"),
     ]
 }
 

@@ -30,10 +30,18 @@ fn settings_put_needs_a_fresh_etag_and_keeps_comments() {
 
     // No If-Match: 428, nothing written.
     let original = std::fs::read(&s.config).unwrap();
-    assert_problem(server.put("/api/v1/settings", ADMIN, &settings_body("03:30"), None), 428);
+    assert_problem(
+        server.put("/api/v1/settings", ADMIN, &settings_body("03:30"), None),
+        428,
+    );
     assert_eq!(std::fs::read(&s.config).unwrap(), original);
 
-    let r = server.put("/api/v1/settings", ADMIN, &settings_body("03:30"), Some(&tag));
+    let r = server.put(
+        "/api/v1/settings",
+        ADMIN,
+        &settings_body("03:30"),
+        Some(&tag),
+    );
     assert_eq!(r.status(), 200);
     let new_tag = etag(&r);
     assert_ne!(new_tag, tag);
@@ -43,14 +51,31 @@ fn settings_put_needs_a_fresh_etag_and_keeps_comments() {
 
     // The stale tag is refused and changes nothing.
     let written = std::fs::read(&s.config).unwrap();
-    assert_problem(server.put("/api/v1/settings", ADMIN, &settings_body("04:00"), Some(&tag)), 412);
+    assert_problem(
+        server.put(
+            "/api/v1/settings",
+            ADMIN,
+            &settings_body("04:00"),
+            Some(&tag),
+        ),
+        412,
+    );
     assert_eq!(std::fs::read(&s.config).unwrap(), written);
 
     // The file keeps the operator's comments and has the new values.
     let text = String::from_utf8(written).unwrap();
-    assert!(text.starts_with("# test config: this comment must survive API writes"), "{text}");
-    assert!(text.contains("daily_time = \"03:30\"   # keep me"), "{text}");
-    assert!(text.contains("state_dir = \"state\"   # relative to this file"), "{text}");
+    assert!(
+        text.starts_with("# test config: this comment must survive API writes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("daily_time = \"03:30\"   # keep me"),
+        "{text}"
+    );
+    assert!(
+        text.contains("state_dir = \"state\"   # relative to this file"),
+        "{text}"
+    );
     assert!(text.contains("time_zone = \"America/New_York\""), "{text}");
 
     // And a restarted server reads them back.
@@ -78,7 +103,10 @@ fn bad_settings_name_the_field_and_leave_the_file_alone() {
     unknown["schedule"]["dailytime"] = json!("02:00");
     cases.push((unknown, "schedule.dailytime"));
     let mut missing = settings_body("02:00");
-    missing["hooks"].as_object_mut().unwrap().remove("timeout_seconds");
+    missing["hooks"]
+        .as_object_mut()
+        .unwrap()
+        .remove("timeout_seconds");
     cases.push((missing, "hooks.timeout_seconds"));
     let mut wrong_type = settings_body("02:00");
     wrong_type["schedule"]["enabled"] = json!("yes");
@@ -108,7 +136,11 @@ fn bad_settings_name_the_field_and_leave_the_file_alone() {
             problem_fields(&problem).contains(&field.to_string()),
             "{field} not named: {problem}"
         );
-        assert_eq!(std::fs::read(&s.config).unwrap(), original, "{field} changed the file");
+        assert_eq!(
+            std::fs::read(&s.config).unwrap(),
+            original,
+            "{field} changed the file"
+        );
     }
 
     // Malformed JSON, wrong content type, oversized body.
@@ -153,7 +185,10 @@ fn components_are_listed_and_updated_with_validation() {
     let list = server.get_json("/api/v1/components", VIEWER);
     assert_eq!(list.as_array().unwrap().len(), 3);
     assert_eq!(list[1]["name"], "lui");
-    assert_eq!(list[1]["items"], json!(["lui.ini", "luidata/", "registry/"]));
+    assert_eq!(
+        list[1]["items"],
+        json!(["lui.ini", "luidata/", "registry/"])
+    );
     assert_eq!(
         list[1]["backup_path"].as_str().unwrap(),
         s.home("lui").join("backup").to_str().unwrap()
@@ -170,14 +205,35 @@ fn components_are_listed_and_updated_with_validation() {
     let cases: Vec<(Value, &str)> = vec![
         (json!({"backup_folder": "backup", "keep": 101}), "keep"),
         (json!({"backup_folder": "backup", "keep": -1}), "keep"),
-        (json!({"backup_folder": "../hub/backup", "keep": 3}), "backup_folder"),
-        (json!({"backup_folder": hub_backup, "keep": 3}), "backup_folder"),
-        (json!({"backup_folder": hub_backup.join("inner"), "keep": 3}), "backup_folder"),
-        (json!({"backup_folder": "luidata/backup", "keep": 3}), "backup_folder"),
+        (
+            json!({"backup_folder": "../hub/backup", "keep": 3}),
+            "backup_folder",
+        ),
+        (
+            json!({"backup_folder": hub_backup, "keep": 3}),
+            "backup_folder",
+        ),
+        (
+            json!({"backup_folder": hub_backup.join("inner"), "keep": 3}),
+            "backup_folder",
+        ),
+        (
+            json!({"backup_folder": "luidata/backup", "keep": 3}),
+            "backup_folder",
+        ),
         (json!({"backup_folder": "", "keep": 3}), "backup_folder"),
-        (json!({"backup_folder": elsewhere, "keep": 3}), "backup_folder"),
-        (json!({"backup_folder": "backup", "keep": 3, "items": ["x"]}), "items"),
-        (json!({"backup_folder": "backup", "keep": 3, "colour": "red"}), "colour"),
+        (
+            json!({"backup_folder": elsewhere, "keep": 3}),
+            "backup_folder",
+        ),
+        (
+            json!({"backup_folder": "backup", "keep": 3, "items": ["x"]}),
+            "items",
+        ),
+        (
+            json!({"backup_folder": "backup", "keep": 3, "colour": "red"}),
+            "colour",
+        ),
         (json!({"keep": 3}), "backup_folder"),
     ];
     for (body, field) in cases {
@@ -187,7 +243,11 @@ fn components_are_listed_and_updated_with_validation() {
             problem_fields(&problem).contains(&field.to_string()),
             "{field} not named for {body}: {problem}"
         );
-        assert_eq!(std::fs::read(&s.config).unwrap(), original, "{body} changed the file");
+        assert_eq!(
+            std::fs::read(&s.config).unwrap(),
+            original,
+            "{body} changed the file"
+        );
     }
 
     // A valid change: keep 5 and another folder; stale tag afterwards.

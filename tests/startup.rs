@@ -21,7 +21,10 @@ fn embedded_default_creates_demo_homes_and_a_private_admin_token() {
     let mut server = Server::spawn(cmd);
     let data = dir.path().join("backup-master-data");
     let token_file = data.join("admin.token");
-    let token = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
     assert_eq!(token.len(), 64);
     let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "admin.token must be private");
@@ -50,7 +53,10 @@ fn embedded_default_creates_demo_homes_and_a_private_admin_token() {
         .collect();
     assert_eq!(names, ["hub", "lui", "trk"]);
     let status = server.terminate();
-    assert!(status.success(), "SIGTERM ends the server cleanly: {status:?}");
+    assert!(
+        status.success(),
+        "SIGTERM ends the server cleanly: {status:?}"
+    );
 
     // A second start reuses the token and does not print it again.
     let mut cmd = Command::new(bin());
@@ -59,7 +65,10 @@ fn embedded_default_creates_demo_homes_and_a_private_admin_token() {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let server = Server::spawn(cmd);
-    let again = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
+    let again = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
     assert_eq!(again, token);
     std::thread::sleep(Duration::from_millis(200));
     let printed: Vec<String> = server.stdout.try_iter().collect();
@@ -89,8 +98,14 @@ fn a_bad_config_is_refused_with_every_error_and_its_key() {
     let s = Setup::new(3);
     let text = std::fs::read_to_string(&s.config).unwrap();
     let bad = text
-        .replace("daily_time = \"02:00\"", "daily_time = \"24:00\"\nfrobnicate = 1")
-        .replace("time_zone = \"Europe/Berlin\"", "time_zone = \"Mars/Olympus\"")
+        .replace(
+            "daily_time = \"02:00\"",
+            "daily_time = \"24:00\"\nfrobnicate = 1",
+        )
+        .replace(
+            "time_zone = \"Europe/Berlin\"",
+            "time_zone = \"Mars/Olympus\"",
+        )
         .replacen("keep = 3", "keep = 101", 1);
     std::fs::write(&s.config, bad).unwrap();
     let out = Command::new(bin())
@@ -173,7 +188,11 @@ fn swagger_ui_is_served_without_network_and_redirects() {
     let r = no_redirect.get(server.url("/swagger-ui")).send().unwrap();
     assert!(r.status().is_redirection());
     assert_eq!(r.headers()["location"], "/swagger-ui/");
-    let page = server.client.get(server.url("/swagger-ui/")).send().unwrap();
+    let page = server
+        .client
+        .get(server.url("/swagger-ui/"))
+        .send()
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().unwrap().contains("swagger"));
     let js = server

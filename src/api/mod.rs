@@ -14,9 +14,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{FieldError, Problem};
 
+pub mod backups;
 pub mod components;
 pub mod health;
+pub mod hook_processes;
 pub mod json;
+pub mod schedule;
 pub mod settings;
 
 pub use json::ValidJson;
@@ -36,6 +39,8 @@ pub use json::ValidJson;
     tags(
         (name = "settings", description = "Schedule and post-backup hooks"),
         (name = "components", description = "The components backed up and their history"),
+        (name = "backups", description = "Backup jobs: start, follow, cancel, report"),
+        (name = "hook-processes", description = "Post-backup commands, test runs, their output"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -64,7 +69,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(
         utoipa_actix_web::scope("/api/v1")
             .configure(settings::routes)
-            .configure(components::routes),
+            .configure(schedule::routes)
+            .configure(components::routes)
+            .configure(backups::routes)
+            .configure(hook_processes::routes),
     );
 }
 

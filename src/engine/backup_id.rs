@@ -108,8 +108,14 @@ fn truncate_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
 pub fn next_after(last: Option<IdParts>, now: DateTime<Utc>) -> IdParts {
     let now_s = truncate_to_second(now);
     match last {
-        None => IdParts { time: now_s, seq: 0 },
-        Some(last) if now_s > last.time => IdParts { time: now_s, seq: 0 },
+        None => IdParts {
+            time: now_s,
+            seq: 0,
+        },
+        Some(last) if now_s > last.time => IdParts {
+            time: now_s,
+            seq: 0,
+        },
         // Same second, or the clock went back: continue after the last ID.
         Some(last) if last.seq < MAX_SEQ => IdParts {
             time: last.time,
@@ -259,33 +265,61 @@ mod tests {
         prop::collection::vec((-5_000i64..5_000, any::<bool>()), 1..60)
     }
 
+    fn check_sequence(ids: &[(String, DateTime<Utc>)]) -> Result<(), TestCaseError> {
+        for (i, (id, now)) in ids.iter().enumerate() {
+            prop_assert!(is_valid(id));
+            prop_assert!(is_safe_chars(id));
+            let parts = parse(id).unwrap();
+            prop_assert_eq!(&format(parts), id);
+            // Never earlier than the clock's second (only later when the clock went back).
+            prop_assert!(parts.time >= truncate_to_second(*now));
+            if i > 0 {
+                prop_assert!(ids[i - 1].0 < *id, "{} !< {}", ids[i - 1].0, id);
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
+        /// Pure rule: any clock (repeats, jumps back and forward) gives strictly increasing IDs.
         #[test]
         fn ids_strictly_increase_and_are_well_formed(steps in clock_steps(), start in 0i64..4_000_000_000) {
+            let mut clock_ms = start * 1000;
+            let mut last = None;
+            let mut ids = Vec::new();
+            for (step, _) in steps {
+                clock_ms += step;
+                let now = Utc.timestamp_millis_opt(clock_ms).single().unwrap();
+                let next = next_after(last, now);
+                last = Some(next);
+                ids.push((format(next), now));
+            }
+            check_sequence(&ids)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+        /// The same through the persisted generator, with restarts at random points.
+        #[test]
+        fn ids_increase_across_restarts(steps in prop::collection::vec((-3_000i64..3_000, any::<bool>()), 1..25)) {
             let dir = tempfile::tempdir().unwrap();
             let mut g = IdGenerator::load(dir.path(), None).unwrap();
-            let mut clock_ms = start * 1000;
-            let mut prev: Option<String> = None;
+            let mut clock_ms = 1_800_000_000_000i64;
+            let mut ids = Vec::new();
             for (step, restart) in steps {
                 clock_ms += step;
                 if restart {
                     g = IdGenerator::load(dir.path(), None).unwrap();
                 }
                 let now = Utc.timestamp_millis_opt(clock_ms).single().unwrap();
-                let id = g.issue(now).unwrap();
-                prop_assert!(is_valid(&id));
-                prop_assert!(is_safe_chars(&id));
-                let parts = parse(&id).unwrap();
-                prop_assert_eq!(format(parts), id.clone());
-                // Never earlier than the clock's second (only later when the clock went back).
-                prop_assert!(parts.time >= truncate_to_second(now));
-                if let Some(p) = &prev {
-                    prop_assert!(p < &id, "{} !< {}", p, id);
-                }
-                prev = Some(id);
+                ids.push((g.issue(now).unwrap(), now));
             }
+            check_sequence(&ids)?;
         }
+    }
 
+    proptest! {
         #[test]
         fn string_order_equals_parts_order(a in 0i64..4_000_000_000, sa in 0u32..=9999, b in 0i64..4_000_000_000, sb in 0u32..=9999) {
             let pa = IdParts { time: Utc.timestamp_opt(a, 0).single().unwrap(), seq: sa };

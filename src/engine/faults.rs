@@ -51,7 +51,10 @@ impl Faults {
                 Some((n, a)) => (n, Some(a.to_string())),
                 None => (item, None),
             };
-            let need_arg = || arg.clone().ok_or_else(|| FaultsError(format!("{name} needs :<arg>")));
+            let need_arg = || {
+                arg.clone()
+                    .ok_or_else(|| FaultsError(format!("{name} needs :<arg>")))
+            };
             match name {
                 "prepare" => {
                     f.prepare_fail.insert(need_arg()?);

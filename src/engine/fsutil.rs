@@ -213,6 +213,9 @@ mod tests {
         );
         assert!(e.is_no_space());
         let s = e.to_string();
-        assert!(s.contains("/x/y") && s.contains("No space left on device"), "{s}");
+        assert!(
+            s.contains("/x/y") && s.contains("No space left on device"),
+            "{s}"
+        );
     }
 }

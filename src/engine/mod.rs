@@ -34,6 +34,25 @@ use std::sync::Arc;
 
 pub use profile::Profile;
 
+/// Errors of the engine as a whole (opening the state dir, reading history, ...).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Io(#[from] fsutil::IoError),
+    #[error(transparent)]
+    Id(#[from] backup_id::IdError),
+    #[error(transparent)]
+    Faults(#[from] faults::FaultsError),
+    #[error("state folder {} is in use by another backup-master process", .0.display())]
+    StateLocked(PathBuf),
+    #[error("unknown component {0:?}")]
+    UnknownComponent(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
 /// One component of the application, as the engine needs it. Built by the config layer, which
 /// has already validated every field.
 #[derive(Clone, Debug)]

@@ -47,7 +47,11 @@ impl Profile {
 /// backup folder (`readme.txt`, `SHA256SUMS`, the index). The config should refuse such items;
 /// the engine refuses them at backup time too.
 pub fn item_is_reserved(item: &str) -> bool {
-    let first = item.trim_start_matches("./").split('/').next().unwrap_or("");
+    let first = item
+        .trim_start_matches("./")
+        .split('/')
+        .next()
+        .unwrap_or("");
     RESERVED_NAMES.contains(&first)
 }
 

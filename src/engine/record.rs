@@ -1,8 +1,14 @@
 //! The backup job record (what `/backups/{id}` shows and `<state_dir>/jobs/backups/<ID>.json`
 //! holds) and the progress events streamed while a backup runs.
 
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use super::fsutil::{self, IoError};
 
 /// What started a backup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -179,6 +185,54 @@ impl BackupEvent {
             bytes_linked: c.bytes_linked,
         }
     }
+}
+
+/// `<state_dir>/jobs/backups`: one `<ID>.json` per backup.
+pub fn records_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("jobs").join("backups")
+}
+
+pub fn record_path(state_dir: &Path, id: &str) -> PathBuf {
+    records_dir(state_dir).join(format!("{id}.json"))
+}
+
+/// Writes a record atomically (temp file, fsync, rename, fsync folder).
+pub fn save(state_dir: &Path, rec: &BackupRecord) -> Result<(), IoError> {
+    let path = record_path(state_dir, &rec.id);
+    let json = serde_json::to_vec_pretty(rec)
+        .map_err(|e| IoError::new("serialising", &path, io::Error::other(e)))?;
+    fsutil::write_atomic(&path, &json)
+}
+
+/// Loads every record; unreadable ones are skipped with a warning (returned as messages).
+pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<String>), IoError> {
+    let dir = records_dir(state_dir);
+    let mut records = Vec::new();
+    let mut warnings = Vec::new();
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((records, warnings)),
+        Err(e) => return Err(IoError::new("listing", &dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| IoError::new("listing", &dir, e))?;
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let parsed = fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<BackupRecord>(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(r) => records.push(r),
+            Err(e) => warnings.push(format!(
+                "skipping unreadable job record {}: {e}",
+                path.display()
+            )),
+        }
+    }
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((records, warnings))
 }
 
 #[cfg(test)]

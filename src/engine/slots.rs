@@ -25,6 +25,9 @@ use std::path::{Path, PathBuf};
 use super::fsutil::{self, IoContext, IoError};
 use super::readme::{Readme, ReadmeError, README_FILE};
 
+/// Re-exported: a slot as `/components/{name}/history` shows it.
+pub use crate::store::SlotInfo;
+
 /// Highest slot index ever used (`keep` is 0..=100).
 pub const MAX_SLOT: u32 = 100;
 
@@ -263,8 +266,14 @@ pub fn remove_staging(layout: &SlotLayout, id: &str) -> Result<(), IoError> {
     let staging = layout.staging(id);
     fsutil::remove_tree(&staging)?;
     for path in layout.temporaries()? {
-        let name = path.file_name().map(OsStr::to_os_string).unwrap_or_default();
-        let mut prefix = staging.file_name().map(OsStr::to_os_string).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(OsStr::to_os_string)
+            .unwrap_or_default();
+        let mut prefix = staging
+            .file_name()
+            .map(OsStr::to_os_string)
+            .unwrap_or_default();
         prefix.push(".");
         if name.as_bytes().starts_with(prefix.as_bytes()) {
             fsutil::remove_tree(&path)?;
@@ -391,14 +400,11 @@ pub(crate) mod tests {
         make_backup(&layout.staging("day7"), "day7");
         commit(&layout, "day7", 2, &mut |_| Ok(())).unwrap();
         let s = snapshot(dir.path());
-        let want: BTreeMap<String, String> = [
-            ("backup", "day7"),
-            ("backup1", "day6"),
-            ("backup2", "day5"),
-        ]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
+        let want: BTreeMap<String, String> =
+            [("backup", "day7"), ("backup1", "day6"), ("backup2", "day5")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
         assert_eq!(s, want);
     }
 

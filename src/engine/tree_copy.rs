@@ -29,10 +29,12 @@
 //! Such names are therefore kept, not refused; `sha256sum -c` reads them back.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::fs::{self, File, FileTimes, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -53,6 +55,8 @@ const BUF_SIZE: usize = 1 << 20;
 /// Up to this many files, a progress event is sent after every file.
 const EVERY_FILE_UP_TO: usize = 500;
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
+/// Most files one worker takes at a time.
+const CHUNK: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -212,9 +216,19 @@ pub fn render_sums(sums: &[(Vec<u8>, [u8; 32])]) -> Vec<u8> {
     out
 }
 
-/// Parses a `SHA256SUMS` file into (path, digest) pairs; malformed lines are returned as errors
-/// (line number, text) so a verifier can report them.
-pub fn parse_sums(text: &[u8]) -> (Vec<(Vec<u8>, [u8; 32])>, Vec<(usize, String)>) {
+/// A path (raw bytes, relative to the folder) and its SHA-256.
+pub type SumEntry = (Vec<u8>, [u8; 32]);
+
+/// A parsed `SHA256SUMS`.
+#[derive(Debug, Default)]
+pub struct ParsedSums {
+    pub entries: Vec<SumEntry>,
+    /// Malformed lines: (line number from 1, text), for a verifier to report.
+    pub bad_lines: Vec<(usize, String)>,
+}
+
+/// Parses a `SHA256SUMS` file (the format [`render_sums`] writes, and plain coreutils output).
+pub fn parse_sums(text: &[u8]) -> ParsedSums {
     let mut ok = Vec::new();
     let mut bad = Vec::new();
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
@@ -246,7 +260,10 @@ pub fn parse_sums(text: &[u8]) -> (Vec<(Vec<u8>, [u8; 32])>, Vec<(usize, String)
             None => bad.push((i + 1, String::from_utf8_lossy(line).into_owned())),
         }
     }
-    (ok, bad)
+    ParsedSums {
+        entries: ok,
+        bad_lines: bad,
+    }
 }
 
 /// The index text.
@@ -286,9 +303,8 @@ pub fn parse_index(text: &[u8]) -> HashMap<Vec<u8>, IndexEntry> {
         let parsed = (|| {
             let mut sha = [0u8; 32];
             hex::decode_to_slice(parts.next()?, &mut sha).ok()?;
-            let mut num = || -> Option<i128> {
-                std::str::from_utf8(parts.next()?).ok()?.parse().ok()
-            };
+            let mut num =
+                || -> Option<i128> { std::str::from_utf8(parts.next()?).ok()?.parse().ok() };
             let size = u64::try_from(num()?).ok()?;
             let mtime = (i64::try_from(num()?).ok()?, i64::try_from(num()?).ok()?);
             let ctime = (i64::try_from(num()?).ok()?, i64::try_from(num()?).ok()?);
@@ -363,6 +379,9 @@ fn apply_dir_meta(path: &Path, meta: &Metadata, as_root: bool) -> Result<(), IoE
 struct Shared<'a> {
     req: &'a CopyRequest,
     files: &'a [FileJob],
+    /// Runs of files of one folder (at most [`CHUNK`]): a worker takes a whole run, so the two
+    /// workers rarely contend for the same directory lock, and can use directory descriptors.
+    chunks: Vec<std::ops::Range<usize>>,
     prev_index: HashMap<Vec<u8>, IndexEntry>,
     cancel: &'a CancelToken,
     stop: AtomicBool,
@@ -416,15 +435,29 @@ pub fn copy_items(
     let mut outcome = CopyOutcome::default();
     let mut files = Vec::new();
     let mut dirs = Vec::new();
+    let t0 = Instant::now();
     walk_items(req, cancel, as_root, &mut files, &mut dirs, &mut outcome)?;
+    eprintln!("PROFILE walk {:?}", t0.elapsed());
 
     let prev_index = match &req.previous {
         Some(p) => load_index(p),
         None => HashMap::new(),
     };
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for i in 1..=files.len() {
+        let split = i == files.len()
+            || i - start >= CHUNK
+            || files[i].rel.parent() != files[start].rel.parent();
+        if split {
+            chunks.push(start..i);
+            start = i;
+        }
+    }
     let shared = Shared {
         req,
         files: &files,
+        chunks,
         prev_index,
         cancel,
         stop: AtomicBool::new(false),
@@ -439,7 +472,8 @@ pub fn copy_items(
         as_root,
     };
     progress(shared.stats());
-    let workers = req.workers.clamp(1, 16).min(files.len().max(1));
+    eprintln!("PROFILE index {:?}", t0.elapsed());
+    let workers = req.workers.clamp(1, 16).min(shared.chunks.len().max(1));
     let results: Vec<WorkerResult> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| worker(&shared))).collect();
         handles
@@ -455,6 +489,7 @@ pub fn copy_items(
             })
             .collect()
     });
+    eprintln!("PROFILE files {:?}", t0.elapsed());
     let mut first_err = None;
     for r in results {
         match r {
@@ -484,6 +519,7 @@ pub fn copy_items(
     for d in dirs.iter().rev() {
         apply_dir_meta(&req.dest.join(&d.rel), &d.meta, as_root)?;
     }
+    eprintln!("PROFILE dirs {:?}", t0.elapsed());
     outcome.dirs = dirs.len() as u64;
     outcome.stats = shared.stats();
     outcome.index.sort_by(|a, b| a.0.cmp(&b.0));
@@ -569,7 +605,10 @@ fn walk_items(
                     break;
                 }
                 Ok(_) => {
-                    problems.push(format!("item {item:?}: {} is not a folder", prefix.display()));
+                    problems.push(format!(
+                        "item {item:?}: {} is not a folder",
+                        prefix.display()
+                    ));
                     ancestors_ok = false;
                     break;
                 }
@@ -697,36 +736,74 @@ fn walk_entry(
     Ok(())
 }
 
+/// Directory descriptors of one folder in the previous slot and in the staging folder, for the
+/// `*at` calls of the hard-link path (one path component to resolve instead of the whole path).
+struct DirFds {
+    prev: File,
+    dest: File,
+}
+
+fn open_dir_fds(sh: &Shared<'_>, parent: &Path) -> Option<DirFds> {
+    let prev = sh.req.previous.as_ref()?;
+    if sh.prev_index.is_empty() {
+        return None;
+    }
+    Some(DirFds {
+        prev: File::open(prev.join(parent)).ok()?,
+        dest: File::open(sh.req.dest.join(parent)).ok()?,
+    })
+}
+
 fn worker(sh: &Shared<'_>) -> WorkerResult {
     let mut buf = vec![0u8; BUF_SIZE];
     let mut sums = Vec::new();
     let mut index = Vec::new();
     loop {
-        if sh.stopped() {
-            return Err(CopyError::Cancelled);
-        }
-        let i = sh.next.fetch_add(1, Ordering::Relaxed);
-        let Some(job) = sh.files.get(i) else {
+        let c = sh.next.fetch_add(1, Ordering::Relaxed);
+        let Some(range) = sh.chunks.get(c) else {
             return Ok((sums, index));
         };
-        if let Some(d) = sh.req.slow_copy {
-            std::thread::sleep(d);
-        }
-        match copy_one(sh, job, &mut buf) {
-            Ok((sha, entry)) => {
-                let rel = job.rel.as_os_str().as_bytes().to_vec();
-                if let Some(e) = entry {
-                    index.push((rel.clone(), e));
-                }
-                sums.push((rel, sha));
-                sh.maybe_emit(true);
+        let parent = sh.files[range.start].rel.parent().unwrap_or(Path::new(""));
+        let fds = open_dir_fds(sh, parent);
+        for job in &sh.files[range.clone()] {
+            if sh.stopped() {
+                return Err(CopyError::Cancelled);
             }
-            Err(e) => {
-                sh.stop.store(true, Ordering::Relaxed);
-                return Err(e);
+            if let Some(d) = sh.req.slow_copy {
+                std::thread::sleep(d);
+            }
+            match copy_one(sh, job, &mut buf, fds.as_ref()) {
+                Ok((sha, entry)) => {
+                    let rel = job.rel.as_os_str().as_bytes().to_vec();
+                    if let Some(e) = entry {
+                        index.push((rel.clone(), e));
+                    }
+                    sums.push((rel, sha));
+                    sh.maybe_emit(true);
+                }
+                Err(e) => {
+                    sh.stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
             }
         }
     }
+}
+
+/// Hard-links `name` from the previous slot's folder when it still has the recorded size and
+/// mtime. False when it cannot (then the file is copied).
+fn try_link(fds: &DirFds, name: &OsStr, entry: &IndexEntry) -> bool {
+    use nix::fcntl::AtFlags;
+    let (prev, dest) = (fds.prev.as_raw_fd(), fds.dest.as_raw_fd());
+    let ok = match nix::sys::stat::fstatat(Some(prev), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => {
+            (st.st_mode & libc::S_IFMT) == libc::S_IFREG
+                && u64::try_from(st.st_size).ok() == Some(entry.size)
+                && (st.st_mtime, st.st_mtime_nsec) == entry.mtime
+        }
+        Err(_) => false,
+    };
+    ok && nix::unistd::linkat(Some(prev), name, Some(dest), name, AtFlags::empty()).is_ok()
 }
 
 /// Copies or links one file. Returns its digest and, when it may be reused next time, its index
@@ -735,34 +812,19 @@ fn copy_one(
     sh: &Shared<'_>,
     job: &FileJob,
     buf: &mut [u8],
+    fds: Option<&DirFds>,
 ) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
-    let src = sh.req.home.join(&job.rel);
-    let dst = sh.req.dest.join(&job.rel);
     let key = job.rel.as_os_str().as_bytes();
-    if let (Some(prev), Some(entry)) = (&sh.req.previous, sh.prev_index.get(key)) {
-        if entry.same_source(&job.meta) {
-            let old = prev.join(&job.rel);
-            let old_ok = fs::symlink_metadata(&old)
-                .map(|m| {
-                    m.is_file()
-                        && m.size() == entry.size
-                        && (m.mtime(), m.mtime_nsec()) == entry.mtime
-                })
-                .unwrap_or(false);
-            if old_ok {
-                match fs::hard_link(&old, &dst) {
-                    Ok(()) => {
-                        sh.files_linked.fetch_add(1, Ordering::Relaxed);
-                        sh.bytes_linked.fetch_add(entry.size, Ordering::Relaxed);
-                        return Ok((entry.sha256, Some(entry.clone())));
-                    }
-                    Err(e) => {
-                        tracing::debug!(path = %old.display(), error = %e, "hard link failed; copying");
-                    }
-                }
-            }
+    if let (Some(fds), Some(entry), Some(name)) = (fds, sh.prev_index.get(key), job.rel.file_name())
+    {
+        if entry.same_source(&job.meta) && try_link(fds, name, entry) {
+            sh.files_linked.fetch_add(1, Ordering::Relaxed);
+            sh.bytes_linked.fetch_add(entry.size, Ordering::Relaxed);
+            return Ok((entry.sha256, Some(entry.clone())));
         }
     }
+    let src = sh.req.home.join(&job.rel);
+    let dst = sh.req.dest.join(&job.rel);
     copy_file(sh, &src, &dst, buf)
 }
 
@@ -804,12 +866,9 @@ fn copy_file(
         };
         hasher.update(&buf[..n]);
         if sh.enospc_armed.swap(false, Ordering::Relaxed) {
-            return Err(IoError::new(
-                "writing",
-                dst,
-                io::Error::from_raw_os_error(libc::ENOSPC),
-            )
-            .into());
+            return Err(
+                IoError::new("writing", dst, io::Error::from_raw_os_error(libc::ENOSPC)).into(),
+            );
         }
         output.write_all(&buf[..n]).ctx("writing", dst)?;
         copied += n as u64;
@@ -864,7 +923,12 @@ pub(crate) mod tests {
     use std::os::unix::fs::symlink;
     use std::process::Command;
 
-    pub(crate) fn request(home: &Path, dest: &Path, items: &[&str], prev: Option<&Path>) -> CopyRequest {
+    pub(crate) fn request(
+        home: &Path,
+        dest: &Path,
+        items: &[&str],
+        prev: Option<&Path>,
+    ) -> CopyRequest {
         CopyRequest {
             home: home.to_path_buf(),
             items: items.iter().map(|s| s.to_string()).collect(),
@@ -879,8 +943,14 @@ pub(crate) mod tests {
 
     fn set_mtime(p: &Path, secs: i64) {
         let t = nix::sys::time::TimeSpec::new(secs, 123_456_789);
-        nix::sys::stat::utimensat(None, p, &t, &t, nix::sys::stat::UtimensatFlags::NoFollowSymlink)
-            .unwrap();
+        nix::sys::stat::utimensat(
+            None,
+            p,
+            &t,
+            &t,
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        )
+        .unwrap();
     }
 
     /// A home with most of what a copy must handle.
@@ -907,7 +977,11 @@ pub(crate) mod tests {
         set_mtime(&home.join("app.ini"), 1_000_000_000);
         set_mtime(&home.join("data/sub/blob.bin"), 1_100_000_000);
         set_mtime(&home.join("data/out-link"), 1_200_000_000);
-        fs::set_permissions(home.join("data/sub/empty"), fs::Permissions::from_mode(0o750)).unwrap();
+        fs::set_permissions(
+            home.join("data/sub/empty"),
+            fs::Permissions::from_mode(0o750),
+        )
+        .unwrap();
         set_mtime(&home.join("data/sub/empty"), 1_300_000_000);
         home
     }
@@ -926,13 +1000,26 @@ pub(crate) mod tests {
         assert_eq!(out.stats.files, 7);
         assert_eq!(out.stats.files_copied, 7);
         assert_eq!(out.symlinks, 4);
-        assert!(!dest.join("other").exists(), "files outside items are never copied");
+        assert!(
+            !dest.join("other").exists(),
+            "files outside items are never copied"
+        );
         // Modes and mtimes.
-        for rel in ["app.ini", "data/exec.sh", "data/secret", "data/sub/blob.bin", "data/sub/empty"] {
+        for rel in [
+            "app.ini",
+            "data/exec.sh",
+            "data/secret",
+            "data/sub/blob.bin",
+            "data/sub/empty",
+        ] {
             let a = fs::symlink_metadata(home.join(rel)).unwrap();
             let b = fs::symlink_metadata(dest.join(rel)).unwrap();
             assert_eq!(a.mode(), b.mode(), "{rel}");
-            assert_eq!((a.mtime(), a.mtime_nsec()), (b.mtime(), b.mtime_nsec()), "{rel}");
+            assert_eq!(
+                (a.mtime(), a.mtime_nsec()),
+                (b.mtime(), b.mtime_nsec()),
+                "{rel}"
+            );
         }
         // Folders keep their times too (set after their content).
         for rel in ["data", "data/sub"] {
@@ -945,13 +1032,28 @@ pub(crate) mod tests {
         // Links copied as links, never followed.
         let l = fs::symlink_metadata(dest.join("data/out-link")).unwrap();
         assert!(l.file_type().is_symlink());
-        assert_eq!(fs::read_link(dest.join("data/out-link")).unwrap(), Path::new("../../outside.txt"));
+        assert_eq!(
+            fs::read_link(dest.join("data/out-link")).unwrap(),
+            Path::new("../../outside.txt")
+        );
         assert_eq!(l.mtime(), 1_200_000_000);
-        assert!(fs::symlink_metadata(dest.join("data/abs-link")).unwrap().file_type().is_symlink());
-        assert!(fs::symlink_metadata(dest.join("data/dangling")).unwrap().file_type().is_symlink());
+        assert!(fs::symlink_metadata(dest.join("data/abs-link"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::symlink_metadata(dest.join("data/dangling"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
         // Binary content and odd names.
-        assert_eq!(fs::read(dest.join("data/sub/blob.bin")).unwrap(), fs::read(home.join("data/sub/blob.bin")).unwrap());
-        assert_eq!(fs::read(dest.join("data/with space.txt")).unwrap(), b"spaces");
+        assert_eq!(
+            fs::read(dest.join("data/sub/blob.bin")).unwrap(),
+            fs::read(home.join("data/sub/blob.bin")).unwrap()
+        );
+        assert_eq!(
+            fs::read(dest.join("data/with space.txt")).unwrap(),
+            b"spaces"
+        );
         assert_eq!(fs::read(dest.join("data/new\nline")).unwrap(), b"n");
         // Checksums match sha256 of the content and the file passes the real sha256sum -c.
         write_sums_and_index(&dest, &out).unwrap();
@@ -964,10 +1066,13 @@ pub(crate) mod tests {
             .unwrap();
         assert!(st.success());
         let sums = fs::read(dest.join(SUMS_FILE_NAME)).unwrap();
-        let (parsed, bad) = parse_sums(&sums);
-        assert!(bad.is_empty());
-        assert_eq!(parsed.len(), 7);
-        assert!(!String::from_utf8_lossy(&sums).contains("link"), "links are not checksummed");
+        let parsed = parse_sums(&sums);
+        assert!(parsed.bad_lines.is_empty());
+        assert_eq!(parsed.entries.len(), 7);
+        assert!(
+            !String::from_utf8_lossy(&sums).contains("link"),
+            "links are not checksummed"
+        );
     }
 
     #[test]
@@ -980,22 +1085,45 @@ pub(crate) mod tests {
         // Change one file (content and size).
         fs::write(home.join("data/with space.txt"), "changed!").unwrap();
         let second = root.path().join("b2");
-        let out2 = copy(&request(&home, &second, &["app.ini", "data/"], Some(&first)));
+        let out2 = copy(&request(
+            &home,
+            &second,
+            &["app.ini", "data/"],
+            Some(&first),
+        ));
         assert_eq!(out2.stats.files_linked, 6);
         assert_eq!(out2.stats.files_copied, 1);
         let ino = |p: PathBuf| fs::metadata(p).unwrap().ino();
         assert_eq!(ino(first.join("app.ini")), ino(second.join("app.ini")));
-        assert_eq!(ino(first.join("data/sub/blob.bin")), ino(second.join("data/sub/blob.bin")));
-        assert_ne!(ino(first.join("data/with space.txt")), ino(second.join("data/with space.txt")));
-        assert_eq!(fs::read(second.join("data/with space.txt")).unwrap(), b"changed!");
+        assert_eq!(
+            ino(first.join("data/sub/blob.bin")),
+            ino(second.join("data/sub/blob.bin"))
+        );
+        assert_ne!(
+            ino(first.join("data/with space.txt")),
+            ino(second.join("data/with space.txt"))
+        );
+        assert_eq!(
+            fs::read(second.join("data/with space.txt")).unwrap(),
+            b"changed!"
+        );
         // Reused checksums are right.
         write_sums_and_index(&second, &out2).unwrap();
-        let st = Command::new("sha256sum").args(["-c", "--quiet", SUMS_FILE_NAME]).current_dir(&second).status().unwrap();
+        let st = Command::new("sha256sum")
+            .args(["-c", "--quiet", SUMS_FILE_NAME])
+            .current_dir(&second)
+            .status()
+            .unwrap();
         assert!(st.success());
         // A slot file that was tampered with (size changed) is not linked.
         fs::write(second.join("app.ini"), "tampered, longer").unwrap();
         let third = root.path().join("b3");
-        let out3 = copy(&request(&home, &third, &["app.ini", "data/"], Some(&second)));
+        let out3 = copy(&request(
+            &home,
+            &third,
+            &["app.ini", "data/"],
+            Some(&second),
+        ));
         assert_eq!(out3.stats.files_copied, 1);
         assert_eq!(fs::read(third.join("app.ini")).unwrap(), b"x=1\n");
     }
@@ -1010,7 +1138,14 @@ pub(crate) mod tests {
         let req = request(
             &home,
             &dest,
-            &["app.ini", "missing.ini", "data/exec.sh/", "linkdir/x", "readme.txt", "../x"],
+            &[
+                "app.ini",
+                "missing.ini",
+                "data/exec.sh/",
+                "linkdir/x",
+                "readme.txt",
+                "../x",
+            ],
             None,
         );
         match copy_items(&req, &CancelToken::new(), &|_| {}) {
@@ -1018,7 +1153,10 @@ pub(crate) mod tests {
                 assert_eq!(p.len(), 5, "{p:?}");
                 assert!(p.iter().any(|e| e.contains("must be a folder")), "{p:?}");
                 let all = p.join("\n");
-                assert!(all.contains("missing.ini") && all.contains("No such file"), "{all}");
+                assert!(
+                    all.contains("missing.ini") && all.contains("No such file"),
+                    "{all}"
+                );
                 assert!(all.contains("symbolic link"), "{all}");
                 assert!(all.contains("collides"), "{all}");
                 assert!(all.contains("plain relative"), "{all}");
@@ -1054,7 +1192,14 @@ pub(crate) mod tests {
         }
         let idx = vec![(
             b"dir/new\nline".to_vec(),
-            IndexEntry { sha256: [7; 32], size: 5, mtime: (-3, 4), ctime: (5, 6), ino: 7, dev: 8 },
+            IndexEntry {
+                sha256: [7; 32],
+                size: 5,
+                mtime: (-3, 4),
+                ctime: (5, 6),
+                ino: 7,
+                dev: 8,
+            },
         )];
         let parsed = parse_index(&render_index(&idx));
         assert_eq!(parsed.get(&b"dir/new\nline"[..]), Some(&idx[0].1));

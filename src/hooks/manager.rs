@@ -282,10 +282,24 @@ impl HookManager {
     }
 
     /// Ends a running process: SIGTERM to its whole group, SIGKILL after the grace period.
-    /// Returns the final record (`killed`, or `timed_out` if a timeout got there first) once
-    /// no member of the group is left and its output is complete.
-    pub async fn terminate(&self, id: &str) -> Result<HookProcess, HookError> {
-        let entry = self.entry(id).ok_or_else(|| HookError::NotFound { id: id.into() })?;
+    /// Returns the final record (`killed`; `timed_out` or `exited` if the timeout or its own
+    /// exit got there first) once no member of the group is left and its output is complete:
+    /// after up to the grace period plus a few seconds.
+    ///
+    /// This blocking form is for a blocking thread (actix `web::block`, `spawn_blocking`);
+    /// on an async worker thread tokio refuses to block and it panics. Async code uses
+    /// [`HookManager::terminate_async`].
+    pub fn terminate(&self, id: &str) -> Result<HookProcess, HookError> {
+        // The future waits only on a watch channel (no timer, no I/O), so this works with
+        // the handle of a current-thread runtime too.
+        self.inner.runtime.block_on(self.terminate_async(id))
+    }
+
+    /// [`HookManager::terminate`] for async code.
+    pub async fn terminate_async(&self, id: &str) -> Result<HookProcess, HookError> {
+        let entry = self
+            .entry(id)
+            .ok_or_else(|| HookError::NotFound { id: id.into() })?;
         let mut done = entry.done.subscribe();
         let status = lock(&entry.record).status;
         if status != HookStatus::Running {
@@ -303,7 +317,7 @@ impl HookManager {
     /// Terminates every running process (for a graceful shutdown), concurrently.
     pub async fn terminate_all(&self) {
         let ids: Vec<String> = self.list(false).into_iter().map(|r| r.id).collect();
-        futures_util::future::join_all(ids.iter().map(|id| self.terminate(id))).await;
+        futures_util::future::join_all(ids.iter().map(|id| self.terminate_async(id))).await;
     }
 
     /// Output lines numbered above `after_line` (0: from line 1), replayed from the log file,
@@ -422,8 +436,8 @@ impl HookManager {
         tracing::info!(%id, hook = %snapshot.hook, kind = ?snapshot.kind, pid = spawned.pid,
             command = %snapshot.command, "hook process started");
 
-        let timeout =
-            (l.settings.timeout_seconds > 0).then(|| Duration::from_secs(l.settings.timeout_seconds));
+        let timeout = (l.settings.timeout_seconds > 0)
+            .then(|| Duration::from_secs(l.settings.timeout_seconds));
         let grace = Duration::from_millis(self.inner.grace_ms.load(Ordering::Relaxed));
         let inner = self.inner.clone();
         self.inner.runtime.spawn(async move {

@@ -24,7 +24,8 @@
 //!   for an after-backup run.
 //! * **Process group**: the child is the leader of a new group (`setpgid(0, 0)`); timeout and
 //!   [`HookManager::terminate`] send SIGTERM to the whole group, then SIGKILL after the grace
-//!   period ([`DEFAULT_GRACE`]), and wait until no live member is left. A descendant that leaves
+//!   period ([`DEFAULT_GRACE`]), and wait until no live member is left ([`HookManager::terminate`]
+//!   blocks its thread for that; [`HookManager::terminate_async`] awaits it). A descendant that leaves
 //!   the group itself (`setsid`) is out of reach (that would need cgroups).
 //! * **Environment**: the master's own, minus every inherited `BACKUP_*` variable, plus
 //!   `BACKUP_ID`, `BACKUP_RESULT` (`success` / `failure` / `test`), `BACKUP_REPORT` (path) and

@@ -136,7 +136,11 @@ fn utf8_cut(buf: &[u8], max: usize) -> usize {
             0xC0.. => 2,
             _ => 1,
         };
-        return if len > back && back < max { max - back } else { max };
+        return if len > back && back < max {
+            max - back
+        } else {
+            max
+        };
     }
     max
 }
@@ -405,7 +409,10 @@ mod unit {
 
     #[test]
     fn splits_on_lf_crlf_and_cr_across_chunks() {
-        assert_eq!(all(&[b"a\nb\r", b"\nc\rd", b"\n\ne"]), ["a", "b", "c", "d", "", "e"]);
+        assert_eq!(
+            all(&[b"a\nb\r", b"\nc\rd", b"\n\ne"]),
+            ["a", "b", "c", "d", "", "e"]
+        );
         assert_eq!(all(&[b"x\r\r\n"]), ["x", ""]);
         assert_eq!(all(&[b""]), Vec::<String>::new());
         assert_eq!(all(&[b"end\n"]), ["end"]);
@@ -415,7 +422,10 @@ mod unit {
     fn invalid_utf8_is_replaced() {
         assert_eq!(all(&[b"ok \xff\xfe done\n"]), ["ok \u{fffd}\u{fffd} done"]);
         // a multi-byte character torn across reads is joined again
-        assert_eq!(all(&["é".as_bytes()[..1].as_ref(), &"é\n".as_bytes()[1..]]), ["é"]);
+        assert_eq!(
+            all(&["é".as_bytes()[..1].as_ref(), &"é\n".as_bytes()[1..]]),
+            ["é"]
+        );
     }
 
     #[test]

@@ -89,6 +89,12 @@ pub(crate) fn hook_env(result: &str, ctx: Option<&BackupContext>) -> Vec<(OsStri
     env
 }
 
+/// The inherited variables a hook must not see: every `BACKUP_*` (only the master sets those).
+pub(crate) fn inherited_backup_vars(keys: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    keys.filter(|k| k.as_encoded_bytes().starts_with(b"BACKUP_"))
+        .collect()
+}
+
 /// A started child and the read end of its output pipe.
 pub(crate) struct Spawned {
     pub child: Child,
@@ -99,7 +105,11 @@ pub(crate) struct Spawned {
 /// Starts `argv` in `cwd` as the leader of a new process group, stdout and stderr on one
 /// pipe, stdin `/dev/null`, the master's environment without `BACKUP_*` plus `env`.
 /// Must run inside the runtime that will supervise it (`Handle::enter`).
-pub(crate) fn spawn(argv: &[String], cwd: &Path, env: &[(OsString, OsString)]) -> io::Result<Spawned> {
+pub(crate) fn spawn(
+    argv: &[String],
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+) -> io::Result<Spawned> {
     let Some((program, args)) = argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
     };
@@ -117,10 +127,8 @@ pub(crate) fn spawn(argv: &[String], cwd: &Path, env: &[(OsString, OsString)]) -
         .stderr(Stdio::from(writer_err))
         .process_group(0)
         .kill_on_drop(false);
-    for (key, _) in std::env::vars_os() {
-        if key.as_encoded_bytes().starts_with(b"BACKUP_") {
-            cmd.env_remove(key);
-        }
+    for key in inherited_backup_vars(std::env::vars_os().map(|(k, _)| k)) {
+        cmd.env_remove(key);
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let child = cmd.spawn()?;
@@ -145,7 +153,10 @@ pub(crate) async fn supervise(
     // Marks the entry ended (in memory) should this task be dropped or panic before the end.
     let guard = FinishGuard(Some(entry.clone()));
     let Spawned {
-        mut child, output, pid, ..
+        mut child,
+        output,
+        pid,
+        ..
     } = spawned;
     let pgid = pid as i32;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -196,7 +207,11 @@ pub(crate) async fn supervise(
 
     let (exit_code, signal, error) = match exit {
         Some(Ok(st)) => (st.code(), st.signal(), None),
-        Some(Err(e)) => (None, None, Some(format!("cannot wait for the process: {e}"))),
+        Some(Err(e)) => (
+            None,
+            None,
+            Some(format!("cannot wait for the process: {e}")),
+        ),
         None => (None, None, None),
     };
     let status = ending.unwrap_or(HookStatus::Exited);
@@ -217,7 +232,9 @@ pub(crate) async fn supervise(
         (HookStatus::Exited, Some(0), _) => {
             tracing::info!(id = %entry.id, hook = %entry.hook, "hook process exited with code 0")
         }
-        _ => tracing::warn!(id = %entry.id, hook = %entry.hook, %status, ?exit_code, ?signal, "hook process ended"),
+        _ => {
+            tracing::warn!(id = %entry.id, hook = %entry.hook, %status, ?exit_code, ?signal, "hook process ended")
+        }
     }
     let e2 = entry.clone();
     match tokio::task::spawn_blocking(move || e2.persist()).await {
@@ -403,7 +420,50 @@ pub(crate) fn end_groups_blocking(pgids: &[i32], grace: Duration) {
     for &g in &left {
         signal_group(g, Signal::SIGKILL);
     }
-    for g in wait(if left.is_empty() { Duration::ZERO } else { KILL_WAIT }) {
-        tracing::error!(pgid = g, "orphaned hook process group still has members after SIGKILL");
+    for g in wait(if left.is_empty() {
+        Duration::ZERO
+    } else {
+        KILL_WAIT
+    }) {
+        tracing::error!(
+            pgid = g,
+            "orphaned hook process group still has members after SIGKILL"
+        );
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn folder_variable_names() {
+        assert_eq!(folder_var("lui"), "BACKUP_FOLDER_LUI");
+        assert_eq!(folder_var("my-db_2"), "BACKUP_FOLDER_MY_DB_2");
+    }
+
+    #[test]
+    fn inherited_backup_variables_are_dropped() {
+        let keys = [
+            "PATH",
+            "BACKUP_ID",
+            "BACKUP_FOLDER_OLD",
+            "XBACKUP_ID",
+            "HOME",
+        ];
+        let dropped = inherited_backup_vars(keys.iter().map(OsString::from));
+        assert_eq!(dropped, ["BACKUP_ID", "BACKUP_FOLDER_OLD"]);
+    }
+
+    #[test]
+    fn proc_stat_parses_this_process() {
+        let me = proc_stat(std::process::id() as i32).expect("/proc is mounted");
+        assert_eq!(me.pgrp, getpgrp().as_raw());
+        assert!(!is_dead(me.state));
+        assert!(me.start_ticks > 0);
+        assert!(
+            !group_alive(getpgrp().as_raw()),
+            "the master's own group is never targeted"
+        );
     }
 }

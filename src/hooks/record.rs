@@ -67,8 +67,12 @@ pub(crate) fn load_all(dir: &Path) -> io::Result<Vec<StoredRecord>> {
             Ok(r) if path.file_stem().and_then(|s| s.to_str()) == Some(r.process.id.as_str()) => {
                 out.push(r)
             }
-            Ok(_) => tracing::warn!(path = %path.display(), "hook record id does not match its file name; ignored"),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "unreadable hook record ignored"),
+            Ok(_) => {
+                tracing::warn!(path = %path.display(), "hook record id does not match its file name; ignored")
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "unreadable hook record ignored")
+            }
         }
     }
     Ok(out)

@@ -37,8 +37,11 @@ fn fixture(on_success: &str, on_failure: &str, timeout: u64) -> Fixture {
     let state = tmp.path().join("state");
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let mgr = HookManager::open(state.clone(), settings(&work, on_success, on_failure, timeout))
-        .unwrap();
+    let mgr = HookManager::open(
+        state.clone(),
+        settings(&work, on_success, on_failure, timeout),
+    )
+    .unwrap();
     Fixture {
         _tmp: tmp,
         state,
@@ -87,7 +90,10 @@ async fn drain(mut stream: OutputStream) -> (Vec<(u64, String)>, OutputEvent) {
             match ev {
                 OutputEvent::Line { n, text } => lines.push((n, text)),
                 exit @ OutputEvent::Exit { .. } => {
-                    assert!(stream.next().await.is_none(), "nothing after the exit event");
+                    assert!(
+                        stream.next().await.is_none(),
+                        "nothing after the exit event"
+                    );
                     return (lines, exit);
                 }
             }
@@ -116,7 +122,10 @@ async fn wait_final(mgr: &HookManager, id: &str, limit: Duration) -> HookProcess
         if r.status != HookStatus::Running {
             return r;
         }
-        assert!(Instant::now() < end, "{id} still running after {limit:?}: {r:?}");
+        assert!(
+            Instant::now() < end,
+            "{id} still running after {limit:?}: {r:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -150,7 +159,11 @@ async fn wait_for_file(path: &Path, limit: Duration) -> String {
                 return s;
             }
         }
-        assert!(Instant::now() < end, "{} not written in time", path.display());
+        assert!(
+            Instant::now() < end,
+            "{} not written in time",
+            path.display()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -174,7 +187,14 @@ async fn env_cwd_and_argv_seen_by_a_real_script() {
     let cwd = format!("cwd={}", f.work.display());
 
     let rec = f.mgr.after_backup(true, ctx("20261126T020000Z")).unwrap();
-    assert_eq!((rec.kind, rec.hook, rec.status), (HookKind::AfterSuccess, HookName::OnSuccess, HookStatus::Running));
+    assert_eq!(
+        (rec.kind, rec.hook, rec.status),
+        (
+            HookKind::AfterSuccess,
+            HookName::OnSuccess,
+            HookStatus::Running
+        )
+    );
     assert_eq!(rec.backup_id.as_deref(), Some("20261126T020000Z"));
     assert!(rec.pid.is_some());
     let (lines, exit) = collect(&f.mgr, &rec.id, 0).await;
@@ -194,7 +214,14 @@ async fn env_cwd_and_argv_seen_by_a_real_script() {
             "path=inherited",
         ]
     );
-    assert_eq!(exit, OutputEvent::Exit { status: HookStatus::Exited, exit_code: Some(0), signal: None });
+    assert_eq!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::Exited,
+            exit_code: Some(0),
+            signal: None
+        }
+    );
     let done = f.mgr.get(&rec.id).unwrap();
     assert_eq!(done.lines, 11);
     assert!(done.finished_at.is_some());
@@ -215,8 +242,14 @@ async fn env_cwd_and_argv_seen_by_a_real_script() {
         assert!(t.contains(&want), "{want} in {t:?}");
     }
     // test run with the latest backup's values
-    let rec = f.mgr.run_test(HookName::OnFailure, Some(ctx("20261126T040000Z"))).unwrap();
-    assert_eq!((rec.hook, rec.backup_id.as_deref()), (HookName::OnFailure, Some("20261126T040000Z")));
+    let rec = f
+        .mgr
+        .run_test(HookName::OnFailure, Some(ctx("20261126T040000Z")))
+        .unwrap();
+    assert_eq!(
+        (rec.hook, rec.backup_id.as_deref()),
+        (HookName::OnFailure, Some("20261126T040000Z"))
+    );
     let (lines, _) = collect(&f.mgr, &rec.id, 0).await;
     let t = texts(&lines);
     for want in ["id=20261126T040000Z", "result=test", "lui=/srv/lui/backup"] {
@@ -247,16 +280,32 @@ exit 3"#,
     let (lines, exit) = collect(&f.mgr, &rec.id, 0).await;
     let mut want: Vec<String> = (1..=60).map(|i| format!("line {i}")).collect();
     want.push("no newline".into());
-    assert_eq!(texts(&lines), want, "stdout and stderr interleaved in write order");
+    assert_eq!(
+        texts(&lines),
+        want,
+        "stdout and stderr interleaved in write order"
+    );
     assert_numbered(&lines, 1);
-    assert_eq!(exit, OutputEvent::Exit { status: HookStatus::Exited, exit_code: Some(3), signal: None });
+    assert_eq!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::Exited,
+            exit_code: Some(3),
+            signal: None
+        }
+    );
 
     // the log file: line n is output line n
     let log = std::fs::read_to_string(f.mgr.log_path(&rec.id).unwrap()).unwrap();
     assert_eq!(log, want.join("\n") + "\n");
-    assert_eq!(f.mgr.log_path(&rec.id).unwrap(), f.state.join("logs/hooks").join(format!("{}.log", rec.id)));
-    let stored: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(json_path(&f.state.join("logs/hooks"), &rec.id)).unwrap()).unwrap();
+    assert_eq!(
+        f.mgr.log_path(&rec.id).unwrap(),
+        f.state.join("logs/hooks").join(format!("{}.log", rec.id))
+    );
+    let stored: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(json_path(&f.state.join("logs/hooks"), &rec.id)).unwrap(),
+    )
+    .unwrap();
     assert_eq!(stored["status"], "exited");
     assert_eq!(stored["exit_code"], 3);
     assert_eq!(stored["lines"], 61);
@@ -292,9 +341,19 @@ for i in 1 2 3 4 5 6 7 8 9 10; do echo "b$i"; done"#,
     let from0 = f.mgr.output(&rec.id, 0).unwrap();
     std::fs::write(f.work.join("go"), "").unwrap();
     let (lines, exit) = drain(from7).await;
-    assert_eq!(texts(&lines), ["a8", "a9", "a10", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10"]);
+    assert_eq!(
+        texts(&lines),
+        ["a8", "a9", "a10", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10"]
+    );
     assert_numbered(&lines, 8);
-    assert_eq!(exit, OutputEvent::Exit { status: HookStatus::Exited, exit_code: Some(0), signal: None });
+    assert_eq!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::Exited,
+            exit_code: Some(0),
+            signal: None
+        }
+    );
     let (lines, _) = drain(from0).await;
     assert_eq!(lines.len(), 20);
     assert_numbered(&lines, 1);
@@ -341,7 +400,11 @@ done"#,
     }
     assert_eq!(
         results[0].1,
-        OutputEvent::Exit { status: HookStatus::Exited, exit_code: Some(0), signal: None }
+        OutputEvent::Exit {
+            status: HookStatus::Exited,
+            exit_code: Some(0),
+            signal: None
+        }
     );
 }
 
@@ -357,35 +420,70 @@ echo started
 sleep 300"#,
     );
     let rec = f.mgr.after_backup(true, ctx("b1")).unwrap();
-    let bg: i32 = wait_for_file(&f.work.join("bg.pid"), Duration::from_secs(10)).await.trim().parse().unwrap();
-    let me: i32 = wait_for_file(&f.work.join("me.pid"), Duration::from_secs(10)).await.trim().parse().unwrap();
+    let bg: i32 = wait_for_file(&f.work.join("bg.pid"), Duration::from_secs(10))
+        .await
+        .trim()
+        .parse()
+        .unwrap();
+    let me: i32 = wait_for_file(&f.work.join("me.pid"), Duration::from_secs(10))
+        .await
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(Some(me as u32), rec.pid);
     assert!(!pid_gone(bg) && !pid_gone(me));
     assert_eq!(f.mgr.running_count(), 1);
     assert_eq!(f.mgr.list(false).len(), 1);
 
     let t0 = Instant::now();
-    let done = f.mgr.terminate(&rec.id).await.unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(3), "SIGTERM was enough: {:?}", t0.elapsed());
+    let done = f.mgr.terminate_async(&rec.id).await.unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "SIGTERM was enough: {:?}",
+        t0.elapsed()
+    );
     assert_eq!(done.status, HookStatus::Killed);
     assert_eq!(done.signal, Some(libc::SIGTERM));
-    assert!(wait_pid_gone(bg, Duration::from_secs(3)).await, "background sleep {bg} gone");
-    assert!(wait_pid_gone(me, Duration::from_secs(3)).await, "script {me} gone");
+    assert!(
+        wait_pid_gone(bg, Duration::from_secs(3)).await,
+        "background sleep {bg} gone"
+    );
+    assert!(
+        wait_pid_gone(me, Duration::from_secs(3)).await,
+        "script {me} gone"
+    );
     assert_eq!(f.mgr.running_count(), 0);
     assert!(f.mgr.list(false).is_empty());
     assert_eq!(f.mgr.list(true).len(), 1);
 
     let (lines, exit) = collect(&f.mgr, &rec.id, 0).await;
     assert_eq!(texts(&lines), ["started"]);
-    assert_eq!(exit, OutputEvent::Exit { status: HookStatus::Killed, exit_code: None, signal: Some(libc::SIGTERM) });
+    assert_eq!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::Killed,
+            exit_code: None,
+            signal: Some(libc::SIGTERM)
+        }
+    );
 
-    assert!(matches!(f.mgr.terminate(&rec.id).await, Err(HookError::NotRunning { status: HookStatus::Killed, .. })));
-    assert!(matches!(f.mgr.terminate("nope").await, Err(HookError::NotFound { .. })));
+    assert!(matches!(
+        f.mgr.terminate_async(&rec.id).await,
+        Err(HookError::NotRunning {
+            status: HookStatus::Killed,
+            ..
+        })
+    ));
+    assert!(matches!(
+        f.mgr.terminate_async("nope").await,
+        Err(HookError::NotFound { .. })
+    ));
     assert!(f.mgr.get("nope").is_none());
     assert!(f.mgr.output("nope", 0).is_none());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On a current-thread runtime, like actix's main system, with the blocking `terminate`.
+#[tokio::test]
 async fn a_group_ignoring_sigterm_gets_sigkill_after_the_grace_period() {
     let f = fixture("./stubborn.sh", "", 0);
     f.mgr.set_grace_period(Duration::from_millis(600));
@@ -398,12 +496,27 @@ echo "$!" > bg.pid
 sleep 300"#,
     );
     let rec = f.mgr.after_backup(true, ctx("b1")).unwrap();
-    let bg: i32 = wait_for_file(&f.work.join("bg.pid"), Duration::from_secs(10)).await.trim().parse().unwrap();
+    let bg: i32 = wait_for_file(&f.work.join("bg.pid"), Duration::from_secs(10))
+        .await
+        .trim()
+        .parse()
+        .unwrap();
     let t0 = Instant::now();
-    let done = f.mgr.terminate(&rec.id).await.unwrap();
+    // the blocking form, from a blocking thread as the HTTP layer calls it (web::block)
+    let (mgr, id) = (f.mgr.clone(), rec.id.clone());
+    let done = tokio::task::spawn_blocking(move || mgr.terminate(&id))
+        .await
+        .unwrap()
+        .unwrap();
     let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(600) && took < Duration::from_secs(5), "{took:?}");
-    assert_eq!((done.status, done.signal), (HookStatus::Killed, Some(libc::SIGKILL)));
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_eq!(
+        (done.status, done.signal),
+        (HookStatus::Killed, Some(libc::SIGKILL))
+    );
     assert!(wait_pid_gone(bg, Duration::from_secs(3)).await);
     assert!(wait_pid_gone(rec.pid.unwrap() as i32, Duration::from_secs(3)).await);
 }
@@ -420,20 +533,33 @@ sleep 300"#,
     );
     let t0 = Instant::now();
     let rec = f.mgr.after_backup(true, ctx("b1")).unwrap();
-    let bg: i32 = wait_for_file(&f.work.join("bg.pid"), Duration::from_secs(10)).await.trim().parse().unwrap();
+    let bg: i32 = wait_for_file(&f.work.join("bg.pid"), Duration::from_secs(10))
+        .await
+        .trim()
+        .parse()
+        .unwrap();
     let done = wait_final(&f.mgr, &rec.id, Duration::from_secs(10)).await;
     assert_eq!(done.status, HookStatus::TimedOut);
     assert!(t0.elapsed() >= Duration::from_secs(1) && t0.elapsed() < Duration::from_secs(5));
     assert!(wait_pid_gone(bg, Duration::from_secs(3)).await);
     let (lines, exit) = collect(&f.mgr, &rec.id, 0).await;
     assert_eq!(texts(&lines), ["waiting"]);
-    assert!(matches!(exit, OutputEvent::Exit { status: HookStatus::TimedOut, .. }));
+    assert!(matches!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::TimedOut,
+            ..
+        }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_after_backup_process_is_skipped_while_the_previous_one_runs() {
     let f = fixture("./wait_go.sh", "./fail.sh", 0);
-    f.script("wait_go.sh", "while [ ! -e go ]; do sleep 0.02; done; echo done");
+    f.script(
+        "wait_go.sh",
+        "while [ ! -e go ]; do sleep 0.02; done; echo done",
+    );
     f.script("fail.sh", "echo failure hook");
     let first = f.mgr.after_backup(true, ctx("b1")).unwrap();
     assert_eq!(first.status, HookStatus::Running);
@@ -442,33 +568,56 @@ async fn a_new_after_backup_process_is_skipped_while_the_previous_one_runs() {
     assert_eq!(second.status, HookStatus::Skipped);
     assert_eq!(second.backup_id.as_deref(), Some("b2"));
     assert!(second.pid.is_none() && second.finished_at.is_some());
-    assert!(second.error.as_deref().unwrap().contains(&first.id), "{:?}", second.error);
+    assert!(
+        second.error.as_deref().unwrap().contains(&first.id),
+        "{:?}",
+        second.error
+    );
     let (lines, exit) = collect(&f.mgr, &second.id, 0).await;
     assert!(lines.is_empty());
-    assert!(matches!(exit, OutputEvent::Exit { status: HookStatus::Skipped, .. }));
+    assert!(matches!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::Skipped,
+            ..
+        }
+    ));
 
     // the other hook is not blocked
     let other = f.mgr.after_backup(false, ctx("b3")).unwrap();
     assert_eq!(other.status, HookStatus::Running);
-    assert_eq!(wait_final(&f.mgr, &other.id, Duration::from_secs(10)).await.exit_code, Some(0));
+    assert_eq!(
+        wait_final(&f.mgr, &other.id, Duration::from_secs(10))
+            .await
+            .exit_code,
+        Some(0)
+    );
 
     // a running test run of the hook blocks too
     std::fs::write(f.work.join("go"), "").unwrap();
     wait_final(&f.mgr, &first.id, Duration::from_secs(10)).await;
     std::fs::remove_file(f.work.join("go")).unwrap();
     let test = f.mgr.run_test(HookName::OnSuccess, None).unwrap();
-    assert_eq!(f.mgr.after_backup(true, ctx("b4")).unwrap().status, HookStatus::Skipped);
+    assert_eq!(
+        f.mgr.after_backup(true, ctx("b4")).unwrap().status,
+        HookStatus::Skipped
+    );
     std::fs::write(f.work.join("go"), "").unwrap();
     wait_final(&f.mgr, &test.id, Duration::from_secs(10)).await;
 
     // once it ended, the next one starts
     let third = f.mgr.after_backup(true, ctx("b5")).unwrap();
     assert_eq!(third.status, HookStatus::Running);
-    assert_eq!(wait_final(&f.mgr, &third.id, Duration::from_secs(10)).await.status, HookStatus::Exited);
+    assert_eq!(
+        wait_final(&f.mgr, &third.id, Duration::from_secs(10))
+            .await
+            .status,
+        HookStatus::Exited
+    );
 
     // newest first
     let ids: Vec<String> = f.mgr.list(true).into_iter().map(|r| r.id).collect();
-    assert_eq!(ids.len(), 7);
+    assert_eq!(ids.len(), 6);
     assert_eq!(ids.first(), Some(&third.id));
     assert_eq!(ids.last(), Some(&first.id));
 }
@@ -479,12 +628,22 @@ async fn failures_to_start_are_records_with_the_os_error() {
     let rec = f.mgr.after_backup(true, ctx("b1")).unwrap();
     assert_eq!(rec.status, HookStatus::FailedToStart);
     let err = rec.error.clone().unwrap();
-    assert!(err.contains("/nonexistent/hook") && err.contains("No such file or directory"), "{err}");
+    assert!(
+        err.contains("/nonexistent/hook") && err.contains("No such file or directory"),
+        "{err}"
+    );
     assert!(rec.pid.is_none() && rec.finished_at.is_some());
     assert_eq!(f.mgr.get(&rec.id).unwrap(), rec);
     let (lines, exit) = collect(&f.mgr, &rec.id, 0).await;
     assert!(lines.is_empty());
-    assert_eq!(exit, OutputEvent::Exit { status: HookStatus::FailedToStart, exit_code: None, signal: None });
+    assert_eq!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::FailedToStart,
+            exit_code: None,
+            signal: None
+        }
+    );
     // failed_to_start is a record for a test run too
     let rec = f.mgr.run_test(HookName::OnSuccess, None).unwrap();
     assert_eq!(rec.status, HookStatus::FailedToStart);
@@ -509,7 +668,9 @@ async fn failures_to_start_are_records_with_the_os_error() {
     assert!(f.mgr.after_backup(false, ctx("b4")).is_none());
     assert!(matches!(
         f.mgr.run_test(HookName::OnFailure, None),
-        Err(HookError::EmptyCommand { hook: HookName::OnFailure })
+        Err(HookError::EmptyCommand {
+            hook: HookName::OnFailure
+        })
     ));
 
     // a missing work folder
@@ -529,12 +690,22 @@ async fn failures_to_start_are_records_with_the_os_error() {
 async fn ten_megabytes_with_a_silent_subscriber_do_not_stall_the_child() {
     let f = fixture("./flood.sh", "", 0);
     // 104_858 lines of 100 bytes: 10 MB
-    f.script("flood.sh", "yes 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' | head -n 104858; echo end");
+    f.script(
+        "flood.sh",
+        "line=$(printf '%099d' 0 | tr 0 x)
+yes \"$line\" | head -n 104858
+echo end",
+    );
     let rec = f.mgr.after_backup(true, ctx("b1")).unwrap();
     let silent = f.mgr.output(&rec.id, 0).unwrap(); // subscribed, never read while it runs
     let done = wait_final(&f.mgr, &rec.id, Duration::from_secs(30)).await;
-    assert_eq!((done.status, done.exit_code, done.lines), (HookStatus::Exited, Some(0), 104_859));
-    let len = std::fs::metadata(f.mgr.log_path(&rec.id).unwrap()).unwrap().len();
+    assert_eq!(
+        (done.status, done.exit_code, done.lines),
+        (HookStatus::Exited, Some(0), 104_859)
+    );
+    let len = std::fs::metadata(f.mgr.log_path(&rec.id).unwrap())
+        .unwrap()
+        .len();
     assert_eq!(len, 104_858 * 100 + 4);
     // the silent subscriber fell far behind the channel and still gets every line once
     let (lines, exit) = drain(silent).await;
@@ -542,7 +713,13 @@ async fn ten_megabytes_with_a_silent_subscriber_do_not_stall_the_child() {
     assert_numbered(&lines, 1);
     assert!(lines[..104_858].iter().all(|(_, t)| t.len() == 99));
     assert_eq!(lines[104_858].1, "end");
-    assert!(matches!(exit, OutputEvent::Exit { status: HookStatus::Exited, .. }));
+    assert!(matches!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::Exited,
+            ..
+        }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -551,13 +728,20 @@ async fn long_lines_are_split_and_invalid_utf8_replaced() {
     f.script(
         "odd.sh",
         r#"head -c 150000 /dev/zero | tr '\0' 'y'
+echo
 printf 'bad \377 byte\r\nprogress 1\rprogress 2\n'"#,
     );
     let rec = f.mgr.after_backup(true, ctx("b1")).unwrap();
     let (lines, _) = collect(&f.mgr, &rec.id, 0).await;
     let lens: Vec<usize> = lines.iter().map(|(_, t)| t.len()).collect();
-    assert_eq!(lens[..3], [MAX_LINE_BYTES, MAX_LINE_BYTES, 150_000 - 2 * MAX_LINE_BYTES]);
-    assert_eq!(texts(&lines)[3..], ["bad \u{fffd} byte", "progress 1", "progress 2"]);
+    assert_eq!(
+        lens[..3],
+        [MAX_LINE_BYTES, MAX_LINE_BYTES, 150_000 - 2 * MAX_LINE_BYTES]
+    );
+    assert_eq!(
+        texts(&lines)[3..],
+        ["bad \u{fffd} byte", "progress 1", "progress 2"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,9 +761,17 @@ async fn restart_marks_running_records_orphaned_and_ends_what_is_left_of_their_g
         .spawn()
         .unwrap();
     let pid = leftover.id() as i32;
-    let bg: i32 = wait_for_file(&work.join("bg.pid"), Duration::from_secs(10)).await.trim().parse().unwrap();
+    let bg: i32 = wait_for_file(&work.join("bg.pid"), Duration::from_secs(10))
+        .await
+        .trim()
+        .parse()
+        .unwrap();
     // An unrelated group whose leader has another start time than recorded (pid reuse).
-    let mut stranger = std::process::Command::new("sleep").arg("300").process_group(0).spawn().unwrap();
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("300")
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let stranger_pid = stranger.id() as i32;
 
     let record = |id: &str, pid: i32, start_ticks: Option<u64>| {
@@ -606,8 +798,16 @@ async fn restart_marks_running_records_orphaned_and_ends_what_is_left_of_their_g
     };
     let ticks = |p: i32| proc_stat(p).unwrap().start_ticks;
     record("20260101T000000.000Z-aaaaaaaa", pid, Some(ticks(pid)));
-    std::fs::write(log_path(&dir, "20260101T000000.000Z-aaaaaaaa"), "one\ntwo\nthree\n").unwrap();
-    record("20260101T000001.000Z-bbbbbbbb", stranger_pid, Some(ticks(stranger_pid) + 1));
+    std::fs::write(
+        log_path(&dir, "20260101T000000.000Z-aaaaaaaa"),
+        "one\ntwo\nthree\n",
+    )
+    .unwrap();
+    record(
+        "20260101T000001.000Z-bbbbbbbb",
+        stranger_pid,
+        Some(ticks(stranger_pid) + 1),
+    );
     record("20260101T000002.000Z-cccccccc", 999_999_999, Some(1));
     std::fs::write(dir.join("20260101T000003.000Z-dddddddd.json.tmp"), "{").unwrap();
 
@@ -617,20 +817,44 @@ async fn restart_marks_running_records_orphaned_and_ends_what_is_left_of_their_g
     assert_eq!(mgr.running_count(), 0);
     let all = mgr.list(true);
     assert_eq!(all.len(), 3);
-    assert!(all.iter().all(|r| r.status == HookStatus::Orphaned && r.finished_at.is_some()));
+    assert!(all
+        .iter()
+        .all(|r| r.status == HookStatus::Orphaned && r.finished_at.is_some()));
 
     let ours = mgr.get("20260101T000000.000Z-aaaaaaaa").unwrap();
-    assert!(ours.error.as_deref().unwrap().contains("was ended"), "{:?}", ours.error);
+    assert!(
+        ours.error.as_deref().unwrap().contains("was ended"),
+        "{:?}",
+        ours.error
+    );
     assert_eq!(ours.lines, 3);
     assert!(wait_pid_gone(bg, Duration::from_secs(3)).await);
-    assert!(leftover.try_wait().unwrap().is_some(), "the script was ended");
+    assert!(
+        leftover.try_wait().unwrap().is_some(),
+        "the script was ended"
+    );
     let (lines, exit) = collect(&mgr, &ours.id, 1).await;
     assert_eq!(texts(&lines), ["two", "three"]);
-    assert_eq!(exit, OutputEvent::Exit { status: HookStatus::Orphaned, exit_code: None, signal: None });
+    assert_eq!(
+        exit,
+        OutputEvent::Exit {
+            status: HookStatus::Orphaned,
+            exit_code: None,
+            signal: None
+        }
+    );
 
     // the stranger was not touched
     let other = mgr.get("20260101T000001.000Z-bbbbbbbb").unwrap();
-    assert!(other.error.as_deref().unwrap().contains("none of its processes"), "{:?}", other.error);
+    assert!(
+        other
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("none of its processes"),
+        "{:?}",
+        other.error
+    );
     assert!(!pid_gone(stranger_pid));
     stranger.kill().unwrap();
     stranger.wait().unwrap();
@@ -662,4 +886,19 @@ async fn only_the_newest_finished_processes_are_kept() {
     assert_eq!(kept, [ids[3].clone(), ids[2].clone()]);
     assert!(!json_path(&dir, &ids[0]).exists() && !log_path(&dir, &ids[0]).exists());
     assert!(json_path(&dir, &ids[3]).exists() && log_path(&dir, &ids[3]).exists());
+}
+
+#[test]
+fn handles_are_shareable_across_threads() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    fn send_static<T: Send + 'static>(_: &T) {}
+    check::<HookManager>();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let f = fixture("true", "", 0);
+    let stream = f.mgr.output("x", 0);
+    send_static(&stream);
+    let fut = f.mgr.terminate_async("x");
+    fn send<T: Send>(_: &T) {}
+    send(&fut);
 }

@@ -43,8 +43,8 @@ impl Clock for SystemClock {
                 if now >= deadline {
                     return;
                 }
-                let left = Duration::try_from(now.duration_until(deadline))
-                    .unwrap_or(Self::MAX_STEP);
+                let left =
+                    Duration::try_from(now.duration_until(deadline)).unwrap_or(Self::MAX_STEP);
                 tokio::time::sleep(left.min(Self::MAX_STEP)).await;
             }
         })
@@ -125,11 +125,15 @@ mod tests {
 
     #[tokio::test]
     async fn system_clock_returns_for_past_deadlines() {
-        let past = Timestamp::now().checked_sub(SignedDuration::from_secs(5)).unwrap();
+        let past = Timestamp::now()
+            .checked_sub(SignedDuration::from_secs(5))
+            .unwrap();
         tokio::time::timeout(Duration::from_secs(1), SystemClock.sleep_until(past))
             .await
             .unwrap();
-        let soon = Timestamp::now().checked_add(SignedDuration::from_millis(20)).unwrap();
+        let soon = Timestamp::now()
+            .checked_add(SignedDuration::from_millis(20))
+            .unwrap();
         tokio::time::timeout(Duration::from_secs(2), SystemClock.sleep_until(soon))
             .await
             .unwrap();

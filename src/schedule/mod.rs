@@ -13,14 +13,19 @@
 //! - **Watermark.** `handled_until` (persisted) says every scheduled instant at or before it is
 //!   done with. The next run is the first instant after it; a wake-up handles only the
 //!   *latest* instant that is due, so a suspended machine or a clock jumping forward over
-//!   several days runs at most once, and a clock stepping back never repeats a run.
+//!   several days runs at most once, and a clock stepping back never repeats a run. A
+//!   watermark more than a day ahead of the clock (written while the clock was wrong) is
+//!   reset to now; the task re-evaluates at least hourly in real time, so this also recovers
+//!   a clock stepped back while it sleeps.
 //! - **Catch-up** at [`Scheduler::start`]: if the latest scheduled instant at or before now is
 //!   after `handled_until`, the server was down at that time. With `catch_up = true` (and
 //!   `enabled`) it launches once with trigger [`ScheduledTrigger::CatchUp`] and
 //!   `scheduled_for` = that instant; with `catch_up = false` it logs that instant as
 //!   [`ScheduleOutcome::Missed`]. Either way the instant is marked handled, so however long
 //!   the outage and however many restarts, there is at most one catch-up per missed instant
-//!   and only the latest one is caught up.
+//!   and only the latest one is caught up. "Latest at or before now" can be yesterday's
+//!   instant when today's is still ahead (down from yesterday 01:00 to today 01:00 with
+//!   `daily_time = 02:00`: catch-up at 01:00, then the regular run at 02:00), as specified.
 //!   - *First ever start* (no state file, or an unreadable one moved aside): no catch-up;
 //!     "now" is persisted as the baseline.
 //!   - *Started with `enabled = false`*: the baseline moves to now, so enabling later never
@@ -41,7 +46,7 @@
 //!   run that is due that very second. `enabled = false` stops runs until enabled again.
 //!
 //! # Persistence
-//! `<state_dir>/schedule.json` (see [`store`]): the watermark and the last [`LOG_CAPACITY`]
+//! `<state_dir>/schedule.json` (format in `store.rs`): the watermark and the last [`LOG_CAPACITY`]
 //! log entries, in one file replaced atomically (temp file, fsync, rename, fsync of the
 //! folder). Before a launch the watermark is written first: a crash between that write and
 //! the launch loses that one run rather than running it twice after the restart
@@ -91,8 +96,47 @@ pub use time::{
 
 use store::{PersistedState, Store};
 
+/// The next `n` runs from now (system clock) of any value that serializes to the `[schedule]`
+/// shape (`enabled`, `daily_time` "hh:mm", `time_zone` string or null with `""` = machine zone,
+/// `catch_up`): the bridge for the config layer's own settings struct, which this module
+/// does not name. Empty when disabled, or (logged) when the value is not a valid schedule,
+/// which config validation rules out. Prefer [`Scheduler::next_runs`] where a scheduler
+/// runs: it uses the injected clock and never lists an instant already handled.
+pub fn next_runs_of<T: Serialize + ?Sized>(settings: &T, n: usize) -> Vec<NextRun> {
+    let spec = serde_json::to_value(settings)
+        .and_then(serde_json::from_value::<ScheduleSpec>)
+        .map(ScheduleSpec::normalized);
+    match spec
+        .map_err(ScheduleError::from)
+        .and_then(|spec| next_runs(&spec, Timestamp::now(), n))
+    {
+        Ok(runs) => runs,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot compute next runs for these schedule settings");
+            Vec::new()
+        }
+    }
+}
+
 /// A due instant noticed later than this after it is treated as missed (see the module doc).
 pub const LATE_TOLERANCE: SignedDuration = SignedDuration::from_secs(10 * 60);
+
+/// A watermark further than this ahead of the clock cannot come from a clock stepping back
+/// a little: the clock was wrong when it was written (or is now). It is reset to now, or no
+/// scheduled run would happen until the clock caught up with it.
+const FUTURE_WATERMARK_LIMIT: SignedDuration = SignedDuration::from_hours(24);
+
+/// The task re-evaluates at least this often in real (monotonic) time, so a wall clock
+/// stepped back while it sleeps cannot leave it waiting for a far-away instant.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The watermark to schedule from: `handled_until`, unless it is implausibly far ahead.
+fn effective_watermark(handled_until: Timestamp, now: Timestamp) -> Timestamp {
+    match now.checked_add(FUTURE_WATERMARK_LIMIT) {
+        Ok(limit) if handled_until > limit => now,
+        _ => handled_until,
+    }
+}
 
 /// The `[schedule]` section.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -102,7 +146,7 @@ pub struct ScheduleSpec {
     /// `hh:mm`, 00:00..23:59, local time in `time_zone`.
     #[schema(value_type = String, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "02:00")]
     pub daily_time: DailyTime,
-    /// IANA name; `None` or `""`: the machine's local zone.
+    /// IANA name; absent/null or `""`: the machine's local zone.
     #[schema(example = "Europe/Berlin")]
     pub time_zone: Option<String>,
     /// Run once at start-up if the last scheduled run was missed while the server was down.
@@ -122,6 +166,24 @@ impl Default for ScheduleSpec {
 }
 
 impl ScheduleSpec {
+    /// Builds a spec from the config file's spelling (`daily_time = "hh:mm"`,
+    /// `time_zone = ""` for the machine's zone), validating both. The error names the field.
+    pub fn from_config_parts(
+        enabled: bool,
+        daily_time: &str,
+        time_zone: &str,
+        catch_up: bool,
+    ) -> Result<Self, String> {
+        let daily_time = parse_daily_time(daily_time).map_err(|e| format!("daily_time: {e}"))?;
+        validate_time_zone(time_zone).map_err(|e| format!("time_zone: {e}"))?;
+        Ok(Self {
+            enabled,
+            daily_time,
+            time_zone: (!time_zone.is_empty()).then(|| time_zone.to_owned()),
+            catch_up,
+        })
+    }
+
     /// `time_zone = Some("")` is the same as `None`.
     fn normalized(mut self) -> Self {
         if self.time_zone.as_deref() == Some("") {
@@ -144,6 +206,8 @@ pub enum ScheduleError {
     UnknownTimeZone { name: String, reason: String },
     #[error("date/time computation failed: {0}")]
     Time(String),
+    #[error("invalid schedule settings: {0}")]
+    Invalid(String),
     #[error("schedule state {}: {source}", path.display())]
     Persist {
         path: PathBuf,
@@ -154,6 +218,12 @@ pub enum ScheduleError {
     NoRuntime,
     #[error("the scheduler has been shut down")]
     Stopped,
+}
+
+impl From<serde_json::Error> for ScheduleError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Invalid(e.to_string())
+    }
 }
 
 impl From<jiff::Error> for ScheduleError {
@@ -211,7 +281,11 @@ impl<F> Launcher for F
 where
     F: Fn(ScheduledTrigger, Timestamp) -> Result<String, String> + Send + Sync + 'static,
 {
-    fn launch(&self, trigger: ScheduledTrigger, scheduled_for: Timestamp) -> Result<String, String> {
+    fn launch(
+        &self,
+        trigger: ScheduledTrigger,
+        scheduled_for: Timestamp,
+    ) -> Result<String, String> {
         self(trigger, scheduled_for)
     }
 }
@@ -245,7 +319,19 @@ impl Scheduler {
         clock: Arc<dyn Clock>,
         launcher: Arc<dyn Launcher>,
     ) -> Result<Scheduler, ScheduleError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ScheduleError::NoRuntime)?;
+        Self::start_with_recheck(state_dir, spec, clock, launcher, RECHECK)
+    }
+
+    /// [`Scheduler::start`] with another real-time re-check interval (tests shorten it).
+    fn start_with_recheck(
+        state_dir: PathBuf,
+        spec: ScheduleSpec,
+        clock: Arc<dyn Clock>,
+        launcher: Arc<dyn Launcher>,
+        recheck: std::time::Duration,
+    ) -> Result<Scheduler, ScheduleError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ScheduleError::NoRuntime)?;
         let spec = spec.normalized();
         resolve_time_zone(spec.time_zone.as_deref())?;
         let store = Store::open(&state_dir)?;
@@ -259,6 +345,7 @@ impl Scheduler {
             clock,
             launcher,
             store,
+            recheck,
             wake: Notify::new(),
             inner: Mutex::new(Inner {
                 spec,
@@ -315,13 +402,20 @@ impl Scheduler {
             let inner = self.shared.lock();
             (inner.spec.clone(), inner.handled_until)
         };
-        let after = self.shared.clock.now().max(handled_until);
-        next_runs(&spec, after, n)
+        let now = self.shared.clock.now();
+        next_runs(&spec, effective_watermark(handled_until, now).max(now), n)
     }
 
     /// The newest `limit` log entries, newest first.
     pub fn log(&self, limit: usize) -> Vec<ScheduleLogEntry> {
-        self.shared.lock().log.iter().rev().take(limit).cloned().collect()
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     pub fn status(&self) -> ScheduleStatus {
@@ -370,6 +464,7 @@ struct Shared {
     clock: Arc<dyn Clock>,
     launcher: Arc<dyn Launcher>,
     store: Store,
+    recheck: std::time::Duration,
     wake: Notify,
     inner: Mutex<Inner>,
 }
@@ -405,6 +500,19 @@ impl Shared {
         }
     }
 
+    /// Resets a watermark implausibly far in the future (see [`FUTURE_WATERMARK_LIMIT`]).
+    fn check_watermark(&self, inner: &mut Inner, now: Timestamp) {
+        let effective = effective_watermark(inner.handled_until, now);
+        if effective != inner.handled_until {
+            tracing::warn!(
+                handled_until = %inner.handled_until, %now,
+                "the schedule watermark is far in the future (the clock was wrong); reset to now"
+            );
+            inner.handled_until = effective;
+            self.save(inner);
+        }
+    }
+
     /// The catch-up decision at start-up (see the module doc).
     fn start_up(&self, had_state: bool, now: Timestamp) {
         let (due, action) = {
@@ -415,6 +523,7 @@ impl Shared {
                 self.save(&inner);
                 return;
             }
+            self.check_watermark(&mut inner, now);
             if !inner.spec.enabled {
                 if now > inner.handled_until {
                     inner.handled_until = now;
@@ -489,7 +598,7 @@ impl Shared {
         };
         {
             let mut inner = self.lock();
-            let _ = due;
+            inner.handled_until = inner.handled_until.max(due);
             // Written before the launch: a crash in between loses this run instead of
             // running it a second time after the restart.
             self.save(&inner);
@@ -530,7 +639,7 @@ impl Shared {
 }
 
 /// The scheduler task: sleep until the first instant after the watermark, or until woken by
-/// `update`/`shutdown`, then recompute.
+/// `update`/`shutdown` or the hourly re-check, then recompute.
 async fn run(shared: Arc<Shared>) {
     loop {
         let next = {
@@ -538,6 +647,7 @@ async fn run(shared: Arc<Shared>) {
             if inner.stopped {
                 break;
             }
+            shared.check_watermark(&mut inner, shared.clock.now());
             let next = if inner.spec.enabled {
                 match next_run_instants(&inner.spec, inner.handled_until, 1) {
                     Ok(runs) => runs.into_iter().next(),
@@ -558,9 +668,15 @@ async fn run(shared: Arc<Shared>) {
                 tokio::select! {
                     () = shared.wake.notified() => {}
                     () = shared.clock.sleep_until(at) => shared.fire(at),
+                    () = tokio::time::sleep(shared.recheck) => {}
                 }
             }
-            None => shared.wake.notified().await,
+            None => {
+                tokio::select! {
+                    () = shared.wake.notified() => {}
+                    () = tokio::time::sleep(shared.recheck) => {}
+                }
+            }
         }
     }
 }

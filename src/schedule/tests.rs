@@ -50,7 +50,11 @@ impl Recorder {
 }
 
 impl Launcher for Recorder {
-    fn launch(&self, trigger: ScheduledTrigger, scheduled_for: Timestamp) -> Result<String, String> {
+    fn launch(
+        &self,
+        trigger: ScheduledTrigger,
+        scheduled_for: Timestamp,
+    ) -> Result<String, String> {
         let n = {
             let mut calls = self.calls.lock().unwrap();
             calls.push((trigger, scheduled_for));
@@ -107,7 +111,10 @@ impl Harness {
 async fn wait_until(what: &str, cond: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
@@ -141,7 +148,10 @@ async fn first_start_sets_a_baseline_and_does_not_catch_up() {
     let s = h.start(berlin("02:00"));
     assert_eq!(h.launcher.count(), 0);
     assert_eq!(s.status().handled_until, ts("2026-06-10T12:00:00Z"));
-    assert_eq!(read_state(&h.state_path())["handled_until"], "2026-06-10T12:00:00Z");
+    assert_eq!(
+        read_state(&h.state_path())["handled_until"],
+        "2026-06-10T12:00:00Z"
+    );
     wait_armed(&s, Some("2026-06-11T00:00:00Z")).await;
     assert!(s.log(10).is_empty());
 }
@@ -189,7 +199,9 @@ async fn catch_up_after_a_missed_day_runs_exactly_once() {
     wait_armed(&s, Some("2026-06-12T00:00:00Z")).await;
 
     // Down over the next 02:00; back at 11:00 Berlin.
-    let s = h.restart_at(s, "2026-06-12T09:00:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-12T09:00:00Z", berlin("02:00"))
+        .await;
     assert_eq!(h.launcher.count(), 2, "the catch-up runs during start");
     assert_eq!(
         h.launcher.calls()[1],
@@ -203,7 +215,9 @@ async fn catch_up_after_a_missed_day_runs_exactly_once() {
     assert_eq!(h.launcher.count(), 2);
 
     // Another restart the same day: already caught up.
-    let s = h.restart_at(s, "2026-06-12T10:00:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-12T10:00:00Z", berlin("02:00"))
+        .await;
     settle().await;
     assert_eq!(h.launcher.count(), 2);
     wait_armed(&s, Some("2026-06-13T00:00:00Z")).await;
@@ -222,13 +236,19 @@ async fn a_long_outage_catches_up_once() {
     let h = Harness::new("2026-06-01T12:00:00Z");
     let s = h.start(berlin("02:00"));
     // Down for 19 days, 19 runs missed.
-    let s = h.restart_at(s, "2026-06-20T12:00:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-20T12:00:00Z", berlin("02:00"))
+        .await;
     assert_eq!(
         h.launcher.calls(),
         [(ScheduledTrigger::CatchUp, ts("2026-06-20T00:00:00Z"))]
     );
-    let s = h.restart_at(s, "2026-06-20T12:05:00Z", berlin("02:00")).await;
-    let s = h.restart_at(s, "2026-06-20T12:10:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-20T12:05:00Z", berlin("02:00"))
+        .await;
+    let s = h
+        .restart_at(s, "2026-06-20T12:10:00Z", berlin("02:00"))
+        .await;
     settle().await;
     assert_eq!(h.launcher.count(), 1);
     assert_eq!(s.log(100).len(), 1);
@@ -240,13 +260,17 @@ async fn without_catch_up_a_missed_run_is_logged_not_run() {
     no_catch_up.catch_up = false;
     let h = Harness::new("2026-06-10T12:00:00Z");
     let s = h.start(no_catch_up.clone());
-    let s = h.restart_at(s, "2026-06-12T12:00:00Z", no_catch_up.clone()).await;
+    let s = h
+        .restart_at(s, "2026-06-12T12:00:00Z", no_catch_up.clone())
+        .await;
     assert_eq!(h.launcher.count(), 0);
     let log = s.log(10);
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].scheduled_for, ts("2026-06-12T00:00:00Z"));
     assert_eq!(log[0].trigger, ScheduledTrigger::Schedule);
-    assert!(matches!(&log[0].outcome, ScheduleOutcome::Missed { reason } if reason.contains("catch_up is off")));
+    assert!(
+        matches!(&log[0].outcome, ScheduleOutcome::Missed { reason } if reason.contains("catch_up is off"))
+    );
     let s = h.restart_at(s, "2026-06-12T13:00:00Z", no_catch_up).await;
     assert_eq!(s.log(10).len(), 1, "the same miss is not logged twice");
     assert_eq!(h.launcher.count(), 0);
@@ -257,7 +281,8 @@ async fn busy_instant_is_skipped_logged_and_never_rerun() {
     let h = Harness::new("2026-06-10T21:00:00Z");
     let s = h.start(berlin("02:00"));
     wait_armed(&s, Some("2026-06-11T00:00:00Z")).await;
-    h.launcher.set_busy(Some("backup 20261126T015500Z is running"));
+    h.launcher
+        .set_busy(Some("backup 20261126T015500Z is running"));
     h.clock.set(ts("2026-06-11T00:00:00Z"));
     wait_until("the attempt", || h.launcher.count() == 1).await;
     wait_armed(&s, Some("2026-06-12T00:00:00Z")).await;
@@ -269,14 +294,19 @@ async fn busy_instant_is_skipped_logged_and_never_rerun() {
             reason: "backup 20261126T015500Z is running".into()
         }
     );
-    assert_eq!(serde_json::to_value(&log[0]).unwrap()["outcome"]["kind"], "skipped");
+    assert_eq!(
+        serde_json::to_value(&log[0]).unwrap()["outcome"]["kind"],
+        "skipped"
+    );
 
     // The backup ends; the skipped run is not queued or retried, not even by a restart.
     h.launcher.set_busy(None);
     h.clock.set(ts("2026-06-11T00:30:00Z"));
     settle().await;
     assert_eq!(h.launcher.count(), 1);
-    let s = h.restart_at(s, "2026-06-11T06:00:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-11T06:00:00Z", berlin("02:00"))
+        .await;
     settle().await;
     assert_eq!(h.launcher.count(), 1);
 
@@ -284,7 +314,10 @@ async fn busy_instant_is_skipped_logged_and_never_rerun() {
     wait_armed(&s, Some("2026-06-12T00:00:00Z")).await;
     h.clock.set(ts("2026-06-12T00:00:00Z"));
     wait_until("the next day's run", || h.launcher.count() == 2).await;
-    assert!(matches!(s.log(1)[0].outcome, ScheduleOutcome::Started { .. }));
+    assert!(matches!(
+        s.log(1)[0].outcome,
+        ScheduleOutcome::Started { .. }
+    ));
 }
 
 #[tokio::test]
@@ -326,7 +359,9 @@ async fn a_time_already_past_today_waits_for_tomorrow() {
     settle().await;
     assert_eq!(h.launcher.count(), 0);
     // Nor does a restart treat it as missed.
-    let s = h.restart_at(s, "2026-06-10T09:00:00Z", berlin("09:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-10T09:00:00Z", berlin("09:00"))
+        .await;
     assert_eq!(h.launcher.count(), 0);
     wait_armed(&s, Some("2026-06-11T07:00:00Z")).await;
 }
@@ -367,7 +402,9 @@ async fn disabling_stops_and_enabling_resumes_without_catching_up() {
     // Re-enabled at 14:00: today's 02:00 passed while off, it is not caught up.
     s.update(berlin("02:00")).unwrap();
     wait_armed(&s, Some("2026-06-12T00:00:00Z")).await;
-    let s = h.restart_at(s, "2026-06-11T13:00:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-11T13:00:00Z", berlin("02:00"))
+        .await;
     settle().await;
     assert_eq!(h.launcher.count(), 0);
     wait_armed(&s, Some("2026-06-12T00:00:00Z")).await;
@@ -383,7 +420,9 @@ async fn starting_disabled_moves_the_baseline() {
     assert_eq!(h.launcher.count(), 0);
     wait_armed(&s, None).await;
     // Enabled in the config and restarted: 06-10 02:00 passed while the schedule was off.
-    let s = h.restart_at(s, "2026-06-10T13:00:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-10T13:00:00Z", berlin("02:00"))
+        .await;
     assert_eq!(h.launcher.count(), 0);
     wait_armed(&s, Some("2026-06-11T00:00:00Z")).await;
 }
@@ -412,7 +451,10 @@ async fn a_clock_jump_over_several_days_runs_once() {
     wait_until("the miss", || s.log(10).len() == 2).await;
     assert_eq!(h.launcher.count(), 1);
     assert_eq!(s.log(1)[0].scheduled_for, ts("2026-06-17T00:00:00Z"));
-    assert!(matches!(s.log(1)[0].outcome, ScheduleOutcome::Missed { .. }));
+    assert!(matches!(
+        s.log(1)[0].outcome,
+        ScheduleOutcome::Missed { .. }
+    ));
 }
 
 #[tokio::test]
@@ -478,7 +520,9 @@ async fn a_panicking_launcher_is_a_logged_skip() {
     h.launcher.panic.store(true, Ordering::SeqCst);
     h.clock.set(ts("2026-06-11T00:00:00Z"));
     wait_until("the skip", || s.log(1).len() == 1).await;
-    assert!(matches!(&s.log(1)[0].outcome, ScheduleOutcome::Skipped { reason } if reason.contains("panicked")));
+    assert!(
+        matches!(&s.log(1)[0].outcome, ScheduleOutcome::Skipped { reason } if reason.contains("panicked"))
+    );
     // The task survived.
     wait_armed(&s, Some("2026-06-12T00:00:00Z")).await;
     h.launcher.panic.store(false, Ordering::SeqCst);
@@ -513,11 +557,23 @@ async fn the_log_is_persisted_bounded_and_newest_first() {
     let log = s.log(usize::MAX);
     assert_eq!(log.len(), LOG_CAPACITY);
     assert_eq!(log[0].scheduled_for, ts("2026-06-11T00:00:00Z"));
-    assert_eq!(log[1].outcome, ScheduleOutcome::Started { backup_id: format!("old-{}", LOG_CAPACITY - 1) });
-    assert_eq!(log.last().unwrap().outcome, ScheduleOutcome::Started { backup_id: "old-1".into() });
+    assert_eq!(
+        log[1].outcome,
+        ScheduleOutcome::Started {
+            backup_id: format!("old-{}", LOG_CAPACITY - 1)
+        }
+    );
+    assert_eq!(
+        log.last().unwrap().outcome,
+        ScheduleOutcome::Started {
+            backup_id: "old-1".into()
+        }
+    );
     assert_eq!(s.log(3).len(), 3);
 
-    let s = h.restart_at(s, "2026-06-11T01:00:00Z", berlin("02:00")).await;
+    let s = h
+        .restart_at(s, "2026-06-11T01:00:00Z", berlin("02:00"))
+        .await;
     assert_eq!(s.log(usize::MAX), log);
     let on_disk = read_state(&h.state_path());
     assert_eq!(on_disk["version"], 1);
@@ -532,13 +588,78 @@ async fn the_log_is_persisted_bounded_and_newest_first() {
 }
 
 #[tokio::test]
+async fn a_watermark_far_in_the_future_is_reset_at_start() {
+    // Written while the clock said 2040; the clock is right again.
+    let h = Harness::new("2026-06-10T12:00:00Z");
+    Store::open(h.dir.path())
+        .unwrap()
+        .save(&PersistedState::new(ts("2040-01-01T00:00:00Z"), Vec::new()))
+        .unwrap();
+    let s = h.start(berlin("02:00"));
+    assert_eq!(h.launcher.count(), 0);
+    assert_eq!(s.status().handled_until, ts("2026-06-10T12:00:00Z"));
+    assert_eq!(s.next_runs(1).unwrap()[0].utc, "2026-06-11T00:00:00Z");
+    wait_armed(&s, Some("2026-06-11T00:00:00Z")).await;
+}
+
+/// The clock runs in 2040 for a while, then is stepped back: the real-time re-check (hourly;
+/// 5 ms here) resets the watermark and runs resume.
+#[tokio::test]
+async fn a_clock_stepped_back_by_years_resumes_the_schedule() {
+    let h = Harness::new("2040-06-10T21:00:00Z");
+    let s = Scheduler::start_with_recheck(
+        h.dir.path().to_path_buf(),
+        berlin("02:00"),
+        h.clock.clone(),
+        h.launcher.clone(),
+        Duration::from_millis(5),
+    )
+    .unwrap();
+    wait_armed(&s, Some("2040-06-11T00:00:00Z")).await;
+    h.clock.set(ts("2040-06-11T00:00:00Z"));
+    wait_until("the run in 2040", || h.launcher.count() == 1).await;
+    wait_armed(&s, Some("2040-06-12T00:00:00Z")).await;
+    h.clock.set(ts("2026-06-10T12:00:00Z"));
+    wait_armed(&s, Some("2026-06-11T00:00:00Z")).await;
+    assert_eq!(s.status().handled_until, ts("2026-06-10T12:00:00Z"));
+    h.clock.set(ts("2026-06-11T00:00:00Z"));
+    wait_until("the run in 2026", || h.launcher.count() == 2).await;
+}
+
+/// A clock stepped back by less than the limit keeps the watermark (no repeated run).
+#[test]
+fn effective_watermark_only_resets_implausible_values() {
+    let now = ts("2026-06-10T12:00:00Z");
+    let soon = ts("2026-06-11T11:00:00Z");
+    assert_eq!(super::effective_watermark(soon, now), soon);
+    assert_eq!(
+        super::effective_watermark(ts("2026-06-12T00:00:00Z"), now),
+        now
+    );
+    assert_eq!(
+        super::effective_watermark(ts("2026-06-01T00:00:00Z"), now),
+        ts("2026-06-01T00:00:00Z")
+    );
+}
+
+#[tokio::test]
 async fn an_unreadable_state_file_is_set_aside() {
     let h = Harness::new("2026-06-12T12:00:00Z");
     std::fs::write(h.state_path(), b"{not json").unwrap();
     let s = h.start(berlin("02:00"));
-    assert_eq!(h.launcher.count(), 0, "no catch-up without a trustworthy watermark");
-    assert_eq!(std::fs::read(h.dir.path().join("schedule.json.corrupt")).unwrap(), b"{not json");
-    assert_eq!(read_state(&h.state_path())["handled_until"], "2026-06-12T12:00:00Z");
+    assert_eq!(
+        h.launcher.count(),
+        0,
+        "no catch-up without a trustworthy watermark"
+    );
+    assert_eq!(
+        std::fs::read(h.dir.path().join("schedule.json.corrupt")).unwrap(),
+        b"{not json"
+    );
+    assert_eq!(
+        read_state(&h.state_path())["handled_until"],
+        "2026-06-12T12:00:00Z"
+    );
     wait_armed(&s, Some("2026-06-13T00:00:00Z")).await;
 }
 
@@ -553,7 +674,10 @@ async fn unknown_zones_are_refused() {
     )
     .err()
     .unwrap();
-    assert!(matches!(err, ScheduleError::UnknownTimeZone { .. }), "{err}");
+    assert!(
+        matches!(err, ScheduleError::UnknownTimeZone { .. }),
+        "{err}"
+    );
     let s = h.start(berlin("02:00"));
     assert!(s.update(spec("Mars/Olympus_Mons", "03:00")).is_err());
     assert_eq!(s.spec(), berlin("02:00"));
@@ -571,14 +695,22 @@ async fn shutdown_stops_the_task() {
     h.clock.set(ts("2026-06-11T00:00:00Z"));
     settle().await;
     assert_eq!(h.launcher.count(), 0);
-    assert!(matches!(s.update(berlin("03:00")), Err(ScheduleError::Stopped)));
+    assert!(matches!(
+        s.update(berlin("03:00")),
+        Err(ScheduleError::Stopped)
+    ));
 }
 
 #[tokio::test]
 async fn closures_are_launchers() {
     let h = Harness::new("2026-06-10T12:00:00Z");
     let launcher = |_: ScheduledTrigger, _: Timestamp| -> Result<String, String> { Ok("x".into()) };
-    let s = Scheduler::start(h.dir.path().to_path_buf(), berlin("02:00"), h.clock.clone(), Arc::new(launcher));
+    let s = Scheduler::start(
+        h.dir.path().to_path_buf(),
+        berlin("02:00"),
+        h.clock.clone(),
+        Arc::new(launcher),
+    );
     assert!(s.is_ok());
 }
 
@@ -594,4 +726,80 @@ fn start_needs_a_tokio_runtime() {
     .err()
     .unwrap();
     assert!(matches!(err, ScheduleError::NoRuntime));
+}
+
+/// The OpenAPI shapes the HTTP layer will publish.
+#[test]
+fn openapi_schemas() {
+    use utoipa::PartialSchema;
+    let entry = serde_json::to_value(ScheduleLogEntry::schema()).unwrap();
+    assert_eq!(entry["properties"]["scheduled_for"]["format"], "date-time");
+    let outcome = serde_json::to_value(ScheduleOutcome::schema()).unwrap();
+    let kinds: Vec<&serde_json::Value> = outcome["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["properties"]["kind"]["enum"][0])
+        .collect();
+    assert_eq!(kinds, ["started", "skipped", "missed"]);
+    let next = serde_json::to_value(NextRun::schema()).unwrap();
+    assert_eq!(next["properties"]["utc"]["format"], "date-time");
+    assert_eq!(next["properties"]["local"]["format"], "date-time");
+    let spec = serde_json::to_value(ScheduleSpec::schema()).unwrap();
+    assert_eq!(
+        spec["properties"]["daily_time"]["pattern"],
+        "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    );
+}
+
+/// The HTTP layer keeps the scheduler in shared app state across worker threads.
+#[test]
+fn shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Scheduler>();
+    assert_send_sync::<FakeClock>();
+    assert_send_sync::<SystemClock>();
+    assert_send_sync::<ScheduleLogEntry>();
+    assert_send_sync::<NextRun>();
+}
+
+/// The config layer's settings struct (strings, `""` = machine zone), as `state.rs` passes it.
+#[derive(serde::Serialize)]
+struct ConfigShaped {
+    enabled: bool,
+    daily_time: String,
+    time_zone: String,
+    catch_up: bool,
+}
+
+#[test]
+fn next_runs_of_reads_the_config_shape() {
+    let cfg = |enabled: bool, time: &str, zone: &str| ConfigShaped {
+        enabled,
+        daily_time: time.into(),
+        time_zone: zone.into(),
+        catch_up: true,
+    };
+    let runs = next_runs_of(&cfg(true, "02:30", "Europe/Berlin"), 5);
+    assert_eq!(runs.len(), 5);
+    assert!(runs.iter().all(|r| r.time_zone == "Europe/Berlin"));
+    assert!(runs[0].local.contains("T02:30:00+") || runs[0].dst_adjustment.is_some());
+    assert_eq!(next_runs_of(&cfg(true, "02:30", ""), 3).len(), 3);
+    assert!(next_runs_of(&cfg(false, "02:30", "Europe/Berlin"), 5).is_empty());
+    assert!(next_runs_of(&cfg(true, "24:00", "Europe/Berlin"), 5).is_empty());
+    assert!(next_runs_of(&cfg(true, "02:30", "Mars/Olympus_Mons"), 5).is_empty());
+}
+
+#[test]
+fn spec_from_config_parts() {
+    let s = ScheduleSpec::from_config_parts(true, "02:30", "", false).unwrap();
+    assert_eq!(s.time_zone, None);
+    assert_eq!(s.daily_time.to_string(), "02:30");
+    assert!(!s.catch_up);
+    let s = ScheduleSpec::from_config_parts(true, "02:30", "Europe/Berlin", true).unwrap();
+    assert_eq!(s, berlin("02:30"));
+    let e = ScheduleSpec::from_config_parts(true, "7:5", "Europe/Berlin", true).unwrap_err();
+    assert!(e.starts_with("daily_time:"), "{e}");
+    let e = ScheduleSpec::from_config_parts(true, "07:05", "Mars/Olympus_Mons", true).unwrap_err();
+    assert!(e.starts_with("time_zone:"), "{e}");
 }

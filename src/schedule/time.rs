@@ -1,7 +1,7 @@
 //! The daily time, the time zone and the run-instant computation: pure functions, no I/O, no clock.
 //!
 //! One rule turns "`daily_time` in `time_zone` on local date D" into an instant
-//! ([`instant_on`]); everything else (next runs, the latest run at or before a moment) walks
+//! (`instant_on`); everything else (next runs, the latest run at or before a moment) walks
 //! local dates and applies that rule, so the scheduler, the catch-up check and
 //! `GET /settings` can never disagree about when a run is.
 
@@ -173,12 +173,12 @@ pub enum DstAdjustment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NextRun {
     /// The run instant in UTC, RFC 3339 with `Z`.
-    #[schema(example = "2026-03-29T01:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-29T01:00:00Z")]
     pub utc: String,
     /// The same instant in the schedule's zone: RFC 3339 with that zone's UTC offset at that
     /// instant (no `[Zone]` suffix, so every RFC 3339 parser reads it; the zone is in
     /// `time_zone`).
-    #[schema(example = "2026-03-29T03:00:00+02:00")]
+    #[schema(format = DateTime, example = "2026-03-29T03:00:00+02:00")]
     pub local: String,
     /// IANA name of the schedule's zone, or `local` for an unnamed machine zone.
     #[schema(example = "Europe/Berlin")]
@@ -319,7 +319,10 @@ pub fn next_run_instants(
 }
 
 /// The latest run instant of `spec` at or before `at` (ignores `enabled`).
-pub fn previous_run(spec: &ScheduleSpec, at: Timestamp) -> Result<Option<Timestamp>, ScheduleError> {
+pub fn previous_run(
+    spec: &ScheduleSpec,
+    at: Timestamp,
+) -> Result<Option<Timestamp>, ScheduleError> {
     let tz = resolve_time_zone(spec.time_zone.as_deref())?;
     latest_run_at_or_before(&tz, spec.daily_time, at)
 }
@@ -356,14 +359,33 @@ mod tests {
 
     #[test]
     fn parse_daily_time_accepts_only_hh_mm() {
-        for (s, h, m) in [("00:00", 0, 0), ("02:00", 2, 0), ("07:05", 7, 5), ("23:59", 23, 59)] {
+        for (s, h, m) in [
+            ("00:00", 0, 0),
+            ("02:00", 2, 0),
+            ("07:05", 7, 5),
+            ("23:59", 23, 59),
+        ] {
             let t = parse_daily_time(s).unwrap();
             assert_eq!((t.hour(), t.minute()), (h, m), "{s}");
             assert_eq!(t.to_string(), s);
         }
         for s in [
-            "24:00", "23:60", "7:5", "07:5", "7:05", " 07:05", "07:05 ", "07:05:00", "07h05", "",
-            "0705", "-1:00", "+1:00", "٠٧:٠٥", "99:99", "ab:cd",
+            "24:00",
+            "23:60",
+            "7:5",
+            "07:5",
+            "7:05",
+            " 07:05",
+            "07:05 ",
+            "07:05:00",
+            "07h05",
+            "",
+            "0705",
+            "-1:00",
+            "+1:00",
+            "٠٧:٠٥",
+            "99:99",
+            "ab:cd",
         ] {
             let err = parse_daily_time(s).unwrap_err();
             assert!(!err.is_empty(), "{s:?} must be refused");
@@ -380,7 +402,14 @@ mod tests {
 
     #[test]
     fn time_zone_validation() {
-        for ok in ["Europe/Berlin", "America/New_York", "UTC", "Etc/GMT+5", "", "europe/berlin"] {
+        for ok in [
+            "Europe/Berlin",
+            "America/New_York",
+            "UTC",
+            "Etc/GMT+5",
+            "",
+            "europe/berlin",
+        ] {
             assert!(validate_time_zone(ok).is_ok(), "{ok:?}");
         }
         for bad in [
@@ -396,62 +425,86 @@ mod tests {
             assert!(validate_time_zone(bad).is_err(), "{bad:?}");
         }
         // Lookups are case-insensitive; the canonical name is what users see.
-        let runs = next_runs(&spec("europe/berlin", "02:00"), ts("2026-06-01T00:00:00Z"), 1);
+        let runs = next_runs(
+            &spec("europe/berlin", "02:00"),
+            ts("2026-06-01T00:00:00Z"),
+            1,
+        );
         assert_eq!(runs.unwrap()[0].time_zone, "Europe/Berlin");
     }
 
-    /// Each case: zone, daily time, local date, expected UTC instant, expected local string.
-    const DST_CASES: &[(&str, &str, (i16, i8, i8), &str, &str)] = &[
-        // Berlin, spring forward 2026-03-29: 02:00 CET -> 03:00 CEST at 01:00Z.
-        ("Europe/Berlin", "01:30", (2026, 3, 29), "2026-03-29T00:30:00Z", "2026-03-29T01:30:00+01:00"),
-        ("Europe/Berlin", "02:00", (2026, 3, 29), "2026-03-29T01:00:00Z", "2026-03-29T03:00:00+02:00"),
-        ("Europe/Berlin", "02:30", (2026, 3, 29), "2026-03-29T01:00:00Z", "2026-03-29T03:00:00+02:00"),
-        ("Europe/Berlin", "03:00", (2026, 3, 29), "2026-03-29T01:00:00Z", "2026-03-29T03:00:00+02:00"),
-        ("Europe/Berlin", "00:00", (2026, 3, 29), "2026-03-28T23:00:00Z", "2026-03-29T00:00:00+01:00"),
-        ("Europe/Berlin", "23:59", (2026, 3, 29), "2026-03-29T21:59:00Z", "2026-03-29T23:59:00+02:00"),
-        // Berlin, fall back 2026-10-25: 03:00 CEST -> 02:00 CET at 01:00Z.
-        ("Europe/Berlin", "01:30", (2026, 10, 25), "2026-10-24T23:30:00Z", "2026-10-25T01:30:00+02:00"),
-        ("Europe/Berlin", "02:00", (2026, 10, 25), "2026-10-25T00:00:00Z", "2026-10-25T02:00:00+02:00"),
-        ("Europe/Berlin", "02:30", (2026, 10, 25), "2026-10-25T00:30:00Z", "2026-10-25T02:30:00+02:00"),
-        ("Europe/Berlin", "03:00", (2026, 10, 25), "2026-10-25T02:00:00Z", "2026-10-25T03:00:00+01:00"),
-        ("Europe/Berlin", "00:00", (2026, 10, 25), "2026-10-24T22:00:00Z", "2026-10-25T00:00:00+02:00"),
-        ("Europe/Berlin", "23:59", (2026, 10, 25), "2026-10-25T22:59:00Z", "2026-10-25T23:59:00+01:00"),
-        // New York, spring forward 2026-03-08: 02:00 EST -> 03:00 EDT at 07:00Z.
-        ("America/New_York", "01:30", (2026, 3, 8), "2026-03-08T06:30:00Z", "2026-03-08T01:30:00-05:00"),
-        ("America/New_York", "02:00", (2026, 3, 8), "2026-03-08T07:00:00Z", "2026-03-08T03:00:00-04:00"),
-        ("America/New_York", "02:30", (2026, 3, 8), "2026-03-08T07:00:00Z", "2026-03-08T03:00:00-04:00"),
-        ("America/New_York", "03:00", (2026, 3, 8), "2026-03-08T07:00:00Z", "2026-03-08T03:00:00-04:00"),
-        ("America/New_York", "00:00", (2026, 3, 8), "2026-03-08T05:00:00Z", "2026-03-08T00:00:00-05:00"),
-        ("America/New_York", "23:59", (2026, 3, 8), "2026-03-09T03:59:00Z", "2026-03-08T23:59:00-04:00"),
-        // New York, fall back 2026-11-01: 02:00 EDT -> 01:00 EST at 06:00Z.
-        ("America/New_York", "01:30", (2026, 11, 1), "2026-11-01T05:30:00Z", "2026-11-01T01:30:00-04:00"),
-        ("America/New_York", "02:00", (2026, 11, 1), "2026-11-01T07:00:00Z", "2026-11-01T02:00:00-05:00"),
-        ("America/New_York", "02:30", (2026, 11, 1), "2026-11-01T07:30:00Z", "2026-11-01T02:30:00-05:00"),
-        ("America/New_York", "03:00", (2026, 11, 1), "2026-11-01T08:00:00Z", "2026-11-01T03:00:00-05:00"),
-        ("America/New_York", "00:00", (2026, 11, 1), "2026-11-01T04:00:00Z", "2026-11-01T00:00:00-04:00"),
-        ("America/New_York", "23:59", (2026, 11, 1), "2026-11-02T04:59:00Z", "2026-11-01T23:59:00-05:00"),
-        // Year boundary.
-        ("Europe/Berlin", "00:00", (2027, 1, 1), "2026-12-31T23:00:00Z", "2027-01-01T00:00:00+01:00"),
-        ("Europe/Berlin", "23:59", (2026, 12, 31), "2026-12-31T22:59:00Z", "2026-12-31T23:59:00+01:00"),
-        ("America/New_York", "00:00", (2027, 1, 1), "2027-01-01T05:00:00Z", "2027-01-01T00:00:00-05:00"),
-        ("America/New_York", "23:59", (2026, 12, 31), "2027-01-01T04:59:00Z", "2026-12-31T23:59:00-05:00"),
-    ];
+    /// zone, daily time, local date, expected UTC instant, expected local time.
+    const DST_CASES: &str = "
+        # Berlin, spring forward 2026-03-29: 02:00 CET -> 03:00 CEST at 01:00Z.
+        Europe/Berlin    01:30 2026-03-29 2026-03-29T00:30:00Z 2026-03-29T01:30:00+01:00
+        Europe/Berlin    02:00 2026-03-29 2026-03-29T01:00:00Z 2026-03-29T03:00:00+02:00
+        Europe/Berlin    02:30 2026-03-29 2026-03-29T01:00:00Z 2026-03-29T03:00:00+02:00
+        Europe/Berlin    03:00 2026-03-29 2026-03-29T01:00:00Z 2026-03-29T03:00:00+02:00
+        Europe/Berlin    00:00 2026-03-29 2026-03-28T23:00:00Z 2026-03-29T00:00:00+01:00
+        Europe/Berlin    23:59 2026-03-29 2026-03-29T21:59:00Z 2026-03-29T23:59:00+02:00
+        # Berlin, fall back 2026-10-25: 03:00 CEST -> 02:00 CET at 01:00Z.
+        Europe/Berlin    01:30 2026-10-25 2026-10-24T23:30:00Z 2026-10-25T01:30:00+02:00
+        Europe/Berlin    02:00 2026-10-25 2026-10-25T00:00:00Z 2026-10-25T02:00:00+02:00
+        Europe/Berlin    02:30 2026-10-25 2026-10-25T00:30:00Z 2026-10-25T02:30:00+02:00
+        Europe/Berlin    03:00 2026-10-25 2026-10-25T02:00:00Z 2026-10-25T03:00:00+01:00
+        Europe/Berlin    00:00 2026-10-25 2026-10-24T22:00:00Z 2026-10-25T00:00:00+02:00
+        Europe/Berlin    23:59 2026-10-25 2026-10-25T22:59:00Z 2026-10-25T23:59:00+01:00
+        # New York, spring forward 2026-03-08: 02:00 EST -> 03:00 EDT at 07:00Z.
+        America/New_York 01:30 2026-03-08 2026-03-08T06:30:00Z 2026-03-08T01:30:00-05:00
+        America/New_York 02:00 2026-03-08 2026-03-08T07:00:00Z 2026-03-08T03:00:00-04:00
+        America/New_York 02:30 2026-03-08 2026-03-08T07:00:00Z 2026-03-08T03:00:00-04:00
+        America/New_York 03:00 2026-03-08 2026-03-08T07:00:00Z 2026-03-08T03:00:00-04:00
+        America/New_York 00:00 2026-03-08 2026-03-08T05:00:00Z 2026-03-08T00:00:00-05:00
+        America/New_York 23:59 2026-03-08 2026-03-09T03:59:00Z 2026-03-08T23:59:00-04:00
+        # New York, fall back 2026-11-01: 02:00 EDT -> 01:00 EST at 06:00Z.
+        America/New_York 01:30 2026-11-01 2026-11-01T05:30:00Z 2026-11-01T01:30:00-04:00
+        America/New_York 02:00 2026-11-01 2026-11-01T07:00:00Z 2026-11-01T02:00:00-05:00
+        America/New_York 02:30 2026-11-01 2026-11-01T07:30:00Z 2026-11-01T02:30:00-05:00
+        America/New_York 03:00 2026-11-01 2026-11-01T08:00:00Z 2026-11-01T03:00:00-05:00
+        America/New_York 00:00 2026-11-01 2026-11-01T04:00:00Z 2026-11-01T00:00:00-04:00
+        America/New_York 23:59 2026-11-01 2026-11-02T04:59:00Z 2026-11-01T23:59:00-05:00
+        # Year boundary.
+        Europe/Berlin    00:00 2027-01-01 2026-12-31T23:00:00Z 2027-01-01T00:00:00+01:00
+        Europe/Berlin    23:59 2026-12-31 2026-12-31T22:59:00Z 2026-12-31T23:59:00+01:00
+        America/New_York 00:00 2027-01-01 2027-01-01T05:00:00Z 2027-01-01T00:00:00-05:00
+        America/New_York 23:59 2026-12-31 2027-01-01T04:59:00Z 2026-12-31T23:59:00-05:00
+    ";
 
     #[test]
     fn dst_change_days_and_year_boundary() {
-        for &(zone, time, (y, m, d), utc, local) in DST_CASES {
-            let run = run_on(zone, time, date(y, m, d));
-            assert_eq!((run.utc.as_str(), run.local.as_str()), (utc, local), "{zone} {time} on {y}-{m}-{d}");
+        let mut checked = 0;
+        for line in DST_CASES.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let [zone, time, day, utc, local] = line.split_whitespace().collect::<Vec<_>>()[..]
+            else {
+                panic!("bad case line {line:?}");
+            };
+            let run = run_on(zone, time, day.parse().unwrap());
+            assert_eq!(
+                (run.utc.as_str(), run.local.as_str()),
+                (utc, local),
+                "{zone} {time} on {day}"
+            );
             assert_eq!(run.time_zone, zone);
+            checked += 1;
         }
+        assert_eq!(checked, 28);
     }
 
     #[test]
     fn dst_adjustment_is_reported() {
         let gap = run_on("Europe/Berlin", "02:30", date(2026, 3, 29));
-        assert_eq!(gap.dst_adjustment, Some(DstAdjustment::SkippedTimeMovedForward));
+        assert_eq!(
+            gap.dst_adjustment,
+            Some(DstAdjustment::SkippedTimeMovedForward)
+        );
         let fold = run_on("Europe/Berlin", "02:30", date(2026, 10, 25));
-        assert_eq!(fold.dst_adjustment, Some(DstAdjustment::RepeatedTimeFirstOccurrence));
+        assert_eq!(
+            fold.dst_adjustment,
+            Some(DstAdjustment::RepeatedTimeFirstOccurrence)
+        );
         let plain = run_on("Europe/Berlin", "03:00", date(2026, 3, 29));
         assert_eq!(plain.dst_adjustment, None);
         let json = serde_json::to_value(&gap).unwrap();
@@ -463,18 +516,27 @@ mod tests {
     fn compatible_disambiguation_differs_in_the_gap_only() {
         let tz = resolve_time_zone(Some("Europe/Berlin")).unwrap();
         let gap = date(2026, 3, 29).at(2, 30, 0, 0);
-        let compatible = tz.to_ambiguous_zoned(gap).disambiguate(Disambiguation::Compatible);
+        let compatible = tz
+            .to_ambiguous_zoned(gap)
+            .disambiguate(Disambiguation::Compatible);
         assert_eq!(compatible.unwrap().timestamp(), ts("2026-03-29T01:30:00Z"));
         let ours = instant_on(&tz, date(2026, 3, 29), parse_daily_time("02:30").unwrap());
         assert_eq!(ours.unwrap().0, ts("2026-03-29T01:00:00Z"));
         let fold = date(2026, 10, 25).at(2, 30, 0, 0);
-        let compatible = tz.to_ambiguous_zoned(fold).disambiguate(Disambiguation::Compatible);
+        let compatible = tz
+            .to_ambiguous_zoned(fold)
+            .disambiguate(Disambiguation::Compatible);
         assert_eq!(compatible.unwrap().timestamp(), ts("2026-10-25T00:30:00Z"));
     }
 
     #[test]
     fn next_runs_across_the_spring_gap() {
-        let runs = next_runs(&spec("Europe/Berlin", "02:30"), ts("2026-03-26T12:00:00Z"), 5).unwrap();
+        let runs = next_runs(
+            &spec("Europe/Berlin", "02:30"),
+            ts("2026-03-26T12:00:00Z"),
+            5,
+        )
+        .unwrap();
         let utc: Vec<&str> = runs.iter().map(|r| r.utc.as_str()).collect();
         assert_eq!(
             utc,
@@ -490,7 +552,12 @@ mod tests {
 
     #[test]
     fn next_runs_across_the_fall_fold_runs_once() {
-        let runs = next_runs(&spec("Europe/Berlin", "02:30"), ts("2026-10-23T12:00:00Z"), 5).unwrap();
+        let runs = next_runs(
+            &spec("Europe/Berlin", "02:30"),
+            ts("2026-10-23T12:00:00Z"),
+            5,
+        )
+        .unwrap();
         let utc: Vec<&str> = runs.iter().map(|r| r.utc.as_str()).collect();
         assert_eq!(
             utc,
@@ -503,7 +570,11 @@ mod tests {
             ]
         );
         // Right after the first 02:30, the second 02:30 (01:30Z) is not a run.
-        let after_first = next_runs(&spec("Europe/Berlin", "02:30"), ts("2026-10-25T00:30:00Z"), 1);
+        let after_first = next_runs(
+            &spec("Europe/Berlin", "02:30"),
+            ts("2026-10-25T00:30:00Z"),
+            1,
+        );
         assert_eq!(after_first.unwrap()[0].utc, "2026-10-26T01:30:00Z");
     }
 
@@ -513,7 +584,10 @@ mod tests {
         let at = ts("2026-06-10T00:00:00Z"); // exactly 02:00 CEST
         assert_eq!(next_runs(&s, at, 1).unwrap()[0].utc, "2026-06-11T00:00:00Z");
         let just_before = at.checked_sub(1.nanosecond()).unwrap();
-        assert_eq!(next_runs(&s, just_before, 1).unwrap()[0].utc, "2026-06-10T00:00:00Z");
+        assert_eq!(
+            next_runs(&s, just_before, 1).unwrap()[0].utc,
+            "2026-06-10T00:00:00Z"
+        );
         assert!(next_runs(&s, at, 0).unwrap().is_empty());
     }
 
@@ -521,16 +595,27 @@ mod tests {
     fn disabled_has_no_next_runs() {
         let mut s = spec("Europe/Berlin", "02:00");
         s.enabled = false;
-        assert!(next_runs(&s, ts("2026-06-10T00:00:00Z"), 5).unwrap().is_empty());
+        assert!(next_runs(&s, ts("2026-06-10T00:00:00Z"), 5)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn year_boundary_sequence() {
-        let runs = next_runs(&spec("America/New_York", "23:59"), ts("2026-12-30T12:00:00Z"), 3).unwrap();
+        let runs = next_runs(
+            &spec("America/New_York", "23:59"),
+            ts("2026-12-30T12:00:00Z"),
+            3,
+        )
+        .unwrap();
         let local: Vec<&str> = runs.iter().map(|r| r.local.as_str()).collect();
         assert_eq!(
             local,
-            ["2026-12-30T23:59:00-05:00", "2026-12-31T23:59:00-05:00", "2027-01-01T23:59:00-05:00"]
+            [
+                "2026-12-30T23:59:00-05:00",
+                "2026-12-31T23:59:00-05:00",
+                "2027-01-01T23:59:00-05:00"
+            ]
         );
     }
 
@@ -547,7 +632,9 @@ mod tests {
             "America/Havana",      // changes at 00:00 / 01:00
             "UTC",
         ];
-        let times = ["00:00", "00:30", "01:30", "02:00", "02:15", "02:30", "03:00", "12:00", "23:59"];
+        let times = [
+            "00:00", "00:30", "01:30", "02:00", "02:15", "02:30", "03:00", "12:00", "23:59",
+        ];
         for zone in zones {
             let tz = resolve_time_zone(Some(zone)).unwrap();
             for time in times {
@@ -562,7 +649,11 @@ mod tests {
                     if let Some(p) = prev {
                         assert!(*run > p, "{zone} {time}: not increasing at {run}");
                         let pd = tz.to_datetime(p).date();
-                        assert_eq!(pd.tomorrow().unwrap(), local.date(), "{zone} {time}: day skipped or doubled at {run}");
+                        assert_eq!(
+                            pd.tomorrow().unwrap(),
+                            local.date(),
+                            "{zone} {time}: day skipped or doubled at {run}"
+                        );
                         // previous_run of any moment between two runs is the earlier one.
                         let mid = p.checked_add(jiff::SignedDuration::from_secs(1)).unwrap();
                         assert_eq!(previous_run(&s, mid).unwrap(), Some(p));
@@ -575,7 +666,11 @@ mod tests {
                         // Only a gap may move it, and only forward, to a transition.
                         assert!(local.time() > wanted, "{zone} {time}: moved back at {run}");
                         let before = run.checked_sub(1.nanosecond()).unwrap();
-                        assert_ne!(tz.to_offset(before), tz.to_offset(*run), "{zone} {time}: {run} is not a transition");
+                        assert_ne!(
+                            tz.to_offset(before),
+                            tz.to_offset(*run),
+                            "{zone} {time}: {run} is not a transition"
+                        );
                     }
                     prev = Some(*run);
                 }
@@ -586,7 +681,12 @@ mod tests {
     #[test]
     fn a_skipped_calendar_day_does_not_double_a_run() {
         // Samoa skipped 2011-12-30 entirely (UTC-10 -> UTC+14 at 2011-12-30T10:00Z).
-        let runs = next_run_instants(&spec("Pacific/Apia", "00:00"), ts("2011-12-27T12:00:00Z"), 4).unwrap();
+        let runs = next_run_instants(
+            &spec("Pacific/Apia", "00:00"),
+            ts("2011-12-27T12:00:00Z"),
+            4,
+        )
+        .unwrap();
         for pair in runs.windows(2) {
             assert!(pair[0] < pair[1]);
         }

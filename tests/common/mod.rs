@@ -37,14 +37,20 @@ pub fn make_home(home: &Path, profile: &str) {
         "maestro-hub" => {
             write(&home.join("hub.ini"), b"[Hub]\nPort=8080\n");
             write(&home.join("accountreg/accounts.dat"), &bin);
-            write(&home.join("accountreg/deep/nested/user one.reg"), b"user=one\n");
+            write(
+                &home.join("accountreg/deep/nested/user one.reg"),
+                b"user=one\n",
+            );
             write(&home.join("hubreg/components.reg"), b"lui=local\n");
             std::fs::create_dir_all(home.join("hubreg/empty")).unwrap();
         }
         "maestro-lui" => {
             write(&home.join("lui.ini"), b"[LUI]\nDatabase=internal\n");
             write(&home.join("luidata/db/jobs.ibd"), &bin);
-            write(&home.join("luidata/recipients/list 1.csv"), b"a@example.org\n");
+            write(
+                &home.join("luidata/recipients/list 1.csv"),
+                b"a@example.org\n",
+            );
             write(&home.join("registry/lui.reg"), b"dataset=1\n");
             std::fs::create_dir_all(home.join("registry/empty")).unwrap();
             write(&home.join("database/my.ini"), b"[mysqld]\n");
@@ -249,7 +255,11 @@ impl Server {
     }
 
     pub fn put(&self, path: &str, token: &str, body: &Value, if_match: Option<&str>) -> Response {
-        let mut rb = self.client.put(self.url(path)).bearer_auth(token).json(body);
+        let mut rb = self
+            .client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body);
         if let Some(m) = if_match {
             rb = rb.header("If-Match", m);
         }
@@ -320,7 +330,10 @@ pub fn assert_problem(r: Response, status: u16) -> Value {
     assert_eq!(ct, "application/problem+json", "content type");
     let body: Value = r.json().unwrap();
     assert_eq!(body["status"].as_u64(), Some(status as u64), "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(
+        body["type"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
     assert!(body["title"].as_str().is_some(), "{body}");
     assert!(body["detail"].as_str().is_some(), "{body}");
     body
@@ -351,7 +364,10 @@ pub fn snapshot(root: &Path) -> std::collections::BTreeMap<String, String> {
             let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
             let meta = std::fs::symlink_metadata(&p).unwrap();
             if meta.file_type().is_symlink() {
-                out.insert(rel, format!("link:{}", std::fs::read_link(&p).unwrap().display()));
+                out.insert(
+                    rel,
+                    format!("link:{}", std::fs::read_link(&p).unwrap().display()),
+                );
             } else if meta.is_dir() {
                 out.insert(rel.clone(), "dir".into());
                 walk(root, &p, out);
@@ -363,4 +379,87 @@ pub fn snapshot(root: &Path) -> std::collections::BTreeMap<String, String> {
     }
     walk(root, root, &mut out);
     out
+}
+
+/// Starts a backup (as operator) and returns its ID.
+pub fn start_backup(server: &Server) -> String {
+    let r = server.post("/api/v1/backups", OPERATOR, &serde_json::json!({}));
+    assert_eq!(r.status(), 202, "start backup");
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let body: Value = r.json().unwrap();
+    let id = body["id"].as_str().unwrap().to_string();
+    assert_eq!(loc, format!("/api/v1/backups/{id}"));
+    id
+}
+
+/// Polls the backup until its status is final; returns the record.
+pub fn wait_backup(server: &Server, id: &str) -> Value {
+    poll(
+        &format!("backup {id} to end"),
+        Duration::from_secs(120),
+        || {
+            let r = server.get_json(&format!("/api/v1/backups/{id}"), VIEWER);
+            (r["status"] != "running").then_some(r)
+        },
+    )
+}
+
+/// Starts a backup and waits for it; returns the final record.
+pub fn run_backup(server: &Server) -> Value {
+    let id = start_backup(server);
+    wait_backup(server, &id)
+}
+
+/// `readme.txt` of a folder as (key, value) pairs in file order.
+pub fn readme(folder: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(folder.join("readme.txt"))
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub fn readme_id(folder: &Path) -> String {
+    readme(folder)
+        .into_iter()
+        .find(|(k, _)| k == "Backup ID")
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+/// Runs the real `sha256sum -c SHA256SUMS` in `folder`.
+pub fn sha256sum_ok(folder: &Path) -> bool {
+    Command::new("sha256sum")
+        .args(["-c", "--quiet", "--strict", "SHA256SUMS"])
+        .current_dir(folder)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// The slot folder names present next to `backup` in `home` (e.g. ["backup", "backup1"]), sorted.
+pub fn slots(home: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| {
+            n == "backup"
+                || n.strip_prefix("backup")
+                    .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Names in `dir` that are staging folders (`<NAME>.staging-...`).
+pub fn stagings(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains(".staging-"))
+        .collect()
 }

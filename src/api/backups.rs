@@ -1,0 +1,342 @@
+//! `/api/v1/backups`: start, list, read, cancel, report and live events of backups, and
+//! `/api/v1/components/{name}/history`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use actix_web::{get, http::header, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{AuthProblems, ConflictProblem, NotFoundProblem, QueryProblems};
+use crate::auth::{Operator, Viewer};
+use crate::engine::record::{BackupEvent, BackupRecord, BackupStatus, Trigger};
+use crate::engine::slots::SlotInfo;
+use crate::error::ApiError;
+use crate::jobs::{CancelError, Engine, ListQuery, StartError};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(start_backup)
+        .service(list_backups)
+        .service(get_backup)
+        .service(get_backup_report)
+        .service(get_backup_events)
+        .service(cancel_backup)
+        .service(get_component_history);
+}
+
+/// A page of backups, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct BackupList {
+    pub items: Vec<BackupRecord>,
+    /// Pass as `cursor` to get the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page: backups older than this ID.
+    pub cursor: Option<String>,
+    /// Only backups with this status.
+    pub status: Option<BackupStatus>,
+}
+
+/// A backup ID as §4 defines it: `[0-9A-Za-z._-]`, no `..`. Anything else is refused before it
+/// can reach a file name.
+pub(crate) fn check_id(id: &str, field: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= 80
+        && !id.starts_with('.')
+        && !id.contains("..")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            field,
+            format!("{id:?} is not a backup ID: only 0-9 A-Z a-z . _ - and no '..'"),
+        ))
+    }
+}
+
+fn record_or_404(engine: &Engine, id: &str) -> Result<BackupRecord, ApiError> {
+    check_id(id, "id")?;
+    engine
+        .get_backup(id)
+        .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))
+}
+
+fn start_error(e: StartError) -> ApiError {
+    match e {
+        StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
+        other => ApiError::internal(other),
+    }
+}
+
+/// Starts a backup of every component now (operator). Answers at once with the job; poll it,
+/// or follow `/events`. 409 names the job already running.
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Started", body = BackupRecord,
+            headers(("Location" = String, description = "The backup's URL"))),
+        AuthProblems, ConflictProblem,
+    )
+)]
+#[post("/backups")]
+pub async fn start_backup(
+    _: Operator,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let record = engine
+        .start_backup(Trigger::Manual, None)
+        .map_err(start_error)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/api/v1/backups/{}", record.id)))
+        .json(record))
+}
+
+/// Backups, newest first, paged with `cursor`.
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "A page of backups", body = BackupList), AuthProblems, QueryProblems)
+)]
+#[get("/backups")]
+pub async fn list_backups(
+    _: Viewer,
+    engine: web::Data<Engine>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 500"));
+    }
+    if let Some(c) = &q.cursor {
+        check_id(c, "cursor")?;
+    }
+    let page = engine.list_backups(&ListQuery {
+        limit: limit as usize,
+        cursor: q.cursor,
+        status: q.status,
+    });
+    Ok(HttpResponse::Ok().json(BackupList {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One backup: status, trigger, times, and each component's progress and result.
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    responses((status = 200, description = "The backup", body = BackupRecord), AuthProblems, NotFoundProblem, QueryProblems)
+)]
+#[get("/backups/{id}")]
+pub async fn get_backup(
+    _: Viewer,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(record_or_404(&engine, &id)?))
+}
+
+/// The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends.
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Backup ID")),
+    responses(
+        (status = 200, description = "The report", body = String, content_type = "text/plain"),
+        AuthProblems, NotFoundProblem, QueryProblems,
+    )
+)]
+#[get("/backups/{id}/report")]
+pub async fn get_backup_report(
+    _: Viewer,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = record_or_404(&engine, &id)?;
+    let engine = engine.into_inner();
+    let text = web::block(move || engine.read_report(&record.id))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    match text {
+        Some(t) => Ok(HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(t)),
+        None => Err(ApiError::not_found(format!(
+            "the report of {id} is not written yet: the backup is still running"
+        ))),
+    }
+}
+
+/// Server-sent events: the current state of every component first, then `progress` events as
+/// the backup runs, then one `end` event with the final status. A finished backup answers with
+/// its final state and `end` at once.
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Backup ID")),
+    responses(
+        (status = 200, description = "`event: progress` / `event: end`, data is a BackupEvent as JSON",
+            body = BackupEvent, content_type = "text/event-stream"),
+        AuthProblems, NotFoundProblem, QueryProblems,
+    )
+)]
+#[get("/backups/{id}/events")]
+pub async fn get_backup_events(
+    _: Viewer,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_id(&id, "id")?;
+    let (snapshot, rx) = engine
+        .subscribe(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))?;
+    let mut pending = VecDeque::new();
+    let done = push_snapshot(&mut pending, &snapshot);
+    let state = EventState {
+        engine: engine.into_inner(),
+        id: id.into_inner(),
+        rx,
+        pending,
+        done,
+    };
+    let stream = futures_util::stream::unfold(state, next_event);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(stream))
+}
+
+struct EventState {
+    engine: std::sync::Arc<Engine>,
+    id: String,
+    rx: tokio::sync::broadcast::Receiver<BackupEvent>,
+    pending: VecDeque<web::Bytes>,
+    done: bool,
+}
+
+fn sse(event: &BackupEvent) -> web::Bytes {
+    let name = match event {
+        BackupEvent::End { .. } => "end",
+        _ => "progress",
+    };
+    let data = serde_json::to_string(event).unwrap_or_default();
+    web::Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+/// Queues one progress event per component, and `end` if the backup is over. True when over.
+fn push_snapshot(pending: &mut VecDeque<web::Bytes>, r: &BackupRecord) -> bool {
+    for c in &r.components {
+        pending.push_back(sse(&BackupEvent::progress_of(c)));
+    }
+    if r.status.is_final() {
+        pending.push_back(sse(&BackupEvent::End { status: r.status }));
+        true
+    } else {
+        false
+    }
+}
+
+async fn next_event(
+    mut st: EventState,
+) -> Option<(Result<web::Bytes, std::convert::Infallible>, EventState)> {
+    loop {
+        if let Some(b) = st.pending.pop_front() {
+            return Some((Ok(b), st));
+        }
+        if st.done {
+            return None;
+        }
+        match tokio::time::timeout(Duration::from_secs(15), st.rx.recv()).await {
+            Err(_) => st
+                .pending
+                .push_back(web::Bytes::from_static(b": keep-alive\n\n")),
+            Ok(Ok(ev)) => {
+                st.done = matches!(ev, BackupEvent::End { .. });
+                st.pending.push_back(sse(&ev));
+            }
+            // Fell behind: the record has the truth; progress events carry whole state.
+            Ok(Err(RecvError::Lagged(_))) => match st.engine.get_backup(&st.id) {
+                Some(r) => st.done = push_snapshot(&mut st.pending, &r),
+                None => st.done = true,
+            },
+            // The runner dropped its sender: send the final state, then stop.
+            Ok(Err(RecvError::Closed)) => {
+                if let Some(r) = st.engine.get_backup(&st.id) {
+                    push_snapshot(&mut st.pending, &r);
+                }
+                st.done = true;
+            }
+        }
+    }
+}
+
+/// Asks a running backup to stop (operator). It stops between files, ends `cancelled`, rotates
+/// nothing, and the failure hook runs.
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Backup ID")),
+    responses(
+        (status = 202, description = "Cancellation requested; the backup as it is now", body = BackupRecord),
+        AuthProblems, NotFoundProblem,
+        (status = 409, description = "The backup is not running", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/backups/{id}/cancel")]
+pub async fn cancel_backup(
+    _: Operator,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_id(&id, "id")?;
+    match engine.cancel_backup(&id) {
+        Ok(r) => Ok(HttpResponse::Accepted().json(r)),
+        Err(CancelError::NotFound) => Err(ApiError::not_found(format!("no backup {id}"))),
+        Err(CancelError::NotRunning { status }) => Err(ApiError::conflict(format!(
+            "backup {id} is not running: it is {}",
+            status.as_str()
+        ))),
+    }
+}
+
+/// The component's history slots as they are on disk: `backup`, `backup1`, ... with each
+/// slot's backup ID and result from its `readme.txt`.
+#[utoipa::path(
+    tag = "components",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "Component name", example = "lui")),
+    responses((status = 200, description = "The slots, newest first", body = Vec<SlotInfo>), AuthProblems, NotFoundProblem)
+)]
+#[get("/components/{name}/history")]
+pub async fn get_component_history(
+    _: Viewer,
+    engine: web::Data<Engine>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let engine = engine.into_inner();
+    let n = name.into_inner();
+    let n2 = n.clone();
+    let slots = web::block(move || engine.history(&n2))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::not_found(format!("no history for component {n:?}: {e}")))?;
+    Ok(HttpResponse::Ok().json(slots))
+}

@@ -1,0 +1,205 @@
+//! `/api/v1/hook-processes`: post-backup processes, test runs, their live output, termination.
+
+use actix_web::{delete, get, http::header, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{AuthProblems, BodyProblems, NotFoundProblem, QueryProblems, ValidJson};
+use crate::auth::{Admin, Viewer};
+use crate::error::ApiError;
+use crate::hooks::{HookError, HookManager, HookName, HookProcess, OutputEvent};
+use crate::jobs::Engine;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_hook_processes)
+        .service(start_hook_test)
+        .service(get_hook_process)
+        .service(delete_hook_process)
+        .service(get_hook_output);
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Also list recently finished processes (default: only running ones).
+    pub all: Option<bool>,
+}
+
+/// `POST /hook-processes`: which configured command to run as a test.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookTest {
+    /// `on_success` or `on_failure`.
+    pub hook: HookName,
+}
+
+/// The `data` of an output stream's `line` event.
+#[derive(Serialize, ToSchema)]
+pub struct OutputLine {
+    /// Line number, from 1; also the event's `id:`.
+    pub n: u64,
+    /// The line, without its newline (invalid UTF-8 replaced; lines over 64 KiB split).
+    pub text: String,
+}
+
+fn hook_error(e: HookError) -> ApiError {
+    match e {
+        HookError::EmptyCommand { .. } => ApiError::field("hook", e.to_string()),
+        HookError::BadCommand { .. } => ApiError::field("hook", e.to_string()),
+        HookError::WorkFolderMissing { .. } => ApiError::conflict(e.to_string()),
+        HookError::NotFound { .. } => ApiError::not_found(e.to_string()),
+        HookError::NotRunning { .. } => ApiError::conflict(e.to_string()),
+        other => ApiError::internal(other),
+    }
+}
+
+fn check_hook_id(id: &str) -> Result<(), ApiError> {
+    super::backups::check_id(id, "id")
+}
+
+/// Hook processes: running ones, or with `all=true` also recently finished ones; newest first.
+#[utoipa::path(
+    tag = "hook-processes",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "The processes", body = Vec<HookProcess>), AuthProblems, QueryProblems)
+)]
+#[get("/hook-processes")]
+pub async fn list_hook_processes(
+    _: Viewer,
+    hooks: web::Data<HookManager>,
+    q: web::Query<ListParams>,
+) -> HttpResponse {
+    HttpResponse::Ok().json(hooks.list(q.all.unwrap_or(false)))
+}
+
+/// Runs the configured `on_success` or `on_failure` command now, as a test (admin). Same rules
+/// as after a backup, with `BACKUP_RESULT=test` and the latest backup's ID, report and folders.
+#[utoipa::path(
+    tag = "hook-processes",
+    security(("bearer" = [])),
+    request_body = HookTest,
+    responses(
+        (status = 202, description = "Started (or failed to start: see status and error)", body = HookProcess,
+            headers(("Location" = String, description = "The process's URL"))),
+        AuthProblems, BodyProblems,
+        (status = 409, description = "The work folder does not exist", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/hook-processes")]
+pub async fn start_hook_test(
+    _: Admin,
+    hooks: web::Data<HookManager>,
+    engine: web::Data<Engine>,
+    body: ValidJson<HookTest>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = crate::app::latest_context(&engine);
+    let p = hooks.run_test(body.0.hook, ctx).map_err(hook_error)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/api/v1/hook-processes/{}", p.id)))
+        .json(p))
+}
+
+/// One hook process.
+#[utoipa::path(
+    tag = "hook-processes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Process ID")),
+    responses((status = 200, description = "The process", body = HookProcess), AuthProblems, NotFoundProblem, QueryProblems)
+)]
+#[get("/hook-processes/{id}")]
+pub async fn get_hook_process(
+    _: Viewer,
+    hooks: web::Data<HookManager>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_hook_id(&id)?;
+    let p = hooks
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
+/// after a grace period. Answers once the group is gone.
+#[utoipa::path(
+    tag = "hook-processes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Process ID")),
+    responses(
+        (status = 200, description = "Terminated", body = HookProcess),
+        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 409, description = "Not running", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/hook-processes/{id}")]
+pub async fn delete_hook_process(
+    _: Admin,
+    hooks: web::Data<HookManager>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_hook_id(&id)?;
+    let hooks = hooks.into_inner();
+    let id = id.into_inner();
+    let p = web::block(move || hooks.terminate(&id))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(hook_error)?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
+/// `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
+/// `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+#[utoipa::path(
+    tag = "hook-processes",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Process ID"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this line number"),
+    ),
+    responses(
+        (status = 200, description = "The output stream", body = OutputLine, content_type = "text/event-stream"),
+        AuthProblems, NotFoundProblem, QueryProblems,
+    )
+)]
+#[get("/hook-processes/{id}/output")]
+pub async fn get_hook_output(
+    _: Viewer,
+    req: HttpRequest,
+    hooks: web::Data<HookManager>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_hook_id(&id)?;
+    let after = match req.headers().get("Last-Event-ID") {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| ApiError::field("Last-Event-ID", "must be a line number"))?,
+    };
+    let stream = hooks
+        .output(&id, after)
+        .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;
+    let body = stream.map(|ev| {
+        let text = match ev {
+            OutputEvent::Line { n, text } => {
+                let data = serde_json::to_string(&OutputLine { n, text }).unwrap_or_default();
+                format!("id: {n}\nevent: line\ndata: {data}\n\n")
+            }
+            exit @ OutputEvent::Exit { .. } => {
+                let data = serde_json::to_value(&exit).unwrap_or_default();
+                format!("event: exit\ndata: {data}\n\n")
+            }
+        };
+        Ok::<_, std::convert::Infallible>(web::Bytes::from(text))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}

@@ -1,0 +1,188 @@
+//! Wiring: starts the engine, the hook manager and the scheduler for a config, connects them
+//! (a finished backup starts its hook; the scheduler starts backups; a config change reaches
+//! each of them), and stops them on shutdown.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::engine::record::{BackupRecord, BackupStatus, Trigger};
+use crate::hooks::{BackupContext, HookManager};
+use crate::jobs::Engine;
+use crate::schedule::{Clock, ScheduleSpec, ScheduledTrigger, Scheduler, SystemClock};
+use crate::server::ServeError;
+use crate::state::AppState;
+
+/// The running parts of the server, shared by every worker.
+#[derive(Clone)]
+pub struct AppParts {
+    pub state: web::Data<AppState>,
+    pub engine: web::Data<Engine>,
+    pub hooks: web::Data<HookManager>,
+    pub scheduler: web::Data<Scheduler>,
+}
+
+fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
+    crate::hooks::HookSettings {
+        on_success: cfg.hooks.on_success.clone(),
+        on_failure: cfg.hooks.on_failure.clone(),
+        work_folder: cfg.hook_work_folder(),
+        timeout_seconds: cfg.hooks.timeout_seconds,
+    }
+}
+
+fn schedule_spec(cfg: &Config) -> Result<ScheduleSpec, ServeError> {
+    let s = &cfg.schedule;
+    ScheduleSpec::from_config_parts(s.enabled, &s.daily_time, &s.time_zone, s.catch_up)
+        .map_err(|e| ServeError::Other(format!("schedule.{e}")))
+}
+
+/// What a hook is told about a backup: its ID, report and each component's backup folder.
+pub fn backup_context(record: &BackupRecord) -> BackupContext {
+    BackupContext {
+        backup_id: record.id.clone(),
+        result: if record.status == BackupStatus::Succeeded {
+            "success".into()
+        } else {
+            "failure".into()
+        },
+        report: PathBuf::from(&record.report),
+        folders: record
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), PathBuf::from(&c.folder)))
+            .collect(),
+    }
+}
+
+/// The latest finished backup's context, for a hook test run (none before the first backup).
+pub fn latest_context(engine: &Engine) -> Option<BackupContext> {
+    let page = engine.list_backups(&crate::jobs::ListQuery {
+        limit: 20,
+        cursor: None,
+        status: None,
+    });
+    page.items
+        .iter()
+        .find(|r| r.status.is_final())
+        .map(backup_context)
+}
+
+/// The scheduler's clock. `BACKUP_MASTER_CLOCK_OFFSET_SECS` (for tests only) shifts it, so a
+/// test can put "now" just before a scheduled instant instead of waiting for it.
+struct OffsetClock(jiff::SignedDuration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> jiff::Timestamp {
+        SystemClock
+            .now()
+            .saturating_add(self.0)
+            .unwrap_or(SystemClock.now())
+    }
+
+    fn sleep_until(&self, deadline: jiff::Timestamp) -> crate::schedule::SleepFuture<'_> {
+        let real = deadline.saturating_sub(self.0).unwrap_or(deadline);
+        Box::pin(async move { SystemClock.sleep_until(real).await })
+    }
+}
+
+fn clock_from_env() -> Arc<dyn Clock> {
+    match std::env::var("BACKUP_MASTER_CLOCK_OFFSET_SECS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        Some(secs) if secs != 0 => {
+            tracing::warn!(
+                secs,
+                "scheduler clock shifted by BACKUP_MASTER_CLOCK_OFFSET_SECS"
+            );
+            Arc::new(OffsetClock(jiff::SignedDuration::from_secs(secs)))
+        }
+        _ => Arc::new(SystemClock),
+    }
+}
+
+fn to_chrono(t: jiff::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.as_second(), 0)
+}
+
+impl AppParts {
+    /// Starts everything behind the API for `config`. Must run inside the server's runtime.
+    pub fn start(config: Config) -> Result<AppParts, ServeError> {
+        let state_dir = config.state_dir.clone();
+        let engine = Engine::open(state_dir.clone(), config.component_specs())
+            .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
+        let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
+            .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
+
+        // Every finished backup (including the ones recovery marked interrupted) runs its hook.
+        let h = hooks.clone();
+        engine.set_finish_listener(Arc::new(move |record: &BackupRecord| {
+            let ok = record.status == BackupStatus::Succeeded;
+            if let Some(p) = h.after_backup(ok, backup_context(record)) {
+                tracing::info!(backup = %record.id, process = %p.id, status = %p.status, "post-backup hook");
+            }
+        }));
+
+        let e = engine.clone();
+        let launcher = move |trigger: ScheduledTrigger, at: jiff::Timestamp| {
+            let trigger = match trigger {
+                ScheduledTrigger::Schedule => Trigger::Schedule,
+                ScheduledTrigger::CatchUp => Trigger::CatchUp,
+            };
+            e.start_backup(trigger, to_chrono(at))
+                .map(|r| r.id)
+                .map_err(|err| err.to_string())
+        };
+        let scheduler = Scheduler::start(
+            state_dir,
+            schedule_spec(&config)?,
+            clock_from_env(),
+            Arc::new(launcher),
+        )
+        .map_err(|e| ServeError::Other(format!("starting the scheduler: {e}")))?;
+        let scheduler = web::Data::new(scheduler);
+
+        let state = crate::server::state_for(config);
+        state.set_scheduler(scheduler.clone().into_inner());
+        let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
+        state.on_change(Arc::new(move |cfg: &Config| {
+            e.set_components(cfg.component_specs());
+            h.update_settings(hook_settings(cfg));
+            match schedule_spec(cfg) {
+                Ok(spec) => {
+                    if let Err(err) = s.update(spec) {
+                        tracing::error!(error = %err, "rescheduling failed");
+                    }
+                }
+                Err(err) => tracing::error!(error = %err, "schedule settings"),
+            }
+        }));
+        Ok(AppParts {
+            state,
+            engine: web::Data::new(engine),
+            hooks: web::Data::new(hooks),
+            scheduler,
+        })
+    }
+
+    /// Stops the scheduler, asks a running backup to stop, and ends running hook processes.
+    pub async fn shutdown(&self) {
+        self.scheduler.shutdown();
+        if let Some(job) = self.engine.running() {
+            if job.kind == crate::jobs::JobKind::Backup {
+                let _ = self.engine.cancel_backup(&job.id);
+                let engine = self.engine.clone();
+                let id = job.id.clone();
+                let _ = web::block(move || {
+                    engine.wait_blocking(&id, std::time::Duration::from_secs(10))
+                })
+                .await;
+            }
+        }
+        self.hooks.terminate_all().await;
+    }
+}

@@ -1,0 +1,282 @@
+//! The coordinator: runs one backup across all components so the set is atomic (DESIGN §5.1).
+//!
+//! State machine of one backup (the record's `status` and each component's `status`):
+//!
+//! ```text
+//! running ── every component: pending → preparing → prepared | failed | (cancelled →) aborted
+//!    │
+//!    ├─ all prepared, not cancelled ─► commit_decided = true (record fsynced)
+//!    │                                 each component: prepared → committed (rotate + rename)
+//!    │                                 ─► succeeded (or failed if a commit failed)
+//!    │
+//!    └─ otherwise ─► each component: abort (staging removed, `<NAME>.failed` written)
+//!                    ─► failed | cancelled
+//! ```
+//!
+//! Prepares run concurrently. The first failure cancels the other prepares (they end
+//! `aborted`). Before the first commit the decision is made durable in the job record; from
+//! then on a crash is rolled forward by recovery, and a cancel request is ignored (the commit
+//! is quick and stopping half-way would leave a mixed set). No history slot of any component is
+//! touched unless the decision was made.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::{SubsecRound, Utc};
+
+use super::faults::Faults;
+use super::record::{BackupRecord, BackupStatus, ComponentStatus};
+use super::report;
+use super::{single_line, CancelToken, ComponentSpec};
+use crate::store::{ComponentStore, PrepareOutcome, PrepareStatus, ProgressSink, ProgressUpdate};
+
+/// Where the coordinator keeps the job record. Implemented by the job runner (`crate::jobs`).
+pub trait Journal: Send + Sync {
+    /// Applies `f` to the record and persists it (atomically, fsynced). Publishes a progress
+    /// event for every component whose status changed.
+    fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), String>;
+    /// Records progress in memory and publishes it; not persisted.
+    fn progress(&self, component: &str, update: ProgressUpdate);
+    /// The current record.
+    fn snapshot(&self) -> BackupRecord;
+}
+
+/// One component taking part in a backup.
+#[derive(Clone)]
+pub struct Participant {
+    pub spec: ComponentSpec,
+    pub store: Arc<dyn ComponentStore>,
+}
+
+/// Everything one run needs.
+pub struct Run {
+    pub id: String,
+    pub participants: Vec<Participant>,
+    pub journal: Arc<dyn Journal>,
+    pub faults: Arc<Faults>,
+    /// Stops the prepares (cancel request or a failed component).
+    pub stop: CancelToken,
+    /// Set by a cancel request (as opposed to a failure stopping the others).
+    pub user_cancelled: Arc<AtomicBool>,
+    pub state_dir: std::path::PathBuf,
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+/// Persists, logging a failure (the in-memory record stays right; the next write may succeed).
+fn persist(journal: &dyn Journal, f: &mut dyn FnMut(&mut BackupRecord)) {
+    if let Err(e) = journal.update(f) {
+        tracing::error!(error = %e, "could not write the backup job record");
+    }
+}
+
+/// Runs the backup to its end and returns the final status. The record is final, persisted and
+/// the report written when this returns.
+pub async fn run(run: Run) -> BackupStatus {
+    let journal = run.journal.clone();
+    let started = now();
+    persist(&*journal, &mut |r| {
+        for c in &mut r.components {
+            c.status = ComponentStatus::Preparing;
+            c.started_at = Some(started);
+        }
+    });
+
+    // Prepare every component concurrently. Each prepare runs in its own task (a panic there
+    // fails that component only) and reports through a channel as it finishes.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, PrepareOutcome, u64)>();
+    for p in &run.participants {
+        let (tx, p, id, stop, journal) = (
+            tx.clone(),
+            p.clone(),
+            run.id.clone(),
+            run.stop.clone(),
+            journal.clone(),
+        );
+        tokio::spawn(async move {
+            let t0 = std::time::Instant::now();
+            let name = p.spec.name.clone();
+            let sink_journal = journal.clone();
+            let sink_name = name.clone();
+            let sink: ProgressSink = Arc::new(move |u| sink_journal.progress(&sink_name, u));
+            let inner =
+                tokio::spawn(async move { p.store.prepare(&id, &p.spec, stop, sink).await });
+            let outcome = match inner.await {
+                Ok(o) => o,
+                Err(e) => PrepareOutcome {
+                    status: PrepareStatus::Failed,
+                    stats: ProgressUpdate::default(),
+                    started_at: started,
+                    finished_at: now(),
+                    errors: vec![format!("internal error: prepare stopped unexpectedly: {e}")],
+                    skipped: vec![],
+                },
+            };
+            let ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let _ = tx.send((name, outcome, ms));
+        });
+    }
+    drop(tx);
+    let mut all_prepared = true;
+    let mut failed_names = Vec::new();
+    while let Some((name, o, ms)) = rx.recv().await {
+        if o.status != PrepareStatus::Prepared {
+            all_prepared = false;
+            if o.status == PrepareStatus::Failed {
+                failed_names.push(name.clone());
+            }
+            run.stop.cancel();
+        }
+        persist(&*journal, &mut |r| {
+            if let Some(c) = r.component_mut(&name) {
+                c.status = match o.status {
+                    PrepareStatus::Prepared => ComponentStatus::Prepared,
+                    PrepareStatus::Failed => ComponentStatus::Failed,
+                    PrepareStatus::Cancelled => ComponentStatus::Aborted,
+                };
+                c.files = o.stats.files;
+                c.files_copied = o.stats.files_copied;
+                c.files_linked = o.stats.files_linked;
+                c.bytes_copied = o.stats.bytes_copied;
+                c.bytes_linked = o.stats.bytes_linked;
+                c.finished_at = Some(o.finished_at);
+                c.duration_ms = Some(ms);
+                if o.status == PrepareStatus::Failed {
+                    c.errors.extend(o.errors.iter().cloned());
+                }
+            }
+        });
+    }
+    let cancelled = run.user_cancelled.load(Ordering::SeqCst);
+
+    let status = if all_prepared && !cancelled {
+        commit_all(&run).await
+    } else {
+        let reason = if cancelled {
+            "cancelled by request".to_string()
+        } else if failed_names.is_empty() {
+            "the backup was stopped".to_string()
+        } else {
+            format!(
+                "backup aborted because component(s) {} failed; no history slot was changed",
+                failed_names.join(", ")
+            )
+        };
+        abort_all(&run, &reason).await;
+        if cancelled {
+            BackupStatus::Cancelled
+        } else {
+            BackupStatus::Failed
+        }
+    };
+    finish(&*journal, &run.state_dir, status, &mut |_| {});
+    status
+}
+
+async fn commit_all(run: &Run) -> BackupStatus {
+    let journal = &*run.journal;
+    // The decision must be durable before any slot changes.
+    if let Err(e) = journal.update(&mut |r| r.commit_decided = true) {
+        let reason = format!("could not record the commit decision, so nothing was committed: {e}");
+        persist(journal, &mut |r| r.commit_decided = false);
+        abort_all(run, &reason).await;
+        return BackupStatus::Failed;
+    }
+    if run.faults.abort_after_decision {
+        tracing::error!("injected fault abort_after_decision: aborting the process");
+        std::process::abort();
+    }
+    let mut failed = Vec::new();
+    for p in &run.participants {
+        // Rotation is idempotent: one retry covers a transient error.
+        let mut res = p.store.commit(&run.id, &p.spec).await;
+        if res.is_err() {
+            res = p.store.commit(&run.id, &p.spec).await;
+        }
+        let name = p.spec.name.clone();
+        match res {
+            Ok(()) => persist(journal, &mut |r| {
+                if let Some(c) = r.component_mut(&name) {
+                    c.status = ComponentStatus::Committed;
+                }
+            }),
+            Err(e) => {
+                let msg = single_line(&format!("commit failed: {e}"));
+                failed.push(name.clone());
+                persist(journal, &mut |r| {
+                    if let Some(c) = r.component_mut(&name) {
+                        c.status = ComponentStatus::Failed;
+                        c.errors.push(msg.clone());
+                    }
+                });
+            }
+        }
+    }
+    if failed.is_empty() {
+        BackupStatus::Succeeded
+    } else {
+        let msg = format!(
+            "the set is incomplete: component(s) {} could not commit after the others did; \
+             earlier complete sets are still in the history",
+            failed.join(", ")
+        );
+        persist(journal, &mut |r| r.errors.push(msg.clone()));
+        BackupStatus::Failed
+    }
+}
+
+/// Aborts every participant: removes staging folders, writes `<NAME>.failed`.
+pub async fn abort_all(run: &Run, reason: &str) {
+    let journal = &*run.journal;
+    persist(journal, &mut |r| r.errors.push(reason.to_string()));
+    let snapshot = journal.snapshot();
+    for p in &run.participants {
+        let own: Vec<String> = snapshot
+            .components
+            .iter()
+            .find(|c| c.name == p.spec.name)
+            .map(|c| c.errors.clone())
+            .unwrap_or_default();
+        let mut errors = own;
+        errors.push(reason.to_string());
+        let name = p.spec.name.clone();
+        let res = p.store.abort(&run.id, &p.spec, &errors).await;
+        persist(journal, &mut |r| {
+            if let Some(c) = r.component_mut(&name) {
+                if c.status != ComponentStatus::Failed {
+                    c.status = ComponentStatus::Aborted;
+                }
+                if let Err(e) = &res {
+                    c.errors.push(single_line(&format!("abort failed: {e}")));
+                }
+            }
+        });
+    }
+}
+
+/// Makes the record final: status, `finished_at`, report written (atomically), record persisted.
+/// `extra` may add notes or errors first.
+pub fn finish(
+    journal: &dyn Journal,
+    state_dir: &std::path::Path,
+    status: BackupStatus,
+    extra: &mut dyn FnMut(&mut BackupRecord),
+) {
+    let mut rec = journal.snapshot();
+    rec.status = status;
+    rec.finished_at = Some(now());
+    extra(&mut rec);
+    let report_error = report::write(state_dir, &rec).err().map(|e| {
+        tracing::error!(error = %e, "could not write the backup report");
+        single_line(&format!("could not write the report: {e}"))
+    });
+    let final_rec = rec;
+    persist(journal, &mut |r| {
+        *r = final_rec.clone();
+        if let Some(e) = &report_error {
+            r.notes.push(e.clone());
+        }
+    });
+}

@@ -1,0 +1,159 @@
+//! Crash recovery, run when the engine opens: no job record stays `running`, and every history
+//! slot is intact and complete (DESIGN §5.2).
+//!
+//! For each record still `running` (the master died during that backup):
+//! * commit decided (`commit_decided: true`, fsynced before the first slot changed): the commit
+//!   is rolled forward for every component — the rotation is idempotent, so a component that
+//!   had finished is left as it is and one stopped half-way is completed. The backup then ends
+//!   **`succeeded`**, with a note saying it was completed by recovery: its set is complete and
+//!   consistent on disk, exactly as if the master had not died. If rolling forward fails, it
+//!   ends `interrupted` with the error, and that component's staging folder is kept for the
+//!   operator (not removed as a stray).
+//! * otherwise: every component's staging folder is removed and `<NAME>.failed` written; the
+//!   backup ends `interrupted` with the error "interrupted: ...". No slot was touched.
+//!
+//! Finally leftover temporary folders (`<NAME>.staging-*`, `<NAME>.trash-*`) of the configured
+//! components are removed. Each finished record gets its report and is persisted.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{SubsecRound, Utc};
+
+use super::record::{self, BackupRecord, BackupStatus, ComponentProgress, ComponentStatus};
+use super::{fsutil, report, single_line, ComponentSpec, Profile};
+use crate::store::ComponentStore;
+
+/// What recovery did.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// Records that were `running` and are now final, in ID order.
+    pub records: Vec<BackupRecord>,
+    /// Temporary folders removed.
+    pub removed: Vec<String>,
+    /// Problems met (also logged); recovery goes on regardless.
+    pub problems: Vec<String>,
+}
+
+/// Error text recorded for a backup the master died in before the commit was decided.
+pub const INTERRUPTED: &str =
+    "interrupted: the master stopped while this backup ran; its staging folders were removed and no history slot was changed";
+
+/// The spec to finish a record's component with: the folder and keep recorded in the job (that
+/// is where its staging folder is), the rest from the current config when it still has it.
+pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpec {
+    let folder = PathBuf::from(&c.folder);
+    match config.iter().find(|s| s.name == c.name) {
+        Some(s) => ComponentSpec {
+            backup_folder: folder,
+            keep: c.keep,
+            ..s.clone()
+        },
+        None => ComponentSpec {
+            name: c.name.clone(),
+            profile: Profile::Custom,
+            home: fsutil::parent_of(&folder),
+            backup_folder: folder,
+            keep: c.keep,
+            items: vec![],
+        },
+    }
+}
+
+/// Finishes every `running` record in `records` and cleans leftovers. `store_for` gives the
+/// store of a component.
+pub async fn recover(
+    state_dir: &Path,
+    records: Vec<BackupRecord>,
+    config: &[ComponentSpec],
+    store_for: &(dyn Fn(&ComponentSpec) -> Arc<dyn ComponentStore> + Send + Sync),
+) -> Recovered {
+    let mut out = Recovered::default();
+    let mut keep_stagings: Vec<(String, String)> = Vec::new(); // (component, id)
+    for mut rec in records
+        .into_iter()
+        .filter(|r| r.status == BackupStatus::Running)
+    {
+        let now = Utc::now().trunc_subsecs(0);
+        tracing::warn!(id = %rec.id, commit_decided = rec.commit_decided, "recovering an interrupted backup");
+        if rec.commit_decided {
+            let mut ok = true;
+            for i in 0..rec.components.len() {
+                let spec = spec_for(&rec.components[i], config);
+                let store = store_for(&spec);
+                match store.commit(&rec.id, &spec).await {
+                    Ok(()) => rec.components[i].status = ComponentStatus::Committed,
+                    Err(e) => {
+                        ok = false;
+                        let msg = single_line(&format!("rolling the commit forward failed: {e}"));
+                        out.problems
+                            .push(format!("{} {}: {msg}", rec.id, spec.name));
+                        rec.components[i].status = ComponentStatus::Failed;
+                        rec.components[i].errors.push(msg);
+                        keep_stagings.push((spec.name.clone(), rec.id.clone()));
+                    }
+                }
+            }
+            if ok {
+                rec.status = BackupStatus::Succeeded;
+                rec.notes.push(format!(
+                    "the master stopped during the commit; recovery completed it at {}",
+                    super::readme::fmt_time(now)
+                ));
+            } else {
+                rec.status = BackupStatus::Interrupted;
+                rec.errors.push(
+                    "interrupted during the commit and recovery could not complete it; see the component errors"
+                        .into(),
+                );
+            }
+        } else {
+            for i in 0..rec.components.len() {
+                let spec = spec_for(&rec.components[i], config);
+                let store = store_for(&spec);
+                let c = &mut rec.components[i];
+                let mut errors = c.errors.clone();
+                errors.push(INTERRUPTED.to_string());
+                if let Err(e) = store.abort(&rec.id, &spec, &errors).await {
+                    let msg = single_line(&format!("removing the staging folder failed: {e}"));
+                    out.problems
+                        .push(format!("{} {}: {msg}", rec.id, spec.name));
+                    c.errors.push(msg);
+                }
+                if c.status != ComponentStatus::Failed {
+                    c.status = ComponentStatus::Aborted;
+                }
+            }
+            rec.status = BackupStatus::Interrupted;
+            rec.errors.push(INTERRUPTED.to_string());
+        }
+        rec.finished_at = Some(now);
+        if let Err(e) = report::write(state_dir, &rec) {
+            out.problems.push(e.to_string());
+        }
+        if let Err(e) = record::save(state_dir, &rec) {
+            out.problems.push(e.to_string());
+        }
+        out.records.push(rec);
+    }
+    for spec in config {
+        let keep: Vec<String> = keep_stagings
+            .iter()
+            .filter(|(c, _)| *c == spec.name)
+            .map(|(_, id)| id.clone())
+            .collect();
+        match store_for(spec).remove_temporaries(spec, &keep).await {
+            Ok(removed) => {
+                for r in &removed {
+                    tracing::info!(path = %r, "removed leftover temporary folder");
+                }
+                out.removed.extend(removed);
+            }
+            Err(e) => out.problems.push(format!("{}: {e}", spec.name)),
+        }
+    }
+    for p in &out.problems {
+        tracing::error!(problem = %p, "recovery");
+    }
+    out
+}

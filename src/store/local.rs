@@ -1,0 +1,672 @@
+//! The store for a component on this machine: prepare copies the items into
+//! `<parent>/<NAME>.staging-<ID>` (tree copy, `SHA256SUMS`, index, `readme.txt`, then one
+//! durable flush), commit rotates the slots, abort removes the staging folder and keeps the
+//! attempt's readme as `<NAME>.failed`. Blocking file work runs on tokio's blocking pool.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+
+use super::{
+    ComponentStore, PrepareOutcome, PrepareStatus, ProgressSink, ProgressUpdate, SlotInfo,
+    StoreError,
+};
+use crate::engine::faults::Faults;
+use crate::engine::fsutil::{self, IoContext};
+use crate::engine::profile::Profile;
+use crate::engine::readme::{Readme, README_FILE};
+use crate::engine::slots::{self, SlotLayout, Step};
+use crate::engine::tree_copy::{self, CopyError, CopyRequest, CopyStats};
+use crate::engine::{single_line, CancelToken, ComponentSpec};
+
+/// Copy worker threads per component (the machines this targets have two cores).
+pub const COPY_WORKERS: usize = 2;
+
+/// A component whose home is on this machine.
+#[derive(Clone, Debug, Default)]
+pub struct LocalStore {
+    faults: Arc<Faults>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+/// The items a backup of `spec` holds: the configured ones, or the profile's defaults when the
+/// config gave none.
+pub fn effective_items(spec: &ComponentSpec) -> Vec<String> {
+    if spec.items.is_empty() && spec.profile != Profile::Custom {
+        spec.profile
+            .default_items()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        spec.items.clone()
+    }
+}
+
+impl LocalStore {
+    pub fn new(faults: Arc<Faults>) -> Self {
+        LocalStore { faults }
+    }
+}
+
+fn to_update(s: CopyStats) -> ProgressUpdate {
+    ProgressUpdate {
+        files: s.files,
+        files_copied: s.files_copied,
+        files_linked: s.files_linked,
+        bytes_copied: s.bytes_copied,
+        bytes_linked: s.bytes_linked,
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Internal(format!("blocking task failed: {e}"))
+}
+
+/// The blocking part of prepare. Returns the stats and errors; removes the staging folder on
+/// failure.
+fn prepare_blocking(
+    id: &str,
+    spec: &ComponentSpec,
+    faults: &Faults,
+    cancel: &CancelToken,
+    progress: &ProgressSink,
+    started: DateTime<Utc>,
+) -> (PrepareStatus, ProgressUpdate, Vec<String>, Vec<String>) {
+    let layout = match SlotLayout::of(&spec.backup_folder) {
+        Ok(l) => l,
+        Err(e) => {
+            return (
+                PrepareStatus::Failed,
+                ProgressUpdate::default(),
+                vec![e.to_string()],
+                vec![],
+            )
+        }
+    };
+    let staging = layout.staging(id);
+    let mut last = ProgressUpdate::default();
+    let result = (|| -> Result<(ProgressUpdate, Vec<String>), CopyError> {
+        if !spec.home.is_dir() {
+            return Err(CopyError::Items(vec![format!(
+                "home {} is not a folder",
+                spec.home.display()
+            )]));
+        }
+        fs::create_dir_all(&layout.parent).ctx("creating folder", &layout.parent)?;
+        // Only one job runs at a time: any other staging folder is a leftover.
+        for stale in layout.temporaries()? {
+            tracing::info!(path = %stale.display(), "removing leftover temporary folder");
+            fsutil::remove_tree(&stale)?;
+        }
+        fs::create_dir(&staging).ctx("creating folder", &staging)?;
+        let slot0 = layout.slot(0);
+        let previous = slot0.is_dir().then_some(slot0);
+        let items = effective_items(spec);
+        if items.is_empty() {
+            return Err(CopyError::Items(vec!["no items configured".into()]));
+        }
+        let req = CopyRequest {
+            home: spec.home.clone(),
+            items,
+            dest: staging.clone(),
+            previous,
+            must_not_contain: vec![spec.backup_folder.clone(), layout.parent.clone()],
+            workers: COPY_WORKERS,
+            slow_copy: faults.slow_copy,
+            inject_enospc: faults.enospc.contains(&spec.name),
+        };
+        let outcome = tree_copy::copy_items(&req, cancel, &|s| progress(to_update(s)))?;
+        last = to_update(outcome.stats);
+        let t1 = std::time::Instant::now();
+        tree_copy::write_sums_and_index(&staging, &outcome)?;
+        eprintln!("PROFILE sums {:?}", t1.elapsed());
+        let readme = Readme {
+            backup_id: id.to_string(),
+            component: spec.name.clone(),
+            started: Some(started),
+            finished: Some(now()),
+            success: true,
+            errors: vec![],
+        };
+        let readme_path = staging.join(README_FILE);
+        fs::write(&readme_path, readme.render()).ctx("writing", &readme_path)?;
+        // Everything in the staging folder is durable before commit can rename it.
+        fsutil::sync_tree(&staging)?;
+        eprintln!("PROFILE syncfs {:?}", t1.elapsed());
+        fsutil::fsync_dir(&staging)?;
+        fsutil::fsync_dir(&layout.parent)?;
+        Ok((last, outcome.skipped))
+    })();
+    match result {
+        Ok((stats, skipped)) => (PrepareStatus::Prepared, stats, vec![], skipped),
+        Err(e) => {
+            if let Err(rm) = fsutil::remove_tree(&staging) {
+                tracing::warn!(error = %rm, "could not remove staging folder");
+            }
+            match e {
+                CopyError::Cancelled => (
+                    PrepareStatus::Cancelled,
+                    last,
+                    vec!["cancelled".into()],
+                    vec![],
+                ),
+                CopyError::Items(problems) => (PrepareStatus::Failed, last, problems, vec![]),
+                CopyError::Io(io) => {
+                    let mut msg = io.to_string();
+                    if io.is_no_space() {
+                        msg.push_str(" (the disk holding the backup folder is full; the staging folder was removed, no history slot was changed)");
+                    }
+                    (PrepareStatus::Failed, last, vec![msg], vec![])
+                }
+            }
+        }
+    }
+}
+
+fn slot_info(k_name: String, path: &Path) -> SlotInfo {
+    let mut info = SlotInfo {
+        slot: k_name,
+        path: path.display().to_string(),
+        backup_id: None,
+        result: None,
+        started: None,
+        finished: None,
+        error: None,
+    };
+    match Readme::read_from(path) {
+        Ok(r) => {
+            info.backup_id = Some(r.backup_id);
+            info.result = Some(if r.success { "success" } else { "error" }.to_string());
+            info.started = r.started;
+            info.finished = r.finished;
+        }
+        Err(e) => info.error = Some(single_line(&e.to_string())),
+    }
+    info
+}
+
+#[async_trait]
+impl ComponentStore for LocalStore {
+    async fn prepare(
+        &self,
+        id: &str,
+        spec: &ComponentSpec,
+        cancel: CancelToken,
+        progress: ProgressSink,
+    ) -> PrepareOutcome {
+        let started = now();
+        if self.faults.panic.contains(&spec.name) {
+            panic!("injected fault: panic:{}", spec.name);
+        }
+        if self.faults.prepare_fail.contains(&spec.name) {
+            return PrepareOutcome {
+                status: PrepareStatus::Failed,
+                stats: ProgressUpdate::default(),
+                started_at: started,
+                finished_at: now(),
+                errors: vec![format!("injected fault: prepare:{}", spec.name)],
+                skipped: vec![],
+            };
+        }
+        let (id2, spec2, faults) = (id.to_string(), spec.clone(), self.faults.clone());
+        let res = tokio::task::spawn_blocking(move || {
+            prepare_blocking(&id2, &spec2, &faults, &cancel, &progress, started)
+        })
+        .await;
+        let (status, stats, errors, skipped) = match res {
+            Ok(r) => r,
+            Err(e) => (
+                PrepareStatus::Failed,
+                ProgressUpdate::default(),
+                vec![format!("internal error: the copy task failed: {e}")],
+                vec![],
+            ),
+        };
+        PrepareOutcome {
+            status,
+            stats,
+            started_at: started,
+            finished_at: now(),
+            errors: errors.iter().map(|e| single_line(e)).collect(),
+            skipped,
+        }
+    }
+
+    async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<(), StoreError> {
+        let layout = SlotLayout::of(&spec.backup_folder)?;
+        let (id, keep) = (id.to_string(), spec.keep);
+        let abort_mid = self.faults.abort_mid_rotation.contains(&spec.name);
+        tokio::task::spawn_blocking(move || {
+            slots::commit(&layout, &id, keep, &mut |step| {
+                if abort_mid && step == Step::BeforeStagingRename {
+                    tracing::error!("injected fault abort_mid_rotation: aborting the process");
+                    std::process::abort();
+                }
+                Ok(())
+            })
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(())
+    }
+
+    async fn abort(
+        &self,
+        id: &str,
+        spec: &ComponentSpec,
+        errors: &[String],
+    ) -> Result<(), StoreError> {
+        let layout = SlotLayout::of(&spec.backup_folder)?;
+        let (id, name) = (id.to_string(), spec.name.clone());
+        let errors: Vec<String> = errors.iter().map(|e| single_line(e)).collect();
+        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            let staging = layout.staging(&id);
+            let started = Readme::read_from(&staging).ok().and_then(|r| r.started);
+            slots::remove_staging(&layout, &id)?;
+            if !layout.parent.is_dir() {
+                return Ok(());
+            }
+            let readme = Readme {
+                backup_id: id.clone(),
+                component: name,
+                started,
+                finished: Some(now()),
+                success: false,
+                errors: if errors.is_empty() {
+                    vec!["the backup set was not committed".into()]
+                } else {
+                    errors
+                },
+            };
+            slots::write_failed(&layout, &id, &readme)?;
+            Ok(())
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn history(&self, spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError> {
+        let layout = SlotLayout::of(&spec.backup_folder)?;
+        tokio::task::spawn_blocking(move || -> Result<Vec<SlotInfo>, StoreError> {
+            Ok(layout
+                .existing_slots()?
+                .into_iter()
+                .map(|(_, path)| {
+                    let name = path
+                        .file_name()
+                        .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned())
+                        .unwrap_or_default();
+                    slot_info(name, &path)
+                })
+                .collect())
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn remove_temporaries(
+        &self,
+        spec: &ComponentSpec,
+        keep_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let layout = SlotLayout::of(&spec.backup_folder)?;
+        let keep: Vec<_> = keep_ids.iter().map(|id| layout.staging(id)).collect();
+        tokio::task::spawn_blocking(move || -> Result<Vec<String>, StoreError> {
+            let mut removed = Vec::new();
+            for path in layout.temporaries()? {
+                if keep.contains(&path) {
+                    continue;
+                }
+                fsutil::remove_tree(&path)?;
+                removed.push(path.display().to_string());
+            }
+            if !removed.is_empty() {
+                fsutil::fsync_dir(&layout.parent)?;
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+/// Reads a whole tree as (relative path, kind, content or link target) for tests comparing
+/// folders byte for byte.
+#[cfg(test)]
+pub(crate) fn tree_listing(root: &Path) -> std::collections::BTreeMap<String, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, String>) {
+        let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                out.insert(rel.clone(), format!("dir {:o}", m.mode()));
+                walk(root, &p, out);
+            } else if m.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    format!("link {}", fs::read_link(&p).unwrap().display()),
+                );
+            } else {
+                let data = fs::read(&p).unwrap();
+                out.insert(
+                    rel,
+                    format!(
+                        "file {:o} {} {}",
+                        m.mode(),
+                        m.mtime(),
+                        hex::encode(sha2_digest(&data))
+                    ),
+                );
+            }
+        }
+    }
+    fn sha2_digest(d: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(d).into()
+    }
+    if root.exists() {
+        walk(root, root, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::slots::tests::snapshot;
+    use std::process::Command;
+
+    fn spec(root: &Path) -> ComponentSpec {
+        let home = root.join("hub");
+        fs::create_dir_all(home.join("accountreg/a")).unwrap();
+        fs::create_dir_all(home.join("hubreg")).unwrap();
+        fs::write(home.join("hub.ini"), "[hub]\n").unwrap();
+        fs::write(home.join("accountreg/a/1.dat"), "one").unwrap();
+        fs::write(home.join("hubreg/r.dat"), "reg").unwrap();
+        fs::write(home.join("not-backed-up.log"), "log").unwrap();
+        ComponentSpec {
+            name: "hub".into(),
+            profile: Profile::MaestroHub,
+            home: home.clone(),
+            backup_folder: home.join("backup"),
+            keep: 2,
+            items: vec![],
+        }
+    }
+
+    fn sink() -> ProgressSink {
+        Arc::new(|_| {})
+    }
+
+    #[tokio::test]
+    async fn prepare_commit_history_and_abort() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = spec(root.path());
+        let store = LocalStore::default();
+        let o = store
+            .prepare("20260101T000000Z", &spec, CancelToken::new(), sink())
+            .await;
+        assert_eq!(o.status, PrepareStatus::Prepared, "{:?}", o.errors);
+        assert_eq!(o.stats.files, 3);
+        let staging = spec.home.join("backup.staging-20260101T000000Z");
+        assert!(staging.join("readme.txt").is_file());
+        store.commit("20260101T000000Z", &spec).await.unwrap();
+        assert!(!staging.exists());
+        let slot = spec.home.join("backup");
+        let st = Command::new("sha256sum")
+            .args(["-c", "--quiet", "SHA256SUMS"])
+            .current_dir(&slot)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert!(!slot.join("not-backed-up.log").exists());
+        let readme = fs::read_to_string(slot.join("readme.txt")).unwrap();
+        assert!(
+            readme.starts_with("Backup ID: 20260101T000000Z\nComponent: hub\nStarted: "),
+            "{readme}"
+        );
+        assert!(readme.ends_with("Result: success\n"));
+        // Second backup: everything unchanged is linked; then an aborted third leaves slots alone.
+        let o = store
+            .prepare("20260102T000000Z", &spec, CancelToken::new(), sink())
+            .await;
+        assert_eq!(o.stats.files_linked, 3);
+        store.commit("20260102T000000Z", &spec).await.unwrap();
+        let before = snapshot(&spec.home);
+        let o = store
+            .prepare("20260103T000000Z", &spec, CancelToken::new(), sink())
+            .await;
+        assert_eq!(o.status, PrepareStatus::Prepared);
+        store
+            .abort(
+                "20260103T000000Z",
+                &spec,
+                &["other component failed".into()],
+            )
+            .await
+            .unwrap();
+        let mut after = snapshot(&spec.home);
+        assert_eq!(
+            after.remove("backup.failed").as_deref(),
+            Some("20260103T000000Z")
+        );
+        assert_eq!(before, after);
+        let failed = fs::read_to_string(spec.home.join("backup.failed/readme.txt")).unwrap();
+        assert!(
+            failed.contains("Result: error\nError: other component failed\n"),
+            "{failed}"
+        );
+        let h = store.history(&spec).await.unwrap();
+        let ids: Vec<_> = h
+            .iter()
+            .map(|s| (s.slot.as_str(), s.backup_id.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("backup", "20260102T000000Z"),
+                ("backup1", "20260101T000000Z")
+            ]
+        );
+        assert_eq!(h[0].result.as_deref(), Some("success"));
+        // An unreadable readme shows as an error on that slot.
+        fs::write(spec.home.join("backup1/readme.txt"), "nonsense").unwrap();
+        let h = store.history(&spec).await.unwrap();
+        assert!(h[1].error.is_some() && h[1].backup_id.is_none());
+    }
+
+    #[tokio::test]
+    async fn missing_item_fails_and_removes_staging() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = spec(root.path());
+        fs::remove_file(spec.home.join("hub.ini")).unwrap();
+        let o = LocalStore::default()
+            .prepare("X", &spec, CancelToken::new(), sink())
+            .await;
+        assert_eq!(o.status, PrepareStatus::Failed);
+        assert!(o.errors[0].contains("hub.ini"), "{:?}", o.errors);
+        assert!(!spec.home.join("backup.staging-X").exists());
+    }
+
+    #[tokio::test]
+    async fn enospc_is_clear_and_cleans_up() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = spec(root.path());
+        let mut f = Faults::none();
+        f.enospc.insert("hub".into());
+        let o = LocalStore::new(Arc::new(f))
+            .prepare("X", &spec, CancelToken::new(), sink())
+            .await;
+        assert_eq!(o.status, PrepareStatus::Failed);
+        assert!(
+            o.errors[0].contains("No space left on device"),
+            "{:?}",
+            o.errors
+        );
+        assert!(!spec.home.join("backup.staging-X").exists());
+    }
+
+    #[tokio::test]
+    async fn temporaries_are_removed_except_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = spec(root.path());
+        for n in [
+            "backup.staging-A",
+            "backup.staging-B",
+            "backup.trash-A-3",
+            "backup.staging-A.failed-new",
+        ] {
+            fs::create_dir_all(spec.home.join(n)).unwrap();
+        }
+        let removed = LocalStore::default()
+            .remove_temporaries(&spec, &["B".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(removed.len(), 3);
+        assert!(spec.home.join("backup.staging-B").exists());
+    }
+}
+
+/// Performance check against `cp -a` and `rsync --link-dest` (DESIGN target: full backup
+/// ≤ 1.3× `cp -a`, unchanged backup ≤ 0.5× `rsync --link-dest`, on ~300 MB in 3,000 files plus
+/// 20,000 small files). Run with
+/// `cargo test --release -- --ignored --nocapture bench_against_cp_and_rsync`; `BENCH_DIR`
+/// chooses the folder (default: the temp dir).
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use std::path::PathBuf;
+    use std::process::Command;
+    use std::time::Instant;
+
+    fn gen(home: &Path) {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut buf = vec![0u8; 100 * 1024];
+        for i in 0..3000 {
+            for c in buf.chunks_mut(8) {
+                c.copy_from_slice(&next().to_le_bytes()[..c.len()]);
+            }
+            let d = home.join(format!("data/d{:02}", i / 100));
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join(format!("f{i:04}.bin")), &buf).unwrap();
+        }
+        for j in 0..20_000 {
+            let d = home.join(format!("small/s{:02}", j / 500));
+            fs::create_dir_all(&d).unwrap();
+            fs::write(
+                d.join(format!("s{j:05}.txt")),
+                format!("{j} {}\n", next()).repeat(20),
+            )
+            .unwrap();
+        }
+    }
+
+    fn timed(what: &str, f: impl FnOnce()) -> f64 {
+        let t = Instant::now();
+        f();
+        let s = t.elapsed().as_secs_f64();
+        println!("{what:<40} {s:8.3} s");
+        s
+    }
+
+    fn sh(args: &[&str]) {
+        let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
+        assert!(st.success(), "{args:?}");
+    }
+
+    #[test]
+    #[ignore]
+    fn bench_against_cp_and_rsync() {
+        let base = std::env::var("BENCH_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| std::env::temp_dir());
+        let root = tempfile::tempdir_in(base).unwrap();
+        let home = root.path().join("home");
+        gen(&home);
+        sh(&["sync"]);
+        let spec = ComponentSpec {
+            name: "bench".into(),
+            profile: Profile::Custom,
+            home: home.clone(),
+            backup_folder: root.path().join("bk/backup"),
+            keep: 3,
+            items: vec!["data/".into(), "small/".into()],
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let store = LocalStore::default();
+        let backup = |id: &str| {
+            rt.block_on(async {
+                let o = store
+                    .prepare(id, &spec, CancelToken::new(), Arc::new(|_| {}))
+                    .await;
+                assert_eq!(o.status, PrepareStatus::Prepared, "{:?}", o.errors);
+                store.commit(id, &spec).await.unwrap();
+                o.stats
+            })
+        };
+        let cp_dst = root.path().join("cp");
+        fs::create_dir_all(&cp_dst).unwrap();
+        let h = |p: &str| home.join(p).display().to_string();
+        let cp = timed("cp -a", || {
+            sh(&[
+                "cp",
+                "-a",
+                &h("data"),
+                &h("small"),
+                &cp_dst.display().to_string(),
+            ])
+        });
+        let cp_sync = cp + timed("  + sync", || sh(&["sync"]));
+        let full = timed("backup-master full (incl. syncfs)", || {
+            let s = backup("A");
+            assert_eq!(s.files_copied, 23_000);
+        });
+        sh(&["sync"]);
+        let mut rsync = f64::MAX;
+        let mut unchanged = f64::MAX;
+        for round in 0..3 {
+            let rs_dst = root.path().join(format!("rs{round}"));
+            rsync = rsync.min(timed("rsync -a --link-dest (unchanged)", || {
+                sh(&[
+                    "rsync",
+                    "-a",
+                    &format!("--link-dest={}", cp_dst.display()),
+                    &h("data"),
+                    &h("small"),
+                    &format!("{}/", rs_dst.display()),
+                ])
+            }));
+            sh(&["sync"]);
+            unchanged = unchanged.min(timed("backup-master unchanged (incl. syncfs)", || {
+                let s = backup(&format!("B{round}"));
+                assert_eq!(s.files_linked, 23_000);
+            }));
+            sh(&["sync"]);
+        }
+        println!("full / cp -a          = {:.2} (target ≤ 1.3)", full / cp);
+        println!("full / (cp -a + sync) = {:.2}", full / cp_sync);
+        println!(
+            "unchanged / rsync     = {:.2} (target ≤ 0.5)",
+            unchanged / rsync
+        );
+    }
+}
