@@ -23,6 +23,8 @@ pub struct AppParts {
     pub engine: web::Data<Engine>,
     pub hooks: web::Data<HookManager>,
     pub scheduler: web::Data<Scheduler>,
+    pub sets: web::Data<crate::sets::Sets>,
+    pub restorer: web::Data<crate::restore::Restorer>,
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -115,6 +117,11 @@ impl AppParts {
         let state_dir = config.state_dir.clone();
         let engine = Engine::open(state_dir.clone(), config.component_specs())
             .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
+        let sets = crate::sets::Sets::open(&state_dir, engine.clone())
+            .map_err(|e| ServeError::Other(format!("opening the backup sets: {e}")))?;
+        // Restore recovery (rolling back an interrupted restore) runs here, before any backup.
+        let restorer = crate::restore::Restorer::open(&state_dir, engine.clone(), sets.clone())
+            .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
 
@@ -166,6 +173,8 @@ impl AppParts {
             engine: web::Data::new(engine),
             hooks: web::Data::new(hooks),
             scheduler,
+            sets: web::Data::new(sets),
+            restorer: web::Data::new(restorer),
         })
     }
 

@@ -10,8 +10,10 @@ pub mod engine;
 pub mod error;
 pub mod hooks;
 pub mod jobs;
+pub mod restore;
 pub mod schedule;
 pub mod server;
+pub mod sets;
 pub mod state;
 pub mod store;
 
@@ -50,6 +52,8 @@ pub fn create_app(
         .app_data(parts.engine.clone())
         .app_data(parts.hooks.clone())
         .app_data(parts.scheduler.clone())
+        .app_data(parts.sets.clone())
+        .app_data(parts.restorer.clone())
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
         .app_data(

@@ -14,11 +14,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{FieldError, Problem};
 
+pub mod backup_sets;
 pub mod backups;
 pub mod components;
 pub mod health;
 pub mod hook_processes;
 pub mod json;
+pub mod restores;
 pub mod schedule;
 pub mod settings;
 
@@ -72,7 +74,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(schedule::routes)
             .configure(components::routes)
             .configure(backups::routes)
-            .configure(hook_processes::routes),
+            .configure(hook_processes::routes)
+            .configure(backup_sets::routes)
+            .configure(restores::routes),
     );
 }
 

@@ -472,7 +472,14 @@ pub fn copy_items(
         as_root,
     };
     progress(shared.stats());
-    eprintln!("PROFILE index {:?}", t0.elapsed());
+    eprintln!("PROFILE index {:?} cpu {:?}", t0.elapsed(), {
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+        (
+            ru.ru_utime.tv_sec as f64 + ru.ru_utime.tv_usec as f64 / 1e6,
+            ru.ru_stime.tv_sec as f64 + ru.ru_stime.tv_usec as f64 / 1e6,
+        )
+    });
     let workers = req.workers.clamp(1, 16).min(shared.chunks.len().max(1));
     let results: Vec<WorkerResult> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| worker(&shared))).collect();
@@ -489,7 +496,14 @@ pub fn copy_items(
             })
             .collect()
     });
-    eprintln!("PROFILE files {:?}", t0.elapsed());
+    eprintln!("PROFILE files {:?} cpu {:?}", t0.elapsed(), {
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+        (
+            ru.ru_utime.tv_sec as f64 + ru.ru_utime.tv_usec as f64 / 1e6,
+            ru.ru_stime.tv_sec as f64 + ru.ru_stime.tv_usec as f64 / 1e6,
+        )
+    });
     let mut first_err = None;
     for r in results {
         match r {
