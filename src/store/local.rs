@@ -643,6 +643,18 @@ mod bench {
         sh(&["sync"]);
         let mut rsync = f64::MAX;
         let mut unchanged = f64::MAX;
+        let cpal = root.path().join("cpal");
+        fs::create_dir_all(&cpal).unwrap();
+        timed("cp -al (floor: links only, 1 thread)", || {
+            sh(&[
+                "cp",
+                "-al",
+                &h("data"),
+                &h("small"),
+                &cpal.display().to_string(),
+            ])
+        });
+        sh(&["sync"]);
         for round in 0..3 {
             let rs_dst = root.path().join(format!("rs{round}"));
             rsync = rsync.min(timed("rsync -a --link-dest (unchanged)", || {
