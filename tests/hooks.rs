@@ -138,7 +138,7 @@ fn test_run_output_streams_with_ids_and_resumes() {
         "lines.sh",
         "for i in 1 2 3 4 5; do echo \"line $i\"; done; echo oops >&2; exit 3",
     );
-    let (s, _) = with_hooks(&format!("/bin/sh {cmd}"), "", 60);
+    let (s, _work) = with_hooks(&format!("/bin/sh {cmd}"), "", 60);
     let server = s.start();
     let r = server.post(
         "/api/v1/hook-processes",
@@ -210,7 +210,7 @@ fn delete_ends_the_whole_process_tree() {
             p = pids.display()
         ),
     );
-    let (s, _) = with_hooks(&format!("/bin/sh {cmd}"), "", 3600);
+    let (s, _work) = with_hooks(&format!("/bin/sh {cmd}"), "", 3600);
     let server = s.start();
     let p: Value = server
         .post(
@@ -273,7 +273,7 @@ fn delete_ends_the_whole_process_tree() {
 fn timeout_skip_and_failed_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let slow = script(dir.path(), "slow.sh", "echo waiting; sleep 30");
-    let (s, _) = with_hooks(&format!("/bin/sh {slow}"), "/no/such/program --flag", 2);
+    let (s, _work) = with_hooks(&format!("/bin/sh {slow}"), "/no/such/program --flag", 2);
     let server = s.start();
     // A test run of on_success holds the hook: the after-backup run is skipped, not stacked.
     let p: Value = server
