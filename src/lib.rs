@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod hooks;
 pub mod jobs;
+pub mod metrics;
 pub mod restore;
 pub mod schedule;
 pub mod server;

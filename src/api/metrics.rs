@@ -1,0 +1,40 @@
+//! `GET /metrics`: Prometheus text. Needs a viewer token unless `metrics_public = true`.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use super::AuthProblems;
+use crate::config::Role;
+use crate::error::ApiError;
+use crate::hooks::HookManager;
+use crate::jobs::Engine;
+use crate::state::AppState;
+
+/// Prometheus metrics: last successful backup (overall and per component), last backup's
+/// duration and bytes, backups by result, running hook processes, build info.
+#[utoipa::path(
+    tag = "health",
+    security(("bearer" = []), ()),
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        AuthProblems,
+    )
+)]
+#[get("/metrics")]
+pub async fn get_metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    engine: web::Data<Engine>,
+    hooks: web::Data<HookManager>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.config().metrics_public {
+        crate::auth::authorize(&req, Role::Viewer)?;
+    }
+    let engine = engine.into_inner();
+    let running = hooks.running_count();
+    let text = web::block(move || crate::metrics::render(&engine, running))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}

@@ -1,0 +1,159 @@
+//! Prometheus text exposition of the server's state: last successful backup (overall and per
+//! component), last backup's duration and bytes, backups by result, running hook processes,
+//! build info. Rendered from the job records on each scrape; knows nothing of HTTP.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::engine::record::{BackupRecord, BackupStatus};
+use crate::jobs::{Engine, ListQuery, MAX_PAGE};
+
+/// Every backup record, newest first.
+fn all_backups(engine: &Engine) -> Vec<BackupRecord> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = engine.list_backups(&ListQuery {
+            limit: MAX_PAGE,
+            cursor: cursor.take(),
+            status: None,
+        });
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The metrics text for `engine` and `running_hooks`.
+pub fn render(engine: &Engine, running_hooks: usize) -> String {
+    let backups = all_backups(engine);
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    metric(
+        "backup_master_build_info",
+        "gauge",
+        "Version of the running server.",
+        &[(
+            format!("{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")),
+            1.0,
+        )],
+    );
+
+    let last_success = backups.iter().find(|b| b.status == BackupStatus::Succeeded);
+    let ts = |b: &BackupRecord| b.finished_at.map(|t| t.timestamp() as f64).unwrap_or(0.0);
+    let mut overall = Vec::new();
+    if let Some(b) = last_success {
+        overall.push((String::new(), ts(b)));
+    }
+    metric(
+        "backup_master_last_success_timestamp_seconds",
+        "gauge",
+        "When the last successful backup finished (Unix time).",
+        &overall,
+    );
+    // Per component: the newest backup in which that component committed.
+    let mut per_component: BTreeMap<String, f64> = BTreeMap::new();
+    for b in backups
+        .iter()
+        .filter(|b| b.status == BackupStatus::Succeeded)
+    {
+        for c in &b.components {
+            per_component.entry(c.name.clone()).or_insert_with(|| ts(b));
+        }
+    }
+    let samples: Vec<(String, f64)> = per_component
+        .into_iter()
+        .map(|(name, t)| (format!("{{component=\"{}\"}}", escape(&name)), t))
+        .collect();
+    metric(
+        "backup_master_component_last_success_timestamp_seconds",
+        "gauge",
+        "When the component's last successful backup finished (Unix time).",
+        &samples,
+    );
+
+    let last = backups.iter().find(|b| b.status.is_final());
+    let mut duration = Vec::new();
+    let mut bytes = Vec::new();
+    if let Some(b) = last {
+        if let Some(end) = b.finished_at {
+            duration.push((
+                String::new(),
+                (end - b.started_at).num_milliseconds() as f64 / 1000.0,
+            ));
+        }
+        let copied: u64 = b.components.iter().map(|c| c.bytes_copied).sum();
+        let linked: u64 = b.components.iter().map(|c| c.bytes_linked).sum();
+        bytes.push(("{kind=\"copied\"}".to_string(), copied as f64));
+        bytes.push(("{kind=\"linked\"}".to_string(), linked as f64));
+    }
+    metric(
+        "backup_master_last_backup_duration_seconds",
+        "gauge",
+        "Duration of the last finished backup.",
+        &duration,
+    );
+    metric(
+        "backup_master_last_backup_bytes",
+        "gauge",
+        "Bytes of the last finished backup: copied, or hard-linked from the previous slot.",
+        &bytes,
+    );
+
+    let mut by_result: BTreeMap<&'static str, f64> = [
+        ("succeeded", 0.0),
+        ("failed", 0.0),
+        ("cancelled", 0.0),
+        ("interrupted", 0.0),
+    ]
+    .into_iter()
+    .collect();
+    for b in backups.iter().filter(|b| b.status.is_final()) {
+        *by_result.entry(b.status.as_str()).or_default() += 1.0;
+    }
+    let samples: Vec<(String, f64)> = by_result
+        .into_iter()
+        .map(|(r, n)| (format!("{{result=\"{r}\"}}"), n))
+        .collect();
+    metric(
+        "backup_master_backups_total",
+        "counter",
+        "Finished backups by result, as kept in the job records.",
+        &samples,
+    );
+    metric(
+        "backup_master_backup_running",
+        "gauge",
+        "1 while a backup runs.",
+        &[(
+            String::new(),
+            if backups.iter().any(|b| b.status == BackupStatus::Running) {
+                1.0
+            } else {
+                0.0
+            },
+        )],
+    );
+    metric(
+        "backup_master_hook_processes_running",
+        "gauge",
+        "Post-backup and test hook processes still running.",
+        &[(String::new(), running_hooks as f64)],
+    );
+    out
+}
