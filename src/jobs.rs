@@ -1497,6 +1497,54 @@ mod tests {
         assert!(temporaries(&specs).is_empty());
     }
 
+    /// Unmounts on drop, also when the test fails.
+    struct Mount(PathBuf);
+    impl Drop for Mount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    /// A real full disk: the backup folder on a 1 MiB tmpfs (skipped where mounting is not
+    /// allowed).
+    #[test]
+    fn a_full_disk_fails_cleanly() {
+        let (root, mut specs, state) = setup(1);
+        let mnt = root.path().join("small-disk");
+        fs::create_dir_all(&mnt).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&mnt)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !mounted {
+            eprintln!("skipping: cannot mount a tmpfs here");
+            return;
+        }
+        let _guard = Mount(mnt.clone());
+        specs[1].backup_folder = mnt.join("backup");
+        let engine = open(&state, &specs, "");
+        let first = run(&engine);
+        assert_eq!(first.status, BackupStatus::Succeeded, "{first:#?}");
+        let before = all_slots(&specs);
+        // 3 MB of new data cannot fit.
+        fs::write(root.path().join("lui/luidata/big.bin"), vec![7u8; 3 << 20]).unwrap();
+        let rec = run(&engine);
+        assert_eq!(rec.status, BackupStatus::Failed);
+        let err = rec.components[1].errors.join(" ");
+        assert!(
+            err.contains("No space left on device") && err.contains("big.bin"),
+            "{err}"
+        );
+        assert_eq!(all_slots(&specs), before);
+        assert!(temporaries(&specs).is_empty());
+        // The process is fine and the next backup works once there is room.
+        fs::remove_file(root.path().join("lui/luidata/big.bin")).unwrap();
+        assert_eq!(run(&engine).status, BackupStatus::Succeeded);
+    }
+
     #[test]
     fn second_engine_on_the_same_state_dir_is_refused() {
         let (_root, specs, state) = setup(1);

@@ -1,3 +1,313 @@
-//! `/api/v1/backup-sets` (placeholder until the backup-sets work lands).
+//! `/api/v1/backup-sets`: the backup sets found on disk, import of folders from an external
+//! medium, and verification jobs. Handlers only; the work is `crate::sets::Sets`, run through
+//! `web::block` because it reads the disk.
+//!
+//! Roles: viewer reads; operator starts a verification; admin imports.
 
-pub fn routes(_cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {}
+use actix_web::{get, http::header, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::backups::check_id;
+use super::{
+    AuthProblems, BodyProblems, ConflictProblem, NotFoundProblem, QueryProblems,
+    UnavailableProblem, ValidJson,
+};
+use crate::auth::{Admin, Operator, Viewer};
+use crate::error::{ApiError, FieldError, ProblemKind};
+use crate::sets::{
+    BackupSet, ImportOutcome, SetFolder, SetQuery, Sets, SetsError, Verification, VerifyStartError,
+};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_backup_sets)
+        .service(get_backup_set)
+        .service(import_backup_folder)
+        .service(verify_backup_set)
+        .service(list_verifications)
+        .service(get_verification);
+}
+
+/// Backup sets on disk, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct BackupSetList {
+    pub items: Vec<BackupSet>,
+    /// Slot folders whose backup ID cannot be read (no `readme.txt`, or one without a usable
+    /// `Backup ID:` line); `problem` says why. Not filtered by the query.
+    pub unidentified: Vec<SetFolder>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SetListParams {
+    /// `true`: only sets where every component has a folder; `false`: only the others.
+    #[param(value_type = Option<bool>)]
+    pub complete: Option<String>,
+    /// `true`: only complete sets whose folders all say `Result: success`; `false`: the others.
+    #[param(value_type = Option<bool>)]
+    pub successful: Option<String>,
+    /// `true`: only the newest set passing the other filters.
+    /// `?successful=true&latest=true` is the set a restore should use.
+    #[param(value_type = Option<bool>)]
+    pub latest: Option<String>,
+}
+
+/// A folder retrieved from an external medium, to be registered as part of its backup set.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// A configured component; the folder's `readme.txt` must name it.
+    #[schema(example = "lui")]
+    pub component: String,
+    /// Absolute path of the folder (no `..`), holding `readme.txt`.
+    #[schema(example = "/mnt/tape/lui/backup")]
+    pub folder: String,
+}
+
+fn parse_bool(value: &Option<String>, field: &str, errors: &mut Vec<FieldError>) -> Option<bool> {
+    match value.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            errors.push(FieldError::new(
+                field,
+                format!("{other:?} is not a boolean: use true or false"),
+            ));
+            None
+        }
+    }
+}
+
+fn sets_error(e: SetsError) -> ApiError {
+    match e.field() {
+        Some(field) => ApiError::field(field, e.to_string()),
+        None => ApiError::new(
+            ProblemKind::Unavailable,
+            format!("could not save the import: {e}"),
+        ),
+    }
+}
+
+fn start_error(e: VerifyStartError) -> ApiError {
+    match e {
+        VerifyStartError::NotFound(id) => {
+            ApiError::not_found(format!("no backup set {id} on disk"))
+        }
+        VerifyStartError::BackupRunning(id) => {
+            let mut e = ApiError::busy("backup", &id);
+            e.detail =
+                format!("backup {id} is running; its commit moves slots, so verify after it ends");
+            e
+        }
+        VerifyStartError::AlreadyRunning(id) => ApiError::busy("verification", &id),
+        VerifyStartError::Io(e) => ApiError::new(
+            ProblemKind::Unavailable,
+            format!("could not record the verification: {e}"),
+        ),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(f).await.map_err(ApiError::internal)
+}
+
+/// The backup sets found on disk now: every slot's `readme.txt` of every component, plus the
+/// imported folders, grouped by backup ID. Works without the master's job records.
+#[utoipa::path(
+    tag = "backup-sets",
+    security(("bearer" = [])),
+    params(SetListParams),
+    responses(
+        (status = 200, description = "Sets, newest first", body = BackupSetList),
+        AuthProblems, QueryProblems,
+    )
+)]
+#[get("/backup-sets")]
+pub async fn list_backup_sets(
+    _: Viewer,
+    sets: web::Data<Sets>,
+    q: web::Query<SetListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = Vec::new();
+    let query = SetQuery {
+        complete: parse_bool(&q.complete, "complete", &mut errors),
+        successful: parse_bool(&q.successful, "successful", &mut errors),
+        latest: parse_bool(&q.latest, "latest", &mut errors).unwrap_or(false),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let sets = sets.into_inner();
+    let scan = blocking(move || sets.query(&query)).await?;
+    Ok(HttpResponse::Ok().json(BackupSetList {
+        items: scan.sets,
+        unidentified: scan.unidentified,
+    }))
+}
+
+/// One backup set: its folder per component, completeness, success, last verification.
+#[utoipa::path(
+    tag = "backup-sets",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    responses(
+        (status = 200, description = "The set", body = BackupSet),
+        AuthProblems, NotFoundProblem, QueryProblems,
+    )
+)]
+#[get("/backup-sets/{id}")]
+pub async fn get_backup_set(
+    _: Viewer,
+    sets: web::Data<Sets>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    check_id(&id, "id")?;
+    let sets = sets.into_inner();
+    let key = id.clone();
+    let set = blocking(move || sets.get(&key)).await?;
+    match set {
+        Some(s) => Ok(HttpResponse::Ok().json(s)),
+        None => Err(ApiError::not_found(format!("no backup set {id} on disk"))),
+    }
+}
+
+/// Registers a folder retrieved from an external medium (admin). Its `readme.txt` must name
+/// the component; the folder must not be one of the backup slots (those are found anyway).
+/// 201 for a new registration, 200 when the folder was already registered with this backup.
+#[utoipa::path(
+    tag = "backup-sets",
+    security(("bearer" = [])),
+    request_body = ImportRequest,
+    responses(
+        (status = 201, description = "Registered", body = ImportOutcome,
+            headers(("Location" = String, description = "The set's URL"))),
+        (status = 200, description = "Already registered; unchanged", body = ImportOutcome,
+            headers(("Location" = String, description = "The set's URL"))),
+        AuthProblems, BodyProblems, UnavailableProblem,
+    )
+)]
+#[post("/backup-sets/import")]
+pub async fn import_backup_folder(
+    _: Admin,
+    sets: web::Data<Sets>,
+    body: ValidJson<ImportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.0;
+    let sets = sets.into_inner();
+    let outcome = blocking(move || sets.import(&req.component, &req.folder))
+        .await?
+        .map_err(sets_error)?;
+    let mut resp = if outcome.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(resp
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/backup-sets/{}", outcome.imported.backup_id),
+        ))
+        .json(outcome))
+}
+
+/// Starts verifying every folder of the set against its `SHA256SUMS` (operator). Always a job:
+/// answers 202 at once with the record; poll `Location` until `status` is not `running`. 409
+/// while a backup runs (its commit moves slots) or another verification runs.
+#[utoipa::path(
+    tag = "backup-sets",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    responses(
+        (status = 202, description = "Started", body = Verification,
+            headers(("Location" = String, description = "The verification's URL"))),
+        AuthProblems, NotFoundProblem, QueryProblems, ConflictProblem, UnavailableProblem,
+    )
+)]
+#[post("/backup-sets/{id}/verify")]
+pub async fn verify_backup_set(
+    _: Operator,
+    sets: web::Data<Sets>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    check_id(&id, "id")?;
+    let sets = sets.into_inner();
+    let key = id.clone();
+    let record = blocking(move || sets.start_verification(&key))
+        .await?
+        .map_err(start_error)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/backup-sets/{id}/verifications/{}", record.id),
+        ))
+        .json(record))
+}
+
+/// The verifications of a set, newest first (the last 20 finished ones are kept per set).
+#[utoipa::path(
+    tag = "backup-sets",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    responses(
+        (status = 200, description = "Verifications, newest first", body = Vec<Verification>),
+        AuthProblems, NotFoundProblem, QueryProblems,
+    )
+)]
+#[get("/backup-sets/{id}/verifications")]
+pub async fn list_verifications(
+    _: Viewer,
+    sets: web::Data<Sets>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    check_id(&id, "id")?;
+    let sets = sets.into_inner();
+    let key = id.clone();
+    let (records, exists) = blocking(move || {
+        let records = sets.verifications(&key);
+        let exists = !records.is_empty() || sets.get(&key).is_some();
+        (records, exists)
+    })
+    .await?;
+    if !exists {
+        return Err(ApiError::not_found(format!("no backup set {id}")));
+    }
+    Ok(HttpResponse::Ok().json(records))
+}
+
+/// One verification: while `running`, files and bytes checked so far; then per folder the
+/// files changed, missing, unlisted and unreadable.
+#[utoipa::path(
+    tag = "backup-sets",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+        ("verification_id" = String, Path, description = "Verification ID", example = "20261126T080000Z-0001"),
+    ),
+    responses(
+        (status = 200, description = "The verification", body = Verification),
+        AuthProblems, NotFoundProblem, QueryProblems,
+    )
+)]
+#[get("/backup-sets/{id}/verifications/{verification_id}")]
+pub async fn get_verification(
+    _: Viewer,
+    sets: web::Data<Sets>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, vid) = path.into_inner();
+    check_id(&id, "id")?;
+    check_id(&vid, "verification_id")?;
+    match sets.verification(&vid) {
+        Some(v) if v.set_id == id => Ok(HttpResponse::Ok().json(v)),
+        _ => Err(ApiError::not_found(format!(
+            "no verification {vid} of backup set {id}"
+        ))),
+    }
+}

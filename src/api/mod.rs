@@ -20,6 +20,7 @@ pub mod components;
 pub mod health;
 pub mod hook_processes;
 pub mod json;
+pub mod metrics;
 pub mod restores;
 pub mod schedule;
 pub mod settings;
@@ -43,6 +44,8 @@ pub use json::ValidJson;
         (name = "components", description = "The components backed up and their history"),
         (name = "backups", description = "Backup jobs: start, follow, cancel, report"),
         (name = "hook-processes", description = "Post-backup commands, test runs, their output"),
+        (name = "restores", description = "Restore jobs: plan (dry run), verify, apply with rollback"),
+        (name = "backup-sets", description = "Backup sets found on disk, imports from external media, verification"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -68,6 +71,7 @@ impl Modify for BearerAuth {
 /// Every API route. The server mounts it; `openapi()` collects the spec from it.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz);
+    cfg.service(metrics::get_metrics);
     cfg.service(
         utoipa_actix_web::scope("/api/v1")
             .configure(settings::routes)

@@ -23,6 +23,15 @@ pub struct Faults {
     /// `abort_mid_rotation:<component>`: abort the process during that component's rotation,
     /// after the older slots were shifted and before the staging folder became `backup`.
     pub abort_mid_rotation: HashSet<String>,
+    /// `restore_fail_after:<component>`: a restore fails with an injected error right after that
+    /// component's items were copied in (before the next component), so it is rolled back.
+    pub restore_fail_after: HashSet<String>,
+    /// `restore_slow_ms:<n>`: a restore sleeps n ms before each file it copies (a window for
+    /// crash tests).
+    pub restore_slow: Option<Duration>,
+    /// `restore_abort_in_rollback:<component>`: `std::process::abort()` while rolling that
+    /// component back, after its first item was put back (tests that rollback is idempotent).
+    pub restore_abort_in_rollback: HashSet<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +84,18 @@ impl Faults {
                 "abort_mid_rotation" => {
                     f.abort_mid_rotation.insert(need_arg()?);
                 }
+                "restore_fail_after" => {
+                    f.restore_fail_after.insert(need_arg()?);
+                }
+                "restore_slow_ms" => {
+                    let ms: u64 = need_arg()?
+                        .parse()
+                        .map_err(|_| FaultsError(format!("{item}: not a number")))?;
+                    f.restore_slow = Some(Duration::from_millis(ms));
+                }
+                "restore_abort_in_rollback" => {
+                    f.restore_abort_in_rollback.insert(need_arg()?);
+                }
                 _ => return Err(FaultsError(format!("unknown fault {name:?}"))),
             }
         }
@@ -96,6 +117,13 @@ mod tests {
         assert!(f.enospc.contains("trk"));
         assert!(f.panic.contains("x"));
         assert!(Faults::parse("").unwrap().prepare_fail.is_empty());
+        let r =
+            Faults::parse("restore_fail_after:lui,restore_slow_ms:7,restore_abort_in_rollback:hub")
+                .unwrap();
+        assert!(r.restore_fail_after.contains("lui"));
+        assert_eq!(r.restore_slow, Some(Duration::from_millis(7)));
+        assert!(r.restore_abort_in_rollback.contains("hub"));
+        assert!(Faults::parse("restore_slow_ms:x").is_err());
         assert!(Faults::parse("bogus").is_err());
         assert!(Faults::parse("prepare").is_err());
         assert!(Faults::parse("slow_copy_ms:x").is_err());

@@ -28,16 +28,16 @@
 //! (9.x) writes it: the line starts with `\` and those characters become `\\`, `\n`, `\r`.
 //! Such names are therefore kept, not refused; `sha256sum -c` reads them back.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::fs::{self, File, FileTimes, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -376,16 +376,57 @@ fn apply_dir_meta(path: &Path, meta: &Metadata, as_root: bool) -> Result<(), IoE
     .ctx("setting times of", path)
 }
 
+/// Work handed from the walk to the copy workers: runs of files of one folder (at most
+/// [`CHUNK`]). A worker takes a whole run, so the workers rarely contend for one directory's
+/// lock and can use directory descriptors; and copying starts while the walk goes on.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<(VecDeque<Vec<FileJob>>, bool)>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn push(&self, chunk: Vec<FileJob>) {
+        if chunk.is_empty() {
+            return;
+        }
+        lock(&self.state).0.push_back(chunk);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        lock(&self.state).1 = true;
+        self.ready.notify_all();
+    }
+
+    /// The next run, waiting for the walk; `None` once the walk is over and all was taken.
+    fn pop(&self) -> Option<Vec<FileJob>> {
+        let mut st = lock(&self.state);
+        loop {
+            if let Some(c) = st.0.pop_front() {
+                return Some(c);
+            }
+            if st.1 {
+                return None;
+            }
+            st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 struct Shared<'a> {
     req: &'a CopyRequest,
-    files: &'a [FileJob],
-    /// Runs of files of one folder (at most [`CHUNK`]): a worker takes a whole run, so the two
-    /// workers rarely contend for the same directory lock, and can use directory descriptors.
-    chunks: Vec<std::ops::Range<usize>>,
-    prev_index: HashMap<Vec<u8>, IndexEntry>,
+    queue: Queue,
+    /// Loaded by the first worker while the walk starts.
+    prev_index: OnceLock<HashMap<Vec<u8>, IndexEntry>>,
     cancel: &'a CancelToken,
+    /// Set on the first error anywhere: everyone stops.
     stop: AtomicBool,
-    next: AtomicUsize,
+    files_total: AtomicU64,
     files_copied: AtomicU64,
     files_linked: AtomicU64,
     bytes_copied: AtomicU64,
@@ -397,9 +438,16 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
+    fn index(&self) -> &HashMap<Vec<u8>, IndexEntry> {
+        self.prev_index.get_or_init(|| match &self.req.previous {
+            Some(p) => load_index(p),
+            None => HashMap::new(),
+        })
+    }
+
     fn stats(&self) -> CopyStats {
         CopyStats {
-            files: self.files.len() as u64,
+            files: self.files_total.load(Ordering::Relaxed),
             files_copied: self.files_copied.load(Ordering::Relaxed),
             files_linked: self.files_linked.load(Ordering::Relaxed),
             bytes_copied: self.bytes_copied.load(Ordering::Relaxed),
@@ -409,9 +457,9 @@ impl Shared<'_> {
 
     /// Reports progress when the last report is old enough (or after every file for small sets).
     fn maybe_emit(&self, file_done: bool) {
-        let every_file = file_done && self.files.len() <= EVERY_FILE_UP_TO;
+        let small = self.files_total.load(Ordering::Relaxed) <= EVERY_FILE_UP_TO as u64;
         if let Ok(mut last) = self.last_emit.try_lock() {
-            if every_file || last.elapsed() >= PROGRESS_INTERVAL {
+            if (file_done && small) || last.elapsed() >= PROGRESS_INTERVAL {
                 *last = Instant::now();
                 (self.progress)(self.stats());
             }
@@ -423,7 +471,7 @@ impl Shared<'_> {
     }
 }
 
-type WorkerResult = Result<(Vec<(Vec<u8>, [u8; 32])>, Vec<(Vec<u8>, IndexEntry)>), CopyError>;
+type WorkerResult = Result<(Vec<SumEntry>, Vec<(Vec<u8>, IndexEntry)>), CopyError>;
 
 /// Copies the items of `req` into `req.dest`. `progress` is called from the worker threads.
 pub fn copy_items(
@@ -431,37 +479,14 @@ pub fn copy_items(
     cancel: &CancelToken,
     progress: &(dyn Fn(CopyStats) + Sync),
 ) -> Result<CopyOutcome, CopyError> {
-    let as_root = is_root();
-    let mut outcome = CopyOutcome::default();
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
-    let t0 = Instant::now();
-    walk_items(req, cancel, as_root, &mut files, &mut dirs, &mut outcome)?;
-    eprintln!("PROFILE walk {:?}", t0.elapsed());
-
-    let prev_index = match &req.previous {
-        Some(p) => load_index(p),
-        None => HashMap::new(),
-    };
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for i in 1..=files.len() {
-        let split = i == files.len()
-            || i - start >= CHUNK
-            || files[i].rel.parent() != files[start].rel.parent();
-        if split {
-            chunks.push(start..i);
-            start = i;
-        }
-    }
+    let roots = check_items(req)?;
     let shared = Shared {
         req,
-        files: &files,
-        chunks,
-        prev_index,
+        queue: Queue::default(),
+        prev_index: OnceLock::new(),
         cancel,
         stop: AtomicBool::new(false),
-        next: AtomicUsize::new(0),
+        files_total: AtomicU64::new(0),
         files_copied: AtomicU64::new(0),
         files_linked: AtomicU64::new(0),
         bytes_copied: AtomicU64::new(0),
@@ -469,21 +494,20 @@ pub fn copy_items(
         enospc_armed: AtomicBool::new(req.inject_enospc),
         last_emit: Mutex::new(Instant::now()),
         progress,
-        as_root,
+        as_root: is_root(),
     };
     progress(shared.stats());
-    eprintln!("PROFILE index {:?} cpu {:?}", t0.elapsed(), {
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-        (
-            ru.ru_utime.tv_sec as f64 + ru.ru_utime.tv_usec as f64 / 1e6,
-            ru.ru_stime.tv_sec as f64 + ru.ru_stime.tv_usec as f64 / 1e6,
-        )
-    });
-    let workers = req.workers.clamp(1, 16).min(shared.chunks.len().max(1));
-    let results: Vec<WorkerResult> = std::thread::scope(|s| {
+    let mut outcome = CopyOutcome::default();
+    let mut dirs = Vec::new();
+    let workers = req.workers.clamp(1, 16);
+    let (walked, results) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| worker(&shared))).collect();
-        handles
+        let walked = walk_items(&shared, roots, &mut dirs, &mut outcome);
+        if walked.is_err() {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+        shared.queue.close();
+        let results: Vec<WorkerResult> = handles
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
@@ -494,24 +518,17 @@ pub fn copy_items(
                     )))
                 })
             })
-            .collect()
+            .collect();
+        (walked, results)
     });
-    eprintln!("PROFILE files {:?} cpu {:?}", t0.elapsed(), {
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-        (
-            ru.ru_utime.tv_sec as f64 + ru.ru_utime.tv_usec as f64 / 1e6,
-            ru.ru_stime.tv_sec as f64 + ru.ru_stime.tv_usec as f64 / 1e6,
-        )
-    });
-    let mut first_err = None;
+    // The first real error wins over the "cancelled" of those it stopped.
+    let mut first_err = walked.err();
     for r in results {
         match r {
             Ok((sums, index)) => {
                 outcome.sums.extend(sums);
                 outcome.index.extend(index);
             }
-            // An I/O error is more telling than the "cancelled" of the other workers.
             Err(CopyError::Cancelled) => {
                 first_err.get_or_insert(CopyError::Cancelled);
             }
@@ -531,9 +548,8 @@ pub fn copy_items(
     // Folder modes and times last: writing into a folder changes its mtime, and a read-only
     // source folder must stay writable until its content is in.
     for d in dirs.iter().rev() {
-        apply_dir_meta(&req.dest.join(&d.rel), &d.meta, as_root)?;
+        apply_dir_meta(&req.dest.join(&d.rel), &d.meta, shared.as_root)?;
     }
-    eprintln!("PROFILE dirs {:?}", t0.elapsed());
     outcome.dirs = dirs.len() as u64;
     outcome.stats = shared.stats();
     outcome.index.sort_by(|a, b| a.0.cmp(&b.0));
@@ -564,14 +580,9 @@ fn normalise_item(item: &str) -> Result<(PathBuf, bool), String> {
     Ok((rel, must_be_dir))
 }
 
-fn walk_items(
-    req: &CopyRequest,
-    cancel: &CancelToken,
-    as_root: bool,
-    files: &mut Vec<FileJob>,
-    dirs: &mut Vec<DirFix>,
-    outcome: &mut CopyOutcome,
-) -> Result<(), CopyError> {
+/// Checks every item before anything is copied, so all problems are reported at once. Returns
+/// the items to copy (outermost only) with their metadata.
+fn check_items(req: &CopyRequest) -> Result<Vec<(PathBuf, Metadata)>, CopyError> {
     let mut problems = Vec::new();
     let mut items: Vec<(PathBuf, bool, &str)> = Vec::new();
     for item in &req.items {
@@ -589,7 +600,6 @@ fn walk_items(
         }
         kept.push(it);
     }
-    // Check every item before copying anything, so all problems are reported at once.
     let mut roots = Vec::new();
     for (rel, must_be_dir, item) in &kept {
         let src = req.home.join(rel);
@@ -608,57 +618,58 @@ fn walk_items(
         let parts: Vec<_> = rel.components().collect();
         for c in &parts[..parts.len().saturating_sub(1)] {
             prefix.push(c);
-            match fs::symlink_metadata(&prefix) {
-                Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => {
-                    problems.push(format!(
-                        "item {item:?}: {} is a symbolic link; items are never reached through links",
-                        prefix.display()
-                    ));
-                    ancestors_ok = false;
-                    break;
-                }
-                Ok(_) => {
-                    problems.push(format!(
-                        "item {item:?}: {} is not a folder",
-                        prefix.display()
-                    ));
-                    ancestors_ok = false;
-                    break;
-                }
-                Err(e) => {
-                    problems.push(format!("missing item {item:?} ({}): {e}", src.display()));
-                    ancestors_ok = false;
-                    break;
-                }
+            let problem = match fs::symlink_metadata(&prefix) {
+                Ok(m) if m.is_dir() => None,
+                Ok(m) if m.file_type().is_symlink() => Some(format!(
+                    "item {item:?}: {} is a symbolic link; items are never reached through links",
+                    prefix.display()
+                )),
+                Ok(_) => Some(format!(
+                    "item {item:?}: {} is not a folder",
+                    prefix.display()
+                )),
+                Err(e) => Some(format!("missing item {item:?} ({}): {e}", src.display())),
+            };
+            if let Some(p) = problem {
+                problems.push(p);
+                ancestors_ok = false;
+                break;
             }
         }
         if !ancestors_ok {
             continue;
         }
         match fs::symlink_metadata(&src) {
-            Ok(m) => {
-                if *must_be_dir && !m.is_dir() {
-                    let what = if m.file_type().is_symlink() {
-                        "a symbolic link"
-                    } else {
-                        "not a folder"
-                    };
-                    problems.push(format!(
-                        "item {item:?} ({}) must be a folder but is {what}",
-                        src.display()
-                    ));
+            Ok(m) if *must_be_dir && !m.is_dir() => {
+                let what = if m.file_type().is_symlink() {
+                    "a symbolic link"
                 } else {
-                    roots.push((rel.clone(), m));
-                }
+                    "not a folder"
+                };
+                problems.push(format!(
+                    "item {item:?} ({}) must be a folder but is {what}",
+                    src.display()
+                ));
             }
+            Ok(m) => roots.push((rel.clone(), m)),
             Err(e) => problems.push(format!("missing item {item:?} ({}): {e}", src.display())),
         }
     }
-    if !problems.is_empty() {
-        return Err(CopyError::Items(problems));
+    if problems.is_empty() {
+        Ok(roots)
+    } else {
+        Err(CopyError::Items(problems))
     }
+}
 
+/// The walk: creates the folders and links in the staging folder, hands files to the workers.
+fn walk_items(
+    sh: &Shared<'_>,
+    roots: Vec<(PathBuf, Metadata)>,
+    dirs: &mut Vec<DirFix>,
+    outcome: &mut CopyOutcome,
+) -> Result<(), CopyError> {
+    let req = sh.req;
     let mut made_ancestors: HashSet<PathBuf> = HashSet::new();
     for (rel, meta) in roots {
         // Recreate the item's parent folders, with the source's modes and times.
@@ -669,15 +680,14 @@ fn walk_items(
             if made_ancestors.insert(anc.clone()) {
                 let src = req.home.join(&anc);
                 let m = fs::symlink_metadata(&src).ctx("reading metadata of", &src)?;
-                let dst = req.dest.join(&anc);
-                mkdir(&dst)?;
+                mkdir(&req.dest.join(&anc))?;
                 dirs.push(DirFix {
                     rel: anc.clone(),
                     meta: m,
                 });
             }
         }
-        walk_entry(req, cancel, as_root, rel, meta, files, dirs, outcome)?;
+        walk_entry(sh, rel, meta, dirs, outcome)?;
     }
     Ok(())
 }
@@ -690,59 +700,78 @@ fn mkdir(path: &Path) -> Result<(), IoError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+fn copy_symlink(sh: &Shared<'_>, rel: &Path, meta: &Metadata) -> Result<(), IoError> {
+    let src = sh.req.home.join(rel);
+    let dst = sh.req.dest.join(rel);
+    let target = fs::read_link(&src).ctx("reading link", &src)?;
+    std::os::unix::fs::symlink(&target, &dst).ctx("creating link", &dst)?;
+    if sh.as_root {
+        let _ = std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()));
+    }
+    let atime = nix::sys::time::TimeSpec::new(meta.atime(), meta.atime_nsec());
+    let mtime = nix::sys::time::TimeSpec::new(meta.mtime(), meta.mtime_nsec());
+    nix::sys::stat::utimensat(
+        None,
+        &dst,
+        &atime,
+        &mtime,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .map_err(io::Error::from)
+    .ctx("setting times of", &dst)
+}
+
 fn walk_entry(
-    req: &CopyRequest,
-    cancel: &CancelToken,
-    as_root: bool,
+    sh: &Shared<'_>,
     rel: PathBuf,
     meta: Metadata,
-    files: &mut Vec<FileJob>,
     dirs: &mut Vec<DirFix>,
     outcome: &mut CopyOutcome,
 ) -> Result<(), CopyError> {
+    let req = sh.req;
     // Iterative pre-order walk: deep trees cannot overflow the stack.
     let mut stack = vec![(rel, meta)];
     while let Some((rel, meta)) = stack.pop() {
         let ft = meta.file_type();
-        let src = req.home.join(&rel);
-        let dst = req.dest.join(&rel);
         if ft.is_dir() {
-            if cancel.is_cancelled() {
+            if sh.stopped() {
                 return Err(CopyError::Cancelled);
             }
-            mkdir(&dst)?;
-            let entries = fs::read_dir(&src).ctx("listing", &src)?;
-            for entry in entries {
+            let src = req.home.join(&rel);
+            mkdir(&req.dest.join(&rel))?;
+            let mut batch = Vec::new();
+            for entry in fs::read_dir(&src).ctx("listing", &src)? {
                 let entry = entry.ctx("listing", &src)?;
                 let child_rel = rel.join(entry.file_name());
-                let child_src = src.join(entry.file_name());
                 // DirEntry::metadata does not follow symlinks (fstatat AT_SYMLINK_NOFOLLOW).
-                let m = entry.metadata().ctx("reading metadata of", &child_src)?;
-                stack.push((child_rel, m));
+                let m = entry
+                    .metadata()
+                    .ctx("reading metadata of", &src.join(entry.file_name()))?;
+                if m.is_file() {
+                    batch.push(FileJob {
+                        rel: child_rel,
+                        meta: m,
+                    });
+                    if batch.len() == CHUNK {
+                        sh.files_total.fetch_add(CHUNK as u64, Ordering::Relaxed);
+                        sh.queue.push(std::mem::take(&mut batch));
+                    }
+                } else {
+                    stack.push((child_rel, m));
+                }
             }
+            sh.files_total
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            sh.queue.push(batch);
             dirs.push(DirFix { rel, meta });
         } else if ft.is_file() {
-            files.push(FileJob { rel, meta });
+            sh.files_total.fetch_add(1, Ordering::Relaxed);
+            sh.queue.push(vec![FileJob { rel, meta }]);
         } else if ft.is_symlink() {
-            let target = fs::read_link(&src).ctx("reading link", &src)?;
-            std::os::unix::fs::symlink(&target, &dst).ctx("creating link", &dst)?;
-            if as_root {
-                let _ = std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()));
-            }
-            let atime = nix::sys::time::TimeSpec::new(meta.atime(), meta.atime_nsec());
-            let mtime = nix::sys::time::TimeSpec::new(meta.mtime(), meta.mtime_nsec());
-            nix::sys::stat::utimensat(
-                None,
-                &dst,
-                &atime,
-                &mtime,
-                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-            )
-            .map_err(io::Error::from)
-            .ctx("setting times of", &dst)?;
+            copy_symlink(sh, &rel, &meta)?;
             outcome.symlinks += 1;
         } else {
+            let src = req.home.join(&rel);
             tracing::warn!(path = %src.display(), "skipping special file (socket, FIFO or device)");
             outcome.skipped.push(src.display().to_string());
         }
@@ -759,7 +788,7 @@ struct DirFds {
 
 fn open_dir_fds(sh: &Shared<'_>, parent: &Path) -> Option<DirFds> {
     let prev = sh.req.previous.as_ref()?;
-    if sh.prev_index.is_empty() {
+    if sh.index().is_empty() {
         return None;
     }
     Some(DirFds {
@@ -769,26 +798,24 @@ fn open_dir_fds(sh: &Shared<'_>, parent: &Path) -> Option<DirFds> {
 }
 
 fn worker(sh: &Shared<'_>) -> WorkerResult {
-    let mut buf = vec![0u8; BUF_SIZE];
+    // Allocated on the first copy: a backup of unchanged files needs no buffer.
+    let mut buf = Vec::new();
     let mut sums = Vec::new();
     let mut index = Vec::new();
-    loop {
-        let c = sh.next.fetch_add(1, Ordering::Relaxed);
-        let Some(range) = sh.chunks.get(c) else {
-            return Ok((sums, index));
-        };
-        let parent = sh.files[range.start].rel.parent().unwrap_or(Path::new(""));
+    sh.index();
+    while let Some(chunk) = sh.queue.pop() {
+        let parent = chunk[0].rel.parent().unwrap_or(Path::new(""));
         let fds = open_dir_fds(sh, parent);
-        for job in &sh.files[range.clone()] {
+        for job in chunk {
             if sh.stopped() {
                 return Err(CopyError::Cancelled);
             }
             if let Some(d) = sh.req.slow_copy {
                 std::thread::sleep(d);
             }
-            match copy_one(sh, job, &mut buf, fds.as_ref()) {
+            match copy_one(sh, &job, &mut buf, fds.as_ref()) {
                 Ok((sha, entry)) => {
-                    let rel = job.rel.as_os_str().as_bytes().to_vec();
+                    let rel = job.rel.into_os_string().into_vec();
                     if let Some(e) = entry {
                         index.push((rel.clone(), e));
                     }
@@ -802,6 +829,10 @@ fn worker(sh: &Shared<'_>) -> WorkerResult {
             }
         }
     }
+    if sh.stopped() {
+        return Err(CopyError::Cancelled);
+    }
+    Ok((sums, index))
 }
 
 /// Hard-links `name` from the previous slot's folder when it still has the recorded size and
@@ -825,17 +856,19 @@ fn try_link(fds: &DirFds, name: &OsStr, entry: &IndexEntry) -> bool {
 fn copy_one(
     sh: &Shared<'_>,
     job: &FileJob,
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
     fds: Option<&DirFds>,
 ) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
     let key = job.rel.as_os_str().as_bytes();
-    if let (Some(fds), Some(entry), Some(name)) = (fds, sh.prev_index.get(key), job.rel.file_name())
-    {
+    if let (Some(fds), Some(entry), Some(name)) = (fds, sh.index().get(key), job.rel.file_name()) {
         if entry.same_source(&job.meta) && try_link(fds, name, entry) {
             sh.files_linked.fetch_add(1, Ordering::Relaxed);
             sh.bytes_linked.fetch_add(entry.size, Ordering::Relaxed);
             return Ok((entry.sha256, Some(entry.clone())));
         }
+    }
+    if buf.is_empty() {
+        buf.resize(BUF_SIZE, 0);
     }
     let src = sh.req.home.join(&job.rel);
     let dst = sh.req.dest.join(&job.rel);

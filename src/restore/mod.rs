@@ -1,9 +1,73 @@
-//! Restore jobs (placeholder until the restore work lands).
+//! Restore jobs (DESIGN §3, §5.4, §5.6; seed 11.7 automated): check the request, make the plan,
+//! verify exactly the folders to be restored, then apply the plan in the background with a
+//! safety copy of everything replaced, and roll back on any failure. No actix here;
+//! `crate::api::restores` is the edge.
+//!
+//! # Starting a restore ([`Restorer::start`], blocking)
+//! 1. The request alone: `backup_id` well-formed, `components` configured (default: every
+//!    configured component), `source_folders` for chosen components only, absolute, no `..`.
+//! 2. A restore ID is issued and the one-job lock shared with backups is taken
+//!    (`Engine::try_lock_exclusive`); a running backup or restore answers
+//!    [`StartError::Busy`]. Everything below happens under the lock, so no backup can rotate
+//!    slots while the set is read, verified and restored.
+//! 3. The folder of each chosen component: the one given in `source_folders` (its
+//!    `readme.txt` must name that component and the ID, `Result: success`), else the set's
+//!    preferred folder (a usable slot, else a usable imported folder). An unknown set (not on
+//!    disk and no source folder for any component) is [`StartError::UnknownSet`]; a component
+//!    without a folder (incomplete set) or with a failed one is refused naming it.
+//! 4. The plan of each component ([`plan`]); then every chosen folder is verified against its
+//!    `SHA256SUMS` ([`Sets::verify_folders`]); any changed, missing, unlisted or unreadable
+//!    file refuses the restore, naming the files. Nothing was changed on disk up to here.
+//! 5. The record is written (`jobs/restores/<ID>.json`, see [`record`]): status `planned` for a
+//!    dry run (final; the lock is released), else `running`, and the plan is applied on a
+//!    thread of its own that holds the lock until the restore is final ([`apply`]).
+//!
+//! # States
+//! `planned` (dry run, final) · `running` → `succeeded` | `failed` (rolled back) ·
+//! a record found `running` when the master starts → rolled back and `interrupted`, or, when
+//! the commit had been decided (every component applied), completed and `succeeded`
+//! ([`recovery`]). That happens in [`Restorer::open`], before the scheduler can start a backup.
+//!
+//! # Decisions
+//! * Safety folders `<home>/.pre-restore-<ID>` are removed once the restore succeeded: the
+//!   operator asked for the set's state, and keeping a second full copy of every home until
+//!   some later restore would silently double the disk use. They are kept (and named in the
+//!   record) only when a rollback could not empty them.
+//! * A dry run takes the lock too (it verifies the folders, which a rotating backup would make
+//!   look missing) and is recorded like any restore, with status `planned`.
+//! * A restore is not cancellable: stopping half-way would only mean a rollback, which a
+//!   failed restore does anyway.
+//! * Remote components (agents) are not restored yet: only configured local components are
+//!   known here.
 
-use std::path::Path;
+pub mod apply;
+pub mod plan;
+pub mod record;
+pub mod recovery;
 
-use crate::jobs::Engine;
-use crate::sets::Sets;
+use std::collections::{BTreeMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{SubsecRound, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::engine::backup_id::IdParts;
+use crate::engine::faults::Faults;
+use crate::engine::ComponentSpec;
+use crate::jobs::{Engine, ExclusiveGuard, JobKind, StartError as LockError};
+use crate::sets::{FolderSource, SetFolder, Sets};
+use apply::Journal;
+use plan::{plan_component, PlanInput, Problem};
+pub use record::{
+    ComponentRestore, ComponentState, FolderCheck, RestoreRecord, RestoreStatus, StepAction,
+};
+use record::{FolderOrigin, RestoreStatus as S};
+
+/// Largest page [`Restorer::list`] returns.
+pub const MAX_PAGE: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -11,17 +75,681 @@ pub enum RestoreError {
     Io(String),
 }
 
+/// The body of `POST /restores`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreRequest {
+    /// The backup set to restore.
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+    /// The components to restore; default: every configured component. A set that is
+    /// incomplete or failed for other components can still be restored for these.
+    #[schema(example = json!(["hub", "lui"]))]
+    pub components: Option<Vec<String>>,
+    /// Only make the plan and verify; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Folders retrieved from an external medium, per component: used instead of the slots.
+    /// Each must be an absolute path whose `readme.txt` names the component and `backup_id`.
+    #[schema(example = json!({"trk": "/mnt/tape/trk/backup"}))]
+    pub source_folders: Option<BTreeMap<String, String>>,
+}
+
+/// Why a restore did not start. Nothing was changed on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Fields of the request at fault: (field, message) each.
+    #[error("invalid request: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<(String, String)>),
+    /// No such backup set on disk.
+    #[error("no backup set {0} on disk")]
+    UnknownSet(String),
+    /// A backup or restore runs.
+    #[error("a {kind} is already running: {id}")]
+    Busy { kind: JobKind, id: String },
+    /// A home is not in a state a restore can work on.
+    #[error("{0}")]
+    Conflict(String),
+    /// The record could not be written, or a thread not started.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Query of [`Restorer::list`].
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub limit: usize,
+    /// Only IDs strictly smaller than this one.
+    pub cursor: Option<String>,
+    pub status: Option<RestoreStatus>,
+}
+
+struct Inner {
+    state_dir: PathBuf,
+    engine: Engine,
+    sets: Sets,
+    faults: Faults,
+    records: Mutex<BTreeMap<String, RestoreRecord>>,
+    last_id: Mutex<Option<IdParts>>,
+    /// Serialises snapshot-and-save, so an older snapshot never overwrites a newer one.
+    write_lock: Mutex<()>,
+}
+
+/// The restore jobs. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct Restorer {
-    _engine: Engine,
-    _sets: Sets,
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The journal of one restore: the in-memory record, saved at every update.
+struct JobJournal {
+    inner: Arc<Inner>,
+    id: String,
+}
+
+impl Journal for JobJournal {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+        let _w = lock(&self.inner.write_lock);
+        let snapshot = {
+            let mut records = lock(&self.inner.records);
+            let rec = records
+                .get_mut(&self.id)
+                .ok_or_else(|| format!("restore {} has no record", self.id))?;
+            f(rec);
+            rec.clone()
+        };
+        record::save(&self.inner.state_dir, &snapshot).map_err(|e| e.to_string())
+    }
+
+    fn snapshot(&self) -> RestoreRecord {
+        lock(&self.inner.records)
+            .get(&self.id)
+            .cloned()
+            .unwrap_or_else(|| empty_record(&self.id))
+    }
+}
+
+fn empty_record(id: &str) -> RestoreRecord {
+    RestoreRecord {
+        id: id.to_string(),
+        backup_id: String::new(),
+        dry_run: false,
+        status: S::Failed,
+        requested_components: None,
+        source_folders: BTreeMap::new(),
+        created_at: Utc::now().trunc_subsecs(0),
+        started_at: None,
+        finished_at: None,
+        verification: vec![],
+        components: vec![],
+        steps: vec![],
+        changed: vec![],
+        commit_decided: false,
+        errors: vec![],
+        notes: vec![],
+    }
+}
+
+/// True for an absolute path without `..` (and not empty).
+fn plain_absolute(p: &str) -> bool {
+    let path = Path::new(p);
+    path.is_absolute() && !path.components().any(|c| matches!(c, Component::ParentDir))
 }
 
 impl Restorer {
-    pub fn open(_state_dir: &Path, engine: Engine, sets: Sets) -> Result<Restorer, RestoreError> {
-        Ok(Restorer {
-            _engine: engine,
-            _sets: sets,
-        })
+    /// Loads the restore records and finishes every restore still `running` (a crash): rolled
+    /// back and `interrupted`, or completed when its commit was decided. Faults come from
+    /// `BACKUP_MASTER_FAULTS` (the `restore_*` names of `crate::engine::faults`).
+    pub fn open(state_dir: &Path, engine: Engine, sets: Sets) -> Result<Restorer, RestoreError> {
+        let faults = Faults::from_env().map_err(|e| RestoreError::Io(e.to_string()))?;
+        Self::open_with(state_dir, engine, sets, faults)
+    }
+
+    /// Like [`Restorer::open`] with explicit faults.
+    pub fn open_with(
+        state_dir: &Path,
+        engine: Engine,
+        sets: Sets,
+        faults: Faults,
+    ) -> Result<Restorer, RestoreError> {
+        let (records, warnings) =
+            record::load_all(state_dir).map_err(|e| RestoreError::Io(e.to_string()))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        let last = records
+            .iter()
+            .filter_map(|r| record::parse_restore_id(&r.id))
+            .max();
+        let running: Vec<String> = records
+            .iter()
+            .filter(|r| r.status == S::Running)
+            .map(|r| r.id.clone())
+            .collect();
+        let restorer = Restorer {
+            inner: Arc::new(Inner {
+                state_dir: state_dir.to_path_buf(),
+                engine,
+                sets,
+                faults,
+                records: Mutex::new(records.into_iter().map(|r| (r.id.clone(), r)).collect()),
+                last_id: Mutex::new(last),
+                write_lock: Mutex::new(()),
+            }),
+        };
+        for id in running {
+            let journal = JobJournal {
+                inner: restorer.inner.clone(),
+                id: id.clone(),
+            };
+            recovery::recover(&journal, &restorer.inner.faults);
+            let r = journal.snapshot();
+            tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
+        }
+        Ok(restorer)
+    }
+
+    /// Every restore, newest first, paged.
+    pub fn list(&self, q: &ListQuery) -> (Vec<RestoreRecord>, Option<String>) {
+        let limit = q.limit.min(MAX_PAGE);
+        let records = lock(&self.inner.records);
+        let mut items: Vec<RestoreRecord> = Vec::new();
+        let mut next = None;
+        for r in records.values().rev().filter(|r| {
+            q.cursor.as_deref().is_none_or(|c| r.id.as_str() < c)
+                && q.status.is_none_or(|s| r.status == s)
+        }) {
+            if items.len() == limit {
+                next = items.last().map(|l| l.id.clone());
+                break;
+            }
+            items.push(r.clone());
+        }
+        (items, next)
+    }
+
+    pub fn get(&self, id: &str) -> Option<RestoreRecord> {
+        lock(&self.inner.records).get(id).cloned()
+    }
+
+    fn issue_id(&self) -> String {
+        let mut last = lock(&self.inner.last_id);
+        let (id, parts) = record::next_restore_id(*last, Utc::now());
+        *last = Some(parts);
+        id
+    }
+
+    /// Checks, plans and verifies a restore, records it, and (unless a dry run) starts applying
+    /// it in the background. Blocking: call it from `web::block`. See the module doc.
+    pub fn start(&self, req: RestoreRequest) -> Result<RestoreRecord, StartError> {
+        let specs = self.inner.engine.components();
+        let chosen = check_request(&req, &specs)?;
+        let id = self.issue_id();
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Restore, &id)
+            .map_err(|e| match e {
+                LockError::Busy { kind, id } => StartError::Busy { kind, id },
+                other => StartError::Io(other.to_string()),
+            })?;
+        let rec = self.prepare(&id, &req, &chosen)?;
+        {
+            let _w = lock(&self.inner.write_lock);
+            record::save(&self.inner.state_dir, &rec)
+                .map_err(|e| StartError::Io(format!("could not record the restore: {e}")))?;
+            lock(&self.inner.records).insert(id.clone(), rec.clone());
+        }
+        if rec.dry_run {
+            tracing::info!(restore = %id, backup = %rec.backup_id, "restore planned (dry run)");
+            return Ok(rec);
+        }
+        tracing::info!(restore = %id, backup = %rec.backup_id, "restore started");
+        self.spawn(id, guard);
+        Ok(rec)
+    }
+
+    /// Folders, plans and verification, under the lock. Returns the record to write.
+    fn prepare(
+        &self,
+        id: &str,
+        req: &RestoreRequest,
+        chosen: &[ComponentSpec],
+    ) -> Result<RestoreRecord, StartError> {
+        let sets = &self.inner.sets;
+        let given = req.source_folders.clone().unwrap_or_default();
+        let mut invalid: Vec<(String, String)> = Vec::new();
+        let set = sets.get(&req.backup_id);
+        if set.is_none() && given.is_empty() {
+            return Err(StartError::UnknownSet(req.backup_id.clone()));
+        }
+        let mut notes = Vec::new();
+        if let Some(s) = &set {
+            for f in &s.components {
+                if !chosen.iter().any(|c| c.name == f.component)
+                    && req.components.is_none()
+                    && !notes.iter().any(|n: &String| n.contains(&f.component))
+                {
+                    notes.push(format!(
+                        "the set has a folder for {:?}, which is not configured: not restored",
+                        f.component
+                    ));
+                }
+            }
+        }
+        // The folder of each chosen component.
+        let mut folders: Vec<(ComponentSpec, SetFolder, FolderOrigin)> = Vec::new();
+        let mut lacking = Vec::new();
+        for spec in chosen {
+            if let Some(path) = given.get(&spec.name) {
+                let field = format!("source_folders.{}", spec.name);
+                match sets.check_folder(&spec.name, Path::new(path), Some(&req.backup_id)) {
+                    Ok(f) if f.is_usable() => {
+                        folders.push((spec.clone(), f, FolderOrigin::SourceFolder))
+                    }
+                    Ok(f) => invalid.push((field, unusable(&f))),
+                    Err(e) => invalid.push((field, e.to_string())),
+                }
+                continue;
+            }
+            let Some(s) = &set else {
+                lacking.push(spec.name.clone());
+                continue;
+            };
+            match s
+                .preferred_folders()
+                .into_iter()
+                .find(|f| f.component == spec.name)
+            {
+                Some(f) if f.is_usable() => {
+                    let origin = match f.source {
+                        FolderSource::Slot => FolderOrigin::Slot,
+                        FolderSource::Imported => FolderOrigin::Imported,
+                    };
+                    folders.push((spec.clone(), f.clone(), origin));
+                }
+                Some(f) => invalid.push(("backup_id".into(), unusable(f))),
+                None => invalid.push((
+                    "backup_id".into(),
+                    format!(
+                        "backup set {} is incomplete: it has no folder for component {:?} \
+                         (restore the other components with `components`, or give its folder \
+                         in `source_folders`)",
+                        req.backup_id, spec.name
+                    ),
+                )),
+            }
+        }
+        if !lacking.is_empty() {
+            invalid.push((
+                "source_folders".into(),
+                format!(
+                    "backup set {} is not on disk: give a folder for {}",
+                    req.backup_id,
+                    lacking.join(", ")
+                ),
+            ));
+        }
+        if !invalid.is_empty() {
+            return Err(StartError::Invalid(invalid));
+        }
+
+        // Plans (only read the disk).
+        let mut plans = Vec::new();
+        let mut conflicts = Vec::new();
+        for (spec, f, origin) in &folders {
+            let field = match origin {
+                FolderOrigin::SourceFolder => format!("source_folders.{}", spec.name),
+                _ => "backup_id".to_string(),
+            };
+            let input = PlanInput {
+                restore_id: id,
+                spec,
+                folder: Path::new(&f.folder),
+                origin: *origin,
+                slot: f.slot.clone(),
+            };
+            match plan_component(&input) {
+                Ok(p) => plans.push(p),
+                Err(problems) => {
+                    for p in problems {
+                        match p {
+                            Problem::Folder(m) => invalid.push((field.clone(), m)),
+                            Problem::Home(m) => conflicts.push(format!("{}: {m}", spec.name)),
+                        }
+                    }
+                }
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(StartError::Invalid(invalid));
+        }
+        if !conflicts.is_empty() {
+            return Err(StartError::Conflict(format!(
+                "cannot restore: {}",
+                conflicts.join("; ")
+            )));
+        }
+
+        // Verify exactly the folders to restore.
+        let set_folders: Vec<SetFolder> = folders.iter().map(|(_, f, _)| f.clone()).collect();
+        let verified = sets.verify_folders(&set_folders);
+        let mut checks = Vec::new();
+        for (v, (spec, _, origin)) in verified.iter().zip(&folders) {
+            let mut problems = Vec::new();
+            if let Some(e) = &v.error {
+                problems.push(e.clone());
+            }
+            for (what, list) in [
+                ("changed", &v.changed),
+                ("missing", &v.missing),
+                ("not listed in SHA256SUMS", &v.unlisted),
+                ("unreadable", &v.unreadable),
+            ] {
+                if !list.is_empty() {
+                    problems.push(format!("{what}: {}", list.join(", ")));
+                }
+            }
+            if v.omitted > 0 {
+                problems.push(format!("and {} more", v.omitted));
+            }
+            let ok = v.ok && problems.is_empty();
+            if !ok {
+                let field = match origin {
+                    FolderOrigin::SourceFolder => format!("source_folders.{}", spec.name),
+                    _ => "backup_id".to_string(),
+                };
+                invalid.push((
+                    field,
+                    format!(
+                        "{} ({}) does not verify against its SHA256SUMS: {}",
+                        v.folder,
+                        spec.name,
+                        problems.join("; ")
+                    ),
+                ));
+            }
+            checks.push(FolderCheck {
+                component: spec.name.clone(),
+                folder: v.folder.clone(),
+                ok,
+                problems,
+            });
+        }
+        if verified.len() != folders.len() {
+            return Err(StartError::Io("verification returned no result".into()));
+        }
+        if !invalid.is_empty() {
+            return Err(StartError::Invalid(invalid));
+        }
+
+        let now = Utc::now().trunc_subsecs(0);
+        let mut rec = RestoreRecord {
+            id: id.to_string(),
+            backup_id: req.backup_id.clone(),
+            dry_run: req.dry_run,
+            status: if req.dry_run { S::Planned } else { S::Running },
+            requested_components: req.components.clone(),
+            source_folders: given,
+            created_at: now,
+            started_at: (!req.dry_run).then_some(now),
+            finished_at: req.dry_run.then_some(now),
+            verification: checks,
+            components: plans,
+            steps: vec![],
+            changed: vec![],
+            commit_decided: false,
+            errors: vec![],
+            notes,
+        };
+        rec.step(
+            StepAction::Planned,
+            None,
+            None,
+            None,
+            Some(format!(
+                "{} component(s) from backup set {}",
+                rec.components.len(),
+                rec.backup_id
+            )),
+        );
+        for c in &rec.verification.clone() {
+            rec.step(
+                StepAction::Verified,
+                Some(&c.component),
+                Some(&c.folder),
+                None,
+                None,
+            );
+        }
+        if rec.components.iter().any(|c| !c.edit.is_empty()) {
+            rec.notes.push(
+                "start the Maestro User Interface before the next backup: it reads its database \
+                 from the folder named in RestoreFromBackup, which the next backup rotates"
+                    .into(),
+            );
+        }
+        Ok(rec)
+    }
+
+    /// Applies a recorded plan on a thread of its own, which holds the lock until the restore
+    /// is final. A panic is a failure: everything is rolled back.
+    fn spawn(&self, id: String, guard: ExclusiveGuard) {
+        let journal = JobJournal {
+            inner: self.inner.clone(),
+            id: id.clone(),
+        };
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("restore-{id}"))
+            .spawn(move || {
+                let faults = &inner.faults;
+                let outcome =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| apply::run(&journal, faults)));
+                if outcome.is_err() {
+                    tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
+                    apply::rollback_all(
+                        &journal,
+                        faults,
+                        S::Failed,
+                        "internal error: the restore stopped unexpectedly; every component was put back",
+                    );
+                }
+                let r = journal.snapshot();
+                tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
+                drop(guard);
+            });
+        if let Err(e) = spawned {
+            // Nothing was touched; the guard went with the closure.
+            let journal = JobJournal {
+                inner: self.inner.clone(),
+                id,
+            };
+            let _ = journal.update(&mut |r| {
+                r.status = S::Failed;
+                r.finished_at = Some(Utc::now().trunc_subsecs(0));
+                r.errors
+                    .push(format!("could not start the restore thread: {e}"));
+            });
+        }
+    }
+
+    /// Blocks until the restore is final (or `timeout`); for tests.
+    pub fn wait_blocking(&self, id: &str, timeout: std::time::Duration) -> Option<RestoreRecord> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let r = self.get(id)?;
+            let locked = self.inner.engine.running().is_some_and(|j| j.id == id);
+            if (r.status.is_final() && !locked) || std::time::Instant::now() >= deadline {
+                return Some(r);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+fn unusable(f: &SetFolder) -> String {
+    match (&f.problem, f.result.as_deref()) {
+        (Some(p), _) => format!("{} ({}) cannot be used: {p}", f.folder, f.component),
+        (None, Some("success")) => format!("{} ({}) cannot be used", f.folder, f.component),
+        (None, r) => {
+            let errors = if f.errors.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", f.errors.join("; "))
+            };
+            format!(
+                "the backup of component {:?} in {} did not succeed (Result: {}){errors}",
+                f.component,
+                f.folder,
+                r.unwrap_or("unknown")
+            )
+        }
+    }
+}
+
+/// Checks the request on its own (no disk); returns the chosen components in config order.
+fn check_request(
+    req: &RestoreRequest,
+    specs: &[ComponentSpec],
+) -> Result<Vec<ComponentSpec>, StartError> {
+    let mut invalid: Vec<(String, String)> = Vec::new();
+    if !crate::sets::acceptable_id(&req.backup_id) {
+        invalid.push((
+            "backup_id".into(),
+            format!(
+                "{:?} is not a backup ID: only 0-9 A-Z a-z . _ - and no '..'",
+                req.backup_id
+            ),
+        ));
+    }
+    let known: HashSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    let mut wanted: Vec<&str> = Vec::new();
+    match &req.components {
+        Some(list) if list.is_empty() => invalid.push((
+            "components".into(),
+            "name at least one component, or leave it out to restore all".into(),
+        )),
+        Some(list) => {
+            for (i, n) in list.iter().enumerate() {
+                if !known.contains(n.as_str()) {
+                    invalid.push((
+                        format!("components[{i}]"),
+                        format!(
+                            "unknown component {n:?}; configured: {}",
+                            specs
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                } else if wanted.contains(&n.as_str()) {
+                    invalid.push((format!("components[{i}]"), format!("{n:?} is named twice")));
+                } else {
+                    wanted.push(n);
+                }
+            }
+        }
+        None => wanted = specs.iter().map(|s| s.name.as_str()).collect(),
+    }
+    if specs.is_empty() {
+        invalid.push(("components".into(), "no components are configured".into()));
+    }
+    for (name, path) in req.source_folders.iter().flatten() {
+        let field = format!("source_folders.{name}");
+        if !known.contains(name.as_str()) {
+            invalid.push((field, format!("unknown component {name:?}")));
+        } else if !wanted.contains(&name.as_str()) {
+            invalid.push((
+                field,
+                format!("{name:?} is not among the components to restore"),
+            ));
+        } else if !plain_absolute(path) {
+            invalid.push((
+                field,
+                format!("{path:?} must be an absolute path without '..'"),
+            ));
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(StartError::Invalid(invalid));
+    }
+    Ok(specs
+        .iter()
+        .filter(|s| wanted.contains(&s.name.as_str()))
+        .cloned()
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Profile;
+
+    fn specs() -> Vec<ComponentSpec> {
+        ["hub", "lui"]
+            .iter()
+            .map(|n| ComponentSpec {
+                name: n.to_string(),
+                profile: Profile::Custom,
+                home: PathBuf::from(format!("/h/{n}")),
+                backup_folder: PathBuf::from(format!("/h/{n}/backup")),
+                keep: 1,
+                items: vec!["a".into()],
+            })
+            .collect()
+    }
+
+    fn req(json: &str) -> RestoreRequest {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn fields(e: StartError) -> Vec<String> {
+        match e {
+            StartError::Invalid(v) => v.into_iter().map(|(f, _)| f).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_checks_name_each_field() {
+        let s = specs();
+        let all = check_request(&req(r#"{"backup_id":"20261126T020000Z"}"#), &s).unwrap();
+        assert_eq!(all.len(), 2);
+        let one = check_request(
+            &req(r#"{"backup_id":"20261126T020000Z","components":["lui"]}"#),
+            &s,
+        )
+        .unwrap();
+        assert_eq!(one[0].name, "lui");
+        let e = check_request(
+            &req(r#"{"backup_id":"../x","components":["lui","nope","lui"],
+                    "source_folders":{"hub":"/t","lui":"rel/x","zz":"/a"}}"#),
+            &s,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(e),
+            [
+                "backup_id",
+                "components[1]",
+                "components[2]",
+                "source_folders.hub",
+                "source_folders.lui",
+                "source_folders.zz"
+            ]
+        );
+        let e = check_request(
+            &req(r#"{"backup_id":"X1","components":[],"source_folders":{"hub":"/a/../b"}}"#),
+            &s,
+        )
+        .unwrap_err();
+        assert_eq!(fields(e), ["components", "source_folders.hub"]);
+        assert!(serde_json::from_str::<RestoreRequest>(r#"{"backup_id":"x","bogus":1}"#).is_err());
     }
 }

@@ -1,22 +1,645 @@
-//! Backup sets found on disk (placeholder until the backup-sets work lands).
+//! Backup sets as they are **on disk**: discovery, import of folders from an external medium,
+//! and verification against `SHA256SUMS`. No actix here; `crate::api::backup_sets` is the edge.
+//!
+//! # Discovery (seed §11.6–11.7)
+//! A set is every folder whose `readme.txt` names one backup ID. The folders looked at are, for
+//! each configured component (config order), every history slot that exists — `<NAME>`,
+//! `<NAME>1` .. `<NAME>100`, whatever `keep` says now — and the folders imported for it.
+//! `<NAME>.failed` (a failed attempt), `<NAME>.staging-*` and `<NAME>.trash-*` are never slots.
+//! The master's job records are not used: the list is the same after `state_dir` is lost,
+//! except for imports and verification records, which live there.
+//!
+//! * `complete`: every configured component has at least one folder with the ID (`missing`
+//!   names the others);
+//! * `successful`: complete, and every folder listed says `Result: success` and has no
+//!   `problem`. A component may have two folders with one ID (its slot and an imported copy):
+//!   both are listed, the slot first; [`BackupSet::preferred_folders`] picks one per component
+//!   for a restore (a usable slot before a usable import).
+//! * A malformed or unreadable readme is the `problem` of that folder, never an error of the
+//!   list. If its `Backup ID:` line can still be read the folder stays in its set (which is then
+//!   not successful); if not, the folder is listed apart as unidentified.
+//! * Sets are newest first: IDs sort in start order (DESIGN §4).
+//!
+//! # Import
+//! An admin registers a folder retrieved from an external medium: an absolute path without
+//! `..` to an existing folder whose `readme.txt` names that component and a usable ID. The
+//! folder is stored resolved (symbolic links followed) in `<state_dir>/imports.json` (see
+//! [`imports`]); registering it again is idempotent. A folder that is, or is inside, a slot,
+//! staging, trash or `.failed` folder of any component is refused: slots are found anyway and
+//! the others are the engine's. Imports of a component no longer configured stay registered
+//! but are not shown until it is configured again. An imported folder that later disappears or
+//! changes stays in its set with a `problem`.
+//!
+//! # Verification
+//! Always a job, whatever the size (one shape for clients, who cannot know the size in
+//! advance): `start_verification` records it and returns at once; a thread hashes every
+//! folder of the set ([`verify`]) and the record ends `passed` or `failed` (see
+//! [`verifications`] for the states and files). One verification runs at a time. While a
+//! backup runs, starting one is refused (409 naming the backup): its commit renames slots,
+//! which would make files look missing. Restores do not block it (they never modify backups,
+//! DESIGN §5.4). A backup may still start during a verification; a folder whose readme no
+//! longer names the set afterwards has moved, so the set is found again and that folder
+//! verified at its new place (up to 3 times); a folder rotated out of the history meanwhile
+//! fails with that error, never passes for the newer backup now at its path. The set's `last_verification` is its newest
+//! `passed` or `failed` verification. A verification checks files only: an incomplete set
+//! can pass; its `missing_components` are on the record.
+//!
+//! [`Sets::verify_folders`] is the same check run synchronously, for restores (which hold the
+//! one-job lock, so nothing moves); it records nothing.
+//!
+//! Remote components (agents) are not scanned yet: only folders on this machine are found.
 
+pub mod discover;
+pub mod imports;
+pub mod verifications;
+pub mod verify;
+
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::jobs::Engine;
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SetsError {
-    #[error("{0}")]
-    Io(String),
+use crate::engine::fsutil::IoError;
+use crate::engine::readme::Readme;
+use crate::jobs::{Engine, JobKind};
+
+pub use discover::acceptable_id;
+use imports::ImportStore;
+use verifications::{BeginError, VerificationStore};
+use verify::Progress;
+
+/// How often a folder that moved during a verification is looked up again.
+const MOVED_RETRIES: usize = 3;
+
+/// Where a folder of a set was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderSource {
+    /// A history slot of the component (`backup`, `backup1`, ...).
+    Slot,
+    /// A folder registered with `POST /backup-sets/import`.
+    Imported,
 }
 
+/// One component's folder in a backup set, as its `readme.txt` describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SetFolder {
+    #[schema(example = "lui")]
+    pub component: String,
+    /// Absolute path of the folder.
+    #[schema(example = "/srv/maestro/lui/backup1")]
+    pub folder: String,
+    /// The slot name for a slot folder.
+    #[schema(example = "backup1")]
+    pub slot: Option<String>,
+    pub source: FolderSource,
+    /// `success` or `error`, from `readme.txt`; absent when it cannot be read.
+    #[schema(example = "success")]
+    pub result: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// The readme's `Error:` lines.
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// Why this folder cannot be trusted: readme missing, malformed or naming another
+    /// component, an imported folder gone or changed.
+    pub problem: Option<String>,
+    /// When the folder was imported (imported folders only).
+    #[serde(default)]
+    pub imported_at: Option<DateTime<Utc>>,
+}
+
+impl SetFolder {
+    /// `Result: success` and no problem.
+    pub fn is_usable(&self) -> bool {
+        self.result.as_deref() == Some("success") && self.problem.is_none()
+    }
+}
+
+/// A backup set: the folders of all components that share one backup ID.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BackupSet {
+    #[schema(example = "20261126T020000Z")]
+    pub id: String,
+    /// Every configured component has a folder with this ID.
+    pub complete: bool,
+    /// Complete, and every folder says `Result: success` and has no problem.
+    pub successful: bool,
+    /// The folders, in config order of their components; a slot before an imported copy.
+    pub components: Vec<SetFolder>,
+    /// Configured components without a folder of this set.
+    pub missing: Vec<String>,
+    /// The newest finished verification of this set, if any.
+    pub last_verification: Option<VerificationSummary>,
+}
+
+impl BackupSet {
+    /// One folder per component for a restore: its first usable slot, else its first usable
+    /// imported folder, else its first folder. Config order.
+    pub fn preferred_folders(&self) -> Vec<&SetFolder> {
+        let mut out: Vec<&SetFolder> = Vec::new();
+        for f in &self.components {
+            if out.iter().any(|o| o.component == f.component) {
+                continue;
+            }
+            let mine = self
+                .components
+                .iter()
+                .filter(|x| x.component == f.component);
+            let best = mine
+                .clone()
+                .find(|x| x.is_usable() && x.source == FolderSource::Slot)
+                .or_else(|| mine.clone().find(|x| x.is_usable()))
+                .unwrap_or(f);
+            out.push(best);
+        }
+        out
+    }
+}
+
+/// A folder registered by import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedFolder {
+    #[schema(example = "lui")]
+    pub component: String,
+    /// Absolute path, symbolic links resolved.
+    #[schema(example = "/mnt/tape/lui/backup")]
+    pub folder: String,
+    /// The backup ID its `readme.txt` named when it was imported.
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// The result of an import.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ImportOutcome {
+    /// False when the folder was already registered with this backup.
+    pub created: bool,
+    pub imported: ImportedFolder,
+    /// The set the folder belongs to, as it is now.
+    pub set: Option<BackupSet>,
+}
+
+/// State of a verification job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    Running,
+    /// Every file of every folder matches `SHA256SUMS`; nothing missing or unlisted.
+    Passed,
+    /// Something changed, is missing, unlisted or unreadable, or the job failed (`error`).
+    Failed,
+    /// The master stopped while it ran.
+    Interrupted,
+}
+
+/// The check of one folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FolderVerification {
+    #[schema(example = "hub")]
+    pub component: String,
+    pub folder: String,
+    /// Nothing changed, missing, unlisted or unreadable, and no error.
+    pub ok: bool,
+    /// Listed files whose SHA-256 differs, or that are no longer regular files.
+    #[schema(example = json!(["accountreg/accounts.dat"]))]
+    pub changed: Vec<String>,
+    /// Listed files that are gone.
+    pub missing: Vec<String>,
+    /// Files present but not in `SHA256SUMS` (symbolic links and empty folders are never
+    /// listed and not reported).
+    pub unlisted: Vec<String>,
+    /// `path: error` for what could not be read.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
+    /// A problem with the folder as a whole: gone, no `SHA256SUMS`, malformed lines.
+    pub error: Option<String>,
+    /// Names left out of the lists (each is capped at 1000).
+    #[serde(default)]
+    pub omitted: u64,
+    #[serde(default)]
+    pub files_checked: u64,
+    #[serde(default)]
+    pub bytes_checked: u64,
+}
+
+impl FolderVerification {
+    fn of(component: &str, folder: &str, c: verify::TreeCheck) -> FolderVerification {
+        FolderVerification {
+            component: component.to_string(),
+            folder: folder.to_string(),
+            ok: c.ok(),
+            changed: c.changed,
+            missing: c.missing,
+            unlisted: c.unlisted,
+            unreadable: c.unreadable,
+            error: c.error,
+            omitted: c.omitted,
+            files_checked: c.files_checked,
+            bytes_checked: c.bytes_checked,
+        }
+    }
+
+    fn problems(&self) -> u64 {
+        (self.changed.len() + self.missing.len() + self.unlisted.len() + self.unreadable.len())
+            as u64
+            + self.omitted
+            + u64::from(self.error.is_some())
+    }
+}
+
+/// A verification job and, when finished, its result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Verification {
+    #[schema(example = "20261126T080000Z-0001")]
+    pub id: String,
+    #[schema(example = "20261126T020000Z")]
+    pub set_id: String,
+    pub status: VerificationStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Files hashed so far (live while running).
+    pub files_checked: u64,
+    pub bytes_checked: u64,
+    /// Configured components the set had no folder for when the verification started.
+    #[serde(default)]
+    pub missing_components: Vec<String>,
+    /// One entry per folder of the set, once finished.
+    pub folders: Vec<FolderVerification>,
+    /// Why the job itself failed or was interrupted.
+    pub error: Option<String>,
+}
+
+/// The last verification of a set, as the set shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VerificationSummary {
+    /// The verification's ID (`/backup-sets/{id}/verifications/{verification_id}`).
+    pub id: String,
+    pub status: VerificationStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// True when it passed.
+    pub ok: bool,
+    /// Files changed, missing, unlisted or unreadable, plus folder errors.
+    pub problems: u64,
+}
+
+impl VerificationSummary {
+    pub fn of(r: &Verification) -> VerificationSummary {
+        VerificationSummary {
+            id: r.id.clone(),
+            status: r.status,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            ok: r.status == VerificationStatus::Passed,
+            problems: r
+                .folders
+                .iter()
+                .map(FolderVerification::problems)
+                .sum::<u64>()
+                + u64::from(r.error.is_some()),
+        }
+    }
+}
+
+/// Errors of this module. [`SetsError::field`] names the input at fault, for 422 answers.
+#[derive(Debug, thiserror::Error)]
+pub enum SetsError {
+    #[error("unknown component {0:?}")]
+    UnknownComponent(String),
+    #[error("{folder} {reason}")]
+    BadFolder { folder: String, reason: String },
+    #[error("{folder} has no readme.txt, so it is not a backup folder")]
+    NoReadme { folder: String },
+    #[error("the readme.txt of {folder} is unusable: {reason}")]
+    BadReadme { folder: String, reason: String },
+    #[error("{folder} holds a backup of component {found:?}, not of {expected:?} (its readme.txt says so)")]
+    WrongComponent {
+        folder: String,
+        found: String,
+        expected: String,
+    },
+    #[error("{folder} holds backup {found}, not {expected}")]
+    WrongId {
+        folder: String,
+        found: String,
+        expected: String,
+    },
+    #[error("{folder} is in the backup area of component {component:?} ({area}); its slots are found without importing")]
+    InSlotArea {
+        folder: String,
+        component: String,
+        area: String,
+    },
+    #[error(transparent)]
+    Io(#[from] IoError),
+}
+
+impl SetsError {
+    /// The request field at fault: `component` or `folder`; `None` for server-side failures.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            SetsError::UnknownComponent(_) | SetsError::WrongComponent { .. } => Some("component"),
+            SetsError::BadFolder { .. }
+            | SetsError::NoReadme { .. }
+            | SetsError::BadReadme { .. }
+            | SetsError::WrongId { .. }
+            | SetsError::InSlotArea { .. } => Some("folder"),
+            SetsError::Io(_) => None,
+        }
+    }
+}
+
+/// Why a verification did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyStartError {
+    #[error("no backup set {0} on disk")]
+    NotFound(String),
+    #[error("backup {0} is running; its commit moves slots, so verify after it ends")]
+    BackupRunning(String),
+    #[error("verification {0} is running; one runs at a time")]
+    AlreadyRunning(String),
+    #[error("could not record the verification: {0}")]
+    Io(IoError),
+}
+
+/// Filters of [`Sets::query`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetQuery {
+    pub complete: Option<bool>,
+    pub successful: Option<bool>,
+    /// Only the newest set that passes the other filters.
+    pub latest: bool,
+}
+
+/// What a scan of the disk found.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Scan {
+    /// Newest first.
+    pub sets: Vec<BackupSet>,
+    /// Slot folders whose backup ID cannot be read (no readme, or no usable ID line).
+    pub unidentified: Vec<SetFolder>,
+}
+
+struct Inner {
+    engine: Engine,
+    imports: ImportStore,
+    verifications: VerificationStore,
+}
+
+/// Backup sets on disk, imports and verifications. Cheap to clone; `Send + Sync`. Every method
+/// that reads the disk blocks: call it from `web::block` / `spawn_blocking`.
 #[derive(Clone)]
 pub struct Sets {
-    _engine: Engine,
+    inner: Arc<Inner>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
 }
 
 impl Sets {
-    pub fn open(_state_dir: &Path, engine: Engine) -> Result<Sets, SetsError> {
-        Ok(Sets { _engine: engine })
+    /// Loads the import register and the verification records (marking a verification that
+    /// was running `interrupted`).
+    pub fn open(state_dir: &Path, engine: Engine) -> Result<Sets, SetsError> {
+        Ok(Sets {
+            inner: Arc::new(Inner {
+                engine,
+                imports: ImportStore::open(state_dir)?,
+                verifications: VerificationStore::open(state_dir)?,
+            }),
+        })
+    }
+
+    /// Reads every slot's and imported folder's readme now.
+    pub fn scan(&self) -> Scan {
+        let specs = self.inner.engine.components();
+        let (mut sets, unidentified) = discover::scan(&specs, &self.inner.imports.list());
+        let last = self.inner.verifications.last_finished();
+        for s in &mut sets {
+            s.last_verification = last.get(&s.id).cloned();
+        }
+        Scan { sets, unidentified }
+    }
+
+    /// Every set on disk, newest first.
+    pub fn list(&self) -> Vec<BackupSet> {
+        self.scan().sets
+    }
+
+    /// The sets passing `q`, newest first (one at most with `latest`).
+    pub fn query(&self, q: &SetQuery) -> Scan {
+        let mut scan = self.scan();
+        scan.sets.retain(|s| {
+            q.complete.is_none_or(|c| s.complete == c)
+                && q.successful.is_none_or(|c| s.successful == c)
+        });
+        if q.latest {
+            scan.sets.truncate(1);
+        }
+        scan
+    }
+
+    /// The newest complete and successful set: the one a restore should use.
+    pub fn latest_successful(&self) -> Option<BackupSet> {
+        self.list().into_iter().find(|s| s.successful)
+    }
+
+    pub fn get(&self, id: &str) -> Option<BackupSet> {
+        self.list().into_iter().find(|s| s.id == id)
+    }
+
+    /// The registered imports.
+    pub fn imports(&self) -> Vec<ImportedFolder> {
+        self.inner.imports.list()
+    }
+
+    /// Reads a folder's readme and checks it names `component` (and `id` when given); the
+    /// folder must be an absolute path without `..`. Used by import and by restore's
+    /// `source_folders`. The returned folder is canonical; `source` is `slot` when it is one
+    /// of the component's slots, else `imported`.
+    pub fn check_folder(
+        &self,
+        component: &str,
+        folder: &Path,
+        id: Option<&str>,
+    ) -> Result<SetFolder, SetsError> {
+        let specs = self.inner.engine.components();
+        discover::check_folder(&specs, component, folder, id, false).map(|(_, f)| f)
+    }
+
+    /// Registers a folder from an external medium (see the module doc). Nothing is written
+    /// unless every check passes.
+    pub fn import(&self, component: &str, folder: &str) -> Result<ImportOutcome, SetsError> {
+        let specs = self.inner.engine.components();
+        let (id, f) = discover::check_folder(&specs, component, Path::new(folder), None, true)?;
+        let (created, imported) = self.inner.imports.upsert(ImportedFolder {
+            component: component.to_string(),
+            folder: f.folder,
+            backup_id: id.clone(),
+            imported_at: now(),
+        })?;
+        tracing::info!(component, folder = %imported.folder, backup = %id, created, "imported a backup folder");
+        Ok(ImportOutcome {
+            created,
+            imported,
+            set: self.get(&id),
+        })
+    }
+
+    /// Verifies the given folders now (blocking). Used by restore before touching anything;
+    /// records nothing.
+    pub fn verify_folders(&self, folders: &[SetFolder]) -> Vec<FolderVerification> {
+        folders
+            .iter()
+            .map(|f| {
+                let c = verify::check_tree(Path::new(&f.folder), &Progress::default());
+                FolderVerification::of(&f.component, &f.folder, c)
+            })
+            .collect()
+    }
+
+    /// Starts verifying set `id` in the background; returns the running record (already on
+    /// disk). Blocking (it reads the set from disk).
+    pub fn start_verification(&self, id: &str) -> Result<Verification, VerifyStartError> {
+        let set = self
+            .get(id)
+            .ok_or_else(|| VerifyStartError::NotFound(id.to_string()))?;
+        if let Some(job) = self.backup_in_progress() {
+            return Err(VerifyStartError::BackupRunning(job));
+        }
+        let (record, progress) = self.inner.verifications.begin(&set).map_err(|e| match e {
+            BeginError::Busy(v) => VerifyStartError::AlreadyRunning(v),
+            BeginError::Io(e) => VerifyStartError::Io(e),
+        })?;
+        let me = self.clone();
+        let job = record.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("verify-{}", record.id))
+            .spawn(move || me.run_verification(job, set, progress));
+        if let Err(e) = spawned {
+            let mut failed = record.clone();
+            failed.status = VerificationStatus::Failed;
+            failed.finished_at = Some(now());
+            failed.error = Some(format!("could not start a thread: {e}"));
+            self.inner.verifications.finish(failed.clone());
+            return Ok(failed);
+        }
+        tracing::info!(verification = %record.id, set = %id, "verification started");
+        Ok(record)
+    }
+
+    /// The ID of a backup that may still move slots: it holds the one-job lock and its record
+    /// is not final yet (once final, its commit is done; the lock is released just after).
+    fn backup_in_progress(&self) -> Option<String> {
+        let engine = &self.inner.engine;
+        let job = engine.running().filter(|j| j.kind == JobKind::Backup)?;
+        let still = engine
+            .get_backup(&job.id)
+            .is_none_or(|r| !r.status.is_final());
+        still.then_some(job.id)
+    }
+
+    /// The job body; a panic ends the record `failed` instead of leaving it running.
+    fn run_verification(&self, mut record: Verification, set: BackupSet, progress: Arc<Progress>) {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            set.components
+                .iter()
+                .map(|f| self.verify_tracking_moves(&set.id, f, &progress))
+                .collect::<Vec<_>>()
+        }));
+        match result {
+            Ok(folders) => {
+                record.status = if folders.iter().all(|f| f.ok) {
+                    VerificationStatus::Passed
+                } else {
+                    VerificationStatus::Failed
+                };
+                record.folders = folders;
+            }
+            Err(_) => {
+                tracing::error!(verification = %record.id, "verification panicked");
+                record.status = VerificationStatus::Failed;
+                record.error = Some("internal error: the verification stopped; see the log".into());
+            }
+        }
+        record.finished_at = Some(now());
+        record.files_checked = record.folders.iter().map(|f| f.files_checked).sum();
+        record.bytes_checked = record.folders.iter().map(|f| f.bytes_checked).sum();
+        tracing::info!(verification = %record.id, set = %record.set_id, status = ?record.status, "verification finished");
+        self.inner.verifications.finish(record);
+    }
+
+    /// Verifies one folder; when its readme no longer names the set afterwards (a backup
+    /// rotated it away meanwhile), finds it again and verifies it there.
+    fn verify_tracking_moves(
+        &self,
+        set_id: &str,
+        folder: &SetFolder,
+        progress: &Progress,
+    ) -> FolderVerification {
+        let mut current = folder.clone();
+        for _ in 0..MOVED_RETRIES {
+            let c = verify::check_tree(Path::new(&current.folder), progress);
+            let v = FolderVerification::of(&current.component, &current.folder, c);
+            // Checked after hashing: a rotation during the check shows here, and a folder
+            // replaced by a newer backup must not pass for this set.
+            let still_there =
+                Readme::read_from(Path::new(&current.folder)).is_ok_and(|r| r.backup_id == set_id);
+            if still_there {
+                return v;
+            }
+            let again = self.get(set_id).and_then(|s| {
+                s.components.into_iter().find(|f| {
+                    f.component == folder.component
+                        && f.source == folder.source
+                        && (f.source == FolderSource::Slot || f.folder == folder.folder)
+                })
+            });
+            match again {
+                Some(f) if f.folder != current.folder => current = f,
+                // Same place: its readme did not name the set cleanly when it was found either
+                // (the folder's `problem` says why); the files are reported as they are.
+                Some(_) => return v,
+                None => {
+                    let mut v = v;
+                    v.ok = false;
+                    v.error = Some(format!(
+                        "the folder no longer holds backup {set_id}: a backup rotated it out while it was verified"
+                    ));
+                    return v;
+                }
+            }
+        }
+        let mut v = FolderVerification::of(
+            &current.component,
+            &current.folder,
+            verify::TreeCheck::default(),
+        );
+        v.ok = false;
+        v.error = Some("the folder kept moving while it was verified (backups rotating the slots); verify again".into());
+        v
+    }
+
+    /// A verification by its ID.
+    pub fn verification(&self, verification_id: &str) -> Option<Verification> {
+        self.inner.verifications.get(verification_id)
+    }
+
+    /// The verifications of set `id`, newest first.
+    pub fn verifications(&self, id: &str) -> Vec<Verification> {
+        self.inner.verifications.for_set(id)
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
     }
 }
+
+#[cfg(test)]
+mod tests;

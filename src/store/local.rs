@@ -125,9 +125,7 @@ fn prepare_blocking(
         };
         let outcome = tree_copy::copy_items(&req, cancel, &|s| progress(to_update(s)))?;
         last = to_update(outcome.stats);
-        let t1 = std::time::Instant::now();
         tree_copy::write_sums_and_index(&staging, &outcome)?;
-        eprintln!("PROFILE sums {:?}", t1.elapsed());
         let readme = Readme {
             backup_id: id.to_string(),
             component: spec.name.clone(),
@@ -140,7 +138,6 @@ fn prepare_blocking(
         fs::write(&readme_path, readme.render()).ctx("writing", &readme_path)?;
         // Everything in the staging folder is durable before commit can rename it.
         fsutil::sync_tree(&staging)?;
-        eprintln!("PROFILE syncfs {:?}", t1.elapsed());
         fsutil::fsync_dir(&staging)?;
         fsutil::fsync_dir(&layout.parent)?;
         Ok((last, outcome.skipped))
@@ -580,11 +577,28 @@ mod bench {
         }
     }
 
+    /// CPU seconds (user + system) of this process and of its waited-for children.
+    fn cpu() -> (f64, f64) {
+        let get = |who| {
+            // SAFETY: getrusage fills the struct it is given.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            unsafe { libc::getrusage(who, &mut ru) };
+            let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+            t(ru.ru_utime) + t(ru.ru_stime)
+        };
+        (get(libc::RUSAGE_SELF), get(libc::RUSAGE_CHILDREN))
+    }
+
     fn timed(what: &str, f: impl FnOnce()) -> f64 {
+        let c0 = cpu();
         let t = Instant::now();
         f();
         let s = t.elapsed().as_secs_f64();
-        println!("{what:<40} {s:8.3} s");
+        let c1 = cpu();
+        println!(
+            "{what:<40} {s:8.3} s wall, cpu {:.3} s",
+            (c1.0 - c0.0) + (c1.1 - c0.1)
+        );
         s
     }
 
@@ -603,58 +617,67 @@ mod bench {
         let home = root.path().join("home");
         gen(&home);
         sh(&["sync"]);
-        let spec = ComponentSpec {
+        let spec_in = |folder: &str| ComponentSpec {
             name: "bench".into(),
             profile: Profile::Custom,
             home: home.clone(),
-            backup_folder: root.path().join("bk/backup"),
+            backup_folder: root.path().join(folder).join("backup"),
             keep: 3,
             items: vec!["data/".into(), "small/".into()],
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         let store = LocalStore::default();
-        let backup = |id: &str| {
+        let backup = |id: &str, spec: &ComponentSpec| {
             rt.block_on(async {
                 let o = store
-                    .prepare(id, &spec, CancelToken::new(), Arc::new(|_| {}))
+                    .prepare(id, spec, CancelToken::new(), Arc::new(|_| {}))
                     .await;
                 assert_eq!(o.status, PrepareStatus::Prepared, "{:?}", o.errors);
-                store.commit(id, &spec).await.unwrap();
+                store.commit(id, spec).await.unwrap();
                 o.stats
             })
         };
-        let cp_dst = root.path().join("cp");
-        fs::create_dir_all(&cp_dst).unwrap();
         let h = |p: &str| home.join(p).display().to_string();
-        let cp = timed("cp -a", || {
-            sh(&[
-                "cp",
-                "-a",
-                &h("data"),
-                &h("small"),
-                &cp_dst.display().to_string(),
-            ])
-        });
-        let cp_sync = cp + timed("  + sync", || sh(&["sync"]));
-        let full = timed("backup-master full (incl. syncfs)", || {
-            let s = backup("A");
-            assert_eq!(s.files_copied, 23_000);
-        });
-        sh(&["sync"]);
-        let mut rsync = f64::MAX;
-        let mut unchanged = f64::MAX;
+        // Alternate the tools and keep each one's best time: the machine is shared.
+        let (mut cp, mut cp_sync, mut full) = (f64::MAX, f64::MAX, f64::MAX);
+        for round in 0..2 {
+            let cp_dst = root.path().join(format!("cp{round}"));
+            fs::create_dir_all(&cp_dst).unwrap();
+            let t = timed("cp -a", || {
+                sh(&[
+                    "cp",
+                    "-a",
+                    &h("data"),
+                    &h("small"),
+                    &cp_dst.display().to_string(),
+                ])
+            });
+            cp = cp.min(t);
+            cp_sync = cp_sync.min(t + timed("  + sync", || sh(&["sync"])));
+            full = full.min(timed("backup-master full (incl. syncfs)", || {
+                let s = backup("A", &spec_in(&format!("full{round}")));
+                assert_eq!(s.files_copied, 23_000);
+            }));
+            sh(&["sync"]);
+        }
+        let spec = spec_in("full1");
+        let cp_dst = root.path().join("cp1");
+        // The floor: links only, one thread. It links a copy: linking the source would change
+        // the source's ctime and defeat the comparison.
         let cpal = root.path().join("cpal");
         fs::create_dir_all(&cpal).unwrap();
-        timed("cp -al (floor: links only, 1 thread)", || {
+        let c = |p: &str| cp_dst.join(p).display().to_string();
+        timed("cp -al (links only)", || {
             sh(&[
                 "cp",
                 "-al",
-                &h("data"),
-                &h("small"),
+                &c("data"),
+                &c("small"),
                 &cpal.display().to_string(),
             ])
         });
         sh(&["sync"]);
+        let (mut rsync, mut unchanged) = (f64::MAX, f64::MAX);
         for round in 0..3 {
             let rs_dst = root.path().join(format!("rs{round}"));
             rsync = rsync.min(timed("rsync -a --link-dest (unchanged)", || {
@@ -669,15 +692,15 @@ mod bench {
             }));
             sh(&["sync"]);
             unchanged = unchanged.min(timed("backup-master unchanged (incl. syncfs)", || {
-                let s = backup(&format!("B{round}"));
+                let s = backup(&format!("B{round}"), &spec);
                 assert_eq!(s.files_linked, 23_000);
             }));
             sh(&["sync"]);
         }
-        println!("full / cp -a          = {:.2} (target ≤ 1.3)", full / cp);
+        println!("full / cp -a          = {:.2} (target <= 1.3)", full / cp);
         println!("full / (cp -a + sync) = {:.2}", full / cp_sync);
         println!(
-            "unchanged / rsync     = {:.2} (target ≤ 0.5)",
+            "unchanged / rsync     = {:.2} (target <= 0.5)",
             unchanged / rsync
         );
     }

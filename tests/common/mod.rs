@@ -463,3 +463,95 @@ pub fn stagings(dir: &Path) -> Vec<String> {
         .filter(|n| n.contains(".staging-"))
         .collect()
 }
+
+/// Like [`snapshot`], with each entry's mode and mtime (folders too, and `root` itself as
+/// "."): for checks that a tree is exactly as it was, or exactly like another. Entries whose
+/// name starts with one of `skip_prefixes` (at any depth) are left out.
+pub fn snapshot_meta(
+    root: &Path,
+    skip_prefixes: &[&str],
+) -> std::collections::BTreeMap<String, String> {
+    use std::os::unix::fs::MetadataExt;
+    fn describe(p: &Path) -> String {
+        let m = std::fs::symlink_metadata(p).unwrap();
+        let mode = m.mode() & 0o7777;
+        let time = format!("{}.{:09}", m.mtime(), m.mtime_nsec());
+        if m.file_type().is_symlink() {
+            format!("link {} {time}", std::fs::read_link(p).unwrap().display())
+        } else if m.is_dir() {
+            format!("dir {mode:o} {time}")
+        } else {
+            let bytes = std::fs::read(p).unwrap();
+            format!(
+                "file {mode:o} {time} {}",
+                hex::encode(Sha256::digest(&bytes))
+            )
+        }
+    }
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        skip: &[&str],
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if skip.iter().any(|s| name.starts_with(s)) {
+                continue;
+            }
+            let p = entry.path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+            if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+                walk(root, &p, skip, out);
+            }
+            out.insert(rel, describe(&p));
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    if std::fs::symlink_metadata(root).unwrap().is_dir() {
+        walk(root, root, skip_prefixes, &mut out);
+    }
+    out.insert(".".into(), describe(root));
+    out
+}
+
+/// Posts a restore request as admin; returns the response.
+pub fn post_restore(server: &Server, body: &Value) -> Response {
+    server.post("/api/v1/restores", ADMIN, body)
+}
+
+/// Polls the restore until its status is final; returns the record.
+pub fn wait_restore(server: &Server, id: &str) -> Value {
+    poll(
+        &format!("restore {id} to end"),
+        Duration::from_secs(120),
+        || {
+            let r = server.get_json(&format!("/api/v1/restores/{id}"), VIEWER);
+            (r["status"] != "running").then_some(r)
+        },
+    )
+}
+
+/// Starts a restore (expects 202 and a Location), waits for it; returns the final record.
+pub fn run_restore(server: &Server, body: &Value) -> Value {
+    let r = post_restore(server, body);
+    assert_eq!(r.status(), 202, "start restore");
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let rec: Value = r.json().unwrap();
+    let id = rec["id"].as_str().unwrap().to_string();
+    assert_eq!(loc, format!("/api/v1/restores/{id}"));
+    wait_restore(server, &id)
+}
+
+/// Names in `dir` that are restore safety folders (`.pre-restore-...`).
+pub fn safety_folders(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".pre-restore-"))
+        .collect()
+}
