@@ -591,6 +591,11 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
                 for (j, item) in items.iter().enumerate() {
                     if let Err(msg) = check_relative(item) {
                         errors.push(FieldError::new(format!("{p}.items[{j}]"), msg));
+                    } else if RESERVED_NAMES.contains(&item.trim_end_matches('/')) {
+                        errors.push(FieldError::new(
+                            format!("{p}.items[{j}]"),
+                            format!("{item:?} is a name the backup folder itself uses"),
+                        ));
                     } else if !seen.insert(item.trim_end_matches('/').to_string()) {
                         errors.push(FieldError::new(
                             format!("{p}.items[{j}]"),
@@ -686,6 +691,8 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
                 "is also the backup folder of"
             } else if folder.starts_with(other) || other.starts_with(folder) {
                 "is nested with the backup folder of"
+            } else if slot_like(folder, other) || slot_like(other, folder) {
+                "would share history slot names with the backup folder of"
             } else {
                 continue;
             };
@@ -704,6 +711,25 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
         }
     }
     errors
+}
+
+/// Names inside a backup folder that the backup itself writes; no item may be called so.
+const RESERVED_NAMES: [&str; 3] = ["readme.txt", "SHA256SUMS", ".backup-master-index"];
+
+/// True when `b` sits beside `a` under a name of `a`'s history or temporary folders
+/// (`backup1`, `backup.failed`, `backup.staging-…`): rotation of `a` would touch it.
+fn slot_like(a: &Path, b: &Path) -> bool {
+    let (Some(pa), Some(pb)) = (a.parent(), b.parent()) else {
+        return false;
+    };
+    let (Some(na), Some(nb)) = (a.file_name(), b.file_name()) else {
+        return false;
+    };
+    let (na, nb) = (na.to_string_lossy(), nb.to_string_lossy());
+    pa == pb
+        && nb.strip_prefix(na.as_ref()).is_some_and(|rest| {
+            (!rest.is_empty() && rest.bytes().all(|c| c.is_ascii_digit())) || rest.starts_with('.')
+        })
 }
 
 /// An existing folder that is not a backup (no `readme.txt`) would be rotated away as if it
@@ -1153,6 +1179,17 @@ home = "{}"
         assert!(out.starts_with("# top\n"), "{out}");
         assert!(out.contains("daily_time = \"03:15\" # when"), "{out}");
         assert!(out.contains("[hooks] # h"), "{out}");
+    }
+
+    #[test]
+    fn folders_named_like_another_components_slots_are_refused() {
+        assert!(slot_like(Path::new("/x/backup"), Path::new("/x/backup1")));
+        assert!(slot_like(
+            Path::new("/x/backup"),
+            Path::new("/x/backup.failed")
+        ));
+        assert!(!slot_like(Path::new("/x/backup"), Path::new("/x/backups")));
+        assert!(!slot_like(Path::new("/x/backup"), Path::new("/y/backup1")));
     }
 
     #[test]

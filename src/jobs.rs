@@ -367,13 +367,35 @@ impl Engine {
         lock(&self.inner.running).clone()
     }
 
+    /// The job lock, once free or held only by a backup whose record is already final: such a
+    /// backup is only finishing up (releasing its lock, ending its event stream), and a client
+    /// that saw it end and starts the next job must not get a 409 for that instant.
+    fn lock_running(&self) -> MutexGuard<'_, Option<RunningJob>> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let running = lock(&self.inner.running);
+            let finishing = running.as_ref().is_some_and(|j| {
+                j.kind == JobKind::Backup
+                    && lock(&self.inner.state)
+                        .records
+                        .get(&j.id)
+                        .is_some_and(|r| r.status.is_final())
+            });
+            if !finishing || Instant::now() >= deadline {
+                return running;
+            }
+            drop(running);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Takes the one-job-at-a-time lock shared by backups and restores.
     pub fn try_lock_exclusive(
         &self,
         kind: JobKind,
         id: &str,
     ) -> Result<ExclusiveGuard, StartError> {
-        let mut running = lock(&self.inner.running);
+        let mut running = self.lock_running();
         if let Some(j) = &*running {
             return Err(StartError::Busy {
                 kind: j.kind,
@@ -419,7 +441,7 @@ impl Engine {
             return Err(StartError::NoComponents);
         }
         let guard = {
-            let mut running = lock(&self.inner.running);
+            let mut running = self.lock_running();
             if let Some(j) = &*running {
                 return Err(StartError::Busy {
                     kind: j.kind,

@@ -40,6 +40,28 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
         (Method::GET, "/api/v1/hook-processes/x1", "viewer"),
         (Method::DELETE, "/api/v1/hook-processes/x1", "admin"),
         (Method::GET, "/api/v1/hook-processes/x1/output", "viewer"),
+        (Method::GET, "/api/v1/backup-sets", "viewer"),
+        (Method::POST, "/api/v1/backup-sets/import", "admin"),
+        (
+            Method::GET,
+            "/api/v1/backup-sets/20261126T020000Z",
+            "viewer",
+        ),
+        (
+            Method::POST,
+            "/api/v1/backup-sets/20261126T020000Z/verify",
+            "operator",
+        ),
+        (
+            Method::GET,
+            "/api/v1/backup-sets/20261126T020000Z/verifications",
+            "viewer",
+        ),
+        (
+            Method::GET,
+            "/api/v1/backup-sets/20261126T020000Z/verifications/20261126T080000Z-0001",
+            "viewer",
+        ),
     ]
 }
 

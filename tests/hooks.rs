@@ -50,7 +50,7 @@ fn wait_process(server: &Server, id: &str) -> Value {
 fn alive(pid: i32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // gone, or a zombie waiting for a reaper that never comes in this container
-    !stat.is_empty() && !stat.split_whitespace().nth(2).is_some_and(|s| s == "Z")
+    !stat.is_empty() && stat.split_whitespace().nth(2).is_none_or(|s| s != "Z")
 }
 
 /// (id, event, data) of each SSE block.

@@ -76,6 +76,7 @@ fn record_or_404(engine: &Engine, id: &str) -> Result<BackupRecord, ApiError> {
 fn start_error(e: StartError) -> ApiError {
     match e {
         StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
+        StartError::NoComponents => ApiError::conflict("no components are configured"),
         other => ApiError::internal(other),
     }
 }

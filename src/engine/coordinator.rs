@@ -147,6 +147,16 @@ pub async fn run(run: Run) -> BackupStatus {
                     c.errors.extend(o.errors.iter().cloned());
                 }
             }
+            const SHOWN: usize = 20;
+            for path in o.skipped.iter().take(SHOWN) {
+                r.notes.push(format!("{name}: skipped special file {path}"));
+            }
+            if o.skipped.len() > SHOWN {
+                r.notes.push(format!(
+                    "{name}: {} more special files skipped",
+                    o.skipped.len() - SHOWN
+                ));
+            }
         });
     }
     let cancelled = run.user_cancelled.load(Ordering::SeqCst);
@@ -177,12 +187,25 @@ pub async fn run(run: Run) -> BackupStatus {
 
 async fn commit_all(run: &Run) -> BackupStatus {
     let journal = &*run.journal;
-    // The decision must be durable before any slot changes.
-    if let Err(e) = journal.update(&mut |r| r.commit_decided = true) {
+    // The decision must be durable before any slot changes. It is taken under the record's
+    // lock, so a cancel request either comes first (and wins) or finds the commit decided.
+    let mut decided = false;
+    let user_cancelled = run.user_cancelled.clone();
+    let res = journal.update(&mut |r| {
+        if !user_cancelled.load(Ordering::SeqCst) {
+            r.commit_decided = true;
+            decided = true;
+        }
+    });
+    if let Err(e) = res {
         let reason = format!("could not record the commit decision, so nothing was committed: {e}");
         persist(journal, &mut |r| r.commit_decided = false);
         abort_all(run, &reason).await;
         return BackupStatus::Failed;
+    }
+    if !decided {
+        abort_all(run, "cancelled by request").await;
+        return BackupStatus::Cancelled;
     }
     if run.faults.abort_after_decision {
         tracing::error!("injected fault abort_after_decision: aborting the process");

@@ -39,14 +39,16 @@ pub struct Recovered {
 pub const INTERRUPTED: &str =
     "interrupted: the master stopped while this backup ran; its staging folders were removed and no history slot was changed";
 
-/// The spec to finish a record's component with: the folder and keep recorded in the job (that
-/// is where its staging folder is), the rest from the current config when it still has it.
+/// The spec to finish a record's component with: the folder recorded in the job (that is where
+/// its staging folder is), `keep` the greater of the recorded and the configured one, the rest
+/// from the current config when it still has the component.
 pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpec {
     let folder = PathBuf::from(&c.folder);
     match config.iter().find(|s| s.name == c.name) {
+        // Keeping more history than decided is never a loss; keeping less could be.
         Some(s) => ComponentSpec {
             backup_folder: folder,
-            keep: c.keep,
+            keep: c.keep.max(s.keep),
             ..s.clone()
         },
         None => ComponentSpec {

@@ -55,8 +55,10 @@ const BUF_SIZE: usize = 1 << 20;
 /// Up to this many files, a progress event is sent after every file.
 const EVERY_FILE_UP_TO: usize = 500;
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
-/// Most files one worker takes at a time.
-const CHUNK: usize = 128;
+/// Most files one worker takes at a time. Large: two workers adding entries to the same folder
+/// contend for its lock (measured: 10% of the unchanged-backup time went to that spinning), so
+/// a folder is split only when it is huge.
+const CHUNK: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -414,6 +416,14 @@ impl Queue {
     }
 }
 
+struct CloseOnDrop<'a>(&'a Queue);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -502,11 +512,13 @@ pub fn copy_items(
     let workers = req.workers.clamp(1, 16);
     let (walked, results) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| worker(&shared))).collect();
+        // Closes the queue however the walk ends (even by a panic), so no worker waits forever.
+        let closer = CloseOnDrop(&shared.queue);
         let walked = walk_items(&shared, roots, &mut dirs, &mut outcome);
         if walked.is_err() {
             shared.stop.store(true, Ordering::Relaxed);
         }
-        shared.queue.close();
+        drop(closer);
         let results: Vec<WorkerResult> = handles
             .into_iter()
             .map(|h| {
@@ -764,6 +776,7 @@ fn walk_entry(
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
             sh.queue.push(batch);
             dirs.push(DirFix { rel, meta });
+            sh.maybe_emit(false);
         } else if ft.is_file() {
             sh.files_total.fetch_add(1, Ordering::Relaxed);
             sh.queue.push(vec![FileJob { rel, meta }]);

@@ -33,8 +33,17 @@
 //!   operator asked for the set's state, and keeping a second full copy of every home until
 //!   some later restore would silently double the disk use. They are kept (and named in the
 //!   record) only when a rollback could not empty them.
+//!   At start-up a safety folder that no `running` record will roll back is logged, never
+//!   removed (it may be the only copy of a home's previous state).
 //! * A dry run takes the lock too (it verifies the folders, which a rotating backup would make
-//!   look missing) and is recorded like any restore, with status `planned`.
+//!   look missing) and is recorded like any restore, with status `planned` (the HTTP answer is
+//!   200 with that record rather than 202: the plan is complete when the answer goes out). It
+//!   writes only its record in the state folder; homes and backup folders are not touched.
+//! * A restore's final status is shown to readers only after the lock is released, so a client
+//!   that sees it final can start the next job at once.
+//! * `lui.ini`: an older `RestoreFromBackup=` line in the restored file (any case) is dropped
+//!   before the new one is appended, so the component sees exactly one; the line ending
+//!   follows the file's (CRLF when its last line has one).
 //! * A restore is not cancellable: stopping half-way would only mean a rollback, which a
 //!   failed restore does anyway.
 //! * Remote components (agents) are not restored yet: only configured local components are
@@ -146,26 +155,60 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The journal of one restore: the in-memory record, saved at every update.
+///
+/// With `hold_final` (the job thread's journal) the final status is written to disk at once but
+/// shown to readers only by [`JobJournal::publish`], called after the one-job lock is released:
+/// a client that sees the restore final can start the next job without meeting a 409.
 struct JobJournal {
     inner: Arc<Inner>,
     id: String,
+    hold_final: bool,
+    held: Mutex<Option<RestoreRecord>>,
+}
+
+impl JobJournal {
+    fn new(inner: Arc<Inner>, id: String, hold_final: bool) -> JobJournal {
+        JobJournal {
+            inner,
+            id,
+            hold_final,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Shows a held final record to readers.
+    fn publish(&self) {
+        if let Some(rec) = lock(&self.held).take() {
+            lock(&self.inner.records).insert(self.id.clone(), rec);
+        }
+    }
 }
 
 impl Journal for JobJournal {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
         let _w = lock(&self.inner.write_lock);
-        let snapshot = {
-            let mut records = lock(&self.inner.records);
-            let rec = records
-                .get_mut(&self.id)
-                .ok_or_else(|| format!("restore {} has no record", self.id))?;
-            f(rec);
-            rec.clone()
+        let mut held = lock(&self.held);
+        let mut rec = match held.clone() {
+            Some(r) => r,
+            None => lock(&self.inner.records)
+                .get(&self.id)
+                .cloned()
+                .ok_or_else(|| format!("restore {} has no record", self.id))?,
         };
-        record::save(&self.inner.state_dir, &snapshot).map_err(|e| e.to_string())
+        f(&mut rec);
+        if self.hold_final && rec.status.is_final() {
+            *held = Some(rec.clone());
+        } else {
+            lock(&self.inner.records).insert(self.id.clone(), rec.clone());
+        }
+        drop(held);
+        record::save(&self.inner.state_dir, &rec).map_err(|e| e.to_string())
     }
 
     fn snapshot(&self) -> RestoreRecord {
+        if let Some(r) = lock(&self.held).clone() {
+            return r;
+        }
         lock(&self.inner.records)
             .get(&self.id)
             .cloned()
@@ -241,16 +284,40 @@ impl Restorer {
                 write_lock: Mutex::new(()),
             }),
         };
+        restorer.warn_about_leftovers();
         for id in running {
-            let journal = JobJournal {
-                inner: restorer.inner.clone(),
-                id: id.clone(),
-            };
+            let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
             recovery::recover(&journal, &restorer.inner.faults);
             let r = journal.snapshot();
             tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
         }
         Ok(restorer)
+    }
+
+    /// Logs safety folders no running restore will roll back (a rollback that could not
+    /// finish, or a state folder that was lost): they hold a home's old items, so they are
+    /// never removed automatically.
+    fn warn_about_leftovers(&self) {
+        let records = lock(&self.inner.records);
+        for spec in self.inner.engine.components() {
+            let Ok(entries) = std::fs::read_dir(&spec.home) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(id) = name.strip_prefix(plan::SAFETY_PREFIX) else {
+                    continue;
+                };
+                if records.get(id).is_none_or(|r| r.status != S::Running) {
+                    tracing::warn!(
+                        component = %spec.name,
+                        folder = %e.path().display(),
+                        "a restore safety folder was left behind; it holds the items the \
+                         restore replaced: check and remove it by hand"
+                    );
+                }
+            }
+        }
     }
 
     /// Every restore, newest first, paged.
@@ -539,10 +606,7 @@ impl Restorer {
     /// Applies a recorded plan on a thread of its own, which holds the lock until the restore
     /// is final. A panic is a failure: everything is rolled back.
     fn spawn(&self, id: String, guard: ExclusiveGuard) {
-        let journal = JobJournal {
-            inner: self.inner.clone(),
-            id: id.clone(),
-        };
+        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
         let inner = self.inner.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("restore-{id}"))
@@ -562,13 +626,11 @@ impl Restorer {
                 let r = journal.snapshot();
                 tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
                 drop(guard);
+                journal.publish();
             });
         if let Err(e) = spawned {
             // Nothing was touched; the guard went with the closure.
-            let journal = JobJournal {
-                inner: self.inner.clone(),
-                id,
-            };
+            let journal = JobJournal::new(self.inner.clone(), id, false);
             let _ = journal.update(&mut |r| {
                 r.status = S::Failed;
                 r.finished_at = Some(Utc::now().trunc_subsecs(0));

@@ -266,7 +266,11 @@ impl ComponentStore for LocalStore {
         let errors: Vec<String> = errors.iter().map(|e| single_line(e)).collect();
         tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             let staging = layout.staging(&id);
-            let started = Readme::read_from(&staging).ok().and_then(|r| r.started);
+            // The staging readme's start time, else the ID's (an ID begins with its start time).
+            let started = Readme::read_from(&staging)
+                .ok()
+                .and_then(|r| r.started)
+                .or_else(|| crate::engine::backup_id::parse(&id).map(|p| p.time));
             slots::remove_staging(&layout, &id)?;
             if !layout.parent.is_dir() {
                 return Ok(());
@@ -540,8 +544,8 @@ mod tests {
 /// Performance check against `cp -a` and `rsync --link-dest` (DESIGN target: full backup
 /// ≤ 1.3× `cp -a`, unchanged backup ≤ 0.5× `rsync --link-dest`, on ~300 MB in 3,000 files plus
 /// 20,000 small files). Run with
-/// `cargo test --release -- --ignored --nocapture bench_against_cp_and_rsync`; `BENCH_DIR`
-/// chooses the folder (default: the temp dir).
+/// `BENCH_DIR=<folder> cargo test --release -- --ignored --nocapture bench_against_cp_and_rsync`
+/// (without `BENCH_DIR` it does nothing, so `--include-ignored` runs stay quick). Needs rsync.
 #[cfg(test)]
 mod bench {
     use super::*;
@@ -610,9 +614,11 @@ mod bench {
     #[test]
     #[ignore]
     fn bench_against_cp_and_rsync() {
-        let base = std::env::var("BENCH_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| std::env::temp_dir());
+        if std::env::var_os("BENCH_DIR").is_none() {
+            eprintln!("set BENCH_DIR to run this benchmark");
+            return;
+        }
+        let base = std::env::var("BENCH_DIR").map(PathBuf::from).unwrap();
         let root = tempfile::tempdir_in(base).unwrap();
         let home = root.path().join("home");
         gen(&home);
@@ -703,5 +709,43 @@ mod bench {
             "unchanged / rsync     = {:.2} (target <= 0.5)",
             unchanged / rsync
         );
+    }
+
+    /// For profiling the unchanged path: `BENCH_DATA=<dir>` keeps the data between runs; the
+    /// first run creates it and makes a full backup, later runs only make unchanged backups.
+    #[test]
+    #[ignore]
+    fn bench_unchanged_only() {
+        let Ok(dir) = std::env::var("BENCH_DATA") else {
+            return;
+        };
+        let root = PathBuf::from(dir);
+        let home = root.join("home");
+        let spec = ComponentSpec {
+            name: "bench".into(),
+            profile: Profile::Custom,
+            home: home.clone(),
+            backup_folder: root.join("bk/backup"),
+            keep: 1,
+            items: vec!["data/".into(), "small/".into()],
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let store = LocalStore::default();
+        let fresh = !home.exists();
+        if fresh {
+            gen(&home);
+        }
+        for i in 0..if fresh { 1 } else { 5 } {
+            let id = format!("{}-{i}", std::process::id());
+            timed("backup", || {
+                rt.block_on(async {
+                    let o = store
+                        .prepare(&id, &spec, CancelToken::new(), Arc::new(|_| {}))
+                        .await;
+                    assert_eq!(o.status, PrepareStatus::Prepared, "{:?}", o.errors);
+                    store.commit(&id, &spec).await.unwrap();
+                })
+            });
+        }
     }
 }

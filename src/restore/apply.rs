@@ -1,0 +1,1015 @@
+//! Applying a restore plan, and undoing it.
+//!
+//! # Apply, per component, in config order
+//! 1. The home side of the plan is computed again ([`refresh_home`]) and the component is
+//!    recorded `applying` (fsynced) **before** anything in its home changes. From then on a
+//!    crash is rolled back at the next start.
+//! 2. `<home>/.pre-restore-<id>/` is created and every path of `remove` is renamed into it (same
+//!    file system: atomic, no data copied), keeping its place relative to the home. The folders
+//!    involved are fsynced.
+//! 3. Missing folders (`create_dirs`) are created; the `copy` entries are copied out of the
+//!    backup folder with the engine's tree copy ([`tree_copy::copy_items`]): real copies with new
+//!    inodes, modes, mtimes and symbolic links kept, empty folders kept, never a hard link into
+//!    the backup. Every file's SHA-256, computed while copying, must equal its line in the
+//!    folder's `SHA256SUMS`: a file changed since verification fails the restore.
+//! 4. Lines are appended (`edit`), everything written is flushed (`syncfs`), and the component
+//!    is recorded `applied`.
+//!
+//! When every component is applied the commit is decided (recorded): the safety folders are
+//! removed and the restore `succeeded`. A crash after the decision completes that cleanup.
+//!
+//! # Rollback (any failure, a panic, or start-up recovery of an interrupted restore)
+//! Components that got to `applying` are rolled back in reverse order. For each target path
+//! (reverse plan order): when its safety copy exists, whatever is at the path now is removed and
+//! the safety copy is renamed back; when the path did not exist before (not in `remove`),
+//! whatever was copied there is removed; otherwise the original was never moved and stays.
+//! Then folders the restore created are removed (only when empty), the (now empty) safety
+//! folder is removed, and the modification times of the home folders involved are set back.
+//! The disk is the only truth used, so a rollback interrupted by a crash is simply run again.
+//! Anything unexpected (a non-empty folder to remove, a file left in the safety folder) is kept
+//! and reported, never deleted.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{SubsecRound, Utc};
+
+use super::plan::refresh_home;
+use super::record::{ComponentRestore, ComponentState, RestoreRecord, RestoreStatus, StepAction};
+use crate::engine::faults::Faults;
+use crate::engine::fsutil::{self, IoContext};
+use crate::engine::tree_copy::{self, CopyRequest, SUMS_FILE_NAME};
+use crate::engine::CancelToken;
+use crate::store::local::COPY_WORKERS;
+
+/// Where a running restore keeps its record: every `update` is saved (atomically) before it
+/// returns.
+pub trait Journal: Send + Sync {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String>;
+    fn snapshot(&self) -> RestoreRecord;
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+/// A step not yet in the record (steps are saved in batches: recovery never needs them).
+pub struct PendingStep {
+    pub action: StepAction,
+    pub path: Option<String>,
+    pub to: Option<String>,
+    pub detail: Option<String>,
+    /// The path counts as changed (goes into the record's `changed`).
+    pub changed: bool,
+}
+
+fn pending(
+    action: StepAction,
+    path: impl Into<String>,
+    to: Option<String>,
+    detail: Option<String>,
+) -> PendingStep {
+    PendingStep {
+        action,
+        path: Some(path.into()),
+        to,
+        detail,
+        changed: true,
+    }
+}
+
+fn flush_steps(
+    journal: &dyn Journal,
+    component: &str,
+    steps: &mut Vec<PendingStep>,
+    extra: &mut dyn FnMut(&mut RestoreRecord),
+) -> Result<(), String> {
+    let batch = std::mem::take(steps);
+    journal.update(&mut |r| {
+        for s in &batch {
+            r.step(
+                s.action,
+                Some(component),
+                s.path.as_deref(),
+                s.to.as_deref(),
+                s.detail.clone(),
+            );
+            if s.changed {
+                if let Some(p) = &s.path {
+                    r.changed(p);
+                }
+            }
+        }
+        extra(r);
+    })
+}
+
+/// Runs a whole restore whose record is `running` with its plan: applies every component, then
+/// commits, or rolls everything back. The record ends final.
+pub fn run(journal: &dyn Journal, faults: &Faults) {
+    let n = journal.snapshot().components.len();
+    let mut failure = None;
+    for i in 0..n {
+        if let Err(e) = apply_component(journal, faults, i) {
+            failure = Some(e);
+            break;
+        }
+    }
+    if failure.is_none() {
+        let decided = journal.update(&mut |r| {
+            r.commit_decided = true;
+            r.step(StepAction::CommitDecided, None, None, None, None);
+        });
+        if let Err(e) = decided {
+            failure = Some(format!("could not record the commit decision: {e}"));
+        }
+    }
+    match failure {
+        Some(e) => rollback_all(journal, faults, RestoreStatus::Failed, &e),
+        None => complete(journal, None),
+    }
+}
+
+/// Applies component `i` (see the module doc). Any error leaves it for the rollback.
+fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Result<(), String> {
+    let mut plan = journal
+        .snapshot()
+        .components
+        .get(i)
+        .cloned()
+        .ok_or_else(|| format!("component #{i} is not in the record"))?;
+    let name = plan.name.clone();
+    refresh_home(&mut plan).map_err(|e| format!("{name}: {}", e.join("; ")))?;
+    journal
+        .update(&mut |r| {
+            if let Some(c) = r.components.get_mut(i) {
+                c.remove = plan.remove.clone();
+                c.create_dirs = plan.create_dirs.clone();
+                c.folder_times = plan.folder_times.clone();
+                c.status = ComponentState::Applying;
+                c.started_at = Some(now());
+            }
+            r.step(StepAction::ComponentStarted, Some(&name), None, None, None);
+        })
+        .map_err(|e| format!("{name}: could not record the start: {e}"))?;
+    let result = apply_steps(journal, faults, i, &plan);
+    if let Err(e) = &result {
+        let msg = format!("{name}: {e}");
+        let _ = journal.update(&mut |r| {
+            if let Some(c) = r.components.get_mut(i) {
+                c.errors.push(msg.clone());
+            }
+        });
+        return Err(msg);
+    }
+    journal
+        .update(&mut |r| {
+            if let Some(c) = r.components.get_mut(i) {
+                c.status = ComponentState::Applied;
+                c.finished_at = Some(now());
+            }
+            r.step(StepAction::ComponentApplied, Some(&name), None, None, None);
+        })
+        .map_err(|e| format!("{name}: could not record the end: {e}"))?;
+    if faults.restore_fail_after.contains(&name) {
+        return Err(format!("injected fault: restore_fail_after:{name}"));
+    }
+    Ok(())
+}
+
+fn apply_steps(
+    journal: &dyn Journal,
+    faults: &Faults,
+    i: usize,
+    plan: &ComponentRestore,
+) -> Result<(), String> {
+    let name = plan.name.as_str();
+    let home = PathBuf::from(&plan.home);
+    let safety = PathBuf::from(&plan.safety_folder);
+    let folder = PathBuf::from(&plan.source_folder);
+    let mut steps = Vec::new();
+
+    // Safety folder, then move aside.
+    fs::create_dir(&safety)
+        .ctx("creating folder", &safety)
+        .map_err(|e| e.to_string())?;
+    steps.push(pending(
+        StepAction::CreatedSafetyFolder,
+        plan.safety_folder.clone(),
+        None,
+        None,
+    ));
+    let mut to_sync: BTreeSet<PathBuf> = BTreeSet::new();
+    to_sync.insert(home.clone());
+    to_sync.insert(safety.clone());
+    let mut moved = Ok(());
+    for p in &plan.remove {
+        let src = Path::new(p);
+        let Ok(rel) = src.strip_prefix(&home) else {
+            moved = Err(format!("{p} is outside the home"));
+            break;
+        };
+        let dst = safety.join(rel);
+        let r = (|| {
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent).ctx("creating folder", parent)?;
+                to_sync.insert(parent.to_path_buf());
+            }
+            fs::rename(src, &dst).ctx("moving aside", src)?;
+            if let Some(parent) = src.parent() {
+                to_sync.insert(parent.to_path_buf());
+            }
+            Ok::<(), fsutil::IoError>(())
+        })();
+        if let Err(e) = r {
+            moved = Err(e.to_string());
+            break;
+        }
+        steps.push(pending(
+            StepAction::MovedAside,
+            p.clone(),
+            Some(dst.display().to_string()),
+            None,
+        ));
+    }
+    for d in &to_sync {
+        let _ = fsutil::fsync_dir(d);
+    }
+    flush_steps(journal, name, &mut steps, &mut |_| {})?;
+    moved?;
+
+    for d in &plan.create_dirs {
+        match fs::create_dir(d) {
+            Ok(()) => steps.push(pending(StepAction::CreatedFolder, d.clone(), None, None)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("creating folder {d}: {e}")),
+        }
+    }
+
+    // Copy, one tree-copy call per (source folder, destination folder) pair.
+    let sums = load_sums(&folder)?;
+    let mut groups: Vec<(PathBuf, PathBuf, Vec<String>, Vec<usize>)> = Vec::new();
+    for (k, op) in plan.copy.iter().enumerate() {
+        let (from, to) = (Path::new(&op.from), Path::new(&op.to));
+        let (Some(fp), Some(tp), Some(fname), Some(tname)) =
+            (from.parent(), to.parent(), from.file_name(), to.file_name())
+        else {
+            return Err(format!("cannot copy {} to {}", op.from, op.to));
+        };
+        if fname != tname {
+            return Err(format!(
+                "cannot copy {} to {}: names differ",
+                op.from, op.to
+            ));
+        }
+        let item = fname.to_string_lossy().into_owned();
+        match groups.iter_mut().find(|g| g.0 == fp && g.1 == tp) {
+            Some(g) => {
+                g.2.push(item);
+                g.3.push(k);
+            }
+            None => groups.push((fp.to_path_buf(), tp.to_path_buf(), vec![item], vec![k])),
+        }
+    }
+    for (src_parent, dst_parent, items, ops) in groups {
+        let req = CopyRequest {
+            home: src_parent.clone(),
+            items,
+            dest: dst_parent.clone(),
+            previous: None,
+            must_not_contain: vec![],
+            workers: COPY_WORKERS,
+            slow_copy: faults.restore_slow,
+            inject_enospc: false,
+        };
+        let outcome = tree_copy::copy_items(&req, &CancelToken::new(), &|_| {})
+            .map_err(|e| format!("copying into {}: {e}", dst_parent.display()))?;
+        let src_rel = src_parent.strip_prefix(&folder).unwrap_or(Path::new(""));
+        for (rel, sha) in &outcome.sums {
+            let key = src_rel.join(std::ffi::OsStr::from_bytes(rel));
+            match sums.get(key.as_os_str().as_bytes()) {
+                Some(expected) if expected == sha => {}
+                Some(_) => {
+                    return Err(format!(
+                        "{} changed since the folder was verified",
+                        folder.join(&key).display()
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "{} is not listed in {SUMS_FILE_NAME}",
+                        folder.join(&key).display()
+                    ))
+                }
+            }
+        }
+        for k in ops {
+            if let Some(op) = plan.copy.get(k) {
+                steps.push(pending(
+                    StepAction::Copied,
+                    op.to.clone(),
+                    None,
+                    Some(format!("from {}", op.from)),
+                ));
+            }
+        }
+        let (files, bytes) = (outcome.stats.files_copied, outcome.stats.bytes_copied);
+        flush_steps(journal, name, &mut steps, &mut |r| {
+            if let Some(c) = r.components.get_mut(i) {
+                c.files += files;
+                c.bytes += bytes;
+            }
+        })?;
+    }
+
+    for e in &plan.edit {
+        append_line(Path::new(&e.path), &e.append)?;
+        steps.push(pending(
+            StepAction::Edited,
+            e.path.clone(),
+            None,
+            Some(format!("appended {:?}", e.append)),
+        ));
+    }
+    fsutil::sync_tree(&home).map_err(|e| e.to_string())?;
+    flush_steps(journal, name, &mut steps, &mut |_| {})
+}
+
+/// `SHA256SUMS` of a folder as path -> digest.
+fn load_sums(folder: &Path) -> Result<HashMap<Vec<u8>, [u8; 32]>, String> {
+    let path = folder.join(SUMS_FILE_NAME);
+    let bytes = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    Ok(tree_copy::parse_sums(&bytes).entries.into_iter().collect())
+}
+
+/// Appends `line` to the (freshly restored) file at `path`: a line ending first when the file
+/// does not end with one, and the file's own line ending (CRLF when its last line has one).
+/// An older line with the same key (`RestoreFromBackup=`, any case) is dropped first, so the
+/// component sees exactly one. Never follows a symbolic link.
+pub fn append_line(path: &Path, line: &str) -> Result<(), String> {
+    let err = |op: &str, e: io::Error| format!("{op} {}: {e}", path.display());
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| err("opening", e))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(|e| err("reading", e))?;
+    let eol: &[u8] = if bytes.ends_with(b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    let key = line.split('=').next().unwrap_or(line);
+    let is_key = |l: &[u8]| {
+        let t = l.trim_ascii_start();
+        t.len() > key.len()
+            && t[..key.len()].eq_ignore_ascii_case(key.as_bytes())
+            && t[key.len()..].trim_ascii_start().starts_with(b"=")
+    };
+    let had_key = bytes.split(|&b| b == b'\n').any(is_key);
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + line.len() + 2);
+    if had_key {
+        for l in bytes.split_inclusive(|&b| b == b'\n') {
+            if !is_key(l) {
+                out.extend_from_slice(l);
+            }
+        }
+    } else {
+        out = bytes;
+    }
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.extend_from_slice(eol);
+    }
+    out.extend_from_slice(line.as_bytes());
+    out.extend_from_slice(eol);
+    f.set_len(0).map_err(|e| err("truncating", e))?;
+    std::os::unix::fs::FileExt::write_all_at(&f, &out, 0).map_err(|e| err("writing", e))?;
+    f.flush().map_err(|e| err("writing", e))?;
+    f.sync_all().map_err(|e| err("syncing", e))
+}
+
+/// After the commit decision: removes every safety folder and ends the restore `succeeded`.
+/// Idempotent (start-up recovery calls it again after a crash). `note` is added to the record.
+pub fn complete(journal: &dyn Journal, note: Option<&str>) {
+    let rec = journal.snapshot();
+    for c in &rec.components {
+        let safety = Path::new(&c.safety_folder);
+        let existed = fsutil::exists_nofollow(safety);
+        let result =
+            fsutil::remove_tree(safety).and_then(|()| fsutil::fsync_dir(Path::new(&c.home)));
+        let name = c.name.clone();
+        let _ = journal.update(&mut |r| {
+            match &result {
+                Ok(()) if existed => {
+                    r.step(
+                        StepAction::RemovedSafetyFolder,
+                        Some(&name),
+                        Some(&c.safety_folder),
+                        None,
+                        None,
+                    );
+                    r.changed(&c.safety_folder);
+                }
+                Ok(()) => {}
+                Err(e) => r.notes.push(format!(
+                    "{name}: the restore is complete but its safety folder could not be removed: {e}"
+                )),
+            }
+            if let Some(cc) = r.component_mut(&name) {
+                cc.status = ComponentState::Restored;
+            }
+        });
+    }
+    let _ = journal.update(&mut |r| {
+        if let Some(n) = note {
+            r.notes.push(n.to_string());
+        }
+        r.status = RestoreStatus::Succeeded;
+        r.finished_at = Some(now());
+        r.step(
+            StepAction::Finished,
+            None,
+            None,
+            None,
+            Some("succeeded".into()),
+        );
+    });
+}
+
+/// Rolls back every component that got to `applying` (reverse order) and ends the restore with
+/// `status` (`failed` or `interrupted`), `reason` first among its errors.
+pub fn rollback_all(journal: &dyn Journal, faults: &Faults, status: RestoreStatus, reason: &str) {
+    let _ = journal.update(&mut |r| {
+        r.errors.push(reason.to_string());
+        r.step(
+            StepAction::Failed,
+            None,
+            None,
+            None,
+            Some(reason.to_string()),
+        );
+    });
+    let rec = journal.snapshot();
+    for c in rec.components.iter().rev() {
+        if !matches!(
+            c.status,
+            ComponentState::Applying | ComponentState::Applied | ComponentState::RollbackIncomplete
+        ) {
+            continue;
+        }
+        let name = c.name.clone();
+        let mut steps: Vec<PendingStep> = Vec::new();
+        let result = rollback_component(c, faults, &mut |s| {
+            steps.push(s);
+        });
+        let _ = flush_steps(journal, &name, &mut steps, &mut |r| {
+            if let Some(cc) = r.component_mut(&name) {
+                match &result {
+                    Ok(()) => cc.status = ComponentState::RolledBack,
+                    Err(errs) => {
+                        cc.status = ComponentState::RollbackIncomplete;
+                        cc.errors.extend(errs.iter().cloned());
+                    }
+                }
+            }
+            match &result {
+                Ok(()) => r.step(StepAction::RolledBack, Some(&name), None, None, None),
+                Err(errs) => {
+                    for e in errs {
+                        r.errors.push(format!("{name}: rollback: {e}"));
+                    }
+                }
+            }
+        });
+    }
+    let _ = journal.update(&mut |r| {
+        r.status = status;
+        r.finished_at = Some(now());
+        r.step(
+            StepAction::Finished,
+            None,
+            None,
+            None,
+            Some(status.as_str().to_string()),
+        );
+    });
+}
+
+/// Puts one component's home back as it was before the restore (see the module doc). Uses only
+/// the plan and the disk; safe to run again after it was interrupted. Returns the problems
+/// (the paths concerned are left as they are, the safety folder kept).
+pub fn rollback_component(
+    plan: &ComponentRestore,
+    faults: &Faults,
+    record: &mut dyn FnMut(PendingStep),
+) -> Result<(), Vec<String>> {
+    let home = PathBuf::from(&plan.home);
+    let safety = PathBuf::from(&plan.safety_folder);
+    let was_there: HashSet<&str> = plan.remove.iter().map(String::as_str).collect();
+    let mut errors = Vec::new();
+    let mut to_sync: BTreeSet<PathBuf> = BTreeSet::new();
+    to_sync.insert(home.clone());
+    let mut put_back = 0usize;
+    for t in plan.targets().iter().rev() {
+        let p = Path::new(t);
+        let Ok(rel) = p.strip_prefix(&home) else {
+            errors.push(format!("{t} is outside the home {}", plan.home));
+            continue;
+        };
+        let s = safety.join(rel);
+        if let Some(parent) = p.parent() {
+            to_sync.insert(parent.to_path_buf());
+        }
+        if fsutil::exists_nofollow(&s) {
+            if let Err(e) = fsutil::remove_tree(p) {
+                errors.push(e.to_string());
+                continue;
+            }
+            if let Err(e) = fs::rename(&s, p) {
+                errors.push(format!("moving {} back to {t}: {e}", s.display()));
+                continue;
+            }
+            if let Some(parent) = s.parent() {
+                to_sync.insert(parent.to_path_buf());
+            }
+            record(PendingStep {
+                action: StepAction::PutBack,
+                path: Some(t.clone()),
+                to: None,
+                detail: Some(format!("from {}", s.display())),
+                changed: true,
+            });
+            put_back += 1;
+            if put_back == 1 && faults.restore_abort_in_rollback.contains(&plan.name) {
+                for d in &to_sync {
+                    let _ = fsutil::fsync_dir(d);
+                }
+                tracing::error!("injected fault: restore_abort_in_rollback:{}", plan.name);
+                std::process::abort();
+            }
+        } else if !was_there.contains(t.as_str()) && fsutil::exists_nofollow(p) {
+            match fsutil::remove_tree(p) {
+                Ok(()) => record(PendingStep {
+                    action: StepAction::RemovedCopy,
+                    path: Some(t.clone()),
+                    to: None,
+                    detail: None,
+                    changed: true,
+                }),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
+    for d in plan.create_dirs.iter().rev() {
+        match fs::remove_dir(d) {
+            Ok(()) => {
+                if let Some(parent) = Path::new(d).parent() {
+                    to_sync.insert(parent.to_path_buf());
+                }
+                record(PendingStep {
+                    action: StepAction::RemovedFolder,
+                    path: Some(d.clone()),
+                    to: None,
+                    detail: None,
+                    changed: true,
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => errors.push(format!("{d}, created by the restore, was kept: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        match prune_empty(&safety) {
+            Ok(true) => record(PendingStep {
+                action: StepAction::RemovedSafetyFolder,
+                path: Some(plan.safety_folder.clone()),
+                to: None,
+                detail: Some("empty after the rollback".into()),
+                changed: true,
+            }),
+            Ok(false) => {}
+            Err(left) => errors.push(format!(
+                "the safety folder {} still holds {}; it was kept",
+                plan.safety_folder,
+                left.join(", ")
+            )),
+        }
+    }
+    for d in &to_sync {
+        if d.is_dir() {
+            let _ = fsutil::fsync_dir(d);
+        }
+    }
+    if errors.is_empty() {
+        for t in &plan.folder_times {
+            let ts = nix::sys::time::TimeSpec::new(t.mtime_s, t.mtime_ns);
+            let _ = nix::sys::stat::utimensat(
+                None,
+                Path::new(&t.path),
+                &nix::sys::time::TimeSpec::UTIME_OMIT,
+                &ts,
+                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+            );
+        }
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Removes `dir` when it holds only (nested) empty folders. `Ok(false)` when it does not exist;
+/// `Err` lists what is left (nothing is removed then but empty sub-folders).
+fn prune_empty(dir: &Path) -> Result<bool, Vec<String>> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(_) => return Ok(false),
+    };
+    if !meta.is_dir() {
+        return Err(vec![dir.display().to_string()]);
+    }
+    let mut left = Vec::new();
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for e in entries.flatten() {
+                let p = e.path();
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    if let Err(l) = prune_empty(&p) {
+                        left.extend(l);
+                    }
+                } else {
+                    left.push(p.display().to_string());
+                }
+            }
+        }
+        Err(e) => left.push(format!("{} ({e})", dir.display())),
+    }
+    if !left.is_empty() {
+        return Err(left);
+    }
+    fs::remove_dir(dir).map_err(|e| vec![format!("{} ({e})", dir.display())])?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ComponentSpec, Profile};
+    use crate::restore::plan::{plan_component, PlanInput};
+    use crate::restore::record::{FolderOrigin, RestoreRecord};
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+    use std::process::Command;
+    use std::sync::Mutex;
+
+    fn read(p: &Path) -> Vec<u8> {
+        fs::read(p).unwrap_or_default()
+    }
+
+    struct MemJournal(Mutex<RestoreRecord>);
+
+    impl Journal for MemJournal {
+        fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+            f(&mut self.0.lock().unwrap());
+            Ok(())
+        }
+        fn snapshot(&self) -> RestoreRecord {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    fn w(p: &Path, s: &str) {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, s).unwrap();
+    }
+
+    fn describe(p: &Path) -> String {
+        let m = fs::symlink_metadata(p).unwrap();
+        if m.file_type().is_symlink() {
+            format!("link {}", fs::read_link(p).unwrap().display())
+        } else if m.is_dir() {
+            format!("dir {:o} {}.{}", m.mode(), m.mtime(), m.mtime_nsec())
+        } else {
+            format!(
+                "file {:o} {}.{} ino{} {:?}",
+                m.mode(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ino(),
+                read(p)
+            )
+        }
+    }
+
+    /// Every entry under `root` (or `root` itself when it is no folder): type, content, mode
+    /// and mtime (folders too), link targets, inode.
+    fn tree(root: &Path) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+            for e in fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                if fs::symlink_metadata(&p).unwrap().is_dir() {
+                    walk(root, &p, out);
+                }
+                out.insert(rel, describe(&p));
+            }
+        }
+        if fs::symlink_metadata(root).unwrap().is_dir() {
+            walk(root, root, &mut out);
+        }
+        out.insert(".".into(), describe(root));
+        out
+    }
+
+    /// A hub home and a verified backup folder of it (via the real sha256sum), then damage.
+    fn setup(root: &Path) -> (ComponentSpec, PathBuf) {
+        let spec = ComponentSpec {
+            name: "hub".into(),
+            profile: Profile::MaestroHub,
+            home: root.join("hub"),
+            backup_folder: root.join("hub/backup"),
+            keep: 1,
+            items: vec![],
+        };
+        let h = &spec.home;
+        w(&h.join("hub.ini"), "[Hub]\n");
+        w(&h.join("accountreg/a.reg"), "a");
+        w(&h.join("accountreg/deep/b.reg"), "b");
+        fs::create_dir_all(h.join("hubreg/empty")).unwrap();
+        symlink("../hub.ini", h.join("hubreg/link")).unwrap();
+        fs::set_permissions(
+            h.join("accountreg/a.reg"),
+            fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        let b = spec.backup_folder.clone();
+        fs::create_dir_all(&b).unwrap();
+        let st = Command::new("cp")
+            .arg("-a")
+            .args(["hub.ini", "accountreg", "hubreg"])
+            .arg(&b)
+            .current_dir(h)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let sums = Command::new("sh")
+            .arg("-c")
+            .arg("find . -type f ! -name SHA256SUMS -printf '%P\\n' | sort | xargs -d '\\n' sha256sum > SHA256SUMS")
+            .current_dir(&b)
+            .status()
+            .unwrap();
+        assert!(sums.success());
+        // Damage: a changed file, a stray file, a deleted folder.
+        w(&h.join("hub.ini"), "[Hub]\nchanged\n");
+        w(&h.join("accountreg/stray"), "stray");
+        fs::remove_dir_all(h.join("hubreg")).unwrap();
+        (spec, b)
+    }
+
+    fn record_for(plan: ComponentRestore) -> RestoreRecord {
+        RestoreRecord {
+            id: "R20261126T101500Z".into(),
+            backup_id: "20261126T020000Z".into(),
+            dry_run: false,
+            status: RestoreStatus::Running,
+            requested_components: None,
+            source_folders: BTreeMap::new(),
+            created_at: now(),
+            started_at: Some(now()),
+            finished_at: None,
+            verification: vec![],
+            components: vec![plan],
+            steps: vec![],
+            changed: vec![],
+            commit_decided: false,
+            errors: vec![],
+            notes: vec![],
+        }
+    }
+
+    fn plan_of(spec: &ComponentSpec, folder: &Path) -> ComponentRestore {
+        plan_component(&PlanInput {
+            restore_id: "R20261126T101500Z",
+            spec,
+            folder,
+            origin: FolderOrigin::Slot,
+            slot: Some("backup".into()),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn apply_restores_exactly_and_removes_the_safety_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let before_backup = tree(&b);
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
+        run(&j, &Faults::none());
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Succeeded, "{rec:#?}");
+        assert_eq!(rec.components[0].status, ComponentState::Restored);
+        for item in ["hub.ini", "accountreg", "hubreg"] {
+            let mut want = tree(&b.join(item)).into_iter().collect::<Vec<_>>();
+            let mut got = tree(&spec.home.join(item)).into_iter().collect::<Vec<_>>();
+            // Inodes differ (copies, not links); compare without them.
+            let strip = |v: &mut Vec<(String, String)>| {
+                for (_, s) in v.iter_mut() {
+                    if let Some(i) = s.find(" ino") {
+                        let end = s[i + 1..].find(' ').map(|e| i + 1 + e).unwrap_or(s.len());
+                        s.replace_range(i..end, "");
+                    }
+                }
+            };
+            strip(&mut want);
+            strip(&mut got);
+            assert_eq!(got, want, "{item}");
+        }
+        assert_eq!(
+            fs::read(spec.home.join("hub.ini")).unwrap(),
+            fs::read(b.join("hub.ini")).unwrap()
+        );
+        let ino = |p: PathBuf| fs::metadata(p).unwrap().ino();
+        assert_ne!(ino(spec.home.join("hub.ini")), ino(b.join("hub.ini")));
+        assert!(!spec.home.join("accountreg/stray").exists());
+        assert!(!Path::new(&rec.components[0].safety_folder).exists());
+        assert_eq!(
+            tree(&b),
+            before_backup,
+            "the backup folder is never changed"
+        );
+        assert!(rec.changed.iter().any(|p| p.ends_with("/hubreg")));
+        assert!(rec.steps.iter().any(|s| s.action == StepAction::MovedAside
+            && s.path.as_deref().is_some_and(|p| p.ends_with("accountreg"))));
+    }
+
+    #[test]
+    fn a_failure_after_the_copy_rolls_back_exactly() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let before = tree(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
+        let mut faults = Faults::none();
+        faults.restore_fail_after.insert("hub".into());
+        run(&j, &faults);
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Failed, "{rec:#?}");
+        assert_eq!(rec.components[0].status, ComponentState::RolledBack);
+        assert!(rec.errors[0].contains("injected fault"), "{:?}", rec.errors);
+        assert_eq!(tree(&spec.home), before, "rolled back exactly");
+    }
+
+    #[test]
+    fn rollback_is_idempotent_at_every_point() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let before = tree(&spec.home);
+        let plan = plan_of(&spec, &b);
+        let j = MemJournal(Mutex::new(record_for(plan)));
+        apply_component(&j, &Faults::none(), 0).unwrap();
+        let applied = j.snapshot().components[0].clone();
+        // Simulate a crash half-way through a rollback: put back only the first target by
+        // hand, leave the rest, then run the rollback twice.
+        let safety = PathBuf::from(&applied.safety_folder);
+        let t = applied.targets();
+        let last = Path::new(t.last().unwrap());
+        let rel = last.strip_prefix(&spec.home).unwrap();
+        if safety.join(rel).exists() {
+            fsutil::remove_tree(last).unwrap();
+            fs::rename(safety.join(rel), last).unwrap();
+        }
+        let mut n = 0;
+        rollback_component(&applied, &Faults::none(), &mut |_| n += 1).unwrap();
+        rollback_component(&applied, &Faults::none(), &mut |_| n += 1).unwrap();
+        assert_eq!(tree(&spec.home), before);
+        assert!(n > 0);
+    }
+
+    #[test]
+    fn old_style_tracker_into_a_home_without_data_and_back() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = ComponentSpec {
+            name: "trk".into(),
+            profile: Profile::MaestroTracker,
+            home: root.path().join("trk"),
+            backup_folder: root.path().join("trk/backup"),
+            keep: 1,
+            items: vec![],
+        };
+        let tape = root.path().join("tape");
+        w(&tape.join("a.dat"), "A");
+        w(&tape.join("tracker.ini"), "[T]\n");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum a.dat tracker.ini > SHA256SUMS")
+            .current_dir(&tape)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        w(&spec.home.join("tracker.ini"), "old");
+        let before = tree(&spec.home);
+        let plan = plan_of(&spec, &tape);
+        // Fails after the copy: data/ created by the restore is removed again.
+        let j = MemJournal(Mutex::new(record_for(plan.clone())));
+        let mut faults = Faults::none();
+        faults.restore_fail_after.insert("trk".into());
+        run(&j, &faults);
+        assert_eq!(j.snapshot().status, RestoreStatus::Failed);
+        assert_eq!(tree(&spec.home), before);
+        // Succeeds.
+        let j = MemJournal(Mutex::new(record_for(plan)));
+        run(&j, &Faults::none());
+        assert_eq!(j.snapshot().status, RestoreStatus::Succeeded);
+        assert_eq!(fs::read(spec.home.join("data/a.dat")).unwrap(), b"A");
+        assert_eq!(fs::read(spec.home.join("tracker.ini")).unwrap(), b"[T]\n");
+    }
+
+    #[test]
+    fn custom_nested_item_into_a_missing_folder_and_back() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = ComponentSpec {
+            name: "app".into(),
+            profile: Profile::Custom,
+            home: root.path().join("app"),
+            backup_folder: root.path().join("app-backup"),
+            keep: 1,
+            items: vec!["conf/app.ini".into(), "data/".into()],
+        };
+        let b = spec.backup_folder.clone();
+        w(&b.join("conf/app.ini"), "[app]\n");
+        w(&b.join("data/x"), "x");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum conf/app.ini data/x > SHA256SUMS")
+            .current_dir(&b)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        w(&spec.home.join("data/old"), "old");
+        w(&spec.home.join("other.txt"), "not an item");
+        let before = tree(&spec.home);
+        let plan = plan_of(&spec, &b);
+        assert_eq!(
+            plan.create_dirs,
+            vec![spec.home.join("conf").display().to_string()]
+        );
+        let mut faults = Faults::none();
+        faults.restore_fail_after.insert("app".into());
+        let j = MemJournal(Mutex::new(record_for(plan.clone())));
+        run(&j, &faults);
+        assert_eq!(j.snapshot().status, RestoreStatus::Failed);
+        assert_eq!(
+            tree(&spec.home),
+            before,
+            "conf/ created by the restore is gone"
+        );
+        let j = MemJournal(Mutex::new(record_for(plan)));
+        run(&j, &Faults::none());
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Succeeded, "{rec:#?}");
+        assert_eq!(read(&spec.home.join("conf/app.ini")), b"[app]\n");
+        assert_eq!(read(&spec.home.join("data/x")), b"x");
+        assert!(!spec.home.join("data/old").exists());
+        assert_eq!(read(&spec.home.join("other.txt")), b"not an item");
+        assert_eq!(rec.components[0].files, 2);
+    }
+
+    #[test]
+    fn a_file_changed_after_verification_fails_the_copy() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let plan = plan_of(&spec, &b);
+        w(&b.join("accountreg/a.reg"), "tampered");
+        let before = tree(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan)));
+        run(&j, &Faults::none());
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Failed);
+        assert!(
+            rec.errors[0].contains("changed since the folder was verified"),
+            "{:?}",
+            rec.errors
+        );
+        assert_eq!(tree(&spec.home), before);
+    }
+
+    #[test]
+    fn append_line_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lui.ini");
+        fs::write(&p, "[LUI]\nA=1").unwrap();
+        append_line(&p, "RestoreFromBackup=/b").unwrap();
+        assert_eq!(read(&p), b"[LUI]\nA=1\nRestoreFromBackup=/b\n");
+        fs::write(&p, "[LUI]\r\nrestorefrombackup = /old\r\nA=1\r\n").unwrap();
+        append_line(&p, "RestoreFromBackup=/b").unwrap();
+        assert_eq!(read(&p), b"[LUI]\r\nA=1\r\nRestoreFromBackup=/b\r\n");
+        let l = dir.path().join("link.ini");
+        symlink(&p, &l).unwrap();
+        assert!(append_line(&l, "RestoreFromBackup=/b").is_err());
+    }
+}

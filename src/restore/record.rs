@@ -1,0 +1,466 @@
+//! Restore job records: the JSON shapes of a restore (its plan, steps, status), their files on
+//! disk, `<state_dir>/jobs/restores/<ID>.json`, written atomically (temp file, fsync, rename,
+//! fsync folder), and restore IDs.
+//!
+//! **Restore IDs** look like backup IDs with an `R` in front, `R20261126T101500Z`, and follow
+//! the same rules (`crate::engine::backup_id`): only `[0-9A-Za-z._-]`, the UTC second the
+//! restore was requested, a `.0001`.. suffix for further restores in the same second, and they
+//! sort as plain strings in request order. The `R` keeps them apart from backup IDs in logs and
+//! in the `running_id` of a 409. The greatest ID among the records on disk is the floor of the
+//! next one (no separate counter file: a record is written before its ID is ever shown).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::engine::backup_id::{self, IdParts};
+use crate::engine::fsutil::{self, IoError};
+use crate::engine::Profile;
+
+/// Prefix of every restore ID.
+pub const ID_PREFIX: &str = "R";
+
+/// Where a restore stands. Every status but `running` is final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoreStatus {
+    /// A dry run: the plan was made and the set verified; nothing was changed.
+    Planned,
+    /// Applying the plan now.
+    Running,
+    /// Every component was restored; the safety copies were removed.
+    Succeeded,
+    /// A step failed; every component was put back as it was (see `errors`).
+    Failed,
+    /// The master died while the restore ran; at the next start it put every component back.
+    Interrupted,
+}
+
+impl RestoreStatus {
+    pub fn is_final(self) -> bool {
+        self != RestoreStatus::Running
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreStatus::Planned => "planned",
+            RestoreStatus::Running => "running",
+            RestoreStatus::Succeeded => "succeeded",
+            RestoreStatus::Failed => "failed",
+            RestoreStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Where a component of a restore stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentState {
+    /// Planned only (dry run), or not started yet.
+    Pending,
+    /// Its items are being moved aside and copied in: a crash now is rolled back.
+    Applying,
+    /// Its items are in place; its safety copy still exists.
+    Applied,
+    /// Done: its safety copy was removed.
+    Restored,
+    /// Put back as it was (the restore failed or was interrupted).
+    RolledBack,
+    /// Putting it back failed; `errors` says what, the safety folder is kept for a person.
+    RollbackIncomplete,
+}
+
+/// Where the folder a component is restored from came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderOrigin {
+    /// A history slot (`backup`, `backup1`, ...).
+    Slot,
+    /// A folder registered with `/backup-sets/import`.
+    Imported,
+    /// A folder given in the request's `source_folders`.
+    SourceFolder,
+}
+
+/// How the backup folder holds the component's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// The profile's (or config's) items, as they are in the home.
+    Items,
+    /// A tracker backup from before Maestro 2.0-4: `*.dat` files instead of `data/`. They go
+    /// into the home's `data/`, replacing its `*.dat` files.
+    OldStyleDat,
+}
+
+/// What a path in a backup folder is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    File,
+    Folder,
+    Symlink,
+}
+
+/// One copy out of the backup folder into the home (a file, or a folder with all it holds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CopyOp {
+    #[schema(example = "/srv/lui/backup/luidata")]
+    pub from: String,
+    #[schema(example = "/srv/lui/luidata")]
+    pub to: String,
+    pub kind: EntryKind,
+}
+
+/// A line appended to a restored file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EditOp {
+    #[schema(example = "/srv/lui/lui.ini")]
+    pub path: String,
+    #[schema(example = "RestoreFromBackup=/srv/lui/backup")]
+    pub append: String,
+}
+
+/// Something in the backup folder that is deliberately not restored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SkipOp {
+    #[schema(example = "/srv/lui/backup/my.ini")]
+    pub path: String,
+    pub reason: String,
+}
+
+/// A folder's modification time, kept so a rollback can put it back too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FolderTime {
+    pub path: String,
+    pub mtime_s: i64,
+    pub mtime_ns: i64,
+}
+
+/// The plan of one component and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentRestore {
+    #[schema(example = "lui")]
+    pub name: String,
+    pub profile: Profile,
+    #[schema(example = "/srv/lui")]
+    pub home: String,
+    /// The backup folder restored from.
+    #[schema(example = "/srv/lui/backup")]
+    pub source_folder: String,
+    pub origin: FolderOrigin,
+    /// The history slot (`backup`, `backup1`, ...) when `origin` is `slot`.
+    pub slot: Option<String>,
+    pub layout: Layout,
+    /// `<home>/.pre-restore-<restore id>`: the items about to be replaced are moved here first.
+    #[schema(example = "/srv/lui/.pre-restore-R20261126T101500Z")]
+    pub safety_folder: String,
+    /// Paths of the home moved to the safety folder (removed from the home) before the copy.
+    pub remove: Vec<String>,
+    /// What is copied out of the backup folder (real copies: modes, mtimes and symbolic links
+    /// kept; never a hard link into the backup).
+    pub copy: Vec<CopyOp>,
+    /// Lines appended after the copy.
+    pub edit: Vec<EditOp>,
+    /// Entries of the backup folder not restored, with the reason.
+    pub skip: Vec<SkipOp>,
+    /// Folders of the home created because they were missing (e.g. `data/`).
+    pub create_dirs: Vec<String>,
+    pub status: ComponentState,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Regular files copied.
+    pub files: u64,
+    /// Bytes copied.
+    pub bytes: u64,
+    pub errors: Vec<String>,
+    /// Modification times of the home folders the restore changes, taken before the first
+    /// change; a rollback sets them back.
+    #[serde(default)]
+    pub folder_times: Vec<FolderTime>,
+}
+
+impl ComponentRestore {
+    /// Every home path the plan replaces, creates or removes, in plan order (no duplicates).
+    pub fn targets(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for p in self.remove.iter().chain(self.copy.iter().map(|c| &c.to)) {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
+}
+
+/// What a step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    /// The request was checked and the plan made.
+    Planned,
+    /// A backup folder was verified against its `SHA256SUMS`.
+    Verified,
+    /// A component's home is about to change.
+    ComponentStarted,
+    /// The safety folder was created.
+    CreatedSafetyFolder,
+    /// A home path was moved into the safety folder.
+    MovedAside,
+    /// A missing folder of the home was created.
+    CreatedFolder,
+    /// A file or folder was copied out of the backup folder.
+    Copied,
+    /// A line was appended to a restored file.
+    Edited,
+    /// A component's files were made durable and it counts as applied.
+    ComponentApplied,
+    /// Every component is applied: the restore will complete (also after a crash).
+    CommitDecided,
+    /// A safety folder was removed (after success) or emptied (after a rollback).
+    RemovedSafetyFolder,
+    /// Rollback: a copied-in path was removed.
+    RemovedCopy,
+    /// Rollback: a path was moved back from the safety folder.
+    PutBack,
+    /// Rollback: a folder the restore had created was removed.
+    RemovedFolder,
+    /// Rollback of a component finished.
+    RolledBack,
+    /// The restore failed (the detail says why).
+    Failed,
+    /// Start-up recovery took over an interrupted restore.
+    Recovered,
+    /// The restore ended.
+    Finished,
+}
+
+/// One step of a restore, with its time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Step {
+    pub at: DateTime<Utc>,
+    pub action: StepAction,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub component: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub path: Option<String>,
+    /// The destination of a move or copy.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+}
+
+/// The result of checking one backup folder against its `SHA256SUMS`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FolderCheck {
+    pub component: String,
+    pub folder: String,
+    pub ok: bool,
+    /// Mismatching, missing and unlisted files (empty when ok).
+    pub problems: Vec<String>,
+}
+
+/// A restore job: the request, the plan, the steps, the outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RestoreRecord {
+    #[schema(example = "R20261126T101500Z")]
+    pub id: String,
+    /// The backup set restored (the ID actually used).
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+    pub dry_run: bool,
+    pub status: RestoreStatus,
+    /// The components asked for (absent: all configured components).
+    pub requested_components: Option<Vec<String>>,
+    /// The request's `source_folders`.
+    pub source_folders: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Each backup folder's verification, done before anything was touched.
+    pub verification: Vec<FolderCheck>,
+    /// The plan per component, and how far each got.
+    pub components: Vec<ComponentRestore>,
+    pub steps: Vec<Step>,
+    /// Every path of a home the restore changed (moved, created, copied, edited, removed), in
+    /// the order it first changed. Empty for a dry run.
+    pub changed: Vec<String>,
+    /// True once every component was applied: from then on the restore completes, also after
+    /// a crash (only the safety folders remain to be removed).
+    pub commit_decided: bool,
+    pub errors: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl RestoreRecord {
+    pub fn component_mut(&mut self, name: &str) -> Option<&mut ComponentRestore> {
+        self.components.iter_mut().find(|c| c.name == name)
+    }
+
+    /// Adds a step stamped now.
+    pub fn step(
+        &mut self,
+        action: StepAction,
+        component: Option<&str>,
+        path: Option<&str>,
+        to: Option<&str>,
+        detail: Option<String>,
+    ) {
+        self.steps.push(Step {
+            at: Utc::now(),
+            action,
+            component: component.map(String::from),
+            path: path.map(String::from),
+            to: to.map(String::from),
+            detail,
+        });
+    }
+
+    /// Notes that `path` changed (once).
+    pub fn changed(&mut self, path: &str) {
+        if !self.changed.iter().any(|p| p == path) {
+            self.changed.push(path.to_string());
+        }
+    }
+}
+
+/// `<state_dir>/jobs/restores`.
+pub fn records_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("jobs").join("restores")
+}
+
+pub fn record_path(state_dir: &Path, id: &str) -> PathBuf {
+    records_dir(state_dir).join(format!("{id}.json"))
+}
+
+/// Writes a record atomically.
+pub fn save(state_dir: &Path, rec: &RestoreRecord) -> Result<(), IoError> {
+    let path = record_path(state_dir, &rec.id);
+    let json = serde_json::to_vec_pretty(rec)
+        .map_err(|e| IoError::new("serialising", &path, io::Error::other(e)))?;
+    fsutil::write_atomic(&path, &json)
+}
+
+/// Loads every record (sorted by ID); unreadable ones are skipped and reported as warnings.
+/// Leftover temp files of interrupted writes are removed.
+pub fn load_all(state_dir: &Path) -> Result<(Vec<RestoreRecord>, Vec<String>), IoError> {
+    let dir = records_dir(state_dir);
+    fs::create_dir_all(&dir).map_err(|e| IoError::new("creating folder", &dir, e))?;
+    let mut records = Vec::new();
+    let mut warnings = Vec::new();
+    let entries = fs::read_dir(&dir).map_err(|e| IoError::new("listing", &dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| IoError::new("listing", &dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.contains(".tmp-") {
+            let _ = fs::remove_file(&path);
+            continue;
+        }
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let parsed = fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<RestoreRecord>(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(r) if is_restore_id(&r.id) && name == format!("{}.json", r.id) => records.push(r),
+            Ok(r) => warnings.push(format!(
+                "skipping restore record {}: its ID {:?} does not match the file name",
+                path.display(),
+                r.id
+            )),
+            Err(e) => warnings.push(format!(
+                "skipping unreadable restore record {}: {e}",
+                path.display()
+            )),
+        }
+    }
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((records, warnings))
+}
+
+/// The time and sequence of a restore ID; `None` for anything else.
+pub fn parse_restore_id(id: &str) -> Option<IdParts> {
+    backup_id::parse(id.strip_prefix(ID_PREFIX)?)
+}
+
+pub fn is_restore_id(id: &str) -> bool {
+    parse_restore_id(id).is_some()
+}
+
+/// The next restore ID after `last` at `now` (same rules as backup IDs).
+pub fn next_restore_id(last: Option<IdParts>, now: DateTime<Utc>) -> (String, IdParts) {
+    let parts = backup_id::next_after(last, now);
+    (format!("{ID_PREFIX}{}", backup_id::format(parts)), parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn ids_sort_in_order_and_parse_back() {
+        let (a, pa) = next_restore_id(None, t("2026-11-26T10:15:00.1Z"));
+        let (b, pb) = next_restore_id(Some(pa), t("2026-11-26T10:15:00.9Z"));
+        let (c, _) = next_restore_id(Some(pb), t("2026-11-26T10:14:00Z"));
+        let (d, _) = next_restore_id(Some(pb), t("2026-11-26T10:15:01Z"));
+        assert_eq!(a, "R20261126T101500Z");
+        assert_eq!(b, "R20261126T101500Z.0001");
+        assert_eq!(
+            c, "R20261126T101500Z.0002",
+            "a clock stepped back never goes back"
+        );
+        assert!(a < b && b < c && c < d);
+        for id in [&a, &b, &c, &d] {
+            assert!(is_restore_id(id));
+            assert!(backup_id::is_safe_chars(id));
+        }
+        assert!(!is_restore_id("20261126T101500Z"));
+        assert!(!is_restore_id("R../x"));
+    }
+
+    #[test]
+    fn records_round_trip_and_bad_files_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(records_dir(dir.path())).unwrap();
+        let rec = RestoreRecord {
+            id: "R20261126T101500Z".into(),
+            backup_id: "20261126T020000Z".into(),
+            dry_run: false,
+            status: RestoreStatus::Running,
+            requested_components: None,
+            source_folders: BTreeMap::new(),
+            created_at: t("2026-11-26T10:15:00Z"),
+            started_at: None,
+            finished_at: None,
+            verification: vec![],
+            components: vec![],
+            steps: vec![],
+            changed: vec![],
+            commit_decided: false,
+            errors: vec![],
+            notes: vec![],
+        };
+        save(dir.path(), &rec).unwrap();
+        let rdir = records_dir(dir.path());
+        fs::write(rdir.join("R20000101T000000Z.json"), b"{not json").unwrap();
+        fs::write(rdir.join("R20000101T000001Z.json.tmp-abc"), b"x").unwrap();
+        let (all, warnings) = load_all(dir.path()).unwrap();
+        assert_eq!(all, vec![rec]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(!rdir.join("R20000101T000001Z.json.tmp-abc").exists());
+        let v = serde_json::to_value(&all[0]).unwrap();
+        assert_eq!(v["status"], "running");
+    }
+}

@@ -1,0 +1,101 @@
+//! Start-up recovery of a restore the master did not finish (kill -9, power loss): its record
+//! is still `running`. Runs in `Restorer::open`, before the scheduler can start a backup.
+//!
+//! * Commit not decided (some component may be half-copied): every component that got to
+//!   `applying` is rolled back from its safety copy ([`apply::rollback_all`]); the restore ends
+//!   `interrupted`. The rollback reads only the plan and the disk, so a crash during this
+//!   rollback is recovered the same way at the next start.
+//! * Commit decided (every component was applied): the remaining safety folders are removed
+//!   and the restore ends `succeeded` ([`apply::complete`]).
+
+use super::apply::{self, Journal};
+use super::record::{RestoreStatus, StepAction};
+use crate::engine::faults::Faults;
+
+/// Finishes one interrupted restore (see the module doc).
+pub fn recover(journal: &dyn Journal, faults: &Faults) {
+    let rec = journal.snapshot();
+    if rec.status != RestoreStatus::Running {
+        return;
+    }
+    let _ = journal.update(&mut |r| {
+        r.step(
+            StepAction::Recovered,
+            None,
+            None,
+            None,
+            Some("the master stopped while this restore ran".into()),
+        );
+    });
+    if rec.commit_decided {
+        apply::complete(
+            journal,
+            Some("the master stopped after every component was restored; recovery removed the safety folders"),
+        );
+    } else {
+        apply::rollback_all(
+            journal,
+            faults,
+            RestoreStatus::Interrupted,
+            "interrupted: the master stopped during the restore; every component was put back from its safety copy",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::record::RestoreRecord;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    struct Mem(Mutex<RestoreRecord>);
+    impl Journal for Mem {
+        fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+            f(&mut self.0.lock().unwrap());
+            Ok(())
+        }
+        fn snapshot(&self) -> RestoreRecord {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    fn rec(decided: bool) -> RestoreRecord {
+        RestoreRecord {
+            id: "R20261126T101500Z".into(),
+            backup_id: "B".into(),
+            dry_run: false,
+            status: RestoreStatus::Running,
+            requested_components: None,
+            source_folders: BTreeMap::new(),
+            created_at: chrono::Utc::now(),
+            started_at: None,
+            finished_at: None,
+            verification: vec![],
+            components: vec![],
+            steps: vec![],
+            changed: vec![],
+            commit_decided: decided,
+            errors: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn undecided_is_interrupted_decided_is_completed_final_is_untouched() {
+        let j = Mem(Mutex::new(rec(false)));
+        recover(&j, &Faults::none());
+        let r = j.snapshot();
+        assert_eq!(r.status, RestoreStatus::Interrupted);
+        assert!(r.errors[0].contains("interrupted"));
+        assert!(r.finished_at.is_some());
+        let j = Mem(Mutex::new(rec(true)));
+        recover(&j, &Faults::none());
+        assert_eq!(j.snapshot().status, RestoreStatus::Succeeded);
+        let mut done = rec(false);
+        done.status = RestoreStatus::Failed;
+        let j = Mem(Mutex::new(done.clone()));
+        recover(&j, &Faults::none());
+        assert_eq!(j.snapshot(), done);
+    }
+}

@@ -1,0 +1,249 @@
+//! Verification job records, `<state_dir>/verifications/<verification id>.json`.
+//!
+//! A record is written atomically when the job starts (before the API answers 202) and again
+//! when it ends. States: `running` → `passed` (every folder matches its `SHA256SUMS`) |
+//! `failed` (something changed, missing, unlisted or unreadable, or the job itself failed).
+//! A record found `running` when the store opens (the master stopped meanwhile) becomes
+//! `interrupted`. All but `running` are final. Progress counters of the running job live in
+//! memory and are shown on its record.
+//!
+//! IDs are `<UTC start, YYYYMMDDTHHMMSSZ>-<4-digit sequence>`: unique, sortable in start order
+//! and valid in URLs. At most [`KEEP_PER_SET`] finished records are kept per set; older ones
+//! are deleted when a newer one finishes.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{SubsecRound, Utc};
+
+use super::verify::Progress;
+use super::{BackupSet, SetsError, Verification, VerificationStatus, VerificationSummary};
+use crate::engine::fsutil::{self, IoContext, IoError};
+
+/// Finished records kept per set.
+pub const KEEP_PER_SET: usize = 20;
+pub const VERIFICATIONS_DIR: &str = "verifications";
+
+struct Running {
+    id: String,
+    progress: Arc<Progress>,
+}
+
+#[derive(Default)]
+struct State {
+    records: BTreeMap<String, Verification>,
+    running: Option<Running>,
+    /// The highest ID issued or found on disk; new IDs sort after it (records pruned from
+    /// memory must not have their IDs issued again).
+    last_id: Option<String>,
+}
+
+/// The ID after `last` for a job starting at `stamp` (`YYYYMMDDTHHMMSSZ`): `<stamp>-0001`, or,
+/// in the same second (or if the clock went back), `last`'s stamp with the next sequence.
+fn next_id(last: Option<&str>, stamp: &str) -> String {
+    let parsed = last.and_then(|l| {
+        let (t, seq) = l.rsplit_once('-')?;
+        Some((t.to_string(), seq.parse::<u32>().ok()?))
+    });
+    match parsed {
+        Some((t, seq)) if t.as_str() >= stamp => format!("{t}-{:04}", seq.saturating_add(1)),
+        _ => format!("{stamp}-0001"),
+    }
+}
+
+pub(crate) struct VerificationStore {
+    dir: PathBuf,
+    state: Mutex<State>,
+}
+
+/// Why a verification could not start.
+pub(crate) enum BeginError {
+    /// Another verification runs: its ID.
+    Busy(String),
+    Io(IoError),
+}
+
+fn write_record(dir: &Path, r: &Verification) -> Result<(), IoError> {
+    let path = dir.join(format!("{}.json", r.id));
+    let bytes = serde_json::to_vec_pretty(r)
+        .map_err(|e| IoError::new("encoding", &path, io::Error::other(e)))?;
+    fsutil::write_atomic(&path, &bytes)
+}
+
+impl VerificationStore {
+    pub fn open(state_dir: &Path) -> Result<VerificationStore, SetsError> {
+        let dir = state_dir.join(VERIFICATIONS_DIR);
+        fs::create_dir_all(&dir).ctx("creating folder", &dir)?;
+        let mut records = BTreeMap::new();
+        for entry in fs::read_dir(&dir).ctx("listing", &dir)? {
+            let entry = entry.ctx("listing", &dir)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.contains(".tmp-") {
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            if !name.ends_with(".json") {
+                continue;
+            }
+            let parsed = fs::read(&path).map_err(|e| e.to_string()).and_then(|b| {
+                serde_json::from_slice::<Verification>(&b).map_err(|e| e.to_string())
+            });
+            let mut r = match parsed {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "skipping an unreadable verification record");
+                    continue;
+                }
+            };
+            if name != format!("{}.json", r.id) || !super::acceptable_id(&r.id) {
+                tracing::warn!(file = %path.display(), "skipping a verification record whose ID does not match its file name");
+                continue;
+            }
+            if r.status == VerificationStatus::Running {
+                r.status = VerificationStatus::Interrupted;
+                r.finished_at = Some(Utc::now().trunc_subsecs(0));
+                r.error = Some("the master stopped while this verification ran".into());
+                write_record(&dir, &r)?;
+            }
+            records.insert(r.id.clone(), r);
+        }
+        let last_id = records.keys().next_back().cloned();
+        Ok(VerificationStore {
+            dir,
+            state: Mutex::new(State {
+                records,
+                running: None,
+                last_id,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a new running verification of `set` (durably) and marks it the running one.
+    pub fn begin(&self, set: &BackupSet) -> Result<(Verification, Arc<Progress>), BeginError> {
+        let mut st = self.lock();
+        if let Some(r) = &st.running {
+            return Err(BeginError::Busy(r.id.clone()));
+        }
+        let now = Utc::now().trunc_subsecs(0);
+        let id = next_id(
+            st.last_id.as_deref(),
+            &now.format("%Y%m%dT%H%M%SZ").to_string(),
+        );
+        st.last_id = Some(id.clone());
+        let record = Verification {
+            id,
+            set_id: set.id.clone(),
+            status: VerificationStatus::Running,
+            started_at: now,
+            finished_at: None,
+            files_checked: 0,
+            bytes_checked: 0,
+            missing_components: set.missing.clone(),
+            folders: Vec::new(),
+            error: None,
+        };
+        write_record(&self.dir, &record).map_err(BeginError::Io)?;
+        let progress = Arc::new(Progress::default());
+        st.records.insert(record.id.clone(), record.clone());
+        st.running = Some(Running {
+            id: record.id.clone(),
+            progress: progress.clone(),
+        });
+        Ok((record, progress))
+    }
+
+    /// Stores the final record (in memory even if the disk refuses it) and prunes old ones.
+    pub fn finish(&self, record: Verification) {
+        if let Err(e) = write_record(&self.dir, &record) {
+            tracing::error!(verification = %record.id, error = %e, "could not write the verification record");
+        }
+        let mut st = self.lock();
+        if st.running.as_ref().is_some_and(|r| r.id == record.id) {
+            st.running = None;
+        }
+        let set_id = record.set_id.clone();
+        st.records.insert(record.id.clone(), record);
+        let finished: Vec<String> = st
+            .records
+            .values()
+            .rev()
+            .filter(|r| r.set_id == set_id && r.status != VerificationStatus::Running)
+            .map(|r| r.id.clone())
+            .collect();
+        for old in finished.into_iter().skip(KEEP_PER_SET) {
+            st.records.remove(&old);
+            let path = self.dir.join(format!("{old}.json"));
+            if let Err(e) = fs::remove_file(&path) {
+                tracing::warn!(file = %path.display(), error = %e, "could not remove an old verification record");
+            }
+        }
+    }
+
+    fn with_progress(&self, st: &State, mut r: Verification) -> Verification {
+        if let Some(run) = st.running.as_ref().filter(|run| run.id == r.id) {
+            r.files_checked = run.progress.files.load(Ordering::Relaxed);
+            r.bytes_checked = run.progress.bytes.load(Ordering::Relaxed);
+        }
+        r
+    }
+
+    pub fn get(&self, id: &str) -> Option<Verification> {
+        let st = self.lock();
+        let r = st.records.get(id)?.clone();
+        Some(self.with_progress(&st, r))
+    }
+
+    /// The verifications of one set, newest first.
+    pub fn for_set(&self, set_id: &str) -> Vec<Verification> {
+        let st = self.lock();
+        st.records
+            .values()
+            .rev()
+            .filter(|r| r.set_id == set_id)
+            .map(|r| self.with_progress(&st, r.clone()))
+            .collect()
+    }
+
+    /// The newest `passed`/`failed` verification of each set.
+    pub fn last_finished(&self) -> BTreeMap<String, VerificationSummary> {
+        let st = self.lock();
+        let mut out = BTreeMap::new();
+        for r in st.records.values().rev() {
+            if matches!(
+                r.status,
+                VerificationStatus::Passed | VerificationStatus::Failed
+            ) && !out.contains_key(&r.set_id)
+            {
+                out.insert(r.set_id.clone(), VerificationSummary::of(r));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_id;
+
+    #[test]
+    fn ids_always_increase() {
+        assert_eq!(next_id(None, "20261126T020000Z"), "20261126T020000Z-0001");
+        let same = next_id(Some("20261126T020000Z-0001"), "20261126T020000Z");
+        assert_eq!(same, "20261126T020000Z-0002");
+        let later = next_id(Some(&same), "20261126T020001Z");
+        assert_eq!(later, "20261126T020001Z-0001");
+        // The clock went back: still after the last one.
+        let back = next_id(Some(&later), "20261126T015959Z");
+        assert_eq!(back, "20261126T020001Z-0002");
+        assert!(back > later && later > same);
+    }
+}
