@@ -40,6 +40,9 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
         (Method::GET, "/api/v1/hook-processes/x1", "viewer"),
         (Method::DELETE, "/api/v1/hook-processes/x1", "admin"),
         (Method::GET, "/api/v1/hook-processes/x1/output", "viewer"),
+        (Method::POST, "/api/v1/restores", "admin"),
+        (Method::GET, "/api/v1/restores", "viewer"),
+        (Method::GET, "/api/v1/restores/R20261126T101500Z", "viewer"),
         (Method::GET, "/api/v1/backup-sets", "viewer"),
         (Method::POST, "/api/v1/backup-sets/import", "admin"),
         (
