@@ -118,6 +118,8 @@ pub struct ComponentConfig {
     pub items: Option<Vec<String>>,
     pub agent: Option<String>,
     pub agent_token_file: Option<String>,
+    /// PEM file of the CA that signed the agent's certificate (https agents with a private CA).
+    pub agent_ca_file: Option<String>,
 }
 
 /// The whole configuration, loaded and validated.
@@ -217,60 +219,7 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_STATE_DIR.to_string());
         let metrics_public = r.boolean(root, "", "metrics_public").unwrap_or(false);
 
-        let mut tokens = Vec::new();
-        for (i, t) in r.tables(root, "tokens").into_iter().enumerate() {
-            let p = format!("tokens[{i}]");
-            r.check_keys(t, &p, &["role", "sha256", "token_file"]);
-            let role = r.string(t, &p, "role");
-            let sha = r.string(t, &p, "sha256");
-            let file = r.string(t, &p, "token_file");
-            let role = match role.as_deref().map(|s| (s, Role::parse(s))) {
-                Some((_, Some(role))) => Some(role),
-                Some((s, None)) => {
-                    r.push(
-                        &p,
-                        "role",
-                        format!("unknown role {s:?}; one of viewer, operator, admin"),
-                    );
-                    None
-                }
-                None => {
-                    r.push(&p, "role", "is required".into());
-                    None
-                }
-            };
-            let digest = match (sha, file) {
-                (Some(_), Some(_)) => {
-                    r.push(
-                        &p,
-                        "token_file",
-                        "give sha256 or token_file, not both".into(),
-                    );
-                    None
-                }
-                (None, None) => {
-                    r.push(&p, "sha256", "give sha256 or token_file".into());
-                    None
-                }
-                (Some(hexed), None) => match decode_sha256(&hexed) {
-                    Some(d) => Some(d),
-                    None => {
-                        r.push(&p, "sha256", "must be 64 hex digits".into());
-                        None
-                    }
-                },
-                (None, Some(f)) => match read_token_file(&resolve(&base_dir, &f)) {
-                    Ok(secret) => Some(sha256_of(secret.as_bytes())),
-                    Err(msg) => {
-                        r.push(&p, "token_file", msg);
-                        None
-                    }
-                },
-            };
-            if let (Some(role), Some(sha256)) = (role, digest) {
-                tokens.push(TokenSpec { role, sha256 });
-            }
-        }
+        let tokens = read_tokens(&mut r, root, &base_dir);
 
         let schedule = match r.table(root, "schedule") {
             Some(t) => {
@@ -327,6 +276,7 @@ impl Config {
                     "items",
                     "agent",
                     "agent_token_file",
+                    "agent_ca_file",
                 ],
             );
             let name = r.string(t, &p, "name").unwrap_or_else(|| {
@@ -369,6 +319,7 @@ impl Config {
                 items: r.string_array(t, &p, "items"),
                 agent: r.string(t, &p, "agent"),
                 agent_token_file: r.string(t, &p, "agent_token_file"),
+                agent_ca_file: r.string(t, &p, "agent_ca_file"),
             });
         }
 
@@ -417,23 +368,76 @@ impl Config {
         }
     }
 
-    /// What the engine needs to know of each local component.
+    /// What the engine needs to know of each component. A remote component (agent) has no
+    /// home here: its spec's `home` is empty and its `backup_folder` is as configured, relative
+    /// to the home on the agent's machine (see [`ComponentSpec::is_remote`]).
     pub fn component_specs(&self) -> Vec<ComponentSpec> {
         self.components
             .iter()
-            .filter_map(|c| {
-                let home = self.home_of(c)?;
-                Some(ComponentSpec {
+            .map(|c| match self.home_of(c) {
+                Some(home) => ComponentSpec {
                     name: c.name.clone(),
                     profile: c.profile,
                     backup_folder: resolve(&home, &c.backup_folder),
                     home,
                     keep: c.keep,
                     items: items_of(c),
-                })
+                },
+                None => ComponentSpec {
+                    name: c.name.clone(),
+                    profile: c.profile,
+                    backup_folder: PathBuf::from(&c.backup_folder),
+                    home: PathBuf::new(),
+                    keep: c.keep,
+                    items: items_of(c),
+                },
             })
             .collect()
     }
+
+    /// The bearer token the master presents to a remote component's agent: the contents of
+    /// `agent_token_file` (relative to the config folder), else the environment variable
+    /// [`agent_token_env`]. Never logged, never returned by the API.
+    pub fn agent_token(&self, c: &ComponentConfig) -> Result<String, String> {
+        match &c.agent_token_file {
+            Some(f) => read_token_file(&resolve(&self.base_dir, f)),
+            None => {
+                let var = agent_token_env(&c.name);
+                match std::env::var(&var) {
+                    Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+                    _ => Err(format!(
+                        "a remote component needs agent_token_file, or its token in the environment variable {var}"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// The environment variable holding a remote component's agent token when the config gives no
+/// `agent_token_file`: `BACKUP_MASTER_AGENT_TOKEN_<NAME>`, the name upper-cased with `-` as `_`.
+pub fn agent_token_env(name: &str) -> String {
+    format!(
+        "BACKUP_MASTER_AGENT_TOKEN_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// Checks an agent URL: `http://` or `https://`, a host, nothing after the path.
+pub fn check_agent_url(url: &str) -> Result<reqwest::Url, String> {
+    let u = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("{url:?} must start with http:// or https://"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} names no host"));
+    }
+    if u.query().is_some() || u.fragment().is_some() || !u.username().is_empty() {
+        return Err(format!(
+            "{url:?} must be just scheme://host:port (no user, query or fragment)"
+        ));
+    }
+    Ok(u)
 }
 
 /// The items a component backs up: its profile's, or the configured ones for `custom`.
@@ -627,10 +631,36 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
                 "a component is local (home) or remote (agent), not both".into(),
             ),
             (None, None) => err("home", "is required (the component's folder)".into()),
-            (None, Some(_)) => err(
-                "agent",
-                "remote components are not supported by this version yet; give home".into(),
-            ),
+            (None, Some(url)) => {
+                if let Err(msg) = check_agent_url(url) {
+                    err("agent", msg);
+                } else if c.agent_ca_file.is_some() && !url.starts_with("https://") {
+                    err(
+                        "agent_ca_file",
+                        "only an https:// agent has a CA file".into(),
+                    );
+                }
+                if let Err(msg) = cfg.agent_token(c) {
+                    err("agent_token_file", msg);
+                }
+                if let Some(ca) = &c.agent_ca_file {
+                    let path = resolve(&cfg.base_dir, ca);
+                    match std::fs::read(&path) {
+                        Ok(pem) => {
+                            if reqwest::Certificate::from_pem(&pem).is_err() {
+                                err(
+                                    "agent_ca_file",
+                                    format!("{} is not a PEM certificate", path.display()),
+                                );
+                            }
+                        }
+                        Err(e) => err(
+                            "agent_ca_file",
+                            format!("cannot read {}: {e}", path.display()),
+                        ),
+                    }
+                }
+            }
             (Some(home), None) => {
                 let home = resolve(&cfg.base_dir, home);
                 if !home.is_dir() {
@@ -661,6 +691,12 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             err(
                 "agent_token_file",
                 "only a remote component (agent) has a token file".into(),
+            );
+        }
+        if c.agent_ca_file.is_some() && c.agent.is_none() {
+            err(
+                "agent_ca_file",
+                "only a remote component (agent) has a CA file".into(),
             );
         }
     }
@@ -787,7 +823,7 @@ pub fn resolve(base: &Path, p: &str) -> PathBuf {
         .collect()
 }
 
-fn absolute(p: &Path) -> PathBuf {
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         return p.to_path_buf();
     }
@@ -806,7 +842,7 @@ fn decode_sha256(s: &str) -> Option<[u8; 32]> {
     v.try_into().ok()
 }
 
-fn read_token_file(path: &Path) -> Result<String, String> {
+pub(crate) fn read_token_file(path: &Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let token = text.trim().to_string();
@@ -816,7 +852,7 @@ fn read_token_file(path: &Path) -> Result<String, String> {
     Ok(token)
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
@@ -824,25 +860,84 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The `[[tokens]]` entries of a document (the master's and the agent's share the schema).
+pub(crate) fn read_tokens(r: &mut Reader<'_>, root: &Table, base_dir: &Path) -> Vec<TokenSpec> {
+    let mut tokens = Vec::new();
+    for (i, t) in r.tables(root, "tokens").into_iter().enumerate() {
+        let p = format!("tokens[{i}]");
+        r.check_keys(t, &p, &["role", "sha256", "token_file"]);
+        let role = r.string(t, &p, "role");
+        let sha = r.string(t, &p, "sha256");
+        let file = r.string(t, &p, "token_file");
+        let role = match role.as_deref().map(|s| (s, Role::parse(s))) {
+            Some((_, Some(role))) => Some(role),
+            Some((s, None)) => {
+                r.push(
+                    &p,
+                    "role",
+                    format!("unknown role {s:?}; one of viewer, operator, admin"),
+                );
+                None
+            }
+            None => {
+                r.push(&p, "role", "is required".into());
+                None
+            }
+        };
+        let digest = match (sha, file) {
+            (Some(_), Some(_)) => {
+                r.push(
+                    &p,
+                    "token_file",
+                    "give sha256 or token_file, not both".into(),
+                );
+                None
+            }
+            (None, None) => {
+                r.push(&p, "sha256", "give sha256 or token_file".into());
+                None
+            }
+            (Some(hexed), None) => match decode_sha256(&hexed) {
+                Some(d) => Some(d),
+                None => {
+                    r.push(&p, "sha256", "must be 64 hex digits".into());
+                    None
+                }
+            },
+            (None, Some(f)) => match read_token_file(&resolve(base_dir, &f)) {
+                Ok(secret) => Some(sha256_of(secret.as_bytes())),
+                Err(msg) => {
+                    r.push(&p, "token_file", msg);
+                    None
+                }
+            },
+        };
+        if let (Some(role), Some(sha256)) = (role, digest) {
+            tokens.push(TokenSpec { role, sha256 });
+        }
+    }
+    tokens
+}
+
 /// Walks the document, collecting type errors with their key and line.
-struct Reader<'a> {
-    text: &'a str,
-    errors: Vec<FieldError>,
+pub(crate) struct Reader<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) errors: Vec<FieldError>,
 }
 
 impl Reader<'_> {
-    fn push(&mut self, prefix: &str, key: &str, message: String) {
+    pub(crate) fn push(&mut self, prefix: &str, key: &str, message: String) {
         self.errors
             .push(FieldError::new(join(prefix, key), message));
     }
 
-    fn at(&self, item: &Item) -> String {
+    pub(crate) fn at(&self, item: &Item) -> String {
         item.span()
             .map(|s| format!(" (line {})", line_of(self.text, s.start)))
             .unwrap_or_default()
     }
 
-    fn check_keys(&mut self, t: &Table, prefix: &str, allowed: &[&str]) {
+    pub(crate) fn check_keys(&mut self, t: &Table, prefix: &str, allowed: &[&str]) {
         for (key, _) in t.iter() {
             if !allowed.contains(&key) {
                 let line = t
@@ -858,7 +953,7 @@ impl Reader<'_> {
         }
     }
 
-    fn string(&mut self, t: &Table, prefix: &str, key: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, t: &Table, prefix: &str, key: &str) -> Option<String> {
         let item = t.get(key)?;
         match item.as_str() {
             Some(s) => Some(s.to_string()),
@@ -870,7 +965,7 @@ impl Reader<'_> {
         }
     }
 
-    fn boolean(&mut self, t: &Table, prefix: &str, key: &str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, t: &Table, prefix: &str, key: &str) -> Option<bool> {
         let item = t.get(key)?;
         match item.as_bool() {
             Some(b) => Some(b),
@@ -882,7 +977,7 @@ impl Reader<'_> {
         }
     }
 
-    fn integer(&mut self, t: &Table, prefix: &str, key: &str) -> Option<i64> {
+    pub(crate) fn integer(&mut self, t: &Table, prefix: &str, key: &str) -> Option<i64> {
         let item = t.get(key)?;
         match item.as_integer() {
             Some(i) => Some(i),
@@ -894,7 +989,7 @@ impl Reader<'_> {
         }
     }
 
-    fn string_array(&mut self, t: &Table, prefix: &str, key: &str) -> Option<Vec<String>> {
+    pub(crate) fn string_array(&mut self, t: &Table, prefix: &str, key: &str) -> Option<Vec<String>> {
         let item = t.get(key)?;
         let at = self.at(item);
         let Some(arr) = item.as_array() else {
@@ -914,7 +1009,7 @@ impl Reader<'_> {
         Some(out)
     }
 
-    fn table<'t>(&mut self, t: &'t Table, key: &str) -> Option<&'t Table> {
+    pub(crate) fn table<'t>(&mut self, t: &'t Table, key: &str) -> Option<&'t Table> {
         let item = t.get(key)?;
         match item.as_table() {
             Some(tab) => Some(tab),
@@ -926,7 +1021,7 @@ impl Reader<'_> {
         }
     }
 
-    fn tables<'t>(&mut self, t: &'t Table, key: &str) -> Vec<&'t Table> {
+    pub(crate) fn tables<'t>(&mut self, t: &'t Table, key: &str) -> Vec<&'t Table> {
         let Some(item) = t.get(key) else {
             return Vec::new();
         };
@@ -1179,6 +1274,16 @@ home = "{}"
         assert!(out.starts_with("# top\n"), "{out}");
         assert!(out.contains("daily_time = \"03:15\" # when"), "{out}");
         assert!(out.contains("[hooks] # h"), "{out}");
+    }
+
+    #[test]
+    fn component_names_are_checked() {
+        for ok in ["hub", "lui-2", "a_b", &"x".repeat(32)] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "Hub", "../x", "a/b", "a.b", "a b", &"x".repeat(33)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ fn backups(server: &Server) -> Vec<Value> {
 
 #[test]
 fn a_scheduled_backup_runs_with_trigger_schedule() {
-    let (t, hhmm, offset) = upcoming(120, 3);
+    let (t, hhmm, offset) = upcoming(120, 5);
     let s = scheduled(&hhmm, false);
     let server = s.start_env(&[("BACKUP_MASTER_CLOCK_OFFSET_SECS", &offset.to_string())]);
     let settings = server.get_json("/api/v1/settings", VIEWER);
