@@ -25,6 +25,8 @@ pub struct AppParts {
     pub scheduler: web::Data<Scheduler>,
     pub sets: web::Data<crate::sets::Sets>,
     pub restorer: web::Data<crate::restore::Restorer>,
+    /// The agents of the remote components (probed by `GET /components`).
+    pub agents: web::Data<crate::store::remote::Agents>,
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -115,8 +117,28 @@ impl AppParts {
     /// Starts everything behind the API for `config`. Must run inside the server's runtime.
     pub fn start(config: Config) -> Result<AppParts, ServeError> {
         let state_dir = config.state_dir.clone();
-        let engine = Engine::open(state_dir.clone(), config.component_specs())
+        // Local components use the LocalStore, remote ones (agent) a RemoteStore each.
+        let faults = crate::engine::faults::Faults::from_env()
             .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
+        let agents =
+            crate::store::remote::Agents::from_config(&config).map_err(ServeError::Other)?;
+        let local: Arc<dyn crate::store::ComponentStore> =
+            Arc::new(crate::store::LocalStore::new(Arc::new(faults.clone())));
+        let remote = agents.clone();
+        let factory: crate::jobs::StoreFactory = Arc::new(move |spec| {
+            if spec.is_remote() {
+                remote.store(&spec.name)
+            } else {
+                local.clone()
+            }
+        });
+        let engine = Engine::open_with(
+            state_dir.clone(),
+            config.component_specs(),
+            faults,
+            Some(factory),
+        )
+        .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
         let sets = crate::sets::Sets::open(&state_dir, engine.clone())
             .map_err(|e| ServeError::Other(format!("opening the backup sets: {e}")))?;
         // Restore recovery (rolling back an interrupted restore) runs here, before any backup.
@@ -175,6 +197,7 @@ impl AppParts {
             scheduler,
             sets: web::Data::new(sets),
             restorer: web::Data::new(restorer),
+            agents: web::Data::new(agents),
         })
     }
 

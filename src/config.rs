@@ -59,7 +59,7 @@ pub struct ScheduleSettings {
     /// Whether the daily backup runs.
     pub enabled: bool,
     /// Local time of the daily backup, exactly `hh:mm`, 00:00 to 23:59.
-    #[schema(example = "02:00")]
+    #[schema(example = "02:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub daily_time: String,
     /// IANA time zone name; empty means the machine's local zone.
     #[schema(example = "Europe/Berlin")]
@@ -91,8 +91,8 @@ pub struct HookSettings {
     pub on_failure: String,
     /// Working folder of both commands (must exist); empty: the state dir.
     pub work_folder: String,
-    /// Seconds after which the command's whole process group is killed.
-    #[schema(example = 3600)]
+    /// Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
+    #[schema(example = 3600, minimum = 1, maximum = 604800)]
     pub timeout_seconds: u64,
 }
 
@@ -989,7 +989,12 @@ impl Reader<'_> {
         }
     }
 
-    pub(crate) fn string_array(&mut self, t: &Table, prefix: &str, key: &str) -> Option<Vec<String>> {
+    pub(crate) fn string_array(
+        &mut self,
+        t: &Table,
+        prefix: &str,
+        key: &str,
+    ) -> Option<Vec<String>> {
         let item = t.get(key)?;
         let at = self.at(item);
         let Some(arr) = item.as_array() else {

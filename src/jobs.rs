@@ -330,13 +330,32 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner()) = components;
     }
 
-    /// The components the next backup will use.
+    /// The local components (homes on this machine): the ones whose folders the backup sets
+    /// and restores read directly. See [`Engine::all_components`] for every one.
     pub fn components(&self) -> Vec<ComponentSpec> {
+        self.all_components()
+            .into_iter()
+            .filter(|s| !s.is_remote())
+            .collect()
+    }
+
+    /// Every component the next backup will use, local and remote (agent).
+    pub fn all_components(&self) -> Vec<ComponentSpec> {
         self.inner
             .components
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The store of a configured component (local or remote), with its spec.
+    pub fn store_of(
+        &self,
+        component: &str,
+    ) -> Result<(ComponentSpec, Arc<dyn ComponentStore>), EngineError> {
+        let spec = self.spec(component)?;
+        let store = self.store_for(&spec);
+        Ok((spec, store))
     }
 
     /// Replaces how stores are made (for remote components).
@@ -436,7 +455,7 @@ impl Engine {
         trigger: Trigger,
         scheduled_for: Option<DateTime<Utc>>,
     ) -> Result<BackupRecord, StartError> {
-        let specs = self.components();
+        let specs = self.all_components();
         if specs.is_empty() {
             return Err(StartError::NoComponents);
         }
@@ -640,7 +659,7 @@ impl Engine {
     }
 
     fn spec(&self, component: &str) -> Result<ComponentSpec, EngineError> {
-        self.components()
+        self.all_components()
             .into_iter()
             .find(|s| s.name == component)
             .ok_or_else(|| EngineError::UnknownComponent(component.to_string()))

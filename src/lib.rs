@@ -1,6 +1,7 @@
 //! backup-master: consistent, crash-safe backups of an application made of several components,
 //! driven over HTTP. `create_app` builds the actix app that `main.rs` serves.
 
+pub mod agent;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -30,7 +31,6 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use crate::app::AppParts;
 use crate::auth::Tokens;
-use crate::error::{ApiError, ProblemKind};
 
 /// The whole app: API routes, OpenAPI document, Swagger UI, and problem+json for every error
 /// actix itself raises (bad JSON, query or path; unknown route).
@@ -55,6 +55,7 @@ pub fn create_app(
         .app_data(parts.scheduler.clone())
         .app_data(parts.sets.clone())
         .app_data(parts.restorer.clone())
+        .app_data(parts.agents.clone())
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
         .app_data(
@@ -68,7 +69,7 @@ pub fn create_app(
         .split_for_parts();
     app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
         .route("/swagger-ui", web::get().to(swagger_redirect))
-        .default_service(web::to(unknown_route))
+        .default_service(web::to(api::fallback))
         .wrap(tracing_actix_web::TracingLogger::default())
 }
 
@@ -76,11 +77,4 @@ async fn swagger_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/swagger-ui/"))
         .finish()
-}
-
-async fn unknown_route(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        ProblemKind::NotFound,
-        format!("no route {} {}", req.method(), req.path()),
-    ))
 }

@@ -1,4 +1,4 @@
-//! The `backup-master` command line: serve | openapi | healthcheck.
+//! The `backup-master` command line: serve | agent | openapi | healthcheck.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,8 +27,21 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Serve components of this machine to a master (DESIGN §8).
+    Agent {
+        /// The agent's config file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Listen address, overriding the config (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Print the OpenAPI document (JSON).
-    Openapi,
+    Openapi {
+        /// Print the agent's API document instead of the master's.
+        #[arg(long)]
+        agent: bool,
+    },
     /// Exit 0 when the server answers /healthz (for Docker HEALTHCHECK).
     Healthcheck {
         /// The server's base URL or its /healthz URL.
@@ -60,7 +73,32 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Openapi => match backup_master::api::openapi().to_pretty_json() {
+        Command::Agent { config, listen } => {
+            backup_master::server::init_tracing();
+            let cfg = match backup_master::agent::config::AgentConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("backup-master agent: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let result =
+                actix_web::rt::System::new().block_on(backup_master::agent::serve(cfg, listen));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("backup-master agent: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Openapi { agent } => match if agent {
+            backup_master::agent::api::openapi()
+        } else {
+            backup_master::api::openapi()
+        }
+        .to_pretty_json()
+        {
             Ok(json) => {
                 println!("{json}");
                 ExitCode::SUCCESS

@@ -61,6 +61,18 @@ pub struct ComponentView {
     pub keep: u32,
     /// What a backup holds, relative to the home.
     pub items: Vec<String>,
+    /// The agent's URL (remote components).
+    #[schema(example = "http://10.0.0.7:9090")]
+    pub agent: Option<String>,
+    /// Remote components: whether the agent answered just now (each agent is asked when the
+    /// component is read, 3 s at most). Absent for local components.
+    pub reachable: Option<bool>,
+    /// Remote components: the agent's version, when it answered.
+    #[schema(example = "0.1.0")]
+    pub agent_version: Option<String>,
+    /// Remote components: why backups through the agent cannot work right now (unreachable,
+    /// token refused, component not served). Absent when all is well.
+    pub agent_error: Option<String>,
 }
 
 /// `PUT /components/{name}`.
@@ -71,7 +83,7 @@ pub struct ComponentUpdate {
     #[schema(example = "backup")]
     pub backup_folder: String,
     /// 0 to 100.
-    #[schema(example = 3)]
+    #[schema(example = 3, minimum = 0, maximum = 100)]
     pub keep: i64,
     /// The items of a `custom` component; refused for the built-in profiles.
     pub items: Option<Vec<String>>,
@@ -286,6 +298,10 @@ fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
         backup_folder: c.backup_folder.clone(),
         keep: c.keep,
         items: config::items_of(c),
+        agent: c.agent.clone(),
+        reachable: None,
+        agent_version: None,
+        agent_error: None,
     }
 }
 

@@ -210,3 +210,30 @@ fn swagger_ui_is_served_without_network_and_redirects() {
         .unwrap();
     assert!(spec["paths"]["/api/v1/settings"].is_object());
 }
+
+#[test]
+fn committed_agent_openapi_matches_the_binary() {
+    let out = Command::new(bin())
+        .args(["openapi", "--agent"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/openapi/agent-openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        printed == committed,
+        "openapi/agent-openapi.json is stale: run `cargo run -- openapi --agent > openapi/agent-openapi.json`"
+    );
+    assert!(printed["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .all(|p| p.starts_with("/agent/v1") || p == "/healthz"));
+}

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::backups::check_id;
 use super::{
-    AuthProblems, BodyProblems, ConflictProblem, NotFoundProblem, QueryProblems,
+    AuthProblems, BodyProblems, ConflictProblem, JobId, NotFoundProblem, QueryProblems,
     UnavailableProblem, ValidJson,
 };
 use crate::auth::{Admin, Operator, Viewer};
@@ -153,7 +153,7 @@ pub async fn list_backup_sets(
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
         (status = 200, description = "The set", body = BackupSet),
         AuthProblems, NotFoundProblem, QueryProblems,
@@ -221,7 +221,7 @@ pub async fn import_backup_folder(
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
         (status = 202, description = "Started", body = Verification,
             headers(("Location" = String, description = "The verification's URL"))),
@@ -253,7 +253,7 @@ pub async fn verify_backup_set(
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
         (status = 200, description = "Verifications, newest first", body = Vec<Verification>),
         AuthProblems, NotFoundProblem, QueryProblems,
@@ -287,8 +287,8 @@ pub async fn list_verifications(
     tag = "backup-sets",
     security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
-        ("verification_id" = String, Path, description = "Verification ID", example = "20261126T080000Z-0001"),
+        ("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z"),
+        ("verification_id" = JobId, Path, description = "Verification ID", example = "20261126T080000Z-0001"),
     ),
     responses(
         (status = 200, description = "The verification", body = Verification),

@@ -7,9 +7,9 @@ use std::time::Duration;
 use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::{AuthProblems, ConflictProblem, NotFoundProblem, QueryProblems};
+use super::{AuthProblems, ConflictProblem, JobId, NotFoundProblem, QueryProblems};
 use crate::auth::{Operator, Viewer};
 use crate::engine::record::{BackupEvent, BackupRecord, BackupStatus, Trigger};
 use crate::engine::slots::SlotInfo;
@@ -39,18 +39,20 @@ pub struct BackupList {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page: backups older than this ID.
+    #[param(value_type = Option<JobId>)]
     pub cursor: Option<String>,
     /// Only backups with this status.
     pub status: Option<BackupStatus>,
 }
 
 /// A backup ID as §4 defines it: `[0-9A-Za-z._-]`, no `..`. Anything else is refused before it
-/// can reach a file name.
+/// can reach a file name. The OpenAPI document states the same rule as [`JobId`].
 pub(crate) fn check_id(id: &str, field: &str) -> Result<(), ApiError> {
     let ok = !id.is_empty()
-        && id.len() <= 80
+        && id.len() <= super::JOB_ID_MAX_LEN
         && !id.starts_with('.')
         && !id.contains("..")
         && id
@@ -141,7 +143,7 @@ pub async fn list_backups(
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Backup ID", example = "20261126T020000Z")),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses((status = 200, description = "The backup", body = BackupRecord), AuthProblems, NotFoundProblem, QueryProblems)
 )]
 #[get("/backups/{id}")]
@@ -153,14 +155,17 @@ pub async fn get_backup(
     Ok(HttpResponse::Ok().json(record_or_404(&engine, &id)?))
 }
 
-/// The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends.
+/// The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
+/// 409 while it runs.
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Backup ID")),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
         (status = 200, description = "The report", body = String, content_type = "text/plain"),
         AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 409, description = "The backup is still running: its report is written when it ends",
+            body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/backups/{id}/report")]
@@ -171,7 +176,8 @@ pub async fn get_backup_report(
 ) -> Result<HttpResponse, ApiError> {
     let record = record_or_404(&engine, &id)?;
     let engine = engine.into_inner();
-    let text = web::block(move || engine.read_report(&record.id))
+    let report_id = record.id.clone();
+    let text = web::block(move || engine.read_report(&report_id))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
@@ -179,8 +185,11 @@ pub async fn get_backup_report(
         Some(t) => Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body(t)),
+        None if !record.status.is_final() => Err(ApiError::conflict(format!(
+            "backup {id} is still running: its report is written when it ends"
+        ))),
         None => Err(ApiError::not_found(format!(
-            "the report of {id} is not written yet: the backup is still running"
+            "the report of backup {id} is missing"
         ))),
     }
 }
@@ -191,10 +200,10 @@ pub async fn get_backup_report(
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Backup ID")),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
         (status = 200, description = "`event: progress` / `event: end`, data is a BackupEvent as JSON",
-            body = BackupEvent, content_type = "text/event-stream"),
+            body = BackupEventMessage, content_type = "text/event-stream"),
         AuthProblems, NotFoundProblem, QueryProblems,
     )
 )]
@@ -223,6 +232,33 @@ pub async fn get_backup_events(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(stream))
+}
+
+/// One event of `/backups/{id}/events` (the schema of each item of the stream).
+pub struct BackupEventMessage;
+
+impl utoipa::PartialSchema for BackupEventMessage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        super::sse_event(
+            "A server-sent event: `event: progress` or `event: end`, `data:` a BackupEvent",
+            &["progress", "end"],
+            "BackupEvent",
+            false,
+        )
+        .into()
+    }
+}
+
+impl ToSchema for BackupEventMessage {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((BackupEvent::name().into(), BackupEvent::schema()));
+        <BackupEvent as ToSchema>::schemas(schemas);
+    }
 }
 
 struct EventState {
@@ -294,10 +330,10 @@ async fn next_event(
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Backup ID")),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
         (status = 202, description = "Cancellation requested; the backup as it is now", body = BackupRecord),
-        AuthProblems, NotFoundProblem,
+        AuthProblems, NotFoundProblem, QueryProblems,
         (status = 409, description = "The backup is not running", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -10,6 +10,20 @@ use super::{
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
 use crate::state::{AppState, ComponentUpdate, ComponentView};
+use crate::store::remote::Agents;
+
+/// Asks the agent of every remote component in `views` (concurrently, short timeout) and fills
+/// in `reachable`, `agent_version` and `agent_error`. The ETag does not cover these.
+async fn with_reachability(agents: &Agents, views: &mut [ComponentView]) {
+    let probes = futures_util::future::join_all(views.iter().map(|v| agents.probe(&v.name))).await;
+    for (v, p) in views.iter_mut().zip(probes) {
+        if let Some(p) = p {
+            v.reachable = Some(p.reachable);
+            v.agent_version = p.version;
+            v.agent_error = p.error;
+        }
+    }
+}
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_components)
@@ -17,15 +31,21 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(put_component);
 }
 
-/// Every configured component.
+/// Every configured component; for a remote one also whether its agent answers, and its version.
 #[utoipa::path(
     tag = "components",
     security(("bearer" = [])),
     responses((status = 200, description = "The components", body = Vec<ComponentView>), AuthProblems)
 )]
 #[get("/components")]
-pub async fn list_components(_: Viewer, state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.components())
+pub async fn list_components(
+    _: Viewer,
+    state: web::Data<AppState>,
+    agents: web::Data<Agents>,
+) -> HttpResponse {
+    let mut views = state.components();
+    with_reachability(&agents, &mut views).await;
+    HttpResponse::Ok().json(views)
 }
 
 /// One component, with an `ETag` for PUT.
@@ -43,9 +63,13 @@ pub async fn list_components(_: Viewer, state: web::Data<AppState>) -> HttpRespo
 pub async fn get_component(
     _: Viewer,
     state: web::Data<AppState>,
+    agents: web::Data<Agents>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (view, etag) = state.component(&name)?;
+    let mut views = [view];
+    with_reachability(&agents, &mut views).await;
+    let [view] = views;
     Ok(with_etag(&view, etag))
 }
 

@@ -5,10 +5,10 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AuthProblems, BodyProblems, NotFoundProblem, QueryProblems, ValidJson};
+use super::{AuthProblems, BodyProblems, JobId, NotFoundProblem, QueryProblems, ValidJson};
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
-use crate::hooks::{HookError, HookManager, HookName, HookProcess, OutputEvent};
+use crate::hooks::{HookError, HookManager, HookName, HookProcess, HookStatus, OutputEvent};
 use crate::jobs::Engine;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -42,6 +42,48 @@ pub struct OutputLine {
     pub n: u64,
     /// The line, without its newline (invalid UTF-8 replaced; lines over 64 KiB split).
     pub text: String,
+}
+
+/// The `data` of an output stream's `exit` event: how the process ended.
+#[derive(Serialize, ToSchema)]
+pub struct OutputExit {
+    /// Always `exit`.
+    #[schema(value_type = String, pattern = "^exit$", example = "exit")]
+    pub event: &'static str,
+    pub status: HookStatus,
+    /// The exit code, when the process exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+}
+
+/// One event of `/hook-processes/{id}/output` (the schema of each item of the stream).
+pub struct HookOutputMessage;
+
+impl utoipa::PartialSchema for HookOutputMessage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        super::sse_one_of(
+            "A server-sent event: `event: line` (with `id:`, the line number) or the last one, `event: exit`",
+            vec![
+                super::sse_event("An output line", &["line"], "OutputLine", true),
+                super::sse_event("How the process ended; the last event", &["exit"], "OutputExit", false),
+            ],
+        )
+    }
+}
+
+impl ToSchema for HookOutputMessage {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((OutputLine::name().into(), OutputLine::schema()));
+        schemas.push((OutputExit::name().into(), OutputExit::schema()));
+        <OutputExit as ToSchema>::schemas(schemas);
+    }
 }
 
 fn hook_error(e: HookError) -> ApiError {
@@ -106,7 +148,7 @@ pub async fn start_hook_test(
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Process ID")),
+    params(("id" = JobId, Path, description = "Process ID", example = "20261126T020004.512Z-1a2b3c4d")),
     responses((status = 200, description = "The process", body = HookProcess), AuthProblems, NotFoundProblem, QueryProblems)
 )]
 #[get("/hook-processes/{id}")]
@@ -127,7 +169,7 @@ pub async fn get_hook_process(
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Process ID")),
+    params(("id" = JobId, Path, description = "Process ID", example = "20261126T020004.512Z-1a2b3c4d")),
     responses(
         (status = 200, description = "Terminated", body = HookProcess),
         AuthProblems, NotFoundProblem, QueryProblems,
@@ -157,11 +199,12 @@ pub async fn delete_hook_process(
     tag = "hook-processes",
     security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "Process ID"),
-        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this line number"),
+        ("id" = JobId, Path, description = "Process ID", example = "20261126T020004.512Z-1a2b3c4d"),
+        ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0,
+            description = "Resume after this line number"),
     ),
     responses(
-        (status = 200, description = "The output stream", body = OutputLine, content_type = "text/event-stream"),
+        (status = 200, description = "The output stream", body = HookOutputMessage, content_type = "text/event-stream"),
         AuthProblems, NotFoundProblem, QueryProblems,
     )
 )]
@@ -178,7 +221,8 @@ pub async fn get_hook_output(
         Some(v) => v
             .to_str()
             .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .and_then(|n| u64::try_from(n).ok())
             .ok_or_else(|| ApiError::field("Last-Event-ID", "must be a line number"))?,
     };
     let stream = hooks
@@ -190,8 +234,18 @@ pub async fn get_hook_output(
                 let data = serde_json::to_string(&OutputLine { n, text }).unwrap_or_default();
                 format!("id: {n}\nevent: line\ndata: {data}\n\n")
             }
-            exit @ OutputEvent::Exit { .. } => {
-                let data = serde_json::to_value(&exit).unwrap_or_default();
+            OutputEvent::Exit {
+                status,
+                exit_code,
+                signal,
+            } => {
+                let exit = OutputExit {
+                    event: "exit",
+                    status,
+                    exit_code,
+                    signal,
+                };
+                let data = serde_json::to_string(&exit).unwrap_or_default();
                 format!("event: exit\ndata: {data}\n\n")
             }
         };

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::backups::check_id;
-use super::{AuthProblems, BodyProblems, NotFoundProblem, QueryProblems, ValidJson};
+use super::{AuthProblems, BodyProblems, JobId, NotFoundProblem, QueryProblems, ValidJson};
 use crate::auth::{Admin, Viewer};
 use crate::error::{ApiError, FieldError};
 use crate::restore::record::is_restore_id;
@@ -41,8 +41,10 @@ pub struct RestoreList {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page: restores older than this ID.
+    #[param(value_type = Option<JobId>)]
     pub cursor: Option<String>,
     /// Only restores with this status.
     pub status: Option<RestoreStatus>,
@@ -149,7 +151,7 @@ pub async fn list_restores(
 #[utoipa::path(
     tag = "restores",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Restore ID", example = "R20261126T101500Z")),
+    params(("id" = JobId, Path, description = "Restore ID", example = "R20261126T101500Z")),
     responses((status = 200, description = "The restore", body = RestoreRecord), AuthProblems, NotFoundProblem, QueryProblems)
 )]
 #[get("/restores/{id}")]

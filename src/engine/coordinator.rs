@@ -18,6 +18,14 @@
 //! then on a crash is rolled forward by recovery, and a cancel request is ignored (the commit
 //! is quick and stopping half-way would leave a mixed set). No history slot of any component is
 //! touched unless the decision was made.
+//!
+//! Remote components (agents) commit first, and an unacknowledged remote commit (agent down or
+//! unreachable after the decision) is retried with backoff until the agent acknowledges it,
+//! for at most [`REMOTE_COMMIT_WINDOW`]; the backup stays `running` meanwhile (holding the job
+//! lock, so no other backup rotates anything) and its record notes the wait and the
+//! acknowledgement. An agent that refuses the commit (it aborted on its own after its decision
+//! timeout) fails the backup; if no component had committed yet, the others are aborted and
+//! no slot changed anywhere.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -212,13 +220,42 @@ async fn commit_all(run: &Run) -> BackupStatus {
         std::process::abort();
     }
     let mut failed = Vec::new();
-    for p in &run.participants {
-        // Rotation is idempotent: one retry covers a transient error.
-        let mut res = p.store.commit(&run.id, &p.spec).await;
-        if res.is_err() {
-            res = p.store.commit(&run.id, &p.spec).await;
-        }
+    // Remote components first: they are the ones that can refuse (an agent that aborted on its
+    // own after its decision timeout). If the first commit is refused, nothing has rotated
+    // anywhere yet and the set is abandoned cleanly.
+    let mut order: Vec<&Participant> = run.participants.iter().collect();
+    order.sort_by_key(|p| !p.store.is_remote());
+    let mut committed_any = false;
+    for p in order {
+        let res = if p.store.is_remote() {
+            commit_remote(run, p).await
+        } else {
+            // Rotation is idempotent: one retry covers a transient error.
+            let mut res = p.store.commit(&run.id, &p.spec).await;
+            if res.is_err() {
+                res = p.store.commit(&run.id, &p.spec).await;
+            }
+            res
+        };
         let name = p.spec.name.clone();
+        if let Err(e) = &res {
+            if !committed_any && matches!(e, crate::store::StoreError::Refused(_)) {
+                let msg = single_line(&format!("commit refused: {e}"));
+                persist(journal, &mut |r| {
+                    if let Some(c) = r.component_mut(&name) {
+                        c.status = ComponentStatus::Failed;
+                        c.errors.push(msg.clone());
+                    }
+                });
+                let reason = format!(
+                    "backup aborted because component {name} refused the commit; no history slot was changed"
+                );
+                abort_all(run, &reason).await;
+                return BackupStatus::Failed;
+            }
+        } else {
+            committed_any = true;
+        }
         match res {
             Ok(()) => persist(journal, &mut |r| {
                 if let Some(c) = r.component_mut(&name) {
@@ -247,6 +284,58 @@ async fn commit_all(run: &Run) -> BackupStatus {
         );
         persist(journal, &mut |r| r.errors.push(msg.clone()));
         BackupStatus::Failed
+    }
+}
+
+/// How long the coordinator keeps retrying an unacknowledged commit of a remote component
+/// before it gives up for this master run (the backup then ends `failed`, its set incomplete).
+pub const REMOTE_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Commits a remote component, retrying with backoff (0.25 s doubling to 5 s) until its agent
+/// acknowledges, refuses ([`crate::store::StoreError::Refused`]: no retry helps), or
+/// [`REMOTE_COMMIT_WINDOW`] passes. The record notes the wait and the acknowledgement.
+async fn commit_remote(run: &Run, p: &Participant) -> Result<(), crate::store::StoreError> {
+    let journal = &*run.journal;
+    let name = p.spec.name.clone();
+    let t0 = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(250);
+    let mut attempts = 0u32;
+    let mut noted = false;
+    loop {
+        attempts += 1;
+        match p.store.commit(&run.id, &p.spec).await {
+            Ok(()) => {
+                if attempts > 1 {
+                    let note = format!(
+                        "{name}: the agent acknowledged the commit after {attempts} attempts ({} s after the decision); the set is complete",
+                        t0.elapsed().as_secs()
+                    );
+                    tracing::info!(backup = %run.id, "{note}");
+                    persist(journal, &mut |r| r.notes.push(note.clone()));
+                }
+                return Ok(());
+            }
+            Err(e @ crate::store::StoreError::Refused(_)) => return Err(e),
+            Err(e) => {
+                if !noted {
+                    noted = true;
+                    let note = single_line(&format!(
+                        "{name}: the commit was decided but the agent did not acknowledge it ({e}); retrying until it does (at most {} min)",
+                        REMOTE_COMMIT_WINDOW.as_secs() / 60
+                    ));
+                    tracing::warn!(backup = %run.id, "{note}");
+                    persist(journal, &mut |r| r.notes.push(note.clone()));
+                }
+                if t0.elapsed() >= REMOTE_COMMIT_WINDOW {
+                    return Err(crate::store::StoreError::Remote(format!(
+                        "{e}; gave up after {attempts} attempts in {} s",
+                        t0.elapsed().as_secs()
+                    )));
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
     }
 }
 

@@ -70,6 +70,15 @@ pub struct ComponentSpec {
     pub items: Vec<String>,
 }
 
+impl ComponentSpec {
+    /// A component served by an agent on another machine (`agent` in the config): it has no
+    /// home here (`home` is empty) and its `backup_folder` is as configured, relative to the
+    /// home on the agent's machine. Only its store ([`crate::store::remote`]) touches it.
+    pub fn is_remote(&self) -> bool {
+        self.home.as_os_str().is_empty()
+    }
+}
+
 /// A cancellation flag shared between the job runner and the code doing the work. Checked
 /// between files (and between chunks of a large file).
 #[derive(Clone, Debug, Default)]

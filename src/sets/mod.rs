@@ -229,7 +229,7 @@ pub struct FolderVerification {
 }
 
 impl FolderVerification {
-    fn of(component: &str, folder: &str, c: verify::TreeCheck) -> FolderVerification {
+    pub fn of(component: &str, folder: &str, c: verify::TreeCheck) -> FolderVerification {
         FolderVerification {
             component: component.to_string(),
             folder: folder.to_string(),

@@ -4,6 +4,7 @@
 //! Everything crossing the trait is plain data (serde), so it can travel over HTTP.
 
 pub mod local;
+pub mod remote;
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use crate::engine::{CancelToken, ComponentSpec};
 pub use local::LocalStore;
 
 /// Counters of a component's prepare, reported while it runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProgressUpdate {
     /// Regular files in the backup (0 until the items were listed).
     pub files: u64,
@@ -32,7 +33,7 @@ pub struct ProgressUpdate {
 pub type ProgressSink = Arc<dyn Fn(ProgressUpdate) + Send + Sync>;
 
 /// How a prepare ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PrepareStatus {
     /// The staging folder is complete and durable; ready to commit.
@@ -44,7 +45,7 @@ pub enum PrepareStatus {
 }
 
 /// The result of [`ComponentStore::prepare`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PrepareOutcome {
     pub status: PrepareStatus,
     pub stats: ProgressUpdate,
@@ -84,6 +85,10 @@ pub enum StoreError {
     /// A remote store could not do it (unreachable agent, refused call, ...).
     #[error("{0}")]
     Remote(String),
+    /// A remote store's agent answered and refused (bad token, unknown component, a commit of
+    /// a backup the agent already aborted): repeating the call cannot help.
+    #[error("{0}")]
+    Refused(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -96,6 +101,12 @@ pub enum StoreError {
 /// failed attempt; neither `prepare` nor `abort` ever touches a history slot.
 #[async_trait]
 pub trait ComponentStore: Send + Sync {
+    /// True for a store reached over the network (an agent): its commit may fail for a while
+    /// (unreachable) and is then retried by the coordinator until acknowledged.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
     /// Copies the component's items into its staging folder `<NAME>.staging-<id>`.
     async fn prepare(
         &self,

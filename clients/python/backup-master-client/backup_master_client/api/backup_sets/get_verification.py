@@ -1,0 +1,192 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.verification import Verification
+from ...types import Response
+
+
+def _get_kwargs(
+    id: str,
+    verification_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/backup-sets/{id}/verifications/{verification_id}".format(
+            id=quote(str(id), safe=""),
+            verification_id=quote(str(verification_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Verification | None:
+    if response.status_code == 200:
+        response_200 = Verification.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | Verification]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    verification_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | Verification]:
+    """One verification: while `running`, files and bytes checked so far; then per folder the
+    files changed, missing, unlisted and unreadable.
+
+    Args:
+        id (str):
+        verification_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Verification]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        verification_id=verification_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    verification_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | Verification | None:
+    """One verification: while `running`, files and bytes checked so far; then per folder the
+    files changed, missing, unlisted and unreadable.
+
+    Args:
+        id (str):
+        verification_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Verification
+    """
+
+    return sync_detailed(
+        id=id,
+        verification_id=verification_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    verification_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | Verification]:
+    """One verification: while `running`, files and bytes checked so far; then per folder the
+    files changed, missing, unlisted and unreadable.
+
+    Args:
+        id (str):
+        verification_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Verification]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        verification_id=verification_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    verification_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | Verification | None:
+    """One verification: while `running`, files and bytes checked so far; then per folder the
+    files changed, missing, unlisted and unreadable.
+
+    Args:
+        id (str):
+        verification_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Verification
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            verification_id=verification_id,
+            client=client,
+        )
+    ).parsed

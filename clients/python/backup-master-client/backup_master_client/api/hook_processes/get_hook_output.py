@@ -1,0 +1,200 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.output_line import OutputLine
+from ...models.problem import Problem
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    last_event_id: int | None | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(last_event_id, Unset):
+        headers["Last-Event-ID"] = last_event_id
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/hook-processes/{id}/output".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OutputLine | Problem | None:
+    if response.status_code == 200:
+        response_200 = OutputLine.from_dict(response.text)
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[OutputLine | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    last_event_id: int | None | Unset = UNSET,
+) -> Response[OutputLine | Problem]:
+    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
+    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+
+    Args:
+        id (str):
+        last_event_id (int | None | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[OutputLine | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        last_event_id=last_event_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    last_event_id: int | None | Unset = UNSET,
+) -> OutputLine | Problem | None:
+    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
+    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+
+    Args:
+        id (str):
+        last_event_id (int | None | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        OutputLine | Problem
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        last_event_id=last_event_id,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    last_event_id: int | None | Unset = UNSET,
+) -> Response[OutputLine | Problem]:
+    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
+    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+
+    Args:
+        id (str):
+        last_event_id (int | None | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[OutputLine | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        last_event_id=last_event_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    last_event_id: int | None | Unset = UNSET,
+) -> OutputLine | Problem | None:
+    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
+    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+
+    Args:
+        id (str):
+        last_event_id (int | None | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        OutputLine | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            last_event_id=last_event_id,
+        )
+    ).parsed

@@ -1,0 +1,137 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .backup_event_type_0 import BackupEventType0
+from .backup_event_type_0_type import BackupEventType0Type
+from .backup_event_type_1 import BackupEventType1
+from .backup_event_type_1_type import BackupEventType1Type
+from .backup_list import BackupList
+from .backup_record import BackupRecord
+from .backup_set import BackupSet
+from .backup_set_list import BackupSetList
+from .backup_status import BackupStatus
+from .component_progress import ComponentProgress
+from .component_restore import ComponentRestore
+from .component_state import ComponentState
+from .component_status import ComponentStatus
+from .component_update import ComponentUpdate
+from .component_view import ComponentView
+from .copy_op import CopyOp
+from .dst_adjustment import DstAdjustment
+from .edit_op import EditOp
+from .entry_kind import EntryKind
+from .field_error import FieldError
+from .folder_check import FolderCheck
+from .folder_origin import FolderOrigin
+from .folder_source import FolderSource
+from .folder_time import FolderTime
+from .folder_verification import FolderVerification
+from .health import Health
+from .hook_kind import HookKind
+from .hook_name import HookName
+from .hook_process import HookProcess
+from .hook_settings import HookSettings
+from .hook_status import HookStatus
+from .hook_test import HookTest
+from .import_outcome import ImportOutcome
+from .import_request import ImportRequest
+from .imported_folder import ImportedFolder
+from .layout import Layout
+from .next_run import NextRun
+from .output_line import OutputLine
+from .problem import Problem
+from .profile import Profile
+from .restore_list import RestoreList
+from .restore_record import RestoreRecord
+from .restore_record_source_folders import RestoreRecordSourceFolders
+from .restore_request import RestoreRequest
+from .restore_request_source_folders_type_0 import RestoreRequestSourceFoldersType0
+from .restore_status import RestoreStatus
+from .schedule_log_entry import ScheduleLogEntry
+from .schedule_outcome_type_0 import ScheduleOutcomeType0
+from .schedule_outcome_type_0_kind import ScheduleOutcomeType0Kind
+from .schedule_outcome_type_1 import ScheduleOutcomeType1
+from .schedule_outcome_type_1_kind import ScheduleOutcomeType1Kind
+from .schedule_outcome_type_2 import ScheduleOutcomeType2
+from .schedule_outcome_type_2_kind import ScheduleOutcomeType2Kind
+from .schedule_settings import ScheduleSettings
+from .scheduled_trigger import ScheduledTrigger
+from .set_folder import SetFolder
+from .settings_update import SettingsUpdate
+from .settings_view import SettingsView
+from .skip_op import SkipOp
+from .slot_info import SlotInfo
+from .step import Step
+from .step_action import StepAction
+from .trigger import Trigger
+from .verification import Verification
+from .verification_status import VerificationStatus
+from .verification_summary import VerificationSummary
+
+__all__ = (
+    "BackupEventType0",
+    "BackupEventType0Type",
+    "BackupEventType1",
+    "BackupEventType1Type",
+    "BackupList",
+    "BackupRecord",
+    "BackupSet",
+    "BackupSetList",
+    "BackupStatus",
+    "ComponentProgress",
+    "ComponentRestore",
+    "ComponentState",
+    "ComponentStatus",
+    "ComponentUpdate",
+    "ComponentView",
+    "CopyOp",
+    "DstAdjustment",
+    "EditOp",
+    "EntryKind",
+    "FieldError",
+    "FolderCheck",
+    "FolderOrigin",
+    "FolderSource",
+    "FolderTime",
+    "FolderVerification",
+    "Health",
+    "HookKind",
+    "HookName",
+    "HookProcess",
+    "HookSettings",
+    "HookStatus",
+    "HookTest",
+    "ImportedFolder",
+    "ImportOutcome",
+    "ImportRequest",
+    "Layout",
+    "NextRun",
+    "OutputLine",
+    "Problem",
+    "Profile",
+    "RestoreList",
+    "RestoreRecord",
+    "RestoreRecordSourceFolders",
+    "RestoreRequest",
+    "RestoreRequestSourceFoldersType0",
+    "RestoreStatus",
+    "ScheduledTrigger",
+    "ScheduleLogEntry",
+    "ScheduleOutcomeType0",
+    "ScheduleOutcomeType0Kind",
+    "ScheduleOutcomeType1",
+    "ScheduleOutcomeType1Kind",
+    "ScheduleOutcomeType2",
+    "ScheduleOutcomeType2Kind",
+    "ScheduleSettings",
+    "SetFolder",
+    "SettingsUpdate",
+    "SettingsView",
+    "SkipOp",
+    "SlotInfo",
+    "Step",
+    "StepAction",
+    "Trigger",
+    "Verification",
+    "VerificationStatus",
+    "VerificationSummary",
+)

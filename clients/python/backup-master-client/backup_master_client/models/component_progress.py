@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.component_status import ComponentStatus
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="ComponentProgress")
+
+
+@_attrs_define
+class ComponentProgress:
+    """Per-component details of a backup.
+
+    Attributes:
+        folder (str): The component's backup folder (slot 0), e.g. `/srv/lui/backup`.
+        name (str): Component name.
+        status (ComponentStatus): One component's state within a backup.
+        bytes_copied (int | Unset):
+        bytes_linked (int | Unset):
+        duration_ms (int | None | Unset): Time spent preparing, in milliseconds.
+        errors (list[str] | Unset): This component's errors, one line each.
+        files (int | Unset): Regular files in the backup (known once the items were listed).
+        files_copied (int | Unset): Files copied (new or changed since the previous backup).
+        files_linked (int | Unset): Files hard-linked from the previous backup (unchanged).
+        finished_at (datetime.datetime | None | Unset):
+        keep (int | Unset): Previous backups kept when this backup ran (used to finish the rotation on recovery).
+        started_at (datetime.datetime | None | Unset):
+    """
+
+    folder: str
+    name: str
+    status: ComponentStatus
+    bytes_copied: int | Unset = UNSET
+    bytes_linked: int | Unset = UNSET
+    duration_ms: int | None | Unset = UNSET
+    errors: list[str] | Unset = UNSET
+    files: int | Unset = UNSET
+    files_copied: int | Unset = UNSET
+    files_linked: int | Unset = UNSET
+    finished_at: datetime.datetime | None | Unset = UNSET
+    keep: int | Unset = UNSET
+    started_at: datetime.datetime | None | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        folder = self.folder
+
+        name = self.name
+
+        status = self.status.value
+
+        bytes_copied = self.bytes_copied
+
+        bytes_linked = self.bytes_linked
+
+        duration_ms: int | None | Unset
+        if isinstance(self.duration_ms, Unset):
+            duration_ms = UNSET
+        else:
+            duration_ms = self.duration_ms
+
+        errors: list[str] | Unset = UNSET
+        if not isinstance(self.errors, Unset):
+            errors = self.errors
+
+        files = self.files
+
+        files_copied = self.files_copied
+
+        files_linked = self.files_linked
+
+        finished_at: None | str | Unset
+        if isinstance(self.finished_at, Unset):
+            finished_at = UNSET
+        elif isinstance(self.finished_at, datetime.datetime):
+            finished_at = self.finished_at.isoformat()
+        else:
+            finished_at = self.finished_at
+
+        keep = self.keep
+
+        started_at: None | str | Unset
+        if isinstance(self.started_at, Unset):
+            started_at = UNSET
+        elif isinstance(self.started_at, datetime.datetime):
+            started_at = self.started_at.isoformat()
+        else:
+            started_at = self.started_at
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "folder": folder,
+                "name": name,
+                "status": status,
+            }
+        )
+        if bytes_copied is not UNSET:
+            field_dict["bytes_copied"] = bytes_copied
+        if bytes_linked is not UNSET:
+            field_dict["bytes_linked"] = bytes_linked
+        if duration_ms is not UNSET:
+            field_dict["duration_ms"] = duration_ms
+        if errors is not UNSET:
+            field_dict["errors"] = errors
+        if files is not UNSET:
+            field_dict["files"] = files
+        if files_copied is not UNSET:
+            field_dict["files_copied"] = files_copied
+        if files_linked is not UNSET:
+            field_dict["files_linked"] = files_linked
+        if finished_at is not UNSET:
+            field_dict["finished_at"] = finished_at
+        if keep is not UNSET:
+            field_dict["keep"] = keep
+        if started_at is not UNSET:
+            field_dict["started_at"] = started_at
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        folder = d.pop("folder")
+
+        name = d.pop("name")
+
+        status = ComponentStatus(d.pop("status"))
+
+        bytes_copied = d.pop("bytes_copied", UNSET)
+
+        bytes_linked = d.pop("bytes_linked", UNSET)
+
+        def _parse_duration_ms(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        duration_ms = _parse_duration_ms(d.pop("duration_ms", UNSET))
+
+        errors = cast(list[str], d.pop("errors", UNSET))
+
+        files = d.pop("files", UNSET)
+
+        files_copied = d.pop("files_copied", UNSET)
+
+        files_linked = d.pop("files_linked", UNSET)
+
+        def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return finished_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
+
+        keep = d.pop("keep", UNSET)
+
+        def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        started_at = _parse_started_at(d.pop("started_at", UNSET))
+
+        component_progress = cls(
+            folder=folder,
+            name=name,
+            status=status,
+            bytes_copied=bytes_copied,
+            bytes_linked=bytes_linked,
+            duration_ms=duration_ms,
+            errors=errors,
+            files=files,
+            files_copied=files_copied,
+            files_linked=files_linked,
+            finished_at=finished_at,
+            keep=keep,
+            started_at=started_at,
+        )
+
+        component_progress.additional_properties = d
+        return component_progress
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

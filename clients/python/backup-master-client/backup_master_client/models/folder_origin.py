@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class FolderOrigin(StrEnum):
+    IMPORTED = "imported"
+    SLOT = "slot"
+    SOURCE_FOLDER = "source_folder"
+
+    def __str__(self) -> str:
+        return str(self.value)

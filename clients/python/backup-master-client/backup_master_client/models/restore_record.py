@@ -1,0 +1,291 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.restore_status import RestoreStatus
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.component_restore import ComponentRestore
+    from ..models.folder_check import FolderCheck
+    from ..models.restore_record_source_folders import RestoreRecordSourceFolders
+    from ..models.step import Step
+
+
+T = TypeVar("T", bound="RestoreRecord")
+
+
+@_attrs_define
+class RestoreRecord:
+    """A restore job: the request, the plan, the steps, the outcome.
+
+    Attributes:
+        backup_id (str): The backup set restored (the ID actually used). Example: 20261126T020000Z.
+        changed (list[str]): Every path of a home the restore changed (moved, created, copied, edited, removed), in
+            the order it first changed. Empty for a dry run.
+        commit_decided (bool): True once every component was applied: from then on the restore completes, also after
+            a crash (only the safety folders remain to be removed).
+        components (list[ComponentRestore]): The plan per component, and how far each got.
+        created_at (datetime.datetime):
+        dry_run (bool):
+        errors (list[str]):
+        id (str):  Example: R20261126T101500Z.
+        notes (list[str]):
+        source_folders (RestoreRecordSourceFolders): The request's `source_folders`.
+        status (RestoreStatus): Where a restore stands. Every status but `running` is final.
+        steps (list[Step]):
+        verification (list[FolderCheck]): Each backup folder's verification, done before anything was touched.
+        finished_at (datetime.datetime | None | Unset):
+        requested_components (list[str] | None | Unset): The components asked for (absent: all configured components).
+        started_at (datetime.datetime | None | Unset):
+    """
+
+    backup_id: str
+    changed: list[str]
+    commit_decided: bool
+    components: list[ComponentRestore]
+    created_at: datetime.datetime
+    dry_run: bool
+    errors: list[str]
+    id: str
+    notes: list[str]
+    source_folders: RestoreRecordSourceFolders
+    status: RestoreStatus
+    steps: list[Step]
+    verification: list[FolderCheck]
+    finished_at: datetime.datetime | None | Unset = UNSET
+    requested_components: list[str] | None | Unset = UNSET
+    started_at: datetime.datetime | None | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        backup_id = self.backup_id
+
+        changed = self.changed
+
+        commit_decided = self.commit_decided
+
+        components = []
+        for components_item_data in self.components:
+            components_item = components_item_data.to_dict()
+            components.append(components_item)
+
+        created_at = self.created_at.isoformat()
+
+        dry_run = self.dry_run
+
+        errors = self.errors
+
+        id = self.id
+
+        notes = self.notes
+
+        source_folders = self.source_folders.to_dict()
+
+        status = self.status.value
+
+        steps = []
+        for steps_item_data in self.steps:
+            steps_item = steps_item_data.to_dict()
+            steps.append(steps_item)
+
+        verification = []
+        for verification_item_data in self.verification:
+            verification_item = verification_item_data.to_dict()
+            verification.append(verification_item)
+
+        finished_at: None | str | Unset
+        if isinstance(self.finished_at, Unset):
+            finished_at = UNSET
+        elif isinstance(self.finished_at, datetime.datetime):
+            finished_at = self.finished_at.isoformat()
+        else:
+            finished_at = self.finished_at
+
+        requested_components: list[str] | None | Unset
+        if isinstance(self.requested_components, Unset):
+            requested_components = UNSET
+        elif isinstance(self.requested_components, list):
+            requested_components = self.requested_components
+
+        else:
+            requested_components = self.requested_components
+
+        started_at: None | str | Unset
+        if isinstance(self.started_at, Unset):
+            started_at = UNSET
+        elif isinstance(self.started_at, datetime.datetime):
+            started_at = self.started_at.isoformat()
+        else:
+            started_at = self.started_at
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "backup_id": backup_id,
+                "changed": changed,
+                "commit_decided": commit_decided,
+                "components": components,
+                "created_at": created_at,
+                "dry_run": dry_run,
+                "errors": errors,
+                "id": id,
+                "notes": notes,
+                "source_folders": source_folders,
+                "status": status,
+                "steps": steps,
+                "verification": verification,
+            }
+        )
+        if finished_at is not UNSET:
+            field_dict["finished_at"] = finished_at
+        if requested_components is not UNSET:
+            field_dict["requested_components"] = requested_components
+        if started_at is not UNSET:
+            field_dict["started_at"] = started_at
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.component_restore import ComponentRestore  # noqa: PLC0415
+        from ..models.folder_check import FolderCheck  # noqa: PLC0415
+        from ..models.restore_record_source_folders import RestoreRecordSourceFolders  # noqa: PLC0415
+        from ..models.step import Step  # noqa: PLC0415
+
+        d = dict(src_dict)
+        backup_id = d.pop("backup_id")
+
+        changed = cast(list[str], d.pop("changed"))
+
+        commit_decided = d.pop("commit_decided")
+
+        components = []
+        _components = d.pop("components")
+        for components_item_data in _components:
+            components_item = ComponentRestore.from_dict(components_item_data)
+
+            components.append(components_item)
+
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        dry_run = d.pop("dry_run")
+
+        errors = cast(list[str], d.pop("errors"))
+
+        id = d.pop("id")
+
+        notes = cast(list[str], d.pop("notes"))
+
+        source_folders = RestoreRecordSourceFolders.from_dict(d.pop("source_folders"))
+
+        status = RestoreStatus(d.pop("status"))
+
+        steps = []
+        _steps = d.pop("steps")
+        for steps_item_data in _steps:
+            steps_item = Step.from_dict(steps_item_data)
+
+            steps.append(steps_item)
+
+        verification = []
+        _verification = d.pop("verification")
+        for verification_item_data in _verification:
+            verification_item = FolderCheck.from_dict(verification_item_data)
+
+            verification.append(verification_item)
+
+        def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return finished_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
+
+        def _parse_requested_components(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                requested_components_type_0 = cast(list[str], data)
+
+                return requested_components_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        requested_components = _parse_requested_components(d.pop("requested_components", UNSET))
+
+        def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        started_at = _parse_started_at(d.pop("started_at", UNSET))
+
+        restore_record = cls(
+            backup_id=backup_id,
+            changed=changed,
+            commit_decided=commit_decided,
+            components=components,
+            created_at=created_at,
+            dry_run=dry_run,
+            errors=errors,
+            id=id,
+            notes=notes,
+            source_folders=source_folders,
+            status=status,
+            steps=steps,
+            verification=verification,
+            finished_at=finished_at,
+            requested_components=requested_components,
+            started_at=started_at,
+        )
+
+        restore_record.additional_properties = d
+        return restore_record
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

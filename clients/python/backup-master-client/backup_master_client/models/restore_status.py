@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class RestoreStatus(StrEnum):
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    PLANNED = "planned"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,222 @@
+//! The agent's HTTP API, `/agent/v1`: what the master calls to drive a remote component. It
+//! has **its own OpenAPI document** ([`AgentDoc`]), served by the agent at
+//! `/api-docs/openapi.json` (Swagger UI at `/swagger-ui/`) and printed by
+//! `backup-master openapi --agent`: the agent is a separate server with its own tokens, and its
+//! routes never exist on the master, so mixing them into the master's document would list
+//! operations the master does not answer.
+//!
+//! Roles (the agent's `[[tokens]]`): viewer reads (`GET`), operator also verifies, admin also
+//! prepares, commits and aborts. The master's token should be admin.
+
+use actix_web::{get, post, web, HttpResponse};
+use utoipa::OpenApi;
+
+use super::txn::Txns;
+use super::wire::{AgentInfo, FolderQuery, RemoteSpec, TxnView, VerifyRequest};
+use crate::api::{
+    AuthProblems, BearerAuth, BodyProblems, NotFoundProblem, QueryProblems, ValidJson,
+};
+use crate::auth::{Admin, Operator, Viewer};
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "backup-master agent",
+        description = "The agent runs on a component's own server; the backup master drives it over \
+            HTTP: two-phase commit (prepare, then commit or abort) of one backup of a component, \
+            its history, verification. The data never passes through the master. Every \
+            `/agent/v1` route needs `Authorization: Bearer <token>`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    tags(
+        (name = "agent", description = "Backups of the components this agent serves"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+pub struct AgentDoc;
+
+/// The agent's routes.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(crate::api::health::healthz);
+    cfg.service(
+        utoipa_actix_web::scope("/agent/v1")
+            .service(get_agent)
+            .service(get_txn)
+            .service(prepare_txn)
+            .service(commit_txn)
+            .service(abort_txn)
+            .service(get_history)
+            .service(verify_slot),
+    );
+}
+
+/// The agent's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(AgentDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    api
+}
+
+type Key = web::Path<(String, String)>;
+
+/// The agent's version, decision timeout and components.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The agent", body = AgentInfo), AuthProblems)
+)]
+#[get("/components")]
+pub async fn get_agent(_: Viewer, txns: web::Data<Txns>) -> HttpResponse {
+    HttpResponse::Ok().json(txns.info())
+}
+
+/// Where one backup of a component stands (the master polls this while it prepares).
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    responses((status = 200, description = "The backup on this agent", body = TxnView), AuthProblems, NotFoundProblem)
+)]
+#[get("/components/{name}/backups/{id}")]
+pub async fn get_txn(_: Viewer, txns: web::Data<Txns>, key: Key) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(txns.status(&name, &id)?))
+}
+
+/// Starts preparing a backup: the items are copied into `<NAME>.staging-<ID>` in the
+/// background. Answers at once; poll the backup until `prepared`, `failed` or `cancelled`.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    request_body = RemoteSpec,
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    responses(
+        (status = 202, description = "Preparing", body = TxnView),
+        (status = 409, description = "This backup is already known, or another one of the component waits for its decision", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem, BodyProblems,
+    )
+)]
+#[post("/components/{name}/backups/{id}/prepare")]
+pub async fn prepare_txn(
+    _: Admin,
+    txns: web::Data<Txns>,
+    key: Key,
+    body: ValidJson<RemoteSpec>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    let v = txns.prepare(&name, &id, &body.0).await?;
+    Ok(HttpResponse::Accepted().json(v))
+}
+
+/// Commits a prepared backup: rotates the slots and renames the staging folder to the backup
+/// folder. Idempotent: committing a committed backup answers 200 again.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    request_body = RemoteSpec,
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    responses(
+        (status = 200, description = "Committed", body = TxnView),
+        (status = 409, description = "Not committable: still preparing, failed, aborted, or timed out waiting for the decision", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The rotation failed; retry", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem, BodyProblems,
+    )
+)]
+#[post("/components/{name}/backups/{id}/commit")]
+pub async fn commit_txn(
+    _: Admin,
+    txns: web::Data<Txns>,
+    key: Key,
+    body: ValidJson<RemoteSpec>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(txns.commit(&name, &id, &body.0).await?))
+}
+
+/// Aborts a backup: stops its prepare, removes its staging folder and keeps the attempt's
+/// readme as `<NAME>.failed` with `errors`. Idempotent; no history slot changes.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    request_body = RemoteSpec,
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    responses(
+        (status = 200, description = "Aborted", body = TxnView),
+        (status = 409, description = "Already committed", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem, BodyProblems,
+    )
+)]
+#[post("/components/{name}/backups/{id}/abort")]
+pub async fn abort_txn(
+    _: Admin,
+    txns: web::Data<Txns>,
+    key: Key,
+    body: ValidJson<RemoteSpec>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(txns.abort(&name, &id, &body.0).await?))
+}
+
+/// The history slots `backup`, `backup1`, ... of a component, read from disk.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "Component name", example = "trk"), FolderQuery),
+    responses(
+        (status = 200, description = "The slots, newest first", body = Vec<crate::store::SlotInfo>),
+        AuthProblems, NotFoundProblem, QueryProblems,
+    )
+)]
+#[get("/components/{name}/history")]
+pub async fn get_history(
+    _: Viewer,
+    txns: web::Data<Txns>,
+    name: web::Path<String>,
+    q: web::Query<FolderQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let keep = q.keep.unwrap_or(crate::config::MAX_KEEP);
+    Ok(HttpResponse::Ok().json(txns.history(&name, &q.backup_folder, keep).await?))
+}
+
+/// Checks every file of one slot against its `SHA256SUMS`.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    request_body = VerifyRequest,
+    params(("name" = String, Path, description = "Component name", example = "trk")),
+    responses(
+        (status = 200, description = "The check (ok or not)", body = crate::sets::FolderVerification),
+        AuthProblems, NotFoundProblem, BodyProblems,
+    )
+)]
+#[post("/components/{name}/verify")]
+pub async fn verify_slot(
+    _: Operator,
+    txns: web::Data<Txns>,
+    name: web::Path<String>,
+    body: ValidJson<VerifyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let v = txns
+        .verify(&name, &body.0.backup_folder, &body.0.slot)
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}

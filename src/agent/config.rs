@@ -1,0 +1,310 @@
+//! The agent's config file (`backup-master agent --config FILE`), loaded like the master's
+//! (`crate::config`): the document is walked by hand with the same reader, so every error is
+//! reported at once with its key and line, and unknown keys are errors. Tokens use the
+//! master's `[[tokens]]` schema and code.
+//!
+//! ```toml
+//! listen = "127.0.0.1:9090"
+//! state_dir = "agent-data"            # transaction records (relative to this file)
+//! decision_timeout_seconds = 3600     # a prepared backup without commit/abort is then aborted
+//! # tls_cert_file = "agent.crt"       # both or neither: serve https (rustls)
+//! # tls_key_file = "agent.key"
+//! [[tokens]]                          # the token the master presents
+//! role = "admin"
+//! sha256 = "<hex>"                    # or token_file = "..."
+//! [[components]]
+//! name = "trk"
+//! profile = "maestro-tracker"
+//! home = "/srv/maestro/tracker"
+//! ```
+//!
+//! Backup folder, `keep` and custom items are **not** here: settings stay central (DESIGN §8);
+//! the master sends them with every call and the agent checks them against the home.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use toml_edit::ImDocument;
+
+use crate::config::{
+    absolute, line_of, parse_profile, read_tokens, resolve, valid_name, ConfigError, Reader,
+    TokenSpec, MAX_HOOK_TIMEOUT,
+};
+use crate::engine::Profile;
+use crate::error::FieldError;
+
+pub const DEFAULT_AGENT_LISTEN: &str = "127.0.0.1:9090";
+pub const DEFAULT_AGENT_STATE_DIR: &str = "agent-data";
+pub const DEFAULT_DECISION_TIMEOUT: u64 = 3600;
+
+/// A component the agent serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentComponentConfig {
+    pub name: String,
+    pub profile: Profile,
+    /// Absolute, resolved.
+    pub home: PathBuf,
+}
+
+/// The agent's whole configuration, loaded and validated.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub file: PathBuf,
+    pub listen: String,
+    pub state_dir: PathBuf,
+    pub tokens: Vec<TokenSpec>,
+    pub decision_timeout_seconds: u64,
+    /// Certificate chain and private key (PEM) for https.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub components: Vec<AgentComponentConfig>,
+}
+
+impl AgentConfig {
+    pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let abs = absolute(path);
+        AgentConfig::parse(&text, &abs).map_err(|errors| ConfigError::Invalid { path: abs, errors })
+    }
+
+    /// Parses agent config text as if it were the file `file`; every error at once.
+    pub fn parse(text: &str, file: &Path) -> Result<AgentConfig, Vec<FieldError>> {
+        let base_dir = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let doc = ImDocument::parse(text.to_string()).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!(" (line {})", line_of(text, s.start)))
+                .unwrap_or_default();
+            vec![FieldError::new(
+                "file",
+                format!("TOML syntax error{line}: {}", e.message()),
+            )]
+        })?;
+        let mut r = Reader {
+            text,
+            errors: Vec::new(),
+        };
+        let root = doc.as_table();
+        r.check_keys(
+            root,
+            "",
+            &[
+                "listen",
+                "state_dir",
+                "tokens",
+                "components",
+                "decision_timeout_seconds",
+                "tls_cert_file",
+                "tls_key_file",
+            ],
+        );
+        let listen = r
+            .string(root, "", "listen")
+            .unwrap_or_else(|| DEFAULT_AGENT_LISTEN.to_string());
+        if listen.parse::<SocketAddr>().is_err() {
+            r.push(
+                "",
+                "listen",
+                "must be an address like 127.0.0.1:9090".into(),
+            );
+        }
+        let state_dir = r
+            .string(root, "", "state_dir")
+            .unwrap_or_else(|| DEFAULT_AGENT_STATE_DIR.to_string());
+        let decision_timeout_seconds = match r.integer(root, "", "decision_timeout_seconds") {
+            Some(v) if (1..=MAX_HOOK_TIMEOUT as i64).contains(&v) => v as u64,
+            Some(_) => {
+                r.push(
+                    "",
+                    "decision_timeout_seconds",
+                    format!("must be between 1 and {MAX_HOOK_TIMEOUT}"),
+                );
+                DEFAULT_DECISION_TIMEOUT
+            }
+            None => DEFAULT_DECISION_TIMEOUT,
+        };
+        let cert = r.string(root, "", "tls_cert_file");
+        let key = r.string(root, "", "tls_key_file");
+        let tls = match (cert, key) {
+            (Some(c), Some(k)) => {
+                let (c, k) = (resolve(&base_dir, &c), resolve(&base_dir, &k));
+                for (field, p) in [("tls_cert_file", &c), ("tls_key_file", &k)] {
+                    if !p.is_file() {
+                        r.push("", field, format!("{} is not a readable file", p.display()));
+                    }
+                }
+                Some((c, k))
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                r.push(
+                    "",
+                    "tls_key_file",
+                    "tls_cert_file needs tls_key_file".into(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                r.push(
+                    "",
+                    "tls_cert_file",
+                    "tls_key_file needs tls_cert_file".into(),
+                );
+                None
+            }
+        };
+        let tokens = read_tokens(&mut r, root, &base_dir);
+        if tokens.is_empty() && !r.errors.iter().any(|e| e.field.starts_with("tokens")) {
+            r.push(
+                "",
+                "tokens",
+                "at least one [[tokens]] entry is required: the master's token".into(),
+            );
+        }
+        let mut components = Vec::new();
+        let mut names = HashSet::new();
+        for (i, t) in r.tables(root, "components").into_iter().enumerate() {
+            let p = format!("components[{i}]");
+            let known = ["name", "profile", "home"];
+            for (key, _) in t.iter() {
+                if [
+                    "backup_folder",
+                    "keep",
+                    "items",
+                    "agent",
+                    "agent_token_file",
+                ]
+                .contains(&key)
+                {
+                    r.push(
+                        &p,
+                        key,
+                        "is set in the master's config (settings stay central) and sent with every call".into(),
+                    );
+                }
+            }
+            let central = [
+                "backup_folder",
+                "keep",
+                "items",
+                "agent",
+                "agent_token_file",
+            ];
+            let mut allowed: Vec<&str> = known.to_vec();
+            allowed.extend(central);
+            r.check_keys(t, &p, &allowed);
+            let name = r.string(t, &p, "name").unwrap_or_default();
+            if !valid_name(&name) {
+                r.push(
+                    &p,
+                    "name",
+                    format!("{name:?} must be 1 to 32 of a-z, 0-9, '_' and '-'"),
+                );
+            } else if !names.insert(name.clone()) {
+                r.push(&p, "name", format!("{name:?} is used by two components"));
+            }
+            let profile = match r.string(t, &p, "profile") {
+                Some(s) => parse_profile(&s).unwrap_or_else(|| {
+                    r.push(
+                        &p,
+                        "profile",
+                        format!("unknown profile {s:?}; one of maestro-hub, maestro-lui, maestro-tracker, custom"),
+                    );
+                    Profile::Custom
+                }),
+                None => {
+                    r.push(&p, "profile", "is required".into());
+                    Profile::Custom
+                }
+            };
+            let home = match r.string(t, &p, "home") {
+                Some(h) => {
+                    let home = resolve(&base_dir, &h);
+                    if !home.is_dir() {
+                        r.push(
+                            &p,
+                            "home",
+                            format!("{} is not an existing folder", home.display()),
+                        );
+                    }
+                    home
+                }
+                None => {
+                    r.push(&p, "home", "is required (the component's folder)".into());
+                    PathBuf::new()
+                }
+            };
+            components.push(AgentComponentConfig {
+                name,
+                profile,
+                home,
+            });
+        }
+        if components.is_empty() && !r.errors.iter().any(|e| e.field.starts_with("components")) {
+            r.push(
+                "",
+                "components",
+                "at least one [[components]] entry is required".into(),
+            );
+        }
+        if r.errors.is_empty() {
+            Ok(AgentConfig {
+                file: file.to_path_buf(),
+                listen,
+                state_dir: resolve(&base_dir, &state_dir),
+                tokens,
+                decision_timeout_seconds,
+                tls,
+                components,
+            })
+        } else {
+            Err(r.errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_at_once_and_central_settings_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "listen = \"nope\"\nbogus = 1\ndecision_timeout_seconds = 0\n[[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nhome = \"{}\"\nkeep = 3\n",
+            dir.path().display()
+        );
+        let errs = AgentConfig::parse(&text, &dir.path().join("a.toml")).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "listen",
+            "bogus",
+            "decision_timeout_seconds",
+            "tokens",
+            "components[0].keep",
+        ] {
+            assert!(fields.contains(&f), "{f} missing in {errs:?}");
+        }
+    }
+
+    #[test]
+    fn a_good_config_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.token"), "secret\n").unwrap();
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\n[[tokens]]\nrole = \"admin\"\ntoken_file = \"t.token\"\n[[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nhome = \"{}\"\n",
+            dir.path().display()
+        );
+        let c = AgentConfig::parse(&text, &dir.path().join("a.toml")).unwrap();
+        assert_eq!(c.components[0].name, "trk");
+        assert_eq!(c.decision_timeout_seconds, DEFAULT_DECISION_TIMEOUT);
+        assert_eq!(c.state_dir, dir.path().join("agent-data"));
+        assert_eq!(c.tokens.len(), 1);
+    }
+}

@@ -1,0 +1,143 @@
+//! `backup-master agent`: runs on a component's own server and serves one or more components
+//! to the master (DESIGN §8). The master drives each backup with a two-phase commit over HTTP
+//! ([`api`], its own OpenAPI document); the agent copies, rotates and removes with the same
+//! [`crate::store::LocalStore`] the master uses for local components, so the files on disk are
+//! exactly those of a local component, and the data never passes through the master.
+//!
+//! * [`config`]: the agent's TOML (listen, state_dir, tokens, components with their homes,
+//!   `decision_timeout_seconds`, optional TLS certificate and key);
+//! * [`txn`]: the agent's side of the two-phase commit, its records and the decision timeout;
+//! * [`wire`]: the JSON bodies shared with the master's `store::remote`.
+//!
+//! Start-up: transactions the agent died in while preparing are aborted (staging removed);
+//! prepared ones keep their staging folder and wait for the decision or the timeout. With
+//! `tls_cert_file` and `tls_key_file` it serves https (rustls); the printed line then says
+//! `https://`.
+
+pub mod api;
+pub mod config;
+pub mod txn;
+pub mod wire;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    web, App, HttpServer,
+};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::Tokens;
+use crate::error::{self, ApiError, ProblemKind};
+use crate::server::ServeError;
+use config::AgentConfig;
+use txn::Txns;
+
+/// The agent's actix app: its routes, its OpenAPI document and Swagger UI, problem+json for
+/// every error.
+pub fn create_agent_app(
+    txns: web::Data<Txns>,
+    tokens: web::Data<Tokens>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    use utoipa::OpenApi;
+    let (app, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(api::AgentDoc::openapi())
+        .app_data(txns)
+        .app_data(tokens)
+        .app_data(web::PayloadConfig::new(crate::api::json::MAX_BODY))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
+        .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+        .configure(api::routes)
+        .split_for_parts();
+    app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
+        .default_service(web::to(unknown_route))
+        .wrap(tracing_actix_web::TracingLogger::default())
+}
+
+async fn unknown_route(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ProblemKind::NotFound,
+        format!("no route {} {}", req.method(), req.path()),
+    ))
+}
+
+fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<rustls::ServerConfig, ServeError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| ServeError::Other(format!("tls_cert_file {}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(ServeError::Other(format!(
+            "tls_cert_file {}: no certificate in it",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| ServeError::Other(format!("tls_key_file {}: {e}", key.display())))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(|e| ServeError::Other(format!("TLS certificate and key: {e}")))
+}
+
+/// Runs the agent until SIGINT/SIGTERM.
+pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), ServeError> {
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    std::fs::create_dir_all(&cfg.state_dir).map_err(|source| ServeError::Io {
+        what: format!("creating state dir {}", cfg.state_dir.display()),
+        source,
+    })?;
+    let txns = Txns::open(&cfg).await.map_err(ServeError::Other)?;
+    actix_web::rt::spawn(txns.clone().watch_decisions());
+    let txns = web::Data::new(txns);
+    let tokens = web::Data::new(Tokens(Arc::new(cfg.tokens.clone())));
+    let server = HttpServer::new(move || create_agent_app(txns.clone(), tokens.clone()))
+        .shutdown_timeout(10);
+    let (server, scheme) = match &cfg.tls {
+        Some((cert, key)) => (
+            server
+                .bind_rustls_0_23(&cfg.listen, tls_config(cert, key)?)
+                .map_err(|source| ServeError::Io {
+                    what: format!("binding {}", cfg.listen),
+                    source,
+                })?,
+            "https",
+        ),
+        None => (
+            server.bind(&cfg.listen).map_err(|source| ServeError::Io {
+                what: format!("binding {}", cfg.listen),
+                source,
+            })?,
+            "http",
+        ),
+    };
+    for addr in server.addrs() {
+        println!("backup-master agent listening on {scheme}://{addr}");
+    }
+    let _ = std::io::stdout().flush();
+    tracing::info!(listen = %cfg.listen, components = cfg.components.len(), "agent started");
+    server.run().await.map_err(|source| ServeError::Io {
+        what: "running the agent".into(),
+        source,
+    })?;
+    tracing::info!("agent stopped");
+    Ok(())
+}

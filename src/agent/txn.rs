@@ -1,0 +1,723 @@
+//! The agent's side of the two-phase commit: one transaction per (component, backup ID).
+//!
+//! ```text
+//! preparing ─► prepared ─► committed            (commit from the master)
+//!     │            ├─────► aborted              (abort from the master)
+//!     │            └─────► timed_out            (no decision within decision_timeout_seconds)
+//!     ├─► failed | cancelled                    (the copy failed / an abort stopped it)
+//!     └─► interrupted                           (the agent restarted while preparing)
+//! ```
+//!
+//! Each transaction is a file `<state_dir>/transactions/<component>/<id>.json`, written
+//! atomically at every state change, so an agent that restarts knows which staging folders are
+//! prepared (kept, waiting for the decision) and which were half-written (removed, the
+//! transaction `interrupted`). The copy, rotation and removal are [`LocalStore`]'s.
+//!
+//! **Decision timeout.** The agent does not know the master's address, so it cannot ask for
+//! the decision; a prepared transaction that gets neither commit nor abort within
+//! `decision_timeout_seconds` is aborted by the agent (staging removed, `<NAME>.failed`
+//! written) and kept as `timed_out`: a late commit is refused with 409 saying so, and the
+//! master records that component failed and the set incomplete. The timeout should therefore
+//! be well above the master's commit retry window.
+//!
+//! **One at a time.** A component has at most one transaction `preparing` or `prepared`; a new
+//! prepare meanwhile is refused with 409 naming it (the master runs one backup at a time, so
+//! that only happens when a decision was lost; the timeout then clears it).
+//!
+//! Commit and abort are idempotent by ID. A commit or abort of an ID the agent has no record
+//! of (its state folder was lost) is still carried out with the settings sent by the master:
+//! the rotation itself is idempotent and refuses when there is no staging folder.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::config::{AgentComponentConfig, AgentConfig};
+use super::wire::{AgentComponent, AgentInfo, RemoteSpec, TxnState, TxnView};
+use crate::config::{check_relative, has_dot_dot, resolve, MAX_KEEP};
+use crate::engine::faults::Faults;
+use crate::engine::{single_line, CancelToken, ComponentSpec, Profile};
+use crate::error::{ApiError, FieldError, ProblemKind};
+use crate::store::{ComponentStore, LocalStore, PrepareStatus, ProgressSink, SlotInfo};
+
+/// Environment variable with agent-only faults (tests): `abort_on_commit` makes the agent
+/// process abort when a commit arrives, before it does anything (a crash after the master's
+/// decision). The engine's `BACKUP_MASTER_FAULTS` (e.g. `slow_copy_ms:<n>`) apply too.
+pub const AGENT_FAULTS_ENV: &str = "BACKUP_MASTER_AGENT_FAULTS";
+
+/// A transaction as kept on disk: the view plus the settings needed to finish it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TxnFile {
+    view: TxnView,
+    backup_folder: PathBuf,
+    keep: u32,
+    items: Vec<String>,
+}
+
+struct Entry {
+    file: TxnFile,
+    cancel: CancelToken,
+}
+
+struct Inner {
+    state_dir: PathBuf,
+    components: Vec<AgentComponentConfig>,
+    decision_timeout: Duration,
+    store: LocalStore,
+    entries: Mutex<HashMap<(String, String), Entry>>,
+    /// Serialises commit/abort/prepare decisions (quick file work; never held across a copy).
+    decide: tokio::sync::Mutex<()>,
+    abort_on_commit: bool,
+}
+
+/// The agent's transactions. Cheap to clone.
+#[derive(Clone)]
+pub struct Txns {
+    inner: Arc<Inner>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn conflict(msg: String) -> ApiError {
+    ApiError::conflict(msg)
+}
+
+impl Txns {
+    /// Loads the transaction records, finishes those a restart interrupted, and returns the
+    /// manager. Must run inside a tokio runtime (it aborts interrupted prepares).
+    pub async fn open(cfg: &AgentConfig) -> Result<Txns, String> {
+        let faults = Faults::from_env().map_err(|e| e.to_string())?;
+        let agent_faults = std::env::var(AGENT_FAULTS_ENV).unwrap_or_default();
+        let mut abort_on_commit = false;
+        for f in agent_faults
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match f {
+                "abort_on_commit" => abort_on_commit = true,
+                other => return Err(format!("{AGENT_FAULTS_ENV}: unknown fault {other:?}")),
+            }
+        }
+        let dir = cfg.state_dir.join("transactions");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let txns = Txns {
+            inner: Arc::new(Inner {
+                state_dir: cfg.state_dir.clone(),
+                components: cfg.components.clone(),
+                decision_timeout: Duration::from_secs(cfg.decision_timeout_seconds),
+                store: LocalStore::new(Arc::new(faults)),
+                entries: Mutex::new(HashMap::new()),
+                decide: tokio::sync::Mutex::new(()),
+                abort_on_commit,
+            }),
+        };
+        let loaded = load_all(&dir);
+        for file in loaded {
+            let key = (file.view.component.clone(), file.view.backup_id.clone());
+            lock(&txns.inner.entries).insert(
+                key,
+                Entry {
+                    file,
+                    cancel: CancelToken::new(),
+                },
+            );
+        }
+        // A prepare the agent died in: its staging folder is incomplete.
+        let interrupted: Vec<(String, String)> = lock(&txns.inner.entries)
+            .iter()
+            .filter(|(_, e)| e.file.view.state == TxnState::Preparing)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (c, id) in interrupted {
+            tracing::warn!(component = %c, backup = %id, "the agent stopped while preparing; removing the staging folder");
+            let msg = "the agent stopped while this backup was being prepared".to_string();
+            if let Some(spec) = txns.spec_of_entry(&c, &id) {
+                if let Err(e) = txns
+                    .inner
+                    .store
+                    .abort(&id, &spec, std::slice::from_ref(&msg))
+                    .await
+                {
+                    tracing::error!(error = %e, "removing an interrupted staging folder");
+                }
+            }
+            txns.set_state(&c, &id, TxnState::Interrupted, Some(msg));
+        }
+        Ok(txns)
+    }
+
+    /// Who this agent is.
+    pub fn info(&self) -> AgentInfo {
+        AgentInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            decision_timeout_seconds: self.inner.decision_timeout.as_secs(),
+            components: self
+                .inner
+                .components
+                .iter()
+                .map(|c| AgentComponent {
+                    name: c.name.clone(),
+                    profile: c.profile,
+                    home: c.home.display().to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn component(&self, name: &str) -> Result<&AgentComponentConfig, ApiError> {
+        self.inner
+            .components
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("this agent does not serve component {name:?}"))
+            })
+    }
+
+    /// The backup folder setting resolved against the component's home, checked.
+    fn folder_of(
+        &self,
+        c: &AgentComponentConfig,
+        backup_folder: &str,
+    ) -> Result<PathBuf, FieldError> {
+        let bad = |m: &str| FieldError::new("backup_folder", m.to_string());
+        if backup_folder.is_empty() || backup_folder.contains('\0') {
+            return Err(bad("must name a folder"));
+        }
+        if has_dot_dot(backup_folder) {
+            return Err(bad("must not contain '..'"));
+        }
+        let folder = resolve(&c.home, backup_folder);
+        if folder == c.home {
+            return Err(bad("must not be the home itself"));
+        }
+        if c.home.starts_with(&folder) {
+            return Err(bad("must not contain the home"));
+        }
+        Ok(folder)
+    }
+
+    /// The spec of a call: the master's settings checked against this agent's component.
+    pub fn spec_of(&self, name: &str, req: &RemoteSpec) -> Result<ComponentSpec, ApiError> {
+        let c = self.component(name)?;
+        let mut errors = Vec::new();
+        if req.profile != c.profile {
+            errors.push(FieldError::new(
+                "profile",
+                format!(
+                    "the master says {}, this agent's config says {} for component {name:?}",
+                    req.profile.as_str(),
+                    c.profile.as_str()
+                ),
+            ));
+        }
+        let folder = self
+            .folder_of(c, &req.backup_folder)
+            .map_err(|e| errors.push(e))
+            .ok();
+        if req.keep > MAX_KEEP {
+            errors.push(FieldError::new(
+                "keep",
+                format!("must be between 0 and {MAX_KEEP}"),
+            ));
+        }
+        if req.items.is_empty() && c.profile == Profile::Custom {
+            errors.push(FieldError::new("items", "a custom component needs items"));
+        }
+        for (j, item) in req.items.iter().enumerate() {
+            if let Err(m) = check_relative(item) {
+                errors.push(FieldError::new(format!("items[{j}]"), m));
+            } else if let Some(f) = &folder {
+                if f.starts_with(c.home.join(item.trim_end_matches('/'))) {
+                    errors.push(FieldError::new(
+                        "backup_folder",
+                        format!(
+                            "{} is inside the item {item:?}: backups would back themselves up",
+                            f.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(ComponentSpec {
+            name: c.name.clone(),
+            profile: c.profile,
+            home: c.home.clone(),
+            backup_folder: folder.unwrap_or_default(),
+            keep: req.keep,
+            items: req.items.clone(),
+        })
+    }
+
+    fn spec_of_entry(&self, name: &str, id: &str) -> Option<ComponentSpec> {
+        let c = self.inner.components.iter().find(|c| c.name == name)?;
+        let entries = lock(&self.inner.entries);
+        let e = entries.get(&(name.to_string(), id.to_string()))?;
+        Some(ComponentSpec {
+            name: c.name.clone(),
+            profile: c.profile,
+            home: c.home.clone(),
+            backup_folder: e.file.backup_folder.clone(),
+            keep: e.file.keep,
+            items: e.file.items.clone(),
+        })
+    }
+
+    fn path_of(&self, name: &str, id: &str) -> PathBuf {
+        self.inner
+            .state_dir
+            .join("transactions")
+            .join(name)
+            .join(format!("{id}.json"))
+    }
+
+    fn persist(&self, file: &TxnFile) {
+        let path = self.path_of(&file.view.component, &file.view.backup_id);
+        let res = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .map_err(|e| e.to_string())
+            .and_then(|_| serde_json::to_vec_pretty(file).map_err(|e| e.to_string()))
+            .and_then(|bytes| {
+                crate::config::write_atomic(&path, &bytes).map_err(|e| e.to_string())
+            });
+        if let Err(e) = res {
+            tracing::error!(path = %path.display(), error = %e, "could not write a transaction record");
+        }
+    }
+
+    fn set_state(
+        &self,
+        name: &str,
+        id: &str,
+        state: TxnState,
+        detail: Option<String>,
+    ) -> Option<TxnView> {
+        let file = {
+            let mut entries = lock(&self.inner.entries);
+            let e = entries.get_mut(&(name.to_string(), id.to_string()))?;
+            e.file.view.state = state;
+            if state == TxnState::Prepared {
+                e.file.view.prepared_at = Some(now());
+            } else if state.is_final() && e.file.view.decided_at.is_none() {
+                e.file.view.decided_at = Some(now());
+            }
+            if detail.is_some() {
+                e.file.view.detail = detail;
+            }
+            e.file.clone()
+        };
+        self.persist(&file);
+        Some(file.view)
+    }
+
+    /// A transaction's view.
+    pub fn status(&self, name: &str, id: &str) -> Result<TxnView, ApiError> {
+        self.component(name)?;
+        lock(&self.inner.entries)
+            .get(&(name.to_string(), id.to_string()))
+            .map(|e| e.file.view.clone())
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no backup {id:?} of component {name:?} on this agent"
+                ))
+            })
+    }
+
+    /// Starts preparing `id`; answers at once (the copy runs in the background).
+    pub async fn prepare(
+        &self,
+        name: &str,
+        id: &str,
+        req: &RemoteSpec,
+    ) -> Result<TxnView, ApiError> {
+        if !crate::sets::acceptable_id(id) {
+            return Err(ApiError::field("id", format!("{id:?} is not a backup ID")));
+        }
+        let spec = self.spec_of(name, req)?;
+        let _d = self.inner.decide.lock().await;
+        let key = (name.to_string(), id.to_string());
+        let cancel = CancelToken::new();
+        let file = {
+            let mut entries = lock(&self.inner.entries);
+            if let Some(e) = entries.get(&key) {
+                return Err(conflict(format!(
+                    "backup {id} of component {name} is already known here ({:?})",
+                    e.file.view.state
+                )));
+            }
+            if let Some(((_, other), e)) = entries.iter().find(|((c, _), e)| {
+                c == name && matches!(e.file.view.state, TxnState::Preparing | TxnState::Prepared)
+            }) {
+                return Err(conflict(format!(
+                    "backup {other} of component {name} is {:?} on this agent and waits for the master's decision; one backup at a time (it is aborted after {} s without a decision)",
+                    e.file.view.state,
+                    self.inner.decision_timeout.as_secs()
+                )));
+            }
+            let file = TxnFile {
+                view: TxnView {
+                    component: name.to_string(),
+                    backup_id: id.to_string(),
+                    state: TxnState::Preparing,
+                    backup_path: spec.backup_folder.display().to_string(),
+                    progress: Default::default(),
+                    outcome: None,
+                    started_at: now(),
+                    prepared_at: None,
+                    decided_at: None,
+                    detail: None,
+                },
+                backup_folder: spec.backup_folder.clone(),
+                keep: spec.keep,
+                items: spec.items.clone(),
+            };
+            entries.insert(
+                key.clone(),
+                Entry {
+                    file: file.clone(),
+                    cancel: cancel.clone(),
+                },
+            );
+            file
+        };
+        // Durable before any staging folder exists: a restart then knows to remove it.
+        self.persist(&file);
+        let me = self.clone();
+        let (name2, id2) = key;
+        tokio::spawn(async move {
+            let sink_me = me.clone();
+            let (sn, si) = (name2.clone(), id2.clone());
+            let sink: ProgressSink = Arc::new(move |u| {
+                if let Some(e) = lock(&sink_me.inner.entries).get_mut(&(sn.clone(), si.clone())) {
+                    e.file.view.progress = u;
+                }
+            });
+            let outcome = me.inner.store.prepare(&id2, &spec, cancel, sink).await;
+            let state = match outcome.status {
+                PrepareStatus::Prepared => TxnState::Prepared,
+                PrepareStatus::Failed => TxnState::Failed,
+                PrepareStatus::Cancelled => TxnState::Cancelled,
+            };
+            tracing::info!(component = %name2, backup = %id2, ?state, "prepare ended");
+            let file = {
+                let mut entries = lock(&me.inner.entries);
+                let Some(e) = entries.get_mut(&(name2.clone(), id2.clone())) else {
+                    return;
+                };
+                e.file.view.progress = outcome.stats;
+                e.file.view.state = state;
+                if state == TxnState::Prepared {
+                    e.file.view.prepared_at = Some(now());
+                } else {
+                    e.file.view.decided_at = Some(now());
+                    e.file.view.detail = outcome.errors.first().cloned();
+                }
+                e.file.view.outcome = Some(outcome);
+                e.file.clone()
+            };
+            me.persist(&file);
+        });
+        Ok(file.view)
+    }
+
+    /// Commits `id` (rotation + rename). Idempotent.
+    pub async fn commit(
+        &self,
+        name: &str,
+        id: &str,
+        req: &RemoteSpec,
+    ) -> Result<TxnView, ApiError> {
+        if self.inner.abort_on_commit {
+            tracing::error!("injected fault abort_on_commit: aborting the agent process");
+            std::process::abort();
+        }
+        let req_spec = self.spec_of(name, req)?;
+        let _d = self.inner.decide.lock().await;
+        let known = lock(&self.inner.entries)
+            .get(&(name.to_string(), id.to_string()))
+            .map(|e| e.file.view.clone());
+        let spec = match &known {
+            Some(v) => match v.state {
+                TxnState::Committed => return Ok(v.clone()),
+                TxnState::Prepared => self.spec_of_entry(name, id).unwrap_or(req_spec),
+                TxnState::Preparing => {
+                    return Err(conflict(format!("backup {id} of component {name} is still being prepared")))
+                }
+                other => {
+                    return Err(conflict(format!(
+                        "backup {id} of component {name} cannot be committed: it is {other:?} on this agent{}",
+                        v.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                    )))
+                }
+            },
+            None => req_spec,
+        };
+        match self.inner.store.commit(id, &spec).await {
+            Ok(()) => {
+                if known.is_none() {
+                    self.adopt(name, id, &spec, TxnState::Committed, None);
+                }
+                tracing::info!(component = %name, backup = %id, "committed");
+                self.set_state(name, id, TxnState::Committed, None)
+                    .ok_or_else(|| ApiError::internal("transaction vanished"))
+            }
+            Err(e) => {
+                let msg = single_line(&e.to_string());
+                tracing::error!(component = %name, backup = %id, error = %msg, "commit failed");
+                if known.is_none() {
+                    Err(conflict(format!("backup {id} of component {name} is unknown here and cannot be committed: {msg}")))
+                } else {
+                    Err(ApiError::new(
+                        ProblemKind::Unavailable,
+                        format!("commit failed: {msg}"),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Records a transaction the agent had no record of.
+    fn adopt(
+        &self,
+        name: &str,
+        id: &str,
+        spec: &ComponentSpec,
+        state: TxnState,
+        detail: Option<String>,
+    ) {
+        let file = TxnFile {
+            view: TxnView {
+                component: name.to_string(),
+                backup_id: id.to_string(),
+                state,
+                backup_path: spec.backup_folder.display().to_string(),
+                progress: Default::default(),
+                outcome: None,
+                started_at: now(),
+                prepared_at: None,
+                decided_at: Some(now()),
+                detail,
+            },
+            backup_folder: spec.backup_folder.clone(),
+            keep: spec.keep,
+            items: spec.items.clone(),
+        };
+        self.persist(&file);
+        lock(&self.inner.entries).insert(
+            (name.to_string(), id.to_string()),
+            Entry {
+                file,
+                cancel: CancelToken::new(),
+            },
+        );
+    }
+
+    /// Aborts `id`: stops a running prepare, removes the staging folder, writes `.failed`.
+    /// Idempotent; refused (409) for a committed backup.
+    pub async fn abort(&self, name: &str, id: &str, req: &RemoteSpec) -> Result<TxnView, ApiError> {
+        let req_spec = self.spec_of(name, req)?;
+        let key = (name.to_string(), id.to_string());
+        // Stop a running prepare first and wait for it to end (it checks between files).
+        let cancel = lock(&self.inner.entries)
+            .get(&key)
+            .map(|e| e.cancel.clone());
+        if let Some(c) = cancel {
+            c.cancel();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while lock(&self.inner.entries)
+                .get(&key)
+                .is_some_and(|e| e.file.view.state == TxnState::Preparing)
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let _d = self.inner.decide.lock().await;
+        let known = lock(&self.inner.entries)
+            .get(&key)
+            .map(|e| e.file.view.clone());
+        if let Some(v) = &known {
+            if v.state == TxnState::Committed {
+                return Err(conflict(format!(
+                    "backup {id} of component {name} is already committed"
+                )));
+            }
+        }
+        let spec = self.spec_of_entry(name, id).unwrap_or(req_spec);
+        let errors: Vec<String> = if req.errors.is_empty() {
+            vec!["aborted by the master".into()]
+        } else {
+            req.errors.clone()
+        };
+        self.inner
+            .store
+            .abort(id, &spec, &errors)
+            .await
+            .map_err(|e| ApiError::new(ProblemKind::Unavailable, format!("abort failed: {e}")))?;
+        let detail = Some(single_line(&errors.join("; ")));
+        let state = match known.as_ref().map(|v| v.state) {
+            None => {
+                self.adopt(name, id, &spec, TxnState::Aborted, detail.clone());
+                TxnState::Aborted
+            }
+            Some(TxnState::Prepared) | Some(TxnState::Preparing) => TxnState::Aborted,
+            Some(s) => s,
+        };
+        tracing::info!(component = %name, backup = %id, "aborted");
+        self.set_state(name, id, state, detail)
+            .ok_or_else(|| ApiError::internal("transaction vanished"))
+    }
+
+    /// The history slots of a component for the master's backup folder setting.
+    pub async fn history(
+        &self,
+        name: &str,
+        backup_folder: &str,
+        keep: u32,
+    ) -> Result<Vec<SlotInfo>, ApiError> {
+        let c = self.component(name)?;
+        let folder = self
+            .folder_of(c, backup_folder)
+            .map_err(|e| ApiError::validation(vec![e]))?;
+        let spec = ComponentSpec {
+            name: c.name.clone(),
+            profile: c.profile,
+            home: c.home.clone(),
+            backup_folder: folder,
+            keep,
+            items: vec![],
+        };
+        self.inner
+            .store
+            .history(&spec)
+            .await
+            .map_err(|e| ApiError::new(ProblemKind::Unavailable, e.to_string()))
+    }
+
+    /// Checks one slot of a component against its `SHA256SUMS`.
+    pub async fn verify(
+        &self,
+        name: &str,
+        backup_folder: &str,
+        slot: &str,
+    ) -> Result<crate::sets::FolderVerification, ApiError> {
+        let c = self.component(name)?;
+        let folder = self
+            .folder_of(c, backup_folder)
+            .map_err(|e| ApiError::validation(vec![e]))?;
+        let base = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ok_slot = slot
+            .strip_prefix(base.as_str())
+            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()) && rest.len() <= 3);
+        if !ok_slot {
+            return Err(ApiError::field(
+                "slot",
+                format!("{slot:?} is not a history slot of {base:?}"),
+            ));
+        }
+        let path = folder.with_file_name(slot);
+        let name = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            let check = crate::sets::verify::check_tree(&path, &Default::default());
+            crate::sets::FolderVerification::of(&name, &path.display().to_string(), check)
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+
+    /// Aborts prepared transactions that waited longer than the decision timeout. Runs until
+    /// the process ends.
+    pub async fn watch_decisions(self) {
+        let t = self.inner.decision_timeout;
+        let every = (t / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        loop {
+            tokio::time::sleep(every).await;
+            let limit = chrono::Duration::from_std(t).unwrap_or(chrono::Duration::MAX);
+            let due: Vec<(String, String)> = lock(&self.inner.entries)
+                .iter()
+                .filter(|(_, e)| {
+                    e.file.view.state == TxnState::Prepared
+                        && e.file
+                            .view
+                            .prepared_at
+                            .is_some_and(|p| Utc::now() - p >= limit)
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for (name, id) in due {
+                let _d = self.inner.decide.lock().await;
+                let still = lock(&self.inner.entries)
+                    .get(&(name.clone(), id.clone()))
+                    .is_some_and(|e| e.file.view.state == TxnState::Prepared);
+                if !still {
+                    continue;
+                }
+                let msg = format!(
+                    "no commit or abort came from the master within {} s of the prepare; the agent aborted this backup",
+                    t.as_secs()
+                );
+                tracing::warn!(component = %name, backup = %id, "{msg}");
+                if let Some(spec) = self.spec_of_entry(&name, &id) {
+                    if let Err(e) = self
+                        .inner
+                        .store
+                        .abort(&id, &spec, std::slice::from_ref(&msg))
+                        .await
+                    {
+                        tracing::error!(error = %e, "aborting a timed-out backup");
+                        continue;
+                    }
+                }
+                self.set_state(&name, &id, TxnState::TimedOut, Some(msg));
+            }
+        }
+    }
+}
+
+/// Every readable transaction file under `dir/<component>/`.
+fn load_all(dir: &Path) -> Vec<TxnFile> {
+    let mut out = Vec::new();
+    let Ok(comps) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for c in comps.flatten() {
+        let Ok(files) = std::fs::read_dir(c.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let p = f.path();
+            if p.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            match std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<TxnFile>(&b).map_err(|e| e.to_string()))
+            {
+                Ok(t) => out.push(t),
+                Err(e) => {
+                    tracing::warn!(path = %p.display(), error = %e, "unreadable transaction record")
+                }
+            }
+        }
+    }
+    out
+}

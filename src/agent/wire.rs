@@ -1,0 +1,128 @@
+//! What travels between the master and an agent: the JSON bodies of `/agent/v1`. Both sides
+//! use these types (the agent's handlers, the master's [`crate::store::remote::RemoteStore`]),
+//! so they cannot drift apart.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::engine::Profile;
+use crate::store::{PrepareOutcome, ProgressUpdate};
+
+/// The master's settings of one component, sent with every transaction call (DESIGN §8:
+/// settings stay central; the agent's config only says where the home is).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSpec {
+    /// Must be the profile the agent's config gives the component.
+    pub profile: Profile,
+    /// The backup folder: absolute, or relative to the component's home on the agent; no `..`.
+    #[schema(example = "backup")]
+    pub backup_folder: String,
+    /// Previous backups kept, 0..=100.
+    #[schema(example = 3)]
+    pub keep: u32,
+    /// The items a backup holds, relative to the home (the profile's, or a custom list).
+    pub items: Vec<String>,
+    /// Abort only: why the set was not committed (written to `<NAME>.failed/readme.txt`).
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// Where one backup stands on the agent (one transaction of the two-phase commit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TxnState {
+    /// Copying into the staging folder.
+    Preparing,
+    /// The staging folder is complete and durable; waiting for commit or abort.
+    Prepared,
+    /// The prepare failed; the staging folder was removed.
+    Failed,
+    /// The prepare was stopped by an abort; the staging folder was removed.
+    Cancelled,
+    /// Committed: the staging folder is slot `backup` (the older slots rotated).
+    Committed,
+    /// Aborted by the master; the staging folder was removed.
+    Aborted,
+    /// Prepared, but no decision came within `decision_timeout_seconds`: the agent aborted it
+    /// on its own. A later commit is refused (409).
+    TimedOut,
+    /// The agent restarted while preparing; the partial staging folder was removed.
+    Interrupted,
+}
+
+impl TxnState {
+    /// True for states that end a transaction.
+    pub fn is_final(self) -> bool {
+        !matches!(self, TxnState::Preparing | TxnState::Prepared)
+    }
+}
+
+/// One backup of one component on the agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TxnView {
+    #[schema(example = "trk")]
+    pub component: String,
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+    pub state: TxnState,
+    /// The backup folder on the agent's machine, resolved.
+    #[schema(example = "/srv/maestro/tracker/backup")]
+    pub backup_path: String,
+    /// Counters while preparing, the final ones after.
+    pub progress: ProgressUpdate,
+    /// The prepare's result once it ended.
+    pub outcome: Option<PrepareOutcome>,
+    pub started_at: DateTime<Utc>,
+    /// When it became prepared.
+    pub prepared_at: Option<DateTime<Utc>>,
+    /// When it was committed, aborted or timed out.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Why it ended as it did (errors of an abort, the timeout, ...).
+    pub detail: Option<String>,
+}
+
+/// A component the agent serves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AgentComponent {
+    #[schema(example = "trk")]
+    pub name: String,
+    pub profile: Profile,
+    /// The home folder on the agent's machine.
+    #[schema(example = "/srv/maestro/tracker")]
+    pub home: String,
+}
+
+/// `GET /agent/v1/components`: who the agent is and what it serves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AgentInfo {
+    /// The agent's backup-master version.
+    #[schema(example = "0.1.0")]
+    pub version: String,
+    /// Seconds a prepared backup waits for the master's decision before the agent aborts it.
+    #[schema(example = 3600)]
+    pub decision_timeout_seconds: u64,
+    pub components: Vec<AgentComponent>,
+}
+
+/// Query of the history and verify calls: the master's backup folder setting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FolderQuery {
+    /// The backup folder: absolute, or relative to the component's home on the agent.
+    pub backup_folder: String,
+    /// Previous backups kept (the history lists `backup`..`backup<keep>` and any further that exist).
+    pub keep: Option<u32>,
+}
+
+/// `POST /agent/v1/components/{name}/verify`: a folder of the component to check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The backup folder setting (absolute, or relative to the home).
+    pub backup_folder: String,
+    /// The slot to verify: `backup`, `backup1`, ...
+    #[schema(example = "backup1")]
+    pub slot: String,
+}

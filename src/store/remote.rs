@@ -1,0 +1,557 @@
+//! The store of a component behind an agent (DESIGN §8): every [`ComponentStore`] call is an
+//! HTTP call to the agent's `/agent/v1` API (reqwest, rustls; `https://` agents may name a
+//! private CA). The data never passes through the master: the agent copies, rotates and
+//! removes on its own machine with its own [`super::LocalStore`].
+//!
+//! # Timeouts and retries
+//! Every request has a timeout (connect 5 s; a status poll 10 s; the others 60 s). Only
+//! idempotent calls are retried, up to [`ATTEMPTS`] times with a short backoff, and only on
+//! transport errors and 5xx answers: `history`, `commit` (idempotent by backup ID: a second
+//! commit of a committed backup is a no-op), `abort` and the status polls. `prepare` is sent
+//! once. An answer that refuses (401/403: the token; 404: the agent does not serve the
+//! component; 409: e.g. a commit of a backup the agent already aborted; 422) is a
+//! [`StoreError::Refused`]: repeating cannot help, and the error names the agent and says why.
+//!
+//! # Prepare
+//! `prepare` starts the copy on the agent (`POST .../prepare`, answered at once) and then polls
+//! `GET .../backups/{id}` every [`POLL_INTERVAL`], forwarding the counters to the progress sink,
+//! until the agent reports `prepared`, `failed` or `cancelled`. [`MAX_POLL_FAILURES`] failed
+//! polls in a row (the agent died or is unreachable) fail the prepare, which makes the
+//! coordinator abort the whole set: no slot rotates anywhere. A cancel (request or another
+//! component's failure) sends `abort` at once, so the agent stops copying.
+//!
+//! # Commit
+//! A failed commit of a remote component is retried by the coordinator until the agent
+//! acknowledges it (see `engine::coordinator`); this store only makes single, bounded attempts.
+//!
+//! `remove_temporaries` does nothing here: the agent removes its own leftovers (see
+//! `crate::agent`), and master start-up never waits for an agent.
+//!
+//! The token is kept in a [`Secret`], whose `Debug` prints `***`; it is sent only in the
+//! `Authorization` header and appears in no error or log line.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{SubsecRound, Utc};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ComponentStore, PrepareOutcome, PrepareStatus, ProgressSink, ProgressUpdate, SlotInfo,
+    StoreError,
+};
+use crate::agent::wire::{AgentInfo, RemoteSpec, TxnState, TxnView};
+use crate::config::Config;
+use crate::engine::{single_line, CancelToken, ComponentSpec};
+
+/// Attempts of an idempotent call.
+pub const ATTEMPTS: u32 = 3;
+/// Between two status polls of a running prepare.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Failed polls in a row after which a prepare is given up (the agent is gone).
+pub const MAX_POLL_FAILURES: u32 = 6;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+const POLL_TIMEOUT: Duration = Duration::from_secs(10);
+/// `GET /components` waits at most this long for each agent.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A token that never shows in `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// One remote component: its agent's URL, the token, an HTTP client.
+#[derive(Clone, Debug)]
+pub struct RemoteStore {
+    name: String,
+    base: String,
+    token: Secret,
+    client: reqwest::Client,
+}
+
+/// The problem+json body an agent answers errors with (the fields used here).
+#[derive(Deserialize)]
+struct ProblemBody {
+    detail: Option<String>,
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+impl RemoteStore {
+    /// A store for component `name` served at `url` (`http://host:port` or `https://...`);
+    /// `ca_pem` adds a trusted CA for a private-CA https agent.
+    pub fn new(
+        name: &str,
+        url: &str,
+        token: String,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<RemoteStore, String> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .user_agent(concat!("backup-master/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| format!("agent_ca_file is not a PEM certificate: {e}"))?;
+            b = b.add_root_certificate(cert);
+        }
+        let client = b
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(RemoteStore {
+            name: name.to_string(),
+            base: url.trim_end_matches('/').to_string(),
+            token: Secret(token),
+            client,
+        })
+    }
+
+    /// The agent's base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!(
+            "{}/agent/v1/components/{}{rest}",
+            self.base,
+            urlencode(&self.name)
+        )
+    }
+
+    /// One request; maps every failure to a `StoreError` naming the agent.
+    async fn once<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<T, StoreError> {
+        let mut rb = self
+            .client
+            .request(method, url)
+            .bearer_auth(&self.token.0)
+            .timeout(timeout);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let agent = &self.base;
+        let resp = rb.send().await.map_err(|e| {
+            let e = e.without_url();
+            if e.is_timeout() {
+                StoreError::Remote(format!(
+                    "agent {agent} did not answer within {} s",
+                    timeout.as_secs()
+                ))
+            } else {
+                StoreError::Remote(format!("agent {agent} is unreachable: {}", error_chain(&e)))
+            }
+        })?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json::<T>().await.map_err(|e| {
+                StoreError::Remote(format!(
+                    "agent {agent} sent an unreadable answer: {}",
+                    e.without_url()
+                ))
+            });
+        }
+        let detail = resp
+            .json::<ProblemBody>()
+            .await
+            .ok()
+            .and_then(|p| p.detail)
+            .map(|d| single_line(&d))
+            .unwrap_or_else(|| status.to_string());
+        Err(match status {
+            StatusCode::UNAUTHORIZED => StoreError::Refused(format!(
+                "agent {agent} refused the master's token for component {} (401: {detail}); check agent_token_file or {}",
+                self.name,
+                crate::config::agent_token_env(&self.name)
+            )),
+            StatusCode::FORBIDDEN => StoreError::Refused(format!(
+                "agent {agent} refused component {}: the master's token has too weak a role (403: {detail})",
+                self.name
+            )),
+            s if s.is_client_error() => {
+                StoreError::Refused(format!("agent {agent} refused ({}): {detail}", s.as_u16()))
+            }
+            s => StoreError::Remote(format!("agent {agent} failed ({}): {detail}", s.as_u16())),
+        })
+    }
+
+    /// An idempotent request, retried on transport errors and 5xx answers.
+    async fn idempotent<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<T, StoreError> {
+        let mut delay = Duration::from_millis(300);
+        let mut attempt = 1;
+        loop {
+            match self.once(method.clone(), url, body, timeout).await {
+                Err(StoreError::Remote(e)) if attempt < ATTEMPTS => {
+                    tracing::debug!(component = %self.name, attempt, error = %e, "retrying an agent call");
+                    tokio::time::sleep(delay).await;
+                    delay *= 3;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Who the agent is; one short attempt (for `GET /components`).
+    pub async fn info(&self) -> Result<AgentInfo, StoreError> {
+        let url = format!("{}/agent/v1/components", self.base);
+        self.once::<(), _>(Method::GET, &url, None, PROBE_TIMEOUT)
+            .await
+    }
+
+    /// Where backup `id` stands on the agent.
+    pub async fn status(&self, id: &str) -> Result<TxnView, StoreError> {
+        let url = self.path(&format!("/backups/{}", urlencode(id)));
+        self.idempotent::<(), _>(Method::GET, &url, None, POLL_TIMEOUT)
+            .await
+    }
+
+    /// The folders of one slot verified by the agent (`SHA256SUMS`), for backup sets.
+    pub async fn verify_slot(
+        &self,
+        spec: &ComponentSpec,
+        slot: &str,
+    ) -> Result<crate::sets::FolderVerification, StoreError> {
+        let url = self.path("/verify");
+        let body = crate::agent::wire::VerifyRequest {
+            backup_folder: spec.backup_folder.display().to_string(),
+            slot: slot.to_string(),
+        };
+        // Read-only: safe to retry. Verifying a large slot takes a while.
+        self.idempotent(Method::POST, &url, Some(&body), Duration::from_secs(3600))
+            .await
+    }
+
+    async fn send_abort(
+        &self,
+        id: &str,
+        spec: &ComponentSpec,
+        errors: &[String],
+    ) -> Result<TxnView, StoreError> {
+        let url = self.path(&format!("/backups/{}/abort", urlencode(id)));
+        let body = remote_spec(spec, errors);
+        self.idempotent(Method::POST, &url, Some(&body), CALL_TIMEOUT)
+            .await
+    }
+}
+
+fn remote_spec(spec: &ComponentSpec, errors: &[String]) -> RemoteSpec {
+    RemoteSpec {
+        profile: spec.profile,
+        backup_folder: spec.backup_folder.display().to_string(),
+        keep: spec.keep,
+        items: spec.items.clone(),
+        errors: errors.to_vec(),
+    }
+}
+
+/// The causes of an error, joined (reqwest's own message is terse: "error sending request").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    single_line(&out)
+}
+
+/// Percent-encodes a path segment (component names and IDs are plain, but be safe).
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn failed(started: chrono::DateTime<Utc>, stats: ProgressUpdate, msg: String) -> PrepareOutcome {
+    PrepareOutcome {
+        status: PrepareStatus::Failed,
+        stats,
+        started_at: started,
+        finished_at: now(),
+        errors: vec![single_line(&msg)],
+        skipped: vec![],
+    }
+}
+
+#[async_trait]
+impl ComponentStore for RemoteStore {
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    async fn prepare(
+        &self,
+        id: &str,
+        spec: &ComponentSpec,
+        cancel: CancelToken,
+        progress: ProgressSink,
+    ) -> PrepareOutcome {
+        let started = now();
+        let url = self.path(&format!("/backups/{}/prepare", urlencode(id)));
+        let body = remote_spec(spec, &[]);
+        // Not retried: a prepare is not idempotent from the caller's side (a second one of the
+        // same ID is refused while the first runs).
+        if let Err(e) = self
+            .once::<_, TxnView>(Method::POST, &url, Some(&body), CALL_TIMEOUT)
+            .await
+        {
+            return failed(started, ProgressUpdate::default(), format!("prepare: {e}"));
+        }
+        let mut stats = ProgressUpdate::default();
+        let mut failures = 0;
+        loop {
+            if cancel.is_cancelled() {
+                if let Err(e) = self.send_abort(id, spec, &["cancelled".into()]).await {
+                    tracing::warn!(component = %self.name, error = %e, "could not stop the agent's prepare");
+                }
+                return PrepareOutcome {
+                    status: PrepareStatus::Cancelled,
+                    stats,
+                    started_at: started,
+                    finished_at: now(),
+                    errors: vec!["cancelled".into()],
+                    skipped: vec![],
+                };
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+            let url = self.path(&format!("/backups/{}", urlencode(id)));
+            match self
+                .once::<(), TxnView>(Method::GET, &url, None, POLL_TIMEOUT)
+                .await
+            {
+                Ok(v) => {
+                    failures = 0;
+                    stats = v.progress;
+                    progress(stats);
+                    match (v.state, v.outcome) {
+                        (TxnState::Preparing, _) => {}
+                        (TxnState::Prepared | TxnState::Failed | TxnState::Cancelled, Some(o)) => {
+                            return o
+                        }
+                        (state, _) => {
+                            return failed(
+                                started,
+                                stats,
+                                format!(
+                                    "the agent reports this backup as {}: {}",
+                                    serde_json::to_string(&state).unwrap_or_default(),
+                                    v.detail.unwrap_or_default()
+                                ),
+                            )
+                        }
+                    }
+                }
+                Err(e @ StoreError::Refused(_)) => {
+                    return failed(started, stats, format!("while preparing: {e}"))
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures >= MAX_POLL_FAILURES {
+                        return failed(
+                            started,
+                            stats,
+                            format!("lost the agent while preparing ({failures} failed status requests in a row): {e}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<(), StoreError> {
+        let url = self.path(&format!("/backups/{}/commit", urlencode(id)));
+        let body = remote_spec(spec, &[]);
+        let v: TxnView = self
+            .idempotent(Method::POST, &url, Some(&body), CALL_TIMEOUT)
+            .await?;
+        if v.state == TxnState::Committed {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(format!(
+                "agent {} did not commit: the backup is {:?}",
+                self.base, v.state
+            )))
+        }
+    }
+
+    async fn abort(
+        &self,
+        id: &str,
+        spec: &ComponentSpec,
+        errors: &[String],
+    ) -> Result<(), StoreError> {
+        self.send_abort(id, spec, errors).await.map(|_| ())
+    }
+
+    async fn history(&self, spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError> {
+        let mut url = reqwest::Url::parse(&self.path("/history"))
+            .map_err(|e| StoreError::Internal(format!("agent URL: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("backup_folder", &spec.backup_folder.display().to_string())
+            .append_pair("keep", &spec.keep.to_string());
+        self.idempotent::<(), _>(Method::GET, url.as_str(), None, CALL_TIMEOUT)
+            .await
+    }
+
+    async fn remove_temporaries(
+        &self,
+        _spec: &ComponentSpec,
+        _keep_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// A remote component whose agent is not (or no longer) configured: every call fails. Used
+/// when recovery meets a record of a component that has since left the config.
+struct Unconfigured(String);
+
+#[async_trait]
+impl ComponentStore for Unconfigured {
+    fn is_remote(&self) -> bool {
+        true
+    }
+    async fn prepare(
+        &self,
+        _id: &str,
+        _spec: &ComponentSpec,
+        _cancel: CancelToken,
+        _progress: ProgressSink,
+    ) -> PrepareOutcome {
+        failed(now(), ProgressUpdate::default(), self.0.clone())
+    }
+    async fn commit(&self, _id: &str, _spec: &ComponentSpec) -> Result<(), StoreError> {
+        Err(StoreError::Refused(self.0.clone()))
+    }
+    async fn abort(&self, _: &str, _: &ComponentSpec, _: &[String]) -> Result<(), StoreError> {
+        Err(StoreError::Refused(self.0.clone()))
+    }
+    async fn history(&self, _spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError> {
+        Err(StoreError::Refused(self.0.clone()))
+    }
+    async fn remove_temporaries(
+        &self,
+        _: &ComponentSpec,
+        _: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// What `GET /components` says about a remote component's agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// The agent answered (even if it refused).
+    pub reachable: bool,
+    pub version: Option<String>,
+    /// Why the component cannot be backed up through it right now.
+    pub error: Option<String>,
+}
+
+/// The remote stores of the configured remote components, by name.
+#[derive(Clone, Default)]
+pub struct Agents {
+    stores: Arc<HashMap<String, Arc<RemoteStore>>>,
+}
+
+impl Agents {
+    /// A store for every component of `cfg` that has an `agent`. Errors name the field.
+    pub fn from_config(cfg: &Config) -> Result<Agents, String> {
+        let mut stores = HashMap::new();
+        for (i, c) in cfg.components.iter().enumerate() {
+            let Some(url) = &c.agent else { continue };
+            let token = cfg
+                .agent_token(c)
+                .map_err(|e| format!("components[{i}].agent_token_file: {e}"))?;
+            let ca = match &c.agent_ca_file {
+                Some(f) => {
+                    let path = crate::config::resolve(&cfg.base_dir, f);
+                    Some(std::fs::read(&path).map_err(|e| {
+                        format!(
+                            "components[{i}].agent_ca_file: cannot read {}: {e}",
+                            path.display()
+                        )
+                    })?)
+                }
+                None => None,
+            };
+            let store = RemoteStore::new(&c.name, url, token, ca.as_deref())
+                .map_err(|e| format!("components[{i}]: {e}"))?;
+            stores.insert(c.name.clone(), Arc::new(store));
+        }
+        Ok(Agents {
+            stores: Arc::new(stores),
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<RemoteStore>> {
+        self.stores.get(name).cloned()
+    }
+
+    /// The store for a remote spec; a failing one when no agent is configured for it.
+    pub fn store(&self, name: &str) -> Arc<dyn ComponentStore> {
+        match self.get(name) {
+            Some(s) => s,
+            None => Arc::new(Unconfigured(format!(
+                "component {name} is not configured as a remote component (agent) any more"
+            ))),
+        }
+    }
+
+    /// Asks the agent of `name` who it is (short timeout). `None` for a local component.
+    pub async fn probe(&self, name: &str) -> Option<Probe> {
+        let store = self.get(name)?;
+        Some(match store.info().await {
+            Ok(info) => Probe {
+                reachable: true,
+                error: (!info.components.iter().any(|c| c.name == name))
+                    .then(|| format!("agent {} does not serve component {name}", store.url())),
+                version: Some(info.version),
+            },
+            Err(StoreError::Refused(e)) => Probe {
+                reachable: true,
+                version: None,
+                error: Some(e),
+            },
+            Err(e) => Probe {
+                reachable: false,
+                version: None,
+                error: Some(e.to_string()),
+            },
+        })
+    }
+}

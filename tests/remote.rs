@@ -1,0 +1,493 @@
+//! Remote components (DESIGN §8): a master and two agents, all real processes on loopback
+//! ports, with fake homes. A full backup cycle across local and remote components; an agent
+//! killed during prepare (the set fails, no slot changes anywhere); an agent that dies after
+//! the commit decision and comes back (the master retries until the set completes); a wrong
+//! token (a clean error naming the component); an agent down when the master starts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const TRK_TOKEN: &str = "agent-one-token-for-tests";
+const LUI_TOKEN: &str = "agent-two-token-for-tests";
+
+fn sha(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// An agent process.
+struct Agent {
+    child: Child,
+    addr: String,
+    config: PathBuf,
+}
+
+impl Agent {
+    /// Writes `<root>/agent.toml` serving `name` (home `<root>/home`) and starts it.
+    fn start(
+        root: &Path,
+        name: &str,
+        profile: &str,
+        token: &str,
+        listen: &str,
+        env: &[(&str, &str)],
+    ) -> Agent {
+        let config = root.join("agent.toml");
+        if !config.exists() {
+            make_home(&root.join("home"), profile);
+            std::fs::write(
+                &config,
+                format!(
+                    "listen = \"127.0.0.1:0\"\nstate_dir = \"agent-state\"\ndecision_timeout_seconds = 3600\n\
+                     [[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
+                     [[components]]\nname = \"{name}\"\nprofile = \"{profile}\"\nhome = \"home\"\n",
+                    sha(token)
+                ),
+            )
+            .unwrap();
+        }
+        Self::spawn(&config, listen, env)
+    }
+
+    fn spawn(config: &Path, listen: &str, env: &[(&str, &str)]) -> Agent {
+        let mut cmd = Command::new(bin());
+        cmd.arg("agent")
+            .arg("--config")
+            .arg(config)
+            .arg("--listen")
+            .arg(listen)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) => {
+                    if let Some(a) = line.strip_prefix("backup-master agent listening on ") {
+                        break a.trim().to_string();
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("agent did not start: {:?}", child.wait());
+                }
+            }
+        };
+        Agent {
+            child,
+            addr,
+            config: config.to_path_buf(),
+        }
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the same agent again on the same address.
+    fn restart(&mut self, env: &[(&str, &str)]) {
+        self.kill9();
+        let listen = self.addr.trim_start_matches("http://").to_string();
+        *self = Agent::spawn(&self.config, &listen, env);
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// hub local; trk on agent one (token from a file); lui on agent two (token from the environment).
+struct Cluster {
+    dir: tempfile::TempDir,
+    trk: Agent,
+    lui: Agent,
+}
+
+impl Cluster {
+    fn new(trk_env: &[(&str, &str)], lui_env: &[(&str, &str)]) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let a1 = dir.path().join("agent-one");
+        let a2 = dir.path().join("agent-two");
+        std::fs::create_dir_all(&a1).unwrap();
+        std::fs::create_dir_all(&a2).unwrap();
+        let trk = Agent::start(
+            &a1,
+            "trk",
+            "maestro-tracker",
+            TRK_TOKEN,
+            "127.0.0.1:0",
+            trk_env,
+        );
+        let lui = Agent::start(&a2, "lui", "maestro-lui", LUI_TOKEN, "127.0.0.1:0", lui_env);
+        make_home(&dir.path().join("homes/hub"), "maestro-hub");
+        let c = Cluster { dir, trk, lui };
+        c.write_master_config(TRK_TOKEN);
+        c
+    }
+
+    fn write_master_config(&self, trk_token: &str) {
+        write(
+            &self.dir.path().join("secrets/trk.token"),
+            trk_token.as_bytes(),
+        );
+        let text = format!(
+            r#"listen = "127.0.0.1:0"
+state_dir = "state"
+[[tokens]]
+role = "admin"
+sha256 = "{admin}"
+[[tokens]]
+role = "operator"
+sha256 = "{operator}"
+[[tokens]]
+role = "viewer"
+sha256 = "{viewer}"
+[schedule]
+enabled = false
+[[components]]
+name = "hub"
+profile = "maestro-hub"
+home = "homes/hub"
+keep = 2
+[[components]]
+name = "trk"
+profile = "maestro-tracker"
+agent = "{trk}"
+agent_token_file = "secrets/trk.token"
+backup_folder = "backup"
+keep = 2
+[[components]]
+name = "lui"
+profile = "maestro-lui"
+agent = "{lui}"
+keep = 2
+"#,
+            admin = sha(ADMIN),
+            operator = sha(OPERATOR),
+            viewer = sha(VIEWER),
+            trk = self.trk.addr,
+            lui = self.lui.addr,
+        );
+        std::fs::write(self.dir.path().join("backup-master.toml"), text).unwrap();
+    }
+
+    fn master(&self) -> Server {
+        Server::start(
+            &self.dir.path().join("backup-master.toml"),
+            self.dir.path(),
+            &[("BACKUP_MASTER_AGENT_TOKEN_LUI", LUI_TOKEN)],
+        )
+    }
+
+    fn home(&self, name: &str) -> PathBuf {
+        match name {
+            "trk" => self.dir.path().join("agent-one/home"),
+            "lui" => self.dir.path().join("agent-two/home"),
+            other => self.dir.path().join("homes").join(other),
+        }
+    }
+
+    /// (slot name, backup ID) of every slot of every component.
+    fn all_slots(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for c in ["hub", "trk", "lui"] {
+            let home = self.home(c);
+            for s in slots(&home) {
+                out.push((c.to_string(), s.clone(), readme_id(&home.join(&s))));
+            }
+        }
+        out
+    }
+
+    fn stagings(&self) -> Vec<String> {
+        ["hub", "trk", "lui"]
+            .iter()
+            .flat_map(|c| stagings(&self.home(c)))
+            .collect()
+    }
+}
+
+fn component<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no component {name} in {list}"))
+}
+
+fn errors_of(rec: &Value) -> String {
+    rec.to_string()
+}
+
+#[test]
+fn full_backup_cycle_across_local_and_remote_components() {
+    let c = Cluster::new(&[], &[]);
+    let master = c.master();
+    let list = master.get_json("/api/v1/components", VIEWER);
+    for name in ["trk", "lui"] {
+        let v = component(&list, name);
+        assert_eq!(v["location"], "remote", "{v}");
+        assert_eq!(v["reachable"], true, "{v}");
+        assert_eq!(v["agent_version"], env!("CARGO_PKG_VERSION"), "{v}");
+        assert!(v["agent_error"].is_null(), "{v}");
+    }
+    assert!(component(&list, "hub")["reachable"].is_null());
+    // The token never appears in the API.
+    assert!(!list.to_string().contains(TRK_TOKEN) && !list.to_string().contains(LUI_TOKEN));
+
+    let first = run_backup(&master);
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let id1 = first["id"].as_str().unwrap().to_string();
+    for name in ["hub", "trk", "lui"] {
+        let slot = c.home(name).join("backup");
+        assert_eq!(readme_id(&slot), id1, "{name}");
+        assert!(sha256sum_ok(&slot), "{name}");
+    }
+    // Only the profile's items travelled into the remote backup.
+    assert!(c.home("trk").join("backup/data/events.dat").is_file());
+    assert!(!c.home("trk").join("backup/logs").exists());
+    let report = master
+        .get(&format!("/api/v1/backups/{id1}/report"), VIEWER)
+        .text()
+        .unwrap();
+    assert!(
+        report.contains("The backup was completed successfully"),
+        "{report}"
+    );
+
+    // Second backup: every component rotates, remote ones on their own machine.
+    write(&c.home("trk").join("data/new.dat"), b"new");
+    let second = run_backup(&master);
+    assert_eq!(second["status"], "succeeded", "{second:#}");
+    let id2 = second["id"].as_str().unwrap().to_string();
+    for name in ["hub", "trk", "lui"] {
+        assert_eq!(readme_id(&c.home(name).join("backup")), id2, "{name}");
+        assert_eq!(readme_id(&c.home(name).join("backup1")), id1, "{name}");
+    }
+    assert!(c.home("trk").join("backup/data/new.dat").is_file());
+    // History of a remote component comes from its agent.
+    let h = master.get_json("/api/v1/components/trk/history", VIEWER);
+    let ids: Vec<_> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["backup_id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(id2), json!(id1)], "{h}");
+    assert!(c.stagings().is_empty());
+
+    // The agent documents its own API.
+    let doc: Value = reqwest::blocking::get(format!("{}/api-docs/openapi.json", c.trk.addr))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(doc["paths"]["/agent/v1/components/{name}/backups/{id}/commit"]["post"].is_object());
+}
+
+#[test]
+fn agent_killed_during_prepare_fails_the_set_and_changes_no_slot() {
+    let mut c = Cluster::new(&[("BACKUP_MASTER_FAULTS", "slow_copy_ms:40")], &[]);
+    for i in 0..80 {
+        write(
+            &c.home("trk").join(format!("data/bulk/f{i}.dat")),
+            format!("{i}").as_bytes(),
+        );
+    }
+    let master = c.master();
+    let first = run_backup(&master);
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let before = c.all_slots();
+
+    // New files so the next prepare copies slowly again.
+    for i in 0..80 {
+        write(
+            &c.home("trk").join(format!("data/bulk/f{i}.dat")),
+            format!("changed {i}").as_bytes(),
+        );
+    }
+    let id = start_backup(&master);
+    poll(
+        "a staging folder on the agent",
+        Duration::from_secs(20),
+        || (!stagings(&c.home("trk")).is_empty()).then_some(()),
+    );
+    c.trk.kill9();
+    let rec = wait_backup(&master, &id);
+    assert_eq!(rec["status"], "failed", "{rec:#}");
+    let trk = rec["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "trk")
+        .unwrap();
+    assert_eq!(trk["status"], "failed", "{rec:#}");
+    assert!(errors_of(trk).contains("agent"), "{trk:#}");
+    assert_eq!(rec["commit_decided"], false);
+    assert_eq!(c.all_slots(), before, "no slot may change anywhere");
+    assert!(stagings(&c.home("hub")).is_empty() && stagings(&c.home("lui")).is_empty());
+
+    // The agent comes back: it removes its half-written staging folder by itself, and the
+    // next backup works.
+    c.trk.restart(&[]);
+    poll("the agent to clean up", Duration::from_secs(20), || {
+        stagings(&c.home("trk")).is_empty().then_some(())
+    });
+    assert_eq!(c.all_slots(), before);
+    let next = run_backup(&master);
+    assert_eq!(next["status"], "succeeded", "{next:#}");
+}
+
+#[test]
+fn agent_dying_after_the_commit_decision_is_rolled_forward() {
+    let mut c = Cluster::new(&[], &[("BACKUP_MASTER_AGENT_FAULTS", "abort_on_commit")]);
+    let master = c.master();
+    let id = start_backup(&master);
+    // The lui agent dies when the commit arrives; the master keeps retrying and says so.
+    let rec = poll(
+        "the master to wait for lui's commit",
+        Duration::from_secs(30),
+        || {
+            let r = master.get_json(&format!("/api/v1/backups/{id}"), VIEWER);
+            assert_ne!(r["status"], "failed", "{r:#}");
+            (r["notes"].to_string().contains("did not acknowledge")).then_some(r)
+        },
+    );
+    assert_eq!(rec["status"], "running", "{rec:#}");
+    assert_eq!(rec["commit_decided"], true);
+    assert!(
+        c.lui.child.try_wait().unwrap().is_some(),
+        "the lui agent should have died"
+    );
+    c.lui.restart(&[]);
+    let done = wait_backup(&master, &id);
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert!(
+        done["notes"]
+            .to_string()
+            .contains("acknowledged the commit"),
+        "{done:#}"
+    );
+    for name in ["hub", "trk", "lui"] {
+        let slot = c.home(name).join("backup");
+        assert_eq!(readme_id(&slot), id, "{name}");
+        assert!(sha256sum_ok(&slot), "{name}");
+    }
+    assert!(c.stagings().is_empty());
+}
+
+#[test]
+fn wrong_token_is_a_clean_error_naming_the_component() {
+    let c = Cluster::new(&[], &[]);
+    c.write_master_config("not-the-agents-token");
+    let master = c.master();
+    let list = master.get_json("/api/v1/components", VIEWER);
+    let trk = component(&list, "trk");
+    assert_eq!(trk["reachable"], true, "{trk}");
+    assert!(
+        trk["agent_error"].as_str().unwrap().contains("token"),
+        "{trk}"
+    );
+    assert!(!list.to_string().contains("not-the-agents-token"));
+    let rec = run_backup(&master);
+    assert_eq!(rec["status"], "failed", "{rec:#}");
+    let t = rec["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "trk")
+        .unwrap();
+    let err = t["errors"].to_string();
+    assert!(err.contains("token for component trk"), "{err}");
+    assert!(!rec.to_string().contains("not-the-agents-token"));
+    assert!(c.all_slots().is_empty(), "no slot anywhere");
+    assert!(c.stagings().is_empty());
+}
+
+#[test]
+fn agent_down_at_master_start_is_reported_and_backups_fail_until_it_is_back() {
+    let mut c = Cluster::new(&[], &[]);
+    c.trk.kill9();
+    let master = c.master();
+    let list = master.get_json("/api/v1/components", VIEWER);
+    let trk = component(&list, "trk");
+    assert_eq!(trk["reachable"], false, "{trk}");
+    assert!(
+        trk["agent_error"].as_str().unwrap().contains("unreachable"),
+        "{trk}"
+    );
+    assert_eq!(component(&list, "lui")["reachable"], true);
+    let t0 = Instant::now();
+    let rec = run_backup(&master);
+    assert_eq!(rec["status"], "failed", "{rec:#}");
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    assert!(rec.to_string().contains("unreachable"), "{rec:#}");
+    assert!(c.all_slots().is_empty() && c.stagings().is_empty());
+
+    c.trk.restart(&[]);
+    let list = master.get_json("/api/v1/components", VIEWER);
+    assert_eq!(component(&list, "trk")["reachable"], true);
+    let rec = run_backup(&master);
+    assert_eq!(rec["status"], "succeeded", "{rec:#}");
+}
+
+#[test]
+fn config_refuses_home_and_agent_together_and_a_missing_token() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("h")).unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
+             [[components]]\nname = \"a\"\nprofile = \"maestro-hub\"\nhome = \"h\"\nagent = \"http://127.0.0.1:1\"\n\
+             [[components]]\nname = \"b\"\nprofile = \"maestro-hub\"\nagent = \"ftp://x\"\n",
+            sha(ADMIN)
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .env_remove("BACKUP_MASTER_AGENT_TOKEN_B")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("components[0].agent") && err.contains("not both"),
+        "{err}"
+    );
+    assert!(
+        err.contains("components[1].agent:") && err.contains("http://"),
+        "{err}"
+    );
+    assert!(
+        err.contains("components[1].agent_token_file")
+            && err.contains("BACKUP_MASTER_AGENT_TOKEN_B"),
+        "{err}"
+    );
+}
