@@ -5,7 +5,7 @@
 # The server runs from testserver.py --sandbox on a free loopback port with fake homes in a temp
 # dir, with an admin token; destructive operations (settings, restores, imports) hit only those.
 # schemathesis.toml: which documented refusals count as answers (read it: no check is off).
-# Bounded: SCHEMATHESIS_MAX_EXAMPLES (default 25) cases per operation and phase.
+# Bounded: SCHEMATHESIS_MAX_EXAMPLES (default 100) cases per operation and phase.
 # BM_SERVER_LOG=FILE keeps the server's log. Exits non-zero on any failure. The server binary: $BM_SERVER_BIN, else target/debug (built).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,4 +36,4 @@ python3 "$here/testserver.py" --sandbox --log-tail 20 ${BM_SERVER_LOG:+--keep-lo
     --seed "$3" \
     --workers 2 \
     --request-timeout 30
-' schemathesis "$st" "${SCHEMATHESIS_MAX_EXAMPLES:-25}" "${SCHEMATHESIS_SEED:-20261126}" "$here/schemathesis.toml"
+' schemathesis "$st" "${SCHEMATHESIS_MAX_EXAMPLES:-100}" "${SCHEMATHESIS_SEED:-20261126}" "$here/schemathesis.toml"

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "debug", "backup-master")
@@ -143,6 +144,11 @@ def main() -> int:
             os.makedirs(empty)
             env["PATH"] = empty
             if os.geteuid() == 0:
+                # Its own copy of the binary: the checkout's folders need not be open to nobody.
+                own_bin = os.path.join(work, "bin", "backup-master")
+                os.makedirs(os.path.dirname(own_bin))
+                shutil.copy2(args.bin, own_bin)
+                cmd[0] = own_bin
                 os.chmod(work, 0o755)
                 for dirpath, dirnames, filenames in os.walk(work):
                     for n in dirnames + filenames:
@@ -150,38 +156,57 @@ def main() -> int:
                 os.chown(work, 65534, 65534)
                 cmd = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + cmd
 
-        log = open(log_path, "wb")
-        server = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
-        url = wait_listening(server)
-        if url is None:
-            print(f"testserver: the server did not start (exit {server.poll()})", file=sys.stderr)
-            dump(log_path, args.log_tail)
-            stop(server)
-            return 2
-        print(f"testserver: backup-master at {url}", file=sys.stderr)
-
-        child_env = dict(os.environ)
-        child_env.update(
-            BM_URL=url,
-            BM_TOKEN=tokens["admin"],
-            BM_OPERATOR_TOKEN=tokens["operator"],
-            BM_VIEWER_TOKEN=tokens["viewer"],
-        )
-        rc = subprocess.call(args.command, env=child_env)
-
-        died = server.poll()
-        stopped_cleanly = died is None and stop(server) == 0
-        if died is not None:
-            print(f"testserver: the server died during the run (exit {died})", file=sys.stderr)
-        elif not stopped_cleanly:
-            print("testserver: the server did not stop cleanly on SIGTERM", file=sys.stderr)
-        if rc != 0 or not stopped_cleanly:
-            dump(log_path, args.log_tail)
-        if args.keep_log:
-            shutil.copyfile(log_path, args.keep_log)
-        return rc if rc != 0 else (0 if stopped_cleanly else 3)
+        with open(log_path, "wb") as log:
+            server = subprocess.Popen(
+                cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=log, start_new_session=True
+            )
+            try:
+                return supervise(server, args, log_path, tokens)
+            finally:
+                if server.poll() is None:  # only when supervise() itself failed
+                    server.kill()
+                    server.wait()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def supervise(server: subprocess.Popen, args: argparse.Namespace, log_path: str, tokens: dict[str, str]) -> int:
+    """Waits for the server, runs the command against it, stops the server; the exit status."""
+    url = wait_listening(server)
+    if url is None:
+        print(f"testserver: the server did not start (exit {server.poll()})", file=sys.stderr)
+        dump(log_path, args.log_tail)
+        stop(server)
+        return 2
+    if not wait_healthy(url):
+        print("testserver: the server printed its address but /healthz never answered", file=sys.stderr)
+        dump(log_path, args.log_tail)
+        stop(server)
+        return 2
+    print(f"testserver: backup-master at {url}", file=sys.stderr)
+
+    child_env = dict(os.environ)
+    child_env.update(
+        BM_URL=url,
+        BM_TOKEN=tokens["admin"],
+        BM_OPERATOR_TOKEN=tokens["operator"],
+        BM_VIEWER_TOKEN=tokens["viewer"],
+    )
+    for var in ("NO_PROXY", "no_proxy"):
+        child_env[var] = ",".join(filter(None, [os.environ.get(var, ""), "127.0.0.1", "localhost"]))
+    rc = subprocess.call(args.command, env=child_env)
+
+    died = server.poll()
+    stopped_cleanly = died is None and stop(server) == 0
+    if died is not None:
+        print(f"testserver: the server died during the run (exit {died})", file=sys.stderr)
+    elif not stopped_cleanly:
+        print("testserver: the server did not stop cleanly on SIGTERM", file=sys.stderr)
+    if rc != 0 or not stopped_cleanly:
+        dump(log_path, args.log_tail)
+    if args.keep_log:
+        shutil.copyfile(log_path, args.keep_log)
+    return rc if rc != 0 else (0 if stopped_cleanly else 3)
 
 
 def wait_listening(server: subprocess.Popen, limit: float = 30.0) -> str | None:
@@ -194,13 +219,31 @@ def wait_listening(server: subprocess.Popen, limit: float = 30.0) -> str | None:
             line = raw.decode(errors="replace").strip()
             prefix = "backup-master listening on "
             if not found and line.startswith(prefix):
-                found.append(line[len(prefix):].strip())
+                found.append(line[len(prefix) :].strip())
                 ready.set()
         ready.set()
 
     threading.Thread(target=reader, daemon=True).start()
     ready.wait(limit)
     return found[0] if found else None
+
+
+# The server is on loopback: never through a proxy from the environment.
+NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def wait_healthy(url: str, limit: float = 30.0) -> bool:
+    """Polls GET /healthz until 200: the server then runs (and handles SIGTERM)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with NO_PROXY_OPENER.open(f"{url}/healthz", timeout=5) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
 
 
 def stop(server: subprocess.Popen) -> int | None:

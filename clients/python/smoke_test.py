@@ -15,6 +15,12 @@ from backup_master_client.api.components import list_components
 from backup_master_client.models import BackupRecord, BackupStatus, ComponentView
 
 
+def check(cond: object, what: str) -> None:
+    """Like assert, but also under `python -O`."""
+    if not cond:
+        raise AssertionError(what)
+
+
 def check_report(report: str) -> None:
     """The last line is `Final completion date: ...`, preceded by the success line."""
     lines = report.rstrip().splitlines()
@@ -30,32 +36,34 @@ def main() -> None:
     client = AuthenticatedClient(base_url=os.environ["BM_URL"], token=os.environ["BM_TOKEN"])
     with client:
         r = list_components.sync_detailed(client=client)
-        assert r.status_code == 200, f"list components: {r.status_code} {r.content!r}"
-        assert isinstance(r.parsed, list) and r.parsed, f"no components: {r.parsed!r}"
-        assert all(isinstance(c, ComponentView) for c in r.parsed)
+        check(r.status_code == 200, f"list components: {r.status_code} {r.content!r}")
+        check(isinstance(r.parsed, list) and r.parsed, f"no components: {r.parsed!r}")
+        check(
+            all(isinstance(c, ComponentView) for c in r.parsed), "all(isinstance(c, ComponentView) for c in r.parsed)"
+        )
         print("components:", [c.name for c in r.parsed])
 
         r = start_backup.sync_detailed(client=client)
-        assert r.status_code == 202, f"start backup: {r.status_code} {r.content!r}"
-        assert isinstance(r.parsed, BackupRecord)
+        check(r.status_code == 202, f"start backup: {r.status_code} {r.content!r}")
+        check(isinstance(r.parsed, BackupRecord), "isinstance(r.parsed, BackupRecord)")
         backup_id = r.parsed.id
         print(f"started backup {backup_id} ({r.parsed.status})")
 
         deadline = time.monotonic() + 120
         while True:
             record = get_backup.sync(backup_id, client=client)
-            assert isinstance(record, BackupRecord), f"get backup: {record!r}"
+            check(isinstance(record, BackupRecord), f"get backup: {record!r}")
             if record.status != BackupStatus.RUNNING:
                 break
-            assert time.monotonic() < deadline, f"backup {backup_id} still running after 120 s"
+            check(time.monotonic() < deadline, f"backup {backup_id} still running after 120 s")
             time.sleep(0.2)
         print(f"backup {backup_id} ended: {record.status}")
-        assert record.status == BackupStatus.SUCCEEDED, f"{record.status}: {record.errors}"
+        check(record.status == BackupStatus.SUCCEEDED, f"{record.status}: {record.errors}")
 
         r = get_backup_report.sync_detailed(backup_id, client=client)
-        assert r.status_code == 200, f"report: {r.status_code} {r.content!r}"
-        assert r.headers["content-type"].startswith("text/plain"), r.headers["content-type"]
-        assert isinstance(r.parsed, str)
+        check(r.status_code == 200, f"report: {r.status_code} {r.content!r}")
+        check(r.headers["content-type"].startswith("text/plain"), r.headers["content-type"])
+        check(isinstance(r.parsed, str), "isinstance(r.parsed, str)")
         check_report(r.parsed)
         print(f"report: {len(r.parsed.splitlines())} lines, ends as expected")
 

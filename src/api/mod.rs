@@ -297,3 +297,63 @@ problem_responses! {
     ConflictProblem => [("409", "Another job is running; `running_id` names it")];
     UnavailableProblem => [("503", "The server could not write its files (disk full, permissions)")];
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{http::Method, test::TestRequest};
+
+    #[test]
+    fn allowed_methods_come_from_the_openapi_document() {
+        assert_eq!(
+            allowed_methods("/api/v1/backups"),
+            Some(vec!["GET", "POST"])
+        );
+        assert_eq!(
+            allowed_methods("/api/v1/backups/20261126T020000Z"),
+            Some(vec!["GET"])
+        );
+        assert_eq!(
+            allowed_methods("/api/v1/hook-processes/x"),
+            Some(vec!["GET", "DELETE"])
+        );
+        // A literal path wins over a parameter in the same place.
+        assert_eq!(
+            allowed_methods("/api/v1/backup-sets/import"),
+            Some(vec!["POST"])
+        );
+        assert_eq!(allowed_methods("/api/v1/backup-sets/x1"), Some(vec!["GET"]));
+        assert_eq!(allowed_methods("/healthz"), Some(vec!["GET"]));
+        assert_eq!(allowed_methods("/api/v1/backups//report"), None);
+        assert_eq!(allowed_methods("/api/v1/nothing"), None);
+    }
+
+    #[actix_web::test]
+    async fn undeclared_methods_get_405_with_allow() {
+        let req = TestRequest::default()
+            .method(Method::TRACE)
+            .uri("/api/v1/backups")
+            .to_http_request();
+        let resp = fallback(req).await;
+        assert_eq!(resp.status(), 405);
+        assert_eq!(resp.headers().get(header::ALLOW).unwrap(), "GET, POST");
+        assert_eq!(
+            resp.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
+
+        let req = TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri("/api/v1/settings")
+            .to_http_request();
+        let resp = fallback(req).await;
+        assert_eq!(resp.status(), 204);
+        assert_eq!(resp.headers().get(header::ALLOW).unwrap(), "GET, PUT");
+
+        let req = TestRequest::default()
+            .method(Method::GET)
+            .uri("/api/v1/nothing")
+            .to_http_request();
+        assert_eq!(fallback(req).await.status(), 404);
+    }
+}

@@ -206,7 +206,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends. */
+        /**
+         * The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
+         *     409 while it runs.
+         */
         get: operations["get_backup_report"];
         put?: never;
         post?: never;
@@ -223,7 +226,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every configured component. */
+        /** Every configured component; for a remote one also whether its agent answers, and its version. */
         get: operations["list_components"];
         put?: never;
         post?: never;
@@ -495,6 +498,13 @@ export interface components {
             /** @enum {string} */
             type: "end";
         };
+        /** @description A server-sent event: `event: progress` or `event: end`, `data:` a BackupEvent */
+        BackupEventMessage: {
+            /** @description JSON: a BackupEvent */
+            data: string;
+            /** @enum {string} */
+            event: "progress" | "end";
+        };
         /** @description A page of backups, newest first. */
         BackupList: {
             items: components["schemas"]["BackupRecord"][];
@@ -689,6 +699,21 @@ export interface components {
         /** @description A component as the API shows it. */
         ComponentView: {
             /**
+             * @description The agent's URL (remote components).
+             * @example http://10.0.0.7:9090
+             */
+            agent?: string | null;
+            /**
+             * @description Remote components: why backups through the agent cannot work right now (unreachable,
+             *     token refused, component not served). Absent when all is well.
+             */
+            agent_error?: string | null;
+            /**
+             * @description Remote components: the agent's version, when it answered.
+             * @example 0.1.0
+             */
+            agent_version?: string | null;
+            /**
              * @description The backup folder as configured: absolute, or relative to the home.
              * @example backup
              */
@@ -717,6 +742,11 @@ export interface components {
              * @example maestro-lui
              */
             profile: string;
+            /**
+             * @description Remote components: whether the agent answered just now (each agent is asked when the
+             *     component is read, 3 s at most). Absent for local components.
+             */
+            reachable?: boolean | null;
         };
         /** @description One copy out of the backup folder into the home (a file, or a folder with all it holds). */
         CopyOp: {
@@ -840,6 +870,20 @@ export interface components {
          * @enum {string}
          */
         HookName: "on_success" | "on_failure";
+        /** @description A server-sent event: `event: line` (with `id:`, the line number) or the last one, `event: exit` */
+        HookOutputMessage: {
+            /** @description JSON: a OutputLine */
+            data: string;
+            /** @enum {string} */
+            event: "line";
+            /** @description The line number, for `Last-Event-ID` */
+            id: string;
+        } | {
+            /** @description JSON: a OutputExit */
+            data: string;
+            /** @enum {string} */
+            event: "exit";
+        };
         /** @description One hook process, as listed by the API and stored in `<id>.json`. */
         HookProcess: {
             /**
@@ -911,7 +955,7 @@ export interface components {
             on_success: string;
             /**
              * Format: int64
-             * @description Seconds after which the command's whole process group is killed.
+             * @description Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
              * @example 3600
              */
             timeout_seconds: number;
@@ -965,6 +1009,8 @@ export interface components {
             /** Format: date-time */
             imported_at: string;
         };
+        /** @description A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`. */
+        JobId: string;
         /**
          * @description How the backup folder holds the component's data.
          * @enum {string}
@@ -992,6 +1038,25 @@ export interface components {
              * @example 2026-03-29T01:00:00Z
              */
             utc: string;
+        };
+        /** @description The `data` of an output stream's `exit` event: how the process ended. */
+        OutputExit: {
+            /**
+             * @description Always `exit`.
+             * @example exit
+             */
+            event: string;
+            /**
+             * Format: int32
+             * @description The exit code, when the process exited.
+             */
+            exit_code?: number | null;
+            /**
+             * Format: int32
+             * @description The signal that ended it, when one did.
+             */
+            signal?: number | null;
+            status: components["schemas"]["HookStatus"];
         };
         /** @description The `data` of an output stream's `line` event. */
         OutputLine: {
@@ -1488,7 +1553,7 @@ export interface operations {
                  * @description Backup ID
                  * @example 20261126T020000Z
                  */
-                id: string;
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -1550,7 +1615,7 @@ export interface operations {
                  * @description Backup ID
                  * @example 20261126T020000Z
                  */
-                id: string;
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -1612,12 +1677,12 @@ export interface operations {
                  * @description Backup ID
                  * @example 20261126T020000Z
                  */
-                id: string;
+                id: components["schemas"]["JobId"];
                 /**
                  * @description Verification ID
                  * @example 20261126T080000Z-0001
                  */
-                verification_id: string;
+                verification_id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -1679,7 +1744,7 @@ export interface operations {
                  * @description Backup ID
                  * @example 20261126T020000Z
                  */
-                id: string;
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -1758,7 +1823,7 @@ export interface operations {
                 /** @description Page size, 1 to 500 (default 50). */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page: backups older than this ID. */
-                cursor?: string;
+                cursor?: components["schemas"]["JobId"];
                 /** @description Only backups with this status. */
                 status?: components["schemas"]["BackupStatus"];
             };
@@ -1864,7 +1929,7 @@ export interface operations {
                  * @description Backup ID
                  * @example 20261126T020000Z
                  */
-                id: string;
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -1922,8 +1987,11 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Backup ID */
-                id: string;
+                /**
+                 * @description Backup ID
+                 * @example 20261126T020000Z
+                 */
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -1974,6 +2042,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A query parameter is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_backup_events: {
@@ -1981,8 +2058,11 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Backup ID */
-                id: string;
+                /**
+                 * @description Backup ID
+                 * @example 20261126T020000Z
+                 */
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -1994,7 +2074,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["BackupEvent"];
+                    "text/event-stream": components["schemas"]["BackupEventMessage"];
                 };
             };
             /** @description No token, or an unknown one */
@@ -2040,8 +2120,11 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Backup ID */
-                id: string;
+                /**
+                 * @description Backup ID
+                 * @example 20261126T020000Z
+                 */
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -2076,6 +2159,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backup is still running: its report is written when it ends */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2509,8 +2601,11 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Process ID */
-                id: string;
+                /**
+                 * @description Process ID
+                 * @example 20261126T020004.512Z-1a2b3c4d
+                 */
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -2568,8 +2663,11 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Process ID */
-                id: string;
+                /**
+                 * @description Process ID
+                 * @example 20261126T020004.512Z-1a2b3c4d
+                 */
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -2636,11 +2734,14 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Resume after this line number */
-                "Last-Event-ID"?: number | null;
+                "Last-Event-ID"?: number;
             };
             path: {
-                /** @description Process ID */
-                id: string;
+                /**
+                 * @description Process ID
+                 * @example 20261126T020004.512Z-1a2b3c4d
+                 */
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };
@@ -2652,7 +2753,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["OutputLine"];
+                    "text/event-stream": components["schemas"]["HookOutputMessage"];
                 };
             };
             /** @description No token, or an unknown one */
@@ -2699,7 +2800,7 @@ export interface operations {
                 /** @description Page size, 1 to 500 (default 50). */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page: restores older than this ID. */
-                cursor?: string;
+                cursor?: components["schemas"]["JobId"];
                 /** @description Only restores with this status. */
                 status?: components["schemas"]["RestoreStatus"];
             };
@@ -2874,7 +2975,7 @@ export interface operations {
                  * @description Restore ID
                  * @example R20261126T101500Z
                  */
-                id: string;
+                id: components["schemas"]["JobId"];
             };
             cookie?: never;
         };

@@ -1,5 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .backup_event_message import BackupEventMessage
+from .backup_event_message_event import BackupEventMessageEvent
 from .backup_event_type_0 import BackupEventType0
 from .backup_event_type_0_type import BackupEventType0Type
 from .backup_event_type_1 import BackupEventType1
@@ -28,6 +30,10 @@ from .folder_verification import FolderVerification
 from .health import Health
 from .hook_kind import HookKind
 from .hook_name import HookName
+from .hook_output_message_type_0 import HookOutputMessageType0
+from .hook_output_message_type_0_event import HookOutputMessageType0Event
+from .hook_output_message_type_1 import HookOutputMessageType1
+from .hook_output_message_type_1_event import HookOutputMessageType1Event
 from .hook_process import HookProcess
 from .hook_settings import HookSettings
 from .hook_status import HookStatus
@@ -37,6 +43,7 @@ from .import_request import ImportRequest
 from .imported_folder import ImportedFolder
 from .layout import Layout
 from .next_run import NextRun
+from .output_exit import OutputExit
 from .output_line import OutputLine
 from .problem import Problem
 from .profile import Profile
@@ -68,6 +75,8 @@ from .verification_status import VerificationStatus
 from .verification_summary import VerificationSummary
 
 __all__ = (
+    "BackupEventMessage",
+    "BackupEventMessageEvent",
     "BackupEventType0",
     "BackupEventType0Type",
     "BackupEventType1",
@@ -96,6 +105,10 @@ __all__ = (
     "Health",
     "HookKind",
     "HookName",
+    "HookOutputMessageType0",
+    "HookOutputMessageType0Event",
+    "HookOutputMessageType1",
+    "HookOutputMessageType1Event",
     "HookProcess",
     "HookSettings",
     "HookStatus",
@@ -105,6 +118,7 @@ __all__ = (
     "ImportRequest",
     "Layout",
     "NextRun",
+    "OutputExit",
     "OutputLine",
     "Problem",
     "Profile",

@@ -22,8 +22,16 @@ class ComponentView:
         location (str): `local` (a home on this machine) or `remote` (served by an agent). Example: local.
         name (str):  Example: lui.
         profile (str): `maestro-hub`, `maestro-lui`, `maestro-tracker` or `custom`. Example: maestro-lui.
+        agent (None | str | Unset): The agent's URL (remote components). Example: http://10.0.0.7:9090.
+        agent_error (None | str | Unset): Remote components: why backups through the agent cannot work right now
+            (unreachable,
+            token refused, component not served). Absent when all is well.
+        agent_version (None | str | Unset): Remote components: the agent's version, when it answered. Example: 0.1.0.
         backup_path (None | str | Unset): The backup folder resolved to an absolute path (local components).
         home (None | str | Unset): The home folder, resolved (local components).
+        reachable (bool | None | Unset): Remote components: whether the agent answered just now (each agent is asked
+            when the
+            component is read, 3 s at most). Absent for local components.
     """
 
     backup_folder: str
@@ -32,8 +40,12 @@ class ComponentView:
     location: str
     name: str
     profile: str
+    agent: None | str | Unset = UNSET
+    agent_error: None | str | Unset = UNSET
+    agent_version: None | str | Unset = UNSET
     backup_path: None | str | Unset = UNSET
     home: None | str | Unset = UNSET
+    reachable: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,6 +61,24 @@ class ComponentView:
 
         profile = self.profile
 
+        agent: None | str | Unset
+        if isinstance(self.agent, Unset):
+            agent = UNSET
+        else:
+            agent = self.agent
+
+        agent_error: None | str | Unset
+        if isinstance(self.agent_error, Unset):
+            agent_error = UNSET
+        else:
+            agent_error = self.agent_error
+
+        agent_version: None | str | Unset
+        if isinstance(self.agent_version, Unset):
+            agent_version = UNSET
+        else:
+            agent_version = self.agent_version
+
         backup_path: None | str | Unset
         if isinstance(self.backup_path, Unset):
             backup_path = UNSET
@@ -60,6 +90,12 @@ class ComponentView:
             home = UNSET
         else:
             home = self.home
+
+        reachable: bool | None | Unset
+        if isinstance(self.reachable, Unset):
+            reachable = UNSET
+        else:
+            reachable = self.reachable
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -73,10 +109,18 @@ class ComponentView:
                 "profile": profile,
             }
         )
+        if agent is not UNSET:
+            field_dict["agent"] = agent
+        if agent_error is not UNSET:
+            field_dict["agent_error"] = agent_error
+        if agent_version is not UNSET:
+            field_dict["agent_version"] = agent_version
         if backup_path is not UNSET:
             field_dict["backup_path"] = backup_path
         if home is not UNSET:
             field_dict["home"] = home
+        if reachable is not UNSET:
+            field_dict["reachable"] = reachable
 
         return field_dict
 
@@ -94,6 +138,33 @@ class ComponentView:
         name = d.pop("name")
 
         profile = d.pop("profile")
+
+        def _parse_agent(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        agent = _parse_agent(d.pop("agent", UNSET))
+
+        def _parse_agent_error(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        agent_error = _parse_agent_error(d.pop("agent_error", UNSET))
+
+        def _parse_agent_version(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        agent_version = _parse_agent_version(d.pop("agent_version", UNSET))
 
         def _parse_backup_path(data: object) -> None | str | Unset:
             if data is None:
@@ -113,6 +184,15 @@ class ComponentView:
 
         home = _parse_home(d.pop("home", UNSET))
 
+        def _parse_reachable(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        reachable = _parse_reachable(d.pop("reachable", UNSET))
+
         component_view = cls(
             backup_folder=backup_folder,
             items=items,
@@ -120,8 +200,12 @@ class ComponentView:
             location=location,
             name=name,
             profile=profile,
+            agent=agent,
+            agent_error=agent_error,
+            agent_version=agent_version,
             backup_path=backup_path,
             home=home,
+            reachable=reachable,
         )
 
         component_view.additional_properties = d

@@ -17,7 +17,8 @@ class HookSettings:
             /opt/scripts/page-admin.sh.
         on_success (str): Command run after a successful backup; empty: nothing runs. Split like a shell would, no
             shell. Example: /opt/scripts/to-tape.sh --all.
-        timeout_seconds (int): Seconds after which the command's whole process group is killed. Example: 3600.
+        timeout_seconds (int): Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
+            Example: 3600.
         work_folder (str): Working folder of both commands (must exist); empty: the state dir.
     """
 

@@ -23,6 +23,7 @@ pub enum CancelBackupError {
     Status403(models::Problem),
     Status404(models::Problem),
     Status409(models::Problem),
+    Status422(models::Problem),
     UnknownValue(serde_json::Value),
 }
 
@@ -55,6 +56,7 @@ pub enum GetBackupReportError {
     Status401(models::Problem),
     Status403(models::Problem),
     Status404(models::Problem),
+    Status409(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -158,7 +160,7 @@ pub async fn get_backup(configuration: &configuration::Configuration, id: &str) 
     }
 }
 
-pub async fn get_backup_events(configuration: &configuration::Configuration, id: &str) -> Result<models::BackupEvent, Error<GetBackupEventsError>> {
+pub async fn get_backup_events(configuration: &configuration::Configuration, id: &str) -> Result<models::BackupEventMessage, Error<GetBackupEventsError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
 
@@ -187,8 +189,8 @@ pub async fn get_backup_events(configuration: &configuration::Configuration, id:
         let content = resp.text().await?;
         match content_type {
             ContentType::Json => serde_json::from_str(&content).map_err(Error::from),
-            ContentType::Text => return Err(Error::from(serde_json::Error::custom("Received `text/plain` content type response that cannot be converted to `models::BackupEvent`"))),
-            ContentType::Unsupported(unknown_type) => return Err(Error::from(serde_json::Error::custom(format!("Received `{unknown_type}` content type response that cannot be converted to `models::BackupEvent`")))),
+            ContentType::Text => return Err(Error::from(serde_json::Error::custom("Received `text/plain` content type response that cannot be converted to `models::BackupEventMessage`"))),
+            ContentType::Unsupported(unknown_type) => return Err(Error::from(serde_json::Error::custom(format!("Received `{unknown_type}` content type response that cannot be converted to `models::BackupEventMessage`")))),
         }
     } else {
         let content = resp.text().await?;

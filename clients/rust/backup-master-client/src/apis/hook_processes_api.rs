@@ -113,7 +113,7 @@ pub async fn delete_hook_process(configuration: &configuration::Configuration, i
     }
 }
 
-pub async fn get_hook_output(configuration: &configuration::Configuration, id: &str, last_event_id: Option<i64>) -> Result<models::OutputLine, Error<GetHookOutputError>> {
+pub async fn get_hook_output(configuration: &configuration::Configuration, id: &str, last_event_id: Option<i64>) -> Result<models::HookOutputMessage, Error<GetHookOutputError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
     let p_header_last_event_id = last_event_id;
@@ -146,8 +146,8 @@ pub async fn get_hook_output(configuration: &configuration::Configuration, id: &
         let content = resp.text().await?;
         match content_type {
             ContentType::Json => serde_json::from_str(&content).map_err(Error::from),
-            ContentType::Text => return Err(Error::from(serde_json::Error::custom("Received `text/plain` content type response that cannot be converted to `models::OutputLine`"))),
-            ContentType::Unsupported(unknown_type) => return Err(Error::from(serde_json::Error::custom(format!("Received `{unknown_type}` content type response that cannot be converted to `models::OutputLine`")))),
+            ContentType::Text => return Err(Error::from(serde_json::Error::custom("Received `text/plain` content type response that cannot be converted to `models::HookOutputMessage`"))),
+            ContentType::Unsupported(unknown_type) => return Err(Error::from(serde_json::Error::custom(format!("Received `{unknown_type}` content type response that cannot be converted to `models::HookOutputMessage`")))),
         }
     } else {
         let content = resp.text().await?;

@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 /// ComponentView : A component as the API shows it.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentView {
+    /// The agent's URL (remote components).
+    #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Option<String>>,
+    /// Remote components: why backups through the agent cannot work right now (unreachable, token refused, component not served). Absent when all is well.
+    #[serde(rename = "agent_error", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub agent_error: Option<Option<String>>,
+    /// Remote components: the agent's version, when it answered.
+    #[serde(rename = "agent_version", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<Option<String>>,
     /// The backup folder as configured: absolute, or relative to the home.
     #[serde(rename = "backup_folder")]
     pub backup_folder: String,
@@ -37,12 +46,18 @@ pub struct ComponentView {
     /// `maestro-hub`, `maestro-lui`, `maestro-tracker` or `custom`.
     #[serde(rename = "profile")]
     pub profile: String,
+    /// Remote components: whether the agent answered just now (each agent is asked when the component is read, 3 s at most). Absent for local components.
+    #[serde(rename = "reachable", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<Option<bool>>,
 }
 
 impl ComponentView {
     /// A component as the API shows it.
     pub fn new(backup_folder: String, items: Vec<String>, keep: i32, location: String, name: String, profile: String) -> ComponentView {
         ComponentView {
+            agent: None,
+            agent_error: None,
+            agent_version: None,
             backup_folder,
             backup_path: None,
             home: None,
@@ -51,6 +66,7 @@ impl ComponentView {
             location,
             name,
             profile,
+            reachable: None,
         }
     }
 }

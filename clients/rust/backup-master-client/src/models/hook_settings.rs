@@ -20,7 +20,7 @@ pub struct HookSettings {
     /// Command run after a successful backup; empty: nothing runs. Split like a shell would, no shell.
     #[serde(rename = "on_success")]
     pub on_success: String,
-    /// Seconds after which the command's whole process group is killed.
+    /// Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
     #[serde(rename = "timeout_seconds")]
     pub timeout_seconds: i64,
     /// Working folder of both commands (must exist); empty: the state dir.

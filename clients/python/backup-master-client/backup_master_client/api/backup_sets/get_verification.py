@@ -80,8 +80,10 @@ def sync_detailed(
     files changed, missing, unlisted and unreadable.
 
     Args:
-        id (str):
-        verification_id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        verification_id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,8 +115,10 @@ def sync(
     files changed, missing, unlisted and unreadable.
 
     Args:
-        id (str):
-        verification_id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        verification_id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,8 +145,10 @@ async def asyncio_detailed(
     files changed, missing, unlisted and unreadable.
 
     Args:
-        id (str):
-        verification_id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        verification_id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,8 +178,10 @@ async def asyncio(
     files changed, missing, unlisted and unreadable.
 
     Args:
-        id (str):
-        verification_id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        verification_id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

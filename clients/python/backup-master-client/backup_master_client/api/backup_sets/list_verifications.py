@@ -83,7 +83,8 @@ def sync_detailed(
     """The verifications of a set, newest first (the last 20 finished ones are kept per set).
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -112,7 +113,8 @@ def sync(
     """The verifications of a set, newest first (the last 20 finished ones are kept per set).
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,7 +138,8 @@ async def asyncio_detailed(
     """The verifications of a set, newest first (the last 20 finished ones are kept per set).
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,7 +166,8 @@ async def asyncio(
     """The verifications of a set, newest first (the last 20 finished ones are kept per set).
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,8 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.backup_event_type_0 import BackupEventType0
-from ...models.backup_event_type_1 import BackupEventType1
+from ...models.backup_event_message import BackupEventMessage
 from ...models.problem import Problem
 from ...types import Response
 
@@ -28,25 +27,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> BackupEventType0 | BackupEventType1 | Problem | None:
+) -> BackupEventMessage | Problem | None:
     if response.status_code == 200:
-
-        def _parse_response_200(data: object) -> BackupEventType0 | BackupEventType1:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_backup_event_type_0 = BackupEventType0.from_dict(data)
-
-                return componentsschemas_backup_event_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            componentsschemas_backup_event_type_1 = BackupEventType1.from_dict(data)
-
-            return componentsschemas_backup_event_type_1
-
-        response_200 = _parse_response_200(response.text)
+        response_200 = BackupEventMessage.from_dict(response.text)
 
         return response_200
 
@@ -78,7 +61,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[BackupEventType0 | BackupEventType1 | Problem]:
+) -> Response[BackupEventMessage | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -91,20 +74,21 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[BackupEventType0 | BackupEventType1 | Problem]:
+) -> Response[BackupEventMessage | Problem]:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
     its final state and `end` at once.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[BackupEventType0 | BackupEventType1 | Problem]
+        Response[BackupEventMessage | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -122,20 +106,21 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> BackupEventType0 | BackupEventType1 | Problem | None:
+) -> BackupEventMessage | Problem | None:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
     its final state and `end` at once.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        BackupEventType0 | BackupEventType1 | Problem
+        BackupEventMessage | Problem
     """
 
     return sync_detailed(
@@ -148,20 +133,21 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[BackupEventType0 | BackupEventType1 | Problem]:
+) -> Response[BackupEventMessage | Problem]:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
     its final state and `end` at once.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[BackupEventType0 | BackupEventType1 | Problem]
+        Response[BackupEventMessage | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -177,20 +163,21 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> BackupEventType0 | BackupEventType1 | Problem | None:
+) -> BackupEventMessage | Problem | None:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
     its final state and `end` at once.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        BackupEventType0 | BackupEventType1 | Problem
+        BackupEventMessage | Problem
     """
 
     return (

@@ -44,6 +44,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -69,10 +74,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | str]:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends.
+    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
+    409 while it runs.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -98,10 +105,12 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | str | None:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends.
+    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
+    409 while it runs.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,10 +131,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | str]:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends.
+    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
+    409 while it runs.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,10 +160,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | str | None:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends.
+    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
+    409 while it runs.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -90,7 +90,8 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (BackupStatus | Unset): The state of a backup. Every state but `running` is final.
 
     Raises:
@@ -125,7 +126,8 @@ def sync(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (BackupStatus | Unset): The state of a backup. Every state but `running` is final.
 
     Raises:
@@ -155,7 +157,8 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (BackupStatus | Unset): The state of a backup. Every state but `running` is final.
 
     Raises:
@@ -188,7 +191,8 @@ async def asyncio(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (BackupStatus | Unset): The state of a backup. Every state but `running` is final.
 
     Raises:

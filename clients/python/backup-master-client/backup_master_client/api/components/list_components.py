@@ -64,7 +64,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[ComponentView]]:
-    """Every configured component.
+    """Every configured component; for a remote one also whether its agent answers, and its version.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -87,7 +87,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[ComponentView] | None:
-    """Every configured component.
+    """Every configured component; for a remote one also whether its agent answers, and its version.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,7 +106,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[ComponentView]]:
-    """Every configured component.
+    """Every configured component; for a remote one also whether its agent answers, and its version.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +127,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[ComponentView] | None:
-    """Every configured component.
+    """Every configured component; for a remote one also whether its agent answers, and its version.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

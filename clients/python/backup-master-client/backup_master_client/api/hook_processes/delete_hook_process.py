@@ -82,7 +82,8 @@ def sync_detailed(
     after a grace period. Answers once the group is gone.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -112,7 +113,8 @@ def sync(
     after a grace period. Answers once the group is gone.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,7 +139,8 @@ async def asyncio_detailed(
     after a grace period. Answers once the group is gone.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,7 +168,8 @@ async def asyncio(
     after a grace period. Answers once the group is gone.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

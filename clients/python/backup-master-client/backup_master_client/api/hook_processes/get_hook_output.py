@@ -6,7 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.output_line import OutputLine
+from ...models.hook_output_message_type_0 import HookOutputMessageType0
+from ...models.hook_output_message_type_1 import HookOutputMessageType1
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -14,11 +15,11 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     id: str,
     *,
-    last_event_id: int | None | Unset = UNSET,
+    last_event_id: int | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id, Unset):
-        headers["Last-Event-ID"] = last_event_id
+        headers["Last-Event-ID"] = str(last_event_id)
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -31,9 +32,27 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> OutputLine | Problem | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> HookOutputMessageType0 | HookOutputMessageType1 | Problem | None:
     if response.status_code == 200:
-        response_200 = OutputLine.from_dict(response.text)
+
+        def _parse_response_200(data: object) -> HookOutputMessageType0 | HookOutputMessageType1:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_hook_output_message_type_0 = HookOutputMessageType0.from_dict(data)
+
+                return componentsschemas_hook_output_message_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            componentsschemas_hook_output_message_type_1 = HookOutputMessageType1.from_dict(data)
+
+            return componentsschemas_hook_output_message_type_1
+
+        response_200 = _parse_response_200(response.text)
 
         return response_200
 
@@ -65,7 +84,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[OutputLine | Problem]:
+) -> Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -78,22 +97,23 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    last_event_id: int | None | Unset = UNSET,
-) -> Response[OutputLine | Problem]:
+    last_event_id: int | Unset = UNSET,
+) -> Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
     `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
 
     Args:
-        id (str):
-        last_event_id (int | None | Unset):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        last_event_id (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OutputLine | Problem]
+        Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -112,22 +132,23 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    last_event_id: int | None | Unset = UNSET,
-) -> OutputLine | Problem | None:
+    last_event_id: int | Unset = UNSET,
+) -> HookOutputMessageType0 | HookOutputMessageType1 | Problem | None:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
     `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
 
     Args:
-        id (str):
-        last_event_id (int | None | Unset):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        last_event_id (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OutputLine | Problem
+        HookOutputMessageType0 | HookOutputMessageType1 | Problem
     """
 
     return sync_detailed(
@@ -141,22 +162,23 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    last_event_id: int | None | Unset = UNSET,
-) -> Response[OutputLine | Problem]:
+    last_event_id: int | Unset = UNSET,
+) -> Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
     `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
 
     Args:
-        id (str):
-        last_event_id (int | None | Unset):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        last_event_id (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OutputLine | Problem]
+        Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -173,22 +195,23 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    last_event_id: int | None | Unset = UNSET,
-) -> OutputLine | Problem | None:
+    last_event_id: int | Unset = UNSET,
+) -> HookOutputMessageType0 | HookOutputMessageType1 | Problem | None:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
     `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
 
     Args:
-        id (str):
-        last_event_id (int | None | Unset):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+        last_event_id (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OutputLine | Problem
+        HookOutputMessageType0 | HookOutputMessageType1 | Problem
     """
 
     return (

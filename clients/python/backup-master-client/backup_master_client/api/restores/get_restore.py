@@ -79,7 +79,8 @@ def sync_detailed(
     every path changed, the status and errors.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -109,7 +110,8 @@ def sync(
     every path changed, the status and errors.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +136,8 @@ async def asyncio_detailed(
     every path changed, the status and errors.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,7 +165,8 @@ async def asyncio(
     every path changed, the status and errors.
 
     Args:
-        id (str):
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

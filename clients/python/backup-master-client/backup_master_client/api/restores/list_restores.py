@@ -90,7 +90,8 @@ def sync_detailed(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (RestoreStatus | Unset): Where a restore stands. Every status but `running` is
             final.
 
@@ -126,7 +127,8 @@ def sync(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (RestoreStatus | Unset): Where a restore stands. Every status but `running` is
             final.
 
@@ -157,7 +159,8 @@ async def asyncio_detailed(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (RestoreStatus | Unset): Where a restore stands. Every status but `running` is
             final.
 
@@ -191,7 +194,8 @@ async def asyncio(
 
     Args:
         limit (int | Unset):
-        cursor (str | Unset):
+        cursor (str | Unset): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting
+            with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
         status (RestoreStatus | Unset): Where a restore stands. Every status but `running` is
             final.
 
