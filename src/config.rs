@@ -169,34 +169,12 @@ fn list(errors: &[FieldError]) -> String {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let abs = absolute(path);
-        Config::parse(&text, &abs).map_err(|errors| ConfigError::Invalid { path: abs, errors })
+        load_with(path, Config::parse)
     }
 
     /// Parses config text as if it were the file `file`; every error at once.
     pub fn parse(text: &str, file: &Path) -> Result<Config, Vec<FieldError>> {
-        let base_dir = file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let doc = ImDocument::parse(text.to_string()).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(" (line {})", line_of(text, s.start)))
-                .unwrap_or_default();
-            vec![FieldError::new(
-                "file",
-                format!("TOML syntax error{line}: {}", e.message()),
-            )]
-        })?;
-        let mut r = Reader {
-            text,
-            errors: Vec::new(),
-        };
+        let (base_dir, doc, mut r) = begin_parse(text, file)?;
         let root = doc.as_table();
         r.check_keys(
             root,
@@ -438,6 +416,50 @@ pub fn check_agent_url(url: &str) -> Result<reqwest::Url, String> {
         ));
     }
     Ok(u)
+}
+
+/// Reads `path` and parses it with `parse` (the master's or the agent's), naming the file in
+/// every error.
+pub(crate) fn load_with<T>(
+    path: &Path,
+    parse: impl FnOnce(&str, &Path) -> Result<T, Vec<FieldError>>,
+) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let abs = absolute(path);
+    parse(&text, &abs).map_err(|errors| ConfigError::Invalid { path: abs, errors })
+}
+
+/// The common start of parsing a config file: its folder, the TOML document (a syntax error
+/// is one error naming its line), and a reader collecting field errors.
+pub(crate) fn begin_parse<'t>(
+    text: &'t str,
+    file: &Path,
+) -> Result<(PathBuf, ImDocument<String>, Reader<'t>), Vec<FieldError>> {
+    let base_dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let doc = ImDocument::parse(text.to_string()).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| format!(" (line {})", line_of(text, s.start)))
+            .unwrap_or_default();
+        vec![FieldError::new(
+            "file",
+            format!("TOML syntax error{line}: {}", e.message()),
+        )]
+    })?;
+    Ok((
+        base_dir,
+        doc,
+        Reader {
+            text,
+            errors: Vec::new(),
+        },
+    ))
 }
 
 /// The items a component backs up: its profile's, or the configured ones for `custom`.

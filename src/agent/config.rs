@@ -25,11 +25,8 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use toml_edit::ImDocument;
-
 use crate::config::{
-    absolute, line_of, parse_profile, read_tokens, resolve, valid_name, ConfigError, Reader,
-    TokenSpec, MAX_HOOK_TIMEOUT,
+    parse_profile, read_tokens, resolve, valid_name, ConfigError, TokenSpec, MAX_HOOK_TIMEOUT,
 };
 use crate::engine::Profile;
 use crate::error::FieldError;
@@ -62,34 +59,12 @@ pub struct AgentConfig {
 
 impl AgentConfig {
     pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let abs = absolute(path);
-        AgentConfig::parse(&text, &abs).map_err(|errors| ConfigError::Invalid { path: abs, errors })
+        crate::config::load_with(path, AgentConfig::parse)
     }
 
     /// Parses agent config text as if it were the file `file`; every error at once.
     pub fn parse(text: &str, file: &Path) -> Result<AgentConfig, Vec<FieldError>> {
-        let base_dir = file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let doc = ImDocument::parse(text.to_string()).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(" (line {})", line_of(text, s.start)))
-                .unwrap_or_default();
-            vec![FieldError::new(
-                "file",
-                format!("TOML syntax error{line}: {}", e.message()),
-            )]
-        })?;
-        let mut r = Reader {
-            text,
-            errors: Vec::new(),
-        };
+        let (base_dir, doc, mut r) = crate::config::begin_parse(text, file)?;
         let root = doc.as_table();
         r.check_keys(
             root,
