@@ -505,36 +505,22 @@ pub fn validate(cfg: &Config) -> Vec<FieldError> {
     errors
 }
 
+/// The schedule rules are the scheduler's own (`crate::schedule`), so the API refuses exactly
+/// what the scheduler could not run.
 pub fn validate_schedule(s: &ScheduleSettings, prefix: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    if let Err(msg) = parse_daily_time(&s.daily_time) {
+    if let Err(msg) = crate::schedule::parse_daily_time(&s.daily_time) {
         errors.push(FieldError::new(format!("{prefix}.daily_time"), msg));
     }
-    if !s.time_zone.is_empty() && jiff::tz::TimeZone::get(&s.time_zone).is_err() {
-        errors.push(FieldError::new(
-            format!("{prefix}.time_zone"),
-            format!(
-                "unknown time zone {:?}; use an IANA name such as Europe/Berlin, or empty for the machine's zone",
-                s.time_zone
-            ),
-        ));
+    if !s.time_zone.is_empty() {
+        if let Err(msg) = crate::schedule::validate_time_zone(&s.time_zone) {
+            errors.push(FieldError::new(
+                format!("{prefix}.time_zone"),
+                format!("{msg}; use an IANA name such as Europe/Berlin, or empty for the machine's zone"),
+            ));
+        }
     }
     errors
-}
-
-/// `hh:mm`, two digits each, 00:00 to 23:59.
-pub fn parse_daily_time(s: &str) -> Result<(u8, u8), String> {
-    let msg = || format!("{s:?} is not a time: must be hh:mm between 00:00 and 23:59");
-    let b = s.as_bytes();
-    if b.len() != 5 || b[2] != b':' || ![0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit()) {
-        return Err(msg());
-    }
-    let h = (b[0] - b'0') * 10 + (b[1] - b'0');
-    let m = (b[3] - b'0') * 10 + (b[4] - b'0');
-    if h > 23 || m > 59 {
-        return Err(msg());
-    }
-    Ok((h, m))
 }
 
 pub fn validate_hooks(h: &HookSettings, base_dir: &Path, prefix: &str) -> Vec<FieldError> {
@@ -1225,18 +1211,6 @@ home = "{}"
             hex::encode(sha256_of(b"t")),
             home.display()
         )
-    }
-
-    #[test]
-    fn daily_time_is_exactly_hh_mm() {
-        for ok in ["00:00", "23:59", "02:00", "12:30"] {
-            assert!(parse_daily_time(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "24:00", "7:5", "07:5", "7:05", " 07:05", "07:05 ", "23:60", "ab:cd", "", "0700",
-        ] {
-            assert!(parse_daily_time(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -90,6 +90,14 @@ impl<'de> Deserialize<'de> for DailyTime {
 
 /// Parses exactly `hh:mm`: two ASCII digits, a colon, two ASCII digits, 00:00..=23:59.
 /// Refused: `24:00`, `7:5`, `07:5`, `7:05`, ` 07:05`, `07:05:00`, `07h05`.
+///
+/// ```
+/// use backup_master::schedule::parse_daily_time;
+/// let t = parse_daily_time("02:30").unwrap();
+/// assert_eq!((t.hour(), t.minute()), (2, 30));
+/// assert!(parse_daily_time("24:00").is_err());
+/// assert!(parse_daily_time("7:5").is_err());
+/// ```
 pub fn parse_daily_time(s: &str) -> Result<DailyTime, String> {
     let digit = |b: u8| b.is_ascii_digit().then(|| b - b'0');
     let parsed = match s.as_bytes() {
