@@ -394,15 +394,43 @@ pub fn append_line(path: &Path, line: &str) -> Result<(), String> {
     f.sync_all().map_err(|e| err("syncing", e))
 }
 
-/// After the commit decision: removes every safety folder and ends the restore `succeeded`.
-/// Idempotent (start-up recovery calls it again after a crash). `note` is added to the record.
+/// What a safety folder is renamed to once its restore is committed: out of the way at once,
+/// deleted after the restore is final ([`purge_retired`]) or, after a crash, at start-up.
+pub fn retired_name(safety_folder: &str) -> PathBuf {
+    PathBuf::from(format!("{safety_folder}{RETIRED_SUFFIX}"))
+}
+
+/// Suffix of a committed restore's retired safety folder.
+pub const RETIRED_SUFFIX: &str = ".retired";
+
+/// Deletes the retired safety folders of a committed restore (slow for a large home: runs
+/// after the restore is final, so the next job need not wait for it).
+pub fn purge_retired(rec: &RestoreRecord) {
+    for c in &rec.components {
+        let retired = retired_name(&c.safety_folder);
+        if fsutil::exists_nofollow(&retired) {
+            if let Err(e) = fsutil::remove_tree(&retired) {
+                tracing::warn!(folder = %retired.display(), error = %e, "could not remove a retired safety folder");
+            }
+        }
+    }
+}
+
+/// After the commit decision: retires every safety folder (an atomic rename; the deletion
+/// follows once the restore is final) and ends the restore `succeeded`. Idempotent (start-up
+/// recovery calls it again after a crash). `note` is added to the record.
 pub fn complete(journal: &dyn Journal, note: Option<&str>) {
     let rec = journal.snapshot();
     for c in &rec.components {
         let safety = Path::new(&c.safety_folder);
         let existed = fsutil::exists_nofollow(safety);
-        let result =
-            fsutil::remove_tree(safety).and_then(|()| fsutil::fsync_dir(Path::new(&c.home)));
+        let result = if existed {
+            fs::rename(safety, retired_name(&c.safety_folder))
+                .ctx("retiring", safety)
+                .and_then(|()| fsutil::fsync_dir(Path::new(&c.home)))
+        } else {
+            Ok(())
+        };
         let name = c.name.clone();
         let _ = journal.update(&mut |r| {
             match &result {

@@ -284,19 +284,19 @@ impl Restorer {
                 write_lock: Mutex::new(()),
             }),
         };
-        restorer.warn_about_leftovers();
         for id in running {
             let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
             recovery::recover(&journal, &restorer.inner.faults);
             let r = journal.snapshot();
             tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
         }
+        restorer.warn_about_leftovers();
         Ok(restorer)
     }
 
     /// Logs safety folders no running restore will roll back (a rollback that could not
     /// finish, or a state folder that was lost): they hold a home's old items, so they are
-    /// never removed automatically.
+    /// never removed automatically. Retired ones (their restore committed) are deleted.
     fn warn_about_leftovers(&self) {
         let records = lock(&self.inner.records);
         for spec in self.inner.engine.components() {
@@ -308,6 +308,13 @@ impl Restorer {
                 let Some(id) = name.strip_prefix(plan::SAFETY_PREFIX) else {
                     continue;
                 };
+                // Retired only after its restore committed: the deletion a crash interrupted.
+                if id.ends_with(apply::RETIRED_SUFFIX) {
+                    if let Err(err) = crate::engine::fsutil::remove_tree(&e.path()) {
+                        tracing::warn!(folder = %e.path().display(), error = %err, "could not remove a retired safety folder");
+                    }
+                    continue;
+                }
                 if records.get(id).is_none_or(|r| r.status != S::Running) {
                     tracing::warn!(
                         component = %spec.name,
@@ -627,6 +634,9 @@ impl Restorer {
                 tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
                 drop(guard);
                 journal.publish();
+                if r.status == S::Succeeded {
+                    apply::purge_retired(&r);
+                }
             });
         if let Err(e) = spawned {
             // Nothing was touched; the guard went with the closure.
