@@ -491,3 +491,116 @@ fn config_refuses_home_and_agent_together_and_a_missing_token() {
         "{err}"
     );
 }
+
+/// Starts a verification of set `id`; polls it until it ends; returns the record.
+fn verify_set(master: &Server, id: &str) -> Value {
+    let r = master.post(
+        &format!("/api/v1/backup-sets/{id}/verify"),
+        OPERATOR,
+        &json!({}),
+    );
+    assert_eq!(r.status(), 202, "verify {id}");
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    poll("verification to end", Duration::from_secs(60), || {
+        let v = master.get_json(&loc, VIEWER);
+        (v["status"] != "running").then_some(v)
+    })
+}
+
+fn folder_of<'a>(list: &'a Value, component: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["component"] == component)
+        .unwrap_or_else(|| panic!("no folder of {component} in {list}"))
+}
+
+#[test]
+fn backup_sets_list_remote_folders_and_verify_them_through_the_agent() {
+    let mut c = Cluster::new(&[], &[]);
+    let master = c.master();
+    let first = run_backup(&master);
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let id = first["id"].as_str().unwrap().to_string();
+
+    // The set holds the local folder and the agents' folders, and is complete.
+    let list = master.get_json("/api/v1/backup-sets", VIEWER);
+    assert_eq!(list["problems"], json!([]), "{list:#}");
+    let set = &list["items"][0];
+    assert_eq!(set["id"], id, "{list:#}");
+    assert_eq!(set["complete"], true, "{set:#}");
+    assert_eq!(set["successful"], true, "{set:#}");
+    assert_eq!(set["missing"], json!([]), "{set:#}");
+    let names: Vec<_> = set["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["component"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["hub", "trk", "lui"], "config order");
+    let hub = folder_of(&set["components"], "hub");
+    assert!(hub["agent"].is_null(), "{hub}");
+    for (name, agent, dir) in [
+        ("trk", &c.trk.addr, "agent-one/home/backup"),
+        ("lui", &c.lui.addr, "agent-two/home/backup"),
+    ] {
+        let f = folder_of(&set["components"], name);
+        assert_eq!(f["source"], "slot", "{f}");
+        assert_eq!(f["slot"], "backup", "{f}");
+        assert_eq!(f["agent"], json!(agent), "{f}");
+        assert_eq!(f["result"], "success", "{f}");
+        assert!(f["folder"].as_str().unwrap().ends_with(dir), "{f}");
+        assert!(f["started"].is_string() && f["problem"].is_null(), "{f}");
+    }
+    // The token never appears.
+    assert!(!list.to_string().contains(TRK_TOKEN) && !list.to_string().contains(LUI_TOKEN));
+    let latest = master.get_json("/api/v1/backup-sets?latest=true&successful=true", VIEWER);
+    assert_eq!(latest["items"][0]["id"], id, "{latest:#}");
+
+    // Verification goes through the agents and passes.
+    let v = verify_set(&master, &id);
+    assert_eq!(v["status"], "passed", "{v:#}");
+    assert_eq!(v["folders"].as_array().unwrap().len(), 3, "{v:#}");
+    let trk = folder_of(&v["folders"], "trk");
+    assert!(trk["files_checked"].as_u64().unwrap() > 0, "{trk}");
+    assert!(v["files_checked"].as_u64().unwrap() >= trk["files_checked"].as_u64().unwrap());
+
+    // A flipped byte in a remote slot is found by the agent.
+    let victim = c.home("trk").join("backup/data/events.dat");
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&victim, &bytes).unwrap();
+    let v = verify_set(&master, &id);
+    assert_eq!(v["status"], "failed", "{v:#}");
+    let trk = folder_of(&v["folders"], "trk");
+    assert_eq!(trk["ok"], false, "{trk}");
+    assert_eq!(trk["changed"], json!(["data/events.dat"]), "{trk}");
+    assert_eq!(folder_of(&v["folders"], "lui")["ok"], true, "{v:#}");
+    assert_eq!(folder_of(&v["folders"], "hub")["ok"], true, "{v:#}");
+    let set = master.get_json(&format!("/api/v1/backup-sets/{id}"), VIEWER);
+    assert_eq!(set["last_verification"]["status"], "failed", "{set:#}");
+
+    // An agent that is down: its folders are missing, the list says why, never a 500.
+    c.lui.kill9();
+    let list = master.get_json("/api/v1/backup-sets", VIEWER);
+    let set = &list["items"][0];
+    assert_eq!(set["id"], id, "{list:#}");
+    assert_eq!(set["complete"], false, "{set:#}");
+    assert_eq!(set["successful"], false, "{set:#}");
+    assert_eq!(set["missing"], json!(["lui"]), "{set:#}");
+    let problems = list["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{list:#}");
+    assert_eq!(problems[0]["component"], "lui");
+    let why = problems[0]["problem"].as_str().unwrap();
+    assert!(why.contains(&c.lui.addr), "{why}");
+    assert!(!list.to_string().contains(LUI_TOKEN));
+    let v = verify_set(&master, &id);
+    assert_eq!(v["missing_components"], json!(["lui"]), "{v:#}");
+
+    // A restore of the set restores the local component and says the remote ones were not.
+    let r = post_restore(&master, &json!({"backup_id": id, "dry_run": true}));
+    assert_eq!(r.status(), 200, "dry run");
+    let rec: Value = r.json().unwrap();
+    let notes = rec["notes"].to_string();
+    assert!(notes.contains("\\\"trk\\\" is remote"), "{rec:#}");
+}

@@ -35,6 +35,10 @@ pub struct BackupSetList {
     /// Slot folders whose backup ID cannot be read (no `readme.txt`, or one without a usable
     /// `Backup ID:` line); `problem` says why. Not filtered by the query.
     pub unidentified: Vec<SetFolder>,
+    /// Components whose folders could not be listed now (a remote component whose agent did
+    /// not answer or refused): the sets lack their folders, and `problem` says why.
+    #[serde(default)]
+    pub problems: Vec<crate::sets::ComponentProblem>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -146,6 +150,7 @@ pub async fn list_backup_sets(
     Ok(HttpResponse::Ok().json(BackupSetList {
         items: scan.sets,
         unidentified: scan.unidentified,
+        problems: scan.problems,
     }))
 }
 

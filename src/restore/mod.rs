@@ -46,8 +46,10 @@
 //!   follows the file's (CRLF when its last line has one).
 //! * A restore is not cancellable: stopping half-way would only mean a rollback, which a
 //!   failed restore does anyway.
-//! * Remote components (agents) are not restored yet: only configured local components are
-//!   known here.
+//! * Remote components (agents) are not restored yet: only configured local components can be
+//!   chosen. Backup sets do list remote folders (`crate::sets`); a restore of a set that has
+//!   them restores the local components and says in its notes that the remote ones were not
+//!   restored.
 
 pub mod apply;
 pub mod plan;
@@ -408,10 +410,18 @@ impl Restorer {
                     && req.components.is_none()
                     && !notes.iter().any(|n: &String| n.contains(&f.component))
                 {
-                    notes.push(format!(
-                        "the set has a folder for {:?}, which is not configured: not restored",
-                        f.component
-                    ));
+                    notes.push(if f.agent.is_some() {
+                        format!(
+                            "component {:?} is remote (its folder is on its agent's machine); \
+                             restores through agents are not supported yet: not restored",
+                            f.component
+                        )
+                    } else {
+                        format!(
+                            "the set has a folder for {:?}, which is not configured: not restored",
+                            f.component
+                        )
+                    });
                 }
             }
         }

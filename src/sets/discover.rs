@@ -5,7 +5,7 @@
 //! Nothing here writes; a folder that cannot be read or whose readme is malformed becomes a
 //! [`SetFolder`] with `problem` set, never an error of the whole scan.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -14,8 +14,46 @@ use std::path::{Component, Path, PathBuf};
 use crate::engine::readme::{Readme, README_FILE};
 use crate::engine::slots::SlotLayout;
 use crate::engine::{single_line, ComponentSpec};
+use crate::store::SlotInfo;
 
-use super::{BackupSet, FolderSource, ImportedFolder, SetFolder, SetsError};
+use super::{BackupSet, ComponentProblem, FolderSource, ImportedFolder, SetFolder, SetsError};
+
+/// What the agent of each remote component said, by component name: its URL and history
+/// slots, or why they could not be listed.
+pub(crate) type RemoteSlots = HashMap<String, Result<(String, Vec<SlotInfo>), String>>;
+
+/// A slot of a remote component as its agent described it (the agent read its readme).
+fn remote_folder(component: &str, agent: &str, info: &SlotInfo) -> Found {
+    let mut f = blank(
+        component,
+        Path::new(&info.path),
+        FolderSource::Slot,
+        Some(info.slot.clone()),
+    );
+    f.agent = Some(agent.to_string());
+    f.result = info.result.clone();
+    f.started = info.started;
+    f.finished = info.finished;
+    f.errors = info.errors.clone();
+    f.problem = info.error.as_deref().map(single_line);
+    let id = match &info.backup_id {
+        Some(id) if acceptable_id(id) => Some(id.clone()),
+        Some(id) => {
+            f.problem = Some(format!(
+                "readme.txt holds {:?}, which is not a usable backup ID",
+                single_line(id)
+            ));
+            None
+        }
+        None => {
+            if f.problem.is_none() {
+                f.problem = Some("the agent could not read a backup ID from readme.txt".into());
+            }
+            None
+        }
+    };
+    Found { id, folder: f }
+}
 
 /// Longest folder path accepted from a client.
 const MAX_PATH_BYTES: usize = 4096;
@@ -50,6 +88,7 @@ fn blank(component: &str, path: &Path, source: FolderSource, slot: Option<String
         errors: Vec::new(),
         problem: None,
         imported_at: None,
+        agent: None,
     }
 }
 
@@ -172,16 +211,49 @@ fn read_imported(entry: &ImportedFolder) -> Found {
     found
 }
 
-/// Every set on disk (newest first, without `last_verification`) and the folders whose backup
-/// ID cannot be known.
+/// What [`scan`] found: sets newest first (without `last_verification`), the folders whose
+/// backup ID cannot be known, and the components whose folders could not be listed.
+pub(crate) type ScanParts = (Vec<BackupSet>, Vec<SetFolder>, Vec<ComponentProblem>);
+
+/// Every set of `specs` (every configured component, local and remote, config order): local
+/// slots and imports read from disk, remote slots as `remote` reports them.
 pub(crate) fn scan(
     specs: &[ComponentSpec],
     imports: &[ImportedFolder],
-) -> (Vec<BackupSet>, Vec<SetFolder>) {
+    remote: &RemoteSlots,
+) -> ScanParts {
     // id -> (component index, slot before import, slot index, folder)
     let mut by_id: BTreeMap<String, Vec<(usize, u8, u32, SetFolder)>> = BTreeMap::new();
     let mut unidentified = Vec::new();
+    let mut problems = Vec::new();
     for (ci, spec) in specs.iter().enumerate() {
+        if spec.is_remote() {
+            match remote.get(&spec.name) {
+                Some(Ok((agent, slots))) => {
+                    for (k, info) in slots.iter().enumerate() {
+                        let found = remote_folder(&spec.name, agent, info);
+                        match found.id {
+                            Some(id) => by_id.entry(id).or_default().push((
+                                ci,
+                                0,
+                                u32::try_from(k).unwrap_or(u32::MAX),
+                                found.folder,
+                            )),
+                            None => unidentified.push(found.folder),
+                        }
+                    }
+                }
+                Some(Err(e)) => problems.push(ComponentProblem {
+                    component: spec.name.clone(),
+                    problem: single_line(e),
+                }),
+                None => problems.push(ComponentProblem {
+                    component: spec.name.clone(),
+                    problem: "its agent was not asked".into(),
+                }),
+            }
+            continue;
+        }
         let layout = match SlotLayout::of(&spec.backup_folder) {
             Ok(l) => l,
             Err(e) => {
@@ -250,7 +322,7 @@ pub(crate) fn scan(
             }
         })
         .collect();
-    (sets, unidentified)
+    (sets, unidentified, problems)
 }
 
 /// Refuses paths that are relative, hold `..` or NUL, or are absurdly long.
@@ -444,7 +516,7 @@ mod tests {
         readme(&r.join("lui/backup1"), &ok_readme("C", "lui"));
         readme(&r.join("hub/backup.failed"), &ok_readme("D", "hub"));
         readme(&r.join("hub/backup.staging-E"), &ok_readme("E", "hub"));
-        let (sets, unidentified) = scan(&specs, &[]);
+        let (sets, unidentified, _) = scan(&specs, &[], &RemoteSlots::new());
         assert!(unidentified.is_empty());
         let ids: Vec<&str> = sets.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["C", "B", "A"]);
@@ -473,7 +545,7 @@ mod tests {
         fs::create_dir_all(r.join("hub/backup2")).unwrap();
         readme(&r.join("hub/backup3"), &ok_readme("../etc", "hub"));
         readme(&r.join("hub/backup4"), &ok_readme("Y", "lui"));
-        let (sets, unidentified) = scan(&specs, &[]);
+        let (sets, unidentified, _) = scan(&specs, &[], &RemoteSlots::new());
         let x = sets.iter().find(|s| s.id == "X").unwrap();
         assert!(x.components[0]
             .problem
@@ -516,7 +588,7 @@ mod tests {
             imp("hub", "medium/gone", "Z"),
             imp("hub", "medium/hub-A", "OLD"),
         ];
-        let (sets, _) = scan(&specs, &imports);
+        let (sets, _, _) = scan(&specs, &imports, &RemoteSlots::new());
         let a = sets.iter().find(|s| s.id == "A").unwrap();
         assert!(a.complete && a.successful, "{a:?}");
         let sources: Vec<_> = a

@@ -47,7 +47,18 @@
 //! [`Sets::verify_folders`] is the same check run synchronously, for restores (which hold the
 //! one-job lock, so nothing moves); it records nothing.
 //!
-//! Remote components (agents) are not scanned yet: only folders on this machine are found.
+//! # Remote components (DESIGN §8)
+//! The slots of a component behind an agent are listed by its agent (`GET .../history`, one
+//! call per remote component, all at once): they are [`SetFolder`]s with `source: slot`, the
+//! path on the agent's machine and `agent` (its URL), and count for `complete` and
+//! `successful` like any other. An agent that cannot be asked (unreachable, refusing the
+//! token) leaves its component out of the sets — so they are not complete — and is named in
+//! the scan's `problems`; it never fails the list. Verifying a set verifies a remote folder
+//! through its agent (`POST .../verify`); the files never pass through the master. Remote
+//! folders cannot be imported (an import names a folder on this machine). The agents are
+//! reached on the tokio runtime of the calling thread, so these methods must run on a
+//! blocking thread of the runtime (`web::block`), as they already must because they read
+//! the disk; with no runtime (unit tests), remote components are reported as problems.
 
 pub mod discover;
 pub mod imports;
@@ -56,6 +67,7 @@ pub mod verify;
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -64,10 +76,13 @@ use utoipa::ToSchema;
 
 use crate::engine::fsutil::IoError;
 use crate::engine::readme::Readme;
+use crate::engine::ComponentSpec;
 use crate::jobs::{Engine, JobKind};
 
 pub use discover::acceptable_id;
+use discover::RemoteSlots;
 use imports::ImportStore;
+use tokio::runtime::Handle;
 use verifications::{BeginError, VerificationStore};
 use verify::Progress;
 
@@ -110,6 +125,21 @@ pub struct SetFolder {
     /// When the folder was imported (imported folders only).
     #[serde(default)]
     pub imported_at: Option<DateTime<Utc>>,
+    /// For a folder of a remote component: the URL of the agent whose machine holds it
+    /// (`folder` is a path there). Absent for folders on this machine.
+    #[serde(default)]
+    #[schema(example = "https://tracker.example:7444")]
+    pub agent: Option<String>,
+}
+
+/// A configured component whose folders could not be listed now (its agent is unreachable or
+/// refuses): its folders are missing from every set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentProblem {
+    #[schema(example = "trk")]
+    pub component: String,
+    /// Why, naming the agent.
+    pub problem: String,
 }
 
 impl SetFolder {
@@ -377,6 +407,20 @@ pub struct SetQuery {
     pub latest: bool,
 }
 
+/// Runs `fut` on the runtime `rt` and waits for it from this (non-async) thread.
+fn on_runtime<T: Send + 'static>(
+    rt: Option<&Handle>,
+    fut: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, String> {
+    let rt = rt.ok_or_else(|| "no async runtime here to reach the agent from".to_string())?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv()
+        .map_err(|_| "internal error: the call to the agent stopped; see the log".to_string())
+}
+
 /// What a scan of the disk found.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Scan {
@@ -384,6 +428,9 @@ pub struct Scan {
     pub sets: Vec<BackupSet>,
     /// Slot folders whose backup ID cannot be read (no readme, or no usable ID line).
     pub unidentified: Vec<SetFolder>,
+    /// Components whose folders could not be listed (remote components whose agent did not
+    /// answer): the sets lack them.
+    pub problems: Vec<ComponentProblem>,
 }
 
 struct Inner {
@@ -418,13 +465,60 @@ impl Sets {
 
     /// Reads every slot's and imported folder's readme now.
     pub fn scan(&self) -> Scan {
-        let specs = self.inner.engine.components();
-        let (mut sets, unidentified) = discover::scan(&specs, &self.inner.imports.list());
+        let specs = self.inner.engine.all_components();
+        let remote = self.remote_slots(&specs);
+        let (mut sets, unidentified, problems) =
+            discover::scan(&specs, &self.inner.imports.list(), &remote);
         let last = self.inner.verifications.last_finished();
         for s in &mut sets {
             s.last_verification = last.get(&s.id).cloned();
         }
-        Scan { sets, unidentified }
+        Scan {
+            sets,
+            unidentified,
+            problems,
+        }
+    }
+
+    /// Asks the agent of every remote component in `specs` for its history, all at once.
+    fn remote_slots(&self, specs: &[ComponentSpec]) -> RemoteSlots {
+        let remote: Vec<String> = specs
+            .iter()
+            .filter(|s| s.is_remote())
+            .map(|s| s.name.clone())
+            .collect();
+        if remote.is_empty() {
+            return RemoteSlots::new();
+        }
+        let engine = self.inner.engine.clone();
+        let names = remote.clone();
+        let ask = async move {
+            let calls = names.into_iter().map(|name| {
+                let engine = engine.clone();
+                async move {
+                    let r = match engine.store_of(&name) {
+                        Ok((spec, store)) => {
+                            let agent = store.location().unwrap_or_default();
+                            store
+                                .history(&spec)
+                                .await
+                                .map(|h| (agent, h))
+                                .map_err(|e| e.to_string())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (name, r)
+                }
+            });
+            futures_util::future::join_all(calls)
+                .await
+                .into_iter()
+                .collect::<RemoteSlots>()
+        };
+        match on_runtime(Handle::try_current().ok().as_ref(), ask) {
+            Ok(slots) => slots,
+            Err(e) => remote.into_iter().map(|n| (n, Err(e.clone()))).collect(),
+        }
     }
 
     /// Every set on disk, newest first.
@@ -519,9 +613,10 @@ impl Sets {
         })?;
         let me = self.clone();
         let job = record.clone();
+        let rt = Handle::try_current().ok();
         let spawned = std::thread::Builder::new()
             .name(format!("verify-{}", record.id))
-            .spawn(move || me.run_verification(job, set, progress));
+            .spawn(move || me.run_verification(job, set, progress, rt));
         if let Err(e) = spawned {
             let mut failed = record.clone();
             failed.status = VerificationStatus::Failed;
@@ -546,11 +641,17 @@ impl Sets {
     }
 
     /// The job body; a panic ends the record `failed` instead of leaving it running.
-    fn run_verification(&self, mut record: Verification, set: BackupSet, progress: Arc<Progress>) {
+    fn run_verification(
+        &self,
+        mut record: Verification,
+        set: BackupSet,
+        progress: Arc<Progress>,
+        rt: Option<Handle>,
+    ) {
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             set.components
                 .iter()
-                .map(|f| self.verify_tracking_moves(&set.id, f, &progress))
+                .map(|f| self.verify_tracking_moves(&set.id, f, &progress, rt.as_ref()))
                 .collect::<Vec<_>>()
         }));
         match result {
@@ -582,15 +683,18 @@ impl Sets {
         set_id: &str,
         folder: &SetFolder,
         progress: &Progress,
+        rt: Option<&Handle>,
     ) -> FolderVerification {
         let mut current = folder.clone();
         for _ in 0..MOVED_RETRIES {
-            let c = verify::check_tree(Path::new(&current.folder), progress);
-            let v = FolderVerification::of(&current.component, &current.folder, c);
+            let v = self.check_now(&current, progress, rt);
             // Checked after hashing: a rotation during the check shows here, and a folder
             // replaced by a newer backup must not pass for this set.
-            let still_there =
-                Readme::read_from(Path::new(&current.folder)).is_ok_and(|r| r.backup_id == set_id);
+            let still_there = if current.agent.is_some() {
+                self.remote_slot_id(&current, rt).as_deref() == Some(set_id)
+            } else {
+                Readme::read_from(Path::new(&current.folder)).is_ok_and(|r| r.backup_id == set_id)
+            };
             if still_there {
                 return v;
             }
@@ -624,6 +728,61 @@ impl Sets {
         v.ok = false;
         v.error = Some("the folder kept moving while it was verified (backups rotating the slots); verify again".into());
         v
+    }
+
+    /// Checks one folder: here, or through its agent for a remote one.
+    fn check_now(
+        &self,
+        f: &SetFolder,
+        progress: &Progress,
+        rt: Option<&Handle>,
+    ) -> FolderVerification {
+        if f.agent.is_none() {
+            let c = verify::check_tree(Path::new(&f.folder), progress);
+            return FolderVerification::of(&f.component, &f.folder, c);
+        }
+        let Some(slot) = f.slot.clone() else {
+            let c = verify::TreeCheck::failed("a remote folder without a slot name".into());
+            return FolderVerification::of(&f.component, &f.folder, c);
+        };
+        let engine = self.inner.engine.clone();
+        let name = f.component.clone();
+        let asked = on_runtime(rt, async move {
+            let (spec, store) = engine.store_of(&name).map_err(|e| e.to_string())?;
+            store
+                .verify_slot(&spec, &slot)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        match asked.and_then(|r| r) {
+            Ok(mut v) => {
+                v.component = f.component.clone();
+                v.folder = f.folder.clone();
+                progress.files.fetch_add(v.files_checked, Ordering::Relaxed);
+                progress.bytes.fetch_add(v.bytes_checked, Ordering::Relaxed);
+                v
+            }
+            Err(e) => {
+                let c =
+                    verify::TreeCheck::failed(format!("could not verify through the agent: {e}"));
+                FolderVerification::of(&f.component, &f.folder, c)
+            }
+        }
+    }
+
+    /// The backup ID the agent now reports for a remote folder's slot (`None`: gone or the
+    /// agent cannot be asked).
+    fn remote_slot_id(&self, f: &SetFolder, rt: Option<&Handle>) -> Option<String> {
+        let engine = self.inner.engine.clone();
+        let name = f.component.clone();
+        let slot = f.slot.clone()?;
+        on_runtime(rt, async move {
+            let (spec, store) = engine.store_of(&name).ok()?;
+            let slots = store.history(&spec).await.ok()?;
+            slots.into_iter().find(|s| s.slot == slot)?.backup_id
+        })
+        .ok()
+        .flatten()
     }
 
     /// A verification by its ID.

@@ -178,14 +178,14 @@ fn a_folder_moved_by_rotation_is_verified_at_its_new_place() {
     let progress = Progress::default();
     let v = f
         .sets
-        .verify_tracking_moves("A", &set.components[0], &progress);
+        .verify_tracking_moves("A", &set.components[0], &progress, None);
     assert!(v.ok, "{v:?}");
     assert!(v.folder.ends_with("hub/backup1"), "{}", v.folder);
     // Gone entirely: the failure stands.
     fs::remove_dir_all(r.join("hub/backup1")).unwrap();
     let v = f
         .sets
-        .verify_tracking_moves("A", &set.components[0], &progress);
+        .verify_tracking_moves("A", &set.components[0], &progress, None);
     assert!(!v.ok);
 }
 

@@ -76,7 +76,7 @@ impl TreeCheck {
             && self.omitted == 0
     }
 
-    fn failed(error: String) -> TreeCheck {
+    pub fn failed(error: String) -> TreeCheck {
         TreeCheck {
             error: Some(error),
             ..TreeCheck::default()

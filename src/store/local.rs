@@ -177,6 +177,7 @@ fn slot_info(k_name: String, path: &Path) -> SlotInfo {
         started: None,
         finished: None,
         error: None,
+        errors: Vec::new(),
     };
     match Readme::read_from(path) {
         Ok(r) => {
@@ -184,6 +185,7 @@ fn slot_info(k_name: String, path: &Path) -> SlotInfo {
             info.result = Some(if r.success { "success" } else { "error" }.to_string());
             info.started = r.started;
             info.finished = r.finished;
+            info.errors = r.errors;
         }
         Err(e) => info.error = Some(single_line(&e.to_string())),
     }

@@ -74,6 +74,9 @@ pub struct SlotInfo {
     pub finished: Option<DateTime<Utc>>,
     /// Set when readme.txt is missing or malformed.
     pub error: Option<String>,
+    /// The readme's `Error:` lines.
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +108,24 @@ pub trait ComponentStore: Send + Sync {
     /// (unreachable) and is then retried by the coordinator until acknowledged.
     fn is_remote(&self) -> bool {
         false
+    }
+
+    /// Where the store's folders are, for a remote store: its agent's URL. `None` on this
+    /// machine.
+    fn location(&self) -> Option<String> {
+        None
+    }
+
+    /// Checks one history slot against its `SHA256SUMS` where it is (a remote store asks its
+    /// agent). Local folders are checked directly by `crate::sets`, so the default refuses.
+    async fn verify_slot(
+        &self,
+        _spec: &ComponentSpec,
+        _slot: &str,
+    ) -> Result<crate::sets::FolderVerification, StoreError> {
+        Err(StoreError::Internal(
+            "this store does not verify slots itself".into(),
+        ))
     }
 
     /// Copies the component's items into its staging folder `<NAME>.staging-<id>`.

@@ -229,22 +229,6 @@ impl RemoteStore {
             .await
     }
 
-    /// The folders of one slot verified by the agent (`SHA256SUMS`), for backup sets.
-    pub async fn verify_slot(
-        &self,
-        spec: &ComponentSpec,
-        slot: &str,
-    ) -> Result<crate::sets::FolderVerification, StoreError> {
-        let url = self.path("/verify");
-        let body = crate::agent::wire::VerifyRequest {
-            backup_folder: spec.backup_folder.display().to_string(),
-            slot: slot.to_string(),
-        };
-        // Read-only: safe to retry. Verifying a large slot takes a while.
-        self.idempotent(Method::POST, &url, Some(&body), Duration::from_secs(3600))
-            .await
-    }
-
     async fn send_abort(
         &self,
         id: &str,
@@ -311,6 +295,26 @@ fn failed(started: chrono::DateTime<Utc>, stats: ProgressUpdate, msg: String) ->
 impl ComponentStore for RemoteStore {
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn location(&self) -> Option<String> {
+        Some(self.base.clone())
+    }
+
+    /// The slot verified by the agent (`SHA256SUMS`), for backup sets.
+    async fn verify_slot(
+        &self,
+        spec: &ComponentSpec,
+        slot: &str,
+    ) -> Result<crate::sets::FolderVerification, StoreError> {
+        let url = self.path("/verify");
+        let body = crate::agent::wire::VerifyRequest {
+            backup_folder: spec.backup_folder.display().to_string(),
+            slot: slot.to_string(),
+        };
+        // Read-only: safe to retry. Verifying a large slot takes a while.
+        self.idempotent(Method::POST, &url, Some(&body), Duration::from_secs(3600))
+            .await
     }
 
     async fn prepare(
@@ -461,6 +465,13 @@ impl ComponentStore for Unconfigured {
         Err(StoreError::Refused(self.0.clone()))
     }
     async fn history(&self, _spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError> {
+        Err(StoreError::Refused(self.0.clone()))
+    }
+    async fn verify_slot(
+        &self,
+        _: &ComponentSpec,
+        _: &str,
+    ) -> Result<crate::sets::FolderVerification, StoreError> {
         Err(StoreError::Refused(self.0.clone()))
     }
     async fn remove_temporaries(

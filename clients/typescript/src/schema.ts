@@ -561,6 +561,11 @@ export interface components {
         BackupSetList: {
             items: components["schemas"]["BackupSet"][];
             /**
+             * @description Components whose folders could not be listed now (a remote component whose agent did
+             *     not answer or refused): the sets lack their folders, and `problem` says why.
+             */
+            problems?: components["schemas"]["ComponentProblem"][];
+            /**
              * @description Slot folders whose backup ID cannot be read (no `readme.txt`, or one without a usable
              *     `Backup ID:` line); `problem` says why. Not filtered by the query.
              */
@@ -571,6 +576,16 @@ export interface components {
          * @enum {string}
          */
         BackupStatus: "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+        /**
+         * @description A configured component whose folders could not be listed now (its agent is unreachable or
+         *     refuses): its folders are missing from every set.
+         */
+        ComponentProblem: {
+            /** @example trk */
+            component: string;
+            /** @description Why, naming the agent. */
+            problem: string;
+        };
         /** @description Per-component details of a backup. */
         ComponentProgress: {
             /** Format: int64 */
@@ -1237,6 +1252,12 @@ export interface components {
         ScheduledTrigger: "schedule" | "catch_up";
         /** @description One component's folder in a backup set, as its `readme.txt` describes it. */
         SetFolder: {
+            /**
+             * @description For a folder of a remote component: the URL of the agent whose machine holds it
+             *     (`folder` is a path there). Absent for folders on this machine.
+             * @example https://tracker.example:7444
+             */
+            agent?: string | null;
             /** @example lui */
             component: string;
             /** @description The readme's `Error:` lines. */
@@ -1296,6 +1317,8 @@ export interface components {
             backup_id?: string | null;
             /** @description Set when readme.txt is missing or malformed. */
             error?: string | null;
+            /** @description The readme's `Error:` lines. */
+            errors?: string[];
             /** Format: date-time */
             finished?: string | null;
             /** @description Full path of the slot folder. */

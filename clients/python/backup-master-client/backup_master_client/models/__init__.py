@@ -11,6 +11,7 @@ from .backup_record import BackupRecord
 from .backup_set import BackupSet
 from .backup_set_list import BackupSetList
 from .backup_status import BackupStatus
+from .component_problem import ComponentProblem
 from .component_progress import ComponentProgress
 from .component_restore import ComponentRestore
 from .component_state import ComponentState
@@ -86,6 +87,7 @@ __all__ = (
     "BackupSet",
     "BackupSetList",
     "BackupStatus",
+    "ComponentProblem",
     "ComponentProgress",
     "ComponentRestore",
     "ComponentState",

@@ -21,6 +21,8 @@ class SetFolder:
         component (str):  Example: lui.
         folder (str): Absolute path of the folder. Example: /srv/maestro/lui/backup1.
         source (FolderSource): Where a folder of a set was found.
+        agent (None | str | Unset): For a folder of a remote component: the URL of the agent whose machine holds it
+            (`folder` is a path there). Absent for folders on this machine. Example: https://tracker.example:7444.
         errors (list[str] | Unset): The readme's `Error:` lines.
         finished (datetime.datetime | None | Unset):
         imported_at (datetime.datetime | None | Unset): When the folder was imported (imported folders only).
@@ -35,6 +37,7 @@ class SetFolder:
     component: str
     folder: str
     source: FolderSource
+    agent: None | str | Unset = UNSET
     errors: list[str] | Unset = UNSET
     finished: datetime.datetime | None | Unset = UNSET
     imported_at: datetime.datetime | None | Unset = UNSET
@@ -50,6 +53,12 @@ class SetFolder:
         folder = self.folder
 
         source = self.source.value
+
+        agent: None | str | Unset
+        if isinstance(self.agent, Unset):
+            agent = UNSET
+        else:
+            agent = self.agent
 
         errors: list[str] | Unset = UNSET
         if not isinstance(self.errors, Unset):
@@ -106,6 +115,8 @@ class SetFolder:
                 "source": source,
             }
         )
+        if agent is not UNSET:
+            field_dict["agent"] = agent
         if errors is not UNSET:
             field_dict["errors"] = errors
         if finished is not UNSET:
@@ -131,6 +142,15 @@ class SetFolder:
         folder = d.pop("folder")
 
         source = FolderSource(d.pop("source"))
+
+        def _parse_agent(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        agent = _parse_agent(d.pop("agent", UNSET))
 
         errors = cast(list[str], d.pop("errors", UNSET))
 
@@ -216,6 +236,7 @@ class SetFolder:
             component=component,
             folder=folder,
             source=source,
+            agent=agent,
             errors=errors,
             finished=finished,
             imported_at=imported_at,

@@ -21,6 +21,7 @@ class SlotInfo:
         slot (str): Slot folder name: `backup`, `backup1`, ... Example: backup1.
         backup_id (None | str | Unset): Backup ID from the slot's readme.txt.
         error (None | str | Unset): Set when readme.txt is missing or malformed.
+        errors (list[str] | Unset): The readme's `Error:` lines.
         finished (datetime.datetime | None | Unset):
         result (None | str | Unset): `success` or `error`, from readme.txt.
         started (datetime.datetime | None | Unset):
@@ -30,6 +31,7 @@ class SlotInfo:
     slot: str
     backup_id: None | str | Unset = UNSET
     error: None | str | Unset = UNSET
+    errors: list[str] | Unset = UNSET
     finished: datetime.datetime | None | Unset = UNSET
     result: None | str | Unset = UNSET
     started: datetime.datetime | None | Unset = UNSET
@@ -51,6 +53,10 @@ class SlotInfo:
             error = UNSET
         else:
             error = self.error
+
+        errors: list[str] | Unset = UNSET
+        if not isinstance(self.errors, Unset):
+            errors = self.errors
 
         finished: None | str | Unset
         if isinstance(self.finished, Unset):
@@ -86,6 +92,8 @@ class SlotInfo:
             field_dict["backup_id"] = backup_id
         if error is not UNSET:
             field_dict["error"] = error
+        if errors is not UNSET:
+            field_dict["errors"] = errors
         if finished is not UNSET:
             field_dict["finished"] = finished
         if result is not UNSET:
@@ -119,6 +127,8 @@ class SlotInfo:
             return cast(None | str | Unset, data)
 
         error = _parse_error(d.pop("error", UNSET))
+
+        errors = cast(list[str], d.pop("errors", UNSET))
 
         def _parse_finished(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -168,6 +178,7 @@ class SlotInfo:
             slot=slot,
             backup_id=backup_id,
             error=error,
+            errors=errors,
             finished=finished,
             result=result,
             started=started,

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 pub struct BackupSetList {
     #[serde(rename = "items")]
     pub items: Vec<models::BackupSet>,
+    /// Components whose folders could not be listed now (a remote component whose agent did not answer or refused): the sets lack their folders, and `problem` says why.
+    #[serde(rename = "problems", skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<models::ComponentProblem>>,
     /// Slot folders whose backup ID cannot be read (no `readme.txt`, or one without a usable `Backup ID:` line); `problem` says why. Not filtered by the query.
     #[serde(rename = "unidentified")]
     pub unidentified: Vec<models::SetFolder>,
@@ -26,6 +29,7 @@ impl BackupSetList {
     pub fn new(items: Vec<models::BackupSet>, unidentified: Vec<models::SetFolder>) -> BackupSetList {
         BackupSetList {
             items,
+            problems: None,
             unidentified,
         }
     }

@@ -16,6 +16,8 @@ pub mod backup_set_list;
 pub use self::backup_set_list::BackupSetList;
 pub mod backup_status;
 pub use self::backup_status::BackupStatus;
+pub mod component_problem;
+pub use self::component_problem::ComponentProblem;
 pub mod component_progress;
 pub use self::component_progress::ComponentProgress;
 pub mod component_restore;

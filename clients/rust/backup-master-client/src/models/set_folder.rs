@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// SetFolder : One component's folder in a backup set, as its `readme.txt` describes it.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetFolder {
+    /// For a folder of a remote component: the URL of the agent whose machine holds it (`folder` is a path there). Absent for folders on this machine.
+    #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Option<String>>,
     #[serde(rename = "component")]
     pub component: String,
     /// The readme's `Error:` lines.
@@ -46,6 +49,7 @@ impl SetFolder {
     /// One component's folder in a backup set, as its `readme.txt` describes it.
     pub fn new(component: String, folder: String, source: models::FolderSource) -> SetFolder {
         SetFolder {
+            agent: None,
             component,
             errors: None,
             finished: None,

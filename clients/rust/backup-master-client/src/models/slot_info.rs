@@ -20,6 +20,9 @@ pub struct SlotInfo {
     /// Set when readme.txt is missing or malformed.
     #[serde(rename = "error", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub error: Option<Option<String>>,
+    /// The readme's `Error:` lines.
+    #[serde(rename = "errors", skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
     #[serde(rename = "finished", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub finished: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
     /// Full path of the slot folder.
@@ -41,6 +44,7 @@ impl SlotInfo {
         SlotInfo {
             backup_id: None,
             error: None,
+            errors: None,
             finished: None,
             path,
             result: None,
