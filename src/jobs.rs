@@ -13,10 +13,13 @@
 //! # States
 //! `running` → `succeeded` | `failed` | `cancelled` (see `engine::coordinator` for the steps);
 //! a record found `running` when the engine opens → `interrupted`, or `succeeded` when its
-//! commit had been decided and recovery completed it (see `engine::recovery`). Every state but
-//! `running` is final. The finish listener is called exactly once per backup with its final
-//! record, including backups finished by recovery: those are delivered when the listener is
-//! set ([`Engine::set_finish_listener`]), so on_failure hooks run for interrupted backups.
+//! commit had been decided and recovery completed it (see `engine::recovery`). A decided backup
+//! that an agent had not acknowledged stays `running` after the restart: a background thread
+//! (started by [`Engine::open_with`], holding the job lock) retries its remote commits and ends
+//! it `succeeded` ("rolled forward ...") or `failed`. Every state but `running` is final. The
+//! finish listener is called exactly once per backup with its final record, including backups
+//! finished by recovery: those are delivered when the listener is set
+//! ([`Engine::set_finish_listener`]), so on_failure hooks run for interrupted backups.
 //!
 //! # Execution
 //! Each backup runs on its own thread with a current-thread tokio runtime, independent of the
@@ -298,10 +301,10 @@ impl Engine {
             &components,
             &*factory,
         ))?;
-        for r in &recovered.records {
+        for r in recovered.records.iter().chain(&recovered.pending) {
             map.insert(r.id.clone(), r.clone());
         }
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 state_dir,
                 components: RwLock::new(components),
@@ -318,7 +321,115 @@ impl Engine {
                 store_factory: RwLock::new(factory),
                 _state_lock: state_lock,
             }),
-        })
+        };
+        if !recovered.pending.is_empty() {
+            engine.roll_forward_in_background(recovered.pending);
+        }
+        Ok(engine)
+    }
+
+    /// Finishes the commit of decided backups that an agent had not acknowledged when the master
+    /// stopped (see `engine::recovery`), on their own thread, holding the job lock from now on:
+    /// each ends `succeeded` with [`recovery::ROLLED_FORWARD`] or `failed` with the reason.
+    fn roll_forward_in_background(&self, pending: Vec<BackupRecord>) {
+        let Some(first) = pending.first() else { return };
+        // Taken before `open` returns: no backup or restore can start in between.
+        *lock(&self.inner.running) = Some(RunningJob {
+            kind: JobKind::Backup,
+            id: first.id.clone(),
+        });
+        let mut runs = Vec::new();
+        let config = self.all_components();
+        for rec in pending {
+            let id = rec.id.clone();
+            let stop = CancelToken::new();
+            let user_cancelled = Arc::new(AtomicBool::new(false));
+            let (tx, _) = broadcast::channel(EVENT_CAPACITY);
+            lock(&self.inner.state).live.insert(
+                id.clone(),
+                Live {
+                    tx,
+                    stop: stop.clone(),
+                    user_cancelled: user_cancelled.clone(),
+                },
+            );
+            let participants: Vec<Participant> = rec
+                .components
+                .iter()
+                .filter(|c| c.status != ComponentStatus::Committed)
+                .map(|c| {
+                    let spec = recovery::spec_for(c, &config);
+                    Participant {
+                        store: self.store_for(&spec),
+                        spec,
+                    }
+                })
+                .collect();
+            let journal: Arc<dyn Journal> = Arc::new(JobJournal {
+                inner: self.inner.clone(),
+                id: id.clone(),
+                write_lock: Mutex::new(()),
+            });
+            runs.push(Run {
+                id,
+                participants,
+                journal,
+                faults: self.inner.faults.clone(),
+                stop,
+                user_cancelled,
+                state_dir: self.inner.state_dir.clone(),
+            });
+        }
+        let inner = self.inner.clone();
+        let work = move || {
+            for run in runs {
+                let id = run.id.clone();
+                *lock(&inner.running) = Some(RunningJob {
+                    kind: JobKind::Backup,
+                    id: id.clone(),
+                });
+                let guard = ExclusiveGuard {
+                    inner: inner.clone(),
+                    kind: JobKind::Backup,
+                    id: id.clone(),
+                };
+                let journal = run.journal.clone();
+                let state_dir = run.state_dir.clone();
+                let status = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("could not start a runtime: {e}"))
+                    .and_then(|rt| {
+                        rt.block_on(async move {
+                            tokio::spawn(async move { coordinator::commit_decided(&run).await })
+                                .await
+                        })
+                        .map_err(|e| format!("the roll-forward task stopped unexpectedly: {e}"))
+                    });
+                let (status, error) = match status {
+                    Ok(s) => (s, None),
+                    Err(e) => (BackupStatus::Failed, Some(format!("internal error: {e}"))),
+                };
+                coordinator::finish(&*journal, &state_dir, status, &mut |r| {
+                    if status == BackupStatus::Succeeded {
+                        r.notes.push(recovery::ROLLED_FORWARD.to_string());
+                    }
+                    if let Some(e) = &error {
+                        r.errors.push(e.clone());
+                    }
+                });
+                drop(guard);
+                complete(&inner, &id);
+            }
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("backup-roll-forward".into())
+            .spawn(work)
+        {
+            // The records stay `running`; the next start-up tries again. Free the lock.
+            tracing::error!(error = %e, "could not start the roll-forward thread");
+            *lock(&self.inner.running) = None;
+        }
     }
 
     /// Replaces the components; takes effect for the next backup.
@@ -435,8 +546,11 @@ impl Engine {
     /// Called once with the final record whenever a backup ends (any status). Backups finished
     /// by recovery at open are delivered now, once (to the first listener set).
     pub fn set_finish_listener(&self, f: FinishListener) {
-        *lock(&self.inner.listener) = Some(f.clone());
-        let pending = std::mem::take(&mut *lock(&self.inner.undelivered));
+        let pending = {
+            let mut l = lock(&self.inner.listener);
+            *l = Some(f.clone());
+            std::mem::take(&mut *lock(&self.inner.undelivered))
+        };
         for r in &pending {
             f(r);
         }
@@ -745,8 +859,17 @@ fn complete(inner: &Arc<Inner>, id: &str) {
         }
         rec
     };
-    let listener = lock(&inner.listener).clone();
-    if let (Some(l), Some(r)) = (listener, final_rec) {
+    let Some(r) = final_rec else { return };
+    let listener = {
+        let l = lock(&inner.listener);
+        if l.is_none() {
+            // No listener yet (a backup rolled forward in the background right after open):
+            // delivered when one is set.
+            lock(&inner.undelivered).push(r.clone());
+        }
+        l.clone()
+    };
+    if let Some(l) = listener {
         l(&r);
     }
 }

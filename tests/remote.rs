@@ -2,7 +2,9 @@
 //! ports, with fake homes. A full backup cycle across local and remote components; an agent
 //! killed during prepare (the set fails, no slot changes anywhere); an agent that dies after
 //! the commit decision and comes back (the master retries until the set completes); a wrong
-//! token (a clean error naming the component); an agent down when the master starts.
+//! token (a clean error naming the component); an agent down when the master starts; a
+//! restore across local and remote components, and one whose remote apply fails (everything,
+//! local and remote, put back).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -597,10 +599,312 @@ fn backup_sets_list_remote_folders_and_verify_them_through_the_agent() {
     let v = verify_set(&master, &id);
     assert_eq!(v["missing_components"], json!(["lui"]), "{v:#}");
 
-    // A restore of the set restores the local component and says the remote ones were not.
+    // A restore needs every chosen component's folder, verified: lui's agent is down (its
+    // folder is missing from the set) and trk's slot no longer verifies; hub alone is planned.
+    let r = post_restore(&master, &json!({"backup_id": id, "dry_run": true}));
+    let p = assert_problem(r, 422);
+    assert!(p.to_string().contains("lui"), "{p:#}");
+    let r = post_restore(
+        &master,
+        &json!({"backup_id": id, "dry_run": true, "components": ["hub", "trk"]}),
+    );
+    let p = assert_problem(r, 422);
+    assert!(p.to_string().contains("events.dat"), "{p:#}");
+    let r = post_restore(
+        &master,
+        &json!({"backup_id": id, "dry_run": true, "components": ["hub"]}),
+    );
+    assert_eq!(r.status(), 200, "dry run of hub alone");
+}
+
+const ITEMS: [(&str, &[&str]); 3] = [
+    ("hub", &["hub.ini", "accountreg", "hubreg"]),
+    ("trk", &["tracker.ini", "data"]),
+    ("lui", &["lui.ini", "luidata", "registry"]),
+];
+
+/// Damages every home: a deleted folder, a modified file, a stray file inside an item.
+fn damage(c: &Cluster) {
+    let hub = c.home("hub");
+    std::fs::remove_dir_all(hub.join("hubreg")).unwrap();
+    write(&hub.join("hub.ini"), b"[Hub]\nPort=1\n");
+    write(&hub.join("accountreg/stray.txt"), b"stray");
+    let trk = c.home("trk");
+    std::fs::remove_dir_all(trk.join("data/sub dir")).unwrap();
+    write(&trk.join("tracker.ini"), b"[Tracker]\nbroken\n");
+    write(&trk.join("data/stray.dat"), b"stray");
+    let lui = c.home("lui");
+    std::fs::remove_dir_all(lui.join("registry")).unwrap();
+    write(&lui.join("luidata/db/jobs.ibd"), b"corrupted");
+    write(&lui.join("luidata/recipients/stray.csv"), b"stray");
+}
+
+/// Every home as a whole (content of every file, folders, links).
+fn homes(c: &Cluster) -> Vec<std::collections::BTreeMap<String, String>> {
+    ["hub", "trk", "lui"]
+        .iter()
+        .map(|n| snapshot(&c.home(n)))
+        .collect()
+}
+
+#[test]
+fn restore_across_local_and_remote_components_puts_back_the_set_exactly() {
+    let c = Cluster::new(&[], &[]);
+    let master = c.master();
+    let first = run_backup(&master);
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    // Data changes on both sides, then the set to restore.
+    write(&c.home("hub").join("hubreg/new.reg"), b"new hub data");
+    write(&c.home("trk").join("data/new.dat"), b"new tracker data");
+    write(&c.home("lui").join("luidata/db/more.ibd"), b"new lui data");
+    write(
+        &c.home("lui").join("lui.ini"),
+        b"[LUI]\nDatabase=internal\nPort=2\n",
+    );
+    let second = run_backup(&master);
+    assert_eq!(second["status"], "succeeded", "{second:#}");
+    let id = second["id"].as_str().unwrap().to_string();
+    let backups: Vec<_> = ["hub", "trk", "lui"]
+        .iter()
+        .map(|n| snapshot(&c.home(n).join("backup")))
+        .collect();
+    damage(&c);
+    let damaged = homes(&c);
+
+    // A dry run: every component planned (the remote ones by their agents), nothing changed.
     let r = post_restore(&master, &json!({"backup_id": id, "dry_run": true}));
     assert_eq!(r.status(), 200, "dry run");
+    let plan: Value = r.json().unwrap();
+    assert_eq!(plan["status"], "planned", "{plan:#}");
+    for (name, agent) in [
+        ("hub", None),
+        ("trk", Some(&c.trk.addr)),
+        ("lui", Some(&c.lui.addr)),
+    ] {
+        let p = component(&plan["components"], name);
+        assert_eq!(p["agent"].as_str(), agent.map(String::as_str), "{p:#}");
+        assert!(!p["copy"].as_array().unwrap().is_empty(), "{p:#}");
+        assert!(
+            p["home"].as_str().unwrap().ends_with(match name {
+                "trk" => "agent-one/home",
+                "lui" => "agent-two/home",
+                _ => "homes/hub",
+            }),
+            "{p:#}"
+        );
+    }
+    let lui_backup = c.home("lui").join("backup");
+    let line = format!("RestoreFromBackup={}", lui_backup.display());
+    assert_eq!(
+        component(&plan["components"], "lui")["edit"][0]["append"],
+        json!(line),
+        "{plan:#}"
+    );
+    assert_eq!(
+        plan["verification"].as_array().unwrap().len(),
+        3,
+        "{plan:#}"
+    );
+    assert_eq!(homes(&c), damaged, "a dry run changes nothing");
+
+    // The restore: every item is the backup's again, on both sides.
+    let rec = run_restore(&master, &json!({"backup_id": id}));
+    assert_eq!(rec["status"], "succeeded", "{rec:#}");
+    assert_eq!(rec["errors"], json!([]), "{rec:#}");
+    for name in ["hub", "trk", "lui"] {
+        assert_eq!(
+            component(&rec["components"], name)["status"],
+            "restored",
+            "{rec:#}"
+        );
+    }
+    for ((name, items), backup) in ITEMS.iter().zip(&backups) {
+        let home = c.home(name);
+        for item in *items {
+            let restored = home.join(item);
+            if *item == "lui.ini" {
+                let mut want = std::fs::read(lui_backup.join(item)).unwrap();
+                want.extend_from_slice(format!("{line}\n").as_bytes());
+                assert_eq!(std::fs::read(&restored).unwrap(), want, "lui.ini");
+            } else if restored.is_dir() {
+                let want: std::collections::BTreeMap<_, _> = backup
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        k.strip_prefix(&format!("{item}/"))
+                            .map(|r| (r.to_string(), v.clone()))
+                    })
+                    .collect();
+                assert!(!want.is_empty(), "{name}/{item}");
+                assert_eq!(snapshot(&restored), want, "{name}/{item}");
+            } else {
+                assert_eq!(
+                    std::fs::read(&restored).unwrap(),
+                    std::fs::read(home.join("backup").join(item)).unwrap(),
+                    "{name}/{item}"
+                );
+            }
+        }
+        // Outside the items nothing moved; no safety folder is left (a retired one is removed
+        // right after the restore is final).
+        assert!(home.join("logs/outside.log").is_file(), "{name}");
+        poll("the safety folders to go", Duration::from_secs(10), || {
+            safety_folders(&home).is_empty().then_some(())
+        });
+        // Backups are never modified.
+        for slot in ["backup", "backup1"] {
+            assert!(sha256sum_ok(&home.join(slot)), "{name}/{slot}");
+        }
+        assert_eq!(&snapshot(&home.join("backup")), backup, "{name}");
+    }
+    assert!(c.home("hub").join("hubreg/new.reg").is_file());
+    assert!(c.home("trk").join("data/new.dat").is_file());
+    assert!(!c.home("trk").join("data/stray.dat").exists());
+    assert!(!c.home("lui").join("luidata/recipients/stray.csv").exists());
+    let text = rec.to_string();
+    assert!(!text.contains(TRK_TOKEN) && !text.contains(LUI_TOKEN));
+    // The set still verifies, through the agents.
+    let v = verify_set(&master, &id);
+    assert_eq!(v["status"], "passed", "{v:#}");
+}
+
+#[test]
+fn a_failed_remote_apply_puts_every_component_back_exactly() {
+    // The lui agent (applied last) fails right after applying: hub (local) and trk (remote,
+    // applied and waiting for the decision) must be rolled back too.
+    let c = Cluster::new(&[], &[("BACKUP_MASTER_FAULTS", "restore_fail_after:lui")]);
+    let master = c.master();
+    let first = run_backup(&master);
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let id = first["id"].as_str().unwrap().to_string();
+    damage(&c);
+    let before = homes(&c);
+    let rec = run_restore(&master, &json!({"backup_id": id}));
+    assert_eq!(rec["status"], "failed", "{rec:#}");
+    assert_eq!(rec["commit_decided"], false, "{rec:#}");
+    assert!(
+        rec["errors"].to_string().contains("restore_fail_after:lui"),
+        "{rec:#}"
+    );
+    for name in ["hub", "trk", "lui"] {
+        assert_eq!(
+            component(&rec["components"], name)["status"],
+            "rolled_back",
+            "{rec:#}"
+        );
+    }
+    assert_eq!(homes(&c), before, "every home must be exactly as before");
+    for name in ["hub", "trk", "lui"] {
+        assert!(safety_folders(&c.home(name)).is_empty(), "{name}");
+        assert!(sha256sum_ok(&c.home(name).join("backup")), "{name}");
+    }
+}
+
+/// Calls a restore step on the trk agent directly, as the master would.
+fn trk_step(c: &Cluster, id: &str, step: &str, body: &Value) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/agent/v1/components/trk/restores/{id}/{step}",
+            c.trk.addr
+        ))
+        .bearer_auth(TRK_TOKEN)
+        .json(body)
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn an_agent_restarted_before_the_decision_rolls_its_restore_back() {
+    let mut c = Cluster::new(&[], &[]);
+    let master = c.master();
+    let first = run_backup(&master);
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let backup_id = first["id"].as_str().unwrap().to_string();
+    damage(&c);
+    let before = snapshot(&c.home("trk"));
+    let id = "R20261126T101500Z";
+    let body = json!({
+        "profile": "maestro-tracker", "backup_folder": "backup",
+        "items": ["tracker.ini", "data/"], "backup_id": backup_id, "slot": "backup"
+    });
+    // The plan changes nothing; the apply restores and waits for the decision.
+    let r = trk_step(&c, id, "plan", &body);
+    assert_eq!(r.status(), 200);
+    assert_eq!(snapshot(&c.home("trk")), before);
+    let r = trk_step(&c, id, "apply", &body);
+    assert_eq!(r.status(), 200);
     let rec: Value = r.json().unwrap();
-    let notes = rec["notes"].to_string();
-    assert!(notes.contains("\\\"trk\\\" is remote"), "{rec:#}");
+    assert_eq!(rec["status"], "running", "{rec:#}");
+    assert_eq!(rec["components"][0]["status"], "applied", "{rec:#}");
+    assert_eq!(
+        std::fs::read(c.home("trk").join("tracker.ini")).unwrap(),
+        std::fs::read(c.home("trk").join("backup/tracker.ini")).unwrap()
+    );
+    assert_eq!(safety_folders(&c.home("trk")).len(), 1);
+    // Another restore of the component meanwhile is refused.
+    let r = trk_step(&c, "R20261126T101501Z", "apply", &body);
+    assert_eq!(r.status(), 409);
+
+    // Killed before any decision: at start-up it puts everything back.
+    c.trk.restart(&[]);
+    assert_eq!(
+        snapshot(&c.home("trk")),
+        before,
+        "the home must be as before"
+    );
+    // Commit is refused now; rollback is idempotent.
+    let r = trk_step(&c, id, "commit", &json!(null));
+    assert_eq!(r.status(), 409);
+    let r = trk_step(&c, id, "rollback", &json!(null));
+    assert_eq!(r.status(), 200);
+    let rec: Value = r.json().unwrap();
+    assert_eq!(rec["status"], "interrupted", "{rec:#}");
+    assert_eq!(snapshot(&c.home("trk")), before);
+}
+
+#[test]
+fn master_killed_mid_restore_rolls_remote_components_back_at_start_up() {
+    // lui's agent applies slowly, so the master can be killed while hub and trk are applied
+    // and lui is being applied.
+    let mut c = Cluster::new(&[], &[("BACKUP_MASTER_FAULTS", "restore_slow_ms:300")]);
+    let mut master = c.master();
+    let first = run_backup(&master);
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let backup_id = first["id"].as_str().unwrap().to_string();
+    damage(&c);
+    let before = homes(&c);
+    let r = post_restore(&master, &json!({"backup_id": backup_id}));
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    poll("lui to be applying", Duration::from_secs(20), || {
+        let r = master.get_json(&format!("/api/v1/restores/{id}"), VIEWER);
+        (component(&r["components"], "lui")["status"] == "applying").then_some(())
+    });
+    master.kill9();
+    // trk's agent is down when the master starts again: recovery says so and goes on.
+    c.trk.kill9();
+    let master = c.master();
+    let rec = master.get_json(&format!("/api/v1/restores/{id}"), VIEWER);
+    assert_eq!(rec["status"], "interrupted", "{rec:#}");
+    assert_eq!(
+        component(&rec["components"], "hub")["status"],
+        "rolled_back"
+    );
+    assert_eq!(
+        component(&rec["components"], "lui")["status"],
+        "rolled_back"
+    );
+    let trk = component(&rec["components"], "trk");
+    assert_eq!(trk["status"], "rollback_incomplete", "{rec:#}");
+    assert!(
+        rec["errors"]
+            .to_string()
+            .contains("rolls the component back on its own"),
+        "{rec:#}"
+    );
+    // The trk agent, started again, rolls its undecided restore back by itself.
+    c.trk.restart(&[]);
+    assert_eq!(homes(&c), before, "every home must be exactly as before");
 }

@@ -6,13 +6,17 @@
 //! operations the master does not answer.
 //!
 //! Roles (the agent's `[[tokens]]`): viewer reads (`GET`), operator also verifies, admin also
-//! prepares, commits and aborts. The master's token should be admin.
+//! prepares, commits and aborts backups, and plans, applies, commits and rolls back restores
+//! ([`super::restore`]). The master's token should be admin.
 
 use actix_web::{get, post, web, HttpResponse};
 use utoipa::OpenApi;
 
+use super::restore::AgentRestores;
 use super::txn::Txns;
-use super::wire::{AgentInfo, FolderQuery, RemoteSpec, TxnView, VerifyRequest};
+use super::wire::{
+    AgentInfo, FolderQuery, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
+};
 use crate::api::{
     AuthProblems, BearerAuth, BodyProblems, NotFoundProblem, QueryProblems, ValidJson,
 };
@@ -25,7 +29,8 @@ use crate::error::ApiError;
         title = "backup-master agent",
         description = "The agent runs on a component's own server; the backup master drives it over \
             HTTP: two-phase commit (prepare, then commit or abort) of one backup of a component, \
-            its history, verification. The data never passes through the master. Every \
+            its history, verification; and the restore of a component (plan, apply with a safety \
+            copy, then commit or rollback). The data never passes through the master. Every \
             `/agent/v1` route needs `Authorization: Bearer <token>`.",
         license(name = "MIT", identifier = "MIT"),
     ),
@@ -33,6 +38,7 @@ use crate::error::ApiError;
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     tags(
         (name = "agent", description = "Backups of the components this agent serves"),
+        (name = "agent-restores", description = "Restores of the components this agent serves"),
         (name = "health", description = "Liveness"),
     )
 )]
@@ -49,7 +55,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(commit_txn)
             .service(abort_txn)
             .service(get_history)
-            .service(verify_slot),
+            .service(verify_slot)
+            .service(plan_restore)
+            .service(apply_restore)
+            .service(commit_restore)
+            .service(rollback_restore),
     );
 }
 
@@ -219,4 +229,111 @@ pub async fn verify_slot(
         .verify(&name, &body.0.backup_folder, &body.0.slot)
         .await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+type RestoreKey = web::Path<(String, String)>;
+
+/// The plan of a restore of the component from one of its slots (a dry run: nothing is
+/// recorded or changed): every home path moved aside, copied and edited, by the profile's rule.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    request_body = RemoteRestoreRequest,
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "The plan", body = crate::restore::ComponentRestore),
+        (status = 409, description = "The home is not in a state a restore can work on", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem, BodyProblems,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/plan")]
+pub async fn plan_restore(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+    body: ValidJson<RemoteRestoreRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.plan(&name, &id, &body.0).await?))
+}
+
+/// Applies a restore of the component: verifies the slot, moves the items aside into
+/// `<home>/.pre-restore-<restore_id>/`, copies the backup out and applies the profile's rules;
+/// recorded at every step. The restore then waits for commit or rollback (or the decision
+/// timeout, which rolls it back). A failed apply is rolled back at once (409 saying why).
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    request_body = RemoteRestoreRequest,
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "Applied; waiting for the decision", body = crate::restore::RestoreRecord),
+        (status = 409, description = "The apply failed and was rolled back, the home cannot be restored, or another restore of the component waits for its decision", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem, BodyProblems,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/apply")]
+pub async fn apply_restore(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+    body: ValidJson<RemoteRestoreRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.apply(&name, &id, &body.0).await?))
+}
+
+/// Commits an applied restore: the safety folder is retired and removed. Idempotent.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "Committed", body = crate::restore::RestoreRecord),
+        (status = 409, description = "The restore was rolled back on this agent", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/commit")]
+pub async fn commit_restore(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.commit(&name, &id).await?))
+}
+
+/// Rolls a restore back: every item is put back from the safety folder. Idempotent; a restore
+/// this agent never applied answers a record with nothing to put back.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "Rolled back", body = crate::restore::RestoreRecord),
+        (status = 409, description = "The restore was committed on this agent", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/rollback")]
+pub async fn rollback_restore(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.rollback(&name, &id).await?))
 }

@@ -7,15 +7,18 @@
 //! * [`config`]: the agent's TOML (listen, state_dir, tokens, components with their homes,
 //!   `decision_timeout_seconds`, optional TLS certificate and key);
 //! * [`txn`]: the agent's side of the two-phase commit, its records and the decision timeout;
+//! * [`restore`]: the agent's side of a restore (plan, apply, commit, rollback), its records;
 //! * [`wire`]: the JSON bodies shared with the master's `store::remote`.
 //!
 //! Start-up: transactions the agent died in while preparing are aborted (staging removed);
-//! prepared ones keep their staging folder and wait for the decision or the timeout. With
+//! prepared ones keep their staging folder and wait for the decision or the timeout. A restore
+//! applied (or being applied) without a commit is rolled back. With
 //! `tls_cert_file` and `tls_key_file` it serves https (rustls); the printed line then says
 //! `https://`.
 
 pub mod api;
 pub mod config;
+pub mod restore;
 pub mod txn;
 pub mod wire;
 
@@ -40,6 +43,7 @@ use txn::Txns;
 /// every error.
 pub fn create_agent_app(
     txns: web::Data<Txns>,
+    restores: web::Data<restore::AgentRestores>,
     tokens: web::Data<Tokens>,
 ) -> App<
     impl ServiceFactory<
@@ -55,6 +59,7 @@ pub fn create_agent_app(
         .into_utoipa_app()
         .openapi(api::AgentDoc::openapi())
         .app_data(txns)
+        .app_data(restores)
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(crate::api::json::MAX_BODY))
         .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
@@ -107,10 +112,19 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
     })?;
     let txns = Txns::open(&cfg).await.map_err(ServeError::Other)?;
     actix_web::rt::spawn(txns.clone().watch_decisions());
+    let restores = restore::AgentRestores::open(
+        &cfg.state_dir,
+        txns.clone(),
+        std::time::Duration::from_secs(cfg.decision_timeout_seconds),
+    )
+    .map_err(ServeError::Other)?;
+    actix_web::rt::spawn(restores.clone().watch_decisions());
+    let restores = web::Data::new(restores);
     let txns = web::Data::new(txns);
     let tokens = web::Data::new(Tokens(Arc::new(cfg.tokens.clone())));
-    let server = HttpServer::new(move || create_agent_app(txns.clone(), tokens.clone()))
-        .shutdown_timeout(10);
+    let server =
+        HttpServer::new(move || create_agent_app(txns.clone(), restores.clone(), tokens.clone()))
+            .shutdown_timeout(10);
     let (server, scheme) = match &cfg.tls {
         Some((cert, key)) => (
             server

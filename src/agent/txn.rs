@@ -185,6 +185,11 @@ impl Txns {
             })
     }
 
+    /// `Ok` when this agent serves component `name` (404 otherwise).
+    pub fn spec_of_name(&self, name: &str) -> Result<(), ApiError> {
+        self.component(name).map(|_| ())
+    }
+
     /// The backup folder setting resolved against the component's home, checked.
     fn folder_of(
         &self,

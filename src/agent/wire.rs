@@ -126,3 +126,23 @@ pub struct VerifyRequest {
     #[schema(example = "backup1")]
     pub slot: String,
 }
+
+/// The body of the restore calls (`POST /agent/v1/components/{name}/restores/{restore_id}/...`):
+/// which backup of the component to restore, with the master's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteRestoreRequest {
+    /// Must be the profile the agent's config gives the component.
+    pub profile: Profile,
+    /// The backup folder setting: absolute, or relative to the component's home; no `..`.
+    #[schema(example = "backup")]
+    pub backup_folder: String,
+    /// The items a backup holds (the profile's, or a custom list).
+    pub items: Vec<String>,
+    /// The backup set being restored: the slot's `readme.txt` must name it.
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+    /// The history slot holding that backup: `backup`, `backup1`, ...
+    #[schema(example = "backup1")]
+    pub slot: String,
+}

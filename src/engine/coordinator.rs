@@ -25,7 +25,9 @@
 //! lock, so no other backup rotates anything) and its record notes the wait and the
 //! acknowledgement. An agent that refuses the commit (it aborted on its own after its decision
 //! timeout) fails the backup; if no component had committed yet, the others are aborted and
-//! no slot changed anywhere.
+//! no slot changed anywhere. After a master restart, recovery finishes a decided backup whose
+//! remote commits were not acknowledged through the same [`commit_decided`] (see
+//! `engine::recovery`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -219,6 +221,15 @@ async fn commit_all(run: &Run) -> BackupStatus {
         tracing::error!("injected fault abort_after_decision: aborting the process");
         std::process::abort();
     }
+    commit_decided(run).await
+}
+
+/// Commits every participant of a backup whose commit decision is already durable (the live
+/// path above, and recovery rolling a decided backup forward after a restart): remote
+/// components first, each retried until its agent acknowledges (see [`commit_remote`]), then
+/// the local ones. Returns `Succeeded`, or `Failed` with the reason in the record.
+pub async fn commit_decided(run: &Run) -> BackupStatus {
+    let journal = &*run.journal;
     let mut failed = Vec::new();
     // Remote components first: they are the ones that can refuse (an agent that aborted on its
     // own after its decision timeout). If the first commit is refused, nothing has rotated

@@ -9,6 +9,26 @@
 //!   consistent on disk, exactly as if the master had not died. If rolling forward fails, it
 //!   ends `interrupted` with the error, and that component's staging folder is kept for the
 //!   operator (not removed as a stray).
+//!
+//!   A decided backup that a **remote** component had not acknowledged (its agent was down or
+//!   unreachable when the master died, or the master died between the decision and that
+//!   commit) is not finished here: start-up never waits for an agent. Its record stays
+//!   **`running`** (`commit_decided: true`) with a note saying the master retries the commit in
+//!   the background, and it is returned in [`Recovered::pending`]; `crate::jobs` then runs the
+//!   rest of the commit exactly as the live path does ([`super::coordinator::commit_decided`]:
+//!   remote components retried with backoff for at most
+//!   [`super::coordinator::REMOTE_COMMIT_WINDOW`], then the local ones), holding the one-job
+//!   lock, so no other backup or restore rotates or reads a slot of the incomplete set meanwhile.
+//!   It ends **`succeeded`** with the note [`ROLLED_FORWARD`] once every agent acknowledged, or
+//!   **`failed`** with the reason (an agent refused: it aborted on its own after its decision
+//!   timeout, and no slot changed; or the window ended: the set is incomplete). Why `running`
+//!   and not a new status: the backup *is* being driven by this master run, exactly like a live
+//!   backup waiting for an agent after the decision (clients already poll `running` to its end,
+//!   a cancel is refused after the decision, a new backup gets 409 with its ID); DESIGN §5.2's
+//!   "no record stays running" is about records nobody drives, and this one is final when the
+//!   window ends at the latest. If the master stops again meanwhile, the next start-up picks it
+//!   up the same way (the window restarts with each master run; the agent's own decision
+//!   timeout bounds the whole).
 //! * otherwise: every component's staging folder is removed and `<NAME>.failed` written; the
 //!   backup ends `interrupted` with the error "interrupted: ...". No slot was touched.
 //!
@@ -33,7 +53,28 @@ pub struct Recovered {
     pub removed: Vec<String>,
     /// Problems met (also logged); recovery goes on regardless.
     pub problems: Vec<String>,
+    /// Records whose commit was decided but which a remote component had not acknowledged:
+    /// still `running` (with a note), to be rolled forward in the background by the caller
+    /// (`crate::jobs`), holding the job lock. Their staging folders were kept.
+    pub pending: Vec<BackupRecord>,
 }
+
+/// The note a backup gets when recovery hands its unacknowledged remote commits to the
+/// background.
+pub fn pending_note(components: &[String], at: chrono::DateTime<Utc>) -> String {
+    format!(
+        "the master stopped after the commit was decided, before component(s) {} acknowledged it; \
+         since the restart at {} the master retries the commit in the background (at most {} min) \
+         and holds the job lock meanwhile",
+        components.join(", "),
+        super::readme::fmt_time(at),
+        super::coordinator::REMOTE_COMMIT_WINDOW.as_secs() / 60
+    )
+}
+
+/// The note a backup gets when recovery's background retries completed its set.
+pub const ROLLED_FORWARD: &str =
+    "rolled forward after the master restarted: every agent acknowledged the commit; the set is complete";
 
 /// Error text recorded for a backup the master died in before the commit was decided.
 pub const INTERRUPTED: &str =
@@ -79,10 +120,38 @@ pub async fn recover(
         let now = Utc::now().trunc_subsecs(0);
         tracing::warn!(id = %rec.id, commit_decided = rec.commit_decided, "recovering an interrupted backup");
         if rec.commit_decided {
+            // Remote components that had not acknowledged: their agent may be down now, and
+            // start-up never waits for an agent. The locals are then untouched too (the
+            // coordinator commits them only after every remote one acknowledged).
+            let unacknowledged: Vec<String> = rec
+                .components
+                .iter()
+                .filter(|c| {
+                    c.status != ComponentStatus::Committed
+                        && store_for(&spec_for(c, config)).is_remote()
+                })
+                .map(|c| c.name.clone())
+                .collect();
+            if !unacknowledged.is_empty() {
+                tracing::warn!(id = %rec.id, components = ?unacknowledged, "a decided commit waits for agents; retrying it in the background");
+                rec.notes.push(pending_note(&unacknowledged, now));
+                for c in &rec.components {
+                    keep_stagings.push((c.name.clone(), rec.id.clone()));
+                }
+                if let Err(e) = record::save(state_dir, &rec) {
+                    out.problems.push(e.to_string());
+                }
+                out.pending.push(rec);
+                continue;
+            }
             let mut ok = true;
             for i in 0..rec.components.len() {
                 let spec = spec_for(&rec.components[i], config);
                 let store = store_for(&spec);
+                if rec.components[i].status == ComponentStatus::Committed && store.is_remote() {
+                    // Acknowledged before the master stopped; no need to ask the agent again.
+                    continue;
+                }
                 match store.commit(&rec.id, &spec).await {
                     Ok(()) => rec.components[i].status = ComponentStatus::Committed,
                     Err(e) => {

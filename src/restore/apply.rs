@@ -15,6 +15,10 @@
 //! 4. Lines are appended (`edit`), everything written is flushed (`syncfs`), and the component
 //!    is recorded `applied`.
 //!
+//! A remote component (`agent` in its plan) is applied by its agent instead, with these same
+//! functions on its machine ([`RemoteRestores`], `crate::agent::restore`): it is recorded
+//! `applying` before the call, so a failure or a crash from then on rolls it back there too.
+//!
 //! When every component is applied the commit is decided (recorded): the safety folders are
 //! removed and the restore `succeeded`. A crash after the decision completes that cleanup.
 //!
@@ -51,6 +55,32 @@ use crate::store::local::COPY_WORKERS;
 pub trait Journal: Send + Sync {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String>;
     fn snapshot(&self) -> RestoreRecord;
+}
+
+/// The master's link to the agents of remote components (`agent` set in their plan): each call
+/// is the agent's side of that component's restore. Local restores use [`NoRemote`].
+pub trait RemoteRestores: Send + Sync {
+    /// Applies the component on its agent; answers the agent's view of it (status `applied`).
+    fn apply(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String>;
+    /// Commits it (safety folder retired); retries until the agent acknowledges or refuses.
+    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String>;
+    /// Puts it back (idempotent on the agent).
+    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String>;
+}
+
+/// No agents: a plan with a remote component fails.
+pub struct NoRemote;
+
+impl RemoteRestores for NoRemote {
+    fn apply(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String> {
+        Err(format!("{}: no link to its agent here", c.name))
+    }
+    fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
+        Err(format!("{}: no link to its agent here", c.name))
+    }
+    fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
+        Err(format!("{}: no link to its agent here", c.name))
+    }
 }
 
 fn now() -> chrono::DateTime<Utc> {
@@ -111,10 +141,25 @@ fn flush_steps(
 /// Runs a whole restore whose record is `running` with its plan: applies every component, then
 /// commits, or rolls everything back. The record ends final.
 pub fn run(journal: &dyn Journal, faults: &Faults) {
+    run_with(journal, faults, &NoRemote)
+}
+
+/// [`run`] with remote components applied, committed and rolled back through `remote`.
+pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteRestores) {
     let n = journal.snapshot().components.len();
     let mut failure = None;
     for i in 0..n {
-        if let Err(e) = apply_component(journal, faults, i) {
+        let is_remote = journal
+            .snapshot()
+            .components
+            .get(i)
+            .is_some_and(|c| c.agent.is_some());
+        let applied = if is_remote {
+            apply_remote(journal, faults, remote, i)
+        } else {
+            apply_component(journal, faults, i)
+        };
+        if let Err(e) = applied {
             failure = Some(e);
             break;
         }
@@ -129,13 +174,88 @@ pub fn run(journal: &dyn Journal, faults: &Faults) {
         }
     }
     match failure {
-        Some(e) => rollback_all(journal, faults, RestoreStatus::Failed, &e),
-        None => complete(journal, None),
+        Some(e) => rollback_all_with(journal, faults, remote, RestoreStatus::Failed, &e),
+        None => complete_with(journal, remote, None),
     }
 }
 
+/// Applies remote component `i` through its agent. It is recorded `applying` first, so a
+/// failure or a crash from then on rolls it back on the agent too.
+fn apply_remote(
+    journal: &dyn Journal,
+    faults: &Faults,
+    remote: &dyn RemoteRestores,
+    i: usize,
+) -> Result<(), String> {
+    let rec = journal.snapshot();
+    let plan = rec
+        .components
+        .get(i)
+        .cloned()
+        .ok_or_else(|| format!("component #{i} is not in the record"))?;
+    let name = plan.name.clone();
+    let agent = plan.agent.clone().unwrap_or_default();
+    journal
+        .update(&mut |r| {
+            if let Some(c) = r.components.get_mut(i) {
+                c.status = ComponentState::Applying;
+                c.started_at = Some(now());
+            }
+            r.step(
+                StepAction::ComponentStarted,
+                Some(&name),
+                None,
+                None,
+                Some(format!("on agent {agent}")),
+            );
+        })
+        .map_err(|e| format!("{name}: could not record the start: {e}"))?;
+    match remote.apply(&rec, &plan) {
+        Ok(done) => {
+            journal
+                .update(&mut |r| {
+                    if let Some(c) = r.components.get_mut(i) {
+                        c.remove = done.remove.clone();
+                        c.create_dirs = done.create_dirs.clone();
+                        c.copy = done.copy.clone();
+                        c.edit = done.edit.clone();
+                        c.skip = done.skip.clone();
+                        c.files = done.files;
+                        c.bytes = done.bytes;
+                        c.status = ComponentState::Applied;
+                        c.finished_at = Some(now());
+                    }
+                    for p in done.targets() {
+                        r.changed(&p);
+                    }
+                    r.step(
+                        StepAction::ComponentApplied,
+                        Some(&name),
+                        None,
+                        None,
+                        Some(format!("on agent {agent}")),
+                    );
+                })
+                .map_err(|e| format!("{name}: could not record the end: {e}"))?;
+        }
+        Err(e) => {
+            let msg = format!("{name}: {e}");
+            let _ = journal.update(&mut |r| {
+                if let Some(c) = r.components.get_mut(i) {
+                    c.errors.push(msg.clone());
+                }
+            });
+            return Err(msg);
+        }
+    }
+    if faults.restore_fail_after.contains(&name) {
+        return Err(format!("injected fault: restore_fail_after:{name}"));
+    }
+    Ok(())
+}
+
 /// Applies component `i` (see the module doc). Any error leaves it for the rollback.
-fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Result<(), String> {
+pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Result<(), String> {
     let mut plan = journal
         .snapshot()
         .components
@@ -420,8 +540,43 @@ pub fn purge_retired(rec: &RestoreRecord) {
 /// follows once the restore is final) and ends the restore `succeeded`. Idempotent (start-up
 /// recovery calls it again after a crash). `note` is added to the record.
 pub fn complete(journal: &dyn Journal, note: Option<&str>) {
+    complete_with(journal, &NoRemote, note)
+}
+
+/// [`complete`], committing remote components through their agents (an agent that does not
+/// acknowledge is named in the record's errors: the restore is still complete everywhere else,
+/// and that agent keeps its component restored or rolls it back after its decision timeout).
+pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: Option<&str>) {
     let rec = journal.snapshot();
     for c in &rec.components {
+        if c.agent.is_some() {
+            if c.status == ComponentState::Restored {
+                continue;
+            }
+            let result = remote.commit(&rec, c);
+            let name = c.name.clone();
+            let _ = journal.update(&mut |r| match &result {
+                Ok(()) => {
+                    if let Some(cc) = r.component_mut(&name) {
+                        cc.status = ComponentState::Restored;
+                    }
+                    r.step(
+                        StepAction::RemovedSafetyFolder,
+                        Some(&name),
+                        Some(&c.safety_folder),
+                        None,
+                        Some(format!(
+                            "committed on agent {}",
+                            c.agent.as_deref().unwrap_or("")
+                        )),
+                    );
+                }
+                Err(e) => r.errors.push(format!(
+                    "{name}: the commit was decided but its agent did not acknowledge it: {e}"
+                )),
+            });
+            continue;
+        }
         let safety = Path::new(&c.safety_folder);
         let existed = fsutil::exists_nofollow(safety);
         let result = if existed {
@@ -473,6 +628,19 @@ pub fn complete(journal: &dyn Journal, note: Option<&str>) {
 /// Rolls back every component that got to `applying` (reverse order) and ends the restore with
 /// `status` (`failed` or `interrupted`), `reason` first among its errors.
 pub fn rollback_all(journal: &dyn Journal, faults: &Faults, status: RestoreStatus, reason: &str) {
+    rollback_all_with(journal, faults, &NoRemote, status, reason)
+}
+
+/// [`rollback_all`], rolling remote components back through their agents. An agent that cannot
+/// be reached leaves its component `rollback_incomplete`, named in the errors: the agent rolls
+/// it back on its own (decision timeout, or its start-up).
+pub fn rollback_all_with(
+    journal: &dyn Journal,
+    faults: &Faults,
+    remote: &dyn RemoteRestores,
+    status: RestoreStatus,
+    reason: &str,
+) {
     let _ = journal.update(&mut |r| {
         r.errors.push(reason.to_string());
         r.step(
@@ -493,9 +661,18 @@ pub fn rollback_all(journal: &dyn Journal, faults: &Faults, status: RestoreStatu
         }
         let name = c.name.clone();
         let mut steps: Vec<PendingStep> = Vec::new();
-        let result = rollback_component(c, faults, &mut |s| {
-            steps.push(s);
-        });
+        let result = if c.agent.is_some() {
+            remote.rollback(&rec, c).map_err(|e| {
+                vec![format!(
+                    "through its agent: {e}; the agent rolls the component back on its own \
+                     (decision timeout, or when it starts)"
+                )]
+            })
+        } else {
+            rollback_component(c, faults, &mut |s| {
+                steps.push(s);
+            })
+        };
         let _ = flush_steps(journal, &name, &mut steps, &mut |r| {
             if let Some(cc) = r.component_mut(&name) {
                 match &result {

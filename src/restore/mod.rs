@@ -46,15 +46,24 @@
 //!   follows the file's (CRLF when its last line has one).
 //! * A restore is not cancellable: stopping half-way would only mean a rollback, which a
 //!   failed restore does anyway.
-//! * Remote components (agents) are not restored yet: only configured local components can be
-//!   chosen. Backup sets do list remote folders (`crate::sets`); a restore of a set that has
-//!   them restores the local components and says in its notes that the remote ones were not
-//!   restored.
+//! * Remote components (agents, DESIGN §8) are restored by their agents on their own machines
+//!   ([`remote`], `crate::agent::restore`): the plan of a remote component (dry run included)
+//!   is made by its agent from the slot of the set, its folder is verified through the agent,
+//!   and the apply is the agent's (same rules, same safety folder in its home). The commit is
+//!   decided only when every component, local and remote, is applied; then every agent commits
+//!   (retried until acknowledged); any failure rolls back every component, local and remote.
+//!   A remote component is restored only from its agent's slots: `source_folders` names
+//!   folders on this machine, so it is refused for a remote component.
+//! * Start-up recovery of a `running` restore rolls remote components back (or commits them)
+//!   through their agents, best effort: an agent that cannot be reached is named in the
+//!   record's errors, and rolls the component back by itself (its decision timeout, or its own
+//!   start-up when it stopped during the apply).
 
 pub mod apply;
 pub mod plan;
 pub mod record;
 pub mod recovery;
+pub mod remote;
 
 use std::collections::{BTreeMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -288,7 +297,12 @@ impl Restorer {
         };
         for id in running {
             let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
-            recovery::recover(&journal, &restorer.inner.faults);
+            let link = remote::AgentLink {
+                engine: restorer.inner.engine.clone(),
+                rt: None,
+                retry_commit: false,
+            };
+            recovery::recover_with(&journal, &restorer.inner.faults, &link);
             let r = journal.snapshot();
             tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
         }
@@ -362,7 +376,7 @@ impl Restorer {
     /// Checks, plans and verifies a restore, records it, and (unless a dry run) starts applying
     /// it in the background. Blocking: call it from `web::block`. See the module doc.
     pub fn start(&self, req: RestoreRequest) -> Result<RestoreRecord, StartError> {
-        let specs = self.inner.engine.components();
+        let specs = self.inner.engine.all_components();
         let chosen = check_request(&req, &specs)?;
         let id = self.issue_id();
         let guard = self
@@ -385,7 +399,7 @@ impl Restorer {
             return Ok(rec);
         }
         tracing::info!(restore = %id, backup = %rec.backup_id, "restore started");
-        self.spawn(id, guard);
+        self.spawn(id, guard, tokio::runtime::Handle::try_current().ok());
         Ok(rec)
     }
 
@@ -410,18 +424,10 @@ impl Restorer {
                     && req.components.is_none()
                     && !notes.iter().any(|n: &String| n.contains(&f.component))
                 {
-                    notes.push(if f.agent.is_some() {
-                        format!(
-                            "component {:?} is remote (its folder is on its agent's machine); \
-                             restores through agents are not supported yet: not restored",
-                            f.component
-                        )
-                    } else {
-                        format!(
-                            "the set has a folder for {:?}, which is not configured: not restored",
-                            f.component
-                        )
-                    });
+                    notes.push(format!(
+                        "the set has a folder for {:?}, which is not configured: not restored",
+                        f.component
+                    ));
                 }
             }
         }
@@ -429,6 +435,17 @@ impl Restorer {
         let mut folders: Vec<(ComponentSpec, SetFolder, FolderOrigin)> = Vec::new();
         let mut lacking = Vec::new();
         for spec in chosen {
+            if spec.is_remote() && given.contains_key(&spec.name) {
+                invalid.push((
+                    format!("source_folders.{}", spec.name),
+                    format!(
+                        "{:?} is a remote component: it is restored from its agent's slots; \
+                         source_folders names folders on this machine",
+                        spec.name
+                    ),
+                ));
+                continue;
+            }
             if let Some(path) = given.get(&spec.name) {
                 let field = format!("source_folders.{}", spec.name);
                 match sets.check_folder(&spec.name, Path::new(path), Some(&req.backup_id)) {
@@ -482,7 +499,12 @@ impl Restorer {
             return Err(StartError::Invalid(invalid));
         }
 
-        // Plans (only read the disk).
+        // Plans (only read the disk; a remote component's is its agent's).
+        let link = remote::AgentLink {
+            engine: self.inner.engine.clone(),
+            rt: tokio::runtime::Handle::try_current().ok(),
+            retry_commit: false,
+        };
         let mut plans = Vec::new();
         let mut conflicts = Vec::new();
         for (spec, f, origin) in &folders {
@@ -490,6 +512,32 @@ impl Restorer {
                 FolderOrigin::SourceFolder => format!("source_folders.{}", spec.name),
                 _ => "backup_id".to_string(),
             };
+            if spec.is_remote() {
+                let slot = f.slot.clone().unwrap_or_default();
+                match link.step(
+                    &spec.name,
+                    id,
+                    crate::store::RestoreStep::Plan,
+                    &req.backup_id,
+                    &slot,
+                ) {
+                    Ok(r) => match r.components.into_iter().next() {
+                        Some(mut p) => {
+                            p.agent = f.agent.clone();
+                            p.status = ComponentState::Pending;
+                            plans.push(p);
+                        }
+                        None => {
+                            conflicts.push(format!("{}: its agent answered no plan", spec.name))
+                        }
+                    },
+                    Err(crate::store::StoreError::Refused(m)) if !m.contains("(409)") => {
+                        invalid.push((field.clone(), format!("{}: {m}", spec.name)))
+                    }
+                    Err(e) => conflicts.push(format!("{}: {e}", spec.name)),
+                }
+                continue;
+            }
             let input = PlanInput {
                 restore_id: id,
                 spec,
@@ -520,8 +568,36 @@ impl Restorer {
         }
 
         // Verify exactly the folders to restore.
-        let set_folders: Vec<SetFolder> = folders.iter().map(|(_, f, _)| f.clone()).collect();
-        let verified = sets.verify_folders(&set_folders);
+        let verified: Vec<crate::sets::FolderVerification> = folders
+            .iter()
+            .map(|(spec, f, _)| {
+                if spec.is_remote() {
+                    link.verify(&spec.name, f.slot.as_deref().unwrap_or_default())
+                        .map(|mut v| {
+                            v.folder = f.folder.clone();
+                            v
+                        })
+                        .unwrap_or_else(|e| {
+                            crate::sets::FolderVerification::of(
+                                &spec.name,
+                                &f.folder,
+                                crate::sets::verify::TreeCheck::failed(format!(
+                                    "could not verify through the agent: {e}"
+                                )),
+                            )
+                        })
+                } else {
+                    let mut v = sets.verify_folders(std::slice::from_ref(f));
+                    v.pop().unwrap_or_else(|| {
+                        crate::sets::FolderVerification::of(
+                            &spec.name,
+                            &f.folder,
+                            crate::sets::verify::TreeCheck::failed("no result".into()),
+                        )
+                    })
+                }
+            })
+            .collect();
         let mut checks = Vec::new();
         for (v, (spec, _, origin)) in verified.iter().zip(&folders) {
             let mut problems = Vec::new();
@@ -622,20 +698,27 @@ impl Restorer {
 
     /// Applies a recorded plan on a thread of its own, which holds the lock until the restore
     /// is final. A panic is a failure: everything is rolled back.
-    fn spawn(&self, id: String, guard: ExclusiveGuard) {
+    fn spawn(&self, id: String, guard: ExclusiveGuard, rt: Option<tokio::runtime::Handle>) {
         let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
         let inner = self.inner.clone();
+        let link = remote::AgentLink {
+            engine: self.inner.engine.clone(),
+            rt,
+            retry_commit: true,
+        };
         let spawned = std::thread::Builder::new()
             .name(format!("restore-{id}"))
             .spawn(move || {
                 let faults = &inner.faults;
-                let outcome =
-                    std::panic::catch_unwind(AssertUnwindSafe(|| apply::run(&journal, faults)));
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    apply::run_with(&journal, faults, &link)
+                }));
                 if outcome.is_err() {
                     tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
-                    apply::rollback_all(
+                    apply::rollback_all_with(
                         &journal,
                         faults,
+                        &link,
                         S::Failed,
                         "internal error: the restore stopped unexpectedly; every component was put back",
                     );

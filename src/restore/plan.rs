@@ -340,6 +340,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
         bytes: 0,
         errors: vec![],
         folder_times: vec![],
+        agent: None,
     };
     if fs::symlink_metadata(&plan.safety_folder).is_ok() {
         problems.push(Problem::Home(format!(

@@ -183,6 +183,11 @@ pub struct ComponentRestore {
     /// change; a rollback sets them back.
     #[serde(default)]
     pub folder_times: Vec<FolderTime>,
+    /// For a remote component: the URL of the agent that plans and applies this part of the
+    /// restore on its own machine (`home` and the paths are paths there). Absent for local ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "https://tracker.example:7444")]
+    pub agent: Option<String>,
 }
 
 impl ComponentRestore {
@@ -299,6 +304,28 @@ pub struct RestoreRecord {
 }
 
 impl RestoreRecord {
+    /// A record with only its ID: status `failed`, no plan, created now.
+    pub fn empty(id: &str) -> RestoreRecord {
+        RestoreRecord {
+            id: id.to_string(),
+            backup_id: String::new(),
+            dry_run: false,
+            status: RestoreStatus::Failed,
+            requested_components: None,
+            source_folders: BTreeMap::new(),
+            created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
+            started_at: None,
+            finished_at: None,
+            verification: vec![],
+            components: vec![],
+            steps: vec![],
+            changed: vec![],
+            commit_decided: false,
+            errors: vec![],
+            notes: vec![],
+        }
+    }
+
     pub fn component_mut(&mut self, name: &str) -> Option<&mut ComponentRestore> {
         self.components.iter_mut().find(|c| c.name == name)
     }

@@ -7,6 +7,11 @@
 //!   rollback is recovered the same way at the next start.
 //! * Commit decided (every component was applied): the remaining safety folders are removed
 //!   and the restore ends `succeeded` ([`apply::complete`]).
+//!
+//! Remote components are rolled back (or committed) through their agents, best effort: an
+//! agent that cannot be reached is named in the record's errors, and is left to its own
+//! handling: an agent rolls back by itself a restore applied on it that gets no decision within
+//! its `decision_timeout_seconds`, and one it was applying when it stopped, at its start-up.
 
 use super::apply::{self, Journal};
 use super::record::{RestoreStatus, StepAction};
@@ -14,6 +19,11 @@ use crate::engine::faults::Faults;
 
 /// Finishes one interrupted restore (see the module doc).
 pub fn recover(journal: &dyn Journal, faults: &Faults) {
+    recover_with(journal, faults, &apply::NoRemote)
+}
+
+/// [`recover`] with remote components handled through `remote`.
+pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::RemoteRestores) {
     let rec = journal.snapshot();
     if rec.status != RestoreStatus::Running {
         return;
@@ -28,14 +38,16 @@ pub fn recover(journal: &dyn Journal, faults: &Faults) {
         );
     });
     if rec.commit_decided {
-        apply::complete(
+        apply::complete_with(
             journal,
+            remote,
             Some("the master stopped after every component was restored; recovery removed the safety folders"),
         );
     } else {
-        apply::rollback_all(
+        apply::rollback_all_with(
             journal,
             faults,
+            remote,
             RestoreStatus::Interrupted,
             "interrupted: the master stopped during the restore; every component was put back from its safety copy",
         );

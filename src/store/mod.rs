@@ -96,6 +96,19 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// A step of a remote component's restore ([`ComponentStore::restore_step`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreStep {
+    /// The plan (dry: nothing changes).
+    Plan,
+    /// Verify, move aside, copy out; the agent then waits for the decision. Sent once.
+    Apply,
+    /// Retire the safety folder. Idempotent.
+    Commit,
+    /// Put everything back. Idempotent.
+    Rollback,
+}
+
 /// One component's backup storage. Object safe: used as `Arc<dyn ComponentStore>`.
 ///
 /// Contract: `prepare` writes a complete, durable staging folder for `id` or nothing;
@@ -125,6 +138,21 @@ pub trait ComponentStore: Send + Sync {
     ) -> Result<crate::sets::FolderVerification, StoreError> {
         Err(StoreError::Internal(
             "this store does not verify slots itself".into(),
+        ))
+    }
+
+    /// A step of the restore `restore_id` of this component done where its home is (a remote
+    /// store asks its agent, see `crate::agent::restore`). Local homes are restored directly by
+    /// `crate::restore`, so the default refuses. `Plan` answers a record whose only component
+    /// is the plan; the others the agent's record of that component's restore.
+    async fn restore_step(
+        &self,
+        _restore_id: &str,
+        _step: RestoreStep,
+        _req: &crate::agent::wire::RemoteRestoreRequest,
+    ) -> Result<crate::restore::RestoreRecord, StoreError> {
+        Err(StoreError::Internal(
+            "this store does not restore components itself".into(),
         ))
     }
 

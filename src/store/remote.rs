@@ -11,6 +11,9 @@
 //! once. An answer that refuses (401/403: the token; 404: the agent does not serve the
 //! component; 409: e.g. a commit of a backup the agent already aborted; 422) is a
 //! [`StoreError::Refused`]: repeating cannot help, and the error names the agent and says why.
+//! A failed TLS handshake (e.g. the agent's certificate is not signed by `agent_ca_file` or a
+//! public CA) is reported as such, naming the agent, the component and what to check, not as
+//! "unreachable"; it is retried like any transport error (a certificate may be replaced).
 //!
 //! # Prepare
 //! `prepare` starts the copy on the agent (`POST .../prepare`, answered at once) and then polls
@@ -23,6 +26,11 @@
 //! # Commit
 //! A failed commit of a remote component is retried by the coordinator until the agent
 //! acknowledges it (see `engine::coordinator`); this store only makes single, bounded attempts.
+//!
+//! # Restores
+//! `restore_step` drives the agent's side of a restore (`.../restores/{restore_id}/...`):
+//! `plan` and `commit`/`rollback` (idempotent on the agent) are retried like the other
+//! idempotent calls; `apply` is sent once.
 //!
 //! `remove_temporaries` does nothing here: the agent removes its own leftovers (see
 //! `crate::agent`), and master start-up never waits for an agent.
@@ -155,6 +163,8 @@ impl RemoteStore {
                     "agent {agent} did not answer within {} s",
                     timeout.as_secs()
                 ))
+            } else if let Some(kind) = tls_failure(&e) {
+                StoreError::Remote(tls_message(agent, &self.name, kind, &error_chain(&e)))
             } else {
                 StoreError::Remote(format!("agent {agent} is unreachable: {}", error_chain(&e)))
             }
@@ -265,6 +275,67 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     single_line(&out)
+}
+
+/// Why a TLS handshake with an agent failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TlsFailure {
+    /// The master did not accept the agent's certificate (unknown CA, wrong name, expired).
+    Certificate,
+    /// Anything else in the handshake (e.g. the agent speaks plain http).
+    Handshake,
+}
+
+/// Whether a failed request failed in the TLS handshake. rustls's error travels inside an
+/// `io::Error` (whose `source()` skips it) and may be boxed on the way, so the typed check is
+/// backed by the messages rustls writes.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
+    let of = |t: &rustls::Error| match t {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            TlsFailure::Certificate
+        }
+        _ => TlsFailure::Handshake,
+    };
+    let mut cur = Some(e);
+    while let Some(s) = cur {
+        if let Some(t) = s.downcast_ref::<rustls::Error>() {
+            return Some(of(t));
+        }
+        if let Some(t) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(of(t));
+        }
+        cur = s.source();
+    }
+    let text = error_chain(e).to_lowercase();
+    if text.contains("certificate") {
+        Some(TlsFailure::Certificate)
+    } else if text.contains("tls") || text.contains("handshake") || text.contains("corrupt message")
+    {
+        Some(TlsFailure::Handshake)
+    } else {
+        None
+    }
+}
+
+/// Says that the TLS handshake with the agent of `component` failed, and what to check. A
+/// certificate the master does not accept is not "unreachable": the agent answered.
+fn tls_message(agent: &str, component: &str, kind: TlsFailure, chain: &str) -> String {
+    let advice = match kind {
+        TlsFailure::Certificate => {
+            "the agent's TLS certificate was not accepted; set agent_ca_file of the component \
+             to the CA that signed it, and check that the certificate names the host of the agent URL"
+        }
+        TlsFailure::Handshake => {
+            "check that the agent serves https (tls_cert_file, tls_key_file) at that address"
+        }
+    };
+    single_line(&format!(
+        "TLS with agent {agent} of component {component} failed: {advice} ({chain})"
+    ))
 }
 
 /// Percent-encodes a path segment (component names and IDs are plain, but be safe).
@@ -437,6 +508,40 @@ impl ComponentStore for RemoteStore {
         _keep_ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
+    }
+
+    async fn restore_step(
+        &self,
+        restore_id: &str,
+        step: super::RestoreStep,
+        req: &crate::agent::wire::RemoteRestoreRequest,
+    ) -> Result<crate::restore::RestoreRecord, StoreError> {
+        use super::RestoreStep as S;
+        let base = self.path(&format!("/restores/{}", urlencode(restore_id)));
+        // Applying copies a whole home: allow it time.
+        let long = Duration::from_secs(3600);
+        match step {
+            S::Plan => {
+                let plan: crate::restore::ComponentRestore = self
+                    .idempotent(Method::POST, &format!("{base}/plan"), Some(req), long)
+                    .await?;
+                let mut rec = crate::restore::RestoreRecord::empty(restore_id);
+                rec.components.push(plan);
+                Ok(rec)
+            }
+            S::Apply => {
+                self.once(Method::POST, &format!("{base}/apply"), Some(req), long)
+                    .await
+            }
+            S::Commit => {
+                self.idempotent::<(), _>(Method::POST, &format!("{base}/commit"), None, long)
+                    .await
+            }
+            S::Rollback => {
+                self.idempotent::<(), _>(Method::POST, &format!("{base}/rollback"), None, long)
+                    .await
+            }
+        }
     }
 }
 

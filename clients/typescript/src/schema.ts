@@ -632,6 +632,12 @@ export interface components {
         /** @description The plan of one component and how far it got. */
         ComponentRestore: {
             /**
+             * @description For a remote component: the URL of the agent that plans and applies this part of the
+             *     restore on its own machine (`home` and the paths are paths there). Absent for local ones.
+             * @example https://tracker.example:7444
+             */
+            agent?: string | null;
+            /**
              * Format: int64
              * @description Bytes copied.
              */

@@ -46,6 +46,9 @@ class ComponentRestore:
         skip (list[SkipOp]): Entries of the backup folder not restored, with the reason.
         source_folder (str): The backup folder restored from. Example: /srv/lui/backup.
         status (ComponentState): Where a component of a restore stands.
+        agent (None | str | Unset): For a remote component: the URL of the agent that plans and applies this part of the
+            restore on its own machine (`home` and the paths are paths there). Absent for local ones. Example:
+            https://tracker.example:7444.
         finished_at (datetime.datetime | None | Unset):
         folder_times (list[FolderTime] | Unset): Modification times of the home folders the restore changes, taken
             before the first
@@ -70,6 +73,7 @@ class ComponentRestore:
     skip: list[SkipOp]
     source_folder: str
     status: ComponentState
+    agent: None | str | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     folder_times: list[FolderTime] | Unset = UNSET
     slot: None | str | Unset = UNSET
@@ -117,6 +121,12 @@ class ComponentRestore:
         source_folder = self.source_folder
 
         status = self.status.value
+
+        agent: None | str | Unset
+        if isinstance(self.agent, Unset):
+            agent = UNSET
+        else:
+            agent = self.agent
 
         finished_at: None | str | Unset
         if isinstance(self.finished_at, Unset):
@@ -169,6 +179,8 @@ class ComponentRestore:
                 "status": status,
             }
         )
+        if agent is not UNSET:
+            field_dict["agent"] = agent
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
         if folder_times is not UNSET:
@@ -234,6 +246,15 @@ class ComponentRestore:
         source_folder = d.pop("source_folder")
 
         status = ComponentState(d.pop("status"))
+
+        def _parse_agent(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        agent = _parse_agent(d.pop("agent", UNSET))
 
         def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -304,6 +325,7 @@ class ComponentRestore:
             skip=skip,
             source_folder=source_folder,
             status=status,
+            agent=agent,
             finished_at=finished_at,
             folder_times=folder_times,
             slot=slot,

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// ComponentRestore : The plan of one component and how far it got.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentRestore {
+    /// For a remote component: the URL of the agent that plans and applies this part of the restore on its own machine (`home` and the paths are paths there). Absent for local ones.
+    #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Option<String>>,
     /// Bytes copied.
     #[serde(rename = "bytes")]
     pub bytes: i64,
@@ -71,6 +74,7 @@ impl ComponentRestore {
     /// The plan of one component and how far it got.
     pub fn new(bytes: i64, copy: Vec<models::CopyOp>, create_dirs: Vec<String>, edit: Vec<models::EditOp>, errors: Vec<String>, files: i64, home: String, layout: models::Layout, name: String, origin: models::FolderOrigin, profile: models::Profile, remove: Vec<String>, safety_folder: String, skip: Vec<models::SkipOp>, source_folder: String, status: models::ComponentState) -> ComponentRestore {
         ComponentRestore {
+            agent: None,
             bytes,
             copy,
             create_dirs,
