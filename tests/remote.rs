@@ -9,118 +9,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 const TRK_TOKEN: &str = "agent-one-token-for-tests";
 const LUI_TOKEN: &str = "agent-two-token-for-tests";
-
-fn sha(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-/// An agent process.
-struct Agent {
-    child: Child,
-    addr: String,
-    config: PathBuf,
-}
-
-impl Agent {
-    /// Writes `<root>/agent.toml` serving `name` (home `<root>/home`) and starts it.
-    fn start(
-        root: &Path,
-        name: &str,
-        profile: &str,
-        token: &str,
-        listen: &str,
-        env: &[(&str, &str)],
-    ) -> Agent {
-        let config = root.join("agent.toml");
-        if !config.exists() {
-            make_home(&root.join("home"), profile);
-            std::fs::write(
-                &config,
-                format!(
-                    "listen = \"127.0.0.1:0\"\nstate_dir = \"agent-state\"\ndecision_timeout_seconds = 3600\n\
-                     [[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
-                     [[components]]\nname = \"{name}\"\nprofile = \"{profile}\"\nhome = \"home\"\n",
-                    sha(token)
-                ),
-            )
-            .unwrap();
-        }
-        Self::spawn(&config, listen, env)
-    }
-
-    fn spawn(config: &Path, listen: &str, env: &[(&str, &str)]) -> Agent {
-        let mut cmd = Command::new(bin());
-        cmd.arg("agent")
-            .arg("--config")
-            .arg(config)
-            .arg("--listen")
-            .arg(listen)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let addr = loop {
-            match rx.recv_timeout(Duration::from_secs(20)) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("backup-master agent listening on ") {
-                        break a.trim().to_string();
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("agent did not start: {:?}", child.wait());
-                }
-            }
-        };
-        Agent {
-            child,
-            addr,
-            config: config.to_path_buf(),
-        }
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Starts the same agent again on the same address.
-    fn restart(&mut self, env: &[(&str, &str)]) {
-        self.kill9();
-        let listen = self.addr.trim_start_matches("http://").to_string();
-        *self = Agent::spawn(&self.config, &listen, env);
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// hub local; trk on agent one (token from a file); lui on agent two (token from the environment).
 struct Cluster {
@@ -136,15 +33,21 @@ impl Cluster {
         let a2 = dir.path().join("agent-two");
         std::fs::create_dir_all(&a1).unwrap();
         std::fs::create_dir_all(&a2).unwrap();
+        let timeout = "decision_timeout_seconds = 3600";
         let trk = Agent::start(
             &a1,
-            "trk",
-            "maestro-tracker",
-            TRK_TOKEN,
+            ("trk", "maestro-tracker", TRK_TOKEN),
+            timeout,
             "127.0.0.1:0",
             trk_env,
         );
-        let lui = Agent::start(&a2, "lui", "maestro-lui", LUI_TOKEN, "127.0.0.1:0", lui_env);
+        let lui = Agent::start(
+            &a2,
+            ("lui", "maestro-lui", LUI_TOKEN),
+            timeout,
+            "127.0.0.1:0",
+            lui_env,
+        );
         make_home(&dir.path().join("homes/hub"), "maestro-hub");
         let c = Cluster { dir, trk, lui };
         c.write_master_config(TRK_TOKEN);

@@ -9,106 +9,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 const TRK_TOKEN: &str = "recovery-agent-token-for-tests";
-
-fn sha(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-/// An agent process serving `trk` (plain http).
-struct Agent {
-    child: Child,
-    addr: String,
-    config: PathBuf,
-}
-
-impl Agent {
-    fn start(root: &Path, decision_timeout: u32) -> Agent {
-        make_home(&root.join("home"), "maestro-tracker");
-        let config = root.join("agent.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:0\"\nstate_dir = \"agent-state\"\n\
-                 decision_timeout_seconds = {decision_timeout}\n\
-                 [[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
-                 [[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nhome = \"home\"\n",
-                sha(TRK_TOKEN)
-            ),
-        )
-        .unwrap();
-        Self::spawn(&config, "127.0.0.1:0")
-    }
-
-    fn spawn(config: &Path, listen: &str) -> Agent {
-        let mut child = Command::new(bin())
-            .arg("agent")
-            .arg("--config")
-            .arg(config)
-            .arg("--listen")
-            .arg(listen)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let addr = loop {
-            match rx.recv_timeout(Duration::from_secs(20)) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("backup-master agent listening on ") {
-                        break a.trim().to_string();
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("agent did not start: {:?}", child.wait());
-                }
-            }
-        };
-        Agent {
-            child,
-            addr,
-            config: config.to_path_buf(),
-        }
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Starts the same agent again on the same address.
-    fn restart(&mut self) {
-        self.kill9();
-        let listen = self.addr.trim_start_matches("http://").to_string();
-        *self = Agent::spawn(&self.config, &listen);
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// hub local, trk behind the agent.
 struct Cluster {
@@ -119,7 +26,13 @@ struct Cluster {
 impl Cluster {
     fn new(decision_timeout: u32) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let agent = Agent::start(&dir.path().join("agent"), decision_timeout);
+        let agent = Agent::start(
+            &dir.path().join("agent"),
+            ("trk", "maestro-tracker", TRK_TOKEN),
+            &format!("decision_timeout_seconds = {decision_timeout}"),
+            "127.0.0.1:0",
+            &[],
+        );
         make_home(&dir.path().join("homes/hub"), "maestro-hub");
         let text = format!(
             r#"listen = "127.0.0.1:0"
@@ -269,7 +182,7 @@ fn a_decided_commit_waits_for_the_agent_across_a_master_restart_and_rolls_forwar
         },
     );
     // The agent comes back: the master's retries reach it and the set is completed.
-    c.agent.restart();
+    c.agent.restart(&[]);
     let done = poll(
         "the rolled-forward backup to end",
         Duration::from_secs(30),
@@ -305,7 +218,7 @@ fn an_agent_that_aborted_on_its_own_refuses_and_no_slot_changes() {
     let mut c = Cluster::new(2);
     let (id, before) = c.decide_and_die();
     // The agent comes back first and gives up waiting for the decision.
-    c.agent.restart();
+    c.agent.restart(&[]);
     let client = reqwest::blocking::Client::new();
     let url = format!("{}/agent/v1/components/trk/backups/{id}", c.agent.addr);
     poll(

@@ -6,21 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 const TRK_TOKEN: &str = "tls-agent-token-for-tests";
-
-fn sha(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -112,70 +104,6 @@ fn make_pki(dir: &Path) {
     );
 }
 
-/// An https agent process serving `trk`.
-struct Agent {
-    child: Child,
-    addr: String,
-}
-
-impl Agent {
-    fn start(root: &Path, pki: &Path) -> Agent {
-        make_home(&root.join("home"), "maestro-tracker");
-        let config = root.join("agent.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:0\"\nstate_dir = \"agent-state\"\n\
-                 tls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n\
-                 [[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
-                 [[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nhome = \"home\"\n",
-                pki.join("agent.crt").display(),
-                pki.join("agent.key").display(),
-                sha(TRK_TOKEN)
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(bin())
-            .arg("agent")
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let addr = loop {
-            match rx.recv_timeout(Duration::from_secs(20)) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("backup-master agent listening on ") {
-                        break a.trim().to_string();
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("agent did not start: {:?}", child.wait());
-                }
-            }
-        };
-        Agent { child, addr }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// hub local, trk behind the https agent.
 struct Cluster {
     dir: tempfile::TempDir,
@@ -187,7 +115,18 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let pki = dir.path().join("pki");
         make_pki(&pki);
-        let agent = Agent::start(&dir.path().join("agent"), &pki);
+        let tls = format!(
+            "tls_cert_file = \"{}\"\ntls_key_file = \"{}\"",
+            pki.join("agent.crt").display(),
+            pki.join("agent.key").display()
+        );
+        let agent = Agent::start(
+            &dir.path().join("agent"),
+            ("trk", "maestro-tracker", TRK_TOKEN),
+            &tls,
+            "127.0.0.1:0",
+            &[],
+        );
         make_home(&dir.path().join("homes/hub"), "maestro-hub");
         Cluster { dir, agent }
     }

@@ -20,7 +20,7 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_backup-master"))
 }
 
-fn sha(s: &str) -> String {
+pub fn sha(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
@@ -187,35 +187,8 @@ impl Server {
     }
 
     /// Starts `cmd` (a `serve` command) and waits for its "listening on" line.
-    pub fn spawn(mut cmd: Command) -> Server {
-        let mut child = cmd.spawn().expect("start server");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        let base = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(addr) = line.strip_prefix("backup-master listening on ") {
-                        break addr.trim().to_string();
-                    }
-                    seen.push(line);
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let status = child.wait().ok();
-                    panic!("server did not start (exit {status:?}); stdout: {seen:?}");
-                }
-            }
-        };
+    pub fn spawn(cmd: Command) -> Server {
+        let (child, base, rx) = spawn_listening(cmd, "backup-master listening on ");
         Server {
             child,
             base,
@@ -277,6 +250,119 @@ impl Server {
         let pid = self.child.id() as i32;
         unsafe_kill(pid, 15);
         wait_exit(&mut self.child, Duration::from_secs(20)).expect("server exits on SIGTERM")
+    }
+}
+
+/// Starts `cmd` (its stdout piped) and waits until it prints `<prefix>ADDR`; returns the child,
+/// ADDR, and the rest of its stdout.
+pub fn spawn_listening(mut cmd: Command, prefix: &str) -> (Child, String, mpsc::Receiver<String>) {
+    cmd.stdout(Stdio::piped());
+    let mut child = cmd.spawn().expect("start the process");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(addr) = line.strip_prefix(prefix) {
+                    return (child, addr.trim().to_string(), rx);
+                }
+                seen.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                panic!("{prefix}... never printed (exit {status:?}); stdout: {seen:?}");
+            }
+        }
+    }
+}
+
+/// A real `backup-master agent` process.
+pub struct Agent {
+    pub child: Child,
+    pub addr: String,
+    pub config: PathBuf,
+}
+
+impl Agent {
+    /// Writes `<root>/agent.toml` (unless it exists) serving component `name` with its home in
+    /// `<root>/home` (made by `make_home`), accepting `token`, plus `extra` top-level TOML, and
+    /// starts the agent on `listen`.
+    pub fn start(
+        root: &Path,
+        (name, profile, token): (&str, &str, &str),
+        extra: &str,
+        listen: &str,
+        env: &[(&str, &str)],
+    ) -> Agent {
+        let config = root.join("agent.toml");
+        if !config.exists() {
+            make_home(&root.join("home"), profile);
+            std::fs::write(
+                &config,
+                format!(
+                    "listen = \"127.0.0.1:0\"\nstate_dir = \"agent-state\"\n{extra}\n\
+                     [[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
+                     [[components]]\nname = \"{name}\"\nprofile = \"{profile}\"\nhome = \"home\"\n",
+                    sha(token)
+                ),
+            )
+            .unwrap();
+        }
+        Self::spawn(&config, listen, env)
+    }
+
+    /// Starts an agent on an existing config.
+    pub fn spawn(config: &Path, listen: &str, env: &[(&str, &str)]) -> Agent {
+        let mut cmd = Command::new(bin());
+        cmd.arg("agent")
+            .arg("--config")
+            .arg(config)
+            .arg("--listen")
+            .arg(listen)
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let (child, addr, _) = spawn_listening(cmd, "backup-master agent listening on ");
+        Agent {
+            child,
+            addr,
+            config: config.to_path_buf(),
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the same agent again on the same address.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        self.kill9();
+        let listen = self
+            .addr
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
+        *self = Agent::spawn(&self.config, &listen, env);
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
