@@ -497,35 +497,13 @@ impl Engine {
         lock(&self.inner.running).clone()
     }
 
-    /// The job lock, once free or held only by a backup whose record is already final: such a
-    /// backup is only finishing up (releasing its lock, ending its event stream), and a client
-    /// that saw it end and starts the next job must not get a 409 for that instant.
-    fn lock_running(&self) -> MutexGuard<'_, Option<RunningJob>> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let running = lock(&self.inner.running);
-            let finishing = running.as_ref().is_some_and(|j| {
-                j.kind == JobKind::Backup
-                    && lock(&self.inner.state)
-                        .records
-                        .get(&j.id)
-                        .is_some_and(|r| r.status.is_final())
-            });
-            if !finishing || Instant::now() >= deadline {
-                return running;
-            }
-            drop(running);
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
     /// Takes the one-job-at-a-time lock shared by backups and restores.
     pub fn try_lock_exclusive(
         &self,
         kind: JobKind,
         id: &str,
     ) -> Result<ExclusiveGuard, StartError> {
-        let mut running = self.lock_running();
+        let mut running = lock(&self.inner.running);
         if let Some(j) = &*running {
             return Err(StartError::Busy {
                 kind: j.kind,
@@ -574,7 +552,7 @@ impl Engine {
             return Err(StartError::NoComponents);
         }
         let guard = {
-            let mut running = self.lock_running();
+            let mut running = lock(&self.inner.running);
             if let Some(j) = &*running {
                 return Err(StartError::Busy {
                     kind: j.kind,
@@ -891,7 +869,21 @@ impl Journal for JobJournal {
                 .get_mut(&self.id)
                 .ok_or_else(|| format!("backup {} has no record", self.id))?;
             let before: Vec<ComponentStatus> = rec.components.iter().map(|c| c.status).collect();
+            let was_final = rec.status.is_final();
             f(rec);
+            if rec.status.is_final() && !was_final {
+                // The job lock is free the moment the end is visible: a client that sees the
+                // backup end and starts the next job never meets a 409 for this one. Taken
+                // while `state` is held (order: state, then running; nothing takes them the
+                // other way round).
+                let mut running = lock(&self.inner.running);
+                if running
+                    .as_ref()
+                    .is_some_and(|j| j.kind == JobKind::Backup && j.id == self.id)
+                {
+                    *running = None;
+                }
+            }
             if let Some(l) = live.get(&self.id) {
                 for (i, c) in rec.components.iter().enumerate() {
                     if before.get(i) != Some(&c.status) {
