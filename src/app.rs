@@ -175,7 +175,7 @@ impl AppParts {
         .map_err(|e| ServeError::Other(format!("starting the scheduler: {e}")))?;
         let scheduler = web::Data::new(scheduler);
 
-        let state = crate::server::state_for(config);
+        let state = web::Data::new(AppState::new(config));
         state.set_scheduler(scheduler.clone().into_inner());
         let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
         state.on_change(Arc::new(move |cfg: &Config| {

@@ -9,7 +9,6 @@ use actix_web::{web, HttpServer};
 
 use crate::auth::Tokens;
 use crate::config::{self, Config};
-use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -108,8 +107,4 @@ pub async fn serve(mut config: Config, listen: Option<String>) -> Result<(), Ser
     result.map_err(io("running the server"))?;
     tracing::info!("server stopped");
     Ok(())
-}
-
-pub fn state_for(config: Config) -> web::Data<AppState> {
-    web::Data::new(AppState::new(config))
 }
