@@ -290,14 +290,9 @@ impl Engine {
 
         let mut map: BTreeMap<String, BackupRecord> =
             records.into_iter().map(|r| (r.id.clone(), r)).collect();
-        let running: Vec<BackupRecord> = map
-            .values()
-            .filter(|r| r.status == BackupStatus::Running)
-            .cloned()
-            .collect();
         let recovered = block_on(recovery::recover(
             &state_dir,
-            running,
+            map.values().cloned().collect(),
             &components,
             &*factory,
         ))?;
@@ -1441,9 +1436,12 @@ mod tests {
         let id = "29990101T000000Z";
         running_record(&specs, id, false, &state);
         let staging = fake_staging(&specs[0], id);
-        let stray = SlotLayout::of(&specs[1].backup_folder)
-            .unwrap()
-            .staging("20000101T000000Z");
+        // Leftovers: trash of a backup a record names goes; a folder at a staging name that
+        // no record names was not provably made by the product and stays.
+        let lui = SlotLayout::of(&specs[1].backup_folder).unwrap();
+        let trash = lui.trash(&first.id, 3);
+        fs::create_dir_all(trash.join("x")).unwrap();
+        let stray = lui.staging("20000101T000000Z");
         fs::create_dir_all(stray.join("x")).unwrap();
 
         let engine = open(&state, &specs, "");
@@ -1451,7 +1449,8 @@ mod tests {
         assert_eq!(rec.status, BackupStatus::Interrupted);
         assert!(rec.finished_at.is_some());
         assert!(rec.errors.iter().any(|e| e.contains("interrupted")));
-        assert!(!staging.exists() && !stray.exists());
+        assert!(!staging.exists() && !trash.exists());
+        assert!(stray.join("x").is_dir());
         assert_eq!(all_slots(&specs), before);
         assert_eq!(slot_id(&specs[0].backup_folder), first.id);
         let failed =

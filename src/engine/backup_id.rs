@@ -27,6 +27,9 @@ pub const ID_TIME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 const TIME_LEN: usize = 16;
 const SUFFIX_DIGITS: usize = 4;
 const MAX_SEQ: u32 = 9999;
+/// Length of the longest ID this module issues (`YYYYMMDDTHHMMSSZ.NNNN`): the folder names that
+/// embed an ID (`<NAME>.staging-<ID>`, ...) are checked against the file system's limits with it.
+pub const MAX_ID_LEN: usize = TIME_LEN + 1 + SUFFIX_DIGITS;
 /// File in the state dir holding the last ID issued.
 pub const LAST_ID_FILE: &str = "last_backup_id";
 

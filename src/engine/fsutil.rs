@@ -178,6 +178,90 @@ pub fn exists_nofollow(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
+/// What kind of file system entry `t` is, for error messages ("a FIFO", "a symbolic link").
+pub fn kind_of(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_file() {
+        "a regular file"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+/// Opens `path` for reading only when it is a regular file: a symbolic link is not followed
+/// and a FIFO, socket or device is refused without blocking (`O_NOFOLLOW | O_NONBLOCK`, then
+/// `fstat` of what was opened). The error names the path and what was found there.
+pub fn open_regular(path: &Path) -> Result<File, IoError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("is {what}, not a regular file"),
+        )
+    };
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => IoError::new("opening", path, not_regular("a symbolic link")),
+            _ => IoError::new("opening", path, e),
+        })?;
+    let meta = f.metadata().ctx("reading metadata of", path)?;
+    if !meta.is_file() {
+        return Err(IoError::new(
+            "opening",
+            path,
+            not_regular(kind_of(&meta.file_type())),
+        ));
+    }
+    Ok(f)
+}
+
+/// Renames `from` to `to` only while `to` does not exist (`renameat2` with
+/// `RENAME_NOREPLACE`), so a rename never replaces anything, not even an empty folder that
+/// appeared since it was checked. File systems without that flag (EINVAL) get a check, then a
+/// plain rename.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let cfrom = CString::new(from.as_os_str().as_bytes())?;
+    let cto = CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            cfrom.as_ptr(),
+            libc::AT_FDCWD,
+            cto.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) => {
+            if exists_nofollow(to) {
+                return Err(io::Error::from_raw_os_error(libc::EEXIST));
+            }
+            fs::rename(from, to)
+        }
+        _ => Err(err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +286,42 @@ mod tests {
         remove_tree(&t).unwrap();
         assert!(!t.exists());
         remove_tree(&t).unwrap();
+    }
+
+    #[test]
+    fn open_regular_refuses_links_fifos_and_folders_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, b"x").unwrap();
+        assert!(open_regular(&file).is_ok());
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let fifo = dir.path().join("p");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        for (p, what) in [
+            (&link, "a symbolic link"),
+            (&fifo, "a FIFO"),
+            (&dir.path().to_path_buf(), "a folder"),
+        ] {
+            let e = open_regular(p).unwrap_err().to_string();
+            assert!(e.contains(what) && e.contains("not a regular file"), "{e}");
+        }
+        let missing = open_regular(&dir.path().join("nope")).unwrap_err();
+        assert_eq!(missing.source.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn rename_noreplace_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::create_dir(&a).unwrap();
+        fs::create_dir(&b).unwrap();
+        let e = rename_noreplace(&a, &b).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
+        assert!(a.is_dir() && b.is_dir());
+        fs::remove_dir(&b).unwrap();
+        rename_noreplace(&a, &b).unwrap();
+        assert!(!a.exists() && b.is_dir());
     }
 
     #[test]

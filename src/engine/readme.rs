@@ -11,13 +11,12 @@
 //! Error: missing item "lui.ini" (/srv/lui/lui.ini): No such file or directory (os error 2)
 //! ```
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::fsutil::IoError;
+use super::fsutil::{self, IoError};
 use super::single_line;
 
 pub const README_FILE: &str = "readme.txt";
@@ -122,10 +121,11 @@ impl Readme {
         })
     }
 
-    /// Reads and parses `folder/readme.txt`.
+    /// Reads and parses `folder/readme.txt`. Only a regular file is read: a symbolic link,
+    /// FIFO, socket or device there is an error naming it (and never blocks).
     pub fn read_from(folder: &Path) -> Result<Readme, ReadmeError> {
         let path = folder.join(README_FILE);
-        let f = File::open(&path).map_err(|e| IoError::new("opening", &path, e))?;
+        let f = fsutil::open_regular(&path)?;
         let mut bytes = Vec::new();
         f.take(MAX_README_BYTES + 1)
             .read_to_end(&mut bytes)

@@ -32,8 +32,11 @@
 //! * otherwise: every component's staging folder is removed and `<NAME>.failed` written; the
 //!   backup ends `interrupted` with the error "interrupted: ...". No slot was touched.
 //!
-//! Finally leftover temporary folders (`<NAME>.staging-*`, `<NAME>.trash-*`) of the configured
-//! components are removed. Each finished record gets its report and is persisted.
+//! Finally leftover temporary folders (`<NAME>.staging-<ID>`, `<NAME>.trash-<ID>-*`, ...) of
+//! the configured components are removed, but only those whose ID a job record names for that
+//! component and folder (ownership before destruction: a folder at such a name that no record
+//! explains is left alone, and so is a staging folder whose readme does not name the
+//! component and ID). Each finished record gets its report and is persisted.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,8 +106,8 @@ pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpe
     }
 }
 
-/// Finishes every `running` record in `records` and cleans leftovers. `store_for` gives the
-/// store of a component.
+/// Finishes every `running` record in `records` (all the job records on disk) and cleans
+/// leftovers of the backups they name. `store_for` gives the store of a component.
 pub async fn recover(
     state_dir: &Path,
     records: Vec<BackupRecord>,
@@ -113,6 +116,15 @@ pub async fn recover(
 ) -> Recovered {
     let mut out = Recovered::default();
     let mut keep_stagings: Vec<(String, String)> = Vec::new(); // (component, id)
+                                                               // (component, folder, id) of every backup a record names: its temporaries are provably ours.
+    let journal: Vec<(String, PathBuf, String)> = records
+        .iter()
+        .flat_map(|r| {
+            r.components
+                .iter()
+                .map(|c| (c.name.clone(), PathBuf::from(&c.folder), r.id.clone()))
+        })
+        .collect();
     for mut rec in records
         .into_iter()
         .filter(|r| r.status == BackupStatus::Running)
@@ -208,12 +220,16 @@ pub async fn recover(
         out.records.push(rec);
     }
     for spec in config {
-        let keep: Vec<String> = keep_stagings
+        let ids: Vec<String> = journal
             .iter()
-            .filter(|(c, _)| *c == spec.name)
-            .map(|(_, id)| id.clone())
+            .filter(|(c, folder, id)| {
+                *c == spec.name
+                    && *folder == spec.backup_folder
+                    && !keep_stagings.iter().any(|(kc, kid)| kc == c && kid == id)
+            })
+            .map(|(_, _, id)| id.clone())
             .collect();
-        match store_for(spec).remove_temporaries(spec, &keep).await {
+        match store_for(spec).remove_temporaries(spec, &ids).await {
             Ok(removed) => {
                 for r in &removed {
                     tracing::info!(path = %r, "removed leftover temporary folder");

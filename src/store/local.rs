@@ -26,6 +26,9 @@ use crate::engine::{single_line, CancelToken, ComponentSpec};
 /// Copy worker threads per component (the machines this targets have two cores).
 pub const COPY_WORKERS: usize = 2;
 
+/// The `Error:` line of a staging folder's readme until its prepare completes.
+pub const INCOMPLETE: &str = "incomplete: this backup is still being prepared";
+
 /// A component whose home is on this machine.
 #[derive(Clone, Debug, Default)]
 pub struct LocalStore {
@@ -93,6 +96,7 @@ fn prepare_blocking(
     };
     let staging = layout.staging(id);
     let mut last = ProgressUpdate::default();
+    let mut created = false;
     let result = (|| -> Result<(ProgressUpdate, Vec<String>), CopyError> {
         if !spec.home.is_dir() {
             return Err(CopyError::Items(vec![format!(
@@ -100,13 +104,25 @@ fn prepare_blocking(
                 spec.home.display()
             )]));
         }
+        // Anything at a slot name that is not this component's backup stops the backup now,
+        // before the commit decision, so no slot of any component changes.
+        slots::check_slots(&layout, &spec.name)
+            .map_err(|e| CopyError::Items(vec![e.to_string()]))?;
         fs::create_dir_all(&layout.parent).ctx("creating folder", &layout.parent)?;
-        // Only one job runs at a time: any other staging folder is a leftover.
-        for stale in layout.temporaries()? {
-            tracing::info!(path = %stale.display(), "removing leftover temporary folder");
-            fsutil::remove_tree(&stale)?;
-        }
+        // Created exclusively, and at once given a readme naming this component and backup
+        // (`Result: error` until the end): that is how removal proves it is ours.
         fs::create_dir(&staging).ctx("creating folder", &staging)?;
+        created = true;
+        let mut readme = Readme {
+            backup_id: id.to_string(),
+            component: spec.name.clone(),
+            started: Some(started),
+            finished: None,
+            success: false,
+            errors: vec![INCOMPLETE.to_string()],
+        };
+        let readme_path = staging.join(README_FILE);
+        fsutil::write_new_synced(&readme_path, readme.render().as_bytes())?;
         let slot0 = layout.slot(0);
         let previous = slot0.is_dir().then_some(slot0);
         let items = effective_items(spec);
@@ -126,16 +142,10 @@ fn prepare_blocking(
         let outcome = tree_copy::copy_items(&req, cancel, &|s| progress(to_update(s)))?;
         last = to_update(outcome.stats);
         tree_copy::write_sums_and_index(&staging, &outcome)?;
-        let readme = Readme {
-            backup_id: id.to_string(),
-            component: spec.name.clone(),
-            started: Some(started),
-            finished: Some(now()),
-            success: true,
-            errors: vec![],
-        };
-        let readme_path = staging.join(README_FILE);
-        fs::write(&readme_path, readme.render()).ctx("writing", &readme_path)?;
+        readme.finished = Some(now());
+        readme.success = true;
+        readme.errors.clear();
+        fsutil::write_atomic(&readme_path, readme.render().as_bytes())?;
         // Everything in the staging folder is durable before commit can rename it.
         fsutil::sync_tree(&staging)?;
         fsutil::fsync_dir(&staging)?;
@@ -145,8 +155,11 @@ fn prepare_blocking(
     match result {
         Ok((stats, skipped)) => (PrepareStatus::Prepared, stats, vec![], skipped),
         Err(e) => {
-            if let Err(rm) = fsutil::remove_tree(&staging) {
-                tracing::warn!(error = %rm, "could not remove staging folder");
+            // Only a staging folder this prepare created is removed (not one that was there).
+            if created {
+                if let Err(rm) = slots::remove_staging(&layout, id, &spec.name) {
+                    tracing::warn!(error = %rm, "could not remove staging folder");
+                }
             }
             match e {
                 CopyError::Cancelled => (
@@ -241,10 +254,10 @@ impl ComponentStore for LocalStore {
 
     async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<(), StoreError> {
         let layout = SlotLayout::of(&spec.backup_folder)?;
-        let (id, keep) = (id.to_string(), spec.keep);
+        let (id, name, keep) = (id.to_string(), spec.name.clone(), spec.keep);
         let abort_mid = self.faults.abort_mid_rotation.contains(&spec.name);
         tokio::task::spawn_blocking(move || {
-            slots::commit(&layout, &id, keep, &mut |step| {
+            slots::commit(&layout, &id, &name, keep, &mut |step| {
                 if abort_mid && step == Step::BeforeStagingRename {
                     tracing::error!("injected fault abort_mid_rotation: aborting the process");
                     std::process::abort();
@@ -273,13 +286,13 @@ impl ComponentStore for LocalStore {
                 .ok()
                 .and_then(|r| r.started)
                 .or_else(|| crate::engine::backup_id::parse(&id).map(|p| p.time));
-            slots::remove_staging(&layout, &id)?;
+            slots::remove_staging(&layout, &id, &name)?;
             if !layout.parent.is_dir() {
                 return Ok(());
             }
             let readme = Readme {
                 backup_id: id.clone(),
-                component: name,
+                component: name.clone(),
                 started,
                 finished: Some(now()),
                 success: false,
@@ -318,17 +331,34 @@ impl ComponentStore for LocalStore {
     async fn remove_temporaries(
         &self,
         spec: &ComponentSpec,
-        keep_ids: &[String],
+        ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         let layout = SlotLayout::of(&spec.backup_folder)?;
-        let keep: Vec<_> = keep_ids.iter().map(|id| layout.staging(id)).collect();
+        let (ids, name) = (ids.to_vec(), spec.name.clone());
         tokio::task::spawn_blocking(move || -> Result<Vec<String>, StoreError> {
             let mut removed = Vec::new();
             for path in layout.temporaries()? {
-                if keep.contains(&path) {
+                let Some(t) = path.file_name().and_then(|n| layout.temporary(n)) else {
+                    continue;
+                };
+                if !ids.iter().any(|id| id == t.id()) {
+                    tracing::info!(path = %path.display(), "leaving a folder alone: no backup record of this component names its ID");
                     continue;
                 }
-                fsutil::remove_tree(&path)?;
+                if !fsutil::exists_nofollow(&path) {
+                    continue; // removed with its staging folder just before
+                }
+                match t {
+                    slots::Temporary::Staging(id) => {
+                        if let Err(e) = slots::remove_staging(&layout, &id, &name) {
+                            tracing::warn!(error = %e, "leftover staging folder left alone");
+                            continue;
+                        }
+                    }
+                    slots::Temporary::FailedHelper(_) | slots::Temporary::Trash(_) => {
+                        fsutil::remove_tree(&path)?
+                    }
+                }
                 removed.push(path.display().to_string());
             }
             if !removed.is_empty() {
@@ -497,11 +527,11 @@ mod tests {
         let spec = spec(root.path());
         fs::remove_file(spec.home.join("hub.ini")).unwrap();
         let o = LocalStore::default()
-            .prepare("X", &spec, CancelToken::new(), sink())
+            .prepare("20260101T000000Z", &spec, CancelToken::new(), sink())
             .await;
         assert_eq!(o.status, PrepareStatus::Failed);
         assert!(o.errors[0].contains("hub.ini"), "{:?}", o.errors);
-        assert!(!spec.home.join("backup.staging-X").exists());
+        assert!(!spec.home.join("backup.staging-20260101T000000Z").exists());
     }
 
     #[tokio::test]
@@ -511,7 +541,7 @@ mod tests {
         let mut f = Faults::none();
         f.enospc.insert("hub".into());
         let o = LocalStore::new(Arc::new(f))
-            .prepare("X", &spec, CancelToken::new(), sink())
+            .prepare("20260101T000000Z", &spec, CancelToken::new(), sink())
             .await;
         assert_eq!(o.status, PrepareStatus::Failed);
         assert!(
@@ -519,27 +549,90 @@ mod tests {
             "{:?}",
             o.errors
         );
-        assert!(!spec.home.join("backup.staging-X").exists());
+        assert!(!spec.home.join("backup.staging-20260101T000000Z").exists());
     }
 
     #[tokio::test]
-    async fn temporaries_are_removed_except_kept() {
+    async fn only_temporaries_of_the_named_backups_are_removed() {
         let root = tempfile::tempdir().unwrap();
         let spec = spec(root.path());
-        for n in [
-            "backup.staging-A",
-            "backup.staging-B",
-            "backup.trash-A-3",
-            "backup.staging-A.failed-new",
-        ] {
-            fs::create_dir_all(spec.home.join(n)).unwrap();
+        let layout = SlotLayout::of(&spec.backup_folder).unwrap();
+        let (a, b) = ("20260101T000000Z", "20260102T000000Z");
+        // A's staging (readme names hub and A), trash and helper; B's staging; a folder at
+        // A's staging name of another component would not be removed (tested in slots).
+        let staging_a = layout.staging(a);
+        fs::create_dir_all(&staging_a).unwrap();
+        let r = Readme {
+            backup_id: a.into(),
+            component: "hub".into(),
+            started: None,
+            finished: None,
+            success: false,
+            errors: vec![INCOMPLETE.into()],
+        };
+        fs::write(staging_a.join(README_FILE), r.render()).unwrap();
+        for p in [layout.trash(a, 3), layout.failed_new(a), layout.staging(b)] {
+            fs::create_dir_all(p.join("x")).unwrap();
         }
+        let unnamed = spec.home.join("backup.staging-handmade");
+        fs::create_dir_all(unnamed.join("x")).unwrap();
         let removed = LocalStore::default()
-            .remove_temporaries(&spec, &["B".to_string()])
+            .remove_temporaries(&spec, &[a.to_string()])
             .await
             .unwrap();
-        assert_eq!(removed.len(), 3);
-        assert!(spec.home.join("backup.staging-B").exists());
+        // The helper went with its staging folder.
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert!(!staging_a.exists() && !layout.trash(a, 3).exists());
+        assert!(!layout.failed_new(a).exists());
+        assert!(layout.staging(b).join("x").is_dir());
+        assert!(unnamed.join("x").is_dir());
+        // B named but its staging holds no readme of hub's backup B: left alone.
+        let removed = LocalStore::default()
+            .remove_temporaries(&spec, &[b.to_string()])
+            .await
+            .unwrap();
+        assert!(removed.is_empty(), "{removed:?}");
+        assert!(layout.staging(b).join("x").is_dir());
+    }
+
+    #[tokio::test]
+    async fn prepare_stops_at_a_foreign_slot_and_never_takes_over_a_staging_name() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = spec(root.path());
+        let store = LocalStore::default();
+        let before = tree_listing(&spec.home);
+        // A hand-made folder at a slot name, beyond keep: refused before anything is made.
+        fs::create_dir_all(spec.home.join("backup7/photos")).unwrap();
+        let before7 = tree_listing(&spec.home);
+        let o = store
+            .prepare("20260101T000000Z", &spec, CancelToken::new(), sink())
+            .await;
+        assert_eq!(o.status, PrepareStatus::Failed);
+        assert!(
+            o.errors[0].contains(&spec.home.join("backup7").display().to_string()),
+            "{:?}",
+            o.errors
+        );
+        assert_eq!(tree_listing(&spec.home), before7);
+        fs::remove_dir_all(spec.home.join("backup7")).unwrap();
+        assert_eq!(tree_listing(&spec.home), before);
+        // A folder already at this backup's staging name is not adopted, and not removed,
+        // neither by the failed prepare nor by the abort that follows.
+        let id = "20260102T000000Z";
+        let planted = spec.home.join(format!("backup.staging-{id}"));
+        fs::create_dir_all(planted.join("mine")).unwrap();
+        fs::write(planted.join("mine/file"), "precious").unwrap();
+        let o = store.prepare(id, &spec, CancelToken::new(), sink()).await;
+        assert_eq!(o.status, PrepareStatus::Failed);
+        let e = store.abort(id, &spec, &["x".into()]).await.unwrap_err();
+        assert!(
+            e.to_string().contains(&planted.display().to_string()),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read_to_string(planted.join("mine/file")).unwrap(),
+            "precious"
+        );
     }
 }
 

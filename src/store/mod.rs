@@ -180,11 +180,14 @@ pub trait ComponentStore: Send + Sync {
     /// The slots `backup`, `backup1`, ... found on disk, lowest first.
     async fn history(&self, spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError>;
 
-    /// Removes leftover temporary folders (`<NAME>.staging-*`, `<NAME>.trash-*`) except the
-    /// staging folders of `keep_ids`. Returns what was removed. Only call it when no backup runs.
+    /// Removes leftover temporary folders (`<NAME>.staging-<ID>`, `<NAME>.trash-<ID>-*`, ...)
+    /// of the backups `ids` only: the caller passes the IDs its job records name for this
+    /// component and folder, so a folder nobody can prove the product made is never removed
+    /// (a staging folder must moreover hold a readme naming the component and its ID).
+    /// Returns what was removed. Only call it when no backup runs.
     async fn remove_temporaries(
         &self,
         spec: &ComponentSpec,
-        keep_ids: &[String],
+        ids: &[String],
     ) -> Result<Vec<String>, StoreError>;
 }

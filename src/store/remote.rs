@@ -505,7 +505,7 @@ impl ComponentStore for RemoteStore {
     async fn remove_temporaries(
         &self,
         _spec: &ComponentSpec,
-        _keep_ids: &[String],
+        _ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
     }
