@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use toml_edit::{DocumentMut, ImDocument, Item, Table};
 use utoipa::ToSchema;
 
-use crate::engine::{ComponentSpec, Profile};
+use crate::engine::{folder_check, ComponentSpec, Profile};
 use crate::error::FieldError;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -575,9 +575,10 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             "at least one [[components]] entry is required",
         ));
     }
-    // (index, backup folder, items as absolute paths) of each local component, for the
-    // cross-component checks below.
-    let mut placed: Vec<(usize, PathBuf, Vec<PathBuf>)> = Vec::new();
+    // Where every local component's folders are, for the one folder check below.
+    let site = site_of(cfg);
+    // (index, backup folder) of each local component whose folder is checked.
+    let mut placed: Vec<(usize, PathBuf)> = Vec::new();
     for (i, c) in cfg.components.iter().enumerate() {
         let p = format!("components[{i}]");
         let mut err =
@@ -640,6 +641,12 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             ),
             (None, None) => err("home", "is required (the component's folder)".into()),
             (None, Some(url)) => {
+                // The folder is on the agent's machine, which checks the rest for itself.
+                if !c.backup_folder.is_empty() && !c.backup_folder.contains('\0') {
+                    for p in folder_check::check_names(Path::new(&c.backup_folder)) {
+                        err("backup_folder", p.to_string());
+                    }
+                }
                 if let Err(msg) = check_agent_url(url) {
                     err("agent", msg);
                 } else if c.agent_ca_file.is_some() && !url.starts_with("https://") {
@@ -677,21 +684,7 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
                         format!("{} is not an existing folder", home.display()),
                     );
                 } else if !c.backup_folder.is_empty() && !has_dot_dot(&c.backup_folder) {
-                    let folder = resolve(&home, &c.backup_folder);
-                    if let Some(msg) = foreign_folder(&folder) {
-                        err("backup_folder", msg);
-                    }
-                    if folder == home {
-                        err("backup_folder", "must not be the home itself".into());
-                    } else if home.starts_with(&folder) {
-                        err("backup_folder", "must not contain the home".into());
-                    }
-                    let items = items_of(c)
-                        .iter()
-                        .filter(|it| check_relative(it).is_ok())
-                        .map(|it| home.join(it.trim_end_matches('/')))
-                        .collect();
-                    placed.push((i, folder, items));
+                    placed.push((i, resolve(&home, &c.backup_folder)));
                 }
             }
         }
@@ -708,91 +701,46 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             );
         }
     }
-    for (a, (i, folder, _)) in placed.iter().enumerate() {
-        let field = format!("components[{i}].backup_folder");
-        for (j, _, items) in &placed {
-            let other_name = &cfg.components[*j].name;
-            for item in items {
-                if folder.starts_with(item) {
-                    let whose = if j == i {
-                        "its own item".to_string()
-                    } else {
-                        format!("an item of component {other_name:?}")
-                    };
-                    errors.push(FieldError::new(
-                        field.clone(),
-                        format!(
-                            "{} is inside {whose} ({}): backups would back themselves up",
-                            folder.display(),
-                            item.display()
-                        ),
-                    ));
-                }
-            }
-        }
-        for (j, other, _) in placed.iter().skip(a + 1) {
-            let problem = if folder == other {
-                "is also the backup folder of"
-            } else if folder.starts_with(other) || other.starts_with(folder) {
-                "is nested with the backup folder of"
-            } else if slot_like(folder, other) || slot_like(other, folder) {
-                "would share history slot names with the backup folder of"
-            } else {
-                continue;
-            };
-            // Reported on both components, so an API change to either names its own field.
-            for (me, mine, them, theirs) in [(i, folder, j, other), (j, other, i, folder)] {
-                errors.push(FieldError::new(
-                    format!("components[{me}].backup_folder"),
-                    format!(
-                        "{} {problem} component {:?} ({}): each component needs its own, or backups overwrite each other",
-                        mine.display(),
-                        cfg.components[*them].name,
-                        theirs.display()
-                    ),
-                ));
-            }
+    for (i, folder) in placed {
+        for p in folder_check::check_backup_folder(&site, &cfg.components[i].name, &folder) {
+            errors.push(FieldError::new(
+                format!("components[{i}].backup_folder"),
+                p.to_string(),
+            ));
         }
     }
     errors
 }
 
+/// The local components of `cfg` and its state dir, as [`folder_check`] sees them.
+pub fn site_of(cfg: &Config) -> folder_check::Site {
+    let components = cfg
+        .components
+        .iter()
+        .filter(|c| c.agent.is_none())
+        .filter_map(|c| {
+            let home = cfg.home_of(c)?;
+            let folder_ok = !c.backup_folder.is_empty() && !has_dot_dot(&c.backup_folder);
+            Some(folder_check::Resident {
+                name: c.name.clone(),
+                backup_folder: folder_ok.then(|| resolve(&home, &c.backup_folder)),
+                items: items_of(c)
+                    .into_iter()
+                    .filter(|it| check_relative(it).is_ok())
+                    .collect(),
+                home,
+            })
+        })
+        .collect();
+    folder_check::Site {
+        components,
+        state_dir: Some(cfg.state_dir.clone()),
+        allowed_roots: None,
+    }
+}
+
 /// Names inside a backup folder that the backup itself writes; no item may be called so.
 const RESERVED_NAMES: [&str; 3] = ["readme.txt", "SHA256SUMS", ".backup-master-index"];
-
-/// True when `b` sits beside `a` under a name of `a`'s history or temporary folders
-/// (`backup1`, `backup.failed`, `backup.staging-…`): rotation of `a` would touch it.
-fn slot_like(a: &Path, b: &Path) -> bool {
-    let (Some(pa), Some(pb)) = (a.parent(), b.parent()) else {
-        return false;
-    };
-    let (Some(na), Some(nb)) = (a.file_name(), b.file_name()) else {
-        return false;
-    };
-    let (na, nb) = (na.to_string_lossy(), nb.to_string_lossy());
-    pa == pb
-        && nb.strip_prefix(na.as_ref()).is_some_and(|rest| {
-            (!rest.is_empty() && rest.bytes().all(|c| c.is_ascii_digit())) || rest.starts_with('.')
-        })
-}
-
-/// An existing folder that is not a backup (no `readme.txt`) would be rotated away as if it
-/// were one: refuse it unless it is empty.
-fn foreign_folder(folder: &Path) -> Option<String> {
-    let meta = std::fs::symlink_metadata(folder).ok()?;
-    if !meta.is_dir() {
-        return Some(format!("{} exists and is not a folder", folder.display()));
-    }
-    let empty = std::fs::read_dir(folder).ok()?.next().is_none();
-    if empty || folder.join("readme.txt").is_file() {
-        None
-    } else {
-        Some(format!(
-            "{} exists, is not empty and has no readme.txt: it is not a backup folder, and the first backup would rotate it away",
-            folder.display()
-        ))
-    }
-}
 
 /// A path relative to a home: not empty, not absolute, no `..`, no `.` alone.
 pub fn check_relative(p: &str) -> Result<(), String> {
@@ -1285,17 +1233,6 @@ home = "{}"
         for bad in ["", "Hub", "../x", "a/b", "a.b", "a b", &"x".repeat(33)] {
             assert!(!valid_name(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn folders_named_like_another_components_slots_are_refused() {
-        assert!(slot_like(Path::new("/x/backup"), Path::new("/x/backup1")));
-        assert!(slot_like(
-            Path::new("/x/backup"),
-            Path::new("/x/backup.failed")
-        ));
-        assert!(!slot_like(Path::new("/x/backup"), Path::new("/x/backups")));
-        assert!(!slot_like(Path::new("/x/backup"), Path::new("/y/backup1")));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! decision_timeout_seconds = 3600     # a prepared backup without commit/abort is then aborted
 //! # tls_cert_file = "agent.crt"       # both or neither: serve https (rustls)
 //! # tls_key_file = "agent.key"
+//! # allowed_roots = ["/srv/backups"]  # backup folders must lie inside one of these
 //! [[tokens]]                          # the token the master presents
 //! role = "admin"
 //! sha256 = "<hex>"                    # or token_file = "..."
@@ -26,7 +27,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::config::{
-    parse_profile, read_tokens, resolve, valid_name, ConfigError, TokenSpec, MAX_HOOK_TIMEOUT,
+    has_dot_dot, parse_profile, read_tokens, resolve, valid_name, ConfigError, TokenSpec,
+    MAX_HOOK_TIMEOUT,
 };
 use crate::engine::Profile;
 use crate::error::FieldError;
@@ -55,6 +57,9 @@ pub struct AgentConfig {
     /// Certificate chain and private key (PEM) for https.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub components: Vec<AgentComponentConfig>,
+    /// When set, every backup folder the master names must lie inside one of these folders
+    /// (absolute, resolved, existing).
+    pub allowed_roots: Option<Vec<PathBuf>>,
 }
 
 impl AgentConfig {
@@ -77,6 +82,7 @@ impl AgentConfig {
                 "decision_timeout_seconds",
                 "tls_cert_file",
                 "tls_key_file",
+                "allowed_roots",
             ],
         );
         let listen = r
@@ -134,6 +140,36 @@ impl AgentConfig {
                 None
             }
         };
+        let allowed_roots = r.string_array(root, "", "allowed_roots").map(|roots| {
+            if roots.is_empty() {
+                r.push(
+                    "",
+                    "allowed_roots",
+                    "must list at least one folder, or be left out".into(),
+                );
+            }
+            roots
+                .iter()
+                .enumerate()
+                .map(|(i, root)| {
+                    let path = resolve(&base_dir, root);
+                    if root.is_empty() || has_dot_dot(root) || root.contains('\0') {
+                        r.push(
+                            "",
+                            &format!("allowed_roots[{i}]"),
+                            format!("{root:?} must name a folder, without '..'"),
+                        );
+                    } else if !path.is_dir() {
+                        r.push(
+                            "",
+                            &format!("allowed_roots[{i}]"),
+                            format!("{} is not an existing folder", path.display()),
+                        );
+                    }
+                    path
+                })
+                .collect::<Vec<_>>()
+        });
         let tokens = read_tokens(&mut r, root, &base_dir);
         if tokens.is_empty() && !r.errors.iter().any(|e| e.field.starts_with("tokens")) {
             r.push(
@@ -237,6 +273,7 @@ impl AgentConfig {
                 decision_timeout_seconds,
                 tls,
                 components,
+                allowed_roots,
             })
         } else {
             Err(r.errors)
@@ -281,5 +318,31 @@ mod tests {
         assert_eq!(c.decision_timeout_seconds, DEFAULT_DECISION_TIMEOUT);
         assert_eq!(c.state_dir, dir.path().join("agent-data"));
         assert_eq!(c.tokens.len(), 1);
+        assert_eq!(c.allowed_roots, None);
+    }
+
+    #[test]
+    fn allowed_roots_are_existing_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("bk")).unwrap();
+        let text = |roots: &str| {
+            format!(
+                "allowed_roots = {roots}\n[[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n[[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nhome = \"{}\"\n",
+                "ab".repeat(32),
+                dir.path().display()
+            )
+        };
+        let file = dir.path().join("a.toml");
+        let c = AgentConfig::parse(&text("[\"bk\"]"), &file).unwrap();
+        assert_eq!(c.allowed_roots, Some(vec![dir.path().join("bk")]));
+        for (bad, field) in [
+            ("[]", "allowed_roots"),
+            ("[\"nope\"]", "allowed_roots[0]"),
+            ("[\"bk\", \"../x\"]", "allowed_roots[1]"),
+            ("\"bk\"", "allowed_roots"),
+        ] {
+            let errs = AgentConfig::parse(&text(bad), &file).unwrap_err();
+            assert!(errs.iter().any(|e| e.field == field), "{bad}: {errs:?}");
+        }
     }
 }

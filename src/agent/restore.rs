@@ -196,7 +196,7 @@ impl AgentRestores {
         name: &str,
         req: &RemoteRestoreRequest,
     ) -> Result<(ComponentSpec, PathBuf), ApiError> {
-        let spec = self.inner.txns.spec_of(
+        let spec = self.inner.txns.spec_to_read(
             name,
             &RemoteSpec {
                 profile: req.profile,

@@ -40,7 +40,7 @@ use super::config::{AgentComponentConfig, AgentConfig};
 use super::wire::{AgentComponent, AgentInfo, RemoteSpec, TxnState, TxnView};
 use crate::config::{check_relative, has_dot_dot, resolve, MAX_KEEP};
 use crate::engine::faults::Faults;
-use crate::engine::{single_line, CancelToken, ComponentSpec, Profile};
+use crate::engine::{folder_check, single_line, CancelToken, ComponentSpec, Profile};
 use crate::error::{ApiError, FieldError, ProblemKind};
 use crate::store::{ComponentStore, LocalStore, PrepareStatus, ProgressSink, SlotInfo};
 
@@ -66,6 +66,7 @@ struct Entry {
 struct Inner {
     state_dir: PathBuf,
     components: Vec<AgentComponentConfig>,
+    allowed_roots: Option<Vec<PathBuf>>,
     decision_timeout: Duration,
     store: LocalStore,
     entries: Mutex<HashMap<(String, String), Entry>>,
@@ -115,6 +116,7 @@ impl Txns {
             inner: Arc::new(Inner {
                 state_dir: cfg.state_dir.clone(),
                 components: cfg.components.clone(),
+                allowed_roots: cfg.allowed_roots.clone(),
                 decision_timeout: Duration::from_secs(cfg.decision_timeout_seconds),
                 store: LocalStore::new(Arc::new(faults)),
                 entries: Mutex::new(HashMap::new()),
@@ -190,31 +192,107 @@ impl Txns {
         self.component(name).map(|_| ())
     }
 
-    /// The backup folder setting resolved against the component's home, checked.
+    /// This machine as [`folder_check`] sees it when component `name` uses `items`: every
+    /// component's home and items (the others' from their newest transaction, else their
+    /// profile's), the others' backup folders as their newest transaction left them, the state
+    /// dir and `allowed_roots`.
+    fn site(&self, name: &str, items: &[String]) -> folder_check::Site {
+        let entries = lock(&self.inner.entries);
+        let components = self
+            .inner
+            .components
+            .iter()
+            .map(|c| {
+                let newest = entries
+                    .iter()
+                    .filter(|((n, _), _)| *n == c.name)
+                    .max_by(|((_, a), _), ((_, b), _)| a.cmp(b))
+                    .map(|(_, e)| &e.file);
+                let given = if c.name == name {
+                    Some(items.to_vec())
+                } else {
+                    newest.map(|f| f.items.clone())
+                };
+                let items = match given {
+                    Some(i) if !i.is_empty() => i,
+                    _ => c
+                        .profile
+                        .default_items()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                };
+                folder_check::Resident {
+                    name: c.name.clone(),
+                    home: c.home.clone(),
+                    items: items
+                        .into_iter()
+                        .filter(|i| check_relative(i).is_ok())
+                        .collect(),
+                    backup_folder: newest
+                        .filter(|_| c.name != name)
+                        .map(|f| f.backup_folder.clone()),
+                }
+            })
+            .collect();
+        folder_check::Site {
+            components,
+            state_dir: Some(self.inner.state_dir.clone()),
+            allowed_roots: self.inner.allowed_roots.clone(),
+        }
+    }
+
+    /// The backup folder setting resolved against the component's home and checked on this
+    /// machine exactly as the master checks its own ([`folder_check::check_backup_folder`]).
+    /// `to_write` (backups) also refuses what sits at the slot names without being this
+    /// component's backup; reads (history, verify, restores) need not, and the rotation checks
+    /// that itself anyway.
     fn folder_of(
         &self,
         c: &AgentComponentConfig,
         backup_folder: &str,
-    ) -> Result<PathBuf, FieldError> {
-        let bad = |m: &str| FieldError::new("backup_folder", m.to_string());
+        items: &[String],
+        to_write: bool,
+    ) -> Result<PathBuf, Vec<FieldError>> {
+        let bad = |m: String| vec![FieldError::new("backup_folder", m)];
         if backup_folder.is_empty() || backup_folder.contains('\0') {
-            return Err(bad("must name a folder"));
+            return Err(bad("must name a folder".into()));
         }
         if has_dot_dot(backup_folder) {
-            return Err(bad("must not contain '..'"));
+            return Err(bad("must not contain '..'".into()));
         }
         let folder = resolve(&c.home, backup_folder);
-        if folder == c.home {
-            return Err(bad("must not be the home itself"));
+        let problems: Vec<FieldError> =
+            folder_check::check_backup_folder(&self.site(&c.name, items), &c.name, &folder)
+                .into_iter()
+                .filter(|p| to_write || !matches!(p, folder_check::FolderProblem::Foreign(_)))
+                .map(|p| FieldError::new("backup_folder", p.to_string()))
+                .collect();
+        if problems.is_empty() {
+            Ok(folder)
+        } else {
+            Err(problems)
         }
-        if c.home.starts_with(&folder) {
-            return Err(bad("must not contain the home"));
-        }
-        Ok(folder)
     }
 
-    /// The spec of a call: the master's settings checked against this agent's component.
+    /// The spec of a backup call (prepare, commit, abort): the master's settings checked
+    /// against this agent's component and machine.
     pub fn spec_of(&self, name: &str, req: &RemoteSpec) -> Result<ComponentSpec, ApiError> {
+        self.checked_spec(name, req, true)
+    }
+
+    /// The spec of a call that only reads the backup folder (a restore's source): checked
+    /// like [`Self::spec_of`], except for what sits at the slot names.
+    pub fn spec_to_read(&self, name: &str, req: &RemoteSpec) -> Result<ComponentSpec, ApiError> {
+        self.checked_spec(name, req, false)
+    }
+
+    fn checked_spec(
+        &self,
+        name: &str,
+        req: &RemoteSpec,
+        to_write: bool,
+    ) -> Result<ComponentSpec, ApiError> {
         let c = self.component(name)?;
         let mut errors = Vec::new();
         if req.profile != c.profile {
@@ -228,8 +306,8 @@ impl Txns {
             ));
         }
         let folder = self
-            .folder_of(c, &req.backup_folder)
-            .map_err(|e| errors.push(e))
+            .folder_of(c, &req.backup_folder, &req.items, to_write)
+            .map_err(|e| errors.extend(e))
             .ok();
         if req.keep > MAX_KEEP {
             errors.push(FieldError::new(
@@ -243,16 +321,6 @@ impl Txns {
         for (j, item) in req.items.iter().enumerate() {
             if let Err(m) = check_relative(item) {
                 errors.push(FieldError::new(format!("items[{j}]"), m));
-            } else if let Some(f) = &folder {
-                if f.starts_with(c.home.join(item.trim_end_matches('/'))) {
-                    errors.push(FieldError::new(
-                        "backup_folder",
-                        format!(
-                            "{} is inside the item {item:?}: backups would back themselves up",
-                            f.display()
-                        ),
-                    ));
-                }
             }
         }
         if !errors.is_empty() {
@@ -351,7 +419,9 @@ impl Txns {
         id: &str,
         req: &RemoteSpec,
     ) -> Result<TxnView, ApiError> {
-        if !crate::sets::acceptable_id(id) {
+        // Only IDs of the shape the master issues: the staging folder's readme must carry
+        // one for the rotation to accept it as this backup's.
+        if !crate::engine::backup_id::is_valid(id) {
             return Err(ApiError::field("id", format!("{id:?} is not a backup ID")));
         }
         let spec = self.spec_of(name, req)?;
@@ -536,7 +606,12 @@ impl Txns {
     /// Aborts `id`: stops a running prepare, removes the staging folder, writes `.failed`.
     /// Idempotent; refused (409) for a committed backup.
     pub async fn abort(&self, name: &str, id: &str, req: &RemoteSpec) -> Result<TxnView, ApiError> {
-        let req_spec = self.spec_of(name, req)?;
+        // A known backup is aborted where its prepare put it; an unknown one only in a folder
+        // that passes the check (the abort writes `<NAME>.failed` there).
+        let req_spec = match self.spec_of_entry(name, id) {
+            Some(spec) => spec,
+            None => self.spec_of(name, req)?,
+        };
         let key = (name.to_string(), id.to_string());
         // Stop a running prepare first and wait for it to end (it checks between files).
         let cancel = lock(&self.inner.entries)
@@ -598,8 +673,8 @@ impl Txns {
     ) -> Result<Vec<SlotInfo>, ApiError> {
         let c = self.component(name)?;
         let folder = self
-            .folder_of(c, backup_folder)
-            .map_err(|e| ApiError::validation(vec![e]))?;
+            .folder_of(c, backup_folder, &[], false)
+            .map_err(ApiError::validation)?;
         let spec = ComponentSpec {
             name: c.name.clone(),
             profile: c.profile,
@@ -624,8 +699,8 @@ impl Txns {
     ) -> Result<crate::sets::FolderVerification, ApiError> {
         let c = self.component(name)?;
         let folder = self
-            .folder_of(c, backup_folder)
-            .map_err(|e| ApiError::validation(vec![e]))?;
+            .folder_of(c, backup_folder, &[], false)
+            .map_err(ApiError::validation)?;
         let base = folder
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -19,6 +19,7 @@
 pub mod backup_id;
 pub mod coordinator;
 pub mod faults;
+pub mod folder_check;
 pub mod fsutil;
 pub mod profile;
 pub mod readme;

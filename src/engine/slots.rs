@@ -608,6 +608,9 @@ pub(crate) mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
+    /// Makes something at a path (a case of a table test).
+    type Maker = Box<dyn Fn(&Path)>;
+
     /// The component every test backup belongs to.
     pub(crate) const C: &str = "c";
 
@@ -875,7 +878,7 @@ pub(crate) mod tests {
             Err(Foreign::BadReadme(_))
         ));
         // A FIFO or a link as readme.txt is refused at once.
-        let makers: [(&str, Box<dyn Fn(&Path)>); 2] = [
+        let makers: [(&str, Maker); 2] = [
             ("fifo", Box::new(fifo)),
             (
                 "rlink",
@@ -930,7 +933,7 @@ pub(crate) mod tests {
         let layout = layout(dir.path());
         run_backups(dir.path(), 2, 1);
         let staging = layout.staging(&id(5));
-        let cases: [(&str, Box<dyn Fn(&Path)>); 4] = [
+        let cases: [(&str, Maker); 4] = [
             ("other backup", Box::new(|p| make_backup(p, &id(6)))),
             (
                 "other component",
@@ -973,8 +976,7 @@ pub(crate) mod tests {
     /// `keep` says (beyond it, within it, at the slot that would be dropped).
     #[test]
     fn foreign_things_at_slot_names_stop_the_commit_before_any_change() {
-        type Make = Box<dyn Fn(&Path)>;
-        let kinds: Vec<(&str, Make)> = vec![
+        let kinds: Vec<(&str, Maker)> = vec![
             (
                 "folder without readme",
                 Box::new(|p| {
@@ -1205,7 +1207,7 @@ pub(crate) mod tests {
         remove_staging(&layout, &id(1), C).unwrap();
         assert!(!staging.exists());
         // Anything else at its name stays, and is the error.
-        let cases: [(&str, Box<dyn Fn(&Path)>); 4] = [
+        let cases: [(&str, Maker); 4] = [
             ("another backup", Box::new(|p| make_backup(p, &id(3)))),
             (
                 "another component",
@@ -1281,7 +1283,7 @@ pub(crate) mod tests {
 
     #[test]
     fn write_failed_leaves_a_foreign_failed_folder_alone() {
-        let cases: [(&str, Box<dyn Fn(&Path)>); 4] = [
+        let cases: [(&str, Maker); 4] = [
             (
                 "another component",
                 Box::new(|p| make_backup_of(p, &id(1), "lui")),

@@ -74,6 +74,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::engine::folder_check;
 use crate::engine::fsutil::IoError;
 use crate::engine::readme::Readme;
 use crate::engine::ComponentSpec;
@@ -366,6 +367,10 @@ pub enum SetsError {
         component: String,
         area: String,
     },
+    /// The folder is, holds or lies inside what an import must keep clear of (a home, an
+    /// item, the state dir).
+    #[error(transparent)]
+    Unsafe(folder_check::FolderProblem),
     #[error(transparent)]
     Io(#[from] IoError),
 }
@@ -379,7 +384,8 @@ impl SetsError {
             | SetsError::NoReadme { .. }
             | SetsError::BadReadme { .. }
             | SetsError::WrongId { .. }
-            | SetsError::InSlotArea { .. } => Some("folder"),
+            | SetsError::InSlotArea { .. }
+            | SetsError::Unsafe(_) => Some("folder"),
             SetsError::Io(_) => None,
         }
     }
@@ -572,6 +578,13 @@ impl Sets {
     pub fn import(&self, component: &str, folder: &str) -> Result<ImportOutcome, SetsError> {
         let specs = self.inner.engine.components();
         let (id, f) = discover::check_folder(&specs, component, Path::new(folder), None, true)?;
+        let site = folder_check::Site::of_specs(&specs, self.inner.engine.state_dir());
+        if let Some(p) = folder_check::check_import_folder(&site, Path::new(&f.folder))
+            .into_iter()
+            .next()
+        {
+            return Err(SetsError::Unsafe(p));
+        }
         let (created, imported) = self.inner.imports.upsert(ImportedFolder {
             component: component.to_string(),
             folder: f.folder,
