@@ -204,7 +204,7 @@ impl SlotLayout {
         if rest.is_empty() {
             return Some(0);
         }
-        if rest[0] == b'0' || !rest.iter().all(u8::is_ascii_digit) || rest.len() > 3 {
+        if rest[0] == b'0' || !rest.iter().all(u8::is_ascii_digit) {
             return None;
         }
         let k: u32 = std::str::from_utf8(rest).ok()?.parse().ok()?;
@@ -329,7 +329,7 @@ impl SlotLayout {
 
     /// Every entry at a slot name (`<NAME>`, `<NAME>1` .. `<NAME>100`) whatever it is, lowest
     /// index first.
-    fn slot_names_present(&self) -> Result<Vec<(u32, PathBuf)>, IoError> {
+    pub(crate) fn slot_names_present(&self) -> Result<Vec<(u32, PathBuf)>, IoError> {
         let mut v = Vec::new();
         match fs::read_dir(&self.parent) {
             Ok(entries) => {
@@ -894,6 +894,66 @@ pub(crate) mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn listing_a_missing_parent_finds_nothing_and_a_broken_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(nowhere().existing_slots().unwrap().is_empty());
+        assert!(nowhere().temporaries().unwrap().is_empty());
+        assert!(nowhere().slot_names_present().unwrap().is_empty());
+        fs::write(dir.path().join("file"), "x").unwrap();
+        let broken = SlotLayout::of(&dir.path().join("file/backup")).unwrap();
+        assert!(broken.existing_slots().is_err());
+        assert!(broken.temporaries().is_err());
+        assert!(broken.slot_names_present().is_err());
+        assert!(matches!(
+            held(&dir.path().join("file/backup"), C),
+            Err(Foreign::Unreadable(_))
+        ));
+        // Only folders count as existing slots; every entry at a slot name is present.
+        let l = layout(dir.path());
+        make_backup(&l.slot(0), &id(1));
+        fs::write(l.slot(2), "x").unwrap();
+        make_backup(&l.staging(&id(3)), &id(3));
+        assert_eq!(l.existing_slots().unwrap(), vec![(0, l.slot(0))]);
+        assert_eq!(
+            l.slot_names_present().unwrap(),
+            vec![(0, l.slot(0)), (2, l.slot(2))]
+        );
+        assert_eq!(l.temporaries().unwrap(), vec![l.staging(&id(3))]);
+    }
+
+    /// The empty `<NAME>` is removed with `rmdir` only: something written into it meanwhile
+    /// stops the commit (and stays); if it vanished meanwhile, the commit goes on.
+    #[test]
+    fn the_empty_backup_folder_is_removed_only_while_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = layout(dir.path());
+        fs::create_dir(layout.slot(0)).unwrap();
+        make_backup(&layout.staging(&id(1)), &id(1));
+        let slot0 = layout.slot(0);
+        let e = commit(&layout, &id(1), C, 3, &mut |s| {
+            if s == Step::Checked {
+                fs::write(slot0.join("late.txt"), "late").unwrap();
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&e, SlotError::Io(io) if io.path == slot0 && io.source.kind() == io::ErrorKind::DirectoryNotEmpty),
+            "{e}"
+        );
+        assert_eq!(fs::read_to_string(slot0.join("late.txt")).unwrap(), "late");
+        fs::remove_file(slot0.join("late.txt")).unwrap();
+        commit(&layout, &id(1), C, 3, &mut |s| {
+            if s == Step::Checked {
+                fs::remove_dir(&slot0).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(snapshot(dir.path()), map(&[("backup", id(1))]));
     }
 
     #[test]
