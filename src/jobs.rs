@@ -699,10 +699,13 @@ impl Engine {
         let Some(path) = self.report_path(id) else {
             return Ok(None);
         };
-        match fs::read(&path) {
+        match crate::engine::fsutil::read_regular(
+            &path,
+            crate::engine::fsutil::MAX_STATE_FILE_BYTES,
+        ) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(IoError::new("reading", &path, e).into()),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -713,9 +713,12 @@ fn load_all(dir: &Path) -> Vec<TxnFile> {
             if p.extension().is_none_or(|e| e != "json") {
                 continue;
             }
-            match std::fs::read(&p)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<TxnFile>(&b).map_err(|e| e.to_string()))
+            match crate::engine::fsutil::read_regular(
+                &p,
+                crate::engine::fsutil::MAX_STATE_FILE_BYTES,
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<TxnFile>(&b).map_err(|e| e.to_string()))
             {
                 Ok(t) => out.push(t),
                 Err(e) => {

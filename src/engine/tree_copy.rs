@@ -42,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use super::fsutil::{IoContext, IoError};
+use super::fsutil::{self, IoContext, IoError};
 use super::profile::item_is_reserved;
 use super::CancelToken;
 
@@ -51,6 +51,12 @@ pub const INDEX_FILE_NAME: &str = ".backup-master-index";
 /// Checksums of a slot, `sha256sum -c` format.
 pub const SUMS_FILE_NAME: &str = "SHA256SUMS";
 const INDEX_HEADER: &str = "# backup-master index v1";
+/// [`listing_limit`]: what any listing may hold, and what each listed file may add to it.
+const LISTING_BASE_BYTES: u64 = 16 << 20;
+const LISTING_BYTES_PER_FILE: u64 = 1 << 10;
+/// The most the previous slot's index is read of: the index only saves copying, so a larger
+/// one (some 1.5 million files) is ignored and every file is copied.
+pub const INDEX_MAX_BYTES: u64 = 256 << 20;
 const BUF_SIZE: usize = 1 << 20;
 /// Up to this many files, a progress event is sent after every file.
 const EVERY_FILE_UP_TO: usize = 500;
@@ -268,6 +274,33 @@ pub fn parse_sums(text: &[u8]) -> ParsedSums {
     }
 }
 
+/// The most `SHA256SUMS` of a folder holding `files` regular files is read of: 16 MiB, plus
+/// 1 KiB per file (a line is 67 bytes plus its path, which is rarely over a few hundred). A
+/// larger one is refused by name instead of being read into memory.
+pub fn listing_limit(files: u64) -> u64 {
+    LISTING_BASE_BYTES.saturating_add(files.saturating_mul(LISTING_BYTES_PER_FILE))
+}
+
+/// Regular files below `root` (links not followed; unreadable folders count as empty): what
+/// bounds [`listing_limit`] where no walk of the folder is at hand.
+pub fn count_files(root: &Path) -> u64 {
+    let mut n = 0u64;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(t) if t.is_file() => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
+}
+
 /// The index text.
 pub fn render_index(index: &[(Vec<u8>, IndexEntry)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(index.len() * 160);
@@ -332,13 +365,15 @@ pub fn parse_index(text: &[u8]) -> HashMap<Vec<u8>, IndexEntry> {
     map
 }
 
+/// The previous slot's index; empty when it is missing or unusable (not a regular file, too
+/// large: see [`fsutil::read_regular`]), and then every file is copied.
 fn load_index(previous: &Path) -> HashMap<Vec<u8>, IndexEntry> {
     let path = previous.join(INDEX_FILE_NAME);
-    match fs::read(&path) {
+    match fsutil::read_regular(&path, INDEX_MAX_BYTES) {
         Ok(bytes) => parse_index(&bytes),
         Err(e) => {
-            if e.kind() != io::ErrorKind::NotFound {
-                tracing::warn!(path = %path.display(), error = %e, "previous index unreadable; copying every file");
+            if !e.is_not_found() {
+                tracing::warn!(error = %e, "previous index unusable; copying every file");
             }
             HashMap::new()
         }
@@ -805,9 +840,19 @@ fn open_dir_fds(sh: &Shared<'_>, parent: &Path) -> Option<DirFds> {
         return None;
     }
     Some(DirFds {
-        prev: File::open(prev.join(parent)).ok()?,
-        dest: File::open(sh.req.dest.join(parent)).ok()?,
+        prev: open_dir(&prev.join(parent))?,
+        dest: open_dir(&sh.req.dest.join(parent))?,
     })
+}
+
+/// A folder's descriptor; `None` when it is anything else (never follows a link, never waits
+/// on a FIFO put at a folder's name in the previous slot).
+fn open_dir(path: &Path) -> Option<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()
 }
 
 fn worker(sh: &Shared<'_>) -> WorkerResult {
@@ -895,10 +940,11 @@ fn copy_file(
     buf: &mut [u8],
 ) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
     // O_NOFOLLOW: if the file was replaced by a link since it was listed, fail instead of
-    // following it.
+    // following it; O_NONBLOCK: if it was replaced by a FIFO, the open does not wait for a
+    // writer (the check below then refuses it).
     let mut input = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK)
         .open(src)
         .ctx("opening", src)?;
     let before = input.metadata().ctx("reading metadata of", src)?;

@@ -462,22 +462,35 @@ fn apply_steps(
 /// `SHA256SUMS` of a folder as path -> digest.
 fn load_sums(folder: &Path) -> Result<HashMap<Vec<u8>, [u8; 32]>, String> {
     let path = folder.join(SUMS_FILE_NAME);
-    let bytes = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let limit = tree_copy::listing_limit(tree_copy::count_files(folder));
+    let bytes = fsutil::read_regular(&path, limit).map_err(|e| e.to_string())?;
     Ok(tree_copy::parse_sums(&bytes).entries.into_iter().collect())
 }
 
 /// Appends `line` to the (freshly restored) file at `path`: a line ending first when the file
 /// does not end with one, and the file's own line ending (CRLF when its last line has one).
 /// An older line with the same key (`RestoreFromBackup=`, any case) is dropped first, so the
-/// component sees exactly one. Never follows a symbolic link.
+/// component sees exactly one. Never follows a symbolic link, never reads anything but a
+/// regular file (a FIFO at that name would block the read).
 pub fn append_line(path: &Path, line: &str) -> Result<(), String> {
     let err = |op: &str, e: io::Error| format!("{op} {}: {e}", path.display());
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| err("opening", e))?;
+    let ft = f
+        .metadata()
+        .map_err(|e| err("reading metadata of", e))?
+        .file_type();
+    if !ft.is_file() {
+        return Err(format!(
+            "{} is {}, not a regular file",
+            path.display(),
+            fsutil::describe_type(ft)
+        ));
+    }
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(|e| err("reading", e))?;
     let eol: &[u8] = if bytes.ends_with(b"\r\n") {

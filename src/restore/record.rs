@@ -393,7 +393,7 @@ pub fn load_all(state_dir: &Path) -> Result<(Vec<RestoreRecord>, Vec<String>), I
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let parsed = fs::read(&path)
+        let parsed = fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice::<RestoreRecord>(&b).map_err(|e| e.to_string()));
         match parsed {

@@ -11,12 +11,14 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{ScheduleError, ScheduleLogEntry};
+use crate::engine::fsutil;
 
 /// File name inside `state_dir`.
 pub const STATE_FILE: &str = "schedule.json";
@@ -67,13 +69,13 @@ impl Store {
     /// missing: losing the watermark only costs one catch-up decision, while refusing to
     /// start would cost every scheduled backup.
     pub fn load(&self) -> Result<Option<PersistedState>, ScheduleError> {
-        let bytes = match fs::read(&self.path) {
+        let bytes = match fsutil::read_regular(&self.path, fsutil::MAX_STATE_FILE_BYTES) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => {
                 return Err(ScheduleError::Persist {
                     path: self.path.clone(),
-                    source,
+                    source: e.source,
                 })
             }
         };
@@ -106,7 +108,9 @@ impl Store {
         let bytes = serde_json::to_vec(state).map_err(|e| err(io::Error::other(e)))?;
         let tmp = self.path.with_extension("json.tmp");
         let written = (|| {
+            // 0600: the schedule log is the product's own state.
             let mut file = File::create(&tmp)?;
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
             file.write_all(&bytes)?;
             file.sync_all()?;
             drop(file);
