@@ -35,6 +35,7 @@ fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
         on_failure: cfg.hooks.on_failure.clone(),
         work_folder: cfg.hook_work_folder(),
         timeout_seconds: cfg.hooks.timeout_seconds,
+        env: cfg.hooks.env.clone(),
     }
 }
 

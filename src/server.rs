@@ -9,6 +9,11 @@ use actix_web::{web, HttpServer};
 
 use crate::auth::Tokens;
 use crate::config::{self, Config};
+use crate::engine::fsutil;
+
+/// An entry only the master's own state dir holds (its job records), which proves an existing
+/// folder is one and may be made private.
+const STATE_MARKER: &str = "jobs";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -19,6 +24,8 @@ pub enum ServeError {
         what: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Fs(#[from] crate::engine::fsutil::IoError),
     #[error("{0}")]
     Other(String),
 }
@@ -41,8 +48,7 @@ pub fn locate_config(explicit: Option<&Path>, listen: Option<&str>) -> Result<Co
     let state_dir = PathBuf::from(config::DEFAULT_STATE_DIR);
     let file = state_dir.join(config::DEFAULT_CONFIG_FILE);
     if !file.is_file() {
-        std::fs::create_dir_all(&state_dir)
-            .map_err(io(format!("creating {}", state_dir.display())))?;
+        fsutil::ensure_private_dir(&state_dir, STATE_MARKER)?;
         crate::demo::create_demo_homes(&state_dir).map_err(io("creating the demo homes"))?;
         let token_path = state_dir.join("admin.token");
         let token = match std::fs::read_to_string(&token_path) {
@@ -84,10 +90,8 @@ pub async fn serve(mut config: Config, listen: Option<String>) -> Result<(), Ser
     if let Some(l) = listen {
         config.listen = l;
     }
-    std::fs::create_dir_all(&config.state_dir).map_err(io(format!(
-        "creating state dir {}",
-        config.state_dir.display()
-    )))?;
+    // Job records, reports and hook output are the operator's business only.
+    fsutil::ensure_private_dir(&config.state_dir, STATE_MARKER)?;
     let tokens = web::Data::new(Tokens(Arc::new(config.tokens.clone())));
     let listen_addr = config.listen.clone();
     let parts = crate::AppParts::start(config)?;

@@ -106,10 +106,9 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
     if let Some(l) = listen {
         cfg.listen = l;
     }
-    std::fs::create_dir_all(&cfg.state_dir).map_err(|source| ServeError::Io {
-        what: format!("creating state dir {}", cfg.state_dir.display()),
-        source,
-    })?;
+    // Transaction and restore records: the agent's business only. `transactions/` is what
+    // proves an existing folder is an agent's state dir.
+    crate::engine::fsutil::ensure_private_dir(&cfg.state_dir, "transactions")?;
     let txns = Txns::open(&cfg).await.map_err(ServeError::Other)?;
     actix_web::rt::spawn(txns.clone().watch_decisions());
     let restores = restore::AgentRestores::open(

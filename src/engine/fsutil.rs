@@ -293,6 +293,16 @@ pub fn folder_mode(dir: &Path) -> u32 {
     fs::metadata(dir).map_or(0o700, |m| m.mode() & 0o7777)
 }
 
+/// Creates the folder `dir`, which must not exist, with exactly `mode` (not reduced by the
+/// umask).
+pub fn create_dir_with_mode(dir: &Path, mode: u32) -> Result<(), IoError> {
+    fs::DirBuilder::new()
+        .mode(mode)
+        .create(dir)
+        .ctx("creating folder", dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).ctx("setting mode of", dir)
+}
+
 /// Creates `dir` and any missing parents, each with exactly `mode` (not reduced by the umask);
 /// folders that exist are left as they are. Returns the folders it created, outermost first.
 pub fn create_dirs_with_mode(dir: &Path, mode: u32) -> Result<Vec<PathBuf>, IoError> {
@@ -305,15 +315,11 @@ pub fn create_dirs_with_mode(dir: &Path, mode: u32) -> Result<Vec<PathBuf>, IoEr
     }
     let mut made = Vec::new();
     for d in missing.into_iter().rev() {
-        match fs::DirBuilder::new().mode(mode).create(&d) {
-            Ok(()) => {
-                fs::set_permissions(&d, fs::Permissions::from_mode(mode))
-                    .ctx("setting mode of", &d)?;
-                made.push(d);
-            }
+        match create_dir_with_mode(&d, mode) {
+            Ok(()) => made.push(d),
             // Made by someone else meanwhile: theirs, left as it is.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(IoError::new("creating folder", &d, e)),
+            Err(e) if e.source.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(made)
@@ -323,7 +329,8 @@ pub fn create_dirs_with_mode(dir: &Path, mode: u32) -> Result<Vec<PathBuf>, IoEr
 /// existing one that others may read or enter is narrowed to 0700 when it is provably the
 /// product's: empty, or holding `own_entry` (the master's `jobs/`, the agent's
 /// `transactions/`). Any other folder is left as it is, with a warning: a state dir set to a
-/// shared folder (`/tmp`, say) must not have its mode changed under everyone else.
+/// shared folder (`/tmp`, say) must not have its mode changed under everyone else. A folder
+/// whose mode cannot be changed (not its owner) is a warning too, not an error.
 pub fn ensure_private_dir(dir: &Path, own_entry: &str) -> Result<(), IoError> {
     create_dirs_with_mode(dir, 0o700)?;
     let meta = fs::metadata(dir).ctx("reading metadata of", dir)?;
@@ -341,7 +348,11 @@ pub fn ensure_private_dir(dir: &Path, own_entry: &str) -> Result<(), IoError> {
     let empty = fs::read_dir(dir).ctx("listing", dir)?.next().is_none();
     if empty || exists_nofollow(&dir.join(own_entry)) {
         tracing::info!(path = %dir.display(), mode = format!("{mode:o}"), "making the state folder private (0700)");
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).ctx("setting mode of", dir)
+        if let Err(e) = fs::set_permissions(dir, fs::Permissions::from_mode(0o700)) {
+            // Not its owner (a mounted volume, say): the files in it are still 0600.
+            tracing::warn!(path = %dir.display(), error = %e, "cannot make the state folder private");
+        }
+        Ok(())
     } else {
         tracing::warn!(path = %dir.display(), mode = format!("{mode:o}"),
             "the state folder can be read by other users and does not look like this product's own (no {own_entry}); its mode is left as it is");

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -400,9 +401,11 @@ impl HookManager {
             return self.failed(table, rec, e.to_string());
         }
         let log_path = record::log_path(&self.inner.dir, &id);
+        // 0600: a hook's output may hold anything the script prints.
         let log = match std::fs::OpenOptions::new()
             .append(true)
             .create_new(true)
+            .mode(0o600)
             .open(&log_path)
         {
             Ok(f) => f,
@@ -413,7 +416,7 @@ impl HookManager {
         };
         let spawned = {
             let _rt = self.inner.runtime.enter();
-            process::spawn(&argv, &work, &l.env)
+            process::spawn(&argv, &work, &l.settings.env, &l.env)
         };
         let spawned = match spawned {
             Ok(s) => s,

@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,14 @@ pub(crate) fn write_atomic(path: &Path, record: &StoredRecord) -> io::Result<()>
     let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
     let tmp = path.with_extension("json.tmp");
     {
-        let mut f = fs::File::create(&tmp)?;
+        // 0600: a hook record names commands and folders, for the operator only.
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
         f.write_all(&bytes)?;
         f.write_all(b"\n")?;
         f.sync_all()?;

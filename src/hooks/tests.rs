@@ -29,6 +29,7 @@ fn settings(work: &Path, on_success: &str, on_failure: &str, timeout: u64) -> Ho
         on_failure: on_failure.into(),
         work_folder: work.to_path_buf(),
         timeout_seconds: timeout,
+        env: Vec::new(),
     }
 }
 

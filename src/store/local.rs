@@ -100,13 +100,17 @@ fn prepare_blocking(
                 spec.home.display()
             )]));
         }
-        fs::create_dir_all(&layout.parent).ctx("creating folder", &layout.parent)?;
+        // A new backup folder, and each new folder above it, is as private as the home: files
+        // from a 0700 home must not become readable to others there. Its owner (this process)
+        // keeps full access, or it could not write the backup into it.
+        let mode = fsutil::folder_mode(&spec.home) | 0o700;
+        fsutil::create_dirs_with_mode(&layout.parent, mode)?;
         // Only one job runs at a time: any other staging folder is a leftover.
         for stale in layout.temporaries()? {
             tracing::info!(path = %stale.display(), "removing leftover temporary folder");
             fsutil::remove_tree(&stale)?;
         }
-        fs::create_dir(&staging).ctx("creating folder", &staging)?;
+        fsutil::create_dir_with_mode(&staging, mode)?;
         let slot0 = layout.slot(0);
         let previous = slot0.is_dir().then_some(slot0);
         let items = effective_items(spec);
