@@ -1406,8 +1406,10 @@ home = "{}"
             Config::parse(&out, &file).unwrap().hooks.env,
             Vec::<String>::new()
         );
-        let mut h = HookSettings::default();
-        h.env = vec!["TZ".into()];
+        let h = HookSettings {
+            env: vec!["TZ".into()],
+            ..HookSettings::default()
+        };
         let out = edit_settings(&none, &cfg.schedule, &h).unwrap();
         assert_eq!(Config::parse(&out, &file).unwrap().hooks.env, ["TZ"]);
     }

@@ -8,10 +8,10 @@
 //!   home; an item whose path runs through a symbolic link is refused. Links are not listed in
 //!   `SHA256SUMS` (`sha256sum -c` would follow them).
 //! * Sockets, FIFOs and device nodes inside an item are never opened: they are skipped, listed
-//! in the outcome (the backup's record names each in its notes) and logged. They are not
-//! recreated: a restore must not make device nodes in a home from whatever a backup medium
-//! holds, `sha256sum -c` cannot check them, and a socket or FIFO is recreated by the program
-//! that uses it. An item that is itself such a file is an error, like a missing item.
+//!   in the outcome (the backup's record names each in its notes) and logged. They are not
+//!   recreated: a restore must not make device nodes in a home from whatever a backup medium
+//!   holds, `sha256sum -c` cannot check them, and a socket or FIFO is recreated by the program
+//!   that uses it. An item that is itself such a file is an error, like a missing item.
 //! * A file is unchanged when its source size, mtime, ctime, inode and device equal what the
 //!   index of the previous backup (slot `backup/`) recorded; it is then hard-linked from that
 //!   slot, after checking the slot's file still has the recorded size and mtime, and its
