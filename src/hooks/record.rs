@@ -68,12 +68,9 @@ pub(crate) fn load_all(dir: &Path) -> io::Result<Vec<StoredRecord>> {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let parsed =
-            crate::engine::fsutil::read_regular(&path, crate::engine::fsutil::MAX_STATE_FILE_BYTES)
-                .map_err(|e| e.to_string())
-                .and_then(|b| {
-                    serde_json::from_slice::<StoredRecord>(&b).map_err(|e| e.to_string())
-                });
+        let parsed = fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<StoredRecord>(&b).map_err(|e| e.to_string()));
         match parsed {
             Ok(r) if path.file_stem().and_then(|s| s.to_str()) == Some(r.process.id.as_str()) => {
                 out.push(r)

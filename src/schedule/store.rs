@@ -18,7 +18,6 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{ScheduleError, ScheduleLogEntry};
-use crate::engine::fsutil;
 
 /// File name inside `state_dir`.
 pub const STATE_FILE: &str = "schedule.json";
@@ -69,13 +68,13 @@ impl Store {
     /// missing: losing the watermark only costs one catch-up decision, while refusing to
     /// start would cost every scheduled backup.
     pub fn load(&self) -> Result<Option<PersistedState>, ScheduleError> {
-        let bytes = match fsutil::read_regular(&self.path, fsutil::MAX_STATE_FILE_BYTES) {
+        let bytes = match fs::read(&self.path) {
             Ok(bytes) => bytes,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
                 return Err(ScheduleError::Persist {
                     path: self.path.clone(),
-                    source: e.source,
+                    source,
                 })
             }
         };
