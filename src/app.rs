@@ -27,6 +27,8 @@ pub struct AppParts {
     pub restorer: web::Data<crate::restore::Restorer>,
     /// The agents of the remote components (probed by `GET /components`).
     pub agents: web::Data<crate::store::remote::Agents>,
+    /// Subscribers per event stream (`max_stream_subscribers`).
+    pub streams: web::Data<crate::api::streams::StreamLimits>,
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -176,6 +178,7 @@ impl AppParts {
         .map_err(|e| ServeError::Other(format!("starting the scheduler: {e}")))?;
         let scheduler = web::Data::new(scheduler);
 
+        let streams = crate::api::streams::StreamLimits::new(config.max_stream_subscribers);
         let state = web::Data::new(AppState::new(config));
         state.set_scheduler(scheduler.clone().into_inner());
         let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
@@ -199,6 +202,7 @@ impl AppParts {
             sets: web::Data::new(sets),
             restorer: web::Data::new(restorer),
             agents: web::Data::new(agents),
+            streams: web::Data::new(streams),
         })
     }
 

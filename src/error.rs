@@ -71,6 +71,7 @@ pub enum ProblemKind {
     PayloadTooLarge,
     UnsupportedMediaType,
     Validation,
+    TooManySubscribers,
     Internal,
     Unavailable,
 }
@@ -90,6 +91,7 @@ impl ProblemKind {
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProblemKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::TooManySubscribers => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ProblemKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -110,6 +112,7 @@ impl ProblemKind {
             ProblemKind::PayloadTooLarge => "payload-too-large",
             ProblemKind::UnsupportedMediaType => "unsupported-media-type",
             ProblemKind::Validation => "validation",
+            ProblemKind::TooManySubscribers => "too-many-subscribers",
             ProblemKind::Internal => "internal",
             ProblemKind::Unavailable => "unavailable",
         }
@@ -130,6 +133,7 @@ impl ProblemKind {
             ProblemKind::PayloadTooLarge => "Payload too large",
             ProblemKind::UnsupportedMediaType => "Unsupported media type",
             ProblemKind::Validation => "Validation failed",
+            ProblemKind::TooManySubscribers => "Too many subscribers",
             ProblemKind::Internal => "Internal error",
             ProblemKind::Unavailable => "Service unavailable",
         }

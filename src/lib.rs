@@ -56,6 +56,7 @@ pub fn create_app(
         .app_data(parts.sets.clone())
         .app_data(parts.restorer.clone())
         .app_data(parts.agents.clone())
+        .app_data(parts.streams.clone())
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
         .app_data(

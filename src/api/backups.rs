@@ -5,11 +5,15 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use actix_web::{get, http::header, post, web, HttpResponse};
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::{AuthProblems, ConflictProblem, JobId, NotFoundProblem, QueryProblems};
+use super::streams::{self, StreamLimits};
+use super::{
+    AuthProblems, ConflictProblem, JobId, NotFoundProblem, QueryProblems, TooManySubscribersProblem,
+};
 use crate::auth::{Operator, Viewer};
 use crate::engine::record::{BackupEvent, BackupRecord, BackupStatus, Trigger};
 use crate::engine::slots::SlotInfo;
@@ -196,7 +200,10 @@ pub async fn get_backup_report(
 
 /// Server-sent events: the current state of every component first, then `progress` events as
 /// the backup runs, then one `end` event with the final status. A finished backup answers with
-/// its final state and `end` at once.
+/// its final state and `end` at once. A client that falls behind gets the current state
+/// instead of every step; one that leaves its buffered events (64 KiB) untaken for 10 s is
+/// dropped (its stream ends; reconnecting starts from the current state). At most
+/// `max_stream_subscribers` clients follow one backup (429 past it).
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
@@ -204,19 +211,21 @@ pub async fn get_backup_report(
     responses(
         (status = 200, description = "`event: progress` / `event: end`, data is a BackupEvent as JSON",
             body = BackupEventMessage, content_type = "text/event-stream"),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        AuthProblems, NotFoundProblem, QueryProblems, TooManySubscribersProblem,
     )
 )]
 #[get("/backups/{id}/events")]
 pub async fn get_backup_events(
     _: Viewer,
     engine: web::Data<Engine>,
+    limits: web::Data<StreamLimits>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_id(&id, "id")?;
     let (snapshot, rx) = engine
         .subscribe(&id)
         .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))?;
+    let slot = limits.join(&format!("/backups/{id}/events"))?;
     let mut pending = VecDeque::new();
     let done = push_snapshot(&mut pending, &snapshot);
     let state = EventState {
@@ -226,7 +235,9 @@ pub async fn get_backup_events(
         pending,
         done,
     };
-    let stream = futures_util::stream::unfold(state, next_event);
+    let events = futures_util::stream::unfold(state, next_event)
+        .map(|r| r.unwrap_or_else(|never| match never {}));
+    let stream = streams::relay(events, slot, streams::STALL);
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))

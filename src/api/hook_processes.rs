@@ -5,7 +5,11 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AuthProblems, BodyProblems, JobId, NotFoundProblem, QueryProblems, ValidJson};
+use super::streams::StreamLimits;
+use super::{
+    AuthProblems, BodyProblems, JobId, NotFoundProblem, QueryProblems, TooManySubscribersProblem,
+    ValidJson,
+};
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
 use crate::hooks::{HookError, HookManager, HookName, HookProcess, HookStatus, OutputEvent};
@@ -194,7 +198,10 @@ pub async fn delete_hook_process(
 
 /// The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
 /// `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-/// `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+/// `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process. A client
+/// that leaves its buffered output (128 KiB) untaken for 10 s is dropped: the stream ends
+/// without `exit`, and the client resumes with `Last-Event-ID`. At most
+/// `max_stream_subscribers` clients follow one process (429 past it).
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
@@ -205,7 +212,7 @@ pub async fn delete_hook_process(
     ),
     responses(
         (status = 200, description = "The output stream", body = HookOutputMessage, content_type = "text/event-stream"),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        AuthProblems, NotFoundProblem, QueryProblems, TooManySubscribersProblem,
     )
 )]
 #[get("/hook-processes/{id}/output")]
@@ -213,6 +220,7 @@ pub async fn get_hook_output(
     _: Viewer,
     req: HttpRequest,
     hooks: web::Data<HookManager>,
+    limits: web::Data<StreamLimits>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_hook_id(&id)?;
@@ -225,8 +233,13 @@ pub async fn get_hook_output(
             .and_then(|n| u64::try_from(n).ok())
             .ok_or_else(|| ApiError::field("Last-Event-ID", "must be a line number"))?,
     };
+    if hooks.get(&id).is_none() {
+        return Err(ApiError::not_found(format!("no hook process {id}")));
+    }
+    // Held by the subscriber's task: freed once nothing more will be sent to this client.
+    let slot = limits.join(&format!("/hook-processes/{id}/output"))?;
     let stream = hooks
-        .output(&id, after)
+        .output_holding(&id, after, Box::new(slot))
         .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;
     let body = stream.map(|ev| {
         let text = match ev {

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod restores;
 pub mod schedule;
 pub mod settings;
+pub mod streams;
 
 pub use json::ValidJson;
 
@@ -296,6 +297,7 @@ problem_responses! {
     ];
     ConflictProblem => [("409", "Another job is running; `running_id` names it")];
     UnavailableProblem => [("503", "The server could not write its files (disk full, permissions)")];
+    TooManySubscribersProblem => [("429", "The stream has `max_stream_subscribers` subscribers already; try again when one has left")];
 }
 
 #[cfg(test)]

@@ -100,6 +100,8 @@ struct Inner {
     runtime: Handle,
     grace_ms: AtomicU64,
     keep_finished: AtomicUsize,
+    /// How long a subscriber's full queue may stay untouched (see `output`).
+    stall_ms: AtomicU64,
 }
 
 /// Starts, lists, streams and ends hook processes. Cheap to clone; all clones share state.
@@ -152,6 +154,7 @@ impl HookManager {
                 runtime,
                 grace_ms: AtomicU64::new(DEFAULT_GRACE.as_millis() as u64),
                 keep_finished: AtomicUsize::new(KEEP_FINISHED),
+                stall_ms: AtomicU64::new(output::DEFAULT_STALL.as_millis() as u64),
             }),
         };
         mgr.inner.prune();
@@ -323,10 +326,38 @@ impl HookManager {
 
     /// Output lines numbered above `after_line` (0: from line 1), replayed from the log file,
     /// then live, then one `Exit`. Works the same for finished processes. None for an
-    /// unknown id. Dropping the stream ends its task.
+    /// unknown id. Dropping the stream ends its task. A subscriber too slow for its bounded
+    /// queue is dropped: its stream ends early, without `Exit` (see [`output`]).
     pub fn output(&self, id: &str, after_line: u64) -> Option<OutputStream> {
+        self.output_holding(id, after_line, Box::new(()))
+    }
+
+    /// [`HookManager::output`], keeping `hold` until this subscriber's task ends (see
+    /// [`output::Hold`]): the HTTP layer's place among the stream's subscribers, freed as soon
+    /// as nothing more will be sent, even while a stalled client still holds the connection.
+    pub fn output_holding(
+        &self,
+        id: &str,
+        after_line: u64,
+        hold: output::Hold,
+    ) -> Option<OutputStream> {
         let entry = self.entry(id)?;
-        Some(output::subscribe(&self.inner.runtime, entry, after_line))
+        let stall = Duration::from_millis(self.inner.stall_ms.load(Ordering::Relaxed));
+        Some(output::subscribe(
+            &self.inner.runtime,
+            entry,
+            after_line,
+            stall,
+            hold,
+        ))
+    }
+
+    /// How long a subscriber's full queue may stay untouched before it is dropped
+    /// ([`output::DEFAULT_STALL`]).
+    pub fn set_stall_timeout(&self, stall: Duration) {
+        self.inner
+            .stall_ms
+            .store(stall.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// How many processes are running.
