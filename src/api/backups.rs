@@ -225,7 +225,7 @@ pub async fn get_backup_events(
     let (snapshot, rx) = engine
         .subscribe(&id)
         .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))?;
-    let slot = limits.join(&format!("/backups/{id}/events"))?;
+    let slot = limits.join(&format!("/api/v1/backups/{id}/events"))?;
     let mut pending = VecDeque::new();
     let done = push_snapshot(&mut pending, &snapshot);
     let state = EventState {

@@ -237,7 +237,7 @@ pub async fn get_hook_output(
         return Err(ApiError::not_found(format!("no hook process {id}")));
     }
     // Held by the subscriber's task: freed once nothing more will be sent to this client.
-    let slot = limits.join(&format!("/hook-processes/{id}/output"))?;
+    let slot = limits.join(req.path())?;
     let stream = hooks
         .output_holding(&id, after, Box::new(slot))
         .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;

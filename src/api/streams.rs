@@ -70,8 +70,8 @@ impl StreamLimits {
         }
     }
 
-    /// A place in the stream `key` (e.g. `hook-processes/<id>/output`), or `429` naming the
-    /// stream and the limit when it has `max` subscribers already.
+    /// A place in the stream `key` (its path, e.g. `/api/v1/hook-processes/<id>/output`), or
+    /// `429` naming the stream and the limit when it has `max` subscribers already.
     pub fn join(&self, key: &str) -> Result<StreamSlot, ApiError> {
         let mut open = self
             .inner

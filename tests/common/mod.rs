@@ -192,8 +192,11 @@ impl Server {
         Server {
             child,
             base,
+            // Idle connections are given up before the server's keep-alive (5 s) closes them,
+            // so a request after a pause never goes out on a connection being reset.
             client: Client::builder()
                 .timeout(Duration::from_secs(60))
+                .pool_idle_timeout(Duration::from_secs(3))
                 .build()
                 .unwrap(),
             stdout: rx,
@@ -639,5 +642,20 @@ pub fn safety_folders(dir: &Path) -> Vec<String> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().to_string())
         .filter(|n| n.starts_with(".pre-restore-"))
+        .collect()
+}
+
+/// (id, event, data) of each SSE block.
+pub fn sse(text: &str) -> Vec<(Option<u64>, String, Value)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let event = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))
+                .map(|v| v.parse().unwrap());
+            Some((id, event.to_string(), serde_json::from_str(data).unwrap()))
+        })
         .collect()
 }
