@@ -191,6 +191,25 @@ fn a_fifo_or_dev_zero_link_as_readme_gets_clear_errors_and_blocks_nothing() {
         let body = assert_problem(r, 422);
         assert!(body.to_string().contains("hub"), "{body}");
 
+        // A folder from an "external medium" with such a readme: import refused by name.
+        let medium = s.path().join("medium/hub");
+        std::fs::create_dir_all(&medium).unwrap();
+        write(&medium.join("hub.ini"), b"[Hub]\n");
+        write(&medium.join("readme.txt"), b"placeholder");
+        plant(&medium.join("readme.txt"), kind);
+        let r = post(
+            &server,
+            "/api/v1/backup-sets/import",
+            &json!({"component": "hub", "folder": medium.display().to_string()}),
+        );
+        let body = assert_problem(r, 422);
+        assert_eq!(problem_fields(&body), ["folder"], "{body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("readme.txt") && detail.contains(kind.words()),
+            "{body}"
+        );
+
         let rec = backup_ends_and_frees_the_lock(&server);
         if rec["status"] != "succeeded" {
             assert!(rec.to_string().contains("readme.txt"), "{rec}");
