@@ -281,6 +281,14 @@ pub enum HookError {
     },
     #[error("HookManager::open must be called inside a tokio runtime")]
     NoRuntime,
+    /// The record of a process about to start could not be written, so it was not started
+    /// (a process nobody could list after a crash must never run).
+    #[error("the {hook} process was not started: its record could not be written: {source}")]
+    NotRecorded {
+        hook: HookName,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Checks a command for the settings API: empty is fine (nothing runs), otherwise it must
