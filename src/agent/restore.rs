@@ -49,7 +49,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One restore of one component on this agent: its record, saved at every update.
+/// One restore of one component on this agent: its record, saved at every update. Only what
+/// was saved is kept: a change whose save failed is dropped (the call fails and the master
+/// repeats it; every step is idempotent), so the agent never acts on a commit decision or an
+/// end that is not on disk.
 struct AgentJournal {
     dir: PathBuf,
     rec: Mutex<RestoreRecord>,
@@ -58,8 +61,11 @@ struct AgentJournal {
 impl Journal for AgentJournal {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
         let mut r = lock(&self.rec);
-        f(&mut r);
-        record::save(&self.dir, &r).map_err(|e| e.to_string())
+        let mut next = r.clone();
+        f(&mut next);
+        record::save(&self.dir, &next).map_err(|e| e.to_string())?;
+        *r = next;
+        Ok(())
     }
 
     fn snapshot(&self) -> RestoreRecord {
@@ -139,6 +145,11 @@ impl AgentRestores {
             for rec in records {
                 let id = rec.id.clone();
                 let running = rec.status == RestoreStatus::Running;
+                if rec.status == RestoreStatus::Succeeded {
+                    // A crash while its retired safety folder was being deleted: finish that
+                    // (the folder is named in this record, renamed there only at the commit).
+                    apply::purge_retired(&rec);
+                }
                 let j = Arc::new(AgentJournal {
                     dir: dir.clone(),
                     rec: Mutex::new(rec),
@@ -472,7 +483,14 @@ impl AgentRestores {
                 .collect();
             for j in due {
                 let _ops = self.inner.ops.lock().await;
-                if j.snapshot().status != RestoreStatus::Running {
+                // A commit may have come while waiting for the lock.
+                let r = j.snapshot();
+                let still_due = r.status == RestoreStatus::Running
+                    && !r.commit_decided
+                    && r.components
+                        .first()
+                        .is_some_and(|c| c.status == ComponentState::Applied);
+                if !still_due {
                     continue;
                 }
                 let msg = format!(

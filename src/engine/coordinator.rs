@@ -468,8 +468,10 @@ pub async fn abort_all(run: &Run, reason: &str) {
     let journal = &*run.journal;
     persist(journal, &mut |r| r.errors.push(reason.to_string()));
     let snapshot = journal.snapshot();
-    run.faults.step("backup_abort", &run.state_dir);
-    for p in &run.participants {
+    for (i, p) in run.participants.iter().enumerate() {
+        if i == 1 {
+            run.faults.step("backup_abort", &run.state_dir);
+        }
         let own: Vec<String> = snapshot
             .components
             .iter()

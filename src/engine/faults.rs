@@ -56,8 +56,8 @@ pub const SAVES: [&str; 4] = [
 
 /// Named steps for `abort_at` and `pause_at`:
 /// * `backup_committing`: a backup's commit decision is durable, no component committed yet;
-/// * `backup_abort`: a backup is about to abort its first component (also after a refused
-///   commit);
+/// * `backup_abort`: a backup has aborted its first component, not yet the others (also when
+///   a refused commit abandoned a decided backup);
 /// * `backup_finish`: a backup is about to write its final record;
 /// * `hook_spawned`: an after-backup hook process was started, its process ID not yet recorded.
 pub const STEPS: [&str; 4] = [

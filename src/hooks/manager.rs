@@ -459,7 +459,10 @@ impl HookManager {
             boot_id: process::boot_id(),
             start_ticks: None,
         };
-        if let Err(source) = record::write_atomic(&record::json_path(&self.inner.dir, &id), &intent)
+        // Visible before the process exists (made durable by the write of its process ID
+        // right after): a crash between the two leaves it listed, never started twice.
+        if let Err(source) =
+            record::write_visible(&record::json_path(&self.inner.dir, &id), &intent)
         {
             drop(log);
             let _ = std::fs::remove_file(&log_path);
