@@ -294,8 +294,25 @@ impl AgentRestores {
             .map_err(blocking_failed)?
     }
 
-    /// Verifies the slot, records the restore and applies it (see the module doc).
+    /// Verifies the slot, records the restore and applies it (see the module doc). Runs to its
+    /// end even when the master stops waiting ([`super::to_the_end`]), like commit and
+    /// rollback: the one-call-at-a-time lock is held until the file work is done.
     pub async fn apply(
+        &self,
+        name: &str,
+        restore_id: &str,
+        req: &RemoteRestoreRequest,
+    ) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id, req) = (
+            self.clone(),
+            name.to_string(),
+            restore_id.to_string(),
+            req.clone(),
+        );
+        super::to_the_end(async move { me.apply_now(&name, &id, &req).await }).await
+    }
+
+    async fn apply_now(
         &self,
         name: &str,
         restore_id: &str,
@@ -389,6 +406,11 @@ impl AgentRestores {
 
     /// Commits an applied restore: its safety folder is retired and removed. Idempotent.
     pub async fn commit(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id) = (self.clone(), name.to_string(), restore_id.to_string());
+        super::to_the_end(async move { me.commit_now(&name, &id).await }).await
+    }
+
+    async fn commit_now(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
         check_restore_id(restore_id)?;
         let _ops = self.inner.ops.lock().await;
         let Some(j) = self.journal(name, restore_id) else {
@@ -425,6 +447,11 @@ impl AgentRestores {
 
     /// Rolls an applied restore back (every item put back). Idempotent.
     pub async fn rollback(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id) = (self.clone(), name.to_string(), restore_id.to_string());
+        super::to_the_end(async move { me.rollback_now(&name, &id).await }).await
+    }
+
+    async fn rollback_now(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
         check_restore_id(restore_id)?;
         self.inner.txns.spec_of_name(name)?;
         let _ops = self.inner.ops.lock().await;

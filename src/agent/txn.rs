@@ -361,8 +361,19 @@ impl Txns {
             })
     }
 
-    /// Starts preparing `id`; answers at once (the copy runs in the background).
+    /// Starts preparing `id`; answers at once (the copy runs in the background). Runs to its
+    /// end even when the master stops waiting ([`super::to_the_end`]).
     pub async fn prepare(
+        &self,
+        name: &str,
+        id: &str,
+        req: &RemoteSpec,
+    ) -> Result<TxnView, ApiError> {
+        let (me, name, id, req) = (self.clone(), name.to_string(), id.to_string(), req.clone());
+        super::to_the_end(async move { me.prepare_now(&name, &id, &req).await }).await
+    }
+
+    async fn prepare_now(
         &self,
         name: &str,
         id: &str,
@@ -512,8 +523,19 @@ impl Txns {
         Ok(file.view)
     }
 
-    /// Commits `id` (rotation + rename). Idempotent.
+    /// Commits `id` (rotation + rename). Idempotent. Runs to its end even when the master
+    /// stops waiting ([`super::to_the_end`]).
     pub async fn commit(
+        &self,
+        name: &str,
+        id: &str,
+        req: &RemoteSpec,
+    ) -> Result<TxnView, ApiError> {
+        let (me, name, id, req) = (self.clone(), name.to_string(), id.to_string(), req.clone());
+        super::to_the_end(async move { me.commit_now(&name, &id, &req).await }).await
+    }
+
+    async fn commit_now(
         &self,
         name: &str,
         id: &str,
@@ -606,7 +628,13 @@ impl Txns {
 
     /// Aborts `id`: stops a running prepare, removes the staging folder, writes `.failed`.
     /// Idempotent; refused (409) for a committed backup.
+    /// Runs to its end even when the master stops waiting ([`super::to_the_end`]).
     pub async fn abort(&self, name: &str, id: &str, req: &RemoteSpec) -> Result<TxnView, ApiError> {
+        let (me, name, id, req) = (self.clone(), name.to_string(), id.to_string(), req.clone());
+        super::to_the_end(async move { me.abort_now(&name, &id, &req).await }).await
+    }
+
+    async fn abort_now(&self, name: &str, id: &str, req: &RemoteSpec) -> Result<TxnView, ApiError> {
         let req_spec = self.spec_of(name, req)?;
         let key = (name.to_string(), id.to_string());
         // Stop a running prepare first and wait for it to end (it checks between files).
