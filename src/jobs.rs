@@ -16,16 +16,48 @@
 //! commit had been decided and recovery completed it (see `engine::recovery`). A decided backup
 //! that an agent had not acknowledged stays `running` after the restart: a background thread
 //! (started by [`Engine::open_with`], holding the job lock) retries its remote commits and ends
-//! it `succeeded` ("rolled forward ...") or `failed`. Every state but `running` is final. The
-//! finish listener is called exactly once per backup with its final record, including backups
-//! finished by recovery: those are delivered when the listener is set
-//! ([`Engine::set_finish_listener`]), so on_failure hooks run for interrupted backups.
+//! it `succeeded` ("rolled forward ...") or `failed`. Every state but `running` is final.
+//!
+//! # Nothing acts on what is not on disk
+//! A backup's end and its commit decision count once they are saved: until the save succeeds,
+//! readers see the record as last saved (`running`), the job keeps the lock, no hook starts,
+//! and the save is retried while `/healthz` says `degraded` and `/metrics`
+//! `backup_master_degraded` counts it (`coordinator::persist_durably`). A decision whose save
+//! failed is withdrawn on disk before anything is aborted. A record that recovery finished but
+//! could not save stays `running` too and is saved by the background thread, before its hook.
+//!
+//! # Kept staging folders
+//! A staging folder whose commit could not be completed (a failed rotation after the decision,
+//! live or in recovery) is the only copy of that component's backup: the record lists it in
+//! `kept_stagings`, nothing removes it (start-up cleanup included), and new backups are refused
+//! ([`StartError::StagingKept`], HTTP 409) until an operator discards it
+//! ([`Engine::discard_kept_stagings`]). So are the staging folders of a record file that cannot
+//! be read: a stand-in record (`interrupted`) lists them.
+//!
+//! # Hooks, exactly once
+//! The final record is saved with `hook_pending`; the finish listener (the hook manager) is
+//! called after that, and `hook_pending` is cleared once it handled the hook. At open, every
+//! final record still owing its hook is delivered to the first listener set, so a crash between
+//! the end and the hook's start (or recovery finishing a backup before any listener exists)
+//! never loses an `on_success` / `on_failure`; the hook manager's own record, written before the
+//! process starts, keeps it from starting twice.
+//!
+//! # A restore waiting for its component
+//! While a local maestro-lui component's `lui.ini` still has the `RestoreFromBackup=` line a
+//! restore appended (the component has not started since; it removes the line when it does),
+//! backups are refused ([`StartError::RestorePending`], HTTP 409 naming the restore; the
+//! scheduler logs the instant as skipped): the next backup would rotate that folder away and
+//! copy a half-restored application. Refusing is simpler and safer than pinning the folder (a
+//! copy costs a whole backup's space and time; a name outside the rotation would be a second
+//! kind of slot to own, verify and clean up). An agent refuses the prepare of its remote
+//! maestro-lui component the same way.
 //!
 //! # Execution
 //! Each backup runs on its own thread with a current-thread tokio runtime, independent of the
 //! caller's runtime (actix workers come and go). The coordinator runs in a spawned task: a
-//! panic ends the backup `failed` ("internal error"), its staging folders are removed and the
-//! lock is released. Blocking file work runs on that runtime's blocking pool.
+//! panic ends the backup `failed` ("internal error"): before the decision its staging folders
+//! are removed; after it, those not committed are kept for the operator. Blocking file work
+//! runs on that runtime's blocking pool.
 //!
 //! # Fault injection (tests only)
 //! `BACKUP_MASTER_FAULTS`, read once by [`Engine::open`], is a comma-separated list of:
@@ -35,7 +67,9 @@
 //! * `slow_copy_ms:<n>`: sleep n ms before each file (a window for cancel and crash tests);
 //! * `abort_after_decision`: `std::process::abort()` right after the commit decision is durable;
 //! * `abort_mid_rotation:<component>`: `abort()` during that component's rotation, after the
-//!   older slots were shifted and before its staging folder became `backup`.
+//!   older slots were shifted and before its staging folder became `backup`;
+//! * `fail_save_once:<save>`, `abort_at:<step>`, `pause_at:<step>`: a record save that fails
+//!   once, an abort or a pause at a named step (see `engine::faults`).
 //!
 //! An unknown name makes `open` fail.
 

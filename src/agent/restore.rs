@@ -16,7 +16,10 @@
 //! written atomically at every step under `<state_dir>/restores/<component>/jobs/restores/`.
 //! An agent restarted while a restore was applied or being applied, without a commit, rolls it
 //! back at start-up (the record and the disk are the only truth used, as in a local rollback);
-//! one whose commit was recorded is completed.
+//! one whose commit was recorded is completed, and a committed one whose retired safety folder
+//! was still being deleted has it deleted. The record in memory is only what was saved (a
+//! failed save fails the call; the master repeats it), and the calls run to their end under the
+//! one-call lock even when the master stops waiting.
 //!
 //! * `apply` checks the slot (its readme names the backup ID) and verifies it against its
 //!   `SHA256SUMS` before anything changes; the plan is made again from the disk.

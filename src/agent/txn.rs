@@ -11,7 +11,16 @@
 //! Each transaction is a file `<state_dir>/transactions/<component>/<id>.json`, written
 //! atomically at every state change, so an agent that restarts knows which staging folders are
 //! prepared (kept, waiting for the decision) and which were half-written (removed, the
-//! transaction `interrupted`). The copy, rotation and removal are [`LocalStore`]'s.
+//! transaction `interrupted`). A state is on disk before anyone sees it (the master acts on
+//! `prepared`); a write that fails leaves the transaction as it was, and the call fails (the
+//! master repeats it). Every change of state, the end of a prepare included, is made under the
+//! decision lock, so an abort has the last word over a prepare still copying. The operations
+//! run to their end even when the master stops waiting. The copy, rotation and removal are
+//! [`LocalStore`]'s.
+//!
+//! **A restore waiting.** A prepare of a maestro-lui component whose `lui.ini` still has the
+//! `RestoreFromBackup=` line of a restore is refused (409): the component has not started since
+//! the restore, and the backup would rotate that folder away.
 //!
 //! **Decision timeout.** The agent does not know the master's address, so it cannot ask for
 //! the decision; a prepared transaction that gets neither commit nor abort within

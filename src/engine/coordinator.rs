@@ -23,11 +23,19 @@
 //! unreachable after the decision) is retried with backoff until the agent acknowledges it,
 //! for at most [`REMOTE_COMMIT_WINDOW`]; the backup stays `running` meanwhile (holding the job
 //! lock, so no other backup rotates anything) and its record notes the wait and the
-//! acknowledgement. An agent that refuses the commit (it aborted on its own after its decision
-//! timeout) fails the backup; if no component had committed yet, the others are aborted and
-//! no slot changed anywhere. After a master restart, recovery finishes a decided backup whose
-//! remote commits were not acknowledged through the same [`commit_decided`] (see
-//! `engine::recovery`).
+//! acknowledgement. A refusal before any component committed (an agent that aborted on its own
+//! after its decision timeout, or one that refuses the master's token) abandons the set: the
+//! decision is withdrawn in the record, durably, before the first abort, so a crash during the
+//! abort is finished as an abort and no slot changed anywhere. After a component committed, a
+//! refused call is retried like an unreachable agent (only completing the set is consistent),
+//! and only an agent that will never commit (it aborted) leaves the set incomplete. A local
+//! rotation that fails after the decision keeps its staging folder for the operator
+//! (`kept_stagings`). After a master restart, recovery finishes a decided backup whose remote
+//! commits were not acknowledged through the same [`commit_decided`] (see `engine::recovery`),
+//! knowing from the record which components had committed.
+//!
+//! The end of a backup and a withdrawn decision are written with [`persist_durably`]: nothing
+//! acts on them (readers, the job lock, the hook) before they are on disk.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -8,7 +8,8 @@
 //!   **`succeeded`**, with a note saying it was completed by recovery: its set is complete and
 //!   consistent on disk, exactly as if the master had not died. If rolling forward fails, it
 //!   ends `interrupted` with the error, and that component's staging folder is kept for the
-//!   operator (not removed as a stray).
+//!   operator (listed in `kept_stagings`: never removed as a stray, at this start or a later
+//!   one, until an operator discards it; backups are refused meanwhile).
 //!
 //!   A decided backup that a **remote** component had not acknowledged (its agent was down or
 //!   unreachable when the master died, or the master died between the decision and that
@@ -29,8 +30,10 @@
 //!   window ends at the latest. If the master stops again meanwhile, the next start-up picks it
 //!   up the same way (the window restarts with each master run; the agent's own decision
 //!   timeout bounds the whole).
-//! * otherwise: every component's staging folder is removed and `<NAME>.failed` written; the
-//!   backup ends `interrupted` with the error "interrupted: ...". No slot was touched.
+//! * otherwise (never decided, or the decision was withdrawn on disk because a component
+//!   refused it before any committed): every component's staging folder is removed and
+//!   `<NAME>.failed` written; the backup ends `interrupted` with the error "interrupted: ...".
+//!   No slot was touched.
 //!
 //! Finally leftover temporary folders (`<NAME>.staging-*`, `<NAME>.trash-*`) of the configured
 //! components are removed, except the staging folders still needed: those of pending

@@ -29,6 +29,12 @@
 //! ([`recovery`]). That happens in [`Restorer::open`], before the scheduler can start a backup.
 //!
 //! # Decisions
+//! * A restore's commit decision and its end count once they are on disk (see [`JobJournal`]):
+//!   a decision whose save failed is withdrawn on disk before the rollback starts (else a
+//!   crash during that rollback would be rolled forward over half-restored homes); an end
+//!   whose save failed is retried, the restore `running` and the job lock held meanwhile
+//!   (`/healthz` degraded). A panic after the decision completes the commit, never rolls it
+//!   back.
 //! * Safety folders `<home>/.pre-restore-<ID>` are removed once the restore succeeded: the
 //!   operator asked for the set's state, and keeping a second full copy of every home until
 //!   some later restore would silently double the disk use. They are kept (and named in the
@@ -863,7 +869,8 @@ impl Restorer {
         if rec.components.iter().any(|c| !c.edit.is_empty()) {
             rec.notes.push(
                 "start the Maestro User Interface before the next backup: it reads its database \
-                 from the folder named in RestoreFromBackup, which the next backup rotates"
+                 from the folder named in RestoreFromBackup, which the next backup rotates; \
+                 backups are refused until it has started and removed that line"
                     .into(),
             );
         }
