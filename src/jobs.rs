@@ -2281,6 +2281,187 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_record_keeps_its_staging_until_an_operator_discards_it() {
+        let (_root, specs, state) = setup(2);
+        let engine = open(&state, &specs, "");
+        let first = run(&engine);
+        drop(engine);
+        let id = "29990101T000000Z";
+        let staging = fake_staging(&specs[0], id);
+        let file = record::record_path(&state, id);
+        fs::write(&file, b"{ not json").unwrap();
+
+        for _start in 0..2 {
+            let engine = open(&state, &specs, "");
+            assert!(
+                staging.is_dir(),
+                "start-up removed the staging of an unreadable record"
+            );
+            let rec = engine.get_backup(id).unwrap();
+            assert_eq!(rec.status, BackupStatus::Interrupted);
+            assert_eq!(rec.kept_stagings.len(), 1, "{rec:#?}");
+            assert!(rec.errors[0].contains("cannot be read"), "{rec:#?}");
+            assert!(matches!(
+                engine.start_backup(Trigger::Manual, None),
+                Err(StartError::StagingKept { id: ref i, .. }) if i == id
+            ));
+            assert_eq!(engine.kept_stagings().len(), 1);
+        }
+        let engine = open(&state, &specs, "");
+        // Ownership is checked right before the removal: a readme naming another backup
+        // stops it, and nothing is removed.
+        let readme = staging.join("readme.txt");
+        let good = fs::read(&readme).unwrap();
+        let mut other = Readme::read_from(&staging).unwrap();
+        other.backup_id = first.id.clone();
+        fs::write(&readme, other.render()).unwrap();
+        assert!(matches!(
+            engine.discard_kept_stagings(id),
+            Err(DiscardError::NotOurs(_))
+        ));
+        assert!(staging.is_dir());
+        fs::write(&readme, good).unwrap();
+        let rec = engine.discard_kept_stagings(id).unwrap();
+        assert!(rec.kept_stagings.is_empty());
+        assert!(rec.notes.iter().any(|n| n.contains("discarded")));
+        assert!(!staging.exists());
+        assert!(file.with_extension("json.unreadable").exists());
+        assert!(matches!(
+            engine.discard_kept_stagings(id),
+            Err(DiscardError::NothingKept(_))
+        ));
+        assert_eq!(run(&engine).status, BackupStatus::Succeeded);
+        drop(engine);
+        let engine = open(&state, &specs, "");
+        assert!(engine.get_backup(id).unwrap().kept_stagings.is_empty());
+    }
+
+    /// A local store that says it is remote and does not acknowledge its first commits (an
+    /// agent that is down for a while).
+    struct LateRemote {
+        local: LocalStore,
+        refusals_left: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl ComponentStore for LateRemote {
+        fn is_remote(&self) -> bool {
+            true
+        }
+        async fn prepare(
+            &self,
+            id: &str,
+            spec: &ComponentSpec,
+            cancel: CancelToken,
+            progress: crate::store::ProgressSink,
+        ) -> crate::store::PrepareOutcome {
+            self.local.prepare(id, spec, cancel, progress).await
+        }
+        async fn commit(
+            &self,
+            id: &str,
+            spec: &ComponentSpec,
+        ) -> Result<(), crate::store::StoreError> {
+            let left = self.refusals_left.load(Ordering::SeqCst);
+            if left > 0 {
+                self.refusals_left.store(left - 1, Ordering::SeqCst);
+                return Err(crate::store::StoreError::Remote("agent down".into()));
+            }
+            self.local.commit(id, spec).await
+        }
+        async fn abort(
+            &self,
+            id: &str,
+            spec: &ComponentSpec,
+            errors: &[String],
+        ) -> Result<(), crate::store::StoreError> {
+            self.local.abort(id, spec, errors).await
+        }
+        async fn history(
+            &self,
+            spec: &ComponentSpec,
+        ) -> Result<Vec<SlotInfo>, crate::store::StoreError> {
+            self.local.history(spec).await
+        }
+        async fn remove_temporaries(
+            &self,
+            _spec: &ComponentSpec,
+            _keep: &[String],
+        ) -> Result<Vec<String>, crate::store::StoreError> {
+            Ok(vec![])
+        }
+    }
+
+    #[test]
+    fn two_pending_roll_forwards_hold_the_lock_from_open_to_the_end_of_both() {
+        let (_root, specs, state) = setup(2);
+        let engine = open(&state, &specs, "");
+        let b1 = run(&engine).id;
+        drop(engine);
+        let (id1, id2) = ("29990101T000000Z", "29990101T000001Z");
+        for id in [id1, id2] {
+            running_record(&specs, id, true, &state);
+        }
+        // Both decided, neither committed: id1's stagings now, id2's once id1 is through
+        // (each staging is a copy of slot 0 at that time).
+        for s in &specs {
+            fake_staging(s, id1);
+        }
+        let late: Arc<dyn ComponentStore> = Arc::new(LateRemote {
+            local: LocalStore::new(Arc::new(Faults::none())),
+            refusals_left: std::sync::atomic::AtomicU32::new(3),
+        });
+        let local: Arc<dyn ComponentStore> = Arc::new(LocalStore::new(Arc::new(Faults::none())));
+        let factory: StoreFactory = Arc::new(move |spec: &ComponentSpec| {
+            if spec.name == "hub" {
+                late.clone()
+            } else {
+                local.clone()
+            }
+        });
+        let engine =
+            Engine::open_with(state.clone(), specs.clone(), Faults::none(), Some(factory)).unwrap();
+        for s in &specs {
+            fake_staging(s, id2);
+        }
+        let deadline = Instant::now() + WAIT;
+        let mut holders = Vec::new();
+        loop {
+            let done = [id1, id2]
+                .iter()
+                .all(|id| engine.get_backup(id).unwrap().status.is_final());
+            let held = engine.running();
+            if done && held.is_none() {
+                break;
+            }
+            if !done {
+                let held = held.expect("the job lock was free while a roll-forward was pending");
+                assert!(held.id == id1 || held.id == id2, "{held:?}");
+                if holders.last() != Some(&held.id) {
+                    holders.push(held.id.clone());
+                }
+                assert!(matches!(
+                    engine.start_backup(Trigger::Manual, None),
+                    Err(StartError::Busy { .. })
+                ));
+            }
+            assert!(Instant::now() < deadline, "the roll-forwards did not end");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(holders, [id1, id2]);
+        for id in [id1, id2] {
+            let rec = engine.get_backup(id).unwrap();
+            assert_eq!(rec.status, BackupStatus::Succeeded, "{rec:#?}");
+            assert!(rec.notes.iter().any(|n| n == recovery::ROLLED_FORWARD));
+        }
+        let hub = SlotLayout::of(&specs[0].backup_folder).unwrap();
+        assert_eq!(slot_id(&hub.slot(0)), id2);
+        assert_eq!(slot_id(&hub.slot(1)), id1);
+        assert_eq!(slot_id(&hub.slot(2)), b1);
+        assert!(temporaries(&specs).is_empty());
+    }
+
+    #[test]
     fn second_engine_on_the_same_state_dir_is_refused() {
         let (_root, specs, state) = setup(1);
         let _engine = open(&state, &specs, "");

@@ -323,6 +323,33 @@ fn a_refusal_before_any_commit_is_recorded_before_the_abort_and_finished_as_an_a
     assert_eq!(next["status"], "succeeded", "{next:#}");
 }
 
+/// (7) An agent that stopped while it deleted the retired safety folder of a committed restore
+/// deletes it when it starts again (the folder is named in that restore's record).
+#[test]
+fn an_agent_restarted_during_the_deletion_of_a_retired_safety_folder_finishes_it() {
+    let mut c = Cluster::new(&[]);
+    let m = c.master("");
+    let b = run_backup(&m);
+    assert_eq!(b["status"], "succeeded", "{b:#}");
+    let rec = run_restore(&m, &json!({ "backup_id": b["id"], "components": ["trk"] }));
+    assert_eq!(rec["status"], "succeeded", "{rec:#}");
+    let safety = component(&rec, "trk")["safety_folder"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let retired = PathBuf::from(format!("{safety}.retired"));
+    poll(
+        "the retired folder deleted",
+        Duration::from_secs(20),
+        || (!retired.exists()).then_some(()),
+    );
+    // As left by a crash in the middle of that deletion.
+    write(&retired.join("data/left-over.dat"), b"half deleted\n");
+    c.trk.restart(&[]);
+    assert!(!retired.exists(), "the agent leaked {}", retired.display());
+    assert!(safety_folders(&c.home("trk")).is_empty());
+}
+
 // ---- 30 kills at random instants ----
 
 /// item -> (relative path -> content hash) of component `name`'s items under `root`.

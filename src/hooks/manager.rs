@@ -679,3 +679,128 @@ fn adopt_orphans(dir: &std::path::Path, records: &mut [StoredRecord], grace: Dur
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    fn stored(
+        id: &str,
+        pid: Option<u32>,
+        boot: Option<String>,
+        ticks: Option<u64>,
+    ) -> StoredRecord {
+        StoredRecord {
+            process: HookProcess {
+                id: id.into(),
+                kind: HookKind::AfterSuccess,
+                hook: HookName::OnSuccess,
+                command: "x".into(),
+                backup_id: Some("b1".into()),
+                started_at: Utc::now(),
+                finished_at: None,
+                pid,
+                status: HookStatus::Running,
+                exit_code: None,
+                signal: None,
+                error: None,
+                lines: 0,
+            },
+            boot_id: boot,
+            start_ticks: ticks,
+        }
+    }
+
+    fn wait_gone(pid: i32) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while process::proc_stat(pid).is_some_and(|p| !process::is_dead(p.state)) {
+            assert!(std::time::Instant::now() < deadline, "{pid} did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// With the leader gone, a group is ours only on proof of the same boot (both known), as
+    /// when the leader is alive; and a process whose ID was never recorded is recognised by
+    /// its hook ID in its environment, and only so.
+    #[test]
+    fn orphans_are_ended_only_with_proof() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bg_file = tmp.path().join("bg.pid");
+        let mut leader = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("sleep 300 & echo $! > {}; wait", bg_file.display()))
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = leader.id() as i32;
+        let ticks = process::proc_stat(pgid).unwrap().start_ticks;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let bg: i32 = loop {
+            if let Some(p) = std::fs::read_to_string(&bg_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                break p;
+            }
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // The leader ends (and is reaped); its background child stays in the group.
+        leader.kill().unwrap();
+        leader.wait().unwrap();
+        let boot = process::boot_id();
+        let procs = process::all_processes();
+        let procs = procs.as_deref();
+        let same = stored("h1", Some(pgid as u32), boot.clone(), Some(ticks));
+        assert!(matches!(
+            identify(&same, boot.as_deref(), procs),
+            Leftover::Alive(g, 1) if g == pgid
+        ));
+        let no_boot = stored("h1", Some(pgid as u32), None, Some(ticks));
+        assert!(matches!(
+            identify(&no_boot, boot.as_deref(), procs),
+            Leftover::Unknown
+        ));
+        let later = stored(
+            "h1",
+            Some(pgid as u32),
+            boot.clone(),
+            Some(ticks + 1_000_000),
+        );
+        assert!(matches!(
+            identify(&later, boot.as_deref(), procs),
+            Leftover::Gone
+        ));
+        process::end_groups_blocking(&[pgid], Duration::from_secs(1));
+        wait_gone(bg);
+
+        // Started, its process ID not recorded: found by the ID in its environment.
+        let mut marked = std::process::Command::new("sleep")
+            .arg("300")
+            .env(HOOK_ID_ENV, "h2")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mpid = marked.id() as i32;
+        let procs = process::all_processes();
+        let procs = procs.as_deref();
+        let unknown_pid = stored("h2", None, boot.clone(), None);
+        assert!(matches!(
+            identify(&unknown_pid, boot.as_deref(), procs),
+            Leftover::Alive(g, 1) if g == mpid
+        ));
+        let other = stored("h3", None, boot.clone(), None);
+        assert!(matches!(
+            identify(&other, boot.as_deref(), procs),
+            Leftover::Gone
+        ));
+        let no_boot = stored("h2", None, None, None);
+        assert!(matches!(
+            identify(&no_boot, boot.as_deref(), procs),
+            Leftover::Unknown
+        ));
+        marked.kill().unwrap();
+        marked.wait().unwrap();
+    }
+}
