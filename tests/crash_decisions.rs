@@ -459,7 +459,7 @@ fn a_hook_started_just_before_a_crash_is_listed_ended_and_never_run_twice() {
             .and_then(|t| t.trim().parse().ok())
     });
     assert!(alive(pid));
-    assert_eq!(lines(&ran), [id.clone()]);
+    assert_eq!(lines(&ran), std::slice::from_ref(&id));
 
     let server = s.start();
     let procs = hook_processes(&server);
@@ -481,7 +481,7 @@ fn a_hook_started_just_before_a_crash_is_listed_ended_and_never_run_twice() {
     poll("hook_pending cleared", Duration::from_secs(10), || {
         (backup(&server, &id)["hook_pending"] == false).then_some(())
     });
-    assert_eq!(lines(&ran), [id.clone()], "never run twice");
+    assert_eq!(lines(&ran), std::slice::from_ref(&id), "never run twice");
     drop(server);
     let server = s.start();
     assert_eq!(hook_processes(&server).len(), 1);
