@@ -187,6 +187,42 @@ fn a_restore_decision_that_could_not_be_saved_is_never_rolled_forward() {
     all_slots_verify(&s);
 }
 
+/// (1) A restore that panics right after its commit decision was saved completes the commit:
+/// the decision is never reversed by a rollback.
+#[test]
+fn a_panic_after_the_restore_decision_completes_the_restore() {
+    let s = Setup::new(1);
+    let server = s.start();
+    let id = run_backup(&server)["id"].as_str().unwrap().to_string();
+    drop(server);
+    damage(&s);
+    let server = s.start_env(&[("BACKUP_MASTER_FAULTS", "panic_at:restore_decided")]);
+    let rec = run_restore(&server, &json!({ "backup_id": id }));
+    assert_eq!(rec["status"], "succeeded", "{rec:#}");
+    assert!(
+        rec["notes"]
+            .to_string()
+            .contains("after its commit was decided"),
+        "{rec:#}"
+    );
+    for (c, file) in [("hub", "hub.ini"), ("trk", "tracker.ini")] {
+        assert_eq!(
+            std::fs::read(s.home(c).join(file)).unwrap(),
+            std::fs::read(s.home(c).join("backup").join(file)).unwrap(),
+            "{c}"
+        );
+    }
+    assert!(s.home("hub").join("hubreg").is_dir());
+    assert!(!s.home("trk").join("data/stray.dat").exists());
+    poll("safety folders removed", Duration::from_secs(20), || {
+        COMPONENTS
+            .iter()
+            .all(|c| safety_folders(&s.home(c)).is_empty())
+            .then_some(())
+    });
+    all_slots_verify(&s);
+}
+
 /// (3) The records folder turns read-only just before the backup's final write: the backup
 /// stays `running`, keeps the job lock, runs no hook, and the server says why. After a kill -9
 /// and a restart with the folder writable again, recovery finishes it with the same outcome

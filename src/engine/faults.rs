@@ -39,6 +39,8 @@ pub struct Faults {
     pub fail_save_once: Armed,
     /// `abort_at:<step>`: `std::process::abort()` when the job reaches that step. Steps: [`STEPS`].
     pub abort_at: HashSet<String>,
+    /// `panic_at:<step>`: the job panics at that step (tests its panic boundary). Steps: [`STEPS`].
+    pub panic_at: HashSet<String>,
     /// `pause_at:<step>`: the job waits at that step: it creates `<state_dir>/fault-paused-<step>`
     /// and goes on once `<state_dir>/fault-resume-<step>` exists (a test changes the world
     /// meanwhile: a read-only folder, an agent's token). Steps: [`STEPS`].
@@ -59,12 +61,14 @@ pub const SAVES: [&str; 4] = [
 /// * `backup_abort`: a backup has aborted its first component, not yet the others (also when
 ///   a refused commit abandoned a decided backup);
 /// * `backup_finish`: a backup is about to write its final record;
-/// * `hook_spawned`: an after-backup hook process was started, its process ID not yet recorded.
-pub const STEPS: [&str; 4] = [
+/// * `hook_spawned`: an after-backup hook process was started, its process ID not yet recorded;
+/// * `restore_decided`: a restore's commit decision was just saved.
+pub const STEPS: [&str; 5] = [
     "backup_committing",
     "backup_abort",
     "backup_finish",
     "hook_spawned",
+    "restore_decided",
 ];
 
 /// A set of one-shot faults shared by every clone of [`Faults`]: each fires once.
@@ -164,6 +168,9 @@ impl Faults {
                 "pause_at" => {
                     f.pause_at.insert(known(&STEPS, need_arg()?)?);
                 }
+                "panic_at" => {
+                    f.panic_at.insert(known(&STEPS, need_arg()?)?);
+                }
                 _ => return Err(FaultsError(format!("unknown fault {name:?}"))),
             }
         }
@@ -179,12 +186,16 @@ impl Faults {
         })
     }
 
-    /// A job reached `step` (one of [`STEPS`]): aborts the process for `abort_at:<step>`, waits
-    /// for the test for `pause_at:<step>` (see the field docs). Blocks the calling thread.
+    /// A job reached `step` (one of [`STEPS`]): aborts the process for `abort_at:<step>`,
+    /// panics for `panic_at:<step>`, waits for the test for `pause_at:<step>` (see the field
+    /// docs). Blocks the calling thread.
     pub fn step(&self, step: &str, state_dir: &Path) {
         if self.abort_at.contains(step) {
             tracing::error!("injected fault abort_at:{step}: aborting the process");
             std::process::abort();
+        }
+        if self.panic_at.contains(step) {
+            panic!("injected fault panic_at:{step}");
         }
         if self.pause_at.contains(step) {
             let paused = pause_file(state_dir, "paused", step);

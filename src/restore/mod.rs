@@ -342,6 +342,14 @@ impl Journal for JobJournal {
             Ok(()) => {
                 work.saved = Critical::of(&work.rec);
                 work.dirty = false;
+                if newly_decided {
+                    self.show(&work);
+                    drop(work);
+                    self.inner
+                        .faults
+                        .step("restore_decided", &self.inner.state_dir);
+                    return result;
+                }
             }
             Err(e) if newly_decided => {
                 work.rec.commit_decided = false;
