@@ -68,8 +68,8 @@
 //! * `abort_after_decision`: `std::process::abort()` right after the commit decision is durable;
 //! * `abort_mid_rotation:<component>`: `abort()` during that component's rotation, after the
 //!   older slots were shifted and before its staging folder became `backup`;
-//! * `fail_save_once:<save>`, `abort_at:<step>`, `pause_at:<step>`: a record save that fails
-//!   once, an abort or a pause at a named step (see `engine::faults`).
+//! * `fail_save_once:<save>`, `abort_at:<step>`, `panic_at:<step>`, `pause_at:<step>`: a record
+//!   save that fails once; an abort, a panic or a pause at a named step (see `engine::faults`).
 //!
 //! An unknown name makes `open` fail.
 
