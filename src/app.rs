@@ -123,6 +123,7 @@ impl AppParts {
         // Local components use the LocalStore, remote ones (agent) a RemoteStore each.
         let faults = crate::engine::faults::Faults::from_env()
             .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
+        let hook_faults = faults.clone();
         let agents =
             crate::store::remote::Agents::from_config(&config).map_err(ServeError::Other)?;
         let local: Arc<dyn crate::store::ComponentStore> =
@@ -150,13 +151,30 @@ impl AppParts {
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
 
-        // Every finished backup (including the ones recovery marked interrupted) runs its hook.
+        hooks.set_abort_after_spawn(hook_faults.abort_at.contains("hook_spawned"));
+        // Every finished backup (including the ones recovery finished, and those whose hook a
+        // stopped master still owed) runs its hook, once: the hook's record, written before its
+        // process starts, is the proof of a start.
         let h = hooks.clone();
         engine.set_finish_listener(Arc::new(move |record: &BackupRecord| {
             let ok = record.status == BackupStatus::Succeeded;
-            if let Some(p) = h.after_backup(ok, backup_context(record)) {
-                tracing::info!(backup = %record.id, process = %p.id, status = %p.status, "post-backup hook");
+            match h.start_after_backup(ok, backup_context(record)) {
+                Ok(Some(p)) => {
+                    tracing::info!(backup = %record.id, process = %p.id, status = %p.status, "post-backup hook");
+                    true
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    tracing::error!(backup = %record.id, error = %e, "post-backup hook not started; owed to the next start");
+                    false
+                }
             }
+        }));
+        // A backup refused while a restored lui.ini waits for its component's first start
+        // names the restore.
+        let r = restorer.clone();
+        engine.set_restore_lookup(Arc::new(move |component: &str, folder: &str| {
+            r.pending_restore(component, folder)
         }));
 
         let e = engine.clone();

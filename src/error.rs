@@ -66,6 +66,10 @@ pub enum ProblemKind {
     NotAcceptable,
     Conflict,
     Busy,
+    /// A staging folder kept for an operator blocks new backups.
+    StagingKept,
+    /// A restored component has not started since the restore: backups wait for it.
+    RestorePending,
     PreconditionFailed,
     PreconditionRequired,
     PayloadTooLarge,
@@ -85,7 +89,10 @@ impl ProblemKind {
             ProblemKind::NotFound => StatusCode::NOT_FOUND,
             ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemKind::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            ProblemKind::Conflict | ProblemKind::Busy => StatusCode::CONFLICT,
+            ProblemKind::Conflict
+            | ProblemKind::Busy
+            | ProblemKind::StagingKept
+            | ProblemKind::RestorePending => StatusCode::CONFLICT,
             ProblemKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ProblemKind::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -107,6 +114,8 @@ impl ProblemKind {
             ProblemKind::NotAcceptable => "not-acceptable",
             ProblemKind::Conflict => "conflict",
             ProblemKind::Busy => "job-running",
+            ProblemKind::StagingKept => "staging-kept",
+            ProblemKind::RestorePending => "restore-pending",
             ProblemKind::PreconditionFailed => "precondition-failed",
             ProblemKind::PreconditionRequired => "precondition-required",
             ProblemKind::PayloadTooLarge => "payload-too-large",
@@ -128,6 +137,8 @@ impl ProblemKind {
             ProblemKind::NotAcceptable => "Not acceptable",
             ProblemKind::Conflict => "Conflict",
             ProblemKind::Busy => "Another job is running",
+            ProblemKind::StagingKept => "A staging folder waits for an operator",
+            ProblemKind::RestorePending => "A restore waits for its component's first start",
             ProblemKind::PreconditionFailed => "Precondition failed",
             ProblemKind::PreconditionRequired => "Precondition required",
             ProblemKind::PayloadTooLarge => "Payload too large",

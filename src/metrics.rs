@@ -1,6 +1,7 @@
 //! Prometheus text exposition of the server's state: last successful backup (overall and per
 //! component), last backup's duration and bytes, backups by result, running hook processes,
-//! build info. Rendered from the job records on each scrape; knows nothing of HTTP.
+//! whether the server is degraded and staging folders kept for an operator, build info.
+//! Rendered from the job records on each scrape; knows nothing of HTTP.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -154,6 +155,18 @@ pub fn render(engine: &Engine, running_hooks: usize) -> String {
         "gauge",
         "Post-backup and test hook processes still running.",
         &[(String::new(), running_hooks as f64)],
+    );
+    metric(
+        "backup_master_degraded",
+        "gauge",
+        "Problems that keep a job from ending (e.g. a job record that cannot be written; see /healthz).",
+        &[(String::new(), engine.problems().len() as f64)],
+    );
+    metric(
+        "backup_master_kept_staging_folders",
+        "gauge",
+        "Staging folders kept for an operator (a commit that could not be completed); backups are refused until they are discarded.",
+        &[(String::new(), engine.kept_stagings().len() as f64)],
     );
     out
 }

@@ -35,6 +35,11 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
             "/api/v1/backups/20261126T020000Z/cancel",
             "operator",
         ),
+        (
+            Method::DELETE,
+            "/api/v1/backups/20261126T020000Z/staging",
+            "admin",
+        ),
         (Method::GET, "/api/v1/hook-processes", "viewer"),
         (Method::POST, "/api/v1/hook-processes", "admin"),
         (Method::GET, "/api/v1/hook-processes/x1", "viewer"),

@@ -685,6 +685,18 @@ fn a_restore_and_a_backup_never_run_together() {
     let b = assert_problem(post_restore(&server, &json!({"backup_id": id})), 409);
     assert_eq!(b["running_id"], rid);
     assert_eq!(wait_restore(&server, &rid)["status"], "succeeded");
+    // The restored lui waits for its first start (which removes the RestoreFromBackup line):
+    // until then backups are refused. It starts; then the backup runs.
+    let b = assert_problem(server.post("/api/v1/backups", OPERATOR, &json!({})), 409);
+    assert_eq!(b["type"], "/problems/restore-pending", "{b}");
+    let ini = s.home("lui").join("lui.ini");
+    let started: String = std::fs::read_to_string(&ini)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("RestoreFromBackup="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&ini, started).unwrap();
     assert_eq!(run_backup(&server)["status"], "succeeded");
 }
 

@@ -39,6 +39,18 @@ use crate::server::ServeError;
 use config::AgentConfig;
 use txn::Txns;
 
+/// Runs an agent operation to its end even when the master stops waiting for it (its
+/// connection closed, the master killed): actix then drops the handler's future, and an
+/// operation stopped at an `.await` would release its lock while its file work (on the
+/// blocking pool) goes on, so a second operation could run beside it.
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    op: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(op)
+        .await
+        .map_err(|e| ApiError::internal(format!("the operation stopped: {e}")))?
+}
+
 /// The agent's actix app: its routes, its OpenAPI document and Swagger UI, problem+json for
 /// every error.
 pub fn create_agent_app(

@@ -16,7 +16,10 @@
 //! written atomically at every step under `<state_dir>/restores/<component>/jobs/restores/`.
 //! An agent restarted while a restore was applied or being applied, without a commit, rolls it
 //! back at start-up (the record and the disk are the only truth used, as in a local rollback);
-//! one whose commit was recorded is completed.
+//! one whose commit was recorded is completed, and a committed one whose retired safety folder
+//! was still being deleted has it deleted. The record in memory is only what was saved (a
+//! failed save fails the call; the master repeats it), and the calls run to their end under the
+//! one-call lock even when the master stops waiting.
 //!
 //! * `apply` checks the slot (its readme names the backup ID) and verifies it against its
 //!   `SHA256SUMS` before anything changes; the plan is made again from the disk.
@@ -49,7 +52,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One restore of one component on this agent: its record, saved at every update.
+/// One restore of one component on this agent: its record, saved at every update. Only what
+/// was saved is kept: a change whose save failed is dropped (the call fails and the master
+/// repeats it; every step is idempotent), so the agent never acts on a commit decision or an
+/// end that is not on disk.
 struct AgentJournal {
     dir: PathBuf,
     rec: Mutex<RestoreRecord>,
@@ -58,8 +64,11 @@ struct AgentJournal {
 impl Journal for AgentJournal {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
         let mut r = lock(&self.rec);
-        f(&mut r);
-        record::save(&self.dir, &r).map_err(|e| e.to_string())
+        let mut next = r.clone();
+        f(&mut next);
+        record::save(&self.dir, &next).map_err(|e| e.to_string())?;
+        *r = next;
+        Ok(())
     }
 
     fn snapshot(&self) -> RestoreRecord {
@@ -139,6 +148,11 @@ impl AgentRestores {
             for rec in records {
                 let id = rec.id.clone();
                 let running = rec.status == RestoreStatus::Running;
+                if rec.status == RestoreStatus::Succeeded {
+                    // A crash while its retired safety folder was being deleted: finish that
+                    // (the folder is named in this record, renamed there only at the commit).
+                    apply::purge_retired(&rec);
+                }
                 let j = Arc::new(AgentJournal {
                     dir: dir.clone(),
                     rec: Mutex::new(rec),
@@ -283,8 +297,25 @@ impl AgentRestores {
             .map_err(blocking_failed)?
     }
 
-    /// Verifies the slot, records the restore and applies it (see the module doc).
+    /// Verifies the slot, records the restore and applies it (see the module doc). Runs to its
+    /// end even when the master stops waiting ([`super::to_the_end`]), like commit and
+    /// rollback: the one-call-at-a-time lock is held until the file work is done.
     pub async fn apply(
+        &self,
+        name: &str,
+        restore_id: &str,
+        req: &RemoteRestoreRequest,
+    ) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id, req) = (
+            self.clone(),
+            name.to_string(),
+            restore_id.to_string(),
+            req.clone(),
+        );
+        super::to_the_end(async move { me.apply_now(&name, &id, &req).await }).await
+    }
+
+    async fn apply_now(
         &self,
         name: &str,
         restore_id: &str,
@@ -378,6 +409,11 @@ impl AgentRestores {
 
     /// Commits an applied restore: its safety folder is retired and removed. Idempotent.
     pub async fn commit(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id) = (self.clone(), name.to_string(), restore_id.to_string());
+        super::to_the_end(async move { me.commit_now(&name, &id).await }).await
+    }
+
+    async fn commit_now(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
         check_restore_id(restore_id)?;
         let _ops = self.inner.ops.lock().await;
         let Some(j) = self.journal(name, restore_id) else {
@@ -414,6 +450,11 @@ impl AgentRestores {
 
     /// Rolls an applied restore back (every item put back). Idempotent.
     pub async fn rollback(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id) = (self.clone(), name.to_string(), restore_id.to_string());
+        super::to_the_end(async move { me.rollback_now(&name, &id).await }).await
+    }
+
+    async fn rollback_now(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
         check_restore_id(restore_id)?;
         self.inner.txns.spec_of_name(name)?;
         let _ops = self.inner.ops.lock().await;
@@ -472,7 +513,14 @@ impl AgentRestores {
                 .collect();
             for j in due {
                 let _ops = self.inner.ops.lock().await;
-                if j.snapshot().status != RestoreStatus::Running {
+                // A commit may have come while waiting for the lock.
+                let r = j.snapshot();
+                let still_due = r.status == RestoreStatus::Running
+                    && !r.commit_decided
+                    && r.components
+                        .first()
+                        .is_some_and(|c| c.status == ComponentState::Applied);
+                if !still_due {
                     continue;
                 }
                 let msg = format!(

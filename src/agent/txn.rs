@@ -11,7 +11,16 @@
 //! Each transaction is a file `<state_dir>/transactions/<component>/<id>.json`, written
 //! atomically at every state change, so an agent that restarts knows which staging folders are
 //! prepared (kept, waiting for the decision) and which were half-written (removed, the
-//! transaction `interrupted`). The copy, rotation and removal are [`LocalStore`]'s.
+//! transaction `interrupted`). A state is on disk before anyone sees it (the master acts on
+//! `prepared`); a write that fails leaves the transaction as it was, and the call fails (the
+//! master repeats it). Every change of state, the end of a prepare included, is made under the
+//! decision lock, so an abort has the last word over a prepare still copying. The operations
+//! run to their end even when the master stops waiting. The copy, rotation and removal are
+//! [`LocalStore`]'s.
+//!
+//! **A restore waiting.** A prepare of a maestro-lui component whose `lui.ini` still has the
+//! `RestoreFromBackup=` line of a restore is refused (409): the component has not started since
+//! the restore, and the backup would rotate that folder away.
 //!
 //! **Decision timeout.** The agent does not know the master's address, so it cannot ask for
 //! the decision; a prepared transaction that gets neither commit nor abort within
@@ -90,6 +99,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn conflict(msg: String) -> ApiError {
     ApiError::conflict(msg)
+}
+
+/// A step was done but its record could not be written: the master retries (the steps are
+/// idempotent), and this agent shows the transaction as it was until the record is written.
+fn unrecorded(step: &str) -> ApiError {
+    ApiError::new(
+        ProblemKind::Unavailable,
+        format!("the {step} could not be recorded on this agent (see its log); retry"),
+    )
 }
 
 impl Txns {
@@ -290,7 +308,8 @@ impl Txns {
             .join(format!("{id}.json"))
     }
 
-    fn persist(&self, file: &TxnFile) {
+    /// Writes a transaction record atomically; the error is logged and returned.
+    fn persist(&self, file: &TxnFile) -> Result<(), String> {
         let path = self.path_of(&file.view.component, &file.view.backup_id);
         let res = path
             .parent()
@@ -301,11 +320,16 @@ impl Txns {
             .and_then(|bytes| {
                 crate::config::write_atomic(&path, &bytes).map_err(|e| e.to_string())
             });
-        if let Err(e) = res {
+        if let Err(e) = &res {
             tracing::error!(path = %path.display(), error = %e, "could not write a transaction record");
         }
+        res
     }
 
+    /// Moves a transaction to `state`: written to disk first, shown (to the master's status
+    /// polls and to the other calls) only once it is there. `None` when the transaction is
+    /// unknown or the write failed (the transaction then stays as it was, on disk and here).
+    /// Callers hold the decision lock.
     fn set_state(
         &self,
         name: &str,
@@ -313,22 +337,24 @@ impl Txns {
         state: TxnState,
         detail: Option<String>,
     ) -> Option<TxnView> {
-        let file = {
-            let mut entries = lock(&self.inner.entries);
-            let e = entries.get_mut(&(name.to_string(), id.to_string()))?;
-            e.file.view.state = state;
-            if state == TxnState::Prepared {
-                e.file.view.prepared_at = Some(now());
-            } else if state.is_final() && e.file.view.decided_at.is_none() {
-                e.file.view.decided_at = Some(now());
-            }
-            if detail.is_some() {
-                e.file.view.detail = detail;
-            }
-            e.file.clone()
-        };
-        self.persist(&file);
-        Some(file.view)
+        let key = (name.to_string(), id.to_string());
+        let mut file = lock(&self.inner.entries).get(&key)?.file.clone();
+        file.view.state = state;
+        if state == TxnState::Prepared {
+            file.view.prepared_at = Some(now());
+        } else if state.is_final() && file.view.decided_at.is_none() {
+            file.view.decided_at = Some(now());
+        }
+        if detail.is_some() {
+            file.view.detail = detail;
+        }
+        self.persist(&file).ok()?;
+        let mut entries = lock(&self.inner.entries);
+        let e = entries.get_mut(&key)?;
+        // Progress counters may have moved meanwhile; the state is what was written.
+        file.view.progress = e.file.view.progress;
+        e.file = file;
+        Some(e.file.view.clone())
     }
 
     /// A transaction's view.
@@ -344,8 +370,19 @@ impl Txns {
             })
     }
 
-    /// Starts preparing `id`; answers at once (the copy runs in the background).
+    /// Starts preparing `id`; answers at once (the copy runs in the background). Runs to its
+    /// end even when the master stops waiting ([`super::to_the_end`]).
     pub async fn prepare(
+        &self,
+        name: &str,
+        id: &str,
+        req: &RemoteSpec,
+    ) -> Result<TxnView, ApiError> {
+        let (me, name, id, req) = (self.clone(), name.to_string(), id.to_string(), req.clone());
+        super::to_the_end(async move { me.prepare_now(&name, &id, &req).await }).await
+    }
+
+    async fn prepare_now(
         &self,
         name: &str,
         id: &str,
@@ -355,6 +392,17 @@ impl Txns {
             return Err(ApiError::field("id", format!("{id:?} is not a backup ID")));
         }
         let spec = self.spec_of(name, req)?;
+        if spec.profile == Profile::MaestroLui {
+            if let Ok(Some(folder)) = crate::engine::profile::pending_restore_from(&spec.home) {
+                return Err(conflict(format!(
+                    "a restore of component {name} waits for the component's first start: {} \
+                     still has the line RestoreFromBackup={folder}; the Maestro User Interface \
+                     restores its database from that folder when it starts and then removes the \
+                     line. Start it before the next backup",
+                    spec.home.join(crate::engine::profile::LUI_INI).display()
+                )));
+            }
+        }
         let _d = self.inner.decide.lock().await;
         let key = (name.to_string(), id.to_string());
         let cancel = CancelToken::new();
@@ -402,7 +450,13 @@ impl Txns {
             file
         };
         // Durable before any staging folder exists: a restart then knows to remove it.
-        self.persist(&file);
+        if let Err(e) = self.persist(&file) {
+            lock(&self.inner.entries).remove(&key);
+            return Err(ApiError::new(
+                ProblemKind::Unavailable,
+                format!("could not record the backup on this agent: {e}"),
+            ));
+        }
         let me = self.clone();
         let (name2, id2) = key;
         tokio::spawn(async move {
@@ -420,29 +474,77 @@ impl Txns {
                 PrepareStatus::Cancelled => TxnState::Cancelled,
             };
             tracing::info!(component = %name2, backup = %id2, ?state, "prepare ended");
-            let file = {
-                let mut entries = lock(&me.inner.entries);
-                let Some(e) = entries.get_mut(&(name2.clone(), id2.clone())) else {
-                    return;
-                };
-                e.file.view.progress = outcome.stats;
-                e.file.view.state = state;
-                if state == TxnState::Prepared {
-                    e.file.view.prepared_at = Some(now());
-                } else {
-                    e.file.view.decided_at = Some(now());
-                    e.file.view.detail = outcome.errors.first().cloned();
-                }
-                e.file.view.outcome = Some(outcome);
-                e.file.clone()
+            // Under the decision lock: an abort that came meanwhile has the last word.
+            let _d = me.inner.decide.lock().await;
+            let key = (name2.clone(), id2.clone());
+            let Some(mut file) = lock(&me.inner.entries).get(&key).map(|e| e.file.clone()) else {
+                return;
             };
-            me.persist(&file);
+            if file.view.state != TxnState::Preparing {
+                tracing::warn!(component = %name2, backup = %id2, state = ?file.view.state,
+                    "the prepare ended after the backup was decided here; its end is ignored");
+                if state == TxnState::Prepared {
+                    // Whatever the copy left after the abort removed the staging folder.
+                    let errors = vec![file.view.detail.clone().unwrap_or_else(|| "aborted".into())];
+                    if let Err(e) = me.inner.store.abort(&id2, &spec, &errors).await {
+                        tracing::error!(error = %e, "removing the staging folder of an aborted backup");
+                    }
+                }
+                return;
+            }
+            file.view.progress = outcome.stats;
+            file.view.state = state;
+            if state == TxnState::Prepared {
+                file.view.prepared_at = Some(now());
+            } else {
+                file.view.decided_at = Some(now());
+                file.view.detail = outcome.errors.first().cloned();
+            }
+            file.view.outcome = Some(outcome);
+            // On disk before the master can see it: a `prepared` it acts on survives a crash.
+            if let Err(e) = me.persist(&file) {
+                if state == TxnState::Prepared {
+                    let msg = format!("could not record the prepared backup: {e}");
+                    if let Err(e) = me
+                        .inner
+                        .store
+                        .abort(&id2, &spec, std::slice::from_ref(&msg))
+                        .await
+                    {
+                        tracing::error!(error = %e, "removing a staging folder that could not be recorded");
+                    }
+                    file.view.state = TxnState::Failed;
+                    file.view.prepared_at = None;
+                    file.view.decided_at = Some(now());
+                    file.view.detail = Some(msg.clone());
+                    if let Some(o) = &mut file.view.outcome {
+                        o.status = PrepareStatus::Failed;
+                        o.errors.push(msg);
+                    }
+                    // Best effort: a restart finds it `preparing` and removes it anyway.
+                    let _ = me.persist(&file);
+                }
+            }
+            if let Some(e) = lock(&me.inner.entries).get_mut(&key) {
+                e.file = file;
+            }
         });
         Ok(file.view)
     }
 
-    /// Commits `id` (rotation + rename). Idempotent.
+    /// Commits `id` (rotation + rename). Idempotent. Runs to its end even when the master
+    /// stops waiting ([`super::to_the_end`]).
     pub async fn commit(
+        &self,
+        name: &str,
+        id: &str,
+        req: &RemoteSpec,
+    ) -> Result<TxnView, ApiError> {
+        let (me, name, id, req) = (self.clone(), name.to_string(), id.to_string(), req.clone());
+        super::to_the_end(async move { me.commit_now(&name, &id, &req).await }).await
+    }
+
+    async fn commit_now(
         &self,
         name: &str,
         id: &str,
@@ -480,7 +582,7 @@ impl Txns {
                 }
                 tracing::info!(component = %name, backup = %id, "committed");
                 self.set_state(name, id, TxnState::Committed, None)
-                    .ok_or_else(|| ApiError::internal("transaction vanished"))
+                    .ok_or_else(|| unrecorded("commit"))
             }
             Err(e) => {
                 let msg = single_line(&e.to_string());
@@ -523,7 +625,7 @@ impl Txns {
             keep: spec.keep,
             items: spec.items.clone(),
         };
-        self.persist(&file);
+        let _ = self.persist(&file);
         lock(&self.inner.entries).insert(
             (name.to_string(), id.to_string()),
             Entry {
@@ -535,7 +637,13 @@ impl Txns {
 
     /// Aborts `id`: stops a running prepare, removes the staging folder, writes `.failed`.
     /// Idempotent; refused (409) for a committed backup.
+    /// Runs to its end even when the master stops waiting ([`super::to_the_end`]).
     pub async fn abort(&self, name: &str, id: &str, req: &RemoteSpec) -> Result<TxnView, ApiError> {
+        let (me, name, id, req) = (self.clone(), name.to_string(), id.to_string(), req.clone());
+        super::to_the_end(async move { me.abort_now(&name, &id, &req).await }).await
+    }
+
+    async fn abort_now(&self, name: &str, id: &str, req: &RemoteSpec) -> Result<TxnView, ApiError> {
         let req_spec = self.spec_of(name, req)?;
         let key = (name.to_string(), id.to_string());
         // Stop a running prepare first and wait for it to end (it checks between files).
@@ -586,7 +694,7 @@ impl Txns {
         };
         tracing::info!(component = %name, backup = %id, "aborted");
         self.set_state(name, id, state, detail)
-            .ok_or_else(|| ApiError::internal("transaction vanished"))
+            .ok_or_else(|| unrecorded("abort"))
     }
 
     /// The history slots of a component for the master's backup folder setting.

@@ -4,21 +4,19 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use actix_web::{get, http::header, post, web, HttpResponse};
+use actix_web::{delete, get, http::header, post, web, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::streams::{self, StreamLimits};
-use super::{
-    AuthProblems, ConflictProblem, JobId, NotFoundProblem, QueryProblems, TooManySubscribersProblem,
-};
-use crate::auth::{Operator, Viewer};
+use super::{AuthProblems, JobId, NotFoundProblem, QueryProblems, TooManySubscribersProblem};
+use crate::auth::{Admin, Operator, Viewer};
 use crate::engine::record::{BackupEvent, BackupRecord, BackupStatus, Trigger};
 use crate::engine::slots::SlotInfo;
-use crate::error::ApiError;
-use crate::jobs::{CancelError, Engine, ListQuery, StartError};
+use crate::error::{ApiError, ProblemKind};
+use crate::jobs::{CancelError, DiscardError, Engine, ListQuery, StartError};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start_backup)
@@ -27,6 +25,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_backup_report)
         .service(get_backup_events)
         .service(cancel_backup)
+        .service(discard_kept_staging)
         .service(get_component_history);
 }
 
@@ -83,19 +82,28 @@ fn start_error(e: StartError) -> ApiError {
     match e {
         StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
         StartError::NoComponents => ApiError::conflict("no components are configured"),
+        e @ StartError::StagingKept { .. } => {
+            ApiError::new(ProblemKind::StagingKept, e.to_string())
+        }
+        e @ StartError::RestorePending { .. } => {
+            ApiError::new(ProblemKind::RestorePending, e.to_string())
+        }
         other => ApiError::internal(other),
     }
 }
 
 /// Starts a backup of every component now (operator). Answers at once with the job; poll it,
-/// or follow `/events`. 409 names the job already running.
+/// or follow `/events`. 409 names the job already running, the backup whose kept staging
+/// folders wait for an operator, or the restore whose component has not started since.
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Started", body = BackupRecord,
             headers(("Location" = String, description = "The backup's URL"))),
-        AuthProblems, ConflictProblem,
+        AuthProblems,
+        (status = 409, description = "Another job is running (`running_id` names it); or a backup keeps staging folders for an operator (`/problems/staging-kept`, naming it); or a restored component has not started since its restore (`/problems/restore-pending`, naming the restore)",
+            body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/backups")]
@@ -362,6 +370,44 @@ pub async fn cancel_backup(
             "backup {id} is not running: it is {}",
             status.as_str()
         ))),
+    }
+}
+
+/// Discards the staging folders a backup keeps for an operator (admin): after a commit that
+/// could not be completed each is the only copy of that component's backup, so nothing else
+/// removes them and no backup starts while they wait. Each is checked before it is removed
+/// (the backup's staging name beside its backup folder; its `readme.txt` names this backup).
+/// Answers the record, with a note.
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
+    responses(
+        (status = 200, description = "Discarded; the backup's record", body = BackupRecord),
+        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 409, description = "The backup keeps no staging folder, or a folder at a kept name is not provably the product's (left alone)",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/backups/{id}/staging")]
+pub async fn discard_kept_staging(
+    _: Admin,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_id(&id, "id")?;
+    let engine = engine.into_inner();
+    let id = id.into_inner();
+    let result = web::block(move || engine.discard_kept_stagings(&id))
+        .await
+        .map_err(ApiError::internal)?;
+    match result {
+        Ok(r) => Ok(HttpResponse::Ok().json(r)),
+        Err(DiscardError::NotFound) => Err(ApiError::not_found("no such backup")),
+        Err(e @ (DiscardError::NothingKept(_) | DiscardError::NotOurs(_))) => {
+            Err(ApiError::conflict(e.to_string()))
+        }
+        Err(DiscardError::Io(e)) => Err(ApiError::internal(e)),
     }
 }
 

@@ -129,11 +129,38 @@ pub struct BackupRecord {
     /// Informational notes, e.g. that recovery rolled the commit forward.
     #[serde(default)]
     pub notes: Vec<String>,
-    /// True once the decision to commit was durable: from then on recovery rolls forward.
+    /// True once the decision to commit was durable: from then on recovery rolls forward. Set
+    /// back to false (durably, before anything is aborted) only when the commit was abandoned
+    /// because a component refused it before any component had committed.
     #[serde(default)]
     pub commit_decided: bool,
     /// Path of the report file `<state_dir>/logs/backupReport_<ID>.txt`.
     pub report: String,
+    /// Staging folders kept for the operator: the commit of these components could not be
+    /// completed, and each folder is the only copy of that component's backup. Nothing removes
+    /// them and no backup starts (409) until an operator discards them
+    /// (`DELETE /api/v1/backups/{id}/staging`).
+    #[serde(default)]
+    pub kept_stagings: Vec<KeptStaging>,
+    /// True from the write that made the record final until its after-backup hook
+    /// (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is
+    /// started when the master starts again, exactly once (the hook process record, written
+    /// before the process starts, proves an earlier start).
+    #[serde(default)]
+    pub hook_pending: bool,
+}
+
+/// A staging folder recovery (or a failed commit) could not turn into the component's `backup`
+/// slot: kept until an operator discards it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KeptStaging {
+    /// Component name.
+    pub component: String,
+    /// The component's backup folder (slot 0) the staging folder belongs to.
+    pub folder: String,
+    /// The staging folder, `<NAME>.staging-<ID>` beside the backup folder.
+    #[schema(example = "/srv/lui/backup.staging-20261126T020000Z")]
+    pub path: String,
 }
 
 impl BackupRecord {
@@ -204,8 +231,27 @@ pub fn save(state_dir: &Path, rec: &BackupRecord) -> Result<(), IoError> {
     fsutil::write_atomic(&path, &json)
 }
 
-/// Loads every record; unreadable ones are skipped with a warning (returned as messages).
-pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<String>), IoError> {
+/// A record file that could not be read or parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadableRecord {
+    pub path: PathBuf,
+    /// The backup ID its file name gives (`<ID>.json`), when that is a backup ID.
+    pub id: Option<String>,
+    pub error: String,
+}
+
+impl UnreadableRecord {
+    pub fn warning(&self) -> String {
+        format!(
+            "skipping unreadable job record {}: {}",
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+/// Loads every record, in ID order; unreadable ones are returned apart.
+pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<UnreadableRecord>), IoError> {
     let dir = records_dir(state_dir);
     let mut records = Vec::new();
     let mut warnings = Vec::new();
@@ -225,10 +271,14 @@ pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<String>), Io
             .and_then(|b| serde_json::from_slice::<BackupRecord>(&b).map_err(|e| e.to_string()));
         match parsed {
             Ok(r) => records.push(r),
-            Err(e) => warnings.push(format!(
-                "skipping unreadable job record {}: {e}",
-                path.display()
-            )),
+            Err(error) => {
+                let id = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .filter(|s| super::backup_id::is_valid(s))
+                    .map(String::from);
+                warnings.push(UnreadableRecord { path, id, error })
+            }
         }
     }
     records.sort_by(|a, b| a.id.cmp(&b.id));

@@ -8,7 +8,8 @@
 //!   **`succeeded`**, with a note saying it was completed by recovery: its set is complete and
 //!   consistent on disk, exactly as if the master had not died. If rolling forward fails, it
 //!   ends `interrupted` with the error, and that component's staging folder is kept for the
-//!   operator (not removed as a stray).
+//!   operator (listed in `kept_stagings`: never removed as a stray, at this start or a later
+//!   one, until an operator discards it; backups are refused meanwhile).
 //!
 //!   A decided backup that a **remote** component had not acknowledged (its agent was down or
 //!   unreachable when the master died, or the master died between the decision and that
@@ -29,18 +30,30 @@
 //!   window ends at the latest. If the master stops again meanwhile, the next start-up picks it
 //!   up the same way (the window restarts with each master run; the agent's own decision
 //!   timeout bounds the whole).
-//! * otherwise: every component's staging folder is removed and `<NAME>.failed` written; the
-//!   backup ends `interrupted` with the error "interrupted: ...". No slot was touched.
+//! * otherwise (never decided, or the decision was withdrawn on disk because a component
+//!   refused it before any committed): every component's staging folder is removed and
+//!   `<NAME>.failed` written; the backup ends `interrupted` with the error "interrupted: ...".
+//!   No slot was touched.
 //!
 //! Finally leftover temporary folders (`<NAME>.staging-*`, `<NAME>.trash-*`) of the configured
-//! components are removed. Each finished record gets its report and is persisted.
+//! components are removed, except the staging folders still needed: those of pending
+//! roll-forwards, those kept for the operator (`kept_stagings` of any record: a commit that
+//! could not be completed, here or earlier), and those of job records that cannot be read
+//! (the caller passes them in: whether that backup was decided is unknown). Each finished
+//! record gets its report, owes its after-backup hook (`hook_pending`) and is persisted; one
+//! whose final write fails is returned in [`Recovered::unrecorded`] instead, still `running` on
+//! disk, so that nothing acts on an end that is not durable.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{SubsecRound, Utc};
 
-use super::record::{self, BackupRecord, BackupStatus, ComponentProgress, ComponentStatus};
+use super::coordinator::Participant;
+use super::record::{
+    self, BackupRecord, BackupStatus, ComponentProgress, ComponentStatus, KeptStaging,
+};
+use super::slots::SlotLayout;
 use super::{fsutil, report, single_line, ComponentSpec, Profile};
 use crate::store::ComponentStore;
 
@@ -57,6 +70,33 @@ pub struct Recovered {
     /// still `running` (with a note), to be rolled forward in the background by the caller
     /// (`crate::jobs`), holding the job lock. Their staging folders were kept.
     pub pending: Vec<BackupRecord>,
+    /// Records recovery finished whose final write failed: on disk they are still `running`.
+    /// The caller keeps them `running` and retries the write before anything acts on them.
+    pub unrecorded: Vec<BackupRecord>,
+}
+
+/// The staging folder of backup `id` that a local participant still has after its commit
+/// failed: kept for the operator (it is the only copy of that component's backup).
+pub fn staging_left(p: &Participant, id: &str) -> Option<KeptStaging> {
+    if p.store.is_remote() {
+        return None;
+    }
+    let layout = SlotLayout::of(&p.spec.backup_folder).ok()?;
+    let path = layout.staging(id);
+    fsutil::exists_nofollow(&path).then(|| KeptStaging {
+        component: p.spec.name.clone(),
+        folder: p.spec.backup_folder.display().to_string(),
+        path: path.display().to_string(),
+    })
+}
+
+/// The sentence a component error gets when its staging folder is kept.
+pub fn kept_note(k: &KeptStaging) -> String {
+    format!(
+        "its staging folder {} is kept: it is the only copy of this backup of {}; nothing \
+         removes it, and no backup starts, until an operator discards it",
+        k.path, k.component
+    )
 }
 
 /// The note a backup gets when recovery hands its unacknowledged remote commits to the
@@ -104,15 +144,17 @@ pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpe
 }
 
 /// Finishes every `running` record in `records` and cleans leftovers. `store_for` gives the
-/// store of a component.
+/// store of a component; `keep` names further staging folders that must stay, as
+/// (component, backup ID).
 pub async fn recover(
     state_dir: &Path,
     records: Vec<BackupRecord>,
+    keep: &[(String, String)],
     config: &[ComponentSpec],
     store_for: &(dyn Fn(&ComponentSpec) -> Arc<dyn ComponentStore> + Send + Sync),
 ) -> Recovered {
     let mut out = Recovered::default();
-    let mut keep_stagings: Vec<(String, String)> = Vec::new(); // (component, id)
+    let mut keep_stagings: Vec<(String, String)> = keep.to_vec(); // (component, id)
     for mut rec in records
         .into_iter()
         .filter(|r| r.status == BackupStatus::Running)
@@ -156,7 +198,21 @@ pub async fn recover(
                     Ok(()) => rec.components[i].status = ComponentStatus::Committed,
                     Err(e) => {
                         ok = false;
-                        let msg = single_line(&format!("rolling the commit forward failed: {e}"));
+                        let mut msg =
+                            single_line(&format!("rolling the commit forward failed: {e}"));
+                        let kept = staging_left(
+                            &Participant {
+                                spec: spec.clone(),
+                                store,
+                            },
+                            &rec.id,
+                        );
+                        if let Some(k) = kept {
+                            msg.push_str(&format!("; {}", kept_note(&k)));
+                            if !rec.kept_stagings.contains(&k) {
+                                rec.kept_stagings.push(k);
+                            }
+                        }
                         out.problems
                             .push(format!("{} {}: {msg}", rec.id, spec.name));
                         rec.components[i].status = ComponentStatus::Failed;
@@ -199,13 +255,23 @@ pub async fn recover(
             rec.errors.push(INTERRUPTED.to_string());
         }
         rec.finished_at = Some(now);
+        rec.hook_pending = true;
         if let Err(e) = report::write(state_dir, &rec) {
             out.problems.push(e.to_string());
         }
-        if let Err(e) = record::save(state_dir, &rec) {
-            out.problems.push(e.to_string());
+        match record::save(state_dir, &rec) {
+            Ok(()) => out.records.push(rec),
+            Err(e) => {
+                out.problems.push(format!(
+                    "{}: the end of the backup could not be recorded: {e}",
+                    rec.id
+                ));
+                for c in &rec.components {
+                    keep_stagings.push((c.name.clone(), rec.id.clone()));
+                }
+                out.unrecorded.push(rec);
+            }
         }
-        out.records.push(rec);
     }
     for spec in config {
         let keep: Vec<String> = keep_stagings

@@ -163,6 +163,8 @@ mod tests {
             notes: vec![],
             commit_decided: false,
             report: String::new(),
+            kept_stagings: vec![],
+            hook_pending: false,
         }
     }
 

@@ -34,7 +34,14 @@
 //!   master has, and `BACKUP_ID`, `BACKUP_RESULT` (`success` / `failure` / `test`),
 //!   `BACKUP_REPORT` (path) and `BACKUP_FOLDER_<NAME>` per component: NAME is the component
 //!   name upper-cased with every character outside `[A-Z0-9_]` (such as `-`) turned into `_`,
-//!   so `my-db` gives `BACKUP_FOLDER_MY_DB`. stdin is `/dev/null`.
+//!   so `my-db` gives `BACKUP_FOLDER_MY_DB`; and
+//!   `BACKUP_HOOK_PROCESS_ID`, the process's own ID in the API ([`HOOK_ID_ENV`]). stdin is
+//!   `/dev/null`.
+//! * **Exactly once per backup**: [`HookManager::start_after_backup`] starts nothing when a
+//!   record of an after-backup process of that backup exists (also one from before a restart:
+//!   the backup engine delivers backups whose hook is still owed at every start). The record is
+//!   written before the process is spawned and again with its process ID right after; if the
+//!   first write fails, nothing starts ([`HookError::NotRecorded`]; the hook stays owed).
 //! * **Test runs** ([`HookManager::run_test`]) use the same rules with `BACKUP_RESULT=test`.
 //!   Given a [`BackupContext`] (the HTTP layer passes the latest backup's) its ID, report and
 //!   folders are used; without one `BACKUP_ID` and `BACKUP_REPORT` are set to the empty string
@@ -67,7 +74,9 @@
 //! A record still `running` on disk when [`HookManager::open`] runs belongs to a master that
 //! died or stopped. It becomes `orphaned` (final; exit code unknown; `error` says what was
 //! found), and if that process group is still alive *and* provably the same one (same boot,
-//! leader start time from `/proc` equal to the recorded one), it is ended first like
+//! both known; the leader's start time from `/proc` equal to the recorded one, or with the
+//! leader gone, no member older than it was; for a process whose ID was not recorded yet, its
+//! members found by [`HOOK_ID_ENV`] in their environment), it is ended first like
 //! [`HookManager::terminate`] would (SIGTERM, grace, SIGKILL). Reason: with the master gone
 //! nobody reads its output (its next write would die of SIGPIPE anyway), nothing could
 //! time it out or stop it, and it would block nothing, so it could pile up. `open` blocks for
@@ -87,7 +96,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use manager::HookManager;
+pub use manager::{HookManager, HOOK_ID_ENV};
 pub use output::{OutputStream, MAX_LINE_BYTES};
 
 /// Time between SIGTERM and SIGKILL when a process group is ended.
@@ -287,6 +296,14 @@ pub enum HookError {
     },
     #[error("HookManager::open must be called inside a tokio runtime")]
     NoRuntime,
+    /// The record of a process about to start could not be written, so it was not started
+    /// (a process nobody could list after a crash must never run).
+    #[error("the {hook} process was not started: its record could not be written: {source}")]
+    NotRecorded {
+        hook: HookName,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Checks a command for the settings API: empty is fine (nothing runs), otherwise it must

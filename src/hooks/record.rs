@@ -33,6 +33,18 @@ pub(crate) fn log_path(dir: &Path, id: &str) -> PathBuf {
 
 /// Writes `record` to `path`: temp file, fsync, rename over, fsync of the folder.
 pub(crate) fn write_atomic(path: &Path, record: &StoredRecord) -> io::Result<()> {
+    write_visible(path, record)?;
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// [`write_atomic`] without the final fsync of the folder: the record is complete and visible
+/// to any later process (a crash of this one cannot lose it), and becomes durable against a
+/// power loss with the next fsync of the folder. Used for the record of a hook process about
+/// to start, so that the process starts right after the rename.
+pub(crate) fn write_visible(path: &Path, record: &StoredRecord) -> io::Result<()> {
     let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
     let tmp = path.with_extension("json.tmp");
     {
@@ -48,11 +60,7 @@ pub(crate) fn write_atomic(path: &Path, record: &StoredRecord) -> io::Result<()>
         f.write_all(b"\n")?;
         f.sync_all()?;
     }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    fs::rename(&tmp, path)
 }
 
 /// Every readable `*.json` record in `dir`. Unreadable ones are skipped with a warning.

@@ -29,6 +29,12 @@
 //! ([`recovery`]). That happens in [`Restorer::open`], before the scheduler can start a backup.
 //!
 //! # Decisions
+//! * A restore's commit decision and its end count once they are on disk (see [`JobJournal`]):
+//!   a decision whose save failed is withdrawn on disk before the rollback starts (else a
+//!   crash during that rollback would be rolled forward over half-restored homes); an end
+//!   whose save failed is retried, the restore `running` and the job lock held meanwhile
+//!   (`/healthz` degraded). A panic after the decision completes the commit, never rolls it
+//!   back.
 //! * Safety folders `<home>/.pre-restore-<ID>` are removed once the restore succeeded: the
 //!   operator asked for the set's state, and keeping a second full copy of every home until
 //!   some later restore would silently double the disk use. They are kept (and named in the
@@ -165,7 +171,48 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The journal of one restore: the in-memory record, saved at every update.
+/// The fields others act on (readers, the job lock, recovery): shown only once durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Critical {
+    status: RestoreStatus,
+    finished_at: Option<chrono::DateTime<Utc>>,
+    commit_decided: bool,
+}
+
+impl Critical {
+    fn of(r: &RestoreRecord) -> Critical {
+        Critical {
+            status: r.status,
+            finished_at: r.finished_at,
+            commit_decided: r.commit_decided,
+        }
+    }
+
+    fn put(self, r: &mut RestoreRecord) {
+        r.status = self.status;
+        r.finished_at = self.finished_at;
+        r.commit_decided = self.commit_decided;
+    }
+}
+
+/// The job's own record of a restore, and what of it is on disk.
+struct Work {
+    rec: RestoreRecord,
+    /// The critical fields as last saved.
+    saved: Critical,
+    /// The last save failed: `rec` is not (all) on disk.
+    dirty: bool,
+}
+
+/// The journal of one restore: the job's working record, saved at every update, and the view
+/// readers get.
+///
+/// A restore's end and its commit decision count only once they are on disk: readers see
+/// `status`, `finished_at` and `commit_decided` as last saved while the job works with its own
+/// values, and a final record whose save failed is saved again ([`JobJournal::flush_durably`])
+/// before the job gives up the lock. A decision whose save failed is withdrawn durably before
+/// `update` returns the error (the failed save may have reached the disk all the same), so the
+/// rollback that follows is never rolled forward by recovery.
 ///
 /// With `hold_final` (the job thread's journal) the final status is written to disk at once but
 /// shown to readers only by [`JobJournal::publish`], called after the one-job lock is released:
@@ -175,16 +222,102 @@ struct JobJournal {
     id: String,
     hold_final: bool,
     held: Mutex<Option<RestoreRecord>>,
+    work: Mutex<Work>,
 }
 
 impl JobJournal {
+    /// The journal of restore `id`, whose record (in `inner.records`) is on disk.
     fn new(inner: Arc<Inner>, id: String, hold_final: bool) -> JobJournal {
+        let rec = lock(&inner.records)
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| empty_record(&id));
         JobJournal {
             inner,
             id,
             hold_final,
             held: Mutex::new(None),
+            work: Mutex::new(Work {
+                saved: Critical::of(&rec),
+                rec,
+                dirty: false,
+            }),
         }
+    }
+
+    fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), String> {
+        let now = Critical::of(rec);
+        let injected = if now.commit_decided && !was.commit_decided {
+            self.inner.faults.save_error("restore_decision")
+        } else if now.status.is_final() && !was.status.is_final() {
+            self.inner.faults.save_error("restore_final")
+        } else {
+            None
+        };
+        if let Some(e) = injected {
+            return Err(e.to_string());
+        }
+        record::save(&self.inner.state_dir, rec).map_err(|e| e.to_string())
+    }
+
+    /// Shows `work.rec` with its durable critical fields to readers.
+    fn show(&self, work: &Work) {
+        let mut view = work.rec.clone();
+        work.saved.put(&mut view);
+        if self.hold_final && view.status.is_final() {
+            *lock(&self.held) = Some(view);
+        } else {
+            lock(&self.inner.records).insert(self.id.clone(), view);
+        }
+    }
+
+    fn set_problem(&self, problem: Option<String>) {
+        self.inner
+            .engine
+            .set_problem(&format!("restore {}", self.id), problem);
+    }
+
+    /// Saves `work.rec` until it is on disk (0.5 s doubling to 15 s between attempts), the
+    /// problem reported meanwhile.
+    fn save_until_durable(&self, work: &mut Work, what: &str) {
+        let mut delay = std::time::Duration::from_millis(500);
+        let mut failed = false;
+        loop {
+            match self.save(&work.rec, work.saved) {
+                Ok(()) => break,
+                Err(e) => {
+                    failed = true;
+                    let problem = crate::engine::single_line(&format!(
+                        "restore {}: {what} could not be recorded ({e}); retrying; until then \
+                         the restore stays running and holds the job lock",
+                        self.id
+                    ));
+                    tracing::error!(problem = %problem, "restore record not writable");
+                    self.set_problem(Some(problem));
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(std::time::Duration::from_secs(15));
+                }
+            }
+        }
+        work.saved = Critical::of(&work.rec);
+        work.dirty = false;
+        self.show(work);
+        if failed {
+            self.set_problem(None);
+        }
+    }
+
+    /// Returns once the job's record is on disk (after a failed save: retried). Blocking.
+    fn flush_durably(&self) {
+        let _w = lock(&self.inner.write_lock);
+        let mut work = lock(&self.work);
+        if work.dirty {
+            self.save_until_durable(&mut work, "the restore's state");
+        }
+    }
+
+    fn is_dirty(&self) -> bool {
+        lock(&self.work).dirty
     }
 
     /// Shows a held final record to readers.
@@ -198,32 +331,43 @@ impl JobJournal {
 impl Journal for JobJournal {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
         let _w = lock(&self.inner.write_lock);
-        let mut held = lock(&self.held);
-        let mut rec = match held.clone() {
-            Some(r) => r,
-            None => lock(&self.inner.records)
-                .get(&self.id)
-                .cloned()
-                .ok_or_else(|| format!("restore {} has no record", self.id))?,
-        };
-        f(&mut rec);
-        if self.hold_final && rec.status.is_final() {
-            *held = Some(rec.clone());
-        } else {
-            lock(&self.inner.records).insert(self.id.clone(), rec.clone());
+        let mut work = lock(&self.work);
+        let was = work.saved;
+        let mut next = work.rec.clone();
+        f(&mut next);
+        let result = self.save(&next, was);
+        let newly_decided = next.commit_decided && !was.commit_decided;
+        work.rec = next;
+        match &result {
+            Ok(()) => {
+                work.saved = Critical::of(&work.rec);
+                work.dirty = false;
+                if newly_decided {
+                    self.show(&work);
+                    drop(work);
+                    self.inner
+                        .faults
+                        .step("restore_decided", &self.inner.state_dir);
+                    return result;
+                }
+            }
+            Err(e) if newly_decided => {
+                work.rec.commit_decided = false;
+                work.rec.notes.push(format!(
+                    "the commit decision could not be recorded ({e}); it was withdrawn and every \
+                     component is put back"
+                ));
+                work.dirty = true;
+                self.save_until_durable(&mut work, "withdrawing the commit decision");
+            }
+            Err(_) => work.dirty = true,
         }
-        drop(held);
-        record::save(&self.inner.state_dir, &rec).map_err(|e| e.to_string())
+        self.show(&work);
+        result
     }
 
     fn snapshot(&self) -> RestoreRecord {
-        if let Some(r) = lock(&self.held).clone() {
-            return r;
-        }
-        lock(&self.inner.records)
-            .get(&self.id)
-            .cloned()
-            .unwrap_or_else(|| empty_record(&self.id))
+        lock(&self.work).rec.clone()
     }
 }
 
@@ -305,6 +449,30 @@ impl Restorer {
             recovery::recover_with(&journal, &restorer.inner.faults, &link);
             let r = journal.snapshot();
             tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
+            if journal.is_dirty() {
+                // Its end is not on disk: it stays `running` for readers until it is, holding
+                // the job lock when it can have it.
+                let guard = restorer
+                    .inner
+                    .engine
+                    .try_lock_exclusive(JobKind::Restore, &id)
+                    .ok();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("restore-{id}-record"))
+                    .spawn(move || {
+                        journal.flush_durably();
+                        drop(guard);
+                    });
+                if let Err(e) = spawned {
+                    restorer.inner.engine.set_problem(
+                        &format!("restore {id}"),
+                        Some(format!(
+                            "restore {id}: its recovered end could not be recorded, and the \
+                             thread to retry could not start ({e}): restart the master"
+                        )),
+                    );
+                }
+            }
         }
         restorer.warn_about_leftovers();
         Ok(restorer)
@@ -364,6 +532,26 @@ impl Restorer {
 
     pub fn get(&self, id: &str) -> Option<RestoreRecord> {
         lock(&self.inner.records).get(id).cloned()
+    }
+
+    /// The newest succeeded restore that appended `RestoreFromBackup=<folder>` to component
+    /// `component`'s `lui.ini` (for the 409 a backup gets while the line is there).
+    pub fn pending_restore(&self, component: &str, folder: &str) -> Option<String> {
+        lock(&self.inner.records)
+            .values()
+            .rev()
+            .filter(|r| r.status == S::Succeeded)
+            .find(|r| {
+                r.components.iter().any(|c| {
+                    c.name == component
+                        && c.edit.iter().any(|e| {
+                            e.append
+                                .split_once('=')
+                                .is_some_and(|(_, v)| v.trim() == folder)
+                        })
+                })
+            })
+            .map(|r| r.id.clone())
     }
 
     fn issue_id(&self) -> String {
@@ -531,7 +719,7 @@ impl Restorer {
                             conflicts.push(format!("{}: its agent answered no plan", spec.name))
                         }
                     },
-                    Err(crate::store::StoreError::Refused(m)) if !m.contains("(409)") => {
+                    Err(crate::store::StoreError::Refused(m)) => {
                         invalid.push((field.clone(), format!("{}: {m}", spec.name)))
                     }
                     Err(e) => conflicts.push(format!("{}: {e}", spec.name)),
@@ -689,7 +877,8 @@ impl Restorer {
         if rec.components.iter().any(|c| !c.edit.is_empty()) {
             rec.notes.push(
                 "start the Maestro User Interface before the next backup: it reads its database \
-                 from the folder named in RestoreFromBackup, which the next backup rotates"
+                 from the folder named in RestoreFromBackup, which the next backup rotates; \
+                 backups are refused until it has started and removed that line"
                     .into(),
             );
         }
@@ -697,7 +886,9 @@ impl Restorer {
     }
 
     /// Applies a recorded plan on a thread of its own, which holds the lock until the restore
-    /// is final. A panic is a failure: everything is rolled back.
+    /// is final on disk. A panic is a failure: everything is rolled back, unless the commit
+    /// had been decided (every component applied, the decision on disk): then the commit is
+    /// completed, as recovery would after a crash, never reversed.
     fn spawn(&self, id: String, guard: ExclusiveGuard, rt: Option<tokio::runtime::Handle>) {
         let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
         let inner = self.inner.clone();
@@ -714,15 +905,29 @@ impl Restorer {
                     apply::run_with(&journal, faults, &link)
                 }));
                 if outcome.is_err() {
-                    tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
-                    apply::rollback_all_with(
-                        &journal,
-                        faults,
-                        &link,
-                        S::Failed,
-                        "internal error: the restore stopped unexpectedly; every component was put back",
-                    );
+                    let r = journal.snapshot();
+                    if r.status.is_final() {
+                        tracing::error!(restore = %journal.id, "the restore panicked after it ended");
+                    } else if r.commit_decided {
+                        tracing::error!(restore = %journal.id, "the restore panicked after the commit decision; completing the commit");
+                        apply::complete_with(
+                            &journal,
+                            &link,
+                            Some("the restore stopped unexpectedly after its commit was decided; the commit was completed"),
+                        );
+                    } else {
+                        tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
+                        apply::rollback_all_with(
+                            &journal,
+                            faults,
+                            &link,
+                            S::Failed,
+                            "internal error: the restore stopped unexpectedly; every component was put back",
+                        );
+                    }
                 }
+                // Nothing acts on an end that is not on disk: the lock stays held until it is.
+                journal.flush_durably();
                 let r = journal.snapshot();
                 tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
                 drop(guard);
@@ -740,6 +945,7 @@ impl Restorer {
                 r.errors
                     .push(format!("could not start the restore thread: {e}"));
             });
+            journal.flush_durably();
         }
     }
 

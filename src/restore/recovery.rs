@@ -1,7 +1,8 @@
 //! Start-up recovery of a restore the master did not finish (kill -9, power loss): its record
 //! is still `running`. Runs in `Restorer::open`, before the scheduler can start a backup.
 //!
-//! * Commit not decided (some component may be half-copied): every component that got to
+//! * Commit not decided (some component may be half-copied; also a decision whose save failed,
+//!   which the journal withdrew on disk before its rollback began): every component that got to
 //!   `applying` is rolled back from its safety copy ([`apply::rollback_all`]); the restore ends
 //!   `interrupted`. The rollback reads only the plan and the disk, so a crash during this
 //!   rollback is recovered the same way at the next start.

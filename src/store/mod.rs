@@ -88,10 +88,15 @@ pub enum StoreError {
     /// A remote store could not do it (unreachable agent, refused call, ...).
     #[error("{0}")]
     Remote(String),
-    /// A remote store's agent answered and refused (bad token, unknown component, a commit of
-    /// a backup the agent already aborted): repeating the call cannot help.
+    /// A remote store's agent answered and refused the call (bad token, too weak a role,
+    /// unknown component, invalid settings: 401, 403, 404, 422): repeating the same call
+    /// cannot help, though the cause may be fixed (a token, the agent's config).
     #[error("{0}")]
     Refused(String),
+    /// A remote store's agent answered that the state of what was asked forbids it (409): e.g.
+    /// a commit of a backup the agent already aborted (it never will commit it).
+    #[error("{0}")]
+    Conflict(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

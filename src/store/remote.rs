@@ -9,8 +9,9 @@
 //! transport errors and 5xx answers: `history`, `commit` (idempotent by backup ID: a second
 //! commit of a committed backup is a no-op), `abort` and the status polls. `prepare` is sent
 //! once. An answer that refuses (401/403: the token; 404: the agent does not serve the
-//! component; 409: e.g. a commit of a backup the agent already aborted; 422) is a
-//! [`StoreError::Refused`]: repeating cannot help, and the error names the agent and says why.
+//! component; 422) is a [`StoreError::Refused`], a 409 (e.g. a commit of a backup the agent
+//! already aborted) a [`StoreError::Conflict`]: repeating cannot help, and the error names the
+//! agent and says why.
 //! A failed TLS handshake (e.g. the agent's certificate is not signed by `agent_ca_file` or a
 //! public CA) is reported as such, naming the agent, the component and what to check, not as
 //! "unreachable"; it is retried like any transport error (a certificate may be replaced).
@@ -195,6 +196,9 @@ impl RemoteStore {
                 "agent {agent} refused component {}: the master's token has too weak a role (403: {detail})",
                 self.name
             )),
+            StatusCode::CONFLICT => {
+                StoreError::Conflict(format!("agent {agent} refused (409): {detail}"))
+            }
             s if s.is_client_error() => {
                 StoreError::Refused(format!("agent {agent} refused ({}): {detail}", s.as_u16()))
             }
@@ -450,7 +454,7 @@ impl ComponentStore for RemoteStore {
                         }
                     }
                 }
-                Err(e @ StoreError::Refused(_)) => {
+                Err(e @ (StoreError::Refused(_) | StoreError::Conflict(_))) => {
                     return failed(started, stats, format!("while preparing: {e}"))
                 }
                 Err(e) => {
@@ -476,7 +480,7 @@ impl ComponentStore for RemoteStore {
         if v.state == TxnState::Committed {
             Ok(())
         } else {
-            Err(StoreError::Refused(format!(
+            Err(StoreError::Conflict(format!(
                 "agent {} did not commit: the backup is {:?}",
                 self.base, v.state
             )))
@@ -658,7 +662,7 @@ impl Agents {
                     .then(|| format!("agent {} does not serve component {name}", store.url())),
                 version: Some(info.version),
             },
-            Err(StoreError::Refused(e)) => Probe {
+            Err(StoreError::Refused(e) | StoreError::Conflict(e)) => Probe {
                 reachable: true,
                 version: None,
                 error: Some(e),
