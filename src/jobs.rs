@@ -1580,14 +1580,24 @@ mod tests {
         (root, specs, state)
     }
 
+    /// Opens an engine on `state`. A previous engine of the same test may still be held for a
+    /// moment by its finishing backup thread (the state dir's lock goes with its last clone):
+    /// polled until free, with a deadline.
     fn open(state: &Path, specs: &[ComponentSpec], faults: &str) -> Engine {
-        Engine::open_with(
-            state.to_path_buf(),
-            specs.to_vec(),
-            Faults::parse(faults).unwrap(),
-            None,
-        )
-        .unwrap()
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match Engine::open_with(
+                state.to_path_buf(),
+                specs.to_vec(),
+                Faults::parse(faults).unwrap(),
+                None,
+            ) {
+                Err(EngineError::StateLocked(_)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                other => return other.unwrap(),
+            }
+        }
     }
 
     fn run(engine: &Engine) -> BackupRecord {

@@ -184,6 +184,7 @@ fn state_records_logs_and_new_backup_folders_are_private_and_hooks_get_a_clean_e
         "BACKUP_ID",
         "BACKUP_RESULT",
         "BACKUP_REPORT",
+        "BACKUP_HOOK_PROCESS_ID",
         "BACKUP_FOLDER_HUB",
         "BACKUP_FOLDER_LUI",
         "BACKUP_FOLDER_TRK",
@@ -197,6 +198,7 @@ fn state_records_logs_and_new_backup_folders_are_private_and_hooks_get_a_clean_e
         assert!(!line.contains("marker-"), "{line}");
     }
     for want in [
+        format!("BACKUP_HOOK_PROCESS_ID={hook_id}"),
         "TAPE_DEVICE=/dev/nst0".to_string(),
         format!("BACKUP_ID={id}"),
         "BACKUP_RESULT=success".to_string(),
