@@ -145,7 +145,14 @@ pub async fn status(client: &Client, out: OutputArgs) -> Result<Exit, CliError> 
 
 /// The components table (also `components`).
 pub fn print_components(list: &[ComponentView], color: bool) {
-    let mut t = table(&["name", "profile", "location", "reachable", "backup folder", "keep"]);
+    let mut t = table(&[
+        "name",
+        "profile",
+        "location",
+        "reachable",
+        "backup folder",
+        "keep",
+    ]);
     for c in list {
         let reachable = match (flat(&c.reachable), flat(&c.agent_error)) {
             (Some(true), _) => status_word("yes", color),
@@ -203,7 +210,12 @@ async fn follow(client: &Client, id: &str, out: OutputArgs) -> Result<Exit, CliE
 async fn print_outcome(client: &Client, r: &BackupRecord) {
     let color = output::color_stdout();
     let took = flat(&r.finished_at)
-        .map(|f| format!(" in {}", output::duration(output::secs_between(&r.started_at, &f))))
+        .map(|f| {
+            format!(
+                " in {}",
+                output::duration(output::secs_between(&r.started_at, &f))
+            )
+        })
         .unwrap_or_default();
     println!(
         "Backup {} {}{took}",
@@ -342,7 +354,14 @@ fn print_record(r: &BackupRecord) {
     println!("Report:    {}", r.report);
     println!();
     let mut t = table(&[
-        "component", "status", "files", "copied", "linked", "took", "folder", "errors",
+        "component",
+        "status",
+        "files",
+        "copied",
+        "linked",
+        "took",
+        "folder",
+        "errors",
     ]);
     for c in &r.components {
         t.add_row(vec![

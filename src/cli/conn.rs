@@ -299,7 +299,10 @@ mod tests {
             resolve_url(Some("http://h:1/"), Some("http://e:2")).unwrap(),
             "http://h:1"
         );
-        assert_eq!(resolve_url(None, Some("https://e:2")).unwrap(), "https://e:2");
+        assert_eq!(
+            resolve_url(None, Some("https://e:2")).unwrap(),
+            "https://e:2"
+        );
         assert_eq!(resolve_url(None, None).unwrap(), DEFAULT_URL);
         let e = resolve_url(Some("ftp://h"), None).unwrap_err();
         assert_eq!(e.exit(), Exit::BadInput);
@@ -345,6 +348,9 @@ mod tests {
         assert_eq!(CliError::from_status(404, "").exit(), Exit::BadInput);
         assert_eq!(CliError::from_status(500, "oops").exit(), Exit::Unreachable);
         let e = CliError::from_status(502, "<html>bad gateway</html>\nmore");
-        assert_eq!(e.to_string(), "the server answered 502: <html>bad gateway</html>");
+        assert_eq!(
+            e.to_string(),
+            "the server answered 502: <html>bad gateway</html>"
+        );
     }
 }

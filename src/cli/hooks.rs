@@ -62,10 +62,7 @@ pub async fn list(a: ListArgs) -> Result<Exit, CliError> {
         return Ok(Exit::Ok);
     }
     if list.is_empty() {
-        println!(
-            "No {}hook processes.",
-            if a.all { "" } else { "running " }
-        );
+        println!("No {}hook processes.", if a.all { "" } else { "running " });
         return Ok(Exit::Ok);
     }
     let color = output::color_stdout();
@@ -108,7 +105,8 @@ pub async fn action(a: HookAction) -> Result<Exit, CliError> {
                 Hook::OnSuccess => HookName::OnSuccess,
                 Hook::OnFailure => HookName::OnFailure,
             };
-            let p = hook_processes_api::start_hook_test(&client.config, HookTest::new(hook)).await?;
+            let p =
+                hook_processes_api::start_hook_test(&client.config, HookTest::new(hook)).await?;
             if common.out.json() && !follow {
                 print_json(&p);
                 return Ok(Exit::Ok);
@@ -128,7 +126,8 @@ pub async fn action(a: HookAction) -> Result<Exit, CliError> {
         }
         HookAction::Kill { id, common } => {
             let client = common.conn.connect()?;
-            let p: HookProcess = hook_processes_api::delete_hook_process(&client.config, &id).await?;
+            let p: HookProcess =
+                hook_processes_api::delete_hook_process(&client.config, &id).await?;
             if common.out.json() {
                 print_json(&p);
             } else {

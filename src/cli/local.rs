@@ -232,7 +232,11 @@ mod tests {
             b,
             format!("# name: ci runner\n[[tokens]]\nrole = \"operator\"\nsha256 = \"{hex}\"\n")
         );
-        let b = tokens_block(None, "viewer", TokenSecret::File(Path::new("/s/a \"b\".token")));
+        let b = tokens_block(
+            None,
+            "viewer",
+            TokenSecret::File(Path::new("/s/a \"b\".token")),
+        );
         assert_eq!(
             b,
             "[[tokens]]\nrole = \"viewer\"\ntoken_file = \"/s/a \\\"b\\\".token\"\n"

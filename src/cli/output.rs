@@ -55,8 +55,16 @@ pub fn status_word(word: &str, color: bool) -> String {
     let style = match word {
         "succeeded" | "passed" | "exited" | "ok" | "yes" | "committed" | "restored" | "applied"
         | "planned" => console::Style::new().green(),
-        "failed" | "interrupted" | "killed" | "timed_out" | "failed_to_start" | "orphaned"
-        | "aborted" | "no" | "rolled_back" | "rollback_incomplete" => console::Style::new().red(),
+        "failed"
+        | "interrupted"
+        | "killed"
+        | "timed_out"
+        | "failed_to_start"
+        | "orphaned"
+        | "aborted"
+        | "no"
+        | "rolled_back"
+        | "rollback_incomplete" => console::Style::new().red(),
         "running" | "preparing" | "applying" | "pending" | "cancelled" | "skipped" => {
             console::Style::new().yellow()
         }
@@ -107,9 +115,11 @@ pub fn terminal_width() -> Option<u16> {
     term.size_checked().map(|(_rows, cols)| cols)
 }
 
-/// Prints a table, each line without trailing blanks.
+/// Prints a table, each line without the padding before the first column and without
+/// trailing blanks.
 pub fn print_table(t: &Table) {
     for line in t.lines() {
+        let line = line.strip_prefix(' ').unwrap_or(&line);
         println!("{}", line.trim_end());
     }
 }

@@ -9,7 +9,7 @@ use backup_master_client::models::{RestoreRecord, RestoreRequest, RestoreStatus}
 use clap::Args;
 
 use super::conn::CliError;
-use super::output::{self, bytes, first_lines, flat, print_json, print_table, status_word, table};
+use super::output::{self, first_lines, flat, print_json, print_table, status_word, table};
 use super::watch;
 use super::{Common, Exit};
 
@@ -115,7 +115,10 @@ pub async fn run(a: RestoreArgs) -> Result<Exit, CliError> {
     }
     let started = restores_api::start_restore(&client.config, request(false)).await?;
     if !json {
-        println!("Restore {} of set {} started", started.id, started.backup_id);
+        println!(
+            "Restore {} of set {} started",
+            started.id, started.backup_id
+        );
     }
     if !a.wait {
         if json {
@@ -166,19 +169,36 @@ fn print_plan(plan: &RestoreRecord) {
         if plan.dry_run { ", dry run" } else { "" }
     );
     let color = output::color_stdout();
-    let mut t = table(&["component", "from", "removed", "copied", "edited", "skipped"]);
+    let mut t = table(&[
+        "component",
+        "home",
+        "from",
+        "removed",
+        "copied",
+        "edited",
+        "skipped",
+    ]);
     for c in &plan.components {
-        let removed: Vec<String> = c.remove.clone();
-        let copied: Vec<String> = c.copy.iter().map(|op| op.to.clone()).collect();
+        // paths inside the home are shown relative to it (the home is in the FROM column's
+        // header line): the table stays readable on a terminal
+        let rel = |p: &str| -> String {
+            p.strip_prefix(c.home.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+                .filter(|r| !r.is_empty())
+                .unwrap_or(p)
+                .to_string()
+        };
+        let removed: Vec<String> = c.remove.iter().map(|p| rel(p)).collect();
+        let copied: Vec<String> = c.copy.iter().map(|op| rel(&op.to)).collect();
         let edited: Vec<String> = c
             .edit
             .iter()
-            .map(|e| format!("{} += {}", e.path, e.append.trim_end()))
+            .map(|e| format!("{} += {}", rel(&e.path), e.append.trim_end()))
             .collect();
         let skipped: Vec<String> = c
             .skip
             .iter()
-            .map(|s| format!("{} ({})", s.path, s.reason))
+            .map(|s| format!("{} ({})", rel(&s.path), s.reason))
             .collect();
         let cell = |list: &[String]| {
             if list.is_empty() {
@@ -188,7 +208,8 @@ fn print_plan(plan: &RestoreRecord) {
             }
         };
         t.add_row(vec![
-            format!("{}\n{} files, {}", c.name, c.files, bytes(c.bytes)),
+            c.name.clone(),
+            c.home.clone(),
             match flat(&c.slot) {
                 Some(slot) => format!("{slot}\n{}", c.source_folder),
                 None => c.source_folder.clone(),

@@ -137,7 +137,14 @@ pub async fn action(a: SetAction) -> Result<Exit, CliError> {
 }
 
 fn print_folders(list: &[SetFolder], color: bool) {
-    let mut t = table(&["component", "source", "slot", "result", "finished", "folder"]);
+    let mut t = table(&[
+        "component",
+        "source",
+        "slot",
+        "result",
+        "finished",
+        "folder",
+    ]);
     for f in list {
         let mut result = flat(&f.result).unwrap_or_default();
         if let Some(p) = flat(&f.problem) {

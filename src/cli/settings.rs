@@ -131,7 +131,10 @@ fn set_field(obj: &mut Value, key: &str, raw: &str) -> Result<(), CliError> {
         collect_keys(obj, "", &mut keys);
         keys.join(", ")
     };
-    let Some(slot) = key.split('.').try_fold(&mut *obj, |v, part| v.get_mut(part)) else {
+    let Some(slot) = key
+        .split('.')
+        .try_fold(&mut *obj, |v, part| v.get_mut(part))
+    else {
         return Err(CliError::Usage(format!(
             "{key}: unknown setting; known: {known}"
         )));
@@ -140,7 +143,11 @@ fn set_field(obj: &mut Value, key: &str, raw: &str) -> Result<(), CliError> {
         Value::Bool(_) => match raw.trim() {
             "true" | "yes" | "on" => Value::Bool(true),
             "false" | "no" | "off" => Value::Bool(false),
-            _ => return Err(CliError::Usage(format!("{key}: {raw:?} is not true or false"))),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "{key}: {raw:?} is not true or false"
+                )))
+            }
         },
         Value::Number(_) => raw
             .trim()
@@ -256,9 +263,10 @@ pub fn component_update(
     for (key, raw) in changes {
         match key.as_str() {
             "keep" => {
-                u.keep = raw.trim().parse().map_err(|_| {
-                    CliError::Usage(format!("keep: {raw:?} is not a whole number"))
-                })?
+                u.keep = raw
+                    .trim()
+                    .parse()
+                    .map_err(|_| CliError::Usage(format!("keep: {raw:?} is not a whole number")))?
             }
             "backup_folder" => u.backup_folder = raw.clone(),
             "items" => {
@@ -326,7 +334,9 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -379,7 +389,10 @@ mod tests {
             "maestro-lui".into(),
         );
         let u = component_update(&view, &pairs(&[("keep", "5")])).unwrap();
-        assert_eq!((u.backup_folder.as_str(), u.keep, u.items), ("backup", 5, None));
+        assert_eq!(
+            (u.backup_folder.as_str(), u.keep, u.items),
+            ("backup", 5, None)
+        );
         view.profile = "custom".into();
         let u = component_update(&view, &pairs(&[("items", "a.ini,data/")])).unwrap();
         assert_eq!(u.items, Some(Some(vec!["a.ini".into(), "data/".into()])));

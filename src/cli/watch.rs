@@ -156,7 +156,10 @@ impl Display {
                     p.files_linked,
                     bytes(p.bytes_linked)
                 ));
-                if matches!(status.as_str(), "prepared" | "committed" | "failed" | "aborted") {
+                if matches!(
+                    status.as_str(),
+                    "prepared" | "committed" | "failed" | "aborted"
+                ) {
                     b.bar.tick();
                 }
             }
@@ -178,11 +181,13 @@ impl Display {
         }
     }
 
+    /// Takes the bars off the terminal: the outcome printed next says how each ended.
     fn finish(&mut self) {
-        if let Display::Bars { bars, .. } = self {
+        if let Display::Bars { multi, bars } = self {
             for b in bars.values() {
-                b.bar.abandon();
+                b.bar.finish_and_clear();
             }
+            let _ = multi.clear();
         }
     }
 
