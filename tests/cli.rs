@@ -678,3 +678,105 @@ fn completions_and_man_page() {
     let bad = run("http://unused", "", &["completions", "tcsh"], &[], "");
     assert_eq!(bad.code, 2, "{bad:?}");
 }
+
+#[test]
+fn ctrl_c_off_a_terminal_stops_watching_and_the_backup_goes_on() {
+    use std::io::{BufRead, BufReader};
+    let s = Setup::new(1);
+    let server = s.start_env(&[("BACKUP_MASTER_FAULTS", "slow_copy_ms:400")]);
+    let cwd = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["backup", "--wait"])
+        .current_dir(cwd.path())
+        .env("BACKUP_MASTER_URL", &server.base)
+        .env("BACKUP_MASTER_TOKEN", OPERATOR)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // following: the first progress line has come
+    let mut seen = Vec::new();
+    poll("a progress line", Duration::from_secs(30), || {
+        seen.extend(rx.try_iter());
+        seen.iter().any(|l| l.contains(": preparing")).then_some(())
+    });
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = wait_exit(&mut child, Duration::from_secs(20)).expect("the client exits");
+    assert_eq!(status.code(), Some(130));
+    let id = latest_backup(&server)["id"].as_str().unwrap().to_string();
+    let rest: Vec<String> = rx.iter().collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(&format!("backup {id} goes on"))),
+        "{seen:?} {rest:?}"
+    );
+    // not cancelled: it ends by itself, successfully
+    assert_eq!(wait_backup(&server, &id)["status"], "succeeded");
+}
+
+#[test]
+fn components_show_whether_each_agent_is_reachable() {
+    let s = Setup::new(1);
+    let agent_dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(
+        agent_dir.path(),
+        ("far", "maestro-tracker", "far-agent-token"),
+        "",
+        "127.0.0.1:0",
+        &[],
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text.push_str(&format!(
+        "\n[[components]]\nname = \"far\"\nprofile = \"maestro-tracker\"\nagent = \"{}\"\n\
+         backup_folder = \"backup\"\n\n[[components]]\nname = \"gone\"\n\
+         profile = \"maestro-tracker\"\nagent = \"http://127.0.0.1:{closed}\"\n\
+         backup_folder = \"backup\"\n",
+        agent.addr
+    ));
+    std::fs::write(&s.config, text).unwrap();
+    let server = s.start_env(&[
+        ("BACKUP_MASTER_AGENT_TOKEN_FAR", "far-agent-token"),
+        ("BACKUP_MASTER_AGENT_TOKEN_GONE", "whatever"),
+    ]);
+    let out = cli(&server, VIEWER, &["components"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let row = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {out:?}"))
+            .to_string()
+    };
+    assert!(row("hub").contains(" local "), "{out:?}");
+    assert!(row("far").contains(" remote "), "{out:?}");
+    assert!(row("far").contains(" yes "), "{out:?}");
+    assert!(
+        row("far").contains(&format!("backup (on {})", agent.addr)),
+        "{out:?}"
+    );
+    assert!(row("gone").contains(" no: "), "{out:?}");
+    let status = cli(&server, VIEWER, &["status", "-o", "json"]);
+    let v: Value = serde_json::from_str(&status.stdout).unwrap();
+    let gone = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "gone")
+        .unwrap()
+        .clone();
+    assert_eq!(gone["reachable"], false);
+}

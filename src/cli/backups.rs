@@ -165,7 +165,11 @@ pub fn print_components(list: &[ComponentView], color: bool) {
             c.profile.clone(),
             c.location.clone(),
             reachable,
-            flat(&c.backup_path).unwrap_or_else(|| c.backup_folder.clone()),
+            match (flat(&c.backup_path), flat(&c.agent)) {
+                (Some(path), _) => path,
+                (None, Some(agent)) => format!("{} (on {agent})", c.backup_folder),
+                (None, None) => c.backup_folder.clone(),
+            },
             c.keep.to_string(),
         ]);
     }

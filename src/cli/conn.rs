@@ -40,19 +40,19 @@ pub enum CliError {
     Usage(String),
     /// The server refused the request as bad input (a 4xx): exit 2.
     #[error("{}", .problem.detail)]
-    Rejected { problem: Problem },
+    Rejected { problem: Box<Problem> },
     /// 401 / 403: exit 3.
     #[error("{}", .problem.detail)]
-    NotAuthorised { problem: Problem },
+    NotAuthorised { problem: Box<Problem> },
     /// Connection refused, timeout, TLS, an answer that is not the API's: exit 3.
     #[error("{0}")]
     Unreachable(String),
     /// A 5xx: exit 3.
     #[error("{}", .problem.detail)]
-    ServerFailed { problem: Problem },
+    ServerFailed { problem: Box<Problem> },
     /// 409 (a job runs, `running_id`), 412 (changed meanwhile), 429 (too many followers): exit 4.
     #[error("{}", .problem.detail)]
-    Conflict { problem: Problem },
+    Conflict { problem: Box<Problem> },
 }
 
 impl CliError {
@@ -90,17 +90,19 @@ impl CliError {
 
     /// The error for a non-2xx answer: `content` is its body (a problem+json, or anything).
     pub fn from_status(status: u16, content: &str) -> CliError {
-        let problem = serde_json::from_str::<Problem>(content).unwrap_or_else(|_| Problem {
-            detail: match content.trim() {
-                "" => format!("the server answered {status}"),
-                text => format!("the server answered {status}: {}", first_line(text)),
-            },
-            errors: None,
-            running_id: None,
-            status: i32::from(status),
-            title: String::new(),
-            r#type: String::new(),
-        });
+        let problem = Box::new(
+            serde_json::from_str::<Problem>(content).unwrap_or_else(|_| Problem {
+                detail: match content.trim() {
+                    "" => format!("the server answered {status}"),
+                    text => format!("the server answered {status}: {}", first_line(text)),
+                },
+                errors: None,
+                running_id: None,
+                status: i32::from(status),
+                title: String::new(),
+                r#type: String::new(),
+            }),
+        );
         match status {
             401 | 403 => CliError::NotAuthorised { problem },
             409 | 412 | 429 => CliError::Conflict { problem },

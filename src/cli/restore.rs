@@ -9,7 +9,7 @@ use backup_master_client::models::{RestoreRecord, RestoreRequest, RestoreStatus}
 use clap::Args;
 
 use super::conn::CliError;
-use super::output::{self, first_lines, flat, print_json, print_table, status_word, table};
+use super::output::{self, first_lines, print_json, print_table, status_word, table};
 use super::watch;
 use super::{Common, Exit};
 
@@ -210,10 +210,8 @@ fn print_plan(plan: &RestoreRecord) {
         t.add_row(vec![
             c.name.clone(),
             c.home.clone(),
-            match flat(&c.slot) {
-                Some(slot) => format!("{slot}\n{}", c.source_folder),
-                None => c.source_folder.clone(),
-            },
+            // a slot beside the home reads `backup1`; an imported folder keeps its full path
+            format!("{}\n({})", rel(&c.source_folder), c.origin),
             cell(&removed),
             cell(&copied),
             cell(&edited),
