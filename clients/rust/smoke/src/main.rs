@@ -52,11 +52,7 @@ async fn run() -> Res<()> {
     };
     println!("backup {} ended: {}", record.id, record.status);
     if record.status != BackupStatus::Succeeded {
-        return Err(format!(
-            "backup {} ended {}: {:?}",
-            record.id, record.status, record.errors
-        )
-        .into());
+        return Err(format!("backup {} ended {}: {:?}", record.id, record.status, record.errors).into());
     }
 
     let report = backups_api::get_backup_report(&config, &record.id).await?;
