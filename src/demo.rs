@@ -84,12 +84,18 @@ pub fn create_demo_homes(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes a fresh random admin token to `path` with mode 0600 and returns it.
-pub fn create_admin_token(path: &Path) -> std::io::Result<String> {
+/// A fresh random token: 32 random bytes, hex.
+pub fn new_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    hex::encode(bytes)
+}
+
+/// Writes a fresh random token to `path`, which must not exist, with mode 0600 and fsynced,
+/// and returns it (the embedded default's admin token; `backup-master token new --token-file`).
+pub fn create_token_file(path: &Path) -> std::io::Result<String> {
+    let token = new_token();
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)

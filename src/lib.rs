@@ -5,6 +5,7 @@ pub mod agent;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;

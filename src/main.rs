@@ -1,9 +1,10 @@
-//! The `backup-master` command line: serve | agent | openapi | healthcheck.
+//! The `backup-master` command line: serve | agent | openapi | healthcheck, and the operator's
+//! client commands (`backup_master::cli`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +49,8 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    #[command(flatten)]
+    Client(backup_master::cli::ClientCommand),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Healthcheck { url } => healthcheck(&url),
+        Command::Client(cmd) => backup_master::cli::run(cmd, Cli::command),
     }
 }
 

@@ -53,7 +53,7 @@ pub fn locate_config(explicit: Option<&Path>, listen: Option<&str>) -> Result<Co
         let token_path = state_dir.join("admin.token");
         let token = match std::fs::read_to_string(&token_path) {
             Ok(existing) => existing.trim().to_string(),
-            Err(_) => crate::demo::create_admin_token(&token_path)
+            Err(_) => crate::demo::create_token_file(&token_path)
                 .map_err(io(format!("writing {}", token_path.display())))?,
         };
         let text = config::embedded_default_text(listen.unwrap_or(config::DEFAULT_LISTEN));
