@@ -132,7 +132,8 @@ export interface paths {
         put?: never;
         /**
          * Starts a backup of every component now (operator). Answers at once with the job; poll it,
-         *     or follow `/events`. 409 names the job already running.
+         *     or follow `/events`. 409 names the job already running, the backup whose kept staging
+         *     folders wait for an operator, or the restore whose component has not started since.
          */
         post: operations["start_backup"];
         delete?: never;
@@ -188,7 +189,10 @@ export interface paths {
         /**
          * Server-sent events: the current state of every component first, then `progress` events as
          *     the backup runs, then one `end` event with the final status. A finished backup answers with
-         *     its final state and `end` at once.
+         *     its final state and `end` at once. A client that falls behind gets the current state
+         *     instead of every step; one that leaves its buffered events (64 KiB) untaken for 10 s is
+         *     dropped (its stream ends; reconnecting starts from the current state). At most
+         *     `max_stream_subscribers` clients follow one backup (429 past it).
          */
         get: operations["get_backup_events"];
         put?: never;
@@ -214,6 +218,29 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/staging": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Discards the staging folders a backup keeps for an operator (admin): after a commit that
+         *     could not be completed each is the only copy of that component's backup, so nothing else
+         *     removes them and no backup starts while they wait. Each is checked before it is removed
+         *     (the backup's staging name beside its backup folder; its `readme.txt` names this backup).
+         *     Answers the record, with a note.
+         */
+        delete: operations["discard_kept_staging"];
         options?: never;
         head?: never;
         patch?: never;
@@ -330,7 +357,10 @@ export interface paths {
         /**
          * The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
          *     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-         *     `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+         *     `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process. A client
+         *     that leaves its buffered output (128 KiB) untaken for 10 s is dropped: the stream ends
+         *     without `exit`, and the client resumes with `Last-Event-ID`. At most
+         *     `max_stream_subscribers` clients follow one process (429 past it).
          */
         get: operations["get_hook_output"];
         put?: never;
@@ -435,7 +465,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: answers while the server runs. Needs no token. */
+        /** Liveness: answers while the server runs (200 also when degraded). Needs no token. */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -513,7 +543,11 @@ export interface components {
         };
         /** @description A backup job: what `/backups/{id}` returns. */
         BackupRecord: {
-            /** @description True once the decision to commit was durable: from then on recovery rolls forward. */
+            /**
+             * @description True once the decision to commit was durable: from then on recovery rolls forward. Set
+             *     back to false (durably, before anything is aborted) only when the commit was abandoned
+             *     because a component refused it before any component had committed.
+             */
             commit_decided?: boolean;
             /** @description One entry per component, in config order. */
             components: components["schemas"]["ComponentProgress"][];
@@ -525,10 +559,24 @@ export interface components {
              */
             finished_at?: string | null;
             /**
+             * @description True from the write that made the record final until its after-backup hook
+             *     (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is
+             *     started when the master starts again, exactly once (the hook process record, written
+             *     before the process starts, proves an earlier start).
+             */
+            hook_pending?: boolean;
+            /**
              * @description Backup ID, e.g. `20261126T020000Z` (`.0001`.. for more in the same second).
              * @example 20261126T020000Z
              */
             id: string;
+            /**
+             * @description Staging folders kept for the operator: the commit of these components could not be
+             *     completed, and each folder is the only copy of that component's backup. Nothing removes
+             *     them and no backup starts (409) until an operator discards them
+             *     (`DELETE /api/v1/backups/{id}/staging`).
+             */
+            kept_stagings?: components["schemas"]["KeptStaging"][];
             /** @description Informational notes, e.g. that recovery rolled the commit forward. */
             notes?: string[];
             /** @description Path of the report file `<state_dir>/logs/backupReport_<ID>.txt`. */
@@ -871,7 +919,13 @@ export interface components {
         };
         Health: {
             /**
-             * @description Always `ok` when the server answers.
+             * @description What degrades the server, one line each (e.g. a job record that cannot be written:
+             *     that job stays running and holds the job lock until it can).
+             */
+            problems: string[];
+            /**
+             * @description `ok`, or `degraded` while something keeps a job from ending (see `problems`); the
+             *     server answers either way.
              * @example ok
              */
             status: string;
@@ -965,6 +1019,17 @@ export interface components {
         /** @description The `[hooks]` table: commands run after each backup. */
         HookSettings: {
             /**
+             * @description Names of variables of the master's environment the commands also get. They get no other
+             *     variable of it: only `PATH`, `HOME`, `LANG`, the `BACKUP_*` variables the master sets,
+             *     and these. Each a plain name (`[A-Za-z_][A-Za-z0-9_]*`), not `BACKUP_*`. Optional:
+             *     absent means none.
+             * @example [
+             *       "TAPE_DEVICE",
+             *       "TZ"
+             *     ]
+             */
+            env?: string[];
+            /**
              * @description Command run after a failed, cancelled or interrupted backup; empty: nothing runs.
              * @example /opt/scripts/page-admin.sh
              */
@@ -980,7 +1045,10 @@ export interface components {
              * @example 3600
              */
             timeout_seconds: number;
-            /** @description Working folder of both commands (must exist); empty: the state dir. */
+            /**
+             * @description Working folder of both commands (must exist); empty: the home of the `maestro-hub`
+             *     component (the state dir when there is none on this machine).
+             */
             work_folder: string;
         };
         /**
@@ -1032,6 +1100,21 @@ export interface components {
         };
         /** @description A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`. */
         JobId: string;
+        /**
+         * @description A staging folder recovery (or a failed commit) could not turn into the component's `backup`
+         *     slot: kept until an operator discards it.
+         */
+        KeptStaging: {
+            /** @description Component name. */
+            component: string;
+            /** @description The component's backup folder (slot 0) the staging folder belongs to. */
+            folder: string;
+            /**
+             * @description The staging folder, `<NAME>.staging-<ID>` beside the backup folder.
+             * @example /srv/lui/backup.staging-20261126T020000Z
+             */
+            path: string;
+        };
         /**
          * @description How the backup folder holds the component's data.
          * @enum {string}
@@ -1938,7 +2021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Another job is running; `running_id` names it */
+            /** @description Another job is running (`running_id` names it); or a backup keeps staging folders for an operator (`/problems/staging-kept`, naming it); or a restored component has not started since its restore (`/problems/restore-pending`, naming the restore) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2142,6 +2225,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream has `max_stream_subscribers` subscribers already; try again when one has left */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_backup_report: {
@@ -2196,6 +2288,77 @@ export interface operations {
                 };
             };
             /** @description The backup is still running: its report is written when it ends */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid; `errors` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_kept_staging: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Backup ID
+                 * @example 20261126T020000Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discarded; the backup's record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupRecord"];
+                };
+            };
+            /** @description No token, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backup keeps no staging folder, or a folder at a kept name is not provably the product's (left alone) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2814,6 +2977,15 @@ export interface operations {
             };
             /** @description A query parameter is invalid; `errors` names it */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream has `max_stream_subscribers` subscribers already; try again when one has left */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

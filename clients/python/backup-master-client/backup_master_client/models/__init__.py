@@ -42,6 +42,7 @@ from .hook_test import HookTest
 from .import_outcome import ImportOutcome
 from .import_request import ImportRequest
 from .imported_folder import ImportedFolder
+from .kept_staging import KeptStaging
 from .layout import Layout
 from .next_run import NextRun
 from .output_exit import OutputExit
@@ -118,6 +119,7 @@ __all__ = (
     "ImportedFolder",
     "ImportOutcome",
     "ImportRequest",
+    "KeptStaging",
     "Layout",
     "NextRun",
     "OutputExit",

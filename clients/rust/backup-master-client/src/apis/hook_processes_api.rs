@@ -35,6 +35,7 @@ pub enum GetHookOutputError {
     Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
+    Status429(models::Problem),
     UnknownValue(serde_json::Value),
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// BackupRecord : A backup job: what `/backups/{id}` returns.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BackupRecord {
-    /// True once the decision to commit was durable: from then on recovery rolls forward.
+    /// True once the decision to commit was durable: from then on recovery rolls forward. Set back to false (durably, before anything is aborted) only when the commit was abandoned because a component refused it before any component had committed.
     #[serde(rename = "commit_decided", skip_serializing_if = "Option::is_none")]
     pub commit_decided: Option<bool>,
     /// One entry per component, in config order.
@@ -26,9 +26,15 @@ pub struct BackupRecord {
     /// Set when the status became final.
     #[serde(rename = "finished_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
+    /// True from the write that made the record final until its after-backup hook (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is started when the master starts again, exactly once (the hook process record, written before the process starts, proves an earlier start).
+    #[serde(rename = "hook_pending", skip_serializing_if = "Option::is_none")]
+    pub hook_pending: Option<bool>,
     /// Backup ID, e.g. `20261126T020000Z` (`.0001`.. for more in the same second).
     #[serde(rename = "id")]
     pub id: String,
+    /// Staging folders kept for the operator: the commit of these components could not be completed, and each folder is the only copy of that component's backup. Nothing removes them and no backup starts (409) until an operator discards them (`DELETE /api/v1/backups/{id}/staging`).
+    #[serde(rename = "kept_stagings", skip_serializing_if = "Option::is_none")]
+    pub kept_stagings: Option<Vec<models::KeptStaging>>,
     /// Informational notes, e.g. that recovery rolled the commit forward.
     #[serde(rename = "notes", skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<String>>,
@@ -54,7 +60,9 @@ impl BackupRecord {
             components,
             errors: None,
             finished_at: None,
+            hook_pending: None,
             id,
+            kept_stagings: None,
             notes: None,
             report,
             scheduled_for: None,

@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Health {
-    /// Always `ok` when the server answers.
+    /// What degrades the server, one line each (e.g. a job record that cannot be written: that job stays running and holds the job lock until it can).
+    #[serde(rename = "problems")]
+    pub problems: Vec<String>,
+    /// `ok`, or `degraded` while something keeps a job from ending (see `problems`); the server answers either way.
     #[serde(rename = "status")]
     pub status: String,
     /// The server's version.
@@ -22,8 +25,9 @@ pub struct Health {
 }
 
 impl Health {
-    pub fn new(status: String, version: String) -> Health {
+    pub fn new(problems: Vec<String>, status: String, version: String) -> Health {
         Health {
+            problems,
             status,
             version,
         }

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// HookSettings : The `[hooks]` table: commands run after each backup.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HookSettings {
+    /// Names of variables of the master's environment the commands also get. They get no other variable of it: only `PATH`, `HOME`, `LANG`, the `BACKUP_*` variables the master sets, and these. Each a plain name (`[A-Za-z_][A-Za-z0-9_]*`), not `BACKUP_*`. Optional: absent means none.
+    #[serde(rename = "env", skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
     /// Command run after a failed, cancelled or interrupted backup; empty: nothing runs.
     #[serde(rename = "on_failure")]
     pub on_failure: String,
@@ -23,7 +26,7 @@ pub struct HookSettings {
     /// Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
     #[serde(rename = "timeout_seconds")]
     pub timeout_seconds: i64,
-    /// Working folder of both commands (must exist); empty: the state dir.
+    /// Working folder of both commands (must exist); empty: the home of the `maestro-hub` component (the state dir when there is none on this machine).
     #[serde(rename = "work_folder")]
     pub work_folder: String,
 }
@@ -32,6 +35,7 @@ impl HookSettings {
     /// The `[hooks]` table: commands run after each backup.
     pub fn new(on_failure: String, on_success: String, timeout_seconds: i64, work_folder: String) -> HookSettings {
         HookSettings {
+            env: None,
             on_failure,
             on_success,
             timeout_seconds,

@@ -76,6 +76,8 @@ pub mod import_request;
 pub use self::import_request::ImportRequest;
 pub mod imported_folder;
 pub use self::imported_folder::ImportedFolder;
+pub mod kept_staging;
+pub use self::kept_staging::KeptStaging;
 pub mod layout;
 pub use self::layout::Layout;
 pub mod next_run;

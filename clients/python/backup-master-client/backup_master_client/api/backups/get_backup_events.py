@@ -53,6 +53,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -77,7 +82,10 @@ def sync_detailed(
 ) -> Response[BackupEventMessage | Problem]:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    its final state and `end` at once. A client that falls behind gets the current state
+    instead of every step; one that leaves its buffered events (64 KiB) untaken for 10 s is
+    dropped (its stream ends; reconnecting starts from the current state). At most
+    `max_stream_subscribers` clients follow one backup (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -109,7 +117,10 @@ def sync(
 ) -> BackupEventMessage | Problem | None:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    its final state and `end` at once. A client that falls behind gets the current state
+    instead of every step; one that leaves its buffered events (64 KiB) untaken for 10 s is
+    dropped (its stream ends; reconnecting starts from the current state). At most
+    `max_stream_subscribers` clients follow one backup (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -136,7 +147,10 @@ async def asyncio_detailed(
 ) -> Response[BackupEventMessage | Problem]:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    its final state and `end` at once. A client that falls behind gets the current state
+    instead of every step; one that leaves its buffered events (64 KiB) untaken for 10 s is
+    dropped (its stream ends; reconnecting starts from the current state). At most
+    `max_stream_subscribers` clients follow one backup (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -166,7 +180,10 @@ async def asyncio(
 ) -> BackupEventMessage | Problem | None:
     """Server-sent events: the current state of every component first, then `progress` events as
     the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    its final state and `end` at once. A client that falls behind gets the current state
+    instead of every step; one that leaves its buffered events (64 KiB) untaken for 10 s is
+    dropped (its stream ends; reconnecting starts from the current state). At most
+    `max_stream_subscribers` clients follow one backup (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

@@ -63,7 +63,8 @@ def sync_detailed(
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
     """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    or follow `/events`. 409 names the job already running, the backup whose kept staging
+    folders wait for an operator, or the restore whose component has not started since.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -87,7 +88,8 @@ def sync(
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
     """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    or follow `/events`. 409 names the job already running, the backup whose kept staging
+    folders wait for an operator, or the restore whose component has not started since.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -107,7 +109,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
     """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    or follow `/events`. 409 names the job already running, the backup whose kept staging
+    folders wait for an operator, or the restore whose component has not started since.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,7 +132,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
     """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    or follow `/events`. 409 names the job already running, the backup whose kept staging
+    folders wait for an operator, or the restore whose component has not started since.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -76,6 +76,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -101,7 +106,10 @@ def sync_detailed(
 ) -> Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process. A client
+    that leaves its buffered output (128 KiB) untaken for 10 s is dropped: the stream ends
+    without `exit`, and the client resumes with `Last-Event-ID`. At most
+    `max_stream_subscribers` clients follow one process (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -136,7 +144,10 @@ def sync(
 ) -> HookOutputMessageType0 | HookOutputMessageType1 | Problem | None:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process. A client
+    that leaves its buffered output (128 KiB) untaken for 10 s is dropped: the stream ends
+    without `exit`, and the client resumes with `Last-Event-ID`. At most
+    `max_stream_subscribers` clients follow one process (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -166,7 +177,10 @@ async def asyncio_detailed(
 ) -> Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process. A client
+    that leaves its buffered output (128 KiB) untaken for 10 s is dropped: the stream ends
+    without `exit`, and the client resumes with `Last-Event-ID`. At most
+    `max_stream_subscribers` clients follow one process (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -199,7 +213,10 @@ async def asyncio(
 ) -> HookOutputMessageType0 | HookOutputMessageType1 | Problem | None:
     """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process. A client
+    that leaves its buffered output (128 KiB) untaken for 10 s is dropped: the stream ends
+    without `exit`, and the client resumes with `Last-Event-ID`. At most
+    `max_stream_subscribers` clients follow one process (429 past it).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
