@@ -32,7 +32,15 @@ pub struct Faults {
     /// `restore_abort_in_rollback:<component>`: `std::process::abort()` while rolling that
     /// component back, after its first item was put back (tests that rollback is idempotent).
     pub restore_abort_in_rollback: HashSet<String>,
+    /// `restore_plant_safety:<component>`: right before that component's safety folder is
+    /// created, "something else" creates a folder of that name, holding at the place of each
+    /// path about to be moved aside an entry of the same kind (a file, or a folder with one
+    /// file, named and filled [`PLANTED`]): the window between the plan check and the apply.
+    pub restore_plant_safety: HashSet<String>,
 }
+
+/// Name and content of what `restore_plant_safety` plants.
+pub const PLANTED: &str = "planted-by-a-fault";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{FAULTS_ENV}: {0}")]
@@ -96,6 +104,9 @@ impl Faults {
                 "restore_abort_in_rollback" => {
                     f.restore_abort_in_rollback.insert(need_arg()?);
                 }
+                "restore_plant_safety" => {
+                    f.restore_plant_safety.insert(need_arg()?);
+                }
                 _ => return Err(FaultsError(format!("unknown fault {name:?}"))),
             }
         }
@@ -117,9 +128,12 @@ mod tests {
         assert!(f.enospc.contains("trk"));
         assert!(f.panic.contains("x"));
         assert!(Faults::parse("").unwrap().prepare_fail.is_empty());
-        let r =
-            Faults::parse("restore_fail_after:lui,restore_slow_ms:7,restore_abort_in_rollback:hub")
-                .unwrap();
+        let r = Faults::parse(
+            "restore_fail_after:lui,restore_slow_ms:7,restore_abort_in_rollback:hub,restore_plant_safety:trk",
+        )
+        .unwrap();
+        assert!(r.restore_plant_safety.contains("trk"));
+        assert!(Faults::parse("restore_plant_safety").is_err());
         assert!(r.restore_fail_after.contains("lui"));
         assert_eq!(r.restore_slow, Some(Duration::from_millis(7)));
         assert!(r.restore_abort_in_rollback.contains("hub"));

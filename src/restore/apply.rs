@@ -4,13 +4,17 @@
 //! 1. The home side of the plan is computed again ([`refresh_home`]) and the component is
 //!    recorded `applying` (fsynced) **before** anything in its home changes. From then on a
 //!    crash is rolled back at the next start.
-//! 2. `<home>/.pre-restore-<id>/` is created and every path of `remove` is renamed into it (same
-//!    file system: atomic, no data copied), keeping its place relative to the home. The folders
-//!    involved are fsynced.
+//! 2. `<home>/.pre-restore-<id>/` is created **exclusively** (one that exists already was not
+//!    made by this restore: the restore fails there, before any change, naming it). The
+//!    folder's identity (device, inode) and the identity of every path of `remove` are recorded
+//!    (fsynced) **before** anything is moved into it; then each path is renamed into it (same
+//!    file system: atomic, never over an existing entry), keeping its place relative to the
+//!    home. The folders involved are fsynced; a failed fsync fails the step.
 //! 3. Missing folders (`create_dirs`) are created; the `copy` entries are copied out of the
 //!    backup folder with the engine's tree copy ([`tree_copy::copy_items`]): real copies with new
 //!    inodes, modes, mtimes and symbolic links kept, empty folders kept, never a hard link into
-//!    the backup. Every file's SHA-256, computed while copying, must equal its line in the
+//!    the backup. Before each copy its targets are checked free and recorded (`copy_started`).
+//!    Every file's SHA-256, computed while copying, must equal its line in the
 //!    folder's `SHA256SUMS`: a file changed since verification fails the restore.
 //! 4. Lines are appended (`edit`), everything written is flushed (`syncfs`), and the component
 //!    is recorded `applied`.
@@ -19,32 +23,44 @@
 //! functions on its machine ([`RemoteRestores`], `crate::agent::restore`): it is recorded
 //! `applying` before the call, so a failure or a crash from then on rolls it back there too.
 //!
+//! Before any component is applied, the restore sources are checked once more against the
+//! paths every other component replaces ([`source_clashes`]): a restore never moves aside (and
+//! then deletes) the folder another component is restored from.
+//!
 //! When every component is applied the commit is decided (recorded): the safety folders are
-//! removed and the restore `succeeded`. A crash after the decision completes that cleanup.
+//! retired (renamed, when they are still the folders this restore made) and deleted once the
+//! restore is final. A crash after the decision completes that cleanup.
 //!
 //! # Rollback (any failure, a panic, or start-up recovery of an interrupted restore)
-//! Components that got to `applying` are rolled back in reverse order. For each target path
-//! (reverse plan order): when its safety copy exists, whatever is at the path now is removed and
-//! the safety copy is renamed back; when the path did not exist before (not in `remove`),
-//! whatever was copied there is removed; otherwise the original was never moved and stays.
-//! Then folders the restore created are removed (only when empty), the (now empty) safety
-//! folder is removed, and the modification times of the home folders involved are set back.
-//! The disk is the only truth used, so a rollback interrupted by a crash is simply run again.
-//! Anything unexpected (a non-empty folder to remove, a file left in the safety folder) is kept
-//! and reported, never deleted.
+//! Components that got to `applying` are rolled back in reverse order. Only what the record
+//! proves this restore did is undone, entry by entry (reverse plan order):
+//! * a path recorded in `moved_aside` whose entry in the safety folder is still that entry
+//!   (same device, inode and kind) is put back; what is at the path now is removed first only
+//!   when this restore copied it there (`copy_started`);
+//! * an entry of the safety folder that is not the one recorded is left alone and reported; a
+//!   recorded one that is missing is reported, and the live path is then left as it is;
+//! * a target that did not exist before is removed only when this restore copied it there.
+//!
+//! Then folders the restore created are removed (only when empty), the safety folder (only the
+//! one this restore made, only once empty) is removed, and the modification times of the home
+//! folders involved are set back. A restore that made no safety folder (it existed already)
+//! moved nothing, so its rollback changes nothing. The record and the disk are the only truth
+//! used, so a rollback interrupted by a crash is simply run again.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{SubsecRound, Utc};
 
-use super::plan::refresh_home;
-use super::record::{ComponentRestore, ComponentState, RestoreRecord, RestoreStatus, StepAction};
-use crate::engine::faults::Faults;
+use super::plan::{kind_of, refresh_home, source_clashes};
+use super::record::{
+    ComponentRestore, ComponentState, OwnedEntry, RestoreRecord, RestoreStatus, StepAction,
+};
+use crate::engine::faults::{Faults, PLANTED};
 use crate::engine::fsutil::{self, IoContext};
 use crate::engine::tree_copy::{self, CopyRequest, SUMS_FILE_NAME};
 use crate::engine::CancelToken;
@@ -146,9 +162,17 @@ pub fn run(journal: &dyn Journal, faults: &Faults) {
 
 /// [`run`] with remote components applied, committed and rolled back through `remote`.
 pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteRestores) {
-    let n = journal.snapshot().components.len();
-    let mut failure = None;
+    let rec = journal.snapshot();
+    let n = rec.components.len();
+    let clashes = source_clashes(&rec.components);
+    let mut failure = (!clashes.is_empty()).then(|| {
+        let msgs: Vec<String> = clashes.into_iter().map(|(_, m)| m).collect();
+        format!("nothing was changed: {}", msgs.join("; "))
+    });
     for i in 0..n {
+        if failure.is_some() {
+            break;
+        }
         let is_remote = journal
             .snapshot()
             .components
@@ -313,9 +337,31 @@ fn apply_steps(
     let folder = PathBuf::from(&plan.source_folder);
     let mut steps = Vec::new();
 
-    // Safety folder, then move aside.
-    fs::create_dir(&safety)
-        .ctx("creating folder", &safety)
+    // What is about to move, then the safety folder, created exclusively; both recorded before
+    // anything is moved into it.
+    if faults.restore_plant_safety.contains(name) {
+        plant_safety_folder(plan, &home, &safety)?;
+    }
+    let mut aside = Vec::with_capacity(plan.remove.len());
+    for p in &plan.remove {
+        let e = owned_entry(Path::new(p))
+            .ctx("reading metadata of", Path::new(p))
+            .map_err(|e| e.to_string())?;
+        aside.push(e);
+    }
+    match fs::DirBuilder::new().mode(0o700).create(&safety) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(format!(
+                "the safety folder {} exists already: this restore did not make it, so it \
+                 stopped before changing anything (move that folder away, then restore again)",
+                safety.display()
+            ))
+        }
+        Err(e) => return Err(fsutil::IoError::new("creating folder", &safety, e).to_string()),
+    }
+    let made = owned_entry(&safety)
+        .ctx("reading metadata of", &safety)
         .map_err(|e| e.to_string())?;
     steps.push(pending(
         StepAction::CreatedSafetyFolder,
@@ -323,41 +369,60 @@ fn apply_steps(
         None,
         None,
     ));
+    flush_steps(journal, name, &mut steps, &mut |r| {
+        if let Some(c) = r.components.get_mut(i) {
+            c.safety_created = Some(made.clone());
+            c.moved_aside = aside.clone();
+        }
+    })?;
+    fsutil::fsync_dir(&home).map_err(|e| e.to_string())?;
+
     let mut to_sync: BTreeSet<PathBuf> = BTreeSet::new();
     to_sync.insert(home.clone());
     to_sync.insert(safety.clone());
     let mut moved = Ok(());
-    for p in &plan.remove {
-        let src = Path::new(p);
+    for e in &aside {
+        let src = Path::new(&e.path);
         let Ok(rel) = src.strip_prefix(&home) else {
-            moved = Err(format!("{p} is outside the home"));
+            moved = Err(format!("{} is outside the home", e.path));
             break;
         };
         let dst = safety.join(rel);
         let r = (|| {
             if let Some(parent) = dst.parent() {
-                fs::create_dir_all(parent).ctx("creating folder", parent)?;
+                make_dirs_below(&safety, parent)?;
                 to_sync.insert(parent.to_path_buf());
             }
-            fs::rename(src, &dst).ctx("moving aside", src)?;
+            fsutil::rename_noreplace(src, &dst)?;
             if let Some(parent) = src.parent() {
                 to_sync.insert(parent.to_path_buf());
             }
+            if !matches!(found(&dst, e)?, Found::Same) {
+                return Err(fsutil::IoError::new(
+                    "moving aside",
+                    src,
+                    io::Error::other("it was replaced while it was moved"),
+                ));
+            }
             Ok::<(), fsutil::IoError>(())
         })();
-        if let Err(e) = r {
-            moved = Err(e.to_string());
+        if let Err(err) = r {
+            moved = Err(err.to_string());
             break;
         }
         steps.push(pending(
             StepAction::MovedAside,
-            p.clone(),
+            e.path.clone(),
             Some(dst.display().to_string()),
             None,
         ));
     }
     for d in &to_sync {
-        let _ = fsutil::fsync_dir(d);
+        if let Err(e) = fsutil::fsync_dir(d) {
+            if moved.is_ok() {
+                moved = Err(e.to_string());
+            }
+        }
     }
     flush_steps(journal, name, &mut steps, &mut |_| {})?;
     moved?;
@@ -396,6 +461,31 @@ fn apply_steps(
         }
     }
     for (src_parent, dst_parent, items, ops) in groups {
+        // Every target is free now (moved aside, or never there): record that this restore
+        // copies into them, so a rollback removes these and nothing else.
+        let targets: Vec<String> = ops
+            .iter()
+            .filter_map(|k| plan.copy.get(*k).map(|op| op.to.clone()))
+            .collect();
+        if let Some(t) = targets
+            .iter()
+            .find(|t| fsutil::exists_nofollow(Path::new(t)))
+        {
+            return Err(format!(
+                "{t} appeared during the restore (something else made it): nothing is copied over it"
+            ));
+        }
+        journal
+            .update(&mut |r| {
+                if let Some(c) = r.components.get_mut(i) {
+                    for t in &targets {
+                        if !c.copy_started.contains(t) {
+                            c.copy_started.push(t.clone());
+                        }
+                    }
+                }
+            })
+            .map_err(|e| format!("could not record the copy: {e}"))?;
         let req = CopyRequest {
             home: src_parent.clone(),
             items,
@@ -457,6 +547,85 @@ fn apply_steps(
     }
     fsutil::sync_tree(&home).map_err(|e| e.to_string())?;
     flush_steps(journal, name, &mut steps, &mut |_| {})
+}
+
+/// The identity of the entry at `path` (a final link is not followed).
+fn owned_entry(path: &Path) -> io::Result<OwnedEntry> {
+    let m = fs::symlink_metadata(path)?;
+    Ok(OwnedEntry {
+        path: path.display().to_string(),
+        dev: m.dev(),
+        ino: m.ino(),
+        kind: kind_of(&m),
+    })
+}
+
+/// What is at a path, compared with a recorded entry.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    Absent,
+    /// The recorded entry itself (same device, inode and kind).
+    Same,
+    /// Something else.
+    Other,
+}
+
+fn found(path: &Path, want: &OwnedEntry) -> Result<Found, fsutil::IoError> {
+    match owned_entry(path) {
+        Ok(e) if e.dev == want.dev && e.ino == want.ino && e.kind == want.kind => Ok(Found::Same),
+        Ok(_) => Ok(Found::Other),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Found::Absent),
+        Err(e) => Err(fsutil::IoError::new("reading metadata of", path, e)),
+    }
+}
+
+/// Creates the folders from `base` (which exists) down to `dir`, never through a link.
+fn make_dirs_below(base: &Path, dir: &Path) -> Result<(), fsutil::IoError> {
+    let rel = dir.strip_prefix(base).unwrap_or(Path::new(""));
+    let mut p = base.to_path_buf();
+    for c in rel.components() {
+        p.push(c);
+        match fs::create_dir(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let m = fs::symlink_metadata(&p).ctx("reading metadata of", &p)?;
+                if !m.is_dir() {
+                    return Err(fsutil::IoError::new(
+                        "creating folder",
+                        &p,
+                        io::Error::other("something else is there"),
+                    ));
+                }
+            }
+            Err(e) => return Err(fsutil::IoError::new("creating folder", &p, e)),
+        }
+    }
+    Ok(())
+}
+
+/// The `restore_plant_safety` fault: something else creates the safety folder first, with an
+/// entry of the same kind at the place of each path about to be moved aside.
+fn plant_safety_folder(plan: &ComponentRestore, home: &Path, safety: &Path) -> Result<(), String> {
+    let plant = || -> io::Result<()> {
+        fs::create_dir(safety)?;
+        for p in &plan.remove {
+            let Ok(rel) = Path::new(p).strip_prefix(home) else {
+                continue;
+            };
+            let dst = safety.join(rel);
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            if fs::symlink_metadata(p)?.is_dir() {
+                fs::create_dir(&dst)?;
+                fs::write(dst.join(PLANTED), PLANTED)?;
+            } else {
+                fs::write(&dst, PLANTED)?;
+            }
+        }
+        Ok(())
+    };
+    plant().map_err(|e| format!("injected fault restore_plant_safety: {e}"))
 }
 
 /// `SHA256SUMS` of a folder as path -> digest.
@@ -524,14 +693,32 @@ pub fn retired_name(safety_folder: &str) -> PathBuf {
 pub const RETIRED_SUFFIX: &str = ".retired";
 
 /// Deletes the retired safety folders of a committed restore (slow for a large home: runs
-/// after the restore is final, so the next job need not wait for it).
+/// after the restore is final, so the next job need not wait for it). Only a folder that is
+/// the safety folder this restore made (its recorded identity) is deleted; anything else at
+/// that name is left alone and logged. Remote components' folders are their agents' business.
 pub fn purge_retired(rec: &RestoreRecord) {
-    for c in &rec.components {
+    if !rec.commit_decided {
+        return;
+    }
+    for c in rec.components.iter().filter(|c| c.agent.is_none()) {
         let retired = retired_name(&c.safety_folder);
-        if fsutil::exists_nofollow(&retired) {
-            if let Err(e) = fsutil::remove_tree(&retired) {
-                tracing::warn!(folder = %retired.display(), error = %e, "could not remove a retired safety folder");
+        let ours = c.safety_created.as_ref().map(|made| found(&retired, made));
+        match ours {
+            Some(Ok(Found::Same)) => {
+                if let Err(e) = fsutil::remove_tree(&retired) {
+                    tracing::warn!(folder = %retired.display(), error = %e, "could not remove a retired safety folder");
+                }
             }
+            Some(Ok(Found::Absent)) => {}
+            None if !fsutil::exists_nofollow(&retired) => {}
+            Some(Err(e)) => {
+                tracing::warn!(folder = %retired.display(), error = %e, "could not check a retired safety folder; it was kept")
+            }
+            Some(Ok(Found::Other)) | None => tracing::warn!(
+                folder = %retired.display(),
+                restore = %rec.id,
+                "this folder is not the safety folder the restore made; it was left as it is"
+            ),
         }
     }
 }
@@ -578,18 +765,27 @@ pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: O
             continue;
         }
         let safety = Path::new(&c.safety_folder);
-        let existed = fsutil::exists_nofollow(safety);
-        let result = if existed {
-            fs::rename(safety, retired_name(&c.safety_folder))
-                .ctx("retiring", safety)
+        // Retire the safety folder only when it is the one this restore made.
+        let state = match &c.safety_created {
+            Some(made) => found(safety, made),
+            None => Ok(Found::Absent),
+        };
+        let result = match &state {
+            Ok(Found::Same) => fsutil::rename_noreplace(safety, &retired_name(&c.safety_folder))
                 .and_then(|()| fsutil::fsync_dir(Path::new(&c.home)))
-        } else {
-            Ok(())
+                .map(|()| true)
+                .map_err(|e| e.to_string()),
+            Ok(Found::Absent) => Ok(false),
+            Ok(Found::Other) => Err(format!(
+                "{} is not the safety folder this restore made; it was left as it is",
+                c.safety_folder
+            )),
+            Err(e) => Err(e.to_string()),
         };
         let name = c.name.clone();
         let _ = journal.update(&mut |r| {
             match &result {
-                Ok(()) if existed => {
+                Ok(true) => {
                     r.step(
                         StepAction::RemovedSafetyFolder,
                         Some(&name),
@@ -599,7 +795,7 @@ pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: O
                     );
                     r.changed(&c.safety_folder);
                 }
-                Ok(()) => {}
+                Ok(false) => {}
                 Err(e) => r.notes.push(format!(
                     "{name}: the restore is complete but its safety folder could not be removed: {e}"
                 )),
@@ -707,8 +903,9 @@ pub fn rollback_all_with(
 }
 
 /// Puts one component's home back as it was before the restore (see the module doc). Uses only
-/// the plan and the disk; safe to run again after it was interrupted. Returns the problems
-/// (the paths concerned are left as they are, the safety folder kept).
+/// the record and the disk, and undoes only what the record proves this restore did; safe to
+/// run again after it was interrupted. Returns the problems (the paths concerned are left as
+/// they are, the safety folder kept).
 pub fn rollback_component(
     plan: &ComponentRestore,
     faults: &Faults,
@@ -716,7 +913,6 @@ pub fn rollback_component(
 ) -> Result<(), Vec<String>> {
     let home = PathBuf::from(&plan.home);
     let safety = PathBuf::from(&plan.safety_folder);
-    let was_there: HashSet<&str> = plan.remove.iter().map(String::as_str).collect();
     let mut errors = Vec::new();
     let mut to_sync: BTreeSet<PathBuf> = BTreeSet::new();
     to_sync.insert(home.clone());
@@ -731,44 +927,87 @@ pub fn rollback_component(
         if let Some(parent) = p.parent() {
             to_sync.insert(parent.to_path_buf());
         }
-        if fsutil::exists_nofollow(&s) {
+        let copied_here = plan.copy_started.contains(t);
+        let Some(orig) = plan.moved_aside.iter().find(|e| e.path == *t) else {
+            // Not there before the restore: remove it only when this restore copied it.
+            if copied_here && fsutil::exists_nofollow(p) {
+                match fsutil::remove_tree(p) {
+                    Ok(()) => record(PendingStep {
+                        action: StepAction::RemovedCopy,
+                        path: Some(t.clone()),
+                        to: None,
+                        detail: None,
+                        changed: true,
+                    }),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            continue;
+        };
+        match found(&s, orig) {
+            Ok(Found::Same) => {}
+            Ok(Found::Other) => {
+                errors.push(format!(
+                    "{} is not what this restore moved there from {t}; both were left as they are",
+                    s.display()
+                ));
+                continue;
+            }
+            Ok(Found::Absent) => {
+                match found(p, orig) {
+                    // Never moved (stopped before), or put back already.
+                    Ok(Found::Same) => {}
+                    Ok(_) => errors.push(format!(
+                        "the original of {t} is missing from the safety folder {}; {t} was left \
+                         as it is",
+                        s.display()
+                    )),
+                    Err(e) => errors.push(e.to_string()),
+                }
+                continue;
+            }
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        }
+        // The original is provably in the safety folder: what is at the path now goes, when
+        // this restore put it there.
+        if fsutil::exists_nofollow(p) {
+            if !copied_here {
+                errors.push(format!(
+                    "{t} holds something this restore did not copy there; the original was left \
+                     in {}",
+                    s.display()
+                ));
+                continue;
+            }
             if let Err(e) = fsutil::remove_tree(p) {
                 errors.push(e.to_string());
                 continue;
             }
-            if let Err(e) = fs::rename(&s, p) {
-                errors.push(format!("moving {} back to {t}: {e}", s.display()));
-                continue;
+        }
+        if let Err(e) = fsutil::rename_noreplace(&s, p) {
+            errors.push(format!("moving {} back to {t}: {e}", s.display()));
+            continue;
+        }
+        if let Some(parent) = s.parent() {
+            to_sync.insert(parent.to_path_buf());
+        }
+        record(PendingStep {
+            action: StepAction::PutBack,
+            path: Some(t.clone()),
+            to: None,
+            detail: Some(format!("from {}", s.display())),
+            changed: true,
+        });
+        put_back += 1;
+        if put_back == 1 && faults.restore_abort_in_rollback.contains(&plan.name) {
+            for d in &to_sync {
+                let _ = fsutil::fsync_dir(d);
             }
-            if let Some(parent) = s.parent() {
-                to_sync.insert(parent.to_path_buf());
-            }
-            record(PendingStep {
-                action: StepAction::PutBack,
-                path: Some(t.clone()),
-                to: None,
-                detail: Some(format!("from {}", s.display())),
-                changed: true,
-            });
-            put_back += 1;
-            if put_back == 1 && faults.restore_abort_in_rollback.contains(&plan.name) {
-                for d in &to_sync {
-                    let _ = fsutil::fsync_dir(d);
-                }
-                tracing::error!("injected fault: restore_abort_in_rollback:{}", plan.name);
-                std::process::abort();
-            }
-        } else if !was_there.contains(t.as_str()) && fsutil::exists_nofollow(p) {
-            match fsutil::remove_tree(p) {
-                Ok(()) => record(PendingStep {
-                    action: StepAction::RemovedCopy,
-                    path: Some(t.clone()),
-                    to: None,
-                    detail: None,
-                    changed: true,
-                }),
-                Err(e) => errors.push(e.to_string()),
-            }
+            tracing::error!("injected fault: restore_abort_in_rollback:{}", plan.name);
+            std::process::abort();
         }
     }
     for d in plan.create_dirs.iter().rev() {
@@ -789,26 +1028,37 @@ pub fn rollback_component(
             Err(e) => errors.push(format!("{d}, created by the restore, was kept: {e}")),
         }
     }
-    if errors.is_empty() {
-        match prune_empty(&safety) {
-            Ok(true) => record(PendingStep {
-                action: StepAction::RemovedSafetyFolder,
-                path: Some(plan.safety_folder.clone()),
-                to: None,
-                detail: Some("empty after the rollback".into()),
-                changed: true,
-            }),
-            Ok(false) => {}
-            Err(left) => errors.push(format!(
-                "the safety folder {} still holds {}; it was kept",
-                plan.safety_folder,
-                left.join(", ")
+    // The safety folder: only the one this restore made, only once empty.
+    if let (true, Some(made)) = (errors.is_empty(), &plan.safety_created) {
+        match found(&safety, made) {
+            Ok(Found::Same) => match prune_empty(&safety) {
+                Ok(true) => record(PendingStep {
+                    action: StepAction::RemovedSafetyFolder,
+                    path: Some(plan.safety_folder.clone()),
+                    to: None,
+                    detail: Some("empty after the rollback".into()),
+                    changed: true,
+                }),
+                Ok(false) => {}
+                Err(left) => errors.push(format!(
+                    "the safety folder {} still holds {}; it was kept",
+                    plan.safety_folder,
+                    left.join(", ")
+                )),
+            },
+            Ok(Found::Absent) => {}
+            Ok(Found::Other) => errors.push(format!(
+                "{} is not the safety folder this restore made; it was left as it is",
+                plan.safety_folder
             )),
+            Err(e) => errors.push(e.to_string()),
         }
     }
+    // Make the put-backs durable; a folder removed meanwhile (an emptied one) has nothing to sync.
     for d in &to_sync {
-        if d.is_dir() {
-            let _ = fsutil::fsync_dir(d);
+        match fsutil::fsync_dir(d) {
+            Err(e) if e.source.kind() != io::ErrorKind::NotFound => errors.push(e.to_string()),
+            _ => {}
         }
     }
     if errors.is_empty() {

@@ -64,7 +64,7 @@ fn utf8(p: &Path) -> Option<String> {
     p.to_str().map(String::from)
 }
 
-fn kind_of(meta: &fs::Metadata) -> EntryKind {
+pub(super) fn kind_of(meta: &fs::Metadata) -> EntryKind {
     let ft = meta.file_type();
     if ft.is_symlink() {
         EntryKind::Symlink
@@ -341,6 +341,9 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
         errors: vec![],
         folder_times: vec![],
         agent: None,
+        safety_created: None,
+        moved_aside: vec![],
+        copy_started: vec![],
     };
     if fs::symlink_metadata(&plan.safety_folder).is_ok() {
         problems.push(Problem::Home(format!(
@@ -356,6 +359,64 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
     } else {
         Err(problems)
     }
+}
+
+/// The restore sources that the restore itself would destroy: the backup folder a component is
+/// restored from (a slot, an imported folder, a `source_folders` entry) must not be, contain or
+/// lie inside a path that the plan of **another** component of the same restore replaces (its
+/// apply moves that path into its safety folder, and the commit deletes it). Plans are
+/// compared only on the same machine (local ones, or those of one agent), both as written and
+/// with links resolved. (A source against its own component's items: [`plan_component`].)
+/// Returns, per clash, the index of the plan whose source it is and a message.
+pub fn source_clashes(plans: &[ComponentRestore]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, a) in plans.iter().enumerate() {
+        let src = Path::new(&a.source_folder);
+        let forms = [
+            src.to_path_buf(),
+            fs::canonicalize(src).unwrap_or_else(|_| src.to_path_buf()),
+        ];
+        'other: for (j, b) in plans.iter().enumerate() {
+            if i == j || a.agent != b.agent {
+                continue;
+            }
+            let home = Path::new(&b.home);
+            let canon_home = fs::canonicalize(home).unwrap_or_else(|_| home.to_path_buf());
+            for t in b.targets() {
+                let t = Path::new(&t);
+                let resolved = t.strip_prefix(home).map(|rel| canon_home.join(rel));
+                for target in std::iter::once(t.to_path_buf()).chain(resolved) {
+                    let relation = forms.iter().find_map(|f| {
+                        if *f == target {
+                            Some("is")
+                        } else if f.starts_with(&target) {
+                            Some("lies inside")
+                        } else if target.starts_with(f) {
+                            Some("holds")
+                        } else {
+                            None
+                        }
+                    });
+                    if let Some(relation) = relation {
+                        out.push((
+                            i,
+                            format!(
+                                "the folder {} that {} is restored from {relation} {}, which the \
+                                 restore of {} replaces: it would be moved aside and deleted \
+                                 (restore these components separately, or move the folder)",
+                                a.source_folder,
+                                a.name,
+                                t.display(),
+                                b.name
+                            ),
+                        ));
+                        continue 'other;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Computes the home side of a plan from the disk as it is now: `remove` (every target that
