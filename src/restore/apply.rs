@@ -1467,4 +1467,301 @@ mod tests {
         symlink(&p, &l).unwrap();
         assert!(append_line(&l, "RestoreFromBackup=/b").is_err());
     }
+
+    // Ownership: what a rollback or a cleanup may touch (issue 23).
+
+    /// hub applied (not committed): hub.ini and accountreg moved aside, hubreg (missing in
+    /// the home) copied in. Returns the spec, the home as it was before and the journal.
+    fn applied(root: &Path) -> (ComponentSpec, BTreeMap<String, String>, MemJournal) {
+        let (spec, b) = setup(root);
+        let before = tree(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
+        apply_component(&j, &Faults::none(), 0).unwrap();
+        let c = &j.snapshot().components[0];
+        let h = spec.home.display().to_string();
+        assert_eq!(
+            c.remove,
+            [format!("{h}/accountreg"), format!("{h}/hub.ini")]
+        );
+        assert_eq!(c.moved_aside.len(), 2);
+        assert!(c.safety_created.is_some());
+        assert_eq!(c.copy_started.len(), 3);
+        (spec, before, j)
+    }
+
+    /// [`tree`] without the root itself (whose mtime a test's own changes move).
+    fn entries(root: &Path) -> BTreeMap<String, String> {
+        entries_of(tree(root))
+    }
+
+    fn entries_of(mut t: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        t.remove(".");
+        t
+    }
+
+    fn rollback(c: &ComponentRestore) -> Result<Vec<StepAction>, Vec<String>> {
+        let mut steps = Vec::new();
+        rollback_component(c, &Faults::none(), &mut |s| steps.push(s.action)).map(|()| steps)
+    }
+
+    #[test]
+    fn a_safety_folder_made_by_something_else_stops_the_restore_before_any_change() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let plan = plan_of(&spec, &b);
+        // Between the plan and the apply, something else makes a folder of that name.
+        let planted = PathBuf::from(&plan.safety_folder);
+        w(&planted.join("accountreg/a.reg"), "planted");
+        w(&planted.join("hub.ini"), "planted");
+        let before = tree(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan)));
+        run(&j, &Faults::none());
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Failed);
+        assert!(
+            rec.errors[0].contains("exists already")
+                && rec.errors[0].contains(&planted.display().to_string()),
+            "{:?}",
+            rec.errors
+        );
+        let c = &rec.components[0];
+        assert_eq!(c.status, ComponentState::RolledBack, "{:?}", c.errors);
+        assert!(c.safety_created.is_none() && c.moved_aside.is_empty());
+        assert!(c.copy_started.is_empty());
+        assert_eq!(tree(&spec.home), before, "the home and the planted folder");
+        // The fault plants the same way, at the apply.
+        fs::remove_dir_all(&planted).unwrap();
+        let before = tree(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
+        let faults = Faults::parse("restore_plant_safety:hub").unwrap();
+        run(&j, &faults);
+        assert_eq!(j.snapshot().status, RestoreStatus::Failed);
+        assert_eq!(read(&planted.join("hub.ini")), PLANTED.as_bytes());
+        assert_eq!(
+            read(&planted.join("accountreg").join(PLANTED)),
+            PLANTED.as_bytes()
+        );
+        fs::remove_dir_all(&planted).unwrap();
+        assert_eq!(entries(&spec.home), entries_of(before));
+    }
+
+    #[test]
+    fn rollback_leaves_an_unexpected_entry_of_the_safety_folder_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, before, j) = applied(root.path());
+        let c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        // The entry for accountreg is replaced by another folder of the same kind.
+        fs::rename(safety.join("accountreg"), root.path().join("kept")).unwrap();
+        w(&safety.join("accountreg/a.reg"), "impostor");
+        let impostor = tree(&safety.join("accountreg"));
+        let live = tree(&spec.home.join("accountreg"));
+        let errors = rollback(&c).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains(&format!("{}/accountreg is not what", safety.display())),
+            "{errors:?}"
+        );
+        assert_eq!(tree(&safety.join("accountreg")), impostor, "left alone");
+        assert_eq!(
+            tree(&spec.home.join("accountreg")),
+            live,
+            "the live item stays"
+        );
+        // The rest is put back: hub.ini is the original, hubreg (copied in) is gone.
+        assert_eq!(read(&spec.home.join("hub.ini")), b"[Hub]\nchanged\n");
+        assert!(!spec.home.join("hubreg").exists());
+        assert!(safety.exists(), "the safety folder is kept");
+        // Once the original is back in place, the rollback completes exactly.
+        fsutil::remove_tree(&safety.join("accountreg")).unwrap();
+        fs::rename(root.path().join("kept"), safety.join("accountreg")).unwrap();
+        rollback(&c).unwrap();
+        assert_eq!(tree(&spec.home), before);
+    }
+
+    #[test]
+    fn rollback_reports_a_missing_original_and_keeps_the_live_item() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, _, j) = applied(root.path());
+        let c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        fs::remove_file(safety.join("hub.ini")).unwrap();
+        let live = read(&spec.home.join("hub.ini"));
+        assert_eq!(live, b"[Hub]\n", "the restored file");
+        let errors = rollback(&c).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("the original of") && errors[0].contains("hub.ini"),
+            "{errors:?}"
+        );
+        assert_eq!(read(&spec.home.join("hub.ini")), live, "never deleted");
+        assert_eq!(
+            read(&spec.home.join("accountreg/stray")),
+            b"stray",
+            "put back"
+        );
+    }
+
+    #[test]
+    fn rollback_keeps_what_this_restore_did_not_copy() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, _, j) = applied(root.path());
+        let mut c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        // As if the copy never started: what sits at the targets is someone else's.
+        c.copy_started.clear();
+        let live_ini = read(&spec.home.join("hub.ini"));
+        let hubreg = tree(&spec.home.join("hubreg"));
+        let errors = rollback(&c).unwrap_err();
+        assert_eq!(errors.len(), 2, "hub.ini and accountreg: {errors:?}");
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.contains("holds something this restore did not copy there")),
+            "{errors:?}"
+        );
+        assert_eq!(read(&spec.home.join("hub.ini")), live_ini);
+        assert_eq!(read(&safety.join("hub.ini")), b"[Hub]\nchanged\n");
+        assert_eq!(tree(&spec.home.join("hubreg")), hubreg, "not removed");
+        // With only hubreg unrecorded: it stays, everything else is put back.
+        let mut c = j.snapshot().components[0].clone();
+        c.copy_started.retain(|t| !t.ends_with("/hubreg"));
+        let steps = rollback(&c).unwrap();
+        assert!(!steps.contains(&StepAction::RemovedCopy), "{steps:?}");
+        assert_eq!(tree(&spec.home.join("hubreg")), hubreg);
+        assert_eq!(read(&spec.home.join("hub.ini")), b"[Hub]\nchanged\n");
+        assert!(!safety.exists());
+    }
+
+    #[test]
+    fn rollback_without_a_recorded_safety_folder_touches_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, _, j) = applied(root.path());
+        let mut c = j.snapshot().components[0].clone();
+        c.safety_created = None;
+        c.moved_aside.clear();
+        c.copy_started.clear();
+        let now = entries(&spec.home);
+        assert_eq!(rollback(&c).unwrap(), Vec::<StepAction>::new());
+        assert_eq!(entries(&spec.home), now);
+    }
+
+    #[test]
+    fn the_safety_folder_is_removed_only_when_it_is_the_one_made() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, before, j) = applied(root.path());
+        let c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        // Another folder of that name, holding the very entries that were moved aside.
+        let other = root.path().join("other");
+        fs::create_dir(&other).unwrap();
+        for n in ["hub.ini", "accountreg"] {
+            fs::rename(safety.join(n), other.join(n)).unwrap();
+        }
+        fs::remove_dir(&safety).unwrap();
+        fs::rename(&other, &safety).unwrap();
+        let errors = rollback(&c).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("is not the safety folder this restore made"),
+            "{errors:?}"
+        );
+        assert!(safety.is_dir(), "kept");
+        fs::remove_dir(&safety).unwrap();
+        assert_eq!(
+            entries(&spec.home),
+            entries_of(before),
+            "every entry was put back"
+        );
+    }
+
+    #[test]
+    fn a_target_that_appears_after_the_moves_is_never_copied_over_nor_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let plan = plan_of(&spec, &b);
+        let j = MemJournal(Mutex::new(record_for(plan.clone())));
+        // hubreg was missing at the plan; now something else makes it.
+        w(&spec.home.join("hubreg/foreign"), "foreign");
+        let before = tree(&spec.home);
+        let e = apply_steps(&j, &Faults::none(), 0, &plan).unwrap_err();
+        assert!(e.contains("hubreg appeared during the restore"), "{e}");
+        let c = j.snapshot().components[0].clone();
+        assert!(c.copy_started.is_empty(), "{:?}", c.copy_started);
+        rollback(&c).unwrap();
+        assert_eq!(entries(&spec.home), entries_of(before));
+    }
+
+    #[test]
+    fn the_commit_retires_only_the_safety_folder_it_made() {
+        let root = tempfile::tempdir().unwrap();
+        let (_, _, j) = applied(root.path());
+        let c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        let retired = retired_name(&c.safety_folder);
+        fs::rename(&safety, root.path().join("ours")).unwrap();
+        w(&safety.join("x"), "someone else's");
+        j.0.lock().unwrap().commit_decided = true;
+        complete(&j, None);
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Succeeded);
+        assert_eq!(rec.components[0].status, ComponentState::Restored);
+        assert!(
+            rec.notes
+                .iter()
+                .any(|n| n.contains("is not the safety folder")),
+            "{:?}",
+            rec.notes
+        );
+        assert_eq!(read(&safety.join("x")), b"someone else's");
+        assert!(!retired.exists());
+        // Ours back in place: the commit (run again, as at start-up) retires it.
+        fs::remove_dir_all(&safety).unwrap();
+        fs::rename(root.path().join("ours"), &safety).unwrap();
+        let n = j.snapshot().notes.len();
+        complete(&j, None);
+        assert!(!safety.exists() && retired.is_dir());
+        assert_eq!(j.snapshot().notes.len(), n, "{:?}", j.snapshot().notes);
+        // ... and a third time finds nothing to do.
+        complete(&j, None);
+        assert_eq!(j.snapshot().notes.len(), n, "{:?}", j.snapshot().notes);
+        assert!(retired.is_dir());
+    }
+
+    #[test]
+    fn purge_deletes_only_the_retired_folder_the_restore_made() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
+        run(&j, &Faults::none());
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Succeeded);
+        let retired = retired_name(&rec.components[0].safety_folder);
+        assert!(retired.is_dir());
+        // Not decided: nothing is deleted.
+        let mut undecided = rec.clone();
+        undecided.commit_decided = false;
+        purge_retired(&undecided);
+        assert!(retired.is_dir());
+        // A remote component's paths are on its agent's machine.
+        let mut remote = rec.clone();
+        remote.components[0].agent = Some("https://agent.example".into());
+        purge_retired(&remote);
+        assert!(retired.is_dir());
+        // Something else at that name.
+        fs::rename(&retired, root.path().join("ours")).unwrap();
+        w(&retired.join("x"), "someone else's");
+        purge_retired(&rec);
+        assert_eq!(read(&retired.join("x")), b"someone else's");
+        let mut unrecorded = rec.clone();
+        unrecorded.components[0].safety_created = None;
+        purge_retired(&unrecorded);
+        assert_eq!(read(&retired.join("x")), b"someone else's");
+        // Ours.
+        fs::remove_dir_all(&retired).unwrap();
+        fs::rename(root.path().join("ours"), &retired).unwrap();
+        purge_retired(&rec);
+        assert!(!fsutil::exists_nofollow(&retired));
+        purge_retired(&rec);
+    }
 }

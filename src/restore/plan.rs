@@ -652,4 +652,58 @@ mod tests {
         );
         assert!(is_dat(OsStr::new("x.Dat")) && !is_dat(OsStr::new(".dat")));
     }
+
+    #[test]
+    fn a_source_that_another_component_replaces_is_named() {
+        let root = tempfile::tempdir().unwrap();
+        let hub = spec(root.path(), "hub", Profile::MaestroHub, &[]);
+        let lui = spec(root.path(), "lui", Profile::MaestroLui, &[]);
+        for f in ["hub.ini", "accountreg/a", "hubreg/r"] {
+            w(&hub.backup_folder.join(f), "x");
+            w(&hub.home.join(f), "x");
+        }
+        // lui's folder lies inside hub's hubreg/.
+        let inside = hub.home.join("hubreg/lui-set");
+        for f in ["lui.ini", "luidata/a", "registry/r"] {
+            w(&inside.join(f), "x");
+        }
+        fs::create_dir_all(&lui.home).unwrap();
+        let plan_hub = plan_component(&input(&hub, &hub.backup_folder)).unwrap();
+        let plan_lui = plan_component(&input(&lui, &inside)).unwrap();
+        let both = [plan_hub.clone(), plan_lui.clone()];
+        let clashes = source_clashes(&both);
+        assert_eq!(clashes.len(), 1, "{clashes:?}");
+        assert_eq!(clashes[0].0, 1, "lui's source");
+        let hubreg = hub.home.join("hubreg").display().to_string();
+        assert!(
+            clashes[0].1.contains(&format!("lies inside {hubreg}"))
+                && clashes[0].1.contains("restore of hub"),
+            "{clashes:?}"
+        );
+        // Each alone, or on different machines: nothing to say.
+        assert!(source_clashes(&both[1..]).is_empty());
+        let mut remote = plan_lui.clone();
+        remote.agent = Some("https://agent.example".into());
+        assert!(source_clashes(&[plan_hub.clone(), remote.clone()]).is_empty());
+        let mut hub_remote = plan_hub.clone();
+        hub_remote.agent = remote.agent.clone();
+        assert_eq!(source_clashes(&[hub_remote, remote]).len(), 1);
+        // Through a link to the same place.
+        let link = root.path().join("link");
+        symlink(&inside, &link).unwrap();
+        let mut via_link = plan_lui.clone();
+        via_link.source_folder = link.display().to_string();
+        let c = source_clashes(&[plan_hub.clone(), via_link]);
+        assert_eq!(c.len(), 1, "{c:?}");
+        // A source that is an item, or holds one.
+        let mut is_item = plan_lui.clone();
+        is_item.source_folder = hubreg.clone();
+        assert!(source_clashes(&[plan_hub.clone(), is_item])[0]
+            .1
+            .contains(" is "));
+        let mut holds = plan_lui;
+        holds.source_folder = hub.home.display().to_string();
+        let c = source_clashes(&[plan_hub, holds]);
+        assert!(c[0].1.contains(" holds "), "{c:?}");
+    }
 }
