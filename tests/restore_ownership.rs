@@ -179,3 +179,23 @@ fn a_source_inside_another_restored_components_item_is_refused() {
         "{ini}"
     );
 }
+
+#[test]
+fn a_retired_safety_folder_no_restore_made_survives_start_up() {
+    let s = Setup::new(1);
+    // Named like the retired safety folder of a committed restore, but no restore made it.
+    let unknown = s.home("hub").join(".pre-restore-R20000101T000000Z.retired");
+    write(&unknown.join("hub.ini"), b"someone's only copy\n");
+    let before = snapshot_meta(&s.path().join("homes"), &[]);
+    let server = s.start();
+    // A restore record exists once the server answered; start-up is over by then.
+    assert_eq!(
+        server.get_json("/api/v1/restores", VIEWER)["items"],
+        json!([])
+    );
+    assert_eq!(
+        snapshot_meta(&s.path().join("homes"), &[]),
+        before,
+        "start-up deleted a folder no restore made"
+    );
+}

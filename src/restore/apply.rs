@@ -1729,6 +1729,29 @@ mod tests {
     }
 
     #[test]
+    fn the_commit_never_retires_onto_a_folder_it_did_not_make() {
+        let root = tempfile::tempdir().unwrap();
+        let (_, _, j) = applied(root.path());
+        let c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        let retired = retired_name(&c.safety_folder);
+        fs::create_dir(&retired).unwrap();
+        j.0.lock().unwrap().commit_decided = true;
+        complete(&j, None);
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Succeeded);
+        assert!(
+            rec.notes.iter().any(|n| n.contains("could not be removed")),
+            "{:?}",
+            rec.notes
+        );
+        assert!(safety.join("hub.ini").is_file(), "kept");
+        purge_retired(&rec);
+        assert!(retired.is_dir(), "not the restore's: kept");
+        assert!(safety.join("hub.ini").is_file());
+    }
+
+    #[test]
     fn purge_deletes_only_the_retired_folder_the_restore_made() {
         let root = tempfile::tempdir().unwrap();
         let (spec, b) = setup(root.path());
