@@ -1029,6 +1029,9 @@ pub fn rollback_component(
         }
     }
     // The safety folder: only the one this restore made, only once empty.
+    if plan.safety_created.is_none() && fsutil::exists_nofollow(&safety) {
+        tracing::warn!(folder = %safety.display(), "this restore did not make this folder; it was left as it is");
+    }
     if let (true, Some(made)) = (errors.is_empty(), &plan.safety_created) {
         match found(&safety, made) {
             Ok(Found::Same) => match prune_empty(&safety) {
