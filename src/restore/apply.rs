@@ -1790,4 +1790,92 @@ mod tests {
         assert!(!fsutil::exists_nofollow(&retired));
         purge_retired(&rec);
     }
+
+    #[test]
+    fn created_folders_are_removed_only_when_empty_and_a_second_rollback_is_clean() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = ComponentSpec {
+            name: "app".into(),
+            profile: Profile::Custom,
+            home: root.path().join("app"),
+            backup_folder: root.path().join("app-backup"),
+            keep: 1,
+            items: vec!["conf/app.ini".into()],
+        };
+        let b = spec.backup_folder.clone();
+        w(&b.join("conf/app.ini"), "[app]\n");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum conf/app.ini > SHA256SUMS")
+            .current_dir(&b)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        w(&spec.home.join("other.txt"), "not an item");
+        let before = entries(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
+        apply_component(&j, &Faults::none(), 0).unwrap();
+        let c = j.snapshot().components[0].clone();
+        // Something else puts a file into conf/, which the restore created.
+        w(&spec.home.join("conf/foreign"), "foreign");
+        let errors = rollback(&c).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("created by the restore, was kept"),
+            "{errors:?}"
+        );
+        assert_eq!(read(&spec.home.join("conf/foreign")), b"foreign");
+        assert!(!spec.home.join("conf/app.ini").exists(), "the copy is gone");
+        // Once it is gone, the rollback completes; run again, it finds nothing left to do.
+        fs::remove_file(spec.home.join("conf/foreign")).unwrap();
+        let steps = rollback(&c).unwrap();
+        assert!(steps.contains(&StepAction::RemovedFolder), "{steps:?}");
+        assert_eq!(rollback(&c).unwrap(), Vec::<StepAction>::new());
+        assert_eq!(entries(&spec.home), before);
+    }
+
+    /// Agents that record which calls they got.
+    #[derive(Default)]
+    struct FakeAgents(Mutex<Vec<String>>);
+
+    impl RemoteRestores for FakeAgents {
+        fn apply(
+            &self,
+            _: &RestoreRecord,
+            c: &ComponentRestore,
+        ) -> Result<ComponentRestore, String> {
+            self.0.lock().unwrap().push(format!("apply {}", c.name));
+            Err("not here".into())
+        }
+        fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
+            self.0.lock().unwrap().push(format!("commit {}", c.name));
+            Ok(())
+        }
+        fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
+            self.0.lock().unwrap().push(format!("rollback {}", c.name));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn remote_components_are_committed_once_and_their_paths_never_touched_here() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let mut remote = plan_of(&spec, &b);
+        remote.name = "trk".into();
+        remote.agent = Some("https://agent.example".into());
+        remote.status = ComponentState::Applied;
+        let mut rec = record_for(remote.clone());
+        rec.commit_decided = true;
+        let before = tree(&spec.home);
+        let j = MemJournal(Mutex::new(rec));
+        let agents = FakeAgents::default();
+        complete_with(&j, &agents, None);
+        assert_eq!(*agents.0.lock().unwrap(), ["commit trk"]);
+        assert_eq!(j.snapshot().components[0].status, ComponentState::Restored);
+        // Again (start-up recovery): already restored, not committed twice.
+        complete_with(&j, &agents, None);
+        assert_eq!(agents.0.lock().unwrap().len(), 1);
+        assert_eq!(tree(&spec.home), before, "a remote path is not a local one");
+    }
 }
