@@ -37,6 +37,9 @@ pub struct Faults {
     /// path about to be moved aside an entry of the same kind (a file, or a folder with one
     /// file, named and filled [`PLANTED`]): the window between the plan check and the apply.
     pub restore_plant_safety: HashSet<String>,
+    /// `restore_fsync_fail:<component>`: every folder fsync of that component's move-aside and
+    /// put-back fails with EIO (a failed fsync is an error of the step, never ignored).
+    pub restore_fsync_fail: HashSet<String>,
 }
 
 /// Name and content of what `restore_plant_safety` plants.
@@ -107,6 +110,9 @@ impl Faults {
                 "restore_plant_safety" => {
                     f.restore_plant_safety.insert(need_arg()?);
                 }
+                "restore_fsync_fail" => {
+                    f.restore_fsync_fail.insert(need_arg()?);
+                }
                 _ => return Err(FaultsError(format!("unknown fault {name:?}"))),
             }
         }
@@ -129,10 +135,11 @@ mod tests {
         assert!(f.panic.contains("x"));
         assert!(Faults::parse("").unwrap().prepare_fail.is_empty());
         let r = Faults::parse(
-            "restore_fail_after:lui,restore_slow_ms:7,restore_abort_in_rollback:hub,restore_plant_safety:trk",
+            "restore_fail_after:lui,restore_slow_ms:7,restore_abort_in_rollback:hub,restore_plant_safety:trk,restore_fsync_fail:app",
         )
         .unwrap();
         assert!(r.restore_plant_safety.contains("trk"));
+        assert!(r.restore_fsync_fail.contains("app"));
         assert!(Faults::parse("restore_plant_safety").is_err());
         assert!(r.restore_fail_after.contains("lui"));
         assert_eq!(r.restore_slow, Some(Duration::from_millis(7)));

@@ -44,8 +44,9 @@
 //! Then folders the restore created are removed (only when empty), the safety folder (only the
 //! one this restore made, only once empty) is removed, and the modification times of the home
 //! folders involved are set back. A restore that made no safety folder (it existed already)
-//! moved nothing, so its rollback changes nothing. The record and the disk are the only truth
-//! used, so a rollback interrupted by a crash is simply run again.
+//! moved nothing, so its rollback changes nothing. The folders involved are fsynced; a failed
+//! fsync is reported like any other problem. The record and the disk are the only truth used,
+//! so a rollback interrupted by a crash is simply run again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, OpenOptions};
@@ -417,12 +418,9 @@ fn apply_steps(
             None,
         ));
     }
-    for d in &to_sync {
-        if let Err(e) = fsutil::fsync_dir(d) {
-            if moved.is_ok() {
-                moved = Err(e.to_string());
-            }
-        }
+    let fail = faults.restore_fsync_fail.contains(name);
+    if let (Ok(()), Some(e)) = (&moved, sync_dirs(&to_sync, fail).first()) {
+        moved = Err(e.to_string());
     }
     flush_steps(journal, name, &mut steps, &mut |_| {})?;
     moved?;
@@ -579,6 +577,28 @@ fn found(path: &Path, want: &OwnedEntry) -> Result<Found, fsutil::IoError> {
     }
 }
 
+/// fsyncs each folder of `dirs` (one removed meanwhile, an emptied one, has nothing to sync);
+/// returns the failures. `fail`: the `restore_fsync_fail` fault, every fsync fails (EIO).
+fn sync_dirs(dirs: &BTreeSet<PathBuf>, fail: bool) -> Vec<fsutil::IoError> {
+    let mut errors = Vec::new();
+    for d in dirs {
+        let synced = if fail {
+            Err(fsutil::IoError::new(
+                "syncing folder",
+                d,
+                io::Error::from_raw_os_error(libc::EIO),
+            ))
+        } else {
+            fsutil::fsync_dir(d)
+        };
+        match synced {
+            Err(e) if e.source.kind() != io::ErrorKind::NotFound => errors.push(e),
+            _ => {}
+        }
+    }
+    errors
+}
+
 /// Creates the folders from `base` (which exists) down to `dir`, never through a link.
 fn make_dirs_below(base: &Path, dir: &Path) -> Result<(), fsutil::IoError> {
     let rel = dir.strip_prefix(base).unwrap_or(Path::new(""));
@@ -701,24 +721,26 @@ pub fn purge_retired(rec: &RestoreRecord) {
         return;
     }
     for c in rec.components.iter().filter(|c| c.agent.is_none()) {
+        // A component whose restore made no safety folder has no retired one either.
+        let Some(made) = &c.safety_created else {
+            continue;
+        };
         let retired = retired_name(&c.safety_folder);
-        let ours = c.safety_created.as_ref().map(|made| found(&retired, made));
-        match ours {
-            Some(Ok(Found::Same)) => {
+        match found(&retired, made) {
+            Ok(Found::Same) => {
                 if let Err(e) = fsutil::remove_tree(&retired) {
                     tracing::warn!(folder = %retired.display(), error = %e, "could not remove a retired safety folder");
                 }
             }
-            Some(Ok(Found::Absent)) => {}
-            None if !fsutil::exists_nofollow(&retired) => {}
-            Some(Err(e)) => {
-                tracing::warn!(folder = %retired.display(), error = %e, "could not check a retired safety folder; it was kept")
-            }
-            Some(Ok(Found::Other)) | None => tracing::warn!(
+            Ok(Found::Absent) => {}
+            Ok(Found::Other) => tracing::warn!(
                 folder = %retired.display(),
                 restore = %rec.id,
                 "this folder is not the safety folder the restore made; it was left as it is"
             ),
+            Err(e) => {
+                tracing::warn!(folder = %retired.display(), error = %e, "could not check a retired safety folder; it was kept")
+            }
         }
     }
 }
@@ -916,7 +938,6 @@ pub fn rollback_component(
     let mut errors = Vec::new();
     let mut to_sync: BTreeSet<PathBuf> = BTreeSet::new();
     to_sync.insert(home.clone());
-    let mut put_back = 0usize;
     for t in plan.targets().iter().rev() {
         let p = Path::new(t);
         let Ok(rel) = p.strip_prefix(&home) else {
@@ -1001,11 +1022,9 @@ pub fn rollback_component(
             detail: Some(format!("from {}", s.display())),
             changed: true,
         });
-        put_back += 1;
-        if put_back == 1 && faults.restore_abort_in_rollback.contains(&plan.name) {
-            for d in &to_sync {
-                let _ = fsutil::fsync_dir(d);
-            }
+        // The fault stops the process right after the first put-back.
+        if faults.restore_abort_in_rollback.contains(&plan.name) {
+            let _ = sync_dirs(&to_sync, false);
             tracing::error!("injected fault: restore_abort_in_rollback:{}", plan.name);
             std::process::abort();
         }
@@ -1029,9 +1048,6 @@ pub fn rollback_component(
         }
     }
     // The safety folder: only the one this restore made, only once empty.
-    if plan.safety_created.is_none() && fsutil::exists_nofollow(&safety) {
-        tracing::warn!(folder = %safety.display(), "this restore did not make this folder; it was left as it is");
-    }
     if let (true, Some(made)) = (errors.is_empty(), &plan.safety_created) {
         match found(&safety, made) {
             Ok(Found::Same) => match prune_empty(&safety) {
@@ -1057,13 +1073,9 @@ pub fn rollback_component(
             Err(e) => errors.push(e.to_string()),
         }
     }
-    // Make the put-backs durable; a folder removed meanwhile (an emptied one) has nothing to sync.
-    for d in &to_sync {
-        match fsutil::fsync_dir(d) {
-            Err(e) if e.source.kind() != io::ErrorKind::NotFound => errors.push(e.to_string()),
-            _ => {}
-        }
-    }
+    // Make the put-backs durable.
+    let fail = faults.restore_fsync_fail.contains(&plan.name);
+    errors.extend(sync_dirs(&to_sync, fail).iter().map(|e| e.to_string()));
     if errors.is_empty() {
         for t in &plan.folder_times {
             let ts = nix::sys::time::TimeSpec::new(t.mtime_s, t.mtime_ns);
@@ -1877,5 +1889,53 @@ mod tests {
         complete_with(&j, &agents, None);
         assert_eq!(agents.0.lock().unwrap().len(), 1);
         assert_eq!(tree(&spec.home), before, "a remote path is not a local one");
+    }
+
+    #[test]
+    fn a_failed_fsync_fails_the_step_and_the_rollback_reports_it() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = setup(root.path());
+        let before = entries(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
+        run(&j, &Faults::parse("restore_fsync_fail:hub").unwrap());
+        let rec = j.snapshot();
+        assert_eq!(rec.status, RestoreStatus::Failed);
+        assert!(
+            rec.errors[0].contains("syncing folder") && rec.errors[0].contains("os error 5"),
+            "the move-aside failed on the fsync: {:?}",
+            rec.errors
+        );
+        let c = &rec.components[0];
+        assert!(c.copy_started.is_empty(), "nothing was copied");
+        assert_eq!(c.status, ComponentState::RollbackIncomplete);
+        assert!(
+            c.errors.iter().any(|e| e.contains("syncing folder")),
+            "the rollback's fsync failed too: {:?}",
+            c.errors
+        );
+        // Everything was put back all the same; without the fault the rollback completes.
+        assert_eq!(entries(&spec.home), before);
+        rollback(c).unwrap();
+        assert_eq!(entries(&spec.home), before);
+    }
+
+    #[test]
+    fn rollback_names_an_entry_it_cannot_check_and_leaves_it() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, _, j) = applied(root.path());
+        let c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        // The safety folder became a file: its entries cannot even be looked at.
+        fs::rename(&safety, root.path().join("ours")).unwrap();
+        fs::write(&safety, "a file").unwrap();
+        let live = read(&spec.home.join("hub.ini"));
+        let errors = rollback(&c).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors.iter().all(|e| e.contains("Not a directory")),
+            "{errors:?}"
+        );
+        assert_eq!(read(&spec.home.join("hub.ini")), live, "left as it is");
+        assert_eq!(read(&safety), b"a file");
     }
 }
