@@ -365,23 +365,26 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
 /// restored from (a slot, an imported folder, a `source_folders` entry) must not be, contain or
 /// lie inside a path that the plan of **another** component of the same restore replaces (its
 /// apply moves that path into its safety folder, and the commit deletes it). Plans are
-/// compared only on the same machine (local ones, or those of one agent), both as written and
-/// with links resolved. (A source against its own component's items: [`plan_component`].)
-/// Returns, per clash, the index of the plan whose source it is and a message.
+/// compared only on the same machine (local ones, or those of one agent), as written and, on
+/// this machine, with links resolved. (A source against its own component's items:
+/// [`plan_component`].) Returns, per clash, the index of the plan whose source it is and a
+/// message.
 pub fn source_clashes(plans: &[ComponentRestore]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (i, a) in plans.iter().enumerate() {
+        // Links are resolved only on this machine; an agent's paths are compared as written.
+        let resolve = |p: &Path| match a.agent {
+            None => fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+            Some(_) => p.to_path_buf(),
+        };
         let src = Path::new(&a.source_folder);
-        let forms = [
-            src.to_path_buf(),
-            fs::canonicalize(src).unwrap_or_else(|_| src.to_path_buf()),
-        ];
+        let forms = [src.to_path_buf(), resolve(src)];
         'other: for (j, b) in plans.iter().enumerate() {
             if i == j || a.agent != b.agent {
                 continue;
             }
             let home = Path::new(&b.home);
-            let canon_home = fs::canonicalize(home).unwrap_or_else(|_| home.to_path_buf());
+            let canon_home = resolve(home);
             for t in b.targets() {
                 let t = Path::new(&t);
                 let resolved = t.strip_prefix(home).map(|rel| canon_home.join(rel));
