@@ -10,12 +10,13 @@
 //!    (fsynced) **before** anything is moved into it; then each path is renamed into it (same
 //!    file system: atomic, never over an existing entry), keeping its place relative to the
 //!    home. The folders involved are fsynced; a failed fsync fails the step.
-//! 3. Missing folders (`create_dirs`) are created; the `copy` entries are copied out of the
-//!    backup folder with the engine's tree copy ([`tree_copy::copy_items`]): real copies with new
-//!    inodes, modes, mtimes and symbolic links kept, empty folders kept, never a hard link into
-//!    the backup. Before each copy its targets are checked free and recorded (`copy_started`).
-//!    Every file's SHA-256, computed while copying, must equal its line in the
-//!    folder's `SHA256SUMS`: a file changed since verification fails the restore.
+//! 3. Missing folders (`create_dirs`) are created (exclusively) and recorded; the `copy`
+//!    entries are copied out of the backup folder with the engine's tree copy
+//!    ([`tree_copy::copy_items`]): real copies with new inodes, modes, mtimes and symbolic links
+//!    kept, empty folders kept, never a hard link into the backup. Before each copy its targets
+//!    are checked free and recorded (`copy_started`). Every file's SHA-256, computed while
+//!    copying, must equal its line in the folder's `SHA256SUMS`: a file changed since
+//!    verification fails the restore.
 //! 4. Lines are appended (`edit`), everything written is flushed (`syncfs`), and the component
 //!    is recorded `applied`.
 //!
@@ -41,9 +42,9 @@
 //!   recorded one that is missing is reported, and the live path is then left as it is;
 //! * a target that did not exist before is removed only when this restore copied it there.
 //!
-//! Then folders the restore created are removed (only when empty), the safety folder (only the
-//! one this restore made, only once empty) is removed, and the modification times of the home
-//! folders involved are set back. A restore that made no safety folder (it existed already)
+//! Then the folders the restore recorded creating are removed (only when empty), the safety
+//! folder (only the one this restore made, only once empty) is removed, and the modification
+//! times of the home folders involved are set back. A restore that made no safety folder (it existed already)
 //! moved nothing, so its rollback changes nothing. The folders involved are fsynced; a failed
 //! fsync is reported like any other problem. The record and the disk are the only truth used,
 //! so a rollback interrupted by a crash is simply run again.
@@ -425,13 +426,24 @@ fn apply_steps(
     flush_steps(journal, name, &mut steps, &mut |_| {})?;
     moved?;
 
+    // Missing folders, each created exclusively (one that appeared meanwhile is someone
+    // else's) and recorded before anything is copied into it.
+    let mut created = Vec::new();
+    let mut made = Ok(());
     for d in &plan.create_dirs {
-        match fs::create_dir(d) {
-            Ok(()) => steps.push(pending(StepAction::CreatedFolder, d.clone(), None, None)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(format!("creating folder {d}: {e}")),
+        if let Err(e) = fs::create_dir(d) {
+            made = Err(fsutil::IoError::new("creating folder", d, e).to_string());
+            break;
         }
+        created.push(d.clone());
+        steps.push(pending(StepAction::CreatedFolder, d.clone(), None, None));
     }
+    flush_steps(journal, name, &mut steps, &mut |r| {
+        if let Some(c) = r.components.get_mut(i) {
+            c.created_dirs.extend(created.iter().cloned());
+        }
+    })?;
+    made?;
 
     // Copy, one tree-copy call per (source folder, destination folder) pair.
     let sums = load_sums(&folder)?;
@@ -1029,7 +1041,7 @@ pub fn rollback_component(
             std::process::abort();
         }
     }
-    for d in plan.create_dirs.iter().rev() {
+    for d in plan.created_dirs.iter().rev() {
         match fs::remove_dir(d) {
             Ok(()) => {
                 if let Some(parent) = Path::new(d).parent() {
@@ -1284,6 +1296,7 @@ mod tests {
         let rec = j.snapshot();
         assert_eq!(rec.status, RestoreStatus::Succeeded, "{rec:#?}");
         assert_eq!(rec.components[0].status, ComponentState::Restored);
+        assert_eq!((rec.components[0].files, rec.components[0].bytes), (3, 8));
         for item in ["hub.ini", "accountreg", "hubreg"] {
             let mut want = tree(&b.join(item)).into_iter().collect::<Vec<_>>();
             let mut got = tree(&spec.home.join(item)).into_iter().collect::<Vec<_>>();
@@ -1828,6 +1841,10 @@ mod tests {
         let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &b))));
         apply_component(&j, &Faults::none(), 0).unwrap();
         let c = j.snapshot().components[0].clone();
+        assert_eq!(
+            c.created_dirs,
+            [spec.home.join("conf").display().to_string()]
+        );
         // Something else puts a file into conf/, which the restore created.
         w(&spec.home.join("conf/foreign"), "foreign");
         let errors = rollback(&c).unwrap_err();
@@ -1937,5 +1954,73 @@ mod tests {
         );
         assert_eq!(read(&spec.home.join("hub.ini")), live, "left as it is");
         assert_eq!(read(&safety), b"a file");
+    }
+
+    /// A custom component with one nested item whose folder the home lacks.
+    fn nested(root: &Path) -> (ComponentSpec, PathBuf) {
+        let spec = ComponentSpec {
+            name: "app".into(),
+            profile: Profile::Custom,
+            home: root.join("app"),
+            backup_folder: root.join("app-backup"),
+            keep: 1,
+            items: vec!["conf/app.ini".into(), "app.db".into()],
+        };
+        let b = spec.backup_folder.clone();
+        w(&b.join("conf/app.ini"), "[app]\n");
+        w(&b.join("app.db"), "db");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum conf/app.ini app.db > SHA256SUMS")
+            .current_dir(&b)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        w(&spec.home.join("app.db"), "old db");
+        (spec, b)
+    }
+
+    #[test]
+    fn a_folder_that_appears_before_it_is_created_stops_the_restore_and_stays() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = nested(root.path());
+        let plan = plan_of(&spec, &b);
+        let conf = spec.home.join("conf");
+        assert_eq!(plan.create_dirs, [conf.display().to_string()]);
+        let j = MemJournal(Mutex::new(record_for(plan.clone())));
+        fs::create_dir(&conf).unwrap();
+        let before = entries(&spec.home);
+        let e = apply_steps(&j, &Faults::none(), 0, &plan).unwrap_err();
+        assert!(
+            e.contains(&format!("creating folder {}", conf.display())) && e.contains("exists"),
+            "{e}"
+        );
+        let c = j.snapshot().components[0].clone();
+        assert!(c.created_dirs.is_empty() && c.copy_started.is_empty());
+        rollback(&c).unwrap();
+        assert!(conf.is_dir(), "not the restore's: kept although empty");
+        assert_eq!(entries(&spec.home), before);
+        assert_eq!(read(&spec.home.join("app.db")), b"old db");
+    }
+
+    #[test]
+    fn a_safety_folder_that_cannot_be_made_is_named_with_the_reason() {
+        let root = tempfile::tempdir().unwrap();
+        let (spec, b) = nested(root.path());
+        fs::remove_file(spec.home.join("app.db")).unwrap();
+        let plan = plan_of(&spec, &b);
+        assert!(plan.remove.is_empty());
+        // The home is gone and a file took its place.
+        fs::remove_dir(&spec.home).unwrap();
+        fs::write(&spec.home, "a file").unwrap();
+        let j = MemJournal(Mutex::new(record_for(plan.clone())));
+        let e = apply_steps(&j, &Faults::none(), 0, &plan).unwrap_err();
+        assert!(
+            e.contains(&format!("creating folder {}", plan.safety_folder))
+                && e.contains("Not a directory"),
+            "{e}"
+        );
+        assert!(j.snapshot().components[0].safety_created.is_none());
+        assert_eq!(read(&spec.home), b"a file");
     }
 }

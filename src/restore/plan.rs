@@ -344,6 +344,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
         safety_created: None,
         moved_aside: vec![],
         copy_started: vec![],
+        created_dirs: vec![],
     };
     if fs::symlink_metadata(&plan.safety_folder).is_ok() {
         problems.push(Problem::Home(format!(

@@ -214,6 +214,10 @@ pub struct ComponentRestore {
     /// A rollback removes only these from the home.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copy_started: Vec<String>,
+    /// The folders of `create_dirs` this restore made (each created exclusively), recorded
+    /// before anything was copied into them. A rollback removes only these, only when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_dirs: Vec<String>,
 }
 
 impl ComponentRestore {
