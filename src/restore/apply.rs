@@ -392,7 +392,7 @@ fn apply_steps(
         let dst = safety.join(rel);
         let r = (|| {
             if let Some(parent) = dst.parent() {
-                make_dirs_below(&safety, parent)?;
+                fs::create_dir_all(parent).ctx("creating folder", parent)?;
                 to_sync.insert(parent.to_path_buf());
             }
             fsutil::rename_noreplace(src, &dst)?;
@@ -609,30 +609,6 @@ fn sync_dirs(dirs: &BTreeSet<PathBuf>, fail: bool) -> Vec<fsutil::IoError> {
         }
     }
     errors
-}
-
-/// Creates the folders from `base` (which exists) down to `dir`, never through a link.
-fn make_dirs_below(base: &Path, dir: &Path) -> Result<(), fsutil::IoError> {
-    let rel = dir.strip_prefix(base).unwrap_or(Path::new(""));
-    let mut p = base.to_path_buf();
-    for c in rel.components() {
-        p.push(c);
-        match fs::create_dir(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let m = fs::symlink_metadata(&p).ctx("reading metadata of", &p)?;
-                if !m.is_dir() {
-                    return Err(fsutil::IoError::new(
-                        "creating folder",
-                        &p,
-                        io::Error::other("something else is there"),
-                    ));
-                }
-            }
-            Err(e) => return Err(fsutil::IoError::new("creating folder", &p, e)),
-        }
-    }
-    Ok(())
 }
 
 /// The `restore_plant_safety` fault: something else creates the safety folder first, with an
@@ -2022,5 +1998,41 @@ mod tests {
         );
         assert!(j.snapshot().components[0].safety_created.is_none());
         assert_eq!(read(&spec.home), b"a file");
+    }
+
+    #[test]
+    fn nested_entries_are_moved_aside_and_put_back_in_their_place() {
+        let root = tempfile::tempdir().unwrap();
+        let spec = ComponentSpec {
+            name: "trk".into(),
+            profile: Profile::MaestroTracker,
+            home: root.path().join("trk"),
+            backup_folder: root.path().join("trk/backup"),
+            keep: 1,
+            items: vec![],
+        };
+        let tape = root.path().join("tape");
+        w(&tape.join("a.dat"), "A");
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum a.dat > SHA256SUMS")
+            .current_dir(&tape)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        w(&spec.home.join("data/a.dat"), "old a");
+        w(&spec.home.join("data/b.dat"), "old b");
+        w(&spec.home.join("data/keep.txt"), "kept");
+        let before = entries(&spec.home);
+        let j = MemJournal(Mutex::new(record_for(plan_of(&spec, &tape))));
+        apply_component(&j, &Faults::none(), 0).unwrap();
+        let c = j.snapshot().components[0].clone();
+        let safety = PathBuf::from(&c.safety_folder);
+        assert_eq!(read(&safety.join("data/a.dat")), b"old a");
+        assert_eq!(read(&safety.join("data/b.dat")), b"old b");
+        assert_eq!(read(&spec.home.join("data/a.dat")), b"A");
+        assert!(!spec.home.join("data/b.dat").exists());
+        rollback(&c).unwrap();
+        assert_eq!(entries(&spec.home), before);
     }
 }
