@@ -168,7 +168,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The journal of one restore: the in-memory record, saved at every update.
+/// The journal of one restore: the in-memory record, saved at every update before readers see it.
 ///
 /// With `hold_final` (the job thread's journal) the final status is written to disk at once but
 /// shown to readers only by [`JobJournal::publish`], called after the one-job lock is released:
@@ -210,13 +210,14 @@ impl Journal for JobJournal {
                 .ok_or_else(|| format!("restore {} has no record", self.id))?,
         };
         f(&mut rec);
+        // On disk first: a reader never sees a state that a crash would take back.
+        record::save(&self.inner.state_dir, &rec).map_err(|e| e.to_string())?;
         if self.hold_final && rec.status.is_final() {
-            *held = Some(rec.clone());
+            *held = Some(rec);
         } else {
-            lock(&self.inner.records).insert(self.id.clone(), rec.clone());
+            lock(&self.inner.records).insert(self.id.clone(), rec);
         }
-        drop(held);
-        record::save(&self.inner.state_dir, &rec).map_err(|e| e.to_string())
+        Ok(())
     }
 
     fn snapshot(&self) -> RestoreRecord {
