@@ -45,6 +45,14 @@ pub struct Faults {
     /// and goes on once `<state_dir>/fault-resume-<step>` exists (a test changes the world
     /// meanwhile: a read-only folder, an agent's token). Steps: [`STEPS`].
     pub pause_at: HashSet<String>,
+    /// `restore_plant_safety:<component>`: right before that component's safety folder is
+    /// created, "something else" creates a folder of that name, holding at the place of each
+    /// path about to be moved aside an entry of the same kind (a file, or a folder with one
+    /// file, named and filled [`PLANTED`]): the window between the plan check and the apply.
+    pub restore_plant_safety: HashSet<String>,
+    /// `restore_fsync_fail:<component>`: every folder fsync of that component's move-aside and
+    /// put-back fails with EIO (a failed fsync is an error of the step, never ignored).
+    pub restore_fsync_fail: HashSet<String>,
 }
 
 /// Record saves `fail_save_once` can fail: the backup's commit decision and its final record,
@@ -98,6 +106,9 @@ impl Armed {
             .contains(name)
     }
 }
+
+/// Name and content of what `restore_plant_safety` plants.
+pub const PLANTED: &str = "planted-by-a-fault";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{FAULTS_ENV}: {0}")]
@@ -170,6 +181,12 @@ impl Faults {
                 }
                 "panic_at" => {
                     f.panic_at.insert(known(&STEPS, need_arg()?)?);
+                }
+                "restore_plant_safety" => {
+                    f.restore_plant_safety.insert(need_arg()?);
+                }
+                "restore_fsync_fail" => {
+                    f.restore_fsync_fail.insert(need_arg()?);
                 }
                 _ => return Err(FaultsError(format!("unknown fault {name:?}"))),
             }
@@ -244,9 +261,13 @@ mod tests {
         assert!(f.enospc.contains("trk"));
         assert!(f.panic.contains("x"));
         assert!(Faults::parse("").unwrap().prepare_fail.is_empty());
-        let r =
-            Faults::parse("restore_fail_after:lui,restore_slow_ms:7,restore_abort_in_rollback:hub")
-                .unwrap();
+        let r = Faults::parse(
+            "restore_fail_after:lui,restore_slow_ms:7,restore_abort_in_rollback:hub,restore_plant_safety:trk,restore_fsync_fail:app",
+        )
+        .unwrap();
+        assert!(r.restore_plant_safety.contains("trk"));
+        assert!(r.restore_fsync_fail.contains("app"));
+        assert!(Faults::parse("restore_plant_safety").is_err());
         assert!(r.restore_fail_after.contains("lui"));
         assert_eq!(r.restore_slow, Some(Duration::from_millis(7)));
         assert!(r.restore_abort_in_rollback.contains("hub"));

@@ -360,6 +360,28 @@ pub fn ensure_private_dir(dir: &Path, own_entry: &str) -> Result<(), IoError> {
     }
 }
 
+/// Renames `from` to `to` only when nothing is at `to` (`renameat2` with `RENAME_NOREPLACE`):
+/// a plain rename silently replaces a file or an empty folder there. Fails with
+/// `AlreadyExists` instead. A file system without the flag (EINVAL) gets a check and a plain
+/// rename.
+pub fn rename_noreplace(from: &Path, to: &Path) -> Result<(), IoError> {
+    use nix::fcntl::{renameat2, RenameFlags};
+    match renameat2(None, from, None, to, RenameFlags::RENAME_NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINVAL) => {
+            if exists_nofollow(to) {
+                return Err(IoError::new(
+                    "renaming onto",
+                    to,
+                    io::Error::from(io::ErrorKind::AlreadyExists),
+                ));
+            }
+            fs::rename(from, to).ctx("renaming", from)
+        }
+        Err(e) => Err(IoError::new("renaming", from, io::Error::from(e))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,6 +508,30 @@ mod tests {
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
         ensure_private_dir(&shared, "jobs").unwrap();
         assert_eq!(mode(&shared), 0o1777);
+    }
+
+    #[test]
+    fn rename_noreplace_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("c"),
+        );
+        fs::write(&a, b"a").unwrap();
+        fs::write(&b, b"b").unwrap();
+        let e = rename_noreplace(&a, &b).unwrap_err();
+        assert_eq!(e.source.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(fs::read(&b).unwrap(), b"b");
+        fs::create_dir(&c).unwrap();
+        fs::create_dir(dir.path().join("d")).unwrap();
+        assert!(
+            rename_noreplace(&dir.path().join("d"), &c).is_err(),
+            "an empty folder too"
+        );
+        rename_noreplace(&a, &dir.path().join("e")).unwrap();
+        assert!(!a.exists());
+        assert_eq!(fs::read(dir.path().join("e")).unwrap(), b"a");
     }
 
     #[test]

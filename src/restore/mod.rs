@@ -15,8 +15,11 @@
 //!    preferred folder (a usable slot, else a usable imported folder). An unknown set (not on
 //!    disk and no source folder for any component) is [`StartError::UnknownSet`]; a component
 //!    without a folder (incomplete set) or with a failed one is refused naming it.
-//! 4. The plan of each component ([`plan`]); then every chosen folder is verified against its
-//!    `SHA256SUMS` ([`Sets::verify_folders`]); any changed, missing, unlisted or unreadable
+//! 4. The plan of each component ([`plan`]); a folder to restore from that is, holds or lies
+//!    inside a path another chosen component's plan replaces is refused, naming its field
+//!    ([`plan::source_clashes`]: that apply would move it aside and the commit delete it);
+//!    then every chosen folder is verified against its `SHA256SUMS`
+//!    ([`Sets::verify_folders`]); any changed, missing, unlisted or unreadable
 //!    file refuses the restore, naming the files. Nothing was changed on disk up to here.
 //! 5. The record is written (`jobs/restores/<ID>.json`, see [`record`]): status `planned` for a
 //!    dry run (final; the lock is released), else `running`, and the plan is applied on a
@@ -492,10 +495,15 @@ impl Restorer {
                 let Some(id) = name.strip_prefix(plan::SAFETY_PREFIX) else {
                     continue;
                 };
-                // Retired only after its restore committed: the deletion a crash interrupted.
-                if id.ends_with(apply::RETIRED_SUFFIX) {
-                    if let Err(err) = crate::engine::fsutil::remove_tree(&e.path()) {
-                        tracing::warn!(folder = %e.path().display(), error = %err, "could not remove a retired safety folder");
+                // Retired only after its restore committed: the deletion a crash interrupted,
+                // done only for the folder that restore's record proves it made.
+                if let Some(rid) = id.strip_suffix(apply::RETIRED_SUFFIX) {
+                    match records.get(rid) {
+                        Some(r) if r.commit_decided => apply::purge_retired(r),
+                        _ => tracing::warn!(
+                            folder = %e.path().display(),
+                            "no committed restore made this folder; it was left as it is"
+                        ),
                     }
                     continue;
                 }
@@ -696,10 +704,7 @@ impl Restorer {
         let mut plans = Vec::new();
         let mut conflicts = Vec::new();
         for (spec, f, origin) in &folders {
-            let field = match origin {
-                FolderOrigin::SourceFolder => format!("source_folders.{}", spec.name),
-                _ => "backup_id".to_string(),
-            };
+            let field = field_of(*origin, &spec.name);
             if spec.is_remote() {
                 let slot = f.slot.clone().unwrap_or_default();
                 match link.step(
@@ -743,6 +748,12 @@ impl Restorer {
                         }
                     }
                 }
+            }
+        }
+        // A source that another component's apply would move aside (and its commit delete).
+        for (k, msg) in plan::source_clashes(&plans) {
+            if let Some(p) = plans.get(k) {
+                invalid.push((field_of(p.origin, &p.name), msg));
             }
         }
         if !invalid.is_empty() {
@@ -807,10 +818,7 @@ impl Restorer {
             }
             let ok = v.ok && problems.is_empty();
             if !ok {
-                let field = match origin {
-                    FolderOrigin::SourceFolder => format!("source_folders.{}", spec.name),
-                    _ => "backup_id".to_string(),
-                };
+                let field = field_of(*origin, &spec.name);
                 invalid.push((
                     field,
                     format!(
@@ -960,6 +968,14 @@ impl Restorer {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+}
+
+/// The request field that chose a component's folder.
+fn field_of(origin: FolderOrigin, component: &str) -> String {
+    match origin {
+        FolderOrigin::SourceFolder => format!("source_folders.{component}"),
+        _ => "backup_id".to_string(),
     }
 }
 

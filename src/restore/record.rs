@@ -142,6 +142,18 @@ pub struct FolderTime {
     pub mtime_ns: i64,
 }
 
+/// A file-system entry as this restore found or made it: its path and its identity (device and
+/// inode, which a rename keeps). What a rollback or a cleanup may touch is checked against it
+/// right before the step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OwnedEntry {
+    #[schema(example = "/srv/lui/luidata")]
+    pub path: String,
+    pub dev: u64,
+    pub ino: u64,
+    pub kind: EntryKind,
+}
+
 /// The plan of one component and how far it got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ComponentRestore {
@@ -188,6 +200,24 @@ pub struct ComponentRestore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "https://tracker.example:7444")]
     pub agent: Option<String>,
+    /// The safety folder, recorded once this restore created it (exclusively: an existing one
+    /// fails the restore) and before anything was moved into it. Absent: this restore made no
+    /// safety folder, so a rollback or a cleanup leaves whatever is at that name alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_created: Option<OwnedEntry>,
+    /// Each path of `remove` as it was right before it was moved into the safety folder,
+    /// recorded before the move. A rollback puts back only an entry of the safety folder that
+    /// is one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_aside: Vec<OwnedEntry>,
+    /// Targets this restore began to copy into, recorded before the copy (each was free then).
+    /// A rollback removes only these from the home.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copy_started: Vec<String>,
+    /// The folders of `create_dirs` this restore made (each created exclusively), recorded
+    /// before anything was copied into them. A rollback removes only these, only when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_dirs: Vec<String>,
 }
 
 impl ComponentRestore {
