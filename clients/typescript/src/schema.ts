@@ -695,8 +695,18 @@ export interface components {
              *     kept; never a hard link into the backup).
              */
             copy: components["schemas"]["CopyOp"][];
+            /**
+             * @description Targets this restore began to copy into, recorded before the copy (each was free then).
+             *     A rollback removes only these from the home.
+             */
+            copy_started?: string[];
             /** @description Folders of the home created because they were missing (e.g. `data/`). */
             create_dirs: string[];
+            /**
+             * @description The folders of `create_dirs` this restore made (each created exclusively), recorded
+             *     before anything was copied into them. A rollback removes only these, only when empty.
+             */
+            created_dirs?: string[];
             /** @description Lines appended after the copy. */
             edit: components["schemas"]["EditOp"][];
             errors: string[];
@@ -715,12 +725,19 @@ export interface components {
             /** @example /srv/lui */
             home: string;
             layout: components["schemas"]["Layout"];
+            /**
+             * @description Each path of `remove` as it was right before it was moved into the safety folder,
+             *     recorded before the move. A rollback puts back only an entry of the safety folder that
+             *     is one of these.
+             */
+            moved_aside?: components["schemas"]["OwnedEntry"][];
             /** @example lui */
             name: string;
             origin: components["schemas"]["FolderOrigin"];
             profile: components["schemas"]["Profile"];
             /** @description Paths of the home moved to the safety folder (removed from the home) before the copy. */
             remove: string[];
+            safety_created?: null | components["schemas"]["OwnedEntry"];
             /**
              * @description `<home>/.pre-restore-<restore id>`: the items about to be replaced are moved here first.
              * @example /srv/lui/.pre-restore-R20261126T101500Z
@@ -1171,6 +1188,20 @@ export interface components {
             n: number;
             /** @description The line, without its newline (invalid UTF-8 replaced; lines over 64 KiB split). */
             text: string;
+        };
+        /**
+         * @description A file-system entry as this restore found or made it: its path and its identity (device and
+         *     inode, which a rename keeps). What a rollback or a cleanup may touch is checked against it
+         *     right before the step.
+         */
+        OwnedEntry: {
+            /** Format: int64 */
+            dev: number;
+            /** Format: int64 */
+            ino: number;
+            kind: components["schemas"]["EntryKind"];
+            /** @example /srv/lui/luidata */
+            path: string;
         };
         /** @description An RFC 9457 problem document, as every error response carries it. */
         Problem: {

@@ -47,6 +47,7 @@ from .layout import Layout
 from .next_run import NextRun
 from .output_exit import OutputExit
 from .output_line import OutputLine
+from .owned_entry import OwnedEntry
 from .problem import Problem
 from .profile import Profile
 from .restore_list import RestoreList
@@ -124,6 +125,7 @@ __all__ = (
     "NextRun",
     "OutputExit",
     "OutputLine",
+    "OwnedEntry",
     "Problem",
     "Profile",
     "RestoreList",

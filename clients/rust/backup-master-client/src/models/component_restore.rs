@@ -23,9 +23,15 @@ pub struct ComponentRestore {
     /// What is copied out of the backup folder (real copies: modes, mtimes and symbolic links kept; never a hard link into the backup).
     #[serde(rename = "copy")]
     pub copy: Vec<models::CopyOp>,
+    /// Targets this restore began to copy into, recorded before the copy (each was free then). A rollback removes only these from the home.
+    #[serde(rename = "copy_started", skip_serializing_if = "Option::is_none")]
+    pub copy_started: Option<Vec<String>>,
     /// Folders of the home created because they were missing (e.g. `data/`).
     #[serde(rename = "create_dirs")]
     pub create_dirs: Vec<String>,
+    /// The folders of `create_dirs` this restore made (each created exclusively), recorded before anything was copied into them. A rollback removes only these, only when empty.
+    #[serde(rename = "created_dirs", skip_serializing_if = "Option::is_none")]
+    pub created_dirs: Option<Vec<String>>,
     /// Lines appended after the copy.
     #[serde(rename = "edit")]
     pub edit: Vec<models::EditOp>,
@@ -43,6 +49,9 @@ pub struct ComponentRestore {
     pub home: String,
     #[serde(rename = "layout")]
     pub layout: models::Layout,
+    /// Each path of `remove` as it was right before it was moved into the safety folder, recorded before the move. A rollback puts back only an entry of the safety folder that is one of these.
+    #[serde(rename = "moved_aside", skip_serializing_if = "Option::is_none")]
+    pub moved_aside: Option<Vec<models::OwnedEntry>>,
     #[serde(rename = "name")]
     pub name: String,
     #[serde(rename = "origin")]
@@ -52,6 +61,9 @@ pub struct ComponentRestore {
     /// Paths of the home moved to the safety folder (removed from the home) before the copy.
     #[serde(rename = "remove")]
     pub remove: Vec<String>,
+    /// The safety folder, recorded once this restore created it (exclusively: an existing one fails the restore) and before anything was moved into it. Absent: this restore made no safety folder, so a rollback or a cleanup leaves whatever is at that name alone.
+    #[serde(rename = "safety_created", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub safety_created: Option<Option<Box<models::OwnedEntry>>>,
     /// `<home>/.pre-restore-<restore id>`: the items about to be replaced are moved here first.
     #[serde(rename = "safety_folder")]
     pub safety_folder: String,
@@ -77,7 +89,9 @@ impl ComponentRestore {
             agent: None,
             bytes,
             copy,
+            copy_started: None,
             create_dirs,
+            created_dirs: None,
             edit,
             errors,
             files,
@@ -85,10 +99,12 @@ impl ComponentRestore {
             folder_times: None,
             home,
             layout,
+            moved_aside: None,
             name,
             origin,
             profile,
             remove,
+            safety_created: None,
             safety_folder,
             skip,
             slot: None,

@@ -86,6 +86,8 @@ pub mod output_exit;
 pub use self::output_exit::OutputExit;
 pub mod output_line;
 pub use self::output_line::OutputLine;
+pub mod owned_entry;
+pub use self::owned_entry::OwnedEntry;
 pub mod problem;
 pub use self::problem::Problem;
 pub mod profile;
