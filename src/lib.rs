@@ -13,6 +13,7 @@ pub mod error;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;
+pub mod request_log;
 pub mod restore;
 pub mod schedule;
 pub mod server;
@@ -72,7 +73,7 @@ pub fn create_app(
     app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
         .route("/swagger-ui", web::get().to(swagger_redirect))
         .default_service(web::to(api::fallback))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(actix_web::middleware::from_fn(request_log::log_request))
 }
 
 async fn swagger_redirect() -> HttpResponse {

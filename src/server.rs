@@ -73,13 +73,14 @@ pub fn locate_config(explicit: Option<&Path>, listen: Option<&str>) -> Result<Co
     Ok(Config::load(&file)?)
 }
 
+/// Logs to stderr, INFO and up unless `BACKUP_MASTER_LOG` says otherwise. Requests are logged
+/// by [`crate::request_log`], one line each; spans are not logged when they close.
 pub fn init_tracing() {
-    use tracing_subscriber::{fmt::format::FmtSpan, EnvFilter};
+    use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("BACKUP_MASTER_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_span_events(FmtSpan::CLOSE)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
@@ -100,15 +101,21 @@ pub async fn serve(mut config: Config, listen: Option<String>) -> Result<(), Ser
         .shutdown_timeout(10)
         .bind(&listen_addr)
         .map_err(io(format!("binding {listen_addr}")))?;
-    for addr in server.addrs() {
+    let urls = listen_urls("http", &server.addrs());
+    for url in &urls {
         // Tests and operators read this line to learn the port (also with --listen ...:0).
-        println!("backup-master listening on http://{addr}");
+        println!("backup-master listening on {url}");
     }
     let _ = std::io::stdout().flush();
-    tracing::info!(listen = %listen_addr, "server started");
+    tracing::info!(listen = %urls.join(" "), "server started");
     let result = server.run().await;
     parts.shutdown().await;
     result.map_err(io("running the server"))?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// `scheme://addr` of each address the server is bound to: the real ports, also for `:0`.
+pub(crate) fn listen_urls(scheme: &str, addrs: &[std::net::SocketAddr]) -> Vec<String> {
+    addrs.iter().map(|a| format!("{scheme}://{a}")).collect()
 }

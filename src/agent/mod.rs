@@ -80,7 +80,9 @@ pub fn create_agent_app(
         .split_for_parts();
     app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
         .default_service(web::to(unknown_route))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(actix_web::middleware::from_fn(
+            crate::request_log::log_request,
+        ))
 }
 
 async fn unknown_route(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
@@ -154,11 +156,12 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
             "http",
         ),
     };
-    for addr in server.addrs() {
-        println!("backup-master agent listening on {scheme}://{addr}");
+    let urls = crate::server::listen_urls(scheme, &server.addrs());
+    for url in &urls {
+        println!("backup-master agent listening on {url}");
     }
     let _ = std::io::stdout().flush();
-    tracing::info!(listen = %cfg.listen, components = cfg.components.len(), "agent started");
+    tracing::info!(listen = %urls.join(" "), components = cfg.components.len(), "agent started");
     server.run().await.map_err(|source| ServeError::Io {
         what: "running the agent".into(),
         source,
