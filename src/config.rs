@@ -1248,11 +1248,11 @@ daily_time = "02:00"                   # hh:mm, 00:00..23:59
 time_zone = ""                         # IANA name; empty: the machine's local zone
 catch_up = true                        # run once at start-up if a scheduled run was missed
 
-[hooks]
-on_success = ""                        # command run after a successful backup; empty: none
-on_failure = ""                        # command run after a failed backup; empty: none
-work_folder = ""                       # empty: the hub component's home
-timeout_seconds = 3600
+[hooks]                                # commands run after each backup; here the demo hook
+on_success = "sh demo-hook.sh"         # after a successful backup
+on_failure = "sh demo-hook.sh"         # after a failed, cancelled or interrupted one
+work_folder = "demo"                   # where hooks run; empty: the hub component's home
+timeout_seconds = 3600                 # then the hook's process group is killed
 
 [[components]]
 name = "hub"

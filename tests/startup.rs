@@ -136,11 +136,14 @@ fn healthcheck_exit_code_follows_the_server() {
         .unwrap();
     assert!(ok.success());
     drop(server);
+    // Its complaint is captured, not printed: a passing test shows no error message.
     let down = Command::new(bin())
         .args(["healthcheck", "--url", "http://127.0.0.1:9/"])
-        .status()
+        .output()
         .unwrap();
-    assert!(!down.success());
+    assert!(!down.status.success());
+    let said = String::from_utf8_lossy(&down.stderr);
+    assert!(said.contains("http://127.0.0.1:9/healthz"), "{said}");
 }
 
 #[test]
@@ -236,4 +239,78 @@ fn committed_agent_openapi_matches_the_binary() {
         .unwrap()
         .keys()
         .all(|p| p.starts_with("/agent/v1") || p == "/healthz"));
+}
+
+/// The embedded default's demo hook runs after every backup, `on_success` and `on_failure`
+/// alike, and prints its lines over a second or two (so a newcomer sees live output).
+#[test]
+fn the_embedded_default_runs_its_demo_hook_after_a_success_and_after_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let server = Server::spawn(cmd);
+    let data = dir.path().join("backup-master-data");
+    let token = std::fs::read_to_string(data.join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let settings = server.get_json("/api/v1/settings", &token);
+    assert_eq!(settings["hooks"]["on_success"], "sh demo-hook.sh");
+    assert_eq!(settings["hooks"]["on_failure"], "sh demo-hook.sh");
+    assert!(data.join("demo/demo-hook.sh").is_file());
+
+    let backup = |expected: &str| -> String {
+        let r = server.post("/api/v1/backups", &token, &serde_json::json!({}));
+        assert_eq!(r.status(), 202);
+        let id = r.json::<serde_json::Value>().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let rec = poll("the backup to end", Duration::from_secs(60), || {
+            let rec = server.get_json(&format!("/api/v1/backups/{id}"), &token);
+            (rec["status"] != "running").then_some(rec)
+        });
+        assert_eq!(rec["status"], expected, "{rec:#}");
+        id
+    };
+    // The hook of one backup ended, exit 0; its output as the API streams it.
+    let hook_of = |id: &str, kind: &str| -> String {
+        let process = poll("the hook to end", Duration::from_secs(60), || {
+            let all = server.get_json("/api/v1/hook-processes?all=true", &token);
+            all.as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["backup_id"] == id && p["kind"] == kind && p["status"] != "running")
+                .cloned()
+        });
+        assert_eq!(process["status"], "exited", "{process:#}");
+        assert_eq!(process["exit_code"], 0, "{process:#}");
+        let pid = process["id"].as_str().unwrap();
+        server
+            .get(&format!("/api/v1/hook-processes/{pid}/output"), &token)
+            .text()
+            .unwrap()
+    };
+
+    let ok = backup("succeeded");
+    let out = hook_of(&ok, "after_success");
+    assert!(
+        out.contains(&format!("demo hook: backup {ok} ended, result success")),
+        "{out}"
+    );
+    assert!(out.contains("demo hook: done"), "{out}");
+    assert!(out.contains("event: exit"), "{out}");
+
+    // A missing item fails the backup: the same script runs as on_failure.
+    std::fs::remove_file(data.join("demo/trk/tracker.ini")).unwrap();
+    let failed = backup("failed");
+    let out = hook_of(&failed, "after_failure");
+    assert!(
+        out.contains(&format!("demo hook: backup {failed} ended, result failure")),
+        "{out}"
+    );
+    assert!(out.contains("demo hook: done"), "{out}");
 }
