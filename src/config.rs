@@ -1142,13 +1142,44 @@ fn join(prefix: &str, key: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Write-back
 
-/// Sets `key = value` in `t`, keeping the comment and spacing around the old value.
+/// Sets `key = value` in `t`, keeping the comment and spacing around the old value. A comment
+/// after the value stays in its column (aligned with its neighbours') when the new value is
+/// wider or narrower, and keeps at least one space before it.
 fn set_value(t: &mut Table, key: &str, new: impl Into<toml_edit::Value>) {
     let mut new: toml_edit::Value = new.into();
     if let Some(old) = t.get(key).and_then(Item::as_value) {
-        *new.decor_mut() = old.decor().clone();
+        let mut decor = old.decor().clone();
+        let suffix = decor.suffix().and_then(|s| s.as_str()).map(str::to_string);
+        if let Some(suffix) = suffix {
+            if let Some(realigned) = realign_comment(&suffix, &bare(old), &bare(&new)) {
+                decor.set_suffix(realigned);
+            }
+        }
+        *new.decor_mut() = decor;
     }
     t.insert(key, Item::Value(new));
+}
+
+/// A value as written, without the spacing and comment around it.
+fn bare(v: &toml_edit::Value) -> String {
+    let mut v = v.clone();
+    v.decor_mut().clear();
+    v.to_string()
+}
+
+/// The suffix after a value (`   # comment`) for a value written as `new` instead of `old`:
+/// the spaces before the comment grow or shrink by the difference in width, one at least.
+/// `None` (keep the suffix as it is) when there is no comment, the spacing is not plain
+/// spaces, or a value spans lines.
+fn realign_comment(suffix: &str, old: &str, new: &str) -> Option<String> {
+    let comment = suffix.trim_start_matches(' ');
+    if !comment.starts_with('#') || old.contains('\n') || new.contains('\n') {
+        return None;
+    }
+    let spaces = suffix.len() - comment.len();
+    let column = spaces + old.chars().count();
+    let spaces = column.saturating_sub(new.chars().count()).max(1);
+    Some(format!("{}{comment}", " ".repeat(spaces)))
 }
 
 fn table_mut<'d>(doc: &'d mut DocumentMut, key: &str) -> Result<&'d mut Table, String> {
@@ -1362,6 +1393,85 @@ home = "{}"
         assert!(out.starts_with("# top\n"), "{out}");
         assert!(out.contains("daily_time = \"03:15\" # when"), "{out}");
         assert!(out.contains("[hooks] # h"), "{out}");
+    }
+
+    /// The column a line's `#` comment starts in (characters), if it has one after a value.
+    fn comment_column(text: &str, key: &str) -> (String, Option<usize>) {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
+            .to_string();
+        let col = line.find(" #").map(|i| line[..i + 1].chars().count());
+        (line, col)
+    }
+
+    #[test]
+    fn write_back_keeps_inline_comments_in_their_column() {
+        let text = embedded_default_text("127.0.0.1:8080");
+        let (_, col) = comment_column(&text, "time_zone");
+        let col = col.unwrap();
+        let schedule = ScheduleSettings {
+            enabled: true,                     // same value
+            daily_time: "03:15".into(),        // same width
+            time_zone: "Europe/Berlin".into(), // wider
+            catch_up: false,                   // one wider than `true`
+        };
+        let hooks = HookSettings {
+            on_success: "sh".into(), // narrower
+            on_failure: "/opt/scripts/page-admin.sh --all --verbose --to ops@example.org".into(), // past the column
+            ..HookSettings::default()
+        };
+        let out = edit_settings(&text, &schedule, &hooks).unwrap();
+        for key in ["daily_time", "time_zone", "catch_up", "on_success"] {
+            let (line, at) = comment_column(&out, key);
+            assert_eq!(at, Some(col), "{key}: the comment moved:\n{line}\n{out}");
+        }
+        let (line, _) = comment_column(&out, "daily_time");
+        assert_eq!(
+            line,
+            "daily_time = \"03:15\"                   # hh:mm, 00:00..23:59"
+        );
+        let (line, _) = comment_column(&out, "time_zone");
+        assert_eq!(
+            line,
+            "time_zone = \"Europe/Berlin\"            # IANA name; empty: the machine's local zone"
+        );
+        // A value longer than the column: one space before its comment.
+        let (line, _) = comment_column(&out, "on_failure");
+        assert_eq!(
+            line,
+            "on_failure = \"/opt/scripts/page-admin.sh --all --verbose --to ops@example.org\" \
+             # after a failed, cancelled or interrupted one"
+        );
+        // Everything else is as it was, byte for byte.
+        let changed: Vec<_> = text
+            .lines()
+            .zip(out.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a.split(" =").next().unwrap_or(a).to_string())
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "daily_time",
+                "time_zone",
+                "catch_up",
+                "on_success",
+                "on_failure",
+                "work_folder"
+            ]
+        );
+        assert_eq!(text.lines().count(), out.lines().count());
+        // Written back as read, nothing changes at all.
+        let demo_hooks = HookSettings {
+            on_success: "sh demo-hook.sh".into(),
+            on_failure: "sh demo-hook.sh".into(),
+            work_folder: "demo".into(),
+            ..HookSettings::default()
+        };
+        let again = edit_settings(&text, &ScheduleSettings::default(), &demo_hooks).unwrap();
+        assert_eq!(again, text);
     }
 
     #[test]
