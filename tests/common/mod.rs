@@ -518,13 +518,25 @@ pub fn readme_id(folder: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Runs the real `sha256sum -c SHA256SUMS` in `folder`.
+/// Runs the real `sha256sum -c SHA256SUMS` in `folder`; prints only the files that fail (and
+/// sha256sum's warning), which is what an assertion of success wants to show.
 pub fn sha256sum_ok(folder: &Path) -> bool {
     Command::new("sha256sum")
         .args(["-c", "--quiet", "--strict", "SHA256SUMS"])
         .current_dir(folder)
         .status()
         .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Runs the real `sha256sum -c SHA256SUMS` in `folder` where a mismatch is expected: silently
+/// (`--status`), so a passing test prints no `FAILED` line; true when it finds one.
+pub fn sha256sum_finds_mismatch(folder: &Path) -> bool {
+    Command::new("sha256sum")
+        .args(["-c", "--status", "--strict", "SHA256SUMS"])
+        .current_dir(folder)
+        .status()
+        .map(|s| s.code() == Some(1))
         .unwrap_or(false)
 }
 
