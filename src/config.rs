@@ -376,7 +376,7 @@ impl Config {
 
     /// The folder hooks run in: `work_folder`; empty means the home of the (first)
     /// `maestro-hub` component on this machine, as the administration hub runs its external
-    /// processes in its own home (seed §11.2), and the state dir when there is none.
+    /// processes in its own home (Maestro admin manual, 11.2), and the state dir when there is none.
     pub fn hook_work_folder(&self) -> PathBuf {
         if !self.hooks.work_folder.is_empty() {
             return resolve(&self.base_dir, &self.hooks.work_folder);

@@ -28,7 +28,7 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Serve components of this machine to a master (DESIGN §8).
+    /// Serve components of this machine to a master (the README's "Remote components").
     Agent {
         /// The agent's config file (TOML).
         #[arg(long)]

@@ -1,4 +1,4 @@
-//! Backups through the real server: the history of seed table 11-1, readme and report files,
+//! Backups through the real server: the history of the Maestro admin manual's table 11-1, readme and report files,
 //! checksums verified by the real `sha256sum`, atomic failure, cancel, 409, ID order, hard
 //! links for unchanged files, and a full disk.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

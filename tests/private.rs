@@ -208,7 +208,7 @@ fn state_records_logs_and_new_backup_folders_are_private_and_hooks_get_a_clean_e
     }
     assert!(env.iter().any(|l| l.starts_with("PATH=")), "{env:?}");
 
-    // Empty work_folder: the hub's home (seed §11.2).
+    // Empty work_folder: the hub's home (Maestro admin manual, 11.2).
     let r = server.post(
         "/api/v1/hook-processes",
         &token,

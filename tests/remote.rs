@@ -1,4 +1,4 @@
-//! Remote components (DESIGN §8): a master and two agents, all real processes on loopback
+//! Remote components (README): a master and two agents, all real processes on loopback
 //! ports, with fake homes. A full backup cycle across local and remote components; an agent
 //! killed during prepare (the set fails, no slot changes anywhere); an agent that dies after
 //! the commit decision and comes back (the master retries until the set completes); a wrong

@@ -1,4 +1,4 @@
-//! A remote commit pending across a master restart (DESIGN §5.2, §8; `engine::recovery`): the
+//! A remote commit pending across a master restart (README *How backups work* and *Remote components*; `engine::recovery`): the
 //! master dies right after the commit decision (`abort_after_decision`) and the agent is down
 //! when it comes back. Start-up does not wait for the agent; the backup stays `running` with a
 //! note while the master retries the commit in the background, holding the job lock. When the

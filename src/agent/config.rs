@@ -18,7 +18,7 @@
 //! home = "/srv/maestro/tracker"
 //! ```
 //!
-//! Backup folder, `keep` and custom items are **not** here: settings stay central (DESIGN §8);
+//! Backup folder, `keep` and custom items are **not** here: settings stay central (README, *Remote components*);
 //! the master sends them with every call and the agent checks them against the home.
 
 use std::collections::HashSet;

@@ -1,5 +1,5 @@
 //! `backup-master agent`: runs on a component's own server and serves one or more components
-//! to the master (DESIGN §8). The master drives each backup with a two-phase commit over HTTP
+//! to the master (README, *Remote components*). The master drives each backup with a two-phase commit over HTTP
 //! ([`api`], its own OpenAPI document); the agent copies, rotates and removes with the same
 //! [`crate::store::LocalStore`] the master uses for local components, so the files on disk are
 //! exactly those of a local component, and the data never passes through the master.

@@ -1,4 +1,4 @@
-//! The agent's side of a restore of a remote component (DESIGN §3, §5.6, §8): the master plans,
+//! The agent's side of a restore of a remote component (README: *Config reference* profiles, *How backups work*, *Remote components*): the master plans,
 //! applies, commits or rolls back each remote component through these calls, and the agent does
 //! the file work on its own machine with the same code as a local restore
 //! ([`crate::restore::plan`], [`crate::restore::apply`]). The data never passes through the

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::engine::Profile;
 use crate::store::{PrepareOutcome, ProgressUpdate};
 
-/// The master's settings of one component, sent with every transaction call (DESIGN §8:
-/// settings stay central; the agent's config only says where the home is).
+/// The master's settings of one component, sent with every transaction call: settings stay
+/// central, the agent's config only says where the home is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteSpec {

@@ -1,4 +1,4 @@
-//! The coordinator: runs one backup across all components so the set is atomic (DESIGN §5.1).
+//! The coordinator: runs one backup across all components so the set is atomic (README, *How backups work*).
 //!
 //! State machine of one backup (the record's `status` and each component's `status`):
 //!

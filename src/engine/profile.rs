@@ -1,4 +1,4 @@
-//! Built-in component profiles (DESIGN §3): which items of a component's home a backup holds,
+//! Built-in component profiles (README, *Profiles*): which items of a component's home a backup holds,
 //! and whether a maestro-lui home still waits for its first start after a restore. The restore
 //! rules of each profile live with the restore code.
 
@@ -61,7 +61,7 @@ pub fn item_is_reserved(item: &str) -> bool {
 
 /// The maestro-lui configuration file in its home.
 pub const LUI_INI: &str = "lui.ini";
-/// The key a restore appends to `lui.ini` (seed 11.7): the component restores its database
+/// The key a restore appends to `lui.ini` (Maestro admin manual, 11.7): the component restores its database
 /// from that folder at its next start and removes the line.
 pub const LUI_RESTORE_KEY: &str = "RestoreFromBackup";
 

@@ -1,4 +1,4 @@
-//! `readme.txt`, the record a backup folder keeps of itself (DESIGN §4): writing it, and a
+//! `readme.txt`, the record a backup folder keeps of itself (README, *Files on disk*): writing it, and a
 //! tolerant parser used by the history, backup-set discovery and recovery. The parser never
 //! panics; a malformed file is an error value.
 //!

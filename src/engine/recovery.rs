@@ -1,5 +1,5 @@
 //! Crash recovery, run when the engine opens: no job record stays `running`, and every history
-//! slot is intact and complete (DESIGN §5.2).
+//! slot is intact and complete (README, *How backups work*: crash safety).
 //!
 //! For each record still `running` (the master died during that backup):
 //! * commit decided (`commit_decided: true`, fsynced before the first slot changed): the commit
@@ -25,7 +25,7 @@
 //!   timeout, and no slot changed; or the window ended: the set is incomplete). Why `running`
 //!   and not a new status: the backup *is* being driven by this master run, exactly like a live
 //!   backup waiting for an agent after the decision (clients already poll `running` to its end,
-//!   a cancel is refused after the decision, a new backup gets 409 with its ID); DESIGN §5.2's
+//!   a cancel is refused after the decision, a new backup gets 409 with its ID); the crash-safety guarantee's
 //!   "no record stays running" is about records nobody drives, and this one is final when the
 //!   window ends at the latest. If the master stops again meanwhile, the next start-up picks it
 //!   up the same way (the window restarts with each master run; the agent's own decision

@@ -1,4 +1,4 @@
-//! The backup report `<state_dir>/logs/backupReport_<ID>.txt` (DESIGN §4, seed §11.7): a
+//! The backup report `<state_dir>/logs/backupReport_<ID>.txt` (README, *Files on disk*; Maestro admin manual, 11.7): a
 //! header, one section per component, then either every error or, for a successful backup,
 //! exactly these two last lines:
 //!

@@ -1,4 +1,4 @@
-//! History slots of one component (`backup`, `backup1` .. `backup<keep>`, seed table 11-1) and
+//! History slots of one component (`backup`, `backup1` .. `backup<keep>`, Maestro admin manual, table 11-1) and
 //! the crash-safe, idempotent rotation that turns a staging folder into the new `backup`.
 //!
 //! Rotation with keep = N (slot 0 = `<NAME>`, slot k = `<NAME><k>`), after the staging folder

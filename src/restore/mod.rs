@@ -1,4 +1,4 @@
-//! Restore jobs (DESIGN §3, §5.4, §5.6; seed 11.7 automated): check the request, make the plan,
+//! Restore jobs (README *How backups work*; Maestro admin manual 11.7, automated): check the request, make the plan,
 //! verify exactly the folders to be restored, then apply the plan in the background with a
 //! safety copy of everything replaced, and roll back on any failure. No actix here;
 //! `crate::api::restores` is the edge.
@@ -55,7 +55,7 @@
 //!   follows the file's (CRLF when its last line has one).
 //! * A restore is not cancellable: stopping half-way would only mean a rollback, which a
 //!   failed restore does anyway.
-//! * Remote components (agents, DESIGN §8) are restored by their agents on their own machines
+//! * Remote components (agents, README *Remote components*) are restored by their agents on their own machines
 //!   ([`remote`], `crate::agent::restore`): the plan of a remote component (dry run included)
 //!   is made by its agent from the slot of the set, its folder is verified through the agent,
 //!   and the apply is the agent's (same rules, same safety folder in its home). The commit is

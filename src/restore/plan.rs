@@ -1,6 +1,6 @@
 //! The plan of a restore (also what a dry run returns): for one component, from its backup
 //! folder and its home, every path removed (moved to the safety folder), copied and edited,
-//! following the profile's restore rule (DESIGN §3). Making a plan only reads the disk.
+//! following the profile's restore rule (README, *Profiles*). Making a plan only reads the disk.
 //!
 //! | profile | plan |
 //! |---|---|
@@ -30,7 +30,7 @@ use super::record::{
 use crate::engine::{ComponentSpec, Profile};
 use crate::store::local::effective_items;
 
-/// The line the Maestro User Interface reads at its next start (seed 11.7).
+/// The line the Maestro User Interface reads at its next start (Maestro admin manual, 11.7).
 pub const LUI_RESTORE_KEY: &str = "RestoreFromBackup=";
 
 /// Prefix of the safety folder in a home: `<home>/.pre-restore-<restore id>`.
@@ -274,7 +274,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
             skip.push(SkipOp {
                 path: my_ini.display().to_string(),
                 reason:
-                    "a my.ini from a backup of Maestro before 2.1 is never restored (seed 11.7)"
+                    "a my.ini from a backup of Maestro before 2.1 is never restored (Maestro admin manual, 11.7)"
                         .into(),
             });
         }

@@ -1,4 +1,4 @@
-//! The master's side of restoring remote components (DESIGN §8): each remote component of a
+//! The master's side of restoring remote components (README, *Remote components*): each remote component of a
 //! restore is planned, verified, applied, committed or rolled back by its agent
 //! (`crate::agent::restore`) through the component's store ([`ComponentStore::restore_step`]).
 //!

@@ -1,7 +1,7 @@
 //! Backup sets as they are **on disk**: discovery, import of folders from an external medium,
 //! and verification against `SHA256SUMS`. No actix here; `crate::api::backup_sets` is the edge.
 //!
-//! # Discovery (seed §11.6–11.7)
+//! # Discovery (Maestro admin manual, 11.6–11.7)
 //! A set is every folder whose `readme.txt` names one backup ID. The folders looked at are, for
 //! each configured component (config order), every history slot that exists — `<NAME>`,
 //! `<NAME>1` .. `<NAME>100`, whatever `keep` says now — and the folders imported for it.
@@ -18,7 +18,7 @@
 //! * A malformed or unreadable readme is the `problem` of that folder, never an error of the
 //!   list. If its `Backup ID:` line can still be read the folder stays in its set (which is then
 //!   not successful); if not, the folder is listed apart as unidentified.
-//! * Sets are newest first: IDs sort in start order (DESIGN §4).
+//! * Sets are newest first: IDs sort in start order (README, *How backups work*).
 //!
 //! # Import
 //! An admin registers a folder retrieved from an external medium: an absolute path without
@@ -37,7 +37,7 @@
 //! [`verifications`] for the states and files). One verification runs at a time. While a
 //! backup runs, starting one is refused (409 naming the backup): its commit renames slots,
 //! which would make files look missing. Restores do not block it (they never modify backups,
-//! DESIGN §5.4). A backup may still start during a verification; a folder whose readme no
+//! README *How backups work*). A backup may still start during a verification; a folder whose readme no
 //! longer names the set afterwards has moved, so the set is found again and that folder
 //! verified at its new place (up to 3 times); a folder rotated out of the history meanwhile
 //! fails with that error, never passes for the newer backup now at its path. The set's `last_verification` is its newest
@@ -47,7 +47,7 @@
 //! [`Sets::verify_folders`] is the same check run synchronously, for restores (which hold the
 //! one-job lock, so nothing moves); it records nothing.
 //!
-//! # Remote components (DESIGN §8)
+//! # Remote components (README, *Remote components*)
 //! The slots of a component behind an agent are listed by its agent (`GET .../history`, one
 //! call per remote component, all at once): they are [`SetFolder`]s with `source: slot`, the
 //! path on the agent's machine and `agent` (its URL), and count for `complete` and

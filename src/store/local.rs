@@ -547,7 +547,7 @@ mod tests {
     }
 }
 
-/// Performance check against `cp -a` and `rsync --link-dest` (DESIGN target: full backup
+/// Performance check against `cp -a` and `rsync --link-dest` (README *Benchmark*, targets: full backup
 /// ≤ 1.3× `cp -a`, unchanged backup ≤ 0.5× `rsync --link-dest`, on ~300 MB in 3,000 files plus
 /// 20,000 small files). Run with
 /// `BENCH_DIR=<folder> cargo test --release -- --ignored --nocapture bench_against_cp_and_rsync`

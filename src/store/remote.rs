@@ -1,4 +1,4 @@
-//! The store of a component behind an agent (DESIGN §8): every [`ComponentStore`] call is an
+//! The store of a component behind an agent (README, *Remote components*): every [`ComponentStore`] call is an
 //! HTTP call to the agent's `/agent/v1` API (reqwest, rustls; `https://` agents may name a
 //! private CA). The data never passes through the master: the agent copies, rotates and
 //! removes on its own machine with its own [`super::LocalStore`].
