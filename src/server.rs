@@ -108,11 +108,34 @@ pub async fn serve(mut config: Config, listen: Option<String>) -> Result<(), Ser
     }
     let _ = std::io::stdout().flush();
     tracing::info!(listen = %urls.join(" "), "server started");
+    log_schedule(&parts);
     let result = server.run().await;
     parts.shutdown().await;
     result.map_err(io("running the server"))?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Says at start-up what the schedule will do, defaults included: a config without
+/// `[schedule]` backs up every night at 02:00, and that should not go unsaid.
+fn log_schedule(parts: &crate::AppParts) {
+    let schedule = parts.state.config().schedule;
+    if !schedule.enabled {
+        tracing::info!("schedule off: backups run only on request");
+        return;
+    }
+    let next = parts
+        .scheduler
+        .next_runs(1)
+        .ok()
+        .and_then(|runs| runs.into_iter().next());
+    tracing::info!(
+        daily_time = %schedule.daily_time,
+        time_zone = next.as_ref().map(|n| n.time_zone.as_str()).unwrap_or("local"),
+        catch_up = schedule.catch_up,
+        next_run = next.as_ref().map(|n| n.utc.as_str()).unwrap_or("-"),
+        "schedule: a backup every day"
+    );
 }
 
 /// `scheme://addr` of each address the server is bound to: the real ports, also for `:0`.

@@ -207,3 +207,29 @@ fn a_failed_request_is_logged_at_error_with_its_cause_under_the_same_request_id(
         "the cause names the file and what is wrong: {cause:?}"
     );
 }
+
+/// A config without `[schedule]` backs up every night: the start-up log says so, and says
+/// when a schedule is off.
+#[test]
+fn the_start_up_log_states_the_schedule_also_its_default() {
+    let s = Setup::new(3);
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let start = text.find("[schedule]").unwrap();
+    let end =
+        start + text[start..].find("catch_up = false\n").unwrap() + "catch_up = false\n".len();
+    std::fs::write(&s.config, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let (server, log) = start_logged(&s);
+    let line = lines_with(&log, &["schedule: a backup every day"]);
+    assert_eq!(field(&line[0], "daily_time"), Some("02:00"), "{line:?}");
+    assert_eq!(field(&line[0], "catch_up"), Some("true"), "{line:?}");
+    // an instant in UTC, e.g. 2026-12-01T01:00:00Z
+    assert!(
+        field(&line[0], "next_run").is_some_and(|t| t.len() == 20 && t.ends_with('Z')),
+        "{line:?}"
+    );
+    drop(server);
+
+    let off = Setup::new(3); // enabled = false
+    let (_server, log) = start_logged(&off);
+    lines_with(&log, &["schedule off: backups run only on request"]);
+}
