@@ -14,7 +14,7 @@ use super::{
     UnavailableProblem, ValidJson,
 };
 use crate::auth::{Admin, Operator, Viewer};
-use crate::error::{ApiError, FieldError, ProblemKind};
+use crate::error::{ApiError, Code, FieldError, ProblemKind};
 use crate::sets::{
     BackupSet, ImportOutcome, SetFolder, SetQuery, Sets, SetsError, Verification, VerifyStartError,
 };
@@ -97,7 +97,7 @@ fn sets_error(e: SetsError) -> ApiError {
 fn start_error(e: VerifyStartError) -> ApiError {
     match e {
         VerifyStartError::NotFound(id) => {
-            ApiError::not_found(format!("no backup set {id} on disk"))
+            ApiError::coded(Code::SetNotFound, format!("no backup set {id} on disk"))
         }
         VerifyStartError::BackupRunning(id) => {
             let mut e = ApiError::busy("backup", &id);
@@ -177,7 +177,10 @@ pub async fn get_backup_set(
     let set = blocking(move || sets.get(&key)).await?;
     match set {
         Some(s) => Ok(HttpResponse::Ok().json(s)),
-        None => Err(ApiError::not_found(format!("no backup set {id} on disk"))),
+        None => Err(ApiError::coded(
+            Code::SetNotFound,
+            format!("no backup set {id} on disk"),
+        )),
     }
 }
 
@@ -281,7 +284,10 @@ pub async fn list_verifications(
     })
     .await?;
     if !exists {
-        return Err(ApiError::not_found(format!("no backup set {id}")));
+        return Err(ApiError::coded(
+            Code::SetNotFound,
+            format!("no backup set {id}"),
+        ));
     }
     Ok(HttpResponse::Ok().json(records))
 }
@@ -311,8 +317,9 @@ pub async fn get_verification(
     check_id(&vid, "verification_id")?;
     match sets.verification(&vid) {
         Some(v) if v.set_id == id => Ok(HttpResponse::Ok().json(v)),
-        _ => Err(ApiError::not_found(format!(
-            "no verification {vid} of backup set {id}"
-        ))),
+        _ => Err(ApiError::coded(
+            Code::VerificationNotFound,
+            format!("no verification {vid} of backup set {id}"),
+        )),
     }
 }

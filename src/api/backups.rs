@@ -15,7 +15,8 @@ use super::{AuthProblems, JobId, NotFoundProblem, QueryProblems, TooManySubscrib
 use crate::auth::{Admin, Operator, Viewer};
 use crate::engine::record::{BackupEvent, BackupRecord, BackupStatus, Trigger};
 use crate::engine::slots::SlotInfo;
-use crate::error::{ApiError, ProblemKind};
+use crate::engine::EngineError;
+use crate::error::{ApiError, Code, ProblemKind};
 use crate::jobs::{CancelError, DiscardError, Engine, ListQuery, StartError};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -75,13 +76,15 @@ fn record_or_404(engine: &Engine, id: &str) -> Result<BackupRecord, ApiError> {
     check_id(id, "id")?;
     engine
         .get_backup(id)
-        .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))
+        .ok_or_else(|| ApiError::coded(Code::BackupNotFound, format!("no backup {id}")))
 }
 
 fn start_error(e: StartError) -> ApiError {
     match e {
         StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
-        StartError::NoComponents => ApiError::conflict("no components are configured"),
+        StartError::NoComponents => {
+            ApiError::coded(Code::NoComponents, "no components are configured")
+        }
         e @ StartError::StagingKept { .. } => {
             ApiError::new(ProblemKind::StagingKept, e.to_string())
         }
@@ -197,12 +200,14 @@ pub async fn get_backup_report(
         Some(t) => Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body(t)),
-        None if !record.status.is_final() => Err(ApiError::conflict(format!(
-            "backup {id} is still running: its report is written when it ends"
-        ))),
-        None => Err(ApiError::not_found(format!(
-            "the report of backup {id} is missing"
-        ))),
+        None if !record.status.is_final() => Err(ApiError::coded(
+            Code::ReportNotReady,
+            format!("backup {id} is still running: its report is written when it ends"),
+        )),
+        None => Err(ApiError::coded(
+            Code::ReportNotFound,
+            format!("the report of backup {id} is missing"),
+        )),
     }
 }
 
@@ -232,7 +237,7 @@ pub async fn get_backup_events(
     check_id(&id, "id")?;
     let (snapshot, rx) = engine
         .subscribe(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))?;
+        .ok_or_else(|| ApiError::coded(Code::BackupNotFound, format!("no backup {id}")))?;
     let slot = limits.join(&format!("/api/v1/backups/{id}/events"))?;
     let mut pending = VecDeque::new();
     let done = push_snapshot(&mut pending, &snapshot);
@@ -365,11 +370,14 @@ pub async fn cancel_backup(
     check_id(&id, "id")?;
     match engine.cancel_backup(&id) {
         Ok(r) => Ok(HttpResponse::Accepted().json(r)),
-        Err(CancelError::NotFound) => Err(ApiError::not_found(format!("no backup {id}"))),
-        Err(CancelError::NotRunning { status }) => Err(ApiError::conflict(format!(
-            "backup {id} is not running: it is {}",
-            status.as_str()
-        ))),
+        Err(CancelError::NotFound) => Err(ApiError::coded(
+            Code::BackupNotFound,
+            format!("no backup {id}"),
+        )),
+        Err(CancelError::NotRunning { status }) => Err(ApiError::coded(
+            Code::BackupNotRunning,
+            format!("backup {id} is not running: it is {}", status.as_str()),
+        )),
     }
 }
 
@@ -403,9 +411,12 @@ pub async fn discard_kept_staging(
         .map_err(ApiError::internal)?;
     match result {
         Ok(r) => Ok(HttpResponse::Ok().json(r)),
-        Err(DiscardError::NotFound) => Err(ApiError::not_found("no such backup")),
-        Err(e @ (DiscardError::NothingKept(_) | DiscardError::NotOurs(_))) => {
-            Err(ApiError::conflict(e.to_string()))
+        Err(DiscardError::NotFound) => Err(ApiError::coded(Code::BackupNotFound, "no such backup")),
+        Err(e @ DiscardError::NothingKept(_)) => {
+            Err(ApiError::coded(Code::NothingKept, e.to_string()))
+        }
+        Err(e @ DiscardError::NotOurs(_)) => {
+            Err(ApiError::coded(Code::StagingNotOurs, e.to_string()))
         }
         Err(DiscardError::Io(e)) => Err(ApiError::internal(e)),
     }
@@ -431,6 +442,12 @@ pub async fn get_component_history(
     let slots = web::block(move || engine.history(&n2))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::not_found(format!("no history for component {n:?}: {e}")))?;
+        .map_err(|e| {
+            let not_found = ApiError::not_found(format!("no history for component {n:?}: {e}"));
+            match e {
+                EngineError::UnknownComponent(_) => not_found.with_code(Code::ComponentNotFound),
+                _ => not_found,
+            }
+        })?;
     Ok(HttpResponse::Ok().json(slots))
 }

@@ -11,7 +11,7 @@ use super::{
     ValidJson,
 };
 use crate::auth::{Admin, Viewer};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::hooks::{HookError, HookManager, HookName, HookProcess, HookStatus, OutputEvent};
 use crate::jobs::Engine;
 
@@ -94,9 +94,11 @@ fn hook_error(e: HookError) -> ApiError {
     match e {
         HookError::EmptyCommand { .. } => ApiError::field("hook", e.to_string()),
         HookError::BadCommand { .. } => ApiError::field("hook", e.to_string()),
-        HookError::WorkFolderMissing { .. } => ApiError::conflict(e.to_string()),
-        HookError::NotFound { .. } => ApiError::not_found(e.to_string()),
-        HookError::NotRunning { .. } => ApiError::conflict(e.to_string()),
+        HookError::WorkFolderMissing { .. } => {
+            ApiError::coded(Code::WorkFolderMissing, e.to_string())
+        }
+        HookError::NotFound { .. } => ApiError::coded(Code::HookProcessNotFound, e.to_string()),
+        HookError::NotRunning { .. } => ApiError::coded(Code::HookNotRunning, e.to_string()),
         other => ApiError::internal(other),
     }
 }
@@ -164,7 +166,7 @@ pub async fn get_hook_process(
     check_hook_id(&id)?;
     let p = hooks
         .get(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;
+        .ok_or_else(|| ApiError::coded(Code::HookProcessNotFound, format!("no hook process {id}")))?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -234,13 +236,13 @@ pub async fn get_hook_output(
             .ok_or_else(|| ApiError::field("Last-Event-ID", "must be a line number"))?,
     };
     if hooks.get(&id).is_none() {
-        return Err(ApiError::not_found(format!("no hook process {id}")));
+        return Err(ApiError::coded(Code::HookProcessNotFound, format!("no hook process {id}")));
     }
     // Held by the subscriber's task: freed once nothing more will be sent to this client.
     let slot = limits.join(req.path())?;
     let stream = hooks
         .output_holding(&id, after, Box::new(slot))
-        .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;
+        .ok_or_else(|| ApiError::coded(Code::HookProcessNotFound, format!("no hook process {id}")))?;
     let body = stream.map(|ev| {
         let text = match ev {
             OutputEvent::Line { n, text } => {

@@ -16,10 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::backups::check_id;
 use super::{AuthProblems, BodyProblems, JobId, NotFoundProblem, QueryProblems, ValidJson};
 use crate::auth::{Admin, Viewer};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, Code, FieldError};
 use crate::restore::record::is_restore_id;
 use crate::restore::{
-    ListQuery, RestoreRecord, RestoreRequest, RestoreStatus, Restorer, StartError,
+    ListQuery, Refusal, RestoreRecord, RestoreRequest, RestoreStatus, Restorer, StartError,
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -58,9 +58,24 @@ fn start_error(e: StartError) -> ApiError {
                 .map(|(f, m)| FieldError::new(f, m))
                 .collect(),
         ),
-        StartError::UnknownSet(id) => ApiError::not_found(format!("no backup set {id} on disk")),
+        StartError::UnknownSet(id) => {
+            ApiError::coded(Code::SetNotFound, format!("no backup set {id} on disk"))
+        }
+        StartError::Refused { why, fields } => ApiError::validation(
+            fields
+                .into_iter()
+                .map(|(f, m)| FieldError::new(f, m))
+                .collect(),
+        )
+        .with_code(match why {
+            Refusal::SetIncomplete => Code::SetIncomplete,
+            Refusal::SetFailed => Code::SetFailed,
+            Refusal::SetNotVerified => Code::SetNotVerified,
+            Refusal::AgentRefused => Code::AgentRefused,
+        }),
         StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
-        StartError::Conflict(m) => ApiError::conflict(m),
+        StartError::Conflict(m) => ApiError::coded(Code::HomeNotRestorable, m),
+        StartError::AgentUnreachable(m) => ApiError::coded(Code::AgentUnreachable, m),
         StartError::Io(m) => ApiError::new(crate::error::ProblemKind::Unavailable, m),
     }
 }
@@ -70,7 +85,7 @@ fn check_restore_id(id: &str) -> Result<(), ApiError> {
     if is_restore_id(id) {
         Ok(())
     } else {
-        Err(ApiError::not_found(format!("no restore {id}")))
+        Err(ApiError::coded(Code::RestoreNotFound, format!("no restore {id}")))
     }
 }
 
@@ -164,5 +179,5 @@ pub async fn get_restore(
     restorer
         .get(&id)
         .map(|r| HttpResponse::Ok().json(r))
-        .ok_or_else(|| ApiError::not_found(format!("no restore {id}")))
+        .ok_or_else(|| ApiError::coded(Code::RestoreNotFound, format!("no restore {id}")))
 }
