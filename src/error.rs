@@ -537,7 +537,11 @@ mod tests {
             assert!(c.kind().status().as_u16() >= 400);
             assert!(!c.meaning().is_empty());
         }
-        for k in [ProblemKind::Busy, ProblemKind::Validation, ProblemKind::NotFound] {
+        for k in [
+            ProblemKind::Busy,
+            ProblemKind::Validation,
+            ProblemKind::NotFound,
+        ] {
             assert_eq!(k.code().kind(), k);
         }
         let e = ApiError::field("backup_id", "incomplete").with_code(Code::SetIncomplete);
@@ -547,7 +551,10 @@ mod tests {
         assert_eq!(p.kind, "/problems/validation");
         let p = ApiError::coded(Code::BackupNotFound, "no backup x").to_problem();
         assert_eq!((p.code.as_str(), p.status), ("backup_not_found", 404));
-        assert_eq!(ApiError::busy("backup", "B1").to_problem().code, "job_running");
+        assert_eq!(
+            ApiError::busy("backup", "B1").to_problem().code,
+            "job_running"
+        );
     }
 
     #[test]

@@ -767,6 +767,10 @@ impl Restorer {
                         why.get_or_insert(Refusal::AgentRefused);
                         invalid.push((field.clone(), format!("{}: {m}", spec.name)))
                     }
+                    // The agent answered 409: its home cannot be worked on.
+                    Err(e @ crate::store::StoreError::Conflict(_)) => {
+                        conflicts.push(format!("{}: {e}", spec.name))
+                    }
                     Err(e) => {
                         agent_failed = true;
                         conflicts.push(format!("{}: {e}", spec.name))
