@@ -1,6 +1,7 @@
 //! The HTTP edge: one file per resource, handlers only. This module holds the OpenAPI document
-//! (`ApiDoc`), the reusable problem responses every operation documents, and `routes`, the one
-//! list of services that both the server and `backup-master openapi` are built from.
+//! (`ApiDoc`: info, servers, tags, security), and `routes`, the one list of services that both
+//! the server and `backup-master openapi` are built from. The problem responses operations
+//! document are in [`problems`], the examples of their bodies in [`examples`].
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
