@@ -146,7 +146,7 @@ problem_responses! {
             unwritable("could not write /etc/backup-master/backup-master.toml: No space left on device (os error 28)"),
         ],
     }
-    /// 404 and 422 of `/components/{name}` routes.
+    /// 404 of `/components/{name}` routes.
     ComponentProblems {
         "404" "No component with this name is configured (`component_not_found`)" => [
             coded(Code::ComponentNotFound, "no component named \"lux\""),
