@@ -69,7 +69,9 @@ pub fn create_app(
         .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
         .configure(api::routes)
         .split_for_parts();
-    app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+    let api = api::served_openapi(api, parts.state.config().metrics_public);
+    app.service(api::swagger_index("backup-master API"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
         .route("/swagger-ui", web::get().to(swagger_redirect))
         .default_service(web::to(api::fallback))
         .wrap(tracing_actix_web::TracingLogger::default())

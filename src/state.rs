@@ -282,7 +282,12 @@ fn find<'c>(cfg: &'c Config, name: &str) -> Result<(usize, &'c ComponentConfig),
         .iter()
         .enumerate()
         .find(|(_, c)| c.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("no component named {name:?}")))
+        .ok_or_else(|| {
+            ApiError::coded(
+                crate::error::Code::ComponentNotFound,
+                format!("no component named {name:?}"),
+            )
+        })
 }
 
 fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {

@@ -78,7 +78,8 @@ pub fn create_agent_app(
         .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
         .configure(api::routes)
         .split_for_parts();
-    app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
+    app.service(crate::api::swagger_index("backup-master agent API"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
         .default_service(web::to(unknown_route))
         .wrap(tracing_actix_web::TracingLogger::default())
 }

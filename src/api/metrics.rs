@@ -2,21 +2,27 @@
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use super::AuthProblems;
+use super::TokenProblems;
 use crate::config::Role;
 use crate::error::ApiError;
 use crate::hooks::HookManager;
 use crate::jobs::Engine;
 use crate::state::AppState;
 
-/// Prometheus metrics: last successful backup (overall and per component), last backup's
-/// duration and bytes, backups by result, running hook processes, build info.
+/// Prometheus metrics
+///
+/// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
+/// component), the last backup's duration and bytes, backups by result, running hook
+/// processes, build info. Changes nothing. Needs a viewer token, unless the config sets
+/// `metrics_public = true`: then it needs none, and the server's own document says so
+/// (`security: []`).
 #[utoipa::path(
     tag = "health",
     security(("bearer" = []), ()),
     responses(
-        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
-        AuthProblems,
+        (status = 200, description = "Prometheus text format 0.0.4", body = String,
+            content_type = "text/plain", example = json!(super::examples::METRICS)),
+        TokenProblems,
     )
 )]
 #[get("/metrics")]

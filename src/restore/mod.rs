@@ -130,6 +130,12 @@ pub enum StartError {
     /// Fields of the request at fault: (field, message) each.
     #[error("invalid request: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<(String, String)>),
+    /// The set cannot be restored as asked: the fields at fault (as `Invalid`), and why.
+    #[error("{why:?}: {}", .fields.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    Refused {
+        why: Refusal,
+        fields: Vec<(String, String)>,
+    },
     /// No such backup set on disk.
     #[error("no backup set {0} on disk")]
     UnknownSet(String),
@@ -139,9 +145,33 @@ pub enum StartError {
     /// A home is not in a state a restore can work on.
     #[error("{0}")]
     Conflict(String),
+    /// A remote component's agent could not be asked for its plan (no answer, or no plan).
+    #[error("{0}")]
+    AgentUnreachable(String),
     /// The record could not be written, or a thread not started.
     #[error("{0}")]
     Io(String),
+}
+
+/// Why a set is refused ([`StartError::Refused`]); the API answers each with its own code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The set has no folder for a component to restore.
+    SetIncomplete,
+    /// A component's backup in the set did not succeed.
+    SetFailed,
+    /// A folder to restore does not verify against its `SHA256SUMS`.
+    SetNotVerified,
+    /// A remote component's agent refused to plan.
+    AgentRefused,
+}
+
+/// `Invalid`, or `Refused` when the set (not the request) is at fault.
+fn invalid_or(why: Option<Refusal>, fields: Vec<(String, String)>) -> StartError {
+    match why {
+        Some(why) => StartError::Refused { why, fields },
+        None => StartError::Invalid(fields),
+    }
 }
 
 /// Query of [`Restorer::list`].
@@ -609,6 +639,8 @@ impl Restorer {
         let sets = &self.inner.sets;
         let given = req.source_folders.clone().unwrap_or_default();
         let mut invalid: Vec<(String, String)> = Vec::new();
+        // Why the set is refused, beside the request's own fields: the first reason found.
+        let mut why: Option<Refusal> = None;
         let set = sets.get(&req.backup_id);
         if set.is_none() && given.is_empty() {
             return Err(StartError::UnknownSet(req.backup_id.clone()));
@@ -669,19 +701,28 @@ impl Restorer {
                     };
                     folders.push((spec.clone(), f.clone(), origin));
                 }
-                Some(f) => invalid.push(("backup_id".into(), unusable(f))),
-                None => invalid.push((
-                    "backup_id".into(),
-                    format!(
-                        "backup set {} is incomplete: it has no folder for component {:?} \
-                         (restore the other components with `components`, or give its folder \
-                         in `source_folders`)",
-                        req.backup_id, spec.name
-                    ),
-                )),
+                Some(f) => {
+                    if f.problem.is_none() {
+                        why.get_or_insert(Refusal::SetFailed);
+                    }
+                    invalid.push(("backup_id".into(), unusable(f)))
+                }
+                None => {
+                    why.get_or_insert(Refusal::SetIncomplete);
+                    invalid.push((
+                        "backup_id".into(),
+                        format!(
+                            "backup set {} is incomplete: it has no folder for component {:?} \
+                             (restore the other components with `components`, or give its \
+                             folder in `source_folders`)",
+                            req.backup_id, spec.name
+                        ),
+                    ))
+                }
             }
         }
         if !lacking.is_empty() {
+            why.get_or_insert(Refusal::SetIncomplete);
             invalid.push((
                 "source_folders".into(),
                 format!(
@@ -692,7 +733,7 @@ impl Restorer {
             ));
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(why, invalid));
         }
 
         // Plans (only read the disk; a remote component's is its agent's).
@@ -703,6 +744,8 @@ impl Restorer {
         };
         let mut plans = Vec::new();
         let mut conflicts = Vec::new();
+        // Whether a conflict is an agent that could not plan (rather than a home).
+        let mut agent_failed = false;
         for (spec, f, origin) in &folders {
             let field = field_of(*origin, &spec.name);
             if spec.is_remote() {
@@ -721,13 +764,22 @@ impl Restorer {
                             plans.push(p);
                         }
                         None => {
+                            agent_failed = true;
                             conflicts.push(format!("{}: its agent answered no plan", spec.name))
                         }
                     },
                     Err(crate::store::StoreError::Refused(m)) => {
+                        why.get_or_insert(Refusal::AgentRefused);
                         invalid.push((field.clone(), format!("{}: {m}", spec.name)))
                     }
-                    Err(e) => conflicts.push(format!("{}: {e}", spec.name)),
+                    // The agent answered 409: its home cannot be worked on.
+                    Err(e @ crate::store::StoreError::Conflict(_)) => {
+                        conflicts.push(format!("{}: {e}", spec.name))
+                    }
+                    Err(e) => {
+                        agent_failed = true;
+                        conflicts.push(format!("{}: {e}", spec.name))
+                    }
                 }
                 continue;
             }
@@ -757,13 +809,15 @@ impl Restorer {
             }
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(why, invalid));
         }
         if !conflicts.is_empty() {
-            return Err(StartError::Conflict(format!(
-                "cannot restore: {}",
-                conflicts.join("; ")
-            )));
+            let message = format!("cannot restore: {}", conflicts.join("; "));
+            return Err(if agent_failed {
+                StartError::AgentUnreachable(message)
+            } else {
+                StartError::Conflict(message)
+            });
         }
 
         // Verify exactly the folders to restore.
@@ -840,7 +894,7 @@ impl Restorer {
             return Err(StartError::Io("verification returned no result".into()));
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(Some(Refusal::SetNotVerified), invalid));
         }
 
         let now = Utc::now().trunc_subsecs(0);

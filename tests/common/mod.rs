@@ -426,6 +426,13 @@ pub fn assert_problem(r: Response, status: u16) -> Value {
     );
     assert!(body["title"].as_str().is_some(), "{body}");
     assert!(body["detail"].as_str().is_some(), "{body}");
+    // Every problem carries a stable domain code, snake_case.
+    assert!(
+        body["code"].as_str().is_some_and(|c| !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+        "no domain code: {body}"
+    );
     body
 }
 
