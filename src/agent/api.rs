@@ -6,8 +6,10 @@
 //! operations the master does not answer.
 //!
 //! Roles (the agent's `[[tokens]]`): viewer reads (`GET`), operator also verifies, admin also
-//! prepares, commits and aborts backups, and plans, applies, commits and rolls back restores
-//! ([`super::restore`]). The master's token should be admin.
+//! prepares, renews, commits and aborts backups, and plans, applies, renews, commits and rolls
+//! back restores ([`super::restore`]). The master's token should be admin. Only the master's
+//! calls about a transaction (admin) count as its messages for the in-doubt alarm; reading
+//! one does not.
 
 use actix_web::{get, post, web, HttpResponse};
 use utoipa::OpenApi;
@@ -30,7 +32,10 @@ use crate::error::ApiError;
         description = "The agent runs on a component's own server; the backup master drives it over \
             HTTP: two-phase commit (prepare, then commit or abort) of one backup of a component, \
             its history, verification; and the restore of a component (plan, apply with a safety \
-            copy, then commit or rollback). The data never passes through the master. Every \
+            copy, then commit or rollback). A prepared backup or an applied restore is never \
+            ended by the agent alone: without a word from the master for \
+            `decision_timeout_seconds` it is marked in doubt and waits (the master renews it \
+            while it works on the set). The data never passes through the master. Every \
             `/agent/v1` route needs `Authorization: Bearer <token>`.",
         license(name = "MIT", identifier = "MIT"),
     ),
@@ -52,12 +57,15 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(get_agent)
             .service(get_txn)
             .service(prepare_txn)
+            .service(renew_txn)
             .service(commit_txn)
             .service(abort_txn)
             .service(get_history)
             .service(verify_slot)
+            .service(get_restore)
             .service(plan_restore)
             .service(apply_restore)
+            .service(renew_restore)
             .service(commit_restore)
             .service(rollback_restore),
     );
@@ -76,15 +84,22 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 type Key = web::Path<(String, String)>;
 
-/// The agent's version, decision timeout and components.
+/// The agent's version, decision timeout, components, and its open backups and restores
+/// (prepared, applied, in doubt, ...).
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
     responses((status = 200, description = "The agent", body = AgentInfo), AuthProblems)
 )]
 #[get("/components")]
-pub async fn get_agent(_: Viewer, txns: web::Data<Txns>) -> HttpResponse {
-    HttpResponse::Ok().json(txns.info())
+pub async fn get_agent(
+    _: Viewer,
+    txns: web::Data<Txns>,
+    restores: web::Data<AgentRestores>,
+) -> HttpResponse {
+    let mut info = txns.info();
+    info.transactions.extend(restores.open_transactions());
+    HttpResponse::Ok().json(info)
 }
 
 /// Where one backup of a component stands (the master polls this while it prepares).
@@ -115,7 +130,7 @@ pub async fn get_txn(_: Viewer, txns: web::Data<Txns>, key: Key) -> Result<HttpR
     ),
     responses(
         (status = 202, description = "Preparing", body = TxnView),
-        (status = 409, description = "This backup is already known, or another one of the component waits for its decision", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This backup is already known, or another backup or a restore of the component is open (prepared, applied, in doubt, ...)", body = crate::error::Problem, content_type = "application/problem+json"),
         AuthProblems, NotFoundProblem, BodyProblems,
     )
 )]
@@ -131,8 +146,36 @@ pub async fn prepare_txn(
     Ok(HttpResponse::Accepted().json(v))
 }
 
-/// Commits a prepared backup: rotates the slots and renames the staging folder to the backup
-/// folder. Idempotent: committing a committed backup answers 200 again.
+/// The master still works on the set of a prepared backup (it waits for other components):
+/// the in-doubt alarm starts again, and a backup in doubt is prepared again. Answers the
+/// backup as it stands; the master polls a prepare's progress with it too.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    responses(
+        (status = 200, description = "The backup on this agent", body = TxnView),
+        (status = 503, description = "The renewal could not be recorded; retry", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem,
+    )
+)]
+#[post("/components/{name}/backups/{id}/renew")]
+pub async fn renew_txn(
+    _: Admin,
+    txns: web::Data<Txns>,
+    key: Key,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(txns.renew(&name, &id).await?))
+}
+
+/// Commits a prepared backup (in doubt or not): rotates the slots and renames the staging
+/// folder to the backup folder. Idempotent: committing a committed backup answers 200 again;
+/// repeated with a smaller `keep`, it drops the slots above it (the master commits keeping one
+/// slot more, so the oldest set stays complete until every component committed).
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
@@ -143,7 +186,7 @@ pub async fn prepare_txn(
     ),
     responses(
         (status = 200, description = "Committed", body = TxnView),
-        (status = 409, description = "Not committable: still preparing, failed, aborted, or timed out waiting for the decision", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not committable: still preparing, failed, or aborted (by the master, or by an operator on this machine)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The rotation failed; retry", body = crate::error::Problem, content_type = "application/problem+json"),
         AuthProblems, NotFoundProblem, BodyProblems,
     )
@@ -233,6 +276,54 @@ pub async fn verify_slot(
 
 type RestoreKey = web::Path<(String, String)>;
 
+/// Where a restore of the component stands on this agent.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord),
+        AuthProblems, NotFoundProblem,
+    )
+)]
+#[get("/components/{name}/restores/{restore_id}")]
+pub async fn get_restore(
+    _: Viewer,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.status(&name, &id)?))
+}
+
+/// The master still works on the restore (it applies other components): the in-doubt alarm
+/// starts again, and a restore in doubt no longer is. Answers the restore as it stands.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord),
+        (status = 503, description = "The renewal could not be recorded; retry", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthProblems, NotFoundProblem,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/renew")]
+pub async fn renew_restore(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.renew(&name, &id).await?))
+}
+
 /// The plan of a restore of the component from one of its slots (a dry run: nothing is
 /// recorded or changed): every home path moved aside, copied and edited, by the profile's rule.
 #[utoipa::path(
@@ -262,8 +353,9 @@ pub async fn plan_restore(
 
 /// Applies a restore of the component: verifies the slot, moves the items aside into
 /// `<home>/.pre-restore-<restore_id>/`, copies the backup out and applies the profile's rules;
-/// recorded at every step. The restore then waits for commit or rollback (or the decision
-/// timeout, which rolls it back). A failed apply is rolled back at once (409 saying why).
+/// recorded at every step. The restore then waits for the master's commit or rollback (after
+/// `decision_timeout_seconds` without a word from the master it is marked in doubt, and still
+/// waits). A failed apply is rolled back at once (409 saying why).
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
@@ -274,7 +366,7 @@ pub async fn plan_restore(
     ),
     responses(
         (status = 200, description = "Applied; waiting for the decision", body = crate::restore::RestoreRecord),
-        (status = 409, description = "The apply failed and was rolled back, the home cannot be restored, or another restore of the component waits for its decision", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The apply failed and was rolled back, the home cannot be restored, or another restore or a backup of the component is open (applied, prepared, in doubt, ...)", body = crate::error::Problem, content_type = "application/problem+json"),
         AuthProblems, NotFoundProblem, BodyProblems,
     )
 )]

@@ -13,7 +13,8 @@ use crate::state::{AppState, ComponentUpdate, ComponentView};
 use crate::store::remote::Agents;
 
 /// Asks the agent of every remote component in `views` (concurrently, short timeout) and fills
-/// in `reachable`, `agent_version` and `agent_error`. The ETag does not cover these.
+/// in `reachable`, `agent_version`, `agent_error` and `in_doubt`. The ETag does not cover
+/// these.
 async fn with_reachability(agents: &Agents, views: &mut [ComponentView]) {
     let probes = futures_util::future::join_all(views.iter().map(|v| agents.probe(&v.name))).await;
     for (v, p) in views.iter_mut().zip(probes) {
@@ -21,6 +22,7 @@ async fn with_reachability(agents: &Agents, views: &mut [ComponentView]) {
             v.reachable = Some(p.reachable);
             v.agent_version = p.version;
             v.agent_error = p.error;
+            v.in_doubt = p.reachable.then_some(p.in_doubt);
         }
     }
 }
@@ -31,7 +33,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(put_component);
 }
 
-/// Every configured component; for a remote one also whether its agent answers, and its version.
+/// Every configured component; for a remote one also whether its agent answers, its version,
+/// and its backups and restores in doubt there.
 #[utoipa::path(
     tag = "components",
     security(("bearer" = [])),

@@ -10,7 +10,8 @@ use crate::jobs::Engine;
 use crate::state::AppState;
 
 /// Prometheus metrics: last successful backup (overall and per component), last backup's
-/// duration and bytes, backups by result, running hook processes, build info.
+/// duration and bytes, backups by result, running hook processes, transactions in doubt on
+/// agents, build info.
 #[utoipa::path(
     tag = "health",
     security(("bearer" = []), ()),
@@ -25,13 +26,15 @@ pub async fn get_metrics(
     state: web::Data<AppState>,
     engine: web::Data<Engine>,
     hooks: web::Data<HookManager>,
+    resolver: web::Data<crate::resolver::Resolver>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
     }
     let engine = engine.into_inner();
     let running = hooks.running_count();
-    let text = web::block(move || crate::metrics::render(&engine, running))
+    let in_doubt = resolver.in_doubt();
+    let text = web::block(move || crate::metrics::render(&engine, running, &in_doubt))
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()

@@ -148,6 +148,11 @@ pub struct BackupRecord {
     /// before the process starts, proves an earlier start).
     #[serde(default)]
     pub hook_pending: bool,
+    /// Remote components an operator had resolved by hand on their agent's machine
+    /// (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+    /// components did not all end the same way (the errors say how).
+    #[serde(default)]
+    pub heuristic: Vec<crate::store::HeuristicOutcome>,
 }
 
 /// A staging folder recovery (or a failed commit) could not turn into the component's `backup`

@@ -165,6 +165,7 @@ mod tests {
             report: String::new(),
             kept_stagings: vec![],
             hook_pending: false,
+            heuristic: vec![],
         }
     }
 

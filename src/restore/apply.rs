@@ -18,9 +18,16 @@
 //! A remote component (`agent` in its plan) is applied by its agent instead, with these same
 //! functions on its machine ([`RemoteRestores`], `crate::agent::restore`): it is recorded
 //! `applying` before the call, so a failure or a crash from then on rolls it back there too.
+//! Once applied it has voted yes and waits for the decision; the master renews it while it
+//! applies the other components, so the agent does not mark it in doubt.
 //!
-//! When every component is applied the commit is decided (recorded): the safety folders are
-//! removed and the restore `succeeded`. A crash after the decision completes that cleanup.
+//! When every component is applied the commit is decided (recorded). The remote components
+//! commit first, each waited for until its agent acknowledges (the restore stays `running`,
+//! with a note naming the agent); only then are the local safety folders removed (the old
+//! state stays complete as long as possible) and the restore `succeeded`. A crash after the
+//! decision completes that. A remote component that an operator rolled back by hand
+//! (`agent resolve`) while nothing was committed yet withdraws the decision, durably, and
+//! everything is rolled back; after a commit it can only be reported (a mismatch).
 //!
 //! # Rollback (any failure, a panic, or start-up recovery of an interrupted restore)
 //! Components that got to `applying` are rolled back in reverse order. For each target path
@@ -49,12 +56,35 @@ use crate::engine::fsutil::{self, IoContext};
 use crate::engine::tree_copy::{self, CopyRequest, SUMS_FILE_NAME};
 use crate::engine::CancelToken;
 use crate::store::local::COPY_WORKERS;
+use crate::store::{Ack, HeuristicOutcome};
 
 /// Where a running restore keeps its record: every `update` is saved (atomically) before it
 /// returns.
 pub trait Journal: Send + Sync {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String>;
     fn snapshot(&self) -> RestoreRecord;
+    /// The restore reached a named fault point (`crate::engine::faults::STEPS`); the master's
+    /// journal runs its fault there (tests). Nothing by default.
+    fn step_reached(&self, _step: &str) {}
+}
+
+/// Why a remote component's commit or rollback did not happen: it never will as asked (the
+/// agent refused for good, e.g. an operator's contrary decision, `heuristic`), or the
+/// component cannot be reached at all any more (taken out of the config).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteFailure {
+    pub message: String,
+    /// An operator's contrary decision on the agent's machine.
+    pub heuristic: Option<HeuristicOutcome>,
+}
+
+impl RemoteFailure {
+    pub fn new(message: impl Into<String>) -> RemoteFailure {
+        RemoteFailure {
+            message: message.into(),
+            heuristic: None,
+        }
+    }
 }
 
 /// The master's link to the agents of remote components (`agent` set in their plan): each call
@@ -62,10 +92,29 @@ pub trait Journal: Send + Sync {
 pub trait RemoteRestores: Send + Sync {
     /// Applies the component on its agent; answers the agent's view of it (status `applied`).
     fn apply(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String>;
-    /// Commits it (safety folder retired); retries until the agent acknowledges or refuses.
-    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String>;
-    /// Puts it back (idempotent on the agent).
-    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String>;
+    /// Commits it (safety folder retired), retrying until the agent acknowledges or refuses
+    /// for good; `waiting` is told (once) why it is not acknowledged yet.
+    fn commit(
+        &self,
+        rec: &RestoreRecord,
+        c: &ComponentRestore,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<Ack, RemoteFailure>;
+    /// Puts it back (idempotent on the agent), retrying like `commit`.
+    fn rollback(
+        &self,
+        rec: &RestoreRecord,
+        c: &ComponentRestore,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<Ack, RemoteFailure>;
+    /// Tells the agent the master still works on the restore (its in-doubt alarm restarts).
+    fn renew(&self, _rec: &RestoreRecord, _c: &ComponentRestore) -> Result<(), String> {
+        Ok(())
+    }
+    /// How often to renew the applied remote components of `rec`; `None`: never.
+    fn renew_every(&self, _rec: &RestoreRecord) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// No agents: a plan with a remote component fails.
@@ -75,11 +124,27 @@ impl RemoteRestores for NoRemote {
     fn apply(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String> {
         Err(format!("{}: no link to its agent here", c.name))
     }
-    fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
-        Err(format!("{}: no link to its agent here", c.name))
+    fn commit(
+        &self,
+        _: &RestoreRecord,
+        c: &ComponentRestore,
+        _: &mut dyn FnMut(&str),
+    ) -> Result<Ack, RemoteFailure> {
+        Err(RemoteFailure::new(format!(
+            "{}: no link to its agent here",
+            c.name
+        )))
     }
-    fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
-        Err(format!("{}: no link to its agent here", c.name))
+    fn rollback(
+        &self,
+        _: &RestoreRecord,
+        c: &ComponentRestore,
+        _: &mut dyn FnMut(&str),
+    ) -> Result<Ack, RemoteFailure> {
+        Err(RemoteFailure::new(format!(
+            "{}: no link to its agent here",
+            c.name
+        )))
     }
 }
 
@@ -145,38 +210,70 @@ pub fn run(journal: &dyn Journal, faults: &Faults) {
 }
 
 /// [`run`] with remote components applied, committed and rolled back through `remote`.
+/// Applied remote components are renewed (on a thread of their own) until the restore ends.
 pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteRestores) {
-    let n = journal.snapshot().components.len();
-    let mut failure = None;
-    for i in 0..n {
-        let is_remote = journal
-            .snapshot()
-            .components
-            .get(i)
-            .is_some_and(|c| c.agent.is_some());
-        let applied = if is_remote {
-            apply_remote(journal, faults, remote, i)
-        } else {
-            apply_component(journal, faults, i)
-        };
-        if let Err(e) = applied {
-            failure = Some(e);
-            break;
+    let first = journal.snapshot();
+    let n = first.components.len();
+    let applied_remote: std::sync::Mutex<Vec<ComponentRestore>> = std::sync::Mutex::new(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if let Some(every) = remote.renew_every(&first) {
+            let (applied_remote, stop, first) = (&applied_remote, &stop, &first);
+            scope.spawn(move || {
+                let mut since = std::time::Instant::now();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if since.elapsed() < every {
+                        continue;
+                    }
+                    since = std::time::Instant::now();
+                    let list = applied_remote
+                        .lock()
+                        .map(|l| l.clone())
+                        .unwrap_or_default();
+                    for c in &list {
+                        if let Err(e) = remote.renew(first, c) {
+                            tracing::debug!(component = %c.name, error = %e, "renewing an applied restore failed");
+                        }
+                    }
+                }
+            });
         }
-    }
-    if failure.is_none() {
-        let decided = journal.update(&mut |r| {
-            r.commit_decided = true;
-            r.step(StepAction::CommitDecided, None, None, None, None);
-        });
-        if let Err(e) = decided {
-            failure = Some(format!("could not record the commit decision: {e}"));
+        let mut failure = None;
+        for i in 0..n {
+            let plan = journal.snapshot().components.get(i).cloned();
+            let is_remote = plan.as_ref().is_some_and(|c| c.agent.is_some());
+            let applied = if is_remote {
+                apply_remote(journal, faults, remote, i)
+            } else {
+                apply_component(journal, faults, i)
+            };
+            if let Err(e) = applied {
+                failure = Some(e);
+                break;
+            }
+            if let (true, Some(c)) = (is_remote, plan) {
+                if let Ok(mut l) = applied_remote.lock() {
+                    l.push(c);
+                }
+            }
         }
-    }
-    match failure {
-        Some(e) => rollback_all_with(journal, faults, remote, RestoreStatus::Failed, &e),
-        None => complete_with(journal, remote, None),
-    }
+        if failure.is_none() {
+            journal.step_reached("restore_applied");
+            let decided = journal.update(&mut |r| {
+                r.commit_decided = true;
+                r.step(StepAction::CommitDecided, None, None, None, None);
+            });
+            if let Err(e) = decided {
+                failure = Some(format!("could not record the commit decision: {e}"));
+            }
+        }
+        match failure {
+            Some(e) => rollback_all_with(journal, faults, remote, RestoreStatus::Failed, &e),
+            None => complete_with(journal, faults, remote, None),
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
 }
 
 /// Applies remote component `i` through its agent. It is recorded `applying` first, so a
@@ -553,23 +650,66 @@ pub fn purge_retired(rec: &RestoreRecord) {
 /// follows once the restore is final) and ends the restore `succeeded`. Idempotent (start-up
 /// recovery calls it again after a crash). `note` is added to the record.
 pub fn complete(journal: &dyn Journal, note: Option<&str>) {
-    complete_with(journal, &NoRemote, note)
+    complete_with(journal, &Faults::none(), &NoRemote, note)
 }
 
-/// [`complete`], committing remote components through their agents (an agent that does not
-/// acknowledge is named in the record's errors: the restore is still complete everywhere else,
-/// and that agent keeps its component restored or rolls it back after its decision timeout).
-pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: Option<&str>) {
+/// Records a heuristic outcome a remote component's agent reported.
+fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
+    let line = crate::engine::single_line(&h.describe());
+    tracing::warn!("{line}");
+    let _ = journal.update(&mut |r| {
+        if !r.heuristic.contains(h) {
+            r.heuristic.push(h.clone());
+        }
+        let list = if h.mismatch {
+            &mut r.errors
+        } else {
+            &mut r.notes
+        };
+        if !list.contains(&line) {
+            list.push(line.clone());
+        }
+    });
+}
+
+/// [`complete`], committing remote components through their agents first, each waited for
+/// until its agent acknowledges (the restore stays `running` meanwhile, with a note naming the
+/// agent); the local safety folders are retired only then. A remote component that will never
+/// commit (an operator rolled it back by hand on its machine, or it was taken out of the
+/// config) while no component committed yet abandons the commit: the decision is withdrawn on
+/// disk, then everything is rolled back. After a commit, it is reported (the restore ends
+/// `failed`, the local safety folders kept).
+pub fn complete_with(
+    journal: &dyn Journal,
+    faults: &Faults,
+    remote: &dyn RemoteRestores,
+    note: Option<&str>,
+) {
     let rec = journal.snapshot();
-    for c in &rec.components {
-        if c.agent.is_some() {
-            if c.status == ComponentState::Restored {
-                continue;
-            }
-            let result = remote.commit(&rec, c);
-            let name = c.name.clone();
-            let _ = journal.update(&mut |r| match &result {
-                Ok(()) => {
+    let mut committed_any = rec
+        .components
+        .iter()
+        .any(|c| c.agent.is_some() && c.status == ComponentState::Restored);
+    let mut failed: Vec<String> = Vec::new();
+    for c in rec
+        .components
+        .iter()
+        .filter(|c| c.agent.is_some() && c.status != ComponentState::Restored)
+    {
+        let name = c.name.clone();
+        let agent = c.agent.clone().unwrap_or_default();
+        let mut waiting = |why: &str| {
+            let line = crate::engine::single_line(&format!(
+                "{name}: the commit was decided but its agent {agent} did not acknowledge it \
+                 ({why}); retrying until it does; the restore stays running and holds the job \
+                 lock meanwhile"
+            ));
+            tracing::warn!(restore = %rec.id, "{line}");
+            let _ = journal.update(&mut |r| r.notes.push(line.clone()));
+        };
+        match remote.commit(&rec, c, &mut waiting) {
+            Ok(ack) => {
+                let _ = journal.update(&mut |r| {
                     if let Some(cc) = r.component_mut(&name) {
                         cc.status = ComponentState::Restored;
                     }
@@ -578,16 +718,41 @@ pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: O
                         Some(&name),
                         Some(&c.safety_folder),
                         None,
-                        Some(format!(
-                            "committed on agent {}",
-                            c.agent.as_deref().unwrap_or("")
-                        )),
+                        Some(format!("committed on agent {agent}")),
                     );
+                });
+                if let Some(h) = &ack.heuristic {
+                    record_heuristic(journal, h);
                 }
-                Err(e) => r.errors.push(format!(
-                    "{name}: the commit was decided but its agent did not acknowledge it: {e}"
-                )),
-            });
+                if !committed_any {
+                    committed_any = true;
+                    journal.step_reached("restore_first_commit");
+                }
+            }
+            Err(f) => {
+                if let Some(h) = &f.heuristic {
+                    record_heuristic(journal, h);
+                }
+                if !committed_any {
+                    return abandon(journal, faults, remote, &name, &f.message);
+                }
+                let line = crate::engine::single_line(&format!(
+                    "{name}: the commit was decided but its agent {agent} will not commit: {}",
+                    f.message
+                ));
+                let _ = journal.update(&mut |r| {
+                    if let Some(cc) = r.component_mut(&name) {
+                        cc.errors.push(line.clone());
+                    }
+                    r.errors.push(line.clone());
+                });
+                failed.push(name.clone());
+            }
+        }
+    }
+    for c in rec.components.iter().filter(|c| c.agent.is_none()) {
+        if !failed.is_empty() {
+            // Mixed already: the old state of the local homes stays, for the operator.
             continue;
         }
         let safety = Path::new(&c.safety_folder);
@@ -622,20 +787,66 @@ pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: O
             }
         });
     }
+    let status = if failed.is_empty() {
+        RestoreStatus::Succeeded
+    } else {
+        RestoreStatus::Failed
+    };
     let _ = journal.update(&mut |r| {
         if let Some(n) = note {
             r.notes.push(n.to_string());
         }
-        r.status = RestoreStatus::Succeeded;
+        if !failed.is_empty() {
+            r.errors.push(format!(
+                "the components did not all end the same way: {} will not commit while others \
+                 did; the safety folders of the local components are kept (put them back by \
+                 hand for the state before the restore)",
+                failed.join(", ")
+            ));
+        }
+        r.status = status;
         r.finished_at = Some(now());
         r.step(
             StepAction::Finished,
             None,
             None,
             None,
-            Some("succeeded".into()),
+            Some(status.as_str().to_string()),
         );
     });
+}
+
+/// A decided restore that component `name` will not commit while nothing committed yet: the
+/// decision is withdrawn on disk (retried until it is), then every component is rolled back.
+fn abandon(
+    journal: &dyn Journal,
+    faults: &Faults,
+    remote: &dyn RemoteRestores,
+    name: &str,
+    why: &str,
+) {
+    let note = crate::engine::single_line(&format!(
+        "{name} will not commit ({why}) and no component had committed: the commit decision \
+         was withdrawn and every component is put back"
+    ));
+    let mut delay = std::time::Duration::from_millis(500);
+    while let Err(e) = journal.update(&mut |r| {
+        r.commit_decided = false;
+        if !r.notes.contains(&note) {
+            r.notes.push(note.clone());
+        }
+    }) {
+        tracing::error!(error = %e, "could not record the withdrawn commit decision; retrying");
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(std::time::Duration::from_secs(15));
+    }
+    rollback_all_with(
+        journal,
+        faults,
+        remote,
+        RestoreStatus::Failed,
+        &format!("{name} refused the commit before any component had committed: {why}"),
+    );
 }
 
 /// Rolls back every component that got to `applying` (reverse order) and ends the restore with
@@ -644,9 +855,10 @@ pub fn rollback_all(journal: &dyn Journal, faults: &Faults, status: RestoreStatu
     rollback_all_with(journal, faults, &NoRemote, status, reason)
 }
 
-/// [`rollback_all`], rolling remote components back through their agents. An agent that cannot
-/// be reached leaves its component `rollback_incomplete`, named in the errors: the agent rolls
-/// it back on its own (decision timeout, or its start-up).
+/// [`rollback_all`], rolling remote components back through their agents, each waited for
+/// until its agent acknowledges (the restore stays `running` meanwhile, with a note naming the
+/// agent). One that never will (an operator committed it by hand: a heuristic mismatch, or it
+/// was taken out of the config) is left `rollback_incomplete`, named in the errors.
 pub fn rollback_all_with(
     journal: &dyn Journal,
     faults: &Faults,
@@ -675,12 +887,29 @@ pub fn rollback_all_with(
         let name = c.name.clone();
         let mut steps: Vec<PendingStep> = Vec::new();
         let result = if c.agent.is_some() {
-            remote.rollback(&rec, c).map_err(|e| {
-                vec![format!(
-                    "through its agent: {e}; the agent rolls the component back on its own \
-                     (decision timeout, or when it starts)"
-                )]
-            })
+            let agent = c.agent.clone().unwrap_or_default();
+            let mut waiting = |why: &str| {
+                let line = crate::engine::single_line(&format!(
+                    "{name}: its agent {agent} did not acknowledge the rollback ({why}); retrying \
+                     until it does; the restore stays running and holds the job lock meanwhile"
+                ));
+                tracing::warn!(restore = %rec.id, "{line}");
+                let _ = journal.update(&mut |r| r.notes.push(line.clone()));
+            };
+            match remote.rollback(&rec, c, &mut waiting) {
+                Ok(ack) => {
+                    if let Some(h) = &ack.heuristic {
+                        record_heuristic(journal, h);
+                    }
+                    Ok(())
+                }
+                Err(f) => {
+                    if let Some(h) = &f.heuristic {
+                        record_heuristic(journal, h);
+                    }
+                    Err(vec![format!("through its agent {agent}: {}", f.message)])
+                }
+            }
         } else {
             rollback_component(c, faults, &mut |s| {
                 steps.push(s);
@@ -1008,6 +1237,8 @@ mod tests {
             commit_decided: false,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         }
     }
 
