@@ -68,45 +68,39 @@ pub trait Journal: Send + Sync {
     fn step_reached(&self, _step: &str) {}
 }
 
-/// Why a remote component's commit or rollback did not happen: it never will as asked (the
-/// agent refused for good, e.g. an operator's contrary decision, `heuristic`), or the
-/// component cannot be reached at all any more (taken out of the config).
+/// Why a remote component's commit or rollback did not happen (one attempt).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteFailure {
     pub message: String,
     /// An operator's contrary decision on the agent's machine.
     pub heuristic: Option<HeuristicOutcome>,
+    /// Not acknowledged (the agent unreachable, failing, refusing the token ...): try again;
+    /// its outcome may be unknown. False: it never will be done as asked (the agent refused
+    /// for good, or the component was taken out of the config).
+    pub retry: bool,
 }
 
 impl RemoteFailure {
-    pub fn new(message: impl Into<String>) -> RemoteFailure {
+    /// It never will be done as asked.
+    pub fn fatal(message: impl Into<String>) -> RemoteFailure {
         RemoteFailure {
             message: message.into(),
             heuristic: None,
+            retry: false,
         }
     }
 }
 
 /// The master's link to the agents of remote components (`agent` set in their plan): each call
-/// is the agent's side of that component's restore. Local restores use [`NoRemote`].
+/// is the agent's side of that component's restore, one attempt. Local restores use
+/// [`NoRemote`].
 pub trait RemoteRestores: Send + Sync {
     /// Applies the component on its agent; answers the agent's view of it (status `applied`).
     fn apply(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String>;
-    /// Commits it (safety folder retired), retrying until the agent acknowledges or refuses
-    /// for good; `waiting` is told (once) why it is not acknowledged yet.
-    fn commit(
-        &self,
-        rec: &RestoreRecord,
-        c: &ComponentRestore,
-        waiting: &mut dyn FnMut(&str),
-    ) -> Result<Ack, RemoteFailure>;
-    /// Puts it back (idempotent on the agent), retrying like `commit`.
-    fn rollback(
-        &self,
-        rec: &RestoreRecord,
-        c: &ComponentRestore,
-        waiting: &mut dyn FnMut(&str),
-    ) -> Result<Ack, RemoteFailure>;
+    /// Commits it (safety folder retired).
+    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure>;
+    /// Puts it back (idempotent on the agent).
+    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure>;
     /// Tells the agent the master still works on the restore (its in-doubt alarm restarts).
     fn renew(&self, _rec: &RestoreRecord, _c: &ComponentRestore) -> Result<(), String> {
         Ok(())
@@ -117,6 +111,64 @@ pub trait RemoteRestores: Send + Sync {
     }
 }
 
+/// Longest wait between two rounds of attempts of unacknowledged remote commits or rollbacks.
+pub const MAX_REMOTE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Carries a decision out on the remote components `list` of `rec`, in rounds until each one
+/// acknowledged or refused for good (no time limit: none of them decides alone). `attempt`
+/// makes one attempt; `ended` is told each result that ends a component, and whether another
+/// component's outcome is unknown so far (an attempt not acknowledged), and returns false to
+/// stop everything (the rest is left as it is). The record notes (once per component) each
+/// agent that did not acknowledge, naming it. `what` is `commit` or `rollback`.
+fn on_agents(
+    journal: &dyn Journal,
+    rec: &RestoreRecord,
+    list: Vec<&ComponentRestore>,
+    what: &str,
+    attempt: &mut dyn FnMut(&ComponentRestore) -> Result<Ack, RemoteFailure>,
+    ended: &mut dyn FnMut(&ComponentRestore, Result<Ack, RemoteFailure>, bool) -> bool,
+) {
+    let mut pending = list;
+    let mut noted: BTreeSet<String> = BTreeSet::new();
+    let mut unsettled: BTreeSet<String> = BTreeSet::new();
+    let mut delay = std::time::Duration::from_millis(250);
+    while !pending.is_empty() {
+        let mut again = Vec::new();
+        for c in pending {
+            match attempt(c) {
+                Err(f) if f.retry => {
+                    unsettled.insert(c.name.clone());
+                    if noted.insert(c.name.clone()) {
+                        let line = crate::engine::single_line(&format!(
+                            "{}: its agent {} did not acknowledge the {what} ({}); retrying \
+                             until it does (the agent keeps its part as it is meanwhile); the \
+                             restore stays running and holds the job lock",
+                            c.name,
+                            c.agent.as_deref().unwrap_or(""),
+                            f.message
+                        ));
+                        tracing::warn!(restore = %rec.id, "{line}");
+                        let _ = journal.update(&mut |r| r.notes.push(line.clone()));
+                    }
+                    again.push(c);
+                }
+                result => {
+                    unsettled.remove(&c.name);
+                    let others = !unsettled.is_empty();
+                    if !ended(c, result, others) {
+                        return;
+                    }
+                }
+            }
+        }
+        pending = again;
+        if !pending.is_empty() {
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(MAX_REMOTE_RETRY_DELAY);
+        }
+    }
+}
+
 /// No agents: a plan with a remote component fails.
 pub struct NoRemote;
 
@@ -124,24 +176,14 @@ impl RemoteRestores for NoRemote {
     fn apply(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String> {
         Err(format!("{}: no link to its agent here", c.name))
     }
-    fn commit(
-        &self,
-        _: &RestoreRecord,
-        c: &ComponentRestore,
-        _: &mut dyn FnMut(&str),
-    ) -> Result<Ack, RemoteFailure> {
-        Err(RemoteFailure::new(format!(
+    fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        Err(RemoteFailure::fatal(format!(
             "{}: no link to its agent here",
             c.name
         )))
     }
-    fn rollback(
-        &self,
-        _: &RestoreRecord,
-        c: &ComponentRestore,
-        _: &mut dyn FnMut(&str),
-    ) -> Result<Ack, RemoteFailure> {
-        Err(RemoteFailure::new(format!(
+    fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        Err(RemoteFailure::fatal(format!(
             "{}: no link to its agent here",
             c.name
         )))
@@ -691,64 +733,71 @@ pub fn complete_with(
         .iter()
         .any(|c| c.agent.is_some() && c.status == ComponentState::Restored);
     let mut failed: Vec<String> = Vec::new();
-    for c in rec
+    let mut abandoned: Option<(String, String)> = None;
+    let remotes: Vec<&ComponentRestore> = rec
         .components
         .iter()
         .filter(|c| c.agent.is_some() && c.status != ComponentState::Restored)
-    {
-        let name = c.name.clone();
-        let agent = c.agent.clone().unwrap_or_default();
-        let mut waiting = |why: &str| {
-            let line = crate::engine::single_line(&format!(
-                "{name}: the commit was decided but its agent {agent} did not acknowledge it \
-                 ({why}); retrying until it does; the restore stays running and holds the job \
-                 lock meanwhile"
-            ));
-            tracing::warn!(restore = %rec.id, "{line}");
-            let _ = journal.update(&mut |r| r.notes.push(line.clone()));
-        };
-        match remote.commit(&rec, c, &mut waiting) {
-            Ok(ack) => {
-                let _ = journal.update(&mut |r| {
-                    if let Some(cc) = r.component_mut(&name) {
-                        cc.status = ComponentState::Restored;
+        .collect();
+    on_agents(
+        journal,
+        &rec,
+        remotes,
+        "commit",
+        &mut |c| remote.commit(&rec, c),
+        // `others_uncertain`: another component may have committed (not acknowledged yet).
+        &mut |c, result, others_uncertain| {
+            let name = c.name.clone();
+            let agent = c.agent.clone().unwrap_or_default();
+            match result {
+                Ok(ack) => {
+                    let _ = journal.update(&mut |r| {
+                        if let Some(cc) = r.component_mut(&name) {
+                            cc.status = ComponentState::Restored;
+                        }
+                        r.step(
+                            StepAction::RemovedSafetyFolder,
+                            Some(&name),
+                            Some(&c.safety_folder),
+                            None,
+                            Some(format!("committed on agent {agent}")),
+                        );
+                    });
+                    if let Some(h) = &ack.heuristic {
+                        record_heuristic(journal, h);
                     }
-                    r.step(
-                        StepAction::RemovedSafetyFolder,
-                        Some(&name),
-                        Some(&c.safety_folder),
-                        None,
-                        Some(format!("committed on agent {agent}")),
-                    );
-                });
-                if let Some(h) = &ack.heuristic {
-                    record_heuristic(journal, h);
+                    if !committed_any {
+                        committed_any = true;
+                        journal.step_reached("restore_first_commit");
+                    }
+                    true
                 }
-                if !committed_any {
-                    committed_any = true;
-                    journal.step_reached("restore_first_commit");
+                Err(f) => {
+                    if let Some(h) = &f.heuristic {
+                        record_heuristic(journal, h);
+                    }
+                    if !committed_any && !others_uncertain {
+                        abandoned = Some((name, f.message));
+                        return false;
+                    }
+                    let line = crate::engine::single_line(&format!(
+                        "{name}: the commit was decided but its agent {agent} will not commit: {}",
+                        f.message
+                    ));
+                    let _ = journal.update(&mut |r| {
+                        if let Some(cc) = r.component_mut(&name) {
+                            cc.errors.push(line.clone());
+                        }
+                        r.errors.push(line.clone());
+                    });
+                    failed.push(name);
+                    true
                 }
             }
-            Err(f) => {
-                if let Some(h) = &f.heuristic {
-                    record_heuristic(journal, h);
-                }
-                if !committed_any {
-                    return abandon(journal, faults, remote, &name, &f.message);
-                }
-                let line = crate::engine::single_line(&format!(
-                    "{name}: the commit was decided but its agent {agent} will not commit: {}",
-                    f.message
-                ));
-                let _ = journal.update(&mut |r| {
-                    if let Some(cc) = r.component_mut(&name) {
-                        cc.errors.push(line.clone());
-                    }
-                    r.errors.push(line.clone());
-                });
-                failed.push(name.clone());
-            }
-        }
+        },
+    );
+    if let Some((name, why)) = abandoned {
+        return abandon(journal, faults, remote, &name, &why);
     }
     for c in rec.components.iter().filter(|c| c.agent.is_none()) {
         if !failed.is_empty() {
@@ -877,26 +926,64 @@ pub fn rollback_all_with(
         );
     });
     let rec = journal.snapshot();
-    for c in rec.components.iter().rev() {
-        if !matches!(
+    let to_undo = |c: &&ComponentRestore| {
+        matches!(
             c.status,
             ComponentState::Applying | ComponentState::Applied | ComponentState::RollbackIncomplete
-        ) {
-            continue;
-        }
-        let name = c.name.clone();
+        )
+    };
+    let record_end = |name: &str, steps: &mut Vec<PendingStep>, result: Result<(), Vec<String>>| {
+        let _ = flush_steps(journal, name, steps, &mut |r| {
+            if let Some(cc) = r.component_mut(name) {
+                match &result {
+                    Ok(()) => cc.status = ComponentState::RolledBack,
+                    Err(errs) => {
+                        cc.status = ComponentState::RollbackIncomplete;
+                        cc.errors.extend(errs.iter().cloned());
+                    }
+                }
+            }
+            match &result {
+                Ok(()) => r.step(StepAction::RolledBack, Some(name), None, None, None),
+                Err(errs) => {
+                    for e in errs {
+                        r.errors.push(format!("{name}: rollback: {e}"));
+                    }
+                }
+            }
+        });
+    };
+    // The local components first (reverse order), so an agent that keeps the master waiting
+    // does not keep them waiting; then the remote ones, each until its agent acknowledges.
+    for c in rec
+        .components
+        .iter()
+        .rev()
+        .filter(to_undo)
+        .filter(|c| c.agent.is_none())
+    {
         let mut steps: Vec<PendingStep> = Vec::new();
-        let result = if c.agent.is_some() {
+        let result = rollback_component(c, faults, &mut |s| {
+            steps.push(s);
+        });
+        record_end(&c.name, &mut steps, result);
+    }
+    let remotes: Vec<&ComponentRestore> = rec
+        .components
+        .iter()
+        .rev()
+        .filter(to_undo)
+        .filter(|c| c.agent.is_some())
+        .collect();
+    on_agents(
+        journal,
+        &rec,
+        remotes,
+        "rollback",
+        &mut |c| remote.rollback(&rec, c),
+        &mut |c, result, _| {
             let agent = c.agent.clone().unwrap_or_default();
-            let mut waiting = |why: &str| {
-                let line = crate::engine::single_line(&format!(
-                    "{name}: its agent {agent} did not acknowledge the rollback ({why}); retrying \
-                     until it does; the restore stays running and holds the job lock meanwhile"
-                ));
-                tracing::warn!(restore = %rec.id, "{line}");
-                let _ = journal.update(&mut |r| r.notes.push(line.clone()));
-            };
-            match remote.rollback(&rec, c, &mut waiting) {
+            let result = match result {
                 Ok(ack) => {
                     if let Some(h) = &ack.heuristic {
                         record_heuristic(journal, h);
@@ -909,32 +996,11 @@ pub fn rollback_all_with(
                     }
                     Err(vec![format!("through its agent {agent}: {}", f.message)])
                 }
-            }
-        } else {
-            rollback_component(c, faults, &mut |s| {
-                steps.push(s);
-            })
-        };
-        let _ = flush_steps(journal, &name, &mut steps, &mut |r| {
-            if let Some(cc) = r.component_mut(&name) {
-                match &result {
-                    Ok(()) => cc.status = ComponentState::RolledBack,
-                    Err(errs) => {
-                        cc.status = ComponentState::RollbackIncomplete;
-                        cc.errors.extend(errs.iter().cloned());
-                    }
-                }
-            }
-            match &result {
-                Ok(()) => r.step(StepAction::RolledBack, Some(&name), None, None, None),
-                Err(errs) => {
-                    for e in errs {
-                        r.errors.push(format!("{name}: rollback: {e}"));
-                    }
-                }
-            }
-        });
-    }
+            };
+            record_end(&c.name, &mut Vec::new(), result);
+            true
+        },
+    );
     let _ = journal.update(&mut |r| {
         r.status = status;
         r.finished_at = Some(now());

@@ -5,11 +5,12 @@
 //! * The calls are async (reqwest); the restore runs on threads of its own, so each call is run
 //!   on the server's runtime when there is one (the handle taken when the restore started),
 //!   else (start-up recovery, before the server runs) on a small runtime of a thread of its own.
-//! * Commit and rollback: retried with backoff (0.25 s doubling to 5 s) until the agent
-//!   acknowledges, with no time limit: an applied remote component voted yes and never decides
-//!   alone, so the restore waits for it (`running`, holding the job lock, a note naming the
-//!   agent). Only an answer that it never will (409: an operator decided the other way by
-//!   hand, a heuristic outcome) or a component taken out of the config ends the waiting.
+//! * Commit and rollback: one attempt each here; `crate::restore::apply` repeats them with
+//!   backoff until the agent acknowledges, with no time limit: an applied remote component
+//!   voted yes and never decides alone, so the restore waits for it (`running`, holding the
+//!   job lock, a note naming the agent). Only an answer that it never will (409: e.g. an
+//!   operator decided the other way by hand, a heuristic outcome) or a component taken out of
+//!   the config ends the waiting.
 //! * Renew: while other components are applied, an applied remote component is renewed every
 //!   quarter of its agent's decision timeout, so the agent does not mark it in doubt.
 //!
@@ -25,9 +26,6 @@ use crate::agent::wire::RemoteRestoreRequest;
 use crate::engine::ComponentSpec;
 use crate::jobs::Engine;
 use crate::store::{Ack, Decision, RestoreStep, StoreError};
-
-/// Longest wait between two attempts of an unacknowledged commit or rollback.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// The link to the agents of a restore's remote components.
 pub struct AgentLink {
@@ -135,44 +133,33 @@ impl AgentLink {
 }
 
 impl AgentLink {
-    /// A decision carried out on the agent, retried until it acknowledges (see the module
-    /// doc); `waiting` is told once why it did not yet.
+    /// One attempt of a decision on the agent (the caller retries: `crate::restore::apply`).
     fn decide(
         &self,
         rec: &RestoreRecord,
         c: &ComponentRestore,
         decision: Decision,
-        waiting: &mut dyn FnMut(&str),
     ) -> Result<RestoreRecord, RemoteFailure> {
         let step = if decision == Decision::Commit {
             RestoreStep::Commit
         } else {
             RestoreStep::Rollback
         };
-        let mut delay = Duration::from_millis(250);
-        let mut told = false;
-        loop {
-            match self.of(rec, c, step) {
-                Ok(r) => return Ok(r),
-                Err(StoreError::Heuristic(h)) => {
-                    return Err(RemoteFailure {
-                        message: h.describe(),
-                        heuristic: Some(h),
-                    })
-                }
-                Err(e @ (StoreError::Conflict(_) | StoreError::NotConfigured(_))) => {
-                    return Err(RemoteFailure::new(e.to_string()))
-                }
-                Err(e) => {
-                    if !told {
-                        told = true;
-                        waiting(&e.to_string());
-                    }
-                    tracing::warn!(component = %c.name, restore = %rec.id, error = %e, "the agent did not acknowledge the restore's {}; retrying", decision.as_str());
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(MAX_RETRY_DELAY);
-                }
+        match self.of(rec, c, step) {
+            Ok(r) => Ok(r),
+            Err(StoreError::Heuristic(h)) => Err(RemoteFailure {
+                message: h.describe(),
+                heuristic: Some(h),
+                retry: false,
+            }),
+            Err(e @ (StoreError::Conflict(_) | StoreError::NotConfigured(_))) => {
+                Err(RemoteFailure::fatal(e.to_string()))
             }
+            Err(e) => Err(RemoteFailure {
+                message: e.to_string(),
+                heuristic: None,
+                retry: true,
+            }),
         }
     }
 
@@ -207,32 +194,22 @@ impl RemoteRestores for AgentLink {
         }
     }
 
-    fn commit(
-        &self,
-        rec: &RestoreRecord,
-        c: &ComponentRestore,
-        waiting: &mut dyn FnMut(&str),
-    ) -> Result<Ack, RemoteFailure> {
-        let r = self.decide(rec, c, Decision::Commit, waiting)?;
+    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        let r = self.decide(rec, c, Decision::Commit)?;
         if r.status == RestoreStatus::Succeeded {
             Ok(Ack {
                 heuristic: self.heuristic(c, &r, Decision::Commit),
             })
         } else {
-            Err(RemoteFailure::new(format!(
+            Err(RemoteFailure::fatal(format!(
                 "the agent reports the restore {}",
                 r.status.as_str()
             )))
         }
     }
 
-    fn rollback(
-        &self,
-        rec: &RestoreRecord,
-        c: &ComponentRestore,
-        waiting: &mut dyn FnMut(&str),
-    ) -> Result<Ack, RemoteFailure> {
-        let r = self.decide(rec, c, Decision::Rollback, waiting)?;
+    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        let r = self.decide(rec, c, Decision::Rollback)?;
         let left: Vec<String> = r
             .components
             .iter()
@@ -240,12 +217,12 @@ impl RemoteRestores for AgentLink {
             .flat_map(|x| x.errors.iter().cloned())
             .collect();
         if r.status == RestoreStatus::Succeeded {
-            return Err(RemoteFailure::new(
+            return Err(RemoteFailure::fatal(
                 "the agent reports the restore committed",
             ));
         }
         if !left.is_empty() || r.status == RestoreStatus::Running {
-            return Err(RemoteFailure::new(format!(
+            return Err(RemoteFailure::fatal(format!(
                 "the agent could not put everything back: {}",
                 left.join("; ")
             )));
