@@ -34,7 +34,7 @@ use crate::store::remote::{Agents, RemoteStore};
 use crate::store::{ComponentStore, HeuristicOutcome, RestoreStep, StoreError};
 
 /// Between two passes when nothing is left to resolve.
-pub const PERIOD: Duration = Duration::from_secs(60);
+pub const PERIOD: Duration = Duration::from_secs(15);
 /// First wait before a pass again when something was left.
 pub const RETRY_MIN: Duration = Duration::from_secs(1);
 /// Longest wait between passes while something is left.
@@ -150,6 +150,9 @@ impl Resolver {
                     Outcome::Done => {}
                     Outcome::Driven => {
                         if t.in_doubt() {
+                            // The job that drives it does not talk to it (hung, or waiting
+                            // for another agent): look again soon.
+                            left = true;
                             in_doubt.push(seen(&t));
                         }
                     }

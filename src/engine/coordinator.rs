@@ -504,11 +504,11 @@ pub async fn commit_decided(run: &Run) -> BackupStatus {
                     if noted.insert(name.clone()) {
                         let note = if refused {
                             single_line(&format!(
-                                "{name}: the commit was decided but the agent {agent} refused it ({e}); the set can only be completed through this agent, so the master retries until it accepts (fix the cause, e.g. the token, and restart the master if needed); the backup stays running and holds the job lock meanwhile"
+                                "{name}: the commit was decided but the agent refused it ({e}); the set can only be completed through this agent ({agent}), so the master retries until it accepts (fix the cause, e.g. the token, and restart the master if needed); the backup stays running and holds the job lock meanwhile"
                             ))
                         } else {
                             single_line(&format!(
-                                "{name}: the commit was decided but the agent {agent} did not acknowledge it ({e}); retrying until it does; the backup stays running and holds the job lock meanwhile"
+                                "{name}: the commit was decided but the agent did not acknowledge it ({e}); retrying until it does (the agent {agent} keeps its part prepared meanwhile); the backup stays running and holds the job lock"
                             ))
                         };
                         tracing::warn!(backup = %run.id, "{note}");

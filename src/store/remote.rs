@@ -276,11 +276,18 @@ impl RemoteStore {
         }
     }
 
-    /// Who the agent is; one short attempt (for `GET /components`).
+    /// Who the agent is and its open transactions; one short attempt (for `GET /components`
+    /// and the resolver).
     pub async fn info(&self) -> Result<AgentInfo, StoreError> {
         let url = format!("{}/agent/v1/components", self.base);
-        self.once::<(), _>(Method::GET, &url, None, PROBE_TIMEOUT)
-            .await
+        let info: AgentInfo = self
+            .once::<(), _>(Method::GET, &url, None, PROBE_TIMEOUT)
+            .await?;
+        if info.decision_timeout_seconds > 0 {
+            self.alarm_secs
+                .store(info.decision_timeout_seconds, Ordering::Relaxed);
+        }
+        Ok(info)
     }
 
     /// Where backup `id` stands on the agent.
