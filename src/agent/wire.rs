@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::engine::Profile;
+pub use crate::store::TxnKind;
 use crate::store::{Participation, PrepareOutcome, ProgressUpdate};
 
 /// The master's settings of one component, sent with every transaction call (DESIGN §8:
@@ -128,23 +129,6 @@ pub struct AgentInfo {
     /// longer drives from its records).
     #[serde(default)]
     pub transactions: Vec<OpenTransaction>,
-}
-
-/// Which kind of job a transaction of an agent belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TxnKind {
-    Backup,
-    Restore,
-}
-
-impl TxnKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TxnKind::Backup => "backup",
-            TxnKind::Restore => "restore",
-        }
-    }
 }
 
 /// Where an open transaction stands.

@@ -692,3 +692,26 @@ pub fn finish(
         *r = final_rec.clone();
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_phase_keeps_one_slot_more_within_the_limit() {
+        let spec = |keep| ComponentSpec {
+            name: "hub".into(),
+            profile: super::super::Profile::MaestroHub,
+            home: "/h".into(),
+            backup_folder: "/h/backup".into(),
+            keep,
+            items: vec![],
+        };
+        assert_eq!(phase_one(&spec(0)).keep, 1);
+        assert_eq!(phase_one(&spec(3)).keep, 4);
+        assert_eq!(
+            phase_one(&spec(crate::config::MAX_KEEP)).keep,
+            crate::config::MAX_KEEP
+        );
+    }
+}

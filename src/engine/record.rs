@@ -104,6 +104,9 @@ pub struct ComponentProgress {
     /// This component's errors, one line each.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// For a remote component: its agent's URL (its `folder` is a path on that machine).
+    #[serde(default)]
+    pub agent: Option<String>,
 }
 
 /// A backup job: what `/backups/{id}` returns.
@@ -319,6 +322,7 @@ mod tests {
             finished_at: None,
             duration_ms: None,
             errors: vec![],
+            agent: None,
         };
         let v = serde_json::to_value(BackupEvent::progress_of(&p)).unwrap();
         assert_eq!(v["type"], "progress");

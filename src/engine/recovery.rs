@@ -127,7 +127,9 @@ pub const INTERRUPTED: &str =
 
 /// The spec to finish a record's component with: the folder recorded in the job (that is where
 /// its staging folder is), `keep` the greater of the recorded and the configured one, the rest
-/// from the current config when it still has the component.
+/// from the current config when it still has the component. A component no longer configured
+/// that was remote (its agent recorded, or a relative folder: a local one is always absolute)
+/// stays remote, with no home here: its store then reaches nothing and says so.
 pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpec {
     let folder = PathBuf::from(&c.folder);
     match config.iter().find(|s| s.name == c.name) {
@@ -140,7 +142,11 @@ pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpe
         None => ComponentSpec {
             name: c.name.clone(),
             profile: Profile::Custom,
-            home: fsutil::parent_of(&folder),
+            home: if c.agent.is_some() || folder.is_relative() {
+                PathBuf::new()
+            } else {
+                fsutil::parent_of(&folder)
+            },
             backup_folder: folder,
             keep: c.keep,
             items: vec![],
@@ -338,4 +344,45 @@ pub async fn recover(
         tracing::error!(problem = %p, "recovery");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(name: &str, folder: &str, agent: Option<&str>) -> ComponentProgress {
+        ComponentProgress {
+            name: name.into(),
+            status: ComponentStatus::Prepared,
+            folder: folder.into(),
+            keep: 2,
+            files: 0,
+            files_copied: 0,
+            files_linked: 0,
+            bytes_copied: 0,
+            bytes_linked: 0,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            errors: vec![],
+            agent: agent.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_component_gone_from_the_config_keeps_being_what_it_was() {
+        // Remote (its agent recorded, or a folder relative to a remote home): no home here,
+        // so it is never taken for a folder on this machine.
+        for p in [
+            progress("trk", "/srv/trk/backup", Some("http://10.0.0.7:9090")),
+            progress("trk", "backup", None),
+        ] {
+            assert!(spec_for(&p, &[]).is_remote(), "{p:?}");
+        }
+        // Local: its recorded folder, in its parent.
+        let s = spec_for(&progress("hub", "/srv/hub/backup", None), &[]);
+        assert!(!s.is_remote());
+        assert_eq!(s.home, PathBuf::from("/srv/hub"));
+        assert_eq!(s.keep, 2);
+    }
 }

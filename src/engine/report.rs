@@ -154,6 +154,7 @@ mod tests {
                 } else {
                     vec!["disk\nfull".into()]
                 },
+                agent: None,
             }],
             errors: if status == BackupStatus::Succeeded {
                 vec![]

@@ -114,6 +114,9 @@ pub trait RemoteRestores: Send + Sync {
 /// Longest wait between two rounds of attempts of unacknowledged remote commits or rollbacks.
 pub const MAX_REMOTE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Told how one remote component's decision ended (see [`on_agents`]).
+type Ended<'a> = dyn FnMut(&ComponentRestore, Result<Ack, RemoteFailure>, bool) -> bool + 'a;
+
 /// Carries a decision out on the remote components `list` of `rec`, in rounds until each one
 /// acknowledged or refused for good (no time limit: none of them decides alone). `attempt`
 /// makes one attempt; `ended` is told each result that ends a component, and whether another
@@ -126,7 +129,7 @@ fn on_agents(
     list: Vec<&ComponentRestore>,
     what: &str,
     attempt: &mut dyn FnMut(&ComponentRestore) -> Result<Ack, RemoteFailure>,
-    ended: &mut dyn FnMut(&ComponentRestore, Result<Ack, RemoteFailure>, bool) -> bool,
+    ended: &mut Ended<'_>,
 ) {
     let mut pending = list;
     let mut noted: BTreeSet<String> = BTreeSet::new();

@@ -106,6 +106,23 @@ impl Decision {
     }
 }
 
+/// Which kind of job a transaction of an agent belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TxnKind {
+    Backup,
+    Restore,
+}
+
+impl TxnKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxnKind::Backup => "backup",
+            TxnKind::Restore => "restore",
+        }
+    }
+}
+
 /// A decision an operator carried out on an agent's machine (`backup-master agent resolve`)
 /// instead of the master: a heuristic outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

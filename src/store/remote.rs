@@ -705,14 +705,6 @@ impl ComponentStore for Unconfigured {
     async fn abort(&self, _: &str, _: &ComponentSpec, _: &[String]) -> Result<Ack, StoreError> {
         Err(StoreError::NotConfigured(self.0.clone()))
     }
-    async fn restore_step(
-        &self,
-        _: &str,
-        _: super::RestoreStep,
-        _: &crate::agent::wire::RemoteRestoreRequest,
-    ) -> Result<crate::restore::RestoreRecord, StoreError> {
-        Err(StoreError::NotConfigured(self.0.clone()))
-    }
     async fn history(&self, _spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError> {
         Err(StoreError::Refused(self.0.clone()))
     }
@@ -750,7 +742,7 @@ pub struct Probe {
 /// an operator's on that machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InDoubt {
-    pub kind: crate::agent::wire::TxnKind,
+    pub kind: super::TxnKind,
     /// The backup ID, or the restore ID.
     #[schema(example = "20261126T020000Z")]
     pub id: String,
