@@ -30,7 +30,9 @@
 //! everything is rolled back; after a commit it can only be reported (a mismatch).
 //!
 //! # Rollback (any failure, a panic, or start-up recovery of an interrupted restore)
-//! Components that got to `applying` are rolled back in reverse order. For each target path
+//! Components that got to `applying` are rolled back in reverse order, the local ones first
+//! and then the remote ones, each waited for until its agent acknowledges (one agent down then
+//! keeps neither the local homes nor the other agents waiting). For each target path
 //! (reverse plan order): when its safety copy exists, whatever is at the path now is removed and
 //! the safety copy is renamed back; when the path did not exist before (not in `remove`),
 //! whatever was copied there is removed; otherwise the original was never moved and stays.
