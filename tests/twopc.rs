@@ -14,10 +14,11 @@
 //! * (e) an agent unreachable while the restarted master resolves: the record stays `running`
 //!   with a note and the job lock; when the agent returns, it completes.
 //! * In doubt is visible (agent status, `GET /components`, `/metrics`) while a hung master
-//!   (paused) does not renew; a slow local copy longer than the agents' timeout never makes an
-//!   agent doubt (renewals); a set whose commit waits for an agent is `committing`, and the set
-//!   about to leave the history stays complete until every component committed; one job per
-//!   component on an agent.
+//!   (paused) does not renew; the alarm measures the master's silence (a viewer's read does
+//!   not end it, a renewal does); a slow local copy longer than the agents' timeout never
+//!   makes an agent doubt (renewals); a set whose commit waits for an agent is `committing`,
+//!   and the set about to leave the history stays complete until every component committed;
+//!   one job per component on an agent.
 //! * 20 kills at random points of two-agent backups and restores, each followed by the agents'
 //!   timeout: the outcome is never mixed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -1080,4 +1081,43 @@ fn kill_9_at_20_random_points_with_agents_in_doubt_never_mixes_the_outcome() {
         outcomes.iter().any(|o| !o.contains("(0 in doubt)")),
         "no kill left an agent in doubt"
     );
+}
+
+/// The alarm measures the master's silence: a prepared backup goes in doubt after the
+/// timeout, reading it (a viewer's GET) changes nothing, the master's renewal ends the alarm,
+/// and an abort in doubt removes the staging folder. Agent calls only.
+#[test]
+fn a_renewal_ends_the_alarm_and_reading_does_not() {
+    let c = Cluster::new(false, 2, &[]);
+    let id = "29990101T000000Z";
+    let r = prepare_other(&c, "trk", id);
+    assert_eq!(r.status(), 202);
+    let path = format!("/agent/v1/components/trk/backups/{id}");
+    c.wait_in_doubt("trk", id);
+    let v = c.trk.get_json(&path, TRK_TOKEN);
+    assert_eq!(
+        v["state"], "in_doubt",
+        "a GET is no message from the master: {v:#}"
+    );
+    assert_eq!(v["decision_timeout_seconds"], 1, "{v:#}");
+    let r = c
+        .trk
+        .post(&format!("{path}/renew"), TRK_TOKEN, &json!(null));
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["state"], "prepared", "{v:#}");
+    assert!(v["participation"]["in_doubt_since"].is_null(), "{v:#}");
+    // Silence again: in doubt again; the staging folder stays throughout.
+    c.wait_in_doubt("trk", id);
+    assert_eq!(stagings(&c.home("trk")).len(), 1);
+    let r = c.trk.post(
+        &format!("{path}/abort"),
+        TRK_TOKEN,
+        &json!({"profile": "maestro-tracker", "backup_folder": "backup", "keep": 2,
+                "items": ["tracker.ini", "data/"]}),
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["state"], "aborted");
+    assert!(stagings(&c.home("trk")).is_empty());
+    assert!(c.trk.open_transactions(TRK_TOKEN).is_empty());
 }
