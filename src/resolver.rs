@@ -4,7 +4,8 @@
 //!
 //! At start-up, then every [`PERIOD`], sooner while something is left ([`RETRY_MIN`] doubling to
 //! [`RETRY_MAX`]: an agent unreachable, a call that failed; so an agent that becomes reachable
-//! again is met within that), and whenever a job ends ([`Resolver::wake`]), one pass asks the
+//! again is met within that), and whenever a backup ends or `GET /components` meets a
+//! transaction in doubt ([`Resolver::wake`]), one pass asks the
 //! agent of every remote component for its open transactions (`GET /agent/v1/components`) and,
 //! for each one of that component:
 //!

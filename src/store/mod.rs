@@ -250,8 +250,6 @@ pub enum RestoreStep {
     Rollback,
     /// The master still works on the restore: the agent's in-doubt alarm starts again.
     Renew,
-    /// Where the restore stands on the agent (read only).
-    Status,
 }
 
 /// One component's backup storage. Object safe: used as `Arc<dyn ComponentStore>`.

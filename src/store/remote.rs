@@ -37,7 +37,7 @@
 //!
 //! # Restores
 //! `restore_step` drives the agent's side of a restore (`.../restores/{restore_id}/...`):
-//! `plan`, `renew`, `status` and `commit`/`rollback` (idempotent on the agent) are retried
+//! `plan`, `renew` and `commit`/`rollback` (idempotent on the agent) are retried
 //! like the other idempotent calls; `apply` is sent once. A 409 to a commit or rollback is
 //! checked against the agent's record for an operator's decision, as for backups.
 //!
@@ -646,10 +646,6 @@ impl ComponentStore for RemoteStore {
             }
             S::Renew => {
                 self.idempotent::<(), _>(Method::POST, &format!("{base}/renew"), None, POLL_TIMEOUT)
-                    .await
-            }
-            S::Status => {
-                self.idempotent::<(), _>(Method::GET, &base, None, POLL_TIMEOUT)
                     .await
             }
             S::Commit | S::Rollback => {
