@@ -13,6 +13,7 @@ pub mod error;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;
+pub mod resolver;
 pub mod restore;
 pub mod schedule;
 pub mod server;
@@ -57,6 +58,7 @@ pub fn create_app(
         .app_data(parts.sets.clone())
         .app_data(parts.restorer.clone())
         .app_data(parts.agents.clone())
+        .app_data(parts.resolver.clone())
         .app_data(parts.streams.clone())
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(api::json::MAX_BODY))

@@ -6,8 +6,10 @@
 //! operations the master does not answer.
 //!
 //! Roles (the agent's `[[tokens]]`): viewer reads (`GET`), operator also verifies, admin also
-//! prepares, commits and aborts backups, and plans, applies, commits and rolls back restores
-//! ([`super::restore`]). The master's token should be admin.
+//! prepares, renews, commits and aborts backups, and plans, applies, renews, commits and rolls
+//! back restores ([`super::restore`]). The master's token should be admin. Only the master's
+//! calls about a transaction (admin) count as its messages for the in-doubt alarm; reading
+//! one does not.
 
 use actix_web::{get, post, web, HttpResponse};
 use utoipa::OpenApi;
@@ -19,9 +21,10 @@ use super::wire::{
 };
 use crate::api::{
     AgentAbortProblems, AgentCommitProblems, AgentComponentProblems, AgentHistoryQueryProblems,
-    AgentPrepareProblems, AgentRestoreCommitProblems, AgentRestoreProblems,
-    AgentRestoreRollbackProblems, AgentSpecInvalid, AgentTxnProblems, AgentVerifyInvalid,
-    AuthProblems, BearerAuth, BodyProblems, OperatorAuthProblems, TokenProblems, ValidJson,
+    AgentPrepareProblems, AgentRenewProblems, AgentRestoreCommitProblems, AgentRestoreProblems,
+    AgentRestoreRollbackProblems, AgentRestoreStatusProblems, AgentSpecInvalid, AgentTxnProblems,
+    AgentVerifyInvalid, AuthProblems, BearerAuth, BodyProblems, OperatorAuthProblems,
+    TokenProblems, ValidJson,
 };
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
@@ -33,7 +36,10 @@ use crate::error::ApiError;
         description = "The agent runs on a component's own server; the backup master drives it over \
             HTTP: two-phase commit (prepare, then commit or abort) of one backup of a component, \
             its history, verification; and the restore of a component (plan, apply with a safety \
-            copy, then commit or rollback). The data never passes through the master. Every \
+            copy, then commit or rollback). A prepared backup or an applied restore is never \
+            ended by the agent alone: without a word from the master for \
+            `decision_timeout_seconds` it is marked in doubt and waits (the master renews it \
+            while it works on the set). The data never passes through the master. Every \
             `/agent/v1` route needs `Authorization: Bearer <token>` with a token of the agent's \
             `[[tokens]]` (the master's should be admin); `/healthz` needs none.\n\n\
             **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, \
@@ -66,12 +72,15 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(get_agent)
             .service(get_txn)
             .service(prepare_txn)
+            .service(renew_txn)
             .service(commit_txn)
             .service(abort_txn)
             .service(get_history)
             .service(verify_slot)
+            .service(get_restore)
             .service(plan_restore)
             .service(apply_restore)
+            .service(renew_restore)
             .service(commit_restore)
             .service(rollback_restore),
     );
@@ -92,9 +101,10 @@ type Key = web::Path<(String, String)>;
 
 /// The agent and its components
 ///
-/// The agent's version, how long a prepared backup waits for the master's decision, and the
-/// components it serves (name, profile, home). The master calls it to show whether the agent
-/// answers. Changes nothing; any role.
+/// The agent's version, how long a prepared backup or an applied restore waits for word from
+/// the master before it is marked in doubt, the components it serves (name, profile, home), and
+/// its open backups and restores (prepared, applied, in doubt, ...). The master calls it to
+/// show whether the agent answers and what waits there. Changes nothing; any role.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
@@ -105,15 +115,22 @@ type Key = web::Path<(String, String)>;
     )
 )]
 #[get("/components")]
-pub async fn get_agent(_: Viewer, txns: web::Data<Txns>) -> HttpResponse {
-    HttpResponse::Ok().json(txns.info())
+pub async fn get_agent(
+    _: Viewer,
+    txns: web::Data<Txns>,
+    restores: web::Data<AgentRestores>,
+) -> HttpResponse {
+    let mut info = txns.info();
+    info.transactions.extend(restores.open_transactions());
+    HttpResponse::Ok().json(info)
 }
 
 /// One backup of a component
 ///
 /// Where one backup (one transaction of the two-phase commit) of a component stands:
 /// `preparing` with its counters, then `prepared`, `failed` or `cancelled`, and once decided
-/// `committed`, `aborted` or `timed_out`. The master polls it while the agent prepares.
+/// `committed` or `aborted`; `in_doubt` while it waits for word from the master longer than
+/// `decision_timeout_seconds`. The master polls it while the agent prepares.
 /// Changes nothing; any role.
 #[utoipa::path(
     tag = "agent",
@@ -168,13 +185,46 @@ pub async fn prepare_txn(
     Ok(HttpResponse::Accepted().json(v))
 }
 
+/// Renew a backup
+///
+/// Tells the agent the master still works on the set of this backup (admin): while it
+/// prepares (the master's progress poll), and after it prepared while the master waits for the
+/// other components. The in-doubt alarm starts again, and a backup in doubt is prepared again.
+/// Changes only that clock; answers the backup as it stands, at once. 503 (`unavailable`) when
+/// the renewal could not be recorded; the master retries.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    responses(
+        (status = 200, description = "The backup on this agent", body = TxnView,
+            example = json!(crate::api::examples::txn_prepared())),
+        AuthProblems, AgentTxnProblems, AgentRenewProblems,
+    )
+)]
+#[post("/components/{name}/backups/{id}/renew")]
+pub async fn renew_txn(
+    _: Admin,
+    txns: web::Data<Txns>,
+    key: Key,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(txns.renew(&name, &id).await?))
+}
+
 /// Commit a backup
 ///
-/// Commits a prepared backup (admin): rotates the component's slots (`backup` becomes
-/// `backup1`, ...) and renames the staging folder to the backup folder, each step recorded
-/// first. Answers when done (seconds). Idempotent: committing a committed backup answers 200
-/// again. 409 (`conflict`) when it is not committable (still preparing, failed, aborted, timed
-/// out); 503 (`unavailable`) when the rotation failed, which the master retries.
+/// Commits a prepared backup, in doubt or not (admin): rotates the component's slots (`backup`
+/// becomes `backup1`, ...) and renames the staging folder to the backup folder, each step
+/// recorded first. Answers when done (seconds). Idempotent: committing a committed backup
+/// answers 200 again; repeated with a smaller `keep`, it drops the slots above it (the master
+/// commits keeping one slot more, so the oldest set stays complete until every component
+/// committed). 409 (`conflict`) when it is not committable (still preparing, failed, or aborted
+/// by the master or by an operator on this machine); 503 (`unavailable`) when the rotation
+/// failed, which the master retries.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
@@ -288,6 +338,63 @@ pub async fn verify_slot(
 
 type RestoreKey = web::Path<(String, String)>;
 
+/// A restore on this agent
+///
+/// Where a restore of the component stands on this agent: its record, with the component's
+/// status (applying, applied, in doubt, restored, rolled back). The master reads it when it
+/// resolves open transactions. Changes nothing; any role.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_applied())),
+        TokenProblems, AgentRestoreStatusProblems,
+    )
+)]
+#[get("/components/{name}/restores/{restore_id}")]
+pub async fn get_restore(
+    _: Viewer,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.status(&name, &id)?))
+}
+
+/// Renew a restore
+///
+/// Tells the agent the master still works on this restore (admin; it applies the other
+/// components, or waits for them to commit): the in-doubt alarm starts again, and a restore in
+/// doubt no longer is. Changes only that clock; answers the restore as it stands, at once. 503
+/// (`unavailable`) when the renewal could not be recorded; the master retries.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_applied())),
+        AuthProblems, AgentRestoreStatusProblems, AgentRenewProblems,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/renew")]
+pub async fn renew_restore(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.renew(&name, &id).await?))
+}
+
 /// Plan a restore
 ///
 /// The plan of a restore of the component from one of its slots (admin), as a dry run:
@@ -325,9 +432,10 @@ pub async fn plan_restore(
 /// Applies a restore of the component (admin): verifies the slot, moves the items aside into
 /// `<home>/.pre-restore-<restore_id>/`, copies the backup out (never moving or linking backup
 /// files) and applies the profile's rules, recorded at every step. Answers when applied
-/// (seconds to minutes); the restore then waits for commit or rollback, or the decision
-/// timeout, which rolls it back. A failed apply is rolled back at once: 409 (`conflict`) saying
-/// why; 409 too when another restore of the component waits for its decision.
+/// (seconds to minutes); the restore then waits for the master's commit or rollback: after
+/// `decision_timeout_seconds` without a word from the master it is marked in doubt, and still
+/// waits. A failed apply is rolled back at once: 409 (`conflict`) saying why; 409 too when
+/// another restore or a backup of the component is open (applied, prepared, in doubt, ...).
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),

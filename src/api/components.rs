@@ -9,19 +9,27 @@ use super::{
 };
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
+use crate::resolver::Resolver;
 use crate::state::{AppState, ComponentUpdate, ComponentView};
 use crate::store::remote::Agents;
 
 /// Asks the agent of every remote component in `views` (concurrently, short timeout) and fills
-/// in `reachable`, `agent_version` and `agent_error`. The ETag does not cover these.
-async fn with_reachability(agents: &Agents, views: &mut [ComponentView]) {
+/// in `reachable`, `agent_version`, `agent_error` and `in_doubt`. The ETag does not cover
+/// these. Transactions in doubt wake the resolver.
+async fn with_reachability(agents: &Agents, resolver: &Resolver, views: &mut [ComponentView]) {
     let probes = futures_util::future::join_all(views.iter().map(|v| agents.probe(&v.name))).await;
+    let mut doubt = false;
     for (v, p) in views.iter_mut().zip(probes) {
         if let Some(p) = p {
+            doubt |= !p.in_doubt.is_empty();
             v.reachable = Some(p.reachable);
             v.agent_version = p.version;
             v.agent_error = p.error;
+            v.in_doubt = p.reachable.then_some(p.in_doubt);
         }
+    }
+    if doubt {
+        resolver.wake();
     }
 }
 
@@ -34,9 +42,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// The components
 ///
 /// Every configured component in config order: profile, home, backup folder, `keep`, items;
-/// for a component on an agent also whether its agent answers now and its version (each agent
-/// is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes
-/// nothing; any role.
+/// for a component on an agent also whether its agent answers now, its version, and its
+/// backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+/// short timeout, so this takes at most a few seconds). Changes nothing; any role.
 #[utoipa::path(
     tag = "components",
     security(("bearer" = [])),
@@ -51,9 +59,10 @@ pub async fn list_components(
     _: Viewer,
     state: web::Data<AppState>,
     agents: web::Data<Agents>,
+    resolver: web::Data<Resolver>,
 ) -> HttpResponse {
     let mut views = state.components();
-    with_reachability(&agents, &mut views).await;
+    with_reachability(&agents, &resolver, &mut views).await;
     HttpResponse::Ok().json(views)
 }
 
@@ -78,11 +87,12 @@ pub async fn get_component(
     _: Viewer,
     state: web::Data<AppState>,
     agents: web::Data<Agents>,
+    resolver: web::Data<Resolver>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (view, etag) = state.component(&name)?;
     let mut views = [view];
-    with_reachability(&agents, &mut views).await;
+    with_reachability(&agents, &resolver, &mut views).await;
     let [view] = views;
     Ok(with_etag(&view, etag))
 }

@@ -13,9 +13,9 @@ use crate::state::AppState;
 ///
 /// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
 /// component), the last backup's duration and bytes, backups by result, running hook
-/// processes, build info. Changes nothing. Needs a viewer token, unless the config sets
-/// `metrics_public = true`: then it needs none, and the server's own document says so
-/// (`security: []`).
+/// processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+/// token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+/// own document says so (`security: []`).
 #[utoipa::path(
     tag = "health",
     security(("bearer" = []), ()),
@@ -31,13 +31,15 @@ pub async fn get_metrics(
     state: web::Data<AppState>,
     engine: web::Data<Engine>,
     hooks: web::Data<HookManager>,
+    resolver: web::Data<crate::resolver::Resolver>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
     }
     let engine = engine.into_inner();
     let running = hooks.running_count();
-    let text = web::block(move || crate::metrics::render(&engine, running))
+    let in_doubt = resolver.in_doubt();
+    let text = web::block(move || crate::metrics::render(&engine, running, &in_doubt))
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()

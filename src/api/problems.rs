@@ -349,9 +349,9 @@ problem_responses! {
     }
     /// 409 and 503 of the agent's prepare.
     AgentPrepareProblems {
-        "409" "This backup is already known here, another backup of the component waits for its decision, or a restored component has not started since (`conflict`)" => [
+        "409" "This backup is already known here, another backup or a restore of the component is open (prepared, applied, in doubt, ...), or a restored component has not started since (`conflict`)" => [
             ApiError::conflict("backup 20261126T020000Z of component trk is already known here (Prepared)"),
-            ApiError::conflict("backup 20261125T020000Z of component trk is Prepared on this agent and waits for the master's decision; one backup at a time (it is aborted after 3600 s without a decision)"),
+            ApiError::conflict("backup 20261125T020000Z of component trk is in doubt on this agent and waits for the master's decision (or an operator's: backup-master agent resolve); one backup or restore of a component at a time"),
         ],
         "503" "The backup could not be recorded on this agent (`unavailable`)" => [
             unwritable("could not record the backup on this agent: writing /var/lib/backup-agent/txns/trk/20261126T020000Z.json: No space left on device (os error 28)"),
@@ -359,9 +359,9 @@ problem_responses! {
     }
     /// 409 and 503 of the agent's commit.
     AgentCommitProblems {
-        "409" "Not committable: still preparing, failed, aborted, or timed out waiting for the decision (`conflict`)" => [
+        "409" "Not committable: still preparing, failed, or aborted (by the master, or by an operator on this machine) (`conflict`)" => [
             ApiError::conflict("backup 20261126T020000Z of component trk is still being prepared"),
-            ApiError::conflict("backup 20261126T020000Z of component trk cannot be committed: it is Aborted on this agent (no decision within 3600 s)"),
+            ApiError::conflict("backup 20261126T020000Z of component trk cannot be committed: it is Aborted on this agent (by an operator: backup-master agent resolve)"),
         ],
         "503" "The rotation failed or could not be recorded; the master retries (`unavailable`)" => [
             unwritable("commit failed: renaming /srv/maestro/tracker/backup to /srv/maestro/tracker/backup1: No space left on device (os error 28)"),
@@ -393,7 +393,7 @@ problem_responses! {
         "409" "The home is not in a state a restore can work on, the apply failed and was rolled back, or another restore of the component waits for its decision (`conflict`)" => [
             ApiError::conflict("cannot restore trk: /srv/maestro/tracker/.pre-restore-R20261126T101500Z exists and is not this restore's"),
             ApiError::conflict("the restore of trk failed on this agent and was rolled back: copying data/: No space left on device (os error 28)"),
-            ApiError::conflict("restore R20261125T101500Z of trk waits for the master's decision on this agent"),
+            ApiError::conflict("restore R20261125T101500Z of trk is in doubt on this agent and waits for the master's decision; one backup or restore of a component at a time"),
         ],
         "422" "The slot does not hold that backup, its backup did not succeed, it does not verify, or an ID is invalid (`validation_failed`)" => [
             field("backup_id", "slot /srv/maestro/tracker/backup1 holds backup 20261125T020000Z, not 20261126T020000Z"),
@@ -406,7 +406,20 @@ problem_responses! {
             ApiError::not_found("this agent has no restore R20261126T101500Z of trk"),
         ],
         "409" "The restore was rolled back on this agent (`conflict`)" => [
-            ApiError::conflict("restore R20261126T101500Z of trk was not committed: it is rolled_back on this agent (no decision in time)"),
+            ApiError::conflict("restore R20261126T101500Z of trk was not committed: it is rolled_back on this agent (by an operator: backup-master agent resolve)"),
+        ],
+    }
+    /// 404 of an agent route naming a restore of a component.
+    AgentRestoreStatusProblems {
+        "404" "This agent does not serve the component, or has no such restore of it (`not_found`)" => [
+            ApiError::not_found("this agent does not serve component \"trx\""),
+            ApiError::not_found("this agent has no restore R20261126T101500Z of trk"),
+        ],
+    }
+    /// 503 of the agent's renewals.
+    AgentRenewProblems {
+        "503" "The renewal could not be recorded on this agent; the master retries (`unavailable`)" => [
+            unwritable("could not record the renewal on this agent: writing /var/lib/backup-agent/txns/trk/20261126T020000Z.json: No space left on device (os error 28)"),
         ],
     }
     /// 404 and 409 of the agent's restore rollback.

@@ -60,13 +60,17 @@
 //!   is made by its agent from the slot of the set, its folder is verified through the agent,
 //!   and the apply is the agent's (same rules, same safety folder in its home). The commit is
 //!   decided only when every component, local and remote, is applied; then every agent commits
-//!   (retried until acknowledged); any failure rolls back every component, local and remote.
+//!   (waited for until acknowledged), and only then the local safety folders go; any failure
+//!   before the decision rolls back every component, local and remote.
 //!   A remote component is restored only from its agent's slots: `source_folders` names
 //!   folders on this machine, so it is refused for a remote component.
-//! * Start-up recovery of a `running` restore rolls remote components back (or commits them)
-//!   through their agents, best effort: an agent that cannot be reached is named in the
-//!   record's errors, and rolls the component back by itself (its decision timeout, or its own
-//!   start-up when it stopped during the apply).
+//! * A remote component that applied voted yes and never decides alone: the master renews it
+//!   while it applies the others, and waits for its agent to acknowledge the commit or the
+//!   rollback, with no time limit (the restore stays `running`, holding the job lock, with a
+//!   note naming the agent). The restore ends `succeeded` only when every component was
+//!   restored, never for a mixed outcome. Start-up recovery of a `running` restore with
+//!   remote components runs in the background for the same reason (start-up never waits for
+//!   an agent), holding the job lock.
 
 pub mod apply;
 pub mod plan;
@@ -402,6 +406,10 @@ impl Journal for JobJournal {
     fn snapshot(&self) -> RestoreRecord {
         lock(&self.work).rec.clone()
     }
+
+    fn step_reached(&self, step: &str) {
+        self.inner.faults.step(step, &self.inner.state_dir);
+    }
 }
 
 fn empty_record(id: &str) -> RestoreRecord {
@@ -422,6 +430,8 @@ fn empty_record(id: &str) -> RestoreRecord {
         commit_decided: false,
         errors: vec![],
         notes: vec![],
+        heuristic: vec![],
+        participation: None,
     }
 }
 
@@ -473,11 +483,17 @@ impl Restorer {
             }),
         };
         for id in running {
+            let with_agents = lock(&restorer.inner.records)
+                .get(&id)
+                .is_some_and(|r| r.components.iter().any(|c| c.agent.is_some()));
+            if with_agents {
+                restorer.recover_in_background(id);
+                continue;
+            }
             let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
             let link = remote::AgentLink {
                 engine: restorer.inner.engine.clone(),
                 rt: None,
-                retry_commit: false,
             };
             recovery::recover_with(&journal, &restorer.inner.faults, &link);
             let r = journal.snapshot();
@@ -509,6 +525,77 @@ impl Restorer {
         }
         restorer.warn_about_leftovers();
         Ok(restorer)
+    }
+
+    /// Recovers interrupted restore `id`, which has remote components, on a thread of its own
+    /// holding the job lock (taken before this returns): start-up never waits for an agent, and
+    /// the restore stays `running` (with notes naming the agents it waits for) until every
+    /// agent acknowledged the commit or the rollback (see [`recovery`]).
+    fn recover_in_background(&self, id: String) {
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Restore, &id)
+            .map_err(|e| tracing::error!(restore = %id, error = %e, "recovering a restore without the job lock"))
+            .ok();
+        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("restore-{id}-recovery"))
+            .spawn(move || {
+                let link = remote::AgentLink {
+                    engine: inner.engine.clone(),
+                    rt: None,
+                };
+                recovery::recover_with(&journal, &inner.faults, &link);
+                journal.flush_durably();
+                let r = journal.snapshot();
+                tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
+                drop(guard);
+                journal.publish();
+                if r.status == S::Succeeded {
+                    apply::purge_retired(&r);
+                }
+            });
+        if let Err(e) = spawned {
+            self.inner.engine.set_problem(
+                &format!("restore {id}"),
+                Some(format!(
+                    "restore {id}: the thread that finishes it after the restart could not start \
+                     ({e}); it stays running: restart the master"
+                )),
+            );
+        }
+    }
+
+    /// Adds a heuristic outcome met later (an operator's decision on an agent's machine) to
+    /// the record of restore `id` (final or not), and saves it.
+    pub fn record_heuristic(
+        &self,
+        id: &str,
+        h: &crate::store::HeuristicOutcome,
+    ) -> Result<(), String> {
+        let line = crate::engine::single_line(&h.describe());
+        let _w = lock(&self.inner.write_lock);
+        let mut records = lock(&self.inner.records);
+        let rec = records
+            .get_mut(id)
+            .ok_or_else(|| format!("no restore {id}"))?;
+        let mut next = rec.clone();
+        if !next.heuristic.contains(h) {
+            next.heuristic.push(h.clone());
+        }
+        let list = if h.mismatch {
+            &mut next.errors
+        } else {
+            &mut next.notes
+        };
+        if !list.contains(&line) {
+            list.push(line);
+        }
+        record::save(&self.inner.state_dir, &next).map_err(|e| e.to_string())?;
+        *rec = next;
+        Ok(())
     }
 
     /// Logs safety folders no running restore will roll back (a rollback that could not
@@ -740,7 +827,6 @@ impl Restorer {
         let link = remote::AgentLink {
             engine: self.inner.engine.clone(),
             rt: tokio::runtime::Handle::try_current().ok(),
-            retry_commit: false,
         };
         let mut plans = Vec::new();
         let mut conflicts = Vec::new();
@@ -915,6 +1001,8 @@ impl Restorer {
             commit_decided: false,
             errors: vec![],
             notes,
+            heuristic: vec![],
+            participation: None,
         };
         rec.step(
             StepAction::Planned,
@@ -957,7 +1045,6 @@ impl Restorer {
         let link = remote::AgentLink {
             engine: self.inner.engine.clone(),
             rt,
-            retry_commit: true,
         };
         let spawned = std::thread::Builder::new()
             .name(format!("restore-{id}"))
@@ -974,6 +1061,7 @@ impl Restorer {
                         tracing::error!(restore = %journal.id, "the restore panicked after the commit decision; completing the commit");
                         apply::complete_with(
                             &journal,
+                            faults,
                             &link,
                             Some("the restore stopped unexpectedly after its commit was decided; the commit was completed"),
                         );
