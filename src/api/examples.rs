@@ -18,7 +18,8 @@ fn progress(name: &str, folder: &str, status: &str, files: u64, bytes: u64, done
         "started_at": if status == "pending" { Value::Null } else { json!("2026-11-26T02:00:00Z") },
         "finished_at": if done { json!("2026-11-26T02:00:04Z") } else { Value::Null },
         "duration_ms": if done { json!(3870) } else { Value::Null },
-        "errors": []
+        "errors": [],
+        "agent": if name == "trk" { json!("https://10.0.0.7:9090") } else { Value::Null }
     })
 }
 
@@ -44,7 +45,7 @@ fn backup(status: &str) -> Value {
         ],
         "errors": [], "notes": [], "commit_decided": done,
         "report": "/var/lib/backup-master/logs/backupReport_20261126T020000Z.txt",
-        "kept_stagings": [], "hook_pending": false
+        "kept_stagings": [], "hook_pending": false, "heuristic": []
     })
 }
 
@@ -302,7 +303,7 @@ pub fn backup_set() -> Value {
     let mut trk = set_folder("trk", "/srv/maestro/tracker/backup");
     trk["agent"] = json!("https://10.0.0.7:9090");
     json!({
-        "id": BACKUP_ID, "complete": true, "successful": true,
+        "id": BACKUP_ID, "complete": true, "successful": true, "committing": false,
         "components": [
             set_folder("hub", "/srv/maestro/hub/backup"),
             set_folder("lui", "/srv/maestro/lui/backup"),
@@ -348,7 +349,7 @@ pub fn import_outcome() -> Value {
             "backup_id": "20261120T020000Z", "imported_at": "2026-11-26T09:12:00Z"
         },
         "set": {
-            "id": "20261120T020000Z", "complete": false, "successful": false,
+            "id": "20261120T020000Z", "complete": false, "successful": false, "committing": false,
             "components": [folder], "missing": ["hub", "trk"], "last_verification": null
         }
     })
@@ -478,7 +479,8 @@ fn restore(dry_run: bool, status: &str) -> Value {
         "changed": if done { json!([format!("/srv/maestro/lui/.pre-restore-{RESTORE_ID}"), "/srv/maestro/lui/lui.ini", "/srv/maestro/lui/luidata", "/srv/maestro/lui/registry"]) } else { json!([]) },
         "commit_decided": done,
         "errors": [],
-        "notes": [LUI_NOTE]
+        "notes": [LUI_NOTE],
+        "heuristic": []
     })
 }
 
@@ -521,7 +523,8 @@ pub fn remote_spec_abort() -> Value {
 pub fn agent_info() -> Value {
     json!({
         "version": "0.1.0", "decision_timeout_seconds": 3600,
-        "components": [{ "name": "trk", "profile": "maestro-tracker", "home": "/srv/maestro/tracker" }]
+        "components": [{ "name": "trk", "profile": "maestro-tracker", "home": "/srv/maestro/tracker" }],
+        "transactions": []
     })
 }
 
@@ -539,7 +542,12 @@ fn txn(state: &str) -> Value {
         "outcome": if prepared {
             json!({ "status": "prepared", "stats": stats, "started_at": "2026-11-26T02:00:00Z", "finished_at": "2026-11-26T02:00:03Z", "errors": [], "skipped": [] })
         } else { Value::Null },
-        "detail": if state == "aborted" { json!("hub: copying accountreg/accounts.dat: No space left on device (os error 28)") } else { Value::Null }
+        "detail": if state == "aborted" { json!("hub: copying accountreg/accounts.dat: No space left on device (os error 28)") } else { Value::Null },
+        "participation": {
+            "last_message_at": if decided { "2026-11-26T02:00:04Z" } else { "2026-11-26T02:00:03Z" },
+            "in_doubt_since": null, "operator": null
+        },
+        "decision_timeout_seconds": 3600
     })
 }
 
@@ -635,7 +643,7 @@ fn agent_restore(status: &str, plan_status: &str, decided: bool) -> Value {
             { "at": "2026-11-26T10:15:03Z", "action": "component_applied", "component": "trk" }
         ],
         "changed": [safety, "/srv/maestro/tracker/data", "/srv/maestro/tracker/tracker.ini"],
-        "commit_decided": decided, "errors": [], "notes": []
+        "commit_decided": decided, "errors": [], "notes": [], "heuristic": []
     })
 }
 
@@ -668,7 +676,31 @@ mod tests {
         let typed: T = serde_json::from_value(example.clone())
             .unwrap_or_else(|e| panic!("{what}: {e}\n{example:#}"));
         let back = serde_json::to_value(&typed).unwrap();
-        assert_eq!(back, example, "{what}");
+        let mut diffs = vec![];
+        differences("", &back, &example, &mut diffs);
+        assert!(diffs.is_empty(), "{what}: written != example at {diffs:?}");
+    }
+
+    /// Paths where `written` and `example` differ (`+` only written, `-` only in the example).
+    fn differences(at: &str, written: &Value, example: &Value, out: &mut Vec<String>) {
+        match (written, example) {
+            (Value::Object(w), Value::Object(e)) => {
+                for (k, v) in w {
+                    match e.get(k) {
+                        Some(ev) => differences(&format!("{at}/{k}"), v, ev, out),
+                        None => out.push(format!("+{at}/{k}")),
+                    }
+                }
+                out.extend(e.keys().filter(|k| !w.contains_key(*k)).map(|k| format!("-{at}/{k}")));
+            }
+            (Value::Array(w), Value::Array(e)) if w.len() == e.len() => {
+                for (i, (wv, ev)) in w.iter().zip(e).enumerate() {
+                    differences(&format!("{at}/{i}"), wv, ev, out);
+                }
+            }
+            _ if written != example => out.push(format!("{at}: {written} != {example}")),
+            _ => {}
+        }
     }
 
     #[test]
