@@ -328,9 +328,9 @@ export interface paths {
         /**
          * The components
          * @description Every configured component in config order: profile, home, backup folder, `keep`, items;
-         *     for a component on an agent also whether its agent answers now and its version (each agent
-         *     is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes
-         *     nothing; any role.
+         *     for a component on an agent also whether its agent answers now, its version, and its
+         *     backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+         *     short timeout, so this takes at most a few seconds). Changes nothing; any role.
          */
         get: operations["list_components"];
         put?: never;
@@ -656,9 +656,9 @@ export interface paths {
          * Prometheus metrics
          * @description The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
          *     component), the last backup's duration and bytes, backups by result, running hook
-         *     processes, build info. Changes nothing. Needs a viewer token, unless the config sets
-         *     `metrics_public = true`: then it needs none, and the server's own document says so
-         *     (`security: []`).
+         *     processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+         *     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+         *     own document says so (`security: []`).
          */
         get: operations["get_metrics"];
         put?: never;
@@ -733,6 +733,12 @@ export interface components {
              */
             finished_at?: string | null;
             /**
+             * @description Remote components an operator had resolved by hand on their agent's machine
+             *     (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+             *     components did not all end the same way (the errors say how).
+             */
+            heuristic?: components["schemas"]["HeuristicOutcome"][];
+            /**
              * @description True from the write that made the record final until its after-backup hook
              *     (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is
              *     started when the master starts again, exactly once (the hook process record, written
@@ -767,7 +773,12 @@ export interface components {
         };
         /** @description A backup set: the folders of all components that share one backup ID. */
         BackupSet: {
-            /** @description Every configured component has a folder with this ID. */
+            /**
+             * @description The backup's commit is decided but not yet acknowledged by every component: the
+             *     master is completing it (the backup is `running`). Not complete until then.
+             */
+            committing?: boolean;
+            /** @description Every configured component has a folder with this ID, and it is not `committing`. */
             complete: boolean;
             /** @description The folders, in config order of their components; a slot before an imported copy. */
             components: components["schemas"]["SetFolder"][];
@@ -810,6 +821,8 @@ export interface components {
         };
         /** @description Per-component details of a backup. */
         ComponentProgress: {
+            /** @description For a remote component: its agent's URL (its `folder` is a path on that machine). */
+            agent?: string | null;
             /** Format: int64 */
             bytes_copied?: number;
             /** Format: int64 */
@@ -982,6 +995,12 @@ export interface components {
             backup_path?: string | null;
             /** @description The home folder, resolved (local components). */
             home?: string | null;
+            /**
+             * @description Remote components whose agent answered: its backups and restores of this component
+             *     that are in doubt there (they voted yes and heard nothing from the master for the
+             *     agent's `decision_timeout_seconds`; the master resolves them when it can).
+             */
+            in_doubt?: components["schemas"]["InDoubt"][] | null;
             /** @description What a backup holds, relative to the home. */
             items: string[];
             /**
@@ -1016,6 +1035,11 @@ export interface components {
             /** @example /srv/lui/luidata */
             to: string;
         };
+        /**
+         * @description What a participant of a two-phase commit was told to do (or an operator did by hand).
+         * @enum {string}
+         */
+        Decision: "commit" | "abort" | "rollback";
         /**
          * @description How DST changed the daily time on one day.
          * @enum {string}
@@ -1125,6 +1149,30 @@ export interface components {
              * @example 0.1.0
              */
             version: string;
+        };
+        /**
+         * @description A participant that an operator resolved by hand while the master was away, as the master's
+         *     record reports it once it meets that participant again.
+         */
+        HeuristicOutcome: {
+            /** @description The agent's URL. */
+            agent?: string | null;
+            /**
+             * Format: date-time
+             * @description When the operator did it.
+             */
+            at: string;
+            /** @description Component name. */
+            component: string;
+            /** @description What the master decided. */
+            decision: components["schemas"]["Decision"];
+            /**
+             * @description The operator's outcome differs from the master's decision: the components did not all
+             *     end the same way (see the record's errors).
+             */
+            mismatch: boolean;
+            /** @description What the operator did. */
+            outcome: components["schemas"]["Decision"];
         };
         /**
          * @description Why a hook process was started.
@@ -1289,6 +1337,25 @@ export interface components {
             /** Format: date-time */
             imported_at: string;
         };
+        /**
+         * @description A backup or restore of a remote component that is in doubt on its agent: it voted yes and
+         *     heard nothing from the master for the agent's `decision_timeout_seconds`. It waits for the
+         *     master's decision (the master resolves it from its records when it reaches the agent), or
+         *     an operator's on that machine.
+         */
+        InDoubt: {
+            /**
+             * @description The backup ID, or the restore ID.
+             * @example 20261126T020000Z
+             */
+            id: string;
+            kind: components["schemas"]["TxnKind"];
+            /**
+             * Format: date-time
+             * @description Since when it is in doubt.
+             */
+            since: string;
+        };
         /** @description A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`. */
         JobId: string;
         /**
@@ -1334,6 +1401,15 @@ export interface components {
              */
             utc: string;
         };
+        /**
+         * @description A decision an operator carried out on an agent's machine (`backup-master agent resolve`)
+         *     instead of the master: a heuristic outcome.
+         */
+        OperatorDecision: {
+            /** Format: date-time */
+            at: string;
+            decision: components["schemas"]["Decision"];
+        };
         /** @description The `data` of an output stream's `exit` event: how the process ended. */
         OutputExit: {
             /**
@@ -1376,6 +1452,29 @@ export interface components {
             kind: components["schemas"]["EntryKind"];
             /** @example /srv/lui/luidata */
             path: string;
+        };
+        /**
+         * @description Where an agent's part of a backup or restore stands with its master (two-phase commit).
+         *     A participant that voted yes (a backup `prepared`, a restore `applied`) never decides
+         *     alone: after `decision_timeout_seconds` without a word from the master it is marked in
+         *     doubt (an alarm) and keeps waiting for the master, or for an operator.
+         */
+        Participation: {
+            /**
+             * Format: date-time
+             * @description Set while it is in doubt: it voted yes and heard nothing from the master within the
+             *     agent's `decision_timeout_seconds` (a monotonic clock, restarted when the agent
+             *     starts). Cleared when the master speaks again.
+             */
+            in_doubt_since?: string | null;
+            /**
+             * Format: date-time
+             * @description When the master last spoke about it (prepare, renew, commit, abort; for a restore
+             *     apply, renew, commit, rollback). Written to disk with each change of state; the
+             *     agent's API shows the live value.
+             */
+            last_message_at?: string | null;
+            operator?: null | components["schemas"]["OperatorDecision"];
         };
         /** @description An RFC 9457 problem document, as every error response carries it. */
         Problem: {
@@ -1490,9 +1589,16 @@ export interface components {
             errors: string[];
             /** Format: date-time */
             finished_at?: string | null;
+            /**
+             * @description Remote components an operator had resolved by hand on their agent's machine
+             *     (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+             *     components did not all end the same way (the errors say how).
+             */
+            heuristic?: components["schemas"]["HeuristicOutcome"][];
             /** @example R20261126T101500Z */
             id: string;
             notes: string[];
+            participation?: null | components["schemas"]["Participation"];
             /** @description The components asked for (absent: all configured components). */
             requested_components?: string[] | null;
             /** @description The request's `source_folders`. */
@@ -1697,6 +1803,11 @@ export interface components {
          * @enum {string}
          */
         Trigger: "manual" | "schedule" | "catch_up";
+        /**
+         * @description Which kind of job a transaction of an agent belongs to.
+         * @enum {string}
+         */
+        TxnKind: "backup" | "restore";
         /** @description A verification job and, when finished, its result. */
         Verification: {
             /** Format: int64 */
@@ -1782,6 +1893,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
+                     *           "committing": false,
                      *           "complete": true,
                      *           "components": [
                      *             {
@@ -1915,6 +2027,7 @@ export interface operations {
                      *         "imported_at": "2026-11-26T09:12:00Z"
                      *       },
                      *       "set": {
+                     *         "committing": false,
                      *         "complete": false,
                      *         "components": [
                      *           {
@@ -1962,6 +2075,7 @@ export interface operations {
                      *         "imported_at": "2026-11-26T09:12:00Z"
                      *       },
                      *       "set": {
+                     *         "committing": false,
                      *         "complete": false,
                      *         "components": [
                      *           {
@@ -2079,6 +2193,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "committing": false,
                      *       "complete": true,
                      *       "components": [
                      *         {
@@ -2516,6 +2631,7 @@ export interface operations {
                      *           "commit_decided": true,
                      *           "components": [
                      *             {
+                     *               "agent": null,
                      *               "bytes_copied": 4096,
                      *               "bytes_linked": 1044480,
                      *               "duration_ms": 3870,
@@ -2531,6 +2647,7 @@ export interface operations {
                      *               "status": "committed"
                      *             },
                      *             {
+                     *               "agent": null,
                      *               "bytes_copied": 4096,
                      *               "bytes_linked": 52424704,
                      *               "duration_ms": 3870,
@@ -2546,6 +2663,7 @@ export interface operations {
                      *               "status": "committed"
                      *             },
                      *             {
+                     *               "agent": "https://10.0.0.7:9090",
                      *               "bytes_copied": 4096,
                      *               "bytes_linked": 8384512,
                      *               "duration_ms": 3870,
@@ -2563,6 +2681,7 @@ export interface operations {
                      *           ],
                      *           "errors": [],
                      *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "heuristic": [],
                      *           "hook_pending": false,
                      *           "id": "20261126T020000Z",
                      *           "kept_stagings": [],
@@ -2622,6 +2741,7 @@ export interface operations {
                      *       "commit_decided": false,
                      *       "components": [
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 0,
                      *           "bytes_linked": 0,
                      *           "duration_ms": null,
@@ -2637,6 +2757,7 @@ export interface operations {
                      *           "status": "preparing"
                      *         },
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 0,
                      *           "bytes_linked": 0,
                      *           "duration_ms": null,
@@ -2652,6 +2773,7 @@ export interface operations {
                      *           "status": "pending"
                      *         },
                      *         {
+                     *           "agent": "https://10.0.0.7:9090",
                      *           "bytes_copied": 0,
                      *           "bytes_linked": 0,
                      *           "duration_ms": null,
@@ -2669,6 +2791,7 @@ export interface operations {
                      *       ],
                      *       "errors": [],
                      *       "finished_at": null,
+                     *       "heuristic": [],
                      *       "hook_pending": false,
                      *       "id": "20261126T020000Z",
                      *       "kept_stagings": [],
@@ -2738,6 +2861,7 @@ export interface operations {
                      *       "commit_decided": true,
                      *       "components": [
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 4096,
                      *           "bytes_linked": 1044480,
                      *           "duration_ms": 3870,
@@ -2753,6 +2877,7 @@ export interface operations {
                      *           "status": "committed"
                      *         },
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 4096,
                      *           "bytes_linked": 52424704,
                      *           "duration_ms": 3870,
@@ -2768,6 +2893,7 @@ export interface operations {
                      *           "status": "committed"
                      *         },
                      *         {
+                     *           "agent": "https://10.0.0.7:9090",
                      *           "bytes_copied": 4096,
                      *           "bytes_linked": 8384512,
                      *           "duration_ms": 3870,
@@ -2785,6 +2911,7 @@ export interface operations {
                      *       ],
                      *       "errors": [],
                      *       "finished_at": "2026-11-26T02:00:04Z",
+                     *       "heuristic": [],
                      *       "hook_pending": false,
                      *       "id": "20261126T020000Z",
                      *       "kept_stagings": [],
@@ -2854,6 +2981,7 @@ export interface operations {
                      *       "commit_decided": false,
                      *       "components": [
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 0,
                      *           "bytes_linked": 0,
                      *           "duration_ms": null,
@@ -2869,6 +2997,7 @@ export interface operations {
                      *           "status": "preparing"
                      *         },
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 0,
                      *           "bytes_linked": 0,
                      *           "duration_ms": null,
@@ -2884,6 +3013,7 @@ export interface operations {
                      *           "status": "pending"
                      *         },
                      *         {
+                     *           "agent": "https://10.0.0.7:9090",
                      *           "bytes_copied": 0,
                      *           "bytes_linked": 0,
                      *           "duration_ms": null,
@@ -2901,6 +3031,7 @@ export interface operations {
                      *       ],
                      *       "errors": [],
                      *       "finished_at": null,
+                     *       "heuristic": [],
                      *       "hook_pending": false,
                      *       "id": "20261126T020000Z",
                      *       "kept_stagings": [],
@@ -3140,6 +3271,7 @@ export interface operations {
                      *       "commit_decided": true,
                      *       "components": [
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 4096,
                      *           "bytes_linked": 1044480,
                      *           "duration_ms": 3870,
@@ -3155,6 +3287,7 @@ export interface operations {
                      *           "status": "committed"
                      *         },
                      *         {
+                     *           "agent": null,
                      *           "bytes_copied": 4096,
                      *           "bytes_linked": 52424704,
                      *           "duration_ms": 3870,
@@ -3170,6 +3303,7 @@ export interface operations {
                      *           "status": "committed"
                      *         },
                      *         {
+                     *           "agent": "https://10.0.0.7:9090",
                      *           "bytes_copied": 4096,
                      *           "bytes_linked": 8384512,
                      *           "duration_ms": 3870,
@@ -3189,6 +3323,7 @@ export interface operations {
                      *         "hub: the commit could not be completed: renaming /srv/maestro/hub/backup.staging-20261125T020000Z to /srv/maestro/hub/backup: No space left on device (os error 28)"
                      *       ],
                      *       "finished_at": "2026-11-26T02:00:04Z",
+                     *       "heuristic": [],
                      *       "hook_pending": false,
                      *       "id": "20261125T020000Z",
                      *       "kept_stagings": [],
@@ -4123,6 +4258,7 @@ export interface operations {
                      *           "dry_run": false,
                      *           "errors": [],
                      *           "finished_at": "2026-11-26T10:15:06Z",
+                     *           "heuristic": [],
                      *           "id": "R20261126T101500Z",
                      *           "notes": [
                      *             "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
@@ -4306,6 +4442,7 @@ export interface operations {
                      *       "dry_run": true,
                      *       "errors": [],
                      *       "finished_at": "2026-11-26T10:15:00Z",
+                     *       "heuristic": [],
                      *       "id": "R20261126T101500Z",
                      *       "notes": [
                      *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
@@ -4416,6 +4553,7 @@ export interface operations {
                      *       "dry_run": false,
                      *       "errors": [],
                      *       "finished_at": null,
+                     *       "heuristic": [],
                      *       "id": "R20261126T101500Z",
                      *       "notes": [
                      *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
@@ -4625,6 +4763,7 @@ export interface operations {
                      *       "dry_run": false,
                      *       "errors": [],
                      *       "finished_at": "2026-11-26T10:15:06Z",
+                     *       "heuristic": [],
                      *       "id": "R20261126T101500Z",
                      *       "notes": [
                      *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"

@@ -139,7 +139,7 @@ pub async fn get_component_history(configuration: &configuration::Configuration,
     }
 }
 
-/// Every configured component in config order: profile, home, backup folder, `keep`, items; for a component on an agent also whether its agent answers now and its version (each agent is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes nothing; any role.
+/// Every configured component in config order: profile, home, backup folder, `keep`, items; for a component on an agent also whether its agent answers now, its version, and its backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes nothing; any role.
 pub async fn list_components(configuration: &configuration::Configuration, ) -> Result<Vec<models::ComponentView>, Error<ListComponentsError>> {
 
     let uri_str = format!("{}/api/v1/components", configuration.base_path);

@@ -26,6 +26,9 @@ pub struct BackupRecord {
     /// Set when the status became final.
     #[serde(rename = "finished_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
+    /// Remote components an operator had resolved by hand on their agent's machine (`backup-master agent resolve`) when the master met them again; a `mismatch` means the components did not all end the same way (the errors say how).
+    #[serde(rename = "heuristic", skip_serializing_if = "Option::is_none")]
+    pub heuristic: Option<Vec<models::HeuristicOutcome>>,
     /// True from the write that made the record final until its after-backup hook (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is started when the master starts again, exactly once (the hook process record, written before the process starts, proves an earlier start).
     #[serde(rename = "hook_pending", skip_serializing_if = "Option::is_none")]
     pub hook_pending: Option<bool>,
@@ -60,6 +63,7 @@ impl BackupRecord {
             components,
             errors: None,
             finished_at: None,
+            heuristic: None,
             hook_pending: None,
             id,
             kept_stagings: None,

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 /// BackupSet : A backup set: the folders of all components that share one backup ID.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BackupSet {
-    /// Every configured component has a folder with this ID.
+    /// The backup's commit is decided but not yet acknowledged by every component: the master is completing it (the backup is `running`). Not complete until then.
+    #[serde(rename = "committing", skip_serializing_if = "Option::is_none")]
+    pub committing: Option<bool>,
+    /// Every configured component has a folder with this ID, and it is not `committing`.
     #[serde(rename = "complete")]
     pub complete: bool,
     /// The folders, in config order of their components; a slot before an imported copy.
@@ -37,6 +40,7 @@ impl BackupSet {
     /// A backup set: the folders of all components that share one backup ID.
     pub fn new(complete: bool, components: Vec<models::SetFolder>, id: String, missing: Vec<String>, successful: bool) -> BackupSet {
         BackupSet {
+            committing: None,
             complete,
             components,
             id,

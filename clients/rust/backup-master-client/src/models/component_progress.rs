@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// ComponentProgress : Per-component details of a backup.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentProgress {
+    /// For a remote component: its agent's URL (its `folder` is a path on that machine).
+    #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Option<String>>,
     #[serde(rename = "bytes_copied", skip_serializing_if = "Option::is_none")]
     pub bytes_copied: Option<i64>,
     #[serde(rename = "bytes_linked", skip_serializing_if = "Option::is_none")]
@@ -54,6 +57,7 @@ impl ComponentProgress {
     /// Per-component details of a backup.
     pub fn new(folder: String, name: String, status: models::ComponentStatus) -> ComponentProgress {
         ComponentProgress {
+            agent: None,
             bytes_copied: None,
             bytes_linked: None,
             duration_ms: None,

@@ -32,6 +32,9 @@ pub struct ComponentView {
     /// The home folder, resolved (local components).
     #[serde(rename = "home", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub home: Option<Option<String>>,
+    /// Remote components whose agent answered: its backups and restores of this component that are in doubt there (they voted yes and heard nothing from the master for the agent's `decision_timeout_seconds`; the master resolves them when it can).
+    #[serde(rename = "in_doubt", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub in_doubt: Option<Option<Vec<models::InDoubt>>>,
     /// What a backup holds, relative to the home.
     #[serde(rename = "items")]
     pub items: Vec<String>,
@@ -61,6 +64,7 @@ impl ComponentView {
             backup_folder,
             backup_path: None,
             home: None,
+            in_doubt: None,
             items,
             keep,
             location,

@@ -34,10 +34,16 @@ pub struct RestoreRecord {
     pub errors: Vec<String>,
     #[serde(rename = "finished_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
+    /// Remote components an operator had resolved by hand on their agent's machine (`backup-master agent resolve`) when the master met them again; a `mismatch` means the components did not all end the same way (the errors say how).
+    #[serde(rename = "heuristic", skip_serializing_if = "Option::is_none")]
+    pub heuristic: Option<Vec<models::HeuristicOutcome>>,
     #[serde(rename = "id")]
     pub id: String,
     #[serde(rename = "notes")]
     pub notes: Vec<String>,
+    /// Only in an agent's record of its part of a restore: the master's last message, whether it is in doubt, an operator's decision. Absent on the master's records.
+    #[serde(rename = "participation", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub participation: Option<Option<Box<models::Participation>>>,
     /// The components asked for (absent: all configured components).
     #[serde(rename = "requested_components", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub requested_components: Option<Option<Vec<String>>>,
@@ -67,8 +73,10 @@ impl RestoreRecord {
             dry_run,
             errors,
             finished_at: None,
+            heuristic: None,
             id,
             notes,
+            participation: None,
             requested_components: None,
             source_folders,
             started_at: None,

@@ -62,9 +62,9 @@ def sync_detailed(
     """The components
 
      Every configured component in config order: profile, home, backup folder, `keep`, items;
-    for a component on an agent also whether its agent answers now and its version (each agent
-    is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes
-    nothing; any role.
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -90,9 +90,9 @@ def sync(
     """The components
 
      Every configured component in config order: profile, home, backup folder, `keep`, items;
-    for a component on an agent also whether its agent answers now and its version (each agent
-    is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes
-    nothing; any role.
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,9 +114,9 @@ async def asyncio_detailed(
     """The components
 
      Every configured component in config order: profile, home, backup folder, `keep`, items;
-    for a component on an agent also whether its agent answers now and its version (each agent
-    is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes
-    nothing; any role.
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -140,9 +140,9 @@ async def asyncio(
     """The components
 
      Every configured component in config order: profile, home, backup folder, `keep`, items;
-    for a component on an agent also whether its agent answers now and its version (each agent
-    is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes
-    nothing; any role.
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

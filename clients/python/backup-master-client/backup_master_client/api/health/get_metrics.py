@@ -52,9 +52,9 @@ def sync_detailed(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, build info. Changes nothing. Needs a viewer token, unless the config sets
-    `metrics_public = true`: then it needs none, and the server's own document says so
-    (`security: []`).
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -81,9 +81,9 @@ def sync(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, build info. Changes nothing. Needs a viewer token, unless the config sets
-    `metrics_public = true`: then it needs none, and the server's own document says so
-    (`security: []`).
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,9 +106,9 @@ async def asyncio_detailed(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, build info. Changes nothing. Needs a viewer token, unless the config sets
-    `metrics_public = true`: then it needs none, and the server's own document says so
-    (`security: []`).
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -133,9 +133,9 @@ async def asyncio(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, build info. Changes nothing. Needs a viewer token, unless the config sets
-    `metrics_public = true`: then it needs none, and the server's own document says so
-    (`security: []`).
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
