@@ -27,6 +27,8 @@ pub struct AppParts {
     pub restorer: web::Data<crate::restore::Restorer>,
     /// The agents of the remote components (probed by `GET /components`).
     pub agents: web::Data<crate::store::remote::Agents>,
+    /// Resolves the agents' open transactions from the records (in doubt ones in `/metrics`).
+    pub resolver: web::Data<crate::resolver::Resolver>,
     /// Subscribers per event stream (`max_stream_subscribers`).
     pub streams: web::Data<crate::api::streams::StreamLimits>,
 }
@@ -150,13 +152,21 @@ impl AppParts {
             .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
+        // The agents' open transactions: resolved from the records now, then periodically and
+        // whenever a backup ends.
+        let resolver =
+            crate::resolver::Resolver::new(engine.clone(), restorer.clone(), agents.clone());
+        actix_web::rt::spawn(resolver.clone().run());
 
         hooks.set_abort_after_spawn(hook_faults.abort_at.contains("hook_spawned"));
         // Every finished backup (including the ones recovery finished, and those whose hook a
         // stopped master still owed) runs its hook, once: the hook's record, written before its
         // process starts, is the proof of a start.
         let h = hooks.clone();
+        let r = resolver.clone();
         engine.set_finish_listener(Arc::new(move |record: &BackupRecord| {
+            // An agent that did not acknowledge an abort is met again soon.
+            r.wake();
             let ok = record.status == BackupStatus::Succeeded;
             match h.start_after_backup(ok, backup_context(record)) {
                 Ok(Some(p)) => {
@@ -220,6 +230,7 @@ impl AppParts {
             sets: web::Data::new(sets),
             restorer: web::Data::new(restorer),
             agents: web::Data::new(agents),
+            resolver: web::Data::new(resolver),
             streams: web::Data::new(streams),
         })
     }

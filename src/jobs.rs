@@ -15,8 +15,15 @@
 //! a record found `running` when the engine opens → `interrupted`, or `succeeded` when its
 //! commit had been decided and recovery completed it (see `engine::recovery`). A decided backup
 //! that an agent had not acknowledged stays `running` after the restart: a background thread
-//! (started by [`Engine::open_with`], holding the job lock) retries its remote commits and ends
-//! it `succeeded` ("rolled forward ...") or `failed`. Every state but `running` is final.
+//! (started by [`Engine::open_with`], holding the job lock) retries its remote commits until
+//! every agent acknowledged and ends it `succeeded` ("rolled forward ..."), or `failed` when an
+//! agent will never commit (an operator aborted it by hand: a heuristic mismatch). Every state
+//! but `running` is final.
+//!
+//! # Sets still committing
+//! [`Engine::committing`] names the backups whose commit is decided and not acknowledged by
+//! every component yet (`running` with `commit_decided`): `/backup-sets` shows those sets as
+//! `committing`, never as complete.
 //!
 //! # Nothing acts on what is not on disk
 //! A backup's end and its commit decision count once they are saved: until the save succeeds,
@@ -729,6 +736,46 @@ impl Engine {
             .collect()
     }
 
+    /// Backups whose commit is decided but not yet acknowledged by every component: still
+    /// `running` with `commit_decided` (live, or rolled forward after a restart).
+    pub fn committing(&self) -> Vec<String> {
+        lock(&self.inner.state)
+            .records
+            .values()
+            .filter(|r| r.status == BackupStatus::Running && r.commit_decided)
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
+    /// True when backup `id` is known only by a record file that cannot be read: whether it
+    /// was decided is unknown, so nothing may be presumed about it.
+    pub fn is_unreadable(&self, id: &str) -> bool {
+        lock(&self.inner.unreadable).contains_key(id)
+    }
+
+    /// Adds a note (and, for a mismatch, an error) about a heuristic outcome met later, to the
+    /// record of backup `id` (final or not), and saves it.
+    pub fn record_heuristic(
+        &self,
+        id: &str,
+        h: &crate::store::HeuristicOutcome,
+    ) -> Result<(), String> {
+        let line = crate::engine::single_line(&h.describe());
+        JobJournal::new(self.inner.clone(), id).update(&mut |r| {
+            if !r.heuristic.contains(h) {
+                r.heuristic.push(h.clone());
+            }
+            let list = if h.mismatch {
+                &mut r.errors
+            } else {
+                &mut r.notes
+            };
+            if !list.contains(&line) {
+                list.push(line.clone());
+            }
+        })
+    }
+
     /// Refuses a backup while a maestro-lui home's `lui.ini` still has the `RestoreFromBackup=`
     /// line a restore appended: the component restores its database from that folder at its
     /// first start, and a backup now would rotate the folder away (and copy a half-restored
@@ -912,6 +959,7 @@ impl Engine {
                     finished_at: None,
                     duration_ms: None,
                     errors: vec![],
+                    agent: self.store_for(s).location(),
                 })
                 .collect(),
             errors: vec![],
@@ -920,6 +968,7 @@ impl Engine {
             report: report::report_path(state_dir, &id).display().to_string(),
             kept_stagings: vec![],
             hook_pending: false,
+            heuristic: vec![],
         };
         record::save(state_dir, &rec).map_err(|e| StartError::Io(e.into()))?;
 
@@ -1278,6 +1327,7 @@ fn stand_in(
         report: report::report_path(state_dir, id).display().to_string(),
         kept_stagings: kept,
         hook_pending: false,
+        heuristic: vec![],
     })
 }
 
@@ -1489,6 +1539,7 @@ impl Journal for JobJournal {
                 report: String::new(),
                 kept_stagings: vec![],
                 hook_pending: false,
+                heuristic: vec![],
             },
         }
     }
@@ -1978,6 +2029,7 @@ mod tests {
                     finished_at: None,
                     duration_ms: None,
                     errors: vec![],
+                    agent: None,
                 })
                 .collect(),
             errors: vec![],
@@ -1986,6 +2038,7 @@ mod tests {
             report: report::report_path(state, id).display().to_string(),
             kept_stagings: vec![],
             hook_pending: false,
+            heuristic: vec![],
         };
         record::save(state, &rec).unwrap();
         rec
@@ -2374,7 +2427,7 @@ mod tests {
             &self,
             id: &str,
             spec: &ComponentSpec,
-        ) -> Result<(), crate::store::StoreError> {
+        ) -> Result<crate::store::Ack, crate::store::StoreError> {
             let left = self.refusals_left.load(Ordering::SeqCst);
             if left > 0 {
                 self.refusals_left.store(left - 1, Ordering::SeqCst);
@@ -2387,7 +2440,7 @@ mod tests {
             id: &str,
             spec: &ComponentSpec,
             errors: &[String],
-        ) -> Result<(), crate::store::StoreError> {
+        ) -> Result<crate::store::Ack, crate::store::StoreError> {
             self.local.abort(id, spec, errors).await
         }
         async fn history(
@@ -2439,6 +2492,8 @@ mod tests {
         }
         let deadline = Instant::now() + WAIT;
         let mut holders = Vec::new();
+        // A backup started in the instant after the last roll-forward gave the lock up.
+        let mut later: Option<String> = None;
         loop {
             let done = [id1, id2]
                 .iter()
@@ -2453,13 +2508,26 @@ mod tests {
                 if holders.last() != Some(&held.id) {
                     holders.push(held.id.clone());
                 }
-                assert!(matches!(
-                    engine.start_backup(Trigger::Manual, None),
-                    Err(StartError::Busy { .. })
-                ));
+                match engine.start_backup(Trigger::Manual, None) {
+                    Err(StartError::Busy { .. }) => {}
+                    other => {
+                        // The lock is given up only with the last end, visible at once.
+                        let both = [id1, id2]
+                            .iter()
+                            .all(|id| engine.get_backup(id).unwrap().status.is_final());
+                        assert!(both, "a backup started during a roll-forward: {other:?}");
+                        later = other.ok().map(|r| r.id);
+                    }
+                }
             }
             assert!(Instant::now() < deadline, "the roll-forwards did not end");
             std::thread::sleep(Duration::from_millis(2));
+        }
+        if let Some(l) = &later {
+            assert_eq!(
+                engine.wait_blocking(l, WAIT).unwrap().status,
+                BackupStatus::Succeeded
+            );
         }
         assert_eq!(holders, [id1, id2]);
         for id in [id1, id2] {
@@ -2468,9 +2536,13 @@ mod tests {
             assert!(rec.notes.iter().any(|n| n == recovery::ROLLED_FORWARD));
         }
         let hub = SlotLayout::of(&specs[0].backup_folder).unwrap();
-        assert_eq!(slot_id(&hub.slot(0)), id2);
-        assert_eq!(slot_id(&hub.slot(1)), id1);
-        assert_eq!(slot_id(&hub.slot(2)), b1);
+        let want: Vec<String> = later
+            .into_iter()
+            .chain([id2.to_string(), id1.to_string(), b1])
+            .collect();
+        for (k, id) in want.iter().enumerate() {
+            assert_eq!(&slot_id(&hub.slot(k as u32)), id, "slot {k}");
+        }
         assert!(temporaries(&specs).is_empty());
     }
 

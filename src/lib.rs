@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod jobs;
 pub mod metrics;
 pub mod request_log;
+pub mod resolver;
 pub mod restore;
 pub mod schedule;
 pub mod server;
@@ -58,6 +59,7 @@ pub fn create_app(
         .app_data(parts.sets.clone())
         .app_data(parts.restorer.clone())
         .app_data(parts.agents.clone())
+        .app_data(parts.resolver.clone())
         .app_data(parts.streams.clone())
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
@@ -70,7 +72,9 @@ pub fn create_app(
         .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
         .configure(api::routes)
         .split_for_parts();
-    app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+    let api = api::served_openapi(api, parts.state.config().metrics_public);
+    app.service(api::swagger_index("backup-master API"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
         .route("/swagger-ui", web::get().to(swagger_redirect))
         .default_service(web::to(api::fallback))
         .wrap(actix_web::middleware::from_fn(request_log::log_request))

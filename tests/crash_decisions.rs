@@ -343,6 +343,7 @@ fn a_staging_recovery_could_not_commit_is_kept_until_an_operator_discards_it() {
     assert!(staging.is_dir());
     let body = assert_problem(server.post("/api/v1/backups", OPERATOR, &json!({})), 409);
     assert_eq!(body["type"], "/problems/staging-kept", "{body}");
+    assert_eq!(body["code"], "staging_kept", "{body}");
     assert!(body["detail"].as_str().unwrap().contains(&id), "{body}");
     assert_eq!(metric(&server, "backup_master_kept_staging_folders"), 1.0);
     server.kill9();
@@ -388,7 +389,8 @@ fn a_staging_recovery_could_not_commit_is_kept_until_an_operator_discards_it() {
     );
     assert!(rec["notes"].to_string().contains("discarded"), "{rec:#}");
     assert!(!staging.exists());
-    assert_problem(del(ADMIN), 409);
+    let p = assert_problem(del(ADMIN), 409);
+    assert_eq!(p["code"], "nothing_kept", "{p}");
     let next = run_backup(&server);
     assert_eq!(next["status"], "succeeded", "{next:#}");
     assert_eq!(readme_id(&s.home("lui").join("backup1")), first);

@@ -6,7 +6,7 @@
 //! ```toml
 //! listen = "127.0.0.1:9090"
 //! state_dir = "agent-data"            # transaction records (relative to this file)
-//! decision_timeout_seconds = 3600     # a prepared backup without commit/abort is then aborted
+//! decision_timeout_seconds = 3600     # then a prepared backup / applied restore is in doubt
 //! # tls_cert_file = "agent.crt"       # both or neither: serve https (rustls)
 //! # tls_key_file = "agent.key"
 //! [[tokens]]                          # the token the master presents
@@ -33,6 +33,8 @@ use crate::error::FieldError;
 
 pub const DEFAULT_AGENT_LISTEN: &str = "127.0.0.1:9090";
 pub const DEFAULT_AGENT_STATE_DIR: &str = "agent-data";
+/// Seconds without a word from the master after which a prepared backup or an applied restore
+/// is marked in doubt (an alarm only: it still waits for the master's decision).
 pub const DEFAULT_DECISION_TIMEOUT: u64 = 3600;
 
 /// A component the agent serves.

@@ -21,8 +21,21 @@ pub struct Health {
     pub problems: Vec<String>,
 }
 
-/// Liveness: answers while the server runs (200 also when degraded). Needs no token.
-#[utoipa::path(tag = "health", responses((status = 200, description = "The server is up", body = Health)))]
+/// Liveness of the server
+///
+/// Answers 200 while the server runs, with `status` `ok`, or `degraded` while something keeps a
+/// job from ending (`problems` says what, e.g. a job record that cannot be written). Changes
+/// nothing and answers at once. Needs no token (for load balancers and Docker `HEALTHCHECK`);
+/// the agent serves the same route.
+#[utoipa::path(
+    tag = "health",
+    security(),
+    responses(
+        (status = 200, description = "The server is up (also when degraded)", body = Health,
+            example = json!(super::examples::health())),
+        (status = 431, description = "The request's headers are too large; answered before any route, without a body"),
+    )
+)]
 #[get("/healthz")]
 pub async fn healthz(engine: Option<web::Data<Engine>>) -> Json<Health> {
     // The agent serves the same route without an engine.

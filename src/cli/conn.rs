@@ -96,6 +96,7 @@ impl CliError {
                     "" => format!("the server answered {status}"),
                     text => format!("the server answered {status}: {}", first_line(text)),
                 },
+                code: String::new(),
                 errors: None,
                 running_id: None,
                 status: i32::from(status),

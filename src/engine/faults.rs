@@ -65,18 +65,29 @@ pub const SAVES: [&str; 4] = [
 ];
 
 /// Named steps for `abort_at` and `pause_at`:
+/// * `backup_prepared`: every component of a backup prepared, the commit not decided yet (a
+///   pause also stops the backup's renewals of its agents: a hung master);
 /// * `backup_committing`: a backup's commit decision is durable, no component committed yet;
+/// * `backup_first_commit`: the first component of a decided backup committed (acknowledged
+///   and recorded), the others not yet;
 /// * `backup_abort`: a backup has aborted its first component, not yet the others (also when
 ///   a refused commit abandoned a decided backup);
 /// * `backup_finish`: a backup is about to write its final record;
 /// * `hook_spawned`: an after-backup hook process was started, its process ID not yet recorded;
-/// * `restore_decided`: a restore's commit decision was just saved.
-pub const STEPS: [&str; 5] = [
+/// * `restore_applied`: every component of a restore applied, the commit not decided yet;
+/// * `restore_decided`: a restore's commit decision was just saved;
+/// * `restore_first_commit`: the first remote component of a decided restore committed
+///   (acknowledged and recorded), the others not yet.
+pub const STEPS: [&str; 9] = [
+    "backup_prepared",
     "backup_committing",
+    "backup_first_commit",
     "backup_abort",
     "backup_finish",
     "hook_spawned",
+    "restore_applied",
     "restore_decided",
+    "restore_first_commit",
 ];
 
 /// A set of one-shot faults shared by every clone of [`Faults`]: each fires once.

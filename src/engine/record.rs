@@ -104,6 +104,9 @@ pub struct ComponentProgress {
     /// This component's errors, one line each.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// For a remote component: its agent's URL (its `folder` is a path on that machine).
+    #[serde(default)]
+    pub agent: Option<String>,
 }
 
 /// A backup job: what `/backups/{id}` returns.
@@ -148,6 +151,11 @@ pub struct BackupRecord {
     /// before the process starts, proves an earlier start).
     #[serde(default)]
     pub hook_pending: bool,
+    /// Remote components an operator had resolved by hand on their agent's machine
+    /// (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+    /// components did not all end the same way (the errors say how).
+    #[serde(default)]
+    pub heuristic: Vec<crate::store::HeuristicOutcome>,
 }
 
 /// A staging folder recovery (or a failed commit) could not turn into the component's `backup`
@@ -314,6 +322,7 @@ mod tests {
             finished_at: None,
             duration_ms: None,
             errors: vec![],
+            agent: None,
         };
         let v = serde_json::to_value(BackupEvent::progress_of(&p)).unwrap();
         assert_eq!(v["type"], "progress");

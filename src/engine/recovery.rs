@@ -14,26 +14,28 @@
 //!   A decided backup that a **remote** component had not acknowledged (its agent was down or
 //!   unreachable when the master died, or the master died between the decision and that
 //!   commit) is not finished here: start-up never waits for an agent. Its record stays
-//!   **`running`** (`commit_decided: true`) with a note saying the master retries the commit in
-//!   the background, and it is returned in [`Recovered::pending`]; `crate::jobs` then runs the
-//!   rest of the commit exactly as the live path does ([`super::coordinator::commit_decided`]:
-//!   remote components retried with backoff for at most
-//!   [`super::coordinator::REMOTE_COMMIT_WINDOW`], then the local ones), holding the one-job
-//!   lock, so no other backup or restore rotates or reads a slot of the incomplete set meanwhile.
-//!   It ends **`succeeded`** with the note [`ROLLED_FORWARD`] once every agent acknowledged, or
-//!   **`failed`** with the reason (an agent refused: it aborted on its own after its decision
-//!   timeout, and no slot changed; or the window ended: the set is incomplete). Why `running`
-//!   and not a new status: the backup *is* being driven by this master run, exactly like a live
-//!   backup waiting for an agent after the decision (clients already poll `running` to its end,
-//!   a cancel is refused after the decision, a new backup gets 409 with its ID); the crash-safety guarantee's
-//!   "no record stays running" is about records nobody drives, and this one is final when the
-//!   window ends at the latest. If the master stops again meanwhile, the next start-up picks it
-//!   up the same way (the window restarts with each master run; the agent's own decision
-//!   timeout bounds the whole).
+//!   **`running`** (`commit_decided: true`) with a note naming the components and their agents
+//!   the master waits for, and it is returned in [`Recovered::pending`]; `crate::jobs` then
+//!   runs the rest of the commit exactly as the live path does
+//!   ([`super::coordinator::commit_decided`]: remote components retried with backoff until
+//!   their agents acknowledge, with no time limit, then the local ones), holding the one-job
+//!   lock, so no other backup or restore rotates or reads a slot of the incomplete set
+//!   meanwhile. Those agents keep their part prepared (in doubt, perhaps) until then: none of
+//!   them decides alone. It ends **`succeeded`** with the note [`ROLLED_FORWARD`] once every
+//!   agent acknowledged, or **`failed`** with the reason (an operator aborted a component by
+//!   hand on its agent: a heuristic outcome that contradicts the decision, flagged in the
+//!   record; or a component was taken out of the config). Why `running` and not a new
+//!   status: the backup *is* being driven by this master run, exactly like a live backup
+//!   waiting for an agent after the decision (clients already poll `running` to its end, a
+//!   cancel is refused after the decision, a new backup gets 409 with its ID); the crash-safety guarantee's
+//!   "no record stays running" is about records nobody drives. If the master stops again
+//!   meanwhile, the next start-up picks it up the same way.
 //! * otherwise (never decided, or the decision was withdrawn on disk because a component
 //!   refused it before any committed): every component's staging folder is removed and
 //!   `<NAME>.failed` written; the backup ends `interrupted` with the error "interrupted: ...".
-//!   No slot was touched.
+//!   No slot was touched. An agent that cannot be reached now keeps its prepared staging
+//!   folder (it never decides alone) until `crate::resolver` reaches it and aborts it
+//!   (presumed abort: this record has no commit decision); the record notes it.
 //!
 //! Finally leftover temporary folders (`<NAME>.staging-*`, `<NAME>.trash-*`) of the configured
 //! components are removed, except the staging folders still needed: those of pending
@@ -100,15 +102,18 @@ pub fn kept_note(k: &KeptStaging) -> String {
 }
 
 /// The note a backup gets when recovery hands its unacknowledged remote commits to the
-/// background.
-pub fn pending_note(components: &[String], at: chrono::DateTime<Utc>) -> String {
+/// background: (component, agent URL) each.
+pub fn pending_note(components: &[(String, String)], at: chrono::DateTime<Utc>) -> String {
+    let named: Vec<String> = components
+        .iter()
+        .map(|(c, a)| format!("{c} (agent {a})"))
+        .collect();
     format!(
         "the master stopped after the commit was decided, before component(s) {} acknowledged it; \
-         since the restart at {} the master retries the commit in the background (at most {} min) \
-         and holds the job lock meanwhile",
-        components.join(", "),
+         since the restart at {} the master retries the commit in the background until every \
+         agent acknowledges it, and the backup stays running and holds the job lock meanwhile",
+        named.join(", "),
         super::readme::fmt_time(at),
-        super::coordinator::REMOTE_COMMIT_WINDOW.as_secs() / 60
     )
 }
 
@@ -122,7 +127,9 @@ pub const INTERRUPTED: &str =
 
 /// The spec to finish a record's component with: the folder recorded in the job (that is where
 /// its staging folder is), `keep` the greater of the recorded and the configured one, the rest
-/// from the current config when it still has the component.
+/// from the current config when it still has the component. A component no longer configured
+/// that was remote (its agent recorded, or a relative folder: a local one is always absolute)
+/// stays remote, with no home here: its store then reaches nothing and says so.
 pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpec {
     let folder = PathBuf::from(&c.folder);
     match config.iter().find(|s| s.name == c.name) {
@@ -135,7 +142,11 @@ pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpe
         None => ComponentSpec {
             name: c.name.clone(),
             profile: Profile::Custom,
-            home: fsutil::parent_of(&folder),
+            home: if c.agent.is_some() || folder.is_relative() {
+                PathBuf::new()
+            } else {
+                fsutil::parent_of(&folder)
+            },
             backup_folder: folder,
             keep: c.keep,
             items: vec![],
@@ -165,14 +176,16 @@ pub async fn recover(
             // Remote components that had not acknowledged: their agent may be down now, and
             // start-up never waits for an agent. The locals are then untouched too (the
             // coordinator commits them only after every remote one acknowledged).
-            let unacknowledged: Vec<String> = rec
+            let unacknowledged: Vec<(String, String)> = rec
                 .components
                 .iter()
-                .filter(|c| {
-                    c.status != ComponentStatus::Committed
-                        && store_for(&spec_for(c, config)).is_remote()
+                .filter(|c| c.status != ComponentStatus::Committed)
+                .filter_map(|c| {
+                    let store = store_for(&spec_for(c, config));
+                    store
+                        .is_remote()
+                        .then(|| (c.name.clone(), store.location().unwrap_or_default()))
                 })
-                .map(|c| c.name.clone())
                 .collect();
             if !unacknowledged.is_empty() {
                 tracing::warn!(id = %rec.id, components = ?unacknowledged, "a decided commit waits for agents; retrying it in the background");
@@ -194,8 +207,10 @@ pub async fn recover(
                     // Acknowledged before the master stopped; no need to ask the agent again.
                     continue;
                 }
-                match store.commit(&rec.id, &spec).await {
-                    Ok(()) => rec.components[i].status = ComponentStatus::Committed,
+                // One slot more kept until every component committed (see the coordinator).
+                let phase_one = super::coordinator::phase_one(&spec);
+                match store.commit(&rec.id, &phase_one).await {
+                    Ok(_) => rec.components[i].status = ComponentStatus::Committed,
                     Err(e) => {
                         ok = false;
                         let mut msg =
@@ -222,6 +237,20 @@ pub async fn recover(
                 }
             }
             if ok {
+                // Every component committed: drop the slots above keep here (the agents'
+                // extra slot, if any, goes with their next backup).
+                for c in &rec.components {
+                    let spec = spec_for(c, config);
+                    let store = store_for(&spec);
+                    if !store.is_remote() {
+                        if let Err(e) = store.finish_commit(&rec.id, &spec).await {
+                            out.problems.push(format!(
+                                "{} {}: dropping the slots above keep: {e}",
+                                rec.id, spec.name
+                            ));
+                        }
+                    }
+                }
                 rec.status = BackupStatus::Succeeded;
                 rec.notes.push(format!(
                     "the master stopped during the commit; recovery completed it at {}",
@@ -241,11 +270,33 @@ pub async fn recover(
                 let c = &mut rec.components[i];
                 let mut errors = c.errors.clone();
                 errors.push(INTERRUPTED.to_string());
-                if let Err(e) = store.abort(&rec.id, &spec, &errors).await {
-                    let msg = single_line(&format!("removing the staging folder failed: {e}"));
-                    out.problems
-                        .push(format!("{} {}: {msg}", rec.id, spec.name));
-                    c.errors.push(msg);
+                match store.abort(&rec.id, &spec, &errors).await {
+                    Ok(ack) => {
+                        if let Some(h) = ack.heuristic {
+                            rec.notes.push(single_line(&h.describe()));
+                            rec.heuristic.push(h);
+                        }
+                    }
+                    Err(crate::store::StoreError::Heuristic(h)) => {
+                        rec.errors.push(single_line(&h.describe()));
+                        c.errors.push(single_line(&h.describe()));
+                        rec.heuristic.push(h);
+                    }
+                    Err(e) => {
+                        let msg = single_line(&format!("removing the staging folder failed: {e}"));
+                        out.problems
+                            .push(format!("{} {}: {msg}", rec.id, spec.name));
+                        c.errors.push(msg);
+                        if store.is_remote() {
+                            rec.notes.push(format!(
+                                "{}: its agent {} could not be reached to abort; nothing commits \
+                                 there without the master, which removes the staging folder when \
+                                 it reaches the agent (presumed abort)",
+                                spec.name,
+                                store.location().unwrap_or_default()
+                            ));
+                        }
+                    }
                 }
                 if c.status != ComponentStatus::Failed {
                     c.status = ComponentStatus::Aborted;
@@ -293,4 +344,45 @@ pub async fn recover(
         tracing::error!(problem = %p, "recovery");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(name: &str, folder: &str, agent: Option<&str>) -> ComponentProgress {
+        ComponentProgress {
+            name: name.into(),
+            status: ComponentStatus::Prepared,
+            folder: folder.into(),
+            keep: 2,
+            files: 0,
+            files_copied: 0,
+            files_linked: 0,
+            bytes_copied: 0,
+            bytes_linked: 0,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            errors: vec![],
+            agent: agent.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_component_gone_from_the_config_keeps_being_what_it_was() {
+        // Remote (its agent recorded, or a folder relative to a remote home): no home here,
+        // so it is never taken for a folder on this machine.
+        for p in [
+            progress("trk", "/srv/trk/backup", Some("http://10.0.0.7:9090")),
+            progress("trk", "backup", None),
+        ] {
+            assert!(spec_for(&p, &[]).is_remote(), "{p:?}");
+        }
+        // Local: its recorded folder, in its parent.
+        let s = spec_for(&progress("hub", "/srv/hub/backup", None), &[]);
+        assert!(!s.is_remote());
+        assert_eq!(s.home, PathBuf::from("/srv/hub"));
+        assert_eq!(s.keep, 2);
+    }
 }

@@ -154,6 +154,7 @@ mod tests {
                 } else {
                     vec!["disk\nfull".into()]
                 },
+                agent: None,
             }],
             errors: if status == BackupStatus::Succeeded {
                 vec![]
@@ -165,6 +166,7 @@ mod tests {
             report: String::new(),
             kept_stagings: vec![],
             hook_pending: false,
+            heuristic: vec![],
         }
     }
 

@@ -23,18 +23,27 @@
 //! A remote component (`agent` in its plan) is applied by its agent instead, with these same
 //! functions on its machine ([`RemoteRestores`], `crate::agent::restore`): it is recorded
 //! `applying` before the call, so a failure or a crash from then on rolls it back there too.
+//! Once applied it has voted yes and waits for the decision; the master renews it while it
+//! applies the other components, so the agent does not mark it in doubt.
 //!
 //! Before any component is applied, the restore sources are checked once more against the
 //! paths every other component replaces ([`source_clashes`]): a restore never moves aside (and
 //! then deletes) the folder another component is restored from.
 //!
-//! When every component is applied the commit is decided (recorded): the safety folders are
-//! retired (renamed, when they are still the folders this restore made) and deleted once the
-//! restore is final. A crash after the decision completes that cleanup.
+//! When every component is applied the commit is decided (recorded). The remote components
+//! commit first, each waited for until its agent acknowledges (the restore stays `running`,
+//! with a note naming the agent); only then are the local safety folders retired (renamed, when
+//! they are still the folders this restore made) and deleted once the restore is final (the old
+//! state stays complete as long as possible), and the restore is `succeeded`. A crash after the
+//! decision completes that. A remote component that an operator rolled back by hand
+//! (`agent resolve`) while nothing was committed yet withdraws the decision, durably, and
+//! everything is rolled back; after a commit it can only be reported (a mismatch).
 //!
 //! # Rollback (any failure, a panic, or start-up recovery of an interrupted restore)
-//! Components that got to `applying` are rolled back in reverse order. Only what the record
-//! proves this restore did is undone, entry by entry (reverse plan order):
+//! Components that got to `applying` are rolled back in reverse order, the local ones first
+//! and then the remote ones, each waited for until its agent acknowledges (one agent down then
+//! keeps neither the local homes nor the other agents waiting). Only what the record proves
+//! this restore did is undone, entry by entry (reverse plan order):
 //! * a path recorded in `moved_aside` whose entry in the safety folder is still that entry
 //!   (same device, inode and kind) is put back; what is at the path now is removed first only
 //!   when this restore copied it there (`copy_started`);
@@ -44,10 +53,10 @@
 //!
 //! Then the folders the restore recorded creating are removed (only when empty), the safety
 //! folder (only the one this restore made, only once empty) is removed, and the modification
-//! times of the home folders involved are set back. A restore that made no safety folder (it existed already)
-//! moved nothing, so its rollback changes nothing. The folders involved are fsynced; a failed
-//! fsync is reported like any other problem. The record and the disk are the only truth used,
-//! so a rollback interrupted by a crash is simply run again.
+//! times of the home folders involved are set back. A restore that made no safety folder (it
+//! existed already) moved nothing, so its rollback changes nothing. The folders involved are
+//! fsynced; a failed fsync is reported like any other problem. The record and the disk are the
+//! only truth used, so a rollback interrupted by a crash is simply run again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, OpenOptions};
@@ -67,23 +76,120 @@ use crate::engine::fsutil::{self, IoContext};
 use crate::engine::tree_copy::{self, CopyRequest, SUMS_FILE_NAME};
 use crate::engine::CancelToken;
 use crate::store::local::COPY_WORKERS;
+use crate::store::{Ack, HeuristicOutcome};
 
 /// Where a running restore keeps its record: every `update` is saved (atomically) before it
 /// returns.
 pub trait Journal: Send + Sync {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String>;
     fn snapshot(&self) -> RestoreRecord;
+    /// The restore reached a named fault point (`crate::engine::faults::STEPS`); the master's
+    /// journal runs its fault there (tests). Nothing by default.
+    fn step_reached(&self, _step: &str) {}
+}
+
+/// Why a remote component's commit or rollback did not happen (one attempt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteFailure {
+    pub message: String,
+    /// An operator's contrary decision on the agent's machine.
+    pub heuristic: Option<HeuristicOutcome>,
+    /// Not acknowledged (the agent unreachable, failing, refusing the token ...): try again;
+    /// its outcome may be unknown. False: it never will be done as asked (the agent refused
+    /// for good, or the component was taken out of the config).
+    pub retry: bool,
+}
+
+impl RemoteFailure {
+    /// It never will be done as asked.
+    pub fn fatal(message: impl Into<String>) -> RemoteFailure {
+        RemoteFailure {
+            message: message.into(),
+            heuristic: None,
+            retry: false,
+        }
+    }
 }
 
 /// The master's link to the agents of remote components (`agent` set in their plan): each call
-/// is the agent's side of that component's restore. Local restores use [`NoRemote`].
+/// is the agent's side of that component's restore, one attempt. Local restores use
+/// [`NoRemote`].
 pub trait RemoteRestores: Send + Sync {
     /// Applies the component on its agent; answers the agent's view of it (status `applied`).
     fn apply(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String>;
-    /// Commits it (safety folder retired); retries until the agent acknowledges or refuses.
-    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String>;
+    /// Commits it (safety folder retired).
+    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure>;
     /// Puts it back (idempotent on the agent).
-    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String>;
+    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure>;
+    /// Tells the agent the master still works on the restore (its in-doubt alarm restarts).
+    fn renew(&self, _rec: &RestoreRecord, _c: &ComponentRestore) -> Result<(), String> {
+        Ok(())
+    }
+    /// How often to renew the applied remote components of `rec`; `None`: never.
+    fn renew_every(&self, _rec: &RestoreRecord) -> Option<std::time::Duration> {
+        None
+    }
+}
+
+/// Longest wait between two rounds of attempts of unacknowledged remote commits or rollbacks.
+pub const MAX_REMOTE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Told how one remote component's decision ended (see [`on_agents`]).
+type Ended<'a> = dyn FnMut(&ComponentRestore, Result<Ack, RemoteFailure>, bool) -> bool + 'a;
+
+/// Carries a decision out on the remote components `list` of `rec`, in rounds until each one
+/// acknowledged or refused for good (no time limit: none of them decides alone). `attempt`
+/// makes one attempt; `ended` is told each result that ends a component, and whether another
+/// component's outcome is unknown so far (an attempt not acknowledged), and returns false to
+/// stop everything (the rest is left as it is). The record notes (once per component) each
+/// agent that did not acknowledge, naming it. `what` is `commit` or `rollback`.
+fn on_agents(
+    journal: &dyn Journal,
+    rec: &RestoreRecord,
+    list: Vec<&ComponentRestore>,
+    what: &str,
+    attempt: &mut dyn FnMut(&ComponentRestore) -> Result<Ack, RemoteFailure>,
+    ended: &mut Ended<'_>,
+) {
+    let mut pending = list;
+    let mut noted: BTreeSet<String> = BTreeSet::new();
+    let mut unsettled: BTreeSet<String> = BTreeSet::new();
+    let mut delay = std::time::Duration::from_millis(250);
+    while !pending.is_empty() {
+        let mut again = Vec::new();
+        for c in pending {
+            match attempt(c) {
+                Err(f) if f.retry => {
+                    unsettled.insert(c.name.clone());
+                    if noted.insert(c.name.clone()) {
+                        let line = crate::engine::single_line(&format!(
+                            "{}: its agent {} did not acknowledge the {what} ({}); retrying \
+                             until it does (the agent keeps its part as it is meanwhile); the \
+                             restore stays running and holds the job lock",
+                            c.name,
+                            c.agent.as_deref().unwrap_or(""),
+                            f.message
+                        ));
+                        tracing::warn!(restore = %rec.id, "{line}");
+                        let _ = journal.update(&mut |r| r.notes.push(line.clone()));
+                    }
+                    again.push(c);
+                }
+                result => {
+                    unsettled.remove(&c.name);
+                    let others = !unsettled.is_empty();
+                    if !ended(c, result, others) {
+                        return;
+                    }
+                }
+            }
+        }
+        pending = again;
+        if !pending.is_empty() {
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(MAX_REMOTE_RETRY_DELAY);
+        }
+    }
 }
 
 /// No agents: a plan with a remote component fails.
@@ -93,11 +199,17 @@ impl RemoteRestores for NoRemote {
     fn apply(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String> {
         Err(format!("{}: no link to its agent here", c.name))
     }
-    fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
-        Err(format!("{}: no link to its agent here", c.name))
+    fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        Err(RemoteFailure::fatal(format!(
+            "{}: no link to its agent here",
+            c.name
+        )))
     }
-    fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
-        Err(format!("{}: no link to its agent here", c.name))
+    fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        Err(RemoteFailure::fatal(format!(
+            "{}: no link to its agent here",
+            c.name
+        )))
     }
 }
 
@@ -163,46 +275,77 @@ pub fn run(journal: &dyn Journal, faults: &Faults) {
 }
 
 /// [`run`] with remote components applied, committed and rolled back through `remote`.
+/// Applied remote components are renewed (on a thread of their own) until the restore ends.
 pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteRestores) {
-    let rec = journal.snapshot();
-    let n = rec.components.len();
-    let clashes = source_clashes(&rec.components);
-    let mut failure = (!clashes.is_empty()).then(|| {
-        let msgs: Vec<String> = clashes.into_iter().map(|(_, m)| m).collect();
-        format!("nothing was changed: {}", msgs.join("; "))
-    });
-    for i in 0..n {
-        if failure.is_some() {
-            break;
+    let first = journal.snapshot();
+    let n = first.components.len();
+    let applied_remote: std::sync::Mutex<Vec<ComponentRestore>> = std::sync::Mutex::new(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if let Some(every) = remote.renew_every(&first) {
+            let (applied_remote, stop, first) = (&applied_remote, &stop, &first);
+            scope.spawn(move || {
+                let mut since = std::time::Instant::now();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if since.elapsed() < every {
+                        continue;
+                    }
+                    since = std::time::Instant::now();
+                    let list = applied_remote
+                        .lock()
+                        .map(|l| l.clone())
+                        .unwrap_or_default();
+                    for c in &list {
+                        if let Err(e) = remote.renew(first, c) {
+                            tracing::debug!(component = %c.name, error = %e, "renewing an applied restore failed");
+                        }
+                    }
+                }
+            });
         }
-        let is_remote = journal
-            .snapshot()
-            .components
-            .get(i)
-            .is_some_and(|c| c.agent.is_some());
-        let applied = if is_remote {
-            apply_remote(journal, faults, remote, i)
-        } else {
-            apply_component(journal, faults, i)
-        };
-        if let Err(e) = applied {
-            failure = Some(e);
-            break;
-        }
-    }
-    if failure.is_none() {
-        let decided = journal.update(&mut |r| {
-            r.commit_decided = true;
-            r.step(StepAction::CommitDecided, None, None, None, None);
+        let clashes = source_clashes(&first.components);
+        let mut failure = (!clashes.is_empty()).then(|| {
+            let msgs: Vec<String> = clashes.into_iter().map(|(_, m)| m).collect();
+            format!("nothing was changed: {}", msgs.join("; "))
         });
-        if let Err(e) = decided {
-            failure = Some(format!("could not record the commit decision: {e}"));
+        for i in 0..n {
+            if failure.is_some() {
+                break;
+            }
+            let plan = journal.snapshot().components.get(i).cloned();
+            let is_remote = plan.as_ref().is_some_and(|c| c.agent.is_some());
+            let applied = if is_remote {
+                apply_remote(journal, faults, remote, i)
+            } else {
+                apply_component(journal, faults, i)
+            };
+            if let Err(e) = applied {
+                failure = Some(e);
+                break;
+            }
+            if let (true, Some(c)) = (is_remote, plan) {
+                if let Ok(mut l) = applied_remote.lock() {
+                    l.push(c);
+                }
+            }
         }
-    }
-    match failure {
-        Some(e) => rollback_all_with(journal, faults, remote, RestoreStatus::Failed, &e),
-        None => complete_with(journal, remote, None),
-    }
+        if failure.is_none() {
+            journal.step_reached("restore_applied");
+            let decided = journal.update(&mut |r| {
+                r.commit_decided = true;
+                r.step(StepAction::CommitDecided, None, None, None, None);
+            });
+            if let Err(e) = decided {
+                failure = Some(format!("could not record the commit decision: {e}"));
+            }
+        }
+        match failure {
+            Some(e) => rollback_all_with(journal, faults, remote, RestoreStatus::Failed, &e),
+            None => complete_with(journal, faults, remote, None),
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
 }
 
 /// Applies remote component `i` through its agent. It is recorded `applying` first, so a
@@ -750,41 +893,116 @@ pub fn purge_retired(rec: &RestoreRecord) {
 /// follows once the restore is final) and ends the restore `succeeded`. Idempotent (start-up
 /// recovery calls it again after a crash). `note` is added to the record.
 pub fn complete(journal: &dyn Journal, note: Option<&str>) {
-    complete_with(journal, &NoRemote, note)
+    complete_with(journal, &Faults::none(), &NoRemote, note)
 }
 
-/// [`complete`], committing remote components through their agents (an agent that does not
-/// acknowledge is named in the record's errors: the restore is still complete everywhere else,
-/// and that agent keeps its component restored or rolls it back after its decision timeout).
-pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: Option<&str>) {
+/// Records a heuristic outcome a remote component's agent reported.
+fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
+    let line = crate::engine::single_line(&h.describe());
+    tracing::warn!("{line}");
+    let _ = journal.update(&mut |r| {
+        if !r.heuristic.contains(h) {
+            r.heuristic.push(h.clone());
+        }
+        let list = if h.mismatch {
+            &mut r.errors
+        } else {
+            &mut r.notes
+        };
+        if !list.contains(&line) {
+            list.push(line.clone());
+        }
+    });
+}
+
+/// [`complete`], committing remote components through their agents first, each waited for
+/// until its agent acknowledges (the restore stays `running` meanwhile, with a note naming the
+/// agent); the local safety folders are retired only then. A remote component that will never
+/// commit (an operator rolled it back by hand on its machine, or it was taken out of the
+/// config) while no component committed yet abandons the commit: the decision is withdrawn on
+/// disk, then everything is rolled back. After a commit, it is reported (the restore ends
+/// `failed`, the local safety folders kept).
+pub fn complete_with(
+    journal: &dyn Journal,
+    faults: &Faults,
+    remote: &dyn RemoteRestores,
+    note: Option<&str>,
+) {
     let rec = journal.snapshot();
-    for c in &rec.components {
-        if c.agent.is_some() {
-            if c.status == ComponentState::Restored {
-                continue;
-            }
-            let result = remote.commit(&rec, c);
+    let mut committed_any = rec
+        .components
+        .iter()
+        .any(|c| c.agent.is_some() && c.status == ComponentState::Restored);
+    let mut failed: Vec<String> = Vec::new();
+    let mut abandoned: Option<(String, String)> = None;
+    let remotes: Vec<&ComponentRestore> = rec
+        .components
+        .iter()
+        .filter(|c| c.agent.is_some() && c.status != ComponentState::Restored)
+        .collect();
+    on_agents(
+        journal,
+        &rec,
+        remotes,
+        "commit",
+        &mut |c| remote.commit(&rec, c),
+        // `others_uncertain`: another component may have committed (not acknowledged yet).
+        &mut |c, result, others_uncertain| {
             let name = c.name.clone();
-            let _ = journal.update(&mut |r| match &result {
-                Ok(()) => {
-                    if let Some(cc) = r.component_mut(&name) {
-                        cc.status = ComponentState::Restored;
+            let agent = c.agent.clone().unwrap_or_default();
+            match result {
+                Ok(ack) => {
+                    let _ = journal.update(&mut |r| {
+                        if let Some(cc) = r.component_mut(&name) {
+                            cc.status = ComponentState::Restored;
+                        }
+                        r.step(
+                            StepAction::RemovedSafetyFolder,
+                            Some(&name),
+                            Some(&c.safety_folder),
+                            None,
+                            Some(format!("committed on agent {agent}")),
+                        );
+                    });
+                    if let Some(h) = &ack.heuristic {
+                        record_heuristic(journal, h);
                     }
-                    r.step(
-                        StepAction::RemovedSafetyFolder,
-                        Some(&name),
-                        Some(&c.safety_folder),
-                        None,
-                        Some(format!(
-                            "committed on agent {}",
-                            c.agent.as_deref().unwrap_or("")
-                        )),
-                    );
+                    if !committed_any {
+                        committed_any = true;
+                        journal.step_reached("restore_first_commit");
+                    }
+                    true
                 }
-                Err(e) => r.errors.push(format!(
-                    "{name}: the commit was decided but its agent did not acknowledge it: {e}"
-                )),
-            });
+                Err(f) => {
+                    if let Some(h) = &f.heuristic {
+                        record_heuristic(journal, h);
+                    }
+                    if !committed_any && !others_uncertain {
+                        abandoned = Some((name, f.message));
+                        return false;
+                    }
+                    let line = crate::engine::single_line(&format!(
+                        "{name}: the commit was decided but its agent {agent} will not commit: {}",
+                        f.message
+                    ));
+                    let _ = journal.update(&mut |r| {
+                        if let Some(cc) = r.component_mut(&name) {
+                            cc.errors.push(line.clone());
+                        }
+                        r.errors.push(line.clone());
+                    });
+                    failed.push(name);
+                    true
+                }
+            }
+        },
+    );
+    if let Some((name, why)) = abandoned {
+        return abandon(journal, faults, remote, &name, &why);
+    }
+    for c in rec.components.iter().filter(|c| c.agent.is_none()) {
+        if !failed.is_empty() {
+            // Mixed already: the old state of the local homes stays, for the operator.
             continue;
         }
         let safety = Path::new(&c.safety_folder);
@@ -828,20 +1046,66 @@ pub fn complete_with(journal: &dyn Journal, remote: &dyn RemoteRestores, note: O
             }
         });
     }
+    let status = if failed.is_empty() {
+        RestoreStatus::Succeeded
+    } else {
+        RestoreStatus::Failed
+    };
     let _ = journal.update(&mut |r| {
         if let Some(n) = note {
             r.notes.push(n.to_string());
         }
-        r.status = RestoreStatus::Succeeded;
+        if !failed.is_empty() {
+            r.errors.push(format!(
+                "the components did not all end the same way: {} will not commit while others \
+                 did; the safety folders of the local components are kept (put them back by \
+                 hand for the state before the restore)",
+                failed.join(", ")
+            ));
+        }
+        r.status = status;
         r.finished_at = Some(now());
         r.step(
             StepAction::Finished,
             None,
             None,
             None,
-            Some("succeeded".into()),
+            Some(status.as_str().to_string()),
         );
     });
+}
+
+/// A decided restore that component `name` will not commit while nothing committed yet: the
+/// decision is withdrawn on disk (retried until it is), then every component is rolled back.
+fn abandon(
+    journal: &dyn Journal,
+    faults: &Faults,
+    remote: &dyn RemoteRestores,
+    name: &str,
+    why: &str,
+) {
+    let note = crate::engine::single_line(&format!(
+        "{name} will not commit ({why}) and no component had committed: the commit decision \
+         was withdrawn and every component is put back"
+    ));
+    let mut delay = std::time::Duration::from_millis(500);
+    while let Err(e) = journal.update(&mut |r| {
+        r.commit_decided = false;
+        if !r.notes.contains(&note) {
+            r.notes.push(note.clone());
+        }
+    }) {
+        tracing::error!(error = %e, "could not record the withdrawn commit decision; retrying");
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(std::time::Duration::from_secs(15));
+    }
+    rollback_all_with(
+        journal,
+        faults,
+        remote,
+        RestoreStatus::Failed,
+        &format!("{name} refused the commit before any component had committed: {why}"),
+    );
 }
 
 /// Rolls back every component that got to `applying` (reverse order) and ends the restore with
@@ -850,9 +1114,10 @@ pub fn rollback_all(journal: &dyn Journal, faults: &Faults, status: RestoreStatu
     rollback_all_with(journal, faults, &NoRemote, status, reason)
 }
 
-/// [`rollback_all`], rolling remote components back through their agents. An agent that cannot
-/// be reached leaves its component `rollback_incomplete`, named in the errors: the agent rolls
-/// it back on its own (decision timeout, or its start-up).
+/// [`rollback_all`], rolling remote components back through their agents, each waited for
+/// until its agent acknowledges (the restore stays `running` meanwhile, with a note naming the
+/// agent). One that never will (an operator committed it by hand: a heuristic mismatch, or it
+/// was taken out of the config) is left `rollback_incomplete`, named in the errors.
 pub fn rollback_all_with(
     journal: &dyn Journal,
     faults: &Faults,
@@ -871,29 +1136,15 @@ pub fn rollback_all_with(
         );
     });
     let rec = journal.snapshot();
-    for c in rec.components.iter().rev() {
-        if !matches!(
+    let to_undo = |c: &&ComponentRestore| {
+        matches!(
             c.status,
             ComponentState::Applying | ComponentState::Applied | ComponentState::RollbackIncomplete
-        ) {
-            continue;
-        }
-        let name = c.name.clone();
-        let mut steps: Vec<PendingStep> = Vec::new();
-        let result = if c.agent.is_some() {
-            remote.rollback(&rec, c).map_err(|e| {
-                vec![format!(
-                    "through its agent: {e}; the agent rolls the component back on its own \
-                     (decision timeout, or when it starts)"
-                )]
-            })
-        } else {
-            rollback_component(c, faults, &mut |s| {
-                steps.push(s);
-            })
-        };
-        let _ = flush_steps(journal, &name, &mut steps, &mut |r| {
-            if let Some(cc) = r.component_mut(&name) {
+        )
+    };
+    let record_end = |name: &str, steps: &mut Vec<PendingStep>, result: Result<(), Vec<String>>| {
+        let _ = flush_steps(journal, name, steps, &mut |r| {
+            if let Some(cc) = r.component_mut(name) {
                 match &result {
                     Ok(()) => cc.status = ComponentState::RolledBack,
                     Err(errs) => {
@@ -903,7 +1154,7 @@ pub fn rollback_all_with(
                 }
             }
             match &result {
-                Ok(()) => r.step(StepAction::RolledBack, Some(&name), None, None, None),
+                Ok(()) => r.step(StepAction::RolledBack, Some(name), None, None, None),
                 Err(errs) => {
                     for e in errs {
                         r.errors.push(format!("{name}: rollback: {e}"));
@@ -911,7 +1162,55 @@ pub fn rollback_all_with(
                 }
             }
         });
+    };
+    // The local components first (reverse order), so an agent that keeps the master waiting
+    // does not keep them waiting; then the remote ones, each until its agent acknowledges.
+    for c in rec
+        .components
+        .iter()
+        .rev()
+        .filter(to_undo)
+        .filter(|c| c.agent.is_none())
+    {
+        let mut steps: Vec<PendingStep> = Vec::new();
+        let result = rollback_component(c, faults, &mut |s| {
+            steps.push(s);
+        });
+        record_end(&c.name, &mut steps, result);
     }
+    let remotes: Vec<&ComponentRestore> = rec
+        .components
+        .iter()
+        .rev()
+        .filter(to_undo)
+        .filter(|c| c.agent.is_some())
+        .collect();
+    on_agents(
+        journal,
+        &rec,
+        remotes,
+        "rollback",
+        &mut |c| remote.rollback(&rec, c),
+        &mut |c, result, _| {
+            let agent = c.agent.clone().unwrap_or_default();
+            let result = match result {
+                Ok(ack) => {
+                    if let Some(h) = &ack.heuristic {
+                        record_heuristic(journal, h);
+                    }
+                    Ok(())
+                }
+                Err(f) => {
+                    if let Some(h) = &f.heuristic {
+                        record_heuristic(journal, h);
+                    }
+                    Err(vec![format!("through its agent {agent}: {}", f.message)])
+                }
+            };
+            record_end(&c.name, &mut Vec::new(), result);
+            true
+        },
+    );
     let _ = journal.update(&mut |r| {
         r.status = status;
         r.finished_at = Some(now());
@@ -1261,6 +1560,8 @@ mod tests {
             commit_decided: false,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         }
     }
 
@@ -1865,13 +2166,13 @@ mod tests {
             self.0.lock().unwrap().push(format!("apply {}", c.name));
             Err("not here".into())
         }
-        fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
+        fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
             self.0.lock().unwrap().push(format!("commit {}", c.name));
-            Ok(())
+            Ok(Ack::default())
         }
-        fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
+        fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
             self.0.lock().unwrap().push(format!("rollback {}", c.name));
-            Ok(())
+            Ok(Ack::default())
         }
     }
 
@@ -1888,11 +2189,11 @@ mod tests {
         let before = tree(&spec.home);
         let j = MemJournal(Mutex::new(rec));
         let agents = FakeAgents::default();
-        complete_with(&j, &agents, None);
+        complete_with(&j, &Faults::none(), &agents, None);
         assert_eq!(*agents.0.lock().unwrap(), ["commit trk"]);
         assert_eq!(j.snapshot().components[0].status, ComponentState::Restored);
         // Again (start-up recovery): already restored, not committed twice.
-        complete_with(&j, &agents, None);
+        complete_with(&j, &Faults::none(), &agents, None);
         assert_eq!(agents.0.lock().unwrap().len(), 1);
         assert_eq!(tree(&spec.home), before, "a remote path is not a local one");
     }

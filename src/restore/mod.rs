@@ -60,13 +60,17 @@
 //!   is made by its agent from the slot of the set, its folder is verified through the agent,
 //!   and the apply is the agent's (same rules, same safety folder in its home). The commit is
 //!   decided only when every component, local and remote, is applied; then every agent commits
-//!   (retried until acknowledged); any failure rolls back every component, local and remote.
+//!   (waited for until acknowledged), and only then the local safety folders go; any failure
+//!   before the decision rolls back every component, local and remote.
 //!   A remote component is restored only from its agent's slots: `source_folders` names
 //!   folders on this machine, so it is refused for a remote component.
-//! * Start-up recovery of a `running` restore rolls remote components back (or commits them)
-//!   through their agents, best effort: an agent that cannot be reached is named in the
-//!   record's errors, and rolls the component back by itself (its decision timeout, or its own
-//!   start-up when it stopped during the apply).
+//! * A remote component that applied voted yes and never decides alone: the master renews it
+//!   while it applies the others, and waits for its agent to acknowledge the commit or the
+//!   rollback, with no time limit (the restore stays `running`, holding the job lock, with a
+//!   note naming the agent). The restore ends `succeeded` only when every component was
+//!   restored, never for a mixed outcome. Start-up recovery of a `running` restore with
+//!   remote components runs in the background for the same reason (start-up never waits for
+//!   an agent), holding the job lock.
 
 pub mod apply;
 pub mod plan;
@@ -130,6 +134,12 @@ pub enum StartError {
     /// Fields of the request at fault: (field, message) each.
     #[error("invalid request: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<(String, String)>),
+    /// The set cannot be restored as asked: the fields at fault (as `Invalid`), and why.
+    #[error("{why:?}: {}", .fields.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    Refused {
+        why: Refusal,
+        fields: Vec<(String, String)>,
+    },
     /// No such backup set on disk.
     #[error("no backup set {0} on disk")]
     UnknownSet(String),
@@ -139,9 +149,33 @@ pub enum StartError {
     /// A home is not in a state a restore can work on.
     #[error("{0}")]
     Conflict(String),
+    /// A remote component's agent could not be asked for its plan (no answer, or no plan).
+    #[error("{0}")]
+    AgentUnreachable(String),
     /// The record could not be written, or a thread not started.
     #[error("{0}")]
     Io(String),
+}
+
+/// Why a set is refused ([`StartError::Refused`]); the API answers each with its own code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The set has no folder for a component to restore.
+    SetIncomplete,
+    /// A component's backup in the set did not succeed.
+    SetFailed,
+    /// A folder to restore does not verify against its `SHA256SUMS`.
+    SetNotVerified,
+    /// A remote component's agent refused to plan.
+    AgentRefused,
+}
+
+/// `Invalid`, or `Refused` when the set (not the request) is at fault.
+fn invalid_or(why: Option<Refusal>, fields: Vec<(String, String)>) -> StartError {
+    match why {
+        Some(why) => StartError::Refused { why, fields },
+        None => StartError::Invalid(fields),
+    }
 }
 
 /// Query of [`Restorer::list`].
@@ -372,6 +406,10 @@ impl Journal for JobJournal {
     fn snapshot(&self) -> RestoreRecord {
         lock(&self.work).rec.clone()
     }
+
+    fn step_reached(&self, step: &str) {
+        self.inner.faults.step(step, &self.inner.state_dir);
+    }
 }
 
 fn empty_record(id: &str) -> RestoreRecord {
@@ -392,6 +430,8 @@ fn empty_record(id: &str) -> RestoreRecord {
         commit_decided: false,
         errors: vec![],
         notes: vec![],
+        heuristic: vec![],
+        participation: None,
     }
 }
 
@@ -443,11 +483,17 @@ impl Restorer {
             }),
         };
         for id in running {
+            let with_agents = lock(&restorer.inner.records)
+                .get(&id)
+                .is_some_and(|r| r.components.iter().any(|c| c.agent.is_some()));
+            if with_agents {
+                restorer.recover_in_background(id);
+                continue;
+            }
             let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
             let link = remote::AgentLink {
                 engine: restorer.inner.engine.clone(),
                 rt: None,
-                retry_commit: false,
             };
             recovery::recover_with(&journal, &restorer.inner.faults, &link);
             let r = journal.snapshot();
@@ -479,6 +525,77 @@ impl Restorer {
         }
         restorer.warn_about_leftovers();
         Ok(restorer)
+    }
+
+    /// Recovers interrupted restore `id`, which has remote components, on a thread of its own
+    /// holding the job lock (taken before this returns): start-up never waits for an agent, and
+    /// the restore stays `running` (with notes naming the agents it waits for) until every
+    /// agent acknowledged the commit or the rollback (see [`recovery`]).
+    fn recover_in_background(&self, id: String) {
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Restore, &id)
+            .map_err(|e| tracing::error!(restore = %id, error = %e, "recovering a restore without the job lock"))
+            .ok();
+        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("restore-{id}-recovery"))
+            .spawn(move || {
+                let link = remote::AgentLink {
+                    engine: inner.engine.clone(),
+                    rt: None,
+                };
+                recovery::recover_with(&journal, &inner.faults, &link);
+                journal.flush_durably();
+                let r = journal.snapshot();
+                tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
+                drop(guard);
+                journal.publish();
+                if r.status == S::Succeeded {
+                    apply::purge_retired(&r);
+                }
+            });
+        if let Err(e) = spawned {
+            self.inner.engine.set_problem(
+                &format!("restore {id}"),
+                Some(format!(
+                    "restore {id}: the thread that finishes it after the restart could not start \
+                     ({e}); it stays running: restart the master"
+                )),
+            );
+        }
+    }
+
+    /// Adds a heuristic outcome met later (an operator's decision on an agent's machine) to
+    /// the record of restore `id` (final or not), and saves it.
+    pub fn record_heuristic(
+        &self,
+        id: &str,
+        h: &crate::store::HeuristicOutcome,
+    ) -> Result<(), String> {
+        let line = crate::engine::single_line(&h.describe());
+        let _w = lock(&self.inner.write_lock);
+        let mut records = lock(&self.inner.records);
+        let rec = records
+            .get_mut(id)
+            .ok_or_else(|| format!("no restore {id}"))?;
+        let mut next = rec.clone();
+        if !next.heuristic.contains(h) {
+            next.heuristic.push(h.clone());
+        }
+        let list = if h.mismatch {
+            &mut next.errors
+        } else {
+            &mut next.notes
+        };
+        if !list.contains(&line) {
+            list.push(line);
+        }
+        record::save(&self.inner.state_dir, &next).map_err(|e| e.to_string())?;
+        *rec = next;
+        Ok(())
     }
 
     /// Logs safety folders no running restore will roll back (a rollback that could not
@@ -609,6 +726,8 @@ impl Restorer {
         let sets = &self.inner.sets;
         let given = req.source_folders.clone().unwrap_or_default();
         let mut invalid: Vec<(String, String)> = Vec::new();
+        // Why the set is refused, beside the request's own fields: the first reason found.
+        let mut why: Option<Refusal> = None;
         let set = sets.get(&req.backup_id);
         if set.is_none() && given.is_empty() {
             return Err(StartError::UnknownSet(req.backup_id.clone()));
@@ -669,19 +788,28 @@ impl Restorer {
                     };
                     folders.push((spec.clone(), f.clone(), origin));
                 }
-                Some(f) => invalid.push(("backup_id".into(), unusable(f))),
-                None => invalid.push((
-                    "backup_id".into(),
-                    format!(
-                        "backup set {} is incomplete: it has no folder for component {:?} \
-                         (restore the other components with `components`, or give its folder \
-                         in `source_folders`)",
-                        req.backup_id, spec.name
-                    ),
-                )),
+                Some(f) => {
+                    if f.problem.is_none() {
+                        why.get_or_insert(Refusal::SetFailed);
+                    }
+                    invalid.push(("backup_id".into(), unusable(f)))
+                }
+                None => {
+                    why.get_or_insert(Refusal::SetIncomplete);
+                    invalid.push((
+                        "backup_id".into(),
+                        format!(
+                            "backup set {} is incomplete: it has no folder for component {:?} \
+                             (restore the other components with `components`, or give its \
+                             folder in `source_folders`)",
+                            req.backup_id, spec.name
+                        ),
+                    ))
+                }
             }
         }
         if !lacking.is_empty() {
+            why.get_or_insert(Refusal::SetIncomplete);
             invalid.push((
                 "source_folders".into(),
                 format!(
@@ -692,17 +820,18 @@ impl Restorer {
             ));
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(why, invalid));
         }
 
         // Plans (only read the disk; a remote component's is its agent's).
         let link = remote::AgentLink {
             engine: self.inner.engine.clone(),
             rt: tokio::runtime::Handle::try_current().ok(),
-            retry_commit: false,
         };
         let mut plans = Vec::new();
         let mut conflicts = Vec::new();
+        // Whether a conflict is an agent that could not plan (rather than a home).
+        let mut agent_failed = false;
         for (spec, f, origin) in &folders {
             let field = field_of(*origin, &spec.name);
             if spec.is_remote() {
@@ -721,13 +850,22 @@ impl Restorer {
                             plans.push(p);
                         }
                         None => {
+                            agent_failed = true;
                             conflicts.push(format!("{}: its agent answered no plan", spec.name))
                         }
                     },
                     Err(crate::store::StoreError::Refused(m)) => {
+                        why.get_or_insert(Refusal::AgentRefused);
                         invalid.push((field.clone(), format!("{}: {m}", spec.name)))
                     }
-                    Err(e) => conflicts.push(format!("{}: {e}", spec.name)),
+                    // The agent answered 409: its home cannot be worked on.
+                    Err(e @ crate::store::StoreError::Conflict(_)) => {
+                        conflicts.push(format!("{}: {e}", spec.name))
+                    }
+                    Err(e) => {
+                        agent_failed = true;
+                        conflicts.push(format!("{}: {e}", spec.name))
+                    }
                 }
                 continue;
             }
@@ -757,13 +895,15 @@ impl Restorer {
             }
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(why, invalid));
         }
         if !conflicts.is_empty() {
-            return Err(StartError::Conflict(format!(
-                "cannot restore: {}",
-                conflicts.join("; ")
-            )));
+            let message = format!("cannot restore: {}", conflicts.join("; "));
+            return Err(if agent_failed {
+                StartError::AgentUnreachable(message)
+            } else {
+                StartError::Conflict(message)
+            });
         }
 
         // Verify exactly the folders to restore.
@@ -840,7 +980,7 @@ impl Restorer {
             return Err(StartError::Io("verification returned no result".into()));
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(Some(Refusal::SetNotVerified), invalid));
         }
 
         let now = Utc::now().trunc_subsecs(0);
@@ -861,6 +1001,8 @@ impl Restorer {
             commit_decided: false,
             errors: vec![],
             notes,
+            heuristic: vec![],
+            participation: None,
         };
         rec.step(
             StepAction::Planned,
@@ -903,7 +1045,6 @@ impl Restorer {
         let link = remote::AgentLink {
             engine: self.inner.engine.clone(),
             rt,
-            retry_commit: true,
         };
         let spawned = std::thread::Builder::new()
             .name(format!("restore-{id}"))
@@ -920,6 +1061,7 @@ impl Restorer {
                         tracing::error!(restore = %journal.id, "the restore panicked after the commit decision; completing the commit");
                         apply::complete_with(
                             &journal,
+                            faults,
                             &link,
                             Some("the restore stopped unexpectedly after its commit was decided; the commit was completed"),
                         );

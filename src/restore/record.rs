@@ -331,6 +331,15 @@ pub struct RestoreRecord {
     pub commit_decided: bool,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
+    /// Remote components an operator had resolved by hand on their agent's machine
+    /// (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+    /// components did not all end the same way (the errors say how).
+    #[serde(default)]
+    pub heuristic: Vec<crate::store::HeuristicOutcome>,
+    /// Only in an agent's record of its part of a restore: the master's last message, whether
+    /// it is in doubt, an operator's decision. Absent on the master's records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<crate::store::Participation>,
 }
 
 impl RestoreRecord {
@@ -353,6 +362,8 @@ impl RestoreRecord {
             commit_decided: false,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         }
     }
 
@@ -508,6 +519,8 @@ mod tests {
             commit_decided: false,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         };
         save(dir.path(), &rec).unwrap();
         let rdir = records_dir(dir.path());

@@ -9,10 +9,12 @@
 //! * Commit decided (every component was applied): the remaining safety folders are removed
 //!   and the restore ends `succeeded` ([`apply::complete`]).
 //!
-//! Remote components are rolled back (or committed) through their agents, best effort: an
-//! agent that cannot be reached is named in the record's errors, and is left to its own
-//! handling: an agent rolls back by itself a restore applied on it that gets no decision within
-//! its `decision_timeout_seconds`, and one it was applying when it stopped, at its start-up.
+//! Remote components are rolled back (or committed) through their agents, each waited for
+//! until it acknowledges: an agent never decides alone (one that stopped while applying rolls
+//! that back at its start-up, as it never voted yes; an applied one waits, in doubt after its
+//! `decision_timeout_seconds`). `Restorer::open` therefore runs the recovery of a restore with
+//! remote components on a thread of its own, holding the job lock, and the restore stays
+//! `running` (with notes naming the agents) until they answered.
 
 use super::apply::{self, Journal};
 use super::record::{RestoreStatus, StepAction};
@@ -41,6 +43,7 @@ pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::
     if rec.commit_decided {
         apply::complete_with(
             journal,
+            faults,
             remote,
             Some("the master stopped after every component was restored; recovery removed the safety folders"),
         );
@@ -91,6 +94,8 @@ mod tests {
             commit_decided: decided,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         }
     }
 

@@ -311,6 +311,7 @@ pub(crate) fn scan(
             BackupSet {
                 id,
                 complete,
+                committing: false,
                 successful,
                 components,
                 missing,

@@ -10,7 +10,10 @@
 //! except for imports and verification records, which live there.
 //!
 //! * `complete`: every configured component has at least one folder with the ID (`missing`
-//!   names the others);
+//!   names the others), and the set is not `committing`;
+//! * `committing`: the backup's commit is decided but not yet acknowledged by every component
+//!   (an agent is down after the decision): the master completes it (its record is `running`),
+//!   and until then the set is neither complete nor successful, whatever is on disk;
 //! * `successful`: complete, and every folder listed says `Result: success` and has no
 //!   `problem`. A component may have two folders with one ID (its slot and an imported copy):
 //!   both are listed, the slot first; [`BackupSet::preferred_folders`] picks one per component
@@ -154,8 +157,12 @@ impl SetFolder {
 pub struct BackupSet {
     #[schema(example = "20261126T020000Z")]
     pub id: String,
-    /// Every configured component has a folder with this ID.
+    /// Every configured component has a folder with this ID, and it is not `committing`.
     pub complete: bool,
+    /// The backup's commit is decided but not yet acknowledged by every component: the
+    /// master is completing it (the backup is `running`). Not complete until then.
+    #[serde(default)]
+    pub committing: bool,
     /// Complete, and every folder says `Result: success` and has no problem.
     pub successful: bool,
     /// The folders, in config order of their components; a slot before an imported copy.
@@ -470,8 +477,14 @@ impl Sets {
         let (mut sets, unidentified, problems) =
             discover::scan(&specs, &self.inner.imports.list(), &remote);
         let last = self.inner.verifications.last_finished();
+        let committing = self.inner.engine.committing();
         for s in &mut sets {
             s.last_verification = last.get(&s.id).cloned();
+            if committing.contains(&s.id) {
+                s.committing = true;
+                s.complete = false;
+                s.successful = false;
+            }
         }
         Scan {
             sets,

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use super::{
-    ComponentStore, PrepareOutcome, PrepareStatus, ProgressSink, ProgressUpdate, SlotInfo,
+    Ack, ComponentStore, PrepareOutcome, PrepareStatus, ProgressSink, ProgressUpdate, SlotInfo,
     StoreError,
 };
 use crate::engine::faults::Faults;
@@ -243,7 +243,7 @@ impl ComponentStore for LocalStore {
         }
     }
 
-    async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<(), StoreError> {
+    async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<Ack, StoreError> {
         let layout = SlotLayout::of(&spec.backup_folder)?;
         let (id, keep) = (id.to_string(), spec.keep);
         let abort_mid = self.faults.abort_mid_rotation.contains(&spec.name);
@@ -258,7 +258,7 @@ impl ComponentStore for LocalStore {
         })
         .await
         .map_err(join_error)??;
-        Ok(())
+        Ok(Ack::default())
     }
 
     async fn abort(
@@ -266,11 +266,11 @@ impl ComponentStore for LocalStore {
         id: &str,
         spec: &ComponentSpec,
         errors: &[String],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Ack, StoreError> {
         let layout = SlotLayout::of(&spec.backup_folder)?;
         let (id, name) = (id.to_string(), spec.name.clone());
         let errors: Vec<String> = errors.iter().map(|e| single_line(e)).collect();
-        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+        tokio::task::spawn_blocking(move || -> Result<Ack, StoreError> {
             let staging = layout.staging(&id);
             // The staging readme's start time, else the ID's (an ID begins with its start time).
             let started = Readme::read_from(&staging)
@@ -279,7 +279,7 @@ impl ComponentStore for LocalStore {
                 .or_else(|| crate::engine::backup_id::parse(&id).map(|p| p.time));
             slots::remove_staging(&layout, &id)?;
             if !layout.parent.is_dir() {
-                return Ok(());
+                return Ok(Ack::default());
             }
             let readme = Readme {
                 backup_id: id.clone(),
@@ -294,7 +294,7 @@ impl ComponentStore for LocalStore {
                 },
             };
             slots::write_failed(&layout, &id, &readme)?;
-            Ok(())
+            Ok(Ack::default())
         })
         .await
         .map_err(join_error)?

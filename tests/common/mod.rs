@@ -351,6 +351,35 @@ impl Agent {
         let _ = self.child.wait();
     }
 
+    /// GET `path` (e.g. `/agent/v1/components`) with `token`; the JSON answer.
+    pub fn get_json(&self, path: &str, token: &str) -> Value {
+        let r = Client::new()
+            .get(format!("{}{path}", self.addr))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().unwrap()
+    }
+
+    /// POST `body` to `path` with `token`.
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        Client::new()
+            .post(format!("{}{path}", self.addr))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .unwrap()
+    }
+
+    /// The agent's open backups and restores (`transactions` of `GET /agent/v1/components`).
+    pub fn open_transactions(&self, token: &str) -> Vec<Value> {
+        self.get_json("/agent/v1/components", token)["transactions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Starts the same agent again on the same address.
     pub fn restart(&mut self, env: &[(&str, &str)]) {
         self.kill9();
@@ -361,6 +390,23 @@ impl Agent {
             .to_string();
         *self = Agent::spawn(&self.config, &listen, env);
     }
+}
+
+/// Runs `backup-master agent resolve --config <config> <args>`: (success, stdout, stderr).
+pub fn agent_resolve(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(bin())
+        .arg("agent")
+        .arg("resolve")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run agent resolve");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 impl Drop for Agent {
@@ -426,6 +472,13 @@ pub fn assert_problem(r: Response, status: u16) -> Value {
     );
     assert!(body["title"].as_str().is_some(), "{body}");
     assert!(body["detail"].as_str().is_some(), "{body}");
+    // Every problem carries a stable domain code, snake_case.
+    assert!(
+        body["code"].as_str().is_some_and(|c| !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+        "no domain code: {body}"
+    );
     body
 }
 

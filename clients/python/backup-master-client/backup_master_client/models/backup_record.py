@@ -13,6 +13,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.component_progress import ComponentProgress
+    from ..models.heuristic_outcome import HeuristicOutcome
     from ..models.kept_staging import KeptStaging
 
 
@@ -36,6 +37,10 @@ class BackupRecord:
             because a component refused it before any component had committed.
         errors (list[str] | Unset): Errors of the set as a whole (e.g. "cancelled by request", "interrupted").
         finished_at (datetime.datetime | None | Unset): Set when the status became final.
+        heuristic (list[HeuristicOutcome] | Unset): Remote components an operator had resolved by hand on their agent's
+            machine
+            (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+            components did not all end the same way (the errors say how).
         hook_pending (bool | Unset): True from the write that made the record final until its after-backup hook
             (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is
             started when the master starts again, exactly once (the hook process record, written
@@ -59,6 +64,7 @@ class BackupRecord:
     commit_decided: bool | Unset = UNSET
     errors: list[str] | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
+    heuristic: list[HeuristicOutcome] | Unset = UNSET
     hook_pending: bool | Unset = UNSET
     kept_stagings: list[KeptStaging] | Unset = UNSET
     notes: list[str] | Unset = UNSET
@@ -94,6 +100,13 @@ class BackupRecord:
             finished_at = self.finished_at.isoformat()
         else:
             finished_at = self.finished_at
+
+        heuristic: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.heuristic, Unset):
+            heuristic = []
+            for heuristic_item_data in self.heuristic:
+                heuristic_item = heuristic_item_data.to_dict()
+                heuristic.append(heuristic_item)
 
         hook_pending = self.hook_pending
 
@@ -134,6 +147,8 @@ class BackupRecord:
             field_dict["errors"] = errors
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
+        if heuristic is not UNSET:
+            field_dict["heuristic"] = heuristic
         if hook_pending is not UNSET:
             field_dict["hook_pending"] = hook_pending
         if kept_stagings is not UNSET:
@@ -148,6 +163,7 @@ class BackupRecord:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.component_progress import ComponentProgress  # noqa: PLC0415
+        from ..models.heuristic_outcome import HeuristicOutcome  # noqa: PLC0415
         from ..models.kept_staging import KeptStaging  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -189,6 +205,15 @@ class BackupRecord:
 
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 
+        _heuristic = d.pop("heuristic", UNSET)
+        heuristic: list[HeuristicOutcome] | Unset = UNSET
+        if _heuristic is not UNSET:
+            heuristic = []
+            for heuristic_item_data in _heuristic:
+                heuristic_item = HeuristicOutcome.from_dict(heuristic_item_data)
+
+                heuristic.append(heuristic_item)
+
         hook_pending = d.pop("hook_pending", UNSET)
 
         _kept_stagings = d.pop("kept_stagings", UNSET)
@@ -229,6 +254,7 @@ class BackupRecord:
             commit_decided=commit_decided,
             errors=errors,
             finished_at=finished_at,
+            heuristic=heuristic,
             hook_pending=hook_pending,
             kept_stagings=kept_stagings,
             notes=notes,

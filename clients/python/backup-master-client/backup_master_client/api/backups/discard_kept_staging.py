@@ -78,11 +78,15 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """Discards the staging folders a backup keeps for an operator (admin): after a commit that
-    could not be completed each is the only copy of that component's backup, so nothing else
-    removes them and no backup starts while they wait. Each is checked before it is removed
-    (the backup's staging name beside its backup folder; its `readme.txt` names this backup).
-    Answers the record, with a note.
+    """Discard a backup's kept staging folders
+
+     Removes the staging folders a backup keeps for an operator (admin). After a commit that
+    could not be completed, each is the only copy of that component's backup, so nothing else
+    removes them and no backup starts while they wait (`staging_kept`); copy out what you need
+    first. Each folder is checked right before it is removed (the backup's staging name beside
+    its backup folder; its `readme.txt` names this backup). Answers when done, with the record
+    and a note. 409: the backup keeps none (`nothing_kept`), or a folder at a kept name is not
+    provably the product's and is left alone (`staging_not_ours`).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -112,11 +116,15 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """Discards the staging folders a backup keeps for an operator (admin): after a commit that
-    could not be completed each is the only copy of that component's backup, so nothing else
-    removes them and no backup starts while they wait. Each is checked before it is removed
-    (the backup's staging name beside its backup folder; its `readme.txt` names this backup).
-    Answers the record, with a note.
+    """Discard a backup's kept staging folders
+
+     Removes the staging folders a backup keeps for an operator (admin). After a commit that
+    could not be completed, each is the only copy of that component's backup, so nothing else
+    removes them and no backup starts while they wait (`staging_kept`); copy out what you need
+    first. Each folder is checked right before it is removed (the backup's staging name beside
+    its backup folder; its `readme.txt` names this backup). Answers when done, with the record
+    and a note. 409: the backup keeps none (`nothing_kept`), or a folder at a kept name is not
+    provably the product's and is left alone (`staging_not_ours`).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -141,11 +149,15 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """Discards the staging folders a backup keeps for an operator (admin): after a commit that
-    could not be completed each is the only copy of that component's backup, so nothing else
-    removes them and no backup starts while they wait. Each is checked before it is removed
-    (the backup's staging name beside its backup folder; its `readme.txt` names this backup).
-    Answers the record, with a note.
+    """Discard a backup's kept staging folders
+
+     Removes the staging folders a backup keeps for an operator (admin). After a commit that
+    could not be completed, each is the only copy of that component's backup, so nothing else
+    removes them and no backup starts while they wait (`staging_kept`); copy out what you need
+    first. Each folder is checked right before it is removed (the backup's staging name beside
+    its backup folder; its `readme.txt` names this backup). Answers when done, with the record
+    and a note. 409: the backup keeps none (`nothing_kept`), or a folder at a kept name is not
+    provably the product's and is left alone (`staging_not_ours`).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -173,11 +185,15 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """Discards the staging folders a backup keeps for an operator (admin): after a commit that
-    could not be completed each is the only copy of that component's backup, so nothing else
-    removes them and no backup starts while they wait. Each is checked before it is removed
-    (the backup's staging name beside its backup folder; its `readme.txt` names this backup).
-    Answers the record, with a note.
+    """Discard a backup's kept staging folders
+
+     Removes the staging folders a backup keeps for an operator (admin). After a commit that
+    could not be completed, each is the only copy of that component's backup, so nothing else
+    removes them and no backup starts while they wait (`staging_kept`); copy out what you need
+    first. Each folder is checked right before it is removed (the backup's staging name beside
+    its backup folder; its `readme.txt` names this backup). Answers when done, with the record
+    and a note. 409: the backup keeps none (`nothing_kept`), or a folder at a kept name is not
+    provably the product's and is left alone (`staging_not_ours`).
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
