@@ -331,23 +331,46 @@ fn an_agent_restarted_during_the_deletion_of_a_retired_safety_folder_finishes_it
     let m = c.master("");
     let b = run_backup(&m);
     assert_eq!(b["status"], "succeeded", "{b:#}");
-    let rec = run_restore(&m, &json!({ "backup_id": b["id"], "components": ["trk"] }));
-    assert_eq!(rec["status"], "succeeded", "{rec:#}");
-    let safety = component(&rec, "trk")["safety_folder"]
+    // The agent dies for real right after its commit renamed the safety folder to the retired
+    // name, before deleting it.
+    c.trk
+        .restart(&[("BACKUP_MASTER_FAULTS", "abort_at:restore_retired")]);
+    let r = post_restore(&m, &json!({ "backup_id": b["id"], "components": ["trk"] }));
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let retired = PathBuf::from(format!("{safety}.retired"));
-    poll(
-        "the retired folder deleted",
-        Duration::from_secs(20),
-        || (!retired.exists()).then_some(()),
-    );
-    // As left by a crash in the middle of that deletion.
-    write(&retired.join("data/left-over.dat"), b"half deleted\n");
+    poll("the agent to abort", Duration::from_secs(60), || {
+        c.trk.child.try_wait().unwrap().map(|_| ())
+    });
+    let home = c.home("trk");
+    let retired: Vec<PathBuf> = std::fs::read_dir(&home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".retired"))
+        .collect();
+    assert_eq!(retired.len(), 1, "one retired safety folder: {retired:?}");
+    let retired = &retired[0];
+    // As left by a crash in the middle of its deletion: part of it is gone already.
+    let first = std::fs::read_dir(retired)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    if first.is_dir() {
+        std::fs::remove_dir_all(&first).unwrap();
+    } else {
+        std::fs::remove_file(&first).unwrap();
+    }
     c.trk.restart(&[]);
     assert!(!retired.exists(), "the agent leaked {}", retired.display());
-    assert!(safety_folders(&c.home("trk")).is_empty());
+    assert!(safety_folders(&home).is_empty());
+    // The master's commit, retried, meets the restore committed on the restarted agent.
+    let rec = wait_restore(&m, &id);
+    assert_eq!(rec["status"], "succeeded", "{rec:#}");
 }
 
 // ---- 30 kills at random instants ----

@@ -513,7 +513,8 @@ impl AgentRestores {
                 )))
             }
         }
-        let result = tokio::task::spawn_blocking(move || commit_journal(&j, None))
+        let inner = self.inner.clone();
+        let result = tokio::task::spawn_blocking(move || commit_journal(&inner, &j, None))
             .await
             .map_err(blocking_failed)
             .and_then(|r| r);
@@ -602,7 +603,7 @@ impl AgentRestores {
         for (name, j) in open {
             let at = Utc::now().trunc_subsecs(0);
             let op = OperatorDecision { decision, at };
-            let faults = self.inner.faults.clone();
+            let inner = self.inner.clone();
             let jj = j.clone();
             let r = tokio::task::spawn_blocking(move || {
                 let mark = |r: &mut RestoreRecord| {
@@ -612,6 +613,7 @@ impl AgentRestores {
                 };
                 match decision {
                     Decision::Commit => commit_journal(
+                        &inner,
                         &jj,
                         Some(&mut |r: &mut RestoreRecord| {
                             mark(r);
@@ -628,7 +630,7 @@ impl AgentRestores {
                             .map_err(|e| format!("recording the operator's decision: {e}"))?;
                         apply::rollback_all(
                             &*jj,
-                            &faults,
+                            &inner.faults,
                             RestoreStatus::Failed,
                             &format!(
                                 "rolled back by an operator on this machine at {} (backup-master \
@@ -749,6 +751,7 @@ impl AgentRestores {
 /// Commits an applied restore (its commit recorded first, then the safety folder retired and
 /// removed); `mark` changes the record with the decision (an operator's).
 fn commit_journal(
+    inner: &Inner,
     j: &AgentJournal,
     mark: Option<&mut dyn FnMut(&mut RestoreRecord)>,
 ) -> Result<RestoreRecord, ApiError> {
@@ -765,6 +768,7 @@ fn commit_journal(
     })
     .map_err(|e| ApiError::internal(format!("recording the commit: {e}")))?;
     apply::complete(j, None);
+    inner.faults.step("restore_retired", &inner.state_dir);
     let r = j.snapshot();
     apply::purge_retired(&r);
     Ok(r)

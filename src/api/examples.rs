@@ -691,7 +691,11 @@ mod tests {
                         None => out.push(format!("+{at}/{k}")),
                     }
                 }
-                out.extend(e.keys().filter(|k| !w.contains_key(*k)).map(|k| format!("-{at}/{k}")));
+                out.extend(
+                    e.keys()
+                        .filter(|k| !w.contains_key(*k))
+                        .map(|k| format!("-{at}/{k}")),
+                );
             }
             (Value::Array(w), Value::Array(e)) if w.len() == e.len() => {
                 for (i, (wv, ev)) in w.iter().zip(e).enumerate() {

@@ -77,8 +77,10 @@ pub const SAVES: [&str; 4] = [
 /// * `restore_applied`: every component of a restore applied, the commit not decided yet;
 /// * `restore_decided`: a restore's commit decision was just saved;
 /// * `restore_first_commit`: the first remote component of a decided restore committed
-///   (acknowledged and recorded), the others not yet.
-pub const STEPS: [&str; 9] = [
+///   (acknowledged and recorded), the others not yet;
+/// * `restore_retired`: a committed restore on an agent has renamed its safety folder to the
+///   retired name and not yet deleted it.
+pub const STEPS: [&str; 10] = [
     "backup_prepared",
     "backup_committing",
     "backup_first_commit",
@@ -88,6 +90,7 @@ pub const STEPS: [&str; 9] = [
     "restore_applied",
     "restore_decided",
     "restore_first_commit",
+    "restore_retired",
 ];
 
 /// A set of one-shot faults shared by every clone of [`Faults`]: each fires once.
