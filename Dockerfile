@@ -4,6 +4,8 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
 COPY src ./src
+# the operator's command line (src/cli) goes through the generated Rust client
+COPY clients/rust/backup-master-client ./clients/rust/backup-master-client
 RUN cargo build --release --locked
 
 # Run: slim Debian, tzdata for the schedule's time zones, a non-root user, state in a volume.

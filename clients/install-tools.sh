@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned tools (versions.sh) that generate and test the clients, all inside the
 # repository: Python venvs in clients/.tools/ (gitignored), the TypeScript client's npm packages
-# in clients/typescript/node_modules (from its committed package-lock.json), the Rust client's
+# in clients/typescript/node_modules and the OpenAPI linters in clients/lint/node_modules (each
+# from its committed package-lock.json), the Rust client's
 # crates in cargo's cache (from its committed Cargo.lock). Nothing is installed globally, except
 # a Java runtime from apt when none is there (openapi-generator runs on it).
 # Safe to re-run; with everything in place it takes a few seconds.
@@ -39,6 +40,9 @@ venv "$tools/schemathesis"
 
 # TypeScript: openapi-fetch (runtime), openapi-typescript and typescript (build), exactly as locked.
 npm ci --prefix "$here/typescript" --no-fund --no-audit --loglevel=error
+
+# The OpenAPI linters of lint.sh (@redocly/cli, @stoplight/spectral-cli), exactly as locked.
+npm ci --prefix "$here/lint" --no-fund --no-audit --loglevel=error
 
 # Rust: the client's and its smoke test's crates, exactly as locked; builds then work offline.
 cargo fetch --locked --manifest-path "$here/rust/Cargo.toml" --quiet

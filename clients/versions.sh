@@ -13,3 +13,7 @@ SCHEMATHESIS_VERSION=4.32.5            # API fuzzing / conformance (schemathesis
 OPENAPI_TYPESCRIPT_VERSION=7.13.0      # TypeScript types (`paths`, `components`)
 OPENAPI_FETCH_VERSION=0.17.0           # the TypeScript client's runtime
 TYPESCRIPT_VERSION=5.9.3               # openapi-typescript 7 needs typescript 5 (peer ^5.x)
+
+# npm (also exact in lint/package.json and its package-lock.json): the OpenAPI linters (lint.sh)
+REDOCLY_CLI_VERSION=2.77.0             # @redocly/cli, `recommended` ruleset
+SPECTRAL_CLI_VERSION=6.16.3            # @stoplight/spectral-cli, `spectral:oas` ruleset

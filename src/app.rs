@@ -27,6 +27,10 @@ pub struct AppParts {
     pub restorer: web::Data<crate::restore::Restorer>,
     /// The agents of the remote components (probed by `GET /components`).
     pub agents: web::Data<crate::store::remote::Agents>,
+    /// Resolves the agents' open transactions from the records (in doubt ones in `/metrics`).
+    pub resolver: web::Data<crate::resolver::Resolver>,
+    /// Subscribers per event stream (`max_stream_subscribers`).
+    pub streams: web::Data<crate::api::streams::StreamLimits>,
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -35,6 +39,7 @@ fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
         on_failure: cfg.hooks.on_failure.clone(),
         work_folder: cfg.hook_work_folder(),
         timeout_seconds: cfg.hooks.timeout_seconds,
+        env: cfg.hooks.env.clone(),
     }
 }
 
@@ -120,6 +125,7 @@ impl AppParts {
         // Local components use the LocalStore, remote ones (agent) a RemoteStore each.
         let faults = crate::engine::faults::Faults::from_env()
             .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
+        let hook_faults = faults.clone();
         let agents =
             crate::store::remote::Agents::from_config(&config).map_err(ServeError::Other)?;
         let local: Arc<dyn crate::store::ComponentStore> =
@@ -146,14 +152,39 @@ impl AppParts {
             .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
+        // The agents' open transactions: resolved from the records now, then periodically and
+        // whenever a backup ends.
+        let resolver =
+            crate::resolver::Resolver::new(engine.clone(), restorer.clone(), agents.clone());
+        actix_web::rt::spawn(resolver.clone().run());
 
-        // Every finished backup (including the ones recovery marked interrupted) runs its hook.
+        hooks.set_abort_after_spawn(hook_faults.abort_at.contains("hook_spawned"));
+        // Every finished backup (including the ones recovery finished, and those whose hook a
+        // stopped master still owed) runs its hook, once: the hook's record, written before its
+        // process starts, is the proof of a start.
         let h = hooks.clone();
+        let r = resolver.clone();
         engine.set_finish_listener(Arc::new(move |record: &BackupRecord| {
+            // An agent that did not acknowledge an abort is met again soon.
+            r.wake();
             let ok = record.status == BackupStatus::Succeeded;
-            if let Some(p) = h.after_backup(ok, backup_context(record)) {
-                tracing::info!(backup = %record.id, process = %p.id, status = %p.status, "post-backup hook");
+            match h.start_after_backup(ok, backup_context(record)) {
+                Ok(Some(p)) => {
+                    tracing::info!(backup = %record.id, process = %p.id, status = %p.status, "post-backup hook");
+                    true
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    tracing::error!(backup = %record.id, error = %e, "post-backup hook not started; owed to the next start");
+                    false
+                }
             }
+        }));
+        // A backup refused while a restored lui.ini waits for its component's first start
+        // names the restore.
+        let r = restorer.clone();
+        engine.set_restore_lookup(Arc::new(move |component: &str, folder: &str| {
+            r.pending_restore(component, folder)
         }));
 
         let e = engine.clone();
@@ -175,6 +206,7 @@ impl AppParts {
         .map_err(|e| ServeError::Other(format!("starting the scheduler: {e}")))?;
         let scheduler = web::Data::new(scheduler);
 
+        let streams = crate::api::streams::StreamLimits::new(config.max_stream_subscribers);
         let state = web::Data::new(AppState::new(config));
         state.set_scheduler(scheduler.clone().into_inner());
         let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
@@ -198,6 +230,8 @@ impl AppParts {
             sets: web::Data::new(sets),
             restorer: web::Data::new(restorer),
             agents: web::Data::new(agents),
+            resolver: web::Data::new(resolver),
+            streams: web::Data::new(streams),
         })
     }
 

@@ -24,6 +24,9 @@ pub const DEFAULT_STATE_DIR: &str = "backup-master-data";
 pub const DEFAULT_CONFIG_FILE: &str = "backup-master.toml";
 pub const MAX_KEEP: u32 = 100;
 pub const MAX_HOOK_TIMEOUT: u64 = 7 * 24 * 3600;
+/// Default and most of `max_stream_subscribers`.
+pub const DEFAULT_STREAM_SUBSCRIBERS: usize = 64;
+pub const MAX_STREAM_SUBSCRIBERS: usize = 10_000;
 
 /// Roles, weakest first: each includes the rights of those before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -89,11 +92,19 @@ pub struct HookSettings {
     /// Command run after a failed, cancelled or interrupted backup; empty: nothing runs.
     #[schema(example = "/opt/scripts/page-admin.sh")]
     pub on_failure: String,
-    /// Working folder of both commands (must exist); empty: the state dir.
+    /// Working folder of both commands (must exist); empty: the home of the `maestro-hub`
+    /// component (the state dir when there is none on this machine).
     pub work_folder: String,
     /// Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
     #[schema(example = 3600, minimum = 1, maximum = 604800)]
     pub timeout_seconds: u64,
+    /// Names of variables of the master's environment the commands also get. They get no other
+    /// variable of it: only `PATH`, `HOME`, `LANG`, the `BACKUP_*` variables the master sets,
+    /// and these. Each a plain name (`[A-Za-z_][A-Za-z0-9_]*`), not `BACKUP_*`. Optional:
+    /// absent means none.
+    #[serde(default)]
+    #[schema(example = json!(["TAPE_DEVICE", "TZ"]))]
+    pub env: Vec<String>,
 }
 
 impl Default for HookSettings {
@@ -103,6 +114,7 @@ impl Default for HookSettings {
             on_failure: String::new(),
             work_folder: String::new(),
             timeout_seconds: 3600,
+            env: Vec::new(),
         }
     }
 }
@@ -136,6 +148,8 @@ pub struct Config {
     pub hooks: HookSettings,
     pub components: Vec<ComponentConfig>,
     pub metrics_public: bool,
+    /// Most clients following one event stream (a backup's events, a hook's output) at once.
+    pub max_stream_subscribers: usize,
 }
 
 /// Errors found while loading: each names the key (and its line where the file has one).
@@ -187,6 +201,7 @@ impl Config {
                 "hooks",
                 "components",
                 "metrics_public",
+                "max_stream_subscribers",
             ],
         );
         let listen = r
@@ -196,6 +211,20 @@ impl Config {
             .string(root, "", "state_dir")
             .unwrap_or_else(|| DEFAULT_STATE_DIR.to_string());
         let metrics_public = r.boolean(root, "", "metrics_public").unwrap_or(false);
+        let max_stream_subscribers = match r.integer(root, "", "max_stream_subscribers") {
+            None => DEFAULT_STREAM_SUBSCRIBERS,
+            Some(n) => match usize::try_from(n) {
+                Ok(n) if (1..=MAX_STREAM_SUBSCRIBERS).contains(&n) => n,
+                _ => {
+                    r.push(
+                        "",
+                        "max_stream_subscribers",
+                        format!("must be between 1 and {MAX_STREAM_SUBSCRIBERS}"),
+                    );
+                    DEFAULT_STREAM_SUBSCRIBERS
+                }
+            },
+        };
 
         let tokens = read_tokens(&mut r, root, &base_dir);
 
@@ -223,7 +252,13 @@ impl Config {
                 r.check_keys(
                     t,
                     "hooks",
-                    &["on_success", "on_failure", "work_folder", "timeout_seconds"],
+                    &[
+                        "on_success",
+                        "on_failure",
+                        "work_folder",
+                        "timeout_seconds",
+                        "env",
+                    ],
                 );
                 let d = HookSettings::default();
                 HookSettings {
@@ -234,6 +269,7 @@ impl Config {
                         .integer(t, "hooks", "timeout_seconds")
                         .map(|v| v.max(0) as u64)
                         .unwrap_or(d.timeout_seconds),
+                    env: r.string_array(t, "hooks", "env").unwrap_or(d.env),
                 }
             }
             None => HookSettings::default(),
@@ -311,6 +347,7 @@ impl Config {
             hooks,
             components,
             metrics_public,
+            max_stream_subscribers,
         };
         let mut errors = r.errors;
         // Semantic checks only where the file parsed: a type error already said what is wrong.
@@ -337,13 +374,18 @@ impl Config {
         c.home.as_deref().map(|h| resolve(&self.base_dir, h))
     }
 
-    /// The folder hooks run in.
+    /// The folder hooks run in: `work_folder`; empty means the home of the (first)
+    /// `maestro-hub` component on this machine, as the administration hub runs its external
+    /// processes in its own home (Maestro admin manual, 11.2), and the state dir when there is none.
     pub fn hook_work_folder(&self) -> PathBuf {
-        if self.hooks.work_folder.is_empty() {
-            self.state_dir.clone()
-        } else {
-            resolve(&self.base_dir, &self.hooks.work_folder)
+        if !self.hooks.work_folder.is_empty() {
+            return resolve(&self.base_dir, &self.hooks.work_folder);
         }
+        self.components
+            .iter()
+            .filter(|c| c.profile == Profile::MaestroHub)
+            .find_map(|c| self.home_of(c))
+            .unwrap_or_else(|| self.state_dir.clone())
     }
 
     /// What the engine needs to know of each component. A remote component (agent) has no
@@ -555,7 +597,47 @@ pub fn validate_hooks(h: &HookSettings, base_dir: &Path, prefix: &str) -> Vec<Fi
             format!("must be between 1 and {MAX_HOOK_TIMEOUT}"),
         ));
     }
+    if h.env.len() > MAX_HOOK_ENV {
+        errors.push(FieldError::new(
+            format!("{prefix}.env"),
+            format!("lists {} names; at most {MAX_HOOK_ENV}", h.env.len()),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, name) in h.env.iter().enumerate() {
+        let field = format!("{prefix}.env[{i}]");
+        if let Err(msg) = check_env_name(name) {
+            errors.push(FieldError::new(field, msg));
+        } else if !seen.insert(name.as_str()) {
+            errors.push(FieldError::new(field, format!("{name:?} is listed twice")));
+        }
+    }
     errors
+}
+
+/// Most names in `hooks.env`.
+pub const MAX_HOOK_ENV: usize = 100;
+
+/// A name `hooks.env` may list: a plain variable name, and not one the master sets itself
+/// (`BACKUP_*`, which also covers the master's own `BACKUP_MASTER_*` secrets).
+fn check_env_name(name: &str) -> Result<(), String> {
+    let plain = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !plain {
+        return Err(format!(
+            "{name:?} is not a variable name: 1 to 128 of A-Z, a-z, 0-9 and '_', not starting with a digit"
+        ));
+    }
+    if name.starts_with("BACKUP_") {
+        return Err(format!(
+            "{name:?}: BACKUP_* variables are set by the master itself and never passed on"
+        ));
+    }
+    Ok(())
 }
 
 /// A component name: `[a-z0-9_-]{1,32}`.
@@ -1008,13 +1090,44 @@ fn join(prefix: &str, key: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Write-back
 
-/// Sets `key = value` in `t`, keeping the comment and spacing around the old value.
+/// Sets `key = value` in `t`, keeping the comment and spacing around the old value. A comment
+/// after the value stays in its column (aligned with its neighbours') when the new value is
+/// wider or narrower, and keeps at least one space before it.
 fn set_value(t: &mut Table, key: &str, new: impl Into<toml_edit::Value>) {
     let mut new: toml_edit::Value = new.into();
     if let Some(old) = t.get(key).and_then(Item::as_value) {
-        *new.decor_mut() = old.decor().clone();
+        let mut decor = old.decor().clone();
+        let suffix = decor.suffix().and_then(|s| s.as_str()).map(str::to_string);
+        if let Some(suffix) = suffix {
+            if let Some(realigned) = realign_comment(&suffix, &bare(old), &bare(&new)) {
+                decor.set_suffix(realigned);
+            }
+        }
+        *new.decor_mut() = decor;
     }
     t.insert(key, Item::Value(new));
+}
+
+/// A value as written, without the spacing and comment around it.
+fn bare(v: &toml_edit::Value) -> String {
+    let mut v = v.clone();
+    v.decor_mut().clear();
+    v.to_string()
+}
+
+/// The suffix after a value (`   # comment`) for a value written as `new` instead of `old`:
+/// the spaces before the comment grow or shrink by the difference in width, one at least.
+/// `None` (keep the suffix as it is) when there is no comment, the spacing is not plain
+/// spaces, or a value spans lines.
+fn realign_comment(suffix: &str, old: &str, new: &str) -> Option<String> {
+    let comment = suffix.trim_start_matches(' ');
+    if !comment.starts_with('#') || old.contains('\n') || new.contains('\n') {
+        return None;
+    }
+    let spaces = suffix.len() - comment.len();
+    let column = spaces + old.chars().count();
+    let spaces = column.saturating_sub(new.chars().count()).max(1);
+    Some(format!("{}{comment}", " ".repeat(spaces)))
 }
 
 fn table_mut<'d>(doc: &'d mut DocumentMut, key: &str) -> Result<&'d mut Table, String> {
@@ -1041,6 +1154,11 @@ pub fn edit_settings(
     set_value(h, "on_failure", hooks.on_failure.as_str());
     set_value(h, "work_folder", hooks.work_folder.as_str());
     set_value(h, "timeout_seconds", hooks.timeout_seconds as i64);
+    // Written only when there is something to say or the file already has the key.
+    if !hooks.env.is_empty() || h.contains_key("env") {
+        let arr: toml_edit::Array = hooks.env.iter().map(String::as_str).collect();
+        set_value(h, "env", arr);
+    }
     Ok(doc.to_string())
 }
 
@@ -1109,11 +1227,11 @@ daily_time = "02:00"                   # hh:mm, 00:00..23:59
 time_zone = ""                         # IANA name; empty: the machine's local zone
 catch_up = true                        # run once at start-up if a scheduled run was missed
 
-[hooks]
-on_success = ""                        # command run after a successful backup; empty: none
-on_failure = ""                        # command run after a failed backup; empty: none
-work_folder = ""                       # empty: this folder
-timeout_seconds = 3600
+[hooks]                                # commands run after each backup; here the demo hook
+on_success = "sh demo-hook.sh"         # after a successful backup
+on_failure = "sh demo-hook.sh"         # after a failed, cancelled or interrupted one
+work_folder = "demo"                   # where hooks run; empty: the hub component's home
+timeout_seconds = 3600                 # then the hook's process group is killed
 
 [[components]]
 name = "hub"
@@ -1223,6 +1341,180 @@ home = "{}"
         assert!(out.starts_with("# top\n"), "{out}");
         assert!(out.contains("daily_time = \"03:15\" # when"), "{out}");
         assert!(out.contains("[hooks] # h"), "{out}");
+    }
+
+    /// The column a line's `#` comment starts in (characters), if it has one after a value.
+    fn comment_column(text: &str, key: &str) -> (String, Option<usize>) {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
+            .to_string();
+        let col = line.find(" #").map(|i| line[..i + 1].chars().count());
+        (line, col)
+    }
+
+    #[test]
+    fn write_back_keeps_inline_comments_in_their_column() {
+        let text = embedded_default_text("127.0.0.1:8080");
+        let (_, col) = comment_column(&text, "time_zone");
+        let col = col.unwrap();
+        let schedule = ScheduleSettings {
+            enabled: true,                     // same value
+            daily_time: "03:15".into(),        // same width
+            time_zone: "Europe/Berlin".into(), // wider
+            catch_up: false,                   // one wider than `true`
+        };
+        let hooks = HookSettings {
+            on_success: "sh".into(), // narrower
+            on_failure: "/opt/scripts/page-admin.sh --all --verbose --to ops@example.org".into(), // past the column
+            ..HookSettings::default()
+        };
+        let out = edit_settings(&text, &schedule, &hooks).unwrap();
+        for key in ["daily_time", "time_zone", "catch_up", "on_success"] {
+            let (line, at) = comment_column(&out, key);
+            assert_eq!(at, Some(col), "{key}: the comment moved:\n{line}\n{out}");
+        }
+        let (line, _) = comment_column(&out, "daily_time");
+        assert_eq!(
+            line,
+            "daily_time = \"03:15\"                   # hh:mm, 00:00..23:59"
+        );
+        let (line, _) = comment_column(&out, "time_zone");
+        assert_eq!(
+            line,
+            "time_zone = \"Europe/Berlin\"            # IANA name; empty: the machine's local zone"
+        );
+        // A value longer than the column: one space before its comment.
+        let (line, _) = comment_column(&out, "on_failure");
+        assert_eq!(
+            line,
+            "on_failure = \"/opt/scripts/page-admin.sh --all --verbose --to ops@example.org\" \
+             # after a failed, cancelled or interrupted one"
+        );
+        // Everything else is as it was, byte for byte.
+        let changed: Vec<_> = text
+            .lines()
+            .zip(out.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a.split(" =").next().unwrap_or(a).to_string())
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "daily_time",
+                "time_zone",
+                "catch_up",
+                "on_success",
+                "on_failure",
+                "work_folder"
+            ]
+        );
+        assert_eq!(text.lines().count(), out.lines().count());
+        // Written back as read, nothing changes at all.
+        let demo_hooks = HookSettings {
+            on_success: "sh demo-hook.sh".into(),
+            on_failure: "sh demo-hook.sh".into(),
+            work_folder: "demo".into(),
+            ..HookSettings::default()
+        };
+        let again = edit_settings(&text, &ScheduleSettings::default(), &demo_hooks).unwrap();
+        assert_eq!(again, text);
+    }
+
+    #[test]
+    fn hook_env_names_are_checked_and_written_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let ok = cfg_text(dir.path(), "[hooks]\nenv = [\"TAPE_DEVICE\", \"_X1\"]\n");
+        let cfg = Config::parse(&ok, &file).unwrap();
+        assert_eq!(cfg.hooks.env, ["TAPE_DEVICE", "_X1"]);
+        let bad = cfg_text(
+            dir.path(),
+            "[hooks]\nenv = [\"1X\", \"A-B\", \"\", \"BACKUP_MASTER_AGENT_TOKEN_TRK\", \"OK\", \"OK\"]\n",
+        );
+        let errs = Config::parse(&bad, &file).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "hooks.env[0]",
+                "hooks.env[1]",
+                "hooks.env[2]",
+                "hooks.env[3]",
+                "hooks.env[5]"
+            ],
+            "{errs:?}"
+        );
+        assert!(errs[3].message.contains("BACKUP_"), "{errs:?}");
+        let not_list = cfg_text(dir.path(), "[hooks]\nenv = \"PATH\"\n");
+        let errs = Config::parse(&not_list, &file).unwrap_err();
+        assert_eq!(errs[0].field, "hooks.env", "{errs:?}");
+
+        // Written back only when set or already present; read back the same.
+        let none = edit_settings(
+            &ok.replace("env = [\"TAPE_DEVICE\", \"_X1\"]\n", ""),
+            &cfg.schedule,
+            &HookSettings::default(),
+        )
+        .unwrap();
+        assert!(!none.contains("env"), "{none}");
+        let out = edit_settings(&ok, &cfg.schedule, &HookSettings::default()).unwrap();
+        assert_eq!(
+            Config::parse(&out, &file).unwrap().hooks.env,
+            Vec::<String>::new()
+        );
+        let h = HookSettings {
+            env: vec!["TZ".into()],
+            ..HookSettings::default()
+        };
+        let out = edit_settings(&none, &cfg.schedule, &h).unwrap();
+        assert_eq!(Config::parse(&out, &file).unwrap().hooks.env, ["TZ"]);
+    }
+
+    #[test]
+    fn empty_work_folder_is_the_hub_home_else_the_state_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let hub = dir.path().join("hub");
+        std::fs::create_dir_all(&hub).unwrap();
+        let cfg = Config::parse(&cfg_text(&hub, ""), &file).unwrap();
+        assert_eq!(cfg.hook_work_folder(), hub);
+        let custom = cfg_text(&hub, "")
+            .replace("maestro-hub", "custom")
+            .replace("home = ", "items = [\"x\"]\nhome = ");
+        let cfg = Config::parse(&custom, &file).unwrap();
+        assert_eq!(cfg.hook_work_folder(), cfg.state_dir);
+        let set = cfg_text(
+            &hub,
+            &format!(
+                "[hooks]\nwork_folder = {:?}\n",
+                dir.path().display().to_string()
+            ),
+        );
+        let cfg = Config::parse(&set, &file).unwrap();
+        assert_eq!(cfg.hook_work_folder(), dir.path());
+    }
+
+    #[test]
+    fn max_stream_subscribers_has_a_default_and_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let cfg = Config::parse(&cfg_text(dir.path(), ""), &file).unwrap();
+        assert_eq!(cfg.max_stream_subscribers, DEFAULT_STREAM_SUBSCRIBERS);
+        let text = format!("max_stream_subscribers = 3\n{}", cfg_text(dir.path(), ""));
+        assert_eq!(
+            Config::parse(&text, &file).unwrap().max_stream_subscribers,
+            3
+        );
+        for bad in ["0", "-1", "10001", "\"many\""] {
+            let text = format!(
+                "max_stream_subscribers = {bad}\n{}",
+                cfg_text(dir.path(), "")
+            );
+            let errs = Config::parse(&text, &file).unwrap_err();
+            assert_eq!(errs[0].field, "max_stream_subscribers", "{bad}: {errs:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The embedded default's demo homes: a little realistic data for each built-in profile, plus
-//! files outside the profile's items (logs, an old `my.ini`) that a backup must leave alone.
+//! files outside the profile's items (logs, an old `my.ini`) that a backup must leave alone;
+//! and the demo hook its `on_success` and `on_failure` run.
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 fn file(path: &Path, content: &[u8]) -> std::io::Result<()> {
@@ -26,8 +27,33 @@ fn binary(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-/// Creates `demo/hub`, `demo/lui` and `demo/trk` under `root` unless they exist.
+/// The demo hook's file, beside the demo homes (relative to the state dir); the embedded
+/// default runs it with `sh` in `demo/`.
+pub const DEMO_HOOK: &str = "demo/demo-hook.sh";
+
+/// What a real hook would do (copy the backup to tape, page someone), shown instead: a few
+/// lines over about two seconds, so its output can be watched live. POSIX sh, no network.
+const DEMO_HOOK_SCRIPT: &str = r#"#!/bin/sh
+# The embedded default's demo hook: hooks.on_success and hooks.on_failure run it after every
+# backup (and for a test run). A real hook would copy the backup to tape or page an admin.
+# It gets BACKUP_ID, BACKUP_RESULT, BACKUP_REPORT and BACKUP_FOLDER_<NAME> (see the README).
+echo "demo hook: backup ${BACKUP_ID:-none} ended, result ${BACKUP_RESULT:-unknown}"
+echo "demo hook: report ${BACKUP_REPORT:-none}"
+env | grep '^BACKUP_FOLDER_' | sort | sed 's/^/demo hook: folder /'
+sleep 1
+echo "demo hook: pretending to copy the backup to tape..."
+sleep 1
+echo "demo hook: done"
+"#;
+
+/// Creates `demo/hub`, `demo/lui` and `demo/trk` under `root` unless they exist, and the demo
+/// hook ([`DEMO_HOOK`]) unless it exists.
 pub fn create_demo_homes(root: &Path) -> std::io::Result<()> {
+    let hook = root.join(DEMO_HOOK);
+    if !hook.exists() {
+        file(&hook, DEMO_HOOK_SCRIPT.as_bytes())?;
+        fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))?;
+    }
     let hub = root.join("demo/hub");
     if !hub.exists() {
         file(
@@ -84,12 +110,18 @@ pub fn create_demo_homes(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes a fresh random admin token to `path` with mode 0600 and returns it.
-pub fn create_admin_token(path: &Path) -> std::io::Result<String> {
+/// A fresh random token: 32 random bytes, hex.
+pub fn new_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    hex::encode(bytes)
+}
+
+/// Writes a fresh random token to `path`, which must not exist, with mode 0600 and fsynced,
+/// and returns it (the embedded default's admin token; `backup-master token new --token-file`).
+pub fn create_token_file(path: &Path) -> std::io::Result<String> {
+    let token = new_token();
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -15,17 +15,56 @@
 //! a record found `running` when the engine opens → `interrupted`, or `succeeded` when its
 //! commit had been decided and recovery completed it (see `engine::recovery`). A decided backup
 //! that an agent had not acknowledged stays `running` after the restart: a background thread
-//! (started by [`Engine::open_with`], holding the job lock) retries its remote commits and ends
-//! it `succeeded` ("rolled forward ...") or `failed`. Every state but `running` is final. The
-//! finish listener is called exactly once per backup with its final record, including backups
-//! finished by recovery: those are delivered when the listener is set
-//! ([`Engine::set_finish_listener`]), so on_failure hooks run for interrupted backups.
+//! (started by [`Engine::open_with`], holding the job lock) retries its remote commits until
+//! every agent acknowledged and ends it `succeeded` ("rolled forward ..."), or `failed` when an
+//! agent will never commit (an operator aborted it by hand: a heuristic mismatch). Every state
+//! but `running` is final.
+//!
+//! # Sets still committing
+//! [`Engine::committing`] names the backups whose commit is decided and not acknowledged by
+//! every component yet (`running` with `commit_decided`): `/backup-sets` shows those sets as
+//! `committing`, never as complete.
+//!
+//! # Nothing acts on what is not on disk
+//! A backup's end and its commit decision count once they are saved: until the save succeeds,
+//! readers see the record as last saved (`running`), the job keeps the lock, no hook starts,
+//! and the save is retried while `/healthz` says `degraded` and `/metrics`
+//! `backup_master_degraded` counts it (`coordinator::persist_durably`). A decision whose save
+//! failed is withdrawn on disk before anything is aborted. A record that recovery finished but
+//! could not save stays `running` too and is saved by the background thread, before its hook.
+//!
+//! # Kept staging folders
+//! A staging folder whose commit could not be completed (a failed rotation after the decision,
+//! live or in recovery) is the only copy of that component's backup: the record lists it in
+//! `kept_stagings`, nothing removes it (start-up cleanup included), and new backups are refused
+//! ([`StartError::StagingKept`], HTTP 409) until an operator discards it
+//! ([`Engine::discard_kept_stagings`]). So are the staging folders of a record file that cannot
+//! be read: a stand-in record (`interrupted`) lists them.
+//!
+//! # Hooks, exactly once
+//! The final record is saved with `hook_pending`; the finish listener (the hook manager) is
+//! called after that, and `hook_pending` is cleared once it handled the hook. At open, every
+//! final record still owing its hook is delivered to the first listener set, so a crash between
+//! the end and the hook's start (or recovery finishing a backup before any listener exists)
+//! never loses an `on_success` / `on_failure`; the hook manager's own record, written before the
+//! process starts, keeps it from starting twice.
+//!
+//! # A restore waiting for its component
+//! While a local maestro-lui component's `lui.ini` still has the `RestoreFromBackup=` line a
+//! restore appended (the component has not started since; it removes the line when it does),
+//! backups are refused ([`StartError::RestorePending`], HTTP 409 naming the restore; the
+//! scheduler logs the instant as skipped): the next backup would rotate that folder away and
+//! copy a half-restored application. Refusing is simpler and safer than pinning the folder (a
+//! copy costs a whole backup's space and time; a name outside the rotation would be a second
+//! kind of slot to own, verify and clean up). An agent refuses the prepare of its remote
+//! maestro-lui component the same way.
 //!
 //! # Execution
 //! Each backup runs on its own thread with a current-thread tokio runtime, independent of the
 //! caller's runtime (actix workers come and go). The coordinator runs in a spawned task: a
-//! panic ends the backup `failed` ("internal error"), its staging folders are removed and the
-//! lock is released. Blocking file work runs on that runtime's blocking pool.
+//! panic ends the backup `failed` ("internal error"): before the decision its staging folders
+//! are removed; after it, those not committed are kept for the operator. Blocking file work
+//! runs on that runtime's blocking pool.
 //!
 //! # Fault injection (tests only)
 //! `BACKUP_MASTER_FAULTS`, read once by [`Engine::open`], is a comma-separated list of:
@@ -35,7 +74,9 @@
 //! * `slow_copy_ms:<n>`: sleep n ms before each file (a window for cancel and crash tests);
 //! * `abort_after_decision`: `std::process::abort()` right after the commit decision is durable;
 //! * `abort_mid_rotation:<component>`: `abort()` during that component's rotation, after the
-//!   older slots were shifted and before its staging folder became `backup`.
+//!   older slots were shifted and before its staging folder became `backup`;
+//! * `fail_save_once:<save>`, `abort_at:<step>`, `panic_at:<step>`, `pause_at:<step>`: a record
+//!   save that fails once; an abort, a panic or a pause at a named step (see `engine::faults`).
 //!
 //! An unknown name makes `open` fail.
 
@@ -54,9 +95,12 @@ use tokio::sync::broadcast;
 use crate::engine::backup_id::IdGenerator;
 use crate::engine::coordinator::{self, Journal, Participant, Run};
 use crate::engine::faults::Faults;
-use crate::engine::fsutil::{IoContext, IoError};
+use crate::engine::fsutil::{self, IoContext, IoError};
+use crate::engine::readme::Readme;
+use crate::engine::record::{KeptStaging, UnreadableRecord};
 use crate::engine::recovery;
-use crate::engine::{record, report, CancelToken, ComponentSpec};
+use crate::engine::slots::SlotLayout;
+use crate::engine::{profile, record, report, CancelToken, ComponentSpec, Profile};
 use crate::store::{ComponentStore, LocalStore, ProgressUpdate};
 
 pub use crate::engine::record::{
@@ -111,9 +155,58 @@ pub enum StartError {
     /// The config has no components.
     #[error("no components are configured")]
     NoComponents,
+    /// An earlier backup keeps staging folders for the operator (its commit could not be
+    /// completed); a new backup would remove them (HTTP 409 naming it).
+    #[error("backup {id} keeps staging folder(s) {} for an operator (its commit could not be completed; each is the only copy of that component's backup): discard them (DELETE /api/v1/backups/{id}/staging) before the next backup", paths.join(", "))]
+    StagingKept { id: String, paths: Vec<String> },
+    /// A restored `lui.ini` still has its `RestoreFromBackup=` line: the component has not
+    /// started since the restore (HTTP 409 naming the restore).
+    #[error("{}", restore_pending_text(.component, .file, .folder, .restore.as_deref()))]
+    RestorePending {
+        component: String,
+        /// The component's `lui.ini`.
+        file: PathBuf,
+        /// The folder the line names.
+        folder: String,
+        /// The restore that wrote the line, when known.
+        restore: Option<String>,
+    },
     /// The job could not be recorded (ID file or job record not writable).
     #[error("could not start the backup: {0}")]
     Io(EngineError),
+}
+
+fn restore_pending_text(
+    component: &str,
+    file: &Path,
+    folder: &str,
+    restore: Option<&str>,
+) -> String {
+    let by = restore
+        .map(|r| format!(" (written by restore {r})"))
+        .unwrap_or_default();
+    format!(
+        "a restore of component {component} waits for the component's first start: {} still \
+         has the line RestoreFromBackup={folder}{by}; the Maestro User Interface restores its \
+         database from that folder when it starts and then removes the line. Start it before \
+         the next backup: a backup now would rotate that folder away and copy a half-restored \
+         application",
+        file.display()
+    )
+}
+
+/// Why kept staging folders were not discarded.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscardError {
+    #[error("no such backup")]
+    NotFound,
+    #[error("backup {0} keeps no staging folder")]
+    NothingKept(String),
+    /// A folder at a kept name that the product cannot prove it made: left alone.
+    #[error("{0}")]
+    NotOurs(String),
+    #[error(transparent)]
+    Io(#[from] IoError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,8 +237,13 @@ pub struct BackupPage {
 
 /// Makes the store of a component (local by default; a remote store later).
 pub type StoreFactory = Arc<dyn Fn(&ComponentSpec) -> Arc<dyn ComponentStore> + Send + Sync>;
-/// Called once with the final record whenever a backup ends.
-pub type FinishListener = Arc<dyn Fn(&BackupRecord) + Send + Sync>;
+/// Called with the final record whenever a backup ends (and, at start-up, for every final
+/// backup whose hook is still owed). Returns true once the after-backup hook was handled
+/// (started, skipped, or none configured): the record's `hook_pending` is then cleared. False
+/// leaves the hook owed to the next start.
+pub type FinishListener = Arc<dyn Fn(&BackupRecord) -> bool + Send + Sync>;
+/// Names the restore that left a `RestoreFromBackup=` line: (component, folder) -> restore ID.
+pub type RestoreLookup = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
 
 struct Live {
     tx: broadcast::Sender<BackupEvent>,
@@ -170,6 +268,12 @@ struct Inner {
     undelivered: Mutex<Vec<BackupRecord>>,
     recovered: Vec<BackupRecord>,
     store_factory: RwLock<StoreFactory>,
+    /// Why the server is degraded, by subject (a job whose record cannot be written, ...).
+    problems: Mutex<BTreeMap<String, String>>,
+    /// Backups shown by a stand-in record because their record file cannot be read: ID ->
+    /// that file (kept as it is; moved aside only when an operator discards the stagings).
+    unreadable: Mutex<BTreeMap<String, PathBuf>>,
+    restore_lookup: RwLock<Option<RestoreLookup>>,
     _state_lock: nix::fcntl::Flock<File>,
 }
 
@@ -280,25 +384,64 @@ impl Engine {
                 }
             }
         }
-        let (records, warnings) = record::load_all(&state_dir)?;
-        for w in warnings {
-            tracing::warn!("{w}");
+        let (records, unreadable) = record::load_all(&state_dir)?;
+        for u in &unreadable {
+            tracing::warn!("{}", u.warning());
         }
-        let ids = IdGenerator::load(&state_dir, records.last().map(|r| r.id.as_str()))?;
+        let newest_unreadable = unreadable.iter().filter_map(|u| u.id.clone()).max();
+        let floor = records
+            .last()
+            .map(|r| r.id.clone())
+            .into_iter()
+            .chain(newest_unreadable)
+            .max();
+        let ids = IdGenerator::load(&state_dir, floor.as_deref())?;
         let faults = Arc::new(faults);
         let factory = store_factory.unwrap_or_else(|| local_factory(faults.clone()));
 
         let mut map: BTreeMap<String, BackupRecord> =
             records.into_iter().map(|r| (r.id.clone(), r)).collect();
+        // Staging folders that must survive the start-up cleanup: those kept for the operator,
+        // and those of records that cannot be read (whether that backup was decided is unknown).
+        let mut keep: Vec<(String, String)> = Vec::new();
+        for r in map.values() {
+            for k in &r.kept_stagings {
+                keep.push((k.component.clone(), r.id.clone()));
+            }
+        }
+        let mut stand_ins = BTreeMap::new();
+        for u in &unreadable {
+            let Some(id) = &u.id else { continue };
+            if map.contains_key(id) {
+                continue;
+            }
+            for c in &components {
+                keep.push((c.name.clone(), id.clone()));
+            }
+            if let Some(rec) = stand_in(&state_dir, u, id, &components) {
+                tracing::warn!(backup = %id, kept = ?rec.kept_stagings, "a job record cannot be read; its staging folders are kept for an operator");
+                stand_ins.insert(id.clone(), u.path.clone());
+                map.insert(id.clone(), rec);
+            }
+        }
         let recovered = block_on(recovery::recover(
             &state_dir,
             map.values().cloned().collect(),
+            &keep,
             &components,
             &*factory,
         ))?;
         for r in recovered.records.iter().chain(&recovered.pending) {
             map.insert(r.id.clone(), r.clone());
         }
+        // Every final backup whose hook is still owed (finished by recovery now, or ended
+        // before the master stopped and its hook was not started): delivered once a finish
+        // listener is set.
+        let owed: Vec<BackupRecord> = map
+            .values()
+            .filter(|r| r.status.is_final() && r.hook_pending)
+            .cloned()
+            .collect();
         let engine = Engine {
             inner: Arc::new(Inner {
                 state_dir,
@@ -311,30 +454,43 @@ impl Engine {
                 ids: Mutex::new(ids),
                 faults,
                 listener: Mutex::new(None),
-                undelivered: Mutex::new(recovered.records.clone()),
+                undelivered: Mutex::new(owed),
                 recovered: recovered.records,
                 store_factory: RwLock::new(factory),
+                problems: Mutex::new(BTreeMap::new()),
+                unreadable: Mutex::new(stand_ins),
+                restore_lookup: RwLock::new(None),
                 _state_lock: state_lock,
             }),
         };
-        if !recovered.pending.is_empty() {
-            engine.roll_forward_in_background(recovered.pending);
+        if !recovered.pending.is_empty() || !recovered.unrecorded.is_empty() {
+            engine.finish_in_background(recovered.unrecorded, recovered.pending);
         }
         Ok(engine)
     }
 
-    /// Finishes the commit of decided backups that an agent had not acknowledged when the master
-    /// stopped (see `engine::recovery`), on their own thread, holding the job lock from now on:
-    /// each ends `succeeded` with [`recovery::ROLLED_FORWARD`] or `failed` with the reason.
-    fn roll_forward_in_background(&self, pending: Vec<BackupRecord>) {
-        let Some(first) = pending.first() else { return };
+    /// Finishes, on a thread of its own and holding the job lock from now on, what start-up
+    /// recovery could not: first the records whose final write failed (retried until
+    /// durable: they stay `running` until then), then the commit of decided backups that an
+    /// agent had not acknowledged when the master stopped (see `engine::recovery`): each ends
+    /// `succeeded` with [`recovery::ROLLED_FORWARD`] or `failed` with the reason. The lock
+    /// passes from one to the next without a gap, so no backup starts in between (its prepare
+    /// would remove the staging folders still needed). If the thread cannot start, the lock
+    /// stays held (the records stay `running`, the next start-up goes on) and the server says
+    /// so.
+    fn finish_in_background(&self, unrecorded: Vec<BackupRecord>, pending: Vec<BackupRecord>) {
+        let mut order: Vec<String> = unrecorded.iter().map(|r| r.id.clone()).collect();
+        order.extend(pending.iter().map(|r| r.id.clone()));
+        let Some(first) = order.first().cloned() else {
+            return;
+        };
         // Taken before `open` returns: no backup or restore can start in between.
         *lock(&self.inner.running) = Some(RunningJob {
             kind: JobKind::Backup,
-            id: first.id.clone(),
+            id: first,
         });
-        let mut runs = Vec::new();
         let config = self.all_components();
+        let mut runs = Vec::new();
         for rec in pending {
             let id = rec.id.clone();
             let stop = CancelToken::new();
@@ -348,10 +504,11 @@ impl Engine {
                     user_cancelled: user_cancelled.clone(),
                 },
             );
+            // Every component, also those acknowledged before the restart: the commit skips
+            // them and counts them as committed.
             let participants: Vec<Participant> = rec
                 .components
                 .iter()
-                .filter(|c| c.status != ComponentStatus::Committed)
                 .map(|c| {
                     let spec = recovery::spec_for(c, &config);
                     Participant {
@@ -360,11 +517,7 @@ impl Engine {
                     }
                 })
                 .collect();
-            let journal: Arc<dyn Journal> = Arc::new(JobJournal {
-                inner: self.inner.clone(),
-                id: id.clone(),
-                write_lock: Mutex::new(()),
-            });
+            let journal: Arc<dyn Journal> = Arc::new(JobJournal::new(self.inner.clone(), &id));
             runs.push(Run {
                 id,
                 participants,
@@ -373,23 +526,32 @@ impl Engine {
                 stop,
                 user_cancelled,
                 state_dir: self.inner.state_dir.clone(),
+                resumed: true,
             });
         }
         let inner = self.inner.clone();
         let work = move || {
+            let next_of = |id: &str| {
+                order
+                    .iter()
+                    .position(|o| o == id)
+                    .and_then(|i| order.get(i + 1))
+                    .cloned()
+            };
+            for rec in unrecorded {
+                let id = rec.id.clone();
+                let journal = JobJournal::new(inner.clone(), &id);
+                pass_lock(&inner, &id, next_of(&id));
+                coordinator::persist_durably(&journal, "the end of the backup", &mut |r| {
+                    *r = rec.clone()
+                });
+                complete(&inner, &id);
+            }
             for run in runs {
                 let id = run.id.clone();
-                *lock(&inner.running) = Some(RunningJob {
-                    kind: JobKind::Backup,
-                    id: id.clone(),
-                });
-                let guard = ExclusiveGuard {
-                    inner: inner.clone(),
-                    kind: JobKind::Backup,
-                    id: id.clone(),
-                };
                 let journal = run.journal.clone();
                 let state_dir = run.state_dir.clone();
+                let faults = run.faults.clone();
                 let status = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -405,7 +567,8 @@ impl Engine {
                     Ok(s) => (s, None),
                     Err(e) => (BackupStatus::Failed, Some(format!("internal error: {e}"))),
                 };
-                coordinator::finish(&*journal, &state_dir, status, &mut |r| {
+                pass_lock(&inner, &id, next_of(&id));
+                coordinator::finish(&*journal, &state_dir, &faults, status, &mut |r| {
                     if status == BackupStatus::Succeeded {
                         r.notes.push(recovery::ROLLED_FORWARD.to_string());
                     }
@@ -413,7 +576,6 @@ impl Engine {
                         r.errors.push(e.clone());
                     }
                 });
-                drop(guard);
                 complete(&inner, &id);
             }
         };
@@ -421,9 +583,14 @@ impl Engine {
             .name("backup-roll-forward".into())
             .spawn(work)
         {
-            // The records stay `running`; the next start-up tries again. Free the lock.
-            tracing::error!(error = %e, "could not start the roll-forward thread");
-            *lock(&self.inner.running) = None;
+            // The records stay `running` and the lock stays held (a backup now would remove
+            // the staging folders still needed); the next start-up goes on from the disk.
+            let problem = format!(
+                "could not start the thread that finishes the recovered backups ({e}); they stay \
+                 running and hold the job lock: restart the master"
+            );
+            tracing::error!("{problem}");
+            self.set_problem("recovery", Some(problem));
         }
     }
 
@@ -516,8 +683,10 @@ impl Engine {
         })
     }
 
-    /// Called once with the final record whenever a backup ends (any status). Backups finished
-    /// by recovery at open are delivered now, once (to the first listener set).
+    /// Called with the final record whenever a backup ends (any status). Final backups whose
+    /// hook is still owed when the engine opens (finished by recovery, or ended just before the
+    /// master stopped) are delivered now, once (to the first listener set); each whose hook the
+    /// listener handled gets `hook_pending` cleared.
     pub fn set_finish_listener(&self, f: FinishListener) {
         let pending = {
             let mut l = lock(&self.inner.listener);
@@ -525,8 +694,189 @@ impl Engine {
             std::mem::take(&mut *lock(&self.inner.undelivered))
         };
         for r in &pending {
-            f(r);
+            if f(r) {
+                hook_handled(&self.inner, &r.id);
+            }
         }
+    }
+
+    /// Names the restore that left a `RestoreFromBackup=` line in a `lui.ini`, for the 409 a
+    /// backup gets meanwhile (the restores are not the engine's).
+    pub fn set_restore_lookup(&self, f: RestoreLookup) {
+        *self
+            .inner
+            .restore_lookup
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(f);
+    }
+
+    /// Reports (`Some`) or clears (`None`) a problem that degrades the server, under `subject`
+    /// (e.g. `backup <ID>`): a job whose record cannot be written, a thread that did not start.
+    /// Shown by `/healthz` and `/metrics`, and logged.
+    pub fn set_problem(&self, subject: &str, problem: Option<String>) {
+        set_problem(&self.inner, subject, problem);
+    }
+
+    /// What degrades the server now (see [`Engine::set_problem`]), one line each.
+    pub fn problems(&self) -> Vec<String> {
+        lock(&self.inner.problems).values().cloned().collect()
+    }
+
+    /// Staging folders kept for an operator, over all backups.
+    pub fn kept_stagings(&self) -> Vec<KeptStaging> {
+        lock(&self.inner.state)
+            .records
+            .values()
+            .flat_map(|r| r.kept_stagings.iter().cloned())
+            .collect()
+    }
+
+    /// Backups whose commit is decided but not yet acknowledged by every component: still
+    /// `running` with `commit_decided` (live, or rolled forward after a restart).
+    pub fn committing(&self) -> Vec<String> {
+        lock(&self.inner.state)
+            .records
+            .values()
+            .filter(|r| r.status == BackupStatus::Running && r.commit_decided)
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
+    /// True when backup `id` is known only by a record file that cannot be read: whether it
+    /// was decided is unknown, so nothing may be presumed about it.
+    pub fn is_unreadable(&self, id: &str) -> bool {
+        lock(&self.inner.unreadable).contains_key(id)
+    }
+
+    /// Adds a note (and, for a mismatch, an error) about a heuristic outcome met later, to the
+    /// record of backup `id` (final or not), and saves it.
+    pub fn record_heuristic(
+        &self,
+        id: &str,
+        h: &crate::store::HeuristicOutcome,
+    ) -> Result<(), String> {
+        let line = crate::engine::single_line(&h.describe());
+        JobJournal::new(self.inner.clone(), id).update(&mut |r| {
+            if !r.heuristic.contains(h) {
+                r.heuristic.push(h.clone());
+            }
+            let list = if h.mismatch {
+                &mut r.errors
+            } else {
+                &mut r.notes
+            };
+            if !list.contains(&line) {
+                list.push(line.clone());
+            }
+        })
+    }
+
+    /// Refuses a backup while a maestro-lui home's `lui.ini` still has the `RestoreFromBackup=`
+    /// line a restore appended: the component restores its database from that folder at its
+    /// first start, and a backup now would rotate the folder away (and copy a half-restored
+    /// application). Remote components are checked by their agents (their prepare refuses).
+    fn check_no_restore_pending(&self, specs: &[ComponentSpec]) -> Result<(), StartError> {
+        for s in specs
+            .iter()
+            .filter(|s| !s.is_remote() && s.profile == Profile::MaestroLui)
+        {
+            match profile::pending_restore_from(&s.home) {
+                Ok(Some(folder)) => {
+                    let restore = self
+                        .inner
+                        .restore_lookup
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .as_ref()
+                        .and_then(|f| f(&s.name, &folder));
+                    return Err(StartError::RestorePending {
+                        component: s.name.clone(),
+                        file: s.home.join(profile::LUI_INI),
+                        folder,
+                        restore,
+                    });
+                }
+                Ok(None) => {}
+                // The backup itself reports a lui.ini it cannot read.
+                Err(e) => tracing::warn!(component = %s.name, error = %e, "cannot read lui.ini"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the staging folders backup `id` keeps for an operator (`kept_stagings`) and
+    /// records that; backups can start again. Each folder is checked right before: it must be
+    /// the backup's staging name beside its component's backup folder (the name the record
+    /// gives, which only a backup creates, exclusively), and its `readme.txt`, when it has one,
+    /// must name this backup and component. Nothing is removed unless every folder passes.
+    /// A stand-in (for a record file that cannot be read) is then saved in its place; the
+    /// unreadable file is kept as `<ID>.json.unreadable`. Blocking.
+    pub fn discard_kept_stagings(&self, id: &str) -> Result<BackupRecord, DiscardError> {
+        let rec = self.get_backup(id).ok_or(DiscardError::NotFound)?;
+        if rec.kept_stagings.is_empty() || !rec.status.is_final() {
+            return Err(DiscardError::NothingKept(id.to_string()));
+        }
+        for k in &rec.kept_stagings {
+            let path = Path::new(&k.path);
+            let expected = SlotLayout::of(Path::new(&k.folder))
+                .map(|l| l.staging(id))
+                .map_err(|e| DiscardError::NotOurs(e.to_string()))?;
+            if expected != path {
+                return Err(DiscardError::NotOurs(format!(
+                    "{} is not the staging folder of backup {id} beside {}; left alone",
+                    k.path, k.folder
+                )));
+            }
+            match fs::symlink_metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(IoError::new("reading metadata of", path, e).into()),
+                Ok(m) if !m.is_dir() => {
+                    return Err(DiscardError::NotOurs(format!(
+                        "{} is not a folder; left alone",
+                        k.path
+                    )))
+                }
+                Ok(_) => {}
+            }
+            if let Ok(r) = Readme::read_from(path) {
+                if r.backup_id != id || r.component != k.component {
+                    return Err(DiscardError::NotOurs(format!(
+                        "{}: its readme.txt names backup {} of {}, not {id} of {}; left alone",
+                        k.path, r.backup_id, r.component, k.component
+                    )));
+                }
+            }
+        }
+        for k in &rec.kept_stagings {
+            let path = Path::new(&k.path);
+            fsutil::remove_tree(path)?;
+            fsutil::fsync_dir(&fsutil::parent_of(path))?;
+            tracing::warn!(backup = %id, folder = %k.path, "kept staging folder discarded by an operator");
+        }
+        if let Some(file) = lock(&self.inner.unreadable).remove(id) {
+            let aside = file.with_extension("json.unreadable");
+            fs::rename(&file, &aside).ctx("renaming", &file)?;
+        }
+        let names: Vec<String> = rec.kept_stagings.iter().map(|k| k.path.clone()).collect();
+        let note = format!(
+            "an operator discarded the kept staging folder(s) {} at {}",
+            names.join(", "),
+            crate::engine::readme::fmt_time(now())
+        );
+        let journal = JobJournal::new(self.inner.clone(), id);
+        journal
+            .update(&mut |r| {
+                r.kept_stagings.clear();
+                r.notes.push(note.clone());
+            })
+            .map_err(|e| {
+                DiscardError::Io(IoError::new(
+                    "writing",
+                    record::record_path(&self.inner.state_dir, id),
+                    std::io::Error::other(e),
+                ))
+            })?;
+        self.get_backup(id).ok_or(DiscardError::NotFound)
     }
 
     /// Backups that recovery finished when the engine opened (already delivered to the finish
@@ -545,6 +895,16 @@ impl Engine {
         let specs = self.all_components();
         if specs.is_empty() {
             return Err(StartError::NoComponents);
+        }
+        if let Some(r) = lock(&self.inner.state)
+            .records
+            .values()
+            .find(|r| !r.kept_stagings.is_empty())
+        {
+            return Err(StartError::StagingKept {
+                id: r.id.clone(),
+                paths: r.kept_stagings.iter().map(|k| k.path.clone()).collect(),
+            });
         }
         let guard = {
             let mut running = lock(&self.inner.running);
@@ -567,6 +927,8 @@ impl Engine {
                 id,
             }
         };
+        // Checked under the lock, so no restore can add a line meanwhile.
+        self.check_no_restore_pending(&specs)?;
         let id = guard.id.clone();
         let state_dir = &self.inner.state_dir;
         let rec = BackupRecord {
@@ -592,12 +954,16 @@ impl Engine {
                     finished_at: None,
                     duration_ms: None,
                     errors: vec![],
+                    agent: self.store_for(s).location(),
                 })
                 .collect(),
             errors: vec![],
             notes: vec![],
             commit_decided: false,
             report: report::report_path(state_dir, &id).display().to_string(),
+            kept_stagings: vec![],
+            hook_pending: false,
+            heuristic: vec![],
         };
         record::save(state_dir, &rec).map_err(|e| StartError::Io(e.into()))?;
 
@@ -623,11 +989,7 @@ impl Engine {
                 spec,
             })
             .collect();
-        let journal: Arc<dyn Journal> = Arc::new(JobJournal {
-            inner: self.inner.clone(),
-            id: id.clone(),
-            write_lock: Mutex::new(()),
-        });
+        let journal: Arc<dyn Journal> = Arc::new(JobJournal::new(self.inner.clone(), &id));
         let run = Run {
             id: id.clone(),
             participants,
@@ -636,6 +998,7 @@ impl Engine {
             stop,
             user_cancelled,
             state_dir: state_dir.clone(),
+            resumed: false,
         };
         let inner = self.inner.clone();
         let spawned = std::thread::Builder::new()
@@ -644,14 +1007,15 @@ impl Engine {
         if let Err(e) = spawned {
             // The closure (and with it the guard) was dropped: the lock is free again.
             let msg = format!("could not start the backup thread: {e}");
-            let journal = JobJournal {
-                inner: self.inner.clone(),
-                id: id.clone(),
-                write_lock: Mutex::new(()),
-            };
-            coordinator::finish(&journal, state_dir, BackupStatus::Failed, &mut |r| {
-                r.errors.push(msg.clone())
-            });
+            let journal = JobJournal::new(self.inner.clone(), &id);
+            let faults = self.inner.faults.clone();
+            coordinator::finish(
+                &journal,
+                state_dir,
+                &faults,
+                BackupStatus::Failed,
+                &mut |r| r.errors.push(msg.clone()),
+            );
             complete(&self.inner, &id);
         }
         Ok(rec)
@@ -694,10 +1058,13 @@ impl Engine {
         let Some(path) = self.report_path(id) else {
             return Ok(None);
         };
-        match fs::read(&path) {
+        match crate::engine::fsutil::read_regular(
+            &path,
+            crate::engine::fsutil::MAX_STATE_FILE_BYTES,
+        ) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(IoError::new("reading", &path, e).into()),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -773,6 +1140,7 @@ fn run_on_thread(inner: Arc<Inner>, run: Run, journal: Arc<dyn Journal>, guard: 
     let id = run.id.clone();
     let state_dir = run.state_dir.clone();
     let participants = run.participants.clone();
+    let faults = run.faults.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
@@ -785,42 +1153,64 @@ fn run_on_thread(inner: Arc<Inner>, run: Run, journal: Arc<dyn Journal>, guard: 
                 let msg = format!("internal error: the backup task stopped unexpectedly: {e}");
                 tracing::error!(%id, error = %msg);
                 let decided = journal.snapshot().commit_decided;
-                if !decided {
-                    for p in &participants {
+                // After the decision, staging folders not yet committed are all that is left
+                // of those components' backups: kept for the operator.
+                let mut kept = Vec::new();
+                for p in &participants {
+                    if decided {
+                        kept.extend(recovery::staging_left(p, &id));
+                    } else {
                         let _ = p
                             .store
                             .abort(&id, &p.spec, std::slice::from_ref(&msg))
                             .await;
                     }
                 }
-                coordinator::finish(&*journal, &state_dir, BackupStatus::Failed, &mut |r| {
-                    r.errors.push(msg.clone());
-                    for c in &mut r.components {
-                        if matches!(
-                            c.status,
-                            ComponentStatus::Pending
-                                | ComponentStatus::Preparing
-                                | ComponentStatus::Prepared
-                        ) && !decided
-                        {
-                            c.status = ComponentStatus::Aborted;
+                coordinator::finish(
+                    &*journal,
+                    &state_dir,
+                    &faults,
+                    BackupStatus::Failed,
+                    &mut |r| {
+                        r.errors.push(msg.clone());
+                        for k in &kept {
+                            if !r.kept_stagings.contains(k) {
+                                r.errors.push(recovery::kept_note(k));
+                                r.kept_stagings.push(k.clone());
+                            }
                         }
-                    }
-                });
+                        for c in &mut r.components {
+                            if matches!(
+                                c.status,
+                                ComponentStatus::Pending
+                                    | ComponentStatus::Preparing
+                                    | ComponentStatus::Prepared
+                            ) && !decided
+                            {
+                                c.status = ComponentStatus::Aborted;
+                            }
+                        }
+                    },
+                );
             }
         }),
         Err(e) => {
             let msg = format!("could not start a runtime for the backup: {e}");
-            coordinator::finish(&*journal, &state_dir, BackupStatus::Failed, &mut |r| {
-                r.errors.push(msg.clone())
-            });
+            coordinator::finish(
+                &*journal,
+                &state_dir,
+                &faults,
+                BackupStatus::Failed,
+                &mut |r| r.errors.push(msg.clone()),
+            );
         }
     }
     drop(guard);
     complete(&inner, &id);
 }
 
-/// After the record is final and the lock released: end the event stream, call the listener.
+/// After the record is final (durably) and the lock released: end the event stream, call the
+/// listener; once it handled the hook, the hook is no longer owed.
 fn complete(inner: &Arc<Inner>, id: &str) {
     let final_rec = {
         let mut st = lock(&inner.state);
@@ -833,52 +1223,218 @@ fn complete(inner: &Arc<Inner>, id: &str) {
         rec
     };
     let Some(r) = final_rec else { return };
+    if !r.status.is_final() {
+        // Never act on an end that is not on disk.
+        return;
+    }
     let listener = {
         let l = lock(&inner.listener);
         if l.is_none() {
-            // No listener yet (a backup rolled forward in the background right after open):
+            // No listener yet (a backup finished in the background right after open):
             // delivered when one is set.
             lock(&inner.undelivered).push(r.clone());
         }
         l.clone()
     };
     if let Some(l) = listener {
-        l(&r);
+        if l(&r) {
+            hook_handled(inner, id);
+        }
     }
 }
 
+/// Clears `hook_pending` of a final backup whose hook the listener handled. A failed write is
+/// harmless: at the next start the hook's own record shows it was started.
+fn hook_handled(inner: &Arc<Inner>, id: &str) {
+    let journal = JobJournal::new(inner.clone(), id);
+    if let Err(e) = journal.update(&mut |r| r.hook_pending = false) {
+        tracing::warn!(backup = %id, error = %e, "could not record that the after-backup hook was handled");
+    }
+}
+
+fn set_problem(inner: &Inner, subject: &str, problem: Option<String>) {
+    let mut problems = lock(&inner.problems);
+    match problem {
+        Some(p) => {
+            problems.insert(subject.to_string(), p);
+        }
+        None => {
+            problems.remove(subject);
+        }
+    }
+}
+
+/// Passes the job lock from backup `from` to `to` (finishing recovered backups one after the
+/// other), when `from` holds it: without a gap in which another job could start.
+fn pass_lock(inner: &Inner, from: &str, to: Option<String>) {
+    let Some(to) = to else { return };
+    let mut running = lock(&inner.running);
+    if running.as_ref().is_some_and(|j| j.id == from) {
+        *running = Some(RunningJob {
+            kind: JobKind::Backup,
+            id: to,
+        });
+    }
+}
+
+/// The record shown for backup `id` whose record file cannot be read, when staging folders of
+/// it exist: they are kept for an operator (whether that backup was decided is unknown).
+fn stand_in(
+    state_dir: &Path,
+    unreadable: &UnreadableRecord,
+    id: &str,
+    components: &[ComponentSpec],
+) -> Option<BackupRecord> {
+    let kept: Vec<KeptStaging> = components
+        .iter()
+        .filter(|c| !c.is_remote())
+        .filter_map(|c| {
+            let path = SlotLayout::of(&c.backup_folder).ok()?.staging(id);
+            fsutil::exists_nofollow(&path).then(|| KeptStaging {
+                component: c.name.clone(),
+                folder: c.backup_folder.display().to_string(),
+                path: path.display().to_string(),
+            })
+        })
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    Some(BackupRecord {
+        id: id.to_string(),
+        status: BackupStatus::Interrupted,
+        trigger: Trigger::Manual,
+        scheduled_for: None,
+        started_at: crate::engine::backup_id::parse(id)
+            .map(|p| p.time)
+            .unwrap_or_else(now),
+        finished_at: None,
+        components: vec![],
+        errors: vec![format!(
+            "the job record {} cannot be read ({}); this entry stands in for it (its trigger, \
+             components and progress are unknown). Whether this backup had been decided is \
+             unknown, so its staging folders are kept until an operator discards them",
+            unreadable.path.display(),
+            crate::engine::single_line(&unreadable.error)
+        )],
+        notes: vec![],
+        commit_decided: false,
+        report: report::report_path(state_dir, id).display().to_string(),
+        kept_stagings: kept,
+        hook_pending: false,
+        heuristic: vec![],
+    })
+}
+
+/// The fields others act on (readers, the job lock, recovery): shown only once durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Critical {
+    status: BackupStatus,
+    finished_at: Option<DateTime<Utc>>,
+    commit_decided: bool,
+}
+
+impl Critical {
+    fn of(r: &BackupRecord) -> Critical {
+        Critical {
+            status: r.status,
+            finished_at: r.finished_at,
+            commit_decided: r.commit_decided,
+        }
+    }
+
+    fn put(self, r: &mut BackupRecord) {
+        r.status = self.status;
+        r.finished_at = self.finished_at;
+        r.commit_decided = self.commit_decided;
+    }
+}
+
+/// The journal of one backup: the record in `state` (what readers see), saved at every update.
+///
+/// A backup's end and its commit decision count only once they are on disk: until a save that
+/// changes `status`, `finished_at` or `commit_decided` succeeds, readers (and the job lock)
+/// keep seeing the values last saved, while the job works with its own (see [`Critical`]).
+/// A decision whose save failed is withdrawn durably before `update` returns the error: the
+/// failed save may have reached the disk all the same (a folder sync failing after the
+/// rename), and an abort over a decision on disk would be rolled forward by recovery.
 struct JobJournal {
     inner: Arc<Inner>,
     id: String,
     /// Serialises snapshot-and-save so an older snapshot never overwrites a newer one.
     write_lock: Mutex<()>,
+    /// The job's values of the critical fields while they are not durable.
+    unsaved: Mutex<Option<Critical>>,
+}
+
+impl JobJournal {
+    fn new(inner: Arc<Inner>, id: &str) -> JobJournal {
+        JobJournal {
+            inner,
+            id: id.to_string(),
+            write_lock: Mutex::new(()),
+            unsaved: Mutex::new(None),
+        }
+    }
+
+    fn save(&self, rec: &BackupRecord, was: Critical) -> Result<(), IoError> {
+        let now = Critical::of(rec);
+        let injected = if now.commit_decided && !was.commit_decided {
+            self.inner.faults.save_error("backup_decision")
+        } else if now.status.is_final() && !was.status.is_final() {
+            self.inner.faults.save_error("backup_final")
+        } else {
+            None
+        };
+        if let Some(e) = injected {
+            return Err(IoError::new(
+                "writing",
+                record::record_path(&self.inner.state_dir, &self.id),
+                e,
+            ));
+        }
+        record::save(&self.inner.state_dir, rec)
+    }
+
+    /// Shows durable critical values; frees the job lock when they end the backup.
+    fn publish(&self, c: Critical) {
+        let mut st = lock(&self.inner.state);
+        let Some(rec) = st.records.get_mut(&self.id) else {
+            return;
+        };
+        let was_final = rec.status.is_final();
+        c.put(rec);
+        if c.status.is_final() && !was_final {
+            // The job lock is free the moment the end is visible: a client that sees the
+            // backup end and starts the next job never meets a 409 for this one. Taken while
+            // `state` is held (order: state, then running; nothing takes them the other way).
+            let mut running = lock(&self.inner.running);
+            if running
+                .as_ref()
+                .is_some_and(|j| j.kind == JobKind::Backup && j.id == self.id)
+            {
+                *running = None;
+            }
+        }
+    }
 }
 
 impl Journal for JobJournal {
     fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), String> {
         let _w = lock(&self.write_lock);
-        let snapshot = {
+        let mut unsaved = lock(&self.unsaved);
+        let (snapshot, shown) = {
             let mut st = lock(&self.inner.state);
             let State { records, live } = &mut *st;
             let rec = records
                 .get_mut(&self.id)
                 .ok_or_else(|| format!("backup {} has no record", self.id))?;
-            let before: Vec<ComponentStatus> = rec.components.iter().map(|c| c.status).collect();
-            let was_final = rec.status.is_final();
-            f(rec);
-            if rec.status.is_final() && !was_final {
-                // The job lock is free the moment the end is visible: a client that sees the
-                // backup end and starts the next job never meets a 409 for this one. Taken
-                // while `state` is held (order: state, then running; nothing takes them the
-                // other way round).
-                let mut running = lock(&self.inner.running);
-                if running
-                    .as_ref()
-                    .is_some_and(|j| j.kind == JobKind::Backup && j.id == self.id)
-                {
-                    *running = None;
-                }
+            let shown = Critical::of(rec);
+            if let Some(c) = *unsaved {
+                c.put(rec);
             }
+            let before: Vec<ComponentStatus> = rec.components.iter().map(|c| c.status).collect();
+            f(rec);
             if let Some(l) = live.get(&self.id) {
                 for (i, c) in rec.components.iter().enumerate() {
                     if before.get(i) != Some(&c.status) {
@@ -886,9 +1442,49 @@ impl Journal for JobJournal {
                     }
                 }
             }
-            rec.clone()
+            let snapshot = rec.clone();
+            shown.put(rec);
+            (snapshot, shown)
         };
-        record::save(&self.inner.state_dir, &snapshot).map_err(|e: IoError| e.to_string())
+        let working = Critical::of(&snapshot);
+        match self.save(&snapshot, shown) {
+            Ok(()) => {
+                *unsaved = None;
+                self.publish(working);
+                Ok(())
+            }
+            Err(e) => {
+                if working.commit_decided && !shown.commit_decided {
+                    let mut withdrawn = snapshot;
+                    withdrawn.commit_decided = false;
+                    withdrawn.notes.push(format!(
+                        "the commit decision could not be recorded ({e}); it was withdrawn"
+                    ));
+                    let mut delay = Duration::from_millis(500);
+                    while let Err(e2) = self.save(&withdrawn, shown) {
+                        self.set_problem(Some(crate::engine::single_line(&format!(
+                            "backup {}: withdrawing a commit decision that could not be recorded \
+                             failed too ({e2}); retrying; until then the backup stays running and \
+                             holds the job lock",
+                            self.id
+                        ))));
+                        std::thread::sleep(delay);
+                        delay = (delay * 2).min(Duration::from_secs(15));
+                    }
+                    self.set_problem(None);
+                    let c = Critical::of(&withdrawn);
+                    *unsaved = None;
+                    self.publish(c);
+                    // The note is in memory too.
+                    if let Some(r) = lock(&self.inner.state).records.get_mut(&self.id) {
+                        r.notes = withdrawn.notes.clone();
+                    }
+                } else {
+                    *unsaved = (working != shown).then_some(working);
+                }
+                Err(e.to_string())
+            }
+        }
     }
 
     fn progress(&self, component: &str, u: ProgressUpdate) {
@@ -914,9 +1510,16 @@ impl Journal for JobJournal {
     }
 
     fn snapshot(&self) -> BackupRecord {
+        let unsaved = *lock(&self.unsaved);
         let st = lock(&self.inner.state);
         match st.records.get(&self.id) {
-            Some(r) => r.clone(),
+            Some(r) => {
+                let mut r = r.clone();
+                if let Some(c) = unsaved {
+                    c.put(&mut r);
+                }
+                r
+            }
             None => BackupRecord {
                 id: self.id.clone(),
                 status: BackupStatus::Failed,
@@ -929,8 +1532,19 @@ impl Journal for JobJournal {
                 notes: vec![],
                 commit_decided: false,
                 report: String::new(),
+                kept_stagings: vec![],
+                hook_pending: false,
+                heuristic: vec![],
             },
         }
+    }
+
+    fn flush(&self) -> Result<(), String> {
+        self.update(&mut |_| {})
+    }
+
+    fn set_problem(&self, problem: Option<String>) {
+        set_problem(&self.inner, &format!("backup {}", self.id), problem);
     }
 }
 
@@ -1012,14 +1626,24 @@ mod tests {
         (root, specs, state)
     }
 
+    /// Opens an engine on `state`. A previous engine of the same test may still be held for a
+    /// moment by its finishing backup thread (the state dir's lock goes with its last clone):
+    /// polled until free, with a deadline.
     fn open(state: &Path, specs: &[ComponentSpec], faults: &str) -> Engine {
-        Engine::open_with(
-            state.to_path_buf(),
-            specs.to_vec(),
-            Faults::parse(faults).unwrap(),
-            None,
-        )
-        .unwrap()
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match Engine::open_with(
+                state.to_path_buf(),
+                specs.to_vec(),
+                Faults::parse(faults).unwrap(),
+                None,
+            ) {
+                Err(EngineError::StateLocked(_)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                other => return other.unwrap(),
+            }
+        }
     }
 
     fn run(engine: &Engine) -> BackupRecord {
@@ -1072,7 +1696,10 @@ mod tests {
         let engine = open(&state, &specs, "");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
-        engine.set_finish_listener(Arc::new(move |r: &BackupRecord| lock(&s2).push(r.clone())));
+        engine.set_finish_listener(Arc::new(move |r: &BackupRecord| {
+            lock(&s2).push(r.clone());
+            true
+        }));
 
         let first = run(&engine);
         assert_eq!(first.status, BackupStatus::Succeeded, "{first:#?}");
@@ -1397,12 +2024,16 @@ mod tests {
                     finished_at: None,
                     duration_ms: None,
                     errors: vec![],
+                    agent: None,
                 })
                 .collect(),
             errors: vec![],
             notes: vec![],
             commit_decided: decided,
             report: report::report_path(state, id).display().to_string(),
+            kept_stagings: vec![],
+            hook_pending: false,
+            heuristic: vec![],
         };
         record::save(state, &rec).unwrap();
         rec
@@ -1461,11 +2092,25 @@ mod tests {
         // Delivered to the finish listener once, when it is set.
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
-        engine.set_finish_listener(Arc::new(move |r: &BackupRecord| lock(&s2).push(r.clone())));
-        assert_eq!(lock(&seen).len(), 1);
-        assert_eq!(lock(&seen)[0].status, BackupStatus::Interrupted);
+        engine.set_finish_listener(Arc::new(move |r: &BackupRecord| {
+            lock(&s2).push(r.clone());
+            true
+        }));
+        // The first backup's hook is owed too: it ended while no listener was set.
+        let seen_now: Vec<(String, BackupStatus)> = lock(&seen)
+            .iter()
+            .map(|r| (r.id.clone(), r.status))
+            .collect();
+        assert_eq!(
+            seen_now,
+            [
+                (first.id.clone(), BackupStatus::Succeeded),
+                (id.to_string(), BackupStatus::Interrupted)
+            ]
+        );
         assert_eq!(engine.recovered().len(), 1);
-        engine.set_finish_listener(Arc::new(|_| {}));
+        assert!(!engine.get_backup(id).unwrap().hook_pending);
+        engine.set_finish_listener(Arc::new(|_| true));
         // The next ID is above the recovered one.
         let next = run(&engine);
         assert!(next.id.as_str() > id);
@@ -1698,6 +2343,206 @@ mod tests {
         // The process is fine and the next backup works once there is room.
         fs::remove_file(root.path().join("lui/luidata/big.bin")).unwrap();
         assert_eq!(run(&engine).status, BackupStatus::Succeeded);
+    }
+
+    #[test]
+    fn an_unreadable_record_keeps_its_staging_until_an_operator_discards_it() {
+        let (_root, specs, state) = setup(2);
+        let engine = open(&state, &specs, "");
+        let first = run(&engine);
+        drop(engine);
+        let id = "29990101T000000Z";
+        let staging = fake_staging(&specs[0], id);
+        let file = record::record_path(&state, id);
+        fs::write(&file, b"{ not json").unwrap();
+
+        for _start in 0..2 {
+            let engine = open(&state, &specs, "");
+            assert!(
+                staging.is_dir(),
+                "start-up removed the staging of an unreadable record"
+            );
+            let rec = engine.get_backup(id).unwrap();
+            assert_eq!(rec.status, BackupStatus::Interrupted);
+            assert_eq!(rec.kept_stagings.len(), 1, "{rec:#?}");
+            assert!(rec.errors[0].contains("cannot be read"), "{rec:#?}");
+            assert!(matches!(
+                engine.start_backup(Trigger::Manual, None),
+                Err(StartError::StagingKept { id: ref i, .. }) if i == id
+            ));
+            assert_eq!(engine.kept_stagings().len(), 1);
+        }
+        let engine = open(&state, &specs, "");
+        // Ownership is checked right before the removal: a readme naming another backup
+        // stops it, and nothing is removed.
+        let readme = staging.join("readme.txt");
+        let good = fs::read(&readme).unwrap();
+        let mut other = Readme::read_from(&staging).unwrap();
+        other.backup_id = first.id.clone();
+        fs::write(&readme, other.render()).unwrap();
+        assert!(matches!(
+            engine.discard_kept_stagings(id),
+            Err(DiscardError::NotOurs(_))
+        ));
+        assert!(staging.is_dir());
+        fs::write(&readme, good).unwrap();
+        let rec = engine.discard_kept_stagings(id).unwrap();
+        assert!(rec.kept_stagings.is_empty());
+        assert!(rec.notes.iter().any(|n| n.contains("discarded")));
+        assert!(!staging.exists());
+        assert!(file.with_extension("json.unreadable").exists());
+        assert!(matches!(
+            engine.discard_kept_stagings(id),
+            Err(DiscardError::NothingKept(_))
+        ));
+        assert_eq!(run(&engine).status, BackupStatus::Succeeded);
+        drop(engine);
+        let engine = open(&state, &specs, "");
+        assert!(engine.get_backup(id).unwrap().kept_stagings.is_empty());
+    }
+
+    /// A local store that says it is remote and does not acknowledge its first commits (an
+    /// agent that is down for a while).
+    struct LateRemote {
+        local: LocalStore,
+        refusals_left: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl ComponentStore for LateRemote {
+        fn is_remote(&self) -> bool {
+            true
+        }
+        async fn prepare(
+            &self,
+            id: &str,
+            spec: &ComponentSpec,
+            cancel: CancelToken,
+            progress: crate::store::ProgressSink,
+        ) -> crate::store::PrepareOutcome {
+            self.local.prepare(id, spec, cancel, progress).await
+        }
+        async fn commit(
+            &self,
+            id: &str,
+            spec: &ComponentSpec,
+        ) -> Result<crate::store::Ack, crate::store::StoreError> {
+            let left = self.refusals_left.load(Ordering::SeqCst);
+            if left > 0 {
+                self.refusals_left.store(left - 1, Ordering::SeqCst);
+                return Err(crate::store::StoreError::Remote("agent down".into()));
+            }
+            self.local.commit(id, spec).await
+        }
+        async fn abort(
+            &self,
+            id: &str,
+            spec: &ComponentSpec,
+            errors: &[String],
+        ) -> Result<crate::store::Ack, crate::store::StoreError> {
+            self.local.abort(id, spec, errors).await
+        }
+        async fn history(
+            &self,
+            spec: &ComponentSpec,
+        ) -> Result<Vec<SlotInfo>, crate::store::StoreError> {
+            self.local.history(spec).await
+        }
+        async fn remove_temporaries(
+            &self,
+            _spec: &ComponentSpec,
+            _keep: &[String],
+        ) -> Result<Vec<String>, crate::store::StoreError> {
+            Ok(vec![])
+        }
+    }
+
+    #[test]
+    fn two_pending_roll_forwards_hold_the_lock_from_open_to_the_end_of_both() {
+        let (_root, specs, state) = setup(2);
+        let engine = open(&state, &specs, "");
+        let b1 = run(&engine).id;
+        drop(engine);
+        let (id1, id2) = ("29990101T000000Z", "29990101T000001Z");
+        for id in [id1, id2] {
+            running_record(&specs, id, true, &state);
+        }
+        // Both decided, neither committed: id1's stagings now, id2's once id1 is through
+        // (each staging is a copy of slot 0 at that time).
+        for s in &specs {
+            fake_staging(s, id1);
+        }
+        let late: Arc<dyn ComponentStore> = Arc::new(LateRemote {
+            local: LocalStore::new(Arc::new(Faults::none())),
+            refusals_left: std::sync::atomic::AtomicU32::new(3),
+        });
+        let local: Arc<dyn ComponentStore> = Arc::new(LocalStore::new(Arc::new(Faults::none())));
+        let factory: StoreFactory = Arc::new(move |spec: &ComponentSpec| {
+            if spec.name == "hub" {
+                late.clone()
+            } else {
+                local.clone()
+            }
+        });
+        let engine =
+            Engine::open_with(state.clone(), specs.clone(), Faults::none(), Some(factory)).unwrap();
+        for s in &specs {
+            fake_staging(s, id2);
+        }
+        let deadline = Instant::now() + WAIT;
+        let mut holders = Vec::new();
+        // A backup started in the instant after the last roll-forward gave the lock up.
+        let mut later: Option<String> = None;
+        loop {
+            let done = [id1, id2]
+                .iter()
+                .all(|id| engine.get_backup(id).unwrap().status.is_final());
+            let held = engine.running();
+            if done && held.is_none() {
+                break;
+            }
+            if !done {
+                let held = held.expect("the job lock was free while a roll-forward was pending");
+                assert!(held.id == id1 || held.id == id2, "{held:?}");
+                if holders.last() != Some(&held.id) {
+                    holders.push(held.id.clone());
+                }
+                match engine.start_backup(Trigger::Manual, None) {
+                    Err(StartError::Busy { .. }) => {}
+                    other => {
+                        // The lock is given up only with the last end, visible at once.
+                        let both = [id1, id2]
+                            .iter()
+                            .all(|id| engine.get_backup(id).unwrap().status.is_final());
+                        assert!(both, "a backup started during a roll-forward: {other:?}");
+                        later = other.ok().map(|r| r.id);
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "the roll-forwards did not end");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if let Some(l) = &later {
+            assert_eq!(
+                engine.wait_blocking(l, WAIT).unwrap().status,
+                BackupStatus::Succeeded
+            );
+        }
+        assert_eq!(holders, [id1, id2]);
+        for id in [id1, id2] {
+            let rec = engine.get_backup(id).unwrap();
+            assert_eq!(rec.status, BackupStatus::Succeeded, "{rec:#?}");
+            assert!(rec.notes.iter().any(|n| n == recovery::ROLLED_FORWARD));
+        }
+        let hub = SlotLayout::of(&specs[0].backup_folder).unwrap();
+        let want: Vec<String> = later
+            .into_iter()
+            .chain([id2.to_string(), id1.to_string(), b1])
+            .collect();
+        for (k, id) in want.iter().enumerate() {
+            assert_eq!(&slot_id(&hub.slot(k as u32)), id, "slot {k}");
+        }
+        assert!(temporaries(&specs).is_empty());
     }
 
     #[test]

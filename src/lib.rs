@@ -5,6 +5,7 @@ pub mod agent;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
@@ -12,6 +13,8 @@ pub mod error;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;
+pub mod request_log;
+pub mod resolver;
 pub mod restore;
 pub mod schedule;
 pub mod server;
@@ -56,6 +59,8 @@ pub fn create_app(
         .app_data(parts.sets.clone())
         .app_data(parts.restorer.clone())
         .app_data(parts.agents.clone())
+        .app_data(parts.resolver.clone())
+        .app_data(parts.streams.clone())
         .app_data(tokens)
         .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
         .app_data(
@@ -67,10 +72,12 @@ pub fn create_app(
         .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
         .configure(api::routes)
         .split_for_parts();
-    app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+    let api = api::served_openapi(api, parts.state.config().metrics_public);
+    app.service(api::swagger_index("backup-master API"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
         .route("/swagger-ui", web::get().to(swagger_redirect))
         .default_service(web::to(api::fallback))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(actix_web::middleware::from_fn(request_log::log_request))
 }
 
 async fn swagger_redirect() -> HttpResponse {

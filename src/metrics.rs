@@ -1,6 +1,8 @@
 //! Prometheus text exposition of the server's state: last successful backup (overall and per
 //! component), last backup's duration and bytes, backups by result, running hook processes,
-//! build info. Rendered from the job records on each scrape; knows nothing of HTTP.
+//! whether the server is degraded and staging folders kept for an operator, transactions in
+//! doubt on the agents (as the resolver's last pass left them), build info.
+//! Rendered from the job records on each scrape; knows nothing of HTTP.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -33,8 +35,12 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The metrics text for `engine` and `running_hooks`.
-pub fn render(engine: &Engine, running_hooks: usize) -> String {
+/// The metrics text for `engine`, `running_hooks` and the transactions `in_doubt` on agents.
+pub fn render(
+    engine: &Engine,
+    running_hooks: usize,
+    in_doubt: &[crate::resolver::InDoubtSeen],
+) -> String {
     let backups = all_backups(engine);
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
@@ -154,6 +160,34 @@ pub fn render(engine: &Engine, running_hooks: usize) -> String {
         "gauge",
         "Post-backup and test hook processes still running.",
         &[(String::new(), running_hooks as f64)],
+    );
+    metric(
+        "backup_master_degraded",
+        "gauge",
+        "Problems that keep a job from ending (e.g. a job record that cannot be written; see /healthz).",
+        &[(String::new(), engine.problems().len() as f64)],
+    );
+    metric(
+        "backup_master_kept_staging_folders",
+        "gauge",
+        "Staging folders kept for an operator (a commit that could not be completed); backups are refused until they are discarded.",
+        &[(String::new(), engine.kept_stagings().len() as f64)],
+    );
+    let mut by_component: BTreeMap<(String, &'static str), f64> = BTreeMap::new();
+    for t in in_doubt {
+        *by_component
+            .entry((t.component.clone(), t.kind.as_str()))
+            .or_default() += 1.0;
+    }
+    let samples: Vec<(String, f64)> = by_component
+        .into_iter()
+        .map(|((c, k), n)| (format!("{{component=\"{}\",kind=\"{k}\"}}", escape(&c)), n))
+        .collect();
+    metric(
+        "backup_master_in_doubt_transactions",
+        "gauge",
+        "Backups and restores in doubt on agents (they voted yes and heard nothing from the master for the agent's decision_timeout_seconds), as the master's last look at the agents left them.",
+        &samples,
     );
     out
 }

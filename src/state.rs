@@ -73,6 +73,10 @@ pub struct ComponentView {
     /// Remote components: why backups through the agent cannot work right now (unreachable,
     /// token refused, component not served). Absent when all is well.
     pub agent_error: Option<String>,
+    /// Remote components whose agent answered: its backups and restores of this component
+    /// that are in doubt there (they voted yes and heard nothing from the master for the
+    /// agent's `decision_timeout_seconds`; the master resolves them when it can).
+    pub in_doubt: Option<Vec<crate::store::remote::InDoubt>>,
 }
 
 /// `PUT /components/{name}`.
@@ -282,7 +286,12 @@ fn find<'c>(cfg: &'c Config, name: &str) -> Result<(usize, &'c ComponentConfig),
         .iter()
         .enumerate()
         .find(|(_, c)| c.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("no component named {name:?}")))
+        .ok_or_else(|| {
+            ApiError::coded(
+                crate::error::Code::ComponentNotFound,
+                format!("no component named {name:?}"),
+            )
+        })
 }
 
 fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
@@ -302,6 +311,7 @@ fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
         reachable: None,
         agent_version: None,
         agent_error: None,
+        in_doubt: None,
     }
 }
 

@@ -35,6 +35,11 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
             "/api/v1/backups/20261126T020000Z/cancel",
             "operator",
         ),
+        (
+            Method::DELETE,
+            "/api/v1/backups/20261126T020000Z/staging",
+            "admin",
+        ),
         (Method::GET, "/api/v1/hook-processes", "viewer"),
         (Method::POST, "/api/v1/hook-processes", "admin"),
         (Method::GET, "/api/v1/hook-processes/x1", "viewer"),
@@ -87,6 +92,27 @@ fn every_route_needs_a_token_and_the_role() {
         }
     }
     assert_eq!(documented, routes().len(), "auth matrix misses a route");
+    // 403 is documented exactly where a role can be too weak (operator and admin routes).
+    for (method, path, role) in routes() {
+        let template = spec["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|t| {
+                let (t, p): (Vec<&str>, Vec<&str>) =
+                    (t.split('/').collect(), path.split('/').collect());
+                t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t == p || t.starts_with('{'))
+            })
+            .min_by_key(|t| t.matches('{').count())
+            .unwrap()
+            .clone();
+        let op = &spec["paths"][&template][method.as_str().to_lowercase()];
+        assert_eq!(
+            op["responses"].get("403").is_some(),
+            role != "viewer",
+            "{method} {template}: 403 documented for the {role} role?"
+        );
+    }
 
     for (method, path, role) in routes() {
         let send = |token: Option<&str>| {
@@ -100,8 +126,11 @@ fn every_route_needs_a_token_and_the_role() {
             }
             rb.send().unwrap()
         };
-        assert_problem(send(None), 401);
-        assert_problem(send(Some("not-a-token")), 401);
+        assert_eq!(assert_problem(send(None), 401)["code"], "unauthorized");
+        assert_eq!(
+            assert_problem(send(Some("not-a-token")), 401)["code"],
+            "unauthorized"
+        );
         let r = server
             .client
             .request(method.clone(), server.url(path))
@@ -116,6 +145,7 @@ fn every_route_needs_a_token_and_the_role() {
         };
         for token in weaker {
             let body = assert_problem(send(Some(token)), 403);
+            assert_eq!(body["code"], "forbidden", "{body}");
             let text = body.to_string();
             assert!(!text.contains(token), "token echoed in {text}");
         }

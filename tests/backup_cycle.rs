@@ -1,4 +1,4 @@
-//! Backups through the real server: the history of seed table 11-1, readme and report files,
+//! Backups through the real server: the history of the Maestro admin manual's table 11-1, readme and report files,
 //! checksums verified by the real `sha256sum`, atomic failure, cancel, 409, ID order, hard
 //! links for unchanged files, and a full disk.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -171,10 +171,13 @@ fn five_backups_with_keep_3_leave_seed_table_11_1() {
     assert_eq!(page2["items"][0]["id"], ids[2].as_str());
     let none = server.get_json("/api/v1/backups?status=failed", VIEWER);
     assert!(none["items"].as_array().unwrap().is_empty());
-    assert_problem(server.get("/api/v1/backups?limit=0", VIEWER), 422);
+    let p = assert_problem(server.get("/api/v1/backups?limit=0", VIEWER), 422);
+    assert_eq!(p["code"], "validation_failed", "{p}");
+    assert_eq!(problem_fields(&p), ["limit"]);
     assert_problem(server.get("/api/v1/backups?status=exploded", VIEWER), 422);
     assert_problem(server.get("/api/v1/backups/..%2F..%2Fetc", VIEWER), 422);
-    assert_problem(server.get("/api/v1/backups/20990101T000000Z", VIEWER), 404);
+    let p = assert_problem(server.get("/api/v1/backups/20990101T000000Z", VIEWER), 404);
+    assert_eq!(p["code"], "backup_not_found", "{p}");
 }
 
 #[test]
@@ -266,6 +269,8 @@ fn cancel_and_conflict_and_id_order() {
     let r = server.post("/api/v1/backups", OPERATOR, &serde_json::json!({}));
     let problem = assert_problem(r, 409);
     assert_eq!(problem["running_id"], id.as_str());
+    assert_eq!(problem["code"], "job_running", "{problem}");
+    assert_eq!(problem["type"], "/problems/job-running", "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains(&id));
     // Viewer may not cancel; operator may.
     assert_problem(
@@ -291,7 +296,7 @@ fn cancel_and_conflict_and_id_order() {
         );
         assert!(stagings(&s.home(c)).is_empty(), "{c}: staging left");
     }
-    assert_problem(
+    let p = assert_problem(
         server.post(
             &format!("/api/v1/backups/{id}/cancel"),
             OPERATOR,
@@ -299,6 +304,7 @@ fn cancel_and_conflict_and_id_order() {
         ),
         409,
     );
+    assert_eq!(p["code"], "backup_not_running", "{p}");
 }
 
 #[test]

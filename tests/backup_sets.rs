@@ -480,7 +480,7 @@ fn verify_names_each_changed_missing_and_unlisted_file() {
         b"not from the backup",
     );
     assert!(
-        !sha256sum_ok(&s.home("hub").join("backup")),
+        sha256sum_finds_mismatch(&s.home("hub").join("backup")),
         "the real sha256sum agrees"
     );
 

@@ -1,4 +1,4 @@
-//! Crash safety (§5.2): kill -9 of the real server at random instants of a multi-thousand-file
+//! Crash safety: kill -9 of the real server at random instants of a multi-thousand-file
 //! backup, then restart: every slot complete and verifying, all components' `backup` slots at
 //! the same ID, no staging left, the killed backup final (never `running`), the next one fine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

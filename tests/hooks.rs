@@ -53,21 +53,6 @@ fn alive(pid: i32) -> bool {
     !stat.is_empty() && stat.split_whitespace().nth(2).is_none_or(|s| s != "Z")
 }
 
-/// (id, event, data) of each SSE block.
-fn sse(text: &str) -> Vec<(Option<u64>, String, Value)> {
-    text.split("\n\n")
-        .filter_map(|block| {
-            let event = block.lines().find_map(|l| l.strip_prefix("event: "))?;
-            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
-            let id = block
-                .lines()
-                .find_map(|l| l.strip_prefix("id: "))
-                .map(|v| v.parse().unwrap());
-            Some((id, event.to_string(), serde_json::from_str(data).unwrap()))
-        })
-        .collect()
-}
-
 #[test]
 fn hooks_see_the_backup_in_their_environment_and_folder() {
     let dir = tempfile::tempdir().unwrap();

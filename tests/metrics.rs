@@ -27,6 +27,14 @@ fn metrics_follow_the_backups() {
         server.client.get(server.url("/metrics")).send().unwrap(),
         401,
     );
+    // The served document: a token, or none only where metrics_public (both documented).
+    let op = served_metrics_operation(&server);
+    assert_eq!(
+        op["security"],
+        serde_json::json!([{ "bearer": [] }, {}]),
+        "{op}"
+    );
+    assert!(op["responses"]["401"].is_object(), "{op}");
     let r = server.get("/metrics", VIEWER);
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"]
@@ -69,4 +77,20 @@ fn metrics_follow_the_backups() {
     let server = s.start();
     let r = server.client.get(server.url("/metrics")).send().unwrap();
     assert_eq!(r.status(), 200);
+    // The server's own document says so: no security requirement, no 401.
+    let op = served_metrics_operation(&server);
+    assert_eq!(op["security"], serde_json::json!([]), "{op}");
+    assert!(op["responses"].get("401").is_none(), "{op}");
+}
+
+/// The `GET /metrics` operation of the document the server serves.
+fn served_metrics_operation(server: &Server) -> serde_json::Value {
+    let doc: serde_json::Value = server
+        .client
+        .get(server.url("/api-docs/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    doc["paths"]["/metrics"]["get"].clone()
 }

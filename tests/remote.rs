@@ -1,10 +1,11 @@
-//! Remote components (DESIGN §8): a master and two agents, all real processes on loopback
+//! Remote components (README): a master and two agents, all real processes on loopback
 //! ports, with fake homes. A full backup cycle across local and remote components; an agent
 //! killed during prepare (the set fails, no slot changes anywhere); an agent that dies after
 //! the commit decision and comes back (the master retries until the set completes); a wrong
 //! token (a clean error naming the component); an agent down when the master starts; a
 //! restore across local and remote components, and one whose remote apply fails (everything,
-//! local and remote, put back).
+//! local and remote, put back); an applied restore kept across an agent restart until the
+//! master decides; a master killed mid-restore that waits for an agent down at its restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -715,8 +716,27 @@ fn trk_step(c: &Cluster, id: &str, step: &str, body: &Value) -> reqwest::blockin
         .unwrap()
 }
 
+/// Calls a backup step on the trk agent directly, as the master would.
+fn trk_backup_step(c: &Cluster, id: &str, step: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/agent/v1/components/trk/backups/{id}/{step}",
+            c.trk.addr
+        ))
+        .bearer_auth(TRK_TOKEN)
+        .json(
+            &json!({"profile": "maestro-tracker", "backup_folder": "backup", "keep": 2,
+                      "items": ["tracker.ini", "data/"]}),
+        )
+        .send()
+        .unwrap()
+}
+
+/// An applied restore voted yes: the agent never rolls it back by itself, also not when it
+/// restarts (issue 22). It keeps the restored items and the safety copy, holds the component
+/// (no other restore, no backup of it meanwhile) and waits for the master's decision.
 #[test]
-fn an_agent_restarted_before_the_decision_rolls_its_restore_back() {
+fn an_agent_restarted_after_applying_keeps_the_restore_until_the_master_decides() {
     let mut c = Cluster::new(&[], &[]);
     let master = c.master();
     let first = run_backup(&master);
@@ -738,30 +758,59 @@ fn an_agent_restarted_before_the_decision_rolls_its_restore_back() {
     let rec: Value = r.json().unwrap();
     assert_eq!(rec["status"], "running", "{rec:#}");
     assert_eq!(rec["components"][0]["status"], "applied", "{rec:#}");
+    let restored = snapshot(&c.home("trk"));
     assert_eq!(
         std::fs::read(c.home("trk").join("tracker.ini")).unwrap(),
         std::fs::read(c.home("trk").join("backup/tracker.ini")).unwrap()
     );
     assert_eq!(safety_folders(&c.home("trk")).len(), 1);
-    // Another restore of the component meanwhile is refused.
+    // One job per component: another restore, or a backup of it, is refused naming it.
     let r = trk_step(&c, "R20261126T101501Z", "apply", &body);
-    assert_eq!(r.status(), 409);
+    let p = assert_problem(r, 409);
+    assert!(p["detail"].as_str().unwrap().contains(id), "{p}");
+    let p = assert_problem(trk_backup_step(&c, "20261126T101600Z", "prepare"), 409);
+    assert!(p["detail"].as_str().unwrap().contains(id), "{p}");
 
-    // Killed before any decision: at start-up it puts everything back.
+    // Killed before any decision: at start-up it keeps the restore applied (it voted yes).
     c.trk.restart(&[]);
+    assert_eq!(
+        snapshot(&c.home("trk")),
+        restored,
+        "nothing may change by itself"
+    );
+    let listed: Value = reqwest::blocking::Client::new()
+        .get(format!("{}/agent/v1/components", c.trk.addr))
+        .bearer_auth(TRK_TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let open = listed["transactions"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{listed:#}");
+    assert_eq!(open[0]["kind"], "restore");
+    assert_eq!(open[0]["id"], id);
+    assert_eq!(open[0]["state"], "applied");
+    let p = assert_problem(trk_backup_step(&c, "20261126T101600Z", "prepare"), 409);
+    assert!(p["detail"].as_str().unwrap().contains(id), "{p}");
+    // The master's rollback puts everything back; a commit is refused afterwards; the
+    // rollback is idempotent.
+    let r = trk_step(&c, id, "rollback", &json!(null));
+    assert_eq!(r.status(), 200);
+    let rec: Value = r.json().unwrap();
+    assert_eq!(rec["status"], "failed", "{rec:#}");
     assert_eq!(
         snapshot(&c.home("trk")),
         before,
         "the home must be as before"
     );
-    // Commit is refused now; rollback is idempotent.
     let r = trk_step(&c, id, "commit", &json!(null));
     assert_eq!(r.status(), 409);
     let r = trk_step(&c, id, "rollback", &json!(null));
     assert_eq!(r.status(), 200);
-    let rec: Value = r.json().unwrap();
-    assert_eq!(rec["status"], "interrupted", "{rec:#}");
     assert_eq!(snapshot(&c.home("trk")), before);
+    // The component is free again.
+    let r = trk_backup_step(&c, "20261126T101600Z", "prepare");
+    assert_eq!(r.status(), 202);
 }
 
 #[test]
@@ -786,28 +835,41 @@ fn master_killed_mid_restore_rolls_remote_components_back_at_start_up() {
         (component(&r["components"], "lui")["status"] == "applying").then_some(())
     });
     master.kill9();
-    // trk's agent is down when the master starts again: recovery says so and goes on.
+    // trk's agent is down when the master starts again: start-up does not wait for it, and
+    // the restore stays running (holding the job lock, a note naming the agent) until trk's
+    // agent acknowledges its rollback: it never rolls back by itself (issue 22).
     c.trk.kill9();
     let master = c.master();
-    let rec = master.get_json(&format!("/api/v1/restores/{id}"), VIEWER);
-    assert_eq!(rec["status"], "interrupted", "{rec:#}");
-    assert_eq!(
-        component(&rec["components"], "hub")["status"],
-        "rolled_back"
+    let rec = poll(
+        "the note naming trk's agent",
+        Duration::from_secs(30),
+        || {
+            let r = master.get_json(&format!("/api/v1/restores/{id}"), VIEWER);
+            assert_eq!(r["status"], "running", "{r:#}");
+            let notes = r["notes"].to_string();
+            (notes.contains("trk: its agent") && notes.contains("did not acknowledge the rollback"))
+                .then_some(r)
+        },
     );
-    assert_eq!(
-        component(&rec["components"], "lui")["status"],
-        "rolled_back"
-    );
-    let trk = component(&rec["components"], "trk");
-    assert_eq!(trk["status"], "rollback_incomplete", "{rec:#}");
     assert!(
-        rec["errors"]
-            .to_string()
-            .contains("rolls the component back on its own"),
-        "{rec:#}"
+        rec["notes"].to_string().contains(&c.trk.addr),
+        "names the agent: {rec:#}"
     );
-    // The trk agent, started again, rolls its undecided restore back by itself.
+    let body = assert_problem(master.post("/api/v1/backups", OPERATOR, &json!({})), 409);
+    assert!(body.to_string().contains(&id), "{body}");
+    // The trk agent comes back with its part still applied: the master rolls it back.
     c.trk.restart(&[]);
+    let rec = wait_restore(&master, &id);
+    assert_eq!(rec["status"], "interrupted", "{rec:#}");
+    for name in ["hub", "trk", "lui"] {
+        assert_eq!(
+            component(&rec["components"], name)["status"],
+            "rolled_back",
+            "{rec:#}"
+        );
+    }
     assert_eq!(homes(&c), before, "every home must be exactly as before");
+    for name in ["hub", "trk", "lui"] {
+        assert!(safety_folders(&c.home(name)).is_empty(), "{name}");
+    }
 }

@@ -1,10 +1,11 @@
-//! A remote commit pending across a master restart (DESIGN §5.2, §8; `engine::recovery`): the
+//! A remote commit pending across a master restart (README *How backups work* and *Remote components*; `engine::recovery`): the
 //! master dies right after the commit decision (`abort_after_decision`) and the agent is down
 //! when it comes back. Start-up does not wait for the agent; the backup stays `running` with a
 //! note while the master retries the commit in the background, holding the job lock. When the
-//! agent comes back the set is rolled forward and the backup ends `succeeded`; an agent that
-//! meanwhile aborted on its own (decision timeout) refuses, and the backup fails with no slot
-//! changed anywhere. Real processes on loopback ports, fake homes.
+//! agent comes back the set is rolled forward and the backup ends `succeeded`. An agent whose
+//! decision timeout passes meanwhile never aborts on its own (issue 22): it marks the backup in
+//! doubt, keeps its staging folder, refuses other prepares, and commits when the master comes
+//! back. Real processes on loopback ports, fake homes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -213,16 +214,15 @@ fn a_decided_commit_waits_for_the_agent_across_a_master_restart_and_rolls_forwar
 }
 
 #[test]
-fn an_agent_that_aborted_on_its_own_refuses_and_no_slot_changes() {
-    // decision_timeout_seconds = 2: the agent aborts a prepared backup left without a decision.
-    let mut c = Cluster::new(2);
+fn an_agent_past_its_decision_timeout_is_in_doubt_keeps_its_staging_and_commits_for_the_master() {
+    // decision_timeout_seconds = 1: only an alarm; the agent waits for the master.
+    let mut c = Cluster::new(1);
     let (id, before) = c.decide_and_die();
-    // The agent comes back first and gives up waiting for the decision.
     c.agent.restart(&[]);
     let client = reqwest::blocking::Client::new();
     let url = format!("{}/agent/v1/components/trk/backups/{id}", c.agent.addr);
-    poll(
-        "the agent's decision timeout",
+    let v = poll(
+        "the agent's in-doubt alarm",
         Duration::from_secs(20),
         || {
             let v: Value = client
@@ -232,27 +232,69 @@ fn an_agent_that_aborted_on_its_own_refuses_and_no_slot_changes() {
                 .ok()?
                 .json()
                 .ok()?;
-            (v["state"] == "timed_out").then_some(())
+            (v["state"] == "in_doubt").then_some(v)
         },
     );
+    assert!(v["participation"]["in_doubt_since"].is_string(), "{v:#}");
+    // Reading it is no message from the master (a renewal would end the alarm at once): it
+    // stays in doubt, and nothing changed.
+    let again: Value = client
+        .get(&url)
+        .bearer_auth(TRK_TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(again["state"], "in_doubt", "{again:#}");
+    assert_eq!(c.all_slots(), before, "nothing rotated by itself");
+    assert_eq!(
+        stagings(&c.home("trk")).len(),
+        1,
+        "the staging folder is kept"
+    );
+    // One job per component: another prepare is refused, naming the backup in doubt.
+    let r = client
+        .post(format!(
+            "{}/agent/v1/components/trk/backups/29990101T000000Z/prepare",
+            c.agent.addr
+        ))
+        .bearer_auth(TRK_TOKEN)
+        .json(
+            &json!({"profile": "maestro-tracker", "backup_folder": "backup", "keep": 2,
+                      "items": ["tracker.ini", "data/"]}),
+        )
+        .send()
+        .unwrap();
+    let p = assert_problem(r, 409);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains(&id) && detail.contains("in doubt"), "{p}");
+
+    // The master comes back: it holds the decision and commits.
     let master = c.master("");
     let done = poll(
-        "the refused roll-forward to end",
+        "the rolled-forward backup to end",
         Duration::from_secs(30),
         || {
             let r = backup(&master, &id);
             (r["status"] != "running").then_some(r)
         },
     );
-    assert_eq!(done["status"], "failed", "{done:#}");
-    let text = done.to_string();
+    assert_eq!(done["status"], "succeeded", "{done:#}");
     assert!(
-        text.contains("trk") && text.contains("refused the commit"),
+        done["notes"].to_string().contains("rolled forward"),
         "{done:#}"
     );
-    assert!(!text.contains("rolled forward"), "{done:#}");
-    assert_eq!(c.all_slots(), before, "no slot may change anywhere");
-    poll("staging folders removed", Duration::from_secs(10), || {
-        c.stagings().is_empty().then_some(())
-    });
+    for name in ["hub", "trk"] {
+        assert_eq!(readme_id(&c.home(name).join("backup")), id, "{name}");
+    }
+    assert!(c.stagings().is_empty(), "{:?}", c.stagings());
+    let v: Value = client
+        .get(&url)
+        .bearer_auth(TRK_TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["state"], "committed", "{v:#}");
+    assert!(v["participation"]["in_doubt_since"].is_null(), "{v:#}");
 }

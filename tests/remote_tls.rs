@@ -1,4 +1,4 @@
-//! Remote components over TLS (DESIGN §8): an agent serving https with a certificate signed by a
+//! Remote components over TLS (README, *Remote components*): an agent serving https with a certificate signed by a
 //! throwaway private CA generated at test time (the `openssl` command), and masters that trust
 //! that CA (`agent_ca_file`), trust nothing extra, or trust a different CA. Real processes on
 //! loopback ports, fake homes.

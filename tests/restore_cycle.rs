@@ -480,7 +480,8 @@ fn folders_from_an_external_medium() {
     }
     damage(&s);
     let before = snapshot_meta(&homes(&s), &[]);
-    assert_problem(post_restore(&server, &json!({"backup_id": id})), 404);
+    let p = assert_problem(post_restore(&server, &json!({"backup_id": id})), 404);
+    assert_eq!(p["code"], "set_not_found", "{p}");
     let body = assert_problem(
         post_restore(
             &server,
@@ -576,6 +577,8 @@ fn refusals_change_nothing() {
         body.to_string().contains("accountreg/accounts.dat"),
         "{body}"
     );
+    assert_eq!(body["code"], "set_not_verified", "{body}");
+    assert_eq!(body["type"], "/problems/validation", "{body}");
     // ... also for a dry run, and for that component alone.
     let body = json!({"backup_id": id, "components": ["hub"], "dry_run": true});
     assert_eq!(fields(body, 422), ["backup_id"]);
@@ -587,6 +590,7 @@ fn refusals_change_nothing() {
     let body = assert_problem(post_restore(&server, &json!({"backup_id": id})), 422);
     assert_eq!(problem_fields(&body), ["backup_id"]);
     assert!(body.to_string().contains("\\\"trk\\\""), "{body}");
+    assert_eq!(body["code"], "set_incomplete", "{body}");
     let ok = post_restore(
         &server,
         &json!({"backup_id": id, "components": ["hub", "lui"], "dry_run": true}),
@@ -605,6 +609,7 @@ fn refusals_change_nothing() {
     let body = assert_problem(post_restore(&server, &json!({"backup_id": id})), 422);
     assert_eq!(problem_fields(&body), ["backup_id"]);
     assert!(body.to_string().contains("disk on fire"), "{body}");
+    assert_eq!(body["code"], "set_failed", "{body}");
     let ok = post_restore(
         &server,
         &json!({"backup_id": id, "components": ["hub", "trk"], "dry_run": true}),
@@ -640,7 +645,8 @@ fn refusals_change_nothing() {
         server.get("/api/v1/restores/R20000101T000000Z", VIEWER),
         404,
     );
-    assert_problem(server.get("/api/v1/restores/nope", VIEWER), 404);
+    let p = assert_problem(server.get("/api/v1/restores/nope", VIEWER), 404);
+    assert_eq!(p["code"], "restore_not_found", "{p}");
     assert_problem(server.get("/api/v1/restores/..%2F..", VIEWER), 422);
     assert_problem(server.get("/api/v1/restores?limit=0", VIEWER), 422);
 
@@ -667,6 +673,7 @@ fn a_restore_and_a_backup_never_run_together() {
     let running = start_backup(&server);
     let body = assert_problem(post_restore(&server, &json!({"backup_id": id})), 409);
     assert_eq!(body["running_id"], running);
+    assert_eq!(body["code"], "job_running", "{body}");
     let body = assert_problem(
         post_restore(&server, &json!({"backup_id": id, "dry_run": true})),
         409,
@@ -685,6 +692,19 @@ fn a_restore_and_a_backup_never_run_together() {
     let b = assert_problem(post_restore(&server, &json!({"backup_id": id})), 409);
     assert_eq!(b["running_id"], rid);
     assert_eq!(wait_restore(&server, &rid)["status"], "succeeded");
+    // The restored lui waits for its first start (which removes the RestoreFromBackup line):
+    // until then backups are refused. It starts; then the backup runs.
+    let b = assert_problem(server.post("/api/v1/backups", OPERATOR, &json!({})), 409);
+    assert_eq!(b["type"], "/problems/restore-pending", "{b}");
+    assert_eq!(b["code"], "restore_pending", "{b}");
+    let ini = s.home("lui").join("lui.ini");
+    let started: String = std::fs::read_to_string(&ini)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("RestoreFromBackup="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&ini, started).unwrap();
     assert_eq!(run_backup(&server)["status"], "succeeded");
 }
 

@@ -136,6 +136,7 @@ fn bad_settings_name_the_field_and_leave_the_file_alone() {
             problem_fields(&problem).contains(&field.to_string()),
             "{field} not named: {problem}"
         );
+        assert_eq!(problem["code"], "validation_failed", "{problem}");
         assert_eq!(
             std::fs::read(&s.config).unwrap(),
             original,
@@ -194,7 +195,8 @@ fn components_are_listed_and_updated_with_validation() {
         s.home("lui").join("backup").to_str().unwrap()
     );
 
-    assert_problem(server.get("/api/v1/components/nope", VIEWER), 404);
+    let p = assert_problem(server.get("/api/v1/components/nope", VIEWER), 404);
+    assert_eq!(p["code"], "component_not_found", "{p}");
 
     let r = server.get("/api/v1/components/lui", VIEWER);
     let tag = etag(&r);

@@ -6,8 +6,10 @@
 //! operations the master does not answer.
 //!
 //! Roles (the agent's `[[tokens]]`): viewer reads (`GET`), operator also verifies, admin also
-//! prepares, commits and aborts backups, and plans, applies, commits and rolls back restores
-//! ([`super::restore`]). The master's token should be admin.
+//! prepares, renews, commits and aborts backups, and plans, applies, renews, commits and rolls
+//! back restores ([`super::restore`]). The master's token should be admin. Only the master's
+//! calls about a transaction (admin) count as its messages for the in-doubt alarm; reading
+//! one does not.
 
 use actix_web::{get, post, web, HttpResponse};
 use utoipa::OpenApi;
@@ -18,7 +20,11 @@ use super::wire::{
     AgentInfo, FolderQuery, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
 };
 use crate::api::{
-    AuthProblems, BearerAuth, BodyProblems, NotFoundProblem, QueryProblems, ValidJson,
+    AgentAbortProblems, AgentCommitProblems, AgentComponentProblems, AgentHistoryQueryProblems,
+    AgentPrepareProblems, AgentRenewProblems, AgentRestoreCommitProblems, AgentRestoreProblems,
+    AgentRestoreRollbackProblems, AgentRestoreStatusProblems, AgentSpecInvalid, AgentTxnProblems,
+    AgentVerifyInvalid, AuthProblems, BearerAuth, BodyProblems, OperatorAuthProblems,
+    TokenProblems, ValidJson,
 };
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
@@ -30,16 +36,30 @@ use crate::error::ApiError;
         description = "The agent runs on a component's own server; the backup master drives it over \
             HTTP: two-phase commit (prepare, then commit or abort) of one backup of a component, \
             its history, verification; and the restore of a component (plan, apply with a safety \
-            copy, then commit or rollback). The data never passes through the master. Every \
-            `/agent/v1` route needs `Authorization: Bearer <token>`.",
+            copy, then commit or rollback). A prepared backup or an applied restore is never \
+            ended by the agent alone: without a word from the master for \
+            `decision_timeout_seconds` it is marked in doubt and waits (the master renews it \
+            while it works on the set). The data never passes through the master. Every \
+            `/agent/v1` route needs `Authorization: Bearer <token>` with a token of the agent's \
+            `[[tokens]]` (the master's should be admin); `/healthz` needs none.\n\n\
+            **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, \
+            `detail`, a stable `code` and, for invalid input, `errors` naming each field.",
         license(name = "MIT", identifier = "MIT"),
+        contact(name = "backup-master maintainers"),
+    ),
+    servers(
+        (url = "/", description = "The agent this document is served by"),
+        (url = "http://127.0.0.1:9090", description = "The agent's default listen address (`listen` in agent.toml)"),
     ),
     modifiers(&BearerAuth),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     tags(
-        (name = "agent", description = "Backups of the components this agent serves"),
-        (name = "agent-restores", description = "Restores of the components this agent serves"),
-        (name = "health", description = "Liveness"),
+        (name = "agent", description = "Backups of the components this agent serves, as a two-phase commit \
+            driven by the master: prepare (copy into a staging folder), then commit (rotate the slots) or \
+            abort; the component's history and the verification of a slot."),
+        (name = "agent-restores", description = "Restores of the components this agent serves: plan, apply \
+            (with a safety copy of everything replaced), then commit or roll back."),
+        (name = "health", description = "Liveness, without a token."),
     )
 )]
 pub struct AgentDoc;
@@ -52,12 +72,15 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(get_agent)
             .service(get_txn)
             .service(prepare_txn)
+            .service(renew_txn)
             .service(commit_txn)
             .service(abort_txn)
             .service(get_history)
             .service(verify_slot)
+            .service(get_restore)
             .service(plan_restore)
             .service(apply_restore)
+            .service(renew_restore)
             .service(commit_restore)
             .service(rollback_restore),
     );
@@ -76,18 +99,39 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 type Key = web::Path<(String, String)>;
 
-/// The agent's version, decision timeout and components.
+/// The agent and its components
+///
+/// The agent's version, how long a prepared backup or an applied restore waits for word from
+/// the master before it is marked in doubt, the components it serves (name, profile, home), and
+/// its open backups and restores (prepared, applied, in doubt, ...). The master calls it to
+/// show whether the agent answers and what waits there. Changes nothing; any role.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    responses((status = 200, description = "The agent", body = AgentInfo), AuthProblems)
+    responses(
+        (status = 200, description = "The agent", body = AgentInfo,
+            example = json!(crate::api::examples::agent_info())),
+        TokenProblems,
+    )
 )]
 #[get("/components")]
-pub async fn get_agent(_: Viewer, txns: web::Data<Txns>) -> HttpResponse {
-    HttpResponse::Ok().json(txns.info())
+pub async fn get_agent(
+    _: Viewer,
+    txns: web::Data<Txns>,
+    restores: web::Data<AgentRestores>,
+) -> HttpResponse {
+    let mut info = txns.info();
+    info.transactions.extend(restores.open_transactions());
+    HttpResponse::Ok().json(info)
 }
 
-/// Where one backup of a component stands (the master polls this while it prepares).
+/// One backup of a component
+///
+/// Where one backup (one transaction of the two-phase commit) of a component stands:
+/// `preparing` with its counters, then `prepared`, `failed` or `cancelled`, and once decided
+/// `committed` or `aborted`; `in_doubt` while it waits for word from the master longer than
+/// `decision_timeout_seconds`. The master polls it while the agent prepares.
+/// Changes nothing; any role.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
@@ -95,7 +139,11 @@ pub async fn get_agent(_: Viewer, txns: web::Data<Txns>) -> HttpResponse {
         ("name" = String, Path, description = "Component name", example = "trk"),
         ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
     ),
-    responses((status = 200, description = "The backup on this agent", body = TxnView), AuthProblems, NotFoundProblem)
+    responses(
+        (status = 200, description = "The backup on this agent", body = TxnView,
+            example = json!(crate::api::examples::txn_prepared())),
+        TokenProblems, AgentTxnProblems,
+    )
 )]
 #[get("/components/{name}/backups/{id}")]
 pub async fn get_txn(_: Viewer, txns: web::Data<Txns>, key: Key) -> Result<HttpResponse, ApiError> {
@@ -103,20 +151,26 @@ pub async fn get_txn(_: Viewer, txns: web::Data<Txns>, key: Key) -> Result<HttpR
     Ok(HttpResponse::Ok().json(txns.status(&name, &id)?))
 }
 
-/// Starts preparing a backup: the items are copied into `<NAME>.staging-<ID>` in the
-/// background. Answers at once; poll the backup until `prepared`, `failed` or `cancelled`.
+/// Prepare a backup
+///
+/// Starts preparing a backup of the component with the master's settings (admin): its items
+/// are copied into `<NAME>.staging-<ID>` beside its backup folder, in the background; no slot
+/// changes. Answers at once, 202 (`preparing`); poll `GET .../backups/{id}` until `prepared`,
+/// `failed` or `cancelled`, then commit or abort. A prepared backup with no decision within
+/// the agent's decision timeout is aborted. 409 (`conflict`) when this backup is already known
+/// here or another backup of the component waits for its decision.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    request_body = RemoteSpec,
+    request_body(content = RemoteSpec, example = json!(crate::api::examples::remote_spec())),
     params(
         ("name" = String, Path, description = "Component name", example = "trk"),
         ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
     ),
     responses(
-        (status = 202, description = "Preparing", body = TxnView),
-        (status = 409, description = "This backup is already known, or another one of the component waits for its decision", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthProblems, NotFoundProblem, BodyProblems,
+        (status = 202, description = "Preparing", body = TxnView,
+            example = json!(crate::api::examples::txn_preparing())),
+        AuthProblems, AgentTxnProblems, BodyProblems, AgentSpecInvalid, AgentPrepareProblems,
     )
 )]
 #[post("/components/{name}/backups/{id}/prepare")]
@@ -131,21 +185,58 @@ pub async fn prepare_txn(
     Ok(HttpResponse::Accepted().json(v))
 }
 
-/// Commits a prepared backup: rotates the slots and renames the staging folder to the backup
-/// folder. Idempotent: committing a committed backup answers 200 again.
+/// Renew a backup
+///
+/// Tells the agent the master still works on the set of this backup (admin): while it
+/// prepares (the master's progress poll), and after it prepared while the master waits for the
+/// other components. The in-doubt alarm starts again, and a backup in doubt is prepared again.
+/// Changes only that clock; answers the backup as it stands, at once. 503 (`unavailable`) when
+/// the renewal could not be recorded; the master retries.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    request_body = RemoteSpec,
     params(
         ("name" = String, Path, description = "Component name", example = "trk"),
         ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
     ),
     responses(
-        (status = 200, description = "Committed", body = TxnView),
-        (status = 409, description = "Not committable: still preparing, failed, aborted, or timed out waiting for the decision", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The rotation failed; retry", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthProblems, NotFoundProblem, BodyProblems,
+        (status = 200, description = "The backup on this agent", body = TxnView,
+            example = json!(crate::api::examples::txn_prepared())),
+        AuthProblems, AgentTxnProblems, AgentRenewProblems,
+    )
+)]
+#[post("/components/{name}/backups/{id}/renew")]
+pub async fn renew_txn(
+    _: Admin,
+    txns: web::Data<Txns>,
+    key: Key,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(txns.renew(&name, &id).await?))
+}
+
+/// Commit a backup
+///
+/// Commits a prepared backup, in doubt or not (admin): rotates the component's slots (`backup`
+/// becomes `backup1`, ...) and renames the staging folder to the backup folder, each step
+/// recorded first. Answers when done (seconds). Idempotent: committing a committed backup
+/// answers 200 again; repeated with a smaller `keep`, it drops the slots above it (the master
+/// commits keeping one slot more, so the oldest set stays complete until every component
+/// committed). 409 (`conflict`) when it is not committable (still preparing, failed, or aborted
+/// by the master or by an operator on this machine); 503 (`unavailable`) when the rotation
+/// failed, which the master retries.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    request_body(content = RemoteSpec, example = json!(crate::api::examples::remote_spec())),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    responses(
+        (status = 200, description = "Committed", body = TxnView,
+            example = json!(crate::api::examples::txn_committed())),
+        AuthProblems, AgentTxnProblems, BodyProblems, AgentSpecInvalid, AgentCommitProblems,
     )
 )]
 #[post("/components/{name}/backups/{id}/commit")]
@@ -159,20 +250,24 @@ pub async fn commit_txn(
     Ok(HttpResponse::Ok().json(txns.commit(&name, &id, &body.0).await?))
 }
 
-/// Aborts a backup: stops its prepare, removes its staging folder and keeps the attempt's
-/// readme as `<NAME>.failed` with `errors`. Idempotent; no history slot changes.
+/// Abort a backup
+///
+/// Aborts a backup (admin): stops its prepare, removes its staging folder and keeps the
+/// attempt's readme as `<NAME>.failed` with the `errors` sent. No history slot changes.
+/// Answers when done. Idempotent. 409 (`conflict`) when it is already committed; 503
+/// (`unavailable`) when the staging folder could not be removed, which the master retries.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    request_body = RemoteSpec,
+    request_body(content = RemoteSpec, example = json!(crate::api::examples::remote_spec_abort())),
     params(
         ("name" = String, Path, description = "Component name", example = "trk"),
         ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
     ),
     responses(
-        (status = 200, description = "Aborted", body = TxnView),
-        (status = 409, description = "Already committed", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthProblems, NotFoundProblem, BodyProblems,
+        (status = 200, description = "Aborted", body = TxnView,
+            example = json!(crate::api::examples::txn_aborted())),
+        AuthProblems, AgentTxnProblems, BodyProblems, AgentSpecInvalid, AgentAbortProblems,
     )
 )]
 #[post("/components/{name}/backups/{id}/abort")]
@@ -186,14 +281,19 @@ pub async fn abort_txn(
     Ok(HttpResponse::Ok().json(txns.abort(&name, &id, &body.0).await?))
 }
 
-/// The history slots `backup`, `backup1`, ... of a component, read from disk.
+/// A component's history
+///
+/// The history slots `backup`, `backup1`, ... of a component under the given backup folder,
+/// newest first, read from disk: each slot's backup ID, result and times from its
+/// `readme.txt`. Changes nothing; any role.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Component name", example = "trk"), FolderQuery),
     responses(
-        (status = 200, description = "The slots, newest first", body = Vec<crate::store::SlotInfo>),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 200, description = "The slots, newest first", body = Vec<crate::store::SlotInfo>,
+            example = json!(crate::api::examples::agent_history())),
+        TokenProblems, AgentComponentProblems, AgentHistoryQueryProblems,
     )
 )]
 #[get("/components/{name}/history")]
@@ -207,15 +307,20 @@ pub async fn get_history(
     Ok(HttpResponse::Ok().json(txns.history(&name, &q.backup_folder, keep).await?))
 }
 
-/// Checks every file of one slot against its `SHA256SUMS`.
+/// Verify a slot
+///
+/// Checks every file of one slot of the component against its `SHA256SUMS` (operator) and
+/// answers when done (it reads every byte: minutes for a large slot) with the files changed,
+/// missing, unlisted and unreadable; `ok` says whether it passed. Changes nothing.
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    request_body = VerifyRequest,
+    request_body(content = VerifyRequest, example = json!(crate::api::examples::agent_verify_request())),
     params(("name" = String, Path, description = "Component name", example = "trk")),
     responses(
-        (status = 200, description = "The check (ok or not)", body = crate::sets::FolderVerification),
-        AuthProblems, NotFoundProblem, BodyProblems,
+        (status = 200, description = "The check (ok or not)", body = crate::sets::FolderVerification,
+            example = json!(crate::api::examples::agent_verification())),
+        OperatorAuthProblems, AgentComponentProblems, BodyProblems, AgentVerifyInvalid,
     )
 )]
 #[post("/components/{name}/verify")]
@@ -233,20 +338,82 @@ pub async fn verify_slot(
 
 type RestoreKey = web::Path<(String, String)>;
 
-/// The plan of a restore of the component from one of its slots (a dry run: nothing is
-/// recorded or changed): every home path moved aside, copied and edited, by the profile's rule.
+/// A restore on this agent
+///
+/// Where a restore of the component stands on this agent: its record, with the component's
+/// status (applying, applied, in doubt, restored, rolled back). The master reads it when it
+/// resolves open transactions. Changes nothing; any role.
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
-    request_body = RemoteRestoreRequest,
     params(
         ("name" = String, Path, description = "Component name", example = "trk"),
         ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
     ),
     responses(
-        (status = 200, description = "The plan", body = crate::restore::ComponentRestore),
-        (status = 409, description = "The home is not in a state a restore can work on", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthProblems, NotFoundProblem, BodyProblems,
+        (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_applied())),
+        TokenProblems, AgentRestoreStatusProblems,
+    )
+)]
+#[get("/components/{name}/restores/{restore_id}")]
+pub async fn get_restore(
+    _: Viewer,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.status(&name, &id)?))
+}
+
+/// Renew a restore
+///
+/// Tells the agent the master still works on this restore (admin; it applies the other
+/// components, or waits for them to commit): the in-doubt alarm starts again, and a restore in
+/// doubt no longer is. Changes only that clock; answers the restore as it stands, at once. 503
+/// (`unavailable`) when the renewal could not be recorded; the master retries.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_applied())),
+        AuthProblems, AgentRestoreStatusProblems, AgentRenewProblems,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/renew")]
+pub async fn renew_restore(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: RestoreKey,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = key.into_inner();
+    Ok(HttpResponse::Ok().json(restores.renew(&name, &id).await?))
+}
+
+/// Plan a restore
+///
+/// The plan of a restore of the component from one of its slots (admin), as a dry run:
+/// every home path that would be moved aside, copied and edited, by the profile's rule.
+/// Nothing is recorded or changed; answers at once. 422 (`validation_failed`) when the slot
+/// does not hold that backup or its backup did not succeed; 409 (`conflict`) when the home is
+/// not in a state a restore can work on.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    request_body(content = RemoteRestoreRequest, example = json!(crate::api::examples::remote_restore_request())),
+    params(
+        ("name" = String, Path, description = "Component name", example = "trk"),
+        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
+    ),
+    responses(
+        (status = 200, description = "The plan", body = crate::restore::ComponentRestore,
+            example = json!(crate::api::examples::agent_restore_plan())),
+        AuthProblems, AgentComponentProblems, BodyProblems, AgentRestoreProblems,
     )
 )]
 #[post("/components/{name}/restores/{restore_id}/plan")]
@@ -260,22 +427,27 @@ pub async fn plan_restore(
     Ok(HttpResponse::Ok().json(restores.plan(&name, &id, &body.0).await?))
 }
 
-/// Applies a restore of the component: verifies the slot, moves the items aside into
-/// `<home>/.pre-restore-<restore_id>/`, copies the backup out and applies the profile's rules;
-/// recorded at every step. The restore then waits for commit or rollback (or the decision
-/// timeout, which rolls it back). A failed apply is rolled back at once (409 saying why).
+/// Apply a restore
+///
+/// Applies a restore of the component (admin): verifies the slot, moves the items aside into
+/// `<home>/.pre-restore-<restore_id>/`, copies the backup out (never moving or linking backup
+/// files) and applies the profile's rules, recorded at every step. Answers when applied
+/// (seconds to minutes); the restore then waits for the master's commit or rollback: after
+/// `decision_timeout_seconds` without a word from the master it is marked in doubt, and still
+/// waits. A failed apply is rolled back at once: 409 (`conflict`) saying why; 409 too when
+/// another restore or a backup of the component is open (applied, prepared, in doubt, ...).
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
-    request_body = RemoteRestoreRequest,
+    request_body(content = RemoteRestoreRequest, example = json!(crate::api::examples::remote_restore_request())),
     params(
         ("name" = String, Path, description = "Component name", example = "trk"),
         ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
     ),
     responses(
-        (status = 200, description = "Applied; waiting for the decision", body = crate::restore::RestoreRecord),
-        (status = 409, description = "The apply failed and was rolled back, the home cannot be restored, or another restore of the component waits for its decision", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthProblems, NotFoundProblem, BodyProblems,
+        (status = 200, description = "Applied; waiting for the decision", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_applied())),
+        AuthProblems, AgentComponentProblems, BodyProblems, AgentRestoreProblems,
     )
 )]
 #[post("/components/{name}/restores/{restore_id}/apply")]
@@ -289,7 +461,11 @@ pub async fn apply_restore(
     Ok(HttpResponse::Ok().json(restores.apply(&name, &id, &body.0).await?))
 }
 
-/// Commits an applied restore: the safety folder is retired and removed. Idempotent.
+/// Commit a restore
+///
+/// Commits an applied restore (admin): the safety folder is retired and removed. Answers when
+/// done. Idempotent. 409 (`conflict`) when the restore was rolled back here (for instance after
+/// the decision timeout).
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
@@ -298,9 +474,9 @@ pub async fn apply_restore(
         ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
     ),
     responses(
-        (status = 200, description = "Committed", body = crate::restore::RestoreRecord),
-        (status = 409, description = "The restore was rolled back on this agent", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthProblems, NotFoundProblem,
+        (status = 200, description = "Committed", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_committed())),
+        AuthProblems, AgentRestoreCommitProblems,
     )
 )]
 #[post("/components/{name}/restores/{restore_id}/commit")]
@@ -313,8 +489,11 @@ pub async fn commit_restore(
     Ok(HttpResponse::Ok().json(restores.commit(&name, &id).await?))
 }
 
-/// Rolls a restore back: every item is put back from the safety folder. Idempotent; a restore
-/// this agent never applied answers a record with nothing to put back.
+/// Roll a restore back
+///
+/// Rolls a restore back (admin): every item is put back from the safety folder. Answers when
+/// done. Idempotent; a restore this agent never applied answers a record with nothing to put
+/// back. 409 (`conflict`) when the restore was committed here.
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
@@ -323,9 +502,9 @@ pub async fn commit_restore(
         ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
     ),
     responses(
-        (status = 200, description = "Rolled back", body = crate::restore::RestoreRecord),
-        (status = 409, description = "The restore was committed on this agent", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthProblems, NotFoundProblem,
+        (status = 200, description = "Rolled back", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_rolled_back())),
+        AuthProblems, AgentRestoreRollbackProblems,
     )
 )]
 #[post("/components/{name}/restores/{restore_id}/rollback")]

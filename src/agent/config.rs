@@ -6,7 +6,7 @@
 //! ```toml
 //! listen = "127.0.0.1:9090"
 //! state_dir = "agent-data"            # transaction records (relative to this file)
-//! decision_timeout_seconds = 3600     # a prepared backup without commit/abort is then aborted
+//! decision_timeout_seconds = 3600     # then a prepared backup / applied restore is in doubt
 //! # tls_cert_file = "agent.crt"       # both or neither: serve https (rustls)
 //! # tls_key_file = "agent.key"
 //! # allowed_roots = ["/srv/backups"]  # backup folders must lie inside one of these
@@ -19,7 +19,7 @@
 //! home = "/srv/maestro/tracker"
 //! ```
 //!
-//! Backup folder, `keep` and custom items are **not** here: settings stay central (DESIGN §8);
+//! Backup folder, `keep` and custom items are **not** here: settings stay central (README, *Remote components*);
 //! the master sends them with every call and the agent checks them against the home.
 
 use std::collections::HashSet;
@@ -35,6 +35,8 @@ use crate::error::FieldError;
 
 pub const DEFAULT_AGENT_LISTEN: &str = "127.0.0.1:9090";
 pub const DEFAULT_AGENT_STATE_DIR: &str = "agent-data";
+/// Seconds without a word from the master after which a prepared backup or an applied restore
+/// is marked in doubt (an alarm only: it still waits for the master's decision).
 pub const DEFAULT_DECISION_TIMEOUT: u64 = 3600;
 
 /// A component the agent serves.

@@ -1,23 +1,32 @@
 //! `backup-master agent`: runs on a component's own server and serves one or more components
-//! to the master (DESIGN §8). The master drives each backup with a two-phase commit over HTTP
+//! to the master (README, *Remote components*). The master drives each backup with a two-phase commit over HTTP
 //! ([`api`], its own OpenAPI document); the agent copies, rotates and removes with the same
 //! [`crate::store::LocalStore`] the master uses for local components, so the files on disk are
 //! exactly those of a local component, and the data never passes through the master.
 //!
 //! * [`config`]: the agent's TOML (listen, state_dir, tokens, components with their homes,
 //!   `decision_timeout_seconds`, optional TLS certificate and key);
-//! * [`txn`]: the agent's side of the two-phase commit, its records and the decision timeout;
+//! * [`txn`]: the agent's side of the two-phase commit of a backup, its records and the
+//!   in-doubt alarm;
 //! * [`restore`]: the agent's side of a restore (plan, apply, commit, rollback), its records;
+//! * [`claims`]: one job per component (a backup or a restore, never both);
+//! * [`resolve`]: `backup-master agent resolve`, an operator's decision for a master that is
+//!   gone for good;
 //! * [`wire`]: the JSON bodies shared with the master's `store::remote`.
 //!
-//! Start-up: transactions the agent died in while preparing are aborted (staging removed);
-//! prepared ones keep their staging folder and wait for the decision or the timeout. A restore
-//! applied (or being applied) without a commit is rolled back. With
-//! `tls_cert_file` and `tls_key_file` it serves https (rustls); the printed line then says
-//! `https://`.
+//! A participant that voted yes (a backup prepared, a restore applied) never ends by itself:
+//! it waits for the master's decision, or an operator's; `decision_timeout_seconds` only
+//! marks it in doubt. Start-up: transactions the agent died in while preparing are aborted
+//! (staging removed), and restores it died in while applying are rolled back (it never voted
+//! yes for them); prepared and applied ones wait as they were. `<state_dir>/agent.lock` is
+//! locked while the agent runs, so a second agent, or `agent resolve` carrying out a decision,
+//! cannot work on the same state folder meanwhile. With `tls_cert_file` and `tls_key_file`
+//! it serves https (rustls); the printed line then says `https://`.
 
 pub mod api;
+pub mod claims;
 pub mod config;
+pub mod resolve;
 pub mod restore;
 pub mod txn;
 pub mod wire;
@@ -38,6 +47,18 @@ use crate::error::{self, ApiError, ProblemKind};
 use crate::server::ServeError;
 use config::AgentConfig;
 use txn::Txns;
+
+/// Runs an agent operation to its end even when the master stops waiting for it (its
+/// connection closed, the master killed): actix then drops the handler's future, and an
+/// operation stopped at an `.await` would release its lock while its file work (on the
+/// blocking pool) goes on, so a second operation could run beside it.
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    op: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(op)
+        .await
+        .map_err(|e| ApiError::internal(format!("the operation stopped: {e}")))?
+}
 
 /// The agent's actix app: its routes, its OpenAPI document and Swagger UI, problem+json for
 /// every error.
@@ -66,9 +87,12 @@ pub fn create_agent_app(
         .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
         .configure(api::routes)
         .split_for_parts();
-    app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
+    app.service(crate::api::swagger_index("backup-master agent API"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
         .default_service(web::to(unknown_route))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(actix_web::middleware::from_fn(
+            crate::request_log::log_request,
+        ))
 }
 
 async fn unknown_route(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
@@ -101,24 +125,44 @@ fn tls_config(
         .map_err(|e| ServeError::Other(format!("TLS certificate and key: {e}")))
 }
 
+/// Locks `<state_dir>/agent.lock` (held while the returned file lives): one agent, or one
+/// `agent resolve` carrying out a decision, per state folder.
+pub(crate) fn lock_state_dir(
+    state_dir: &std::path::Path,
+) -> Result<nix::fcntl::Flock<std::fs::File>, String> {
+    let path = state_dir.join("agent.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("opening {}: {e}", path.display()))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(|_| {
+        format!(
+            "{} is locked: an agent runs on this state folder (stop it first)",
+            path.display()
+        )
+    })
+}
+
 /// Runs the agent until SIGINT/SIGTERM.
 pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), ServeError> {
     if let Some(l) = listen {
         cfg.listen = l;
     }
-    std::fs::create_dir_all(&cfg.state_dir).map_err(|source| ServeError::Io {
-        what: format!("creating state dir {}", cfg.state_dir.display()),
-        source,
-    })?;
+    // Transaction and restore records: the agent's business only. `transactions/` is what
+    // proves an existing folder is an agent's state dir.
+    crate::engine::fsutil::ensure_private_dir(&cfg.state_dir, "transactions")?;
+    let _lock = lock_state_dir(&cfg.state_dir).map_err(ServeError::Other)?;
     let txns = Txns::open(&cfg).await.map_err(ServeError::Other)?;
-    actix_web::rt::spawn(txns.clone().watch_decisions());
+    actix_web::rt::spawn(txns.clone().watch_alarms());
     let restores = restore::AgentRestores::open(
         &cfg.state_dir,
         txns.clone(),
         std::time::Duration::from_secs(cfg.decision_timeout_seconds),
     )
     .map_err(ServeError::Other)?;
-    actix_web::rt::spawn(restores.clone().watch_decisions());
+    actix_web::rt::spawn(restores.clone().watch_alarms());
     let restores = web::Data::new(restores);
     let txns = web::Data::new(txns);
     let tokens = web::Data::new(Tokens(Arc::new(cfg.tokens.clone())));
@@ -143,11 +187,12 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
             "http",
         ),
     };
-    for addr in server.addrs() {
-        println!("backup-master agent listening on {scheme}://{addr}");
+    let urls = crate::server::listen_urls(scheme, &server.addrs());
+    for url in &urls {
+        println!("backup-master agent listening on {url}");
     }
     let _ = std::io::stdout().flush();
-    tracing::info!(listen = %cfg.listen, components = cfg.components.len(), "agent started");
+    tracing::info!(listen = %urls.join(" "), components = cfg.components.len(), "agent started");
     server.run().await.map_err(|source| ServeError::Io {
         what: "running the agent".into(),
         source,

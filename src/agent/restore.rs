@@ -1,4 +1,4 @@
-//! The agent's side of a restore of a remote component (DESIGN §3, §5.6, §8): the master plans,
+//! The agent's side of a restore of a remote component (README: *Config reference* profiles, *How backups work*, *Remote components*): the master plans,
 //! applies, commits or rolls back each remote component through these calls, and the agent does
 //! the file work on its own machine with the same code as a local restore
 //! ([`crate::restore::plan`], [`crate::restore::apply`]). The data never passes through the
@@ -6,17 +6,27 @@
 //!
 //! ```text
 //! plan (dry, nothing recorded)
-//! apply ─► running/applied ─► commit ─► succeeded      (safety folder retired, then removed)
-//!   │             ├─────────► rollback ─► failed       (every item put back)
-//!   │             └─ no decision within decision_timeout_seconds ─► failed (rolled back)
+//! apply ─► running/applying ─► running/applied ◄──► in doubt (alarm only)
+//!   │                              ├─► commit ─► succeeded    (safety folder retired, removed)
+//!   │                              └─► rollback ─► failed     (every item put back)
 //!   └─► failed (the apply failed: rolled back at once; a later rollback answers it again)
 //! ```
 //!
 //! Each restore of a component is a one-component restore record (the master's JSON shape),
 //! written atomically at every step under `<state_dir>/restores/<component>/jobs/restores/`.
-//! An agent restarted while a restore was applied or being applied, without a commit, rolls it
-//! back at start-up (the record and the disk are the only truth used, as in a local rollback);
-//! one whose commit was recorded is completed.
+//! An agent restarted while a restore was being applied rolls it back at start-up (it never
+//! answered `applied`, so the master cannot have decided to commit); one that was applied (it
+//! voted yes) stays applied and waits for the master's decision, keeping its safety copy; one
+//! whose commit was recorded is completed, and a committed one whose retired safety folder was
+//! still being deleted has it deleted. The record in memory is only what was saved (a failed
+//! save fails the call; the master repeats it), and the calls run to their end under the
+//! one-call lock even when the master stops waiting.
+//!
+//! **No one-sided outcome.** An applied restore is committed or rolled back only by the master
+//! or by an operator on this machine (`backup-master agent resolve`, recorded as a heuristic
+//! outcome): `decision_timeout_seconds` without a word from the master (apply, renew, commit,
+//! rollback; a monotonic clock, restarted when the agent starts) marks it in doubt
+//! (`participation.in_doubt_since`), an alarm the master's next message ends.
 //!
 //! * `apply` checks the slot (its readme names the backup ID) and verifies it against its
 //!   `SHA256SUMS` before anything changes; the plan is made again from the disk.
@@ -24,18 +34,20 @@
 //!   rollback of a restore the agent never applied answers a record with no component (nothing
 //!   to put back); a commit of one that was rolled back is refused (409), as is a rollback of a
 //!   committed one.
-//! * One restore of a component at a time: an `apply` while another one of the same component
-//!   waits for its decision is refused (409 naming it).
+//! * One job per component ([`super::claims`]): an `apply` while another restore of the
+//!   component, or a backup of it (preparing, prepared or in doubt), is open is refused (409
+//!   naming it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{SubsecRound, Utc};
 
+use super::claims::Claims;
 use super::txn::Txns;
-use super::wire::{RemoteRestoreRequest, RemoteSpec};
+use super::wire::{OpenState, OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::engine::faults::Faults;
 use crate::engine::ComponentSpec;
 use crate::error::{ApiError, ProblemKind};
@@ -44,22 +56,68 @@ use crate::restore::plan::{plan_component, PlanInput, Problem};
 use crate::restore::record::{
     self, ComponentRestore, ComponentState, FolderOrigin, RestoreRecord, RestoreStatus, StepAction,
 };
+use crate::store::{Decision, OperatorDecision, Participation};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One restore of one component on this agent: its record, saved at every update.
+/// One restore of one component on this agent: its record, saved at every update. Only what
+/// was saved is kept: a change whose save failed is dropped (the call fails and the master
+/// repeats it; every step is idempotent), so the agent never acts on a commit decision or an
+/// end that is not on disk.
 struct AgentJournal {
     dir: PathBuf,
     rec: Mutex<RestoreRecord>,
+    /// The master's last message about it, on the monotonic clock: the alarm counts from here.
+    heard: Mutex<Instant>,
+}
+
+impl AgentJournal {
+    fn new(dir: PathBuf, rec: RestoreRecord) -> AgentJournal {
+        AgentJournal {
+            dir,
+            rec: Mutex::new(rec),
+            heard: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The master spoke about this restore: the alarm starts again (the time is saved with
+    /// the next change).
+    fn heard_from_master(&self) {
+        *lock(&self.heard) = Instant::now();
+        lock(&self.rec)
+            .participation
+            .get_or_insert_with(Participation::default)
+            .last_message_at = Some(Utc::now().trunc_subsecs(0));
+    }
+
+    /// Applied, no commit decided, and waiting for the master.
+    fn waits(&self) -> bool {
+        let r = self.snapshot();
+        r.status == RestoreStatus::Running
+            && !r.commit_decided
+            && r.components
+                .first()
+                .is_some_and(|c| c.status == ComponentState::Applied)
+    }
+
+    fn in_doubt(&self) -> bool {
+        lock(&self.rec)
+            .participation
+            .as_ref()
+            .is_some_and(|p| p.in_doubt_since.is_some())
+    }
 }
 
 impl Journal for AgentJournal {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
         let mut r = lock(&self.rec);
-        f(&mut r);
-        record::save(&self.dir, &r).map_err(|e| e.to_string())
+        let mut next = r.clone();
+        f(&mut next);
+        record::save(&self.dir, &next).map_err(|e| e.to_string())?;
+        *r = next;
+        Ok(())
     }
 
     fn snapshot(&self) -> RestoreRecord {
@@ -75,6 +133,8 @@ struct Inner {
     journals: Mutex<HashMap<(String, String), Arc<AgentJournal>>>,
     /// One restore call at a time (they are short but must not interleave).
     ops: tokio::sync::Mutex<()>,
+    /// Which backup or restore holds each component (shared with the backups).
+    claims: Arc<Claims>,
 }
 
 /// The restores this agent applied. Cheap to clone.
@@ -102,6 +162,11 @@ fn empty_record(id: &str, backup_id: &str) -> RestoreRecord {
         commit_decided: false,
         errors: vec![],
         notes: vec![],
+        heuristic: vec![],
+        participation: Some(Participation {
+            last_message_at: Some(now),
+            ..Default::default()
+        }),
     }
 }
 
@@ -116,6 +181,7 @@ impl AgentRestores {
         let faults = Faults::from_env().map_err(|e| e.to_string())?;
         let root = state_dir.join("restores");
         std::fs::create_dir_all(&root).map_err(|e| format!("creating {}: {e}", root.display()))?;
+        let claims = txns.claims();
         let this = AgentRestores {
             inner: Arc::new(Inner {
                 state_dir: state_dir.to_path_buf(),
@@ -124,6 +190,7 @@ impl AgentRestores {
                 decision_timeout,
                 journals: Mutex::new(HashMap::new()),
                 ops: tokio::sync::Mutex::new(()),
+                claims,
             }),
         };
         let Ok(entries) = std::fs::read_dir(&root) else {
@@ -139,12 +206,18 @@ impl AgentRestores {
             for rec in records {
                 let id = rec.id.clone();
                 let running = rec.status == RestoreStatus::Running;
-                let j = Arc::new(AgentJournal {
-                    dir: dir.clone(),
-                    rec: Mutex::new(rec),
-                });
+                if rec.status == RestoreStatus::Succeeded {
+                    // A crash while its retired safety folder was being deleted: finish that
+                    // (the folder is named in this record, renamed there only at the commit).
+                    apply::purge_retired(&rec);
+                }
+                let j = Arc::new(AgentJournal::new(dir.clone(), rec));
                 if running {
                     this.finish_interrupted(&j);
+                }
+                if j.snapshot().status == RestoreStatus::Running {
+                    // Applied and waiting for the decision: it holds its component.
+                    let _ = this.inner.claims.claim(&name, TxnKind::Restore, &id);
                 }
                 lock(&this.inner.journals).insert((name.clone(), id), j);
             }
@@ -152,10 +225,14 @@ impl AgentRestores {
         Ok(this)
     }
 
-    /// Start-up: a restore left `running` is completed when its commit was recorded, else
-    /// rolled back.
+    /// Start-up: a restore left `running` is completed when its commit was recorded, kept
+    /// (waiting for the decision) when it was applied, else rolled back.
     fn finish_interrupted(&self, j: &AgentJournal) {
         let rec = j.snapshot();
+        if j.waits() {
+            tracing::warn!(restore = %rec.id, "a restore applied before the agent stopped waits for the master's decision");
+            return;
+        }
         tracing::warn!(restore = %rec.id, "the agent stopped during a restore; finishing it");
         let _ = j.update(&mut |r| {
             r.step(
@@ -283,8 +360,25 @@ impl AgentRestores {
             .map_err(blocking_failed)?
     }
 
-    /// Verifies the slot, records the restore and applies it (see the module doc).
+    /// Verifies the slot, records the restore and applies it (see the module doc). Runs to its
+    /// end even when the master stops waiting ([`super::to_the_end`]), like commit and
+    /// rollback: the one-call-at-a-time lock is held until the file work is done.
     pub async fn apply(
+        &self,
+        name: &str,
+        restore_id: &str,
+        req: &RemoteRestoreRequest,
+    ) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id, req) = (
+            self.clone(),
+            name.to_string(),
+            restore_id.to_string(),
+            req.clone(),
+        );
+        super::to_the_end(async move { me.apply_now(&name, &id, &req).await }).await
+    }
+
+    async fn apply_now(
         &self,
         name: &str,
         restore_id: &str,
@@ -302,21 +396,36 @@ impl AgentRestores {
                 ))),
             };
         }
-        let busy = lock(&self.inner.journals)
-            .iter()
-            .find(|((n, _), j)| n == name && j.snapshot().status == RestoreStatus::Running)
-            .map(|((_, id), _)| id.clone());
-        if let Some(other) = busy {
-            return Err(ApiError::conflict(format!(
-                "restore {other} of {name} waits for the master's decision on this agent"
-            )));
+        self.inner.txns.spec_of_name(name)?;
+        // One job per component (a backup of it open, or another restore: 409 naming it).
+        self.inner
+            .claims
+            .claim(name, TxnKind::Restore, restore_id)?;
+        let result = match self.source(name, req).await {
+            Ok((spec, folder)) => {
+                let this = self.clone();
+                let (n, id, req) = (name.to_string(), restore_id.to_string(), req.clone());
+                tokio::task::spawn_blocking(move || {
+                    this.apply_blocking(&n, &id, &req, &spec, &folder)
+                })
+                .await
+                .map_err(blocking_failed)
+                .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
+        self.settle_claim(name, restore_id);
+        result
+    }
+
+    /// Frees the component unless restore `id` of it is still open here.
+    fn settle_claim(&self, name: &str, id: &str) {
+        let open = self
+            .journal(name, id)
+            .is_some_and(|j| j.snapshot().status == RestoreStatus::Running);
+        if !open {
+            self.inner.claims.release(name, TxnKind::Restore, id);
         }
-        let (spec, folder) = self.source(name, req).await?;
-        let this = self.clone();
-        let (name, id, req) = (name.to_string(), restore_id.to_string(), req.clone());
-        tokio::task::spawn_blocking(move || this.apply_blocking(&name, &id, &req, &spec, &folder))
-            .await
-            .map_err(blocking_failed)?
     }
 
     fn apply_blocking(
@@ -353,10 +462,7 @@ impl AgentRestores {
             problems: vec![],
         });
         rec.step(StepAction::Planned, Some(name), None, None, None);
-        let j = Arc::new(AgentJournal {
-            dir: self.dir_of(name),
-            rec: Mutex::new(rec.clone()),
-        });
+        let j = Arc::new(AgentJournal::new(self.dir_of(name), rec.clone()));
         let records = record::records_dir(&j.dir);
         std::fs::create_dir_all(&records)
             .map_err(|e| ApiError::internal(format!("creating {}: {e}", records.display())))?;
@@ -373,12 +479,22 @@ impl AgentRestores {
                 r.errors.join("; ")
             )));
         }
+        // The master waits for this answer: the alarm counts from the end of the apply.
+        j.heard_from_master();
         Ok(j.snapshot())
     }
 
     /// Commits an applied restore: its safety folder is retired and removed. Idempotent.
     pub async fn commit(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id) = (self.clone(), name.to_string(), restore_id.to_string());
+        super::to_the_end(async move { me.commit_now(&name, &id).await }).await
+    }
+
+    async fn commit_now(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
         check_restore_id(restore_id)?;
+        if let Some(j) = self.journal(name, restore_id) {
+            j.heard_from_master();
+        }
         let _ops = self.inner.ops.lock().await;
         let Some(j) = self.journal(name, restore_id) else {
             return Err(ApiError::not_found(format!(
@@ -397,25 +513,156 @@ impl AgentRestores {
                 )))
             }
         }
-        tokio::task::spawn_blocking(move || {
-            j.update(&mut |r| {
-                r.commit_decided = true;
-                r.step(StepAction::CommitDecided, None, None, None, None);
+        let inner = self.inner.clone();
+        let result = tokio::task::spawn_blocking(move || commit_journal(&inner, &j, None))
+            .await
+            .map_err(blocking_failed)
+            .and_then(|r| r);
+        self.settle_claim(name, restore_id);
+        result
+    }
+
+    /// Where restore `restore_id` of component `name` stands on this agent.
+    pub fn status(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        check_restore_id(restore_id)?;
+        self.inner.txns.spec_of_name(name)?;
+        self.journal(name, restore_id)
+            .map(|j| j.snapshot())
+            .ok_or_else(|| {
+                ApiError::not_found(format!("this agent has no restore {restore_id} of {name}"))
             })
-            .map_err(|e| ApiError::internal(format!("recording the commit: {e}")))?;
-            apply::complete(&*j, None);
-            let r = j.snapshot();
-            apply::purge_retired(&r);
-            Ok(r)
-        })
-        .await
-        .map_err(blocking_failed)?
+    }
+
+    /// The master still works on the restore (it applies other components): the alarm
+    /// starts again, and a restore in doubt is no longer. Answers the record as it stands.
+    pub async fn renew(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        self.status(name, restore_id)?;
+        let Some(j) = self.journal(name, restore_id) else {
+            return self.status(name, restore_id);
+        };
+        j.heard_from_master();
+        if j.in_doubt() {
+            let _ops = self.inner.ops.lock().await;
+            if j.in_doubt() {
+                tracing::info!(component = %name, restore = %restore_id, "the master is back: no longer in doubt");
+                j.update(&mut |r| {
+                    if let Some(p) = r.participation.as_mut() {
+                        p.in_doubt_since = None;
+                    }
+                })
+                .map_err(|e| {
+                    ApiError::new(
+                        ProblemKind::Unavailable,
+                        format!("the renewal could not be recorded on this agent ({e}); retry"),
+                    )
+                })?;
+            }
+        }
+        Ok(j.snapshot())
+    }
+
+    /// The restores not final here (applying, applied, in doubt).
+    pub fn open_transactions(&self) -> Vec<OpenTransaction> {
+        let mut out: Vec<OpenTransaction> = lock(&self.inner.journals)
+            .iter()
+            .filter_map(|((name, _), j)| open_view(name, &j.snapshot()))
+            .collect();
+        out.sort_by(|a, b| (&a.component, &a.id).cmp(&(&b.component, &b.id)));
+        out
+    }
+
+    /// Carries out an operator's decision (`backup-master agent resolve`) on every open
+    /// restore `restore_id` of this agent (of `component` only, when given): commit or
+    /// rollback, recorded as a heuristic outcome the master reports when it meets it again.
+    /// Used with the agent stopped. Returns the records as they ended.
+    pub async fn resolve_by_operator(
+        &self,
+        restore_id: &str,
+        component: Option<&str>,
+        decision: Decision,
+    ) -> Result<Vec<RestoreRecord>, String> {
+        let _ops = self.inner.ops.lock().await;
+        let open: Vec<(String, Arc<AgentJournal>)> = lock(&self.inner.journals)
+            .iter()
+            .filter(|((c, id), j)| {
+                id == restore_id
+                    && component.is_none_or(|w| w == c)
+                    && j.snapshot().status == RestoreStatus::Running
+            })
+            .map(|((c, _), j)| (c.clone(), j.clone()))
+            .collect();
+        if open.is_empty() {
+            return Err(format!(
+                "no applied or in-doubt restore {restore_id}{} on this agent",
+                component
+                    .map(|c| format!(" of component {c}"))
+                    .unwrap_or_default()
+            ));
+        }
+        let mut out = Vec::new();
+        for (name, j) in open {
+            let at = Utc::now().trunc_subsecs(0);
+            let op = OperatorDecision { decision, at };
+            let inner = self.inner.clone();
+            let jj = j.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                let mark = |r: &mut RestoreRecord| {
+                    let p = r.participation.get_or_insert_with(Participation::default);
+                    p.operator = Some(op);
+                    p.in_doubt_since = None;
+                };
+                match decision {
+                    Decision::Commit => commit_journal(
+                        &inner,
+                        &jj,
+                        Some(&mut |r: &mut RestoreRecord| {
+                            mark(r);
+                            r.notes.push(format!(
+                                "committed by an operator on this machine at {} (backup-master \
+                                 agent resolve), without the master",
+                                crate::engine::readme::fmt_time(at)
+                            ));
+                        }),
+                    )
+                    .map_err(|e| e.to_string()),
+                    _ => {
+                        jj.update(&mut |r| mark(r))
+                            .map_err(|e| format!("recording the operator's decision: {e}"))?;
+                        apply::rollback_all(
+                            &*jj,
+                            &inner.faults,
+                            RestoreStatus::Failed,
+                            &format!(
+                                "rolled back by an operator on this machine at {} (backup-master \
+                                 agent resolve), without the master",
+                                crate::engine::readme::fmt_time(at)
+                            ),
+                        );
+                        Ok(jj.snapshot())
+                    }
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            self.settle_claim(&name, restore_id);
+            tracing::warn!(component = %name, restore = %restore_id, ?decision, "resolved by an operator");
+            out.push(r);
+        }
+        Ok(out)
     }
 
     /// Rolls an applied restore back (every item put back). Idempotent.
     pub async fn rollback(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
+        let (me, name, id) = (self.clone(), name.to_string(), restore_id.to_string());
+        super::to_the_end(async move { me.rollback_now(&name, &id).await }).await
+    }
+
+    async fn rollback_now(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
         check_restore_id(restore_id)?;
         self.inner.txns.spec_of_name(name)?;
+        if let Some(j) = self.journal(name, restore_id) {
+            j.heard_from_master();
+        }
         let _ops = self.inner.ops.lock().await;
         let Some(j) = self.journal(name, restore_id) else {
             let mut r = empty_record(restore_id, "");
@@ -429,14 +676,21 @@ impl AgentRestores {
         match r.status {
             RestoreStatus::Running => {}
             RestoreStatus::Succeeded => {
+                let by = match r.participation.as_ref().and_then(|p| p.operator) {
+                    Some(o) => format!(
+                        " by an operator on this machine at {} (backup-master agent resolve)",
+                        crate::engine::readme::fmt_time(o.at)
+                    ),
+                    None => String::new(),
+                };
                 return Err(ApiError::conflict(format!(
-                    "restore {restore_id} of {name} was committed on this agent; it cannot be rolled back"
-                )))
+                    "restore {restore_id} of {name} was committed on this agent{by}; it cannot be rolled back"
+                )));
             }
             _ => return Ok(r),
         }
         let faults = self.inner.faults.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             apply::rollback_all(
                 &*j,
                 &faults,
@@ -446,48 +700,124 @@ impl AgentRestores {
             j.snapshot()
         })
         .await
-        .map_err(blocking_failed)
+        .map_err(blocking_failed);
+        self.settle_claim(name, restore_id);
+        result
     }
 
-    /// Rolls back applied restores that got no decision within the decision timeout. Runs until
-    /// the process ends.
-    pub async fn watch_decisions(self) {
+    /// Marks applied restores in doubt once the master has not spoken about them for the
+    /// decision timeout (monotonic clock). Only an alarm: nothing is committed or rolled
+    /// back. Runs until the process ends.
+    pub async fn watch_alarms(self) {
         let t = self.inner.decision_timeout;
         let every = (t / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
-        let limit = chrono::Duration::from_std(t).unwrap_or(chrono::Duration::MAX);
         loop {
             tokio::time::sleep(every).await;
             let due: Vec<Arc<AgentJournal>> = lock(&self.inner.journals)
                 .values()
-                .filter(|j| {
-                    let r = j.snapshot();
-                    r.status == RestoreStatus::Running
-                        && !r.commit_decided
-                        && r.components.first().is_some_and(|c| {
-                            c.status == ComponentState::Applied
-                                && c.finished_at.is_some_and(|f| Utc::now() - f >= limit)
-                        })
-                })
+                .filter(|j| j.waits() && !j.in_doubt() && lock(&j.heard).elapsed() >= t)
                 .cloned()
                 .collect();
             for j in due {
                 let _ops = self.inner.ops.lock().await;
-                if j.snapshot().status != RestoreStatus::Running {
+                // A decision or a renewal may have come while waiting for the lock.
+                if !(j.waits() && !j.in_doubt() && lock(&j.heard).elapsed() >= t) {
                     continue;
                 }
-                let msg = format!(
-                    "no commit or rollback came from the master within {} s of the apply; the agent rolled this restore back",
-                    t.as_secs()
-                );
-                tracing::warn!(restore = %j.snapshot().id, "{msg}");
-                let faults = self.inner.faults.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    apply::rollback_all(&*j, &faults, RestoreStatus::Failed, &msg)
-                })
-                .await;
+                let at = Utc::now().trunc_subsecs(0);
+                let saved = j.update(&mut |r| {
+                    r.participation
+                        .get_or_insert_with(Participation::default)
+                        .in_doubt_since = Some(at);
+                });
+                let r = j.snapshot();
+                match saved {
+                    Ok(()) => tracing::warn!(
+                        restore = %r.id,
+                        "in doubt: applied, and no word from the master for {} s; the restored \
+                         items and the safety copy are kept until the master decides (or an \
+                         operator: backup-master agent resolve)",
+                        t.as_secs()
+                    ),
+                    Err(e) => {
+                        tracing::error!(restore = %r.id, error = %e, "could not record that the restore is in doubt")
+                    }
+                }
             }
         }
     }
+}
+
+/// Commits an applied restore (its commit recorded first, then the safety folder retired and
+/// removed); `mark` changes the record with the decision (an operator's).
+fn commit_journal(
+    inner: &Inner,
+    j: &AgentJournal,
+    mark: Option<&mut dyn FnMut(&mut RestoreRecord)>,
+) -> Result<RestoreRecord, ApiError> {
+    let mut mark = mark;
+    j.update(&mut |r| {
+        r.commit_decided = true;
+        r.step(StepAction::CommitDecided, None, None, None, None);
+        if let Some(p) = r.participation.as_mut() {
+            p.in_doubt_since = None;
+        }
+        if let Some(m) = mark.as_mut() {
+            m(r);
+        }
+    })
+    .map_err(|e| ApiError::internal(format!("recording the commit: {e}")))?;
+    apply::complete(j, None);
+    inner.faults.step("restore_retired", &inner.state_dir);
+    let r = j.snapshot();
+    apply::purge_retired(&r);
+    Ok(r)
+}
+
+/// An open restore as the agent's status lists it.
+fn open_view(component: &str, r: &RestoreRecord) -> Option<OpenTransaction> {
+    if r.status != RestoreStatus::Running {
+        return None;
+    }
+    let c = r.components.first();
+    let participation = r.participation.clone().unwrap_or_default();
+    let state = match c.map(|c| c.status) {
+        Some(ComponentState::Applied) if participation.in_doubt_since.is_some() => {
+            OpenState::InDoubt
+        }
+        Some(ComponentState::Applied) => OpenState::Applied,
+        _ => OpenState::Applying,
+    };
+    Some(OpenTransaction {
+        kind: TxnKind::Restore,
+        component: component.to_string(),
+        id: r.id.clone(),
+        backup_id: r.backup_id.clone(),
+        state,
+        started_at: r.started_at.unwrap_or(r.created_at),
+        ready_at: c
+            .filter(|c| c.status == ComponentState::Applied)
+            .and_then(|c| c.finished_at),
+        participation,
+        path: c.map(|c| c.home.clone()).unwrap_or_default(),
+    })
+}
+
+/// The open restores recorded under `state_dir` (read only: for `agent resolve --list`, also
+/// while the agent runs).
+pub fn open_on_disk(state_dir: &Path) -> Vec<OpenTransaction> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(state_dir.join("restores")) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Ok((records, _)) = record::load_all(&e.path()) {
+            out.extend(records.iter().filter_map(|r| open_view(&name, r)));
+        }
+    }
+    out.sort_by(|a, b| (&a.component, &a.id).cmp(&(&b.component, &b.id)));
+    out
 }
 
 /// A restore ID as the master issues them (`R` + a backup ID).

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::engine::Profile;
-use crate::store::{PrepareOutcome, ProgressUpdate};
+pub use crate::store::TxnKind;
+use crate::store::{Participation, PrepareOutcome, ProgressUpdate};
 
-/// The master's settings of one component, sent with every transaction call (DESIGN §8:
-/// settings stay central; the agent's config only says where the home is).
+/// The master's settings of one component, sent with every transaction call: settings stay
+/// central, the agent's config only says where the home is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteSpec {
@@ -37,6 +38,10 @@ pub enum TxnState {
     Preparing,
     /// The staging folder is complete and durable; waiting for commit or abort.
     Prepared,
+    /// Prepared, and no word from the master within `decision_timeout_seconds` (an alarm): it
+    /// keeps its staging folder and waits for the master's commit or abort, or an operator's
+    /// (`backup-master agent resolve`). A new prepare of the component is refused meanwhile.
+    InDoubt,
     /// The prepare failed; the staging folder was removed.
     Failed,
     /// The prepare was stopped by an abort; the staging folder was removed.
@@ -45,8 +50,8 @@ pub enum TxnState {
     Committed,
     /// Aborted by the master; the staging folder was removed.
     Aborted,
-    /// Prepared, but no decision came within `decision_timeout_seconds`: the agent aborted it
-    /// on its own. A later commit is refused (409).
+    /// Only in records of earlier versions, which aborted a prepared backup left without a
+    /// decision: a later commit is refused (409). This version never does that.
     TimedOut,
     /// The agent restarted while preparing; the partial staging folder was removed.
     Interrupted,
@@ -55,7 +60,15 @@ pub enum TxnState {
 impl TxnState {
     /// True for states that end a transaction.
     pub fn is_final(self) -> bool {
-        !matches!(self, TxnState::Preparing | TxnState::Prepared)
+        !matches!(
+            self,
+            TxnState::Preparing | TxnState::Prepared | TxnState::InDoubt
+        )
+    }
+
+    /// Prepared and waiting for the decision (in doubt or not).
+    pub fn is_prepared(self) -> bool {
+        matches!(self, TxnState::Prepared | TxnState::InDoubt)
     }
 }
 
@@ -77,10 +90,17 @@ pub struct TxnView {
     pub started_at: DateTime<Utc>,
     /// When it became prepared.
     pub prepared_at: Option<DateTime<Utc>>,
-    /// When it was committed, aborted or timed out.
+    /// When it was committed or aborted.
     pub decided_at: Option<DateTime<Utc>>,
-    /// Why it ended as it did (errors of an abort, the timeout, ...).
+    /// Why it ended as it did (errors of an abort, an operator's decision, ...).
     pub detail: Option<String>,
+    /// The master's last message about it, whether it is in doubt, and an operator's decision.
+    #[serde(default)]
+    pub participation: Participation,
+    /// The agent's `decision_timeout_seconds`: the master renews a prepared backup well within
+    /// it while it waits for other components.
+    #[serde(default)]
+    pub decision_timeout_seconds: u64,
 }
 
 /// A component the agent serves.
@@ -100,10 +120,60 @@ pub struct AgentInfo {
     /// The agent's backup-master version.
     #[schema(example = "0.1.0")]
     pub version: String,
-    /// Seconds a prepared backup waits for the master's decision before the agent aborts it.
+    /// Seconds without a word from the master after which a prepared backup or an applied
+    /// restore is marked in doubt (an alarm: it still waits for the master's decision).
     #[schema(example = 3600)]
     pub decision_timeout_seconds: u64,
     pub components: Vec<AgentComponent>,
+    /// The backups and restores not final on this agent (the master resolves the ones it no
+    /// longer drives from its records).
+    #[serde(default)]
+    pub transactions: Vec<OpenTransaction>,
+}
+
+/// Where an open transaction stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenState {
+    /// A backup being copied into its staging folder.
+    Preparing,
+    /// A backup prepared, waiting for the decision.
+    Prepared,
+    /// A restore being applied.
+    Applying,
+    /// A restore applied (safety copy kept), waiting for the decision.
+    Applied,
+    /// Prepared or applied, and no word from the master within `decision_timeout_seconds`.
+    InDoubt,
+}
+
+/// A backup or restore of a component that is not final on the agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OpenTransaction {
+    pub kind: TxnKind,
+    #[schema(example = "trk")]
+    pub component: String,
+    /// The backup ID, or the restore ID (`R...`).
+    #[schema(example = "20261126T020000Z")]
+    pub id: String,
+    /// The backup set: the backup itself, or the set a restore restores.
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+    pub state: OpenState,
+    pub started_at: DateTime<Utc>,
+    /// When it voted yes: prepared (backup) or applied (restore).
+    pub ready_at: Option<DateTime<Utc>>,
+    pub participation: Participation,
+    /// On the agent's machine: the staging folder of a backup, the home of a restore.
+    #[schema(example = "/srv/maestro/tracker/backup.staging-20261126T020000Z")]
+    pub path: String,
+}
+
+impl OpenTransaction {
+    /// True when it is in doubt.
+    pub fn in_doubt(&self) -> bool {
+        self.state == OpenState::InDoubt
+    }
 }
 
 /// Query of the history and verify calls: the master's backup folder setting.

@@ -10,11 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::backups::check_id;
 use super::{
-    AuthProblems, BodyProblems, ConflictProblem, JobId, NotFoundProblem, QueryProblems,
-    UnavailableProblem, ValidJson,
+    AuthProblems, BodyProblems, ImportProblems, JobId, OperatorAuthProblems, SetIdProblems,
+    SetListQueryProblems, TokenProblems, ValidJson, VerificationIdProblems, VerifyProblems,
 };
 use crate::auth::{Admin, Operator, Viewer};
-use crate::error::{ApiError, FieldError, ProblemKind};
+use crate::error::{ApiError, Code, FieldError, ProblemKind};
 use crate::sets::{
     BackupSet, ImportOutcome, SetFolder, SetQuery, Sets, SetsError, Verification, VerifyStartError,
 };
@@ -97,7 +97,7 @@ fn sets_error(e: SetsError) -> ApiError {
 fn start_error(e: VerifyStartError) -> ApiError {
     match e {
         VerifyStartError::NotFound(id) => {
-            ApiError::not_found(format!("no backup set {id} on disk"))
+            ApiError::coded(Code::SetNotFound, format!("no backup set {id} on disk"))
         }
         VerifyStartError::BackupRunning(id) => {
             let mut e = ApiError::busy("backup", &id);
@@ -119,15 +119,23 @@ async fn blocking<T: Send + 'static>(
     web::block(f).await.map_err(ApiError::internal)
 }
 
-/// The backup sets found on disk now: every slot's `readme.txt` of every component, plus the
-/// imported folders, grouped by backup ID. Works without the master's job records.
+/// List backup sets on disk
+///
+/// The backup sets found on disk now, newest first: every slot's `readme.txt` of every
+/// component (a component on an agent is asked through its agent), plus the imported folders,
+/// grouped by backup ID; each set says whether it is `complete` (a folder for every component)
+/// and `successful`. Works without the master's job records (after a loss of its state).
+/// `?successful=true&latest=true` gives the set a restore should use. Slot folders without a
+/// usable `readme.txt` are listed in `unidentified`, components whose agent did not answer in
+/// `problems`. Reads every readme, so it takes a moment; changes nothing; any role.
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
     params(SetListParams),
     responses(
-        (status = 200, description = "Sets, newest first", body = BackupSetList),
-        AuthProblems, QueryProblems,
+        (status = 200, description = "Sets, newest first", body = BackupSetList,
+            example = json!(super::examples::backup_set_list())),
+        TokenProblems, SetListQueryProblems,
     )
 )]
 #[get("/backup-sets")]
@@ -154,14 +162,19 @@ pub async fn list_backup_sets(
     }))
 }
 
-/// One backup set: its folder per component, completeness, success, last verification.
+/// One backup set
+///
+/// One backup set on disk: its folder per component (slot or imported), which components it
+/// lacks, whether it is complete and successful, and its last verification. Changes nothing;
+/// any role.
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
-        (status = 200, description = "The set", body = BackupSet),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 200, description = "The set", body = BackupSet,
+            example = json!(super::examples::backup_set())),
+        TokenProblems, SetIdProblems,
     )
 )]
 #[get("/backup-sets/{id}")]
@@ -177,23 +190,35 @@ pub async fn get_backup_set(
     let set = blocking(move || sets.get(&key)).await?;
     match set {
         Some(s) => Ok(HttpResponse::Ok().json(s)),
-        None => Err(ApiError::not_found(format!("no backup set {id} on disk"))),
+        None => Err(ApiError::coded(
+            Code::SetNotFound,
+            format!("no backup set {id} on disk"),
+        )),
     }
 }
 
-/// Registers a folder retrieved from an external medium (admin). Its `readme.txt` must name
-/// the component; the folder must not be one of the backup slots (those are found anyway).
-/// 201 for a new registration, 200 when the folder was already registered with this backup.
+/// Import a backup folder
+///
+/// Registers a folder retrieved from an external medium (a tape, a copy) as a component's
+/// folder of its backup set (admin), so that the set can be listed, verified and restored.
+/// The folder is read, never moved or changed: its `readme.txt` must name the component and
+/// says which backup it holds; it must not be one of the component's slots (those are found
+/// anyway). 201 for a new registration, 200 when the folder was already registered; either way
+/// with the set as it is now. 422 (`validation_failed`, `errors` naming `component` or
+/// `folder`) when the folder cannot be registered; 503 (`unavailable`) when the registration
+/// cannot be saved.
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
-    request_body = ImportRequest,
+    request_body(content = ImportRequest, example = json!(super::examples::import_request())),
     responses(
         (status = 201, description = "Registered", body = ImportOutcome,
-            headers(("Location" = String, description = "The set's URL"))),
+            headers(("Location" = String, description = "The set's URL")),
+            example = json!(super::examples::import_outcome())),
         (status = 200, description = "Already registered; unchanged", body = ImportOutcome,
-            headers(("Location" = String, description = "The set's URL"))),
-        AuthProblems, BodyProblems, UnavailableProblem,
+            headers(("Location" = String, description = "The set's URL")),
+            example = json!(super::examples::import_outcome_again())),
+        AuthProblems, BodyProblems, ImportProblems,
     )
 )]
 #[post("/backup-sets/import")]
@@ -220,17 +245,23 @@ pub async fn import_backup_folder(
         .json(outcome))
 }
 
-/// Starts verifying every folder of the set against its `SHA256SUMS` (operator). Always a job:
-/// answers 202 at once with the record; poll `Location` until `status` is not `running`. 409
-/// while a backup runs (its commit moves slots) or another verification runs.
+/// Verify a backup set
+///
+/// Starts checking every file of every folder of the set against its `SHA256SUMS` (operator).
+/// Always a job: answers at once, 202 with the record (status `running`) and its `Location`;
+/// poll it until `status` is `passed` or `failed` (a large set takes minutes: every byte is
+/// read). Changes nothing on disk but the verification record. 409 (`job_running`,
+/// `running_id` naming it) while a backup runs (its commit moves slots) or another
+/// verification runs.
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
         (status = 202, description = "Started", body = Verification,
-            headers(("Location" = String, description = "The verification's URL"))),
-        AuthProblems, NotFoundProblem, QueryProblems, ConflictProblem, UnavailableProblem,
+            headers(("Location" = String, description = "The verification's URL")),
+            example = json!(super::examples::verification_running())),
+        OperatorAuthProblems, SetIdProblems, VerifyProblems,
     )
 )]
 #[post("/backup-sets/{id}/verify")]
@@ -254,14 +285,18 @@ pub async fn verify_backup_set(
         .json(record))
 }
 
+/// List a set's verifications
+///
 /// The verifications of a set, newest first (the last 20 finished ones are kept per set).
+/// Changes nothing; any role.
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
-        (status = 200, description = "Verifications, newest first", body = Vec<Verification>),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 200, description = "Verifications, newest first", body = Vec<Verification>,
+            example = json!(super::examples::verifications())),
+        TokenProblems, SetIdProblems,
     )
 )]
 #[get("/backup-sets/{id}/verifications")]
@@ -281,13 +316,19 @@ pub async fn list_verifications(
     })
     .await?;
     if !exists {
-        return Err(ApiError::not_found(format!("no backup set {id}")));
+        return Err(ApiError::coded(
+            Code::SetNotFound,
+            format!("no backup set {id}"),
+        ));
     }
     Ok(HttpResponse::Ok().json(records))
 }
 
-/// One verification: while `running`, files and bytes checked so far; then per folder the
-/// files changed, missing, unlisted and unreadable.
+/// One verification
+///
+/// One verification: while `running`, the files and bytes checked so far; then per folder the
+/// files changed, missing, not listed in `SHA256SUMS` and unreadable, and the result `passed`
+/// or `failed`. Poll it to follow a verification. Changes nothing; any role.
 #[utoipa::path(
     tag = "backup-sets",
     security(("bearer" = [])),
@@ -296,8 +337,9 @@ pub async fn list_verifications(
         ("verification_id" = JobId, Path, description = "Verification ID", example = "20261126T080000Z-0001"),
     ),
     responses(
-        (status = 200, description = "The verification", body = Verification),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 200, description = "The verification", body = Verification,
+            example = json!(super::examples::verification_failed())),
+        TokenProblems, VerificationIdProblems,
     )
 )]
 #[get("/backup-sets/{id}/verifications/{verification_id}")]
@@ -311,8 +353,9 @@ pub async fn get_verification(
     check_id(&vid, "verification_id")?;
     match sets.verification(&vid) {
         Some(v) if v.set_id == id => Ok(HttpResponse::Ok().json(v)),
-        _ => Err(ApiError::not_found(format!(
-            "no verification {vid} of backup set {id}"
-        ))),
+        _ => Err(ApiError::coded(
+            Code::VerificationNotFound,
+            format!("no verification {vid} of backup set {id}"),
+        )),
     }
 }

@@ -4,17 +4,24 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use actix_web::{get, http::header, post, web, HttpResponse};
+use actix_web::{delete, get, http::header, post, web, HttpResponse};
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::{AuthProblems, ConflictProblem, JobId, NotFoundProblem, QueryProblems};
-use crate::auth::{Operator, Viewer};
+use super::streams::{self, StreamLimits};
+use super::{
+    AuthProblems, BackupIdProblems, CancelConflict, ComponentProblems, DiscardConflict, JobId,
+    OperatorAuthProblems, PageQueryProblems, ReportProblems, StartBackupConflict, TokenProblems,
+    TooManySubscribersProblem,
+};
+use crate::auth::{Admin, Operator, Viewer};
 use crate::engine::record::{BackupEvent, BackupRecord, BackupStatus, Trigger};
 use crate::engine::slots::SlotInfo;
-use crate::error::ApiError;
-use crate::jobs::{CancelError, Engine, ListQuery, StartError};
+use crate::engine::EngineError;
+use crate::error::{ApiError, Code, ProblemKind};
+use crate::jobs::{CancelError, DiscardError, Engine, ListQuery, StartError};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start_backup)
@@ -23,6 +30,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_backup_report)
         .service(get_backup_events)
         .service(cancel_backup)
+        .service(discard_kept_staging)
         .service(get_component_history);
 }
 
@@ -48,7 +56,7 @@ pub struct ListParams {
     pub status: Option<BackupStatus>,
 }
 
-/// A backup ID as §4 defines it: `[0-9A-Za-z._-]`, no `..`. Anything else is refused before it
+/// A backup ID as the README defines it: `[0-9A-Za-z._-]`, no `..`. Anything else is refused before it
 /// can reach a file name. The OpenAPI document states the same rule as [`JobId`].
 pub(crate) fn check_id(id: &str, field: &str) -> Result<(), ApiError> {
     let ok = !id.is_empty()
@@ -72,26 +80,44 @@ fn record_or_404(engine: &Engine, id: &str) -> Result<BackupRecord, ApiError> {
     check_id(id, "id")?;
     engine
         .get_backup(id)
-        .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))
+        .ok_or_else(|| ApiError::coded(Code::BackupNotFound, format!("no backup {id}")))
 }
 
 fn start_error(e: StartError) -> ApiError {
     match e {
         StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
-        StartError::NoComponents => ApiError::conflict("no components are configured"),
+        StartError::NoComponents => {
+            ApiError::coded(Code::NoComponents, "no components are configured")
+        }
+        e @ StartError::StagingKept { .. } => {
+            ApiError::new(ProblemKind::StagingKept, e.to_string())
+        }
+        e @ StartError::RestorePending { .. } => {
+            ApiError::new(ProblemKind::RestorePending, e.to_string())
+        }
         other => ApiError::internal(other),
     }
 }
 
-/// Starts a backup of every component now (operator). Answers at once with the job; poll it,
-/// or follow `/events`. 409 names the job already running.
+/// Start a backup
+///
+/// Starts a backup of every component now (operator) and answers at once, 202 with the record
+/// (status `running`) and its `Location`. The backup copies each component into a staging
+/// folder beside its backup folder, then, only if every component prepared, rotates the slots
+/// of all of them; a failure anywhere changes no slot. It runs for seconds to hours: follow it
+/// with `GET /backups/{id}/events` or poll `GET /backups/{id}` until `status` is not `running`;
+/// the post-backup hook starts when it ends. 409 when it cannot start: another job runs
+/// (`job_running`, `running_id` names it), a backup keeps staging folders for an operator
+/// (`staging_kept`), a restored component has not started since its restore
+/// (`restore_pending`), or no component is configured (`no_components`).
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "Started", body = BackupRecord,
-            headers(("Location" = String, description = "The backup's URL"))),
-        AuthProblems, ConflictProblem,
+        (status = 202, description = "Started; the record", body = BackupRecord,
+            headers(("Location" = String, description = "The backup's URL")),
+            example = json!(super::examples::backup_running())),
+        OperatorAuthProblems, StartBackupConflict,
     )
 )]
 #[post("/backups")]
@@ -107,12 +133,20 @@ pub async fn start_backup(
         .json(record))
 }
 
-/// Backups, newest first, paged with `cursor`.
+/// List backups
+///
+/// Backups, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for
+/// the next page, and `status` to see only backups that ended so (`failed`, `interrupted`, ...).
+/// Changes nothing; any role.
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
     params(ListParams),
-    responses((status = 200, description = "A page of backups", body = BackupList), AuthProblems, QueryProblems)
+    responses(
+        (status = 200, description = "A page of backups", body = BackupList,
+            example = json!(super::examples::backup_list())),
+        TokenProblems, PageQueryProblems,
+    )
 )]
 #[get("/backups")]
 pub async fn list_backups(
@@ -139,12 +173,20 @@ pub async fn list_backups(
     }))
 }
 
-/// One backup: status, trigger, times, and each component's progress and result.
+/// One backup
+///
+/// A backup's record: status (`running`, then `succeeded`, `failed`, `cancelled` or
+/// `interrupted`), trigger, times, and per component its progress (files and bytes copied and
+/// linked), folder and errors. Poll it to follow a running backup. Changes nothing; any role.
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
-    responses((status = 200, description = "The backup", body = BackupRecord), AuthProblems, NotFoundProblem, QueryProblems)
+    responses(
+        (status = 200, description = "The backup", body = BackupRecord,
+            example = json!(super::examples::backup_succeeded())),
+        TokenProblems, BackupIdProblems,
+    )
 )]
 #[get("/backups/{id}")]
 pub async fn get_backup(
@@ -155,17 +197,20 @@ pub async fn get_backup(
     Ok(HttpResponse::Ok().json(record_or_404(&engine, &id)?))
 }
 
-/// The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
-/// 409 while it runs.
+/// A backup's report
+///
+/// The report file (`backupReport_<ID>.txt`) as text: per component its folder, status,
+/// counts, duration and errors, then the overall result. Written when the backup ends: 409
+/// (`report_not_ready`) while it runs; 404 (`report_not_found`) if the file was removed.
+/// Changes nothing; any role.
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
-        (status = 200, description = "The report", body = String, content_type = "text/plain"),
-        AuthProblems, NotFoundProblem, QueryProblems,
-        (status = 409, description = "The backup is still running: its report is written when it ends",
-            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The report", body = String, content_type = "text/plain",
+            example = json!(super::examples::REPORT)),
+        TokenProblems, ReportProblems,
     )
 )]
 #[get("/backups/{id}/report")]
@@ -185,38 +230,65 @@ pub async fn get_backup_report(
         Some(t) => Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body(t)),
-        None if !record.status.is_final() => Err(ApiError::conflict(format!(
-            "backup {id} is still running: its report is written when it ends"
-        ))),
-        None => Err(ApiError::not_found(format!(
-            "the report of backup {id} is missing"
-        ))),
+        None if !record.status.is_final() => Err(ApiError::coded(
+            Code::ReportNotReady,
+            format!("backup {id} is still running: its report is written when it ends"),
+        )),
+        None => Err(ApiError::coded(
+            Code::ReportNotFound,
+            format!("the report of backup {id} is missing"),
+        )),
     }
 }
 
-/// Server-sent events: the current state of every component first, then `progress` events as
-/// the backup runs, then one `end` event with the final status. A finished backup answers with
-/// its final state and `end` at once.
+/// Follow a backup (server-sent events)
+///
+/// A `text/event-stream` of the backup's progress. Event types:
+///
+/// - `progress`: `data` is a `BackupEvent` of type `progress`, one component's status and
+///   counters; first one per component with its current state, then one at each step.
+/// - `end`: `data` is a `BackupEvent` of type `end` with the final status; the last event.
+///
+/// A finished backup answers with its final state and `end` at once. A client that falls
+/// behind gets the current state instead of every step; one that leaves its buffered events
+/// (64 KiB) untaken for 10 s is dropped (its stream ends; reconnecting starts from the current
+/// state, so `Last-Event-ID` is not used here). Comments (`: keep-alive`) are sent every 15 s.
+/// At most `max_stream_subscribers` clients follow one backup: 429
+/// (`too_many_subscribers`) past it. Any role. A stream:
+///
+/// ```text
+/// event: progress
+/// data: {"type":"progress","name":"hub","status":"preparing","files":3,"files_copied":1,"files_linked":2,"bytes_copied":2048,"bytes_linked":1044480}
+///
+/// event: progress
+/// data: {"type":"progress","name":"hub","status":"committed","files":4,"files_copied":2,"files_linked":2,"bytes_copied":4096,"bytes_linked":1044480}
+///
+/// event: end
+/// data: {"type":"end","status":"succeeded"}
+/// ```
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
-        (status = 200, description = "`event: progress` / `event: end`, data is a BackupEvent as JSON",
-            body = BackupEventMessage, content_type = "text/event-stream"),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 200, description = "`event: progress` ... `event: end`; each `data` is a BackupEvent as JSON",
+            body = BackupEventMessage, content_type = "text/event-stream",
+            example = json!(super::examples::backup_event())),
+        TokenProblems, BackupIdProblems, TooManySubscribersProblem,
     )
 )]
 #[get("/backups/{id}/events")]
 pub async fn get_backup_events(
     _: Viewer,
     engine: web::Data<Engine>,
+    limits: web::Data<StreamLimits>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_id(&id, "id")?;
     let (snapshot, rx) = engine
         .subscribe(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no backup {id}")))?;
+        .ok_or_else(|| ApiError::coded(Code::BackupNotFound, format!("no backup {id}")))?;
+    let slot = limits.join(&format!("/api/v1/backups/{id}/events"))?;
     let mut pending = VecDeque::new();
     let done = push_snapshot(&mut pending, &snapshot);
     let state = EventState {
@@ -226,7 +298,9 @@ pub async fn get_backup_events(
         pending,
         done,
     };
-    let stream = futures_util::stream::unfold(state, next_event);
+    let events = futures_util::stream::unfold(state, next_event)
+        .map(|r| r.unwrap_or_else(|never| match never {}));
+    let stream = streams::relay(events, slot, streams::STALL);
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -325,16 +399,21 @@ async fn next_event(
     }
 }
 
-/// Asks a running backup to stop (operator). It stops between files, ends `cancelled`, rotates
-/// nothing, and the failure hook runs.
+/// Cancel a backup
+///
+/// Asks a running backup to stop (operator) and answers at once, 202 with the record as it is
+/// now. The backup stops between files and ends `cancelled` within seconds: no slot of any
+/// component is rotated, and the failure hook runs. Poll
+/// `GET /backups/{id}` until `status` is not `running`. 409 (`backup_not_running`) when it has
+/// already ended.
 #[utoipa::path(
     tag = "backups",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z")),
     responses(
-        (status = 202, description = "Cancellation requested; the backup as it is now", body = BackupRecord),
-        AuthProblems, NotFoundProblem, QueryProblems,
-        (status = 409, description = "The backup is not running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Cancellation requested; the backup as it is now", body = BackupRecord,
+            example = json!(super::examples::backup_running())),
+        OperatorAuthProblems, BackupIdProblems, CancelConflict,
     )
 )]
 #[post("/backups/{id}/cancel")]
@@ -346,21 +425,75 @@ pub async fn cancel_backup(
     check_id(&id, "id")?;
     match engine.cancel_backup(&id) {
         Ok(r) => Ok(HttpResponse::Accepted().json(r)),
-        Err(CancelError::NotFound) => Err(ApiError::not_found(format!("no backup {id}"))),
-        Err(CancelError::NotRunning { status }) => Err(ApiError::conflict(format!(
-            "backup {id} is not running: it is {}",
-            status.as_str()
-        ))),
+        Err(CancelError::NotFound) => Err(ApiError::coded(
+            Code::BackupNotFound,
+            format!("no backup {id}"),
+        )),
+        Err(CancelError::NotRunning { status }) => Err(ApiError::coded(
+            Code::BackupNotRunning,
+            format!("backup {id} is not running: it is {}", status.as_str()),
+        )),
     }
 }
 
-/// The component's history slots as they are on disk: `backup`, `backup1`, ... with each
-/// slot's backup ID and result from its `readme.txt`.
+/// Discard a backup's kept staging folders
+///
+/// Removes the staging folders a backup keeps for an operator (admin). After a commit that
+/// could not be completed, each is the only copy of that component's backup, so nothing else
+/// removes them and no backup starts while they wait (`staging_kept`); copy out what you need
+/// first. Each folder is checked right before it is removed (the backup's staging name beside
+/// its backup folder; its `readme.txt` names this backup). Answers when done, with the record
+/// and a note. 409: the backup keeps none (`nothing_kept`), or a folder at a kept name is not
+/// provably the product's and is left alone (`staging_not_ours`).
+#[utoipa::path(
+    tag = "backups",
+    security(("bearer" = [])),
+    params(("id" = JobId, Path, description = "Backup ID", example = "20261125T020000Z")),
+    responses(
+        (status = 200, description = "Discarded; the backup's record", body = BackupRecord,
+            example = json!(super::examples::backup_discarded())),
+        AuthProblems, BackupIdProblems, DiscardConflict,
+    )
+)]
+#[delete("/backups/{id}/staging")]
+pub async fn discard_kept_staging(
+    _: Admin,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_id(&id, "id")?;
+    let engine = engine.into_inner();
+    let id = id.into_inner();
+    let result = web::block(move || engine.discard_kept_stagings(&id))
+        .await
+        .map_err(ApiError::internal)?;
+    match result {
+        Ok(r) => Ok(HttpResponse::Ok().json(r)),
+        Err(DiscardError::NotFound) => Err(ApiError::coded(Code::BackupNotFound, "no such backup")),
+        Err(e @ DiscardError::NothingKept(_)) => {
+            Err(ApiError::coded(Code::NothingKept, e.to_string()))
+        }
+        Err(e @ DiscardError::NotOurs(_)) => {
+            Err(ApiError::coded(Code::StagingNotOurs, e.to_string()))
+        }
+        Err(DiscardError::Io(e)) => Err(ApiError::internal(e)),
+    }
+}
+
+/// A component's history
+///
+/// The component's history slots as they are on disk now, newest first: `backup`, `backup1`,
+/// ... with each slot's backup ID, result and times from its `readme.txt` (for a component on
+/// an agent, asked from the agent). Changes nothing; any role.
 #[utoipa::path(
     tag = "components",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Component name", example = "lui")),
-    responses((status = 200, description = "The slots, newest first", body = Vec<SlotInfo>), AuthProblems, NotFoundProblem)
+    responses(
+        (status = 200, description = "The slots, newest first", body = Vec<SlotInfo>,
+            example = json!(super::examples::history())),
+        TokenProblems, ComponentProblems,
+    )
 )]
 #[get("/components/{name}/history")]
 pub async fn get_component_history(
@@ -374,6 +507,12 @@ pub async fn get_component_history(
     let slots = web::block(move || engine.history(&n2))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::not_found(format!("no history for component {n:?}: {e}")))?;
+        .map_err(|e| {
+            let not_found = ApiError::not_found(format!("no history for component {n:?}: {e}"));
+            match e {
+                EngineError::UnknownComponent(_) => not_found.with_code(Code::ComponentNotFound),
+                _ => not_found,
+            }
+        })?;
     Ok(HttpResponse::Ok().json(slots))
 }

@@ -4,24 +4,32 @@ use actix_web::{get, put, web, HttpRequest, HttpResponse};
 
 use super::settings::{if_match, with_etag};
 use super::{
-    AuthProblems, BodyProblems, NotFoundProblem, PreconditionProblems, UnavailableProblem,
-    ValidJson,
+    AuthProblems, BodyProblems, ComponentInvalid, ComponentProblems, ConfigUnwritableProblem,
+    PreconditionProblems, TokenProblems, ValidJson,
 };
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
+use crate::resolver::Resolver;
 use crate::state::{AppState, ComponentUpdate, ComponentView};
 use crate::store::remote::Agents;
 
 /// Asks the agent of every remote component in `views` (concurrently, short timeout) and fills
-/// in `reachable`, `agent_version` and `agent_error`. The ETag does not cover these.
-async fn with_reachability(agents: &Agents, views: &mut [ComponentView]) {
+/// in `reachable`, `agent_version`, `agent_error` and `in_doubt`. The ETag does not cover
+/// these. Transactions in doubt wake the resolver.
+async fn with_reachability(agents: &Agents, resolver: &Resolver, views: &mut [ComponentView]) {
     let probes = futures_util::future::join_all(views.iter().map(|v| agents.probe(&v.name))).await;
+    let mut doubt = false;
     for (v, p) in views.iter_mut().zip(probes) {
         if let Some(p) = p {
+            doubt |= !p.in_doubt.is_empty();
             v.reachable = Some(p.reachable);
             v.agent_version = p.version;
             v.agent_error = p.error;
+            v.in_doubt = p.reachable.then_some(p.in_doubt);
         }
+    }
+    if doubt {
+        resolver.wake();
     }
 }
 
@@ -31,32 +39,47 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(put_component);
 }
 
-/// Every configured component; for a remote one also whether its agent answers, and its version.
+/// The components
+///
+/// Every configured component in config order: profile, home, backup folder, `keep`, items;
+/// for a component on an agent also whether its agent answers now, its version, and its
+/// backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+/// short timeout, so this takes at most a few seconds). Changes nothing; any role.
 #[utoipa::path(
     tag = "components",
     security(("bearer" = [])),
-    responses((status = 200, description = "The components", body = Vec<ComponentView>), AuthProblems)
+    responses(
+        (status = 200, description = "The components", body = Vec<ComponentView>,
+            example = json!(super::examples::components())),
+        TokenProblems,
+    )
 )]
 #[get("/components")]
 pub async fn list_components(
     _: Viewer,
     state: web::Data<AppState>,
     agents: web::Data<Agents>,
+    resolver: web::Data<Resolver>,
 ) -> HttpResponse {
     let mut views = state.components();
-    with_reachability(&agents, &mut views).await;
+    with_reachability(&agents, &resolver, &mut views).await;
     HttpResponse::Ok().json(views)
 }
 
-/// One component, with an `ETag` for PUT.
+/// One component
+///
+/// One component, as in the list, with an `ETag` for `If-Match` of
+/// `PUT /components/{name}`. Changes nothing; any role. 404 (`component_not_found`) for a name
+/// the config does not have.
 #[utoipa::path(
     tag = "components",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Component name", example = "lui")),
     responses(
         (status = 200, description = "The component", body = ComponentView,
-            headers(("ETag" = String, description = "Version, for If-Match"))),
-        AuthProblems, NotFoundProblem,
+            headers(("ETag" = String, description = "Version, for If-Match")),
+            example = json!(super::examples::component_view())),
+        TokenProblems, ComponentProblems,
     )
 )]
 #[get("/components/{name}")]
@@ -64,30 +87,42 @@ pub async fn get_component(
     _: Viewer,
     state: web::Data<AppState>,
     agents: web::Data<Agents>,
+    resolver: web::Data<Resolver>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (view, etag) = state.component(&name)?;
     let mut views = [view];
-    with_reachability(&agents, &mut views).await;
+    with_reachability(&agents, &resolver, &mut views).await;
     let [view] = views;
     Ok(with_etag(&view, etag))
 }
 
-/// Changes a component's backup folder, history length and (custom profile) items (admin).
-/// Needs `If-Match`. Refuses folders shared with or nested in another component's, folders
-/// inside an item, and existing non-backup folders; the config file is written atomically.
+/// Change a component's backup folder and history
+///
+/// Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
+/// for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+/// `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
+/// without it, 412 (`precondition_failed`) when stale. Refused with 422
+/// (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
+/// nested in another component's backup folder or home, a folder inside one of the items, an
+/// existing folder that is not a backup folder, `items` for a built-in profile. The config
+/// file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
+/// new settings, existing slots are not moved.
 #[utoipa::path(
     tag = "components",
     security(("bearer" = [])),
-    request_body = ComponentUpdate,
+    request_body(content = ComponentUpdate, example = json!(super::examples::component_update())),
     params(
         ("name" = String, Path, description = "Component name", example = "lui"),
-        ("If-Match" = String, Header, description = "The ETag from GET /components/{name}"),
+        ("If-Match" = String, Header, description = "The ETag from GET /components/{name}, or `*`",
+            example = "\"0c9d1f7e2b3a4c5d6e7f8091\""),
     ),
     responses(
-        (status = 200, description = "Saved", body = ComponentView,
-            headers(("ETag" = String, description = "The new version"))),
-        AuthProblems, NotFoundProblem, BodyProblems, PreconditionProblems, UnavailableProblem,
+        (status = 200, description = "Saved; the component as it is now", body = ComponentView,
+            headers(("ETag" = String, description = "The new version")),
+            example = json!(super::examples::component_view())),
+        AuthProblems, ComponentProblems, BodyProblems, ComponentInvalid, PreconditionProblems,
+        ConfigUnwritableProblem,
     )
 )]
 #[put("/components/{name}")]

@@ -5,9 +5,13 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AuthProblems, BodyProblems, JobId, NotFoundProblem, QueryProblems, ValidJson};
+use super::streams::StreamLimits;
+use super::{
+    AuthProblems, BodyProblems, HookIdProblems, HookListQueryProblems, HookNotRunningProblem,
+    HookTestProblems, JobId, TokenProblems, TooManySubscribersProblem, ValidJson,
+};
 use crate::auth::{Admin, Viewer};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::hooks::{HookError, HookManager, HookName, HookProcess, HookStatus, OutputEvent};
 use crate::jobs::Engine;
 
@@ -90,9 +94,11 @@ fn hook_error(e: HookError) -> ApiError {
     match e {
         HookError::EmptyCommand { .. } => ApiError::field("hook", e.to_string()),
         HookError::BadCommand { .. } => ApiError::field("hook", e.to_string()),
-        HookError::WorkFolderMissing { .. } => ApiError::conflict(e.to_string()),
-        HookError::NotFound { .. } => ApiError::not_found(e.to_string()),
-        HookError::NotRunning { .. } => ApiError::conflict(e.to_string()),
+        HookError::WorkFolderMissing { .. } => {
+            ApiError::coded(Code::WorkFolderMissing, e.to_string())
+        }
+        HookError::NotFound { .. } => ApiError::coded(Code::HookProcessNotFound, e.to_string()),
+        HookError::NotRunning { .. } => ApiError::coded(Code::HookNotRunning, e.to_string()),
         other => ApiError::internal(other),
     }
 }
@@ -101,12 +107,20 @@ fn check_hook_id(id: &str) -> Result<(), ApiError> {
     super::backups::check_id(id, "id")
 }
 
-/// Hook processes: running ones, or with `all=true` also recently finished ones; newest first.
+/// List hook processes
+///
+/// The post-backup processes (`on_success` after a successful backup, `on_failure` after any
+/// other) and test runs that are still running, newest first; with `all=true` also recently
+/// finished ones, with their exit code or signal. Changes nothing; any role.
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
     params(ListParams),
-    responses((status = 200, description = "The processes", body = Vec<HookProcess>), AuthProblems, QueryProblems)
+    responses(
+        (status = 200, description = "The processes, newest first", body = Vec<HookProcess>,
+            example = json!(super::examples::hook_list())),
+        TokenProblems, HookListQueryProblems,
+    )
 )]
 #[get("/hook-processes")]
 pub async fn list_hook_processes(
@@ -117,17 +131,24 @@ pub async fn list_hook_processes(
     HttpResponse::Ok().json(hooks.list(q.all.unwrap_or(false)))
 }
 
-/// Runs the configured `on_success` or `on_failure` command now, as a test (admin). Same rules
-/// as after a backup, with `BACKUP_RESULT=test` and the latest backup's ID, report and folders.
+/// Run a hook as a test
+///
+/// Runs the configured `on_success` or `on_failure` command now, as a test (admin), with the
+/// same rules as after a backup (its own process group, `work_folder`, `timeout_seconds`, the
+/// `BACKUP_*` variables) and `BACKUP_RESULT=test` with the latest backup's ID, report and
+/// folders. Answers at once, 202 with the process (status `running`, or `failed_to_start` with
+/// `error`); follow its output with `GET /hook-processes/{id}/output`. 422
+/// (`validation_failed`) when that hook's command is empty or cannot be split into arguments;
+/// 409 (`work_folder_missing`) when the work folder does not exist.
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
-    request_body = HookTest,
+    request_body(content = HookTest, example = json!({"hook": "on_success"})),
     responses(
-        (status = 202, description = "Started (or failed to start: see status and error)", body = HookProcess,
-            headers(("Location" = String, description = "The process's URL"))),
-        AuthProblems, BodyProblems,
-        (status = 409, description = "The work folder does not exist", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Started (or failed to start: see `status` and `error`)", body = HookProcess,
+            headers(("Location" = String, description = "The process's URL")),
+            example = json!(super::examples::hook_test_started())),
+        AuthProblems, BodyProblems, HookTestProblems,
     )
 )]
 #[post("/hook-processes")]
@@ -144,12 +165,20 @@ pub async fn start_hook_test(
         .json(p))
 }
 
-/// One hook process.
+/// One hook process
+///
+/// A hook process: kind, command, backup, times, PID, status and, once it ended, its exit
+/// code or signal and the number of output lines. Poll it to see when a process ends.
+/// Changes nothing; any role.
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Process ID", example = "20261126T020004.512Z-1a2b3c4d")),
-    responses((status = 200, description = "The process", body = HookProcess), AuthProblems, NotFoundProblem, QueryProblems)
+    responses(
+        (status = 200, description = "The process", body = HookProcess,
+            example = json!(super::examples::hook_process_exited())),
+        TokenProblems, HookIdProblems,
+    )
 )]
 #[get("/hook-processes/{id}")]
 pub async fn get_hook_process(
@@ -158,22 +187,25 @@ pub async fn get_hook_process(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_hook_id(&id)?;
-    let p = hooks
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;
+    let p = hooks.get(&id).ok_or_else(|| {
+        ApiError::coded(Code::HookProcessNotFound, format!("no hook process {id}"))
+    })?;
     Ok(HttpResponse::Ok().json(p))
 }
 
+/// Terminate a hook process
+///
 /// Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
-/// after a grace period. Answers once the group is gone.
+/// after a grace period. Answers once the group is gone (a few seconds at most), with the
+/// process (status `killed`). 409 (`hook_not_running`) when it has already ended.
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Process ID", example = "20261126T020004.512Z-1a2b3c4d")),
     responses(
-        (status = 200, description = "Terminated", body = HookProcess),
-        AuthProblems, NotFoundProblem, QueryProblems,
-        (status = 409, description = "Not running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Terminated", body = HookProcess,
+            example = json!(super::examples::hook_killed())),
+        AuthProblems, HookIdProblems, HookNotRunningProblem,
     )
 )]
 #[delete("/hook-processes/{id}")]
@@ -192,20 +224,47 @@ pub async fn delete_hook_process(
     Ok(HttpResponse::Ok().json(p))
 }
 
-/// The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
-/// `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-/// `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+/// Follow a hook's output (server-sent events)
+///
+/// A `text/event-stream` of the process's output (stdout and stderr, interleaved, line by
+/// line), from line 1 or after `Last-Event-ID`, then live. Event types:
+///
+/// - `line`: `id` is the line number, `data` an `OutputLine` (`{"n":..,"text":..}`).
+/// - `exit`: the last event, `data` an `OutputExit` (`status`, `exit_code`, `signal`).
+///
+/// Works the same for a finished process (the whole output, then `exit`). To resume after a
+/// dropped connection send `Last-Event-ID` with the last line number received: the stream goes
+/// on after it, each line once. A client that leaves its buffered output (128 KiB) untaken for
+/// 10 s is dropped: the stream ends without `exit`, and the client resumes with
+/// `Last-Event-ID`. At most `max_stream_subscribers` clients follow one process: 429
+/// (`too_many_subscribers`) past it. Any role. A stream:
+///
+/// ```text
+/// id: 1
+/// event: line
+/// data: {"n":1,"text":"copying 20261126T020000Z to tape"}
+///
+/// id: 2
+/// event: line
+/// data: {"n":2,"text":"done: 3 folders, 61865984 bytes"}
+///
+/// event: exit
+/// data: {"event":"exit","status":"exited","exit_code":0,"signal":null}
+/// ```
 #[utoipa::path(
     tag = "hook-processes",
     security(("bearer" = [])),
     params(
         ("id" = JobId, Path, description = "Process ID", example = "20261126T020004.512Z-1a2b3c4d"),
         ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0,
-            description = "Resume after this line number"),
+            description = "Resume after this line number (the `id` of the last `line` event received)",
+            example = 2),
     ),
     responses(
-        (status = 200, description = "The output stream", body = HookOutputMessage, content_type = "text/event-stream"),
-        AuthProblems, NotFoundProblem, QueryProblems,
+        (status = 200, description = "The output stream: `event: line` ... then `event: exit`",
+            body = HookOutputMessage, content_type = "text/event-stream",
+            example = json!(super::examples::hook_output_event())),
+        TokenProblems, HookIdProblems, TooManySubscribersProblem,
     )
 )]
 #[get("/hook-processes/{id}/output")]
@@ -213,6 +272,7 @@ pub async fn get_hook_output(
     _: Viewer,
     req: HttpRequest,
     hooks: web::Data<HookManager>,
+    limits: web::Data<StreamLimits>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_hook_id(&id)?;
@@ -225,9 +285,19 @@ pub async fn get_hook_output(
             .and_then(|n| u64::try_from(n).ok())
             .ok_or_else(|| ApiError::field("Last-Event-ID", "must be a line number"))?,
     };
+    if hooks.get(&id).is_none() {
+        return Err(ApiError::coded(
+            Code::HookProcessNotFound,
+            format!("no hook process {id}"),
+        ));
+    }
+    // Held by the subscriber's task: freed once nothing more will be sent to this client.
+    let slot = limits.join(req.path())?;
     let stream = hooks
-        .output(&id, after)
-        .ok_or_else(|| ApiError::not_found(format!("no hook process {id}")))?;
+        .output_holding(&id, after, Box::new(slot))
+        .ok_or_else(|| {
+            ApiError::coded(Code::HookProcessNotFound, format!("no hook process {id}"))
+        })?;
     let body = stream.map(|ev| {
         let text = match ev {
             OutputEvent::Line { n, text } => {

@@ -2,21 +2,27 @@
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use super::AuthProblems;
+use super::TokenProblems;
 use crate::config::Role;
 use crate::error::ApiError;
 use crate::hooks::HookManager;
 use crate::jobs::Engine;
 use crate::state::AppState;
 
-/// Prometheus metrics: last successful backup (overall and per component), last backup's
-/// duration and bytes, backups by result, running hook processes, build info.
+/// Prometheus metrics
+///
+/// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
+/// component), the last backup's duration and bytes, backups by result, running hook
+/// processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+/// token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+/// own document says so (`security: []`).
 #[utoipa::path(
     tag = "health",
     security(("bearer" = []), ()),
     responses(
-        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
-        AuthProblems,
+        (status = 200, description = "Prometheus text format 0.0.4", body = String,
+            content_type = "text/plain", example = json!(super::examples::METRICS)),
+        TokenProblems,
     )
 )]
 #[get("/metrics")]
@@ -25,13 +31,15 @@ pub async fn get_metrics(
     state: web::Data<AppState>,
     engine: web::Data<Engine>,
     hooks: web::Data<HookManager>,
+    resolver: web::Data<crate::resolver::Resolver>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
     }
     let engine = engine.into_inner();
     let running = hooks.running_count();
-    let text = web::block(move || crate::metrics::render(&engine, running))
+    let in_doubt = resolver.in_doubt();
+    let text = web::block(move || crate::metrics::render(&engine, running, &in_doubt))
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()

@@ -1,9 +1,9 @@
 //! The HTTP edge: one file per resource, handlers only. This module holds the OpenAPI document
-//! (`ApiDoc`), the reusable problem responses every operation documents, and `routes`, the one
-//! list of services that both the server and `backup-master openapi` are built from.
+//! (`ApiDoc`: info, servers, tags, security), and `routes`, the one list of services that both
+//! the server and `backup-master openapi` are built from. The problem responses operations
+//! document are in [`problems`], the examples of their bodies in [`examples`].
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use actix_web::{http::header, HttpRequest, HttpResponse, ResponseError};
@@ -12,9 +12,9 @@ use utoipa::openapi::{
     extensions::Extensions,
     schema::{ObjectBuilder, OneOfBuilder, Schema, Type},
     security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-    ContentBuilder, Ref, RefOr, ResponseBuilder,
+    Ref, RefOr,
 };
-use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, FieldError, Problem, ProblemKind};
@@ -22,36 +22,66 @@ use crate::error::{ApiError, FieldError, Problem, ProblemKind};
 pub mod backup_sets;
 pub mod backups;
 pub mod components;
+pub mod examples;
 pub mod health;
 pub mod hook_processes;
 pub mod json;
 pub mod metrics;
+pub mod problems;
 pub mod restores;
 pub mod schedule;
 pub mod settings;
+pub mod streams;
 
 pub use json::ValidJson;
+pub use problems::*;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "backup-master",
-        description = "Consistent, crash-safe backups of an application made of several components: \
-            atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route \
-            needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are \
-            `application/problem+json` (RFC 9457).",
+        description = "Consistent, crash-safe backups of an application made of several components \
+            (folder trees, some on other servers through an agent): atomic backup sets kept in \
+            history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and \
+            restores.\n\n\
+            **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer \
+            reads everything; operator also starts and cancels backups and verifications; admin \
+            also changes settings and components, runs and terminates hooks, imports and restores. \
+            `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.\n\n\
+            **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once \
+            with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until \
+            `status` is not `running`. One job runs at a time: a second one answers `409` \
+            `job_running` naming the running one.\n\n\
+            **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` \
+            of the GET (`428` without, `412` when stale).\n\n\
+            **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, \
+            `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for \
+            invalid input, an `errors` list naming each field. Bad input never changes anything \
+            on disk.",
         license(name = "MIT", identifier = "MIT"),
+        contact(name = "backup-master maintainers"),
+    ),
+    servers(
+        (url = "/", description = "The server this document is served by"),
+        (url = "http://127.0.0.1:8080", description = "The default listen address (`listen` in the config file)"),
     ),
     modifiers(&BearerAuth),
     components(schemas(Problem, FieldError, JobId)),
     tags(
-        (name = "settings", description = "Schedule and post-backup hooks"),
-        (name = "components", description = "The components backed up and their history"),
-        (name = "backups", description = "Backup jobs: start, follow, cancel, report"),
-        (name = "hook-processes", description = "Post-backup commands, test runs, their output"),
-        (name = "restores", description = "Restore jobs: plan (dry run), verify, apply with rollback"),
-        (name = "backup-sets", description = "Backup sets found on disk, imports from external media, verification"),
-        (name = "health", description = "Liveness"),
+        (name = "settings", description = "The daily schedule (time, zone, catch-up) and the post-backup hooks, \
+            read and replaced as a whole with `ETag` / `If-Match`; and the schedule log, what became of each \
+            scheduled run."),
+        (name = "components", description = "The components backed up: profile, home, backup folder, how many \
+            previous backups are kept; and each component's history slots as they are on disk."),
+        (name = "backups", description = "Backup jobs: start one (202), follow it (poll or server-sent events), \
+            cancel it, read its report; discard staging folders kept after a commit that could not complete."),
+        (name = "hook-processes", description = "The post-backup commands (`on_success`, `on_failure`) and test runs: \
+            list, run a test, follow the output live (server-sent events, resumable), terminate."),
+        (name = "restores", description = "Restore jobs: plan one (dry run), or restore a verified set with a \
+            safety copy of everything replaced and a rollback on any failure; follow it by polling."),
+        (name = "backup-sets", description = "Backup sets found on disk (works without the master's records), \
+            folders imported from external media, and verification jobs against `SHA256SUMS`."),
+        (name = "health", description = "Liveness (no token) and Prometheus metrics."),
     )
 )]
 pub struct ApiDoc;
@@ -99,6 +129,50 @@ pub fn openapi() -> openapi::OpenApi {
         .split_for_parts();
     api
 }
+
+/// The document as this server serves it: with `metrics_public` the `/metrics` route needs no
+/// token, so its `security` is `[]` there (the printed document, made without a config, keeps
+/// both possibilities).
+pub fn served_openapi(mut api: openapi::OpenApi, metrics_public: bool) -> openapi::OpenApi {
+    if metrics_public {
+        if let Some(op) = api
+            .paths
+            .paths
+            .get_mut("/metrics")
+            .and_then(|item| item.get.as_mut())
+        {
+            op.security = Some(Vec::new());
+            op.responses.responses.remove("401");
+        }
+    }
+    api
+}
+
+/// The Swagger UI page (`/swagger-ui/`, `/swagger-ui/index.html`) with `title` as the page's
+/// title; registered before utoipa's Swagger UI service, which serves the rest of its files.
+pub fn swagger_index(title: &'static str) -> actix_web::Resource {
+    async fn index(title: actix_web::web::Data<SwaggerTitle>) -> HttpResponse {
+        let config = std::sync::Arc::new(utoipa_swagger_ui::Config::from("/api-docs/openapi.json"));
+        match utoipa_swagger_ui::serve("index.html", config) {
+            Ok(Some(file)) => {
+                let html = String::from_utf8_lossy(&file.bytes).replace(
+                    "<title>Swagger UI</title>",
+                    &format!("<title>{}</title>", title.0),
+                );
+                HttpResponse::Ok()
+                    .content_type(file.content_type)
+                    .body(html)
+            }
+            Ok(None) => ApiError::not_found("no Swagger UI page").error_response(),
+            Err(e) => ApiError::internal(e).error_response(),
+        }
+    }
+    actix_web::web::resource(["/swagger-ui/", "/swagger-ui/index.html"])
+        .app_data(actix_web::web::Data::new(SwaggerTitle(title)))
+        .route(actix_web::web::get().to(index))
+}
+
+struct SwaggerTitle(&'static str);
 
 /// The IDs of jobs and records in paths and cursors (backups, verifications, hook processes,
 /// restores): what `backups::check_id` accepts. Documented so that clients and fuzzers know an
@@ -245,57 +319,6 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
         resp.headers_mut().insert(header::ALLOW, v);
     }
     resp
-}
-
-fn problem(description: &str) -> RefOr<openapi::response::Response> {
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build(),
-    )
-}
-
-macro_rules! problem_responses {
-    ($($name:ident => [$(($code:literal, $desc:literal)),+ $(,)?];)+) => {
-        $(
-            #[doc = concat!("Problem responses: ", $($code, " "),+)]
-            pub struct $name;
-            impl IntoResponses for $name {
-                fn responses() -> BTreeMap<String, RefOr<openapi::response::Response>> {
-                    let mut m = BTreeMap::new();
-                    $( m.insert($code.to_string(), problem($desc)); )+
-                    m
-                }
-            }
-        )+
-    };
-}
-
-problem_responses! {
-    AuthProblems => [
-        ("401", "No token, or an unknown one"),
-        ("403", "The token's role is too weak"),
-    ];
-    NotFoundProblem => [("404", "No such resource")];
-    BodyProblems => [
-        ("400", "Malformed JSON"),
-        ("413", "Body over 1 MiB"),
-        ("415", "Body is not application/json"),
-        ("422", "A field is invalid; `errors` names each one"),
-    ];
-    QueryProblems => [("422", "A query parameter is invalid; `errors` names it")];
-    PreconditionProblems => [
-        ("412", "If-Match does not match the current ETag"),
-        ("428", "If-Match is missing"),
-    ];
-    ConflictProblem => [("409", "Another job is running; `running_id` names it")];
-    UnavailableProblem => [("503", "The server could not write its files (disk full, permissions)")];
 }
 
 #[cfg(test)]

@@ -14,12 +14,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::backups::check_id;
-use super::{AuthProblems, BodyProblems, JobId, NotFoundProblem, QueryProblems, ValidJson};
+use super::{
+    AuthProblems, BodyProblems, JobId, PageQueryProblems, RestoreIdProblems, RestoreProblems,
+    TokenProblems, ValidJson,
+};
 use crate::auth::{Admin, Viewer};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, Code, FieldError};
 use crate::restore::record::is_restore_id;
 use crate::restore::{
-    ListQuery, RestoreRecord, RestoreRequest, RestoreStatus, Restorer, StartError,
+    ListQuery, Refusal, RestoreRecord, RestoreRequest, RestoreStatus, Restorer, StartError,
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -58,9 +61,24 @@ fn start_error(e: StartError) -> ApiError {
                 .map(|(f, m)| FieldError::new(f, m))
                 .collect(),
         ),
-        StartError::UnknownSet(id) => ApiError::not_found(format!("no backup set {id} on disk")),
+        StartError::UnknownSet(id) => {
+            ApiError::coded(Code::SetNotFound, format!("no backup set {id} on disk"))
+        }
+        StartError::Refused { why, fields } => ApiError::validation(
+            fields
+                .into_iter()
+                .map(|(f, m)| FieldError::new(f, m))
+                .collect(),
+        )
+        .with_code(match why {
+            Refusal::SetIncomplete => Code::SetIncomplete,
+            Refusal::SetFailed => Code::SetFailed,
+            Refusal::SetNotVerified => Code::SetNotVerified,
+            Refusal::AgentRefused => Code::AgentRefused,
+        }),
         StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
-        StartError::Conflict(m) => ApiError::conflict(m),
+        StartError::Conflict(m) => ApiError::coded(Code::HomeNotRestorable, m),
+        StartError::AgentUnreachable(m) => ApiError::coded(Code::AgentUnreachable, m),
         StartError::Io(m) => ApiError::new(crate::error::ProblemKind::Unavailable, m),
     }
 }
@@ -70,28 +88,49 @@ fn check_restore_id(id: &str) -> Result<(), ApiError> {
     if is_restore_id(id) {
         Ok(())
     } else {
-        Err(ApiError::not_found(format!("no restore {id}")))
+        Err(ApiError::coded(
+            Code::RestoreNotFound,
+            format!("no restore {id}"),
+        ))
     }
 }
 
-/// Restores a backup set (admin): checks the set is known, complete and successful for the
-/// chosen components, makes the plan, verifies exactly the folders to restore, then applies
-/// the plan in the background. Every item about to be replaced is first moved to
-/// `<home>/.pre-restore-<restore id>/`; any failure puts every component back. `dry_run`
-/// only plans and verifies.
+/// Restore a backup set (or plan one)
+///
+/// Restores a backup set into the components' homes (admin). Checked before anything changes,
+/// while the request waits (a few seconds to minutes: the folders to restore are verified
+/// byte for byte): the set is on disk (404 `set_not_found`), has a folder for every component
+/// to restore (422 `set_incomplete`), their backups succeeded (422 `set_failed`), the folders
+/// verify against their `SHA256SUMS` (422 `set_not_verified`), every request field is valid
+/// (422 `validation_failed`), no backup or restore runs (409 `job_running`), every home can be
+/// worked on (409 `home_not_restorable`) and every agent answers (409 `agent_unreachable`, 422
+/// `agent_refused`). A refused restore changes nothing.
+///
+/// `dry_run: true` stops there and answers 200 with the plan (status `planned`): every path
+/// that would be moved aside, copied and edited; nothing changes. Otherwise the restore
+/// answers 202 with the record (status `running`, the plan) and runs in the background:
+/// every item about to be replaced is first moved to `<home>/.pre-restore-<restore id>/`, then
+/// the backup is copied out (never moved or linked); any failure puts every component back.
+/// Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
+/// components; `source_folders` takes a component's folder from an external medium instead of
+/// its slots. Backups wait while a restore runs.
 #[utoipa::path(
     tag = "restores",
     security(("bearer" = [])),
-    request_body = RestoreRequest,
+    request_body(content = RestoreRequest, examples(
+        ("restore" = (summary = "Restore two components from the set's slots",
+            value = json!(super::examples::restore_request()))),
+        ("dry_run" = (summary = "Plan the restore of one component from a folder on tape",
+            value = json!(super::examples::restore_dry_run_request()))),
+    )),
     responses(
         (status = 202, description = "Started: the record with its plan (status `running`)", body = RestoreRecord,
-            headers(("Location" = String, description = "The restore's URL"))),
+            headers(("Location" = String, description = "The restore's URL")),
+            example = json!(super::examples::restore_running())),
         (status = 200, description = "Dry run: the plan (status `planned`); nothing changed", body = RestoreRecord,
-            headers(("Location" = String, description = "The restore's URL"))),
-        AuthProblems, BodyProblems,
-        (status = 404, description = "No backup set with this ID on disk", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A backup or restore is running (`running_id` names it), or a home is in a state no restore can work on", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The restore could not be recorded (state folder not writable)", body = crate::error::Problem, content_type = "application/problem+json"),
+            headers(("Location" = String, description = "The restore's URL")),
+            example = json!(super::examples::restore_planned())),
+        AuthProblems, BodyProblems, RestoreProblems,
     )
 )]
 #[post("/restores")]
@@ -117,12 +156,20 @@ pub async fn start_restore(
         .json(record))
 }
 
-/// Restores, newest first, paged with `cursor`.
+/// List restores
+///
+/// Restores and dry runs, newest first, `limit` per page (default 50); pass `next_cursor` as
+/// `cursor` for the next page, `status` to see only restores that ended so. Changes nothing;
+/// any role.
 #[utoipa::path(
     tag = "restores",
     security(("bearer" = [])),
     params(ListParams),
-    responses((status = 200, description = "A page of restores", body = RestoreList), AuthProblems, QueryProblems)
+    responses(
+        (status = 200, description = "A page of restores", body = RestoreList,
+            example = json!(super::examples::restore_list())),
+        TokenProblems, PageQueryProblems,
+    )
 )]
 #[get("/restores")]
 pub async fn list_restores(
@@ -146,13 +193,22 @@ pub async fn list_restores(
     Ok(HttpResponse::Ok().json(RestoreList { items, next_cursor }))
 }
 
-/// One restore: the backup set ID used, the plan per component, the steps with their times,
-/// every path changed, the status and errors.
+/// One restore
+///
+/// A restore's record: the backup set ID used, the verification and plan per component, every
+/// step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
+/// (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
+/// to follow a restore.
+/// Changes nothing; any role.
 #[utoipa::path(
     tag = "restores",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Restore ID", example = "R20261126T101500Z")),
-    responses((status = 200, description = "The restore", body = RestoreRecord), AuthProblems, NotFoundProblem, QueryProblems)
+    responses(
+        (status = 200, description = "The restore", body = RestoreRecord,
+            example = json!(super::examples::restore_succeeded())),
+        TokenProblems, RestoreIdProblems,
+    )
 )]
 #[get("/restores/{id}")]
 pub async fn get_restore(
@@ -164,5 +220,5 @@ pub async fn get_restore(
     restorer
         .get(&id)
         .map(|r| HttpResponse::Ok().json(r))
-        .ok_or_else(|| ApiError::not_found(format!("no restore {id}")))
+        .ok_or_else(|| ApiError::coded(Code::RestoreNotFound, format!("no restore {id}")))
 }

@@ -5,7 +5,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{AuthProblems, QueryProblems};
+use super::{LogQueryProblems, TokenProblems};
 use crate::auth::Viewer;
 use crate::error::ApiError;
 use crate::schedule::{ScheduleLogEntry, Scheduler};
@@ -23,14 +23,21 @@ pub struct LogParams {
     pub limit: Option<u32>,
 }
 
-/// The schedule log, newest first: each scheduled instant with its trigger (`schedule` or
-/// `catch_up`) and outcome: `started` (with the backup ID), `skipped` (a backup or restore
-/// was running; never queued or retried) or `missed` (the server was down and `catch_up` is off).
+/// The schedule log
+///
+/// What became of each scheduled instant, newest first: its trigger (`schedule`, or
+/// `catch_up` at start-up for a day the server was down) and outcome: `started` (with the
+/// backup ID), `skipped` (a backup or restore was running; never queued or retried) or
+/// `missed` (the server was down and `catch_up` is off). Changes nothing; any role.
 #[utoipa::path(
     tag = "settings",
     security(("bearer" = [])),
     params(LogParams),
-    responses((status = 200, description = "Log entries", body = Vec<ScheduleLogEntry>), AuthProblems, QueryProblems)
+    responses(
+        (status = 200, description = "Log entries, newest first", body = Vec<ScheduleLogEntry>,
+            example = json!(super::examples::schedule_log())),
+        TokenProblems, LogQueryProblems,
+    )
 )]
 #[get("/schedule/log")]
 pub async fn get_schedule_log(

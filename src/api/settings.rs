@@ -2,7 +2,10 @@
 
 use actix_web::{get, http::header, put, web, HttpRequest, HttpResponse};
 
-use super::{AuthProblems, BodyProblems, PreconditionProblems, UnavailableProblem, ValidJson};
+use super::{
+    AuthProblems, BodyProblems, ConfigUnwritableProblem, PreconditionProblems, SettingsInvalid,
+    TokenProblems, ValidJson,
+};
 use crate::auth::{Admin, Viewer};
 use crate::error::ApiError;
 use crate::state::{AppState, SettingsUpdate, SettingsView};
@@ -23,14 +26,19 @@ pub(crate) fn with_etag<T: serde::Serialize>(body: &T, etag: String) -> HttpResp
         .json(body)
 }
 
-/// The schedule, the hooks, and the next 5 scheduled runs. The `ETag` goes into `If-Match` of a PUT.
+/// The schedule and hooks
+///
+/// The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled
+/// runs, in UTC and in the zone (a run moved by a DST change says so). Changes nothing; any
+/// role. The `ETag` goes into `If-Match` of `PUT /settings`.
 #[utoipa::path(
     tag = "settings",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Current settings", body = SettingsView,
-            headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
-        AuthProblems,
+            headers(("ETag" = String, description = "Version of the settings, for If-Match")),
+            example = json!(super::examples::settings_view())),
+        TokenProblems,
     )
 )]
 #[get("/settings")]
@@ -39,18 +47,26 @@ pub async fn get_settings(_: Viewer, state: web::Data<AppState>) -> HttpResponse
     with_etag(&view, etag)
 }
 
-/// Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match`; validates everything
-/// first, then writes the config file atomically, keeping its comments; the schedule takes
-/// effect at once.
+/// Replace the schedule and hooks
+///
+/// Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match` with the `ETag` of
+/// `GET /settings` (`*` writes unconditionally): without it 428 (`precondition_required`),
+/// with a stale one 412 (`precondition_failed`). Every field is checked first; any invalid one
+/// is a 422 (`validation_failed`) naming each in `errors`, and nothing changes. Then the config
+/// file is written atomically, keeping its comments, and the schedule takes effect at once
+/// (no restart); a running backup is not affected. Answers at once with the new settings and
+/// `ETag`; 503 (`unavailable`) when the file cannot be written.
 #[utoipa::path(
     tag = "settings",
     security(("bearer" = [])),
-    request_body = SettingsUpdate,
-    params(("If-Match" = String, Header, description = "The ETag from GET /settings")),
+    request_body(content = SettingsUpdate, example = json!(super::examples::settings_update())),
+    params(("If-Match" = String, Header, description = "The ETag from GET /settings, or `*`",
+        example = "\"a5e28bbecda5435c93dbeaac\"")),
     responses(
         (status = 200, description = "Saved; the new settings", body = SettingsView,
-            headers(("ETag" = String, description = "The new version"))),
-        AuthProblems, BodyProblems, PreconditionProblems, UnavailableProblem,
+            headers(("ETag" = String, description = "The new version")),
+            example = json!(super::examples::settings_view())),
+        AuthProblems, BodyProblems, SettingsInvalid, PreconditionProblems, ConfigUnwritableProblem,
     )
 )]
 #[put("/settings")]

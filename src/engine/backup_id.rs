@@ -14,8 +14,6 @@
 //!   start time until the clock catches up (the record's `started_at` keeps the real time);
 //! * suffix exhausted (10,000 backups in one second): the bare time of the next second.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -143,16 +141,16 @@ impl IdGenerator {
     /// job records), used when the file is missing or unreadable, and when it is greater.
     pub fn load(state_dir: &Path, floor: Option<&str>) -> Result<Self, IdError> {
         let path = state_dir.join(LAST_ID_FILE);
-        let from_file = match fs::read_to_string(&path) {
-            Ok(s) => match parse(s.trim()) {
+        let from_file = match fsutil::read_regular(&path, 4096) {
+            Ok(s) => match parse(String::from_utf8_lossy(&s).trim()) {
                 Some(p) => Some(p),
                 None => {
                     tracing::warn!(path = %path.display(), "ignoring malformed last backup ID");
                     None
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(IoError::new("reading", &path, e).into()),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e.into()),
         };
         let floor = floor.and_then(parse);
         let last = match (from_file, floor) {
@@ -180,6 +178,7 @@ impl IdGenerator {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::fs;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

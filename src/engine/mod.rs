@@ -7,7 +7,7 @@
 //! | name | what |
 //! |---|---|
 //! | `<NAME>` | slot 0, the newest successful backup |
-//! | `<NAME>1` .. `<NAME><keep>` | older slots (seed table 11-1) |
+//! | `<NAME>1` .. `<NAME><keep>` | older slots (Maestro admin manual, table 11-1) |
 //! | `<NAME>.staging-<ID>` | a backup being prepared; renamed to `<NAME>` on commit |
 //! | `<NAME>.staging-<ID>.*` | short-lived helpers of one backup (the next `.failed`, the old one) |
 //! | `<NAME>.trash-<ID>-<k>` | a slot being deleted (renamed first, so a half-deleted slot never looks like one) |

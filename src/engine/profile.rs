@@ -1,5 +1,9 @@
-//! Built-in component profiles (DESIGN §3): which items of a component's home a backup holds.
-//! The restore rules of each profile live with the restore code.
+//! Built-in component profiles (README, *Profiles*): which items of a component's home a backup holds,
+//! and whether a maestro-lui home still waits for its first start after a restore. The restore
+//! rules of each profile live with the restore code.
+
+use std::io;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,9 +59,59 @@ pub fn item_is_reserved(item: &str) -> bool {
     RESERVED_NAMES.contains(&first)
 }
 
+/// The maestro-lui configuration file in its home.
+pub const LUI_INI: &str = "lui.ini";
+/// The key a restore appends to `lui.ini` (Maestro admin manual, 11.7): the component restores its database
+/// from that folder at its next start and removes the line.
+pub const LUI_RESTORE_KEY: &str = "RestoreFromBackup";
+
+/// The folder a `RestoreFromBackup=` line of `<home>/lui.ini` names (key in any case, spaces
+/// around `=` allowed), or `None` when there is no such line or no `lui.ini`. While the line is
+/// there the component has not started since a restore.
+pub fn pending_restore_from(home: &Path) -> io::Result<Option<String>> {
+    let bytes = match std::fs::read(home.join(LUI_INI)) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let key = LUI_RESTORE_KEY.as_bytes();
+    for line in bytes.split(|&b| b == b'\n') {
+        let t = line.trim_ascii();
+        if t.len() > key.len() && t[..key.len()].eq_ignore_ascii_case(key) {
+            if let Some(value) = t[key.len()..].trim_ascii_start().strip_prefix(b"=") {
+                return Ok(Some(
+                    String::from_utf8_lossy(value.trim_ascii()).into_owned(),
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restore_from_backup_line_is_found_in_any_case() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(pending_restore_from(dir.path()).unwrap(), None);
+        std::fs::write(
+            dir.path().join(LUI_INI),
+            "[LUI]\r\nRestoreFromBackupX=1\r\n",
+        )
+        .unwrap();
+        assert_eq!(pending_restore_from(dir.path()).unwrap(), None);
+        std::fs::write(
+            dir.path().join(LUI_INI),
+            "[LUI]\r\n  restorefrombackup = /srv/lui/backup1 \r\nA=1\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            pending_restore_from(dir.path()).unwrap().as_deref(),
+            Some("/srv/lui/backup1")
+        );
+    }
 
     #[test]
     fn serde_names_and_items() {

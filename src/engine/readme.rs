@@ -1,4 +1,4 @@
-//! `readme.txt`, the record a backup folder keeps of itself (DESIGN §4): writing it, and a
+//! `readme.txt`, the record a backup folder keeps of itself (README, *Files on disk*): writing it, and a
 //! tolerant parser used by the history, backup-set discovery and recovery. The parser never
 //! panics; a malformed file is an error value.
 //!
@@ -11,7 +11,6 @@
 //! Error: missing item "lui.ini" (/srv/lui/lui.ini): No such file or directory (os error 2)
 //! ```
 
-use std::io::{self, Read};
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -20,8 +19,8 @@ use super::fsutil::{self, IoError};
 use super::single_line;
 
 pub const README_FILE: &str = "readme.txt";
-/// Larger files are refused by the parser (a readme is a few hundred bytes).
-const MAX_README_BYTES: u64 = 1 << 20;
+/// Larger files are refused (a readme is a few hundred bytes).
+pub const MAX_README_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadmeError {
@@ -121,29 +120,18 @@ impl Readme {
         })
     }
 
-    /// Reads and parses `folder/readme.txt`. Only a regular file is read: a symbolic link,
-    /// FIFO, socket or device there is an error naming it (and never blocks).
+    /// Reads and parses `folder/readme.txt`. A readme that is not a regular file (a link, a
+    /// FIFO, a device) or is over 1 MiB is an error naming it ([`fsutil::read_regular`]).
     pub fn read_from(folder: &Path) -> Result<Readme, ReadmeError> {
         let path = folder.join(README_FILE);
-        let f = fsutil::open_regular(&path)?;
-        let mut bytes = Vec::new();
-        f.take(MAX_README_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| IoError::new("reading", &path, e))?;
-        let origin = path.display().to_string();
-        if bytes.len() as u64 > MAX_README_BYTES {
-            return Err(ReadmeError::Malformed {
-                path: origin,
-                reason: "larger than 1 MiB".into(),
-            });
-        }
+        let bytes = fsutil::read_regular(&path, MAX_README_BYTES)?;
         let text = String::from_utf8_lossy(&bytes);
-        Readme::parse(&text, &origin)
+        Readme::parse(&text, &path.display().to_string())
     }
 
     /// True when the error is "the file does not exist".
     pub fn is_not_found(err: &ReadmeError) -> bool {
-        matches!(err, ReadmeError::Io(e) if e.source.kind() == io::ErrorKind::NotFound)
+        matches!(err, ReadmeError::Io(e) if e.is_not_found())
     }
 }
 

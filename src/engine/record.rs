@@ -104,6 +104,9 @@ pub struct ComponentProgress {
     /// This component's errors, one line each.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// For a remote component: its agent's URL (its `folder` is a path on that machine).
+    #[serde(default)]
+    pub agent: Option<String>,
 }
 
 /// A backup job: what `/backups/{id}` returns.
@@ -129,11 +132,43 @@ pub struct BackupRecord {
     /// Informational notes, e.g. that recovery rolled the commit forward.
     #[serde(default)]
     pub notes: Vec<String>,
-    /// True once the decision to commit was durable: from then on recovery rolls forward.
+    /// True once the decision to commit was durable: from then on recovery rolls forward. Set
+    /// back to false (durably, before anything is aborted) only when the commit was abandoned
+    /// because a component refused it before any component had committed.
     #[serde(default)]
     pub commit_decided: bool,
     /// Path of the report file `<state_dir>/logs/backupReport_<ID>.txt`.
     pub report: String,
+    /// Staging folders kept for the operator: the commit of these components could not be
+    /// completed, and each folder is the only copy of that component's backup. Nothing removes
+    /// them and no backup starts (409) until an operator discards them
+    /// (`DELETE /api/v1/backups/{id}/staging`).
+    #[serde(default)]
+    pub kept_stagings: Vec<KeptStaging>,
+    /// True from the write that made the record final until its after-backup hook
+    /// (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is
+    /// started when the master starts again, exactly once (the hook process record, written
+    /// before the process starts, proves an earlier start).
+    #[serde(default)]
+    pub hook_pending: bool,
+    /// Remote components an operator had resolved by hand on their agent's machine
+    /// (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+    /// components did not all end the same way (the errors say how).
+    #[serde(default)]
+    pub heuristic: Vec<crate::store::HeuristicOutcome>,
+}
+
+/// A staging folder recovery (or a failed commit) could not turn into the component's `backup`
+/// slot: kept until an operator discards it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KeptStaging {
+    /// Component name.
+    pub component: String,
+    /// The component's backup folder (slot 0) the staging folder belongs to.
+    pub folder: String,
+    /// The staging folder, `<NAME>.staging-<ID>` beside the backup folder.
+    #[schema(example = "/srv/lui/backup.staging-20261126T020000Z")]
+    pub path: String,
 }
 
 impl BackupRecord {
@@ -204,8 +239,27 @@ pub fn save(state_dir: &Path, rec: &BackupRecord) -> Result<(), IoError> {
     fsutil::write_atomic(&path, &json)
 }
 
-/// Loads every record; unreadable ones are skipped with a warning (returned as messages).
-pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<String>), IoError> {
+/// A record file that could not be read or parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadableRecord {
+    pub path: PathBuf,
+    /// The backup ID its file name gives (`<ID>.json`), when that is a backup ID.
+    pub id: Option<String>,
+    pub error: String,
+}
+
+impl UnreadableRecord {
+    pub fn warning(&self) -> String {
+        format!(
+            "skipping unreadable job record {}: {}",
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+/// Loads every record, in ID order; unreadable ones are returned apart.
+pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<UnreadableRecord>), IoError> {
     let dir = records_dir(state_dir);
     let mut records = Vec::new();
     let mut warnings = Vec::new();
@@ -220,15 +274,19 @@ pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<String>), Io
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let parsed = fs::read(&path)
+        let parsed = fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice::<BackupRecord>(&b).map_err(|e| e.to_string()));
         match parsed {
             Ok(r) => records.push(r),
-            Err(e) => warnings.push(format!(
-                "skipping unreadable job record {}: {e}",
-                path.display()
-            )),
+            Err(error) => {
+                let id = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .filter(|s| super::backup_id::is_valid(s))
+                    .map(String::from);
+                warnings.push(UnreadableRecord { path, id, error })
+            }
         }
     }
     records.sort_by(|a, b| a.id.cmp(&b.id));
@@ -264,6 +322,7 @@ mod tests {
             finished_at: None,
             duration_ms: None,
             errors: vec![],
+            agent: None,
         };
         let v = serde_json::to_value(BackupEvent::progress_of(&p)).unwrap();
         assert_eq!(v["type"], "progress");

@@ -1,4 +1,4 @@
-//! The backup report `<state_dir>/logs/backupReport_<ID>.txt` (DESIGN §4, seed §11.7): a
+//! The backup report `<state_dir>/logs/backupReport_<ID>.txt` (README, *Files on disk*; Maestro admin manual, 11.7): a
 //! header, one section per component, then either every error or, for a successful backup,
 //! exactly these two last lines:
 //!
@@ -154,6 +154,7 @@ mod tests {
                 } else {
                     vec!["disk\nfull".into()]
                 },
+                agent: None,
             }],
             errors: if status == BackupStatus::Succeeded {
                 vec![]
@@ -163,6 +164,9 @@ mod tests {
             notes: vec![],
             commit_decided: false,
             report: String::new(),
+            kept_stagings: vec![],
+            hook_pending: false,
+            heuristic: vec![],
         }
     }
 

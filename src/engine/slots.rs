@@ -1,4 +1,4 @@
-//! History slots of one component (`backup`, `backup1` .. `backup<keep>`, seed table 11-1),
+//! History slots of one component (`backup`, `backup1` .. `backup<keep>`),
 //! the crash-safe, idempotent rotation that turns a staging folder into the new `backup`, and
 //! the ownership checks that let it rename or delete only what backup-master made.
 //!
@@ -122,7 +122,7 @@ pub fn held(folder: &Path, component: &str) -> Result<Held, Foreign> {
         Err(e) => return Err(Foreign::Unreadable(e.to_string())),
     };
     if !meta.is_dir() {
-        return Err(Foreign::NotAFolder(fsutil::kind_of(&meta.file_type())));
+        return Err(Foreign::NotAFolder(fsutil::describe_type(meta.file_type())));
     }
     let mut entries = fs::read_dir(folder).map_err(|e| Foreign::Unreadable(e.to_string()))?;
     if entries.next().is_none() {
@@ -440,7 +440,10 @@ fn rename_synced(layout: &SlotLayout, from: &Path, to: &Path) -> Result<(), IoEr
         IoError::new(
             "renaming",
             from,
-            io::Error::new(e.kind(), format!("to {}: {e}", to.display())),
+            io::Error::new(
+                e.source.kind(),
+                format!("to {}: {}", to.display(), e.source),
+            ),
         )
     })?;
     fsutil::fsync_dir(&layout.parent)
@@ -677,7 +680,7 @@ pub(crate) mod tests {
                 } else if meta.is_file() {
                     m.insert(rel, String::from_utf8_lossy(&fs::read(&p).unwrap()).into());
                 } else {
-                    m.insert(rel, fsutil::kind_of(&meta.file_type()).into());
+                    m.insert(rel, fsutil::describe_type(meta.file_type()).into());
                 }
             }
         }

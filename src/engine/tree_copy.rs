@@ -7,7 +7,11 @@
 //! * Symbolic links are copied as links and never followed, also when they point outside the
 //!   home; an item whose path runs through a symbolic link is refused. Links are not listed in
 //!   `SHA256SUMS` (`sha256sum -c` would follow them).
-//! * Sockets, FIFOs and device nodes are skipped (listed in the outcome, logged).
+//! * Sockets, FIFOs and device nodes inside an item are never opened: they are skipped, listed
+//!   in the outcome (the backup's record names each in its notes) and logged. They are not
+//!   recreated: a restore must not make device nodes in a home from whatever a backup medium
+//!   holds, `sha256sum -c` cannot check them, and a socket or FIFO is recreated by the program
+//!   that uses it. An item that is itself such a file is an error, like a missing item.
 //! * A file is unchanged when its source size, mtime, ctime, inode and device equal what the
 //!   index of the previous backup (slot `backup/`) recorded; it is then hard-linked from that
 //!   slot, after checking the slot's file still has the recorded size and mtime, and its
@@ -42,7 +46,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use super::fsutil::{IoContext, IoError};
+use super::fsutil::{self, IoContext, IoError};
 use super::profile::item_is_reserved;
 use super::CancelToken;
 
@@ -51,6 +55,12 @@ pub const INDEX_FILE_NAME: &str = ".backup-master-index";
 /// Checksums of a slot, `sha256sum -c` format.
 pub const SUMS_FILE_NAME: &str = "SHA256SUMS";
 const INDEX_HEADER: &str = "# backup-master index v1";
+/// [`listing_limit`]: what any listing may hold, and what each listed file may add to it.
+const LISTING_BASE_BYTES: u64 = 16 << 20;
+const LISTING_BYTES_PER_FILE: u64 = 1 << 10;
+/// The most the previous slot's index is read of: the index only saves copying, so a larger
+/// one (some 1.5 million files) is ignored and every file is copied.
+pub const INDEX_MAX_BYTES: u64 = 256 << 20;
 const BUF_SIZE: usize = 1 << 20;
 /// Up to this many files, a progress event is sent after every file.
 const EVERY_FILE_UP_TO: usize = 500;
@@ -268,6 +278,33 @@ pub fn parse_sums(text: &[u8]) -> ParsedSums {
     }
 }
 
+/// The most `SHA256SUMS` of a folder holding `files` regular files is read of: 16 MiB, plus
+/// 1 KiB per file (a line is 67 bytes plus its path, which is rarely over a few hundred). A
+/// larger one is refused by name instead of being read into memory.
+pub fn listing_limit(files: u64) -> u64 {
+    LISTING_BASE_BYTES.saturating_add(files.saturating_mul(LISTING_BYTES_PER_FILE))
+}
+
+/// Regular files below `root` (links not followed; unreadable folders count as empty): what
+/// bounds [`listing_limit`] where no walk of the folder is at hand.
+pub fn count_files(root: &Path) -> u64 {
+    let mut n = 0u64;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(t) if t.is_file() => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
+}
+
 /// The index text.
 pub fn render_index(index: &[(Vec<u8>, IndexEntry)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(index.len() * 160);
@@ -332,13 +369,15 @@ pub fn parse_index(text: &[u8]) -> HashMap<Vec<u8>, IndexEntry> {
     map
 }
 
+/// The previous slot's index; empty when it is missing or unusable (not a regular file, too
+/// large: see [`fsutil::read_regular`]), and then every file is copied.
 fn load_index(previous: &Path) -> HashMap<Vec<u8>, IndexEntry> {
     let path = previous.join(INDEX_FILE_NAME);
-    match fs::read(&path) {
+    match fsutil::read_regular(&path, INDEX_MAX_BYTES) {
         Ok(bytes) => parse_index(&bytes),
         Err(e) => {
-            if e.kind() != io::ErrorKind::NotFound {
-                tracing::warn!(path = %path.display(), error = %e, "previous index unreadable; copying every file");
+            if !e.is_not_found() {
+                tracing::warn!(error = %e, "previous index unusable; copying every file");
             }
             HashMap::new()
         }
@@ -663,6 +702,15 @@ fn check_items(req: &CopyRequest) -> Result<Vec<(PathBuf, Metadata)>, CopyError>
                     src.display()
                 ));
             }
+            // A special file where an item should be is as good as a missing item (the item's
+            // data is not there), not something to skip quietly.
+            Ok(m) if !(m.is_file() || m.is_dir() || m.file_type().is_symlink()) => {
+                problems.push(format!(
+                    "item {item:?} ({}) is {}: only files, folders and links are backed up",
+                    src.display(),
+                    fsutil::describe_type(m.file_type())
+                ))
+            }
             Ok(m) => roots.push((rel.clone(), m)),
             Err(e) => problems.push(format!("missing item {item:?} ({}): {e}", src.display())),
         }
@@ -805,9 +853,19 @@ fn open_dir_fds(sh: &Shared<'_>, parent: &Path) -> Option<DirFds> {
         return None;
     }
     Some(DirFds {
-        prev: File::open(prev.join(parent)).ok()?,
-        dest: File::open(sh.req.dest.join(parent)).ok()?,
+        prev: open_dir(&prev.join(parent))?,
+        dest: open_dir(&sh.req.dest.join(parent))?,
     })
+}
+
+/// A folder's descriptor; `None` when it is anything else (never follows a link, never waits
+/// on a FIFO put at a folder's name in the previous slot).
+fn open_dir(path: &Path) -> Option<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()
 }
 
 fn worker(sh: &Shared<'_>) -> WorkerResult {
@@ -895,10 +953,11 @@ fn copy_file(
     buf: &mut [u8],
 ) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
     // O_NOFOLLOW: if the file was replaced by a link since it was listed, fail instead of
-    // following it.
+    // following it; O_NONBLOCK: if it was replaced by a FIFO, the open does not wait for a
+    // writer (the check below then refuses it).
     let mut input = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK)
         .open(src)
         .ctx("opening", src)?;
     let before = input.metadata().ctx("reading metadata of", src)?;
@@ -1224,6 +1283,103 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(fs::read_dir(&dest).unwrap().count(), 0, "nothing copied");
+    }
+
+    fn mkfifo(p: &Path) {
+        nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    }
+
+    /// FIFOs and sockets inside an item are never opened (a FIFO without a writer would block
+    /// the copy forever): skipped and listed. One that *is* an item is an error.
+    #[test]
+    fn special_files_are_skipped_inside_items_and_refused_as_items() {
+        let root = tempfile::tempdir().unwrap();
+        let home = sample_home(root.path());
+        mkfifo(&home.join("data/pipe"));
+        let _sock = std::os::unix::net::UnixListener::bind(home.join("data/sub/sock")).unwrap();
+        let dest = root.path().join("stage");
+        let out = copy(&request(&home, &dest, &["app.ini", "data/"], None));
+        let mut skipped = out.skipped.clone();
+        skipped.sort();
+        let want =
+            [home.join("data/pipe"), home.join("data/sub/sock")].map(|p| p.display().to_string());
+        assert_eq!(skipped, want);
+        assert!(!exists_nofollow_t(&dest.join("data/pipe")));
+        assert!(!exists_nofollow_t(&dest.join("data/sub/sock")));
+        assert!(dest.join("data/sub/blob.bin").is_file());
+
+        mkfifo(&home.join("pipe.ini"));
+        let dest = root.path().join("stage2");
+        fs::create_dir_all(&dest).unwrap();
+        match copy_items(
+            &request(&home, &dest, &["app.ini", "pipe.ini"], None),
+            &CancelToken::new(),
+            &|_| {},
+        ) {
+            Err(CopyError::Items(p)) => {
+                assert_eq!(p.len(), 1, "{p:?}");
+                assert!(
+                    p[0].contains("pipe.ini") && p[0].contains("a FIFO"),
+                    "{p:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn exists_nofollow_t(p: &Path) -> bool {
+        fs::symlink_metadata(p).is_ok()
+    }
+
+    /// Runs `f` on a thread; fails the test if it does not end within 10 s (a blocked open).
+    fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{what} did not end within 10 s"))
+    }
+
+    /// A previous slot whose index, or a folder of whose items, is a FIFO or a link to
+    /// /dev/zero: the copy neither blocks nor reads endlessly; it copies every file instead.
+    #[test]
+    fn a_special_file_in_the_previous_slot_never_blocks_the_copy() {
+        let root = tempfile::tempdir().unwrap();
+        let home = sample_home(root.path());
+        let first = root.path().join("b1");
+        let out1 = copy(&request(&home, &first, &["app.ini", "data/"], None));
+        write_sums_and_index(&first, &out1).unwrap();
+        let index = first.join(INDEX_FILE_NAME);
+        for (k, plant) in ["fifo", "zero"].into_iter().enumerate() {
+            fs::remove_file(&index).unwrap();
+            match plant {
+                "fifo" => mkfifo(&index),
+                _ => symlink("/dev/zero", &index).unwrap(),
+            }
+            let req = request(
+                &home,
+                &root.path().join(format!("next{k}")),
+                &["app.ini", "data/"],
+                Some(&first),
+            );
+            let out = within(plant, move || copy(&req));
+            assert_eq!(out.stats.files_linked, 0, "{plant}");
+            assert_eq!(out.stats.files_copied, 7, "{plant}");
+        }
+        // A good index, but a folder of the previous slot became a FIFO.
+        fs::remove_file(&index).unwrap();
+        fs::write(&index, render_index(&out1.index)).unwrap();
+        fs::remove_dir_all(first.join("data/sub")).unwrap();
+        mkfifo(&first.join("data/sub"));
+        let dest = root.path().join("next-dir");
+        let req = request(&home, &dest, &["app.ini", "data/"], Some(&first));
+        let out = within("a copy with a FIFO for a folder", move || copy(&req));
+        assert_eq!(out.stats.files, 7);
+        assert_eq!(
+            fs::read(dest.join("data/sub/blob.bin")).unwrap(),
+            fs::read(home.join("data/sub/blob.bin")).unwrap()
+        );
     }
 
     #[test]

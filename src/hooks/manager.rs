@@ -3,8 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -99,7 +100,16 @@ struct Inner {
     runtime: Handle,
     grace_ms: AtomicU64,
     keep_finished: AtomicUsize,
+    /// How long a subscriber's full queue may stay untouched (see `output`).
+    stall_ms: AtomicU64,
+    /// Fault injection (tests): abort the master right after a process was spawned, before
+    /// its process ID is recorded.
+    abort_after_spawn: AtomicBool,
 }
+
+/// Set in every hook process's environment to its process ID (the API's `id`): what
+/// recognises a process whose start the master could not record before it stopped.
+pub const HOOK_ID_ENV: &str = "BACKUP_HOOK_PROCESS_ID";
 
 /// Starts, lists, streams and ends hook processes. Cheap to clone; all clones share state.
 #[derive(Clone)]
@@ -151,6 +161,8 @@ impl HookManager {
                 runtime,
                 grace_ms: AtomicU64::new(DEFAULT_GRACE.as_millis() as u64),
                 keep_finished: AtomicUsize::new(KEEP_FINISHED),
+                stall_ms: AtomicU64::new(output::DEFAULT_STALL.as_millis() as u64),
+                abort_after_spawn: AtomicBool::new(false),
             }),
         };
         mgr.inner.prune();
@@ -174,24 +186,56 @@ impl HookManager {
             .store(grace.as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Runs `on_success` (succeeded) or `on_failure` (failed, cancelled, interrupted) for the
-    /// backup `ctx`. None when that command is empty. A `skipped` record (with a warning in
-    /// the log) when a process of the same hook still runs; a `failed_to_start` record when
-    /// it cannot be started; otherwise the `running` record. `ctx.result` is ignored:
-    /// `BACKUP_RESULT` is `success` or `failure` from `succeeded`.
+    /// Fault injection for tests: abort the process right after a hook process was spawned,
+    /// before its process ID is recorded.
+    pub fn set_abort_after_spawn(&self, on: bool) {
+        self.inner.abort_after_spawn.store(on, Ordering::Relaxed);
+    }
+
+    /// [`HookManager::start_after_backup`], with an error logged and answered as `None`.
     pub fn after_backup(&self, succeeded: bool, ctx: BackupContext) -> Option<HookProcess> {
+        let id = ctx.backup_id.clone();
+        self.start_after_backup(succeeded, ctx).unwrap_or_else(|e| {
+            tracing::error!(backup = %id, error = %e, "after-backup hook not started");
+            None
+        })
+    }
+
+    /// Runs `on_success` (succeeded) or `on_failure` (failed, cancelled, interrupted) for the
+    /// backup `ctx`, at most once per backup: when a record of an after-backup process of
+    /// this backup exists (also from before a restart), that record is returned and nothing
+    /// starts. None when the command is empty. A `skipped` record (with a warning in the log)
+    /// when a process of the same hook still runs; a `failed_to_start` record when it cannot
+    /// be started; otherwise the `running` record. The record is on disk before the process
+    /// starts; [`HookError::NotRecorded`] when it cannot be written (nothing started).
+    /// `ctx.result` is ignored: `BACKUP_RESULT` is `success` or `failure` from `succeeded`.
+    pub fn start_after_backup(
+        &self,
+        succeeded: bool,
+        ctx: BackupContext,
+    ) -> Result<Option<HookProcess>, HookError> {
         let (hook, kind, result) = if succeeded {
             (HookName::OnSuccess, HookKind::AfterSuccess, "success")
         } else {
             (HookName::OnFailure, HookKind::AfterFailure, "failure")
         };
+        let mut table = lock(&self.inner.table);
+        let earlier = table.order.iter().rev().find(|e| {
+            let r = lock(&e.record);
+            r.kind != HookKind::Test && r.backup_id.as_deref() == Some(ctx.backup_id.as_str())
+        });
+        if let Some(e) = earlier {
+            let r = e.snapshot();
+            tracing::info!(backup = %ctx.backup_id, process = %r.id, status = %r.status,
+                "the after-backup hook of this backup was started before; not starting it again");
+            return Ok(Some(r));
+        }
         let settings = self.settings();
         let command = settings.command(hook).to_string();
         if command.trim().is_empty() {
-            return None;
+            return Ok(None);
         }
         let env = process::hook_env(result, Some(&ctx));
-        let mut table = lock(&self.inner.table);
         let previous = table
             .order
             .iter()
@@ -219,7 +263,7 @@ impl HookManager {
             };
             tracing::warn!(id = %rec.id, %hook, previous = %prev, backup_id = ?rec.backup_id,
                 "hook not started: the previous process of this hook is still running");
-            return Some(self.insert_final(&mut table, rec));
+            return Ok(Some(self.insert_final(&mut table, rec)));
         }
         let launch = Launch {
             kind,
@@ -229,7 +273,7 @@ impl HookManager {
             env,
             settings,
         };
-        Some(self.start(&mut table, launch))
+        self.start(&mut table, launch).map(Some)
     }
 
     /// Runs `hook` now as a test (kind `test`, `BACKUP_RESULT=test`), with the values of
@@ -262,7 +306,7 @@ impl HookManager {
             settings,
         };
         let mut table = lock(&self.inner.table);
-        Ok(self.start(&mut table, launch))
+        self.start(&mut table, launch)
     }
 
     /// Running processes, newest first; with `all`, the kept finished ones too.
@@ -322,10 +366,38 @@ impl HookManager {
 
     /// Output lines numbered above `after_line` (0: from line 1), replayed from the log file,
     /// then live, then one `Exit`. Works the same for finished processes. None for an
-    /// unknown id. Dropping the stream ends its task.
+    /// unknown id. Dropping the stream ends its task. A subscriber too slow for its bounded
+    /// queue is dropped: its stream ends early, without `Exit` (see [`output`]).
     pub fn output(&self, id: &str, after_line: u64) -> Option<OutputStream> {
+        self.output_holding(id, after_line, Box::new(()))
+    }
+
+    /// [`HookManager::output`], keeping `hold` until this subscriber's task ends (see
+    /// [`output::Hold`]): the HTTP layer's place among the stream's subscribers, freed as soon
+    /// as nothing more will be sent, even while a stalled client still holds the connection.
+    pub fn output_holding(
+        &self,
+        id: &str,
+        after_line: u64,
+        hold: output::Hold,
+    ) -> Option<OutputStream> {
         let entry = self.entry(id)?;
-        Some(output::subscribe(&self.inner.runtime, entry, after_line))
+        let stall = Duration::from_millis(self.inner.stall_ms.load(Ordering::Relaxed));
+        Some(output::subscribe(
+            &self.inner.runtime,
+            entry,
+            after_line,
+            stall,
+            hold,
+        ))
+    }
+
+    /// How long a subscriber's full queue may stay untouched before it is dropped
+    /// ([`output::DEFAULT_STALL`]).
+    pub fn set_stall_timeout(&self, stall: Duration) {
+        self.inner
+            .stall_ms
+            .store(stall.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// How many processes are running.
@@ -372,8 +444,11 @@ impl HookManager {
     }
 
     /// Starts a process and its supervisor; called with the table locked so that the
-    /// one-at-a-time check and the start are one step.
-    fn start(&self, table: &mut Table, l: Launch) -> HookProcess {
+    /// one-at-a-time check and the start are one step. The record is written (status
+    /// `running`, no process ID yet) before the process is spawned: a master that dies right
+    /// after the spawn still lists it at its next start (`orphaned`; recognised by
+    /// [`HOOK_ID_ENV`] and ended there), and never starts it twice.
+    fn start(&self, table: &mut Table, l: Launch) -> Result<HookProcess, HookError> {
         let id = new_id();
         let rec = HookProcess {
             id: id.clone(),
@@ -392,36 +467,61 @@ impl HookManager {
         };
         let argv = match process::split_command(&rec.command) {
             Ok(a) => a,
-            Err(e) => return self.failed(table, rec, e.to_string()),
+            Err(e) => return Ok(self.failed(table, rec, e.to_string())),
         };
         let work = l.settings.work_folder.clone();
         if !work.is_dir() {
             let e = HookError::WorkFolderMissing { path: work };
-            return self.failed(table, rec, e.to_string());
+            return Ok(self.failed(table, rec, e.to_string()));
         }
         let log_path = record::log_path(&self.inner.dir, &id);
+        // 0600: a hook's output may hold anything the script prints.
         let log = match std::fs::OpenOptions::new()
             .append(true)
             .create_new(true)
+            .mode(0o600)
             .open(&log_path)
         {
             Ok(f) => f,
             Err(e) => {
                 let msg = format!("cannot create log file {}: {e}", log_path.display());
-                return self.failed(table, rec, msg);
+                return Ok(self.failed(table, rec, msg));
             }
         };
+        let intent = StoredRecord {
+            process: rec.clone(),
+            boot_id: process::boot_id(),
+            start_ticks: None,
+        };
+        // Visible before the process exists (made durable by the write of its process ID
+        // right after): a crash between the two leaves it listed, never started twice.
+        if let Err(source) =
+            record::write_visible(&record::json_path(&self.inner.dir, &id), &intent)
+        {
+            drop(log);
+            let _ = std::fs::remove_file(&log_path);
+            return Err(HookError::NotRecorded {
+                hook: l.hook,
+                source,
+            });
+        }
+        let mut env = l.env;
+        env.push((HOOK_ID_ENV.into(), id.clone().into()));
         let spawned = {
             let _rt = self.inner.runtime.enter();
-            process::spawn(&argv, &work, &l.env)
+            process::spawn(&argv, &work, &l.settings.env, &env)
         };
         let spawned = match spawned {
             Ok(s) => s,
             Err(e) => {
                 let program = argv.first().map(String::as_str).unwrap_or_default();
-                return self.failed(table, rec, format!("cannot start {program:?}: {e}"));
+                return Ok(self.failed(table, rec, format!("cannot start {program:?}: {e}")));
             }
         };
+        if self.inner.abort_after_spawn.load(Ordering::Relaxed) {
+            tracing::error!("injected fault abort_at:hook_spawned: aborting the process");
+            std::process::abort();
+        }
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         let mut entry = Entry::new(&self.inner.dir, rec, Some(tx.clone()));
         lock(&entry.record).pid = Some(spawned.pid);
@@ -445,7 +545,7 @@ impl HookManager {
             process::supervise(entry, spawned, log, tx, timeout, grace).await;
             let _ = tokio::task::spawn_blocking(move || inner.prune()).await;
         });
-        snapshot
+        Ok(snapshot)
     }
 }
 
@@ -499,17 +599,44 @@ enum Leftover {
     Unknown,
 }
 
+/// What is left of a process recorded `running` by an earlier master. Its group is ended only
+/// with proof that it is the one started: the same boot (both known and equal) and either the
+/// leader with the recorded start time, or, with the leader gone, members none of which is
+/// older than the leader was; for a process whose start was recorded but not its process ID
+/// (the master died in between), the members carrying its ID in [`HOOK_ID_ENV`].
 fn identify(r: &StoredRecord, boot: Option<&str>, procs: Option<&[process::ProcStat]>) -> Leftover {
+    let same_boot = match (r.boot_id.as_deref(), boot) {
+        (Some(then), Some(now)) if then != now => return Leftover::Rebooted,
+        (Some(_), Some(_)) => true,
+        _ => false,
+    };
+    let Some(procs) = procs else {
+        return Leftover::Unknown;
+    };
     let Some(pid) = r.process.pid else {
-        return Leftover::Gone;
+        if !same_boot {
+            return Leftover::Unknown;
+        }
+        // Started, process ID not recorded: find it by the ID in its environment.
+        let marked: Vec<&process::ProcStat> = procs
+            .iter()
+            .filter(|p| !process::is_dead(p.state) && carries_hook_id(p.pid, &r.process.id))
+            .collect();
+        let Some(first) = marked.first() else {
+            return Leftover::Gone;
+        };
+        let pgid = first.pgrp;
+        if marked.iter().any(|m| m.pgrp != pgid) {
+            return Leftover::Unknown;
+        }
+        let members = procs
+            .iter()
+            .filter(|p| p.pgrp == pgid && !process::is_dead(p.state))
+            .count();
+        return Leftover::Alive(pgid, members);
     };
     let pgid = pid as i32;
-    if let (Some(then), Some(now)) = (r.boot_id.as_deref(), boot) {
-        if then != now {
-            return Leftover::Rebooted;
-        }
-    }
-    let (Some(procs), Some(start)) = (procs, r.start_ticks) else {
+    let Some(start) = r.start_ticks else {
         return Leftover::Unknown;
     };
     let members: Vec<&process::ProcStat> = procs
@@ -527,12 +654,23 @@ fn identify(r: &StoredRecord, boot: Option<&str>, procs: Option<&[process::ProcS
         // The pid belongs to another process now, so the old group (which would have kept
         // the number in use) is gone.
         Some(_) => Leftover::Gone,
-        // Leader gone, members left: ours only if none of them is older than the leader was.
-        None if members.iter().all(|m| m.start_ticks >= start) => {
+        // Leader gone, members left: ours only on the same boot and if none of them is older
+        // than the leader was.
+        None if same_boot && members.iter().all(|m| m.start_ticks >= start) => {
             Leftover::Alive(pgid, members.len())
         }
-        None => Leftover::Gone,
+        None if same_boot => Leftover::Gone,
+        None => Leftover::Unknown,
     }
+}
+
+/// True when process `pid`'s environment sets [`HOOK_ID_ENV`] to `id`.
+fn carries_hook_id(pid: i32, id: &str) -> bool {
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    let want = format!("{HOOK_ID_ENV}={id}");
+    environ.split(|&b| b == 0).any(|var| var == want.as_bytes())
 }
 
 /// The restart policy: every record still `running` becomes `orphaned`; live leftovers of
@@ -547,6 +685,7 @@ fn adopt_orphans(dir: &std::path::Path, records: &mut [StoredRecord], grace: Dur
             continue;
         }
         let note = match identify(r, boot.as_deref(), procs.as_deref()) {
+            Leftover::Gone if r.process.pid.is_none() => "the master stopped right after starting it, before its process ID was recorded; none of its processes was left at the next start-up".to_string(),
             Leftover::Gone => "the master stopped while it ran; none of its processes was left at the next start-up".to_string(),
             Leftover::Rebooted => "the master stopped while it ran; the machine has restarted since".to_string(),
             Leftover::Alive(pgid, n) => {
@@ -572,5 +711,130 @@ fn adopt_orphans(dir: &std::path::Path, records: &mut [StoredRecord], grace: Dur
         if let Err(e) = record::write_atomic(&path, r) {
             tracing::error!(path = %path.display(), error = %e, "cannot write hook record");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    fn stored(
+        id: &str,
+        pid: Option<u32>,
+        boot: Option<String>,
+        ticks: Option<u64>,
+    ) -> StoredRecord {
+        StoredRecord {
+            process: HookProcess {
+                id: id.into(),
+                kind: HookKind::AfterSuccess,
+                hook: HookName::OnSuccess,
+                command: "x".into(),
+                backup_id: Some("b1".into()),
+                started_at: Utc::now(),
+                finished_at: None,
+                pid,
+                status: HookStatus::Running,
+                exit_code: None,
+                signal: None,
+                error: None,
+                lines: 0,
+            },
+            boot_id: boot,
+            start_ticks: ticks,
+        }
+    }
+
+    fn wait_gone(pid: i32) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while process::proc_stat(pid).is_some_and(|p| !process::is_dead(p.state)) {
+            assert!(std::time::Instant::now() < deadline, "{pid} did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// With the leader gone, a group is ours only on proof of the same boot (both known), as
+    /// when the leader is alive; and a process whose ID was never recorded is recognised by
+    /// its hook ID in its environment, and only so.
+    #[test]
+    fn orphans_are_ended_only_with_proof() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bg_file = tmp.path().join("bg.pid");
+        let mut leader = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("sleep 300 & echo $! > {}; wait", bg_file.display()))
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = leader.id() as i32;
+        let ticks = process::proc_stat(pgid).unwrap().start_ticks;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let bg: i32 = loop {
+            if let Some(p) = std::fs::read_to_string(&bg_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                break p;
+            }
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // The leader ends (and is reaped); its background child stays in the group.
+        leader.kill().unwrap();
+        leader.wait().unwrap();
+        let boot = process::boot_id();
+        let procs = process::all_processes();
+        let procs = procs.as_deref();
+        let same = stored("h1", Some(pgid as u32), boot.clone(), Some(ticks));
+        assert!(matches!(
+            identify(&same, boot.as_deref(), procs),
+            Leftover::Alive(g, 1) if g == pgid
+        ));
+        let no_boot = stored("h1", Some(pgid as u32), None, Some(ticks));
+        assert!(matches!(
+            identify(&no_boot, boot.as_deref(), procs),
+            Leftover::Unknown
+        ));
+        let later = stored(
+            "h1",
+            Some(pgid as u32),
+            boot.clone(),
+            Some(ticks + 1_000_000),
+        );
+        assert!(matches!(
+            identify(&later, boot.as_deref(), procs),
+            Leftover::Gone
+        ));
+        process::end_groups_blocking(&[pgid], Duration::from_secs(1));
+        wait_gone(bg);
+
+        // Started, its process ID not recorded: found by the ID in its environment.
+        let mut marked = std::process::Command::new("sleep")
+            .arg("300")
+            .env(HOOK_ID_ENV, "h2")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mpid = marked.id() as i32;
+        let procs = process::all_processes();
+        let procs = procs.as_deref();
+        let unknown_pid = stored("h2", None, boot.clone(), None);
+        assert!(matches!(
+            identify(&unknown_pid, boot.as_deref(), procs),
+            Leftover::Alive(g, 1) if g == mpid
+        ));
+        let other = stored("h3", None, boot.clone(), None);
+        assert!(matches!(
+            identify(&other, boot.as_deref(), procs),
+            Leftover::Gone
+        ));
+        let no_boot = stored("h2", None, None, None);
+        assert!(matches!(
+            identify(&no_boot, boot.as_deref(), procs),
+            Leftover::Unknown
+        ));
+        marked.kill().unwrap();
+        marked.wait().unwrap();
     }
 }

@@ -19,7 +19,8 @@
 //! * **argv** is split like a POSIX shell would (`shell-words`); no shell runs unless the command
 //!   names one (`sh -c '...'`). A relative program path (`./x.sh`) is resolved against the work
 //!   folder, a bare name (`x.sh`) through `PATH`.
-//! * **cwd** is `work_folder` (the caller resolves an empty setting to `state_dir`). A missing
+//! * **cwd** is `work_folder` (the caller resolves an empty setting: the `maestro-hub`
+//!   component's home, else `state_dir`). A missing
 //!   folder is [`HookError::WorkFolderMissing`] for a test run and a `failed_to_start` record
 //!   for an after-backup run.
 //! * **Process group**: the child is the leader of a new group (`setpgid(0, 0)`); timeout and
@@ -27,11 +28,20 @@
 //!   period ([`DEFAULT_GRACE`]), and wait until no live member is left ([`HookManager::terminate`]
 //!   blocks its thread for that; [`HookManager::terminate_async`] awaits it). A descendant that leaves
 //!   the group itself (`setsid`) is out of reach (that would need cgroups).
-//! * **Environment**: the master's own, minus every inherited `BACKUP_*` variable, plus
-//!   `BACKUP_ID`, `BACKUP_RESULT` (`success` / `failure` / `test`), `BACKUP_REPORT` (path) and
-//!   `BACKUP_FOLDER_<NAME>` per component: NAME is the component name upper-cased with every
-//!   character outside `[A-Z0-9_]` (such as `-`) turned into `_`, so `my-db` gives
-//!   `BACKUP_FOLDER_MY_DB`. stdin is `/dev/null`.
+//! * **Environment**: a clean one, never the master's (which may hold tokens such as
+//!   `BACKUP_MASTER_AGENT_TOKEN_*`): `PATH`, `HOME` and `LANG` as the master has them (`PATH`
+//!   defaults to `/usr/local/bin:/usr/bin:/bin`), the variables named in `hooks.env` that the
+//!   master has, and `BACKUP_ID`, `BACKUP_RESULT` (`success` / `failure` / `test`),
+//!   `BACKUP_REPORT` (path) and `BACKUP_FOLDER_<NAME>` per component: NAME is the component
+//!   name upper-cased with every character outside `[A-Z0-9_]` (such as `-`) turned into `_`,
+//!   so `my-db` gives `BACKUP_FOLDER_MY_DB`; and
+//!   `BACKUP_HOOK_PROCESS_ID`, the process's own ID in the API ([`HOOK_ID_ENV`]). stdin is
+//!   `/dev/null`.
+//! * **Exactly once per backup**: [`HookManager::start_after_backup`] starts nothing when a
+//!   record of an after-backup process of that backup exists (also one from before a restart:
+//!   the backup engine delivers backups whose hook is still owed at every start). The record is
+//!   written before the process is spawned and again with its process ID right after; if the
+//!   first write fails, nothing starts ([`HookError::NotRecorded`]; the hook stays owed).
 //! * **Test runs** ([`HookManager::run_test`]) use the same rules with `BACKUP_RESULT=test`.
 //!   Given a [`BackupContext`] (the HTTP layer passes the latest backup's) its ID, report and
 //!   folders are used; without one `BACKUP_ID` and `BACKUP_REPORT` are set to the empty string
@@ -64,7 +74,9 @@
 //! A record still `running` on disk when [`HookManager::open`] runs belongs to a master that
 //! died or stopped. It becomes `orphaned` (final; exit code unknown; `error` says what was
 //! found), and if that process group is still alive *and* provably the same one (same boot,
-//! leader start time from `/proc` equal to the recorded one), it is ended first like
+//! both known; the leader's start time from `/proc` equal to the recorded one, or with the
+//! leader gone, no member older than it was; for a process whose ID was not recorded yet, its
+//! members found by [`HOOK_ID_ENV`] in their environment), it is ended first like
 //! [`HookManager::terminate`] would (SIGTERM, grace, SIGKILL). Reason: with the master gone
 //! nobody reads its output (its next write would die of SIGPIPE anyway), nothing could
 //! time it out or stop it, and it would block nothing, so it could pile up. `open` blocks for
@@ -84,7 +96,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use manager::HookManager;
+pub use manager::{HookManager, HOOK_ID_ENV};
 pub use output::{OutputStream, MAX_LINE_BYTES};
 
 /// Time between SIGTERM and SIGKILL when a process group is ended.
@@ -216,10 +228,13 @@ pub struct HookSettings {
     pub on_success: String,
     /// Command run after a failed, cancelled or interrupted backup; empty: nothing runs.
     pub on_failure: String,
-    /// Working directory, already resolved (state_dir when the setting is empty).
+    /// Working directory, already resolved (an empty setting is resolved by the caller: the
+    /// `maestro-hub` component's home, else the state dir).
     pub work_folder: PathBuf,
     /// The process group is ended after this many seconds; 0: no timeout.
     pub timeout_seconds: u64,
+    /// Names of the master's environment variables a hook also gets (`hooks.env`).
+    pub env: Vec<String>,
 }
 
 impl HookSettings {
@@ -281,6 +296,14 @@ pub enum HookError {
     },
     #[error("HookManager::open must be called inside a tokio runtime")]
     NoRuntime,
+    /// The record of a process about to start could not be written, so it was not started
+    /// (a process nobody could list after a crash must never run).
+    #[error("the {hook} process was not started: its record could not be written: {source}")]
+    NotRecorded {
+        hook: HookName,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Checks a command for the settings API: empty is fine (nothing runs), otherwise it must

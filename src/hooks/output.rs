@@ -26,32 +26,50 @@
 //! 4. when the channel closes, read what is left in the file, wait for the final record, and
 //!    send one `Exit`.
 //!
-//! Each subscriber is a task feeding a small bounded queue; a slow or absent reader only
-//! fills its own queue and lags on the channel, never the pump. It ends when the stream is
-//! dropped.
+//! # Memory: bounded in bytes
+//! Each subscriber is a task feeding a queue bounded in **bytes**
+//! ([`SUBSCRIBER_BUFFER_BYTES`], counted over the lines' text), not lines: a reader slower than
+//! the output only fills its own queue and lags on the channel, never the pump, and catches up
+//! from the file at its own pace, so it costs the same few hundred KiB whatever the output's
+//! size. The channel itself holds at most [`CHANNEL_CAPACITY`] lines (4 MiB of the longest
+//! lines), shared by all subscribers.
+//!
+//! A subscriber **too slow for the bound** — its queue stays full, nothing taken from it, for
+//! the stall timeout ([`DEFAULT_STALL`]) — is dropped: its stream ends after the lines already
+//! queued, without an `Exit` event, which frees its place among the stream's subscribers. It
+//! can resume with `Last-Event-ID` (the number of the last line it got) and gets every line
+//! once. A stream also ends when it is dropped.
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::Stream;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::pipe;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::{broadcast, mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::manager::{lock, Entry};
 use super::OutputEvent;
 
 /// Longest line, in bytes of raw output; longer lines are split.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-/// Lines kept in the broadcast channel for subscribers that fall behind a little.
-pub(crate) const CHANNEL_CAPACITY: usize = 1024;
+/// Lines kept in the broadcast channel for subscribers that fall behind a little (they read
+/// the rest from the file). Small: a lagging subscriber keeps up to this many lines alive.
+pub(crate) const CHANNEL_CAPACITY: usize = 64;
 const READ_CHUNK: usize = 64 * 1024;
-const SUBSCRIBER_QUEUE: usize = 64;
+/// Buffer of a subscriber's file reader.
+const LOG_READ_BUF: usize = 16 * 1024;
+/// Bytes of output queued for one subscriber, at most (one longer line is let through alone).
+pub const SUBSCRIBER_BUFFER_BYTES: usize = 128 * 1024;
+/// What an event costs in the queue besides its text.
+const EVENT_OVERHEAD: usize = 64;
+/// How long a subscriber's full queue may stay untouched before it is dropped.
+pub const DEFAULT_STALL: Duration = Duration::from_secs(10);
 
 /// One published output line.
 #[derive(Clone, Debug)]
@@ -237,28 +255,100 @@ impl Sink<'_> {
     }
 }
 
-/// A subscriber's view of a process's output; ends after the `Exit` event.
-pub struct OutputStream(ReceiverStream<OutputEvent>);
+/// A subscriber's view of a process's output; ends after the `Exit` event, or earlier when
+/// the subscriber was dropped as too slow (see the module doc).
+pub struct OutputStream(mpsc::UnboundedReceiver<(OutputEvent, OwnedSemaphorePermit)>);
 
 impl Stream for OutputStream {
     type Item = OutputEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<OutputEvent>> {
-        Pin::new(&mut self.0).poll_next(cx)
+        // The event leaves the queue here: its permit is dropped, making room for the next.
+        self.0.poll_recv(cx).map(|o| o.map(|(ev, _room)| ev))
     }
 }
 
-/// Starts a subscriber task for `entry` on the current runtime.
+impl OutputStream {
+    /// True once nothing more will be queued: the process's output is complete or the
+    /// subscriber was dropped as too slow (the lines already queued can still be taken).
+    #[cfg(test)]
+    pub(crate) fn is_finished(&self) -> bool {
+        self.0.is_closed()
+    }
+}
+
+/// The sending side of one subscriber's queue, bounded in bytes.
+struct Outbox {
+    tx: mpsc::UnboundedSender<(OutputEvent, OwnedSemaphorePermit)>,
+    room: Arc<Semaphore>,
+    stall: Duration,
+    id: String,
+}
+
+impl Outbox {
+    /// Queues `ev` once there is room for it. False when the stream was dropped, or when no
+    /// room came within the stall timeout: the subscriber is too slow and is dropped.
+    async fn send(&self, ev: OutputEvent) -> bool {
+        let cost = match &ev {
+            OutputEvent::Line { text, .. } => text.len(),
+            OutputEvent::Exit { .. } => 0,
+        }
+        .saturating_add(EVENT_OVERHEAD)
+        .min(SUBSCRIBER_BUFFER_BYTES);
+        let cost = u32::try_from(cost).unwrap_or(u32::MAX);
+        let acquire = self.room.clone().acquire_many_owned(cost);
+        let permit = tokio::select! {
+            _ = self.tx.closed() => return false,
+            r = tokio::time::timeout(self.stall, acquire) => match r {
+                Ok(Ok(p)) => p,
+                Ok(Err(_)) => return false,
+                Err(_) => {
+                    let next = match &ev {
+                        OutputEvent::Line { n, .. } => *n,
+                        OutputEvent::Exit { .. } => 0,
+                    };
+                    tracing::info!(id = %self.id, next_line = next, stall = ?self.stall,
+                        "output subscriber too slow: dropped (it can resume with Last-Event-ID)");
+                    return false;
+                }
+            }
+        };
+        self.tx.send((ev, permit)).is_ok()
+    }
+
+    async fn closed(&self) {
+        self.tx.closed().await
+    }
+}
+
+/// Something the caller wants kept for as long as a subscriber's task runs (the HTTP layer's
+/// place among the stream's subscribers): dropped when the task ends, whether the output is
+/// complete, the subscriber was dropped as too slow, or the stream was dropped.
+pub type Hold = Box<dyn Send>;
+
+/// Starts a subscriber task for `entry` on the current runtime; a subscriber that leaves its
+/// full queue untouched for `stall` is dropped.
 pub(crate) fn subscribe(
     runtime: &tokio::runtime::Handle,
     entry: Arc<Entry>,
     after: u64,
+    stall: Duration,
+    hold: Hold,
 ) -> OutputStream {
-    let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let out = Outbox {
+        tx,
+        room: Arc::new(Semaphore::new(SUBSCRIBER_BUFFER_BYTES)),
+        stall,
+        id: entry.id.clone(),
+    };
     // Step 1 happens here, before anything is read.
     let live = lock(&entry.live).as_ref().map(|s| s.subscribe());
-    runtime.spawn(follow(entry, live, after, tx));
-    OutputStream(ReceiverStream::new(rx))
+    runtime.spawn(async move {
+        follow(entry, live, after, out).await;
+        drop(hold);
+    });
+    OutputStream(rx)
 }
 
 /// Steps 2 to 4 of the module doc. Returns early when the stream was dropped.
@@ -266,22 +356,22 @@ async fn follow(
     entry: Arc<Entry>,
     live: Option<broadcast::Receiver<Line>>,
     after: u64,
-    tx: mpsc::Sender<OutputEvent>,
+    out: Outbox,
 ) {
     let mut file = LogReader::new(entry.log_path.clone());
     let mut next = after.saturating_add(1);
-    if !file.send_from(&mut next, &tx).await {
+    if !file.send_from(&mut next, &out).await {
         return;
     }
     if let Some(mut live) = live {
         loop {
             let got = tokio::select! {
-                _ = tx.closed() => return,
+                _ = out.closed() => return,
                 r = live.recv() => r,
             };
             match got {
                 Ok(line) => {
-                    if line.n > next && !file.send_from(&mut next, &tx).await {
+                    if line.n > next && !file.send_from(&mut next, &out).await {
                         return;
                     }
                     if line.n < next {
@@ -292,13 +382,13 @@ async fn follow(
                         n: line.n,
                         text: line.text.to_string(),
                     };
-                    if tx.send(ev).await.is_err() {
+                    if !out.send(ev).await {
                         return;
                     }
                     next = line.n + 1;
                 }
                 Err(RecvError::Lagged(_)) => {
-                    if !file.send_from(&mut next, &tx).await {
+                    if !file.send_from(&mut next, &out).await {
                         return;
                     }
                 }
@@ -308,10 +398,10 @@ async fn follow(
     }
     let mut done = entry.done.subscribe();
     tokio::select! {
-        _ = tx.closed() => return,
+        _ = out.closed() => return,
         _ = done.wait_for(|d| *d) => {}
     }
-    if !file.send_from(&mut next, &tx).await {
+    if !file.send_from(&mut next, &out).await {
         return;
     }
     let exit = {
@@ -322,7 +412,7 @@ async fn follow(
             signal: rec.signal,
         }
     };
-    let _ = tx.send(exit).await;
+    let _ = out.send(exit).await;
 }
 
 /// Reads a growing log file line by line, keeping its place between calls.
@@ -346,11 +436,11 @@ impl LogReader {
     }
 
     /// Sends every complete line numbered `>= *next` up to the end of the file and moves
-    /// `*next` past them. False when the receiver is gone.
-    async fn send_from(&mut self, next: &mut u64, tx: &mpsc::Sender<OutputEvent>) -> bool {
+    /// `*next` past them. False when the subscriber is gone or dropped.
+    async fn send_from(&mut self, next: &mut u64, out: &Outbox) -> bool {
         if self.file.is_none() {
             match tokio::fs::File::open(&self.path).await {
-                Ok(f) => self.file = Some(BufReader::with_capacity(READ_CHUNK, f)),
+                Ok(f) => self.file = Some(BufReader::with_capacity(LOG_READ_BUF, f)),
                 Err(e) => {
                     if e.kind() != ErrorKind::NotFound {
                         tracing::warn!(path = %self.path.display(), error = %e, "cannot read hook log");
@@ -376,7 +466,7 @@ impl LogReader {
                             n: self.lines,
                             text: text.into_owned(),
                         };
-                        if tx.send(ev).await.is_err() {
+                        if !out.send(ev).await {
                             return false;
                         }
                         *next = self.lines + 1;

@@ -89,10 +89,33 @@ pub(crate) fn hook_env(result: &str, ctx: Option<&BackupContext>) -> Vec<(OsStri
     env
 }
 
-/// The inherited variables a hook must not see: every `BACKUP_*` (only the master sets those).
-pub(crate) fn inherited_backup_vars(keys: impl Iterator<Item = OsString>) -> Vec<OsString> {
-    keys.filter(|k| k.as_encoded_bytes().starts_with(b"BACKUP_"))
-        .collect()
+/// Variables of the master's environment every hook gets (when the master has them).
+pub(crate) const PASSED_ALWAYS: [&str; 3] = ["PATH", "HOME", "LANG"];
+/// `PATH` of a hook when the master has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The part of a hook's environment taken from the master's (read through `lookup`):
+/// [`PASSED_ALWAYS`] and the names in `extra`, never a `BACKUP_*` (only the master sets those).
+pub(crate) fn passed_env(
+    extra: &[String],
+    lookup: impl Fn(&str) -> Option<OsString>,
+) -> Vec<(OsString, OsString)> {
+    let mut out: Vec<(OsString, OsString)> = Vec::new();
+    let names = PASSED_ALWAYS
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str));
+    for name in names {
+        if name.starts_with("BACKUP_") || out.iter().any(|(k, _)| k == name) {
+            continue;
+        }
+        match lookup(name) {
+            Some(v) => out.push((name.into(), v)),
+            None if name == "PATH" => out.push((name.into(), DEFAULT_PATH.into())),
+            None => {}
+        }
+    }
+    out
 }
 
 /// A started child and the read end of its output pipe.
@@ -103,11 +126,13 @@ pub(crate) struct Spawned {
 }
 
 /// Starts `argv` in `cwd` as the leader of a new process group, stdout and stderr on one
-/// pipe, stdin `/dev/null`, the master's environment without `BACKUP_*` plus `env`.
-/// Must run inside the runtime that will supervise it (`Handle::enter`).
+/// pipe, stdin `/dev/null`, in a clean environment: [`passed_env`] of `pass` and the master's
+/// environment, plus `env` (the `BACKUP_*` variables). Must run inside the runtime that will
+/// supervise it (`Handle::enter`).
 pub(crate) fn spawn(
     argv: &[String],
     cwd: &Path,
+    pass: &[String],
     env: &[(OsString, OsString)],
 ) -> io::Result<Spawned> {
     let Some((program, args)) = argv.split_first() else {
@@ -127,9 +152,8 @@ pub(crate) fn spawn(
         .stderr(Stdio::from(writer_err))
         .process_group(0)
         .kill_on_drop(false);
-    for key in inherited_backup_vars(std::env::vars_os().map(|(k, _)| k)) {
-        cmd.env_remove(key);
-    }
+    cmd.env_clear();
+    cmd.envs(passed_env(pass, |k| std::env::var_os(k)));
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let child = cmd.spawn()?;
     // Dropping the command closes our copies of the write end: EOF comes when the child's
@@ -443,16 +467,34 @@ mod unit {
     }
 
     #[test]
-    fn inherited_backup_variables_are_dropped() {
-        let keys = [
-            "PATH",
-            "BACKUP_ID",
-            "BACKUP_FOLDER_OLD",
-            "XBACKUP_ID",
-            "HOME",
-        ];
-        let dropped = inherited_backup_vars(keys.iter().map(OsString::from));
-        assert_eq!(dropped, ["BACKUP_ID", "BACKUP_FOLDER_OLD"]);
+    fn only_path_home_lang_and_listed_names_are_passed() {
+        let master = |k: &str| -> Option<OsString> {
+            match k {
+                "PATH" => Some("/opt/bin:/usr/bin".into()),
+                "LANG" => Some("de_DE.UTF-8".into()),
+                "TAPE" => Some("/dev/nst0".into()),
+                "SECRET" => Some("s3cr3t".into()),
+                "BACKUP_MASTER_AGENT_TOKEN_TRK" => Some("token".into()),
+                _ => None,
+            }
+        };
+        let listed: Vec<String> = ["TAPE", "UNSET", "BACKUP_MASTER_AGENT_TOKEN_TRK", "PATH"]
+            .map(String::from)
+            .to_vec();
+        let got: Vec<(String, String)> = passed_env(&listed, master)
+            .into_iter()
+            .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
+            .collect();
+        let want = [
+            ("PATH", "/opt/bin:/usr/bin"),
+            ("LANG", "de_DE.UTF-8"),
+            ("TAPE", "/dev/nst0"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(got, want);
+        // No PATH at all: a sane default, so bare command names still resolve.
+        let got = passed_env(&[], |_| None);
+        assert_eq!(got, [("PATH".into(), DEFAULT_PATH.into())]);
     }
 
     #[test]

@@ -29,6 +29,7 @@ fn settings(work: &Path, on_success: &str, on_failure: &str, timeout: u64) -> Ho
         on_failure: on_failure.into(),
         work_folder: work.to_path_buf(),
         timeout_seconds: timeout,
+        env: Vec::new(),
     }
 }
 
@@ -405,6 +406,71 @@ done"#,
             exit_code: Some(0),
             signal: None
         }
+    );
+}
+
+/// A subscriber that takes nothing while its queue is full is dropped after the stall
+/// timeout (its stream ends after what was queued, without `Exit`), having had no more than its
+/// byte-bounded queue buffered for it; resumed with the last line it got, it gets every line
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_too_slow_for_its_buffer_is_dropped_and_resumes_every_line_once() {
+    let f = fixture("./long.sh", "", 0);
+    // 600 lines of 2 KiB: ten times a subscriber's buffer.
+    f.script(
+        "long.sh",
+        r#"pad=$(printf '%2040s' '' | tr ' ' x)
+i=1
+while [ $i -le 600 ]; do echo "$i $pad"; i=$((i + 1)); done"#,
+    );
+    f.mgr.set_stall_timeout(Duration::from_millis(300));
+    let rec = f.mgr.after_backup(true, ctx("b1")).unwrap();
+    wait_final(&f.mgr, &rec.id, Duration::from_secs(30)).await;
+    let mut stream = f.mgr.output(&rec.id, 0).unwrap();
+    // Take nothing until the subscriber is dropped.
+    let end = Instant::now() + Duration::from_secs(10);
+    while !stream.is_finished() {
+        assert!(
+            Instant::now() < end,
+            "the stalled subscriber was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut got = Vec::new();
+    let mut queued_bytes = 0;
+    while let Some(ev) = stream.next().await {
+        match ev {
+            OutputEvent::Line { n, text } => {
+                queued_bytes += text.len();
+                got.push((n, text));
+            }
+            exit => panic!("a dropped subscriber gets no exit event: {exit:?}"),
+        }
+    }
+    assert!(!got.is_empty() && got.len() < 600, "{} lines", got.len());
+    assert!(
+        queued_bytes <= output::SUBSCRIBER_BUFFER_BYTES,
+        "{queued_bytes} bytes were queued for one subscriber"
+    );
+    let last = got.last().unwrap().0;
+    let (rest, exit) = collect(&f.mgr, &rec.id, last).await;
+    got.extend(rest);
+    assert_eq!(got.len(), 600);
+    assert_numbered(&got, 1);
+    for (n, text) in &got {
+        assert!(
+            text.starts_with(&format!("{n} x")) && text.len() == 2040 + 1 + n.to_string().len()
+        );
+    }
+    assert!(
+        matches!(
+            exit,
+            OutputEvent::Exit {
+                exit_code: Some(0),
+                ..
+            }
+        ),
+        "{exit:?}"
     );
 }
 

@@ -1,4 +1,4 @@
-//! Restore jobs (DESIGN §3, §5.4, §5.6; seed 11.7 automated): check the request, make the plan,
+//! Restore jobs (README *How backups work*; Maestro admin manual 11.7, automated): check the request, make the plan,
 //! verify exactly the folders to be restored, then apply the plan in the background with a
 //! safety copy of everything replaced, and roll back on any failure. No actix here;
 //! `crate::api::restores` is the edge.
@@ -15,8 +15,11 @@
 //!    preferred folder (a usable slot, else a usable imported folder). An unknown set (not on
 //!    disk and no source folder for any component) is [`StartError::UnknownSet`]; a component
 //!    without a folder (incomplete set) or with a failed one is refused naming it.
-//! 4. The plan of each component ([`plan`]); then every chosen folder is verified against its
-//!    `SHA256SUMS` ([`Sets::verify_folders`]); any changed, missing, unlisted or unreadable
+//! 4. The plan of each component ([`plan`]); a folder to restore from that is, holds or lies
+//!    inside a path another chosen component's plan replaces is refused, naming its field
+//!    ([`plan::source_clashes`]: that apply would move it aside and the commit delete it);
+//!    then every chosen folder is verified against its `SHA256SUMS`
+//!    ([`Sets::verify_folders`]); any changed, missing, unlisted or unreadable
 //!    file refuses the restore, naming the files. Nothing was changed on disk up to here.
 //! 5. The record is written (`jobs/restores/<ID>.json`, see [`record`]): status `planned` for a
 //!    dry run (final; the lock is released), else `running`, and the plan is applied on a
@@ -29,6 +32,12 @@
 //! ([`recovery`]). That happens in [`Restorer::open`], before the scheduler can start a backup.
 //!
 //! # Decisions
+//! * A restore's commit decision and its end count once they are on disk (see [`JobJournal`]):
+//!   a decision whose save failed is withdrawn on disk before the rollback starts (else a
+//!   crash during that rollback would be rolled forward over half-restored homes); an end
+//!   whose save failed is retried, the restore `running` and the job lock held meanwhile
+//!   (`/healthz` degraded). A panic after the decision completes the commit, never rolls it
+//!   back.
 //! * Safety folders `<home>/.pre-restore-<ID>` are removed once the restore succeeded: the
 //!   operator asked for the set's state, and keeping a second full copy of every home until
 //!   some later restore would silently double the disk use. They are kept (and named in the
@@ -46,18 +55,22 @@
 //!   follows the file's (CRLF when its last line has one).
 //! * A restore is not cancellable: stopping half-way would only mean a rollback, which a
 //!   failed restore does anyway.
-//! * Remote components (agents, DESIGN §8) are restored by their agents on their own machines
+//! * Remote components (agents, README *Remote components*) are restored by their agents on their own machines
 //!   ([`remote`], `crate::agent::restore`): the plan of a remote component (dry run included)
 //!   is made by its agent from the slot of the set, its folder is verified through the agent,
 //!   and the apply is the agent's (same rules, same safety folder in its home). The commit is
 //!   decided only when every component, local and remote, is applied; then every agent commits
-//!   (retried until acknowledged); any failure rolls back every component, local and remote.
+//!   (waited for until acknowledged), and only then the local safety folders go; any failure
+//!   before the decision rolls back every component, local and remote.
 //!   A remote component is restored only from its agent's slots: `source_folders` names
 //!   folders on this machine, so it is refused for a remote component.
-//! * Start-up recovery of a `running` restore rolls remote components back (or commits them)
-//!   through their agents, best effort: an agent that cannot be reached is named in the
-//!   record's errors, and rolls the component back by itself (its decision timeout, or its own
-//!   start-up when it stopped during the apply).
+//! * A remote component that applied voted yes and never decides alone: the master renews it
+//!   while it applies the others, and waits for its agent to acknowledge the commit or the
+//!   rollback, with no time limit (the restore stays `running`, holding the job lock, with a
+//!   note naming the agent). The restore ends `succeeded` only when every component was
+//!   restored, never for a mixed outcome. Start-up recovery of a `running` restore with
+//!   remote components runs in the background for the same reason (start-up never waits for
+//!   an agent), holding the job lock.
 
 pub mod apply;
 pub mod plan;
@@ -121,6 +134,12 @@ pub enum StartError {
     /// Fields of the request at fault: (field, message) each.
     #[error("invalid request: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<(String, String)>),
+    /// The set cannot be restored as asked: the fields at fault (as `Invalid`), and why.
+    #[error("{why:?}: {}", .fields.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    Refused {
+        why: Refusal,
+        fields: Vec<(String, String)>,
+    },
     /// No such backup set on disk.
     #[error("no backup set {0} on disk")]
     UnknownSet(String),
@@ -130,9 +149,33 @@ pub enum StartError {
     /// A home is not in a state a restore can work on.
     #[error("{0}")]
     Conflict(String),
+    /// A remote component's agent could not be asked for its plan (no answer, or no plan).
+    #[error("{0}")]
+    AgentUnreachable(String),
     /// The record could not be written, or a thread not started.
     #[error("{0}")]
     Io(String),
+}
+
+/// Why a set is refused ([`StartError::Refused`]); the API answers each with its own code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The set has no folder for a component to restore.
+    SetIncomplete,
+    /// A component's backup in the set did not succeed.
+    SetFailed,
+    /// A folder to restore does not verify against its `SHA256SUMS`.
+    SetNotVerified,
+    /// A remote component's agent refused to plan.
+    AgentRefused,
+}
+
+/// `Invalid`, or `Refused` when the set (not the request) is at fault.
+fn invalid_or(why: Option<Refusal>, fields: Vec<(String, String)>) -> StartError {
+    match why {
+        Some(why) => StartError::Refused { why, fields },
+        None => StartError::Invalid(fields),
+    }
 }
 
 /// Query of [`Restorer::list`].
@@ -165,7 +208,48 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The journal of one restore: the in-memory record, saved at every update.
+/// The fields others act on (readers, the job lock, recovery): shown only once durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Critical {
+    status: RestoreStatus,
+    finished_at: Option<chrono::DateTime<Utc>>,
+    commit_decided: bool,
+}
+
+impl Critical {
+    fn of(r: &RestoreRecord) -> Critical {
+        Critical {
+            status: r.status,
+            finished_at: r.finished_at,
+            commit_decided: r.commit_decided,
+        }
+    }
+
+    fn put(self, r: &mut RestoreRecord) {
+        r.status = self.status;
+        r.finished_at = self.finished_at;
+        r.commit_decided = self.commit_decided;
+    }
+}
+
+/// The job's own record of a restore, and what of it is on disk.
+struct Work {
+    rec: RestoreRecord,
+    /// The critical fields as last saved.
+    saved: Critical,
+    /// The last save failed: `rec` is not (all) on disk.
+    dirty: bool,
+}
+
+/// The journal of one restore: the job's working record, saved at every update, and the view
+/// readers get.
+///
+/// A restore's end and its commit decision count only once they are on disk: readers see
+/// `status`, `finished_at` and `commit_decided` as last saved while the job works with its own
+/// values, and a final record whose save failed is saved again ([`JobJournal::flush_durably`])
+/// before the job gives up the lock. A decision whose save failed is withdrawn durably before
+/// `update` returns the error (the failed save may have reached the disk all the same), so the
+/// rollback that follows is never rolled forward by recovery.
 ///
 /// With `hold_final` (the job thread's journal) the final status is written to disk at once but
 /// shown to readers only by [`JobJournal::publish`], called after the one-job lock is released:
@@ -175,16 +259,102 @@ struct JobJournal {
     id: String,
     hold_final: bool,
     held: Mutex<Option<RestoreRecord>>,
+    work: Mutex<Work>,
 }
 
 impl JobJournal {
+    /// The journal of restore `id`, whose record (in `inner.records`) is on disk.
     fn new(inner: Arc<Inner>, id: String, hold_final: bool) -> JobJournal {
+        let rec = lock(&inner.records)
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| empty_record(&id));
         JobJournal {
             inner,
             id,
             hold_final,
             held: Mutex::new(None),
+            work: Mutex::new(Work {
+                saved: Critical::of(&rec),
+                rec,
+                dirty: false,
+            }),
         }
+    }
+
+    fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), String> {
+        let now = Critical::of(rec);
+        let injected = if now.commit_decided && !was.commit_decided {
+            self.inner.faults.save_error("restore_decision")
+        } else if now.status.is_final() && !was.status.is_final() {
+            self.inner.faults.save_error("restore_final")
+        } else {
+            None
+        };
+        if let Some(e) = injected {
+            return Err(e.to_string());
+        }
+        record::save(&self.inner.state_dir, rec).map_err(|e| e.to_string())
+    }
+
+    /// Shows `work.rec` with its durable critical fields to readers.
+    fn show(&self, work: &Work) {
+        let mut view = work.rec.clone();
+        work.saved.put(&mut view);
+        if self.hold_final && view.status.is_final() {
+            *lock(&self.held) = Some(view);
+        } else {
+            lock(&self.inner.records).insert(self.id.clone(), view);
+        }
+    }
+
+    fn set_problem(&self, problem: Option<String>) {
+        self.inner
+            .engine
+            .set_problem(&format!("restore {}", self.id), problem);
+    }
+
+    /// Saves `work.rec` until it is on disk (0.5 s doubling to 15 s between attempts), the
+    /// problem reported meanwhile.
+    fn save_until_durable(&self, work: &mut Work, what: &str) {
+        let mut delay = std::time::Duration::from_millis(500);
+        let mut failed = false;
+        loop {
+            match self.save(&work.rec, work.saved) {
+                Ok(()) => break,
+                Err(e) => {
+                    failed = true;
+                    let problem = crate::engine::single_line(&format!(
+                        "restore {}: {what} could not be recorded ({e}); retrying; until then \
+                         the restore stays running and holds the job lock",
+                        self.id
+                    ));
+                    tracing::error!(problem = %problem, "restore record not writable");
+                    self.set_problem(Some(problem));
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(std::time::Duration::from_secs(15));
+                }
+            }
+        }
+        work.saved = Critical::of(&work.rec);
+        work.dirty = false;
+        self.show(work);
+        if failed {
+            self.set_problem(None);
+        }
+    }
+
+    /// Returns once the job's record is on disk (after a failed save: retried). Blocking.
+    fn flush_durably(&self) {
+        let _w = lock(&self.inner.write_lock);
+        let mut work = lock(&self.work);
+        if work.dirty {
+            self.save_until_durable(&mut work, "the restore's state");
+        }
+    }
+
+    fn is_dirty(&self) -> bool {
+        lock(&self.work).dirty
     }
 
     /// Shows a held final record to readers.
@@ -198,32 +368,47 @@ impl JobJournal {
 impl Journal for JobJournal {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
         let _w = lock(&self.inner.write_lock);
-        let mut held = lock(&self.held);
-        let mut rec = match held.clone() {
-            Some(r) => r,
-            None => lock(&self.inner.records)
-                .get(&self.id)
-                .cloned()
-                .ok_or_else(|| format!("restore {} has no record", self.id))?,
-        };
-        f(&mut rec);
-        if self.hold_final && rec.status.is_final() {
-            *held = Some(rec.clone());
-        } else {
-            lock(&self.inner.records).insert(self.id.clone(), rec.clone());
+        let mut work = lock(&self.work);
+        let was = work.saved;
+        let mut next = work.rec.clone();
+        f(&mut next);
+        let result = self.save(&next, was);
+        let newly_decided = next.commit_decided && !was.commit_decided;
+        work.rec = next;
+        match &result {
+            Ok(()) => {
+                work.saved = Critical::of(&work.rec);
+                work.dirty = false;
+                if newly_decided {
+                    self.show(&work);
+                    drop(work);
+                    self.inner
+                        .faults
+                        .step("restore_decided", &self.inner.state_dir);
+                    return result;
+                }
+            }
+            Err(e) if newly_decided => {
+                work.rec.commit_decided = false;
+                work.rec.notes.push(format!(
+                    "the commit decision could not be recorded ({e}); it was withdrawn and every \
+                     component is put back"
+                ));
+                work.dirty = true;
+                self.save_until_durable(&mut work, "withdrawing the commit decision");
+            }
+            Err(_) => work.dirty = true,
         }
-        drop(held);
-        record::save(&self.inner.state_dir, &rec).map_err(|e| e.to_string())
+        self.show(&work);
+        result
     }
 
     fn snapshot(&self) -> RestoreRecord {
-        if let Some(r) = lock(&self.held).clone() {
-            return r;
-        }
-        lock(&self.inner.records)
-            .get(&self.id)
-            .cloned()
-            .unwrap_or_else(|| empty_record(&self.id))
+        lock(&self.work).rec.clone()
+    }
+
+    fn step_reached(&self, step: &str) {
+        self.inner.faults.step(step, &self.inner.state_dir);
     }
 }
 
@@ -245,6 +430,8 @@ fn empty_record(id: &str) -> RestoreRecord {
         commit_decided: false,
         errors: vec![],
         notes: vec![],
+        heuristic: vec![],
+        participation: None,
     }
 }
 
@@ -296,18 +483,119 @@ impl Restorer {
             }),
         };
         for id in running {
+            let with_agents = lock(&restorer.inner.records)
+                .get(&id)
+                .is_some_and(|r| r.components.iter().any(|c| c.agent.is_some()));
+            if with_agents {
+                restorer.recover_in_background(id);
+                continue;
+            }
             let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
             let link = remote::AgentLink {
                 engine: restorer.inner.engine.clone(),
                 rt: None,
-                retry_commit: false,
             };
             recovery::recover_with(&journal, &restorer.inner.faults, &link);
             let r = journal.snapshot();
             tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
+            if journal.is_dirty() {
+                // Its end is not on disk: it stays `running` for readers until it is, holding
+                // the job lock when it can have it.
+                let guard = restorer
+                    .inner
+                    .engine
+                    .try_lock_exclusive(JobKind::Restore, &id)
+                    .ok();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("restore-{id}-record"))
+                    .spawn(move || {
+                        journal.flush_durably();
+                        drop(guard);
+                    });
+                if let Err(e) = spawned {
+                    restorer.inner.engine.set_problem(
+                        &format!("restore {id}"),
+                        Some(format!(
+                            "restore {id}: its recovered end could not be recorded, and the \
+                             thread to retry could not start ({e}): restart the master"
+                        )),
+                    );
+                }
+            }
         }
         restorer.warn_about_leftovers();
         Ok(restorer)
+    }
+
+    /// Recovers interrupted restore `id`, which has remote components, on a thread of its own
+    /// holding the job lock (taken before this returns): start-up never waits for an agent, and
+    /// the restore stays `running` (with notes naming the agents it waits for) until every
+    /// agent acknowledged the commit or the rollback (see [`recovery`]).
+    fn recover_in_background(&self, id: String) {
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Restore, &id)
+            .map_err(|e| tracing::error!(restore = %id, error = %e, "recovering a restore without the job lock"))
+            .ok();
+        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("restore-{id}-recovery"))
+            .spawn(move || {
+                let link = remote::AgentLink {
+                    engine: inner.engine.clone(),
+                    rt: None,
+                };
+                recovery::recover_with(&journal, &inner.faults, &link);
+                journal.flush_durably();
+                let r = journal.snapshot();
+                tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
+                drop(guard);
+                journal.publish();
+                if r.status == S::Succeeded {
+                    apply::purge_retired(&r);
+                }
+            });
+        if let Err(e) = spawned {
+            self.inner.engine.set_problem(
+                &format!("restore {id}"),
+                Some(format!(
+                    "restore {id}: the thread that finishes it after the restart could not start \
+                     ({e}); it stays running: restart the master"
+                )),
+            );
+        }
+    }
+
+    /// Adds a heuristic outcome met later (an operator's decision on an agent's machine) to
+    /// the record of restore `id` (final or not), and saves it.
+    pub fn record_heuristic(
+        &self,
+        id: &str,
+        h: &crate::store::HeuristicOutcome,
+    ) -> Result<(), String> {
+        let line = crate::engine::single_line(&h.describe());
+        let _w = lock(&self.inner.write_lock);
+        let mut records = lock(&self.inner.records);
+        let rec = records
+            .get_mut(id)
+            .ok_or_else(|| format!("no restore {id}"))?;
+        let mut next = rec.clone();
+        if !next.heuristic.contains(h) {
+            next.heuristic.push(h.clone());
+        }
+        let list = if h.mismatch {
+            &mut next.errors
+        } else {
+            &mut next.notes
+        };
+        if !list.contains(&line) {
+            list.push(line);
+        }
+        record::save(&self.inner.state_dir, &next).map_err(|e| e.to_string())?;
+        *rec = next;
+        Ok(())
     }
 
     /// Logs safety folders no running restore will roll back (a rollback that could not
@@ -324,10 +612,15 @@ impl Restorer {
                 let Some(id) = name.strip_prefix(plan::SAFETY_PREFIX) else {
                     continue;
                 };
-                // Retired only after its restore committed: the deletion a crash interrupted.
-                if id.ends_with(apply::RETIRED_SUFFIX) {
-                    if let Err(err) = crate::engine::fsutil::remove_tree(&e.path()) {
-                        tracing::warn!(folder = %e.path().display(), error = %err, "could not remove a retired safety folder");
+                // Retired only after its restore committed: the deletion a crash interrupted,
+                // done only for the folder that restore's record proves it made.
+                if let Some(rid) = id.strip_suffix(apply::RETIRED_SUFFIX) {
+                    match records.get(rid) {
+                        Some(r) if r.commit_decided => apply::purge_retired(r),
+                        _ => tracing::warn!(
+                            folder = %e.path().display(),
+                            "no committed restore made this folder; it was left as it is"
+                        ),
                     }
                     continue;
                 }
@@ -364,6 +657,26 @@ impl Restorer {
 
     pub fn get(&self, id: &str) -> Option<RestoreRecord> {
         lock(&self.inner.records).get(id).cloned()
+    }
+
+    /// The newest succeeded restore that appended `RestoreFromBackup=<folder>` to component
+    /// `component`'s `lui.ini` (for the 409 a backup gets while the line is there).
+    pub fn pending_restore(&self, component: &str, folder: &str) -> Option<String> {
+        lock(&self.inner.records)
+            .values()
+            .rev()
+            .filter(|r| r.status == S::Succeeded)
+            .find(|r| {
+                r.components.iter().any(|c| {
+                    c.name == component
+                        && c.edit.iter().any(|e| {
+                            e.append
+                                .split_once('=')
+                                .is_some_and(|(_, v)| v.trim() == folder)
+                        })
+                })
+            })
+            .map(|r| r.id.clone())
     }
 
     fn issue_id(&self) -> String {
@@ -413,6 +726,8 @@ impl Restorer {
         let sets = &self.inner.sets;
         let given = req.source_folders.clone().unwrap_or_default();
         let mut invalid: Vec<(String, String)> = Vec::new();
+        // Why the set is refused, beside the request's own fields: the first reason found.
+        let mut why: Option<Refusal> = None;
         let set = sets.get(&req.backup_id);
         if set.is_none() && given.is_empty() {
             return Err(StartError::UnknownSet(req.backup_id.clone()));
@@ -473,19 +788,28 @@ impl Restorer {
                     };
                     folders.push((spec.clone(), f.clone(), origin));
                 }
-                Some(f) => invalid.push(("backup_id".into(), unusable(f))),
-                None => invalid.push((
-                    "backup_id".into(),
-                    format!(
-                        "backup set {} is incomplete: it has no folder for component {:?} \
-                         (restore the other components with `components`, or give its folder \
-                         in `source_folders`)",
-                        req.backup_id, spec.name
-                    ),
-                )),
+                Some(f) => {
+                    if f.problem.is_none() {
+                        why.get_or_insert(Refusal::SetFailed);
+                    }
+                    invalid.push(("backup_id".into(), unusable(f)))
+                }
+                None => {
+                    why.get_or_insert(Refusal::SetIncomplete);
+                    invalid.push((
+                        "backup_id".into(),
+                        format!(
+                            "backup set {} is incomplete: it has no folder for component {:?} \
+                             (restore the other components with `components`, or give its \
+                             folder in `source_folders`)",
+                            req.backup_id, spec.name
+                        ),
+                    ))
+                }
             }
         }
         if !lacking.is_empty() {
+            why.get_or_insert(Refusal::SetIncomplete);
             invalid.push((
                 "source_folders".into(),
                 format!(
@@ -496,22 +820,20 @@ impl Restorer {
             ));
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(why, invalid));
         }
 
         // Plans (only read the disk; a remote component's is its agent's).
         let link = remote::AgentLink {
             engine: self.inner.engine.clone(),
             rt: tokio::runtime::Handle::try_current().ok(),
-            retry_commit: false,
         };
         let mut plans = Vec::new();
         let mut conflicts = Vec::new();
+        // Whether a conflict is an agent that could not plan (rather than a home).
+        let mut agent_failed = false;
         for (spec, f, origin) in &folders {
-            let field = match origin {
-                FolderOrigin::SourceFolder => format!("source_folders.{}", spec.name),
-                _ => "backup_id".to_string(),
-            };
+            let field = field_of(*origin, &spec.name);
             if spec.is_remote() {
                 let slot = f.slot.clone().unwrap_or_default();
                 match link.step(
@@ -528,13 +850,22 @@ impl Restorer {
                             plans.push(p);
                         }
                         None => {
+                            agent_failed = true;
                             conflicts.push(format!("{}: its agent answered no plan", spec.name))
                         }
                     },
-                    Err(crate::store::StoreError::Refused(m)) if !m.contains("(409)") => {
+                    Err(crate::store::StoreError::Refused(m)) => {
+                        why.get_or_insert(Refusal::AgentRefused);
                         invalid.push((field.clone(), format!("{}: {m}", spec.name)))
                     }
-                    Err(e) => conflicts.push(format!("{}: {e}", spec.name)),
+                    // The agent answered 409: its home cannot be worked on.
+                    Err(e @ crate::store::StoreError::Conflict(_)) => {
+                        conflicts.push(format!("{}: {e}", spec.name))
+                    }
+                    Err(e) => {
+                        agent_failed = true;
+                        conflicts.push(format!("{}: {e}", spec.name))
+                    }
                 }
                 continue;
             }
@@ -557,14 +888,22 @@ impl Restorer {
                 }
             }
         }
+        // A source that another component's apply would move aside (and its commit delete).
+        for (k, msg) in plan::source_clashes(&plans) {
+            if let Some(p) = plans.get(k) {
+                invalid.push((field_of(p.origin, &p.name), msg));
+            }
+        }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(why, invalid));
         }
         if !conflicts.is_empty() {
-            return Err(StartError::Conflict(format!(
-                "cannot restore: {}",
-                conflicts.join("; ")
-            )));
+            let message = format!("cannot restore: {}", conflicts.join("; "));
+            return Err(if agent_failed {
+                StartError::AgentUnreachable(message)
+            } else {
+                StartError::Conflict(message)
+            });
         }
 
         // Verify exactly the folders to restore.
@@ -619,10 +958,7 @@ impl Restorer {
             }
             let ok = v.ok && problems.is_empty();
             if !ok {
-                let field = match origin {
-                    FolderOrigin::SourceFolder => format!("source_folders.{}", spec.name),
-                    _ => "backup_id".to_string(),
-                };
+                let field = field_of(*origin, &spec.name);
                 invalid.push((
                     field,
                     format!(
@@ -644,7 +980,7 @@ impl Restorer {
             return Err(StartError::Io("verification returned no result".into()));
         }
         if !invalid.is_empty() {
-            return Err(StartError::Invalid(invalid));
+            return Err(invalid_or(Some(Refusal::SetNotVerified), invalid));
         }
 
         let now = Utc::now().trunc_subsecs(0);
@@ -665,6 +1001,8 @@ impl Restorer {
             commit_decided: false,
             errors: vec![],
             notes,
+            heuristic: vec![],
+            participation: None,
         };
         rec.step(
             StepAction::Planned,
@@ -689,7 +1027,8 @@ impl Restorer {
         if rec.components.iter().any(|c| !c.edit.is_empty()) {
             rec.notes.push(
                 "start the Maestro User Interface before the next backup: it reads its database \
-                 from the folder named in RestoreFromBackup, which the next backup rotates"
+                 from the folder named in RestoreFromBackup, which the next backup rotates; \
+                 backups are refused until it has started and removed that line"
                     .into(),
             );
         }
@@ -697,14 +1036,15 @@ impl Restorer {
     }
 
     /// Applies a recorded plan on a thread of its own, which holds the lock until the restore
-    /// is final. A panic is a failure: everything is rolled back.
+    /// is final on disk. A panic is a failure: everything is rolled back, unless the commit
+    /// had been decided (every component applied, the decision on disk): then the commit is
+    /// completed, as recovery would after a crash, never reversed.
     fn spawn(&self, id: String, guard: ExclusiveGuard, rt: Option<tokio::runtime::Handle>) {
         let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
         let inner = self.inner.clone();
         let link = remote::AgentLink {
             engine: self.inner.engine.clone(),
             rt,
-            retry_commit: true,
         };
         let spawned = std::thread::Builder::new()
             .name(format!("restore-{id}"))
@@ -714,15 +1054,30 @@ impl Restorer {
                     apply::run_with(&journal, faults, &link)
                 }));
                 if outcome.is_err() {
-                    tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
-                    apply::rollback_all_with(
-                        &journal,
-                        faults,
-                        &link,
-                        S::Failed,
-                        "internal error: the restore stopped unexpectedly; every component was put back",
-                    );
+                    let r = journal.snapshot();
+                    if r.status.is_final() {
+                        tracing::error!(restore = %journal.id, "the restore panicked after it ended");
+                    } else if r.commit_decided {
+                        tracing::error!(restore = %journal.id, "the restore panicked after the commit decision; completing the commit");
+                        apply::complete_with(
+                            &journal,
+                            faults,
+                            &link,
+                            Some("the restore stopped unexpectedly after its commit was decided; the commit was completed"),
+                        );
+                    } else {
+                        tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
+                        apply::rollback_all_with(
+                            &journal,
+                            faults,
+                            &link,
+                            S::Failed,
+                            "internal error: the restore stopped unexpectedly; every component was put back",
+                        );
+                    }
                 }
+                // Nothing acts on an end that is not on disk: the lock stays held until it is.
+                journal.flush_durably();
                 let r = journal.snapshot();
                 tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
                 drop(guard);
@@ -740,6 +1095,7 @@ impl Restorer {
                 r.errors
                     .push(format!("could not start the restore thread: {e}"));
             });
+            journal.flush_durably();
         }
     }
 
@@ -754,6 +1110,14 @@ impl Restorer {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+}
+
+/// The request field that chose a component's folder.
+fn field_of(origin: FolderOrigin, component: &str) -> String {
+    match origin {
+        FolderOrigin::SourceFolder => format!("source_folders.{component}"),
+        _ => "backup_id".to_string(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The plan of a restore (also what a dry run returns): for one component, from its backup
 //! folder and its home, every path removed (moved to the safety folder), copied and edited,
-//! following the profile's restore rule (DESIGN §3). Making a plan only reads the disk.
+//! following the profile's restore rule (README, *Profiles*). Making a plan only reads the disk.
 //!
 //! | profile | plan |
 //! |---|---|
@@ -30,7 +30,7 @@ use super::record::{
 use crate::engine::{ComponentSpec, Profile};
 use crate::store::local::effective_items;
 
-/// The line the Maestro User Interface reads at its next start (seed 11.7).
+/// The line the Maestro User Interface reads at its next start (Maestro admin manual, 11.7).
 pub const LUI_RESTORE_KEY: &str = "RestoreFromBackup=";
 
 /// Prefix of the safety folder in a home: `<home>/.pre-restore-<restore id>`.
@@ -64,7 +64,7 @@ fn utf8(p: &Path) -> Option<String> {
     p.to_str().map(String::from)
 }
 
-fn kind_of(meta: &fs::Metadata) -> EntryKind {
+pub(super) fn kind_of(meta: &fs::Metadata) -> EntryKind {
     let ft = meta.file_type();
     if ft.is_symlink() {
         EntryKind::Symlink
@@ -274,7 +274,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
             skip.push(SkipOp {
                 path: my_ini.display().to_string(),
                 reason:
-                    "a my.ini from a backup of Maestro before 2.1 is never restored (seed 11.7)"
+                    "a my.ini from a backup of Maestro before 2.1 is never restored (Maestro admin manual, 11.7)"
                         .into(),
             });
         }
@@ -341,6 +341,10 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
         errors: vec![],
         folder_times: vec![],
         agent: None,
+        safety_created: None,
+        moved_aside: vec![],
+        copy_started: vec![],
+        created_dirs: vec![],
     };
     if fs::symlink_metadata(&plan.safety_folder).is_ok() {
         problems.push(Problem::Home(format!(
@@ -356,6 +360,67 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
     } else {
         Err(problems)
     }
+}
+
+/// The restore sources that the restore itself would destroy: the backup folder a component is
+/// restored from (a slot, an imported folder, a `source_folders` entry) must not be, contain or
+/// lie inside a path that the plan of **another** component of the same restore replaces (its
+/// apply moves that path into its safety folder, and the commit deletes it). Plans are
+/// compared only on the same machine (local ones, or those of one agent), as written and, on
+/// this machine, with links resolved. (A source against its own component's items:
+/// [`plan_component`].) Returns, per clash, the index of the plan whose source it is and a
+/// message.
+pub fn source_clashes(plans: &[ComponentRestore]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, a) in plans.iter().enumerate() {
+        // Links are resolved only on this machine; an agent's paths are compared as written.
+        let resolve = |p: &Path| match a.agent {
+            None => fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+            Some(_) => p.to_path_buf(),
+        };
+        let src = Path::new(&a.source_folder);
+        let forms = [src.to_path_buf(), resolve(src)];
+        'other: for (j, b) in plans.iter().enumerate() {
+            if i == j || a.agent != b.agent {
+                continue;
+            }
+            let home = Path::new(&b.home);
+            let canon_home = resolve(home);
+            for t in b.targets() {
+                let t = Path::new(&t);
+                let resolved = t.strip_prefix(home).map(|rel| canon_home.join(rel));
+                for target in std::iter::once(t.to_path_buf()).chain(resolved) {
+                    let relation = forms.iter().find_map(|f| {
+                        if *f == target {
+                            Some("is")
+                        } else if f.starts_with(&target) {
+                            Some("lies inside")
+                        } else if target.starts_with(f) {
+                            Some("holds")
+                        } else {
+                            None
+                        }
+                    });
+                    if let Some(relation) = relation {
+                        out.push((
+                            i,
+                            format!(
+                                "the folder {} that {} is restored from {relation} {}, which the \
+                                 restore of {} replaces: it would be moved aside and deleted \
+                                 (restore these components separately, or move the folder)",
+                                a.source_folder,
+                                a.name,
+                                t.display(),
+                                b.name
+                            ),
+                        ));
+                        continue 'other;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Computes the home side of a plan from the disk as it is now: `remove` (every target that
@@ -590,5 +655,59 @@ mod tests {
             vec![c.home.join("conf").display().to_string()]
         );
         assert!(is_dat(OsStr::new("x.Dat")) && !is_dat(OsStr::new(".dat")));
+    }
+
+    #[test]
+    fn a_source_that_another_component_replaces_is_named() {
+        let root = tempfile::tempdir().unwrap();
+        let hub = spec(root.path(), "hub", Profile::MaestroHub, &[]);
+        let lui = spec(root.path(), "lui", Profile::MaestroLui, &[]);
+        for f in ["hub.ini", "accountreg/a", "hubreg/r"] {
+            w(&hub.backup_folder.join(f), "x");
+            w(&hub.home.join(f), "x");
+        }
+        // lui's folder lies inside hub's hubreg/.
+        let inside = hub.home.join("hubreg/lui-set");
+        for f in ["lui.ini", "luidata/a", "registry/r"] {
+            w(&inside.join(f), "x");
+        }
+        fs::create_dir_all(&lui.home).unwrap();
+        let plan_hub = plan_component(&input(&hub, &hub.backup_folder)).unwrap();
+        let plan_lui = plan_component(&input(&lui, &inside)).unwrap();
+        let both = [plan_hub.clone(), plan_lui.clone()];
+        let clashes = source_clashes(&both);
+        assert_eq!(clashes.len(), 1, "{clashes:?}");
+        assert_eq!(clashes[0].0, 1, "lui's source");
+        let hubreg = hub.home.join("hubreg").display().to_string();
+        assert!(
+            clashes[0].1.contains(&format!("lies inside {hubreg}"))
+                && clashes[0].1.contains("restore of hub"),
+            "{clashes:?}"
+        );
+        // Each alone, or on different machines: nothing to say.
+        assert!(source_clashes(&both[1..]).is_empty());
+        let mut remote = plan_lui.clone();
+        remote.agent = Some("https://agent.example".into());
+        assert!(source_clashes(&[plan_hub.clone(), remote.clone()]).is_empty());
+        let mut hub_remote = plan_hub.clone();
+        hub_remote.agent = remote.agent.clone();
+        assert_eq!(source_clashes(&[hub_remote, remote]).len(), 1);
+        // Through a link to the same place.
+        let link = root.path().join("link");
+        symlink(&inside, &link).unwrap();
+        let mut via_link = plan_lui.clone();
+        via_link.source_folder = link.display().to_string();
+        let c = source_clashes(&[plan_hub.clone(), via_link]);
+        assert_eq!(c.len(), 1, "{c:?}");
+        // A source that is an item, or holds one.
+        let mut is_item = plan_lui.clone();
+        is_item.source_folder = hubreg.clone();
+        assert!(source_clashes(&[plan_hub.clone(), is_item])[0]
+            .1
+            .contains(" is "));
+        let mut holds = plan_lui;
+        holds.source_folder = hub.home.display().to_string();
+        let c = source_clashes(&[plan_hub, holds]);
+        assert!(c[0].1.contains(" holds "), "{c:?}");
     }
 }

@@ -142,6 +142,18 @@ pub struct FolderTime {
     pub mtime_ns: i64,
 }
 
+/// A file-system entry as this restore found or made it: its path and its identity (device and
+/// inode, which a rename keeps). What a rollback or a cleanup may touch is checked against it
+/// right before the step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OwnedEntry {
+    #[schema(example = "/srv/lui/luidata")]
+    pub path: String,
+    pub dev: u64,
+    pub ino: u64,
+    pub kind: EntryKind,
+}
+
 /// The plan of one component and how far it got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ComponentRestore {
@@ -188,6 +200,24 @@ pub struct ComponentRestore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "https://tracker.example:7444")]
     pub agent: Option<String>,
+    /// The safety folder, recorded once this restore created it (exclusively: an existing one
+    /// fails the restore) and before anything was moved into it. Absent: this restore made no
+    /// safety folder, so a rollback or a cleanup leaves whatever is at that name alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_created: Option<OwnedEntry>,
+    /// Each path of `remove` as it was right before it was moved into the safety folder,
+    /// recorded before the move. A rollback puts back only an entry of the safety folder that
+    /// is one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_aside: Vec<OwnedEntry>,
+    /// Targets this restore began to copy into, recorded before the copy (each was free then).
+    /// A rollback removes only these from the home.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copy_started: Vec<String>,
+    /// The folders of `create_dirs` this restore made (each created exclusively), recorded
+    /// before anything was copied into them. A rollback removes only these, only when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_dirs: Vec<String>,
 }
 
 impl ComponentRestore {
@@ -301,6 +331,15 @@ pub struct RestoreRecord {
     pub commit_decided: bool,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
+    /// Remote components an operator had resolved by hand on their agent's machine
+    /// (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+    /// components did not all end the same way (the errors say how).
+    #[serde(default)]
+    pub heuristic: Vec<crate::store::HeuristicOutcome>,
+    /// Only in an agent's record of its part of a restore: the master's last message, whether
+    /// it is in doubt, an operator's decision. Absent on the master's records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<crate::store::Participation>,
 }
 
 impl RestoreRecord {
@@ -323,6 +362,8 @@ impl RestoreRecord {
             commit_decided: false,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         }
     }
 
@@ -393,7 +434,7 @@ pub fn load_all(state_dir: &Path) -> Result<(Vec<RestoreRecord>, Vec<String>), I
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let parsed = fs::read(&path)
+        let parsed = fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice::<RestoreRecord>(&b).map_err(|e| e.to_string()));
         match parsed {
@@ -478,6 +519,8 @@ mod tests {
             commit_decided: false,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         };
         save(dir.path(), &rec).unwrap();
         let rdir = records_dir(dir.path());

@@ -1,17 +1,20 @@
 //! Start-up recovery of a restore the master did not finish (kill -9, power loss): its record
 //! is still `running`. Runs in `Restorer::open`, before the scheduler can start a backup.
 //!
-//! * Commit not decided (some component may be half-copied): every component that got to
+//! * Commit not decided (some component may be half-copied; also a decision whose save failed,
+//!   which the journal withdrew on disk before its rollback began): every component that got to
 //!   `applying` is rolled back from its safety copy ([`apply::rollback_all`]); the restore ends
 //!   `interrupted`. The rollback reads only the plan and the disk, so a crash during this
 //!   rollback is recovered the same way at the next start.
 //! * Commit decided (every component was applied): the remaining safety folders are removed
 //!   and the restore ends `succeeded` ([`apply::complete`]).
 //!
-//! Remote components are rolled back (or committed) through their agents, best effort: an
-//! agent that cannot be reached is named in the record's errors, and is left to its own
-//! handling: an agent rolls back by itself a restore applied on it that gets no decision within
-//! its `decision_timeout_seconds`, and one it was applying when it stopped, at its start-up.
+//! Remote components are rolled back (or committed) through their agents, each waited for
+//! until it acknowledges: an agent never decides alone (one that stopped while applying rolls
+//! that back at its start-up, as it never voted yes; an applied one waits, in doubt after its
+//! `decision_timeout_seconds`). `Restorer::open` therefore runs the recovery of a restore with
+//! remote components on a thread of its own, holding the job lock, and the restore stays
+//! `running` (with notes naming the agents) until they answered.
 
 use super::apply::{self, Journal};
 use super::record::{RestoreStatus, StepAction};
@@ -40,6 +43,7 @@ pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::
     if rec.commit_decided {
         apply::complete_with(
             journal,
+            faults,
             remote,
             Some("the master stopped after every component was restored; recovery removed the safety folders"),
         );
@@ -90,6 +94,8 @@ mod tests {
             commit_decided: decided,
             errors: vec![],
             notes: vec![],
+            heuristic: vec![],
+            participation: None,
         }
     }
 

@@ -1,39 +1,37 @@
-//! The master's side of restoring remote components (DESIGN §8): each remote component of a
-//! restore is planned, verified, applied, committed or rolled back by its agent
+//! The master's side of restoring remote components (README, *Remote components*): each remote component of a
+//! restore is planned, verified, applied, renewed, committed or rolled back by its agent
 //! (`crate::agent::restore`) through the component's store ([`ComponentStore::restore_step`]).
 //!
 //! * The calls are async (reqwest); the restore runs on threads of its own, so each call is run
 //!   on the server's runtime when there is one (the handle taken when the restore started),
 //!   else (start-up recovery, before the server runs) on a small runtime of a thread of its own.
-//! * Commit: retried with backoff (0.25 s doubling to 5 s) until the agent acknowledges or
-//!   refuses, at most [`COMMIT_WINDOW`] (like a backup's commit); at start-up recovery a single
-//!   idempotent call (with the store's own retries), so that a master never waits for an agent
-//!   to start.
-//! * Rollback: one idempotent call (with the store's retries). An agent that cannot be reached
-//!   is reported; it rolls the component back by itself after its decision timeout (or when
-//!   it starts again, if it stopped during the apply).
+//! * Commit and rollback: one attempt each here; `crate::restore::apply` repeats them with
+//!   backoff until the agent acknowledges, with no time limit: an applied remote component
+//!   voted yes and never decides alone, so the restore waits for it (`running`, holding the
+//!   job lock, a note naming the agent). Only an answer that it never will (409: e.g. an
+//!   operator decided the other way by hand, a heuristic outcome) or a component taken out of
+//!   the config ends the waiting.
+//! * Renew: while other components are applied, an applied remote component is renewed every
+//!   quarter of its agent's decision timeout, so the agent does not mark it in doubt.
+//!
+//! [`ComponentStore::restore_step`]: crate::store::ComponentStore::restore_step
 
 use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::apply::RemoteRestores;
+use super::apply::{RemoteFailure, RemoteRestores};
 use super::record::{ComponentRestore, ComponentState, RestoreRecord, RestoreStatus};
 use crate::agent::wire::RemoteRestoreRequest;
 use crate::engine::ComponentSpec;
 use crate::jobs::Engine;
-use crate::store::{RestoreStep, StoreError};
-
-/// How long a decided commit of a remote component is retried while the restore runs.
-pub const COMMIT_WINDOW: Duration = Duration::from_secs(10 * 60);
+use crate::store::{Ack, Decision, RestoreStep, StoreError};
 
 /// The link to the agents of a restore's remote components.
 pub struct AgentLink {
     pub engine: Engine,
     /// The server's runtime; `None`: each call gets a runtime of its own (start-up).
     pub rt: Option<Handle>,
-    /// Retry a commit until acknowledged (within [`COMMIT_WINDOW`]); else one call.
-    pub retry_commit: bool,
 }
 
 /// Runs `fut` to its end from this (non-async) thread.
@@ -88,9 +86,9 @@ impl AgentLink {
         let (spec, store) = self
             .engine
             .store_of(name)
-            .map_err(|e| StoreError::Refused(e.to_string()))?;
+            .map_err(|e| StoreError::NotConfigured(e.to_string()))?;
         if !spec.is_remote() {
-            return Err(StoreError::Refused(format!(
+            return Err(StoreError::NotConfigured(format!(
                 "component {name} is not a remote component any more"
             )));
         }
@@ -134,6 +132,56 @@ impl AgentLink {
     }
 }
 
+impl AgentLink {
+    /// One attempt of a decision on the agent (the caller retries: `crate::restore::apply`).
+    fn decide(
+        &self,
+        rec: &RestoreRecord,
+        c: &ComponentRestore,
+        decision: Decision,
+    ) -> Result<RestoreRecord, RemoteFailure> {
+        let step = if decision == Decision::Commit {
+            RestoreStep::Commit
+        } else {
+            RestoreStep::Rollback
+        };
+        match self.of(rec, c, step) {
+            Ok(r) => Ok(r),
+            Err(StoreError::Heuristic(h)) => Err(RemoteFailure {
+                message: h.describe(),
+                heuristic: Some(h),
+                retry: false,
+            }),
+            Err(e @ (StoreError::Conflict(_) | StoreError::NotConfigured(_))) => {
+                Err(RemoteFailure::fatal(e.to_string()))
+            }
+            Err(e) => Err(RemoteFailure {
+                message: e.to_string(),
+                heuristic: None,
+                retry: true,
+            }),
+        }
+    }
+
+    /// The heuristic outcome an agent's record shows for the master's `decision`.
+    fn heuristic(
+        &self,
+        c: &ComponentRestore,
+        r: &RestoreRecord,
+        decision: Decision,
+    ) -> Option<crate::store::HeuristicOutcome> {
+        let o = r.participation.as_ref()?.operator?;
+        Some(crate::store::HeuristicOutcome {
+            component: c.name.clone(),
+            agent: c.agent.clone(),
+            decision,
+            outcome: o.decision,
+            at: o.at,
+            mismatch: o.decision != decision,
+        })
+    }
+}
+
 impl RemoteRestores for AgentLink {
     fn apply(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String> {
         let r = self
@@ -146,34 +194,22 @@ impl RemoteRestores for AgentLink {
         }
     }
 
-    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
-        let started = std::time::Instant::now();
-        let mut delay = Duration::from_millis(250);
-        loop {
-            match self.of(rec, c, RestoreStep::Commit) {
-                Ok(r) if r.status == RestoreStatus::Succeeded => return Ok(()),
-                Ok(r) => {
-                    return Err(format!(
-                        "the agent reports the restore {}",
-                        r.status.as_str()
-                    ))
-                }
-                Err(e @ StoreError::Remote(_)) | Err(e @ StoreError::Internal(_))
-                    if self.retry_commit && started.elapsed() < COMMIT_WINDOW =>
-                {
-                    tracing::warn!(component = %c.name, restore = %rec.id, error = %e, "the agent did not acknowledge the restore's commit; retrying");
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => return Err(e.to_string()),
-            }
+    fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        let r = self.decide(rec, c, Decision::Commit)?;
+        if r.status == RestoreStatus::Succeeded {
+            Ok(Ack {
+                heuristic: self.heuristic(c, &r, Decision::Commit),
+            })
+        } else {
+            Err(RemoteFailure::fatal(format!(
+                "the agent reports the restore {}",
+                r.status.as_str()
+            )))
         }
     }
 
-    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
-        let r = self
-            .of(rec, c, RestoreStep::Rollback)
-            .map_err(|e| e.to_string())?;
+    fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
+        let r = self.decide(rec, c, Decision::Rollback)?;
         let left: Vec<String> = r
             .components
             .iter()
@@ -181,14 +217,33 @@ impl RemoteRestores for AgentLink {
             .flat_map(|x| x.errors.iter().cloned())
             .collect();
         if r.status == RestoreStatus::Succeeded {
-            return Err("the agent reports the restore committed".into());
-        }
-        if !left.is_empty() || r.status == RestoreStatus::Running {
-            return Err(format!(
-                "the agent could not put everything back: {}",
-                left.join("; ")
+            return Err(RemoteFailure::fatal(
+                "the agent reports the restore committed",
             ));
         }
-        Ok(())
+        if !left.is_empty() || r.status == RestoreStatus::Running {
+            return Err(RemoteFailure::fatal(format!(
+                "the agent could not put everything back: {}",
+                left.join("; ")
+            )));
+        }
+        Ok(Ack {
+            heuristic: self.heuristic(c, &r, Decision::Rollback),
+        })
+    }
+
+    fn renew(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
+        self.of(rec, c, RestoreStep::Renew)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn renew_every(&self, rec: &RestoreRecord) -> Option<Duration> {
+        rec.components
+            .iter()
+            .filter(|c| c.agent.is_some())
+            .filter_map(|c| self.engine.store_of(&c.name).ok())
+            .filter_map(|(_, store)| store.renew_every())
+            .min()
     }
 }

@@ -165,6 +165,22 @@ impl Default for ScheduleSpec {
     }
 }
 
+/// For the log: `daily at 02:00 (Europe/Berlin), catch-up on`, or `off`.
+impl std::fmt::Display for ScheduleSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.enabled {
+            return f.write_str("off");
+        }
+        let zone = self.time_zone.as_deref().unwrap_or("the machine's zone");
+        let catch_up = if self.catch_up { "on" } else { "off" };
+        write!(
+            f,
+            "daily at {} ({zone}), catch-up {catch_up}",
+            self.daily_time
+        )
+    }
+}
+
 impl ScheduleSpec {
     /// Builds a spec from the config file's spelling (`daily_time = "hh:mm"`,
     /// `time_zone = ""` for the machine's zone), validating both. The error names the field.
@@ -379,7 +395,7 @@ impl Scheduler {
             return Ok(());
         }
         let reschedule = !inner.spec.same_runs_as(&spec);
-        tracing::info!(from = ?inner.spec, to = ?spec, "schedule updated");
+        tracing::info!(from = %inner.spec, to = %spec, "schedule updated");
         inner.spec = spec;
         inner.generation = inner.generation.wrapping_add(1);
         if reschedule && now > inner.handled_until {

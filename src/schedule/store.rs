@@ -11,6 +11,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -106,7 +107,9 @@ impl Store {
         let bytes = serde_json::to_vec(state).map_err(|e| err(io::Error::other(e)))?;
         let tmp = self.path.with_extension("json.tmp");
         let written = (|| {
+            // 0600: the schedule log is the product's own state.
             let mut file = File::create(&tmp)?;
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
             file.write_all(&bytes)?;
             file.sync_all()?;
             drop(file);

@@ -803,3 +803,24 @@ fn spec_from_config_parts() {
     let e = ScheduleSpec::from_config_parts(true, "07:05", "Mars/Olympus_Mons", true).unwrap_err();
     assert!(e.starts_with("time_zone:"), "{e}");
 }
+
+#[test]
+fn a_schedule_reads_as_one_short_phrase_in_the_log() {
+    assert_eq!(
+        berlin("02:30").to_string(),
+        "daily at 02:30 (Europe/Berlin), catch-up on"
+    );
+    let local = ScheduleSpec {
+        catch_up: false,
+        ..ScheduleSpec::default()
+    };
+    assert_eq!(
+        local.to_string(),
+        "daily at 02:00 (the machine's zone), catch-up off"
+    );
+    let off = ScheduleSpec {
+        enabled: false,
+        ..ScheduleSpec::default()
+    };
+    assert_eq!(off.to_string(), "off");
+}

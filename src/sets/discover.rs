@@ -6,12 +6,13 @@
 //! [`SetFolder`] with `problem` set, never an error of the whole scan.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::engine::readme::{Readme, README_FILE};
+use crate::engine::fsutil;
+use crate::engine::readme::{Readme, MAX_README_BYTES, README_FILE};
 use crate::engine::slots::SlotLayout;
 use crate::engine::{single_line, ComponentSpec};
 use crate::store::SlotInfo;
@@ -110,12 +111,7 @@ fn component_problem(found: &str, expected: &str) -> String {
 /// The `Backup ID:` line of a readme that does not parse as a whole (e.g. a bad `Started:`
 /// time), so the folder is still shown in its set, with the problem.
 fn lenient_id(folder: &Path) -> Option<String> {
-    let mut bytes = Vec::new();
-    File::open(folder.join(README_FILE))
-        .ok()?
-        .take(1 << 20)
-        .read_to_end(&mut bytes)
-        .ok()?;
+    let bytes = fsutil::read_regular(&folder.join(README_FILE), MAX_README_BYTES).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     text.lines().find_map(|line| {
         let (k, v) = line.split_once(':')?;
@@ -315,6 +311,7 @@ pub(crate) fn scan(
             BackupSet {
                 id,
                 complete,
+                committing: false,
                 successful,
                 components,
                 missing,

@@ -35,7 +35,7 @@ pub(crate) struct ImportStore {
 impl ImportStore {
     pub fn open(state_dir: &Path) -> Result<ImportStore, SetsError> {
         let path = state_dir.join(IMPORTS_FILE);
-        let entries = match fs::read(&path) {
+        let entries = match fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES) {
             Ok(bytes) => match serde_json::from_slice::<ImportsFile>(&bytes) {
                 Ok(f) if f.version == 1 => f.imports,
                 other => {
@@ -58,8 +58,8 @@ impl ImportStore {
                     Vec::new()
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(IoError::new("reading", &path, e).into()),
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => return Err(e.into()),
         };
         Ok(ImportStore {
             path,

@@ -1,7 +1,7 @@
 //! Backup sets as they are **on disk**: discovery, import of folders from an external medium,
 //! and verification against `SHA256SUMS`. No actix here; `crate::api::backup_sets` is the edge.
 //!
-//! # Discovery (seed §11.6–11.7)
+//! # Discovery (Maestro admin manual, 11.6–11.7)
 //! A set is every folder whose `readme.txt` names one backup ID. The folders looked at are, for
 //! each configured component (config order), every history slot that exists — `<NAME>`,
 //! `<NAME>1` .. `<NAME>100`, whatever `keep` says now — and the folders imported for it.
@@ -10,7 +10,10 @@
 //! except for imports and verification records, which live there.
 //!
 //! * `complete`: every configured component has at least one folder with the ID (`missing`
-//!   names the others);
+//!   names the others), and the set is not `committing`;
+//! * `committing`: the backup's commit is decided but not yet acknowledged by every component
+//!   (an agent is down after the decision): the master completes it (its record is `running`),
+//!   and until then the set is neither complete nor successful, whatever is on disk;
 //! * `successful`: complete, and every folder listed says `Result: success` and has no
 //!   `problem`. A component may have two folders with one ID (its slot and an imported copy):
 //!   both are listed, the slot first; [`BackupSet::preferred_folders`] picks one per component
@@ -18,7 +21,7 @@
 //! * A malformed or unreadable readme is the `problem` of that folder, never an error of the
 //!   list. If its `Backup ID:` line can still be read the folder stays in its set (which is then
 //!   not successful); if not, the folder is listed apart as unidentified.
-//! * Sets are newest first: IDs sort in start order (DESIGN §4).
+//! * Sets are newest first: IDs sort in start order (README, *How backups work*).
 //!
 //! # Import
 //! An admin registers a folder retrieved from an external medium: an absolute path without
@@ -37,7 +40,7 @@
 //! [`verifications`] for the states and files). One verification runs at a time. While a
 //! backup runs, starting one is refused (409 naming the backup): its commit renames slots,
 //! which would make files look missing. Restores do not block it (they never modify backups,
-//! DESIGN §5.4). A backup may still start during a verification; a folder whose readme no
+//! README *How backups work*). A backup may still start during a verification; a folder whose readme no
 //! longer names the set afterwards has moved, so the set is found again and that folder
 //! verified at its new place (up to 3 times); a folder rotated out of the history meanwhile
 //! fails with that error, never passes for the newer backup now at its path. The set's `last_verification` is its newest
@@ -47,7 +50,7 @@
 //! [`Sets::verify_folders`] is the same check run synchronously, for restores (which hold the
 //! one-job lock, so nothing moves); it records nothing.
 //!
-//! # Remote components (DESIGN §8)
+//! # Remote components (README, *Remote components*)
 //! The slots of a component behind an agent are listed by its agent (`GET .../history`, one
 //! call per remote component, all at once): they are [`SetFolder`]s with `source: slot`, the
 //! path on the agent's machine and `agent` (its URL), and count for `complete` and
@@ -155,8 +158,12 @@ impl SetFolder {
 pub struct BackupSet {
     #[schema(example = "20261126T020000Z")]
     pub id: String,
-    /// Every configured component has a folder with this ID.
+    /// Every configured component has a folder with this ID, and it is not `committing`.
     pub complete: bool,
+    /// The backup's commit is decided but not yet acknowledged by every component: the
+    /// master is completing it (the backup is `running`). Not complete until then.
+    #[serde(default)]
+    pub committing: bool,
     /// Complete, and every folder says `Result: success` and has no problem.
     pub successful: bool,
     /// The folders, in config order of their components; a slot before an imported copy.
@@ -476,8 +483,14 @@ impl Sets {
         let (mut sets, unidentified, problems) =
             discover::scan(&specs, &self.inner.imports.list(), &remote);
         let last = self.inner.verifications.last_finished();
+        let committing = self.inner.engine.committing();
         for s in &mut sets {
             s.last_verification = last.get(&s.id).cloned();
+            if committing.contains(&s.id) {
+                s.committing = true;
+                s.complete = false;
+                s.successful = false;
+            }
         }
         Scan {
             sets,

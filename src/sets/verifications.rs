@@ -90,9 +90,11 @@ impl VerificationStore {
             if !name.ends_with(".json") {
                 continue;
             }
-            let parsed = fs::read(&path).map_err(|e| e.to_string()).and_then(|b| {
-                serde_json::from_slice::<Verification>(&b).map_err(|e| e.to_string())
-            });
+            let parsed = fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    serde_json::from_slice::<Verification>(&b).map_err(|e| e.to_string())
+                });
             let mut r = match parsed {
                 Ok(r) => r,
                 Err(e) => {

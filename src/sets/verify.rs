@@ -31,8 +31,9 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
+use crate::engine::fsutil::read_regular as read_listing;
 use crate::engine::readme::README_FILE;
-use crate::engine::tree_copy::{parse_sums, INDEX_FILE_NAME, SUMS_FILE_NAME};
+use crate::engine::tree_copy::{listing_limit, parse_sums, INDEX_FILE_NAME, SUMS_FILE_NAME};
 
 /// Most names reported in each list of one folder.
 pub const MAX_LISTED: usize = 1000;
@@ -297,16 +298,19 @@ pub fn check_tree(folder: &Path, progress: &Progress) -> TreeCheck {
         }
         Err(e) => return TreeCheck::failed(format!("{}: {e}", folder.display())),
     }
+    // The walk first: its count of files bounds how large SHA256SUMS may be.
+    let w = walk(folder);
     let sums_path = folder.join(SUMS_FILE_NAME);
-    let sums = match fs::read(&sums_path) {
+    let present = (w.files.len() + w.own.len()) as u64;
+    let sums = match read_listing(&sums_path, listing_limit(present)) {
         Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        Err(e) if e.is_not_found() => {
             return TreeCheck::failed(format!(
                 "no {SUMS_FILE_NAME} in {}: the folder cannot be verified",
                 folder.display()
             ))
         }
-        Err(e) => return TreeCheck::failed(format!("reading {}: {e}", sums_path.display())),
+        Err(e) => return TreeCheck::failed(e.to_string()),
     };
     let parsed = parse_sums(&sums);
     let mut problems: Vec<String> = parsed
@@ -335,7 +339,6 @@ pub fn check_tree(folder: &Path, progress: &Progress) -> TreeCheck {
         listed.insert(p, *sha);
     }
 
-    let w = walk(folder);
     let mut check = TreeCheck {
         unreadable: w.errors.clone(),
         ..TreeCheck::default()

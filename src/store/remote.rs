@@ -1,4 +1,4 @@
-//! The store of a component behind an agent (DESIGN §8): every [`ComponentStore`] call is an
+//! The store of a component behind an agent (README, *Remote components*): every [`ComponentStore`] call is an
 //! HTTP call to the agent's `/agent/v1` API (reqwest, rustls; `https://` agents may name a
 //! private CA). The data never passes through the master: the agent copies, rotates and
 //! removes on its own machine with its own [`super::LocalStore`].
@@ -9,28 +9,37 @@
 //! transport errors and 5xx answers: `history`, `commit` (idempotent by backup ID: a second
 //! commit of a committed backup is a no-op), `abort` and the status polls. `prepare` is sent
 //! once. An answer that refuses (401/403: the token; 404: the agent does not serve the
-//! component; 409: e.g. a commit of a backup the agent already aborted; 422) is a
-//! [`StoreError::Refused`]: repeating cannot help, and the error names the agent and says why.
+//! component; 422) is a [`StoreError::Refused`], a 409 (e.g. a commit of a backup the agent
+//! already aborted) a [`StoreError::Conflict`]: repeating cannot help, and the error names the
+//! agent and says why.
 //! A failed TLS handshake (e.g. the agent's certificate is not signed by `agent_ca_file` or a
 //! public CA) is reported as such, naming the agent, the component and what to check, not as
 //! "unreachable"; it is retried like any transport error (a certificate may be replaced).
 //!
 //! # Prepare
 //! `prepare` starts the copy on the agent (`POST .../prepare`, answered at once) and then polls
-//! `GET .../backups/{id}` every [`POLL_INTERVAL`], forwarding the counters to the progress sink,
-//! until the agent reports `prepared`, `failed` or `cancelled`. [`MAX_POLL_FAILURES`] failed
-//! polls in a row (the agent died or is unreachable) fail the prepare, which makes the
-//! coordinator abort the whole set: no slot rotates anywhere. A cancel (request or another
-//! component's failure) sends `abort` at once, so the agent stops copying.
+//! it with `POST .../backups/{id}/renew` every [`POLL_INTERVAL`] (each poll is a message from
+//! the master, so the agent's in-doubt alarm counts from the last one), forwarding the
+//! counters to the progress sink, until the agent reports `prepared`, `failed` or `cancelled`.
+//! [`MAX_POLL_FAILURES`] failed polls in a row (the agent died or is unreachable) fail the
+//! prepare, which makes the coordinator abort the whole set: no slot rotates anywhere. A
+//! cancel (request or another component's failure) sends `abort` at once, so the agent stops
+//! copying. After the prepare the coordinator renews it ([`ComponentStore::renew`]) every
+//! quarter of the agent's `decision_timeout_seconds` (taken from its answers) until the
+//! decision is carried out.
 //!
 //! # Commit
 //! A failed commit of a remote component is retried by the coordinator until the agent
 //! acknowledges it (see `engine::coordinator`); this store only makes single, bounded attempts.
+//! An answer that shows an operator's decision on the agent's machine (`agent resolve`) is a
+//! heuristic outcome: the same as asked is acknowledged with it ([`super::Ack`]); the other
+//! way round (a 409, then the transaction read back) is [`StoreError::Heuristic`].
 //!
 //! # Restores
 //! `restore_step` drives the agent's side of a restore (`.../restores/{restore_id}/...`):
-//! `plan` and `commit`/`rollback` (idempotent on the agent) are retried like the other
-//! idempotent calls; `apply` is sent once.
+//! `plan`, `renew` and `commit`/`rollback` (idempotent on the agent) are retried
+//! like the other idempotent calls; `apply` is sent once. A 409 to a commit or rollback is
+//! checked against the agent's record for an operator's decision, as for backups.
 //!
 //! `remove_temporaries` does nothing here: the agent removes its own leftovers (see
 //! `crate::agent`), and master start-up never waits for an agent.
@@ -39,6 +48,7 @@
 //! `Authorization` header and appears in no error or log line.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,10 +59,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ComponentStore, PrepareOutcome, PrepareStatus, ProgressSink, ProgressUpdate, SlotInfo,
-    StoreError,
+    Ack, ComponentStore, Decision, HeuristicOutcome, Participation, PrepareOutcome, PrepareStatus,
+    ProgressSink, ProgressUpdate, SlotInfo, StoreError,
 };
-use crate::agent::wire::{AgentInfo, RemoteSpec, TxnState, TxnView};
+use crate::agent::wire::{AgentInfo, OpenTransaction, RemoteSpec, TxnState, TxnView};
 use crate::config::Config;
 use crate::engine::{single_line, CancelToken, ComponentSpec};
 
@@ -85,7 +95,12 @@ pub struct RemoteStore {
     base: String,
     token: Secret,
     client: reqwest::Client,
+    /// The agent's `decision_timeout_seconds` as its last answer said (0: not known yet).
+    alarm_secs: Arc<AtomicU64>,
 }
+
+/// Renewals of a prepared backup when the agent's decision timeout is not known yet.
+const DEFAULT_RENEW_EVERY: Duration = Duration::from_secs(5);
 
 /// The problem+json body an agent answers errors with (the fields used here).
 #[derive(Deserialize)]
@@ -123,7 +138,40 @@ impl RemoteStore {
             base: url.trim_end_matches('/').to_string(),
             token: Secret(token),
             client,
+            alarm_secs: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Notes the agent's decision timeout from one of its answers.
+    fn learn(&self, v: &TxnView) {
+        if v.decision_timeout_seconds > 0 {
+            self.alarm_secs
+                .store(v.decision_timeout_seconds, Ordering::Relaxed);
+        }
+    }
+
+    /// The heuristic outcome an agent's answer shows, for the master's `decision`.
+    fn heuristic(&self, decision: Decision, p: &Participation) -> Option<HeuristicOutcome> {
+        p.operator.map(|o| HeuristicOutcome {
+            component: self.name.clone(),
+            agent: Some(self.base.clone()),
+            decision,
+            outcome: o.decision,
+            at: o.at,
+            mismatch: o.decision != decision,
+        })
+    }
+
+    /// After a 409 to `decision` on backup `id`: the operator's contrary decision when the
+    /// agent's record shows one, else the 409 as it was.
+    async fn explain_conflict(&self, id: &str, decision: Decision, e: StoreError) -> StoreError {
+        match self.status(id).await {
+            Ok(v) => match self.heuristic(decision, &v.participation) {
+                Some(h) if h.mismatch => StoreError::Heuristic(h),
+                _ => e,
+            },
+            Err(_) => e,
+        }
     }
 
     /// The agent's base URL.
@@ -195,6 +243,9 @@ impl RemoteStore {
                 "agent {agent} refused component {}: the master's token has too weak a role (403: {detail})",
                 self.name
             )),
+            StatusCode::CONFLICT => {
+                StoreError::Conflict(format!("agent {agent} refused (409): {detail}"))
+            }
             s if s.is_client_error() => {
                 StoreError::Refused(format!("agent {agent} refused ({}): {detail}", s.as_u16()))
             }
@@ -225,11 +276,18 @@ impl RemoteStore {
         }
     }
 
-    /// Who the agent is; one short attempt (for `GET /components`).
+    /// Who the agent is and its open transactions; one short attempt (for `GET /components`
+    /// and the resolver).
     pub async fn info(&self) -> Result<AgentInfo, StoreError> {
         let url = format!("{}/agent/v1/components", self.base);
-        self.once::<(), _>(Method::GET, &url, None, PROBE_TIMEOUT)
-            .await
+        let info: AgentInfo = self
+            .once::<(), _>(Method::GET, &url, None, PROBE_TIMEOUT)
+            .await?;
+        if info.decision_timeout_seconds > 0 {
+            self.alarm_secs
+                .store(info.decision_timeout_seconds, Ordering::Relaxed);
+        }
+        Ok(info)
     }
 
     /// Where backup `id` stands on the agent.
@@ -237,6 +295,28 @@ impl RemoteStore {
         let url = self.path(&format!("/backups/{}", urlencode(id)));
         self.idempotent::<(), _>(Method::GET, &url, None, POLL_TIMEOUT)
             .await
+    }
+
+    /// Renews backup `id` on the agent (the master still works on its set); answers where it
+    /// stands. One attempt.
+    async fn renew_once(&self, id: &str) -> Result<TxnView, StoreError> {
+        let url = self.path(&format!("/backups/{}/renew", urlencode(id)));
+        let v: TxnView = self
+            .once::<(), _>(Method::POST, &url, None, POLL_TIMEOUT)
+            .await?;
+        self.learn(&v);
+        Ok(v)
+    }
+
+    /// The open transactions of this agent that belong to this store's component.
+    pub async fn open_transactions(&self) -> Result<Vec<OpenTransaction>, StoreError> {
+        Ok(self
+            .info()
+            .await?
+            .transactions
+            .into_iter()
+            .filter(|t| t.component == self.name)
+            .collect())
     }
 
     async fn send_abort(
@@ -423,20 +503,20 @@ impl ComponentStore for RemoteStore {
                 };
             }
             tokio::time::sleep(POLL_INTERVAL).await;
-            let url = self.path(&format!("/backups/{}", urlencode(id)));
-            match self
-                .once::<(), TxnView>(Method::GET, &url, None, POLL_TIMEOUT)
-                .await
-            {
+            match self.renew_once(id).await {
                 Ok(v) => {
                     failures = 0;
                     stats = v.progress;
                     progress(stats);
                     match (v.state, v.outcome) {
                         (TxnState::Preparing, _) => {}
-                        (TxnState::Prepared | TxnState::Failed | TxnState::Cancelled, Some(o)) => {
-                            return o
-                        }
+                        (
+                            TxnState::Prepared
+                            | TxnState::InDoubt
+                            | TxnState::Failed
+                            | TxnState::Cancelled,
+                            Some(o),
+                        ) => return o,
                         (state, _) => {
                             return failed(
                                 started,
@@ -450,7 +530,7 @@ impl ComponentStore for RemoteStore {
                         }
                     }
                 }
-                Err(e @ StoreError::Refused(_)) => {
+                Err(e @ (StoreError::Refused(_) | StoreError::Conflict(_))) => {
                     return failed(started, stats, format!("while preparing: {e}"))
                 }
                 Err(e) => {
@@ -467,16 +547,25 @@ impl ComponentStore for RemoteStore {
         }
     }
 
-    async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<(), StoreError> {
+    async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<Ack, StoreError> {
         let url = self.path(&format!("/backups/{}/commit", urlencode(id)));
         let body = remote_spec(spec, &[]);
-        let v: TxnView = self
+        let v: TxnView = match self
             .idempotent(Method::POST, &url, Some(&body), CALL_TIMEOUT)
-            .await?;
+            .await
+        {
+            Ok(v) => v,
+            Err(e @ StoreError::Conflict(_)) => {
+                return Err(self.explain_conflict(id, Decision::Commit, e).await)
+            }
+            Err(e) => return Err(e),
+        };
         if v.state == TxnState::Committed {
-            Ok(())
+            Ok(Ack {
+                heuristic: self.heuristic(Decision::Commit, &v.participation),
+            })
         } else {
-            Err(StoreError::Refused(format!(
+            Err(StoreError::Conflict(format!(
                 "agent {} did not commit: the backup is {:?}",
                 self.base, v.state
             )))
@@ -488,8 +577,30 @@ impl ComponentStore for RemoteStore {
         id: &str,
         spec: &ComponentSpec,
         errors: &[String],
-    ) -> Result<(), StoreError> {
-        self.send_abort(id, spec, errors).await.map(|_| ())
+    ) -> Result<Ack, StoreError> {
+        match self.send_abort(id, spec, errors).await {
+            Ok(v) => Ok(Ack {
+                heuristic: self.heuristic(Decision::Abort, &v.participation),
+            }),
+            Err(e @ StoreError::Conflict(_)) => {
+                Err(self.explain_conflict(id, Decision::Abort, e).await)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn renew(&self, id: &str, _spec: &ComponentSpec) -> Result<(), StoreError> {
+        self.renew_once(id).await.map(|_| ())
+    }
+
+    fn renew_every(&self) -> Option<Duration> {
+        match self.alarm_secs.load(Ordering::Relaxed) {
+            0 => Some(DEFAULT_RENEW_EVERY),
+            secs => Some(
+                (Duration::from_secs(secs) / 4)
+                    .clamp(Duration::from_millis(100), Duration::from_secs(60)),
+            ),
+        }
     }
 
     async fn history(&self, spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError> {
@@ -533,13 +644,34 @@ impl ComponentStore for RemoteStore {
                 self.once(Method::POST, &format!("{base}/apply"), Some(req), long)
                     .await
             }
-            S::Commit => {
-                self.idempotent::<(), _>(Method::POST, &format!("{base}/commit"), None, long)
+            S::Renew => {
+                self.idempotent::<(), _>(Method::POST, &format!("{base}/renew"), None, POLL_TIMEOUT)
                     .await
             }
-            S::Rollback => {
-                self.idempotent::<(), _>(Method::POST, &format!("{base}/rollback"), None, long)
+            S::Commit | S::Rollback => {
+                let (what, decision) = if step == S::Commit {
+                    ("commit", Decision::Commit)
+                } else {
+                    ("rollback", Decision::Rollback)
+                };
+                match self
+                    .idempotent::<(), _>(Method::POST, &format!("{base}/{what}"), None, long)
                     .await
+                {
+                    Err(e @ StoreError::Conflict(_)) => {
+                        let rec: Result<crate::restore::RestoreRecord, _> = self
+                            .idempotent::<(), _>(Method::GET, &base, None, POLL_TIMEOUT)
+                            .await;
+                        let h = rec.ok().and_then(|r| {
+                            self.heuristic(decision, &r.participation.unwrap_or_default())
+                        });
+                        Err(match h {
+                            Some(h) if h.mismatch => StoreError::Heuristic(h),
+                            _ => e,
+                        })
+                    }
+                    other => other,
+                }
             }
         }
     }
@@ -563,11 +695,11 @@ impl ComponentStore for Unconfigured {
     ) -> PrepareOutcome {
         failed(now(), ProgressUpdate::default(), self.0.clone())
     }
-    async fn commit(&self, _id: &str, _spec: &ComponentSpec) -> Result<(), StoreError> {
-        Err(StoreError::Refused(self.0.clone()))
+    async fn commit(&self, _id: &str, _spec: &ComponentSpec) -> Result<Ack, StoreError> {
+        Err(StoreError::NotConfigured(self.0.clone()))
     }
-    async fn abort(&self, _: &str, _: &ComponentSpec, _: &[String]) -> Result<(), StoreError> {
-        Err(StoreError::Refused(self.0.clone()))
+    async fn abort(&self, _: &str, _: &ComponentSpec, _: &[String]) -> Result<Ack, StoreError> {
+        Err(StoreError::NotConfigured(self.0.clone()))
     }
     async fn history(&self, _spec: &ComponentSpec) -> Result<Vec<SlotInfo>, StoreError> {
         Err(StoreError::Refused(self.0.clone()))
@@ -596,6 +728,40 @@ pub struct Probe {
     pub version: Option<String>,
     /// Why the component cannot be backed up through it right now.
     pub error: Option<String>,
+    /// The component's transactions in doubt on the agent.
+    pub in_doubt: Vec<InDoubt>,
+}
+
+/// A backup or restore of a remote component that is in doubt on its agent: it voted yes and
+/// heard nothing from the master for the agent's `decision_timeout_seconds`. It waits for the
+/// master's decision (the master resolves it from its records when it reaches the agent), or
+/// an operator's on that machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InDoubt {
+    pub kind: super::TxnKind,
+    /// The backup ID, or the restore ID.
+    #[schema(example = "20261126T020000Z")]
+    pub id: String,
+    /// Since when it is in doubt.
+    pub since: chrono::DateTime<Utc>,
+}
+
+impl InDoubt {
+    /// The in-doubt ones among an agent's open transactions.
+    pub fn of(open: &[OpenTransaction]) -> Vec<InDoubt> {
+        open.iter()
+            .filter(|t| t.in_doubt())
+            .map(|t| InDoubt {
+                kind: t.kind,
+                id: t.id.clone(),
+                since: t
+                    .participation
+                    .in_doubt_since
+                    .or(t.participation.last_message_at)
+                    .unwrap_or(t.started_at),
+            })
+            .collect()
+    }
 }
 
 /// The remote stores of the configured remote components, by name.
@@ -638,6 +804,17 @@ impl Agents {
         self.stores.get(name).cloned()
     }
 
+    /// Every remote component's store, by component name (sorted).
+    pub fn all(&self) -> Vec<(String, Arc<RemoteStore>)> {
+        let mut v: Vec<(String, Arc<RemoteStore>)> = self
+            .stores
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     /// The store for a remote spec; a failing one when no agent is configured for it.
     pub fn store(&self, name: &str) -> Arc<dyn ComponentStore> {
         match self.get(name) {
@@ -652,21 +829,31 @@ impl Agents {
     pub async fn probe(&self, name: &str) -> Option<Probe> {
         let store = self.get(name)?;
         Some(match store.info().await {
-            Ok(info) => Probe {
-                reachable: true,
-                error: (!info.components.iter().any(|c| c.name == name))
-                    .then(|| format!("agent {} does not serve component {name}", store.url())),
-                version: Some(info.version),
-            },
-            Err(StoreError::Refused(e)) => Probe {
+            Ok(info) => {
+                let mine: Vec<OpenTransaction> = info
+                    .transactions
+                    .into_iter()
+                    .filter(|t| t.component == name)
+                    .collect();
+                Probe {
+                    reachable: true,
+                    error: (!info.components.iter().any(|c| c.name == name))
+                        .then(|| format!("agent {} does not serve component {name}", store.url())),
+                    version: Some(info.version),
+                    in_doubt: InDoubt::of(&mine),
+                }
+            }
+            Err(StoreError::Refused(e) | StoreError::Conflict(e)) => Probe {
                 reachable: true,
                 version: None,
                 error: Some(e),
+                in_doubt: vec![],
             },
             Err(e) => Probe {
                 reachable: false,
                 version: None,
                 error: Some(e.to_string()),
+                in_doubt: vec![],
             },
         })
     }

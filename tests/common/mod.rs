@@ -192,8 +192,12 @@ impl Server {
         Server {
             child,
             base,
+            // A new connection per request: a request never goes out on a kept-alive connection
+            // the server is closing at that moment (seen as "connection reset" on a loaded
+            // machine), so a reset in a test is always a real one.
             client: Client::builder()
                 .timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(0)
                 .build()
                 .unwrap(),
             stdout: rx,
@@ -347,6 +351,35 @@ impl Agent {
         let _ = self.child.wait();
     }
 
+    /// GET `path` (e.g. `/agent/v1/components`) with `token`; the JSON answer.
+    pub fn get_json(&self, path: &str, token: &str) -> Value {
+        let r = Client::new()
+            .get(format!("{}{path}", self.addr))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().unwrap()
+    }
+
+    /// POST `body` to `path` with `token`.
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        Client::new()
+            .post(format!("{}{path}", self.addr))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .unwrap()
+    }
+
+    /// The agent's open backups and restores (`transactions` of `GET /agent/v1/components`).
+    pub fn open_transactions(&self, token: &str) -> Vec<Value> {
+        self.get_json("/agent/v1/components", token)["transactions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Starts the same agent again on the same address.
     pub fn restart(&mut self, env: &[(&str, &str)]) {
         self.kill9();
@@ -357,6 +390,23 @@ impl Agent {
             .to_string();
         *self = Agent::spawn(&self.config, &listen, env);
     }
+}
+
+/// Runs `backup-master agent resolve --config <config> <args>`: (success, stdout, stderr).
+pub fn agent_resolve(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(bin())
+        .arg("agent")
+        .arg("resolve")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run agent resolve");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 impl Drop for Agent {
@@ -422,6 +472,13 @@ pub fn assert_problem(r: Response, status: u16) -> Value {
     );
     assert!(body["title"].as_str().is_some(), "{body}");
     assert!(body["detail"].as_str().is_some(), "{body}");
+    // Every problem carries a stable domain code, snake_case.
+    assert!(
+        body["code"].as_str().is_some_and(|c| !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+        "no domain code: {body}"
+    );
     body
 }
 
@@ -514,13 +571,25 @@ pub fn readme_id(folder: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Runs the real `sha256sum -c SHA256SUMS` in `folder`.
+/// Runs the real `sha256sum -c SHA256SUMS` in `folder`; prints only the files that fail (and
+/// sha256sum's warning), which is what an assertion of success wants to show.
 pub fn sha256sum_ok(folder: &Path) -> bool {
     Command::new("sha256sum")
         .args(["-c", "--quiet", "--strict", "SHA256SUMS"])
         .current_dir(folder)
         .status()
         .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Runs the real `sha256sum -c SHA256SUMS` in `folder` where a mismatch is expected: silently
+/// (`--status`), so a passing test prints no `FAILED` line; true when it finds one.
+pub fn sha256sum_finds_mismatch(folder: &Path) -> bool {
+    Command::new("sha256sum")
+        .args(["-c", "--status", "--strict", "SHA256SUMS"])
+        .current_dir(folder)
+        .status()
+        .map(|s| s.code() == Some(1))
         .unwrap_or(false)
 }
 
@@ -639,5 +708,20 @@ pub fn safety_folders(dir: &Path) -> Vec<String> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().to_string())
         .filter(|n| n.starts_with(".pre-restore-"))
+        .collect()
+}
+
+/// (id, event, data) of each SSE block.
+pub fn sse(text: &str) -> Vec<(Option<u64>, String, Value)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let event = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))
+                .map(|v| v.parse().unwrap());
+            Some((id, event.to_string(), serde_json::from_str(data).unwrap()))
+        })
         .collect()
 }

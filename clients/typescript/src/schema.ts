@@ -12,8 +12,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The backup sets found on disk now: every slot's `readme.txt` of every component, plus the
-         *     imported folders, grouped by backup ID. Works without the master's job records.
+         * List backup sets on disk
+         * @description The backup sets found on disk now, newest first: every slot's `readme.txt` of every
+         *     component (a component on an agent is asked through its agent), plus the imported folders,
+         *     grouped by backup ID; each set says whether it is `complete` (a folder for every component)
+         *     and `successful`. Works without the master's job records (after a loss of its state).
+         *     `?successful=true&latest=true` gives the set a restore should use. Slot folders without a
+         *     usable `readme.txt` are listed in `unidentified`, components whose agent did not answer in
+         *     `problems`. Reads every readme, so it takes a moment; changes nothing; any role.
          */
         get: operations["list_backup_sets"];
         put?: never;
@@ -34,9 +40,15 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Registers a folder retrieved from an external medium (admin). Its `readme.txt` must name
-         *     the component; the folder must not be one of the backup slots (those are found anyway).
-         *     201 for a new registration, 200 when the folder was already registered with this backup.
+         * Import a backup folder
+         * @description Registers a folder retrieved from an external medium (a tape, a copy) as a component's
+         *     folder of its backup set (admin), so that the set can be listed, verified and restored.
+         *     The folder is read, never moved or changed: its `readme.txt` must name the component and
+         *     says which backup it holds; it must not be one of the component's slots (those are found
+         *     anyway). 201 for a new registration, 200 when the folder was already registered; either way
+         *     with the set as it is now. 422 (`validation_failed`, `errors` naming `component` or
+         *     `folder`) when the folder cannot be registered; 503 (`unavailable`) when the registration
+         *     cannot be saved.
          */
         post: operations["import_backup_folder"];
         delete?: never;
@@ -52,7 +64,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One backup set: its folder per component, completeness, success, last verification. */
+        /**
+         * One backup set
+         * @description One backup set on disk: its folder per component (slot or imported), which components it
+         *     lacks, whether it is complete and successful, and its last verification. Changes nothing;
+         *     any role.
+         */
         get: operations["get_backup_set"];
         put?: never;
         post?: never;
@@ -69,7 +86,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The verifications of a set, newest first (the last 20 finished ones are kept per set). */
+        /**
+         * List a set's verifications
+         * @description The verifications of a set, newest first (the last 20 finished ones are kept per set).
+         *     Changes nothing; any role.
+         */
         get: operations["list_verifications"];
         put?: never;
         post?: never;
@@ -87,8 +108,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One verification: while `running`, files and bytes checked so far; then per folder the
-         *     files changed, missing, unlisted and unreadable.
+         * One verification
+         * @description One verification: while `running`, the files and bytes checked so far; then per folder the
+         *     files changed, missing, not listed in `SHA256SUMS` and unreadable, and the result `passed`
+         *     or `failed`. Poll it to follow a verification. Changes nothing; any role.
          */
         get: operations["get_verification"];
         put?: never;
@@ -109,9 +132,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Starts verifying every folder of the set against its `SHA256SUMS` (operator). Always a job:
-         *     answers 202 at once with the record; poll `Location` until `status` is not `running`. 409
-         *     while a backup runs (its commit moves slots) or another verification runs.
+         * Verify a backup set
+         * @description Starts checking every file of every folder of the set against its `SHA256SUMS` (operator).
+         *     Always a job: answers at once, 202 with the record (status `running`) and its `Location`;
+         *     poll it until `status` is `passed` or `failed` (a large set takes minutes: every byte is
+         *     read). Changes nothing on disk but the verification record. 409 (`job_running`,
+         *     `running_id` naming it) while a backup runs (its commit moves slots) or another
+         *     verification runs.
          */
         post: operations["verify_backup_set"];
         delete?: never;
@@ -127,12 +154,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Backups, newest first, paged with `cursor`. */
+        /**
+         * List backups
+         * @description Backups, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for
+         *     the next page, and `status` to see only backups that ended so (`failed`, `interrupted`, ...).
+         *     Changes nothing; any role.
+         */
         get: operations["list_backups"];
         put?: never;
         /**
-         * Starts a backup of every component now (operator). Answers at once with the job; poll it,
-         *     or follow `/events`. 409 names the job already running.
+         * Start a backup
+         * @description Starts a backup of every component now (operator) and answers at once, 202 with the record
+         *     (status `running`) and its `Location`. The backup copies each component into a staging
+         *     folder beside its backup folder, then, only if every component prepared, rotates the slots
+         *     of all of them; a failure anywhere changes no slot. It runs for seconds to hours: follow it
+         *     with `GET /backups/{id}/events` or poll `GET /backups/{id}` until `status` is not `running`;
+         *     the post-backup hook starts when it ends. 409 when it cannot start: another job runs
+         *     (`job_running`, `running_id` names it), a backup keeps staging folders for an operator
+         *     (`staging_kept`), a restored component has not started since its restore
+         *     (`restore_pending`), or no component is configured (`no_components`).
          */
         post: operations["start_backup"];
         delete?: never;
@@ -148,7 +188,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One backup: status, trigger, times, and each component's progress and result. */
+        /**
+         * One backup
+         * @description A backup's record: status (`running`, then `succeeded`, `failed`, `cancelled` or
+         *     `interrupted`), trigger, times, and per component its progress (files and bytes copied and
+         *     linked), folder and errors. Poll it to follow a running backup. Changes nothing; any role.
+         */
         get: operations["get_backup"];
         put?: never;
         post?: never;
@@ -168,8 +213,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Asks a running backup to stop (operator). It stops between files, ends `cancelled`, rotates
-         *     nothing, and the failure hook runs.
+         * Cancel a backup
+         * @description Asks a running backup to stop (operator) and answers at once, 202 with the record as it is
+         *     now. The backup stops between files and ends `cancelled` within seconds: no slot of any
+         *     component is rotated, and the failure hook runs. Poll
+         *     `GET /backups/{id}` until `status` is not `running`. 409 (`backup_not_running`) when it has
+         *     already ended.
          */
         post: operations["cancel_backup"];
         delete?: never;
@@ -186,9 +235,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Server-sent events: the current state of every component first, then `progress` events as
-         *     the backup runs, then one `end` event with the final status. A finished backup answers with
-         *     its final state and `end` at once.
+         * Follow a backup (server-sent events)
+         * @description A `text/event-stream` of the backup's progress. Event types:
+         *
+         *     - `progress`: `data` is a `BackupEvent` of type `progress`, one component's status and
+         *       counters; first one per component with its current state, then one at each step.
+         *     - `end`: `data` is a `BackupEvent` of type `end` with the final status; the last event.
+         *
+         *     A finished backup answers with its final state and `end` at once. A client that falls
+         *     behind gets the current state instead of every step; one that leaves its buffered events
+         *     (64 KiB) untaken for 10 s is dropped (its stream ends; reconnecting starts from the current
+         *     state, so `Last-Event-ID` is not used here). Comments (`: keep-alive`) are sent every 15 s.
+         *     At most `max_stream_subscribers` clients follow one backup: 429
+         *     (`too_many_subscribers`) past it. Any role. A stream:
+         *
+         *     ```text
+         *     event: progress
+         *     data: {"type":"progress","name":"hub","status":"preparing","files":3,"files_copied":1,"files_linked":2,"bytes_copied":2048,"bytes_linked":1044480}
+         *
+         *     event: progress
+         *     data: {"type":"progress","name":"hub","status":"committed","files":4,"files_copied":2,"files_linked":2,"bytes_copied":4096,"bytes_linked":1044480}
+         *
+         *     event: end
+         *     data: {"type":"end","status":"succeeded"}
+         *     ```
          */
         get: operations["get_backup_events"];
         put?: never;
@@ -207,13 +277,42 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
-         *     409 while it runs.
+         * A backup's report
+         * @description The report file (`backupReport_<ID>.txt`) as text: per component its folder, status,
+         *     counts, duration and errors, then the overall result. Written when the backup ends: 409
+         *     (`report_not_ready`) while it runs; 404 (`report_not_found`) if the file was removed.
+         *     Changes nothing; any role.
          */
         get: operations["get_backup_report"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/staging": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Discard a backup's kept staging folders
+         * @description Removes the staging folders a backup keeps for an operator (admin). After a commit that
+         *     could not be completed, each is the only copy of that component's backup, so nothing else
+         *     removes them and no backup starts while they wait (`staging_kept`); copy out what you need
+         *     first. Each folder is checked right before it is removed (the backup's staging name beside
+         *     its backup folder; its `readme.txt` names this backup). Answers when done, with the record
+         *     and a note. 409: the backup keeps none (`nothing_kept`), or a folder at a kept name is not
+         *     provably the product's and is left alone (`staging_not_ours`).
+         */
+        delete: operations["discard_kept_staging"];
         options?: never;
         head?: never;
         patch?: never;
@@ -226,7 +325,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every configured component; for a remote one also whether its agent answers, and its version. */
+        /**
+         * The components
+         * @description Every configured component in config order: profile, home, backup folder, `keep`, items;
+         *     for a component on an agent also whether its agent answers now, its version, and its
+         *     backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+         *     short timeout, so this takes at most a few seconds). Changes nothing; any role.
+         */
         get: operations["list_components"];
         put?: never;
         post?: never;
@@ -243,12 +348,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One component, with an `ETag` for PUT. */
+        /**
+         * One component
+         * @description One component, as in the list, with an `ETag` for `If-Match` of
+         *     `PUT /components/{name}`. Changes nothing; any role. 404 (`component_not_found`) for a name
+         *     the config does not have.
+         */
         get: operations["get_component"];
         /**
-         * Changes a component's backup folder, history length and (custom profile) items (admin).
-         *     Needs `If-Match`. Refuses folders shared with or nested in another component's, folders
-         *     inside an item, and existing non-backup folders; the config file is written atomically.
+         * Change a component's backup folder and history
+         * @description Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
+         *     for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+         *     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
+         *     without it, 412 (`precondition_failed`) when stale. Refused with 422
+         *     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
+         *     nested in another component's backup folder or home, a folder inside one of the items, an
+         *     existing folder that is not a backup folder, `items` for a built-in profile. The config
+         *     file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
+         *     new settings, existing slots are not moved.
          */
         put: operations["put_component"];
         post?: never;
@@ -266,8 +383,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The component's history slots as they are on disk: `backup`, `backup1`, ... with each
-         *     slot's backup ID and result from its `readme.txt`.
+         * A component's history
+         * @description The component's history slots as they are on disk now, newest first: `backup`, `backup1`,
+         *     ... with each slot's backup ID, result and times from its `readme.txt` (for a component on
+         *     an agent, asked from the agent). Changes nothing; any role.
          */
         get: operations["get_component_history"];
         put?: never;
@@ -285,12 +404,23 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hook processes: running ones, or with `all=true` also recently finished ones; newest first. */
+        /**
+         * List hook processes
+         * @description The post-backup processes (`on_success` after a successful backup, `on_failure` after any
+         *     other) and test runs that are still running, newest first; with `all=true` also recently
+         *     finished ones, with their exit code or signal. Changes nothing; any role.
+         */
         get: operations["list_hook_processes"];
         put?: never;
         /**
-         * Runs the configured `on_success` or `on_failure` command now, as a test (admin). Same rules
-         *     as after a backup, with `BACKUP_RESULT=test` and the latest backup's ID, report and folders.
+         * Run a hook as a test
+         * @description Runs the configured `on_success` or `on_failure` command now, as a test (admin), with the
+         *     same rules as after a backup (its own process group, `work_folder`, `timeout_seconds`, the
+         *     `BACKUP_*` variables) and `BACKUP_RESULT=test` with the latest backup's ID, report and
+         *     folders. Answers at once, 202 with the process (status `running`, or `failed_to_start` with
+         *     `error`); follow its output with `GET /hook-processes/{id}/output`. 422
+         *     (`validation_failed`) when that hook's command is empty or cannot be split into arguments;
+         *     409 (`work_folder_missing`) when the work folder does not exist.
          */
         post: operations["start_hook_test"];
         delete?: never;
@@ -306,13 +436,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One hook process. */
+        /**
+         * One hook process
+         * @description A hook process: kind, command, backup, times, PID, status and, once it ended, its exit
+         *     code or signal and the number of output lines. Poll it to see when a process ends.
+         *     Changes nothing; any role.
+         */
         get: operations["get_hook_process"];
         put?: never;
         post?: never;
         /**
-         * Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
-         *     after a grace period. Answers once the group is gone.
+         * Terminate a hook process
+         * @description Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
+         *     after a grace period. Answers once the group is gone (a few seconds at most), with the
+         *     process (status `killed`). 409 (`hook_not_running`) when it has already ended.
          */
         delete: operations["delete_hook_process"];
         options?: never;
@@ -328,9 +465,32 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
-         *     `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-         *     `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+         * Follow a hook's output (server-sent events)
+         * @description A `text/event-stream` of the process's output (stdout and stderr, interleaved, line by
+         *     line), from line 1 or after `Last-Event-ID`, then live. Event types:
+         *
+         *     - `line`: `id` is the line number, `data` an `OutputLine` (`{"n":..,"text":..}`).
+         *     - `exit`: the last event, `data` an `OutputExit` (`status`, `exit_code`, `signal`).
+         *
+         *     Works the same for a finished process (the whole output, then `exit`). To resume after a
+         *     dropped connection send `Last-Event-ID` with the last line number received: the stream goes
+         *     on after it, each line once. A client that leaves its buffered output (128 KiB) untaken for
+         *     10 s is dropped: the stream ends without `exit`, and the client resumes with
+         *     `Last-Event-ID`. At most `max_stream_subscribers` clients follow one process: 429
+         *     (`too_many_subscribers`) past it. Any role. A stream:
+         *
+         *     ```text
+         *     id: 1
+         *     event: line
+         *     data: {"n":1,"text":"copying 20261126T020000Z to tape"}
+         *
+         *     id: 2
+         *     event: line
+         *     data: {"n":2,"text":"done: 3 folders, 61865984 bytes"}
+         *
+         *     event: exit
+         *     data: {"event":"exit","status":"exited","exit_code":0,"signal":null}
+         *     ```
          */
         get: operations["get_hook_output"];
         put?: never;
@@ -348,15 +508,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Restores, newest first, paged with `cursor`. */
+        /**
+         * List restores
+         * @description Restores and dry runs, newest first, `limit` per page (default 50); pass `next_cursor` as
+         *     `cursor` for the next page, `status` to see only restores that ended so. Changes nothing;
+         *     any role.
+         */
         get: operations["list_restores"];
         put?: never;
         /**
-         * Restores a backup set (admin): checks the set is known, complete and successful for the
-         *     chosen components, makes the plan, verifies exactly the folders to restore, then applies
-         *     the plan in the background. Every item about to be replaced is first moved to
-         *     `<home>/.pre-restore-<restore id>/`; any failure puts every component back. `dry_run`
-         *     only plans and verifies.
+         * Restore a backup set (or plan one)
+         * @description Restores a backup set into the components' homes (admin). Checked before anything changes,
+         *     while the request waits (a few seconds to minutes: the folders to restore are verified
+         *     byte for byte): the set is on disk (404 `set_not_found`), has a folder for every component
+         *     to restore (422 `set_incomplete`), their backups succeeded (422 `set_failed`), the folders
+         *     verify against their `SHA256SUMS` (422 `set_not_verified`), every request field is valid
+         *     (422 `validation_failed`), no backup or restore runs (409 `job_running`), every home can be
+         *     worked on (409 `home_not_restorable`) and every agent answers (409 `agent_unreachable`, 422
+         *     `agent_refused`). A refused restore changes nothing.
+         *
+         *     `dry_run: true` stops there and answers 200 with the plan (status `planned`): every path
+         *     that would be moved aside, copied and edited; nothing changes. Otherwise the restore
+         *     answers 202 with the record (status `running`, the plan) and runs in the background:
+         *     every item about to be replaced is first moved to `<home>/.pre-restore-<restore id>/`, then
+         *     the backup is copied out (never moved or linked); any failure puts every component back.
+         *     Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
+         *     components; `source_folders` takes a component's folder from an external medium instead of
+         *     its slots. Backups wait while a restore runs.
          */
         post: operations["start_restore"];
         delete?: never;
@@ -373,8 +551,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One restore: the backup set ID used, the plan per component, the steps with their times,
-         *     every path changed, the status and errors.
+         * One restore
+         * @description A restore's record: the backup set ID used, the verification and plan per component, every
+         *     step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
+         *     (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
+         *     to follow a restore.
+         *     Changes nothing; any role.
          */
         get: operations["get_restore"];
         put?: never;
@@ -393,9 +575,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The schedule log, newest first: each scheduled instant with its trigger (`schedule` or
-         *     `catch_up`) and outcome: `started` (with the backup ID), `skipped` (a backup or restore
-         *     was running; never queued or retried) or `missed` (the server was down and `catch_up` is off).
+         * The schedule log
+         * @description What became of each scheduled instant, newest first: its trigger (`schedule`, or
+         *     `catch_up` at start-up for a day the server was down) and outcome: `started` (with the
+         *     backup ID), `skipped` (a backup or restore was running; never queued or retried) or
+         *     `missed` (the server was down and `catch_up` is off). Changes nothing; any role.
          */
         get: operations["get_schedule_log"];
         put?: never;
@@ -413,12 +597,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The schedule, the hooks, and the next 5 scheduled runs. The `ETag` goes into `If-Match` of a PUT. */
+        /**
+         * The schedule and hooks
+         * @description The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled
+         *     runs, in UTC and in the zone (a run moved by a DST change says so). Changes nothing; any
+         *     role. The `ETag` goes into `If-Match` of `PUT /settings`.
+         */
         get: operations["get_settings"];
         /**
-         * Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match`; validates everything
-         *     first, then writes the config file atomically, keeping its comments; the schedule takes
-         *     effect at once.
+         * Replace the schedule and hooks
+         * @description Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match` with the `ETag` of
+         *     `GET /settings` (`*` writes unconditionally): without it 428 (`precondition_required`),
+         *     with a stale one 412 (`precondition_failed`). Every field is checked first; any invalid one
+         *     is a 422 (`validation_failed`) naming each in `errors`, and nothing changes. Then the config
+         *     file is written atomically, keeping its comments, and the schedule takes effect at once
+         *     (no restart); a running backup is not affected. Answers at once with the new settings and
+         *     `ETag`; 503 (`unavailable`) when the file cannot be written.
          */
         put: operations["put_settings"];
         post?: never;
@@ -435,7 +629,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: answers while the server runs. Needs no token. */
+        /**
+         * Liveness of the server
+         * @description Answers 200 while the server runs, with `status` `ok`, or `degraded` while something keeps a
+         *     job from ending (`problems` says what, e.g. a job record that cannot be written). Changes
+         *     nothing and answers at once. Needs no token (for load balancers and Docker `HEALTHCHECK`);
+         *     the agent serves the same route.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -453,8 +653,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Prometheus metrics: last successful backup (overall and per component), last backup's
-         *     duration and bytes, backups by result, running hook processes, build info.
+         * Prometheus metrics
+         * @description The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
+         *     component), the last backup's duration and bytes, backups by result, running hook
+         *     processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+         *     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+         *     own document says so (`security: []`).
          */
         get: operations["get_metrics"];
         put?: never;
@@ -513,7 +717,11 @@ export interface components {
         };
         /** @description A backup job: what `/backups/{id}` returns. */
         BackupRecord: {
-            /** @description True once the decision to commit was durable: from then on recovery rolls forward. */
+            /**
+             * @description True once the decision to commit was durable: from then on recovery rolls forward. Set
+             *     back to false (durably, before anything is aborted) only when the commit was abandoned
+             *     because a component refused it before any component had committed.
+             */
             commit_decided?: boolean;
             /** @description One entry per component, in config order. */
             components: components["schemas"]["ComponentProgress"][];
@@ -525,10 +733,30 @@ export interface components {
              */
             finished_at?: string | null;
             /**
+             * @description Remote components an operator had resolved by hand on their agent's machine
+             *     (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+             *     components did not all end the same way (the errors say how).
+             */
+            heuristic?: components["schemas"]["HeuristicOutcome"][];
+            /**
+             * @description True from the write that made the record final until its after-backup hook
+             *     (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is
+             *     started when the master starts again, exactly once (the hook process record, written
+             *     before the process starts, proves an earlier start).
+             */
+            hook_pending?: boolean;
+            /**
              * @description Backup ID, e.g. `20261126T020000Z` (`.0001`.. for more in the same second).
              * @example 20261126T020000Z
              */
             id: string;
+            /**
+             * @description Staging folders kept for the operator: the commit of these components could not be
+             *     completed, and each folder is the only copy of that component's backup. Nothing removes
+             *     them and no backup starts (409) until an operator discards them
+             *     (`DELETE /api/v1/backups/{id}/staging`).
+             */
+            kept_stagings?: components["schemas"]["KeptStaging"][];
             /** @description Informational notes, e.g. that recovery rolled the commit forward. */
             notes?: string[];
             /** @description Path of the report file `<state_dir>/logs/backupReport_<ID>.txt`. */
@@ -545,7 +773,12 @@ export interface components {
         };
         /** @description A backup set: the folders of all components that share one backup ID. */
         BackupSet: {
-            /** @description Every configured component has a folder with this ID. */
+            /**
+             * @description The backup's commit is decided but not yet acknowledged by every component: the
+             *     master is completing it (the backup is `running`). Not complete until then.
+             */
+            committing?: boolean;
+            /** @description Every configured component has a folder with this ID, and it is not `committing`. */
             complete: boolean;
             /** @description The folders, in config order of their components; a slot before an imported copy. */
             components: components["schemas"]["SetFolder"][];
@@ -588,6 +821,8 @@ export interface components {
         };
         /** @description Per-component details of a backup. */
         ComponentProgress: {
+            /** @description For a remote component: its agent's URL (its `folder` is a path on that machine). */
+            agent?: string | null;
             /** Format: int64 */
             bytes_copied?: number;
             /** Format: int64 */
@@ -647,8 +882,18 @@ export interface components {
              *     kept; never a hard link into the backup).
              */
             copy: components["schemas"]["CopyOp"][];
+            /**
+             * @description Targets this restore began to copy into, recorded before the copy (each was free then).
+             *     A rollback removes only these from the home.
+             */
+            copy_started?: string[];
             /** @description Folders of the home created because they were missing (e.g. `data/`). */
             create_dirs: string[];
+            /**
+             * @description The folders of `create_dirs` this restore made (each created exclusively), recorded
+             *     before anything was copied into them. A rollback removes only these, only when empty.
+             */
+            created_dirs?: string[];
             /** @description Lines appended after the copy. */
             edit: components["schemas"]["EditOp"][];
             errors: string[];
@@ -667,12 +912,19 @@ export interface components {
             /** @example /srv/lui */
             home: string;
             layout: components["schemas"]["Layout"];
+            /**
+             * @description Each path of `remove` as it was right before it was moved into the safety folder,
+             *     recorded before the move. A rollback puts back only an entry of the safety folder that
+             *     is one of these.
+             */
+            moved_aside?: components["schemas"]["OwnedEntry"][];
             /** @example lui */
             name: string;
             origin: components["schemas"]["FolderOrigin"];
             profile: components["schemas"]["Profile"];
             /** @description Paths of the home moved to the safety folder (removed from the home) before the copy. */
             remove: string[];
+            safety_created?: null | components["schemas"]["OwnedEntry"];
             /**
              * @description `<home>/.pre-restore-<restore id>`: the items about to be replaced are moved here first.
              * @example /srv/lui/.pre-restore-R20261126T101500Z
@@ -743,6 +995,12 @@ export interface components {
             backup_path?: string | null;
             /** @description The home folder, resolved (local components). */
             home?: string | null;
+            /**
+             * @description Remote components whose agent answered: its backups and restores of this component
+             *     that are in doubt there (they voted yes and heard nothing from the master for the
+             *     agent's `decision_timeout_seconds`; the master resolves them when it can).
+             */
+            in_doubt?: components["schemas"]["InDoubt"][] | null;
             /** @description What a backup holds, relative to the home. */
             items: string[];
             /**
@@ -777,6 +1035,11 @@ export interface components {
             /** @example /srv/lui/luidata */
             to: string;
         };
+        /**
+         * @description What a participant of a two-phase commit was told to do (or an operator did by hand).
+         * @enum {string}
+         */
+        Decision: "commit" | "abort" | "rollback";
         /**
          * @description How DST changed the daily time on one day.
          * @enum {string}
@@ -871,7 +1134,13 @@ export interface components {
         };
         Health: {
             /**
-             * @description Always `ok` when the server answers.
+             * @description What degrades the server, one line each (e.g. a job record that cannot be written:
+             *     that job stays running and holds the job lock until it can).
+             */
+            problems: string[];
+            /**
+             * @description `ok`, or `degraded` while something keeps a job from ending (see `problems`); the
+             *     server answers either way.
              * @example ok
              */
             status: string;
@@ -880,6 +1149,30 @@ export interface components {
              * @example 0.1.0
              */
             version: string;
+        };
+        /**
+         * @description A participant that an operator resolved by hand while the master was away, as the master's
+         *     record reports it once it meets that participant again.
+         */
+        HeuristicOutcome: {
+            /** @description The agent's URL. */
+            agent?: string | null;
+            /**
+             * Format: date-time
+             * @description When the operator did it.
+             */
+            at: string;
+            /** @description Component name. */
+            component: string;
+            /** @description What the master decided. */
+            decision: components["schemas"]["Decision"];
+            /**
+             * @description The operator's outcome differs from the master's decision: the components did not all
+             *     end the same way (see the record's errors).
+             */
+            mismatch: boolean;
+            /** @description What the operator did. */
+            outcome: components["schemas"]["Decision"];
         };
         /**
          * @description Why a hook process was started.
@@ -965,6 +1258,17 @@ export interface components {
         /** @description The `[hooks]` table: commands run after each backup. */
         HookSettings: {
             /**
+             * @description Names of variables of the master's environment the commands also get. They get no other
+             *     variable of it: only `PATH`, `HOME`, `LANG`, the `BACKUP_*` variables the master sets,
+             *     and these. Each a plain name (`[A-Za-z_][A-Za-z0-9_]*`), not `BACKUP_*`. Optional:
+             *     absent means none.
+             * @example [
+             *       "TAPE_DEVICE",
+             *       "TZ"
+             *     ]
+             */
+            env?: string[];
+            /**
              * @description Command run after a failed, cancelled or interrupted backup; empty: nothing runs.
              * @example /opt/scripts/page-admin.sh
              */
@@ -980,7 +1284,10 @@ export interface components {
              * @example 3600
              */
             timeout_seconds: number;
-            /** @description Working folder of both commands (must exist); empty: the state dir. */
+            /**
+             * @description Working folder of both commands (must exist); empty: the home of the `maestro-hub`
+             *     component (the state dir when there is none on this machine).
+             */
             work_folder: string;
         };
         /**
@@ -1030,8 +1337,42 @@ export interface components {
             /** Format: date-time */
             imported_at: string;
         };
+        /**
+         * @description A backup or restore of a remote component that is in doubt on its agent: it voted yes and
+         *     heard nothing from the master for the agent's `decision_timeout_seconds`. It waits for the
+         *     master's decision (the master resolves it from its records when it reaches the agent), or
+         *     an operator's on that machine.
+         */
+        InDoubt: {
+            /**
+             * @description The backup ID, or the restore ID.
+             * @example 20261126T020000Z
+             */
+            id: string;
+            kind: components["schemas"]["TxnKind"];
+            /**
+             * Format: date-time
+             * @description Since when it is in doubt.
+             */
+            since: string;
+        };
         /** @description A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`, without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`. */
         JobId: string;
+        /**
+         * @description A staging folder recovery (or a failed commit) could not turn into the component's `backup`
+         *     slot: kept until an operator discards it.
+         */
+        KeptStaging: {
+            /** @description Component name. */
+            component: string;
+            /** @description The component's backup folder (slot 0) the staging folder belongs to. */
+            folder: string;
+            /**
+             * @description The staging folder, `<NAME>.staging-<ID>` beside the backup folder.
+             * @example /srv/lui/backup.staging-20261126T020000Z
+             */
+            path: string;
+        };
         /**
          * @description How the backup folder holds the component's data.
          * @enum {string}
@@ -1059,6 +1400,15 @@ export interface components {
              * @example 2026-03-29T01:00:00Z
              */
             utc: string;
+        };
+        /**
+         * @description A decision an operator carried out on an agent's machine (`backup-master agent resolve`)
+         *     instead of the master: a heuristic outcome.
+         */
+        OperatorDecision: {
+            /** Format: date-time */
+            at: string;
+            decision: components["schemas"]["Decision"];
         };
         /** @description The `data` of an output stream's `exit` event: how the process ended. */
         OutputExit: {
@@ -1089,16 +1439,102 @@ export interface components {
             /** @description The line, without its newline (invalid UTF-8 replaced; lines over 64 KiB split). */
             text: string;
         };
+        /**
+         * @description A file-system entry as this restore found or made it: its path and its identity (device and
+         *     inode, which a rename keeps). What a rollback or a cleanup may touch is checked against it
+         *     right before the step.
+         */
+        OwnedEntry: {
+            /** Format: int64 */
+            dev: number;
+            /** Format: int64 */
+            ino: number;
+            kind: components["schemas"]["EntryKind"];
+            /** @example /srv/lui/luidata */
+            path: string;
+        };
+        /**
+         * @description Where an agent's part of a backup or restore stands with its master (two-phase commit).
+         *     A participant that voted yes (a backup `prepared`, a restore `applied`) never decides
+         *     alone: after `decision_timeout_seconds` without a word from the master it is marked in
+         *     doubt (an alarm) and keeps waiting for the master, or for an operator.
+         */
+        Participation: {
+            /**
+             * Format: date-time
+             * @description Set while it is in doubt: it voted yes and heard nothing from the master within the
+             *     agent's `decision_timeout_seconds` (a monotonic clock, restarted when the agent
+             *     starts). Cleared when the master speaks again.
+             */
+            in_doubt_since?: string | null;
+            /**
+             * Format: date-time
+             * @description When the master last spoke about it (prepare, renew, commit, abort; for a restore
+             *     apply, renew, commit, rollback). Written to disk with each change of state; the
+             *     agent's API shows the live value.
+             */
+            last_message_at?: string | null;
+            operator?: null | components["schemas"]["OperatorDecision"];
+        };
         /** @description An RFC 9457 problem document, as every error response carries it. */
         Problem: {
             /**
+             * @description The stable domain code of this problem, finer than `type`; new codes may be added. Codes, with their status and `type`:
+             *
+             *     | code | status | type | meaning |
+             *     |---|---|---|---|
+             *     | `bad_request` | 400 | `/problems/bad-request` | The request could not be read: malformed JSON, an unreadable body. |
+             *     | `unauthorized` | 401 | `/problems/unauthorized` | No token, a malformed `Authorization` header, or an unknown token. |
+             *     | `forbidden` | 403 | `/problems/forbidden` | The token's role is too weak for this operation. |
+             *     | `not_found` | 404 | `/problems/not-found` | No such route, or no such resource of this server. |
+             *     | `method_not_allowed` | 405 | `/problems/method-not-allowed` | The path exists, not with this method; `Allow` lists its methods. |
+             *     | `not_acceptable` | 406 | `/problems/not-acceptable` | The server cannot answer in a format the `Accept` header allows. |
+             *     | `conflict` | 409 | `/problems/conflict` | The current state of the resource forbids the operation. |
+             *     | `validation_failed` | 422 | `/problems/validation` | A field of the request is invalid; `errors` names each one. |
+             *     | `precondition_failed` | 412 | `/problems/precondition-failed` | `If-Match` does not match the current `ETag`: GET again. |
+             *     | `precondition_required` | 428 | `/problems/precondition-required` | `If-Match` is missing (`*` writes unconditionally). |
+             *     | `payload_too_large` | 413 | `/problems/payload-too-large` | The body is over 1 MiB. |
+             *     | `unsupported_media_type` | 415 | `/problems/unsupported-media-type` | The body is not `application/json`. |
+             *     | `too_many_subscribers` | 429 | `/problems/too-many-subscribers` | The event stream has `max_stream_subscribers` subscribers already. |
+             *     | `internal` | 500 | `/problems/internal` | The server failed; the cause is in its log. |
+             *     | `unavailable` | 503 | `/problems/unavailable` | The server could not write its files (disk full, permissions); retry once fixed. |
+             *     | `job_running` | 409 | `/problems/job-running` | A backup, restore or verification is running; `running_id` names it. One job runs at a time. |
+             *     | `staging_kept` | 409 | `/problems/staging-kept` | A backup keeps staging folders for an operator (the only copy after a commit that could not complete); discard them first. |
+             *     | `restore_pending` | 409 | `/problems/restore-pending` | A restored component has not started since its restore; backups wait for it. |
+             *     | `no_components` | 409 | `/problems/conflict` | No components are configured. |
+             *     | `backup_not_found` | 404 | `/problems/not-found` | No backup with this ID. |
+             *     | `backup_not_running` | 409 | `/problems/conflict` | The backup is not running (it has ended). |
+             *     | `report_not_ready` | 409 | `/problems/conflict` | The backup is still running; its report is written when it ends. |
+             *     | `report_not_found` | 404 | `/problems/not-found` | The backup has ended but its report file is missing. |
+             *     | `nothing_kept` | 409 | `/problems/conflict` | The backup keeps no staging folder. |
+             *     | `staging_not_ours` | 409 | `/problems/conflict` | A folder at a kept staging name is not provably the product's: left alone. |
+             *     | `component_not_found` | 404 | `/problems/not-found` | No component with this name is configured. |
+             *     | `set_not_found` | 404 | `/problems/not-found` | No backup set with this ID on disk. |
+             *     | `set_incomplete` | 422 | `/problems/validation` | The backup set has no folder for a component to restore; `errors` names it. |
+             *     | `set_failed` | 422 | `/problems/validation` | The backup of a component to restore did not succeed in this set; `errors` names it. |
+             *     | `set_not_verified` | 422 | `/problems/validation` | A folder to restore does not verify against its `SHA256SUMS`; `errors` names the files. |
+             *     | `verification_not_found` | 404 | `/problems/not-found` | No verification with this ID for this backup set. |
+             *     | `restore_not_found` | 404 | `/problems/not-found` | No restore with this ID. |
+             *     | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on. |
+             *     | `agent_unreachable` | 409 | `/problems/conflict` | A remote component's agent did not answer (or answered no usable result). |
+             *     | `agent_refused` | 422 | `/problems/validation` | A remote component's agent refused the call (token, role, component or settings); `errors` names the component. |
+             *     | `hook_process_not_found` | 404 | `/problems/not-found` | No hook process with this ID. |
+             *     | `hook_not_running` | 409 | `/problems/conflict` | The hook process is not running. |
+             *     | `work_folder_missing` | 409 | `/problems/conflict` | The hooks' `work_folder` does not exist. |
+             * @example validation_failed
+             */
+            code: string;
+            /**
              * @description What happened, in words for this occurrence.
-             * @example 1 field is invalid
+             * @example schedule.daily_time: must be hh:mm between 00:00 and 23:59
              */
             detail: string;
             /** @description For validation problems: each invalid field. */
             errors?: components["schemas"]["FieldError"][];
-            /** @description For conflicts with a running job: its ID. */
+            /**
+             * @description For conflicts with a running job: its ID.
+             * @example 20261126T020000Z
+             */
             running_id?: string | null;
             /**
              * Format: int32
@@ -1153,9 +1589,16 @@ export interface components {
             errors: string[];
             /** Format: date-time */
             finished_at?: string | null;
+            /**
+             * @description Remote components an operator had resolved by hand on their agent's machine
+             *     (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+             *     components did not all end the same way (the errors say how).
+             */
+            heuristic?: components["schemas"]["HeuristicOutcome"][];
             /** @example R20261126T101500Z */
             id: string;
             notes: string[];
+            participation?: null | components["schemas"]["Participation"];
             /** @description The components asked for (absent: all configured components). */
             requested_components?: string[] | null;
             /** @description The request's `source_folders`. */
@@ -1360,6 +1803,11 @@ export interface components {
          * @enum {string}
          */
         Trigger: "manual" | "schedule" | "catch_up";
+        /**
+         * @description Which kind of job a transaction of an agent belongs to.
+         * @enum {string}
+         */
+        TxnKind: "backup" | "restore";
         /** @description A verification job and, when finished, its result. */
         Verification: {
             /** Format: int64 */
@@ -1441,10 +1889,88 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "committing": false,
+                     *           "complete": true,
+                     *           "components": [
+                     *             {
+                     *               "agent": null,
+                     *               "component": "hub",
+                     *               "errors": [],
+                     *               "finished": "2026-11-26T02:00:03Z",
+                     *               "folder": "/srv/maestro/hub/backup",
+                     *               "imported_at": null,
+                     *               "problem": null,
+                     *               "result": "success",
+                     *               "slot": "backup",
+                     *               "source": "slot",
+                     *               "started": "2026-11-26T02:00:00Z"
+                     *             },
+                     *             {
+                     *               "agent": null,
+                     *               "component": "lui",
+                     *               "errors": [],
+                     *               "finished": "2026-11-26T02:00:03Z",
+                     *               "folder": "/srv/maestro/lui/backup",
+                     *               "imported_at": null,
+                     *               "problem": null,
+                     *               "result": "success",
+                     *               "slot": "backup",
+                     *               "source": "slot",
+                     *               "started": "2026-11-26T02:00:00Z"
+                     *             },
+                     *             {
+                     *               "agent": "https://10.0.0.7:9090",
+                     *               "component": "trk",
+                     *               "errors": [],
+                     *               "finished": "2026-11-26T02:00:03Z",
+                     *               "folder": "/srv/maestro/tracker/backup",
+                     *               "imported_at": null,
+                     *               "problem": null,
+                     *               "result": "success",
+                     *               "slot": "backup",
+                     *               "source": "slot",
+                     *               "started": "2026-11-26T02:00:00Z"
+                     *             }
+                     *           ],
+                     *           "id": "20261126T020000Z",
+                     *           "last_verification": {
+                     *             "finished_at": "2026-11-26T08:00:09Z",
+                     *             "id": "20261126T080000Z-0001",
+                     *             "ok": true,
+                     *             "problems": 0,
+                     *             "started_at": "2026-11-26T08:00:00Z",
+                     *             "status": "passed"
+                     *           },
+                     *           "missing": [],
+                     *           "successful": true
+                     *         }
+                     *       ],
+                     *       "problems": [],
+                     *       "unidentified": [
+                     *         {
+                     *           "agent": null,
+                     *           "component": "hub",
+                     *           "errors": [],
+                     *           "finished": null,
+                     *           "folder": "/srv/maestro/hub/backup2",
+                     *           "imported_at": null,
+                     *           "problem": "no readme.txt",
+                     *           "result": null,
+                     *           "slot": "backup2",
+                     *           "source": "slot",
+                     *           "started": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["BackupSetList"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1453,16 +1979,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description A filter is not `true` or `false`, or another query parameter is given (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1482,6 +1999,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "component": "lui",
+                 *       "folder": "/mnt/tape/lui/backup"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ImportRequest"];
             };
         };
@@ -1494,6 +2017,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": false,
+                     *       "imported": {
+                     *         "backup_id": "20261120T020000Z",
+                     *         "component": "lui",
+                     *         "folder": "/mnt/tape/lui/backup",
+                     *         "imported_at": "2026-11-26T09:12:00Z"
+                     *       },
+                     *       "set": {
+                     *         "committing": false,
+                     *         "complete": false,
+                     *         "components": [
+                     *           {
+                     *             "agent": null,
+                     *             "component": "lui",
+                     *             "errors": [],
+                     *             "finished": "2026-11-26T02:00:03Z",
+                     *             "folder": "/mnt/tape/lui/backup",
+                     *             "imported_at": "2026-11-26T09:12:00Z",
+                     *             "problem": null,
+                     *             "result": "success",
+                     *             "slot": null,
+                     *             "source": "imported",
+                     *             "started": "2026-11-26T02:00:00Z"
+                     *           }
+                     *         ],
+                     *         "id": "20261120T020000Z",
+                     *         "last_verification": null,
+                     *         "missing": [
+                     *           "hub",
+                     *           "trk"
+                     *         ],
+                     *         "successful": false
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportOutcome"];
                 };
             };
@@ -1505,10 +2065,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": true,
+                     *       "imported": {
+                     *         "backup_id": "20261120T020000Z",
+                     *         "component": "lui",
+                     *         "folder": "/mnt/tape/lui/backup",
+                     *         "imported_at": "2026-11-26T09:12:00Z"
+                     *       },
+                     *       "set": {
+                     *         "committing": false,
+                     *         "complete": false,
+                     *         "components": [
+                     *           {
+                     *             "agent": null,
+                     *             "component": "lui",
+                     *             "errors": [],
+                     *             "finished": "2026-11-26T02:00:03Z",
+                     *             "folder": "/mnt/tape/lui/backup",
+                     *             "imported_at": "2026-11-26T09:12:00Z",
+                     *             "problem": null,
+                     *             "result": "success",
+                     *             "slot": null,
+                     *             "source": "imported",
+                     *             "started": "2026-11-26T02:00:00Z"
+                     *           }
+                     *         ],
+                     *         "id": "20261120T020000Z",
+                     *         "last_verification": null,
+                     *         "missing": [
+                     *           "hub",
+                     *           "trk"
+                     *         ],
+                     *         "successful": false
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportOutcome"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description The body is not JSON (`bad_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1517,7 +2114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1526,7 +2123,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1535,7 +2132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
+            /** @description The body is over 1 MiB (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1544,7 +2141,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json */
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1553,7 +2150,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is invalid; `errors` names each one */
+            /** @description The folder cannot be registered: no `readme.txt`, a backup of another component, one of the component's own slots, not absolute; `errors` names `component` or `folder` (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1562,7 +2159,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server could not write its files (disk full, permissions) */
+            /** @description The registration could not be saved (`unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1594,10 +2191,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "committing": false,
+                     *       "complete": true,
+                     *       "components": [
+                     *         {
+                     *           "agent": null,
+                     *           "component": "hub",
+                     *           "errors": [],
+                     *           "finished": "2026-11-26T02:00:03Z",
+                     *           "folder": "/srv/maestro/hub/backup",
+                     *           "imported_at": null,
+                     *           "problem": null,
+                     *           "result": "success",
+                     *           "slot": "backup",
+                     *           "source": "slot",
+                     *           "started": "2026-11-26T02:00:00Z"
+                     *         },
+                     *         {
+                     *           "agent": null,
+                     *           "component": "lui",
+                     *           "errors": [],
+                     *           "finished": "2026-11-26T02:00:03Z",
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "imported_at": null,
+                     *           "problem": null,
+                     *           "result": "success",
+                     *           "slot": "backup",
+                     *           "source": "slot",
+                     *           "started": "2026-11-26T02:00:00Z"
+                     *         },
+                     *         {
+                     *           "agent": "https://10.0.0.7:9090",
+                     *           "component": "trk",
+                     *           "errors": [],
+                     *           "finished": "2026-11-26T02:00:03Z",
+                     *           "folder": "/srv/maestro/tracker/backup",
+                     *           "imported_at": null,
+                     *           "problem": null,
+                     *           "result": "success",
+                     *           "slot": "backup",
+                     *           "source": "slot",
+                     *           "started": "2026-11-26T02:00:00Z"
+                     *         }
+                     *       ],
+                     *       "id": "20261126T020000Z",
+                     *       "last_verification": {
+                     *         "finished_at": "2026-11-26T08:00:09Z",
+                     *         "id": "20261126T080000Z-0001",
+                     *         "ok": true,
+                     *         "problems": 0,
+                     *         "started_at": "2026-11-26T08:00:00Z",
+                     *         "status": "passed"
+                     *       },
+                     *       "missing": [],
+                     *       "successful": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["BackupSet"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1606,16 +2261,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No backup set with this ID on disk (`set_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1624,7 +2270,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a backup ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1656,10 +2302,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "bytes_checked": 61865984,
+                     *         "error": null,
+                     *         "files_checked": 11,
+                     *         "finished_at": "2026-11-26T08:00:09Z",
+                     *         "folders": [
+                     *           {
+                     *             "bytes_checked": 1048576,
+                     *             "changed": [
+                     *               "accountreg/accounts.dat"
+                     *             ],
+                     *             "component": "hub",
+                     *             "error": null,
+                     *             "files_checked": 4,
+                     *             "folder": "/srv/maestro/hub/backup",
+                     *             "missing": [],
+                     *             "ok": false,
+                     *             "omitted": 0,
+                     *             "unlisted": [],
+                     *             "unreadable": []
+                     *           },
+                     *           {
+                     *             "bytes_checked": 52428800,
+                     *             "changed": [],
+                     *             "component": "lui",
+                     *             "error": null,
+                     *             "files_checked": 4,
+                     *             "folder": "/srv/maestro/lui/backup",
+                     *             "missing": [],
+                     *             "ok": true,
+                     *             "omitted": 0,
+                     *             "unlisted": [],
+                     *             "unreadable": []
+                     *           },
+                     *           {
+                     *             "bytes_checked": 8388608,
+                     *             "changed": [],
+                     *             "component": "trk",
+                     *             "error": null,
+                     *             "files_checked": 3,
+                     *             "folder": "/srv/maestro/tracker/backup",
+                     *             "missing": [],
+                     *             "ok": true,
+                     *             "omitted": 0,
+                     *             "unlisted": [],
+                     *             "unreadable": []
+                     *           }
+                     *         ],
+                     *         "id": "20261126T080000Z-0001",
+                     *         "missing_components": [],
+                     *         "set_id": "20261126T020000Z",
+                     *         "started_at": "2026-11-26T08:00:00Z",
+                     *         "status": "failed"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["Verification"][];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1668,16 +2372,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No backup set with this ID on disk (`set_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1686,7 +2381,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a backup ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1723,10 +2418,66 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bytes_checked": 61865984,
+                     *       "error": null,
+                     *       "files_checked": 11,
+                     *       "finished_at": "2026-11-26T08:00:09Z",
+                     *       "folders": [
+                     *         {
+                     *           "bytes_checked": 1048576,
+                     *           "changed": [
+                     *             "accountreg/accounts.dat"
+                     *           ],
+                     *           "component": "hub",
+                     *           "error": null,
+                     *           "files_checked": 4,
+                     *           "folder": "/srv/maestro/hub/backup",
+                     *           "missing": [],
+                     *           "ok": false,
+                     *           "omitted": 0,
+                     *           "unlisted": [],
+                     *           "unreadable": []
+                     *         },
+                     *         {
+                     *           "bytes_checked": 52428800,
+                     *           "changed": [],
+                     *           "component": "lui",
+                     *           "error": null,
+                     *           "files_checked": 4,
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "missing": [],
+                     *           "ok": true,
+                     *           "omitted": 0,
+                     *           "unlisted": [],
+                     *           "unreadable": []
+                     *         },
+                     *         {
+                     *           "bytes_checked": 8388608,
+                     *           "changed": [],
+                     *           "component": "trk",
+                     *           "error": null,
+                     *           "files_checked": 3,
+                     *           "folder": "/srv/maestro/tracker/backup",
+                     *           "missing": [],
+                     *           "ok": true,
+                     *           "omitted": 0,
+                     *           "unlisted": [],
+                     *           "unreadable": []
+                     *         }
+                     *       ],
+                     *       "id": "20261126T080000Z-0001",
+                     *       "missing_components": [],
+                     *       "set_id": "20261126T020000Z",
+                     *       "started_at": "2026-11-26T08:00:00Z",
+                     *       "status": "failed"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Verification"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1735,16 +2486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No verification with this ID of this set (`verification_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1753,7 +2495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description An ID is not a backup or verification ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1787,10 +2529,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bytes_checked": 0,
+                     *       "error": null,
+                     *       "files_checked": 0,
+                     *       "finished_at": null,
+                     *       "folders": [],
+                     *       "id": "20261126T080000Z-0001",
+                     *       "missing_components": [],
+                     *       "set_id": "20261126T020000Z",
+                     *       "started_at": "2026-11-26T08:00:00Z",
+                     *       "status": "running"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Verification"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1799,7 +2555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1808,7 +2564,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such resource */
+            /** @description No backup set with this ID on disk (`set_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1817,7 +2573,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Another job is running; `running_id` names it */
+            /** @description A backup runs (its commit moves slots: verify after it ends), or another verification runs; `running_id` names it (`job_running`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1826,7 +2582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a backup ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1835,7 +2591,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server could not write its files (disk full, permissions) */
+            /** @description The verification could not be recorded (state folder not writable) (`unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1868,10 +2624,82 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "commit_decided": true,
+                     *           "components": [
+                     *             {
+                     *               "agent": null,
+                     *               "bytes_copied": 4096,
+                     *               "bytes_linked": 1044480,
+                     *               "duration_ms": 3870,
+                     *               "errors": [],
+                     *               "files": 4,
+                     *               "files_copied": 2,
+                     *               "files_linked": 2,
+                     *               "finished_at": "2026-11-26T02:00:04Z",
+                     *               "folder": "/srv/maestro/hub/backup",
+                     *               "keep": 3,
+                     *               "name": "hub",
+                     *               "started_at": "2026-11-26T02:00:00Z",
+                     *               "status": "committed"
+                     *             },
+                     *             {
+                     *               "agent": null,
+                     *               "bytes_copied": 4096,
+                     *               "bytes_linked": 52424704,
+                     *               "duration_ms": 3870,
+                     *               "errors": [],
+                     *               "files": 4,
+                     *               "files_copied": 2,
+                     *               "files_linked": 2,
+                     *               "finished_at": "2026-11-26T02:00:04Z",
+                     *               "folder": "/srv/maestro/lui/backup",
+                     *               "keep": 3,
+                     *               "name": "lui",
+                     *               "started_at": "2026-11-26T02:00:00Z",
+                     *               "status": "committed"
+                     *             },
+                     *             {
+                     *               "agent": "https://10.0.0.7:9090",
+                     *               "bytes_copied": 4096,
+                     *               "bytes_linked": 8384512,
+                     *               "duration_ms": 3870,
+                     *               "errors": [],
+                     *               "files": 3,
+                     *               "files_copied": 2,
+                     *               "files_linked": 1,
+                     *               "finished_at": "2026-11-26T02:00:04Z",
+                     *               "folder": "/srv/maestro/tracker/backup",
+                     *               "keep": 3,
+                     *               "name": "trk",
+                     *               "started_at": "2026-11-26T02:00:00Z",
+                     *               "status": "committed"
+                     *             }
+                     *           ],
+                     *           "errors": [],
+                     *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "heuristic": [],
+                     *           "hook_pending": false,
+                     *           "id": "20261126T020000Z",
+                     *           "kept_stagings": [],
+                     *           "notes": [],
+                     *           "report": "/var/lib/backup-master/logs/backupReport_20261126T020000Z.txt",
+                     *           "scheduled_for": "2026-11-26T02:00:00Z",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "succeeded",
+                     *           "trigger": "schedule"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "20261126T020000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BackupList"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1880,16 +2708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description A query parameter is invalid: `limit` out of 1..500, a `cursor` that is not an ID, an unknown `status` (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1909,7 +2728,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Started */
+            /** @description Started; the record */
             202: {
                 headers: {
                     /** @description The backup's URL */
@@ -1917,10 +2736,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "commit_decided": false,
+                     *       "components": [
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 0,
+                     *           "bytes_linked": 0,
+                     *           "duration_ms": null,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 0,
+                     *           "files_linked": 0,
+                     *           "finished_at": null,
+                     *           "folder": "/srv/maestro/hub/backup",
+                     *           "keep": 3,
+                     *           "name": "hub",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "preparing"
+                     *         },
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 0,
+                     *           "bytes_linked": 0,
+                     *           "duration_ms": null,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 0,
+                     *           "files_linked": 0,
+                     *           "finished_at": null,
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "keep": 3,
+                     *           "name": "lui",
+                     *           "started_at": null,
+                     *           "status": "pending"
+                     *         },
+                     *         {
+                     *           "agent": "https://10.0.0.7:9090",
+                     *           "bytes_copied": 0,
+                     *           "bytes_linked": 0,
+                     *           "duration_ms": null,
+                     *           "errors": [],
+                     *           "files": 3,
+                     *           "files_copied": 0,
+                     *           "files_linked": 0,
+                     *           "finished_at": null,
+                     *           "folder": "/srv/maestro/tracker/backup",
+                     *           "keep": 3,
+                     *           "name": "trk",
+                     *           "started_at": null,
+                     *           "status": "pending"
+                     *         }
+                     *       ],
+                     *       "errors": [],
+                     *       "finished_at": null,
+                     *       "heuristic": [],
+                     *       "hook_pending": false,
+                     *       "id": "20261126T020000Z",
+                     *       "kept_stagings": [],
+                     *       "notes": [],
+                     *       "report": "/var/lib/backup-master/logs/backupReport_20261126T020000Z.txt",
+                     *       "scheduled_for": "2026-11-26T02:00:00Z",
+                     *       "started_at": "2026-11-26T02:00:00Z",
+                     *       "status": "running",
+                     *       "trigger": "schedule"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BackupRecord"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1929,7 +2815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1938,7 +2824,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Another job is running; `running_id` names it */
+            /** @description The backup cannot start now: another job runs (`job_running`, `running_id` names it), a backup keeps staging folders for an operator (`staging_kept`), a restored component has not started since its restore (`restore_pending`), or no component is configured (`no_components`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1970,10 +2856,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "commit_decided": true,
+                     *       "components": [
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 4096,
+                     *           "bytes_linked": 1044480,
+                     *           "duration_ms": 3870,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 2,
+                     *           "files_linked": 2,
+                     *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "folder": "/srv/maestro/hub/backup",
+                     *           "keep": 3,
+                     *           "name": "hub",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "committed"
+                     *         },
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 4096,
+                     *           "bytes_linked": 52424704,
+                     *           "duration_ms": 3870,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 2,
+                     *           "files_linked": 2,
+                     *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "keep": 3,
+                     *           "name": "lui",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "committed"
+                     *         },
+                     *         {
+                     *           "agent": "https://10.0.0.7:9090",
+                     *           "bytes_copied": 4096,
+                     *           "bytes_linked": 8384512,
+                     *           "duration_ms": 3870,
+                     *           "errors": [],
+                     *           "files": 3,
+                     *           "files_copied": 2,
+                     *           "files_linked": 1,
+                     *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "folder": "/srv/maestro/tracker/backup",
+                     *           "keep": 3,
+                     *           "name": "trk",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "committed"
+                     *         }
+                     *       ],
+                     *       "errors": [],
+                     *       "finished_at": "2026-11-26T02:00:04Z",
+                     *       "heuristic": [],
+                     *       "hook_pending": false,
+                     *       "id": "20261126T020000Z",
+                     *       "kept_stagings": [],
+                     *       "notes": [],
+                     *       "report": "/var/lib/backup-master/logs/backupReport_20261126T020000Z.txt",
+                     *       "scheduled_for": "2026-11-26T02:00:00Z",
+                     *       "started_at": "2026-11-26T02:00:00Z",
+                     *       "status": "succeeded",
+                     *       "trigger": "schedule"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BackupRecord"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1982,16 +2935,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No backup with this ID (`backup_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2000,7 +2944,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a backup ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2032,10 +2976,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "commit_decided": false,
+                     *       "components": [
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 0,
+                     *           "bytes_linked": 0,
+                     *           "duration_ms": null,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 0,
+                     *           "files_linked": 0,
+                     *           "finished_at": null,
+                     *           "folder": "/srv/maestro/hub/backup",
+                     *           "keep": 3,
+                     *           "name": "hub",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "preparing"
+                     *         },
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 0,
+                     *           "bytes_linked": 0,
+                     *           "duration_ms": null,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 0,
+                     *           "files_linked": 0,
+                     *           "finished_at": null,
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "keep": 3,
+                     *           "name": "lui",
+                     *           "started_at": null,
+                     *           "status": "pending"
+                     *         },
+                     *         {
+                     *           "agent": "https://10.0.0.7:9090",
+                     *           "bytes_copied": 0,
+                     *           "bytes_linked": 0,
+                     *           "duration_ms": null,
+                     *           "errors": [],
+                     *           "files": 3,
+                     *           "files_copied": 0,
+                     *           "files_linked": 0,
+                     *           "finished_at": null,
+                     *           "folder": "/srv/maestro/tracker/backup",
+                     *           "keep": 3,
+                     *           "name": "trk",
+                     *           "started_at": null,
+                     *           "status": "pending"
+                     *         }
+                     *       ],
+                     *       "errors": [],
+                     *       "finished_at": null,
+                     *       "heuristic": [],
+                     *       "hook_pending": false,
+                     *       "id": "20261126T020000Z",
+                     *       "kept_stagings": [],
+                     *       "notes": [],
+                     *       "report": "/var/lib/backup-master/logs/backupReport_20261126T020000Z.txt",
+                     *       "scheduled_for": "2026-11-26T02:00:00Z",
+                     *       "started_at": "2026-11-26T02:00:00Z",
+                     *       "status": "running",
+                     *       "trigger": "schedule"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BackupRecord"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2044,7 +3055,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2053,7 +3064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such resource */
+            /** @description No backup with this ID (`backup_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2062,7 +3073,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backup is not running */
+            /** @description The backup is not running (`backup_not_running`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2071,7 +3082,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a backup ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2097,16 +3108,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `event: progress` / `event: end`, data is a BackupEvent as JSON */
+            /** @description `event: progress` ... `event: end`; each `data` is a BackupEvent as JSON */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": "{\"type\":\"progress\",\"name\":\"hub\",\"status\":\"committed\",\"files\":4,\"files_copied\":2,\"files_linked\":2,\"bytes_copied\":4096,\"bytes_linked\":1044480}",
+                     *       "event": "progress"
+                     *     }
+                     */
                     "text/event-stream": components["schemas"]["BackupEventMessage"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2115,16 +3132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No backup with this ID (`backup_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2133,8 +3141,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a backup ID (`validation_failed`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream has `max_stream_subscribers` subscribers already; try again when one has left (`too_many_subscribers`) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2165,10 +3182,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example Backup report
+                     *     Backup ID: 20261126T020000Z
+                     *     Trigger: schedule
+                     *     Started: 2026-11-26T02:00:00Z
+                     *     Finished: 2026-11-26T02:00:04Z
+                     *     Status: succeeded
+                     *
+                     *     Component: hub
+                     *       Folder: /srv/maestro/hub/backup
+                     *       Status: committed
+                     *       Files: 4
+                     *       Files copied: 2
+                     *       Files linked: 2
+                     *       Bytes copied: 4096
+                     *       Bytes linked: 1044480
+                     *       Duration: 3.870 s
+                     *       Errors: none
+                     *
+                     *     The backup was completed successfully
+                     *     Final completion date: 2026-11-26T02:00:04Z
+                     */
                     "text/plain": string;
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2177,16 +3216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No backup with this ID, or its report file is missing (`backup_not_found`, `report_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2195,7 +3225,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The backup is still running: its report is written when it ends */
+            /** @description The backup is still running: its report is written when it ends (`report_not_ready`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2204,7 +3234,149 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a backup ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_kept_staging: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Backup ID
+                 * @example 20261125T020000Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discarded; the backup's record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "commit_decided": true,
+                     *       "components": [
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 4096,
+                     *           "bytes_linked": 1044480,
+                     *           "duration_ms": 3870,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 2,
+                     *           "files_linked": 2,
+                     *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "folder": "/srv/maestro/hub/backup",
+                     *           "keep": 3,
+                     *           "name": "hub",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "committed"
+                     *         },
+                     *         {
+                     *           "agent": null,
+                     *           "bytes_copied": 4096,
+                     *           "bytes_linked": 52424704,
+                     *           "duration_ms": 3870,
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "files_copied": 2,
+                     *           "files_linked": 2,
+                     *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "keep": 3,
+                     *           "name": "lui",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "committed"
+                     *         },
+                     *         {
+                     *           "agent": "https://10.0.0.7:9090",
+                     *           "bytes_copied": 4096,
+                     *           "bytes_linked": 8384512,
+                     *           "duration_ms": 3870,
+                     *           "errors": [],
+                     *           "files": 3,
+                     *           "files_copied": 2,
+                     *           "files_linked": 1,
+                     *           "finished_at": "2026-11-26T02:00:04Z",
+                     *           "folder": "/srv/maestro/tracker/backup",
+                     *           "keep": 3,
+                     *           "name": "trk",
+                     *           "started_at": "2026-11-26T02:00:00Z",
+                     *           "status": "committed"
+                     *         }
+                     *       ],
+                     *       "errors": [
+                     *         "hub: the commit could not be completed: renaming /srv/maestro/hub/backup.staging-20261125T020000Z to /srv/maestro/hub/backup: No space left on device (os error 28)"
+                     *       ],
+                     *       "finished_at": "2026-11-26T02:00:04Z",
+                     *       "heuristic": [],
+                     *       "hook_pending": false,
+                     *       "id": "20261125T020000Z",
+                     *       "kept_stagings": [],
+                     *       "notes": [
+                     *         "the kept staging folder /srv/maestro/hub/backup.staging-20261125T020000Z was discarded"
+                     *       ],
+                     *       "report": "/var/lib/backup-master/logs/backupReport_20261126T020000Z.txt",
+                     *       "scheduled_for": "2026-11-25T02:00:00Z",
+                     *       "started_at": "2026-11-26T02:00:00Z",
+                     *       "status": "failed",
+                     *       "trigger": "schedule"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BackupRecord"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No backup with this ID (`backup_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The backup keeps no staging folder (`nothing_kept`), or a folder at a kept name is not provably the product's and is left alone (`staging_not_ours`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not a backup ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2230,20 +3402,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "agent": null,
+                     *         "agent_error": null,
+                     *         "agent_version": null,
+                     *         "backup_folder": "backup",
+                     *         "backup_path": "/srv/maestro/hub/backup",
+                     *         "home": "/srv/maestro/hub",
+                     *         "items": [
+                     *           "hub.ini",
+                     *           "accountreg/",
+                     *           "hubreg/"
+                     *         ],
+                     *         "keep": 3,
+                     *         "location": "local",
+                     *         "name": "hub",
+                     *         "profile": "maestro-hub",
+                     *         "reachable": null
+                     *       },
+                     *       {
+                     *         "agent": null,
+                     *         "agent_error": null,
+                     *         "agent_version": null,
+                     *         "backup_folder": "backup",
+                     *         "backup_path": "/srv/maestro/lui/backup",
+                     *         "home": "/srv/maestro/lui",
+                     *         "items": [
+                     *           "lui.ini",
+                     *           "luidata/",
+                     *           "registry/"
+                     *         ],
+                     *         "keep": 3,
+                     *         "location": "local",
+                     *         "name": "lui",
+                     *         "profile": "maestro-lui",
+                     *         "reachable": null
+                     *       },
+                     *       {
+                     *         "agent": "https://10.0.0.7:9090",
+                     *         "agent_error": null,
+                     *         "agent_version": "0.1.0",
+                     *         "backup_folder": "backup",
+                     *         "backup_path": null,
+                     *         "home": null,
+                     *         "items": [
+                     *           "tracker.ini",
+                     *           "data/"
+                     *         ],
+                     *         "keep": 3,
+                     *         "location": "remote",
+                     *         "name": "trk",
+                     *         "profile": "maestro-tracker",
+                     *         "reachable": true
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ComponentView"][];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token's role is too weak */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2276,10 +3496,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "agent": null,
+                     *       "agent_error": null,
+                     *       "agent_version": null,
+                     *       "backup_folder": "backup",
+                     *       "backup_path": "/srv/maestro/lui/backup",
+                     *       "home": "/srv/maestro/lui",
+                     *       "items": [
+                     *         "lui.ini",
+                     *         "luidata/",
+                     *         "registry/"
+                     *       ],
+                     *       "keep": 3,
+                     *       "location": "local",
+                     *       "name": "lui",
+                     *       "profile": "maestro-lui",
+                     *       "reachable": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ComponentView"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2288,16 +3528,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No component with this name is configured (`component_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2312,7 +3543,10 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag from GET /components/{name} */
+                /**
+                 * @description The ETag from GET /components/{name}, or `*`
+                 * @example "0c9d1f7e2b3a4c5d6e7f8091"
+                 */
                 "If-Match": string;
             };
             path: {
@@ -2326,11 +3560,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "backup_folder": "backup",
+                 *       "keep": 3
+                 *     }
+                 */
                 "application/json": components["schemas"]["ComponentUpdate"];
             };
         };
         responses: {
-            /** @description Saved */
+            /** @description Saved; the component as it is now */
             200: {
                 headers: {
                     /** @description The new version */
@@ -2338,10 +3578,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "agent": null,
+                     *       "agent_error": null,
+                     *       "agent_version": null,
+                     *       "backup_folder": "backup",
+                     *       "backup_path": "/srv/maestro/lui/backup",
+                     *       "home": "/srv/maestro/lui",
+                     *       "items": [
+                     *         "lui.ini",
+                     *         "luidata/",
+                     *         "registry/"
+                     *       ],
+                     *       "keep": 3,
+                     *       "location": "local",
+                     *       "name": "lui",
+                     *       "profile": "maestro-lui",
+                     *       "reachable": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ComponentView"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description The body is not JSON (`bad_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2350,7 +3610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2359,7 +3619,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2368,7 +3628,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such resource */
+            /** @description No component with this name is configured (`component_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2377,7 +3637,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match does not match the current ETag */
+            /** @description `If-Match` does not match the current `ETag`: another write came first; GET again (`precondition_failed`) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -2386,7 +3646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
+            /** @description The body is over 1 MiB (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2395,7 +3655,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json */
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2404,7 +3664,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is invalid; `errors` names each one */
+            /** @description A field is invalid, e.g. a folder shared with or inside another component's, or `keep` out of range; `errors` names each (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2413,7 +3673,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match is missing */
+            /** @description `If-Match` is missing (`precondition_required`) */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -2422,7 +3682,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server could not write its files (disk full, permissions) */
+            /** @description The config file could not be written (disk full, permissions); nothing changed (`unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2454,10 +3714,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "backup_id": "20261126T020000Z",
+                     *         "error": null,
+                     *         "errors": [],
+                     *         "finished": "2026-11-26T02:00:03Z",
+                     *         "path": "/srv/maestro/lui/backup",
+                     *         "result": "success",
+                     *         "slot": "backup",
+                     *         "started": "2026-11-26T02:00:00Z"
+                     *       },
+                     *       {
+                     *         "backup_id": "20261125T020000Z",
+                     *         "error": null,
+                     *         "errors": [],
+                     *         "finished": "2026-11-25T02:00:03Z",
+                     *         "path": "/srv/maestro/lui/backup1",
+                     *         "result": "success",
+                     *         "slot": "backup1",
+                     *         "started": "2026-11-25T02:00:00Z"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["SlotInfo"][];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2466,16 +3750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No component with this name is configured (`component_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2498,16 +3773,35 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The processes */
+            /** @description The processes, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "backup_id": "20261126T020000Z",
+                     *         "command": "/opt/scripts/to-tape.sh --all",
+                     *         "error": null,
+                     *         "exit_code": null,
+                     *         "finished_at": null,
+                     *         "hook": "on_success",
+                     *         "id": "20261126T020004.512Z-1a2b3c4d",
+                     *         "kind": "after_success",
+                     *         "lines": 2,
+                     *         "pid": 48211,
+                     *         "signal": null,
+                     *         "started_at": "2026-11-26T02:00:04Z",
+                     *         "status": "running"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["HookProcess"][];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2516,16 +3810,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description `all` is not `true` or `false`, or another query parameter is given (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2545,11 +3830,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "hook": "on_success"
+                 *     }
+                 */
                 "application/json": components["schemas"]["HookTest"];
             };
         };
         responses: {
-            /** @description Started (or failed to start: see status and error) */
+            /** @description Started (or failed to start: see `status` and `error`) */
             202: {
                 headers: {
                     /** @description The process's URL */
@@ -2557,10 +3847,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "command": "/opt/scripts/to-tape.sh --all",
+                     *       "error": null,
+                     *       "exit_code": null,
+                     *       "finished_at": null,
+                     *       "hook": "on_success",
+                     *       "id": "20261126T093000.104Z-5e6f7a8b",
+                     *       "kind": "test",
+                     *       "lines": 0,
+                     *       "pid": 48211,
+                     *       "signal": null,
+                     *       "started_at": "2026-11-26T09:30:00Z",
+                     *       "status": "running"
+                     *     }
+                     */
                     "application/json": components["schemas"]["HookProcess"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description The body is not JSON (`bad_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2569,7 +3876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2578,7 +3885,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2587,7 +3894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The work folder does not exist */
+            /** @description The hooks' `work_folder` does not exist (`work_folder_missing`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2596,7 +3903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
+            /** @description The body is over 1 MiB (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2605,7 +3912,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json */
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2614,7 +3921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is invalid; `errors` names each one */
+            /** @description The command of that hook is empty or cannot be split into arguments; or the body names no known hook (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2646,10 +3953,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "command": "/opt/scripts/to-tape.sh --all",
+                     *       "error": null,
+                     *       "exit_code": 0,
+                     *       "finished_at": "2026-11-26T02:09:31Z",
+                     *       "hook": "on_success",
+                     *       "id": "20261126T020004.512Z-1a2b3c4d",
+                     *       "kind": "after_success",
+                     *       "lines": 2,
+                     *       "pid": 48211,
+                     *       "signal": null,
+                     *       "started_at": "2026-11-26T02:00:04Z",
+                     *       "status": "exited"
+                     *     }
+                     */
                     "application/json": components["schemas"]["HookProcess"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2658,16 +3982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No hook process with this ID (`hook_process_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2676,7 +3991,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a process ID, or `Last-Event-ID` is not a line number (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2708,10 +4023,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "command": "/opt/scripts/to-tape.sh --all",
+                     *       "error": null,
+                     *       "exit_code": null,
+                     *       "finished_at": "2026-11-26T02:09:31Z",
+                     *       "hook": "on_success",
+                     *       "id": "20261126T020004.512Z-1a2b3c4d",
+                     *       "kind": "after_success",
+                     *       "lines": 2,
+                     *       "pid": 48211,
+                     *       "signal": 15,
+                     *       "started_at": "2026-11-26T02:00:04Z",
+                     *       "status": "killed"
+                     *     }
+                     */
                     "application/json": components["schemas"]["HookProcess"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2720,7 +4052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2729,7 +4061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such resource */
+            /** @description No hook process with this ID (`hook_process_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2738,7 +4070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not running */
+            /** @description The process is not running (`hook_not_running`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2747,7 +4079,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a process ID, or `Last-Event-ID` is not a line number (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2762,7 +4094,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Resume after this line number */
+                /**
+                 * @description Resume after this line number (the `id` of the last `line` event received)
+                 * @example 2
+                 */
                 "Last-Event-ID"?: number;
             };
             path: {
@@ -2776,16 +4111,23 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The output stream */
+            /** @description The output stream: `event: line` ... then `event: exit` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": "{\"n\":1,\"text\":\"copying 20261126T020000Z to tape\"}",
+                     *       "event": "line",
+                     *       "id": "1"
+                     *     }
+                     */
                     "text/event-stream": components["schemas"]["HookOutputMessage"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2794,16 +4136,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No hook process with this ID (`hook_process_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2812,8 +4145,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a process ID, or `Last-Event-ID` is not a line number (`validation_failed`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream has `max_stream_subscribers` subscribers already; try again when one has left (`too_many_subscribers`) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2845,10 +4187,157 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "backup_id": "20261126T020000Z",
+                     *           "changed": [
+                     *             "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *             "/srv/maestro/lui/lui.ini",
+                     *             "/srv/maestro/lui/luidata",
+                     *             "/srv/maestro/lui/registry"
+                     *           ],
+                     *           "commit_decided": true,
+                     *           "components": [
+                     *             {
+                     *               "bytes": 52428800,
+                     *               "copy": [
+                     *                 {
+                     *                   "from": "/srv/maestro/lui/backup/lui.ini",
+                     *                   "kind": "file",
+                     *                   "to": "/srv/maestro/lui/lui.ini"
+                     *                 },
+                     *                 {
+                     *                   "from": "/srv/maestro/lui/backup/luidata",
+                     *                   "kind": "folder",
+                     *                   "to": "/srv/maestro/lui/luidata"
+                     *                 },
+                     *                 {
+                     *                   "from": "/srv/maestro/lui/backup/registry",
+                     *                   "kind": "folder",
+                     *                   "to": "/srv/maestro/lui/registry"
+                     *                 }
+                     *               ],
+                     *               "create_dirs": [],
+                     *               "edit": [
+                     *                 {
+                     *                   "append": "RestoreFromBackup=/srv/maestro/lui/backup",
+                     *                   "path": "/srv/maestro/lui/lui.ini"
+                     *                 }
+                     *               ],
+                     *               "errors": [],
+                     *               "files": 4,
+                     *               "finished_at": "2026-11-26T10:15:06Z",
+                     *               "folder_times": [
+                     *                 {
+                     *                   "mtime_ns": 0,
+                     *                   "mtime_s": 1795680000,
+                     *                   "path": "/srv/maestro/lui"
+                     *                 }
+                     *               ],
+                     *               "home": "/srv/maestro/lui",
+                     *               "layout": "items",
+                     *               "name": "lui",
+                     *               "origin": "slot",
+                     *               "profile": "maestro-lui",
+                     *               "remove": [
+                     *                 "/srv/maestro/lui/lui.ini",
+                     *                 "/srv/maestro/lui/luidata",
+                     *                 "/srv/maestro/lui/registry"
+                     *               ],
+                     *               "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *               "skip": [],
+                     *               "slot": "backup",
+                     *               "source_folder": "/srv/maestro/lui/backup",
+                     *               "started_at": "2026-11-26T10:15:01Z",
+                     *               "status": "restored"
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-11-26T10:15:00Z",
+                     *           "dry_run": false,
+                     *           "errors": [],
+                     *           "finished_at": "2026-11-26T10:15:06Z",
+                     *           "heuristic": [],
+                     *           "id": "R20261126T101500Z",
+                     *           "notes": [
+                     *             "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
+                     *           ],
+                     *           "requested_components": [
+                     *             "lui"
+                     *           ],
+                     *           "source_folders": {},
+                     *           "started_at": "2026-11-26T10:15:00Z",
+                     *           "status": "succeeded",
+                     *           "steps": [
+                     *             {
+                     *               "action": "planned",
+                     *               "at": "2026-11-26T10:15:00Z",
+                     *               "detail": "1 component(s) from backup set 20261126T020000Z"
+                     *             },
+                     *             {
+                     *               "action": "verified",
+                     *               "at": "2026-11-26T10:15:00Z",
+                     *               "component": "lui",
+                     *               "path": "/srv/maestro/lui/backup"
+                     *             },
+                     *             {
+                     *               "action": "component_started",
+                     *               "at": "2026-11-26T10:15:01Z",
+                     *               "component": "lui"
+                     *             },
+                     *             {
+                     *               "action": "created_safety_folder",
+                     *               "at": "2026-11-26T10:15:01Z",
+                     *               "component": "lui",
+                     *               "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z"
+                     *             },
+                     *             {
+                     *               "action": "moved_aside",
+                     *               "at": "2026-11-26T10:15:01Z",
+                     *               "component": "lui",
+                     *               "path": "/srv/maestro/lui/luidata",
+                     *               "to": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/luidata"
+                     *             },
+                     *             {
+                     *               "action": "copied",
+                     *               "at": "2026-11-26T10:15:05Z",
+                     *               "component": "lui",
+                     *               "detail": "from /srv/maestro/lui/backup/luidata",
+                     *               "path": "/srv/maestro/lui/luidata"
+                     *             },
+                     *             {
+                     *               "action": "component_applied",
+                     *               "at": "2026-11-26T10:15:06Z",
+                     *               "component": "lui"
+                     *             },
+                     *             {
+                     *               "action": "commit_decided",
+                     *               "at": "2026-11-26T10:15:06Z"
+                     *             },
+                     *             {
+                     *               "action": "finished",
+                     *               "at": "2026-11-26T10:15:06Z",
+                     *               "detail": "succeeded"
+                     *             }
+                     *           ],
+                     *           "verification": [
+                     *             {
+                     *               "component": "lui",
+                     *               "folder": "/srv/maestro/lui/backup",
+                     *               "ok": true,
+                     *               "problems": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["RestoreList"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2857,16 +4346,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description A query parameter is invalid: `limit` out of 1..500, a `cursor` that is not an ID, an unknown `status` (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2898,6 +4378,106 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "changed": [],
+                     *       "commit_decided": false,
+                     *       "components": [
+                     *         {
+                     *           "bytes": 0,
+                     *           "copy": [
+                     *             {
+                     *               "from": "/mnt/tape/lui/backup/lui.ini",
+                     *               "kind": "file",
+                     *               "to": "/srv/maestro/lui/lui.ini"
+                     *             },
+                     *             {
+                     *               "from": "/mnt/tape/lui/backup/luidata",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/luidata"
+                     *             },
+                     *             {
+                     *               "from": "/mnt/tape/lui/backup/registry",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/registry"
+                     *             }
+                     *           ],
+                     *           "create_dirs": [],
+                     *           "edit": [
+                     *             {
+                     *               "append": "RestoreFromBackup=/mnt/tape/lui/backup",
+                     *               "path": "/srv/maestro/lui/lui.ini"
+                     *             }
+                     *           ],
+                     *           "errors": [],
+                     *           "files": 0,
+                     *           "finished_at": null,
+                     *           "folder_times": [
+                     *             {
+                     *               "mtime_ns": 0,
+                     *               "mtime_s": 1795680000,
+                     *               "path": "/srv/maestro/lui"
+                     *             }
+                     *           ],
+                     *           "home": "/srv/maestro/lui",
+                     *           "layout": "items",
+                     *           "name": "lui",
+                     *           "origin": "source_folder",
+                     *           "profile": "maestro-lui",
+                     *           "remove": [
+                     *             "/srv/maestro/lui/lui.ini",
+                     *             "/srv/maestro/lui/luidata",
+                     *             "/srv/maestro/lui/registry"
+                     *           ],
+                     *           "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *           "skip": [],
+                     *           "slot": null,
+                     *           "source_folder": "/mnt/tape/lui/backup",
+                     *           "started_at": null,
+                     *           "status": "pending"
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-11-26T10:15:00Z",
+                     *       "dry_run": true,
+                     *       "errors": [],
+                     *       "finished_at": "2026-11-26T10:15:00Z",
+                     *       "heuristic": [],
+                     *       "id": "R20261126T101500Z",
+                     *       "notes": [
+                     *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
+                     *       ],
+                     *       "requested_components": [
+                     *         "lui"
+                     *       ],
+                     *       "source_folders": {
+                     *         "lui": "/mnt/tape/lui/backup"
+                     *       },
+                     *       "started_at": null,
+                     *       "status": "planned",
+                     *       "steps": [
+                     *         {
+                     *           "action": "planned",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "detail": "1 component(s) from backup set 20261126T020000Z"
+                     *         },
+                     *         {
+                     *           "action": "verified",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "component": "lui",
+                     *           "path": "/mnt/tape/lui/backup"
+                     *         }
+                     *       ],
+                     *       "verification": [
+                     *         {
+                     *           "component": "lui",
+                     *           "folder": "/mnt/tape/lui/backup",
+                     *           "ok": true,
+                     *           "problems": []
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["RestoreRecord"];
                 };
             };
@@ -2909,10 +4489,108 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "changed": [],
+                     *       "commit_decided": false,
+                     *       "components": [
+                     *         {
+                     *           "bytes": 0,
+                     *           "copy": [
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/lui.ini",
+                     *               "kind": "file",
+                     *               "to": "/srv/maestro/lui/lui.ini"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/luidata",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/luidata"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/registry",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/registry"
+                     *             }
+                     *           ],
+                     *           "create_dirs": [],
+                     *           "edit": [
+                     *             {
+                     *               "append": "RestoreFromBackup=/srv/maestro/lui/backup",
+                     *               "path": "/srv/maestro/lui/lui.ini"
+                     *             }
+                     *           ],
+                     *           "errors": [],
+                     *           "files": 0,
+                     *           "finished_at": null,
+                     *           "folder_times": [
+                     *             {
+                     *               "mtime_ns": 0,
+                     *               "mtime_s": 1795680000,
+                     *               "path": "/srv/maestro/lui"
+                     *             }
+                     *           ],
+                     *           "home": "/srv/maestro/lui",
+                     *           "layout": "items",
+                     *           "name": "lui",
+                     *           "origin": "slot",
+                     *           "profile": "maestro-lui",
+                     *           "remove": [
+                     *             "/srv/maestro/lui/lui.ini",
+                     *             "/srv/maestro/lui/luidata",
+                     *             "/srv/maestro/lui/registry"
+                     *           ],
+                     *           "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *           "skip": [],
+                     *           "slot": "backup",
+                     *           "source_folder": "/srv/maestro/lui/backup",
+                     *           "started_at": null,
+                     *           "status": "pending"
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-11-26T10:15:00Z",
+                     *       "dry_run": false,
+                     *       "errors": [],
+                     *       "finished_at": null,
+                     *       "heuristic": [],
+                     *       "id": "R20261126T101500Z",
+                     *       "notes": [
+                     *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
+                     *       ],
+                     *       "requested_components": [
+                     *         "lui"
+                     *       ],
+                     *       "source_folders": {},
+                     *       "started_at": "2026-11-26T10:15:00Z",
+                     *       "status": "running",
+                     *       "steps": [
+                     *         {
+                     *           "action": "planned",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "detail": "1 component(s) from backup set 20261126T020000Z"
+                     *         },
+                     *         {
+                     *           "action": "verified",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "component": "lui",
+                     *           "path": "/srv/maestro/lui/backup"
+                     *         }
+                     *       ],
+                     *       "verification": [
+                     *         {
+                     *           "component": "lui",
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "ok": true,
+                     *           "problems": []
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["RestoreRecord"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description The body is not JSON (`bad_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2921,7 +4599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2930,7 +4608,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2939,7 +4617,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No backup set with this ID on disk */
+            /** @description No backup set with this ID on disk, and no `source_folders` given (`set_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2948,7 +4626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A backup or restore is running (`running_id` names it), or a home is in a state no restore can work on */
+            /** @description A backup or restore runs (`job_running`, `running_id` names it), a home is in a state no restore can work on (`home_not_restorable`), or a remote component's agent could not plan (`agent_unreachable`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2957,7 +4635,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
+            /** @description The body is over 1 MiB (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2966,7 +4644,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json */
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2975,7 +4653,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is invalid; `errors` names each one */
+            /** @description The request or the set is refused; `errors` names each field: the request itself (`validation_failed`), a component with no folder in the set (`set_incomplete`), a component whose backup failed (`set_failed`), a folder that does not verify (`set_not_verified`), an agent that refused (`agent_refused`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2984,7 +4662,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The restore could not be recorded (state folder not writable) */
+            /** @description The restore could not be recorded (state folder not writable) (`unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3016,10 +4694,152 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "changed": [
+                     *         "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *         "/srv/maestro/lui/lui.ini",
+                     *         "/srv/maestro/lui/luidata",
+                     *         "/srv/maestro/lui/registry"
+                     *       ],
+                     *       "commit_decided": true,
+                     *       "components": [
+                     *         {
+                     *           "bytes": 52428800,
+                     *           "copy": [
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/lui.ini",
+                     *               "kind": "file",
+                     *               "to": "/srv/maestro/lui/lui.ini"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/luidata",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/luidata"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/registry",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/registry"
+                     *             }
+                     *           ],
+                     *           "create_dirs": [],
+                     *           "edit": [
+                     *             {
+                     *               "append": "RestoreFromBackup=/srv/maestro/lui/backup",
+                     *               "path": "/srv/maestro/lui/lui.ini"
+                     *             }
+                     *           ],
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "finished_at": "2026-11-26T10:15:06Z",
+                     *           "folder_times": [
+                     *             {
+                     *               "mtime_ns": 0,
+                     *               "mtime_s": 1795680000,
+                     *               "path": "/srv/maestro/lui"
+                     *             }
+                     *           ],
+                     *           "home": "/srv/maestro/lui",
+                     *           "layout": "items",
+                     *           "name": "lui",
+                     *           "origin": "slot",
+                     *           "profile": "maestro-lui",
+                     *           "remove": [
+                     *             "/srv/maestro/lui/lui.ini",
+                     *             "/srv/maestro/lui/luidata",
+                     *             "/srv/maestro/lui/registry"
+                     *           ],
+                     *           "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *           "skip": [],
+                     *           "slot": "backup",
+                     *           "source_folder": "/srv/maestro/lui/backup",
+                     *           "started_at": "2026-11-26T10:15:01Z",
+                     *           "status": "restored"
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-11-26T10:15:00Z",
+                     *       "dry_run": false,
+                     *       "errors": [],
+                     *       "finished_at": "2026-11-26T10:15:06Z",
+                     *       "heuristic": [],
+                     *       "id": "R20261126T101500Z",
+                     *       "notes": [
+                     *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
+                     *       ],
+                     *       "requested_components": [
+                     *         "lui"
+                     *       ],
+                     *       "source_folders": {},
+                     *       "started_at": "2026-11-26T10:15:00Z",
+                     *       "status": "succeeded",
+                     *       "steps": [
+                     *         {
+                     *           "action": "planned",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "detail": "1 component(s) from backup set 20261126T020000Z"
+                     *         },
+                     *         {
+                     *           "action": "verified",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "component": "lui",
+                     *           "path": "/srv/maestro/lui/backup"
+                     *         },
+                     *         {
+                     *           "action": "component_started",
+                     *           "at": "2026-11-26T10:15:01Z",
+                     *           "component": "lui"
+                     *         },
+                     *         {
+                     *           "action": "created_safety_folder",
+                     *           "at": "2026-11-26T10:15:01Z",
+                     *           "component": "lui",
+                     *           "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z"
+                     *         },
+                     *         {
+                     *           "action": "moved_aside",
+                     *           "at": "2026-11-26T10:15:01Z",
+                     *           "component": "lui",
+                     *           "path": "/srv/maestro/lui/luidata",
+                     *           "to": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/luidata"
+                     *         },
+                     *         {
+                     *           "action": "copied",
+                     *           "at": "2026-11-26T10:15:05Z",
+                     *           "component": "lui",
+                     *           "detail": "from /srv/maestro/lui/backup/luidata",
+                     *           "path": "/srv/maestro/lui/luidata"
+                     *         },
+                     *         {
+                     *           "action": "component_applied",
+                     *           "at": "2026-11-26T10:15:06Z",
+                     *           "component": "lui"
+                     *         },
+                     *         {
+                     *           "action": "commit_decided",
+                     *           "at": "2026-11-26T10:15:06Z"
+                     *         },
+                     *         {
+                     *           "action": "finished",
+                     *           "at": "2026-11-26T10:15:06Z",
+                     *           "detail": "succeeded"
+                     *         }
+                     *       ],
+                     *       "verification": [
+                     *         {
+                     *           "component": "lui",
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "ok": true,
+                     *           "problems": []
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["RestoreRecord"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3028,16 +4848,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
+            /** @description No restore with this ID (`restore_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3046,7 +4857,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description The ID is not a restore ID (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3069,16 +4880,38 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Log entries */
+            /** @description Log entries, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "at": "2026-11-26T01:00:00Z",
+                     *         "outcome": {
+                     *           "backup_id": "20261126T020000Z",
+                     *           "kind": "started"
+                     *         },
+                     *         "scheduled_for": "2026-11-26T01:00:00Z",
+                     *         "trigger": "schedule"
+                     *       },
+                     *       {
+                     *         "at": "2026-11-25T01:00:00Z",
+                     *         "outcome": {
+                     *           "kind": "skipped",
+                     *           "reason": "a restore is running: R20261125T004500Z"
+                     *         },
+                     *         "scheduled_for": "2026-11-25T01:00:00Z",
+                     *         "trigger": "schedule"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ScheduleLogEntry"][];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3087,16 +4920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A query parameter is invalid; `errors` names it */
+            /** @description `limit` is out of 1..200, or another query parameter is given (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3124,20 +4948,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "hooks": {
+                     *         "env": [
+                     *           "TAPE_DEVICE"
+                     *         ],
+                     *         "on_failure": "/opt/scripts/page-oncall.sh",
+                     *         "on_success": "/opt/scripts/to-tape.sh --all",
+                     *         "timeout_seconds": 3600,
+                     *         "work_folder": "/opt/scripts"
+                     *       },
+                     *       "next_runs": [
+                     *         {
+                     *           "local": "2026-11-27T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-27T01:00:00Z"
+                     *         },
+                     *         {
+                     *           "local": "2026-11-28T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-28T01:00:00Z"
+                     *         },
+                     *         {
+                     *           "local": "2026-11-29T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-29T01:00:00Z"
+                     *         },
+                     *         {
+                     *           "local": "2026-11-30T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-30T01:00:00Z"
+                     *         }
+                     *       ],
+                     *       "schedule": {
+                     *         "catch_up": true,
+                     *         "daily_time": "02:00",
+                     *         "enabled": true,
+                     *         "time_zone": "Europe/Berlin"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["SettingsView"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token's role is too weak */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3151,7 +5007,10 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description The ETag from GET /settings */
+                /**
+                 * @description The ETag from GET /settings, or `*`
+                 * @example "a5e28bbecda5435c93dbeaac"
+                 */
                 "If-Match": string;
             };
             path?: never;
@@ -3159,6 +5018,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "hooks": {
+                 *         "env": [
+                 *           "TAPE_DEVICE"
+                 *         ],
+                 *         "on_failure": "/opt/scripts/page-oncall.sh",
+                 *         "on_success": "/opt/scripts/to-tape.sh --all",
+                 *         "timeout_seconds": 3600,
+                 *         "work_folder": "/opt/scripts"
+                 *       },
+                 *       "schedule": {
+                 *         "catch_up": true,
+                 *         "daily_time": "02:00",
+                 *         "enabled": true,
+                 *         "time_zone": "Europe/Berlin"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["SettingsUpdate"];
             };
         };
@@ -3171,10 +5049,51 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "hooks": {
+                     *         "env": [
+                     *           "TAPE_DEVICE"
+                     *         ],
+                     *         "on_failure": "/opt/scripts/page-oncall.sh",
+                     *         "on_success": "/opt/scripts/to-tape.sh --all",
+                     *         "timeout_seconds": 3600,
+                     *         "work_folder": "/opt/scripts"
+                     *       },
+                     *       "next_runs": [
+                     *         {
+                     *           "local": "2026-11-27T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-27T01:00:00Z"
+                     *         },
+                     *         {
+                     *           "local": "2026-11-28T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-28T01:00:00Z"
+                     *         },
+                     *         {
+                     *           "local": "2026-11-29T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-29T01:00:00Z"
+                     *         },
+                     *         {
+                     *           "local": "2026-11-30T02:00:00+01:00",
+                     *           "time_zone": "Europe/Berlin",
+                     *           "utc": "2026-11-30T01:00:00Z"
+                     *         }
+                     *       ],
+                     *       "schedule": {
+                     *         "catch_up": true,
+                     *         "daily_time": "02:00",
+                     *         "enabled": true,
+                     *         "time_zone": "Europe/Berlin"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["SettingsView"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description The body is not JSON (`bad_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3183,7 +5102,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3192,7 +5111,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token's role is too weak */
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3201,7 +5120,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match does not match the current ETag */
+            /** @description `If-Match` does not match the current `ETag`: another write came first; GET again (`precondition_failed`) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -3210,7 +5129,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
+            /** @description The body is over 1 MiB (`payload_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3219,7 +5138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json */
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3228,7 +5147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is invalid; `errors` names each one */
+            /** @description A field is invalid; `errors` names each (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3237,7 +5156,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match is missing */
+            /** @description `If-Match` is missing (`precondition_required`) */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -3246,7 +5165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server could not write its files (disk full, permissions) */
+            /** @description The config file could not be written (disk full, permissions); nothing changed (`unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3266,14 +5185,28 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The server is up */
+            /** @description The server is up (also when degraded) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "problems": [],
+                     *       "status": "ok",
+                     *       "version": "0.1.0"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
                 };
+            };
+            /** @description The request's headers are too large; answered before any route, without a body */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3292,20 +5225,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example # HELP backup_master_last_success_timestamp_seconds When the last successful backup finished (Unix time).
+                     *     # TYPE backup_master_last_success_timestamp_seconds gauge
+                     *     backup_master_last_success_timestamp_seconds 1795744804
+                     *     # HELP backup_master_backups_total Backups that ended, by result.
+                     *     # TYPE backup_master_backups_total counter
+                     *     backup_master_backups_total{result="succeeded"} 41
+                     *     backup_master_backups_total{result="failed"} 1
+                     */
                     "text/plain": string;
                 };
             };
-            /** @description No token, or an unknown one */
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token's role is too weak */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,6 +19,7 @@ from .component_status import ComponentStatus
 from .component_update import ComponentUpdate
 from .component_view import ComponentView
 from .copy_op import CopyOp
+from .decision import Decision
 from .dst_adjustment import DstAdjustment
 from .edit_op import EditOp
 from .entry_kind import EntryKind
@@ -29,6 +30,7 @@ from .folder_source import FolderSource
 from .folder_time import FolderTime
 from .folder_verification import FolderVerification
 from .health import Health
+from .heuristic_outcome import HeuristicOutcome
 from .hook_kind import HookKind
 from .hook_name import HookName
 from .hook_output_message_type_0 import HookOutputMessageType0
@@ -42,10 +44,15 @@ from .hook_test import HookTest
 from .import_outcome import ImportOutcome
 from .import_request import ImportRequest
 from .imported_folder import ImportedFolder
+from .in_doubt import InDoubt
+from .kept_staging import KeptStaging
 from .layout import Layout
 from .next_run import NextRun
+from .operator_decision import OperatorDecision
 from .output_exit import OutputExit
 from .output_line import OutputLine
+from .owned_entry import OwnedEntry
+from .participation import Participation
 from .problem import Problem
 from .profile import Profile
 from .restore_list import RestoreList
@@ -71,6 +78,7 @@ from .slot_info import SlotInfo
 from .step import Step
 from .step_action import StepAction
 from .trigger import Trigger
+from .txn_kind import TxnKind
 from .verification import Verification
 from .verification_status import VerificationStatus
 from .verification_summary import VerificationSummary
@@ -95,6 +103,7 @@ __all__ = (
     "ComponentUpdate",
     "ComponentView",
     "CopyOp",
+    "Decision",
     "DstAdjustment",
     "EditOp",
     "EntryKind",
@@ -105,6 +114,7 @@ __all__ = (
     "FolderTime",
     "FolderVerification",
     "Health",
+    "HeuristicOutcome",
     "HookKind",
     "HookName",
     "HookOutputMessageType0",
@@ -118,10 +128,15 @@ __all__ = (
     "ImportedFolder",
     "ImportOutcome",
     "ImportRequest",
+    "InDoubt",
+    "KeptStaging",
     "Layout",
     "NextRun",
+    "OperatorDecision",
     "OutputExit",
     "OutputLine",
+    "OwnedEntry",
+    "Participation",
     "Problem",
     "Profile",
     "RestoreList",
@@ -147,6 +162,7 @@ __all__ = (
     "Step",
     "StepAction",
     "Trigger",
+    "TxnKind",
     "Verification",
     "VerificationStatus",
     "VerificationSummary",

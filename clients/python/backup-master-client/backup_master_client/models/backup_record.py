@@ -13,6 +13,8 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.component_progress import ComponentProgress
+    from ..models.heuristic_outcome import HeuristicOutcome
+    from ..models.kept_staging import KeptStaging
 
 
 T = TypeVar("T", bound="BackupRecord")
@@ -30,9 +32,24 @@ class BackupRecord:
         status (BackupStatus): The state of a backup. Every state but `running` is final.
         trigger (Trigger): What started a backup.
         commit_decided (bool | Unset): True once the decision to commit was durable: from then on recovery rolls
-            forward.
+            forward. Set
+            back to false (durably, before anything is aborted) only when the commit was abandoned
+            because a component refused it before any component had committed.
         errors (list[str] | Unset): Errors of the set as a whole (e.g. "cancelled by request", "interrupted").
         finished_at (datetime.datetime | None | Unset): Set when the status became final.
+        heuristic (list[HeuristicOutcome] | Unset): Remote components an operator had resolved by hand on their agent's
+            machine
+            (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+            components did not all end the same way (the errors say how).
+        hook_pending (bool | Unset): True from the write that made the record final until its after-backup hook
+            (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is
+            started when the master starts again, exactly once (the hook process record, written
+            before the process starts, proves an earlier start).
+        kept_stagings (list[KeptStaging] | Unset): Staging folders kept for the operator: the commit of these components
+            could not be
+            completed, and each folder is the only copy of that component's backup. Nothing removes
+            them and no backup starts (409) until an operator discards them
+            (`DELETE /api/v1/backups/{id}/staging`).
         notes (list[str] | Unset): Informational notes, e.g. that recovery rolled the commit forward.
         scheduled_for (datetime.datetime | None | Unset): The scheduled instant this run belongs to (schedule and catch-
             up runs).
@@ -47,6 +64,9 @@ class BackupRecord:
     commit_decided: bool | Unset = UNSET
     errors: list[str] | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
+    heuristic: list[HeuristicOutcome] | Unset = UNSET
+    hook_pending: bool | Unset = UNSET
+    kept_stagings: list[KeptStaging] | Unset = UNSET
     notes: list[str] | Unset = UNSET
     scheduled_for: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -81,6 +101,22 @@ class BackupRecord:
         else:
             finished_at = self.finished_at
 
+        heuristic: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.heuristic, Unset):
+            heuristic = []
+            for heuristic_item_data in self.heuristic:
+                heuristic_item = heuristic_item_data.to_dict()
+                heuristic.append(heuristic_item)
+
+        hook_pending = self.hook_pending
+
+        kept_stagings: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.kept_stagings, Unset):
+            kept_stagings = []
+            for kept_stagings_item_data in self.kept_stagings:
+                kept_stagings_item = kept_stagings_item_data.to_dict()
+                kept_stagings.append(kept_stagings_item)
+
         notes: list[str] | Unset = UNSET
         if not isinstance(self.notes, Unset):
             notes = self.notes
@@ -111,6 +147,12 @@ class BackupRecord:
             field_dict["errors"] = errors
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
+        if heuristic is not UNSET:
+            field_dict["heuristic"] = heuristic
+        if hook_pending is not UNSET:
+            field_dict["hook_pending"] = hook_pending
+        if kept_stagings is not UNSET:
+            field_dict["kept_stagings"] = kept_stagings
         if notes is not UNSET:
             field_dict["notes"] = notes
         if scheduled_for is not UNSET:
@@ -121,6 +163,8 @@ class BackupRecord:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.component_progress import ComponentProgress  # noqa: PLC0415
+        from ..models.heuristic_outcome import HeuristicOutcome  # noqa: PLC0415
+        from ..models.kept_staging import KeptStaging  # noqa: PLC0415
 
         d = dict(src_dict)
         components = []
@@ -161,6 +205,26 @@ class BackupRecord:
 
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 
+        _heuristic = d.pop("heuristic", UNSET)
+        heuristic: list[HeuristicOutcome] | Unset = UNSET
+        if _heuristic is not UNSET:
+            heuristic = []
+            for heuristic_item_data in _heuristic:
+                heuristic_item = HeuristicOutcome.from_dict(heuristic_item_data)
+
+                heuristic.append(heuristic_item)
+
+        hook_pending = d.pop("hook_pending", UNSET)
+
+        _kept_stagings = d.pop("kept_stagings", UNSET)
+        kept_stagings: list[KeptStaging] | Unset = UNSET
+        if _kept_stagings is not UNSET:
+            kept_stagings = []
+            for kept_stagings_item_data in _kept_stagings:
+                kept_stagings_item = KeptStaging.from_dict(kept_stagings_item_data)
+
+                kept_stagings.append(kept_stagings_item)
+
         notes = cast(list[str], d.pop("notes", UNSET))
 
         def _parse_scheduled_for(data: object) -> datetime.datetime | None | Unset:
@@ -190,6 +254,9 @@ class BackupRecord:
             commit_decided=commit_decided,
             errors=errors,
             finished_at=finished_at,
+            heuristic=heuristic,
+            hook_pending=hook_pending,
+            kept_stagings=kept_stagings,
             notes=notes,
             scheduled_for=scheduled_for,
         )

@@ -21,11 +21,13 @@ class BackupSet:
     """A backup set: the folders of all components that share one backup ID.
 
     Attributes:
-        complete (bool): Every configured component has a folder with this ID.
+        complete (bool): Every configured component has a folder with this ID, and it is not `committing`.
         components (list[SetFolder]): The folders, in config order of their components; a slot before an imported copy.
         id (str):  Example: 20261126T020000Z.
         missing (list[str]): Configured components without a folder of this set.
         successful (bool): Complete, and every folder says `Result: success` and has no problem.
+        committing (bool | Unset): The backup's commit is decided but not yet acknowledged by every component: the
+            master is completing it (the backup is `running`). Not complete until then.
         last_verification (None | Unset | VerificationSummary):
     """
 
@@ -34,6 +36,7 @@ class BackupSet:
     id: str
     missing: list[str]
     successful: bool
+    committing: bool | Unset = UNSET
     last_verification: None | Unset | VerificationSummary = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -52,6 +55,8 @@ class BackupSet:
         missing = self.missing
 
         successful = self.successful
+
+        committing = self.committing
 
         last_verification: dict[str, Any] | None | Unset
         if isinstance(self.last_verification, Unset):
@@ -72,6 +77,8 @@ class BackupSet:
                 "successful": successful,
             }
         )
+        if committing is not UNSET:
+            field_dict["committing"] = committing
         if last_verification is not UNSET:
             field_dict["last_verification"] = last_verification
 
@@ -98,6 +105,8 @@ class BackupSet:
 
         successful = d.pop("successful")
 
+        committing = d.pop("committing", UNSET)
+
         def _parse_last_verification(data: object) -> None | Unset | VerificationSummary:
             if data is None:
                 return data
@@ -121,6 +130,7 @@ class BackupSet:
             id=id,
             missing=missing,
             successful=successful,
+            committing=committing,
             last_verification=last_verification,
         )
 

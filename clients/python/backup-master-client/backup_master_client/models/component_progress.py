@@ -21,6 +21,7 @@ class ComponentProgress:
         folder (str): The component's backup folder (slot 0), e.g. `/srv/lui/backup`.
         name (str): Component name.
         status (ComponentStatus): One component's state within a backup.
+        agent (None | str | Unset): For a remote component: its agent's URL (its `folder` is a path on that machine).
         bytes_copied (int | Unset):
         bytes_linked (int | Unset):
         duration_ms (int | None | Unset): Time spent preparing, in milliseconds.
@@ -36,6 +37,7 @@ class ComponentProgress:
     folder: str
     name: str
     status: ComponentStatus
+    agent: None | str | Unset = UNSET
     bytes_copied: int | Unset = UNSET
     bytes_linked: int | Unset = UNSET
     duration_ms: int | None | Unset = UNSET
@@ -54,6 +56,12 @@ class ComponentProgress:
         name = self.name
 
         status = self.status.value
+
+        agent: None | str | Unset
+        if isinstance(self.agent, Unset):
+            agent = UNSET
+        else:
+            agent = self.agent
 
         bytes_copied = self.bytes_copied
 
@@ -102,6 +110,8 @@ class ComponentProgress:
                 "status": status,
             }
         )
+        if agent is not UNSET:
+            field_dict["agent"] = agent
         if bytes_copied is not UNSET:
             field_dict["bytes_copied"] = bytes_copied
         if bytes_linked is not UNSET:
@@ -133,6 +143,15 @@ class ComponentProgress:
         name = d.pop("name")
 
         status = ComponentStatus(d.pop("status"))
+
+        def _parse_agent(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        agent = _parse_agent(d.pop("agent", UNSET))
 
         bytes_copied = d.pop("bytes_copied", UNSET)
 
@@ -195,6 +214,7 @@ class ComponentProgress:
             folder=folder,
             name=name,
             status=status,
+            agent=agent,
             bytes_copied=bytes_copied,
             bytes_linked=bytes_linked,
             duration_ms=duration_ms,

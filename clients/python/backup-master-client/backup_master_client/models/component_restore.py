@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..models.copy_op import CopyOp
     from ..models.edit_op import EditOp
     from ..models.folder_time import FolderTime
+    from ..models.owned_entry import OwnedEntry
     from ..models.skip_op import SkipOp
 
 
@@ -49,10 +50,21 @@ class ComponentRestore:
         agent (None | str | Unset): For a remote component: the URL of the agent that plans and applies this part of the
             restore on its own machine (`home` and the paths are paths there). Absent for local ones. Example:
             https://tracker.example:7444.
+        copy_started (list[str] | Unset): Targets this restore began to copy into, recorded before the copy (each was
+            free then).
+            A rollback removes only these from the home.
+        created_dirs (list[str] | Unset): The folders of `create_dirs` this restore made (each created exclusively),
+            recorded
+            before anything was copied into them. A rollback removes only these, only when empty.
         finished_at (datetime.datetime | None | Unset):
         folder_times (list[FolderTime] | Unset): Modification times of the home folders the restore changes, taken
             before the first
             change; a rollback sets them back.
+        moved_aside (list[OwnedEntry] | Unset): Each path of `remove` as it was right before it was moved into the
+            safety folder,
+            recorded before the move. A rollback puts back only an entry of the safety folder that
+            is one of these.
+        safety_created (None | OwnedEntry | Unset):
         slot (None | str | Unset): The history slot (`backup`, `backup1`, ...) when `origin` is `slot`.
         started_at (datetime.datetime | None | Unset):
     """
@@ -74,13 +86,19 @@ class ComponentRestore:
     source_folder: str
     status: ComponentState
     agent: None | str | Unset = UNSET
+    copy_started: list[str] | Unset = UNSET
+    created_dirs: list[str] | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     folder_times: list[FolderTime] | Unset = UNSET
+    moved_aside: list[OwnedEntry] | Unset = UNSET
+    safety_created: None | OwnedEntry | Unset = UNSET
     slot: None | str | Unset = UNSET
     started_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.owned_entry import OwnedEntry  # noqa: PLC0415
+
         bytes_ = self.bytes_
 
         copy = []
@@ -128,6 +146,14 @@ class ComponentRestore:
         else:
             agent = self.agent
 
+        copy_started: list[str] | Unset = UNSET
+        if not isinstance(self.copy_started, Unset):
+            copy_started = self.copy_started
+
+        created_dirs: list[str] | Unset = UNSET
+        if not isinstance(self.created_dirs, Unset):
+            created_dirs = self.created_dirs
+
         finished_at: None | str | Unset
         if isinstance(self.finished_at, Unset):
             finished_at = UNSET
@@ -142,6 +168,21 @@ class ComponentRestore:
             for folder_times_item_data in self.folder_times:
                 folder_times_item = folder_times_item_data.to_dict()
                 folder_times.append(folder_times_item)
+
+        moved_aside: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.moved_aside, Unset):
+            moved_aside = []
+            for moved_aside_item_data in self.moved_aside:
+                moved_aside_item = moved_aside_item_data.to_dict()
+                moved_aside.append(moved_aside_item)
+
+        safety_created: dict[str, Any] | None | Unset
+        if isinstance(self.safety_created, Unset):
+            safety_created = UNSET
+        elif isinstance(self.safety_created, OwnedEntry):
+            safety_created = self.safety_created.to_dict()
+        else:
+            safety_created = self.safety_created
 
         slot: None | str | Unset
         if isinstance(self.slot, Unset):
@@ -181,10 +222,18 @@ class ComponentRestore:
         )
         if agent is not UNSET:
             field_dict["agent"] = agent
+        if copy_started is not UNSET:
+            field_dict["copy_started"] = copy_started
+        if created_dirs is not UNSET:
+            field_dict["created_dirs"] = created_dirs
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
         if folder_times is not UNSET:
             field_dict["folder_times"] = folder_times
+        if moved_aside is not UNSET:
+            field_dict["moved_aside"] = moved_aside
+        if safety_created is not UNSET:
+            field_dict["safety_created"] = safety_created
         if slot is not UNSET:
             field_dict["slot"] = slot
         if started_at is not UNSET:
@@ -197,6 +246,7 @@ class ComponentRestore:
         from ..models.copy_op import CopyOp  # noqa: PLC0415
         from ..models.edit_op import EditOp  # noqa: PLC0415
         from ..models.folder_time import FolderTime  # noqa: PLC0415
+        from ..models.owned_entry import OwnedEntry  # noqa: PLC0415
         from ..models.skip_op import SkipOp  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -256,6 +306,10 @@ class ComponentRestore:
 
         agent = _parse_agent(d.pop("agent", UNSET))
 
+        copy_started = cast(list[str], d.pop("copy_started", UNSET))
+
+        created_dirs = cast(list[str], d.pop("created_dirs", UNSET))
+
         def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
@@ -281,6 +335,32 @@ class ComponentRestore:
                 folder_times_item = FolderTime.from_dict(folder_times_item_data)
 
                 folder_times.append(folder_times_item)
+
+        _moved_aside = d.pop("moved_aside", UNSET)
+        moved_aside: list[OwnedEntry] | Unset = UNSET
+        if _moved_aside is not UNSET:
+            moved_aside = []
+            for moved_aside_item_data in _moved_aside:
+                moved_aside_item = OwnedEntry.from_dict(moved_aside_item_data)
+
+                moved_aside.append(moved_aside_item)
+
+        def _parse_safety_created(data: object) -> None | OwnedEntry | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                safety_created_type_1 = OwnedEntry.from_dict(data)
+
+                return safety_created_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | OwnedEntry | Unset, data)
+
+        safety_created = _parse_safety_created(d.pop("safety_created", UNSET))
 
         def _parse_slot(data: object) -> None | str | Unset:
             if data is None:
@@ -326,8 +406,12 @@ class ComponentRestore:
             source_folder=source_folder,
             status=status,
             agent=agent,
+            copy_started=copy_started,
+            created_dirs=created_dirs,
             finished_at=finished_at,
             folder_times=folder_times,
+            moved_aside=moved_aside,
+            safety_created=safety_created,
             slot=slot,
             started_at=started_at,
         )

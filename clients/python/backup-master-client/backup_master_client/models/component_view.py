@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.in_doubt import InDoubt
+
 
 T = TypeVar("T", bound="ComponentView")
 
@@ -29,6 +33,10 @@ class ComponentView:
         agent_version (None | str | Unset): Remote components: the agent's version, when it answered. Example: 0.1.0.
         backup_path (None | str | Unset): The backup folder resolved to an absolute path (local components).
         home (None | str | Unset): The home folder, resolved (local components).
+        in_doubt (list[InDoubt] | None | Unset): Remote components whose agent answered: its backups and restores of
+            this component
+            that are in doubt there (they voted yes and heard nothing from the master for the
+            agent's `decision_timeout_seconds`; the master resolves them when it can).
         reachable (bool | None | Unset): Remote components: whether the agent answered just now (each agent is asked
             when the
             component is read, 3 s at most). Absent for local components.
@@ -45,6 +53,7 @@ class ComponentView:
     agent_version: None | str | Unset = UNSET
     backup_path: None | str | Unset = UNSET
     home: None | str | Unset = UNSET
+    in_doubt: list[InDoubt] | None | Unset = UNSET
     reachable: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -91,6 +100,18 @@ class ComponentView:
         else:
             home = self.home
 
+        in_doubt: list[dict[str, Any]] | None | Unset
+        if isinstance(self.in_doubt, Unset):
+            in_doubt = UNSET
+        elif isinstance(self.in_doubt, list):
+            in_doubt = []
+            for in_doubt_type_0_item_data in self.in_doubt:
+                in_doubt_type_0_item = in_doubt_type_0_item_data.to_dict()
+                in_doubt.append(in_doubt_type_0_item)
+
+        else:
+            in_doubt = self.in_doubt
+
         reachable: bool | None | Unset
         if isinstance(self.reachable, Unset):
             reachable = UNSET
@@ -119,6 +140,8 @@ class ComponentView:
             field_dict["backup_path"] = backup_path
         if home is not UNSET:
             field_dict["home"] = home
+        if in_doubt is not UNSET:
+            field_dict["in_doubt"] = in_doubt
         if reachable is not UNSET:
             field_dict["reachable"] = reachable
 
@@ -126,6 +149,8 @@ class ComponentView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.in_doubt import InDoubt  # noqa: PLC0415
+
         d = dict(src_dict)
         backup_folder = d.pop("backup_folder")
 
@@ -184,6 +209,28 @@ class ComponentView:
 
         home = _parse_home(d.pop("home", UNSET))
 
+        def _parse_in_doubt(data: object) -> list[InDoubt] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                in_doubt_type_0 = []
+                _in_doubt_type_0 = data
+                for in_doubt_type_0_item_data in _in_doubt_type_0:
+                    in_doubt_type_0_item = InDoubt.from_dict(in_doubt_type_0_item_data)
+
+                    in_doubt_type_0.append(in_doubt_type_0_item)
+
+                return in_doubt_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[InDoubt] | None | Unset, data)
+
+        in_doubt = _parse_in_doubt(d.pop("in_doubt", UNSET))
+
         def _parse_reachable(data: object) -> bool | None | Unset:
             if data is None:
                 return data
@@ -205,6 +252,7 @@ class ComponentView:
             agent_version=agent_version,
             backup_path=backup_path,
             home=home,
+            in_doubt=in_doubt,
             reachable=reachable,
         )
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -13,15 +13,21 @@ T = TypeVar("T", bound="Health")
 class Health:
     """
     Attributes:
-        status (str): Always `ok` when the server answers. Example: ok.
+        problems (list[str]): What degrades the server, one line each (e.g. a job record that cannot be written:
+            that job stays running and holds the job lock until it can).
+        status (str): `ok`, or `degraded` while something keeps a job from ending (see `problems`); the
+            server answers either way. Example: ok.
         version (str): The server's version. Example: 0.1.0.
     """
 
+    problems: list[str]
     status: str
     version: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        problems = self.problems
+
         status = self.status
 
         version = self.version
@@ -30,6 +36,7 @@ class Health:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "problems": problems,
                 "status": status,
                 "version": version,
             }
@@ -40,11 +47,14 @@ class Health:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        problems = cast(list[str], d.pop("problems"))
+
         status = d.pop("status")
 
         version = d.pop("version")
 
         health = cls(
+            problems=problems,
             status=status,
             version=version,
         )

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="HookSettings")
 
@@ -19,13 +21,19 @@ class HookSettings:
             shell. Example: /opt/scripts/to-tape.sh --all.
         timeout_seconds (int): Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
             Example: 3600.
-        work_folder (str): Working folder of both commands (must exist); empty: the state dir.
+        work_folder (str): Working folder of both commands (must exist); empty: the home of the `maestro-hub`
+            component (the state dir when there is none on this machine).
+        env (list[str] | Unset): Names of variables of the master's environment the commands also get. They get no other
+            variable of it: only `PATH`, `HOME`, `LANG`, the `BACKUP_*` variables the master sets,
+            and these. Each a plain name (`[A-Za-z_][A-Za-z0-9_]*`), not `BACKUP_*`. Optional:
+            absent means none. Example: ['TAPE_DEVICE', 'TZ'].
     """
 
     on_failure: str
     on_success: str
     timeout_seconds: int
     work_folder: str
+    env: list[str] | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         on_failure = self.on_failure
@@ -35,6 +43,10 @@ class HookSettings:
         timeout_seconds = self.timeout_seconds
 
         work_folder = self.work_folder
+
+        env: list[str] | Unset = UNSET
+        if not isinstance(self.env, Unset):
+            env = self.env
 
         field_dict: dict[str, Any] = {}
 
@@ -46,6 +58,8 @@ class HookSettings:
                 "work_folder": work_folder,
             }
         )
+        if env is not UNSET:
+            field_dict["env"] = env
 
         return field_dict
 
@@ -60,11 +74,14 @@ class HookSettings:
 
         work_folder = d.pop("work_folder")
 
+        env = cast(list[str], d.pop("env", UNSET))
+
         hook_settings = cls(
             on_failure=on_failure,
             on_success=on_success,
             timeout_seconds=timeout_seconds,
             work_folder=work_folder,
+            env=env,
         )
 
         return hook_settings

@@ -20,14 +20,79 @@ class Problem:
     """An RFC 9457 problem document, as every error response carries it.
 
     Attributes:
-        detail (str): What happened, in words for this occurrence. Example: 1 field is invalid.
+        code (str): The stable domain code of this problem, finer than `type`; new codes may be added. Codes, with their
+            status and `type`:
+
+            | code | status | type | meaning |
+            |---|---|---|---|
+            | `bad_request` | 400 | `/problems/bad-request` | The request could not be read: malformed JSON, an unreadable
+            body. |
+            | `unauthorized` | 401 | `/problems/unauthorized` | No token, a malformed `Authorization` header, or an unknown
+            token. |
+            | `forbidden` | 403 | `/problems/forbidden` | The token's role is too weak for this operation. |
+            | `not_found` | 404 | `/problems/not-found` | No such route, or no such resource of this server. |
+            | `method_not_allowed` | 405 | `/problems/method-not-allowed` | The path exists, not with this method; `Allow`
+            lists its methods. |
+            | `not_acceptable` | 406 | `/problems/not-acceptable` | The server cannot answer in a format the `Accept` header
+            allows. |
+            | `conflict` | 409 | `/problems/conflict` | The current state of the resource forbids the operation. |
+            | `validation_failed` | 422 | `/problems/validation` | A field of the request is invalid; `errors` names each
+            one. |
+            | `precondition_failed` | 412 | `/problems/precondition-failed` | `If-Match` does not match the current `ETag`:
+            GET again. |
+            | `precondition_required` | 428 | `/problems/precondition-required` | `If-Match` is missing (`*` writes
+            unconditionally). |
+            | `payload_too_large` | 413 | `/problems/payload-too-large` | The body is over 1 MiB. |
+            | `unsupported_media_type` | 415 | `/problems/unsupported-media-type` | The body is not `application/json`. |
+            | `too_many_subscribers` | 429 | `/problems/too-many-subscribers` | The event stream has
+            `max_stream_subscribers` subscribers already. |
+            | `internal` | 500 | `/problems/internal` | The server failed; the cause is in its log. |
+            | `unavailable` | 503 | `/problems/unavailable` | The server could not write its files (disk full, permissions);
+            retry once fixed. |
+            | `job_running` | 409 | `/problems/job-running` | A backup, restore or verification is running; `running_id`
+            names it. One job runs at a time. |
+            | `staging_kept` | 409 | `/problems/staging-kept` | A backup keeps staging folders for an operator (the only
+            copy after a commit that could not complete); discard them first. |
+            | `restore_pending` | 409 | `/problems/restore-pending` | A restored component has not started since its
+            restore; backups wait for it. |
+            | `no_components` | 409 | `/problems/conflict` | No components are configured. |
+            | `backup_not_found` | 404 | `/problems/not-found` | No backup with this ID. |
+            | `backup_not_running` | 409 | `/problems/conflict` | The backup is not running (it has ended). |
+            | `report_not_ready` | 409 | `/problems/conflict` | The backup is still running; its report is written when it
+            ends. |
+            | `report_not_found` | 404 | `/problems/not-found` | The backup has ended but its report file is missing. |
+            | `nothing_kept` | 409 | `/problems/conflict` | The backup keeps no staging folder. |
+            | `staging_not_ours` | 409 | `/problems/conflict` | A folder at a kept staging name is not provably the
+            product's: left alone. |
+            | `component_not_found` | 404 | `/problems/not-found` | No component with this name is configured. |
+            | `set_not_found` | 404 | `/problems/not-found` | No backup set with this ID on disk. |
+            | `set_incomplete` | 422 | `/problems/validation` | The backup set has no folder for a component to restore;
+            `errors` names it. |
+            | `set_failed` | 422 | `/problems/validation` | The backup of a component to restore did not succeed in this
+            set; `errors` names it. |
+            | `set_not_verified` | 422 | `/problems/validation` | A folder to restore does not verify against its
+            `SHA256SUMS`; `errors` names the files. |
+            | `verification_not_found` | 404 | `/problems/not-found` | No verification with this ID for this backup set. |
+            | `restore_not_found` | 404 | `/problems/not-found` | No restore with this ID. |
+            | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on.
+            |
+            | `agent_unreachable` | 409 | `/problems/conflict` | A remote component's agent did not answer (or answered no
+            usable result). |
+            | `agent_refused` | 422 | `/problems/validation` | A remote component's agent refused the call (token, role,
+            component or settings); `errors` names the component. |
+            | `hook_process_not_found` | 404 | `/problems/not-found` | No hook process with this ID. |
+            | `hook_not_running` | 409 | `/problems/conflict` | The hook process is not running. |
+            | `work_folder_missing` | 409 | `/problems/conflict` | The hooks' `work_folder` does not exist. |
+        detail (str): What happened, in words for this occurrence. Example: schedule.daily_time: must be hh:mm between
+            00:00 and 23:59.
         status (int): The HTTP status code. Example: 422.
         title (str): A short summary of the kind of problem. Example: Validation failed.
         type_ (str): A URI reference naming the kind of problem; stable, one per kind. Example: /problems/validation.
         errors (list[FieldError] | Unset): For validation problems: each invalid field.
-        running_id (None | str | Unset): For conflicts with a running job: its ID.
+        running_id (None | str | Unset): For conflicts with a running job: its ID. Example: 20261126T020000Z.
     """
 
+    code: str
     detail: str
     status: int
     title: str
@@ -37,6 +102,8 @@ class Problem:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        code = self.code
+
         detail = self.detail
 
         status = self.status
@@ -62,6 +129,7 @@ class Problem:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "code": code,
                 "detail": detail,
                 "status": status,
                 "title": title,
@@ -80,6 +148,8 @@ class Problem:
         from ..models.field_error import FieldError  # noqa: PLC0415
 
         d = dict(src_dict)
+        code = d.pop("code")
+
         detail = d.pop("detail")
 
         status = d.pop("status")
@@ -107,6 +177,7 @@ class Problem:
         running_id = _parse_running_id(d.pop("running_id", UNSET))
 
         problem = cls(
+            code=code,
             detail=detail,
             status=status,
             title=title,

@@ -13,6 +13,8 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.component_restore import ComponentRestore
     from ..models.folder_check import FolderCheck
+    from ..models.heuristic_outcome import HeuristicOutcome
+    from ..models.participation import Participation
     from ..models.restore_record_source_folders import RestoreRecordSourceFolders
     from ..models.step import Step
 
@@ -41,6 +43,11 @@ class RestoreRecord:
         steps (list[Step]):
         verification (list[FolderCheck]): Each backup folder's verification, done before anything was touched.
         finished_at (datetime.datetime | None | Unset):
+        heuristic (list[HeuristicOutcome] | Unset): Remote components an operator had resolved by hand on their agent's
+            machine
+            (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
+            components did not all end the same way (the errors say how).
+        participation (None | Participation | Unset):
         requested_components (list[str] | None | Unset): The components asked for (absent: all configured components).
         started_at (datetime.datetime | None | Unset):
     """
@@ -59,11 +66,15 @@ class RestoreRecord:
     steps: list[Step]
     verification: list[FolderCheck]
     finished_at: datetime.datetime | None | Unset = UNSET
+    heuristic: list[HeuristicOutcome] | Unset = UNSET
+    participation: None | Participation | Unset = UNSET
     requested_components: list[str] | None | Unset = UNSET
     started_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.participation import Participation  # noqa: PLC0415
+
         backup_id = self.backup_id
 
         changed = self.changed
@@ -107,6 +118,21 @@ class RestoreRecord:
         else:
             finished_at = self.finished_at
 
+        heuristic: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.heuristic, Unset):
+            heuristic = []
+            for heuristic_item_data in self.heuristic:
+                heuristic_item = heuristic_item_data.to_dict()
+                heuristic.append(heuristic_item)
+
+        participation: dict[str, Any] | None | Unset
+        if isinstance(self.participation, Unset):
+            participation = UNSET
+        elif isinstance(self.participation, Participation):
+            participation = self.participation.to_dict()
+        else:
+            participation = self.participation
+
         requested_components: list[str] | None | Unset
         if isinstance(self.requested_components, Unset):
             requested_components = UNSET
@@ -145,6 +171,10 @@ class RestoreRecord:
         )
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
+        if heuristic is not UNSET:
+            field_dict["heuristic"] = heuristic
+        if participation is not UNSET:
+            field_dict["participation"] = participation
         if requested_components is not UNSET:
             field_dict["requested_components"] = requested_components
         if started_at is not UNSET:
@@ -156,6 +186,8 @@ class RestoreRecord:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.component_restore import ComponentRestore  # noqa: PLC0415
         from ..models.folder_check import FolderCheck  # noqa: PLC0415
+        from ..models.heuristic_outcome import HeuristicOutcome  # noqa: PLC0415
+        from ..models.participation import Participation  # noqa: PLC0415
         from ..models.restore_record_source_folders import RestoreRecordSourceFolders  # noqa: PLC0415
         from ..models.step import Step  # noqa: PLC0415
 
@@ -218,6 +250,32 @@ class RestoreRecord:
 
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 
+        _heuristic = d.pop("heuristic", UNSET)
+        heuristic: list[HeuristicOutcome] | Unset = UNSET
+        if _heuristic is not UNSET:
+            heuristic = []
+            for heuristic_item_data in _heuristic:
+                heuristic_item = HeuristicOutcome.from_dict(heuristic_item_data)
+
+                heuristic.append(heuristic_item)
+
+        def _parse_participation(data: object) -> None | Participation | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                participation_type_1 = Participation.from_dict(data)
+
+                return participation_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Participation | Unset, data)
+
+        participation = _parse_participation(d.pop("participation", UNSET))
+
         def _parse_requested_components(data: object) -> list[str] | None | Unset:
             if data is None:
                 return data
@@ -267,6 +325,8 @@ class RestoreRecord:
             steps=steps,
             verification=verification,
             finished_at=finished_at,
+            heuristic=heuristic,
+            participation=participation,
             requested_components=requested_components,
             started_at=started_at,
         )

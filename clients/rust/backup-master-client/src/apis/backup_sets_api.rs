@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -20,7 +20,6 @@ use super::{Error, configuration, ContentType};
 #[serde(untagged)]
 pub enum GetBackupSetError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
@@ -31,7 +30,6 @@ pub enum GetBackupSetError {
 #[serde(untagged)]
 pub enum GetVerificationError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
@@ -56,7 +54,6 @@ pub enum ImportBackupFolderError {
 #[serde(untagged)]
 pub enum ListBackupSetsError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -66,7 +63,6 @@ pub enum ListBackupSetsError {
 #[serde(untagged)]
 pub enum ListVerificationsError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
@@ -86,6 +82,7 @@ pub enum VerifyBackupSetError {
 }
 
 
+/// One backup set on disk: its folder per component (slot or imported), which components it lacks, whether it is complete and successful, and its last verification. Changes nothing; any role.
 pub async fn get_backup_set(configuration: &configuration::Configuration, id: &str) -> Result<models::BackupSet, Error<GetBackupSetError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -125,6 +122,7 @@ pub async fn get_backup_set(configuration: &configuration::Configuration, id: &s
     }
 }
 
+/// One verification: while `running`, the files and bytes checked so far; then per folder the files changed, missing, not listed in `SHA256SUMS` and unreadable, and the result `passed` or `failed`. Poll it to follow a verification. Changes nothing; any role.
 pub async fn get_verification(configuration: &configuration::Configuration, id: &str, verification_id: &str) -> Result<models::Verification, Error<GetVerificationError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -165,6 +163,7 @@ pub async fn get_verification(configuration: &configuration::Configuration, id: 
     }
 }
 
+/// Registers a folder retrieved from an external medium (a tape, a copy) as a component's folder of its backup set (admin), so that the set can be listed, verified and restored. The folder is read, never moved or changed: its `readme.txt` must name the component and says which backup it holds; it must not be one of the component's slots (those are found anyway). 201 for a new registration, 200 when the folder was already registered; either way with the set as it is now. 422 (`validation_failed`, `errors` naming `component` or `folder`) when the folder cannot be registered; 503 (`unavailable`) when the registration cannot be saved.
 pub async fn import_backup_folder(configuration: &configuration::Configuration, import_request: models::ImportRequest) -> Result<models::ImportOutcome, Error<ImportBackupFolderError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_body_import_request = import_request;
@@ -205,6 +204,7 @@ pub async fn import_backup_folder(configuration: &configuration::Configuration, 
     }
 }
 
+/// The backup sets found on disk now, newest first: every slot's `readme.txt` of every component (a component on an agent is asked through its agent), plus the imported folders, grouped by backup ID; each set says whether it is `complete` (a folder for every component) and `successful`. Works without the master's job records (after a loss of its state). `?successful=true&latest=true` gives the set a restore should use. Slot folders without a usable `readme.txt` are listed in `unidentified`, components whose agent did not answer in `problems`. Reads every readme, so it takes a moment; changes nothing; any role.
 pub async fn list_backup_sets(configuration: &configuration::Configuration, complete: Option<bool>, successful: Option<bool>, latest: Option<bool>) -> Result<models::BackupSetList, Error<ListBackupSetsError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_query_complete = complete;
@@ -255,6 +255,7 @@ pub async fn list_backup_sets(configuration: &configuration::Configuration, comp
     }
 }
 
+/// The verifications of a set, newest first (the last 20 finished ones are kept per set). Changes nothing; any role.
 pub async fn list_verifications(configuration: &configuration::Configuration, id: &str) -> Result<Vec<models::Verification>, Error<ListVerificationsError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -294,6 +295,7 @@ pub async fn list_verifications(configuration: &configuration::Configuration, id
     }
 }
 
+/// Starts checking every file of every folder of the set against its `SHA256SUMS` (operator). Always a job: answers at once, 202 with the record (status `running`) and its `Location`; poll it until `status` is `passed` or `failed` (a large set takes minutes: every byte is read). Changes nothing on disk but the verification record. 409 (`job_running`, `running_id` naming it) while a backup runs (its commit moves slots) or another verification runs.
 pub async fn verify_backup_set(configuration: &configuration::Configuration, id: &str) -> Result<models::Verification, Error<VerifyBackupSetError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;

@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -27,12 +27,23 @@ pub enum CancelBackupError {
     UnknownValue(serde_json::Value),
 }
 
+/// struct for typed errors of method [`discard_kept_staging`]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DiscardKeptStagingError {
+    Status401(models::Problem),
+    Status403(models::Problem),
+    Status404(models::Problem),
+    Status409(models::Problem),
+    Status422(models::Problem),
+    UnknownValue(serde_json::Value),
+}
+
 /// struct for typed errors of method [`get_backup`]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum GetBackupError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
@@ -43,9 +54,9 @@ pub enum GetBackupError {
 #[serde(untagged)]
 pub enum GetBackupEventsError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
+    Status429(models::Problem),
     UnknownValue(serde_json::Value),
 }
 
@@ -54,7 +65,6 @@ pub enum GetBackupEventsError {
 #[serde(untagged)]
 pub enum GetBackupReportError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status409(models::Problem),
     Status422(models::Problem),
@@ -66,7 +76,6 @@ pub enum GetBackupReportError {
 #[serde(untagged)]
 pub enum ListBackupsError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -82,6 +91,7 @@ pub enum StartBackupError {
 }
 
 
+/// Asks a running backup to stop (operator) and answers at once, 202 with the record as it is now. The backup stops between files and ends `cancelled` within seconds: no slot of any component is rotated, and the failure hook runs. Poll `GET /backups/{id}` until `status` is not `running`. 409 (`backup_not_running`) when it has already ended.
 pub async fn cancel_backup(configuration: &configuration::Configuration, id: &str) -> Result<models::BackupRecord, Error<CancelBackupError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -121,6 +131,47 @@ pub async fn cancel_backup(configuration: &configuration::Configuration, id: &st
     }
 }
 
+/// Removes the staging folders a backup keeps for an operator (admin). After a commit that could not be completed, each is the only copy of that component's backup, so nothing else removes them and no backup starts while they wait (`staging_kept`); copy out what you need first. Each folder is checked right before it is removed (the backup's staging name beside its backup folder; its `readme.txt` names this backup). Answers when done, with the record and a note. 409: the backup keeps none (`nothing_kept`), or a folder at a kept name is not provably the product's and is left alone (`staging_not_ours`).
+pub async fn discard_kept_staging(configuration: &configuration::Configuration, id: &str) -> Result<models::BackupRecord, Error<DiscardKeptStagingError>> {
+    // add a prefix to parameters to efficiently prevent name collisions
+    let p_path_id = id;
+
+    let uri_str = format!("{}/api/v1/backups/{id}/staging", configuration.base_path, id=crate::apis::urlencode(p_path_id));
+    let mut req_builder = configuration.client.request(reqwest::Method::DELETE, &uri_str);
+
+    if let Some(ref user_agent) = configuration.user_agent {
+        req_builder = req_builder.header(reqwest::header::USER_AGENT, user_agent.clone());
+    }
+    if let Some(ref token) = configuration.bearer_access_token {
+        req_builder = req_builder.bearer_auth(token.to_owned());
+    };
+
+    let req = req_builder.build()?;
+    let resp = configuration.client.execute(req).await?;
+
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let content_type = super::ContentType::from(content_type);
+
+    if !status.is_client_error() && !status.is_server_error() {
+        let content = resp.text().await?;
+        match content_type {
+            ContentType::Json => serde_json::from_str(&content).map_err(Error::from),
+            ContentType::Text => return Err(Error::from(serde_json::Error::custom("Received `text/plain` content type response that cannot be converted to `models::BackupRecord`"))),
+            ContentType::Unsupported(unknown_type) => return Err(Error::from(serde_json::Error::custom(format!("Received `{unknown_type}` content type response that cannot be converted to `models::BackupRecord`")))),
+        }
+    } else {
+        let content = resp.text().await?;
+        let entity: Option<DiscardKeptStagingError> = serde_json::from_str(&content).ok();
+        Err(Error::ResponseError(ResponseContent { status, content, entity }))
+    }
+}
+
+/// A backup's record: status (`running`, then `succeeded`, `failed`, `cancelled` or `interrupted`), trigger, times, and per component its progress (files and bytes copied and linked), folder and errors. Poll it to follow a running backup. Changes nothing; any role.
 pub async fn get_backup(configuration: &configuration::Configuration, id: &str) -> Result<models::BackupRecord, Error<GetBackupError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -160,6 +211,7 @@ pub async fn get_backup(configuration: &configuration::Configuration, id: &str) 
     }
 }
 
+/// A `text/event-stream` of the backup's progress. Event types:  - `progress`: `data` is a `BackupEvent` of type `progress`, one component's status and   counters; first one per component with its current state, then one at each step. - `end`: `data` is a `BackupEvent` of type `end` with the final status; the last event.  A finished backup answers with its final state and `end` at once. A client that falls behind gets the current state instead of every step; one that leaves its buffered events (64 KiB) untaken for 10 s is dropped (its stream ends; reconnecting starts from the current state, so `Last-Event-ID` is not used here). Comments (`: keep-alive`) are sent every 15 s. At most `max_stream_subscribers` clients follow one backup: 429 (`too_many_subscribers`) past it. Any role. A stream:  ```text event: progress data: {\"type\":\"progress\",\"name\":\"hub\",\"status\":\"preparing\",\"files\":3,\"files_copied\":1,\"files_linked\":2,\"bytes_copied\":2048,\"bytes_linked\":1044480}  event: progress data: {\"type\":\"progress\",\"name\":\"hub\",\"status\":\"committed\",\"files\":4,\"files_copied\":2,\"files_linked\":2,\"bytes_copied\":4096,\"bytes_linked\":1044480}  event: end data: {\"type\":\"end\",\"status\":\"succeeded\"} ```
 pub async fn get_backup_events(configuration: &configuration::Configuration, id: &str) -> Result<models::BackupEventMessage, Error<GetBackupEventsError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -199,6 +251,7 @@ pub async fn get_backup_events(configuration: &configuration::Configuration, id:
     }
 }
 
+/// The report file (`backupReport_<ID>.txt`) as text: per component its folder, status, counts, duration and errors, then the overall result. Written when the backup ends: 409 (`report_not_ready`) while it runs; 404 (`report_not_found`) if the file was removed. Changes nothing; any role.
 pub async fn get_backup_report(configuration: &configuration::Configuration, id: &str) -> Result<String, Error<GetBackupReportError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -238,6 +291,7 @@ pub async fn get_backup_report(configuration: &configuration::Configuration, id:
     }
 }
 
+/// Backups, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for the next page, and `status` to see only backups that ended so (`failed`, `interrupted`, ...). Changes nothing; any role.
 pub async fn list_backups(configuration: &configuration::Configuration, limit: Option<i32>, cursor: Option<&str>, status: Option<models::BackupStatus>) -> Result<models::BackupList, Error<ListBackupsError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_query_limit = limit;
@@ -288,6 +342,7 @@ pub async fn list_backups(configuration: &configuration::Configuration, limit: O
     }
 }
 
+/// Starts a backup of every component now (operator) and answers at once, 202 with the record (status `running`) and its `Location`. The backup copies each component into a staging folder beside its backup folder, then, only if every component prepared, rotates the slots of all of them; a failure anywhere changes no slot. It runs for seconds to hours: follow it with `GET /backups/{id}/events` or poll `GET /backups/{id}` until `status` is not `running`; the post-backup hook starts when it ends. 409 when it cannot start: another job runs (`job_running`, `running_id` names it), a backup keeps staging folders for an operator (`staging_kept`), a restored component has not started since its restore (`restore_pending`), or no component is configured (`no_components`).
 pub async fn start_backup(configuration: &configuration::Configuration, ) -> Result<models::BackupRecord, Error<StartBackupError>> {
 
     let uri_str = format!("{}/api/v1/backups", configuration.base_path);

@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -20,7 +20,6 @@ use super::{Error, configuration, ContentType};
 #[serde(untagged)]
 pub enum GetComponentError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -30,7 +29,6 @@ pub enum GetComponentError {
 #[serde(untagged)]
 pub enum GetComponentHistoryError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -40,7 +38,6 @@ pub enum GetComponentHistoryError {
 #[serde(untagged)]
 pub enum ListComponentsError {
     Status401(models::Problem),
-    Status403(models::Problem),
     UnknownValue(serde_json::Value),
 }
 
@@ -62,6 +59,7 @@ pub enum PutComponentError {
 }
 
 
+/// One component, as in the list, with an `ETag` for `If-Match` of `PUT /components/{name}`. Changes nothing; any role. 404 (`component_not_found`) for a name the config does not have.
 pub async fn get_component(configuration: &configuration::Configuration, name: &str) -> Result<models::ComponentView, Error<GetComponentError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_name = name;
@@ -101,6 +99,7 @@ pub async fn get_component(configuration: &configuration::Configuration, name: &
     }
 }
 
+/// The component's history slots as they are on disk now, newest first: `backup`, `backup1`, ... with each slot's backup ID, result and times from its `readme.txt` (for a component on an agent, asked from the agent). Changes nothing; any role.
 pub async fn get_component_history(configuration: &configuration::Configuration, name: &str) -> Result<Vec<models::SlotInfo>, Error<GetComponentHistoryError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_name = name;
@@ -140,6 +139,7 @@ pub async fn get_component_history(configuration: &configuration::Configuration,
     }
 }
 
+/// Every configured component in config order: profile, home, backup folder, `keep`, items; for a component on an agent also whether its agent answers now, its version, and its backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a short timeout, so this takes at most a few seconds). Changes nothing; any role.
 pub async fn list_components(configuration: &configuration::Configuration, ) -> Result<Vec<models::ComponentView>, Error<ListComponentsError>> {
 
     let uri_str = format!("{}/api/v1/components", configuration.base_path);
@@ -177,6 +177,7 @@ pub async fn list_components(configuration: &configuration::Configuration, ) -> 
     }
 }
 
+/// Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and, for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`) without it, 412 (`precondition_failed`) when stale. Refused with 422 (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or nested in another component's backup folder or home, a folder inside one of the items, an existing folder that is not a backup folder, `items` for a built-in profile. The config file is written atomically (503 `unavailable` when it cannot be); the next backup uses the new settings, existing slots are not moved.
 pub async fn put_component(configuration: &configuration::Configuration, name: &str, if_match: &str, component_update: models::ComponentUpdate) -> Result<models::ComponentView, Error<PutComponentError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_name = name;

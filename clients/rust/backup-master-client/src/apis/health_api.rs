@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -20,7 +20,6 @@ use super::{Error, configuration, ContentType};
 #[serde(untagged)]
 pub enum GetMetricsError {
     Status401(models::Problem),
-    Status403(models::Problem),
     UnknownValue(serde_json::Value),
 }
 
@@ -28,10 +27,12 @@ pub enum GetMetricsError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum HealthzError {
+    Status431(),
     UnknownValue(serde_json::Value),
 }
 
 
+/// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per component), the last backup's duration and bytes, backups by result, running hook processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer token, unless the config sets `metrics_public = true`: then it needs none, and the server's own document says so (`security: []`).
 pub async fn get_metrics(configuration: &configuration::Configuration, ) -> Result<String, Error<GetMetricsError>> {
 
     let uri_str = format!("{}/metrics", configuration.base_path);
@@ -69,6 +70,7 @@ pub async fn get_metrics(configuration: &configuration::Configuration, ) -> Resu
     }
 }
 
+/// Answers 200 while the server runs, with `status` `ok`, or `degraded` while something keeps a job from ending (`problems` says what, e.g. a job record that cannot be written). Changes nothing and answers at once. Needs no token (for load balancers and Docker `HEALTHCHECK`); the agent serves the same route.
 pub async fn healthz(configuration: &configuration::Configuration, ) -> Result<models::Health, Error<HealthzError>> {
 
     let uri_str = format!("{}/healthz", configuration.base_path);

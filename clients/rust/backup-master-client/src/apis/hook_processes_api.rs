@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -32,9 +32,9 @@ pub enum DeleteHookProcessError {
 #[serde(untagged)]
 pub enum GetHookOutputError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
+    Status429(models::Problem),
     UnknownValue(serde_json::Value),
 }
 
@@ -43,7 +43,6 @@ pub enum GetHookOutputError {
 #[serde(untagged)]
 pub enum GetHookProcessError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
@@ -54,7 +53,6 @@ pub enum GetHookProcessError {
 #[serde(untagged)]
 pub enum ListHookProcessesError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -74,6 +72,7 @@ pub enum StartHookTestError {
 }
 
 
+/// Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL after a grace period. Answers once the group is gone (a few seconds at most), with the process (status `killed`). 409 (`hook_not_running`) when it has already ended.
 pub async fn delete_hook_process(configuration: &configuration::Configuration, id: &str) -> Result<models::HookProcess, Error<DeleteHookProcessError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -113,6 +112,7 @@ pub async fn delete_hook_process(configuration: &configuration::Configuration, i
     }
 }
 
+/// A `text/event-stream` of the process's output (stdout and stderr, interleaved, line by line), from line 1 or after `Last-Event-ID`, then live. Event types:  - `line`: `id` is the line number, `data` an `OutputLine` (`{\"n\":..,\"text\":..}`). - `exit`: the last event, `data` an `OutputExit` (`status`, `exit_code`, `signal`).  Works the same for a finished process (the whole output, then `exit`). To resume after a dropped connection send `Last-Event-ID` with the last line number received: the stream goes on after it, each line once. A client that leaves its buffered output (128 KiB) untaken for 10 s is dropped: the stream ends without `exit`, and the client resumes with `Last-Event-ID`. At most `max_stream_subscribers` clients follow one process: 429 (`too_many_subscribers`) past it. Any role. A stream:  ```text id: 1 event: line data: {\"n\":1,\"text\":\"copying 20261126T020000Z to tape\"}  id: 2 event: line data: {\"n\":2,\"text\":\"done: 3 folders, 61865984 bytes\"}  event: exit data: {\"event\":\"exit\",\"status\":\"exited\",\"exit_code\":0,\"signal\":null} ```
 pub async fn get_hook_output(configuration: &configuration::Configuration, id: &str, last_event_id: Option<i64>) -> Result<models::HookOutputMessage, Error<GetHookOutputError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -156,6 +156,7 @@ pub async fn get_hook_output(configuration: &configuration::Configuration, id: &
     }
 }
 
+/// A hook process: kind, command, backup, times, PID, status and, once it ended, its exit code or signal and the number of output lines. Poll it to see when a process ends. Changes nothing; any role.
 pub async fn get_hook_process(configuration: &configuration::Configuration, id: &str) -> Result<models::HookProcess, Error<GetHookProcessError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -195,6 +196,7 @@ pub async fn get_hook_process(configuration: &configuration::Configuration, id: 
     }
 }
 
+/// The post-backup processes (`on_success` after a successful backup, `on_failure` after any other) and test runs that are still running, newest first; with `all=true` also recently finished ones, with their exit code or signal. Changes nothing; any role.
 pub async fn list_hook_processes(configuration: &configuration::Configuration, all: Option<bool>) -> Result<Vec<models::HookProcess>, Error<ListHookProcessesError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_query_all = all;
@@ -237,6 +239,7 @@ pub async fn list_hook_processes(configuration: &configuration::Configuration, a
     }
 }
 
+/// Runs the configured `on_success` or `on_failure` command now, as a test (admin), with the same rules as after a backup (its own process group, `work_folder`, `timeout_seconds`, the `BACKUP_*` variables) and `BACKUP_RESULT=test` with the latest backup's ID, report and folders. Answers at once, 202 with the process (status `running`, or `failed_to_start` with `error`); follow its output with `GET /hook-processes/{id}/output`. 422 (`validation_failed`) when that hook's command is empty or cannot be split into arguments; 409 (`work_folder_missing`) when the work folder does not exist.
 pub async fn start_hook_test(configuration: &configuration::Configuration, hook_test: models::HookTest) -> Result<models::HookProcess, Error<StartHookTestError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_body_hook_test = hook_test;

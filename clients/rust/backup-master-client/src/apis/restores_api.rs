@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -20,7 +20,6 @@ use super::{Error, configuration, ContentType};
 #[serde(untagged)]
 pub enum GetRestoreError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status404(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
@@ -31,7 +30,6 @@ pub enum GetRestoreError {
 #[serde(untagged)]
 pub enum ListRestoresError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -53,6 +51,7 @@ pub enum StartRestoreError {
 }
 
 
+/// A restore's record: the backup set ID used, the verification and plan per component, every step with its time, every path changed, the status (`running`, then `succeeded`, `failed` (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it to follow a restore. Changes nothing; any role.
 pub async fn get_restore(configuration: &configuration::Configuration, id: &str) -> Result<models::RestoreRecord, Error<GetRestoreError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -92,6 +91,7 @@ pub async fn get_restore(configuration: &configuration::Configuration, id: &str)
     }
 }
 
+/// Restores and dry runs, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for the next page, `status` to see only restores that ended so. Changes nothing; any role.
 pub async fn list_restores(configuration: &configuration::Configuration, limit: Option<i32>, cursor: Option<&str>, status: Option<models::RestoreStatus>) -> Result<models::RestoreList, Error<ListRestoresError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_query_limit = limit;
@@ -142,6 +142,7 @@ pub async fn list_restores(configuration: &configuration::Configuration, limit: 
     }
 }
 
+/// Restores a backup set into the components' homes (admin). Checked before anything changes, while the request waits (a few seconds to minutes: the folders to restore are verified byte for byte): the set is on disk (404 `set_not_found`), has a folder for every component to restore (422 `set_incomplete`), their backups succeeded (422 `set_failed`), the folders verify against their `SHA256SUMS` (422 `set_not_verified`), every request field is valid (422 `validation_failed`), no backup or restore runs (409 `job_running`), every home can be worked on (409 `home_not_restorable`) and every agent answers (409 `agent_unreachable`, 422 `agent_refused`). A refused restore changes nothing.  `dry_run: true` stops there and answers 200 with the plan (status `planned`): every path that would be moved aside, copied and edited; nothing changes. Otherwise the restore answers 202 with the record (status `running`, the plan) and runs in the background: every item about to be replaced is first moved to `<home>/.pre-restore-<restore id>/`, then the backup is copied out (never moved or linked); any failure puts every component back. Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some components; `source_folders` takes a component's folder from an external medium instead of its slots. Backups wait while a restore runs.
 pub async fn start_restore(configuration: &configuration::Configuration, restore_request: models::RestoreRequest) -> Result<models::RestoreRecord, Error<StartRestoreError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_body_restore_request = restore_request;

@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -20,7 +20,6 @@ use super::{Error, configuration, ContentType};
 #[serde(untagged)]
 pub enum GetScheduleLogError {
     Status401(models::Problem),
-    Status403(models::Problem),
     Status422(models::Problem),
     UnknownValue(serde_json::Value),
 }
@@ -30,7 +29,6 @@ pub enum GetScheduleLogError {
 #[serde(untagged)]
 pub enum GetSettingsError {
     Status401(models::Problem),
-    Status403(models::Problem),
     UnknownValue(serde_json::Value),
 }
 
@@ -51,6 +49,7 @@ pub enum PutSettingsError {
 }
 
 
+/// What became of each scheduled instant, newest first: its trigger (`schedule`, or `catch_up` at start-up for a day the server was down) and outcome: `started` (with the backup ID), `skipped` (a backup or restore was running; never queued or retried) or `missed` (the server was down and `catch_up` is off). Changes nothing; any role.
 pub async fn get_schedule_log(configuration: &configuration::Configuration, limit: Option<i32>) -> Result<Vec<models::ScheduleLogEntry>, Error<GetScheduleLogError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_query_limit = limit;
@@ -93,6 +92,7 @@ pub async fn get_schedule_log(configuration: &configuration::Configuration, limi
     }
 }
 
+/// The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled runs, in UTC and in the zone (a run moved by a DST change says so). Changes nothing; any role. The `ETag` goes into `If-Match` of `PUT /settings`.
 pub async fn get_settings(configuration: &configuration::Configuration, ) -> Result<models::SettingsView, Error<GetSettingsError>> {
 
     let uri_str = format!("{}/api/v1/settings", configuration.base_path);
@@ -130,6 +130,7 @@ pub async fn get_settings(configuration: &configuration::Configuration, ) -> Res
     }
 }
 
+/// Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match` with the `ETag` of `GET /settings` (`*` writes unconditionally): without it 428 (`precondition_required`), with a stale one 412 (`precondition_failed`). Every field is checked first; any invalid one is a 422 (`validation_failed`) naming each in `errors`, and nothing changes. Then the config file is written atomically, keeping its comments, and the schedule takes effect at once (no restart); a running backup is not affected. Answers at once with the new settings and `ETag`; 503 (`unavailable`) when the file cannot be written.
 pub async fn put_settings(configuration: &configuration::Configuration, if_match: &str, settings_update: models::SettingsUpdate) -> Result<models::SettingsView, Error<PutSettingsError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_header_if_match = if_match;

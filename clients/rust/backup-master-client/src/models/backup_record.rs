@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// BackupRecord : A backup job: what `/backups/{id}` returns.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BackupRecord {
-    /// True once the decision to commit was durable: from then on recovery rolls forward.
+    /// True once the decision to commit was durable: from then on recovery rolls forward. Set back to false (durably, before anything is aborted) only when the commit was abandoned because a component refused it before any component had committed.
     #[serde(rename = "commit_decided", skip_serializing_if = "Option::is_none")]
     pub commit_decided: Option<bool>,
     /// One entry per component, in config order.
@@ -26,9 +26,18 @@ pub struct BackupRecord {
     /// Set when the status became final.
     #[serde(rename = "finished_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
+    /// Remote components an operator had resolved by hand on their agent's machine (`backup-master agent resolve`) when the master met them again; a `mismatch` means the components did not all end the same way (the errors say how).
+    #[serde(rename = "heuristic", skip_serializing_if = "Option::is_none")]
+    pub heuristic: Option<Vec<models::HeuristicOutcome>>,
+    /// True from the write that made the record final until its after-backup hook (`on_success` / `on_failure`) was started, skipped or found unconfigured; an owed hook is started when the master starts again, exactly once (the hook process record, written before the process starts, proves an earlier start).
+    #[serde(rename = "hook_pending", skip_serializing_if = "Option::is_none")]
+    pub hook_pending: Option<bool>,
     /// Backup ID, e.g. `20261126T020000Z` (`.0001`.. for more in the same second).
     #[serde(rename = "id")]
     pub id: String,
+    /// Staging folders kept for the operator: the commit of these components could not be completed, and each folder is the only copy of that component's backup. Nothing removes them and no backup starts (409) until an operator discards them (`DELETE /api/v1/backups/{id}/staging`).
+    #[serde(rename = "kept_stagings", skip_serializing_if = "Option::is_none")]
+    pub kept_stagings: Option<Vec<models::KeptStaging>>,
     /// Informational notes, e.g. that recovery rolled the commit forward.
     #[serde(rename = "notes", skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<String>>,
@@ -54,7 +63,10 @@ impl BackupRecord {
             components,
             errors: None,
             finished_at: None,
+            heuristic: None,
+            hook_pending: None,
             id,
+            kept_stagings: None,
             notes: None,
             report,
             scheduled_for: None,

@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -23,9 +23,15 @@ pub struct ComponentRestore {
     /// What is copied out of the backup folder (real copies: modes, mtimes and symbolic links kept; never a hard link into the backup).
     #[serde(rename = "copy")]
     pub copy: Vec<models::CopyOp>,
+    /// Targets this restore began to copy into, recorded before the copy (each was free then). A rollback removes only these from the home.
+    #[serde(rename = "copy_started", skip_serializing_if = "Option::is_none")]
+    pub copy_started: Option<Vec<String>>,
     /// Folders of the home created because they were missing (e.g. `data/`).
     #[serde(rename = "create_dirs")]
     pub create_dirs: Vec<String>,
+    /// The folders of `create_dirs` this restore made (each created exclusively), recorded before anything was copied into them. A rollback removes only these, only when empty.
+    #[serde(rename = "created_dirs", skip_serializing_if = "Option::is_none")]
+    pub created_dirs: Option<Vec<String>>,
     /// Lines appended after the copy.
     #[serde(rename = "edit")]
     pub edit: Vec<models::EditOp>,
@@ -43,6 +49,9 @@ pub struct ComponentRestore {
     pub home: String,
     #[serde(rename = "layout")]
     pub layout: models::Layout,
+    /// Each path of `remove` as it was right before it was moved into the safety folder, recorded before the move. A rollback puts back only an entry of the safety folder that is one of these.
+    #[serde(rename = "moved_aside", skip_serializing_if = "Option::is_none")]
+    pub moved_aside: Option<Vec<models::OwnedEntry>>,
     #[serde(rename = "name")]
     pub name: String,
     #[serde(rename = "origin")]
@@ -52,6 +61,9 @@ pub struct ComponentRestore {
     /// Paths of the home moved to the safety folder (removed from the home) before the copy.
     #[serde(rename = "remove")]
     pub remove: Vec<String>,
+    /// The safety folder, recorded once this restore created it (exclusively: an existing one fails the restore) and before anything was moved into it. Absent: this restore made no safety folder, so a rollback or a cleanup leaves whatever is at that name alone.
+    #[serde(rename = "safety_created", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub safety_created: Option<Option<Box<models::OwnedEntry>>>,
     /// `<home>/.pre-restore-<restore id>`: the items about to be replaced are moved here first.
     #[serde(rename = "safety_folder")]
     pub safety_folder: String,
@@ -77,7 +89,9 @@ impl ComponentRestore {
             agent: None,
             bytes,
             copy,
+            copy_started: None,
             create_dirs,
+            created_dirs: None,
             edit,
             errors,
             files,
@@ -85,10 +99,12 @@ impl ComponentRestore {
             folder_times: None,
             home,
             layout,
+            moved_aside: None,
             name,
             origin,
             profile,
             remove,
+            safety_created: None,
             safety_folder,
             skip,
             slot: None,

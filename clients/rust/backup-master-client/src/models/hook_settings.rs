@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// HookSettings : The `[hooks]` table: commands run after each backup.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HookSettings {
+    /// Names of variables of the master's environment the commands also get. They get no other variable of it: only `PATH`, `HOME`, `LANG`, the `BACKUP_*` variables the master sets, and these. Each a plain name (`[A-Za-z_][A-Za-z0-9_]*`), not `BACKUP_*`. Optional: absent means none.
+    #[serde(rename = "env", skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
     /// Command run after a failed, cancelled or interrupted backup; empty: nothing runs.
     #[serde(rename = "on_failure")]
     pub on_failure: String,
@@ -23,7 +26,7 @@ pub struct HookSettings {
     /// Seconds after which the command's whole process group is killed, 1 to 604800 (a week).
     #[serde(rename = "timeout_seconds")]
     pub timeout_seconds: i64,
-    /// Working folder of both commands (must exist); empty: the state dir.
+    /// Working folder of both commands (must exist); empty: the home of the `maestro-hub` component (the state dir when there is none on this machine).
     #[serde(rename = "work_folder")]
     pub work_folder: String,
 }
@@ -32,6 +35,7 @@ impl HookSettings {
     /// The `[hooks]` table: commands run after each backup.
     pub fn new(on_failure: String, on_success: String, timeout_seconds: i64, work_folder: String) -> HookSettings {
         HookSettings {
+            env: None,
             on_failure,
             on_success,
             timeout_seconds,

@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components: atomic backup sets, history, post-backup commands and restores. Every `/api/v1` route needs `Authorization: Bearer <token>`; roles are viewer < operator < admin. Errors are `application/problem+json` (RFC 9457).
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -34,10 +34,16 @@ pub struct RestoreRecord {
     pub errors: Vec<String>,
     #[serde(rename = "finished_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
+    /// Remote components an operator had resolved by hand on their agent's machine (`backup-master agent resolve`) when the master met them again; a `mismatch` means the components did not all end the same way (the errors say how).
+    #[serde(rename = "heuristic", skip_serializing_if = "Option::is_none")]
+    pub heuristic: Option<Vec<models::HeuristicOutcome>>,
     #[serde(rename = "id")]
     pub id: String,
     #[serde(rename = "notes")]
     pub notes: Vec<String>,
+    /// Only in an agent's record of its part of a restore: the master's last message, whether it is in doubt, an operator's decision. Absent on the master's records.
+    #[serde(rename = "participation", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub participation: Option<Option<Box<models::Participation>>>,
     /// The components asked for (absent: all configured components).
     #[serde(rename = "requested_components", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub requested_components: Option<Option<Vec<String>>>,
@@ -67,8 +73,10 @@ impl RestoreRecord {
             dry_run,
             errors,
             finished_at: None,
+            heuristic: None,
             id,
             notes,
+            participation: None,
             requested_components: None,
             source_folders,
             started_at: None,

@@ -36,11 +36,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -71,7 +66,11 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupSet | Problem]:
-    """One backup set: its folder per component, completeness, success, last verification.
+    """One backup set
+
+     One backup set on disk: its folder per component (slot or imported), which components it
+    lacks, whether it is complete and successful, and its last verification. Changes nothing;
+    any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -101,7 +100,11 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> BackupSet | Problem | None:
-    """One backup set: its folder per component, completeness, success, last verification.
+    """One backup set
+
+     One backup set on disk: its folder per component (slot or imported), which components it
+    lacks, whether it is complete and successful, and its last verification. Changes nothing;
+    any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -126,7 +129,11 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupSet | Problem]:
-    """One backup set: its folder per component, completeness, success, last verification.
+    """One backup set
+
+     One backup set on disk: its folder per component (slot or imported), which components it
+    lacks, whether it is complete and successful, and its last verification. Changes nothing;
+    any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -154,7 +161,11 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> BackupSet | Problem | None:
-    """One backup set: its folder per component, completeness, success, last verification.
+    """One backup set
+
+     One backup set on disk: its folder per component (slot or imported), which components it
+    lacks, whether it is complete and successful, and its last verification. Changes nothing;
+    any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

@@ -38,11 +38,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -76,8 +71,11 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | Verification]:
-    """One verification: while `running`, files and bytes checked so far; then per folder the
-    files changed, missing, unlisted and unreadable.
+    """One verification
+
+     One verification: while `running`, the files and bytes checked so far; then per folder the
+    files changed, missing, not listed in `SHA256SUMS` and unreadable, and the result `passed`
+    or `failed`. Poll it to follow a verification. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -111,8 +109,11 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | Verification | None:
-    """One verification: while `running`, files and bytes checked so far; then per folder the
-    files changed, missing, unlisted and unreadable.
+    """One verification
+
+     One verification: while `running`, the files and bytes checked so far; then per folder the
+    files changed, missing, not listed in `SHA256SUMS` and unreadable, and the result `passed`
+    or `failed`. Poll it to follow a verification. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -141,8 +142,11 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | Verification]:
-    """One verification: while `running`, files and bytes checked so far; then per folder the
-    files changed, missing, unlisted and unreadable.
+    """One verification
+
+     One verification: while `running`, the files and bytes checked so far; then per folder the
+    files changed, missing, not listed in `SHA256SUMS` and unreadable, and the result `passed`
+    or `failed`. Poll it to follow a verification. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -174,8 +178,11 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | Verification | None:
-    """One verification: while `running`, files and bytes checked so far; then per folder the
-    files changed, missing, unlisted and unreadable.
+    """One verification
+
+     One verification: while `running`, the files and bytes checked so far; then per folder the
+    files changed, missing, not listed in `SHA256SUMS` and unreadable, and the result `passed`
+    or `failed`. Poll it to follow a verification. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

@@ -100,9 +100,16 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: ImportRequest,
 ) -> Response[ImportOutcome | Problem]:
-    """Registers a folder retrieved from an external medium (admin). Its `readme.txt` must name
-    the component; the folder must not be one of the backup slots (those are found anyway).
-    201 for a new registration, 200 when the folder was already registered with this backup.
+    """Import a backup folder
+
+     Registers a folder retrieved from an external medium (a tape, a copy) as a component's
+    folder of its backup set (admin), so that the set can be listed, verified and restored.
+    The folder is read, never moved or changed: its `readme.txt` must name the component and
+    says which backup it holds; it must not be one of the component's slots (those are found
+    anyway). 201 for a new registration, 200 when the folder was already registered; either way
+    with the set as it is now. 422 (`validation_failed`, `errors` naming `component` or
+    `folder`) when the folder cannot be registered; 503 (`unavailable`) when the registration
+    cannot be saved.
 
     Args:
         body (ImportRequest): A folder retrieved from an external medium, to be registered as part
@@ -132,9 +139,16 @@ def sync(
     client: AuthenticatedClient,
     body: ImportRequest,
 ) -> ImportOutcome | Problem | None:
-    """Registers a folder retrieved from an external medium (admin). Its `readme.txt` must name
-    the component; the folder must not be one of the backup slots (those are found anyway).
-    201 for a new registration, 200 when the folder was already registered with this backup.
+    """Import a backup folder
+
+     Registers a folder retrieved from an external medium (a tape, a copy) as a component's
+    folder of its backup set (admin), so that the set can be listed, verified and restored.
+    The folder is read, never moved or changed: its `readme.txt` must name the component and
+    says which backup it holds; it must not be one of the component's slots (those are found
+    anyway). 201 for a new registration, 200 when the folder was already registered; either way
+    with the set as it is now. 422 (`validation_failed`, `errors` naming `component` or
+    `folder`) when the folder cannot be registered; 503 (`unavailable`) when the registration
+    cannot be saved.
 
     Args:
         body (ImportRequest): A folder retrieved from an external medium, to be registered as part
@@ -159,9 +173,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: ImportRequest,
 ) -> Response[ImportOutcome | Problem]:
-    """Registers a folder retrieved from an external medium (admin). Its `readme.txt` must name
-    the component; the folder must not be one of the backup slots (those are found anyway).
-    201 for a new registration, 200 when the folder was already registered with this backup.
+    """Import a backup folder
+
+     Registers a folder retrieved from an external medium (a tape, a copy) as a component's
+    folder of its backup set (admin), so that the set can be listed, verified and restored.
+    The folder is read, never moved or changed: its `readme.txt` must name the component and
+    says which backup it holds; it must not be one of the component's slots (those are found
+    anyway). 201 for a new registration, 200 when the folder was already registered; either way
+    with the set as it is now. 422 (`validation_failed`, `errors` naming `component` or
+    `folder`) when the folder cannot be registered; 503 (`unavailable`) when the registration
+    cannot be saved.
 
     Args:
         body (ImportRequest): A folder retrieved from an external medium, to be registered as part
@@ -189,9 +210,16 @@ async def asyncio(
     client: AuthenticatedClient,
     body: ImportRequest,
 ) -> ImportOutcome | Problem | None:
-    """Registers a folder retrieved from an external medium (admin). Its `readme.txt` must name
-    the component; the folder must not be one of the backup slots (those are found anyway).
-    201 for a new registration, 200 when the folder was already registered with this backup.
+    """Import a backup folder
+
+     Registers a folder retrieved from an external medium (a tape, a copy) as a component's
+    folder of its backup set (admin), so that the set can be listed, verified and restored.
+    The folder is read, never moved or changed: its `readme.txt` must name the component and
+    says which backup it holds; it must not be one of the component's slots (those are found
+    anyway). 201 for a new registration, 200 when the folder was already registered; either way
+    with the set as it is now. 422 (`validation_failed`, `errors` naming `component` or
+    `folder`) when the folder cannot be registered; 503 (`unavailable`) when the registration
+    cannot be saved.
 
     Args:
         body (ImportRequest): A folder retrieved from an external medium, to be registered as part

@@ -49,11 +49,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -83,8 +78,15 @@ def sync_detailed(
     successful: bool | Unset = UNSET,
     latest: bool | Unset = UNSET,
 ) -> Response[BackupSetList | Problem]:
-    """The backup sets found on disk now: every slot's `readme.txt` of every component, plus the
-    imported folders, grouped by backup ID. Works without the master's job records.
+    """List backup sets on disk
+
+     The backup sets found on disk now, newest first: every slot's `readme.txt` of every
+    component (a component on an agent is asked through its agent), plus the imported folders,
+    grouped by backup ID; each set says whether it is `complete` (a folder for every component)
+    and `successful`. Works without the master's job records (after a loss of its state).
+    `?successful=true&latest=true` gives the set a restore should use. Slot folders without a
+    usable `readme.txt` are listed in `unidentified`, components whose agent did not answer in
+    `problems`. Reads every readme, so it takes a moment; changes nothing; any role.
 
     Args:
         complete (bool | Unset):
@@ -119,8 +121,15 @@ def sync(
     successful: bool | Unset = UNSET,
     latest: bool | Unset = UNSET,
 ) -> BackupSetList | Problem | None:
-    """The backup sets found on disk now: every slot's `readme.txt` of every component, plus the
-    imported folders, grouped by backup ID. Works without the master's job records.
+    """List backup sets on disk
+
+     The backup sets found on disk now, newest first: every slot's `readme.txt` of every
+    component (a component on an agent is asked through its agent), plus the imported folders,
+    grouped by backup ID; each set says whether it is `complete` (a folder for every component)
+    and `successful`. Works without the master's job records (after a loss of its state).
+    `?successful=true&latest=true` gives the set a restore should use. Slot folders without a
+    usable `readme.txt` are listed in `unidentified`, components whose agent did not answer in
+    `problems`. Reads every readme, so it takes a moment; changes nothing; any role.
 
     Args:
         complete (bool | Unset):
@@ -150,8 +159,15 @@ async def asyncio_detailed(
     successful: bool | Unset = UNSET,
     latest: bool | Unset = UNSET,
 ) -> Response[BackupSetList | Problem]:
-    """The backup sets found on disk now: every slot's `readme.txt` of every component, plus the
-    imported folders, grouped by backup ID. Works without the master's job records.
+    """List backup sets on disk
+
+     The backup sets found on disk now, newest first: every slot's `readme.txt` of every
+    component (a component on an agent is asked through its agent), plus the imported folders,
+    grouped by backup ID; each set says whether it is `complete` (a folder for every component)
+    and `successful`. Works without the master's job records (after a loss of its state).
+    `?successful=true&latest=true` gives the set a restore should use. Slot folders without a
+    usable `readme.txt` are listed in `unidentified`, components whose agent did not answer in
+    `problems`. Reads every readme, so it takes a moment; changes nothing; any role.
 
     Args:
         complete (bool | Unset):
@@ -184,8 +200,15 @@ async def asyncio(
     successful: bool | Unset = UNSET,
     latest: bool | Unset = UNSET,
 ) -> BackupSetList | Problem | None:
-    """The backup sets found on disk now: every slot's `readme.txt` of every component, plus the
-    imported folders, grouped by backup ID. Works without the master's job records.
+    """List backup sets on disk
+
+     The backup sets found on disk now, newest first: every slot's `readme.txt` of every
+    component (a component on an agent is asked through its agent), plus the imported folders,
+    grouped by backup ID; each set says whether it is `complete` (a folder for every component)
+    and `successful`. Works without the master's job records (after a loss of its state).
+    `?successful=true&latest=true` gives the set a restore should use. Slot folders without a
+    usable `readme.txt` are listed in `unidentified`, components whose agent did not answer in
+    `problems`. Reads every readme, so it takes a moment; changes nothing; any role.
 
     Args:
         complete (bool | Unset):

@@ -43,11 +43,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -80,7 +75,10 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[Verification]]:
-    """The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    """List a set's verifications
+
+     The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -110,7 +108,10 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[Verification] | None:
-    """The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    """List a set's verifications
+
+     The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -135,7 +136,10 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[Verification]]:
-    """The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    """List a set's verifications
+
+     The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -163,7 +167,10 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[Verification] | None:
-    """The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    """List a set's verifications
+
+     The verifications of a set, newest first (the last 20 finished ones are kept per set).
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

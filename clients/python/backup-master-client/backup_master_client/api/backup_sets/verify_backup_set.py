@@ -83,9 +83,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | Verification]:
-    """Starts verifying every folder of the set against its `SHA256SUMS` (operator). Always a job:
-    answers 202 at once with the record; poll `Location` until `status` is not `running`. 409
-    while a backup runs (its commit moves slots) or another verification runs.
+    """Verify a backup set
+
+     Starts checking every file of every folder of the set against its `SHA256SUMS` (operator).
+    Always a job: answers at once, 202 with the record (status `running`) and its `Location`;
+    poll it until `status` is `passed` or `failed` (a large set takes minutes: every byte is
+    read). Changes nothing on disk but the verification record. 409 (`job_running`,
+    `running_id` naming it) while a backup runs (its commit moves slots) or another
+    verification runs.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -115,9 +120,14 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | Verification | None:
-    """Starts verifying every folder of the set against its `SHA256SUMS` (operator). Always a job:
-    answers 202 at once with the record; poll `Location` until `status` is not `running`. 409
-    while a backup runs (its commit moves slots) or another verification runs.
+    """Verify a backup set
+
+     Starts checking every file of every folder of the set against its `SHA256SUMS` (operator).
+    Always a job: answers at once, 202 with the record (status `running`) and its `Location`;
+    poll it until `status` is `passed` or `failed` (a large set takes minutes: every byte is
+    read). Changes nothing on disk but the verification record. 409 (`job_running`,
+    `running_id` naming it) while a backup runs (its commit moves slots) or another
+    verification runs.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -142,9 +152,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | Verification]:
-    """Starts verifying every folder of the set against its `SHA256SUMS` (operator). Always a job:
-    answers 202 at once with the record; poll `Location` until `status` is not `running`. 409
-    while a backup runs (its commit moves slots) or another verification runs.
+    """Verify a backup set
+
+     Starts checking every file of every folder of the set against its `SHA256SUMS` (operator).
+    Always a job: answers at once, 202 with the record (status `running`) and its `Location`;
+    poll it until `status` is `passed` or `failed` (a large set takes minutes: every byte is
+    read). Changes nothing on disk but the verification record. 409 (`job_running`,
+    `running_id` naming it) while a backup runs (its commit moves slots) or another
+    verification runs.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -172,9 +187,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | Verification | None:
-    """Starts verifying every folder of the set against its `SHA256SUMS` (operator). Always a job:
-    answers 202 at once with the record; poll `Location` until `status` is not `running`. 409
-    while a backup runs (its commit moves slots) or another verification runs.
+    """Verify a backup set
+
+     Starts checking every file of every folder of the set against its `SHA256SUMS` (operator).
+    Always a job: answers at once, 202 with the record (status `running`) and its `Location`;
+    poll it until `status` is `passed` or `failed` (a large set takes minutes: every byte is
+    read). Changes nothing on disk but the verification record. 409 (`job_running`,
+    `running_id` naming it) while a backup runs (its commit moves slots) or another
+    verification runs.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

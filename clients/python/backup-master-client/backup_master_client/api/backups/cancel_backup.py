@@ -78,8 +78,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """Asks a running backup to stop (operator). It stops between files, ends `cancelled`, rotates
-    nothing, and the failure hook runs.
+    """Cancel a backup
+
+     Asks a running backup to stop (operator) and answers at once, 202 with the record as it is
+    now. The backup stops between files and ends `cancelled` within seconds: no slot of any
+    component is rotated, and the failure hook runs. Poll
+    `GET /backups/{id}` until `status` is not `running`. 409 (`backup_not_running`) when it has
+    already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -109,8 +114,13 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """Asks a running backup to stop (operator). It stops between files, ends `cancelled`, rotates
-    nothing, and the failure hook runs.
+    """Cancel a backup
+
+     Asks a running backup to stop (operator) and answers at once, 202 with the record as it is
+    now. The backup stops between files and ends `cancelled` within seconds: no slot of any
+    component is rotated, and the failure hook runs. Poll
+    `GET /backups/{id}` until `status` is not `running`. 409 (`backup_not_running`) when it has
+    already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -135,8 +145,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """Asks a running backup to stop (operator). It stops between files, ends `cancelled`, rotates
-    nothing, and the failure hook runs.
+    """Cancel a backup
+
+     Asks a running backup to stop (operator) and answers at once, 202 with the record as it is
+    now. The backup stops between files and ends `cancelled` within seconds: no slot of any
+    component is rotated, and the failure hook runs. Poll
+    `GET /backups/{id}` until `status` is not `running`. 409 (`backup_not_running`) when it has
+    already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -164,8 +179,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """Asks a running backup to stop (operator). It stops between files, ends `cancelled`, rotates
-    nothing, and the failure hook runs.
+    """Cancel a backup
+
+     Asks a running backup to stop (operator) and answers at once, 202 with the record as it is
+    now. The backup stops between files and ends `cancelled` within seconds: no slot of any
+    component is rotated, and the failure hook runs. Poll
+    `GET /backups/{id}` until `status` is not `running`. 409 (`backup_not_running`) when it has
+    already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

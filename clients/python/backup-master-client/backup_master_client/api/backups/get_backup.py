@@ -36,11 +36,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -73,7 +68,11 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """One backup: status, trigger, times, and each component's progress and result.
+    """One backup
+
+     A backup's record: status (`running`, then `succeeded`, `failed`, `cancelled` or
+    `interrupted`), trigger, times, and per component its progress (files and bytes copied and
+    linked), folder and errors. Poll it to follow a running backup. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -103,7 +102,11 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """One backup: status, trigger, times, and each component's progress and result.
+    """One backup
+
+     A backup's record: status (`running`, then `succeeded`, `failed`, `cancelled` or
+    `interrupted`), trigger, times, and per component its progress (files and bytes copied and
+    linked), folder and errors. Poll it to follow a running backup. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -128,7 +131,11 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """One backup: status, trigger, times, and each component's progress and result.
+    """One backup
+
+     A backup's record: status (`running`, then `succeeded`, `failed`, `cancelled` or
+    `interrupted`), trigger, times, and per component its progress (files and bytes copied and
+    linked), folder and errors. Poll it to follow a running backup. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -156,7 +163,11 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """One backup: status, trigger, times, and each component's progress and result.
+    """One backup
+
+     A backup's record: status (`running`, then `succeeded`, `failed`, `cancelled` or
+    `interrupted`), trigger, times, and per component its progress (files and bytes copied and
+    linked), folder and errors. Poll it to follow a running backup. Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

@@ -38,11 +38,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -52,6 +47,11 @@ def _parse_response(
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -75,9 +75,33 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupEventMessage | Problem]:
-    """Server-sent events: the current state of every component first, then `progress` events as
-    the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    """Follow a backup (server-sent events)
+
+     A `text/event-stream` of the backup's progress. Event types:
+
+    - `progress`: `data` is a `BackupEvent` of type `progress`, one component's status and
+      counters; first one per component with its current state, then one at each step.
+    - `end`: `data` is a `BackupEvent` of type `end` with the final status; the last event.
+
+    A finished backup answers with its final state and `end` at once. A client that falls
+    behind gets the current state instead of every step; one that leaves its buffered events
+    (64 KiB) untaken for 10 s is dropped (its stream ends; reconnecting starts from the current
+    state, so `Last-Event-ID` is not used here). Comments (`: keep-alive`) are sent every 15 s.
+    At most `max_stream_subscribers` clients follow one backup: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    event: progress
+    data: {"type":"progress","name":"hub","status":"preparing","files":3,"files_copied":1,"files_linked"
+    :2,"bytes_copied":2048,"bytes_linked":1044480}
+
+    event: progress
+    data: {"type":"progress","name":"hub","status":"committed","files":4,"files_copied":2,"files_linked"
+    :2,"bytes_copied":4096,"bytes_linked":1044480}
+
+    event: end
+    data: {"type":"end","status":"succeeded"}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -107,9 +131,33 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> BackupEventMessage | Problem | None:
-    """Server-sent events: the current state of every component first, then `progress` events as
-    the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    """Follow a backup (server-sent events)
+
+     A `text/event-stream` of the backup's progress. Event types:
+
+    - `progress`: `data` is a `BackupEvent` of type `progress`, one component's status and
+      counters; first one per component with its current state, then one at each step.
+    - `end`: `data` is a `BackupEvent` of type `end` with the final status; the last event.
+
+    A finished backup answers with its final state and `end` at once. A client that falls
+    behind gets the current state instead of every step; one that leaves its buffered events
+    (64 KiB) untaken for 10 s is dropped (its stream ends; reconnecting starts from the current
+    state, so `Last-Event-ID` is not used here). Comments (`: keep-alive`) are sent every 15 s.
+    At most `max_stream_subscribers` clients follow one backup: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    event: progress
+    data: {"type":"progress","name":"hub","status":"preparing","files":3,"files_copied":1,"files_linked"
+    :2,"bytes_copied":2048,"bytes_linked":1044480}
+
+    event: progress
+    data: {"type":"progress","name":"hub","status":"committed","files":4,"files_copied":2,"files_linked"
+    :2,"bytes_copied":4096,"bytes_linked":1044480}
+
+    event: end
+    data: {"type":"end","status":"succeeded"}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -134,9 +182,33 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupEventMessage | Problem]:
-    """Server-sent events: the current state of every component first, then `progress` events as
-    the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    """Follow a backup (server-sent events)
+
+     A `text/event-stream` of the backup's progress. Event types:
+
+    - `progress`: `data` is a `BackupEvent` of type `progress`, one component's status and
+      counters; first one per component with its current state, then one at each step.
+    - `end`: `data` is a `BackupEvent` of type `end` with the final status; the last event.
+
+    A finished backup answers with its final state and `end` at once. A client that falls
+    behind gets the current state instead of every step; one that leaves its buffered events
+    (64 KiB) untaken for 10 s is dropped (its stream ends; reconnecting starts from the current
+    state, so `Last-Event-ID` is not used here). Comments (`: keep-alive`) are sent every 15 s.
+    At most `max_stream_subscribers` clients follow one backup: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    event: progress
+    data: {"type":"progress","name":"hub","status":"preparing","files":3,"files_copied":1,"files_linked"
+    :2,"bytes_copied":2048,"bytes_linked":1044480}
+
+    event: progress
+    data: {"type":"progress","name":"hub","status":"committed","files":4,"files_copied":2,"files_linked"
+    :2,"bytes_copied":4096,"bytes_linked":1044480}
+
+    event: end
+    data: {"type":"end","status":"succeeded"}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -164,9 +236,33 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> BackupEventMessage | Problem | None:
-    """Server-sent events: the current state of every component first, then `progress` events as
-    the backup runs, then one `end` event with the final status. A finished backup answers with
-    its final state and `end` at once.
+    """Follow a backup (server-sent events)
+
+     A `text/event-stream` of the backup's progress. Event types:
+
+    - `progress`: `data` is a `BackupEvent` of type `progress`, one component's status and
+      counters; first one per component with its current state, then one at each step.
+    - `end`: `data` is a `BackupEvent` of type `end` with the final status; the last event.
+
+    A finished backup answers with its final state and `end` at once. A client that falls
+    behind gets the current state instead of every step; one that leaves its buffered events
+    (64 KiB) untaken for 10 s is dropped (its stream ends; reconnecting starts from the current
+    state, so `Last-Event-ID` is not used here). Comments (`: keep-alive`) are sent every 15 s.
+    At most `max_stream_subscribers` clients follow one backup: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    event: progress
+    data: {"type":"progress","name":"hub","status":"preparing","files":3,"files_copied":1,"files_linked"
+    :2,"bytes_copied":2048,"bytes_linked":1044480}
+
+    event: progress
+    data: {"type":"progress","name":"hub","status":"committed","files":4,"files_copied":2,"files_linked"
+    :2,"bytes_copied":4096,"bytes_linked":1044480}
+
+    event: end
+    data: {"type":"end","status":"succeeded"}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

@@ -34,11 +34,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -74,8 +69,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | str]:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
-    409 while it runs.
+    """A backup's report
+
+     The report file (`backupReport_<ID>.txt`) as text: per component its folder, status,
+    counts, duration and errors, then the overall result. Written when the backup ends: 409
+    (`report_not_ready`) while it runs; 404 (`report_not_found`) if the file was removed.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -105,8 +104,12 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | str | None:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
-    409 while it runs.
+    """A backup's report
+
+     The report file (`backupReport_<ID>.txt`) as text: per component its folder, status,
+    counts, duration and errors, then the overall result. Written when the backup ends: 409
+    (`report_not_ready`) while it runs; 404 (`report_not_found`) if the file was removed.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -131,8 +134,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | str]:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
-    409 while it runs.
+    """A backup's report
+
+     The report file (`backupReport_<ID>.txt`) as text: per component its folder, status,
+    counts, duration and errors, then the overall result. Written when the backup ends: 409
+    (`report_not_ready`) while it runs; 404 (`report_not_found`) if the file was removed.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -160,8 +167,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | str | None:
-    """The backup's report file (`backupReport_<ID>.txt`), as text. Written when the backup ends;
-    409 while it runs.
+    """A backup's report
+
+     The report file (`backupReport_<ID>.txt`) as text: per component its folder, status,
+    counts, duration and errors, then the overall result. Written when the backup ends: 409
+    (`report_not_ready`) while it runs; 404 (`report_not_found`) if the file was removed.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

@@ -52,11 +52,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -86,7 +81,11 @@ def sync_detailed(
     cursor: str | Unset = UNSET,
     status: BackupStatus | Unset = UNSET,
 ) -> Response[BackupList | Problem]:
-    """Backups, newest first, paged with `cursor`.
+    """List backups
+
+     Backups, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for
+    the next page, and `status` to see only backups that ended so (`failed`, `interrupted`, ...).
+    Changes nothing; any role.
 
     Args:
         limit (int | Unset):
@@ -122,7 +121,11 @@ def sync(
     cursor: str | Unset = UNSET,
     status: BackupStatus | Unset = UNSET,
 ) -> BackupList | Problem | None:
-    """Backups, newest first, paged with `cursor`.
+    """List backups
+
+     Backups, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for
+    the next page, and `status` to see only backups that ended so (`failed`, `interrupted`, ...).
+    Changes nothing; any role.
 
     Args:
         limit (int | Unset):
@@ -153,7 +156,11 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
     status: BackupStatus | Unset = UNSET,
 ) -> Response[BackupList | Problem]:
-    """Backups, newest first, paged with `cursor`.
+    """List backups
+
+     Backups, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for
+    the next page, and `status` to see only backups that ended so (`failed`, `interrupted`, ...).
+    Changes nothing; any role.
 
     Args:
         limit (int | Unset):
@@ -187,7 +194,11 @@ async def asyncio(
     cursor: str | Unset = UNSET,
     status: BackupStatus | Unset = UNSET,
 ) -> BackupList | Problem | None:
-    """Backups, newest first, paged with `cursor`.
+    """List backups
+
+     Backups, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for
+    the next page, and `status` to see only backups that ended so (`failed`, `interrupted`, ...).
+    Changes nothing; any role.
 
     Args:
         limit (int | Unset):

@@ -62,8 +62,17 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    """Start a backup
+
+     Starts a backup of every component now (operator) and answers at once, 202 with the record
+    (status `running`) and its `Location`. The backup copies each component into a staging
+    folder beside its backup folder, then, only if every component prepared, rotates the slots
+    of all of them; a failure anywhere changes no slot. It runs for seconds to hours: follow it
+    with `GET /backups/{id}/events` or poll `GET /backups/{id}` until `status` is not `running`;
+    the post-backup hook starts when it ends. 409 when it cannot start: another job runs
+    (`job_running`, `running_id` names it), a backup keeps staging folders for an operator
+    (`staging_kept`), a restored component has not started since its restore
+    (`restore_pending`), or no component is configured (`no_components`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -86,8 +95,17 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    """Start a backup
+
+     Starts a backup of every component now (operator) and answers at once, 202 with the record
+    (status `running`) and its `Location`. The backup copies each component into a staging
+    folder beside its backup folder, then, only if every component prepared, rotates the slots
+    of all of them; a failure anywhere changes no slot. It runs for seconds to hours: follow it
+    with `GET /backups/{id}/events` or poll `GET /backups/{id}` until `status` is not `running`;
+    the post-backup hook starts when it ends. 409 when it cannot start: another job runs
+    (`job_running`, `running_id` names it), a backup keeps staging folders for an operator
+    (`staging_kept`), a restored component has not started since its restore
+    (`restore_pending`), or no component is configured (`no_components`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,8 +124,17 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[BackupRecord | Problem]:
-    """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    """Start a backup
+
+     Starts a backup of every component now (operator) and answers at once, 202 with the record
+    (status `running`) and its `Location`. The backup copies each component into a staging
+    folder beside its backup folder, then, only if every component prepared, rotates the slots
+    of all of them; a failure anywhere changes no slot. It runs for seconds to hours: follow it
+    with `GET /backups/{id}/events` or poll `GET /backups/{id}` until `status` is not `running`;
+    the post-backup hook starts when it ends. 409 when it cannot start: another job runs
+    (`job_running`, `running_id` names it), a backup keeps staging folders for an operator
+    (`staging_kept`), a restored component has not started since its restore
+    (`restore_pending`), or no component is configured (`no_components`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,8 +155,17 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> BackupRecord | Problem | None:
-    """Starts a backup of every component now (operator). Answers at once with the job; poll it,
-    or follow `/events`. 409 names the job already running.
+    """Start a backup
+
+     Starts a backup of every component now (operator) and answers at once, 202 with the record
+    (status `running`) and its `Location`. The backup copies each component into a staging
+    folder beside its backup folder, then, only if every component prepared, rotates the slots
+    of all of them; a failure anywhere changes no slot. It runs for seconds to hours: follow it
+    with `GET /backups/{id}/events` or poll `GET /backups/{id}` until `status` is not `running`;
+    the post-backup hook starts when it ends. 409 when it cannot start: another job runs
+    (`job_running`, `running_id` names it), a backup keeps staging folders for an operator
+    (`staging_kept`), a restored component has not started since its restore
+    (`restore_pending`), or no component is configured (`no_components`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

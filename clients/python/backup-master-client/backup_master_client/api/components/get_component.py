@@ -38,11 +38,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -70,7 +65,11 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[ComponentView | Problem]:
-    """One component, with an `ETag` for PUT.
+    """One component
+
+     One component, as in the list, with an `ETag` for `If-Match` of
+    `PUT /components/{name}`. Changes nothing; any role. 404 (`component_not_found`) for a name
+    the config does not have.
 
     Args:
         name (str):
@@ -99,7 +98,11 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> ComponentView | Problem | None:
-    """One component, with an `ETag` for PUT.
+    """One component
+
+     One component, as in the list, with an `ETag` for `If-Match` of
+    `PUT /components/{name}`. Changes nothing; any role. 404 (`component_not_found`) for a name
+    the config does not have.
 
     Args:
         name (str):
@@ -123,7 +126,11 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[ComponentView | Problem]:
-    """One component, with an `ETag` for PUT.
+    """One component
+
+     One component, as in the list, with an `ETag` for `If-Match` of
+    `PUT /components/{name}`. Changes nothing; any role. 404 (`component_not_found`) for a name
+    the config does not have.
 
     Args:
         name (str):
@@ -150,7 +157,11 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> ComponentView | Problem | None:
-    """One component, with an `ETag` for PUT.
+    """One component
+
+     One component, as in the list, with an `ETag` for `If-Match` of
+    `PUT /components/{name}`. Changes nothing; any role. 404 (`component_not_found`) for a name
+    the config does not have.
 
     Args:
         name (str):

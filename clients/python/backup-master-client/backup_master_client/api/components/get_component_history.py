@@ -43,11 +43,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -75,8 +70,11 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[SlotInfo]]:
-    """The component's history slots as they are on disk: `backup`, `backup1`, ... with each
-    slot's backup ID and result from its `readme.txt`.
+    """A component's history
+
+     The component's history slots as they are on disk now, newest first: `backup`, `backup1`,
+    ... with each slot's backup ID, result and times from its `readme.txt` (for a component on
+    an agent, asked from the agent). Changes nothing; any role.
 
     Args:
         name (str):
@@ -105,8 +103,11 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[SlotInfo] | None:
-    """The component's history slots as they are on disk: `backup`, `backup1`, ... with each
-    slot's backup ID and result from its `readme.txt`.
+    """A component's history
+
+     The component's history slots as they are on disk now, newest first: `backup`, `backup1`,
+    ... with each slot's backup ID, result and times from its `readme.txt` (for a component on
+    an agent, asked from the agent). Changes nothing; any role.
 
     Args:
         name (str):
@@ -130,8 +131,11 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[SlotInfo]]:
-    """The component's history slots as they are on disk: `backup`, `backup1`, ... with each
-    slot's backup ID and result from its `readme.txt`.
+    """A component's history
+
+     The component's history slots as they are on disk now, newest first: `backup`, `backup1`,
+    ... with each slot's backup ID, result and times from its `readme.txt` (for a component on
+    an agent, asked from the agent). Changes nothing; any role.
 
     Args:
         name (str):
@@ -158,8 +162,11 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[SlotInfo] | None:
-    """The component's history slots as they are on disk: `backup`, `backup1`, ... with each
-    slot's backup ID and result from its `readme.txt`.
+    """A component's history
+
+     The component's history slots as they are on disk now, newest first: `backup`, `backup1`,
+    ... with each slot's backup ID, result and times from its `readme.txt` (for a component on
+    an agent, asked from the agent). Changes nothing; any role.
 
     Args:
         name (str):

@@ -38,11 +38,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -64,7 +59,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[ComponentView]]:
-    """Every configured component; for a remote one also whether its agent answers, and its version.
+    """The components
+
+     Every configured component in config order: profile, home, backup folder, `keep`, items;
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -87,7 +87,12 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[ComponentView] | None:
-    """Every configured component; for a remote one also whether its agent answers, and its version.
+    """The components
+
+     Every configured component in config order: profile, home, backup folder, `keep`, items;
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,7 +111,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | list[ComponentView]]:
-    """Every configured component; for a remote one also whether its agent answers, and its version.
+    """The components
+
+     Every configured component in config order: profile, home, backup folder, `keep`, items;
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +137,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | list[ComponentView] | None:
-    """Every configured component; for a remote one also whether its agent answers, and its version.
+    """The components
+
+     Every configured component in config order: profile, home, backup folder, `keep`, items;
+    for a component on an agent also whether its agent answers now, its version, and its
+    backups and restores in doubt there (`in_doubt`; each agent is asked concurrently, with a
+    short timeout, so this takes at most a few seconds). Changes nothing; any role.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -118,9 +118,17 @@ def sync_detailed(
     body: ComponentUpdate,
     if_match: str,
 ) -> Response[ComponentView | Problem]:
-    """Changes a component's backup folder, history length and (custom profile) items (admin).
-    Needs `If-Match`. Refuses folders shared with or nested in another component's, folders
-    inside an item, and existing non-backup folders; the config file is written atomically.
+    """Change a component's backup folder and history
+
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
+    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+    `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
+    without it, 412 (`precondition_failed`) when stale. Refused with 422
+    (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
+    nested in another component's backup folder or home, a folder inside one of the items, an
+    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
+    new settings, existing slots are not moved.
 
     Args:
         name (str):
@@ -155,9 +163,17 @@ def sync(
     body: ComponentUpdate,
     if_match: str,
 ) -> ComponentView | Problem | None:
-    """Changes a component's backup folder, history length and (custom profile) items (admin).
-    Needs `If-Match`. Refuses folders shared with or nested in another component's, folders
-    inside an item, and existing non-backup folders; the config file is written atomically.
+    """Change a component's backup folder and history
+
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
+    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+    `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
+    without it, 412 (`precondition_failed`) when stale. Refused with 422
+    (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
+    nested in another component's backup folder or home, a folder inside one of the items, an
+    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
+    new settings, existing slots are not moved.
 
     Args:
         name (str):
@@ -187,9 +203,17 @@ async def asyncio_detailed(
     body: ComponentUpdate,
     if_match: str,
 ) -> Response[ComponentView | Problem]:
-    """Changes a component's backup folder, history length and (custom profile) items (admin).
-    Needs `If-Match`. Refuses folders shared with or nested in another component's, folders
-    inside an item, and existing non-backup folders; the config file is written atomically.
+    """Change a component's backup folder and history
+
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
+    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+    `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
+    without it, 412 (`precondition_failed`) when stale. Refused with 422
+    (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
+    nested in another component's backup folder or home, a folder inside one of the items, an
+    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
+    new settings, existing slots are not moved.
 
     Args:
         name (str):
@@ -222,9 +246,17 @@ async def asyncio(
     body: ComponentUpdate,
     if_match: str,
 ) -> ComponentView | Problem | None:
-    """Changes a component's backup folder, history length and (custom profile) items (admin).
-    Needs `If-Match`. Refuses folders shared with or nested in another component's, folders
-    inside an item, and existing non-backup folders; the config file is written atomically.
+    """Change a component's backup folder and history
+
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
+    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+    `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
+    without it, 412 (`precondition_failed`) when stale. Refused with 422
+    (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
+    nested in another component's backup folder or home, a folder inside one of the items, an
+    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
+    new settings, existing slots are not moved.
 
     Args:
         name (str):

@@ -29,11 +29,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -53,8 +48,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | str]:
-    """Prometheus metrics: last successful backup (overall and per component), last backup's
-    duration and bytes, backups by result, running hook processes, build info.
+    """Prometheus metrics
+
+     The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
+    component), the last backup's duration and bytes, backups by result, running hook
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -77,8 +77,13 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | str | None:
-    """Prometheus metrics: last successful backup (overall and per component), last backup's
-    duration and bytes, backups by result, running hook processes, build info.
+    """Prometheus metrics
+
+     The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
+    component), the last backup's duration and bytes, backups by result, running hook
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -97,8 +102,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | str]:
-    """Prometheus metrics: last successful backup (overall and per component), last backup's
-    duration and bytes, backups by result, running hook processes, build info.
+    """Prometheus metrics
+
+     The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
+    component), the last backup's duration and bytes, backups by result, running hook
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,8 +129,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | str | None:
-    """Prometheus metrics: last successful backup (overall and per component), last backup's
-    duration and bytes, backups by result, running hook processes, build info.
+    """Prometheus metrics
+
+     The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
+    component), the last backup's duration and bytes, backups by result, running hook
+    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    token, unless the config sets `metrics_public = true`: then it needs none, and the server's
+    own document says so (`security: []`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -19,11 +19,15 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Health | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Health | None:
     if response.status_code == 200:
         response_200 = Health.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 431:
+        response_431 = cast(Any, None)
+        return response_431
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -31,7 +35,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Health]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Health]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -43,15 +47,20 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Health]:
-    """Liveness: answers while the server runs. Needs no token.
+) -> Response[Any | Health]:
+    """Liveness of the server
+
+     Answers 200 while the server runs, with `status` `ok`, or `degraded` while something keeps a
+    job from ending (`problems` says what, e.g. a job record that cannot be written). Changes
+    nothing and answers at once. Needs no token (for load balancers and Docker `HEALTHCHECK`);
+    the agent serves the same route.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Health]
+        Response[Any | Health]
     """
 
     kwargs = _get_kwargs()
@@ -66,15 +75,20 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> Health | None:
-    """Liveness: answers while the server runs. Needs no token.
+) -> Any | Health | None:
+    """Liveness of the server
+
+     Answers 200 while the server runs, with `status` `ok`, or `degraded` while something keeps a
+    job from ending (`problems` says what, e.g. a job record that cannot be written). Changes
+    nothing and answers at once. Needs no token (for load balancers and Docker `HEALTHCHECK`);
+    the agent serves the same route.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Health
+        Any | Health
     """
 
     return sync_detailed(
@@ -85,15 +99,20 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Health]:
-    """Liveness: answers while the server runs. Needs no token.
+) -> Response[Any | Health]:
+    """Liveness of the server
+
+     Answers 200 while the server runs, with `status` `ok`, or `degraded` while something keeps a
+    job from ending (`problems` says what, e.g. a job record that cannot be written). Changes
+    nothing and answers at once. Needs no token (for load balancers and Docker `HEALTHCHECK`);
+    the agent serves the same route.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Health]
+        Response[Any | Health]
     """
 
     kwargs = _get_kwargs()
@@ -106,15 +125,20 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> Health | None:
-    """Liveness: answers while the server runs. Needs no token.
+) -> Any | Health | None:
+    """Liveness of the server
+
+     Answers 200 while the server runs, with `status` `ok`, or `degraded` while something keeps a
+    job from ending (`problems` says what, e.g. a job record that cannot be written). Changes
+    nothing and answers at once. Needs no token (for load balancers and Docker `HEALTHCHECK`);
+    the agent serves the same route.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Health
+        Any | Health
     """
 
     return (

@@ -78,8 +78,11 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[HookProcess | Problem]:
-    """Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
-    after a grace period. Answers once the group is gone.
+    """Terminate a hook process
+
+     Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
+    after a grace period. Answers once the group is gone (a few seconds at most), with the
+    process (status `killed`). 409 (`hook_not_running`) when it has already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -109,8 +112,11 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> HookProcess | Problem | None:
-    """Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
-    after a grace period. Answers once the group is gone.
+    """Terminate a hook process
+
+     Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
+    after a grace period. Answers once the group is gone (a few seconds at most), with the
+    process (status `killed`). 409 (`hook_not_running`) when it has already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -135,8 +141,11 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[HookProcess | Problem]:
-    """Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
-    after a grace period. Answers once the group is gone.
+    """Terminate a hook process
+
+     Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
+    after a grace period. Answers once the group is gone (a few seconds at most), with the
+    process (status `killed`). 409 (`hook_not_running`) when it has already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -164,8 +173,11 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> HookProcess | Problem | None:
-    """Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
-    after a grace period. Answers once the group is gone.
+    """Terminate a hook process
+
+     Terminates a running process and its whole process group (admin): SIGTERM, then SIGKILL
+    after a grace period. Answers once the group is gone (a few seconds at most), with the
+    process (status `killed`). 409 (`hook_not_running`) when it has already ended.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

@@ -61,11 +61,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -75,6 +70,11 @@ def _parse_response(
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -99,9 +99,33 @@ def sync_detailed(
     client: AuthenticatedClient,
     last_event_id: int | Unset = UNSET,
 ) -> Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]:
-    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
-    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    """Follow a hook's output (server-sent events)
+
+     A `text/event-stream` of the process's output (stdout and stderr, interleaved, line by
+    line), from line 1 or after `Last-Event-ID`, then live. Event types:
+
+    - `line`: `id` is the line number, `data` an `OutputLine` (`{"n":..,"text":..}`).
+    - `exit`: the last event, `data` an `OutputExit` (`status`, `exit_code`, `signal`).
+
+    Works the same for a finished process (the whole output, then `exit`). To resume after a
+    dropped connection send `Last-Event-ID` with the last line number received: the stream goes
+    on after it, each line once. A client that leaves its buffered output (128 KiB) untaken for
+    10 s is dropped: the stream ends without `exit`, and the client resumes with
+    `Last-Event-ID`. At most `max_stream_subscribers` clients follow one process: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    id: 1
+    event: line
+    data: {"n":1,"text":"copying 20261126T020000Z to tape"}
+
+    id: 2
+    event: line
+    data: {"n":2,"text":"done: 3 folders, 61865984 bytes"}
+
+    event: exit
+    data: {"event":"exit","status":"exited","exit_code":0,"signal":null}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -134,9 +158,33 @@ def sync(
     client: AuthenticatedClient,
     last_event_id: int | Unset = UNSET,
 ) -> HookOutputMessageType0 | HookOutputMessageType1 | Problem | None:
-    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
-    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    """Follow a hook's output (server-sent events)
+
+     A `text/event-stream` of the process's output (stdout and stderr, interleaved, line by
+    line), from line 1 or after `Last-Event-ID`, then live. Event types:
+
+    - `line`: `id` is the line number, `data` an `OutputLine` (`{"n":..,"text":..}`).
+    - `exit`: the last event, `data` an `OutputExit` (`status`, `exit_code`, `signal`).
+
+    Works the same for a finished process (the whole output, then `exit`). To resume after a
+    dropped connection send `Last-Event-ID` with the last line number received: the stream goes
+    on after it, each line once. A client that leaves its buffered output (128 KiB) untaken for
+    10 s is dropped: the stream ends without `exit`, and the client resumes with
+    `Last-Event-ID`. At most `max_stream_subscribers` clients follow one process: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    id: 1
+    event: line
+    data: {"n":1,"text":"copying 20261126T020000Z to tape"}
+
+    id: 2
+    event: line
+    data: {"n":2,"text":"done: 3 folders, 61865984 bytes"}
+
+    event: exit
+    data: {"event":"exit","status":"exited","exit_code":0,"signal":null}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -164,9 +212,33 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     last_event_id: int | Unset = UNSET,
 ) -> Response[HookOutputMessageType0 | HookOutputMessageType1 | Problem]:
-    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
-    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    """Follow a hook's output (server-sent events)
+
+     A `text/event-stream` of the process's output (stdout and stderr, interleaved, line by
+    line), from line 1 or after `Last-Event-ID`, then live. Event types:
+
+    - `line`: `id` is the line number, `data` an `OutputLine` (`{"n":..,"text":..}`).
+    - `exit`: the last event, `data` an `OutputExit` (`status`, `exit_code`, `signal`).
+
+    Works the same for a finished process (the whole output, then `exit`). To resume after a
+    dropped connection send `Last-Event-ID` with the last line number received: the stream goes
+    on after it, each line once. A client that leaves its buffered output (128 KiB) untaken for
+    10 s is dropped: the stream ends without `exit`, and the client resumes with
+    `Last-Event-ID`. At most `max_stream_subscribers` clients follow one process: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    id: 1
+    event: line
+    data: {"n":1,"text":"copying 20261126T020000Z to tape"}
+
+    id: 2
+    event: line
+    data: {"n":2,"text":"done: 3 folders, 61865984 bytes"}
+
+    event: exit
+    data: {"event":"exit","status":"exited","exit_code":0,"signal":null}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -197,9 +269,33 @@ async def asyncio(
     client: AuthenticatedClient,
     last_event_id: int | Unset = UNSET,
 ) -> HookOutputMessageType0 | HookOutputMessageType1 | Problem | None:
-    """The process's output as server-sent events from line 1 (or after `Last-Event-ID`), live:
-    `event: line` with `id: <n>` and data `{"n":..,"text":..}`, then one `event: exit` with
-    `{"status":..,"exit_code":..,"signal":..}`. Works the same for a finished process.
+    """Follow a hook's output (server-sent events)
+
+     A `text/event-stream` of the process's output (stdout and stderr, interleaved, line by
+    line), from line 1 or after `Last-Event-ID`, then live. Event types:
+
+    - `line`: `id` is the line number, `data` an `OutputLine` (`{"n":..,"text":..}`).
+    - `exit`: the last event, `data` an `OutputExit` (`status`, `exit_code`, `signal`).
+
+    Works the same for a finished process (the whole output, then `exit`). To resume after a
+    dropped connection send `Last-Event-ID` with the last line number received: the stream goes
+    on after it, each line once. A client that leaves its buffered output (128 KiB) untaken for
+    10 s is dropped: the stream ends without `exit`, and the client resumes with
+    `Last-Event-ID`. At most `max_stream_subscribers` clients follow one process: 429
+    (`too_many_subscribers`) past it. Any role. A stream:
+
+    ```text
+    id: 1
+    event: line
+    data: {"n":1,"text":"copying 20261126T020000Z to tape"}
+
+    id: 2
+    event: line
+    data: {"n":2,"text":"done: 3 folders, 61865984 bytes"}
+
+    event: exit
+    data: {"event":"exit","status":"exited","exit_code":0,"signal":null}
+    ```
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

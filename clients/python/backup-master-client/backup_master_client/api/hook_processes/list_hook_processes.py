@@ -48,11 +48,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -80,7 +75,11 @@ def sync_detailed(
     client: AuthenticatedClient,
     all_: bool | Unset = UNSET,
 ) -> Response[Problem | list[HookProcess]]:
-    """Hook processes: running ones, or with `all=true` also recently finished ones; newest first.
+    """List hook processes
+
+     The post-backup processes (`on_success` after a successful backup, `on_failure` after any
+    other) and test runs that are still running, newest first; with `all=true` also recently
+    finished ones, with their exit code or signal. Changes nothing; any role.
 
     Args:
         all_ (bool | Unset):
@@ -109,7 +108,11 @@ def sync(
     client: AuthenticatedClient,
     all_: bool | Unset = UNSET,
 ) -> Problem | list[HookProcess] | None:
-    """Hook processes: running ones, or with `all=true` also recently finished ones; newest first.
+    """List hook processes
+
+     The post-backup processes (`on_success` after a successful backup, `on_failure` after any
+    other) and test runs that are still running, newest first; with `all=true` also recently
+    finished ones, with their exit code or signal. Changes nothing; any role.
 
     Args:
         all_ (bool | Unset):
@@ -133,7 +136,11 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     all_: bool | Unset = UNSET,
 ) -> Response[Problem | list[HookProcess]]:
-    """Hook processes: running ones, or with `all=true` also recently finished ones; newest first.
+    """List hook processes
+
+     The post-backup processes (`on_success` after a successful backup, `on_failure` after any
+    other) and test runs that are still running, newest first; with `all=true` also recently
+    finished ones, with their exit code or signal. Changes nothing; any role.
 
     Args:
         all_ (bool | Unset):
@@ -160,7 +167,11 @@ async def asyncio(
     client: AuthenticatedClient,
     all_: bool | Unset = UNSET,
 ) -> Problem | list[HookProcess] | None:
-    """Hook processes: running ones, or with `all=true` also recently finished ones; newest first.
+    """List hook processes
+
+     The post-backup processes (`on_success` after a successful backup, `on_failure` after any
+    other) and test runs that are still running, newest first; with `all=true` also recently
+    finished ones, with their exit code or signal. Changes nothing; any role.
 
     Args:
         all_ (bool | Unset):

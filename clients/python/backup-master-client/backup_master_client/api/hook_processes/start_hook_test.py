@@ -93,8 +93,15 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: HookTest,
 ) -> Response[HookProcess | Problem]:
-    """Runs the configured `on_success` or `on_failure` command now, as a test (admin). Same rules
-    as after a backup, with `BACKUP_RESULT=test` and the latest backup's ID, report and folders.
+    """Run a hook as a test
+
+     Runs the configured `on_success` or `on_failure` command now, as a test (admin), with the
+    same rules as after a backup (its own process group, `work_folder`, `timeout_seconds`, the
+    `BACKUP_*` variables) and `BACKUP_RESULT=test` with the latest backup's ID, report and
+    folders. Answers at once, 202 with the process (status `running`, or `failed_to_start` with
+    `error`); follow its output with `GET /hook-processes/{id}/output`. 422
+    (`validation_failed`) when that hook's command is empty or cannot be split into arguments;
+    409 (`work_folder_missing`) when the work folder does not exist.
 
     Args:
         body (HookTest): `POST /hook-processes`: which configured command to run as a test.
@@ -123,8 +130,15 @@ def sync(
     client: AuthenticatedClient,
     body: HookTest,
 ) -> HookProcess | Problem | None:
-    """Runs the configured `on_success` or `on_failure` command now, as a test (admin). Same rules
-    as after a backup, with `BACKUP_RESULT=test` and the latest backup's ID, report and folders.
+    """Run a hook as a test
+
+     Runs the configured `on_success` or `on_failure` command now, as a test (admin), with the
+    same rules as after a backup (its own process group, `work_folder`, `timeout_seconds`, the
+    `BACKUP_*` variables) and `BACKUP_RESULT=test` with the latest backup's ID, report and
+    folders. Answers at once, 202 with the process (status `running`, or `failed_to_start` with
+    `error`); follow its output with `GET /hook-processes/{id}/output`. 422
+    (`validation_failed`) when that hook's command is empty or cannot be split into arguments;
+    409 (`work_folder_missing`) when the work folder does not exist.
 
     Args:
         body (HookTest): `POST /hook-processes`: which configured command to run as a test.
@@ -148,8 +162,15 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: HookTest,
 ) -> Response[HookProcess | Problem]:
-    """Runs the configured `on_success` or `on_failure` command now, as a test (admin). Same rules
-    as after a backup, with `BACKUP_RESULT=test` and the latest backup's ID, report and folders.
+    """Run a hook as a test
+
+     Runs the configured `on_success` or `on_failure` command now, as a test (admin), with the
+    same rules as after a backup (its own process group, `work_folder`, `timeout_seconds`, the
+    `BACKUP_*` variables) and `BACKUP_RESULT=test` with the latest backup's ID, report and
+    folders. Answers at once, 202 with the process (status `running`, or `failed_to_start` with
+    `error`); follow its output with `GET /hook-processes/{id}/output`. 422
+    (`validation_failed`) when that hook's command is empty or cannot be split into arguments;
+    409 (`work_folder_missing`) when the work folder does not exist.
 
     Args:
         body (HookTest): `POST /hook-processes`: which configured command to run as a test.
@@ -176,8 +197,15 @@ async def asyncio(
     client: AuthenticatedClient,
     body: HookTest,
 ) -> HookProcess | Problem | None:
-    """Runs the configured `on_success` or `on_failure` command now, as a test (admin). Same rules
-    as after a backup, with `BACKUP_RESULT=test` and the latest backup's ID, report and folders.
+    """Run a hook as a test
+
+     Runs the configured `on_success` or `on_failure` command now, as a test (admin), with the
+    same rules as after a backup (its own process group, `work_folder`, `timeout_seconds`, the
+    `BACKUP_*` variables) and `BACKUP_RESULT=test` with the latest backup's ID, report and
+    folders. Answers at once, 202 with the process (status `running`, or `failed_to_start` with
+    `error`); follow its output with `GET /hook-processes/{id}/output`. 422
+    (`validation_failed`) when that hook's command is empty or cannot be split into arguments;
+    409 (`work_folder_missing`) when the work folder does not exist.
 
     Args:
         body (HookTest): `POST /hook-processes`: which configured command to run as a test.

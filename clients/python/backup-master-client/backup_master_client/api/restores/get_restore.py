@@ -38,11 +38,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -75,8 +70,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | RestoreRecord]:
-    """One restore: the backup set ID used, the plan per component, the steps with their times,
-    every path changed, the status and errors.
+    """One restore
+
+     A restore's record: the backup set ID used, the verification and plan per component, every
+    step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
+    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
+    to follow a restore.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -106,8 +106,13 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | RestoreRecord | None:
-    """One restore: the backup set ID used, the plan per component, the steps with their times,
-    every path changed, the status and errors.
+    """One restore
+
+     A restore's record: the backup set ID used, the verification and plan per component, every
+    step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
+    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
+    to follow a restore.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -132,8 +137,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | RestoreRecord]:
-    """One restore: the backup set ID used, the plan per component, the steps with their times,
-    every path changed, the status and errors.
+    """One restore
+
+     A restore's record: the backup set ID used, the verification and plan per component, every
+    step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
+    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
+    to follow a restore.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -161,8 +171,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | RestoreRecord | None:
-    """One restore: the backup set ID used, the plan per component, the steps with their times,
-    every path changed, the status and errors.
+    """One restore
+
+     A restore's record: the backup set ID used, the verification and plan per component, every
+    step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
+    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
+    to follow a restore.
+    Changes nothing; any role.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,

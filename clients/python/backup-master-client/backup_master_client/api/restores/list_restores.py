@@ -52,11 +52,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -86,7 +81,11 @@ def sync_detailed(
     cursor: str | Unset = UNSET,
     status: RestoreStatus | Unset = UNSET,
 ) -> Response[Problem | RestoreList]:
-    """Restores, newest first, paged with `cursor`.
+    """List restores
+
+     Restores and dry runs, newest first, `limit` per page (default 50); pass `next_cursor` as
+    `cursor` for the next page, `status` to see only restores that ended so. Changes nothing;
+    any role.
 
     Args:
         limit (int | Unset):
@@ -123,7 +122,11 @@ def sync(
     cursor: str | Unset = UNSET,
     status: RestoreStatus | Unset = UNSET,
 ) -> Problem | RestoreList | None:
-    """Restores, newest first, paged with `cursor`.
+    """List restores
+
+     Restores and dry runs, newest first, `limit` per page (default 50); pass `next_cursor` as
+    `cursor` for the next page, `status` to see only restores that ended so. Changes nothing;
+    any role.
 
     Args:
         limit (int | Unset):
@@ -155,7 +158,11 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
     status: RestoreStatus | Unset = UNSET,
 ) -> Response[Problem | RestoreList]:
-    """Restores, newest first, paged with `cursor`.
+    """List restores
+
+     Restores and dry runs, newest first, `limit` per page (default 50); pass `next_cursor` as
+    `cursor` for the next page, `status` to see only restores that ended so. Changes nothing;
+    any role.
 
     Args:
         limit (int | Unset):
@@ -190,7 +197,11 @@ async def asyncio(
     cursor: str | Unset = UNSET,
     status: RestoreStatus | Unset = UNSET,
 ) -> Problem | RestoreList | None:
-    """Restores, newest first, paged with `cursor`.
+    """List restores
+
+     Restores and dry runs, newest first, `limit` per page (default 50); pass `next_cursor` as
+    `cursor` for the next page, `status` to see only restores that ended so. Changes nothing;
+    any role.
 
     Args:
         limit (int | Unset):

@@ -110,11 +110,25 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: RestoreRequest,
 ) -> Response[Problem | RestoreRecord]:
-    """Restores a backup set (admin): checks the set is known, complete and successful for the
-    chosen components, makes the plan, verifies exactly the folders to restore, then applies
-    the plan in the background. Every item about to be replaced is first moved to
-    `<home>/.pre-restore-<restore id>/`; any failure puts every component back. `dry_run`
-    only plans and verifies.
+    """Restore a backup set (or plan one)
+
+     Restores a backup set into the components' homes (admin). Checked before anything changes,
+    while the request waits (a few seconds to minutes: the folders to restore are verified
+    byte for byte): the set is on disk (404 `set_not_found`), has a folder for every component
+    to restore (422 `set_incomplete`), their backups succeeded (422 `set_failed`), the folders
+    verify against their `SHA256SUMS` (422 `set_not_verified`), every request field is valid
+    (422 `validation_failed`), no backup or restore runs (409 `job_running`), every home can be
+    worked on (409 `home_not_restorable`) and every agent answers (409 `agent_unreachable`, 422
+    `agent_refused`). A refused restore changes nothing.
+
+    `dry_run: true` stops there and answers 200 with the plan (status `planned`): every path
+    that would be moved aside, copied and edited; nothing changes. Otherwise the restore
+    answers 202 with the record (status `running`, the plan) and runs in the background:
+    every item about to be replaced is first moved to `<home>/.pre-restore-<restore id>/`, then
+    the backup is copied out (never moved or linked); any failure puts every component back.
+    Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
+    components; `source_folders` takes a component's folder from an external medium instead of
+    its slots. Backups wait while a restore runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.
@@ -143,11 +157,25 @@ def sync(
     client: AuthenticatedClient,
     body: RestoreRequest,
 ) -> Problem | RestoreRecord | None:
-    """Restores a backup set (admin): checks the set is known, complete and successful for the
-    chosen components, makes the plan, verifies exactly the folders to restore, then applies
-    the plan in the background. Every item about to be replaced is first moved to
-    `<home>/.pre-restore-<restore id>/`; any failure puts every component back. `dry_run`
-    only plans and verifies.
+    """Restore a backup set (or plan one)
+
+     Restores a backup set into the components' homes (admin). Checked before anything changes,
+    while the request waits (a few seconds to minutes: the folders to restore are verified
+    byte for byte): the set is on disk (404 `set_not_found`), has a folder for every component
+    to restore (422 `set_incomplete`), their backups succeeded (422 `set_failed`), the folders
+    verify against their `SHA256SUMS` (422 `set_not_verified`), every request field is valid
+    (422 `validation_failed`), no backup or restore runs (409 `job_running`), every home can be
+    worked on (409 `home_not_restorable`) and every agent answers (409 `agent_unreachable`, 422
+    `agent_refused`). A refused restore changes nothing.
+
+    `dry_run: true` stops there and answers 200 with the plan (status `planned`): every path
+    that would be moved aside, copied and edited; nothing changes. Otherwise the restore
+    answers 202 with the record (status `running`, the plan) and runs in the background:
+    every item about to be replaced is first moved to `<home>/.pre-restore-<restore id>/`, then
+    the backup is copied out (never moved or linked); any failure puts every component back.
+    Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
+    components; `source_folders` takes a component's folder from an external medium instead of
+    its slots. Backups wait while a restore runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.
@@ -171,11 +199,25 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: RestoreRequest,
 ) -> Response[Problem | RestoreRecord]:
-    """Restores a backup set (admin): checks the set is known, complete and successful for the
-    chosen components, makes the plan, verifies exactly the folders to restore, then applies
-    the plan in the background. Every item about to be replaced is first moved to
-    `<home>/.pre-restore-<restore id>/`; any failure puts every component back. `dry_run`
-    only plans and verifies.
+    """Restore a backup set (or plan one)
+
+     Restores a backup set into the components' homes (admin). Checked before anything changes,
+    while the request waits (a few seconds to minutes: the folders to restore are verified
+    byte for byte): the set is on disk (404 `set_not_found`), has a folder for every component
+    to restore (422 `set_incomplete`), their backups succeeded (422 `set_failed`), the folders
+    verify against their `SHA256SUMS` (422 `set_not_verified`), every request field is valid
+    (422 `validation_failed`), no backup or restore runs (409 `job_running`), every home can be
+    worked on (409 `home_not_restorable`) and every agent answers (409 `agent_unreachable`, 422
+    `agent_refused`). A refused restore changes nothing.
+
+    `dry_run: true` stops there and answers 200 with the plan (status `planned`): every path
+    that would be moved aside, copied and edited; nothing changes. Otherwise the restore
+    answers 202 with the record (status `running`, the plan) and runs in the background:
+    every item about to be replaced is first moved to `<home>/.pre-restore-<restore id>/`, then
+    the backup is copied out (never moved or linked); any failure puts every component back.
+    Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
+    components; `source_folders` takes a component's folder from an external medium instead of
+    its slots. Backups wait while a restore runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.
@@ -202,11 +244,25 @@ async def asyncio(
     client: AuthenticatedClient,
     body: RestoreRequest,
 ) -> Problem | RestoreRecord | None:
-    """Restores a backup set (admin): checks the set is known, complete and successful for the
-    chosen components, makes the plan, verifies exactly the folders to restore, then applies
-    the plan in the background. Every item about to be replaced is first moved to
-    `<home>/.pre-restore-<restore id>/`; any failure puts every component back. `dry_run`
-    only plans and verifies.
+    """Restore a backup set (or plan one)
+
+     Restores a backup set into the components' homes (admin). Checked before anything changes,
+    while the request waits (a few seconds to minutes: the folders to restore are verified
+    byte for byte): the set is on disk (404 `set_not_found`), has a folder for every component
+    to restore (422 `set_incomplete`), their backups succeeded (422 `set_failed`), the folders
+    verify against their `SHA256SUMS` (422 `set_not_verified`), every request field is valid
+    (422 `validation_failed`), no backup or restore runs (409 `job_running`), every home can be
+    worked on (409 `home_not_restorable`) and every agent answers (409 `agent_unreachable`, 422
+    `agent_refused`). A refused restore changes nothing.
+
+    `dry_run: true` stops there and answers 200 with the plan (status `planned`): every path
+    that would be moved aside, copied and edited; nothing changes. Otherwise the restore
+    answers 202 with the record (status `running`, the plan) and runs in the background:
+    every item about to be replaced is first moved to `<home>/.pre-restore-<restore id>/`, then
+    the backup is copied out (never moved or linked); any failure puts every component back.
+    Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
+    components; `source_folders` takes a component's folder from an external medium instead of
+    its slots. Backups wait while a restore runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.

@@ -48,11 +48,6 @@ def _parse_response(
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -80,9 +75,12 @@ def sync_detailed(
     client: AuthenticatedClient,
     limit: int | Unset = UNSET,
 ) -> Response[Problem | list[ScheduleLogEntry]]:
-    """The schedule log, newest first: each scheduled instant with its trigger (`schedule` or
-    `catch_up`) and outcome: `started` (with the backup ID), `skipped` (a backup or restore
-    was running; never queued or retried) or `missed` (the server was down and `catch_up` is off).
+    """The schedule log
+
+     What became of each scheduled instant, newest first: its trigger (`schedule`, or
+    `catch_up` at start-up for a day the server was down) and outcome: `started` (with the
+    backup ID), `skipped` (a backup or restore was running; never queued or retried) or
+    `missed` (the server was down and `catch_up` is off). Changes nothing; any role.
 
     Args:
         limit (int | Unset):
@@ -111,9 +109,12 @@ def sync(
     client: AuthenticatedClient,
     limit: int | Unset = UNSET,
 ) -> Problem | list[ScheduleLogEntry] | None:
-    """The schedule log, newest first: each scheduled instant with its trigger (`schedule` or
-    `catch_up`) and outcome: `started` (with the backup ID), `skipped` (a backup or restore
-    was running; never queued or retried) or `missed` (the server was down and `catch_up` is off).
+    """The schedule log
+
+     What became of each scheduled instant, newest first: its trigger (`schedule`, or
+    `catch_up` at start-up for a day the server was down) and outcome: `started` (with the
+    backup ID), `skipped` (a backup or restore was running; never queued or retried) or
+    `missed` (the server was down and `catch_up` is off). Changes nothing; any role.
 
     Args:
         limit (int | Unset):
@@ -137,9 +138,12 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     limit: int | Unset = UNSET,
 ) -> Response[Problem | list[ScheduleLogEntry]]:
-    """The schedule log, newest first: each scheduled instant with its trigger (`schedule` or
-    `catch_up`) and outcome: `started` (with the backup ID), `skipped` (a backup or restore
-    was running; never queued or retried) or `missed` (the server was down and `catch_up` is off).
+    """The schedule log
+
+     What became of each scheduled instant, newest first: its trigger (`schedule`, or
+    `catch_up` at start-up for a day the server was down) and outcome: `started` (with the
+    backup ID), `skipped` (a backup or restore was running; never queued or retried) or
+    `missed` (the server was down and `catch_up` is off). Changes nothing; any role.
 
     Args:
         limit (int | Unset):
@@ -166,9 +170,12 @@ async def asyncio(
     client: AuthenticatedClient,
     limit: int | Unset = UNSET,
 ) -> Problem | list[ScheduleLogEntry] | None:
-    """The schedule log, newest first: each scheduled instant with its trigger (`schedule` or
-    `catch_up`) and outcome: `started` (with the backup ID), `skipped` (a backup or restore
-    was running; never queued or retried) or `missed` (the server was down and `catch_up` is off).
+    """The schedule log
+
+     What became of each scheduled instant, newest first: its trigger (`schedule`, or
+    `catch_up` at start-up for a day the server was down) and outcome: `started` (with the
+    backup ID), `skipped` (a backup or restore was running; never queued or retried) or
+    `missed` (the server was down and `catch_up` is off). Changes nothing; any role.
 
     Args:
         limit (int | Unset):

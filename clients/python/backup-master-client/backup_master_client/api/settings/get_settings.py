@@ -31,11 +31,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = Problem.from_dict(response.json())
-
-        return response_403
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -57,7 +52,11 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | SettingsView]:
-    """The schedule, the hooks, and the next 5 scheduled runs. The `ETag` goes into `If-Match` of a PUT.
+    """The schedule and hooks
+
+     The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled
+    runs, in UTC and in the zone (a run moved by a DST change says so). Changes nothing; any
+    role. The `ETag` goes into `If-Match` of `PUT /settings`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -80,7 +79,11 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> Problem | SettingsView | None:
-    """The schedule, the hooks, and the next 5 scheduled runs. The `ETag` goes into `If-Match` of a PUT.
+    """The schedule and hooks
+
+     The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled
+    runs, in UTC and in the zone (a run moved by a DST change says so). Changes nothing; any
+    role. The `ETag` goes into `If-Match` of `PUT /settings`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -99,7 +102,11 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | SettingsView]:
-    """The schedule, the hooks, and the next 5 scheduled runs. The `ETag` goes into `If-Match` of a PUT.
+    """The schedule and hooks
+
+     The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled
+    runs, in UTC and in the zone (a run moved by a DST change says so). Changes nothing; any
+    role. The `ETag` goes into `If-Match` of `PUT /settings`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,7 +127,11 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> Problem | SettingsView | None:
-    """The schedule, the hooks, and the next 5 scheduled runs. The `ETag` goes into `If-Match` of a PUT.
+    """The schedule and hooks
+
+     The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled
+    runs, in UTC and in the zone (a run moved by a DST change says so). Changes nothing; any
+    role. The `ETag` goes into `If-Match` of `PUT /settings`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -106,9 +106,15 @@ def sync_detailed(
     body: SettingsUpdate,
     if_match: str,
 ) -> Response[Problem | SettingsView]:
-    """Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match`; validates everything
-    first, then writes the config file atomically, keeping its comments; the schedule takes
-    effect at once.
+    """Replace the schedule and hooks
+
+     Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match` with the `ETag` of
+    `GET /settings` (`*` writes unconditionally): without it 428 (`precondition_required`),
+    with a stale one 412 (`precondition_failed`). Every field is checked first; any invalid one
+    is a 422 (`validation_failed`) naming each in `errors`, and nothing changes. Then the config
+    file is written atomically, keeping its comments, and the schedule takes effect at once
+    (no restart); a running backup is not affected. Answers at once with the new settings and
+    `ETag`; 503 (`unavailable`) when the file cannot be written.
 
     Args:
         if_match (str):
@@ -140,9 +146,15 @@ def sync(
     body: SettingsUpdate,
     if_match: str,
 ) -> Problem | SettingsView | None:
-    """Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match`; validates everything
-    first, then writes the config file atomically, keeping its comments; the schedule takes
-    effect at once.
+    """Replace the schedule and hooks
+
+     Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match` with the `ETag` of
+    `GET /settings` (`*` writes unconditionally): without it 428 (`precondition_required`),
+    with a stale one 412 (`precondition_failed`). Every field is checked first; any invalid one
+    is a 422 (`validation_failed`) naming each in `errors`, and nothing changes. Then the config
+    file is written atomically, keeping its comments, and the schedule takes effect at once
+    (no restart); a running backup is not affected. Answers at once with the new settings and
+    `ETag`; 503 (`unavailable`) when the file cannot be written.
 
     Args:
         if_match (str):
@@ -169,9 +181,15 @@ async def asyncio_detailed(
     body: SettingsUpdate,
     if_match: str,
 ) -> Response[Problem | SettingsView]:
-    """Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match`; validates everything
-    first, then writes the config file atomically, keeping its comments; the schedule takes
-    effect at once.
+    """Replace the schedule and hooks
+
+     Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match` with the `ETag` of
+    `GET /settings` (`*` writes unconditionally): without it 428 (`precondition_required`),
+    with a stale one 412 (`precondition_failed`). Every field is checked first; any invalid one
+    is a 422 (`validation_failed`) naming each in `errors`, and nothing changes. Then the config
+    file is written atomically, keeping its comments, and the schedule takes effect at once
+    (no restart); a running backup is not affected. Answers at once with the new settings and
+    `ETag`; 503 (`unavailable`) when the file cannot be written.
 
     Args:
         if_match (str):
@@ -201,9 +219,15 @@ async def asyncio(
     body: SettingsUpdate,
     if_match: str,
 ) -> Problem | SettingsView | None:
-    """Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match`; validates everything
-    first, then writes the config file atomically, keeping its comments; the schedule takes
-    effect at once.
+    """Replace the schedule and hooks
+
+     Replaces the whole `schedule` and `hooks` (admin). Needs `If-Match` with the `ETag` of
+    `GET /settings` (`*` writes unconditionally): without it 428 (`precondition_required`),
+    with a stale one 412 (`precondition_failed`). Every field is checked first; any invalid one
+    is a 422 (`validation_failed`) naming each in `errors`, and nothing changes. Then the config
+    file is written atomically, keeping its comments, and the schedule takes effect at once
+    (no restart); a running backup is not affected. Answers at once with the new settings and
+    `ETag`; 503 (`unavailable`) when the file cannot be written.
 
     Args:
         if_match (str):
