@@ -1,6 +1,7 @@
 //! The `backup-master` command line: serve | agent (and `agent resolve`) | openapi |
 //! healthcheck, and the operator's client commands (`backup_master::cli`).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -205,10 +206,15 @@ fn main() -> ExitCode {
         }
         .to_pretty_json()
         {
-            Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
+            // A closed pipe (`| head`) ends the output quietly instead of a panic.
+            Ok(json) => match writeln!(std::io::stdout().lock(), "{json}") {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("backup-master: writing the document: {e}");
+                    ExitCode::FAILURE
+                }
+            },
             Err(e) => {
                 eprintln!("backup-master: {e}");
                 ExitCode::FAILURE
