@@ -77,18 +77,7 @@ impl Cluster {
             .unwrap();
         assert!(ok.success());
         let text = format!(
-            r#"listen = "127.0.0.1:0"
-state_dir = "state"
-[[tokens]]
-role = "admin"
-sha256 = "{admin}"
-[[tokens]]
-role = "operator"
-sha256 = "{operator}"
-[[tokens]]
-role = "viewer"
-sha256 = "{viewer}"
-[schedule]
+            r#"{head}[schedule]
 enabled = false
 [hooks]
 on_success = "{hook}"
@@ -111,9 +100,7 @@ agent = "{app}"
 items = ["app.ini", "data/"]
 keep = 2
 "#,
-            admin = sha(ADMIN),
-            operator = sha(OPERATOR),
-            viewer = sha(VIEWER),
+            head = master_head(),
             hook = hook.display(),
             trk = trk.addr,
             app = app.addr,

@@ -378,18 +378,7 @@ impl WithAgent {
         }
         write(&dir.path().join("secrets/trk.token"), TRK_TOKEN.as_bytes());
         let text = format!(
-            r#"listen = "127.0.0.1:0"
-state_dir = "state"
-[[tokens]]
-role = "admin"
-sha256 = "{admin}"
-[[tokens]]
-role = "operator"
-sha256 = "{operator}"
-[[tokens]]
-role = "viewer"
-sha256 = "{viewer}"
-[schedule]
+            r#"{head}[schedule]
 enabled = false
 [[components]]
 name = "hub"
@@ -409,9 +398,7 @@ agent_token_file = "secrets/trk.token"
 backup_folder = "backup"
 keep = 2
 "#,
-            admin = sha(ADMIN),
-            operator = sha(OPERATOR),
-            viewer = sha(VIEWER),
+            head = master_head(),
             trk = agent.addr,
         );
         std::fs::write(dir.path().join("backup-master.toml"), text).unwrap();

@@ -61,18 +61,7 @@ impl Cluster {
             trk_token.as_bytes(),
         );
         let text = format!(
-            r#"listen = "127.0.0.1:0"
-state_dir = "state"
-[[tokens]]
-role = "admin"
-sha256 = "{admin}"
-[[tokens]]
-role = "operator"
-sha256 = "{operator}"
-[[tokens]]
-role = "viewer"
-sha256 = "{viewer}"
-[schedule]
+            r#"{head}[schedule]
 enabled = false
 [[components]]
 name = "hub"
@@ -92,9 +81,7 @@ profile = "maestro-lui"
 agent = "{lui}"
 keep = 2
 "#,
-            admin = sha(ADMIN),
-            operator = sha(OPERATOR),
-            viewer = sha(VIEWER),
+            head = master_head(),
             trk = self.trk.addr,
             lui = self.lui.addr,
         );

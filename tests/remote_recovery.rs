@@ -36,18 +36,7 @@ impl Cluster {
         );
         make_home(&dir.path().join("homes/hub"), "maestro-hub");
         let text = format!(
-            r#"listen = "127.0.0.1:0"
-state_dir = "state"
-[[tokens]]
-role = "admin"
-sha256 = "{admin}"
-[[tokens]]
-role = "operator"
-sha256 = "{operator}"
-[[tokens]]
-role = "viewer"
-sha256 = "{viewer}"
-[schedule]
+            r#"{head}[schedule]
 enabled = false
 [[components]]
 name = "hub"
@@ -60,9 +49,7 @@ profile = "maestro-tracker"
 agent = "{agent}"
 keep = 2
 "#,
-            admin = sha(ADMIN),
-            operator = sha(OPERATOR),
-            viewer = sha(VIEWER),
+            head = master_head(),
             agent = agent.addr,
         );
         std::fs::write(dir.path().join("backup-master.toml"), text).unwrap();

@@ -137,18 +137,7 @@ impl Cluster {
             .map(|f| format!("agent_ca_file = \"pki/{f}\"\n"))
             .unwrap_or_default();
         let text = format!(
-            r#"listen = "127.0.0.1:0"
-state_dir = "state"
-[[tokens]]
-role = "admin"
-sha256 = "{admin}"
-[[tokens]]
-role = "operator"
-sha256 = "{operator}"
-[[tokens]]
-role = "viewer"
-sha256 = "{viewer}"
-[schedule]
+            r#"{head}[schedule]
 enabled = false
 [[components]]
 name = "hub"
@@ -161,9 +150,7 @@ profile = "maestro-tracker"
 agent = "{agent}"
 {ca_line}keep = 2
 "#,
-            admin = sha(ADMIN),
-            operator = sha(OPERATOR),
-            viewer = sha(VIEWER),
+            head = master_head(),
             agent = self.agent.addr,
         );
         let config = self.dir.path().join("backup-master.toml");

@@ -80,18 +80,7 @@ impl Cluster {
             String::new()
         };
         let text = format!(
-            r#"listen = "127.0.0.1:0"
-state_dir = "state"
-[[tokens]]
-role = "admin"
-sha256 = "{admin}"
-[[tokens]]
-role = "operator"
-sha256 = "{operator}"
-[[tokens]]
-role = "viewer"
-sha256 = "{viewer}"
-[schedule]
+            r#"{head}[schedule]
 enabled = false
 {hub_section}
 [[components]]
@@ -106,9 +95,7 @@ agent = "{app}"
 items = ["app.ini", "data/"]
 keep = {keep}
 "#,
-            admin = sha(ADMIN),
-            operator = sha(OPERATOR),
-            viewer = sha(VIEWER),
+            head = master_head(),
             trk = trk.addr,
             app = app.addr,
         );

@@ -725,3 +725,17 @@ pub fn sse(text: &str) -> Vec<(Option<u64>, String, Value)> {
         })
         .collect()
 }
+
+/// The start of a test master's config: listen on a free port, state in `state`, the admin,
+/// operator and viewer tokens of this harness; the caller adds the schedule and components.
+pub fn master_head() -> String {
+    format!(
+        "listen = \"127.0.0.1:0\"\nstate_dir = \"state\"\n\
+         [[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
+         [[tokens]]\nrole = \"operator\"\nsha256 = \"{}\"\n\
+         [[tokens]]\nrole = \"viewer\"\nsha256 = \"{}\"\n",
+        sha(ADMIN),
+        sha(OPERATOR),
+        sha(VIEWER)
+    )
+}
