@@ -22,14 +22,14 @@ use tokio::runtime::Handle;
 
 use super::apply::{RemoteFailure, RemoteRestores};
 use super::record::{ComponentRestore, ComponentState, RestoreRecord, RestoreStatus};
-use crate::agent::wire::RemoteRestoreRequest;
 use crate::engine::ComponentSpec;
-use crate::jobs::Engine;
+use crate::store::wire::RemoteRestoreRequest;
+use crate::store::Locator;
 use crate::store::{Ack, Decision, RestoreStep, StoreError};
 
 /// The link to the agents of a restore's remote components.
 pub struct AgentLink {
-    pub engine: Engine,
+    pub locator: std::sync::Arc<dyn Locator>,
     /// The server's runtime; `None`: each call gets a runtime of its own (start-up).
     pub rt: Option<Handle>,
 }
@@ -84,7 +84,7 @@ impl AgentLink {
         slot: &str,
     ) -> Result<RestoreRecord, StoreError> {
         let (spec, store) = self
-            .engine
+            .locator
             .store_of(name)
             .map_err(|e| StoreError::NotConfigured(e.to_string()))?;
         if !spec.is_remote() {
@@ -106,7 +106,7 @@ impl AgentLink {
         name: &str,
         slot: &str,
     ) -> Result<crate::sets::FolderVerification, String> {
-        let (spec, store) = self.engine.store_of(name).map_err(|e| e.to_string())?;
+        let (spec, store) = self.locator.store_of(name).map_err(|e| e.to_string())?;
         let slot = slot.to_string();
         run_blocking(self.rt.as_ref(), async move {
             store
@@ -242,7 +242,7 @@ impl RemoteRestores for AgentLink {
         rec.components
             .iter()
             .filter(|c| c.agent.is_some())
-            .filter_map(|c| self.engine.store_of(&c.name).ok())
+            .filter_map(|c| self.locator.store_of(&c.name).ok())
             .filter_map(|(_, store)| store.renew_every())
             .min()
     }
