@@ -87,6 +87,7 @@ pub mod records;
 pub mod restore;
 pub mod verification;
 
+use crate::toolkit::bridge::BridgeError;
 use crate::toolkit::Backoff;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -283,23 +284,16 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(0)
 }
 
-/// Runs a future to completion on a fresh current-thread runtime in a scoped thread: usable
-/// from sync code, inside or outside a tokio runtime.
+/// Runs a future to completion on a runtime of its own (the toolkit's bridge): usable from
+/// sync code, inside or outside a tokio runtime.
 fn block_on<F>(fut: F) -> Result<F::Output, EngineError>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|rt| rt.block_on(fut))
-                .map_err(|e| EngineError::Internal(format!("cannot start a runtime: {e}")))
-        })
-        .join()
-        .unwrap_or_else(|_| Err(EngineError::Internal("a task panicked".into())))
+    crate::toolkit::bridge::run_here(fut).map_err(|e| match e {
+        BridgeError::Runtime(e) => EngineError::Internal(format!("cannot start a runtime: {e}")),
+        BridgeError::Stopped => EngineError::Internal("a task panicked".into()),
     })
 }
 

@@ -112,7 +112,7 @@ impl JobJournal {
         let rec = lock(&inner.records)
             .get(&id)
             .cloned()
-            .unwrap_or_else(|| empty_record(&id));
+            .unwrap_or_else(|| RestoreRecord::empty(&id));
         JobJournal {
             inner,
             id,
@@ -255,29 +255,6 @@ impl Journal for JobJournal {
 
     fn step_reached(&self, step: &str) {
         self.inner.faults.step(step, &self.inner.state_dir);
-    }
-}
-
-fn empty_record(id: &str) -> RestoreRecord {
-    RestoreRecord {
-        id: id.to_string(),
-        backup_id: String::new(),
-        dry_run: false,
-        status: S::Failed,
-        requested_components: None,
-        source_folders: BTreeMap::new(),
-        created_at: Utc::now().trunc_subsecs(0),
-        started_at: None,
-        finished_at: None,
-        verification: vec![],
-        components: vec![],
-        steps: vec![],
-        changed: vec![],
-        commit_decided: false,
-        errors: vec![],
-        notes: vec![],
-        heuristic: vec![],
-        participation: None,
     }
 }
 

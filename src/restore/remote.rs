@@ -26,6 +26,7 @@ use crate::engine::ComponentSpec;
 use crate::store::wire::RemoteRestoreRequest;
 use crate::store::Locator;
 use crate::store::{Ack, Decision, RestoreStep, StoreError};
+use crate::toolkit::bridge::{self, BridgeError};
 
 /// The link to the agents of a restore's remote components.
 pub struct AgentLink {
@@ -34,32 +35,15 @@ pub struct AgentLink {
     pub rt: Option<Handle>,
 }
 
-/// Runs `fut` to its end from this (non-async) thread.
+/// Runs `fut` to its end from this (non-async) thread (the toolkit's bridge).
 fn run_blocking<T: Send + 'static>(
     rt: Option<&Handle>,
     fut: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, String> {
-    match rt {
-        Some(h) => {
-            let (tx, rx) = std::sync::mpsc::channel();
-            h.spawn(async move {
-                let _ = tx.send(fut.await);
-            });
-            rx.recv()
-                .map_err(|_| "internal error: the call to the agent stopped".to_string())
-        }
-        None => std::thread::scope(|s| {
-            s.spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("cannot start a runtime to reach the agent: {e}"))
-                    .map(|rt| rt.block_on(fut))
-            })
-            .join()
-            .map_err(|_| "internal error: the call to the agent stopped".to_string())?
-        }),
-    }
+    bridge::run_blocking(rt, fut).map_err(|e| match e {
+        BridgeError::Runtime(e) => format!("cannot start a runtime to reach the agent: {e}"),
+        BridgeError::Stopped => "internal error: the call to the agent stopped".to_string(),
+    })
 }
 
 /// The request of a remote component's restore step.

@@ -391,17 +391,14 @@ pub struct SetQuery {
     pub latest: bool,
 }
 
-/// Runs `fut` on the runtime `rt` and waits for it from this (non-async) thread.
+/// Runs `fut` on the runtime `rt` and waits for it from this (non-async) thread (the
+/// toolkit's bridge; here only on the server's runtime).
 fn on_runtime<T: Send + 'static>(
     rt: Option<&Handle>,
     fut: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, String> {
     let rt = rt.ok_or_else(|| "no async runtime here to reach the agent from".to_string())?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    rt.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    rx.recv()
+    crate::toolkit::bridge::run_blocking(Some(rt), fut)
         .map_err(|_| "internal error: the call to the agent stopped; see the log".to_string())
 }
 

@@ -1,7 +1,8 @@
 //! The persistence toolkit every layer shares: files written atomically and durably
-//! ([`fsutil`]), and one retry with backoff ([`Backoff`]). It uses no other module of the
-//! crate.
+//! ([`fsutil`]), one retry with backoff ([`Backoff`]) and one bridge from blocking to async
+//! code ([`bridge`]). It uses no other module of the crate.
 
+pub mod bridge;
 pub mod fsutil;
 
 use std::time::Duration;
