@@ -2,7 +2,6 @@
 //! (a finished backup starts its hook; the scheduler starts backups; a config change reaches
 //! each of them), and stops them on shutdown.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::web;
@@ -10,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::engine::record::{BackupRecord, BackupStatus, Trigger};
-use crate::hooks::{BackupContext, HookManager};
-use crate::jobs::Engine;
+use crate::hooks::HookManager;
+use crate::jobs::BackupJobs;
 use crate::schedule::{Clock, ScheduleSpec, ScheduledTrigger, Scheduler, SystemClock};
 use crate::server::ServeError;
 use crate::state::AppState;
@@ -20,11 +19,11 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct AppParts {
     pub state: web::Data<AppState>,
-    pub engine: web::Data<Engine>,
+    pub engine: web::Data<BackupJobs>,
     pub hooks: web::Data<HookManager>,
     pub scheduler: web::Data<Scheduler>,
     pub sets: web::Data<crate::sets::Sets>,
-    pub restorer: web::Data<crate::restore::Restorer>,
+    pub restorer: web::Data<crate::jobs::restore::Restorer>,
     /// The agents of the remote components (probed by `GET /components`).
     pub agents: web::Data<crate::store::remote::Agents>,
     /// Resolves the agents' open transactions from the records (in doubt ones in `/metrics`).
@@ -47,37 +46,6 @@ fn schedule_spec(cfg: &Config) -> Result<ScheduleSpec, ServeError> {
     let s = &cfg.schedule;
     ScheduleSpec::from_config_parts(s.enabled, &s.daily_time, &s.time_zone, s.catch_up)
         .map_err(|e| ServeError::Other(format!("schedule.{e}")))
-}
-
-/// What a hook is told about a backup: its ID, report and each component's backup folder.
-pub fn backup_context(record: &BackupRecord) -> BackupContext {
-    BackupContext {
-        backup_id: record.id.clone(),
-        result: if record.status == BackupStatus::Succeeded {
-            "success".into()
-        } else {
-            "failure".into()
-        },
-        report: PathBuf::from(&record.report),
-        folders: record
-            .components
-            .iter()
-            .map(|c| (c.name.clone(), PathBuf::from(&c.folder)))
-            .collect(),
-    }
-}
-
-/// The latest finished backup's context, for a hook test run (none before the first backup).
-pub fn latest_context(engine: &Engine) -> Option<BackupContext> {
-    let page = engine.list_backups(&crate::jobs::ListQuery {
-        limit: 20,
-        cursor: None,
-        status: None,
-    });
-    page.items
-        .iter()
-        .find(|r| r.status.is_final())
-        .map(backup_context)
 }
 
 /// The scheduler's clock. `BACKUP_MASTER_CLOCK_OFFSET_SECS` (for tests only) shifts it, so a
@@ -138,18 +106,19 @@ impl AppParts {
                 local.clone()
             }
         });
-        let engine = Engine::open_with(
+        let engine = BackupJobs::open_with(
             state_dir.clone(),
             config.component_specs(),
             faults,
             Some(factory),
         )
         .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
-        let sets = crate::sets::Sets::open(&state_dir, engine.clone())
+        let sets = crate::jobs::verification::open_sets(&engine)
             .map_err(|e| ServeError::Other(format!("opening the backup sets: {e}")))?;
         // Restore recovery (rolling back an interrupted restore) runs here, before any backup.
-        let restorer = crate::restore::Restorer::open(&state_dir, engine.clone(), sets.clone())
-            .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
+        let restorer =
+            crate::jobs::restore::Restorer::open(&state_dir, engine.clone(), sets.clone())
+                .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
         // The agents' open transactions: resolved from the records now, then periodically and
@@ -168,7 +137,7 @@ impl AppParts {
             // An agent that did not acknowledge an abort is met again soon.
             r.wake();
             let ok = record.status == BackupStatus::Succeeded;
-            match h.start_after_backup(ok, backup_context(record)) {
+            match h.start_after_backup(ok, crate::jobs::backup_context(record)) {
                 Ok(Some(p)) => {
                     tracing::info!(backup = %record.id, process = %p.id, status = %p.status, "post-backup hook");
                     true

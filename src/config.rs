@@ -7,7 +7,6 @@
 //! request, so the API refuses exactly what start-up would refuse.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
@@ -17,7 +16,6 @@ use toml_edit::{DocumentMut, ImDocument, Item, Table};
 use utoipa::ToSchema;
 
 use crate::engine::{folder_check, ComponentSpec, Profile};
-use crate::error::FieldError;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_STATE_DIR: &str = "backup-master-data";
@@ -1188,20 +1186,8 @@ pub fn edit_component(
 /// Replaces `path` with `text` atomically: temp file in the same folder, fsync, rename, fsync
 /// of the folder. A reader sees the old or the new file, never a mix.
 pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    tmp.write_all(text)?;
-    tmp.as_file().sync_all()?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        // keep the operator's permissions on the file (a config may hold secrets' paths)
-        let _ = tmp.as_file().set_permissions(meta.permissions());
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    // keep the operator's permissions on the file (a config may hold secrets' paths)
+    crate::toolkit::fsutil::write_atomic_keeping_mode(path, text).map_err(|e| e.source)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1255,6 +1241,27 @@ backup_folder = "backup"
 keep = 3
 "#
     )
+}
+
+/// One problem with one input field.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as a dotted path into the request (`schedule.daily_time`, `components[1].keep`)
+    /// or the config file key for errors found while loading it.
+    #[schema(example = "schedule.daily_time")]
+    pub field: String,
+    /// What is wrong with it.
+    #[schema(example = "must be hh:mm between 00:00 and 23:59")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,26 +14,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// One problem with one input field.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    /// The field, as a dotted path into the request (`schedule.daily_time`, `components[1].keep`)
-    /// or the config file key for errors found while loading it.
-    #[schema(example = "schedule.daily_time")]
-    pub field: String,
-    /// What is wrong with it.
-    #[schema(example = "must be hh:mm between 00:00 and 23:59")]
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::config::FieldError;
 
 /// An RFC 9457 problem document, as every error response carries it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

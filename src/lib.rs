@@ -5,6 +5,7 @@ pub mod agent;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod hooks;
 pub mod jobs;
+pub mod kinds;
 pub mod metrics;
 pub mod request_log;
 pub mod resolver;
@@ -21,6 +23,7 @@ pub mod server;
 pub mod sets;
 pub mod state;
 pub mod store;
+pub mod toolkit;
 
 use actix_web::{
     body::MessageBody,

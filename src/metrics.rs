@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::engine::record::{BackupRecord, BackupStatus};
-use crate::jobs::{Engine, ListQuery, MAX_PAGE};
+use crate::jobs::{BackupJobs, ListQuery, MAX_PAGE};
 
 /// Every backup record, newest first.
-fn all_backups(engine: &Engine) -> Vec<BackupRecord> {
+fn all_backups(engine: &BackupJobs) -> Vec<BackupRecord> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -37,7 +37,7 @@ fn escape(label: &str) -> String {
 
 /// The metrics text for `engine`, `running_hooks` and the transactions `in_doubt` on agents.
 pub fn render(
-    engine: &Engine,
+    engine: &BackupJobs,
     running_hooks: usize,
     in_doubt: &[crate::resolver::InDoubtSeen],
 ) -> String {

@@ -27,11 +27,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::agent::wire::{OpenTransaction, TxnKind};
-use crate::engine::recovery::spec_for;
-use crate::jobs::{BackupStatus, Engine};
-use crate::restore::{RestoreStatus, Restorer};
+use crate::backup::recovery::spec_for;
+use crate::jobs::restore::Restorer;
+use crate::jobs::{BackupJobs, BackupStatus};
+use crate::restore::RestoreStatus;
 use crate::store::remote::{Agents, RemoteStore};
+use crate::store::wire::{OpenTransaction, TxnKind};
 use crate::store::{ComponentStore, HeuristicOutcome, RestoreStep, StoreError};
 
 /// Between two passes when nothing is left to resolve.
@@ -50,7 +51,7 @@ pub struct InDoubtSeen {
 }
 
 struct Inner {
-    engine: Engine,
+    engine: BackupJobs,
     restorer: Restorer,
     agents: Agents,
     wake: tokio::sync::Notify,
@@ -79,7 +80,7 @@ enum Outcome {
 }
 
 impl Resolver {
-    pub fn new(engine: Engine, restorer: Restorer, agents: Agents) -> Resolver {
+    pub fn new(engine: BackupJobs, restorer: Restorer, agents: Agents) -> Resolver {
         Resolver {
             inner: Arc::new(Inner {
                 engine,

@@ -77,18 +77,25 @@ fn a_scheduled_backup_runs_with_trigger_schedule() {
     let log = server.get_json("/api/v1/schedule/log", VIEWER);
     assert_eq!(log[0]["outcome"]["kind"], "started", "{log}");
     assert_eq!(log[0]["outcome"]["backup_id"], id.as_str());
-    // Exactly one run for that instant, and the next one is a day later.
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(backups(&server).len(), 1);
-    let next = server.get_json("/api/v1/settings", VIEWER)["next_runs"][0]["utc"]
-        .as_str()
-        .unwrap()
+    // The next run is a day later (the scheduler is done with the instant), and that
+    // instant had exactly one run.
+    let tomorrow = (t + CDuration::days(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
+    poll("the next run a day later", Duration::from_secs(30), || {
+        let next = server.get_json("/api/v1/settings", VIEWER)["next_runs"][0]["utc"]
+            .as_str()
+            .map(str::to_string);
+        (next.as_deref() == Some(tomorrow.as_str())).then_some(())
+    });
+    assert_eq!(backups(&server).len(), 1);
     assert_eq!(
-        next,
-        (t + CDuration::days(1))
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
+        server
+            .get_json("/api/v1/schedule/log", VIEWER)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }
 
@@ -99,11 +106,16 @@ fn a_missed_day_is_caught_up_exactly_once() {
     let hhmm = format!("{:02}:{:02}", hour_ago.hour(), hour_ago.minute());
     let s = scheduled(&hhmm, true);
     let mut server = s.start();
-    std::thread::sleep(Duration::from_millis(300));
+    // The scheduler recorded its baseline (the first start's watermark) before deciding.
+    poll("the schedule's baseline", Duration::from_secs(20), || {
+        s.state().join("schedule.json").exists().then_some(())
+    });
     assert!(
         backups(&server).is_empty(),
         "no catch-up on the very first start"
     );
+    let log = server.get_json("/api/v1/schedule/log", VIEWER);
+    assert!(log.as_array().unwrap().is_empty(), "{log}");
     server.terminate();
 
     // Down for three days: one catch-up, not three.
@@ -117,13 +129,27 @@ fn a_missed_day_is_caught_up_exactly_once() {
         wait_backup(&server, b["id"].as_str().unwrap())["status"],
         "succeeded"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    // The log's entry for the instant: the catch-up started that backup.
+    let bid = b["id"].as_str().unwrap().to_string();
+    poll("the catch-up's log entry", Duration::from_secs(20), || {
+        let log = server.get_json("/api/v1/schedule/log", VIEWER);
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["trigger"] == "catch_up" && e["outcome"]["backup_id"] == bid.as_str())
+            .then_some(())
+    });
     assert_eq!(backups(&server).len(), 1, "more than one catch-up");
     server.terminate();
 
     // Started again at the same (shifted) time: nothing more to catch up.
     let server = s.start_env(&[("BACKUP_MASTER_CLOCK_OFFSET_SECS", &three_days)]);
-    std::thread::sleep(Duration::from_secs(2));
+    // The restarted scheduler has made its start-up decision once it shows the next runs
+    // (the catch-up is decided before it starts).
+    poll("the scheduler's next runs", Duration::from_secs(20), || {
+        let settings = server.get_json("/api/v1/settings", VIEWER);
+        (!settings["next_runs"].as_array()?.is_empty()).then_some(())
+    });
     let all = backups(&server);
     assert_eq!(all.len(), 1, "caught up twice: {all:?}");
     let log = server.get_json("/api/v1/schedule/log", VIEWER);
@@ -168,7 +194,18 @@ fn a_scheduled_instant_during_a_backup_is_skipped_and_logged() {
     );
     assert_eq!(r.status(), 202);
     wait_backup(&server, &manual);
-    std::thread::sleep(Duration::from_secs(1));
+    // The scheduler is done with the instant: its next run is a later one.
+    let instant = t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    poll(
+        "the next run after the skipped one",
+        Duration::from_secs(30),
+        || {
+            let next = server.get_json("/api/v1/settings", VIEWER)["next_runs"][0]["utc"]
+                .as_str()
+                .map(str::to_string)?;
+            (next > instant).then_some(())
+        },
+    );
     let all = backups(&server);
     assert_eq!(all.len(), 1, "the skipped run was queued or run: {all:?}");
     assert_eq!(all[0]["trigger"], "manual");

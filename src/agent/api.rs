@@ -16,9 +16,6 @@ use utoipa::OpenApi;
 
 use super::restore::AgentRestores;
 use super::txn::Txns;
-use super::wire::{
-    AgentInfo, FolderQuery, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
-};
 use crate::api::{
     AgentAbortProblems, AgentCommitProblems, AgentComponentProblems, AgentHistoryQueryProblems,
     AgentPrepareProblems, AgentRenewProblems, AgentRestoreCommitProblems, AgentRestoreProblems,
@@ -28,6 +25,9 @@ use crate::api::{
 };
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
+use crate::store::wire::{
+    AgentInfo, FolderQuery, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
+};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::wire::TxnKind;
 use crate::error::ApiError;
+use crate::store::wire::TxnKind;
 
 /// The transaction holding a component.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,7 +29,6 @@ pub mod config;
 pub mod resolve;
 pub mod restore;
 pub mod txn;
-pub mod wire;
 
 use std::io::Write;
 use std::sync::Arc;

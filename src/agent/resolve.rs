@@ -16,7 +16,7 @@
 //! backup or restore, or the set (the application) ends mixed.
 
 use super::config::AgentConfig;
-use super::wire::{OpenState, OpenTransaction, TxnKind};
+use crate::store::wire::{OpenState, OpenTransaction, TxnKind};
 use crate::store::Decision;
 
 /// What the operator asked for.

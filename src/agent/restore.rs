@@ -47,7 +47,6 @@ use chrono::{SubsecRound, Utc};
 
 use super::claims::Claims;
 use super::txn::Txns;
-use super::wire::{OpenState, OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::engine::faults::Faults;
 use crate::engine::ComponentSpec;
 use crate::error::{ApiError, ProblemKind};
@@ -56,6 +55,7 @@ use crate::restore::plan::{plan_component, PlanInput, Problem};
 use crate::restore::record::{
     self, ComponentRestore, ComponentState, FolderOrigin, RestoreRecord, RestoreStatus, StepAction,
 };
+use crate::store::wire::{OpenState, OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::store::{Decision, OperatorDecision, Participation};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

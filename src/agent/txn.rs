@@ -55,13 +55,13 @@ use serde::{Deserialize, Serialize};
 
 use super::claims::Claims;
 use super::config::{AgentComponentConfig, AgentConfig};
-use super::wire::{
-    AgentComponent, AgentInfo, OpenState, OpenTransaction, RemoteSpec, TxnKind, TxnState, TxnView,
-};
 use crate::config::{check_relative, has_dot_dot, resolve, MAX_KEEP};
 use crate::engine::faults::Faults;
 use crate::engine::{folder_check, single_line, CancelToken, ComponentSpec, Profile};
 use crate::error::{ApiError, FieldError, ProblemKind};
+use crate::store::wire::{
+    AgentComponent, AgentInfo, OpenState, OpenTransaction, RemoteSpec, TxnKind, TxnState, TxnView,
+};
 use crate::store::{
     ComponentStore, Decision, LocalStore, OperatorDecision, PrepareStatus, ProgressSink, SlotInfo,
 };

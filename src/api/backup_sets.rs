@@ -268,13 +268,15 @@ pub async fn import_backup_folder(
 pub async fn verify_backup_set(
     _: Operator,
     sets: web::Data<Sets>,
+    jobs: web::Data<crate::jobs::BackupJobs>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     check_id(&id, "id")?;
     let sets = sets.into_inner();
+    let jobs = jobs.into_inner();
     let key = id.clone();
-    let record = blocking(move || sets.start_verification(&key))
+    let record = blocking(move || crate::jobs::verification::start(&jobs, &sets, &key))
         .await?
         .map_err(start_error)?;
     Ok(HttpResponse::Accepted()

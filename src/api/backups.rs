@@ -19,9 +19,9 @@ use super::{
 use crate::auth::{Admin, Operator, Viewer};
 use crate::engine::record::{BackupEvent, BackupRecord, BackupStatus, Trigger};
 use crate::engine::slots::SlotInfo;
-use crate::engine::EngineError;
 use crate::error::{ApiError, Code, ProblemKind};
-use crate::jobs::{CancelError, DiscardError, Engine, ListQuery, StartError};
+use crate::jobs::EngineError;
+use crate::jobs::{BackupJobs, CancelError, DiscardError, ListQuery, StartError};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start_backup)
@@ -76,7 +76,7 @@ pub(crate) fn check_id(id: &str, field: &str) -> Result<(), ApiError> {
     }
 }
 
-fn record_or_404(engine: &Engine, id: &str) -> Result<BackupRecord, ApiError> {
+fn record_or_404(engine: &BackupJobs, id: &str) -> Result<BackupRecord, ApiError> {
     check_id(id, "id")?;
     engine
         .get_backup(id)
@@ -123,7 +123,7 @@ fn start_error(e: StartError) -> ApiError {
 #[post("/backups")]
 pub async fn start_backup(
     _: Operator,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
 ) -> Result<HttpResponse, ApiError> {
     let record = engine
         .start_backup(Trigger::Manual, None)
@@ -151,7 +151,7 @@ pub async fn start_backup(
 #[get("/backups")]
 pub async fn list_backups(
     _: Viewer,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -191,7 +191,7 @@ pub async fn list_backups(
 #[get("/backups/{id}")]
 pub async fn get_backup(
     _: Viewer,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(record_or_404(&engine, &id)?))
@@ -216,7 +216,7 @@ pub async fn get_backup(
 #[get("/backups/{id}/report")]
 pub async fn get_backup_report(
     _: Viewer,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let record = record_or_404(&engine, &id)?;
@@ -280,7 +280,7 @@ pub async fn get_backup_report(
 #[get("/backups/{id}/events")]
 pub async fn get_backup_events(
     _: Viewer,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     limits: web::Data<StreamLimits>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -336,7 +336,7 @@ impl ToSchema for BackupEventMessage {
 }
 
 struct EventState {
-    engine: std::sync::Arc<Engine>,
+    engine: std::sync::Arc<BackupJobs>,
     id: String,
     rx: tokio::sync::broadcast::Receiver<BackupEvent>,
     pending: VecDeque<web::Bytes>,
@@ -419,7 +419,7 @@ async fn next_event(
 #[post("/backups/{id}/cancel")]
 pub async fn cancel_backup(
     _: Operator,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_id(&id, "id")?;
@@ -458,7 +458,7 @@ pub async fn cancel_backup(
 #[delete("/backups/{id}/staging")]
 pub async fn discard_kept_staging(
     _: Admin,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_id(&id, "id")?;
@@ -498,7 +498,7 @@ pub async fn discard_kept_staging(
 #[get("/components/{name}/history")]
 pub async fn get_component_history(
     _: Viewer,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let engine = engine.into_inner();

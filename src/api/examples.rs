@@ -730,18 +730,18 @@ mod tests {
         same::<RestoreRecord>("agent applied", agent_restore_applied());
         same::<RestoreRecord>("agent committed", agent_restore_committed());
         same::<RestoreRecord>("agent rolled back", agent_restore_rolled_back());
-        same::<crate::agent::wire::TxnView>("txn", txn_preparing());
-        same::<crate::agent::wire::TxnView>("txn", txn_prepared());
-        same::<crate::agent::wire::TxnView>("txn", txn_committed());
-        same::<crate::agent::wire::TxnView>("txn", txn_aborted());
-        same::<crate::agent::wire::AgentInfo>("agent", agent_info());
-        same::<crate::agent::wire::RemoteSpec>("spec", remote_spec());
-        same::<crate::agent::wire::RemoteSpec>("spec", remote_spec_abort());
-        same::<crate::agent::wire::RemoteRestoreRequest>(
+        same::<crate::store::wire::TxnView>("txn", txn_preparing());
+        same::<crate::store::wire::TxnView>("txn", txn_prepared());
+        same::<crate::store::wire::TxnView>("txn", txn_committed());
+        same::<crate::store::wire::TxnView>("txn", txn_aborted());
+        same::<crate::store::wire::AgentInfo>("agent", agent_info());
+        same::<crate::store::wire::RemoteSpec>("spec", remote_spec());
+        same::<crate::store::wire::RemoteSpec>("spec", remote_spec_abort());
+        same::<crate::store::wire::RemoteRestoreRequest>(
             "restore request",
             remote_restore_request(),
         );
-        same::<crate::agent::wire::VerifyRequest>("verify request", agent_verify_request());
+        same::<crate::store::wire::VerifyRequest>("verify request", agent_verify_request());
         // Request bodies the server only reads.
         serde_json::from_value::<crate::restore::RestoreRequest>(restore_request()).unwrap();
         serde_json::from_value::<crate::restore::RestoreRequest>(restore_dry_run_request())

@@ -5,7 +5,7 @@ use actix_web::{get, web, web::Json};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::jobs::Engine;
+use crate::jobs::BackupJobs;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -37,7 +37,7 @@ pub struct Health {
     )
 )]
 #[get("/healthz")]
-pub async fn healthz(engine: Option<web::Data<Engine>>) -> Json<Health> {
+pub async fn healthz(engine: Option<web::Data<BackupJobs>>) -> Json<Health> {
     // The agent serves the same route without an engine.
     let problems = engine.map(|e| e.problems()).unwrap_or_default();
     Json(Health {

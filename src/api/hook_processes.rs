@@ -13,7 +13,7 @@ use super::{
 use crate::auth::{Admin, Viewer};
 use crate::error::{ApiError, Code};
 use crate::hooks::{HookError, HookManager, HookName, HookProcess, HookStatus, OutputEvent};
-use crate::jobs::Engine;
+use crate::jobs::BackupJobs;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_hook_processes)
@@ -155,10 +155,10 @@ pub async fn list_hook_processes(
 pub async fn start_hook_test(
     _: Admin,
     hooks: web::Data<HookManager>,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     body: ValidJson<HookTest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = crate::app::latest_context(&engine);
+    let ctx = crate::jobs::latest_context(&engine);
     let p = hooks.run_test(body.0.hook, ctx).map_err(hook_error)?;
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/api/v1/hook-processes/{}", p.id)))

@@ -6,7 +6,7 @@ use super::TokenProblems;
 use crate::config::Role;
 use crate::error::ApiError;
 use crate::hooks::HookManager;
-use crate::jobs::Engine;
+use crate::jobs::BackupJobs;
 use crate::state::AppState;
 
 /// Prometheus metrics
@@ -29,7 +29,7 @@ use crate::state::AppState;
 pub async fn get_metrics(
     req: HttpRequest,
     state: web::Data<AppState>,
-    engine: web::Data<Engine>,
+    engine: web::Data<BackupJobs>,
     hooks: web::Data<HookManager>,
     resolver: web::Data<crate::resolver::Resolver>,
 ) -> Result<HttpResponse, ApiError> {

@@ -20,10 +20,10 @@ use super::{
 };
 use crate::auth::{Admin, Viewer};
 use crate::error::{ApiError, Code, FieldError};
+use crate::jobs::restore::Restorer;
+use crate::jobs::ListQuery;
 use crate::restore::record::is_restore_id;
-use crate::restore::{
-    ListQuery, Refusal, RestoreRecord, RestoreRequest, RestoreStatus, Restorer, StartError,
-};
+use crate::restore::{Refusal, RestoreRecord, RestoreRequest, RestoreStatus, StartError};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start_restore)

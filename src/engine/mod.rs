@@ -1,6 +1,7 @@
-//! The backup engine: backup IDs, profiles, the tree copy, history slots, readme and report
-//! files, the coordinator that makes a backup set atomic, and crash recovery. It knows nothing
-//! of HTTP; `crate::jobs::Engine` is its public face.
+//! The backup engine's file work: backup IDs, profiles, the tree copy, history slots, readme
+//! and report files, the backup record, folder checks, fault points. It knows nothing of HTTP,
+//! of stores or of jobs; the coordinator that makes a backup set atomic over the stores and
+//! its crash recovery are `crate::backup`, run as a job by `crate::jobs`.
 //!
 //! Files the engine puts on disk, next to each component's backup folder `<parent>/<NAME>`:
 //!
@@ -17,14 +18,12 @@
 //! `.backup-master-index` (see [`tree_copy::INDEX_FILE_NAME`]). Verification ignores these three.
 
 pub mod backup_id;
-pub mod coordinator;
 pub mod faults;
 pub mod folder_check;
-pub mod fsutil;
+pub mod participation;
 pub mod profile;
 pub mod readme;
 pub mod record;
-pub mod recovery;
 pub mod report;
 pub mod slots;
 pub mod tree_copy;
@@ -33,26 +32,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The toolkit's file helpers, where the engine's files have always found them.
+pub use crate::toolkit::fsutil;
 pub use profile::Profile;
-
-/// Errors of the engine as a whole (opening the state dir, reading history, ...).
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Io(#[from] fsutil::IoError),
-    #[error(transparent)]
-    Id(#[from] backup_id::IdError),
-    #[error(transparent)]
-    Faults(#[from] faults::FaultsError),
-    #[error("state folder {} is in use by another backup-master process", .0.display())]
-    StateLocked(PathBuf),
-    #[error("unknown component {0:?}")]
-    UnknownComponent(String),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
 
 /// One component of the application, as the engine needs it. Built by the config layer, which
 /// has already validated every field.

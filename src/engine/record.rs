@@ -155,7 +155,7 @@ pub struct BackupRecord {
     /// (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
     /// components did not all end the same way (the errors say how).
     #[serde(default)]
-    pub heuristic: Vec<crate::store::HeuristicOutcome>,
+    pub heuristic: Vec<super::participation::HeuristicOutcome>,
 }
 
 /// A staging folder recovery (or a failed commit) could not turn into the component's `backup`

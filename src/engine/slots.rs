@@ -44,8 +44,26 @@ use super::fsutil::{self, IoContext, IoError};
 use super::readme::{Readme, ReadmeError, README_FILE};
 use super::single_line;
 
-/// Re-exported: a slot as `/components/{name}/history` shows it.
-pub use crate::store::SlotInfo;
+/// One history slot, read from disk (`/components/{name}/history`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SlotInfo {
+    /// Slot folder name: `backup`, `backup1`, ...
+    #[schema(example = "backup1")]
+    pub slot: String,
+    /// Full path of the slot folder.
+    pub path: String,
+    /// Backup ID from the slot's readme.txt.
+    pub backup_id: Option<String>,
+    /// `success` or `error`, from readme.txt.
+    pub result: Option<String>,
+    pub started: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set when readme.txt is missing or malformed.
+    pub error: Option<String>,
+    /// The readme's `Error:` lines.
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
 
 /// Highest slot index ever used (`keep` is 0..=100).
 pub const MAX_SLOT: u32 = 100;

@@ -1,13 +1,13 @@
 //! The per-process record file `<id>.json`: atomic replacement and loading at start-up.
 
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::HookProcess;
+use crate::toolkit::fsutil;
 
 /// What `<id>.json` holds: the API record plus what is needed to recognise the process
 /// group after a restart.
@@ -31,36 +31,22 @@ pub(crate) fn log_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.log"))
 }
 
-/// Writes `record` to `path`: temp file, fsync, rename over, fsync of the folder.
+/// Writes `record` to `path` with the toolkit's [`fsutil::write_atomic`] (private, durable).
 pub(crate) fn write_atomic(path: &Path, record: &StoredRecord) -> io::Result<()> {
-    write_visible(path, record)?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    fsutil::write_atomic(path, &record_bytes(record)?).map_err(|e| e.source)
 }
 
-/// [`write_atomic`] without the final fsync of the folder: the record is complete and visible
-/// to any later process (a crash of this one cannot lose it), and becomes durable against a
-/// power loss with the next fsync of the folder. Used for the record of a hook process about
-/// to start, so that the process starts right after the rename.
+/// [`write_atomic`] without the final fsync of the folder ([`fsutil::write_visible`]): used
+/// for the record of a hook process about to start, so that the process starts right after
+/// the rename.
 pub(crate) fn write_visible(path: &Path, record: &StoredRecord) -> io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
-    let tmp = path.with_extension("json.tmp");
-    {
-        // 0600: a hook record names commands and folders, for the operator only.
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(0o600))?;
-        f.write_all(&bytes)?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)
+    fsutil::write_visible(path, &record_bytes(record)?).map_err(|e| e.source)
+}
+
+fn record_bytes(record: &StoredRecord) -> io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// Every readable `*.json` record in `dir`. Unreadable ones are skipped with a warning.

@@ -58,6 +58,7 @@
 //! fsynced; a failed fsync is reported like any other problem. The record and the disk are the
 //! only truth used, so a rollback interrupted by a crash is simply run again.
 
+use crate::toolkit::Backoff;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
@@ -154,7 +155,10 @@ fn on_agents(
     let mut pending = list;
     let mut noted: BTreeSet<String> = BTreeSet::new();
     let mut unsettled: BTreeSet<String> = BTreeSet::new();
-    let mut delay = std::time::Duration::from_millis(250);
+    let mut backoff = Backoff::new(
+        std::time::Duration::from_millis(250),
+        MAX_REMOTE_RETRY_DELAY,
+    );
     while !pending.is_empty() {
         let mut again = Vec::new();
         for c in pending {
@@ -186,8 +190,7 @@ fn on_agents(
         }
         pending = again;
         if !pending.is_empty() {
-            std::thread::sleep(delay);
-            delay = (delay * 2).min(MAX_REMOTE_RETRY_DELAY);
+            backoff.sleep_blocking();
         }
     }
 }
@@ -1088,7 +1091,10 @@ fn abandon(
         "{name} will not commit ({why}) and no component had committed: the commit decision \
          was withdrawn and every component is put back"
     ));
-    let mut delay = std::time::Duration::from_millis(500);
+    let mut backoff = Backoff::new(
+        std::time::Duration::from_millis(500),
+        std::time::Duration::from_secs(15),
+    );
     while let Err(e) = journal.update(&mut |r| {
         r.commit_decided = false;
         if !r.notes.contains(&note) {
@@ -1096,8 +1102,7 @@ fn abandon(
         }
     }) {
         tracing::error!(error = %e, "could not record the withdrawn commit decision; retrying");
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(std::time::Duration::from_secs(15));
+        backoff.sleep_blocking();
     }
     rollback_all_with(
         journal,

@@ -22,44 +22,28 @@ use tokio::runtime::Handle;
 
 use super::apply::{RemoteFailure, RemoteRestores};
 use super::record::{ComponentRestore, ComponentState, RestoreRecord, RestoreStatus};
-use crate::agent::wire::RemoteRestoreRequest;
 use crate::engine::ComponentSpec;
-use crate::jobs::Engine;
+use crate::store::wire::RemoteRestoreRequest;
+use crate::store::Locator;
 use crate::store::{Ack, Decision, RestoreStep, StoreError};
+use crate::toolkit::bridge::{self, BridgeError};
 
 /// The link to the agents of a restore's remote components.
 pub struct AgentLink {
-    pub engine: Engine,
+    pub locator: std::sync::Arc<dyn Locator>,
     /// The server's runtime; `None`: each call gets a runtime of its own (start-up).
     pub rt: Option<Handle>,
 }
 
-/// Runs `fut` to its end from this (non-async) thread.
+/// Runs `fut` to its end from this (non-async) thread (the toolkit's bridge).
 fn run_blocking<T: Send + 'static>(
     rt: Option<&Handle>,
     fut: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, String> {
-    match rt {
-        Some(h) => {
-            let (tx, rx) = std::sync::mpsc::channel();
-            h.spawn(async move {
-                let _ = tx.send(fut.await);
-            });
-            rx.recv()
-                .map_err(|_| "internal error: the call to the agent stopped".to_string())
-        }
-        None => std::thread::scope(|s| {
-            s.spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("cannot start a runtime to reach the agent: {e}"))
-                    .map(|rt| rt.block_on(fut))
-            })
-            .join()
-            .map_err(|_| "internal error: the call to the agent stopped".to_string())?
-        }),
-    }
+    bridge::run_blocking(rt, fut).map_err(|e| match e {
+        BridgeError::Runtime(e) => format!("cannot start a runtime to reach the agent: {e}"),
+        BridgeError::Stopped => "internal error: the call to the agent stopped".to_string(),
+    })
 }
 
 /// The request of a remote component's restore step.
@@ -84,7 +68,7 @@ impl AgentLink {
         slot: &str,
     ) -> Result<RestoreRecord, StoreError> {
         let (spec, store) = self
-            .engine
+            .locator
             .store_of(name)
             .map_err(|e| StoreError::NotConfigured(e.to_string()))?;
         if !spec.is_remote() {
@@ -106,7 +90,7 @@ impl AgentLink {
         name: &str,
         slot: &str,
     ) -> Result<crate::sets::FolderVerification, String> {
-        let (spec, store) = self.engine.store_of(name).map_err(|e| e.to_string())?;
+        let (spec, store) = self.locator.store_of(name).map_err(|e| e.to_string())?;
         let slot = slot.to_string();
         run_blocking(self.rt.as_ref(), async move {
             store
@@ -242,7 +226,7 @@ impl RemoteRestores for AgentLink {
         rec.components
             .iter()
             .filter(|c| c.agent.is_some())
-            .filter_map(|c| self.engine.store_of(&c.name).ok())
+            .filter_map(|c| self.locator.store_of(&c.name).ok())
             .filter_map(|(_, store)| store.renew_every())
             .min()
     }

@@ -9,9 +9,8 @@
 //!
 //! `log` is oldest first and bounded to [`LOG_CAPACITY`] entries.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -105,23 +104,7 @@ impl Store {
             source,
         };
         let bytes = serde_json::to_vec(state).map_err(|e| err(io::Error::other(e)))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let written = (|| {
-            // 0600: the schedule log is the product's own state.
-            let mut file = File::create(&tmp)?;
-            file.set_permissions(fs::Permissions::from_mode(0o600))?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            drop(file);
-            fs::rename(&tmp, &self.path)?;
-            if let Some(dir) = self.path.parent() {
-                File::open(dir)?.sync_all()?;
-            }
-            Ok(())
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written.map_err(err)
+        // 0600: the schedule log is the product's own state.
+        crate::toolkit::fsutil::write_atomic(&self.path, &bytes).map_err(|e| err(e.source))
     }
 }

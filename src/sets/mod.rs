@@ -68,7 +68,6 @@ pub mod imports;
 pub mod verifications;
 pub mod verify;
 
-use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -81,7 +80,7 @@ use crate::engine::folder_check;
 use crate::engine::fsutil::IoError;
 use crate::engine::readme::Readme;
 use crate::engine::ComponentSpec;
-use crate::jobs::{Engine, JobKind};
+use crate::store::Locator;
 
 pub use discover::acceptable_id;
 use discover::RemoteSlots;
@@ -236,35 +235,7 @@ pub enum VerificationStatus {
     Interrupted,
 }
 
-/// The check of one folder.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct FolderVerification {
-    #[schema(example = "hub")]
-    pub component: String,
-    pub folder: String,
-    /// Nothing changed, missing, unlisted or unreadable, and no error.
-    pub ok: bool,
-    /// Listed files whose SHA-256 differs, or that are no longer regular files.
-    #[schema(example = json!(["accountreg/accounts.dat"]))]
-    pub changed: Vec<String>,
-    /// Listed files that are gone.
-    pub missing: Vec<String>,
-    /// Files present but not in `SHA256SUMS` (symbolic links and empty folders are never
-    /// listed and not reported).
-    pub unlisted: Vec<String>,
-    /// `path: error` for what could not be read.
-    #[serde(default)]
-    pub unreadable: Vec<String>,
-    /// A problem with the folder as a whole: gone, no `SHA256SUMS`, malformed lines.
-    pub error: Option<String>,
-    /// Names left out of the lists (each is capped at 1000).
-    #[serde(default)]
-    pub omitted: u64,
-    #[serde(default)]
-    pub files_checked: u64,
-    #[serde(default)]
-    pub bytes_checked: u64,
-}
+pub use crate::store::wire::FolderVerification;
 
 impl FolderVerification {
     pub fn of(component: &str, folder: &str, c: verify::TreeCheck) -> FolderVerification {
@@ -283,7 +254,7 @@ impl FolderVerification {
         }
     }
 
-    fn problems(&self) -> u64 {
+    pub(crate) fn problems(&self) -> u64 {
         (self.changed.len() + self.missing.len() + self.unlisted.len() + self.unreadable.len())
             as u64
             + self.omitted
@@ -420,17 +391,14 @@ pub struct SetQuery {
     pub latest: bool,
 }
 
-/// Runs `fut` on the runtime `rt` and waits for it from this (non-async) thread.
+/// Runs `fut` on the runtime `rt` and waits for it from this (non-async) thread (the
+/// toolkit's bridge; here only on the server's runtime).
 fn on_runtime<T: Send + 'static>(
     rt: Option<&Handle>,
     fut: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, String> {
     let rt = rt.ok_or_else(|| "no async runtime here to reach the agent from".to_string())?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    rt.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    rx.recv()
+    crate::toolkit::bridge::run_blocking(Some(rt), fut)
         .map_err(|_| "internal error: the call to the agent stopped; see the log".to_string())
 }
 
@@ -446,8 +414,13 @@ pub struct Scan {
     pub problems: Vec<ComponentProblem>,
 }
 
+/// The IDs of backups whose commit is decided but not yet done everywhere (their sets are
+/// shown `committing`). Given by the job runner, which holds the backup records.
+pub type Committing = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
 struct Inner {
-    engine: Engine,
+    locator: Arc<dyn Locator>,
+    committing: Committing,
     imports: ImportStore,
     verifications: VerificationStore,
 }
@@ -466,10 +439,15 @@ fn now() -> DateTime<Utc> {
 impl Sets {
     /// Loads the import register and the verification records (marking a verification that
     /// was running `interrupted`).
-    pub fn open(state_dir: &Path, engine: Engine) -> Result<Sets, SetsError> {
+    pub fn open(
+        state_dir: &Path,
+        locator: Arc<dyn Locator>,
+        committing: Committing,
+    ) -> Result<Sets, SetsError> {
         Ok(Sets {
             inner: Arc::new(Inner {
-                engine,
+                locator,
+                committing,
                 imports: ImportStore::open(state_dir)?,
                 verifications: VerificationStore::open(state_dir)?,
             }),
@@ -478,12 +456,12 @@ impl Sets {
 
     /// Reads every slot's and imported folder's readme now.
     pub fn scan(&self) -> Scan {
-        let specs = self.inner.engine.all_components();
+        let specs = self.inner.locator.all_components();
         let remote = self.remote_slots(&specs);
         let (mut sets, unidentified, problems) =
             discover::scan(&specs, &self.inner.imports.list(), &remote);
         let last = self.inner.verifications.last_finished();
-        let committing = self.inner.engine.committing();
+        let committing = (self.inner.committing)();
         for s in &mut sets {
             s.last_verification = last.get(&s.id).cloned();
             if committing.contains(&s.id) {
@@ -509,7 +487,7 @@ impl Sets {
         if remote.is_empty() {
             return RemoteSlots::new();
         }
-        let engine = self.inner.engine.clone();
+        let engine = self.inner.locator.clone();
         let names = remote.clone();
         let ask = async move {
             let calls = names.into_iter().map(|name| {
@@ -582,16 +560,16 @@ impl Sets {
         folder: &Path,
         id: Option<&str>,
     ) -> Result<SetFolder, SetsError> {
-        let specs = self.inner.engine.components();
+        let specs = self.inner.locator.components();
         discover::check_folder(&specs, component, folder, id, false).map(|(_, f)| f)
     }
 
     /// Registers a folder from an external medium (see the module doc). Nothing is written
     /// unless every check passes.
     pub fn import(&self, component: &str, folder: &str) -> Result<ImportOutcome, SetsError> {
-        let specs = self.inner.engine.components();
+        let specs = self.inner.locator.components();
         let (id, f) = discover::check_folder(&specs, component, Path::new(folder), None, true)?;
-        let site = folder_check::Site::of_specs(&specs, self.inner.engine.state_dir());
+        let site = folder_check::Site::of_specs(&specs, self.inner.locator.state_dir());
         if let Some(p) = folder_check::check_import_folder(&site, Path::new(&f.folder))
             .into_iter()
             .next()
@@ -624,81 +602,34 @@ impl Sets {
             .collect()
     }
 
-    /// Starts verifying set `id` in the background; returns the running record (already on
-    /// disk). Blocking (it reads the set from disk).
-    pub fn start_verification(&self, id: &str) -> Result<Verification, VerifyStartError> {
-        let set = self
-            .get(id)
-            .ok_or_else(|| VerifyStartError::NotFound(id.to_string()))?;
-        if let Some(job) = self.backup_in_progress() {
-            return Err(VerifyStartError::BackupRunning(job));
-        }
-        let (record, progress) = self.inner.verifications.begin(&set).map_err(|e| match e {
+    /// Records a new running verification of `set` (on disk before this returns), with the
+    /// counters its run updates. One runs at a time.
+    pub fn begin_verification(
+        &self,
+        set: &BackupSet,
+    ) -> Result<(Verification, Arc<Progress>), VerifyStartError> {
+        self.inner.verifications.begin(set).map_err(|e| match e {
             BeginError::Busy(v) => VerifyStartError::AlreadyRunning(v),
             BeginError::Io(e) => VerifyStartError::Io(e),
-        })?;
-        let me = self.clone();
-        let job = record.clone();
-        let rt = Handle::try_current().ok();
-        let spawned = std::thread::Builder::new()
-            .name(format!("verify-{}", record.id))
-            .spawn(move || me.run_verification(job, set, progress, rt));
-        if let Err(e) = spawned {
-            let mut failed = record.clone();
-            failed.status = VerificationStatus::Failed;
-            failed.finished_at = Some(now());
-            failed.error = Some(format!("could not start a thread: {e}"));
-            self.inner.verifications.finish(failed.clone());
-            return Ok(failed);
-        }
-        tracing::info!(verification = %record.id, set = %id, "verification started");
-        Ok(record)
+        })
     }
 
-    /// The ID of a backup that may still move slots: it holds the one-job lock and its record
-    /// is not final yet (once final, its commit is done; the lock is released just after).
-    fn backup_in_progress(&self) -> Option<String> {
-        let engine = &self.inner.engine;
-        let job = engine.running().filter(|j| j.kind == JobKind::Backup)?;
-        let still = engine
-            .get_backup(&job.id)
-            .is_none_or(|r| !r.status.is_final());
-        still.then_some(job.id)
-    }
-
-    /// The job body; a panic ends the record `failed` instead of leaving it running.
-    fn run_verification(
+    /// Verifies every folder of `set` (blocking), following a folder a backup rotates away
+    /// meanwhile. `rt` reaches the agents of remote folders.
+    pub fn verify_set(
         &self,
-        mut record: Verification,
-        set: BackupSet,
-        progress: Arc<Progress>,
-        rt: Option<Handle>,
-    ) {
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            set.components
-                .iter()
-                .map(|f| self.verify_tracking_moves(&set.id, f, &progress, rt.as_ref()))
-                .collect::<Vec<_>>()
-        }));
-        match result {
-            Ok(folders) => {
-                record.status = if folders.iter().all(|f| f.ok) {
-                    VerificationStatus::Passed
-                } else {
-                    VerificationStatus::Failed
-                };
-                record.folders = folders;
-            }
-            Err(_) => {
-                tracing::error!(verification = %record.id, "verification panicked");
-                record.status = VerificationStatus::Failed;
-                record.error = Some("internal error: the verification stopped; see the log".into());
-            }
-        }
-        record.finished_at = Some(now());
-        record.files_checked = record.folders.iter().map(|f| f.files_checked).sum();
-        record.bytes_checked = record.folders.iter().map(|f| f.bytes_checked).sum();
-        tracing::info!(verification = %record.id, set = %record.set_id, status = ?record.status, "verification finished");
+        set: &BackupSet,
+        progress: &Progress,
+        rt: Option<&Handle>,
+    ) -> Vec<FolderVerification> {
+        set.components
+            .iter()
+            .map(|f| self.verify_tracking_moves(&set.id, f, progress, rt))
+            .collect()
+    }
+
+    /// Records a verification's end (its final record).
+    pub fn finish_verification(&self, record: Verification) {
         self.inner.verifications.finish(record);
     }
 
@@ -771,7 +702,7 @@ impl Sets {
             let c = verify::TreeCheck::failed("a remote folder without a slot name".into());
             return FolderVerification::of(&f.component, &f.folder, c);
         };
-        let engine = self.inner.engine.clone();
+        let engine = self.inner.locator.clone();
         let name = f.component.clone();
         let asked = on_runtime(rt, async move {
             let (spec, store) = engine.store_of(&name).map_err(|e| e.to_string())?;
@@ -799,7 +730,7 @@ impl Sets {
     /// The backup ID the agent now reports for a remote folder's slot (`None`: gone or the
     /// agent cannot be asked).
     fn remote_slot_id(&self, f: &SetFolder, rt: Option<&Handle>) -> Option<String> {
-        let engine = self.inner.engine.clone();
+        let engine = self.inner.locator.clone();
         let name = f.component.clone();
         let slot = f.slot.clone()?;
         on_runtime(rt, async move {
@@ -819,10 +750,6 @@ impl Sets {
     /// The verifications of set `id`, newest first.
     pub fn verifications(&self, id: &str) -> Vec<Verification> {
         self.inner.verifications.for_set(id)
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
     }
 }
 

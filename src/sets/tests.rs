@@ -5,6 +5,7 @@ use crate::engine::faults::Faults;
 use crate::engine::readme::README_FILE;
 use crate::engine::tree_copy::{render_sums, SUMS_FILE_NAME};
 use crate::engine::{ComponentSpec, Profile};
+use crate::kinds::JobKind;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 struct Fixture {
     dir: tempfile::TempDir,
+    engine: crate::jobs::BackupJobs,
     sets: Sets,
 }
 
@@ -48,12 +50,18 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let specs = vec![spec(&root, "hub"), spec(&root, "lui")];
-    let engine = Engine::open_with(root.join("state"), specs, Faults::none(), None).unwrap();
-    let sets = Sets::open(&root.join("state"), engine).unwrap();
-    Fixture { dir, sets }
+    let engine =
+        crate::jobs::BackupJobs::open_with(root.join("state"), specs, Faults::none(), None)
+            .unwrap();
+    let sets = crate::jobs::verification::open_sets(&engine).unwrap();
+    Fixture { dir, engine, sets }
 }
 
 impl Fixture {
+    fn start_verification(&self, id: &str) -> Result<Verification, VerifyStartError> {
+        crate::jobs::verification::start(&self.engine, &self.sets, id)
+    }
+
     fn root(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
@@ -80,7 +88,7 @@ fn verification_job_passes_then_fails_and_is_recorded_on_the_set() {
     let set = f.sets.get("A").unwrap();
     assert!(set.complete && set.successful && set.last_verification.is_none());
 
-    let v = f.sets.start_verification("A").unwrap();
+    let v = f.start_verification("A").unwrap();
     assert_eq!(v.status, VerificationStatus::Running);
     assert!(
         r.join(format!("state/verifications/{}.json", v.id))
@@ -95,7 +103,7 @@ fn verification_job_passes_then_fails_and_is_recorded_on_the_set() {
     assert!(last.ok && last.id == v.id && last.problems == 0);
 
     fs::write(r.join("lui/backup/data/file.txt"), "tampered").unwrap();
-    let v2 = f.sets.start_verification("A").unwrap();
+    let v2 = f.start_verification("A").unwrap();
     assert!(v2.id > v.id, "IDs sort in start order");
     let done = f.wait(&v2.id);
     assert_eq!(done.status, VerificationStatus::Failed);
@@ -114,7 +122,7 @@ fn verification_job_passes_then_fails_and_is_recorded_on_the_set() {
         .collect();
     assert_eq!(ids, [v2.id.clone(), v.id.clone()]);
     assert!(matches!(
-        f.sets.start_verification("nope"),
+        f.start_verification("nope"),
         Err(VerifyStartError::NotFound(_))
     ));
 }
@@ -131,10 +139,10 @@ fn a_running_verification_is_interrupted_after_a_restart() {
         Err(_) => panic!("begin"),
     };
     assert!(matches!(
-        f.sets.start_verification("A"),
+        f.start_verification("A"),
         Err(VerifyStartError::AlreadyRunning(id)) if id == rec.id
     ));
-    let again = Sets::open(&r.join("state"), f.sets.engine().clone()).unwrap();
+    let again = crate::jobs::verification::open_sets(&f.engine).unwrap();
     let v = again.verification(&rec.id).unwrap();
     assert_eq!(v.status, VerificationStatus::Interrupted);
     assert!(v.finished_at.is_some() && v.error.is_some());
@@ -147,22 +155,17 @@ fn verification_is_refused_while_a_backup_runs() {
     let f = fixture();
     make_folder(&f.root().join("hub/backup"), "A", "hub");
     let guard = f
-        .sets
-        .engine()
+        .engine
         .try_lock_exclusive(JobKind::Backup, "20990101T000000Z")
         .unwrap();
     assert!(matches!(
-        f.sets.start_verification("A"),
+        f.start_verification("A"),
         Err(VerifyStartError::BackupRunning(id)) if id == "20990101T000000Z"
     ));
     drop(guard);
     // A restore does not block it: restores never modify backups.
-    let _restore = f
-        .sets
-        .engine()
-        .try_lock_exclusive(JobKind::Restore, "r1")
-        .unwrap();
-    let v = f.sets.start_verification("A").unwrap();
+    let _restore = f.engine.try_lock_exclusive(JobKind::Restore, "r1").unwrap();
+    let v = f.start_verification("A").unwrap();
     assert_eq!(f.wait(&v.id).status, VerificationStatus::Passed);
 }
 
@@ -220,7 +223,7 @@ fn import_checks_and_persists() {
     }
     assert_eq!(fs::read(r.join("state/imports.json")).unwrap(), before);
     // Survives a reopen.
-    let reopened = Sets::open(&r.join("state"), f.sets.engine().clone()).unwrap();
+    let reopened = crate::jobs::verification::open_sets(&f.engine).unwrap();
     assert_eq!(reopened.imports().len(), 1);
     assert!(reopened.get("A").is_some());
 }

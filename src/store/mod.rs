@@ -3,13 +3,17 @@
 //! machine ([`local::LocalStore`]) and one behind an agent (a later remote store) look the same.
 //! Everything crossing the trait is plain data (serde), so it can travel over HTTP.
 //!
-//! The types of a participant's standing in a two-phase commit ([`Participation`],
-//! [`Decision`], [`HeuristicOutcome`]) live here too: the agent's records and the master's
-//! records both use them.
+//! The data that crosses the trait lives here or below: the agent's wire format ([`wire`]),
+//! restore step records ([`restore_record`]), and, re-exported from the engine, a
+//! participant's standing in a two-phase commit ([`Participation`], [`Decision`],
+//! [`HeuristicOutcome`]).
 
 pub mod local;
 pub mod remote;
+pub mod restore_record;
+pub mod wire;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,142 +67,10 @@ pub struct PrepareOutcome {
     pub skipped: Vec<String>,
 }
 
-/// One history slot, read from disk (`/components/{name}/history`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SlotInfo {
-    /// Slot folder name: `backup`, `backup1`, ...
-    #[schema(example = "backup1")]
-    pub slot: String,
-    /// Full path of the slot folder.
-    pub path: String,
-    /// Backup ID from the slot's readme.txt.
-    pub backup_id: Option<String>,
-    /// `success` or `error`, from readme.txt.
-    pub result: Option<String>,
-    pub started: Option<DateTime<Utc>>,
-    pub finished: Option<DateTime<Utc>>,
-    /// Set when readme.txt is missing or malformed.
-    pub error: Option<String>,
-    /// The readme's `Error:` lines.
-    #[serde(default)]
-    pub errors: Vec<String>,
-}
-
-/// What a participant of a two-phase commit was told to do (or an operator did by hand).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// A backup rotated (its staging folder became `backup`), or a restore kept.
-    Commit,
-    /// A backup's staging folder removed; no slot changed.
-    Abort,
-    /// A restore undone: every item put back from the safety copy.
-    Rollback,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Commit => "commit",
-            Decision::Abort => "abort",
-            Decision::Rollback => "rollback",
-        }
-    }
-}
-
-/// Which kind of job a transaction of an agent belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TxnKind {
-    Backup,
-    Restore,
-}
-
-impl TxnKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TxnKind::Backup => "backup",
-            TxnKind::Restore => "restore",
-        }
-    }
-}
-
-/// A decision an operator carried out on an agent's machine (`backup-master agent resolve`)
-/// instead of the master: a heuristic outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct OperatorDecision {
-    pub decision: Decision,
-    pub at: DateTime<Utc>,
-}
-
-/// Where an agent's part of a backup or restore stands with its master (two-phase commit).
-/// A participant that voted yes (a backup `prepared`, a restore `applied`) never decides
-/// alone: after `decision_timeout_seconds` without a word from the master it is marked in
-/// doubt (an alarm) and keeps waiting for the master, or for an operator.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Participation {
-    /// When the master last spoke about it (prepare, renew, commit, abort; for a restore
-    /// apply, renew, commit, rollback). Written to disk with each change of state; the
-    /// agent's API shows the live value.
-    #[serde(default)]
-    pub last_message_at: Option<DateTime<Utc>>,
-    /// Set while it is in doubt: it voted yes and heard nothing from the master within the
-    /// agent's `decision_timeout_seconds` (a monotonic clock, restarted when the agent
-    /// starts). Cleared when the master speaks again.
-    #[serde(default)]
-    pub in_doubt_since: Option<DateTime<Utc>>,
-    /// Set when an operator ended it by hand on the agent's machine.
-    #[serde(default)]
-    pub operator: Option<OperatorDecision>,
-}
-
-/// A participant that an operator resolved by hand while the master was away, as the master's
-/// record reports it once it meets that participant again.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct HeuristicOutcome {
-    /// Component name.
-    pub component: String,
-    /// The agent's URL.
-    pub agent: Option<String>,
-    /// What the master decided.
-    pub decision: Decision,
-    /// What the operator did.
-    pub outcome: Decision,
-    /// When the operator did it.
-    pub at: DateTime<Utc>,
-    /// The operator's outcome differs from the master's decision: the components did not all
-    /// end the same way (see the record's errors).
-    pub mismatch: bool,
-}
-
-impl HeuristicOutcome {
-    /// One line for a record's notes or errors.
-    pub fn describe(&self) -> String {
-        let agent = self
-            .agent
-            .as_deref()
-            .map(|a| format!(" on agent {a}"))
-            .unwrap_or_default();
-        if self.mismatch {
-            format!(
-                "{}: heuristic outcome that contradicts the master's decision: an operator \
-                 carried out {} by hand{agent} at {}, while the master had decided {}",
-                self.component,
-                self.outcome.as_str(),
-                crate::engine::readme::fmt_time(self.at),
-                self.decision.as_str()
-            )
-        } else {
-            format!(
-                "{}: an operator had already carried out {} by hand{agent} at {} (heuristic \
-                 outcome); it matches the master's decision",
-                self.component,
-                self.outcome.as_str(),
-                crate::engine::readme::fmt_time(self.at)
-            )
-        }
-    }
-}
+pub use crate::engine::participation::{
+    Decision, HeuristicOutcome, OperatorDecision, Participation, TxnKind,
+};
+pub use crate::engine::slots::SlotInfo;
 
 /// A store's acknowledgement of a commit or an abort.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -238,6 +110,37 @@ pub enum StoreError {
 }
 
 /// A step of a remote component's restore ([`ComponentStore::restore_step`]).
+/// A component that is not configured (any more).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown component {0:?}")]
+pub struct UnknownComponent(pub String);
+
+/// Which components are configured and which store serves each. The backup job service
+/// (`crate::jobs`) holds both and implements it; restores and backup sets reach the stores
+/// through it.
+pub trait Locator: Send + Sync {
+    /// Every configured component, local and remote (agent).
+    fn all_components(&self) -> Vec<ComponentSpec>;
+
+    /// The store of a configured component (local or remote), with its spec.
+    fn store_of(
+        &self,
+        component: &str,
+    ) -> Result<(ComponentSpec, Arc<dyn ComponentStore>), UnknownComponent>;
+
+    /// The master's state folder.
+    fn state_dir(&self) -> &Path;
+
+    /// The local components (homes on this machine): the ones whose folders the backup sets
+    /// and restores read directly.
+    fn components(&self) -> Vec<ComponentSpec> {
+        self.all_components()
+            .into_iter()
+            .filter(|s| !s.is_remote())
+            .collect()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestoreStep {
     /// The plan (dry: nothing changes).
@@ -278,7 +181,7 @@ pub trait ComponentStore: Send + Sync {
         &self,
         _spec: &ComponentSpec,
         _slot: &str,
-    ) -> Result<crate::sets::FolderVerification, StoreError> {
+    ) -> Result<crate::store::wire::FolderVerification, StoreError> {
         Err(StoreError::Internal(
             "this store does not verify slots itself".into(),
         ))
@@ -292,8 +195,8 @@ pub trait ComponentStore: Send + Sync {
         &self,
         _restore_id: &str,
         _step: RestoreStep,
-        _req: &crate::agent::wire::RemoteRestoreRequest,
-    ) -> Result<crate::restore::RestoreRecord, StoreError> {
+        _req: &crate::store::wire::RemoteRestoreRequest,
+    ) -> Result<crate::store::restore_record::RestoreRecord, StoreError> {
         Err(StoreError::Internal(
             "this store does not restore components itself".into(),
         ))

@@ -62,9 +62,9 @@ use super::{
     Ack, ComponentStore, Decision, HeuristicOutcome, Participation, PrepareOutcome, PrepareStatus,
     ProgressSink, ProgressUpdate, SlotInfo, StoreError,
 };
-use crate::agent::wire::{AgentInfo, OpenTransaction, RemoteSpec, TxnState, TxnView};
 use crate::config::Config;
 use crate::engine::{single_line, CancelToken, ComponentSpec};
+use crate::store::wire::{AgentInfo, OpenTransaction, RemoteSpec, TxnState, TxnView};
 
 /// Attempts of an idempotent call.
 pub const ATTEMPTS: u32 = 3;
@@ -457,9 +457,9 @@ impl ComponentStore for RemoteStore {
         &self,
         spec: &ComponentSpec,
         slot: &str,
-    ) -> Result<crate::sets::FolderVerification, StoreError> {
+    ) -> Result<crate::store::wire::FolderVerification, StoreError> {
         let url = self.path("/verify");
-        let body = crate::agent::wire::VerifyRequest {
+        let body = crate::store::wire::VerifyRequest {
             backup_folder: spec.backup_folder.display().to_string(),
             slot: slot.to_string(),
         };
@@ -625,18 +625,18 @@ impl ComponentStore for RemoteStore {
         &self,
         restore_id: &str,
         step: super::RestoreStep,
-        req: &crate::agent::wire::RemoteRestoreRequest,
-    ) -> Result<crate::restore::RestoreRecord, StoreError> {
+        req: &crate::store::wire::RemoteRestoreRequest,
+    ) -> Result<crate::store::restore_record::RestoreRecord, StoreError> {
         use super::RestoreStep as S;
         let base = self.path(&format!("/restores/{}", urlencode(restore_id)));
         // Applying copies a whole home: allow it time.
         let long = Duration::from_secs(3600);
         match step {
             S::Plan => {
-                let plan: crate::restore::ComponentRestore = self
+                let plan: crate::store::restore_record::ComponentRestore = self
                     .idempotent(Method::POST, &format!("{base}/plan"), Some(req), long)
                     .await?;
-                let mut rec = crate::restore::RestoreRecord::empty(restore_id);
+                let mut rec = crate::store::restore_record::RestoreRecord::empty(restore_id);
                 rec.components.push(plan);
                 Ok(rec)
             }
@@ -659,7 +659,7 @@ impl ComponentStore for RemoteStore {
                     .await
                 {
                     Err(e @ StoreError::Conflict(_)) => {
-                        let rec: Result<crate::restore::RestoreRecord, _> = self
+                        let rec: Result<crate::store::restore_record::RestoreRecord, _> = self
                             .idempotent::<(), _>(Method::GET, &base, None, POLL_TIMEOUT)
                             .await;
                         let h = rec.ok().and_then(|r| {
@@ -708,7 +708,7 @@ impl ComponentStore for Unconfigured {
         &self,
         _: &ComponentSpec,
         _: &str,
-    ) -> Result<crate::sets::FolderVerification, StoreError> {
+    ) -> Result<crate::store::wire::FolderVerification, StoreError> {
         Err(StoreError::Refused(self.0.clone()))
     }
     async fn remove_temporaries(

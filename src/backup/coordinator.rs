@@ -54,6 +54,7 @@
 //! The end of a backup and a withdrawn decision are written with [`persist_durably`]: nothing
 //! acts on them (readers, the job lock, the hook) before they are on disk.
 
+use crate::toolkit::Backoff;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -61,10 +62,10 @@ use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
 
-use super::faults::Faults;
-use super::record::{BackupRecord, BackupStatus, ComponentStatus};
-use super::report;
-use super::{single_line, CancelToken, ComponentSpec};
+use crate::engine::faults::Faults;
+use crate::engine::record::{BackupRecord, BackupStatus, ComponentStatus};
+use crate::engine::report;
+use crate::engine::{single_line, CancelToken, ComponentSpec};
 use crate::store::{
     Ack, ComponentStore, HeuristicOutcome, PrepareOutcome, PrepareStatus, ProgressSink,
     ProgressUpdate, StoreError,
@@ -130,7 +131,7 @@ const DURABLE_RETRY_MAX: Duration = Duration::from_secs(15);
 /// metrics, log); the write is retried (0.5 s doubling to 15 s). Blocks the calling thread.
 pub fn persist_durably(journal: &dyn Journal, what: &str, f: &mut dyn FnMut(&mut BackupRecord)) {
     let mut result = journal.update(f);
-    let mut delay = Duration::from_millis(500);
+    let mut backoff = Backoff::new(Duration::from_millis(500), DURABLE_RETRY_MAX);
     let mut failed = false;
     while let Err(e) = result {
         failed = true;
@@ -141,8 +142,7 @@ pub fn persist_durably(journal: &dyn Journal, what: &str, f: &mut dyn FnMut(&mut
         ));
         tracing::error!(problem = %problem, "job record not writable");
         journal.set_problem(Some(problem));
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(DURABLE_RETRY_MAX);
+        backoff.sleep_blocking();
         result = journal.flush();
     }
     if failed {
@@ -446,7 +446,7 @@ pub async fn commit_decided(run: &Run) -> BackupStatus {
         .filter(|p| p.store.is_remote() && !already.contains(&p.spec.name))
         .collect();
     let t0 = std::time::Instant::now();
-    let mut delay = Duration::from_millis(250);
+    let mut backoff = Backoff::new(Duration::from_millis(250), MAX_COMMIT_RETRY_DELAY);
     let mut attempts = 0u32;
     let mut noted: HashSet<String> = HashSet::new();
     while !pending.is_empty() {
@@ -520,8 +520,7 @@ pub async fn commit_decided(run: &Run) -> BackupStatus {
         }
         pending = again;
         if !pending.is_empty() {
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(MAX_COMMIT_RETRY_DELAY);
+            backoff.sleep().await;
         }
     }
     if committed.is_empty() && !failed.is_empty() && uncertain.is_empty() {
@@ -701,7 +700,7 @@ mod tests {
     fn the_first_phase_keeps_one_slot_more_within_the_limit() {
         let spec = |keep| ComponentSpec {
             name: "hub".into(),
-            profile: super::super::Profile::MaestroHub,
+            profile: crate::engine::Profile::MaestroHub,
             home: "/h".into(),
             backup_folder: "/h/backup".into(),
             keep,

@@ -55,11 +55,11 @@ use std::sync::Arc;
 use chrono::{SubsecRound, Utc};
 
 use super::coordinator::Participant;
-use super::record::{
+use crate::engine::record::{
     self, BackupRecord, BackupStatus, ComponentProgress, ComponentStatus, KeptStaging,
 };
-use super::slots::SlotLayout;
-use super::{fsutil, report, single_line, ComponentSpec, Profile};
+use crate::engine::slots::SlotLayout;
+use crate::engine::{fsutil, report, single_line, ComponentSpec, Profile};
 use crate::store::ComponentStore;
 
 /// What recovery did.
@@ -116,7 +116,7 @@ pub fn pending_note(components: &[(String, String)], at: chrono::DateTime<Utc>) 
          since the restart at {} the master retries the commit in the background until every \
          agent acknowledges it, and the backup stays running and holds the job lock meanwhile",
         named.join(", "),
-        super::readme::fmt_time(at),
+        crate::engine::readme::fmt_time(at),
     )
 }
 
@@ -266,7 +266,7 @@ pub async fn recover(
                 rec.status = BackupStatus::Succeeded;
                 rec.notes.push(format!(
                     "the master stopped during the commit; recovery completed it at {}",
-                    super::readme::fmt_time(now)
+                    crate::engine::readme::fmt_time(now)
                 ));
             } else {
                 rec.status = BackupStatus::Interrupted;

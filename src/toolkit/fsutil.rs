@@ -81,6 +81,28 @@ pub fn parent_of(path: &Path) -> PathBuf {
 /// The file is created with mode 0600: everything written this way is the product's own state
 /// (job records, reports, the register of imports), which only its user may read.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    replace(path, bytes, None)?;
+    fsync_dir(&parent_of(path))
+}
+
+/// [`write_atomic`] without the final fsync of the folder: the file is complete and visible to
+/// any later process at once (a crash of this one cannot lose it), and durable against a power
+/// loss with the folder's next fsync.
+pub fn write_visible(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    replace(path, bytes, None)
+}
+
+/// [`write_atomic`] keeping the permissions of the file it replaces (an operator's file);
+/// private when there was none.
+pub fn write_atomic_keeping_mode(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let mode = fs::metadata(path).ok().map(|m| m.permissions());
+    replace(path, bytes, mode)?;
+    fsync_dir(&parent_of(path))
+}
+
+/// Writes a temp file beside `path` (private, or `mode`), fsyncs it and renames it over
+/// `path`; on failure the temp file is removed.
+fn replace(path: &Path, bytes: &[u8], mode: Option<fs::Permissions>) -> Result<(), IoError> {
     let dir = parent_of(path);
     let mut tmp_name: OsString = path.file_name().map(OsString::from).unwrap_or_default();
     tmp_name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
@@ -92,13 +114,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
             .mode(0o600)
             .open(&tmp)
             .ctx("creating", &tmp)?;
+        if let Some(mode) = mode {
+            f.set_permissions(mode)
+                .ctx("setting the permissions of", &tmp)?;
+        }
         f.write_all(bytes).ctx("writing", &tmp)?;
         f.sync_all().ctx("syncing", &tmp)?;
         drop(f);
-        fs::rename(&tmp, path).ctx("renaming into place", path)?;
-        fsync_dir(&dir)
+        fs::rename(&tmp, path).ctx("renaming into place", path)
     })();
     if result.is_err() {
+        // Best effort: the temp file is ours and useless now; the error above is the one
+        // that matters.
         let _ = fs::remove_file(&tmp);
     }
     result

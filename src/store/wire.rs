@@ -216,3 +216,33 @@ pub struct RemoteRestoreRequest {
     #[schema(example = "backup1")]
     pub slot: String,
 }
+
+/// The check of one folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FolderVerification {
+    #[schema(example = "hub")]
+    pub component: String,
+    pub folder: String,
+    /// Nothing changed, missing, unlisted or unreadable, and no error.
+    pub ok: bool,
+    /// Listed files whose SHA-256 differs, or that are no longer regular files.
+    #[schema(example = json!(["accountreg/accounts.dat"]))]
+    pub changed: Vec<String>,
+    /// Listed files that are gone.
+    pub missing: Vec<String>,
+    /// Files present but not in `SHA256SUMS` (symbolic links and empty folders are never
+    /// listed and not reported).
+    pub unlisted: Vec<String>,
+    /// `path: error` for what could not be read.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
+    /// A problem with the folder as a whole: gone, no `SHA256SUMS`, malformed lines.
+    pub error: Option<String>,
+    /// Names left out of the lists (each is capped at 1000).
+    #[serde(default)]
+    pub omitted: u64,
+    #[serde(default)]
+    pub files_checked: u64,
+    #[serde(default)]
+    pub bytes_checked: u64,
+}

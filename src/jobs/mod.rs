@@ -1,10 +1,12 @@
-//! The job runner and the engine's public face, [`Engine`]: starts backups (one job at a time,
-//! shared with restores), keeps their records on disk, streams their progress, cancels them,
-//! and runs crash recovery when it opens.
+//! The job runner. The one-job lock and its exclusion table are [`lock`]; restores and
+//! verifications are the kinds in [`restore`] and [`verification`]. This file is the backup
+//! job service, [`BackupJobs`]: starts backups (one job at a time, shared with restores),
+//! keeps their records on disk, streams their progress, cancels them, and runs crash recovery
+//! ([`crate::backup::recovery`]) when it opens.
 //!
 //! # Job records
 //! `<state_dir>/jobs/backups/<ID>.json`, written atomically (temp file, fsync, rename, fsync
-//! folder) before [`Engine::start_backup`] returns and again at every step (component status
+//! folder) before [`BackupJobs::start_backup`] returns and again at every step (component status
 //! changes, the commit decision, the end). Progress counters between steps live in memory only.
 //! The report is `<state_dir>/logs/backupReport_<ID>.txt`; the last ID issued is
 //! `<state_dir>/last_backup_id`; `<state_dir>/engine.lock` is flock'ed while an engine is open,
@@ -15,13 +17,13 @@
 //! a record found `running` when the engine opens → `interrupted`, or `succeeded` when its
 //! commit had been decided and recovery completed it (see `engine::recovery`). A decided backup
 //! that an agent had not acknowledged stays `running` after the restart: a background thread
-//! (started by [`Engine::open_with`], holding the job lock) retries its remote commits until
+//! (started by [`BackupJobs::open_with`], holding the job lock) retries its remote commits until
 //! every agent acknowledged and ends it `succeeded` ("rolled forward ..."), or `failed` when an
 //! agent will never commit (an operator aborted it by hand: a heuristic mismatch). Every state
 //! but `running` is final.
 //!
 //! # Sets still committing
-//! [`Engine::committing`] names the backups whose commit is decided and not acknowledged by
+//! [`BackupJobs::committing`] names the backups whose commit is decided and not acknowledged by
 //! every component yet (`running` with `commit_decided`): `/backup-sets` shows those sets as
 //! `committing`, never as complete.
 //!
@@ -38,7 +40,7 @@
 //! live or in recovery) is the only copy of that component's backup: the record lists it in
 //! `kept_stagings`, nothing removes it (start-up cleanup included), and new backups are refused
 //! ([`StartError::StagingKept`], HTTP 409) until an operator discards it
-//! ([`Engine::discard_kept_stagings`]). So are the staging folders of a record file that cannot
+//! ([`BackupJobs::discard_kept_stagings`]). So are the staging folders of a record file that cannot
 //! be read: a stand-in record (`interrupted`) lists them.
 //!
 //! # Hooks, exactly once
@@ -67,7 +69,7 @@
 //! runs on that runtime's blocking pool.
 //!
 //! # Fault injection (tests only)
-//! `BACKUP_MASTER_FAULTS`, read once by [`Engine::open`], is a comma-separated list of:
+//! `BACKUP_MASTER_FAULTS`, read once by [`BackupJobs::open`], is a comma-separated list of:
 //! * `prepare:<component>`: that component's prepare fails with "injected fault: prepare:<component>";
 //! * `enospc:<component>`: its first file write fails with ENOSPC ("No space left on device");
 //! * `panic:<component>`: its prepare panics (exercises the panic boundary);
@@ -80,6 +82,13 @@
 //!
 //! An unknown name makes `open` fail.
 
+pub mod lock;
+pub mod records;
+pub mod restore;
+pub mod verification;
+
+use crate::toolkit::bridge::BridgeError;
+use crate::toolkit::Backoff;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::future::Future;
@@ -92,13 +101,13 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use crate::backup::coordinator::{self, Journal, Participant, Run};
+use crate::backup::recovery;
 use crate::engine::backup_id::IdGenerator;
-use crate::engine::coordinator::{self, Journal, Participant, Run};
 use crate::engine::faults::Faults;
 use crate::engine::fsutil::{self, IoContext, IoError};
 use crate::engine::readme::Readme;
 use crate::engine::record::{KeptStaging, UnreadableRecord};
-use crate::engine::recovery;
 use crate::engine::slots::SlotLayout;
 use crate::engine::{profile, record, report, CancelToken, ComponentSpec, Profile};
 use crate::store::{ComponentStore, LocalStore, ProgressUpdate};
@@ -106,46 +115,36 @@ use crate::store::{ComponentStore, LocalStore, ProgressUpdate};
 pub use crate::engine::record::{
     BackupEvent, BackupRecord, BackupStatus, ComponentProgress, ComponentStatus, Trigger,
 };
-pub use crate::engine::EngineError;
 pub use crate::store::SlotInfo;
 
 /// Capacity of a backup's event channel; a slower subscriber sees `Lagged` and should resend
-/// the snapshot from [`Engine::get_backup`].
+/// the snapshot from [`BackupJobs::get_backup`].
+/// Errors of the backup job service as a whole (opening the state dir, reading history, ...).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Io(#[from] crate::engine::fsutil::IoError),
+    #[error(transparent)]
+    Id(#[from] crate::engine::backup_id::IdError),
+    #[error(transparent)]
+    Faults(#[from] crate::engine::faults::FaultsError),
+    #[error("state folder {} is in use by another backup-master process", .0.display())]
+    StateLocked(PathBuf),
+    #[error("unknown component {0:?}")]
+    UnknownComponent(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
 const EVENT_CAPACITY: usize = 1024;
-/// Largest page [`Engine::list_backups`] returns.
+/// Largest page [`BackupJobs::list_backups`] returns.
 pub const MAX_PAGE: usize = 1000;
 
-/// The kind of job holding the exclusive lock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Backup,
-    Restore,
-}
-
-impl JobKind {
-    /// `backup` or `restore`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Backup => "backup",
-            JobKind::Restore => "restore",
-        }
-    }
-}
-
-impl std::fmt::Display for JobKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The job holding the exclusive lock.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RunningJob {
-    pub kind: JobKind,
-    /// Backup or restore ID.
-    pub id: String,
-}
+pub use crate::kinds::{JobKind, RunningJob};
+use lock::TakeError;
+pub use lock::{Busy, ExclusiveGuard, JobLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -217,15 +216,7 @@ pub enum CancelError {
     NotRunning { status: BackupStatus },
 }
 
-/// Query of [`Engine::list_backups`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ListQuery {
-    /// Page size; capped at [`MAX_PAGE`]. 0 gives an empty page.
-    pub limit: usize,
-    /// Exclusive: only IDs strictly older (smaller) than this one.
-    pub cursor: Option<String>,
-    pub status: Option<BackupStatus>,
-}
+pub use records::ListQuery;
 
 /// A page of backups, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -261,7 +252,8 @@ struct Inner {
     state_dir: PathBuf,
     components: RwLock<Vec<ComponentSpec>>,
     state: Mutex<State>,
-    running: Mutex<Option<RunningJob>>,
+    /// The one-job lock, shared with restores.
+    lock: Arc<JobLock>,
     ids: Mutex<IdGenerator>,
     faults: Arc<Faults>,
     listener: Mutex<Option<FinishListener>>,
@@ -277,38 +269,11 @@ struct Inner {
     _state_lock: nix::fcntl::Flock<File>,
 }
 
-/// The backup engine. Cheap to clone; `Send + Sync`.
+/// The backup job service: runs backups (one job at a time with restores), keeps their records
+/// and the configured components and stores. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
-pub struct Engine {
+pub struct BackupJobs {
     inner: Arc<Inner>,
-}
-
-/// Holds the one-job-at-a-time lock; released on drop.
-pub struct ExclusiveGuard {
-    inner: Arc<Inner>,
-    kind: JobKind,
-    id: String,
-}
-
-impl ExclusiveGuard {
-    pub fn kind(&self) -> JobKind {
-        self.kind
-    }
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl Drop for ExclusiveGuard {
-    fn drop(&mut self) {
-        let mut running = lock(&self.inner.running);
-        if running
-            .as_ref()
-            .is_some_and(|j| j.kind == self.kind && j.id == self.id)
-        {
-            *running = None;
-        }
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -319,23 +284,16 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(0)
 }
 
-/// Runs a future to completion on a fresh current-thread runtime in a scoped thread: usable
-/// from sync code, inside or outside a tokio runtime.
+/// Runs a future to completion on a runtime of its own (the toolkit's bridge): usable from
+/// sync code, inside or outside a tokio runtime.
 fn block_on<F>(fut: F) -> Result<F::Output, EngineError>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|rt| rt.block_on(fut))
-                .map_err(|e| EngineError::Internal(format!("cannot start a runtime: {e}")))
-        })
-        .join()
-        .unwrap_or_else(|_| Err(EngineError::Internal("a task panicked".into())))
+    crate::toolkit::bridge::run_here(fut).map_err(|e| match e {
+        BridgeError::Runtime(e) => EngineError::Internal(format!("cannot start a runtime: {e}")),
+        BridgeError::Stopped => EngineError::Internal("a task panicked".into()),
     })
 }
 
@@ -356,21 +314,24 @@ fn lock_state_dir(state_dir: &Path) -> Result<nix::fcntl::Flock<File>, EngineErr
         .map_err(|_| EngineError::StateLocked(state_dir.to_path_buf()))
 }
 
-impl Engine {
+impl BackupJobs {
     /// Opens the state dir (creating it), runs crash recovery synchronously, loads the job
     /// records. Faults come from `BACKUP_MASTER_FAULTS`.
-    pub fn open(state_dir: PathBuf, components: Vec<ComponentSpec>) -> Result<Engine, EngineError> {
+    pub fn open(
+        state_dir: PathBuf,
+        components: Vec<ComponentSpec>,
+    ) -> Result<BackupJobs, EngineError> {
         Self::open_with(state_dir, components, Faults::from_env()?, None)
     }
 
-    /// Like [`Engine::open`] with explicit faults and, optionally, a store factory (default:
+    /// Like [`BackupJobs::open`] with explicit faults and, optionally, a store factory (default:
     /// every component is local). Tests use it to avoid the environment.
     pub fn open_with(
         state_dir: PathBuf,
         components: Vec<ComponentSpec>,
         faults: Faults,
         store_factory: Option<StoreFactory>,
-    ) -> Result<Engine, EngineError> {
+    ) -> Result<BackupJobs, EngineError> {
         let records_dir = record::records_dir(&state_dir);
         fs::create_dir_all(&records_dir).ctx("creating folder", &records_dir)?;
         let logs = state_dir.join("logs");
@@ -442,7 +403,7 @@ impl Engine {
             .filter(|r| r.status.is_final() && r.hook_pending)
             .cloned()
             .collect();
-        let engine = Engine {
+        let engine = BackupJobs {
             inner: Arc::new(Inner {
                 state_dir,
                 components: RwLock::new(components),
@@ -450,7 +411,7 @@ impl Engine {
                     records: map,
                     live: HashMap::new(),
                 }),
-                running: Mutex::new(None),
+                lock: Arc::new(JobLock::default()),
                 ids: Mutex::new(ids),
                 faults,
                 listener: Mutex::new(None),
@@ -485,10 +446,7 @@ impl Engine {
             return;
         };
         // Taken before `open` returns: no backup or restore can start in between.
-        *lock(&self.inner.running) = Some(RunningJob {
-            kind: JobKind::Backup,
-            id: first,
-        });
+        self.inner.lock.hold_for_recovery(JobKind::Backup, &first);
         let config = self.all_components();
         let mut runs = Vec::new();
         for rec in pending {
@@ -604,7 +562,7 @@ impl Engine {
     }
 
     /// The local components (homes on this machine): the ones whose folders the backup sets
-    /// and restores read directly. See [`Engine::all_components`] for every one.
+    /// and restores read directly. See [`BackupJobs::all_components`] for every one.
     pub fn components(&self) -> Vec<ComponentSpec> {
         self.all_components()
             .into_iter()
@@ -656,7 +614,7 @@ impl Engine {
 
     /// The job holding the exclusive lock, if any.
     pub fn running(&self) -> Option<RunningJob> {
-        lock(&self.inner.running).clone()
+        self.inner.lock.running()
     }
 
     /// Takes the one-job-at-a-time lock shared by backups and restores.
@@ -665,22 +623,10 @@ impl Engine {
         kind: JobKind,
         id: &str,
     ) -> Result<ExclusiveGuard, StartError> {
-        let mut running = lock(&self.inner.running);
-        if let Some(j) = &*running {
-            return Err(StartError::Busy {
-                kind: j.kind,
-                id: j.id.clone(),
-            });
-        }
-        *running = Some(RunningJob {
-            kind,
-            id: id.to_string(),
-        });
-        Ok(ExclusiveGuard {
-            inner: self.inner.clone(),
-            kind,
-            id: id.to_string(),
-        })
+        self.inner
+            .lock
+            .take(kind, id)
+            .map_err(|Busy { kind, id }| StartError::Busy { kind, id })
     }
 
     /// Called with the final record whenever a backup ends (any status). Final backups whose
@@ -717,7 +663,7 @@ impl Engine {
         set_problem(&self.inner, subject, problem);
     }
 
-    /// What degrades the server now (see [`Engine::set_problem`]), one line each.
+    /// What degrades the server now (see [`BackupJobs::set_problem`]), one line each.
     pub fn problems(&self) -> Vec<String> {
         lock(&self.inner.problems).values().cloned().collect()
     }
@@ -906,30 +852,17 @@ impl Engine {
                 paths: r.kept_stagings.iter().map(|k| k.path.clone()).collect(),
             });
         }
-        let guard = {
-            let mut running = lock(&self.inner.running);
-            if let Some(j) = &*running {
-                return Err(StartError::Busy {
-                    kind: j.kind,
-                    id: j.id.clone(),
-                });
-            }
-            let id = lock(&self.inner.ids)
-                .issue(Utc::now())
-                .map_err(|e| StartError::Io(e.into()))?;
-            *running = Some(RunningJob {
-                kind: JobKind::Backup,
-                id: id.clone(),
-            });
-            ExclusiveGuard {
-                inner: self.inner.clone(),
-                kind: JobKind::Backup,
-                id,
-            }
-        };
+        let guard = self
+            .inner
+            .lock
+            .take_issuing(JobKind::Backup, || lock(&self.inner.ids).issue(Utc::now()))
+            .map_err(|e| match e {
+                TakeError::Busy(Busy { kind, id }) => StartError::Busy { kind, id },
+                TakeError::Issue(e) => StartError::Io(e.into()),
+            })?;
         // Checked under the lock, so no restore can add a line meanwhile.
         self.check_no_restore_pending(&specs)?;
-        let id = guard.id.clone();
+        let id = guard.id().to_string();
         let state_dir = &self.inner.state_dir;
         let rec = BackupRecord {
             id: id.clone(),
@@ -1022,22 +955,9 @@ impl Engine {
     }
 
     /// Backups, newest first.
-    pub fn list_backups(&self, q: &ListQuery) -> BackupPage {
-        let limit = q.limit.min(MAX_PAGE);
+    pub fn list_backups(&self, q: &ListQuery<BackupStatus>) -> BackupPage {
         let st = lock(&self.inner.state);
-        let mut items = Vec::new();
-        let mut next_cursor = None;
-        let iter = st.records.values().rev().filter(|r| {
-            q.cursor.as_deref().is_none_or(|c| r.id.as_str() < c)
-                && q.status.is_none_or(|s| r.status == s)
-        });
-        for r in iter {
-            if items.len() == limit {
-                next_cursor = items.last().map(|l: &BackupRecord| l.id.clone());
-                break;
-            }
-            items.push(r.clone());
-        }
+        let (items, next_cursor) = records::page(st.records.values().rev(), q, MAX_PAGE);
         BackupPage { items, next_cursor }
     }
 
@@ -1100,7 +1020,7 @@ impl Engine {
     }
 
     /// The history slots of a component, read from disk. Blocks briefly (reads a few readme
-    /// files); from async code prefer [`Engine::history_async`].
+    /// files); from async code prefer [`BackupJobs::history_async`].
     pub fn history(&self, component: &str) -> Result<Vec<SlotInfo>, EngineError> {
         let spec = self.spec(component)?;
         let store = self.store_for(&spec);
@@ -1133,6 +1053,24 @@ impl Engine {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+impl crate::store::Locator for BackupJobs {
+    fn all_components(&self) -> Vec<ComponentSpec> {
+        BackupJobs::all_components(self)
+    }
+
+    fn store_of(
+        &self,
+        component: &str,
+    ) -> Result<(ComponentSpec, Arc<dyn ComponentStore>), crate::store::UnknownComponent> {
+        BackupJobs::store_of(self, component)
+            .map_err(|_| crate::store::UnknownComponent(component.to_string()))
+    }
+
+    fn state_dir(&self) -> &Path {
+        BackupJobs::state_dir(self)
     }
 }
 
@@ -1265,15 +1203,11 @@ fn set_problem(inner: &Inner, subject: &str, problem: Option<String>) {
 }
 
 /// Passes the job lock from backup `from` to `to` (finishing recovered backups one after the
-/// other), when `from` holds it: without a gap in which another job could start.
+/// other), when `from` holds it: without a gap in which another job could start. The last
+/// one's end releases it (see [`JobJournal::publish`]).
 fn pass_lock(inner: &Inner, from: &str, to: Option<String>) {
-    let Some(to) = to else { return };
-    let mut running = lock(&inner.running);
-    if running.as_ref().is_some_and(|j| j.id == from) {
-        *running = Some(RunningJob {
-            kind: JobKind::Backup,
-            id: to,
-        });
+    if let Some(to) = to {
+        inner.lock.hand_over(JobKind::Backup, from, Some(to));
     }
 }
 
@@ -1408,13 +1342,7 @@ impl JobJournal {
             // The job lock is free the moment the end is visible: a client that sees the
             // backup end and starts the next job never meets a 409 for this one. Taken while
             // `state` is held (order: state, then running; nothing takes them the other way).
-            let mut running = lock(&self.inner.running);
-            if running
-                .as_ref()
-                .is_some_and(|j| j.kind == JobKind::Backup && j.id == self.id)
-            {
-                *running = None;
-            }
+            self.inner.lock.release(JobKind::Backup, &self.id);
         }
     }
 }
@@ -1460,7 +1388,8 @@ impl Journal for JobJournal {
                     withdrawn.notes.push(format!(
                         "the commit decision could not be recorded ({e}); it was withdrawn"
                     ));
-                    let mut delay = Duration::from_millis(500);
+                    let mut backoff =
+                        Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
                     while let Err(e2) = self.save(&withdrawn, shown) {
                         self.set_problem(Some(crate::engine::single_line(&format!(
                             "backup {}: withdrawing a commit decision that could not be recorded \
@@ -1468,8 +1397,7 @@ impl Journal for JobJournal {
                              holds the job lock",
                             self.id
                         ))));
-                        std::thread::sleep(delay);
-                        delay = (delay * 2).min(Duration::from_secs(15));
+                        backoff.sleep_blocking();
                     }
                     self.set_problem(None);
                     let c = Critical::of(&withdrawn);
@@ -1546,6 +1474,37 @@ impl Journal for JobJournal {
     fn set_problem(&self, problem: Option<String>) {
         set_problem(&self.inner, &format!("backup {}", self.id), problem);
     }
+}
+
+/// What a hook is told about a backup: its ID, report and each component's backup folder.
+pub fn backup_context(record: &BackupRecord) -> crate::hooks::BackupContext {
+    crate::hooks::BackupContext {
+        backup_id: record.id.clone(),
+        result: if record.status == BackupStatus::Succeeded {
+            "success".into()
+        } else {
+            "failure".into()
+        },
+        report: std::path::PathBuf::from(&record.report),
+        folders: record
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), std::path::PathBuf::from(&c.folder)))
+            .collect(),
+    }
+}
+
+/// The latest finished backup's context, for a hook test run (none before the first backup).
+pub fn latest_context(engine: &BackupJobs) -> Option<crate::hooks::BackupContext> {
+    let page = engine.list_backups(&ListQuery {
+        limit: 20,
+        cursor: None,
+        status: None,
+    });
+    page.items
+        .iter()
+        .find(|r| r.status.is_final())
+        .map(backup_context)
 }
 
 #[cfg(test)]
@@ -1629,10 +1588,10 @@ mod tests {
     /// Opens an engine on `state`. A previous engine of the same test may still be held for a
     /// moment by its finishing backup thread (the state dir's lock goes with its last clone):
     /// polled until free, with a deadline.
-    fn open(state: &Path, specs: &[ComponentSpec], faults: &str) -> Engine {
+    fn open(state: &Path, specs: &[ComponentSpec], faults: &str) -> BackupJobs {
         let deadline = Instant::now() + WAIT;
         loop {
-            match Engine::open_with(
+            match BackupJobs::open_with(
                 state.to_path_buf(),
                 specs.to_vec(),
                 Faults::parse(faults).unwrap(),
@@ -1646,7 +1605,7 @@ mod tests {
         }
     }
 
-    fn run(engine: &Engine) -> BackupRecord {
+    fn run(engine: &BackupJobs) -> BackupRecord {
         let rec = engine.start_backup(Trigger::Manual, None).unwrap();
         let done = engine.wait_blocking(&rec.id, WAIT).unwrap();
         assert!(done.status.is_final(), "backup did not finish: {done:?}");
@@ -2182,7 +2141,7 @@ mod tests {
             return;
         };
         let root = PathBuf::from(root);
-        let engine = Engine::open(root.join("state"), specs_for(&root)).unwrap();
+        let engine = BackupJobs::open(root.join("state"), specs_for(&root)).unwrap();
         let rec = engine.start_backup(Trigger::Manual, None).unwrap();
         println!("started {}", rec.id);
         engine.wait_blocking(&rec.id, WAIT);
@@ -2485,7 +2444,8 @@ mod tests {
             }
         });
         let engine =
-            Engine::open_with(state.clone(), specs.clone(), Faults::none(), Some(factory)).unwrap();
+            BackupJobs::open_with(state.clone(), specs.clone(), Faults::none(), Some(factory))
+                .unwrap();
         for s in &specs {
             fake_staging(s, id2);
         }
@@ -2550,7 +2510,7 @@ mod tests {
         let (_root, specs, state) = setup(1);
         let _engine = open(&state, &specs, "");
         assert!(matches!(
-            Engine::open_with(state.clone(), specs.clone(), Faults::none(), None),
+            BackupJobs::open_with(state.clone(), specs.clone(), Faults::none(), None),
             Err(EngineError::StateLocked(_))
         ));
     }

@@ -1,0 +1,609 @@
+//! The restore job kind: the restore records (loaded at start, listed newest first), starting
+//! a restore (checks and plan from [`crate::restore`], under the job lock), applying it on a
+//! thread of its own, and recovering one a crash interrupted. What a restore does to a home
+//! is [`crate::restore`]'s; this module runs it as a job.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{SubsecRound, Utc};
+
+use super::{BackupJobs, ExclusiveGuard, JobKind, ListQuery, StartError as LockError};
+use crate::engine::backup_id::IdParts;
+use crate::engine::faults::Faults;
+use crate::restore::apply::{self, Journal};
+use crate::restore::record::{self, RestoreStatus as S};
+use crate::restore::{
+    check_request, plan, prepare, recovery, remote, RestoreRecord, RestoreRequest, RestoreStatus,
+    StartError,
+};
+use crate::sets::Sets;
+use crate::toolkit::Backoff;
+
+/// Largest page [`Restorer::list`] returns.
+pub const MAX_PAGE: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{0}")]
+    Io(String),
+}
+
+struct Inner {
+    state_dir: PathBuf,
+    engine: BackupJobs,
+    sets: Sets,
+    faults: Faults,
+    records: Mutex<BTreeMap<String, RestoreRecord>>,
+    last_id: Mutex<Option<IdParts>>,
+    /// Serialises snapshot-and-save, so an older snapshot never overwrites a newer one.
+    write_lock: Mutex<()>,
+}
+
+/// The restore jobs. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Restorer {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The fields others act on (readers, the job lock, recovery): shown only once durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Critical {
+    status: RestoreStatus,
+    finished_at: Option<chrono::DateTime<Utc>>,
+    commit_decided: bool,
+}
+
+impl Critical {
+    fn of(r: &RestoreRecord) -> Critical {
+        Critical {
+            status: r.status,
+            finished_at: r.finished_at,
+            commit_decided: r.commit_decided,
+        }
+    }
+
+    fn put(self, r: &mut RestoreRecord) {
+        r.status = self.status;
+        r.finished_at = self.finished_at;
+        r.commit_decided = self.commit_decided;
+    }
+}
+
+/// The job's own record of a restore, and what of it is on disk.
+struct Work {
+    rec: RestoreRecord,
+    /// The critical fields as last saved.
+    saved: Critical,
+    /// The last save failed: `rec` is not (all) on disk.
+    dirty: bool,
+}
+
+/// The journal of one restore: the job's working record, saved at every update, and the view
+/// readers get.
+///
+/// A restore's end and its commit decision count only once they are on disk: readers see
+/// `status`, `finished_at` and `commit_decided` as last saved while the job works with its own
+/// values, and a final record whose save failed is saved again ([`JobJournal::flush_durably`])
+/// before the job gives up the lock. A decision whose save failed is withdrawn durably before
+/// `update` returns the error (the failed save may have reached the disk all the same), so the
+/// rollback that follows is never rolled forward by recovery.
+///
+/// With `hold_final` (the job thread's journal) the final status is written to disk at once but
+/// shown to readers only by [`JobJournal::publish`], called after the one-job lock is released:
+/// a client that sees the restore final can start the next job without meeting a 409.
+struct JobJournal {
+    inner: Arc<Inner>,
+    id: String,
+    hold_final: bool,
+    held: Mutex<Option<RestoreRecord>>,
+    work: Mutex<Work>,
+}
+
+impl JobJournal {
+    /// The journal of restore `id`, whose record (in `inner.records`) is on disk.
+    fn new(inner: Arc<Inner>, id: String, hold_final: bool) -> JobJournal {
+        let rec = lock(&inner.records)
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| RestoreRecord::empty(&id));
+        JobJournal {
+            inner,
+            id,
+            hold_final,
+            held: Mutex::new(None),
+            work: Mutex::new(Work {
+                saved: Critical::of(&rec),
+                rec,
+                dirty: false,
+            }),
+        }
+    }
+
+    fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), String> {
+        let now = Critical::of(rec);
+        let injected = if now.commit_decided && !was.commit_decided {
+            self.inner.faults.save_error("restore_decision")
+        } else if now.status.is_final() && !was.status.is_final() {
+            self.inner.faults.save_error("restore_final")
+        } else {
+            None
+        };
+        if let Some(e) = injected {
+            return Err(e.to_string());
+        }
+        record::save(&self.inner.state_dir, rec).map_err(|e| e.to_string())
+    }
+
+    /// Shows `work.rec` with its durable critical fields to readers.
+    fn show(&self, work: &Work) {
+        let mut view = work.rec.clone();
+        work.saved.put(&mut view);
+        if self.hold_final && view.status.is_final() {
+            *lock(&self.held) = Some(view);
+        } else {
+            lock(&self.inner.records).insert(self.id.clone(), view);
+        }
+    }
+
+    fn set_problem(&self, problem: Option<String>) {
+        self.inner
+            .engine
+            .set_problem(&format!("restore {}", self.id), problem);
+    }
+
+    /// Saves `work.rec` until it is on disk (0.5 s doubling to 15 s between attempts), the
+    /// problem reported meanwhile.
+    fn save_until_durable(&self, work: &mut Work, what: &str) {
+        let mut backoff = Backoff::new(
+            std::time::Duration::from_millis(500),
+            std::time::Duration::from_secs(15),
+        );
+        let mut failed = false;
+        loop {
+            match self.save(&work.rec, work.saved) {
+                Ok(()) => break,
+                Err(e) => {
+                    failed = true;
+                    let problem = crate::engine::single_line(&format!(
+                        "restore {}: {what} could not be recorded ({e}); retrying; until then \
+                         the restore stays running and holds the job lock",
+                        self.id
+                    ));
+                    tracing::error!(problem = %problem, "restore record not writable");
+                    self.set_problem(Some(problem));
+                    backoff.sleep_blocking();
+                }
+            }
+        }
+        work.saved = Critical::of(&work.rec);
+        work.dirty = false;
+        self.show(work);
+        if failed {
+            self.set_problem(None);
+        }
+    }
+
+    /// Returns once the job's record is on disk (after a failed save: retried). Blocking.
+    fn flush_durably(&self) {
+        let _w = lock(&self.inner.write_lock);
+        let mut work = lock(&self.work);
+        if work.dirty {
+            self.save_until_durable(&mut work, "the restore's state");
+        }
+    }
+
+    fn is_dirty(&self) -> bool {
+        lock(&self.work).dirty
+    }
+
+    /// Shows a held final record to readers.
+    fn publish(&self) {
+        if let Some(rec) = lock(&self.held).take() {
+            lock(&self.inner.records).insert(self.id.clone(), rec);
+        }
+    }
+}
+
+impl Journal for JobJournal {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+        let _w = lock(&self.inner.write_lock);
+        let mut work = lock(&self.work);
+        let was = work.saved;
+        let mut next = work.rec.clone();
+        f(&mut next);
+        let result = self.save(&next, was);
+        let newly_decided = next.commit_decided && !was.commit_decided;
+        work.rec = next;
+        match &result {
+            Ok(()) => {
+                work.saved = Critical::of(&work.rec);
+                work.dirty = false;
+                if newly_decided {
+                    self.show(&work);
+                    drop(work);
+                    self.inner
+                        .faults
+                        .step("restore_decided", &self.inner.state_dir);
+                    return result;
+                }
+            }
+            Err(e) if newly_decided => {
+                work.rec.commit_decided = false;
+                work.rec.notes.push(format!(
+                    "the commit decision could not be recorded ({e}); it was withdrawn and every \
+                     component is put back"
+                ));
+                work.dirty = true;
+                self.save_until_durable(&mut work, "withdrawing the commit decision");
+            }
+            Err(_) => work.dirty = true,
+        }
+        self.show(&work);
+        result
+    }
+
+    fn snapshot(&self) -> RestoreRecord {
+        lock(&self.work).rec.clone()
+    }
+
+    fn step_reached(&self, step: &str) {
+        self.inner.faults.step(step, &self.inner.state_dir);
+    }
+}
+
+impl Restorer {
+    /// Loads the restore records and finishes every restore still `running` (a crash): rolled
+    /// back and `interrupted`, or completed when its commit was decided. Faults come from
+    /// `BACKUP_MASTER_FAULTS` (the `restore_*` names of `crate::engine::faults`).
+    pub fn open(
+        state_dir: &Path,
+        engine: BackupJobs,
+        sets: Sets,
+    ) -> Result<Restorer, RestoreError> {
+        let faults = Faults::from_env().map_err(|e| RestoreError::Io(e.to_string()))?;
+        Self::open_with(state_dir, engine, sets, faults)
+    }
+
+    /// Like [`Restorer::open`] with explicit faults.
+    pub fn open_with(
+        state_dir: &Path,
+        engine: BackupJobs,
+        sets: Sets,
+        faults: Faults,
+    ) -> Result<Restorer, RestoreError> {
+        let (records, warnings) =
+            record::load_all(state_dir).map_err(|e| RestoreError::Io(e.to_string()))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        let last = records
+            .iter()
+            .filter_map(|r| record::parse_restore_id(&r.id))
+            .max();
+        let running: Vec<String> = records
+            .iter()
+            .filter(|r| r.status == S::Running)
+            .map(|r| r.id.clone())
+            .collect();
+        let restorer = Restorer {
+            inner: Arc::new(Inner {
+                state_dir: state_dir.to_path_buf(),
+                engine,
+                sets,
+                faults,
+                records: Mutex::new(records.into_iter().map(|r| (r.id.clone(), r)).collect()),
+                last_id: Mutex::new(last),
+                write_lock: Mutex::new(()),
+            }),
+        };
+        for id in running {
+            let with_agents = lock(&restorer.inner.records)
+                .get(&id)
+                .is_some_and(|r| r.components.iter().any(|c| c.agent.is_some()));
+            if with_agents {
+                restorer.recover_in_background(id);
+                continue;
+            }
+            let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
+            let link = remote::AgentLink {
+                locator: Arc::new(restorer.inner.engine.clone()),
+                rt: None,
+            };
+            recovery::recover_with(&journal, &restorer.inner.faults, &link);
+            let r = journal.snapshot();
+            tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
+            if journal.is_dirty() {
+                // Its end is not on disk: it stays `running` for readers until it is, holding
+                // the job lock when it can have it.
+                let guard = restorer
+                    .inner
+                    .engine
+                    .try_lock_exclusive(JobKind::Restore, &id)
+                    .ok();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("restore-{id}-record"))
+                    .spawn(move || {
+                        journal.flush_durably();
+                        drop(guard);
+                    });
+                if let Err(e) = spawned {
+                    restorer.inner.engine.set_problem(
+                        &format!("restore {id}"),
+                        Some(format!(
+                            "restore {id}: its recovered end could not be recorded, and the \
+                             thread to retry could not start ({e}): restart the master"
+                        )),
+                    );
+                }
+            }
+        }
+        restorer.warn_about_leftovers();
+        Ok(restorer)
+    }
+
+    /// Recovers interrupted restore `id`, which has remote components, on a thread of its own
+    /// holding the job lock (taken before this returns): start-up never waits for an agent, and
+    /// the restore stays `running` (with notes naming the agents it waits for) until every
+    /// agent acknowledged the commit or the rollback (see [`recovery`]).
+    fn recover_in_background(&self, id: String) {
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Restore, &id)
+            .map_err(|e| tracing::error!(restore = %id, error = %e, "recovering a restore without the job lock"))
+            .ok();
+        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("restore-{id}-recovery"))
+            .spawn(move || {
+                let link = remote::AgentLink {
+                    locator: Arc::new(inner.engine.clone()),
+                    rt: None,
+                };
+                recovery::recover_with(&journal, &inner.faults, &link);
+                journal.flush_durably();
+                let r = journal.snapshot();
+                tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
+                drop(guard);
+                journal.publish();
+                if r.status == S::Succeeded {
+                    apply::purge_retired(&r);
+                }
+            });
+        if let Err(e) = spawned {
+            self.inner.engine.set_problem(
+                &format!("restore {id}"),
+                Some(format!(
+                    "restore {id}: the thread that finishes it after the restart could not start \
+                     ({e}); it stays running: restart the master"
+                )),
+            );
+        }
+    }
+
+    /// Adds a heuristic outcome met later (an operator's decision on an agent's machine) to
+    /// the record of restore `id` (final or not), and saves it.
+    pub fn record_heuristic(
+        &self,
+        id: &str,
+        h: &crate::store::HeuristicOutcome,
+    ) -> Result<(), String> {
+        let line = crate::engine::single_line(&h.describe());
+        let _w = lock(&self.inner.write_lock);
+        let mut records = lock(&self.inner.records);
+        let rec = records
+            .get_mut(id)
+            .ok_or_else(|| format!("no restore {id}"))?;
+        let mut next = rec.clone();
+        if !next.heuristic.contains(h) {
+            next.heuristic.push(h.clone());
+        }
+        let list = if h.mismatch {
+            &mut next.errors
+        } else {
+            &mut next.notes
+        };
+        if !list.contains(&line) {
+            list.push(line);
+        }
+        record::save(&self.inner.state_dir, &next).map_err(|e| e.to_string())?;
+        *rec = next;
+        Ok(())
+    }
+
+    /// Logs safety folders no running restore will roll back (a rollback that could not
+    /// finish, or a state folder that was lost): they hold a home's old items, so they are
+    /// never removed automatically. Retired ones (their restore committed) are deleted.
+    fn warn_about_leftovers(&self) {
+        let records = lock(&self.inner.records);
+        for spec in self.inner.engine.components() {
+            let Ok(entries) = std::fs::read_dir(&spec.home) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(id) = name.strip_prefix(plan::SAFETY_PREFIX) else {
+                    continue;
+                };
+                // Retired only after its restore committed: the deletion a crash interrupted,
+                // done only for the folder that restore's record proves it made.
+                if let Some(rid) = id.strip_suffix(apply::RETIRED_SUFFIX) {
+                    match records.get(rid) {
+                        Some(r) if r.commit_decided => apply::purge_retired(r),
+                        _ => tracing::warn!(
+                            folder = %e.path().display(),
+                            "no committed restore made this folder; it was left as it is"
+                        ),
+                    }
+                    continue;
+                }
+                if records.get(id).is_none_or(|r| r.status != S::Running) {
+                    tracing::warn!(
+                        component = %spec.name,
+                        folder = %e.path().display(),
+                        "a restore safety folder was left behind; it holds the items the \
+                         restore replaced: check and remove it by hand"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every restore, newest first, paged.
+    pub fn list(&self, q: &ListQuery<RestoreStatus>) -> (Vec<RestoreRecord>, Option<String>) {
+        let records = lock(&self.inner.records);
+        super::records::page(records.values().rev(), q, MAX_PAGE)
+    }
+
+    pub fn get(&self, id: &str) -> Option<RestoreRecord> {
+        lock(&self.inner.records).get(id).cloned()
+    }
+
+    /// The newest succeeded restore that appended `RestoreFromBackup=<folder>` to component
+    /// `component`'s `lui.ini` (for the 409 a backup gets while the line is there).
+    pub fn pending_restore(&self, component: &str, folder: &str) -> Option<String> {
+        lock(&self.inner.records)
+            .values()
+            .rev()
+            .filter(|r| r.status == S::Succeeded)
+            .find(|r| {
+                r.components.iter().any(|c| {
+                    c.name == component
+                        && c.edit.iter().any(|e| {
+                            e.append
+                                .split_once('=')
+                                .is_some_and(|(_, v)| v.trim() == folder)
+                        })
+                })
+            })
+            .map(|r| r.id.clone())
+    }
+
+    fn issue_id(&self) -> String {
+        let mut last = lock(&self.inner.last_id);
+        let (id, parts) = record::next_restore_id(*last, Utc::now());
+        *last = Some(parts);
+        id
+    }
+
+    /// Checks, plans and verifies a restore, records it, and (unless a dry run) starts applying
+    /// it in the background. Blocking: call it from `web::block`. See the module doc.
+    pub fn start(&self, req: RestoreRequest) -> Result<RestoreRecord, StartError> {
+        let specs = self.inner.engine.all_components();
+        let chosen = check_request(&req, &specs)?;
+        let id = self.issue_id();
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Restore, &id)
+            .map_err(|e| match e {
+                LockError::Busy { kind, id } => StartError::Busy { kind, id },
+                other => StartError::Io(other.to_string()),
+            })?;
+        let rec = prepare(
+            &self.inner.sets,
+            Arc::new(self.inner.engine.clone()),
+            &id,
+            &req,
+            &chosen,
+        )?;
+        {
+            let _w = lock(&self.inner.write_lock);
+            record::save(&self.inner.state_dir, &rec)
+                .map_err(|e| StartError::Io(format!("could not record the restore: {e}")))?;
+            lock(&self.inner.records).insert(id.clone(), rec.clone());
+        }
+        if rec.dry_run {
+            tracing::info!(restore = %id, backup = %rec.backup_id, "restore planned (dry run)");
+            return Ok(rec);
+        }
+        tracing::info!(restore = %id, backup = %rec.backup_id, "restore started");
+        self.spawn(id, guard, tokio::runtime::Handle::try_current().ok());
+        Ok(rec)
+    }
+
+    /// Applies a recorded plan on a thread of its own, which holds the lock until the restore
+    /// is final on disk. A panic is a failure: everything is rolled back, unless the commit
+    /// had been decided (every component applied, the decision on disk): then the commit is
+    /// completed, as recovery would after a crash, never reversed.
+    fn spawn(&self, id: String, guard: ExclusiveGuard, rt: Option<tokio::runtime::Handle>) {
+        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
+        let inner = self.inner.clone();
+        let link = remote::AgentLink {
+            locator: Arc::new(self.inner.engine.clone()),
+            rt,
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("restore-{id}"))
+            .spawn(move || {
+                let faults = &inner.faults;
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    apply::run_with(&journal, faults, &link)
+                }));
+                if outcome.is_err() {
+                    let r = journal.snapshot();
+                    if r.status.is_final() {
+                        tracing::error!(restore = %journal.id, "the restore panicked after it ended");
+                    } else if r.commit_decided {
+                        tracing::error!(restore = %journal.id, "the restore panicked after the commit decision; completing the commit");
+                        apply::complete_with(
+                            &journal,
+                            faults,
+                            &link,
+                            Some("the restore stopped unexpectedly after its commit was decided; the commit was completed"),
+                        );
+                    } else {
+                        tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
+                        apply::rollback_all_with(
+                            &journal,
+                            faults,
+                            &link,
+                            S::Failed,
+                            "internal error: the restore stopped unexpectedly; every component was put back",
+                        );
+                    }
+                }
+                // Nothing acts on an end that is not on disk: the lock stays held until it is.
+                journal.flush_durably();
+                let r = journal.snapshot();
+                tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
+                drop(guard);
+                journal.publish();
+                if r.status == S::Succeeded {
+                    apply::purge_retired(&r);
+                }
+            });
+        if let Err(e) = spawned {
+            // Nothing was touched; the guard went with the closure.
+            let journal = JobJournal::new(self.inner.clone(), id, false);
+            let _ = journal.update(&mut |r| {
+                r.status = S::Failed;
+                r.finished_at = Some(Utc::now().trunc_subsecs(0));
+                r.errors
+                    .push(format!("could not start the restore thread: {e}"));
+            });
+            journal.flush_durably();
+        }
+    }
+
+    /// Blocks until the restore is final (or `timeout`); for tests.
+    pub fn wait_blocking(&self, id: &str, timeout: std::time::Duration) -> Option<RestoreRecord> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let r = self.get(id)?;
+            let locked = self.inner.engine.running().is_some_and(|j| j.id == id);
+            if (r.status.is_final() && !locked) || std::time::Instant::now() >= deadline {
+                return Some(r);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
