@@ -90,10 +90,16 @@ pub struct ComponentProgress {
     /// Files hard-linked from the previous backup (unchanged).
     #[serde(default)]
     pub files_linked: u64,
+    /// Files cloned from the home (`FICLONE`, where the backup folder and the home are on one
+    /// file system that can share extents): a real, independent copy that shares the blocks.
+    #[serde(default)]
+    pub files_cloned: u64,
     #[serde(default)]
     pub bytes_copied: u64,
     #[serde(default)]
     pub bytes_linked: u64,
+    #[serde(default)]
+    pub bytes_cloned: u64,
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -188,7 +194,7 @@ impl BackupRecord {
 
 /// An event of `/backups/{id}/events`. JSON is tagged by `type`:
 /// `{"type":"progress","name":"hub","status":"preparing","files":120,"files_copied":3,
-/// "files_linked":90,"bytes_copied":1024,"bytes_linked":4096}` and `{"type":"end","status":"succeeded"}`.
+/// "files_linked":90,"files_cloned":0,"bytes_copied":1024,"bytes_linked":4096,"bytes_cloned":0}` and `{"type":"end","status":"succeeded"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BackupEvent {
@@ -201,8 +207,12 @@ pub enum BackupEvent {
         files: u64,
         files_copied: u64,
         files_linked: u64,
+        #[serde(default)]
+        files_cloned: u64,
         bytes_copied: u64,
         bytes_linked: u64,
+        #[serde(default)]
+        bytes_cloned: u64,
     },
     /// The backup ended with this final status; the last event.
     End { status: BackupStatus },
@@ -216,8 +226,10 @@ impl BackupEvent {
             files: c.files,
             files_copied: c.files_copied,
             files_linked: c.files_linked,
+            files_cloned: c.files_cloned,
             bytes_copied: c.bytes_copied,
             bytes_linked: c.bytes_linked,
+            bytes_cloned: c.bytes_cloned,
         }
     }
 }
@@ -316,8 +328,10 @@ mod tests {
             files: 2,
             files_copied: 1,
             files_linked: 0,
+            files_cloned: 0,
             bytes_copied: 5,
             bytes_linked: 0,
+            bytes_cloned: 0,
             started_at: None,
             finished_at: None,
             duration_ms: None,

@@ -3,7 +3,7 @@
 use super::*;
 use crate::engine::faults::Faults;
 use crate::engine::readme::README_FILE;
-use crate::engine::tree_copy::{render_sums, SUMS_FILE_NAME};
+use crate::engine::sums::{render_sums, SUMS_FILE_NAME};
 use crate::engine::{ComponentSpec, Profile};
 use sha2::{Digest, Sha256};
 use std::fs;

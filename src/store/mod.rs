@@ -28,10 +28,17 @@ pub use local::LocalStore;
 pub struct ProgressUpdate {
     /// Regular files in the backup (0 until the items were listed).
     pub files: u64,
+    /// Files read and written (neither cloned nor linked).
     pub files_copied: u64,
+    /// Files hard-linked from the previous backup (unchanged).
     pub files_linked: u64,
+    /// Files cloned (`FICLONE`: sharing extents with the home, where the file system can).
+    #[serde(default)]
+    pub files_cloned: u64,
     pub bytes_copied: u64,
     pub bytes_linked: u64,
+    #[serde(default)]
+    pub bytes_cloned: u64,
 }
 
 /// Receives progress; called from worker threads, so it must be cheap and must not block.
@@ -58,9 +65,12 @@ pub struct PrepareOutcome {
     pub finished_at: DateTime<Utc>,
     /// One line each.
     pub errors: Vec<String>,
-    /// Entries that were skipped (sockets, FIFOs, devices).
+    /// Entries that were skipped (sockets, FIFOs, devices): the first 100 by name.
     #[serde(default)]
     pub skipped: Vec<String>,
+    /// Skipped entries beyond those named in `skipped`.
+    #[serde(default)]
+    pub skipped_more: u64,
 }
 
 /// One history slot, read from disk (`/components/{name}/history`).
