@@ -400,25 +400,6 @@ fn an_unchanged_second_backup_hard_links_everything() {
     assert!(sha256sum_ok(&cur));
 }
 
-struct Tmpfs(std::path::PathBuf);
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(at: &Path, size: &str) -> Tmpfs {
-    std::fs::create_dir_all(at).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(at)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "mount tmpfs (the disk-full test needs root)");
-    Tmpfs(at.to_path_buf())
-}
-
 #[test]
 fn a_full_disk_fails_cleanly_and_keeps_previous_slots() {
     let s = Setup::new(2);

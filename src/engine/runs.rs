@@ -55,16 +55,28 @@ impl RunSorter {
         }
     }
 
+    /// Reserves the whole buffer at once (untouched pages cost no memory): a buffer grown by
+    /// doubling would briefly hold its old and new copies.
+    fn reserve(&mut self) {
+        if self.data.capacity() == 0 {
+            self.data.reserve_exact(self.limit);
+            self.starts.reserve_exact(self.limit / 64);
+        }
+    }
+
     pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<(), IoError> {
         let (Ok(k), Ok(v)) = (u32::try_from(key.len()), u32::try_from(value.len())) else {
             return Err(IoError::new("sorting in", &self.dir, too_long()));
         };
+        self.reserve();
         self.starts.push(self.data.len());
         self.data.extend_from_slice(&k.to_le_bytes());
         self.data.extend_from_slice(&v.to_le_bytes());
         self.data.extend_from_slice(key);
         self.data.extend_from_slice(value);
-        if self.data.len() + self.starts.len() * 8 >= self.limit {
+        if self.data.len() + 8 + key.len() + value.len() > self.limit
+            || self.starts.len() == self.starts.capacity()
+        {
             self.spill()?;
         }
         Ok(())
@@ -96,8 +108,8 @@ impl RunSorter {
             .ctx("writing a sort run in", &self.dir)?;
         file.rewind().ctx("reading a sort run in", &self.dir)?;
         self.runs.push(file);
-        self.data = Vec::new();
-        self.starts = Vec::new();
+        self.data.clear();
+        self.starts.clear();
         Ok(())
     }
 

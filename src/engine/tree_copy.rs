@@ -64,7 +64,7 @@ const CHUNK: usize = 4096;
 /// Most skipped special files named in an outcome (all are counted).
 pub const MAX_SKIPPED_NAMES: usize = 100;
 /// What each worker's sort buffer holds before it writes a run.
-const SORT_BUFFER_BYTES: usize = 4 << 20;
+const SORT_BUFFER_BYTES: usize = 2 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
