@@ -7,8 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::Value;

@@ -119,6 +119,9 @@ impl RunSorter {
     }
 }
 
+/// A record: its key and its value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// One sorted source of a merge.
 enum Run {
     File {
@@ -133,7 +136,7 @@ enum Run {
 }
 
 impl Run {
-    fn next(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>, IoError> {
+    fn next(&mut self) -> Result<Option<Record>, IoError> {
         match self {
             Run::Memory { data, starts, next } => {
                 let Some(&at) = starts.get(*next) else {
@@ -241,7 +244,7 @@ impl Merge {
 }
 
 impl Iterator for Merge {
-    type Item = Result<(Vec<u8>, Vec<u8>), IoError>;
+    type Item = Result<Record, IoError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
