@@ -14,9 +14,7 @@ fn progress(name: &str, folder: &str, status: &str, files: u64, bytes: u64, done
     json!({
         "name": name, "status": status, "folder": folder, "keep": 3,
         "files": files, "files_copied": if done { 2 } else { 0 }, "files_linked": if done { files - 2 } else { 0 },
-        "files_cloned": 0,
         "bytes_copied": if done { 4096 } else { 0 }, "bytes_linked": if done { bytes - 4096 } else { 0 },
-        "bytes_cloned": 0,
         "started_at": if status == "pending" { Value::Null } else { json!("2026-11-26T02:00:00Z") },
         "finished_at": if done { json!("2026-11-26T02:00:04Z") } else { Value::Null },
         "duration_ms": if done { json!(3870) } else { Value::Null },
@@ -105,7 +103,7 @@ Final completion date: 2026-11-26T02:00:04Z
 pub fn backup_event() -> Value {
     json!({
         "event": "progress",
-        "data": "{\"type\":\"progress\",\"name\":\"hub\",\"status\":\"committed\",\"files\":4,\"files_copied\":2,\"files_linked\":2,\"files_cloned\":0,\"bytes_copied\":4096,\"bytes_linked\":1044480,\"bytes_cloned\":0}"
+        "data": "{\"type\":\"progress\",\"name\":\"hub\",\"status\":\"committed\",\"files\":4,\"files_copied\":2,\"files_linked\":2,\"bytes_copied\":4096,\"bytes_linked\":1044480}"
     })
 }
 
@@ -437,7 +435,6 @@ fn lui_plan(status: &str, origin: &str, source: &str) -> Value {
         "started_at": if done { json!("2026-11-26T10:15:01Z") } else { Value::Null },
         "finished_at": if done { json!("2026-11-26T10:15:06Z") } else { Value::Null },
         "files": if done { 4 } else { 0 }, "bytes": if done { 52_428_800 } else { 0 },
-        "files_cloned": 0, "bytes_cloned": 0,
         "errors": [],
         "folder_times": [{ "path": "/srv/maestro/lui", "mtime_s": 1_795_680_000, "mtime_ns": 0 }]
     })
@@ -534,16 +531,16 @@ pub fn agent_info() -> Value {
 fn txn(state: &str) -> Value {
     let prepared = !matches!(state, "preparing");
     let decided = matches!(state, "committed" | "aborted");
-    let stats = json!({ "files": 3, "files_copied": 1, "files_linked": 2, "files_cloned": 0, "bytes_copied": 4096, "bytes_linked": 8_384_512, "bytes_cloned": 0 });
+    let stats = json!({ "files": 3, "files_copied": 1, "files_linked": 2, "bytes_copied": 4096, "bytes_linked": 8_384_512 });
     json!({
         "component": "trk", "backup_id": BACKUP_ID, "state": state,
         "backup_path": "/srv/maestro/tracker/backup",
-        "progress": if prepared { stats.clone() } else { json!({ "files": 1, "files_copied": 1, "files_linked": 0, "files_cloned": 0, "bytes_copied": 4096, "bytes_linked": 0, "bytes_cloned": 0 }) },
+        "progress": if prepared { stats.clone() } else { json!({ "files": 1, "files_copied": 1, "files_linked": 0, "bytes_copied": 4096, "bytes_linked": 0 }) },
         "started_at": "2026-11-26T02:00:00Z",
         "prepared_at": if prepared { json!("2026-11-26T02:00:03Z") } else { Value::Null },
         "decided_at": if decided { json!("2026-11-26T02:00:04Z") } else { Value::Null },
         "outcome": if prepared {
-            json!({ "status": "prepared", "stats": stats, "started_at": "2026-11-26T02:00:00Z", "finished_at": "2026-11-26T02:00:03Z", "errors": [], "skipped": [], "skipped_more": 0 })
+            json!({ "status": "prepared", "stats": stats, "started_at": "2026-11-26T02:00:00Z", "finished_at": "2026-11-26T02:00:03Z", "errors": [], "skipped": [] })
         } else { Value::Null },
         "detail": if state == "aborted" { json!("hub: copying accountreg/accounts.dat: No space left on device (os error 28)") } else { Value::Null },
         "participation": {
@@ -621,7 +618,6 @@ fn trk_plan(status: &str) -> Value {
         "started_at": if done { json!("2026-11-26T10:15:01Z") } else { Value::Null },
         "finished_at": if done { json!("2026-11-26T10:15:03Z") } else { Value::Null },
         "files": if done { 3 } else { 0 }, "bytes": if done { 8_388_608 } else { 0 },
-        "files_cloned": 0, "bytes_cloned": 0,
         "errors": [],
         "folder_times": [{ "path": "/srv/maestro/tracker", "mtime_s": 1_795_680_000, "mtime_ns": 0 }]
     })

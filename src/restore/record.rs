@@ -191,11 +191,12 @@ pub struct ComponentRestore {
     /// Bytes copied out of the backup (read and written, or cloned).
     pub bytes: u64,
     /// Of `files`, those cloned (`FICLONE`: the home's copy shares extents with the backup
-    /// where both are on one file system that can; still an independent copy).
-    #[serde(default)]
+    /// where both are on one file system that can; still an independent copy). Absent when
+    /// none was.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub files_cloned: u64,
-    /// Of `bytes`, those cloned.
-    #[serde(default)]
+    /// Of `bytes`, those cloned; absent when no file was.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub bytes_cloned: u64,
     pub errors: Vec<String>,
     /// Modification times of the home folders the restore changes, taken before the first

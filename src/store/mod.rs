@@ -33,11 +33,13 @@ pub struct ProgressUpdate {
     /// Files hard-linked from the previous backup (unchanged).
     pub files_linked: u64,
     /// Files cloned (`FICLONE`: sharing extents with the home, where the file system can).
-    #[serde(default)]
+    /// Absent when none was.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub files_cloned: u64,
     pub bytes_copied: u64,
     pub bytes_linked: u64,
-    #[serde(default)]
+    /// Absent when no file was cloned.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub bytes_cloned: u64,
 }
 
@@ -68,8 +70,8 @@ pub struct PrepareOutcome {
     /// Entries that were skipped (sockets, FIFOs, devices): the first 100 by name.
     #[serde(default)]
     pub skipped: Vec<String>,
-    /// Skipped entries beyond those named in `skipped`.
-    #[serde(default)]
+    /// Skipped entries beyond those named in `skipped`; absent when there are none.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub skipped_more: u64,
 }
 
