@@ -119,7 +119,8 @@ fn two_hundred_thousand_files_back_up_verify_and_restore_in_flat_memory() {
     let c = &first["components"][0];
     assert_eq!(c["files"], FILES as u64 + 1, "{c}");
     assert_eq!(
-        c["files_copied"].as_u64().unwrap() + c["files_cloned"].as_u64().unwrap(),
+        // `files_cloned` is left out when zero (a tmpfs cannot clone).
+        c["files_copied"].as_u64().unwrap() + c["files_cloned"].as_u64().unwrap_or(0),
         FILES as u64 + 1,
         "{c}"
     );
