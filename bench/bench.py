@@ -8,6 +8,21 @@ starts the release server, and prints:
   restore          / cp -a of the same items       (target <= 1.2, when /restores exists)
   peak RSS of the server.
 Run on demand: python3 bench/bench.py [--keep DIR]. Needs rsync (apt-get install rsync).
+
+Other tables (each its own run):
+  python3 bench/bench.py scale [N ...]   files of 1-4 KB (default 20000 100000 1000000): time vs
+                                         cp -a + sync, unchanged backup, and the server's peak RSS
+                                         in each of backup, unchanged backup, verify and restore.
+  python3 bench/bench.py btrfs           the data set above on a loop-mounted btrfs image (root,
+                                         btrfs-progs): full backup and restore vs cp -a + sync on
+                                         the same file system (target <= 0.3), and the disk space
+                                         a full backup takes (target < 5% of the data).
+  python3 bench/bench.py wrk [RECORDS]   wrk -t2 -c64 (apt-get install wrk), each with its anchor
+                                         in the same run: GET /backup-sets vs GET /settings
+                                         (target >= 50%), GET /backups?limit=50 vs the OpenAPI
+                                         document (target >= 70%), with RECORDS backup records
+                                         (default 1000).
+BENCH_DIR chooses the folder the data goes to (default: the temporary folder).
 """
 
 import hashlib
@@ -92,11 +107,236 @@ def peak_rss_kib(pid):
     return 0
 
 
-def main():
-    keep = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--keep" else None
+def build():
     if not os.environ.get("BENCH_NO_BUILD"):
         sh("cargo", "build", "--release", "--locked", "--quiet")
-    binary = os.path.join(ROOT, "target", "release", "backup-master")
+    return os.path.join(ROOT, "target", "release", "backup-master")
+
+
+def write_config(work, home, items, backup_folder, keep=3):
+    cfg = os.path.join(work, "bench.toml")
+    with open(cfg, "w") as fh:
+        fh.write(
+            f"""listen = "127.0.0.1:0"
+state_dir = "state"
+[[tokens]]
+role = "admin"
+sha256 = "{hashlib.sha256(TOKEN.encode()).hexdigest()}"
+[schedule]
+enabled = false
+[[components]]
+name = "app"
+profile = "custom"
+home = "{home}"
+items = {json.dumps(items)}
+backup_folder = "{backup_folder}"
+keep = {keep}
+"""
+        )
+    return cfg
+
+
+class Server:
+    """The release server on a free port, for the with-block."""
+
+    def __init__(self, binary, cfg):
+        self.proc = subprocess.Popen([binary, "serve", "--config", cfg], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.base = None
+        for line in self.proc.stdout:
+            if line.startswith("backup-master listening on "):
+                self.base = line.split(" on ", 1)[1].strip()
+                break
+        assert self.base, "server did not start"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()
+
+    def job(self, post, body, get):
+        rec = request(self.base, "POST", post, body)
+        done = wait(self.base, get.format(id=rec["id"]))
+        assert done["status"] in ("succeeded", "passed"), done
+        return done
+
+    def backup(self):
+        return self.job("/api/v1/backups", {}, "/api/v1/backups/{id}")
+
+    def reset_peak(self):
+        """Starts a new peak-RSS measurement (Linux: 5 to clear_refs resets VmHWM)."""
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as fh:
+            fh.write("5\n")
+
+    def peak_mib(self):
+        return peak_rss_kib(self.proc.pid) / 1024
+
+
+def make_small_files(home, n, per_folder=1000):
+    rnd = random.Random(n)
+    chunk = rnd.randbytes(1 << 16)
+    for d in range((n + per_folder - 1) // per_folder):
+        folder = os.path.join(home, "data", f"d{d:05}")
+        os.makedirs(folder)
+        for f in range(min(per_folder, n - d * per_folder)):
+            size = rnd.randint(1024, 4096)
+            off = rnd.randint(0, len(chunk) - size)
+            with open(os.path.join(folder, f"f{f:04}"), "wb") as fh:
+                fh.write(chunk[off : off + size])
+
+
+def scale(counts):
+    binary = build()
+    print("| files | cp -a + sync | full backup | ratio | unchanged backup | peak RSS backup / unchanged / verify / restore |")
+    print("|---|---|---|---|---|---|")
+    for n in counts:
+        work = tempfile.mkdtemp(prefix=f"bm-scale-{n}-", dir=os.environ.get("BENCH_DIR"))
+        try:
+            home = os.path.join(work, "home")
+            make_small_files(home, n)
+            settle()
+            dst = os.path.join(work, "cp-dst")
+            os.makedirs(dst)
+            cp = timed(lambda: sh("cp", "-a", os.path.join(home, "data"), dst)) + timed(lambda: sh("sync"))
+            shutil.rmtree(dst)
+            cfg = write_config(work, "home", ["data/"], os.path.join(work, "bk"), keep=1)
+            with Server(binary, cfg) as srv:
+                peaks = []
+                settle()
+                srv.reset_peak()
+                full = timed(srv.backup)
+                peaks.append(srv.peak_mib())
+                settle()
+                srv.reset_peak()
+                last = {}
+                unchanged = timed(lambda: last.update(srv.backup()))
+                peaks.append(srv.peak_mib())
+                srv.reset_peak()
+                bid = last["id"]
+                srv.job(f"/api/v1/backup-sets/{bid}/verify", {}, f"/api/v1/backup-sets/{bid}/verifications/{{id}}")
+                peaks.append(srv.peak_mib())
+                srv.reset_peak()
+                srv.job("/api/v1/restores", {"backup_id": bid}, "/api/v1/restores/{id}")
+                peaks.append(srv.peak_mib())
+            print(
+                f"| {n:,} | {cp:.2f} s | {full:.2f} s | {full / cp:.2f} | {unchanged:.2f} s | "
+                + " / ".join(f"{p:.0f}" for p in peaks)
+                + " MiB |",
+                flush=True,
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def btrfs():
+    binary = build()
+    work = tempfile.mkdtemp(prefix="bm-btrfs-", dir=os.environ.get("BENCH_DIR"))
+    img = os.path.join(work, "btrfs.img")
+    mnt = os.path.join(work, "mnt")
+    os.makedirs(mnt)
+    with open(img, "wb") as fh:
+        fh.truncate(3 << 30)
+    sh("mkfs.btrfs", "-q", img)
+    sh("mount", "-o", "loop", img, mnt)
+    try:
+        home = os.path.join(mnt, "home")
+        make_data(home)
+        settle()
+        total = int(subprocess.run(["du", "-sb", home], capture_output=True, text=True).stdout.split()[0])
+
+        def cp_sync(*flags):
+            dst = os.path.join(mnt, "cp-dst")
+            shutil.rmtree(dst, ignore_errors=True)
+            os.makedirs(dst)
+            settle()
+            return timed(lambda: sh("cp", "-a", *flags, os.path.join(home, "big"), os.path.join(home, "small"), dst)) + timed(lambda: sh("sync"))
+
+        # coreutils 9 clones by default on btrfs (--reflink=auto): both are shown.
+        cp = min(cp_sync("--reflink=never"), cp_sync("--reflink=never"))
+        cp_auto = min(cp_sync(), cp_sync())
+        shutil.rmtree(os.path.join(mnt, "cp-dst"), ignore_errors=True)
+        sh("sync")
+
+        def used():
+            st = os.statvfs(mnt)
+            return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+        cfg = write_config(mnt, "home", ["big/", "small/"], os.path.join(mnt, "bk"))
+        with Server(binary, cfg) as srv:
+            settle()
+            before = used()
+            rec = {}
+            full = timed(lambda: rec.update(srv.backup()))
+            sh("sync")
+            space = used() - before
+            du = subprocess.run(["btrfs", "filesystem", "du", "-s", "--raw", os.path.join(mnt, "bk")], capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            c = rec["components"][0]
+            settle()
+            restore = timed(lambda: srv.job("/api/v1/restores", {"backup_id": rec["id"]}, "/api/v1/restores/{id}"))
+    finally:
+        subprocess.run(["umount", mnt])
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"data: {total / 1e6:.0f} MB; {c['files_cloned']} files cloned, {c['files_copied']} copied")
+    print("| on btrfs | time | ratio to cp -a --reflink=never + sync | target |")
+    print("|---|---|---|---|")
+    print(f"| cp -a --reflink=never + sync | {cp:.2f} s | | |")
+    print(f"| cp -a + sync (clones: --reflink=auto) | {cp_auto:.2f} s | {cp_auto / cp:.2f} | |")
+    print(f"| full backup | {full:.2f} s | {full / cp:.2f} ({full / cp_auto:.2f} x cp -a that clones) | <= 0.3 |")
+    print(f"| restore | {restore:.2f} s | {restore / cp:.2f} ({restore / cp_auto:.2f} x cp -a that clones) | <= 0.3 |")
+    print(f"| disk space of a full backup | {space / 1e6:.1f} MB | {space / total:.1%} of the data | < 5% |")
+    print(f"btrfs filesystem du of the backup (total, exclusive, set shared, bytes): {du}")
+
+
+def wrk_rate(url, seconds=10):
+    out = subprocess.run(
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {TOKEN}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rate = float(next(l for l in out.splitlines() if l.startswith("Requests/sec:")).split()[1])
+    p99 = next((l.split()[1] for l in out.splitlines() if l.strip().startswith("99%")), "?")
+    return rate, p99
+
+
+def wrk(records):
+    binary = build()
+    work = tempfile.mkdtemp(prefix="bm-wrk-", dir=os.environ.get("BENCH_DIR"))
+    try:
+        home = os.path.join(work, "home")
+        os.makedirs(os.path.join(home, "data"))
+        with open(os.path.join(home, "data", "x"), "w") as fh:
+            fh.write("x\n")
+        cfg = write_config(work, "home", ["data/"], os.path.join(work, "bk"), keep=3)
+        with Server(binary, cfg) as srv:
+            print(f"making {records} backup records ...", flush=True)
+            for _ in range(records):
+                srv.backup()
+            # Let the slots' change times age past the set cache's two-second guard.
+            time.sleep(2.5)
+            b = srv.base
+            rows = [
+                ("GET /backup-sets", f"{b}/api/v1/backup-sets", "GET /settings", f"{b}/api/v1/settings", 0.5),
+                ("GET /backups?limit=50", f"{b}/api/v1/backups?limit=50", "GET /api-docs/openapi.json", f"{b}/api-docs/openapi.json", 0.7),
+            ]
+            print("| endpoint | req/s | p99 | anchor | req/s | p99 | ratio | target |")
+            print("|---|---|---|---|---|---|---|---|")
+            for name, url, anchor, aurl, target in rows:
+                r, p = wrk_rate(url)
+                a, ap = wrk_rate(aurl)
+                print(f"| {name} | {r:,.0f} | {p} | {anchor} | {a:,.0f} | {ap} | {r / a:.2f} | >= {target} |", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "scale":
+        return scale([int(n) for n in sys.argv[2:]] or [20_000, 100_000, 1_000_000])
+    if len(sys.argv) > 1 and sys.argv[1] == "btrfs":
+        return btrfs()
+    if len(sys.argv) > 1 and sys.argv[1] == "wrk":
+        return wrk(int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
+    keep = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--keep" else None
+    binary = build()
     work = keep or tempfile.mkdtemp(prefix="bm-bench-", dir=os.environ.get("BENCH_DIR"))
     os.makedirs(work, exist_ok=True)
     home = os.path.join(work, "home")

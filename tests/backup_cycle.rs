@@ -7,8 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::Value;
@@ -398,25 +396,6 @@ fn an_unchanged_second_backup_hard_links_everything() {
         prev.join("luidata/big.bin").metadata().unwrap().ino()
     );
     assert!(sha256sum_ok(&cur));
-}
-
-struct Tmpfs(std::path::PathBuf);
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(at: &Path, size: &str) -> Tmpfs {
-    std::fs::create_dir_all(at).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(at)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "mount tmpfs (the disk-full test needs root)");
-    Tmpfs(at.to_path_buf())
 }
 
 #[test]

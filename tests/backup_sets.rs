@@ -140,6 +140,39 @@ fn sets_are_found_on_disk_also_after_the_state_dir_is_lost() {
     check(&server);
 }
 
+/// The set view is kept in memory between requests and follows the folders' mtimes: a slot
+/// deleted by hand shows at the next request, and so does a backup the product makes.
+#[test]
+fn the_set_view_follows_a_slot_deleted_by_hand_and_new_backups() {
+    let s = Setup::new(2);
+    let server = s.start();
+    let a = run_backup(&server)["id"].as_str().unwrap().to_string();
+    let b = run_backup(&server)["id"].as_str().unwrap().to_string();
+    // A view read while its folders changed within the last two seconds is not kept (a change
+    // in the same clock tick would not show in their times): this lets the folders' times age
+    // past that guard so the view below is served from memory. It waits for the clock, not for
+    // the server.
+    std::thread::sleep(Duration::from_millis(2100));
+    for _ in 0..3 {
+        let list = sets(&server, "");
+        assert_eq!(ids(&list), [b.clone(), a.clone()]);
+        assert!(list["items"][1]["complete"].as_bool().unwrap());
+    }
+    std::fs::remove_dir_all(s.home("lui").join("backup1")).unwrap();
+    let list = sets(&server, "");
+    assert_eq!(ids(&list), [b.clone(), a.clone()]);
+    let old = &list["items"][1];
+    assert_eq!(old["complete"], false, "{old}");
+    assert_eq!(strings(&old["missing"]), ["lui"]);
+    let one = server.get_json(&format!("/api/v1/backup-sets/{a}"), VIEWER);
+    assert_eq!(one["complete"], false);
+
+    let c = run_backup(&server)["id"].as_str().unwrap().to_string();
+    let list = sets(&server, "");
+    assert_eq!(ids(&list), [c, b, a]);
+    assert_eq!(list["items"][0]["complete"], true);
+}
+
 #[test]
 fn incomplete_failed_and_malformed_sets_are_reported_not_crashed_on() {
     let s = Setup::new(2);

@@ -191,6 +191,7 @@ pub async fn run(run: Run) -> BackupStatus {
                     finished_at: now(),
                     errors: vec![format!("internal error: prepare stopped unexpectedly: {e}")],
                     skipped: vec![],
+                    skipped_more: 0,
                 },
             };
             let ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -225,8 +226,10 @@ pub async fn run(run: Run) -> BackupStatus {
                 c.files = o.stats.files;
                 c.files_copied = o.stats.files_copied;
                 c.files_linked = o.stats.files_linked;
+                c.files_cloned = o.stats.files_cloned;
                 c.bytes_copied = o.stats.bytes_copied;
                 c.bytes_linked = o.stats.bytes_linked;
+                c.bytes_cloned = o.stats.bytes_cloned;
                 c.finished_at = Some(o.finished_at);
                 c.duration_ms = Some(ms);
                 if o.status == PrepareStatus::Failed {
@@ -237,11 +240,10 @@ pub async fn run(run: Run) -> BackupStatus {
             for path in o.skipped.iter().take(SHOWN) {
                 r.notes.push(format!("{name}: skipped special file {path}"));
             }
-            if o.skipped.len() > SHOWN {
-                r.notes.push(format!(
-                    "{name}: {} more special files skipped",
-                    o.skipped.len() - SHOWN
-                ));
+            let more = (o.skipped.len().saturating_sub(SHOWN) as u64) + o.skipped_more;
+            if more > 0 {
+                r.notes
+                    .push(format!("{name}: {more} more special files skipped"));
             }
         });
     }

@@ -15,18 +15,22 @@
 //! | `<NAME>.failed` | only `readme.txt` of the newest failed attempt; never a slot |
 //!
 //! Inside a slot: the component's items, `readme.txt`, `SHA256SUMS` and the hidden index
-//! `.backup-master-index` (see [`tree_copy::INDEX_FILE_NAME`]). Verification ignores these three.
+//! `.backup-master-index` (see [`index::INDEX_FILE_NAME`]). Verification ignores these three.
 
 pub mod backup_id;
 pub mod faults;
 pub mod folder_check;
+pub mod index;
 pub mod participation;
 pub mod profile;
 pub mod readme;
 pub mod record;
 pub mod report;
+pub mod runs;
 pub mod slots;
+pub mod sums;
 pub mod tree_copy;
+pub mod walk;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -90,10 +90,18 @@ pub struct ComponentProgress {
     /// Files hard-linked from the previous backup (unchanged).
     #[serde(default)]
     pub files_linked: u64,
+    /// Files cloned from the home (`FICLONE`, where the backup folder and the home are on one
+    /// file system that can share extents): a real, independent copy that shares the blocks.
+    /// Absent when none was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub files_cloned: u64,
     #[serde(default)]
     pub bytes_copied: u64,
     #[serde(default)]
     pub bytes_linked: u64,
+    /// Absent when no file was cloned.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes_cloned: u64,
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -188,7 +196,8 @@ impl BackupRecord {
 
 /// An event of `/backups/{id}/events`. JSON is tagged by `type`:
 /// `{"type":"progress","name":"hub","status":"preparing","files":120,"files_copied":3,
-/// "files_linked":90,"bytes_copied":1024,"bytes_linked":4096}` and `{"type":"end","status":"succeeded"}`.
+/// "files_linked":90,"bytes_copied":1024,"bytes_linked":4096}` (with `files_cloned` and
+/// `bytes_cloned` once a file was cloned) and `{"type":"end","status":"succeeded"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BackupEvent {
@@ -201,8 +210,14 @@ pub enum BackupEvent {
         files: u64,
         files_copied: u64,
         files_linked: u64,
+        /// Absent when no file was cloned.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        files_cloned: u64,
         bytes_copied: u64,
         bytes_linked: u64,
+        /// Absent when no file was cloned.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        bytes_cloned: u64,
     },
     /// The backup ended with this final status; the last event.
     End { status: BackupStatus },
@@ -216,10 +231,18 @@ impl BackupEvent {
             files: c.files,
             files_copied: c.files_copied,
             files_linked: c.files_linked,
+            files_cloned: c.files_cloned,
             bytes_copied: c.bytes_copied,
             bytes_linked: c.bytes_linked,
+            bytes_cloned: c.bytes_cloned,
         }
     }
+}
+
+/// For counts that are left out of a JSON body when zero (those that older clients and file
+/// systems without clones never see).
+pub fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `<state_dir>/jobs/backups`: one `<ID>.json` per backup.
@@ -316,8 +339,10 @@ mod tests {
             files: 2,
             files_copied: 1,
             files_linked: 0,
+            files_cloned: 0,
             bytes_copied: 5,
             bytes_linked: 0,
+            bytes_cloned: 0,
             started_at: None,
             finished_at: None,
             duration_ms: None,

@@ -74,8 +74,10 @@ pub fn render(rec: &BackupRecord) -> String {
         line(&mut s, format!("  Files: {}", c.files));
         line(&mut s, format!("  Files copied: {}", c.files_copied));
         line(&mut s, format!("  Files linked: {}", c.files_linked));
+        line(&mut s, format!("  Files cloned: {}", c.files_cloned));
         line(&mut s, format!("  Bytes copied: {}", c.bytes_copied));
         line(&mut s, format!("  Bytes linked: {}", c.bytes_linked));
+        line(&mut s, format!("  Bytes cloned: {}", c.bytes_cloned));
         if let Some(ms) = c.duration_ms {
             line(&mut s, format!("  Duration: {}", fmt_duration_ms(ms)));
         }
@@ -144,8 +146,10 @@ mod tests {
                 files: 3,
                 files_copied: 1,
                 files_linked: 2,
+                files_cloned: 0,
                 bytes_copied: 10,
                 bytes_linked: 20,
+                bytes_cloned: 0,
                 started_at: None,
                 finished_at: None,
                 duration_ms: Some(1234),

@@ -1,6 +1,8 @@
-//! The tree copy: puts a component's items into a staging folder, reading every file once while
-//! hashing it (SHA-256), or hard-linking it from the previous backup when it is unchanged; and
-//! the formats of the two files that go with it, `SHA256SUMS` and the index.
+//! The tree copy: puts a component's items into a staging folder (or, for a restore, a
+//! backup's items into a home), reading every file once while hashing it (SHA-256), cloning it
+//! where the file system can share extents, or hard-linking it from the previous backup when
+//! it is unchanged. `SHA256SUMS` and the index that go with a copy are in [`super::sums`] and
+//! [`super::index`].
 //!
 //! Rules:
 //! * Modes, mtimes (and atimes) are kept; owners too when running as root. Empty folders are kept.
@@ -8,59 +10,49 @@
 //!   home; an item whose path runs through a symbolic link is refused. Links are not listed in
 //!   `SHA256SUMS` (`sha256sum -c` would follow them).
 //! * Sockets, FIFOs and device nodes inside an item are never opened: they are skipped, listed
-//!   in the outcome (the backup's record names each in its notes) and logged. They are not
-//!   recreated: a restore must not make device nodes in a home from whatever a backup medium
-//!   holds, `sha256sum -c` cannot check them, and a socket or FIFO is recreated by the program
-//!   that uses it. An item that is itself such a file is an error, like a missing item.
+//!   in the outcome (the first [`MAX_SKIPPED_NAMES`] by name, all counted; the backup's record
+//!   names some in its notes) and logged. They are not recreated: a restore must not make
+//!   device nodes in a home from whatever a backup medium holds, `sha256sum -c` cannot check
+//!   them, and a socket or FIFO is recreated by the program that uses it. An item that is
+//!   itself such a file is an error, like a missing item.
 //! * A file is unchanged when its source size, mtime, ctime, inode and device equal what the
 //!   index of the previous backup (slot `backup/`) recorded; it is then hard-linked from that
 //!   slot, after checking the slot's file still has the recorded size and mtime, and its
 //!   checksum is reused. A file that changed while it was copied is not indexed, so the next
 //!   backup copies it again.
-//! * Files are spread over worker threads that take the next file from a shared counter.
-//!   Memory stays flat: one 1 MiB buffer per worker, whatever the data size.
+//! * A changed or new file is first cloned (`FICLONE`: the copy shares the source's extents
+//!   until either is written, so it stays an independent copy) where source and destination
+//!   can (btrfs, XFS with reflink): tried once per source device and worker, and where the
+//!   file system refuses, every later file of that device is copied. A cloned file is then
+//!   read back **from the clone** for its checksum: the sum describes exactly what the copy
+//!   holds, also when the source changes meanwhile. The outcome counts copies, clones and links.
+//! * Memory stays flat whatever the file count: the items are walked in path order (one
+//!   folder's names at a time), joined line by line with the previous index, and each file's
+//!   checksum and index entry go to sorted runs on disk ([`super::runs`], unnamed files in the
+//!   scratch folder) merged in path order when the listings are written. Files are spread over
+//!   worker threads, one 1 MiB buffer each.
 //! * The cancel token is checked before every file and between chunks of a large file.
-//!
-//! The index, `.backup-master-index` ([`INDEX_FILE_NAME`]), is a hidden file in each slot:
-//! a header line `# backup-master index v1`, then per regular file
-//! `<sha256 hex> <size> <mtime s> <mtime ns> <ctime s> <ctime ns> <inode> <dev> <path>`, where
-//! size, times, inode and device are the **source** file's at copy time and the path is escaped
-//! like in `SHA256SUMS`. Verification ignores it, `readme.txt` and `SHA256SUMS`.
-//!
-//! `SHA256SUMS` lists every regular file as `<64 hex>  <path relative to the folder>`, sorted by
-//! path. A path holding a backslash, newline or carriage return is escaped the way GNU coreutils
-//! (9.x) writes it: the line starts with `\` and those characters become `\\`, `\n`, `\r`.
-//! Such names are therefore kept, not refused; `sha256sum -c` reads them back.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::ffi::OsStr;
-use std::fs::{self, File, FileTimes, Metadata, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File, FileTimes, OpenOptions};
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
 use super::fsutil::{self, IoContext, IoError};
+use super::index::{IndexCursor, IndexEntry, IndexWriter, INDEX_FILE_NAME};
 use super::profile::item_is_reserved;
+use super::runs::{self, Merge, RunSorter};
+use super::sums::{SumsWriter, SUMS_FILE_NAME};
+use super::walk::{Kind, SortedWalk, Stat};
 use super::CancelToken;
 
-/// Hidden index of a slot (see the module doc).
-pub const INDEX_FILE_NAME: &str = ".backup-master-index";
-/// Checksums of a slot, `sha256sum -c` format.
-pub const SUMS_FILE_NAME: &str = "SHA256SUMS";
-const INDEX_HEADER: &str = "# backup-master index v1";
-/// [`listing_limit`]: what any listing may hold, and what each listed file may add to it.
-const LISTING_BASE_BYTES: u64 = 16 << 20;
-const LISTING_BYTES_PER_FILE: u64 = 1 << 10;
-/// The most the previous slot's index is read of: the index only saves copying, so a larger
-/// one (some 1.5 million files) is ignored and every file is copied.
-pub const INDEX_MAX_BYTES: u64 = 256 << 20;
 const BUF_SIZE: usize = 1 << 20;
 /// Up to this many files, a progress event is sent after every file.
 const EVERY_FILE_UP_TO: usize = 500;
@@ -69,6 +61,10 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 /// contend for its lock (measured: 10% of the unchanged-backup time went to that spinning), so
 /// a folder is split only when it is huge.
 const CHUNK: usize = 4096;
+/// Most skipped special files named in an outcome (all are counted).
+pub const MAX_SKIPPED_NAMES: usize = 100;
+/// What each worker's sort buffer holds before it writes a run.
+const SORT_BUFFER_BYTES: usize = 2 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -104,284 +100,93 @@ pub struct CopyRequest {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CopyStats {
     pub files: u64,
+    /// Files whose data was read and written (neither cloned nor linked).
     pub files_copied: u64,
     pub files_linked: u64,
+    /// Files cloned (`FICLONE`); their data was read once, from the clone, for the checksum.
+    pub files_cloned: u64,
     pub bytes_copied: u64,
     pub bytes_linked: u64,
+    pub bytes_cloned: u64,
 }
 
-/// One indexed file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IndexEntry {
+/// One copied file as listed after the copy: its path relative to the folder, its SHA-256 and,
+/// when it may be reused by the next backup, its index entry.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ListedFile {
+    pub rel: Vec<u8>,
     pub sha256: [u8; 32],
-    pub size: u64,
-    pub mtime: (i64, i64),
-    pub ctime: (i64, i64),
-    pub ino: u64,
-    pub dev: u64,
+    pub index: Option<IndexEntry>,
 }
 
-impl IndexEntry {
-    fn of_source(meta: &Metadata, sha256: [u8; 32]) -> IndexEntry {
-        IndexEntry {
-            sha256,
-            size: meta.size(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-            ino: meta.ino(),
-            dev: meta.dev(),
-        }
-    }
+/// Every regular file a copy put in place, in path order, read from the sorted runs.
+pub struct Listing(Merge);
 
-    fn same_source(&self, meta: &Metadata) -> bool {
-        self.size == meta.size()
-            && self.mtime == (meta.mtime(), meta.mtime_nsec())
-            && self.ctime == (meta.ctime(), meta.ctime_nsec())
-            && self.ino == meta.ino()
-            && self.dev == meta.dev()
+impl std::fmt::Debug for Listing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listing")
+    }
+}
+
+fn encode_listed(sha: &[u8; 32], index: Option<&IndexEntry>) -> Vec<u8> {
+    let mut v = Vec::with_capacity(32 + IndexEntry::ENCODED_LEN);
+    v.extend_from_slice(sha);
+    if let Some(e) = index {
+        e.encode(&mut v);
+    }
+    v
+}
+
+impl Iterator for Listing {
+    type Item = Result<ListedFile, IoError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.0.next()?.map(|(rel, value)| {
+            let mut sha256 = [0u8; 32];
+            let (sha, rest) = value.split_at(value.len().min(32));
+            if sha.len() == 32 {
+                sha256.copy_from_slice(sha);
+            }
+            ListedFile {
+                rel,
+                sha256,
+                index: IndexEntry::decode(rest),
+            }
+        }))
     }
 }
 
 /// The result of a successful copy.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CopyOutcome {
     pub stats: CopyStats,
-    /// Every regular file: path relative to the folder (raw bytes) and its SHA-256.
-    pub sums: Vec<(Vec<u8>, [u8; 32])>,
-    /// Index entries for the next backup (files that did not change while copied).
-    pub index: Vec<(Vec<u8>, IndexEntry)>,
+    /// Every regular file, in path order (read once).
+    pub listing: Listing,
     pub symlinks: u64,
     pub dirs: u64,
-    /// Entries skipped because they are neither file, folder nor link.
+    /// Entries skipped because they are neither file, folder nor link: the first
+    /// [`MAX_SKIPPED_NAMES`].
     pub skipped: Vec<String>,
+    /// How many were skipped in all.
+    pub skipped_count: u64,
 }
 
 struct FileJob {
-    rel: PathBuf,
-    meta: Metadata,
+    rel: Vec<u8>,
+    stat: Stat,
+    /// The previous backup's index entry for this path.
+    prev: Option<IndexEntry>,
+}
+
+impl FileJob {
+    fn path(&self) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(&self.rel))
+    }
 }
 
 struct DirFix {
     rel: PathBuf,
-    meta: Metadata,
-}
-
-/// Escapes a path the way coreutils' `sha256sum` does. Returns the escaped bytes and whether
-/// anything was escaped (then the line must start with `\`).
-pub fn escape_path(path: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::with_capacity(path.len());
-    let mut escaped = false;
-    for &b in path {
-        match b {
-            b'\\' => {
-                out.extend_from_slice(b"\\\\");
-                escaped = true;
-            }
-            b'\n' => {
-                out.extend_from_slice(b"\\n");
-                escaped = true;
-            }
-            b'\r' => {
-                out.extend_from_slice(b"\\r");
-                escaped = true;
-            }
-            _ => out.push(b),
-        }
-    }
-    (out, escaped)
-}
-
-/// Reverses [`escape_path`]; `None` for an invalid escape.
-pub fn unescape_path(s: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut it = s.iter();
-    while let Some(&b) = it.next() {
-        if b == b'\\' {
-            match it.next()? {
-                b'\\' => out.push(b'\\'),
-                b'n' => out.push(b'\n'),
-                b'r' => out.push(b'\r'),
-                _ => return None,
-            }
-        } else {
-            out.push(b);
-        }
-    }
-    Some(out)
-}
-
-/// The `SHA256SUMS` text for these files (sorted by path).
-pub fn render_sums(sums: &[(Vec<u8>, [u8; 32])]) -> Vec<u8> {
-    let mut sorted: Vec<&(Vec<u8>, [u8; 32])> = sums.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out = Vec::with_capacity(sums.len() * 100);
-    for (path, sha) in sorted {
-        let (p, escaped) = escape_path(path);
-        if escaped {
-            out.push(b'\\');
-        }
-        out.extend_from_slice(hex::encode(sha).as_bytes());
-        out.extend_from_slice(b"  ");
-        out.extend_from_slice(&p);
-        out.push(b'\n');
-    }
-    out
-}
-
-/// A path (raw bytes, relative to the folder) and its SHA-256.
-pub type SumEntry = (Vec<u8>, [u8; 32]);
-
-/// A parsed `SHA256SUMS`.
-#[derive(Debug, Default)]
-pub struct ParsedSums {
-    pub entries: Vec<SumEntry>,
-    /// Malformed lines: (line number from 1, text), for a verifier to report.
-    pub bad_lines: Vec<(usize, String)>,
-}
-
-/// Parses a `SHA256SUMS` file (the format [`render_sums`] writes, and plain coreutils output).
-pub fn parse_sums(text: &[u8]) -> ParsedSums {
-    let mut ok = Vec::new();
-    let mut bad = Vec::new();
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let (line, escaped) = match line.strip_prefix(b"\\") {
-            Some(rest) => (rest, true),
-            None => (line, false),
-        };
-        let parsed = (|| {
-            let hex_part = line.get(..64)?;
-            let sep = line.get(64..66)?;
-            if sep != b"  " && sep != b" *" {
-                return None;
-            }
-            let mut sha = [0u8; 32];
-            hex::decode_to_slice(hex_part, &mut sha).ok()?;
-            let path = &line[66..];
-            let path = if escaped {
-                unescape_path(path)?
-            } else {
-                path.to_vec()
-            };
-            Some((path, sha))
-        })();
-        match parsed {
-            Some(p) => ok.push(p),
-            None => bad.push((i + 1, String::from_utf8_lossy(line).into_owned())),
-        }
-    }
-    ParsedSums {
-        entries: ok,
-        bad_lines: bad,
-    }
-}
-
-/// The most `SHA256SUMS` of a folder holding `files` regular files is read of: 16 MiB, plus
-/// 1 KiB per file (a line is 67 bytes plus its path, which is rarely over a few hundred). A
-/// larger one is refused by name instead of being read into memory.
-pub fn listing_limit(files: u64) -> u64 {
-    LISTING_BASE_BYTES.saturating_add(files.saturating_mul(LISTING_BYTES_PER_FILE))
-}
-
-/// Regular files below `root` (links not followed; unreadable folders count as empty): what
-/// bounds [`listing_limit`] where no walk of the folder is at hand.
-pub fn count_files(root: &Path) -> u64 {
-    let mut n = 0u64;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(e.path()),
-                Ok(t) if t.is_file() => n += 1,
-                _ => {}
-            }
-        }
-    }
-    n
-}
-
-/// The index text.
-pub fn render_index(index: &[(Vec<u8>, IndexEntry)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(index.len() * 160);
-    out.extend_from_slice(INDEX_HEADER.as_bytes());
-    out.push(b'\n');
-    for (path, e) in index {
-        let line = format!(
-            "{} {} {} {} {} {} {} {} ",
-            hex::encode(e.sha256),
-            e.size,
-            e.mtime.0,
-            e.mtime.1,
-            e.ctime.0,
-            e.ctime.1,
-            e.ino,
-            e.dev
-        );
-        out.extend_from_slice(line.as_bytes());
-        out.extend_from_slice(&escape_path(path).0);
-        out.push(b'\n');
-    }
-    out
-}
-
-/// Parses an index; a bad header gives an empty index, bad lines are skipped (those files are
-/// simply copied again).
-pub fn parse_index(text: &[u8]) -> HashMap<Vec<u8>, IndexEntry> {
-    let mut map = HashMap::new();
-    let mut lines = text.split(|&b| b == b'\n');
-    if lines.next() != Some(INDEX_HEADER.as_bytes()) {
-        return map;
-    }
-    for line in lines {
-        let mut parts = line.splitn(9, |&b| b == b' ');
-        let parsed = (|| {
-            let mut sha = [0u8; 32];
-            hex::decode_to_slice(parts.next()?, &mut sha).ok()?;
-            let mut num =
-                || -> Option<i128> { std::str::from_utf8(parts.next()?).ok()?.parse().ok() };
-            let size = u64::try_from(num()?).ok()?;
-            let mtime = (i64::try_from(num()?).ok()?, i64::try_from(num()?).ok()?);
-            let ctime = (i64::try_from(num()?).ok()?, i64::try_from(num()?).ok()?);
-            let ino = u64::try_from(num()?).ok()?;
-            let dev = u64::try_from(num()?).ok()?;
-            let path = unescape_path(parts.next()?)?;
-            Some((
-                path,
-                IndexEntry {
-                    sha256: sha,
-                    size,
-                    mtime,
-                    ctime,
-                    ino,
-                    dev,
-                },
-            ))
-        })();
-        if let Some((p, e)) = parsed {
-            map.insert(p, e);
-        }
-    }
-    map
-}
-
-/// The previous slot's index; empty when it is missing or unusable (not a regular file, too
-/// large: see [`fsutil::read_regular`]), and then every file is copied.
-fn load_index(previous: &Path) -> HashMap<Vec<u8>, IndexEntry> {
-    let path = previous.join(INDEX_FILE_NAME);
-    match fsutil::read_regular(&path, INDEX_MAX_BYTES) {
-        Ok(bytes) => parse_index(&bytes),
-        Err(e) => {
-            if !e.is_not_found() {
-                tracing::warn!(error = %e, "previous index unusable; copying every file");
-            }
-            HashMap::new()
-        }
-    }
+    stat: Stat,
 }
 
 fn system_time(sec: i64, nsec: i64) -> SystemTime {
@@ -398,14 +203,14 @@ fn is_root() -> bool {
 }
 
 /// Sets owner (when root), mode and times of a path that is not a symlink.
-fn apply_dir_meta(path: &Path, meta: &Metadata, as_root: bool) -> Result<(), IoError> {
+fn apply_dir_meta(path: &Path, st: &Stat, as_root: bool) -> Result<(), IoError> {
     if as_root {
-        let _ = std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid()));
+        let _ = std::os::unix::fs::chown(path, Some(st.uid), Some(st.gid));
     }
-    fs::set_permissions(path, fs::Permissions::from_mode(meta.mode() & 0o7777))
+    fs::set_permissions(path, fs::Permissions::from_mode(st.mode & 0o7777))
         .ctx("setting mode of", path)?;
-    let atime = nix::sys::time::TimeSpec::new(meta.atime(), meta.atime_nsec());
-    let mtime = nix::sys::time::TimeSpec::new(meta.mtime(), meta.mtime_nsec());
+    let atime = nix::sys::time::TimeSpec::new(st.atime.0, st.atime.1);
+    let mtime = nix::sys::time::TimeSpec::new(st.mtime.0, st.mtime.1);
     nix::sys::stat::utimensat(
         None,
         path,
@@ -419,25 +224,40 @@ fn apply_dir_meta(path: &Path, meta: &Metadata, as_root: bool) -> Result<(), IoE
 
 /// Work handed from the walk to the copy workers: runs of files of one folder (at most
 /// [`CHUNK`]). A worker takes a whole run, so the workers rarely contend for one directory's
-/// lock and can use directory descriptors; and copying starts while the walk goes on.
+/// lock and can use directory descriptors; and copying starts while the walk goes on. At most
+/// [`MAX_QUEUED`] runs wait: the walk never runs far ahead of the copy.
 #[derive(Default)]
 struct Queue {
-    state: Mutex<(VecDeque<Vec<FileJob>>, bool)>,
+    state: Mutex<(std::collections::VecDeque<Vec<FileJob>>, bool)>,
     ready: Condvar,
+    room: Condvar,
 }
 
+/// Most runs waiting in the queue.
+const MAX_QUEUED: usize = 8;
+
 impl Queue {
-    fn push(&self, chunk: Vec<FileJob>) {
+    /// Queues a run, waiting while the queue is full (unless `stopped` says to give up).
+    fn push(&self, chunk: Vec<FileJob>, stopped: &dyn Fn() -> bool) {
         if chunk.is_empty() {
             return;
         }
-        lock(&self.state).0.push_back(chunk);
+        let mut st = lock(&self.state);
+        while st.0.len() >= MAX_QUEUED && !st.1 && !stopped() {
+            st = self
+                .room
+                .wait_timeout(st, Duration::from_millis(100))
+                .map(|r| r.0)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        st.0.push_back(chunk);
         self.ready.notify_one();
     }
 
     fn close(&self) {
         lock(&self.state).1 = true;
         self.ready.notify_all();
+        self.room.notify_all();
     }
 
     /// The next run, waiting for the walk; `None` once the walk is over and all was taken.
@@ -445,6 +265,7 @@ impl Queue {
         let mut st = lock(&self.state);
         loop {
             if let Some(c) = st.0.pop_front() {
+                self.room.notify_one();
                 return Some(c);
             }
             if st.1 {
@@ -470,37 +291,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Shared<'a> {
     req: &'a CopyRequest,
     queue: Queue,
-    /// Loaded by the first worker while the walk starts.
-    prev_index: OnceLock<HashMap<Vec<u8>, IndexEntry>>,
     cancel: &'a CancelToken,
     /// Set on the first error anywhere: everyone stops.
     stop: AtomicBool,
     files_total: AtomicU64,
     files_copied: AtomicU64,
     files_linked: AtomicU64,
+    files_cloned: AtomicU64,
     bytes_copied: AtomicU64,
     bytes_linked: AtomicU64,
+    bytes_cloned: AtomicU64,
     enospc_armed: AtomicBool,
     last_emit: Mutex<Instant>,
     progress: &'a (dyn Fn(CopyStats) + Sync),
     as_root: bool,
+    /// The previous slot was given and its index is usable (then links are tried).
+    has_index: bool,
 }
 
 impl Shared<'_> {
-    fn index(&self) -> &HashMap<Vec<u8>, IndexEntry> {
-        self.prev_index.get_or_init(|| match &self.req.previous {
-            Some(p) => load_index(p),
-            None => HashMap::new(),
-        })
-    }
-
     fn stats(&self) -> CopyStats {
         CopyStats {
             files: self.files_total.load(Ordering::Relaxed),
             files_copied: self.files_copied.load(Ordering::Relaxed),
             files_linked: self.files_linked.load(Ordering::Relaxed),
+            files_cloned: self.files_cloned.load(Ordering::Relaxed),
             bytes_copied: self.bytes_copied.load(Ordering::Relaxed),
             bytes_linked: self.bytes_linked.load(Ordering::Relaxed),
+            bytes_cloned: self.bytes_cloned.load(Ordering::Relaxed),
         }
     }
 
@@ -520,40 +338,53 @@ impl Shared<'_> {
     }
 }
 
-type WorkerResult = Result<(Vec<SumEntry>, Vec<(Vec<u8>, IndexEntry)>), CopyError>;
+/// What the walk found besides files.
+#[derive(Default)]
+struct WalkOutcome {
+    dirs: Vec<DirFix>,
+    symlinks: u64,
+    skipped: Vec<String>,
+    skipped_count: u64,
+}
 
 /// Copies the items of `req` into `req.dest`. `progress` is called from the worker threads.
+/// The sort runs of the listing are unnamed files in `req.dest`.
 pub fn copy_items(
     req: &CopyRequest,
     cancel: &CancelToken,
     progress: &(dyn Fn(CopyStats) + Sync),
 ) -> Result<CopyOutcome, CopyError> {
     let roots = check_items(req)?;
+    let mut index = match &req.previous {
+        Some(p) => IndexCursor::open(p),
+        None => IndexCursor::empty(),
+    };
     let shared = Shared {
         req,
         queue: Queue::default(),
-        prev_index: OnceLock::new(),
         cancel,
         stop: AtomicBool::new(false),
         files_total: AtomicU64::new(0),
         files_copied: AtomicU64::new(0),
         files_linked: AtomicU64::new(0),
+        files_cloned: AtomicU64::new(0),
         bytes_copied: AtomicU64::new(0),
         bytes_linked: AtomicU64::new(0),
+        bytes_cloned: AtomicU64::new(0),
         enospc_armed: AtomicBool::new(req.inject_enospc),
         last_emit: Mutex::new(Instant::now()),
         progress,
         as_root: is_root(),
+        has_index: !index.is_empty(),
     };
     progress(shared.stats());
-    let mut outcome = CopyOutcome::default();
-    let mut dirs = Vec::new();
+    let mut walked_out = WalkOutcome::default();
     let workers = req.workers.clamp(1, 16);
     let (walked, results) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| worker(&shared))).collect();
         // Closes the queue however the walk ends (even by a panic), so no worker waits forever.
         let closer = CloseOnDrop(&shared.queue);
-        let walked = walk_items(&shared, roots, &mut dirs, &mut outcome);
+        let walked = walk_items(&shared, roots, &mut index, &mut walked_out);
         if walked.is_err() {
             shared.stop.store(true, Ordering::Relaxed);
         }
@@ -574,12 +405,10 @@ pub fn copy_items(
     });
     // The first real error wins over the "cancelled" of those it stopped.
     let mut first_err = walked.err();
+    let mut sorters = Vec::new();
     for r in results {
         match r {
-            Ok((sums, index)) => {
-                outcome.sums.extend(sums);
-                outcome.index.extend(index);
-            }
+            Ok(sorter) => sorters.push(sorter),
             Err(CopyError::Cancelled) => {
                 first_err.get_or_insert(CopyError::Cancelled);
             }
@@ -598,14 +427,19 @@ pub fn copy_items(
     }
     // Folder modes and times last: writing into a folder changes its mtime, and a read-only
     // source folder must stay writable until its content is in.
-    for d in dirs.iter().rev() {
-        apply_dir_meta(&req.dest.join(&d.rel), &d.meta, shared.as_root)?;
+    for d in walked_out.dirs.iter().rev() {
+        apply_dir_meta(&req.dest.join(&d.rel), &d.stat, shared.as_root)?;
     }
-    outcome.dirs = dirs.len() as u64;
-    outcome.stats = shared.stats();
-    outcome.index.sort_by(|a, b| a.0.cmp(&b.0));
-    progress(outcome.stats);
-    Ok(outcome)
+    let stats = shared.stats();
+    progress(stats);
+    Ok(CopyOutcome {
+        stats,
+        listing: Listing(runs::merge(sorters)),
+        symlinks: walked_out.symlinks,
+        dirs: walked_out.dirs.len() as u64,
+        skipped: walked_out.skipped,
+        skipped_count: walked_out.skipped_count,
+    })
 }
 
 /// Normalises an item: strips `./` and the trailing `/`; refuses anything but plain names.
@@ -632,8 +466,8 @@ fn normalise_item(item: &str) -> Result<(PathBuf, bool), String> {
 }
 
 /// Checks every item before anything is copied, so all problems are reported at once. Returns
-/// the items to copy (outermost only) with their metadata.
-fn check_items(req: &CopyRequest) -> Result<Vec<(PathBuf, Metadata)>, CopyError> {
+/// the items to copy (outermost only) with their status, in path order.
+fn check_items(req: &CopyRequest) -> Result<Vec<(PathBuf, Stat)>, CopyError> {
     let mut problems = Vec::new();
     let mut items: Vec<(PathBuf, bool, &str)> = Vec::new();
     for item in &req.items {
@@ -711,27 +545,38 @@ fn check_items(req: &CopyRequest) -> Result<Vec<(PathBuf, Metadata)>, CopyError>
                     fsutil::describe_type(m.file_type())
                 ))
             }
-            Ok(m) => roots.push((rel.clone(), m)),
+            Ok(m) => roots.push((rel.clone(), Stat::of(&m))),
             Err(e) => problems.push(format!("missing item {item:?} ({}): {e}", src.display())),
         }
     }
-    if problems.is_empty() {
-        Ok(roots)
-    } else {
-        Err(CopyError::Items(problems))
+    if !problems.is_empty() {
+        return Err(CopyError::Items(problems));
     }
+    // Path order of everything below the roots: a folder's key is its name with a `/` after it.
+    let key = |(rel, st): &(PathBuf, Stat)| {
+        let mut k = rel.as_os_str().as_bytes().to_vec();
+        if st.kind() == Kind::Dir {
+            k.push(b'/');
+        }
+        k
+    };
+    roots.sort_by_key(key);
+    Ok(roots)
 }
 
-/// The walk: creates the folders and links in the staging folder, hands files to the workers.
+/// The walk: creates the folders and links in the staging folder, hands files to the workers
+/// with the previous index's entry of each (read alongside, both in path order).
 fn walk_items(
     sh: &Shared<'_>,
-    roots: Vec<(PathBuf, Metadata)>,
-    dirs: &mut Vec<DirFix>,
-    outcome: &mut CopyOutcome,
+    roots: Vec<(PathBuf, Stat)>,
+    index: &mut IndexCursor,
+    out: &mut WalkOutcome,
 ) -> Result<(), CopyError> {
     let req = sh.req;
-    let mut made_ancestors: HashSet<PathBuf> = HashSet::new();
-    for (rel, meta) in roots {
+    let mut made_ancestors: std::collections::HashSet<PathBuf> = Default::default();
+    let mut batch: Vec<FileJob> = Vec::new();
+    let mut batch_parent: Vec<u8> = Vec::new();
+    for (rel, stat) in roots {
         // Recreate the item's parent folders, with the source's modes and times.
         let mut anc = PathBuf::new();
         let parts: Vec<_> = rel.components().collect();
@@ -741,13 +586,107 @@ fn walk_items(
                 let src = req.home.join(&anc);
                 let m = fs::symlink_metadata(&src).ctx("reading metadata of", &src)?;
                 mkdir(&req.dest.join(&anc))?;
-                dirs.push(DirFix {
+                out.dirs.push(DirFix {
                     rel: anc.clone(),
-                    meta: m,
+                    stat: Stat::of(&m),
                 });
             }
         }
-        walk_entry(sh, rel, meta, dirs, outcome)?;
+        let rel_bytes = rel.as_os_str().as_bytes().to_vec();
+        visit(
+            sh,
+            rel_bytes.clone(),
+            stat,
+            index,
+            out,
+            &mut batch,
+            &mut batch_parent,
+        )?;
+        if stat.kind() != Kind::Dir {
+            continue;
+        }
+        for entry in SortedWalk::new(&req.home, &rel_bytes, true) {
+            if sh.stopped() {
+                return Err(CopyError::Cancelled);
+            }
+            let entry = entry.map_err(|e| {
+                IoError::new(
+                    "listing",
+                    req.home.join(std::ffi::OsStr::from_bytes(&e.rel)),
+                    e.error,
+                )
+            })?;
+            let Some(st) = entry.stat else { continue };
+            visit(sh, entry.rel, st, index, out, &mut batch, &mut batch_parent)?;
+        }
+    }
+    flush_batch(sh, &mut batch);
+    Ok(())
+}
+
+fn flush_batch(sh: &Shared<'_>, batch: &mut Vec<FileJob>) {
+    if batch.is_empty() {
+        return;
+    }
+    sh.files_total
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    sh.queue.push(std::mem::take(batch), &|| sh.stopped());
+    sh.maybe_emit(false);
+}
+
+fn parent_of(rel: &[u8]) -> &[u8] {
+    match rel.iter().rposition(|&b| b == b'/') {
+        Some(i) => &rel[..i],
+        None => b"",
+    }
+}
+
+/// One entry of the walk.
+fn visit(
+    sh: &Shared<'_>,
+    rel: Vec<u8>,
+    st: Stat,
+    index: &mut IndexCursor,
+    out: &mut WalkOutcome,
+    batch: &mut Vec<FileJob>,
+    batch_parent: &mut Vec<u8>,
+) -> Result<(), CopyError> {
+    let req = sh.req;
+    let path = PathBuf::from(std::ffi::OsStr::from_bytes(&rel));
+    match st.kind() {
+        Kind::Dir => {
+            mkdir(&req.dest.join(&path))?;
+            out.dirs.push(DirFix {
+                rel: path,
+                stat: st,
+            });
+        }
+        Kind::File => {
+            let parent = parent_of(&rel);
+            if parent != batch_parent.as_slice() || batch.len() >= CHUNK {
+                flush_batch(sh, batch);
+                batch_parent.clear();
+                batch_parent.extend_from_slice(parent);
+            }
+            let prev = index.find(&rel);
+            batch.push(FileJob {
+                rel,
+                stat: st,
+                prev,
+            });
+        }
+        Kind::Symlink => {
+            copy_symlink(sh, &path, &st)?;
+            out.symlinks += 1;
+        }
+        Kind::Other => {
+            let src = req.home.join(&path);
+            tracing::warn!(path = %src.display(), "skipping special file (socket, FIFO or device)");
+            out.skipped_count += 1;
+            if out.skipped.len() < MAX_SKIPPED_NAMES {
+                out.skipped.push(src.display().to_string());
+            }
+        }
     }
     Ok(())
 }
@@ -760,16 +699,16 @@ fn mkdir(path: &Path) -> Result<(), IoError> {
     }
 }
 
-fn copy_symlink(sh: &Shared<'_>, rel: &Path, meta: &Metadata) -> Result<(), IoError> {
+fn copy_symlink(sh: &Shared<'_>, rel: &Path, st: &Stat) -> Result<(), IoError> {
     let src = sh.req.home.join(rel);
     let dst = sh.req.dest.join(rel);
     let target = fs::read_link(&src).ctx("reading link", &src)?;
     std::os::unix::fs::symlink(&target, &dst).ctx("creating link", &dst)?;
     if sh.as_root {
-        let _ = std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()));
+        let _ = std::os::unix::fs::lchown(&dst, Some(st.uid), Some(st.gid));
     }
-    let atime = nix::sys::time::TimeSpec::new(meta.atime(), meta.atime_nsec());
-    let mtime = nix::sys::time::TimeSpec::new(meta.mtime(), meta.mtime_nsec());
+    let atime = nix::sys::time::TimeSpec::new(st.atime.0, st.atime.1);
+    let mtime = nix::sys::time::TimeSpec::new(st.mtime.0, st.mtime.1);
     nix::sys::stat::utimensat(
         None,
         &dst,
@@ -781,65 +720,6 @@ fn copy_symlink(sh: &Shared<'_>, rel: &Path, meta: &Metadata) -> Result<(), IoEr
     .ctx("setting times of", &dst)
 }
 
-fn walk_entry(
-    sh: &Shared<'_>,
-    rel: PathBuf,
-    meta: Metadata,
-    dirs: &mut Vec<DirFix>,
-    outcome: &mut CopyOutcome,
-) -> Result<(), CopyError> {
-    let req = sh.req;
-    // Iterative pre-order walk: deep trees cannot overflow the stack.
-    let mut stack = vec![(rel, meta)];
-    while let Some((rel, meta)) = stack.pop() {
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            if sh.stopped() {
-                return Err(CopyError::Cancelled);
-            }
-            let src = req.home.join(&rel);
-            mkdir(&req.dest.join(&rel))?;
-            let mut batch = Vec::new();
-            for entry in fs::read_dir(&src).ctx("listing", &src)? {
-                let entry = entry.ctx("listing", &src)?;
-                let child_rel = rel.join(entry.file_name());
-                // DirEntry::metadata does not follow symlinks (fstatat AT_SYMLINK_NOFOLLOW).
-                let m = entry
-                    .metadata()
-                    .ctx("reading metadata of", &src.join(entry.file_name()))?;
-                if m.is_file() {
-                    batch.push(FileJob {
-                        rel: child_rel,
-                        meta: m,
-                    });
-                    if batch.len() == CHUNK {
-                        sh.files_total.fetch_add(CHUNK as u64, Ordering::Relaxed);
-                        sh.queue.push(std::mem::take(&mut batch));
-                    }
-                } else {
-                    stack.push((child_rel, m));
-                }
-            }
-            sh.files_total
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            sh.queue.push(batch);
-            dirs.push(DirFix { rel, meta });
-            sh.maybe_emit(false);
-        } else if ft.is_file() {
-            sh.files_total.fetch_add(1, Ordering::Relaxed);
-            sh.queue.push(vec![FileJob { rel, meta }]);
-        } else if ft.is_symlink() {
-            copy_symlink(sh, &rel, &meta)?;
-            outcome.symlinks += 1;
-        } else {
-            let src = req.home.join(&rel);
-            tracing::warn!(path = %src.display(), "skipping special file (socket, FIFO or device)");
-            outcome.skipped.push(src.display().to_string());
-        }
-    }
-    Ok(())
-}
-
 /// Directory descriptors of one folder in the previous slot and in the staging folder, for the
 /// `*at` calls of the hard-link path (one path component to resolve instead of the whole path).
 struct DirFds {
@@ -849,7 +729,7 @@ struct DirFds {
 
 fn open_dir_fds(sh: &Shared<'_>, parent: &Path) -> Option<DirFds> {
     let prev = sh.req.previous.as_ref()?;
-    if sh.index().is_empty() {
+    if !sh.has_index {
         return None;
     }
     Some(DirFds {
@@ -868,15 +748,44 @@ fn open_dir(path: &Path) -> Option<File> {
         .ok()
 }
 
+type WorkerResult = Result<RunSorter, CopyError>;
+
+/// Per worker: whether cloning works from each source device into the destination.
+#[derive(Default)]
+struct CloneState {
+    devices: Vec<(u64, bool)>,
+}
+
+impl CloneState {
+    fn allowed(&self, dev: u64) -> bool {
+        self.devices.iter().all(|&(d, ok)| d != dev || ok)
+    }
+
+    fn learn(&mut self, dev: u64, ok: bool) {
+        if let Some(e) = self.devices.iter_mut().find(|e| e.0 == dev) {
+            e.1 = ok;
+        } else {
+            self.devices.push((dev, ok));
+        }
+    }
+}
+
 fn worker(sh: &Shared<'_>) -> WorkerResult {
     // Allocated on the first copy: a backup of unchanged files needs no buffer.
     let mut buf = Vec::new();
-    let mut sums = Vec::new();
-    let mut index = Vec::new();
-    sh.index();
+    let mut sorter = RunSorter::new(&sh.req.dest, SORT_BUFFER_BYTES);
+    let mut clone = CloneState::default();
+    let fail = |sh: &Shared<'_>, e: CopyError| {
+        sh.stop.store(true, Ordering::Relaxed);
+        Err(e)
+    };
     while let Some(chunk) = sh.queue.pop() {
-        let parent = chunk[0].rel.parent().unwrap_or(Path::new(""));
-        let fds = open_dir_fds(sh, parent);
+        let parent = chunk[0].path().parent().unwrap_or(Path::new(""));
+        let fds = if chunk.iter().any(|j| j.prev.is_some()) {
+            open_dir_fds(sh, parent)
+        } else {
+            None
+        };
         for job in chunk {
             if sh.stopped() {
                 return Err(CopyError::Cancelled);
@@ -884,31 +793,26 @@ fn worker(sh: &Shared<'_>) -> WorkerResult {
             if let Some(d) = sh.req.slow_copy {
                 std::thread::sleep(d);
             }
-            match copy_one(sh, &job, &mut buf, fds.as_ref()) {
+            match copy_one(sh, &job, &mut buf, fds.as_ref(), &mut clone) {
                 Ok((sha, entry)) => {
-                    let rel = job.rel.into_os_string().into_vec();
-                    if let Some(e) = entry {
-                        index.push((rel.clone(), e));
+                    if let Err(e) = sorter.add(&job.rel, &encode_listed(&sha, entry.as_ref())) {
+                        return fail(sh, e.into());
                     }
-                    sums.push((rel, sha));
                     sh.maybe_emit(true);
                 }
-                Err(e) => {
-                    sh.stop.store(true, Ordering::Relaxed);
-                    return Err(e);
-                }
+                Err(e) => return fail(sh, e),
             }
         }
     }
     if sh.stopped() {
         return Err(CopyError::Cancelled);
     }
-    Ok((sums, index))
+    Ok(sorter)
 }
 
 /// Hard-links `name` from the previous slot's folder when it still has the recorded size and
 /// mtime. False when it cannot (then the file is copied).
-fn try_link(fds: &DirFds, name: &OsStr, entry: &IndexEntry) -> bool {
+fn try_link(fds: &DirFds, name: &std::ffi::OsStr, entry: &IndexEntry) -> bool {
     use nix::fcntl::AtFlags;
     let (prev, dest) = (fds.prev.as_raw_fd(), fds.dest.as_raw_fd());
     let ok = match nix::sys::stat::fstatat(Some(prev), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
@@ -922,28 +826,86 @@ fn try_link(fds: &DirFds, name: &OsStr, entry: &IndexEntry) -> bool {
     ok && nix::unistd::linkat(Some(prev), name, Some(dest), name, AtFlags::empty()).is_ok()
 }
 
-/// Copies or links one file. Returns its digest and, when it may be reused next time, its index
-/// entry.
+/// Copies, clones or links one file. Returns its digest and, when it may be reused next time,
+/// its index entry.
 fn copy_one(
     sh: &Shared<'_>,
     job: &FileJob,
     buf: &mut Vec<u8>,
     fds: Option<&DirFds>,
+    clone: &mut CloneState,
 ) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
-    let key = job.rel.as_os_str().as_bytes();
-    if let (Some(fds), Some(entry), Some(name)) = (fds, sh.index().get(key), job.rel.file_name()) {
-        if entry.same_source(&job.meta) && try_link(fds, name, entry) {
+    let path = job.path();
+    if let (Some(fds), Some(entry), Some(name)) = (fds, job.prev.as_ref(), path.file_name()) {
+        if entry.same_source(&job.stat) && try_link(fds, name, entry) {
             sh.files_linked.fetch_add(1, Ordering::Relaxed);
             sh.bytes_linked.fetch_add(entry.size, Ordering::Relaxed);
-            return Ok((entry.sha256, Some(entry.clone())));
+            return Ok((entry.sha256, Some(*entry)));
         }
     }
     if buf.is_empty() {
         buf.resize(BUF_SIZE, 0);
     }
-    let src = sh.req.home.join(&job.rel);
-    let dst = sh.req.dest.join(&job.rel);
-    copy_file(sh, &src, &dst, buf)
+    let src = sh.req.home.join(path);
+    let dst = sh.req.dest.join(path);
+    copy_file(sh, &src, &dst, buf, clone)
+}
+
+/// Errors of `FICLONE` that say the file systems cannot share extents (here, or between these
+/// two): cloning is not tried again for that source device.
+fn clone_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EOPNOTSUPP
+                | libc::EXDEV
+                | libc::EINVAL
+                | libc::ENOTTY
+                | libc::ENOSYS
+                | libc::EPERM
+                | libc::EBADF
+        )
+    )
+}
+
+/// Clones `input` into the empty `output` (`FICLONE`).
+fn ficlone(output: &File, input: &File) -> io::Result<()> {
+    // SAFETY: both descriptors are open for the call (borrowed Files); FICLONE takes the
+    // source descriptor as its integer argument and writes no memory of this process.
+    let rc = unsafe { libc::ioctl(output.as_raw_fd(), libc::FICLONE, input.as_raw_fd()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Reads `f` from its start to its end, hashing; returns the digest and the length read.
+fn hash_stream(
+    sh: &Shared<'_>,
+    f: &mut File,
+    path: &Path,
+    buf: &mut [u8],
+) -> Result<([u8; 32], u64), CopyError> {
+    let mut hasher = Sha256::new();
+    let mut total = 0u64;
+    loop {
+        let n = match f.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(IoError::new("reading", path, e).into()),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+        if n == buf.len() {
+            if sh.stopped() {
+                return Err(CopyError::Cancelled);
+            }
+            sh.maybe_emit(false);
+        }
+    }
+    Ok((hasher.finalize().into(), total))
 }
 
 fn copy_file(
@@ -951,6 +913,7 @@ fn copy_file(
     src: &Path,
     dst: &Path,
     buf: &mut [u8],
+    clone: &mut CloneState,
 ) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
     // O_NOFOLLOW: if the file was replaced by a link since it was listed, fail instead of
     // following it; O_NONBLOCK: if it was replaced by a FIFO, the open does not wait for a
@@ -960,8 +923,8 @@ fn copy_file(
         .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK)
         .open(src)
         .ctx("opening", src)?;
-    let before = input.metadata().ctx("reading metadata of", src)?;
-    if !before.is_file() {
+    let before = Stat::of(&input.metadata().ctx("reading metadata of", src)?);
+    if before.kind() != Kind::File {
         return Err(CopyError::Io(IoError::new(
             "copying",
             src,
@@ -969,77 +932,103 @@ fn copy_file(
         )));
     }
     let mut output = OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(dst)
         .ctx("creating", dst)?;
-    let mut hasher = Sha256::new();
-    let mut copied = 0u64;
-    loop {
-        let n = match input.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(IoError::new("reading", src, e).into()),
-        };
-        hasher.update(&buf[..n]);
-        if sh.enospc_armed.swap(false, Ordering::Relaxed) {
-            return Err(
-                IoError::new("writing", dst, io::Error::from_raw_os_error(libc::ENOSPC)).into(),
-            );
-        }
-        output.write_all(&buf[..n]).ctx("writing", dst)?;
-        copied += n as u64;
-        sh.bytes_copied.fetch_add(n as u64, Ordering::Relaxed);
-        if n == buf.len() {
-            if sh.stopped() {
-                return Err(CopyError::Cancelled);
+    if sh.enospc_armed.swap(false, Ordering::Relaxed) {
+        return Err(
+            IoError::new("writing", dst, io::Error::from_raw_os_error(libc::ENOSPC)).into(),
+        );
+    }
+    let mut cloned = false;
+    if before.size > 0 && clone.allowed(before.dev) {
+        match ficlone(&output, &input) {
+            Ok(()) => {
+                clone.learn(before.dev, true);
+                cloned = true;
             }
-            sh.maybe_emit(false);
+            Err(e) => {
+                if clone_unsupported(&e) {
+                    clone.learn(before.dev, false);
+                } else {
+                    tracing::debug!(path = %src.display(), error = %e, "clone failed; copying");
+                }
+                // A failed clone leaves the new file empty: the copy below starts from zero.
+                output.set_len(0).ctx("writing", dst)?;
+            }
         }
     }
-    let after = input.metadata().ctx("reading metadata of", src)?;
+    let (sha, copied) = if cloned {
+        // The checksum is of what the backup holds: the clone, read back.
+        output.rewind().ctx("reading", dst)?;
+        let (sha, n) = hash_stream(sh, &mut output, dst, buf)?;
+        sh.files_cloned.fetch_add(1, Ordering::Relaxed);
+        sh.bytes_cloned.fetch_add(n, Ordering::Relaxed);
+        (sha, n)
+    } else {
+        let mut hasher = Sha256::new();
+        let mut copied = 0u64;
+        loop {
+            let n = match input.read(buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(IoError::new("reading", src, e).into()),
+            };
+            hasher.update(&buf[..n]);
+            output.write_all(&buf[..n]).ctx("writing", dst)?;
+            copied += n as u64;
+            sh.bytes_copied.fetch_add(n as u64, Ordering::Relaxed);
+            if n == buf.len() {
+                if sh.stopped() {
+                    return Err(CopyError::Cancelled);
+                }
+                sh.maybe_emit(false);
+            }
+        }
+        sh.files_copied.fetch_add(1, Ordering::Relaxed);
+        (hasher.finalize().into(), copied)
+    };
+    let after = Stat::of(&input.metadata().ctx("reading metadata of", src)?);
     if sh.as_root {
-        let _ = std::os::unix::fs::fchown(&output, Some(before.uid()), Some(before.gid()));
+        let _ = std::os::unix::fs::fchown(&output, Some(before.uid), Some(before.gid));
     }
     output
-        .set_permissions(fs::Permissions::from_mode(before.mode() & 0o7777))
+        .set_permissions(fs::Permissions::from_mode(before.mode & 0o7777))
         .ctx("setting mode of", dst)?;
     let times = FileTimes::new()
-        .set_accessed(system_time(before.atime(), before.atime_nsec()))
-        .set_modified(system_time(before.mtime(), before.mtime_nsec()));
+        .set_accessed(system_time(before.atime.0, before.atime.1))
+        .set_modified(system_time(before.mtime.0, before.mtime.1));
     output.set_times(times).ctx("setting times of", dst)?;
     drop::<File>(output);
-    sh.files_copied.fetch_add(1, Ordering::Relaxed);
-    let sha: [u8; 32] = hasher.finalize().into();
     let stable = IndexEntry::of_source(&before, sha);
-    let unchanged = stable.same_source(&after) && copied == before.size();
+    let unchanged = stable.same_source(&after) && copied == before.size;
     Ok((sha, unchanged.then_some(stable)))
 }
 
-/// Writes `SHA256SUMS` and the index into `folder` (new files).
-pub fn write_sums_and_index(folder: &Path, outcome: &CopyOutcome) -> Result<(), IoError> {
-    let sums = folder.join(SUMS_FILE_NAME);
-    write_plain(&sums, &render_sums(&outcome.sums))?;
-    let index = folder.join(INDEX_FILE_NAME);
-    write_plain(&index, &render_index(&outcome.index))
-}
-
-fn write_plain(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(path)
-        .ctx("creating", path)?;
-    f.write_all(bytes).ctx("writing", path)
+/// Writes `SHA256SUMS` and the index into `folder` (new files) from a copy's listing.
+pub fn write_sums_and_index(folder: &Path, listing: Listing) -> Result<(), IoError> {
+    let mut sums = SumsWriter::create(&folder.join(SUMS_FILE_NAME))?;
+    let mut index = IndexWriter::create(&folder.join(INDEX_FILE_NAME))?;
+    for f in listing {
+        let f = f?;
+        sums.add(&f.rel, &f.sha256)?;
+        if let Some(e) = &f.index {
+            index.add(&f.rel, e)?;
+        }
+    }
+    sums.finish()?;
+    index.finish()
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+    use std::os::unix::fs::MetadataExt;
     use std::process::Command;
 
     pub(crate) fn request(
@@ -1175,7 +1164,7 @@ pub(crate) mod tests {
         );
         assert_eq!(fs::read(dest.join("data/new\nline")).unwrap(), b"n");
         // Checksums match sha256 of the content and the file passes the real sha256sum -c.
-        write_sums_and_index(&dest, &out).unwrap();
+        write_sums_and_index(&dest, out.listing).unwrap();
         let st = Command::new("sha256sum")
             .arg("-c")
             .arg("--quiet")
@@ -1185,9 +1174,8 @@ pub(crate) mod tests {
             .unwrap();
         assert!(st.success());
         let sums = fs::read(dest.join(SUMS_FILE_NAME)).unwrap();
-        let parsed = parse_sums(&sums);
-        assert!(parsed.bad_lines.is_empty());
-        assert_eq!(parsed.entries.len(), 7);
+        let src = crate::engine::sums::SumsSource::open(&dest.join(SUMS_FILE_NAME), &dest).unwrap();
+        assert_eq!((src.entries, src.problem_count), (7, 0));
         assert!(
             !String::from_utf8_lossy(&sums).contains("link"),
             "links are not checksummed"
@@ -1200,7 +1188,7 @@ pub(crate) mod tests {
         let home = sample_home(root.path());
         let first = root.path().join("b1");
         let out1 = copy(&request(&home, &first, &["app.ini", "data/"], None));
-        write_sums_and_index(&first, &out1).unwrap();
+        write_sums_and_index(&first, out1.listing).unwrap();
         // Change one file (content and size).
         fs::write(home.join("data/with space.txt"), "changed!").unwrap();
         let second = root.path().join("b2");
@@ -1227,7 +1215,7 @@ pub(crate) mod tests {
             b"changed!"
         );
         // Reused checksums are right.
-        write_sums_and_index(&second, &out2).unwrap();
+        write_sums_and_index(&second, out2.listing).unwrap();
         let st = Command::new("sha256sum")
             .args(["-c", "--quiet", SUMS_FILE_NAME])
             .current_dir(&second)
@@ -1349,8 +1337,9 @@ pub(crate) mod tests {
         let home = sample_home(root.path());
         let first = root.path().join("b1");
         let out1 = copy(&request(&home, &first, &["app.ini", "data/"], None));
-        write_sums_and_index(&first, &out1).unwrap();
+        write_sums_and_index(&first, out1.listing).unwrap();
         let index = first.join(INDEX_FILE_NAME);
+        let good_index = fs::read(&index).unwrap();
         for (k, plant) in ["fifo", "zero"].into_iter().enumerate() {
             fs::remove_file(&index).unwrap();
             match plant {
@@ -1369,7 +1358,7 @@ pub(crate) mod tests {
         }
         // A good index, but a folder of the previous slot became a FIFO.
         fs::remove_file(&index).unwrap();
-        fs::write(&index, render_index(&out1.index)).unwrap();
+        fs::write(&index, &good_index).unwrap();
         fs::remove_dir_all(first.join("data/sub")).unwrap();
         mkfifo(&first.join("data/sub"));
         let dest = root.path().join("next-dir");
@@ -1398,27 +1387,5 @@ pub(crate) mod tests {
         req.inject_enospc = true;
         let e = copy_items(&req, &CancelToken::new(), &|_| {}).unwrap_err();
         assert!(e.to_string().contains("No space left on device"), "{e}");
-    }
-
-    #[test]
-    fn escaping_round_trips() {
-        for p in [&b"plain"[..], b"a\\b", b"new\nline", b"cr\rx", b"\\\\n"] {
-            let (e, _) = escape_path(p);
-            assert_eq!(unescape_path(&e).unwrap(), p);
-        }
-        let idx = vec![(
-            b"dir/new\nline".to_vec(),
-            IndexEntry {
-                sha256: [7; 32],
-                size: 5,
-                mtime: (-3, 4),
-                ctime: (5, 6),
-                ino: 7,
-                dev: 8,
-            },
-        )];
-        let parsed = parse_index(&render_index(&idx));
-        assert_eq!(parsed.get(&b"dir/new\nline"[..]), Some(&idx[0].1));
-        assert!(parse_index(b"garbage\n").is_empty());
     }
 }

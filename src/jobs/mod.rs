@@ -881,8 +881,10 @@ impl BackupJobs {
                     files: 0,
                     files_copied: 0,
                     files_linked: 0,
+                    files_cloned: 0,
                     bytes_copied: 0,
                     bytes_linked: 0,
+                    bytes_cloned: 0,
                     started_at: None,
                     finished_at: None,
                     duration_ms: None,
@@ -1430,8 +1432,10 @@ impl Journal for JobJournal {
         c.files = u.files;
         c.files_copied = u.files_copied;
         c.files_linked = u.files_linked;
+        c.files_cloned = u.files_cloned;
         c.bytes_copied = u.bytes_copied;
         c.bytes_linked = u.bytes_linked;
+        c.bytes_cloned = u.bytes_cloned;
         if let Some(l) = live.get(&self.id) {
             let _ = l.tx.send(BackupEvent::progress_of(c));
         }
@@ -1977,8 +1981,10 @@ mod tests {
                     files: 0,
                     files_copied: 0,
                     files_linked: 0,
+                    files_cloned: 0,
                     bytes_copied: 0,
                     bytes_linked: 0,
+                    bytes_cloned: 0,
                     started_at: None,
                     finished_at: None,
                     duration_ms: None,

@@ -59,7 +59,7 @@
 //! only truth used, so a rollback interrupted by a crash is simply run again.
 
 use crate::toolkit::Backoff;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -74,7 +74,8 @@ use super::record::{
 };
 use crate::engine::faults::{Faults, PLANTED};
 use crate::engine::fsutil::{self, IoContext};
-use crate::engine::tree_copy::{self, CopyRequest, SUMS_FILE_NAME};
+use crate::engine::sums::{SumsSource, SUMS_FILE_NAME};
+use crate::engine::tree_copy::{self, CopyRequest};
 use crate::engine::CancelToken;
 use crate::store::local::COPY_WORKERS;
 use crate::store::{Ack, HeuristicOutcome};
@@ -592,7 +593,9 @@ fn apply_steps(
     made?;
 
     // Copy, one tree-copy call per (source folder, destination folder) pair.
-    let sums = load_sums(&folder)?;
+    // The list is read once here (and sorted on disk in the home's folder if it was made by
+    // hand out of order); each copy below is checked against it in path order.
+    let sums = SumsSource::open(&folder.join(SUMS_FILE_NAME), &home).map_err(|e| e.to_string())?;
     let mut groups: Vec<(PathBuf, PathBuf, Vec<String>, Vec<usize>)> = Vec::new();
     for (k, op) in plan.copy.iter().enumerate() {
         let (from, to) = (Path::new(&op.from), Path::new(&op.to));
@@ -655,24 +658,8 @@ fn apply_steps(
         let outcome = tree_copy::copy_items(&req, &CancelToken::new(), &|_| {})
             .map_err(|e| format!("copying into {}: {e}", dst_parent.display()))?;
         let src_rel = src_parent.strip_prefix(&folder).unwrap_or(Path::new(""));
-        for (rel, sha) in &outcome.sums {
-            let key = src_rel.join(std::ffi::OsStr::from_bytes(rel));
-            match sums.get(key.as_os_str().as_bytes()) {
-                Some(expected) if expected == sha => {}
-                Some(_) => {
-                    return Err(format!(
-                        "{} changed since the folder was verified",
-                        folder.join(&key).display()
-                    ))
-                }
-                None => {
-                    return Err(format!(
-                        "{} is not listed in {SUMS_FILE_NAME}",
-                        folder.join(&key).display()
-                    ))
-                }
-            }
-        }
+        let (stats, listing) = (outcome.stats, outcome.listing);
+        check_copied(&folder, src_rel, listing, &sums)?;
         for k in ops {
             if let Some(op) = plan.copy.get(k) {
                 steps.push(pending(
@@ -683,11 +670,14 @@ fn apply_steps(
                 ));
             }
         }
-        let (files, bytes) = (outcome.stats.files_copied, outcome.stats.bytes_copied);
+        let files = stats.files_copied + stats.files_cloned;
+        let bytes = stats.bytes_copied + stats.bytes_cloned;
         flush_steps(journal, name, &mut steps, &mut |r| {
             if let Some(c) = r.components.get_mut(i) {
                 c.files += files;
                 c.bytes += bytes;
+                c.files_cloned += stats.files_cloned;
+                c.bytes_cloned += stats.bytes_cloned;
             }
         })?;
     }
@@ -782,12 +772,47 @@ fn plant_safety_folder(plan: &ComponentRestore, home: &Path, safety: &Path) -> R
     plant().map_err(|e| format!("injected fault restore_plant_safety: {e}"))
 }
 
-/// `SHA256SUMS` of a folder as path -> digest.
-fn load_sums(folder: &Path) -> Result<HashMap<Vec<u8>, [u8; 32]>, String> {
-    let path = folder.join(SUMS_FILE_NAME);
-    let limit = tree_copy::listing_limit(tree_copy::count_files(folder));
-    let bytes = fsutil::read_regular(&path, limit).map_err(|e| e.to_string())?;
-    Ok(tree_copy::parse_sums(&bytes).entries.into_iter().collect())
+/// Every file one copy put in place has the digest `SHA256SUMS` lists for it: the copy's
+/// listing (paths relative to `src_rel` inside `folder`) and the list are read side by side,
+/// both in path order.
+fn check_copied(
+    folder: &Path,
+    src_rel: &Path,
+    listing: tree_copy::Listing,
+    sums: &SumsSource,
+) -> Result<(), String> {
+    let mut listed = sums.entries().map_err(|e| e.to_string())?.peekable();
+    for copied in listing {
+        let copied = copied.map_err(|e| e.to_string())?;
+        let key = src_rel.join(std::ffi::OsStr::from_bytes(&copied.rel));
+        let key = key.as_os_str().as_bytes();
+        let expected = loop {
+            match listed.peek() {
+                Some(Ok((p, _))) if p.as_slice() < key => {
+                    listed.next();
+                }
+                Some(Ok((p, sha))) if p.as_slice() == key => break Some(*sha),
+                Some(Ok(_)) | None => break None,
+                Some(Err(_)) => {
+                    if let Some(Err(e)) = listed.next() {
+                        return Err(e.to_string());
+                    }
+                }
+            }
+        };
+        let shown = || {
+            folder
+                .join(std::ffi::OsStr::from_bytes(key))
+                .display()
+                .to_string()
+        };
+        match expected {
+            Some(sha) if sha == copied.sha256 => {}
+            Some(_) => return Err(format!("{} changed since the folder was verified", shown())),
+            None => return Err(format!("{} is not listed in {SUMS_FILE_NAME}", shown())),
+        }
+    }
+    Ok(())
 }
 
 /// Appends `line` to the (freshly restored) file at `path`: a line ending first when the file

@@ -338,6 +338,8 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
         finished_at: None,
         files: 0,
         bytes: 0,
+        files_cloned: 0,
+        bytes_cloned: 0,
         errors: vec![],
         folder_times: vec![],
         agent: None,

@@ -63,6 +63,7 @@
 //! blocking thread of the runtime (`web::block`), as they already must because they read
 //! the disk; with no runtime (unit tests), remote components are reported as problems.
 
+mod cache;
 pub mod discover;
 pub mod imports;
 pub mod verifications;
@@ -423,6 +424,7 @@ struct Inner {
     committing: Committing,
     imports: ImportStore,
     verifications: VerificationStore,
+    view: cache::ViewCache,
 }
 
 /// Backup sets on disk, imports and verifications. Cheap to clone; `Send + Sync`. Every method
@@ -450,16 +452,21 @@ impl Sets {
                 committing,
                 imports: ImportStore::open(state_dir)?,
                 verifications: VerificationStore::open(state_dir)?,
+                view: cache::ViewCache::default(),
             }),
         })
     }
 
-    /// Reads every slot's and imported folder's readme now.
+    /// The sets as every slot's and imported folder's readme describes them: read now, or
+    /// kept in memory from an earlier read while no folder it read changed ([`cache`]).
     pub fn scan(&self) -> Scan {
         let specs = self.inner.locator.all_components();
-        let remote = self.remote_slots(&specs);
+        let imports = self.inner.imports.list();
         let (mut sets, unidentified, problems) =
-            discover::scan(&specs, &self.inner.imports.list(), &remote);
+            self.inner.view.view(&specs, imports.clone(), || {
+                let remote = self.remote_slots(&specs);
+                discover::scan(&specs, &imports, &remote)
+            });
         let last = self.inner.verifications.last_finished();
         let committing = (self.inner.committing)();
         for s in &mut sets {
@@ -516,6 +523,11 @@ impl Sets {
             Ok(slots) => slots,
             Err(e) => remote.into_iter().map(|n| (n, Err(e.clone()))).collect(),
         }
+    }
+
+    /// How many times the sets were read from disk (not served from memory).
+    pub fn scans(&self) -> u64 {
+        self.inner.view.scans()
     }
 
     /// Every set on disk, newest first.

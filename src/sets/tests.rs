@@ -3,7 +3,7 @@
 use super::*;
 use crate::engine::faults::Faults;
 use crate::engine::readme::README_FILE;
-use crate::engine::tree_copy::{render_sums, SUMS_FILE_NAME};
+use crate::engine::sums::{render_sums, SUMS_FILE_NAME};
 use crate::engine::{ComponentSpec, Profile};
 use crate::kinds::JobKind;
 use sha2::{Digest, Sha256};
@@ -305,4 +305,87 @@ fn only_the_newest_finished_records_are_kept_per_set() {
     assert_eq!(f.sets.verifications("B")[0].id, first_b);
     let files = fs::read_dir(r.join("state/verifications")).unwrap().count();
     assert_eq!(files, verifications::KEEP_PER_SET + 1);
+}
+
+/// Sets a folder's mtime (and so, by the change, its ctime: now) far back.
+fn backdate(p: &Path) {
+    let t = nix::sys::time::TimeSpec::new(1_600_000_000, 0);
+    nix::sys::stat::utimensat(
+        None,
+        p,
+        &t,
+        &t,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .unwrap();
+}
+
+/// The set view is read from disk once and then served from memory while the folders stay as
+/// they were; a slot deleted or a readme replaced by hand is seen at the next request. A view
+/// read while its folders had just changed is not kept (their times may not show the next
+/// change within the same clock tick): here the ctimes are fresh, so it is read every time.
+#[test]
+fn the_set_view_is_kept_in_memory_and_follows_changes_by_hand() {
+    let f = fixture();
+    let r = f.root();
+    for c in ["hub", "lui"] {
+        make_folder(&r.join(c).join("backup"), "B", c);
+        make_folder(&r.join(c).join("backup1"), "A", c);
+    }
+    let fresh = f.sets.scans();
+    assert_eq!(f.sets.list().len(), 2);
+    assert_eq!(f.sets.list().len(), 2);
+    assert_eq!(
+        f.sets.scans(),
+        fresh + 2,
+        "folders changed within the last seconds: read again every time"
+    );
+    // The same folders, seen as changed long ago: read once, then from memory. (A ctime cannot
+    // be set back; the cache's guard looks at the newer of mtime and ctime, so the test waits
+    // the guard's two seconds out instead.)
+    std::thread::sleep(Duration::from_millis(2100));
+    for c in ["hub", "lui"] {
+        for p in [
+            r.join(c),
+            r.join(c).join("backup"),
+            r.join(c).join("backup1"),
+        ] {
+            backdate(&p);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    let before = f.sets.scans();
+    let first = f.sets.list();
+    assert_eq!(f.sets.scans(), before + 1);
+    for _ in 0..3 {
+        assert_eq!(f.sets.list(), first);
+    }
+    assert_eq!(f.sets.scans(), before + 1, "served from memory");
+    assert!(first.iter().all(|s| s.complete && s.successful));
+
+    // A slot deleted by hand: its backup area's mtime moves; the set lacks the component.
+    fs::remove_dir_all(r.join("hub/backup1")).unwrap();
+    let sets = f.sets.list();
+    assert_eq!(f.sets.scans(), before + 2);
+    let a = sets.iter().find(|s| s.id == "A").unwrap();
+    assert!(!a.complete, "{a:?}");
+    assert_eq!(a.missing, ["hub"]);
+
+    // A readme replaced by hand (new file renamed over it) in a slot: its folder's mtime moves.
+    std::thread::sleep(Duration::from_millis(2100));
+    backdate(&r.join("hub"));
+    std::thread::sleep(Duration::from_millis(2100));
+    let _ = f.sets.list();
+    let n = f.sets.scans();
+    let _ = f.sets.list();
+    assert_eq!(f.sets.scans(), n, "kept again");
+    let tmp = r.join("lui/backup/readme.new");
+    fs::write(
+        &tmp,
+        "Backup ID: B\nComponent: lui\nResult: error\nError: by hand\n",
+    )
+    .unwrap();
+    fs::rename(&tmp, r.join("lui/backup/readme.txt")).unwrap();
+    let b = f.sets.get("B").unwrap();
+    assert!(!b.successful, "{b:?}");
 }

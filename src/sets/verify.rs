@@ -1,7 +1,9 @@
 //! Checking one backup folder against its `SHA256SUMS`: every listed file is hashed again
-//! (SHA-256, streamed through a 1 MiB buffer per worker thread, so memory stays flat whatever
-//! the file sizes) and compared; the folder is walked to find files that are present but not
-//! listed.
+//! (SHA-256, streamed through a 1 MiB buffer per worker thread) and compared; the folder is
+//! walked to find files that are present but not listed. Memory stays flat whatever the file
+//! count: the list and a walk of the folder, both in path order, are read side by side (a list
+//! that is not sorted, one made by hand, is sorted on disk first), and only the first
+//! [`MAX_LISTED`] names of each kind of problem are kept.
 //!
 //! What is checked, and what is not:
 //! * `readme.txt`, `SHA256SUMS` and the hidden index ([`INDEX_FILE_NAME`]) at the top of the
@@ -19,27 +21,30 @@
 //! * Paths are reported relative to the folder, as UTF-8 (invalid bytes replaced).
 //! * Each of the lists is sorted and capped at [`MAX_LISTED`] names; `omitted` counts the rest.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::engine::fsutil::read_regular as read_listing;
+use crate::engine::index::INDEX_FILE_NAME;
 use crate::engine::readme::README_FILE;
-use crate::engine::tree_copy::{listing_limit, parse_sums, INDEX_FILE_NAME, SUMS_FILE_NAME};
+use crate::engine::sums::{SumsLine, SumsSource, SUMS_FILE_NAME};
+use crate::engine::walk::{Kind, SortedWalk};
 
 /// Most names reported in each list of one folder.
 pub const MAX_LISTED: usize = 1000;
 const BUF_SIZE: usize = 1 << 20;
 /// Most hashing threads per folder.
 const MAX_WORKERS: usize = 4;
+/// Most problems with `SHA256SUMS` itself named in the error.
+const MAX_PROBLEMS: usize = 20;
 
 /// Counters shared with whoever watches a verification run.
 #[derive(Debug, Default)]
@@ -90,102 +95,48 @@ fn show(rel: &[u8]) -> String {
 }
 
 /// The backup's own files at the top of a folder.
-fn is_own_file(name: &[u8]) -> bool {
-    name == README_FILE.as_bytes()
-        || name == SUMS_FILE_NAME.as_bytes()
-        || name == INDEX_FILE_NAME.as_bytes()
+fn is_own_file(rel: &[u8]) -> bool {
+    rel == README_FILE.as_bytes()
+        || rel == SUMS_FILE_NAME.as_bytes()
+        || rel == INDEX_FILE_NAME.as_bytes()
 }
 
-/// A listed path made relative and plain: `./a//b` -> `a/b`; `None` for absolute paths, `..`
-/// and empty paths.
-fn normalise_listed(p: &[u8]) -> Option<Vec<u8>> {
-    if p.starts_with(b"/") {
-        return None;
-    }
-    let mut out = Vec::with_capacity(p.len());
-    for part in p.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => return None,
-            _ => {
-                if !out.is_empty() {
-                    out.push(b'/');
-                }
-                out.extend_from_slice(part);
-            }
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-/// What a walk of the folder found, by path relative to it.
+/// The first [`MAX_LISTED`] names of a list in sorted order, and how many more there were.
 #[derive(Default)]
-struct Walk {
-    /// Regular files, except the backup's own files at the top.
-    files: BTreeSet<Vec<u8>>,
-    /// The backup's own files present at the top.
-    own: BTreeSet<Vec<u8>>,
-    /// Entries that are neither regular files nor folders: what they are.
-    others: BTreeMap<Vec<u8>, &'static str>,
-    /// Folders below the top (a listed path that is a folder is "changed").
-    dirs: BTreeSet<Vec<u8>>,
-    errors: Vec<String>,
+struct Capped {
+    names: BTreeSet<String>,
+    omitted: u64,
 }
 
-/// Lists the tree without following symbolic links (DirEntry::file_type does not follow them).
-fn walk(root: &Path) -> Walk {
-    let mut w = Walk::default();
-    let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = if rel.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(OsStr::from_bytes(&rel))
-        };
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) => {
-                w.errors.push(format!("{}/: {e}", show(&rel)));
-                continue;
-            }
-        };
-        for entry in entries {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    w.errors.push(format!("{}/: {e}", show(&rel)));
-                    continue;
+impl Capped {
+    fn push(&mut self, name: String) {
+        if self.names.len() >= MAX_LISTED {
+            match self.names.last() {
+                Some(last) if *last < name => {
+                    self.omitted += 1;
+                    return;
                 }
-            };
-            let name = entry.file_name();
-            let mut child = rel.clone();
-            if !child.is_empty() {
-                child.push(b'/');
-            }
-            child.extend_from_slice(name.as_bytes());
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => {
-                    w.dirs.insert(child.clone());
-                    stack.push(child);
-                }
-                Ok(t) if t.is_file() => {
-                    if rel.is_empty() && is_own_file(name.as_bytes()) {
-                        w.own.insert(child);
-                    } else {
-                        w.files.insert(child);
-                    }
-                }
-                Ok(t) if t.is_symlink() => {
-                    w.others.insert(child, "a symbolic link");
-                }
-                Ok(_) => {
-                    w.others.insert(child, "a special file");
-                }
-                Err(e) => w.errors.push(format!("{}: {e}", show(&child))),
+                _ => {}
             }
         }
+        if self.names.insert(name) && self.names.len() > MAX_LISTED {
+            self.names.pop_last();
+            self.omitted += 1;
+        }
     }
-    w
+
+    fn take(self) -> (Vec<String>, u64) {
+        (self.names.into_iter().collect(), self.omitted)
+    }
+}
+
+/// What the hashing workers found.
+#[derive(Default)]
+struct HashResults {
+    changed: Capped,
+    unreadable: Capped,
+    files: u64,
+    bytes: u64,
 }
 
 /// SHA-256 of a regular file, never following a final symbolic link.
@@ -214,78 +165,35 @@ fn hash_file(path: &Path, buf: &mut [u8], progress: &Progress) -> io::Result<([u
     Ok((hasher.finalize().into(), total))
 }
 
-#[derive(Default)]
-struct HashResults {
-    changed: Vec<String>,
-    unreadable: Vec<String>,
-    files: u64,
-    bytes: u64,
-}
-
-/// Hashes `jobs` (relative path, expected sum) on a few threads sharing one counter.
-fn hash_all(root: &Path, jobs: &[(Vec<u8>, [u8; 32])], progress: &Progress) -> HashResults {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, MAX_WORKERS)
-        .min(jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let total = Mutex::new(HashResults::default());
-    let panicked = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut buf = vec![0u8; BUF_SIZE];
-                    let mut mine = HashResults::default();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((rel, want)) = jobs.get(i) else {
-                            break;
-                        };
-                        let path = root.join(OsStr::from_bytes(rel));
-                        match hash_file(&path, &mut buf, progress) {
-                            Ok((got, n)) => {
-                                mine.files += 1;
-                                mine.bytes += n;
-                                if &got != want {
-                                    mine.changed.push(show(rel));
-                                }
-                            }
-                            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                                mine.changed.push(show(rel));
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                                mine.unreadable
-                                    .push(format!("{}: removed while verifying", show(rel)));
-                            }
-                            Err(e) => mine.unreadable.push(format!("{}: {e}", show(rel))),
-                        }
-                    }
-                    let mut t = total.lock().unwrap_or_else(|e| e.into_inner());
-                    t.changed.append(&mut mine.changed);
-                    t.unreadable.append(&mut mine.unreadable);
-                    t.files += mine.files;
-                    t.bytes += mine.bytes;
-                })
-            })
-            .collect();
-        handles.into_iter().any(|h| h.join().is_err())
-    });
-    let mut out = total.into_inner().unwrap_or_else(|e| e.into_inner());
-    if panicked {
-        out.unreadable
-            .push("a verification worker failed; not every file was checked".into());
+/// One hashing worker: takes (path, expected sum) from the channel until it closes.
+fn hash_worker(
+    root: &Path,
+    jobs: &Mutex<mpsc::Receiver<(Vec<u8>, [u8; 32])>>,
+    results: &Mutex<HashResults>,
+    progress: &Progress,
+) {
+    let mut buf = vec![0u8; BUF_SIZE];
+    loop {
+        let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok((rel, want)) = job else { break };
+        let path = root.join(OsStr::from_bytes(&rel));
+        let outcome = hash_file(&path, &mut buf, progress);
+        let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Ok((got, n)) => {
+                r.files += 1;
+                r.bytes += n;
+                if got != want {
+                    r.changed.push(show(&rel));
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => r.changed.push(show(&rel)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => r
+                .unreadable
+                .push(format!("{}: removed while verifying", show(&rel))),
+            Err(e) => r.unreadable.push(format!("{}: {e}", show(&rel))),
+        }
     }
-    out
-}
-
-/// Sorts a list and keeps at most [`MAX_LISTED`] names; returns how many were dropped.
-fn cap(list: &mut Vec<String>) -> u64 {
-    list.sort();
-    list.dedup();
-    let extra = list.len().saturating_sub(MAX_LISTED);
-    list.truncate(MAX_LISTED);
-    extra as u64
 }
 
 /// Checks `folder` against its `SHA256SUMS`. Never panics; problems are in the result.
@@ -298,12 +206,11 @@ pub fn check_tree(folder: &Path, progress: &Progress) -> TreeCheck {
         }
         Err(e) => return TreeCheck::failed(format!("{}: {e}", folder.display())),
     }
-    // The walk first: its count of files bounds how large SHA256SUMS may be.
-    let w = walk(folder);
     let sums_path = folder.join(SUMS_FILE_NAME);
-    let present = (w.files.len() + w.own.len()) as u64;
-    let sums = match read_listing(&sums_path, listing_limit(present)) {
-        Ok(b) => b,
+    // Verification never writes into the folder (it may be read-only media): a list to sort
+    // goes to the temporary folder.
+    let source = match SumsSource::open(&sums_path, &std::env::temp_dir()) {
+        Ok(s) => s,
         Err(e) if e.is_not_found() => {
             return TreeCheck::failed(format!(
                 "no {SUMS_FILE_NAME} in {}: the folder cannot be verified",
@@ -312,71 +219,169 @@ pub fn check_tree(folder: &Path, progress: &Progress) -> TreeCheck {
         }
         Err(e) => return TreeCheck::failed(e.to_string()),
     };
-    let parsed = parse_sums(&sums);
-    let mut problems: Vec<String> = parsed
-        .bad_lines
+    let mut problems: Vec<String> = source
+        .problems
         .iter()
-        .map(|(n, _)| format!("line {n} is malformed"))
-        .collect();
-    let mut listed: BTreeMap<Vec<u8>, [u8; 32]> = BTreeMap::new();
-    for (path, sha) in &parsed.entries {
-        let Some(p) = normalise_listed(path) else {
-            problems.push(format!(
-                "{:?} is not a plain relative path; not checked",
-                show(path)
-            ));
-            continue;
-        };
-        if let Some(prev) = listed.get(&p) {
-            if prev != sha {
-                problems.push(format!(
-                    "{:?} is listed twice with different sums",
-                    show(&p)
-                ));
+        .map(|p| match p {
+            SumsLine::Malformed(n) => format!("line {n} is malformed"),
+            SumsLine::NotPlain(path) => {
+                format!("{:?} is not a plain relative path; not checked", show(path))
             }
-            continue;
-        }
-        listed.insert(p, *sha);
-    }
+            SumsLine::Entry(..) => String::new(),
+        })
+        .collect();
+    let mut problem_count = source.problem_count;
 
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_WORKERS);
+    let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, [u8; 32])>(1024);
+    let rx = Mutex::new(rx);
+    let results = Mutex::new(HashResults::default());
+    let (mut changed, mut missing, mut unlisted, mut unreadable) = (
+        Capped::default(),
+        Capped::default(),
+        Capped::default(),
+        Capped::default(),
+    );
+    let joined = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| s.spawn(|| hash_worker(folder, &rx, &results, progress)))
+            .collect();
+        let mut listed = match source.entries() {
+            Ok(e) => e.peekable(),
+            Err(e) => {
+                drop(tx);
+                for h in handles {
+                    let _ = h.join();
+                }
+                return Err(e.to_string());
+            }
+        };
+        let mut walk = SortedWalk::new(folder, b"", false).peekable();
+        let mut last_listed: Option<(Vec<u8>, [u8; 32])> = None;
+        let mut failure = None;
+        loop {
+            // The next listed entry, with repeated paths folded (one with another sum is a
+            // problem of the list).
+            let next_listed = loop {
+                match listed.next() {
+                    None => break None,
+                    Some(Err(e)) => {
+                        failure = Some(e.to_string());
+                        break None;
+                    }
+                    Some(Ok((p, sha))) => {
+                        if let Some((lp, lsha)) = &last_listed {
+                            if *lp == p {
+                                if *lsha != sha {
+                                    problem_count += 1;
+                                    if problems.len() < MAX_PROBLEMS {
+                                        problems.push(format!(
+                                            "{:?} is listed twice with different sums",
+                                            show(&p)
+                                        ));
+                                    }
+                                }
+                                continue;
+                            }
+                        }
+                        last_listed = Some((p.clone(), sha));
+                        break Some((p, sha));
+                    }
+                }
+            };
+            // Present entries before it are not listed.
+            loop {
+                let entry = match walk.peek() {
+                    None => break,
+                    Some(Err(_)) => {
+                        if let Some(Err(e)) = walk.next() {
+                            unreadable.push(format!("{}/: {}", show(&e.rel), e.error));
+                        }
+                        continue;
+                    }
+                    Some(Ok(e)) => e,
+                };
+                if let Some((p, _)) = &next_listed {
+                    if entry.rel >= *p {
+                        break;
+                    }
+                }
+                let top_level = !entry.rel.contains(&b'/');
+                match entry.kind {
+                    Kind::File if !(top_level && is_own_file(&entry.rel)) => {
+                        unlisted.push(show(&entry.rel))
+                    }
+                    Kind::Other => unlisted.push(show(&entry.rel)),
+                    _ => {}
+                }
+                walk.next();
+            }
+            let Some((p, sha)) = next_listed else { break };
+            match walk.peek() {
+                Some(Ok(e)) if e.rel == p => {
+                    if e.kind == Kind::File {
+                        if tx.send((p, sha)).is_err() {
+                            failure = Some("the verification workers stopped".into());
+                            break;
+                        }
+                    } else {
+                        changed.push(show(&p));
+                    }
+                    walk.next();
+                }
+                // Not where a file would come in the walk: gone, or a folder now (a folder
+                // comes later in the walk, as `name/`).
+                _ => match fs::symlink_metadata(folder.join(OsStr::from_bytes(&p))) {
+                    Ok(m) if m.is_dir() => changed.push(show(&p)),
+                    _ => missing.push(show(&p)),
+                },
+            }
+        }
+        drop(tx);
+        let panicked = handles.into_iter().any(|h| h.join().is_err());
+        if panicked {
+            unreadable.push("a verification worker failed; not every file was checked".into());
+        }
+        match failure {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    });
+    if let Err(e) = joined {
+        return TreeCheck::failed(e);
+    }
+    let hashed = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    for name in hashed.changed.names {
+        changed.push(name);
+    }
+    for name in hashed.unreadable.names {
+        unreadable.push(name);
+    }
     let mut check = TreeCheck {
-        unreadable: w.errors.clone(),
+        files_checked: hashed.files,
+        bytes_checked: hashed.bytes,
+        omitted: hashed.changed.omitted + hashed.unreadable.omitted,
         ..TreeCheck::default()
     };
-    let mut jobs = Vec::with_capacity(listed.len());
-    for (path, sha) in &listed {
-        if w.files.contains(path) || w.own.contains(path) {
-            jobs.push((path.clone(), *sha));
-        } else if w.others.contains_key(path) || w.dirs.contains(path) {
-            check.changed.push(show(path));
-        } else {
-            check.missing.push(show(path));
-        }
+    let mut omitted = 0;
+    for (list, capped) in [
+        (&mut check.changed, changed),
+        (&mut check.missing, missing),
+        (&mut check.unlisted, unlisted),
+        (&mut check.unreadable, unreadable),
+    ] {
+        let (names, more) = capped.take();
+        *list = names;
+        omitted += more;
     }
-    for path in &w.files {
-        if !listed.contains_key(path) {
-            check.unlisted.push(show(path));
-        }
-    }
-    for (path, kind) in &w.others {
-        if *kind == "a special file" && !listed.contains_key(path) {
-            check.unlisted.push(show(path));
-        }
-    }
-    let hashed = hash_all(folder, &jobs, progress);
-    check.changed.extend(hashed.changed);
-    check.unreadable.extend(hashed.unreadable);
-    check.files_checked = hashed.files;
-    check.bytes_checked = hashed.bytes;
-    check.omitted = cap(&mut check.changed)
-        + cap(&mut check.missing)
-        + cap(&mut check.unlisted)
-        + cap(&mut check.unreadable);
-    if !problems.is_empty() {
-        let n = problems.len();
-        problems.truncate(20);
-        let more = if n > 20 {
-            format!(" (and {} more)", n - 20)
+    check.omitted += omitted;
+    if problem_count > 0 {
+        let shown = problems.len() as u64;
+        let more = if problem_count > shown {
+            format!(" (and {} more)", problem_count - shown)
         } else {
             String::new()
         };
@@ -388,7 +393,7 @@ pub fn check_tree(folder: &Path, progress: &Progress) -> TreeCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::tree_copy::render_sums;
+    use crate::engine::sums::render_sums;
     use std::os::unix::fs::symlink;
 
     fn sum(b: &[u8]) -> [u8; 32] {
@@ -438,19 +443,34 @@ mod tests {
         let f = folder(dir.path());
         // One byte flipped, same size.
         fs::write(f.join("data/a.bin"), [0u8, 1, 2, 4]).unwrap();
-        fs::remove_file(f.join("data/sub/with space.txt")).unwrap();
+        fs::remove_file(f.join("data/back\\slash")).unwrap();
         fs::write(f.join("data/sub/extra.txt"), "new").unwrap();
         // A listed file replaced by a link to identical content: changed, never followed.
         fs::remove_file(f.join("app.ini")).unwrap();
         fs::write(dir.path().join("outside"), "x=1\n").unwrap();
         symlink(dir.path().join("outside"), f.join("app.ini")).unwrap();
+        // A listed file replaced by a folder, with a sibling that sorts before the folder's
+        // content: changed.
+        fs::remove_file(f.join("data/sub/with space.txt")).unwrap();
+        fs::create_dir(f.join("data/sub/with space.txt")).unwrap();
+        fs::write(f.join("data/sub/with space.txt.bak"), "").unwrap();
         // A FIFO is unlisted.
         nix::unistd::mkfifo(&f.join("data/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         let c = check_tree(&f, &Progress::default());
         assert!(!c.ok());
-        assert_eq!(c.changed, ["app.ini", "data/a.bin"]);
-        assert_eq!(c.missing, ["data/sub/with space.txt"]);
-        assert_eq!(c.unlisted, ["data/fifo", "data/sub/extra.txt"]);
+        assert_eq!(
+            c.changed,
+            ["app.ini", "data/a.bin", "data/sub/with space.txt"]
+        );
+        assert_eq!(c.missing, ["data/back\\slash"]);
+        assert_eq!(
+            c.unlisted,
+            [
+                "data/fifo",
+                "data/sub/extra.txt",
+                "data/sub/with space.txt.bak"
+            ]
+        );
         assert!(c.unreadable.is_empty() && c.error.is_none(), "{c:?}");
     }
 
@@ -509,9 +529,33 @@ mod tests {
 
     #[test]
     fn normalising() {
-        assert_eq!(normalise_listed(b"./a//b/./c").unwrap(), b"a/b/c");
-        assert!(normalise_listed(b"a/../b").is_none());
-        assert!(normalise_listed(b"/a").is_none());
-        assert!(normalise_listed(b"./").is_none());
+        use crate::engine::sums::plain_relative;
+        assert_eq!(plain_relative(b"./a//b/./c").unwrap(), b"a/b/c");
+        assert!(plain_relative(b"a/../b").is_none());
+        assert!(plain_relative(b"/a").is_none());
+        assert!(plain_relative(b"./").is_none());
+    }
+
+    /// A list made by hand in another order (`find . | xargs sha256sum`), with a repeated
+    /// line: checked like a sorted one, the same problems found.
+    #[test]
+    fn an_unsorted_list_is_checked_like_a_sorted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = folder(dir.path());
+        let sums = fs::read_to_string(f.join(SUMS_FILE_NAME)).unwrap();
+        let mut lines: Vec<&str> = sums.lines().collect();
+        lines.reverse();
+        let first = lines[0].to_string();
+        lines.push(&first);
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        fs::write(f.join(SUMS_FILE_NAME), text.replace("  data/", "  ./data/")).unwrap();
+        let c = check_tree(&f, &Progress::default());
+        assert!(c.ok(), "{c:?}");
+        assert_eq!(c.files_checked, 5);
+        fs::write(f.join("data/a.bin"), [9u8]).unwrap();
+        fs::write(f.join("data/zzz"), "new").unwrap();
+        let c = check_tree(&f, &Progress::default());
+        assert_eq!(c.changed, ["data/a.bin"]);
+        assert_eq!(c.unlisted, ["data/zzz"]);
     }
 }

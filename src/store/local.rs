@@ -63,10 +63,15 @@ fn to_update(s: CopyStats) -> ProgressUpdate {
         files: s.files,
         files_copied: s.files_copied,
         files_linked: s.files_linked,
+        files_cloned: s.files_cloned,
         bytes_copied: s.bytes_copied,
         bytes_linked: s.bytes_linked,
+        bytes_cloned: s.bytes_cloned,
     }
 }
+
+/// Skipped special files: the first names, and how many in all.
+type Skipped = (Vec<String>, u64);
 
 fn join_error(e: tokio::task::JoinError) -> StoreError {
     StoreError::Internal(format!("blocking task failed: {e}"))
@@ -81,7 +86,7 @@ fn prepare_blocking(
     cancel: &CancelToken,
     progress: &ProgressSink,
     started: DateTime<Utc>,
-) -> (PrepareStatus, ProgressUpdate, Vec<String>, Vec<String>) {
+) -> (PrepareStatus, ProgressUpdate, Vec<String>, Skipped) {
     let layout = match SlotLayout::of(&spec.backup_folder) {
         Ok(l) => l,
         Err(e) => {
@@ -89,14 +94,14 @@ fn prepare_blocking(
                 PrepareStatus::Failed,
                 ProgressUpdate::default(),
                 vec![e.to_string()],
-                vec![],
+                Skipped::default(),
             )
         }
     };
     let staging = layout.staging(id);
     let mut last = ProgressUpdate::default();
     let mut created = false;
-    let result = (|| -> Result<(ProgressUpdate, Vec<String>), CopyError> {
+    let result = (|| -> Result<(ProgressUpdate, Skipped), CopyError> {
         if !spec.home.is_dir() {
             return Err(CopyError::Items(vec![format!(
                 "home {} is not a folder",
@@ -144,7 +149,7 @@ fn prepare_blocking(
         };
         let outcome = tree_copy::copy_items(&req, cancel, &|s| progress(to_update(s)))?;
         last = to_update(outcome.stats);
-        tree_copy::write_sums_and_index(&staging, &outcome)?;
+        tree_copy::write_sums_and_index(&staging, outcome.listing)?;
         readme.finished = Some(now());
         readme.success = true;
         readme.errors.clear();
@@ -153,7 +158,7 @@ fn prepare_blocking(
         fsutil::sync_tree(&staging)?;
         fsutil::fsync_dir(&staging)?;
         fsutil::fsync_dir(&layout.parent)?;
-        Ok((last, outcome.skipped))
+        Ok((last, (outcome.skipped, outcome.skipped_count)))
     })();
     match result {
         Ok((stats, skipped)) => (PrepareStatus::Prepared, stats, vec![], skipped),
@@ -169,15 +174,17 @@ fn prepare_blocking(
                     PrepareStatus::Cancelled,
                     last,
                     vec!["cancelled".into()],
-                    vec![],
+                    Skipped::default(),
                 ),
-                CopyError::Items(problems) => (PrepareStatus::Failed, last, problems, vec![]),
+                CopyError::Items(problems) => {
+                    (PrepareStatus::Failed, last, problems, Skipped::default())
+                }
                 CopyError::Io(io) => {
                     let mut msg = io.to_string();
                     if io.is_no_space() {
                         msg.push_str(" (the disk holding the backup folder is full; the staging folder was removed, no history slot was changed)");
                     }
-                    (PrepareStatus::Failed, last, vec![msg], vec![])
+                    (PrepareStatus::Failed, last, vec![msg], Skipped::default())
                 }
             }
         }
@@ -229,6 +236,7 @@ impl ComponentStore for LocalStore {
                 finished_at: now(),
                 errors: vec![format!("injected fault: prepare:{}", spec.name)],
                 skipped: vec![],
+                skipped_more: 0,
             };
         }
         let (id2, spec2, faults) = (id.to_string(), spec.clone(), self.faults.clone());
@@ -236,13 +244,13 @@ impl ComponentStore for LocalStore {
             prepare_blocking(&id2, &spec2, &faults, &cancel, &progress, started)
         })
         .await;
-        let (status, stats, errors, skipped) = match res {
+        let (status, stats, errors, (skipped, skipped_count)) = match res {
             Ok(r) => r,
             Err(e) => (
                 PrepareStatus::Failed,
                 ProgressUpdate::default(),
                 vec![format!("internal error: the copy task failed: {e}")],
-                vec![],
+                Skipped::default(),
             ),
         };
         PrepareOutcome {
@@ -251,6 +259,7 @@ impl ComponentStore for LocalStore {
             started_at: started,
             finished_at: now(),
             errors: errors.iter().map(|e| single_line(e)).collect(),
+            skipped_more: skipped_count.saturating_sub(skipped.len() as u64),
             skipped,
         }
     }

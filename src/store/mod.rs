@@ -32,10 +32,19 @@ pub use local::LocalStore;
 pub struct ProgressUpdate {
     /// Regular files in the backup (0 until the items were listed).
     pub files: u64,
+    /// Files read and written (neither cloned nor linked).
     pub files_copied: u64,
+    /// Files hard-linked from the previous backup (unchanged).
     pub files_linked: u64,
+    /// Files cloned (`FICLONE`: sharing extents with the home, where the file system can).
+    /// Absent when none was.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
+    pub files_cloned: u64,
     pub bytes_copied: u64,
     pub bytes_linked: u64,
+    /// Absent when no file was cloned.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
+    pub bytes_cloned: u64,
 }
 
 /// Receives progress; called from worker threads, so it must be cheap and must not block.
@@ -62,9 +71,12 @@ pub struct PrepareOutcome {
     pub finished_at: DateTime<Utc>,
     /// One line each.
     pub errors: Vec<String>,
-    /// Entries that were skipped (sockets, FIFOs, devices).
+    /// Entries that were skipped (sockets, FIFOs, devices): the first 100 by name.
     #[serde(default)]
     pub skipped: Vec<String>,
+    /// Skipped entries beyond those named in `skipped`; absent when there are none.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
+    pub skipped_more: u64,
 }
 
 pub use crate::engine::participation::{

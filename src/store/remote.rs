@@ -439,6 +439,7 @@ fn failed(started: chrono::DateTime<Utc>, stats: ProgressUpdate, msg: String) ->
         finished_at: now(),
         errors: vec![single_line(&msg)],
         skipped: vec![],
+        skipped_more: 0,
     }
 }
 
@@ -500,6 +501,7 @@ impl ComponentStore for RemoteStore {
                     finished_at: now(),
                     errors: vec!["cancelled".into()],
                     skipped: vec![],
+                    skipped_more: 0,
                 };
             }
             tokio::time::sleep(POLL_INTERVAL).await;

@@ -186,10 +186,18 @@ pub struct ComponentRestore {
     pub status: ComponentState,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// Regular files copied.
+    /// Regular files copied out of the backup (read and written, or cloned).
     pub files: u64,
-    /// Bytes copied.
+    /// Bytes copied out of the backup (read and written, or cloned).
     pub bytes: u64,
+    /// Of `files`, those cloned (`FICLONE`: the home's copy shares extents with the backup
+    /// where both are on one file system that can; still an independent copy). Absent when
+    /// none was.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
+    pub files_cloned: u64,
+    /// Of `bytes`, those cloned; absent when no file was.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
+    pub bytes_cloned: u64,
     pub errors: Vec<String>,
     /// Modification times of the home folders the restore changes, taken before the first
     /// change; a rollback sets them back.

@@ -267,13 +267,10 @@ fn refused(path: &Path, why: Refused) -> IoError {
     IoError::new("reading", path, io::Error::new(kind, why))
 }
 
-/// Reads back a file the product wrote (a slot's `readme.txt`, `SHA256SUMS` or index, a job
-/// record, a report, ...), whatever was put at its name since: the only way such files are
-/// read. A final symbolic link is never followed (`O_NOFOLLOW`), the open never waits
-/// (`O_NONBLOCK`: a FIFO without a writer would block it forever), the opened file must be a
-/// regular file (`fstat`), and at most `limit` bytes are read: anything else is an error naming
-/// the file ([`Refused`]). A missing file is an error with `NotFound` ([`IoError::is_not_found`]).
-pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, IoError> {
+/// Opens a file the product wrote for reading as a stream, with the checks of
+/// [`read_regular`] but no size limit: the caller reads it piece by piece (a `SHA256SUMS` or
+/// index of millions of lines is never held whole).
+pub fn open_regular(path: &Path) -> Result<File, IoError> {
     // Checked before the open too, so a device node is not even opened (opening some devices
     // has effects); the fstat below closes the race with a swap after this check.
     let meta = fs::symlink_metadata(path).ctx("reading metadata of", path)?;
@@ -301,6 +298,18 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, IoError> {
             Refused::NotRegular(describe_type(meta.file_type())),
         ));
     }
+    Ok(f)
+}
+
+/// Reads back a file the product wrote (a slot's `readme.txt`, `SHA256SUMS` or index, a job
+/// record, a report, ...), whatever was put at its name since: the only way such files are
+/// read. A final symbolic link is never followed (`O_NOFOLLOW`), the open never waits
+/// (`O_NONBLOCK`: a FIFO without a writer would block it forever), the opened file must be a
+/// regular file (`fstat`), and at most `limit` bytes are read: anything else is an error naming
+/// the file ([`Refused`]). A missing file is an error with `NotFound` ([`IoError::is_not_found`]).
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, IoError> {
+    let f = open_regular(path)?;
+    let meta = f.metadata().ctx("reading metadata of", path)?;
     if meta.size() > limit {
         return Err(refused(path, Refused::TooLarge { limit }));
     }

@@ -739,3 +739,24 @@ pub fn master_head() -> String {
         sha(VIEWER)
     )
 }
+
+/// A tmpfs mounted for a test (root); unmounted when dropped.
+pub struct Tmpfs(pub PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Mounts a tmpfs of `size` (`3m`, `2g`) at `at`, creating the folder.
+pub fn mount_tmpfs(at: &Path, size: &str) -> Tmpfs {
+    std::fs::create_dir_all(at).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(at)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "mount tmpfs at {} (needs root)", at.display());
+    Tmpfs(at.to_path_buf())
+}

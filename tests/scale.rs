@@ -1,0 +1,186 @@
+//! Memory at scale through the real server: a backup, an unchanged backup, a verification and
+//! a restore of 200,000 small files, with the server's peak resident memory (`VmHWM` from
+//! `/proc/<pid>/status`, the kernel's own high-water mark) under 64 MB: nothing the server
+//! holds grows with the file count.
+//!
+//! The files live on a tmpfs (root): creating and deleting 800,000 directory entries on a
+//! shared disk took longer than the test itself. The test is `#[ignore]`d in the debug build the
+//! suite uses (some two minutes there); `.ci/run` runs it in release mode:
+//! `cargo test --release --locked --test scale -- --ignored`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+const FILES: usize = 200_000;
+const PER_FOLDER: usize = 500;
+const MAX_PEAK_KB: u64 = 64 * 1024;
+
+/// A home of `FILES` small files (64 B .. 1 KiB, each different) in folders of `PER_FOLDER`.
+fn big_home(home: &Path) {
+    write(&home.join("app.ini"), b"[App]\n");
+    let mut content = Vec::with_capacity(1024);
+    for d in 0..FILES / PER_FOLDER {
+        let dir = home.join(format!("data/d{d:04}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..PER_FOLDER {
+            let n = d * PER_FOLDER + f;
+            content.clear();
+            content.extend_from_slice(format!("file {n}\n").as_bytes());
+            content.resize(64 + (n * 37) % 960, b'a' + (n % 26) as u8);
+            std::fs::write(dir.join(format!("f{f:04}.dat")), &content).unwrap();
+        }
+    }
+}
+
+fn config(dir: &Path) -> std::path::PathBuf {
+    let text = format!(
+        r#"listen = "127.0.0.1:0"
+state_dir = "state"
+
+[[tokens]]
+role = "admin"
+sha256 = "{admin}"
+
+[[tokens]]
+role = "operator"
+sha256 = "{operator}"
+
+[[tokens]]
+role = "viewer"
+sha256 = "{viewer}"
+
+[schedule]
+enabled = false
+
+[[components]]
+name = "big"
+profile = "custom"
+home = "homes/big"
+items = ["app.ini", "data/"]
+keep = 1
+"#,
+        admin = sha(ADMIN),
+        operator = sha(OPERATOR),
+        viewer = sha(VIEWER),
+    );
+    let path = dir.join("backup-master.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The kernel's record of the process's peak resident memory, in KiB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+fn wait_long(server: &Server, path: &str) -> Value {
+    poll(&format!("{path} to end"), Duration::from_secs(600), || {
+        let r = server.get_json(path, VIEWER);
+        (r["status"] != "running").then_some(r)
+    })
+}
+
+#[test]
+#[ignore = "slow in a debug build; .ci/run runs it with --release"]
+fn two_hundred_thousand_files_back_up_verify_and_restore_in_flat_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("fs");
+    let _fs = mount_tmpfs(&root, "4g");
+    let dir = root.as_path();
+    let home = dir.join("homes/big");
+    let t = Instant::now();
+    big_home(&home);
+    eprintln!("made {FILES} files in {:?}", t.elapsed());
+    let cfg = config(dir);
+    let server = Server::start(&cfg, dir, &[]);
+    let pid = server.child.id();
+    let baseline = peak_rss_kb(pid);
+
+    let t = Instant::now();
+    let id = start_backup(&server);
+    let first = wait_long(&server, &format!("/api/v1/backups/{id}"));
+    eprintln!(
+        "first backup {:?}, peak {} kB",
+        t.elapsed(),
+        peak_rss_kb(pid)
+    );
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let c = &first["components"][0];
+    assert_eq!(c["files"], FILES as u64 + 1, "{c}");
+    assert_eq!(
+        // `files_cloned` is left out when zero (a tmpfs cannot clone).
+        c["files_copied"].as_u64().unwrap() + c["files_cloned"].as_u64().unwrap_or(0),
+        FILES as u64 + 1,
+        "{c}"
+    );
+    let slot = home.join("backup");
+    assert!(sha256sum_ok(&slot), "sha256sum -c passes on the backup");
+
+    // Unchanged: every file linked from the previous slot through the streamed index.
+    let t = Instant::now();
+    let id2 = start_backup(&server);
+    let second = wait_long(&server, &format!("/api/v1/backups/{id2}"));
+    eprintln!(
+        "unchanged backup {:?}, peak {} kB",
+        t.elapsed(),
+        peak_rss_kb(pid)
+    );
+    assert_eq!(second["status"], "succeeded", "{second}");
+    assert_eq!(second["components"][0]["files_linked"], FILES as u64 + 1);
+
+    let t = Instant::now();
+    let r = server.post(
+        &format!("/api/v1/backup-sets/{id2}/verify"),
+        OPERATOR,
+        &json!({}),
+    );
+    assert_eq!(r.status(), 202);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let v = wait_long(&server, &loc);
+    eprintln!(
+        "verification {:?}, peak {} kB",
+        t.elapsed(),
+        peak_rss_kb(pid)
+    );
+    assert_eq!(v["status"], "passed", "{v}");
+    assert_eq!(v["files_checked"], FILES as u64 + 1);
+
+    // Damage the home, restore: every file back, checked against SHA256SUMS on the way.
+    std::fs::remove_dir_all(home.join("data/d0007")).unwrap();
+    write(&home.join("data/d0100/f0001.dat"), b"damaged");
+    let t = Instant::now();
+    let r = post_restore(&server, &json!({ "backup_id": id2 }));
+    assert_eq!(r.status(), 202, "start restore");
+    let rid = r.json::<Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rec = wait_long(&server, &format!("/api/v1/restores/{rid}"));
+    eprintln!("restore {:?}, peak {} kB", t.elapsed(), peak_rss_kb(pid));
+    assert_eq!(rec["status"], "succeeded", "{rec}");
+    assert_eq!(rec["components"][0]["files"], FILES as u64 + 1, "{rec}");
+    let restored = std::fs::read(home.join("data/d0100/f0001.dat")).unwrap();
+    assert!(restored.starts_with(b"file 50001\n"));
+    assert_eq!(
+        std::fs::read_dir(home.join("data/d0007")).unwrap().count(),
+        PER_FOLDER
+    );
+
+    let peak = peak_rss_kb(pid);
+    eprintln!("server peak RSS {peak} kB (at start {baseline} kB)");
+    assert!(
+        peak < MAX_PEAK_KB,
+        "peak RSS {peak} kB over {MAX_PEAK_KB} kB for {FILES} files"
+    );
+}
