@@ -676,9 +676,15 @@ export interface components {
         /**
          * @description An event of `/backups/{id}/events`. JSON is tagged by `type`:
          *     `{"type":"progress","name":"hub","status":"preparing","files":120,"files_copied":3,
-         *     "files_linked":90,"bytes_copied":1024,"bytes_linked":4096}` and `{"type":"end","status":"succeeded"}`.
+         *     "files_linked":90,"bytes_copied":1024,"bytes_linked":4096}` (with `files_cloned` and
+         *     `bytes_cloned` once a file was cloned) and `{"type":"end","status":"succeeded"}`.
          */
         BackupEvent: {
+            /**
+             * Format: int64
+             * @description Absent when no file was cloned.
+             */
+            bytes_cloned?: number;
             /** Format: int64 */
             bytes_copied: number;
             /** Format: int64 */
@@ -688,6 +694,11 @@ export interface components {
              * @description Files in the backup (0 until listed).
              */
             files: number;
+            /**
+             * Format: int64
+             * @description Absent when no file was cloned.
+             */
+            files_cloned?: number;
             /** Format: int64 */
             files_copied: number;
             /** Format: int64 */
@@ -823,6 +834,11 @@ export interface components {
         ComponentProgress: {
             /** @description For a remote component: its agent's URL (its `folder` is a path on that machine). */
             agent?: string | null;
+            /**
+             * Format: int64
+             * @description Absent when no file was cloned.
+             */
+            bytes_cloned?: number;
             /** Format: int64 */
             bytes_copied?: number;
             /** Format: int64 */
@@ -839,6 +855,13 @@ export interface components {
              * @description Regular files in the backup (known once the items were listed).
              */
             files?: number;
+            /**
+             * Format: int64
+             * @description Files cloned from the home (`FICLONE`, where the backup folder and the home are on one
+             *     file system that can share extents): a real, independent copy that shares the blocks.
+             *     Absent when none was.
+             */
+            files_cloned?: number;
             /**
              * Format: int64
              * @description Files copied (new or changed since the previous backup).
@@ -874,9 +897,14 @@ export interface components {
             agent?: string | null;
             /**
              * Format: int64
-             * @description Bytes copied.
+             * @description Bytes copied out of the backup (read and written, or cloned).
              */
             bytes: number;
+            /**
+             * Format: int64
+             * @description Of `bytes`, those cloned; absent when no file was.
+             */
+            bytes_cloned?: number;
             /**
              * @description What is copied out of the backup folder (real copies: modes, mtimes and symbolic links
              *     kept; never a hard link into the backup).
@@ -899,9 +927,16 @@ export interface components {
             errors: string[];
             /**
              * Format: int64
-             * @description Regular files copied.
+             * @description Regular files copied out of the backup (read and written, or cloned).
              */
             files: number;
+            /**
+             * Format: int64
+             * @description Of `files`, those cloned (`FICLONE`: the home's copy shares extents with the backup
+             *     where both are on one file system that can; still an independent copy). Absent when
+             *     none was.
+             */
+            files_cloned?: number;
             /** Format: date-time */
             finished_at?: string | null;
             /**

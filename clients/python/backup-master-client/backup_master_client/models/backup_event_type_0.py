@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..models.backup_event_type_0_type import BackupEventType0Type
 from ..models.component_status import ComponentStatus
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BackupEventType0")
 
@@ -25,6 +26,8 @@ class BackupEventType0:
         name (str): Component name.
         status (ComponentStatus): One component's state within a backup.
         type_ (BackupEventType0Type):
+        bytes_cloned (int | Unset): Absent when no file was cloned.
+        files_cloned (int | Unset): Absent when no file was cloned.
     """
 
     bytes_copied: int
@@ -35,6 +38,8 @@ class BackupEventType0:
     name: str
     status: ComponentStatus
     type_: BackupEventType0Type
+    bytes_cloned: int | Unset = UNSET
+    files_cloned: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +59,10 @@ class BackupEventType0:
 
         type_ = self.type_.value
 
+        bytes_cloned = self.bytes_cloned
+
+        files_cloned = self.files_cloned
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -68,6 +77,10 @@ class BackupEventType0:
                 "type": type_,
             }
         )
+        if bytes_cloned is not UNSET:
+            field_dict["bytes_cloned"] = bytes_cloned
+        if files_cloned is not UNSET:
+            field_dict["files_cloned"] = files_cloned
 
         return field_dict
 
@@ -90,6 +103,10 @@ class BackupEventType0:
 
         type_ = BackupEventType0Type(d.pop("type"))
 
+        bytes_cloned = d.pop("bytes_cloned", UNSET)
+
+        files_cloned = d.pop("files_cloned", UNSET)
+
         backup_event_type_0 = cls(
             bytes_copied=bytes_copied,
             bytes_linked=bytes_linked,
@@ -99,6 +116,8 @@ class BackupEventType0:
             name=name,
             status=status,
             type_=type_,
+            bytes_cloned=bytes_cloned,
+            files_cloned=files_cloned,
         )
 
         backup_event_type_0.additional_properties = d

@@ -22,11 +22,16 @@ class ComponentProgress:
         name (str): Component name.
         status (ComponentStatus): One component's state within a backup.
         agent (None | str | Unset): For a remote component: its agent's URL (its `folder` is a path on that machine).
+        bytes_cloned (int | Unset): Absent when no file was cloned.
         bytes_copied (int | Unset):
         bytes_linked (int | Unset):
         duration_ms (int | None | Unset): Time spent preparing, in milliseconds.
         errors (list[str] | Unset): This component's errors, one line each.
         files (int | Unset): Regular files in the backup (known once the items were listed).
+        files_cloned (int | Unset): Files cloned from the home (`FICLONE`, where the backup folder and the home are on
+            one
+            file system that can share extents): a real, independent copy that shares the blocks.
+            Absent when none was.
         files_copied (int | Unset): Files copied (new or changed since the previous backup).
         files_linked (int | Unset): Files hard-linked from the previous backup (unchanged).
         finished_at (datetime.datetime | None | Unset):
@@ -38,11 +43,13 @@ class ComponentProgress:
     name: str
     status: ComponentStatus
     agent: None | str | Unset = UNSET
+    bytes_cloned: int | Unset = UNSET
     bytes_copied: int | Unset = UNSET
     bytes_linked: int | Unset = UNSET
     duration_ms: int | None | Unset = UNSET
     errors: list[str] | Unset = UNSET
     files: int | Unset = UNSET
+    files_cloned: int | Unset = UNSET
     files_copied: int | Unset = UNSET
     files_linked: int | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
@@ -63,6 +70,8 @@ class ComponentProgress:
         else:
             agent = self.agent
 
+        bytes_cloned = self.bytes_cloned
+
         bytes_copied = self.bytes_copied
 
         bytes_linked = self.bytes_linked
@@ -78,6 +87,8 @@ class ComponentProgress:
             errors = self.errors
 
         files = self.files
+
+        files_cloned = self.files_cloned
 
         files_copied = self.files_copied
 
@@ -112,6 +123,8 @@ class ComponentProgress:
         )
         if agent is not UNSET:
             field_dict["agent"] = agent
+        if bytes_cloned is not UNSET:
+            field_dict["bytes_cloned"] = bytes_cloned
         if bytes_copied is not UNSET:
             field_dict["bytes_copied"] = bytes_copied
         if bytes_linked is not UNSET:
@@ -122,6 +135,8 @@ class ComponentProgress:
             field_dict["errors"] = errors
         if files is not UNSET:
             field_dict["files"] = files
+        if files_cloned is not UNSET:
+            field_dict["files_cloned"] = files_cloned
         if files_copied is not UNSET:
             field_dict["files_copied"] = files_copied
         if files_linked is not UNSET:
@@ -153,6 +168,8 @@ class ComponentProgress:
 
         agent = _parse_agent(d.pop("agent", UNSET))
 
+        bytes_cloned = d.pop("bytes_cloned", UNSET)
+
         bytes_copied = d.pop("bytes_copied", UNSET)
 
         bytes_linked = d.pop("bytes_linked", UNSET)
@@ -169,6 +186,8 @@ class ComponentProgress:
         errors = cast(list[str], d.pop("errors", UNSET))
 
         files = d.pop("files", UNSET)
+
+        files_cloned = d.pop("files_cloned", UNSET)
 
         files_copied = d.pop("files_copied", UNSET)
 
@@ -215,11 +234,13 @@ class ComponentProgress:
             name=name,
             status=status,
             agent=agent,
+            bytes_cloned=bytes_cloned,
             bytes_copied=bytes_copied,
             bytes_linked=bytes_linked,
             duration_ms=duration_ms,
             errors=errors,
             files=files,
+            files_cloned=files_cloned,
             files_copied=files_copied,
             files_linked=files_linked,
             finished_at=finished_at,

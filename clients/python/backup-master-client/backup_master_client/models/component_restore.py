@@ -29,13 +29,13 @@ class ComponentRestore:
     """The plan of one component and how far it got.
 
     Attributes:
-        bytes_ (int): Bytes copied.
+        bytes_ (int): Bytes copied out of the backup (read and written, or cloned).
         copy (list[CopyOp]): What is copied out of the backup folder (real copies: modes, mtimes and symbolic links
             kept; never a hard link into the backup).
         create_dirs (list[str]): Folders of the home created because they were missing (e.g. `data/`).
         edit (list[EditOp]): Lines appended after the copy.
         errors (list[str]):
-        files (int): Regular files copied.
+        files (int): Regular files copied out of the backup (read and written, or cloned).
         home (str):  Example: /srv/lui.
         layout (Layout): How the backup folder holds the component's data.
         name (str):  Example: lui.
@@ -50,12 +50,16 @@ class ComponentRestore:
         agent (None | str | Unset): For a remote component: the URL of the agent that plans and applies this part of the
             restore on its own machine (`home` and the paths are paths there). Absent for local ones. Example:
             https://tracker.example:7444.
+        bytes_cloned (int | Unset): Of `bytes`, those cloned; absent when no file was.
         copy_started (list[str] | Unset): Targets this restore began to copy into, recorded before the copy (each was
             free then).
             A rollback removes only these from the home.
         created_dirs (list[str] | Unset): The folders of `create_dirs` this restore made (each created exclusively),
             recorded
             before anything was copied into them. A rollback removes only these, only when empty.
+        files_cloned (int | Unset): Of `files`, those cloned (`FICLONE`: the home's copy shares extents with the backup
+            where both are on one file system that can; still an independent copy). Absent when
+            none was.
         finished_at (datetime.datetime | None | Unset):
         folder_times (list[FolderTime] | Unset): Modification times of the home folders the restore changes, taken
             before the first
@@ -86,8 +90,10 @@ class ComponentRestore:
     source_folder: str
     status: ComponentState
     agent: None | str | Unset = UNSET
+    bytes_cloned: int | Unset = UNSET
     copy_started: list[str] | Unset = UNSET
     created_dirs: list[str] | Unset = UNSET
+    files_cloned: int | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     folder_times: list[FolderTime] | Unset = UNSET
     moved_aside: list[OwnedEntry] | Unset = UNSET
@@ -146,6 +152,8 @@ class ComponentRestore:
         else:
             agent = self.agent
 
+        bytes_cloned = self.bytes_cloned
+
         copy_started: list[str] | Unset = UNSET
         if not isinstance(self.copy_started, Unset):
             copy_started = self.copy_started
@@ -153,6 +161,8 @@ class ComponentRestore:
         created_dirs: list[str] | Unset = UNSET
         if not isinstance(self.created_dirs, Unset):
             created_dirs = self.created_dirs
+
+        files_cloned = self.files_cloned
 
         finished_at: None | str | Unset
         if isinstance(self.finished_at, Unset):
@@ -222,10 +232,14 @@ class ComponentRestore:
         )
         if agent is not UNSET:
             field_dict["agent"] = agent
+        if bytes_cloned is not UNSET:
+            field_dict["bytes_cloned"] = bytes_cloned
         if copy_started is not UNSET:
             field_dict["copy_started"] = copy_started
         if created_dirs is not UNSET:
             field_dict["created_dirs"] = created_dirs
+        if files_cloned is not UNSET:
+            field_dict["files_cloned"] = files_cloned
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
         if folder_times is not UNSET:
@@ -306,9 +320,13 @@ class ComponentRestore:
 
         agent = _parse_agent(d.pop("agent", UNSET))
 
+        bytes_cloned = d.pop("bytes_cloned", UNSET)
+
         copy_started = cast(list[str], d.pop("copy_started", UNSET))
 
         created_dirs = cast(list[str], d.pop("created_dirs", UNSET))
+
+        files_cloned = d.pop("files_cloned", UNSET)
 
         def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -406,8 +424,10 @@ class ComponentRestore:
             source_folder=source_folder,
             status=status,
             agent=agent,
+            bytes_cloned=bytes_cloned,
             copy_started=copy_started,
             created_dirs=created_dirs,
+            files_cloned=files_cloned,
             finished_at=finished_at,
             folder_times=folder_times,
             moved_aside=moved_aside,

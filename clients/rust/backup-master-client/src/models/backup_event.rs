@@ -11,8 +11,8 @@
 use crate::models;
 use serde::{Deserialize, Serialize};
 
-/// BackupEvent : An event of `/backups/{id}/events`. JSON is tagged by `type`: `{\"type\":\"progress\",\"name\":\"hub\",\"status\":\"preparing\",\"files\":120,\"files_copied\":3, \"files_linked\":90,\"bytes_copied\":1024,\"bytes_linked\":4096}` and `{\"type\":\"end\",\"status\":\"succeeded\"}`.
-/// An event of `/backups/{id}/events`. JSON is tagged by `type`: `{\"type\":\"progress\",\"name\":\"hub\",\"status\":\"preparing\",\"files\":120,\"files_copied\":3, \"files_linked\":90,\"bytes_copied\":1024,\"bytes_linked\":4096}` and `{\"type\":\"end\",\"status\":\"succeeded\"}`.
+/// BackupEvent : An event of `/backups/{id}/events`. JSON is tagged by `type`: `{\"type\":\"progress\",\"name\":\"hub\",\"status\":\"preparing\",\"files\":120,\"files_copied\":3, \"files_linked\":90,\"bytes_copied\":1024,\"bytes_linked\":4096}` (with `files_cloned` and `bytes_cloned` once a file was cloned) and `{\"type\":\"end\",\"status\":\"succeeded\"}`.
+/// An event of `/backups/{id}/events`. JSON is tagged by `type`: `{\"type\":\"progress\",\"name\":\"hub\",\"status\":\"preparing\",\"files\":120,\"files_copied\":3, \"files_linked\":90,\"bytes_copied\":1024,\"bytes_linked\":4096}` (with `files_cloned` and `bytes_cloned` once a file was cloned) and `{\"type\":\"end\",\"status\":\"succeeded\"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum BackupEvent {

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// BackupEventOneOf : A component's progress or status changed.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BackupEventOneOf {
+    /// Absent when no file was cloned.
+    #[serde(rename = "bytes_cloned", skip_serializing_if = "Option::is_none")]
+    pub bytes_cloned: Option<i64>,
     #[serde(rename = "bytes_copied")]
     pub bytes_copied: i64,
     #[serde(rename = "bytes_linked")]
@@ -21,6 +24,9 @@ pub struct BackupEventOneOf {
     /// Files in the backup (0 until listed).
     #[serde(rename = "files")]
     pub files: i64,
+    /// Absent when no file was cloned.
+    #[serde(rename = "files_cloned", skip_serializing_if = "Option::is_none")]
+    pub files_cloned: Option<i64>,
     #[serde(rename = "files_copied")]
     pub files_copied: i64,
     #[serde(rename = "files_linked")]
@@ -38,9 +44,11 @@ impl BackupEventOneOf {
     /// A component's progress or status changed.
     pub fn new(bytes_copied: i64, bytes_linked: i64, files: i64, files_copied: i64, files_linked: i64, name: String, status: models::ComponentStatus, r#type: Type) -> BackupEventOneOf {
         BackupEventOneOf {
+            bytes_cloned: None,
             bytes_copied,
             bytes_linked,
             files,
+            files_cloned: None,
             files_copied,
             files_linked,
             name,

@@ -17,6 +17,9 @@ pub struct ComponentProgress {
     /// For a remote component: its agent's URL (its `folder` is a path on that machine).
     #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub agent: Option<Option<String>>,
+    /// Absent when no file was cloned.
+    #[serde(rename = "bytes_cloned", skip_serializing_if = "Option::is_none")]
+    pub bytes_cloned: Option<i64>,
     #[serde(rename = "bytes_copied", skip_serializing_if = "Option::is_none")]
     pub bytes_copied: Option<i64>,
     #[serde(rename = "bytes_linked", skip_serializing_if = "Option::is_none")]
@@ -30,6 +33,9 @@ pub struct ComponentProgress {
     /// Regular files in the backup (known once the items were listed).
     #[serde(rename = "files", skip_serializing_if = "Option::is_none")]
     pub files: Option<i64>,
+    /// Files cloned from the home (`FICLONE`, where the backup folder and the home are on one file system that can share extents): a real, independent copy that shares the blocks. Absent when none was.
+    #[serde(rename = "files_cloned", skip_serializing_if = "Option::is_none")]
+    pub files_cloned: Option<i64>,
     /// Files copied (new or changed since the previous backup).
     #[serde(rename = "files_copied", skip_serializing_if = "Option::is_none")]
     pub files_copied: Option<i64>,
@@ -58,11 +64,13 @@ impl ComponentProgress {
     pub fn new(folder: String, name: String, status: models::ComponentStatus) -> ComponentProgress {
         ComponentProgress {
             agent: None,
+            bytes_cloned: None,
             bytes_copied: None,
             bytes_linked: None,
             duration_ms: None,
             errors: None,
             files: None,
+            files_cloned: None,
             files_copied: None,
             files_linked: None,
             finished_at: None,

@@ -17,9 +17,12 @@ pub struct ComponentRestore {
     /// For a remote component: the URL of the agent that plans and applies this part of the restore on its own machine (`home` and the paths are paths there). Absent for local ones.
     #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub agent: Option<Option<String>>,
-    /// Bytes copied.
+    /// Bytes copied out of the backup (read and written, or cloned).
     #[serde(rename = "bytes")]
     pub bytes: i64,
+    /// Of `bytes`, those cloned; absent when no file was.
+    #[serde(rename = "bytes_cloned", skip_serializing_if = "Option::is_none")]
+    pub bytes_cloned: Option<i64>,
     /// What is copied out of the backup folder (real copies: modes, mtimes and symbolic links kept; never a hard link into the backup).
     #[serde(rename = "copy")]
     pub copy: Vec<models::CopyOp>,
@@ -37,9 +40,12 @@ pub struct ComponentRestore {
     pub edit: Vec<models::EditOp>,
     #[serde(rename = "errors")]
     pub errors: Vec<String>,
-    /// Regular files copied.
+    /// Regular files copied out of the backup (read and written, or cloned).
     #[serde(rename = "files")]
     pub files: i64,
+    /// Of `files`, those cloned (`FICLONE`: the home's copy shares extents with the backup where both are on one file system that can; still an independent copy). Absent when none was.
+    #[serde(rename = "files_cloned", skip_serializing_if = "Option::is_none")]
+    pub files_cloned: Option<i64>,
     #[serde(rename = "finished_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
     /// Modification times of the home folders the restore changes, taken before the first change; a rollback sets them back.
@@ -88,6 +94,7 @@ impl ComponentRestore {
         ComponentRestore {
             agent: None,
             bytes,
+            bytes_cloned: None,
             copy,
             copy_started: None,
             create_dirs,
@@ -95,6 +102,7 @@ impl ComponentRestore {
             edit,
             errors,
             files,
+            files_cloned: None,
             finished_at: None,
             folder_times: None,
             home,
