@@ -34,6 +34,7 @@ use crate::restore::RestoreStatus;
 use crate::store::remote::{Agents, RemoteStore};
 use crate::store::wire::{OpenTransaction, TxnKind};
 use crate::store::{ComponentStore, HeuristicOutcome, RestoreStep, StoreError};
+use crate::toolkit::Backoff;
 
 /// Between two passes when nothing is left to resolve.
 pub const PERIOD: Duration = Duration::from_secs(15);
@@ -109,20 +110,18 @@ impl Resolver {
         if self.inner.agents.all().is_empty() {
             return;
         }
-        let mut delay = RETRY_MIN;
+        let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
         loop {
             let left = self.pass().await;
             let wait = if left {
-                let d = delay;
-                delay = (delay * 2).min(RETRY_MAX);
-                d
+                backoff.next_delay()
             } else {
-                delay = RETRY_MIN;
+                backoff.reset();
                 PERIOD
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = self.inner.wake.notified() => delay = RETRY_MIN,
+                _ = self.inner.wake.notified() => backoff.reset(),
             }
         }
     }

@@ -65,6 +65,7 @@ use super::{
 use crate::config::Config;
 use crate::engine::{single_line, CancelToken, ComponentSpec};
 use crate::store::wire::{AgentInfo, OpenTransaction, RemoteSpec, TxnState, TxnView};
+use crate::toolkit::Backoff;
 
 /// Attempts of an idempotent call.
 pub const ATTEMPTS: u32 = 3;
@@ -261,14 +262,13 @@ impl RemoteStore {
         body: Option<&B>,
         timeout: Duration,
     ) -> Result<T, StoreError> {
-        let mut delay = Duration::from_millis(300);
+        let mut backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(2));
         let mut attempt = 1;
         loop {
             match self.once(method.clone(), url, body, timeout).await {
                 Err(StoreError::Remote(e)) if attempt < ATTEMPTS => {
                     tracing::debug!(component = %self.name, attempt, error = %e, "retrying an agent call");
-                    tokio::time::sleep(delay).await;
-                    delay *= 3;
+                    backoff.sleep().await;
                     attempt += 1;
                 }
                 other => return other,

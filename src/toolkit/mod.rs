@@ -11,13 +11,23 @@ use std::time::Duration;
 /// `max`.
 #[derive(Clone, Copy, Debug)]
 pub struct Backoff {
+    first: Duration,
     delay: Duration,
     max: Duration,
 }
 
 impl Backoff {
     pub fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff { delay: first, max }
+        Backoff {
+            first,
+            delay: first,
+            max,
+        }
+    }
+
+    /// Starts again from the first delay (the thing retried succeeded, or was woken).
+    pub fn reset(&mut self) {
+        self.delay = self.first;
     }
 
     /// The delay to wait now; the next one is doubled (up to the cap).
@@ -47,5 +57,8 @@ mod tests {
         let mut b = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
         let d: Vec<u64> = (0..8).map(|_| b.next_delay().as_millis() as u64).collect();
         assert_eq!(d, [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(500));
+        assert_eq!(b.next_delay(), Duration::from_millis(1000));
     }
 }
