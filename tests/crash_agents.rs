@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -488,12 +488,7 @@ fn kill_9_at_30_random_points_of_backups_and_restores_with_agents() {
     let slow = [("BACKUP_MASTER_FAULTS", "slow_copy_ms:4,restore_slow_ms:4")];
     let c = Cluster::new(&slow);
     let faults = "slow_copy_ms:4,restore_slow_ms:4";
-    let seed: u64 = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::thread_rng().gen());
-    eprintln!("CRASH_SEED={seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = crash_rng();
 
     // How long one backup and one restore take here: kills land in 0..1.3 times that.
     churn(&c, 0);

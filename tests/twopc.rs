@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -983,12 +983,7 @@ fn kill_9_at_20_random_points_with_agents_in_doubt_never_mixes_the_outcome() {
     let slow = [("BACKUP_MASTER_FAULTS", "slow_copy_ms:3,restore_slow_ms:3")];
     let c = Cluster::new(true, 2, &slow);
     let faults = "slow_copy_ms:3,restore_slow_ms:3";
-    let seed: u64 = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::thread_rng().gen());
-    eprintln!("CRASH_SEED={seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = crash_rng();
 
     churn(&c, 0);
     let m = c.master(faults);

@@ -760,3 +760,15 @@ pub fn mount_tmpfs(at: &Path, size: &str) -> Tmpfs {
     assert!(ok.success(), "mount tmpfs at {} (needs root)", at.display());
     Tmpfs(at.to_path_buf())
 }
+
+/// The random source of a kill-at-random-instants test: seeded from `CRASH_SEED` when set, else
+/// at random; the seed is printed so that a failing run can be repeated exactly.
+pub fn crash_rng() -> rand::rngs::StdRng {
+    use rand::{Rng, SeedableRng};
+    let seed: u64 = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::thread_rng().gen());
+    eprintln!("CRASH_SEED={seed}");
+    rand::rngs::StdRng::seed_from_u64(seed)
+}
