@@ -140,19 +140,15 @@ fn sets_are_found_on_disk_also_after_the_state_dir_is_lost() {
     check(&server);
 }
 
-/// The set view is kept in memory between requests and follows the folders' mtimes: a slot
-/// deleted by hand shows at the next request, and so does a backup the product makes.
+/// The set view is kept in memory between requests and follows every change the kernel reports
+/// in the folders it read: a slot deleted by hand and a readme edited in place show at the next
+/// request, and so does a backup the product makes.
 #[test]
 fn the_set_view_follows_a_slot_deleted_by_hand_and_new_backups() {
     let s = Setup::new(2);
     let server = s.start();
     let a = run_backup(&server)["id"].as_str().unwrap().to_string();
     let b = run_backup(&server)["id"].as_str().unwrap().to_string();
-    // A view read while its folders changed within the last two seconds is not kept (a change
-    // in the same clock tick would not show in their times): this lets the folders' times age
-    // past that guard so the view below is served from memory. It waits for the clock, not for
-    // the server.
-    std::thread::sleep(Duration::from_millis(2100));
     for _ in 0..3 {
         let list = sets(&server, "");
         assert_eq!(ids(&list), [b.clone(), a.clone()]);
@@ -166,6 +162,20 @@ fn the_set_view_follows_a_slot_deleted_by_hand_and_new_backups() {
     assert_eq!(strings(&old["missing"]), ["lui"]);
     let one = server.get_json(&format!("/api/v1/backup-sets/{a}"), VIEWER);
     assert_eq!(one["complete"], false);
+
+    // A readme rewritten in place (same file, no rename): the next list sees it.
+    let readme = s.home("hub").join("backup").join("readme.txt");
+    for _ in 0..2 {
+        assert_eq!(sets(&server, "")["items"][0]["successful"], true);
+    }
+    let text = std::fs::read_to_string(&readme).unwrap();
+    assert!(text.contains("Result: success"), "{text}");
+    std::fs::write(&readme, text.replace("Result: success", "Result: error")).unwrap();
+    let newest = &sets(&server, "")["items"][0];
+    assert_eq!(newest["id"], b.as_str());
+    assert_eq!(newest["successful"], false, "{newest}");
+    std::fs::write(&readme, text).unwrap();
+    assert_eq!(sets(&server, "")["items"][0]["successful"], true);
 
     let c = run_backup(&server)["id"].as_str().unwrap().to_string();
     let list = sets(&server, "");

@@ -153,8 +153,14 @@ pub async fn list_backup_sets(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let sets = sets.into_inner();
-    let scan = blocking(move || sets.query(&query)).await?;
+    // The view kept in memory needs no file: answered here; a scan goes to the blocking pool.
+    let scan = match sets.query_kept(&query) {
+        Some(scan) => scan,
+        None => {
+            let sets = sets.into_inner();
+            blocking(move || sets.query(&query)).await?
+        }
+    };
     Ok(HttpResponse::Ok().json(BackupSetList {
         items: scan.sets,
         unidentified: scan.unidentified,

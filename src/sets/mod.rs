@@ -462,11 +462,25 @@ impl Sets {
     pub fn scan(&self) -> Scan {
         let specs = self.inner.locator.all_components();
         let imports = self.inner.imports.list();
-        let (mut sets, unidentified, problems) =
-            self.inner.view.view(&specs, imports.clone(), || {
-                let remote = self.remote_slots(&specs);
-                discover::scan(&specs, &imports, &remote)
-            });
+        let parts = self.inner.view.view(&specs, imports.clone(), || {
+            let remote = self.remote_slots(&specs);
+            discover::scan(&specs, &imports, &remote)
+        });
+        self.annotated(parts)
+    }
+
+    /// [`Sets::query`] when the view kept in memory is still true, without touching a file
+    /// (a request handler may call it on its own thread); `None` when a scan is needed.
+    pub fn query_kept(&self, q: &SetQuery) -> Option<Scan> {
+        let specs = self.inner.locator.all_components();
+        let imports = self.inner.imports.list();
+        let parts = self.inner.view.kept(&specs, &imports)?;
+        Some(filtered(self.annotated(parts), q))
+    }
+
+    /// The view with what memory adds: each set's last verification, and the sets whose
+    /// commit is decided but not yet done (shown neither complete nor successful).
+    fn annotated(&self, (mut sets, unidentified, problems): discover::ScanParts) -> Scan {
         let last = self.inner.verifications.last_finished();
         let committing = (self.inner.committing)();
         for s in &mut sets {
@@ -537,15 +551,7 @@ impl Sets {
 
     /// The sets passing `q`, newest first (one at most with `latest`).
     pub fn query(&self, q: &SetQuery) -> Scan {
-        let mut scan = self.scan();
-        scan.sets.retain(|s| {
-            q.complete.is_none_or(|c| s.complete == c)
-                && q.successful.is_none_or(|c| s.successful == c)
-        });
-        if q.latest {
-            scan.sets.truncate(1);
-        }
-        scan
+        filtered(self.scan(), q)
     }
 
     /// The newest complete and successful set: the one a restore should use.
@@ -763,6 +769,17 @@ impl Sets {
     pub fn verifications(&self, id: &str) -> Vec<Verification> {
         self.inner.verifications.for_set(id)
     }
+}
+
+/// The sets of `scan` that `q` asks for.
+fn filtered(mut scan: Scan, q: &SetQuery) -> Scan {
+    scan.sets.retain(|s| {
+        q.complete.is_none_or(|c| s.complete == c) && q.successful.is_none_or(|c| s.successful == c)
+    });
+    if q.latest {
+        scan.sets.truncate(1);
+    }
+    scan
 }
 
 #[cfg(test)]
