@@ -1573,26 +1573,15 @@ mod tests {
     }
 
     fn record_for(plan: ComponentRestore) -> RestoreRecord {
-        RestoreRecord {
-            id: "R20261126T101500Z".into(),
-            backup_id: "20261126T020000Z".into(),
-            dry_run: false,
-            status: RestoreStatus::Running,
-            requested_components: None,
-            source_folders: BTreeMap::new(),
-            created_at: now(),
-            started_at: Some(now()),
-            finished_at: None,
-            verification: vec![],
-            components: vec![plan],
-            steps: vec![],
-            changed: vec![],
-            commit_decided: false,
-            errors: vec![],
-            notes: vec![],
-            heuristic: vec![],
-            participation: None,
-        }
+        let mut r = RestoreRecord::blank(
+            "R20261126T101500Z",
+            "20261126T020000Z",
+            RestoreStatus::Running,
+            now(),
+        );
+        r.started_at = Some(now());
+        r.components = vec![plan];
+        r
     }
 
     fn plan_of(spec: &ComponentSpec, folder: &Path) -> ComponentRestore {

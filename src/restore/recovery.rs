@@ -62,7 +62,6 @@ pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::
 mod tests {
     use super::*;
     use crate::restore::record::RestoreRecord;
-    use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     struct Mem(Mutex<RestoreRecord>);
@@ -77,26 +76,14 @@ mod tests {
     }
 
     fn rec(decided: bool) -> RestoreRecord {
-        RestoreRecord {
-            id: "R20261126T101500Z".into(),
-            backup_id: "B".into(),
-            dry_run: false,
-            status: RestoreStatus::Running,
-            requested_components: None,
-            source_folders: BTreeMap::new(),
-            created_at: chrono::Utc::now(),
-            started_at: None,
-            finished_at: None,
-            verification: vec![],
-            components: vec![],
-            steps: vec![],
-            changed: vec![],
-            commit_decided: decided,
-            errors: vec![],
-            notes: vec![],
-            heuristic: vec![],
-            participation: None,
-        }
+        let mut r = RestoreRecord::blank(
+            "R20261126T101500Z",
+            "B",
+            RestoreStatus::Running,
+            chrono::Utc::now(),
+        );
+        r.commit_decided = decided;
+        r
     }
 
     #[test]
