@@ -57,6 +57,7 @@ use crate::restore::record::{
 };
 use crate::store::wire::{OpenState, OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::store::{Decision, OperatorDecision, Participation};
+use crate::toolkit::fsutil::IoError;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -111,11 +112,11 @@ impl AgentJournal {
 }
 
 impl Journal for AgentJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
         let mut r = lock(&self.rec);
         let mut next = r.clone();
         f(&mut next);
-        record::save(&self.dir, &next).map_err(|e| e.to_string())?;
+        record::save(&self.dir, &next)?;
         *r = next;
         Ok(())
     }
@@ -456,7 +457,12 @@ impl AgentRestores {
         tracing::info!(component = %name, restore = %id, "applying a restore");
         if let Err(e) = apply::apply_component(&*j, &self.inner.faults, 0) {
             tracing::warn!(component = %name, restore = %id, error = %e, "the restore failed; rolling back");
-            apply::rollback_all(&*j, &self.inner.faults, RestoreStatus::Failed, &e);
+            apply::rollback_all(
+                &*j,
+                &self.inner.faults,
+                RestoreStatus::Failed,
+                &e.to_string(),
+            );
             let r = j.snapshot();
             return Err(ApiError::conflict(format!(
                 "the restore of {name} failed on this agent and was rolled back: {}",

@@ -20,6 +20,7 @@ use crate::restore::{
     RestoreStatus,
 };
 use crate::sets::Sets;
+use crate::toolkit::fsutil::IoError;
 use crate::toolkit::Backoff;
 
 /// Largest page [`Restorer::list`] returns.
@@ -126,7 +127,7 @@ impl JobJournal {
         }
     }
 
-    fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), String> {
+    fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), IoError> {
         let now = Critical::of(rec);
         let injected = if now.commit_decided && !was.commit_decided {
             self.inner.faults.save_error("restore_decision")
@@ -136,9 +137,13 @@ impl JobJournal {
             None
         };
         if let Some(e) = injected {
-            return Err(e.to_string());
+            return Err(IoError::new(
+                "writing",
+                record::record_path(&self.inner.state_dir, &self.id),
+                e,
+            ));
         }
-        record::save(&self.inner.state_dir, rec).map_err(|e| e.to_string())
+        record::save(&self.inner.state_dir, rec)
     }
 
     /// Shows `work.rec` with its durable critical fields to readers.
@@ -212,7 +217,7 @@ impl JobJournal {
 }
 
 impl Journal for JobJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
         let _w = lock(&self.inner.write_lock);
         let mut work = lock(&self.work);
         let was = work.saved;

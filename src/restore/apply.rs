@@ -78,12 +78,97 @@ use crate::engine::sums::{SumsSource, SUMS_FILE_NAME};
 use crate::engine::tree_copy::{self, CopyRequest};
 use crate::engine::CancelToken;
 use crate::store::local::COPY_WORKERS;
-use crate::store::{Ack, HeuristicOutcome};
+use crate::store::{Ack, HeuristicOutcome, StoreError, UnknownComponent};
+use fsutil::IoError;
+
+/// Why a component (or the restore) could not be applied: the rollback follows. Its text is
+/// what the record's errors show.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("component #{0} is not in the record")]
+    NotInRecord(usize),
+    /// The home side of the plan could not be computed again ([`refresh_home`]).
+    #[error("{name}: {}", .problems.join("; "))]
+    Home { name: String, problems: Vec<String> },
+    #[error("{name}: could not record the start: {source}")]
+    RecordStart { name: String, source: IoError },
+    #[error("{name}: could not record the end: {source}")]
+    RecordEnd { name: String, source: IoError },
+    /// A step of component `name` failed.
+    #[error("{name}: {source}")]
+    Step {
+        name: String,
+        source: Box<ApplyError>,
+    },
+    /// Its agent did not apply remote component `name`.
+    #[error("{name}: {source}")]
+    Remote { name: String, source: RemoteError },
+    #[error("injected fault: restore_fail_after:{0}")]
+    InjectedFailAfter(String),
+    #[error("injected fault restore_plant_safety: {0}")]
+    InjectedPlant(#[source] io::Error),
+    #[error(
+        "the safety folder {} exists already: this restore did not make it, so it stopped \
+         before changing anything (move that folder away, then restore again)",
+        .0.display()
+    )]
+    SafetyFolderExists(PathBuf),
+    #[error("{0} is outside the home")]
+    OutsideHome(String),
+    #[error("cannot copy {from} to {to}")]
+    CopyPair { from: String, to: String },
+    #[error("cannot copy {from} to {to}: names differ")]
+    NamesDiffer { from: String, to: String },
+    #[error("{0} appeared during the restore (something else made it): nothing is copied over it")]
+    Appeared(String),
+    #[error("could not record the copy: {0}")]
+    RecordCopy(#[source] IoError),
+    #[error("copying into {}: {source}", .dest.display())]
+    Copy {
+        dest: PathBuf,
+        source: tree_copy::CopyError,
+    },
+    #[error("{0} changed since the folder was verified")]
+    Changed(String),
+    #[error("{0} is not listed in {SUMS_FILE_NAME}")]
+    Unlisted(String),
+    #[error("{} is {what}, not a regular file", .path.display())]
+    NotRegular { path: PathBuf, what: &'static str },
+    /// A batch of steps could not be saved in the record.
+    #[error(transparent)]
+    Record(IoError),
+    #[error(transparent)]
+    Io(#[from] IoError),
+    #[error("could not record the commit decision: {0}")]
+    RecordDecision(#[source] IoError),
+    /// A source folder that another component's apply would move aside.
+    #[error("nothing was changed: {}", .0.join("; "))]
+    SourceClash(Vec<String>),
+}
+
+/// Why a call to a remote component's agent failed (plan, verify, apply, renew).
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Unknown(#[from] UnknownComponent),
+    #[error("cannot start a runtime to reach the agent: {0}")]
+    Runtime(#[source] io::Error),
+    #[error("internal error: the call to the agent stopped")]
+    Stopped,
+    #[error("the agent reports the component {0:?}")]
+    NotApplied(ComponentState),
+    #[error("the agent answered no component")]
+    NoComponent,
+    #[error("{0}: no link to its agent here")]
+    NoLink(String),
+}
 
 /// Where a running restore keeps its record: every `update` is saved (atomically) before it
 /// returns.
 pub trait Journal: Send + Sync {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String>;
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError>;
     fn snapshot(&self) -> RestoreRecord;
     /// The restore reached a named fault point (`crate::engine::faults::STEPS`); the master's
     /// journal runs its fault there (tests). Nothing by default.
@@ -118,13 +203,17 @@ impl RemoteFailure {
 /// [`NoRemote`].
 pub trait RemoteRestores: Send + Sync {
     /// Applies the component on its agent; answers the agent's view of it (status `applied`).
-    fn apply(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String>;
+    fn apply(
+        &self,
+        rec: &RestoreRecord,
+        c: &ComponentRestore,
+    ) -> Result<ComponentRestore, RemoteError>;
     /// Commits it (safety folder retired).
     fn commit(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure>;
     /// Puts it back (idempotent on the agent).
     fn rollback(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure>;
     /// Tells the agent the master still works on the restore (its in-doubt alarm restarts).
-    fn renew(&self, _rec: &RestoreRecord, _c: &ComponentRestore) -> Result<(), String> {
+    fn renew(&self, _rec: &RestoreRecord, _c: &ComponentRestore) -> Result<(), RemoteError> {
         Ok(())
     }
     /// How often to renew the applied remote components of `rec`; `None`: never.
@@ -200,20 +289,22 @@ fn on_agents(
 pub struct NoRemote;
 
 impl RemoteRestores for NoRemote {
-    fn apply(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String> {
-        Err(format!("{}: no link to its agent here", c.name))
+    fn apply(
+        &self,
+        _: &RestoreRecord,
+        c: &ComponentRestore,
+    ) -> Result<ComponentRestore, RemoteError> {
+        Err(RemoteError::NoLink(c.name.clone()))
     }
     fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
-        Err(RemoteFailure::fatal(format!(
-            "{}: no link to its agent here",
-            c.name
-        )))
+        Err(RemoteFailure::fatal(
+            RemoteError::NoLink(c.name.clone()).to_string(),
+        ))
     }
     fn rollback(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
-        Err(RemoteFailure::fatal(format!(
-            "{}: no link to its agent here",
-            c.name
-        )))
+        Err(RemoteFailure::fatal(
+            RemoteError::NoLink(c.name.clone()).to_string(),
+        ))
     }
 }
 
@@ -251,7 +342,7 @@ fn flush_steps(
     component: &str,
     steps: &mut Vec<PendingStep>,
     extra: &mut dyn FnMut(&mut RestoreRecord),
-) -> Result<(), String> {
+) -> Result<(), IoError> {
     let batch = std::mem::take(steps);
     journal.update(&mut |r| {
         for s in &batch {
@@ -309,10 +400,8 @@ pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteResto
             });
         }
         let clashes = source_clashes(&first.components);
-        let mut failure = (!clashes.is_empty()).then(|| {
-            let msgs: Vec<String> = clashes.into_iter().map(|(_, m)| m).collect();
-            format!("nothing was changed: {}", msgs.join("; "))
-        });
+        let mut failure = (!clashes.is_empty())
+            .then(|| ApplyError::SourceClash(clashes.into_iter().map(|(_, m)| m).collect()));
         for i in 0..n {
             if failure.is_some() {
                 break;
@@ -341,11 +430,17 @@ pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteResto
                 r.step(StepAction::CommitDecided, None, None, None, None);
             });
             if let Err(e) = decided {
-                failure = Some(format!("could not record the commit decision: {e}"));
+                failure = Some(ApplyError::RecordDecision(e));
             }
         }
         match failure {
-            Some(e) => rollback_all_with(journal, faults, remote, RestoreStatus::Failed, &e),
+            Some(e) => rollback_all_with(
+                journal,
+                faults,
+                remote,
+                RestoreStatus::Failed,
+                &e.to_string(),
+            ),
             None => complete_with(journal, faults, remote, None),
         }
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -359,13 +454,13 @@ fn apply_remote(
     faults: &Faults,
     remote: &dyn RemoteRestores,
     i: usize,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let rec = journal.snapshot();
     let plan = rec
         .components
         .get(i)
         .cloned()
-        .ok_or_else(|| format!("component #{i} is not in the record"))?;
+        .ok_or(ApplyError::NotInRecord(i))?;
     let name = plan.name.clone();
     let agent = plan.agent.clone().unwrap_or_default();
     journal
@@ -382,7 +477,10 @@ fn apply_remote(
                 Some(format!("on agent {agent}")),
             );
         })
-        .map_err(|e| format!("{name}: could not record the start: {e}"))?;
+        .map_err(|source| ApplyError::RecordStart {
+            name: name.clone(),
+            source,
+        })?;
     match remote.apply(&rec, &plan) {
         Ok(done) => {
             journal
@@ -409,34 +507,44 @@ fn apply_remote(
                         Some(format!("on agent {agent}")),
                     );
                 })
-                .map_err(|e| format!("{name}: could not record the end: {e}"))?;
+                .map_err(|source| ApplyError::RecordEnd {
+                    name: name.clone(),
+                    source,
+                })?;
         }
-        Err(e) => {
-            let msg = format!("{name}: {e}");
+        Err(source) => {
+            let e = ApplyError::Remote {
+                name: name.clone(),
+                source,
+            };
+            let msg = e.to_string();
             let _ = journal.update(&mut |r| {
                 if let Some(c) = r.components.get_mut(i) {
                     c.errors.push(msg.clone());
                 }
             });
-            return Err(msg);
+            return Err(e);
         }
     }
     if faults.restore_fail_after.contains(&name) {
-        return Err(format!("injected fault: restore_fail_after:{name}"));
+        return Err(ApplyError::InjectedFailAfter(name));
     }
     Ok(())
 }
 
 /// Applies component `i` (see the module doc). Any error leaves it for the rollback.
-pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Result<(), String> {
+pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Result<(), ApplyError> {
     let mut plan = journal
         .snapshot()
         .components
         .get(i)
         .cloned()
-        .ok_or_else(|| format!("component #{i} is not in the record"))?;
+        .ok_or(ApplyError::NotInRecord(i))?;
     let name = plan.name.clone();
-    refresh_home(&mut plan).map_err(|e| format!("{name}: {}", e.join("; ")))?;
+    refresh_home(&mut plan).map_err(|problems| ApplyError::Home {
+        name: name.clone(),
+        problems,
+    })?;
     journal
         .update(&mut |r| {
             if let Some(c) = r.components.get_mut(i) {
@@ -448,16 +556,22 @@ pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Resu
             }
             r.step(StepAction::ComponentStarted, Some(&name), None, None, None);
         })
-        .map_err(|e| format!("{name}: could not record the start: {e}"))?;
-    let result = apply_steps(journal, faults, i, &plan);
-    if let Err(e) = &result {
-        let msg = format!("{name}: {e}");
+        .map_err(|source| ApplyError::RecordStart {
+            name: name.clone(),
+            source,
+        })?;
+    if let Err(e) = apply_steps(journal, faults, i, &plan) {
+        let e = ApplyError::Step {
+            name: name.clone(),
+            source: Box::new(e),
+        };
+        let msg = e.to_string();
         let _ = journal.update(&mut |r| {
             if let Some(c) = r.components.get_mut(i) {
                 c.errors.push(msg.clone());
             }
         });
-        return Err(msg);
+        return Err(e);
     }
     journal
         .update(&mut |r| {
@@ -467,9 +581,12 @@ pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Resu
             }
             r.step(StepAction::ComponentApplied, Some(&name), None, None, None);
         })
-        .map_err(|e| format!("{name}: could not record the end: {e}"))?;
+        .map_err(|source| ApplyError::RecordEnd {
+            name: name.clone(),
+            source,
+        })?;
     if faults.restore_fail_after.contains(&name) {
-        return Err(format!("injected fault: restore_fail_after:{name}"));
+        return Err(ApplyError::InjectedFailAfter(name));
     }
     Ok(())
 }
@@ -479,7 +596,7 @@ fn apply_steps(
     faults: &Faults,
     i: usize,
     plan: &ComponentRestore,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let name = plan.name.as_str();
     let home = PathBuf::from(&plan.home);
     let safety = PathBuf::from(&plan.safety_folder);
@@ -493,25 +610,17 @@ fn apply_steps(
     }
     let mut aside = Vec::with_capacity(plan.remove.len());
     for p in &plan.remove {
-        let e = owned_entry(Path::new(p))
-            .ctx("reading metadata of", Path::new(p))
-            .map_err(|e| e.to_string())?;
+        let e = owned_entry(Path::new(p)).ctx("reading metadata of", Path::new(p))?;
         aside.push(e);
     }
     match fs::DirBuilder::new().mode(0o700).create(&safety) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            return Err(format!(
-                "the safety folder {} exists already: this restore did not make it, so it \
-                 stopped before changing anything (move that folder away, then restore again)",
-                safety.display()
-            ))
+            return Err(ApplyError::SafetyFolderExists(safety))
         }
-        Err(e) => return Err(fsutil::IoError::new("creating folder", &safety, e).to_string()),
+        Err(e) => return Err(IoError::new("creating folder", &safety, e).into()),
     }
-    let made = owned_entry(&safety)
-        .ctx("reading metadata of", &safety)
-        .map_err(|e| e.to_string())?;
+    let made = owned_entry(&safety).ctx("reading metadata of", &safety)?;
     steps.push(pending(
         StepAction::CreatedSafetyFolder,
         plan.safety_folder.clone(),
@@ -523,8 +632,9 @@ fn apply_steps(
             c.safety_created = Some(made.clone());
             c.moved_aside = aside.clone();
         }
-    })?;
-    fsutil::fsync_dir(&home).map_err(|e| e.to_string())?;
+    })
+    .map_err(ApplyError::Record)?;
+    fsutil::fsync_dir(&home)?;
 
     let mut to_sync: BTreeSet<PathBuf> = BTreeSet::new();
     to_sync.insert(home.clone());
@@ -533,7 +643,7 @@ fn apply_steps(
     for e in &aside {
         let src = Path::new(&e.path);
         let Ok(rel) = src.strip_prefix(&home) else {
-            moved = Err(format!("{} is outside the home", e.path));
+            moved = Err(ApplyError::OutsideHome(e.path.clone()));
             break;
         };
         let dst = safety.join(rel);
@@ -556,7 +666,7 @@ fn apply_steps(
             Ok::<(), fsutil::IoError>(())
         })();
         if let Err(err) = r {
-            moved = Err(err.to_string());
+            moved = Err(err.into());
             break;
         }
         steps.push(pending(
@@ -567,10 +677,12 @@ fn apply_steps(
         ));
     }
     let fail = faults.restore_fsync_fail.contains(name);
-    if let (Ok(()), Some(e)) = (&moved, sync_dirs(&to_sync, fail).first()) {
-        moved = Err(e.to_string());
+    if moved.is_ok() {
+        if let Some(e) = sync_dirs(&to_sync, fail).into_iter().next() {
+            moved = Err(e.into());
+        }
     }
-    flush_steps(journal, name, &mut steps, &mut |_| {})?;
+    flush_steps(journal, name, &mut steps, &mut |_| {}).map_err(ApplyError::Record)?;
     moved?;
 
     // Missing folders, each created exclusively (one that appeared meanwhile is someone
@@ -579,7 +691,7 @@ fn apply_steps(
     let mut made = Ok(());
     for d in &plan.create_dirs {
         if let Err(e) = fs::create_dir(d) {
-            made = Err(fsutil::IoError::new("creating folder", d, e).to_string());
+            made = Err(IoError::new("creating folder", d, e));
             break;
         }
         created.push(d.clone());
@@ -589,26 +701,30 @@ fn apply_steps(
         if let Some(c) = r.components.get_mut(i) {
             c.created_dirs.extend(created.iter().cloned());
         }
-    })?;
+    })
+    .map_err(ApplyError::Record)?;
     made?;
 
     // Copy, one tree-copy call per (source folder, destination folder) pair.
     // The list is read once here (and sorted on disk in the home's folder if it was made by
     // hand out of order); each copy below is checked against it in path order.
-    let sums = SumsSource::open(&folder.join(SUMS_FILE_NAME), &home).map_err(|e| e.to_string())?;
+    let sums = SumsSource::open(&folder.join(SUMS_FILE_NAME), &home)?;
     let mut groups: Vec<(PathBuf, PathBuf, Vec<String>, Vec<usize>)> = Vec::new();
     for (k, op) in plan.copy.iter().enumerate() {
         let (from, to) = (Path::new(&op.from), Path::new(&op.to));
         let (Some(fp), Some(tp), Some(fname), Some(tname)) =
             (from.parent(), to.parent(), from.file_name(), to.file_name())
         else {
-            return Err(format!("cannot copy {} to {}", op.from, op.to));
+            return Err(ApplyError::CopyPair {
+                from: op.from.clone(),
+                to: op.to.clone(),
+            });
         };
         if fname != tname {
-            return Err(format!(
-                "cannot copy {} to {}: names differ",
-                op.from, op.to
-            ));
+            return Err(ApplyError::NamesDiffer {
+                from: op.from.clone(),
+                to: op.to.clone(),
+            });
         }
         let item = fname.to_string_lossy().into_owned();
         match groups.iter_mut().find(|g| g.0 == fp && g.1 == tp) {
@@ -630,9 +746,7 @@ fn apply_steps(
             .iter()
             .find(|t| fsutil::exists_nofollow(Path::new(t)))
         {
-            return Err(format!(
-                "{t} appeared during the restore (something else made it): nothing is copied over it"
-            ));
+            return Err(ApplyError::Appeared(t.clone()));
         }
         journal
             .update(&mut |r| {
@@ -644,7 +758,7 @@ fn apply_steps(
                     }
                 }
             })
-            .map_err(|e| format!("could not record the copy: {e}"))?;
+            .map_err(ApplyError::RecordCopy)?;
         let req = CopyRequest {
             home: src_parent.clone(),
             items,
@@ -655,8 +769,13 @@ fn apply_steps(
             slow_copy: faults.restore_slow,
             inject_enospc: false,
         };
-        let outcome = tree_copy::copy_items(&req, &CancelToken::new(), &|_| {})
-            .map_err(|e| format!("copying into {}: {e}", dst_parent.display()))?;
+        let outcome =
+            tree_copy::copy_items(&req, &CancelToken::new(), &|_| {}).map_err(|source| {
+                ApplyError::Copy {
+                    dest: dst_parent.clone(),
+                    source,
+                }
+            })?;
         let src_rel = src_parent.strip_prefix(&folder).unwrap_or(Path::new(""));
         let (stats, listing) = (outcome.stats, outcome.listing);
         check_copied(&folder, src_rel, listing, &sums)?;
@@ -679,7 +798,8 @@ fn apply_steps(
                 c.files_cloned += stats.files_cloned;
                 c.bytes_cloned += stats.bytes_cloned;
             }
-        })?;
+        })
+        .map_err(ApplyError::Record)?;
     }
 
     for e in &plan.edit {
@@ -691,8 +811,8 @@ fn apply_steps(
             Some(format!("appended {:?}", e.append)),
         ));
     }
-    fsutil::sync_tree(&home).map_err(|e| e.to_string())?;
-    flush_steps(journal, name, &mut steps, &mut |_| {})
+    fsutil::sync_tree(&home)?;
+    flush_steps(journal, name, &mut steps, &mut |_| {}).map_err(ApplyError::Record)
 }
 
 /// The identity of the entry at `path` (a final link is not followed).
@@ -749,7 +869,11 @@ fn sync_dirs(dirs: &BTreeSet<PathBuf>, fail: bool) -> Vec<fsutil::IoError> {
 
 /// The `restore_plant_safety` fault: something else creates the safety folder first, with an
 /// entry of the same kind at the place of each path about to be moved aside.
-fn plant_safety_folder(plan: &ComponentRestore, home: &Path, safety: &Path) -> Result<(), String> {
+fn plant_safety_folder(
+    plan: &ComponentRestore,
+    home: &Path,
+    safety: &Path,
+) -> Result<(), ApplyError> {
     let plant = || -> io::Result<()> {
         fs::create_dir(safety)?;
         for p in &plan.remove {
@@ -769,7 +893,7 @@ fn plant_safety_folder(plan: &ComponentRestore, home: &Path, safety: &Path) -> R
         }
         Ok(())
     };
-    plant().map_err(|e| format!("injected fault restore_plant_safety: {e}"))
+    plant().map_err(ApplyError::InjectedPlant)
 }
 
 /// Every file one copy put in place has the digest `SHA256SUMS` lists for it: the copy's
@@ -780,10 +904,10 @@ fn check_copied(
     src_rel: &Path,
     listing: tree_copy::Listing,
     sums: &SumsSource,
-) -> Result<(), String> {
-    let mut listed = sums.entries().map_err(|e| e.to_string())?.peekable();
+) -> Result<(), ApplyError> {
+    let mut listed = sums.entries()?.peekable();
     for copied in listing {
-        let copied = copied.map_err(|e| e.to_string())?;
+        let copied = copied?;
         let key = src_rel.join(std::ffi::OsStr::from_bytes(&copied.rel));
         let key = key.as_os_str().as_bytes();
         let expected = loop {
@@ -795,7 +919,7 @@ fn check_copied(
                 Some(Ok(_)) | None => break None,
                 Some(Err(_)) => {
                     if let Some(Err(e)) = listed.next() {
-                        return Err(e.to_string());
+                        return Err(e.into());
                     }
                 }
             }
@@ -808,8 +932,8 @@ fn check_copied(
         };
         match expected {
             Some(sha) if sha == copied.sha256 => {}
-            Some(_) => return Err(format!("{} changed since the folder was verified", shown())),
-            None => return Err(format!("{} is not listed in {SUMS_FILE_NAME}", shown())),
+            Some(_) => return Err(ApplyError::Changed(shown())),
+            None => return Err(ApplyError::Unlisted(shown())),
         }
     }
     Ok(())
@@ -820,8 +944,8 @@ fn check_copied(
 /// An older line with the same key (`RestoreFromBackup=`, any case) is dropped first, so the
 /// component sees exactly one. Never follows a symbolic link, never reads anything but a
 /// regular file (a FIFO at that name would block the read).
-pub fn append_line(path: &Path, line: &str) -> Result<(), String> {
-    let err = |op: &str, e: io::Error| format!("{op} {}: {e}", path.display());
+pub fn append_line(path: &Path, line: &str) -> Result<(), ApplyError> {
+    let err = |op: &'static str, e: io::Error| IoError::new(op, path, e);
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
@@ -833,11 +957,10 @@ pub fn append_line(path: &Path, line: &str) -> Result<(), String> {
         .map_err(|e| err("reading metadata of", e))?
         .file_type();
     if !ft.is_file() {
-        return Err(format!(
-            "{} is {}, not a regular file",
-            path.display(),
-            fsutil::describe_type(ft)
-        ));
+        return Err(ApplyError::NotRegular {
+            path: path.to_path_buf(),
+            what: fsutil::describe_type(ft),
+        });
     }
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(|e| err("reading", e))?;
@@ -872,7 +995,8 @@ pub fn append_line(path: &Path, line: &str) -> Result<(), String> {
     f.set_len(0).map_err(|e| err("truncating", e))?;
     std::os::unix::fs::FileExt::write_all_at(&f, &out, 0).map_err(|e| err("writing", e))?;
     f.flush().map_err(|e| err("writing", e))?;
-    f.sync_all().map_err(|e| err("syncing", e))
+    f.sync_all().map_err(|e| err("syncing", e))?;
+    Ok(())
 }
 
 /// What a safety folder is renamed to once its restore is committed: out of the way at once,
@@ -1474,7 +1598,7 @@ mod tests {
     struct MemJournal(Mutex<RestoreRecord>);
 
     impl Journal for MemJournal {
-        fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+        fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
             f(&mut self.0.lock().unwrap());
             Ok(())
         }
@@ -2022,6 +2146,8 @@ mod tests {
         w(&spec.home.join("hubreg/foreign"), "foreign");
         let before = tree(&spec.home);
         let e = apply_steps(&j, &Faults::none(), 0, &plan).unwrap_err();
+        assert!(matches!(e, ApplyError::Appeared(_)), "{e:?}");
+        let e = e.to_string();
         assert!(e.contains("hubreg appeared during the restore"), "{e}");
         let c = j.snapshot().components[0].clone();
         assert!(c.copy_started.is_empty(), "{:?}", c.copy_started);
@@ -2181,9 +2307,9 @@ mod tests {
             &self,
             _: &RestoreRecord,
             c: &ComponentRestore,
-        ) -> Result<ComponentRestore, String> {
+        ) -> Result<ComponentRestore, RemoteError> {
             self.0.lock().unwrap().push(format!("apply {}", c.name));
-            Err("not here".into())
+            Err(RemoteError::NoComponent)
         }
         fn commit(&self, _: &RestoreRecord, c: &ComponentRestore) -> Result<Ack, RemoteFailure> {
             self.0.lock().unwrap().push(format!("commit {}", c.name));
@@ -2300,6 +2426,8 @@ mod tests {
         fs::create_dir(&conf).unwrap();
         let before = entries(&spec.home);
         let e = apply_steps(&j, &Faults::none(), 0, &plan).unwrap_err();
+        assert!(matches!(e, ApplyError::Io(_)), "{e:?}");
+        let e = e.to_string();
         assert!(
             e.contains(&format!("creating folder {}", conf.display())) && e.contains("exists"),
             "{e}"
@@ -2324,6 +2452,8 @@ mod tests {
         fs::write(&spec.home, "a file").unwrap();
         let j = MemJournal(Mutex::new(record_for(plan.clone())));
         let e = apply_steps(&j, &Faults::none(), 0, &plan).unwrap_err();
+        assert!(matches!(e, ApplyError::Io(_)), "{e:?}");
+        let e = e.to_string();
         assert!(
             e.contains(&format!("creating folder {}", plan.safety_folder))
                 && e.contains("Not a directory"),

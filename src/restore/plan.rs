@@ -96,9 +96,20 @@ fn normalise_item(item: &str) -> Option<(PathBuf, bool)> {
     (!rel.as_os_str().is_empty()).then_some((rel, must_be_dir))
 }
 
+/// Why a folder on the way to a path cannot be used ([`ancestors`]).
+#[derive(Debug, thiserror::Error)]
+pub enum AncestorIssue {
+    #[error("{} is a symbolic link; a restore never writes through links", .0.display())]
+    Link(PathBuf),
+    #[error("{} is not a folder", .0.display())]
+    NotFolder(PathBuf),
+    #[error("{}: {source}", .path.display())]
+    Unreadable { path: PathBuf, source: io::Error },
+}
+
 /// Checks every folder between `root` and `rel`'s last part is a real folder (never a link).
 /// Returns the missing ones (relative, top-down) or a problem.
-fn ancestors(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, String> {
+fn ancestors(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, AncestorIssue> {
     let parts: Vec<_> = rel.components().collect();
     let mut prefix = PathBuf::new();
     let mut missing = Vec::new();
@@ -107,15 +118,10 @@ fn ancestors(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, String> {
         let p = root.join(&prefix);
         match fs::symlink_metadata(&p) {
             Ok(m) if m.is_dir() => {}
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!(
-                    "{} is a symbolic link; a restore never writes through links",
-                    p.display()
-                ))
-            }
-            Ok(_) => return Err(format!("{} is not a folder", p.display())),
+            Ok(m) if m.file_type().is_symlink() => return Err(AncestorIssue::Link(p)),
+            Ok(_) => return Err(AncestorIssue::NotFolder(p)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(prefix.clone()),
-            Err(e) => return Err(format!("{}: {e}", p.display())),
+            Err(source) => return Err(AncestorIssue::Unreadable { path: p, source }),
         }
     }
     Ok(missing)
@@ -189,7 +195,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pla
     let mut push_item =
         |rel: &Path, must_be_dir: bool, to: PathBuf, problems: &mut Vec<PlanIssue>| {
             if let Err(e) = ancestors(folder, rel) {
-                problems.push(fold(e));
+                problems.push(fold(e.to_string()));
                 return;
             }
             let from = folder.join(rel);
@@ -481,7 +487,7 @@ pub fn refresh_home(plan: &mut ComponentRestore) -> Result<(), Vec<String>> {
                     }
                 }
             }
-            Err(e) => problems.push(e),
+            Err(e) => problems.push(e.to_string()),
         }
         if let Some(parent) = to.parent() {
             parents.insert(parent.to_path_buf());

@@ -66,7 +66,10 @@ mod tests {
 
     struct Mem(Mutex<RestoreRecord>);
     impl Journal for Mem {
-        fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+        fn update(
+            &self,
+            f: &mut dyn FnMut(&mut RestoreRecord),
+        ) -> Result<(), crate::toolkit::fsutil::IoError> {
             f(&mut self.0.lock().unwrap());
             Ok(())
         }
