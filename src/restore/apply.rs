@@ -170,6 +170,15 @@ pub enum RemoteError {
 pub trait Journal: Send + Sync {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError>;
     fn snapshot(&self) -> RestoreRecord;
+    /// [`Journal::update`] for a change the restore goes on without when it cannot be saved
+    /// (a note, an error also reported elsewhere, a step, an end): a failed save is logged,
+    /// naming `what`. The change is not lost for the master: its journal keeps it for the
+    /// next save, and saves a final record again until it is on disk before the job ends.
+    fn update_or_log(&self, what: &str, f: &mut dyn FnMut(&mut RestoreRecord)) {
+        if let Err(e) = self.update(f) {
+            tracing::warn!(restore = %self.snapshot().id, error = %e, "could not record {what}; going on");
+        }
+    }
     /// The restore reached a named fault point (`crate::engine::faults::STEPS`); the master's
     /// journal runs its fault there (tests). Nothing by default.
     fn step_reached(&self, _step: &str) {}
@@ -265,7 +274,10 @@ fn on_agents(
                             f.message
                         ));
                         tracing::warn!(restore = %rec.id, "{line}");
-                        let _ = journal.update(&mut |r| r.notes.push(line.clone()));
+                        journal.update_or_log(
+                            "a note naming an agent that did not acknowledge",
+                            &mut |r| r.notes.push(line.clone()),
+                        );
                     }
                     again.push(c);
                 }
@@ -518,7 +530,7 @@ fn apply_remote(
                 source,
             };
             let msg = e.to_string();
-            let _ = journal.update(&mut |r| {
+            journal.update_or_log("the component's error", &mut |r| {
                 if let Some(c) = r.components.get_mut(i) {
                     c.errors.push(msg.clone());
                 }
@@ -566,7 +578,7 @@ pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Resu
             source: Box::new(e),
         };
         let msg = e.to_string();
-        let _ = journal.update(&mut |r| {
+        journal.update_or_log("the component's error", &mut |r| {
             if let Some(c) = r.components.get_mut(i) {
                 c.errors.push(msg.clone());
             }
@@ -1052,7 +1064,7 @@ pub fn complete(journal: &dyn Journal, note: Option<&str>) {
 fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
     let line = crate::engine::single_line(&h.describe());
     tracing::warn!("{line}");
-    let _ = journal.update(&mut |r| {
+    journal.update_or_log("a heuristic outcome", &mut |r| {
         if !r.heuristic.contains(h) {
             r.heuristic.push(h.clone());
         }
@@ -1104,7 +1116,7 @@ pub fn complete_with(
             let agent = c.agent.clone().unwrap_or_default();
             match result {
                 Ok(ack) => {
-                    let _ = journal.update(&mut |r| {
+                    journal.update_or_log("a commit its agent acknowledged", &mut |r| {
                         if let Some(cc) = r.component_mut(&name) {
                             cc.status = ComponentState::Restored;
                         }
@@ -1137,7 +1149,7 @@ pub fn complete_with(
                         "{name}: the commit was decided but its agent {agent} will not commit: {}",
                         f.message
                     ));
-                    let _ = journal.update(&mut |r| {
+                    journal.update_or_log("a component its agent will not commit", &mut |r| {
                         if let Some(cc) = r.component_mut(&name) {
                             cc.errors.push(line.clone());
                         }
@@ -1176,7 +1188,7 @@ pub fn complete_with(
             Err(e) => Err(e.to_string()),
         };
         let name = c.name.clone();
-        let _ = journal.update(&mut |r| {
+        journal.update_or_log("a component's end", &mut |r| {
             match &result {
                 Ok(true) => {
                     r.step(
@@ -1203,7 +1215,7 @@ pub fn complete_with(
     } else {
         RestoreStatus::Failed
     };
-    let _ = journal.update(&mut |r| {
+    journal.update_or_log("the restore's end", &mut |r| {
         if let Some(n) = note {
             r.notes.push(n.to_string());
         }
@@ -1279,7 +1291,7 @@ pub fn rollback_all_with(
     status: RestoreStatus,
     reason: &str,
 ) {
-    let _ = journal.update(&mut |r| {
+    journal.update_or_log("the reason of the rollback", &mut |r| {
         r.errors.push(reason.to_string());
         r.step(
             StepAction::Failed,
@@ -1297,7 +1309,7 @@ pub fn rollback_all_with(
         )
     };
     let record_end = |name: &str, steps: &mut Vec<PendingStep>, result: Result<(), Vec<String>>| {
-        let _ = flush_steps(journal, name, steps, &mut |r| {
+        let saved = flush_steps(journal, name, steps, &mut |r| {
             if let Some(cc) = r.component_mut(name) {
                 match &result {
                     Ok(()) => cc.status = ComponentState::RolledBack,
@@ -1316,6 +1328,11 @@ pub fn rollback_all_with(
                 }
             }
         });
+        // The rollback goes on: it reads only the plan and the disk, so a step not recorded
+        // is found done when it runs again.
+        if let Err(e) = saved {
+            tracing::warn!(restore = %rec.id, component = name, error = %e, "could not record the rollback of a component; going on");
+        }
     };
     // The local components first (reverse order), so an agent that keeps the master waiting
     // does not keep them waiting; then the remote ones, each until its agent acknowledges.
@@ -1365,7 +1382,7 @@ pub fn rollback_all_with(
             true
         },
     );
-    let _ = journal.update(&mut |r| {
+    journal.update_or_log("the restore's end", &mut |r| {
         r.status = status;
         r.finished_at = Some(now());
         r.step(
@@ -1478,6 +1495,8 @@ pub fn rollback_component(
         });
         // The fault stops the process right after the first put-back.
         if faults.restore_abort_in_rollback.contains(&plan.name) {
+            // The test fault stops the process at once: the put-back is made durable as far
+            // as it can be, and a failure is of no use to anyone.
             let _ = sync_dirs(&to_sync, false);
             tracing::error!("injected fault: restore_abort_in_rollback:{}", plan.name);
             std::process::abort();
@@ -1533,13 +1552,17 @@ pub fn rollback_component(
     if errors.is_empty() {
         for t in &plan.folder_times {
             let ts = nix::sys::time::TimeSpec::new(t.mtime_s, t.mtime_ns);
-            let _ = nix::sys::stat::utimensat(
+            // The home is back; its folders' times are only cosmetic (a folder removed
+            // meanwhile has none to set): logged, never a rollback problem.
+            if let Err(e) = nix::sys::stat::utimensat(
                 None,
                 Path::new(&t.path),
                 &nix::sys::time::TimeSpec::UTIME_OMIT,
                 &ts,
                 nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-            );
+            ) {
+                tracing::debug!(folder = %t.path, error = %e, "could not set a folder's time back");
+            }
         }
         Ok(())
     } else {

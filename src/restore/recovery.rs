@@ -31,7 +31,7 @@ pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::
     if rec.status != RestoreStatus::Running {
         return;
     }
-    let _ = journal.update(&mut |r| {
+    journal.update_or_log("the recovery step", &mut |r| {
         r.step(
             StepAction::Recovered,
             None,
