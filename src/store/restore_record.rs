@@ -350,6 +350,18 @@ pub struct RestoreRecord {
     pub participation: Option<crate::store::Participation>,
 }
 
+impl crate::engine::participation::HeuristicLog for RestoreRecord {
+    fn heuristic_lists(
+        &mut self,
+    ) -> (
+        &mut Vec<crate::store::HeuristicOutcome>,
+        &mut Vec<String>,
+        &mut Vec<String>,
+    ) {
+        (&mut self.heuristic, &mut self.errors, &mut self.notes)
+    }
+}
+
 impl RestoreRecord {
     /// A record with only its ID: status `failed`, no plan, created now.
     pub fn empty(id: &str) -> RestoreRecord {
@@ -385,6 +397,19 @@ impl RestoreRecord {
             heuristic: vec![],
             participation: None,
         }
+    }
+
+    /// Ends the restore with final `status` at `at`, and its `finished` step.
+    pub fn finish(&mut self, status: RestoreStatus, at: DateTime<Utc>) {
+        self.status = status;
+        self.finished_at = Some(at);
+        self.step(
+            StepAction::Finished,
+            None,
+            None,
+            None,
+            Some(status.as_str().to_string()),
+        );
     }
 
     pub fn component_mut(&mut self, name: &str) -> Option<&mut ComponentRestore> {
