@@ -929,3 +929,45 @@ fn nested_entries_are_moved_aside_and_put_back_in_their_place() {
     rollback(&c).unwrap();
     assert_eq!(entries(&spec.home), before);
 }
+
+#[test]
+fn error_texts_are_the_ones_records_show() {
+    let texts = [
+        (
+            ApplyError::Unlisted("/b/x".into()).to_string(),
+            "/b/x is not listed in SHA256SUMS",
+        ),
+        (
+            ApplyError::SafetyFolderExists("/h/.pre-restore-R1".into()).to_string(),
+            "the safety folder /h/.pre-restore-R1 exists already: this restore did not make it, \
+             so it stopped before changing anything (move that folder away, then restore again)",
+        ),
+        (
+            ApplyError::Step {
+                name: "hub".into(),
+                source: Box::new(ApplyError::Changed("/b/hub.ini".into())),
+            }
+            .to_string(),
+            "hub: /b/hub.ini changed since the folder was verified",
+        ),
+        (
+            ApplyError::Remote {
+                name: "lui".into(),
+                source: RemoteError::NoLink("lui".into()),
+            }
+            .to_string(),
+            "lui: lui: no link to its agent here",
+        ),
+        (
+            ApplyError::Home {
+                name: "trk".into(),
+                problems: vec!["a".into(), "b".into()],
+            }
+            .to_string(),
+            "trk: a; b",
+        ),
+    ];
+    for (got, want) in texts {
+        assert_eq!(got, want);
+    }
+}
