@@ -96,7 +96,7 @@ fn normalise_item(item: &str) -> Option<(PathBuf, bool)> {
     (!rel.as_os_str().is_empty()).then_some((rel, must_be_dir))
 }
 
-/// Why a folder on the way to a path cannot be used ([`ancestors`]).
+/// Why a folder on the way to a restored path cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AncestorIssue {
     #[error("{} is a symbolic link; a restore never writes through links", .0.display())]
