@@ -16,7 +16,8 @@ use crate::store::{StoreError, UnknownComponent};
 pub enum ApplyError {
     #[error("component #{0} is not in the record")]
     NotInRecord(usize),
-    /// The home side of the plan could not be computed again ([`refresh_home`](crate::restore::plan::refresh_home)).
+    /// The home side of the plan could not be computed again
+    /// ([`refresh_home`](crate::restore::plan::refresh_home)).
     #[error("{name}: {}", .problems.join("; "))]
     Home { name: String, problems: Vec<String> },
     #[error("{name}: could not record the start: {source}")]
