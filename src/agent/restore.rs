@@ -38,7 +38,7 @@
 //!   component, or a backup of it (preparing, prepared or in doubt), is open is refused (409
 //!   naming it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -51,12 +51,13 @@ use crate::engine::faults::Faults;
 use crate::engine::ComponentSpec;
 use crate::error::{ApiError, ProblemKind};
 use crate::restore::apply::{self, Journal};
-use crate::restore::plan::{plan_component, PlanInput, Problem};
+use crate::restore::plan::{plan_component, PlanInput, PlanIssue};
 use crate::restore::record::{
     self, ComponentRestore, ComponentState, FolderOrigin, RestoreRecord, RestoreStatus, StepAction,
 };
 use crate::store::wire::{OpenState, OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::store::{Decision, OperatorDecision, Participation};
+use crate::toolkit::fsutil::IoError;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -111,11 +112,11 @@ impl AgentJournal {
 }
 
 impl Journal for AgentJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
         let mut r = lock(&self.rec);
         let mut next = r.clone();
         f(&mut next);
-        record::save(&self.dir, &next).map_err(|e| e.to_string())?;
+        record::save(&self.dir, &next)?;
         *r = next;
         Ok(())
     }
@@ -145,29 +146,13 @@ pub struct AgentRestores {
 
 fn empty_record(id: &str, backup_id: &str) -> RestoreRecord {
     let now = Utc::now().trunc_subsecs(0);
-    RestoreRecord {
-        id: id.to_string(),
-        backup_id: backup_id.to_string(),
-        dry_run: false,
-        status: RestoreStatus::Running,
-        requested_components: None,
-        source_folders: BTreeMap::new(),
-        created_at: now,
-        started_at: Some(now),
-        finished_at: None,
-        verification: vec![],
-        components: vec![],
-        steps: vec![],
-        changed: vec![],
-        commit_decided: false,
-        errors: vec![],
-        notes: vec![],
-        heuristic: vec![],
-        participation: Some(Participation {
-            last_message_at: Some(now),
-            ..Default::default()
-        }),
-    }
+    let mut r = RestoreRecord::blank(id, backup_id, RestoreStatus::Running, now);
+    r.started_at = Some(now);
+    r.participation = Some(Participation {
+        last_message_at: Some(now),
+        ..Default::default()
+    });
+    r
 }
 
 fn blocking_failed(e: impl std::fmt::Display) -> ApiError {
@@ -328,11 +313,11 @@ impl AgentRestores {
             slot: Some(slot.to_string()),
         })
         .map_err(|problems| {
-            let home = problems.iter().any(|p| matches!(p, Problem::Home(_)));
+            let home = problems.iter().any(|p| matches!(p, PlanIssue::Home(_)));
             let msg = problems
                 .into_iter()
                 .map(|p| match p {
-                    Problem::Folder(m) | Problem::Home(m) => m,
+                    PlanIssue::Folder(m) | PlanIssue::Home(m) => m,
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
@@ -472,7 +457,12 @@ impl AgentRestores {
         tracing::info!(component = %name, restore = %id, "applying a restore");
         if let Err(e) = apply::apply_component(&*j, &self.inner.faults, 0) {
             tracing::warn!(component = %name, restore = %id, error = %e, "the restore failed; rolling back");
-            apply::rollback_all(&*j, &self.inner.faults, RestoreStatus::Failed, &e);
+            apply::rollback_all(
+                &*j,
+                &self.inner.faults,
+                RestoreStatus::Failed,
+                &e.to_string(),
+            );
             let r = j.snapshot();
             return Err(ApiError::conflict(format!(
                 "the restore of {name} failed on this agent and was rolled back: {}",

@@ -23,7 +23,7 @@ use crate::error::{ApiError, Code, FieldError};
 use crate::jobs::restore::Restorer;
 use crate::jobs::ListQuery;
 use crate::restore::record::is_restore_id;
-use crate::restore::{Refusal, RestoreRecord, RestoreRequest, RestoreStatus, StartError};
+use crate::restore::{Refusal, RestoreRecord, RestoreRefused, RestoreRequest, RestoreStatus};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start_restore)
@@ -53,18 +53,18 @@ pub struct ListParams {
     pub status: Option<RestoreStatus>,
 }
 
-fn start_error(e: StartError) -> ApiError {
+fn start_error(e: RestoreRefused) -> ApiError {
     match e {
-        StartError::Invalid(fields) => ApiError::validation(
+        RestoreRefused::Invalid(fields) => ApiError::validation(
             fields
                 .into_iter()
                 .map(|(f, m)| FieldError::new(f, m))
                 .collect(),
         ),
-        StartError::UnknownSet(id) => {
+        RestoreRefused::UnknownSet(id) => {
             ApiError::coded(Code::SetNotFound, format!("no backup set {id} on disk"))
         }
-        StartError::Refused { why, fields } => ApiError::validation(
+        RestoreRefused::Refused { why, fields } => ApiError::validation(
             fields
                 .into_iter()
                 .map(|(f, m)| FieldError::new(f, m))
@@ -76,10 +76,10 @@ fn start_error(e: StartError) -> ApiError {
             Refusal::SetNotVerified => Code::SetNotVerified,
             Refusal::AgentRefused => Code::AgentRefused,
         }),
-        StartError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
-        StartError::Conflict(m) => ApiError::coded(Code::HomeNotRestorable, m),
-        StartError::AgentUnreachable(m) => ApiError::coded(Code::AgentUnreachable, m),
-        StartError::Io(m) => ApiError::new(crate::error::ProblemKind::Unavailable, m),
+        RestoreRefused::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
+        RestoreRefused::Conflict(m) => ApiError::coded(Code::HomeNotRestorable, m),
+        RestoreRefused::AgentUnreachable(m) => ApiError::coded(Code::AgentUnreachable, m),
+        RestoreRefused::Io(m) => ApiError::new(crate::error::ProblemKind::Unavailable, m),
     }
 }
 

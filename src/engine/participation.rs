@@ -120,3 +120,31 @@ impl HeuristicOutcome {
         }
     }
 }
+
+/// A job record that reports the heuristic outcomes the master met (a backup's, a
+/// restore's): the one way such an outcome is added to a record.
+pub trait HeuristicLog {
+    /// The record's heuristic outcomes, errors and notes, in that order.
+    fn heuristic_lists(
+        &mut self,
+    ) -> (
+        &mut Vec<HeuristicOutcome>,
+        &mut Vec<String>,
+        &mut Vec<String>,
+    );
+
+    /// Adds `h` to the record, once: the outcome itself, and its line
+    /// ([`HeuristicOutcome::describe`], on one line) among the errors for a mismatch, else
+    /// among the notes.
+    fn note_heuristic(&mut self, h: &HeuristicOutcome) {
+        let line = super::single_line(&h.describe());
+        let (heuristic, errors, notes) = self.heuristic_lists();
+        if !heuristic.contains(h) {
+            heuristic.push(h.clone());
+        }
+        let list = if h.mismatch { errors } else { notes };
+        if !list.contains(&line) {
+            list.push(line);
+        }
+    }
+}

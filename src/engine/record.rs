@@ -179,6 +179,18 @@ pub struct KeptStaging {
     pub path: String,
 }
 
+impl super::participation::HeuristicLog for BackupRecord {
+    fn heuristic_lists(
+        &mut self,
+    ) -> (
+        &mut Vec<super::participation::HeuristicOutcome>,
+        &mut Vec<String>,
+        &mut Vec<String>,
+    ) {
+        (&mut self.heuristic, &mut self.errors, &mut self.notes)
+    }
+}
+
 impl BackupRecord {
     pub fn component_mut(&mut self, name: &str) -> Option<&mut ComponentProgress> {
         self.components.iter_mut().find(|c| c.name == name)

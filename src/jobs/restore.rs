@@ -16,10 +16,11 @@ use crate::engine::faults::Faults;
 use crate::restore::apply::{self, Journal};
 use crate::restore::record::{self, RestoreStatus as S};
 use crate::restore::{
-    check_request, plan, prepare, recovery, remote, RestoreRecord, RestoreRequest, RestoreStatus,
-    StartError,
+    check_request, plan, prepare, recovery, remote, RestoreRecord, RestoreRefused, RestoreRequest,
+    RestoreStatus,
 };
 use crate::sets::Sets;
+use crate::toolkit::fsutil::IoError;
 use crate::toolkit::Backoff;
 
 /// Largest page [`Restorer::list`] returns.
@@ -126,7 +127,7 @@ impl JobJournal {
         }
     }
 
-    fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), String> {
+    fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), IoError> {
         let now = Critical::of(rec);
         let injected = if now.commit_decided && !was.commit_decided {
             self.inner.faults.save_error("restore_decision")
@@ -136,9 +137,13 @@ impl JobJournal {
             None
         };
         if let Some(e) = injected {
-            return Err(e.to_string());
+            return Err(IoError::new(
+                "writing",
+                record::record_path(&self.inner.state_dir, &self.id),
+                e,
+            ));
         }
-        record::save(&self.inner.state_dir, rec).map_err(|e| e.to_string())
+        record::save(&self.inner.state_dir, rec)
     }
 
     /// Shows `work.rec` with its durable critical fields to readers.
@@ -212,7 +217,7 @@ impl JobJournal {
 }
 
 impl Journal for JobJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
         let _w = lock(&self.inner.write_lock);
         let mut work = lock(&self.work);
         let was = work.saved;
@@ -496,7 +501,7 @@ impl Restorer {
 
     /// Checks, plans and verifies a restore, records it, and (unless a dry run) starts applying
     /// it in the background. Blocking: call it from `web::block`. See the module doc.
-    pub fn start(&self, req: RestoreRequest) -> Result<RestoreRecord, StartError> {
+    pub fn start(&self, req: RestoreRequest) -> Result<RestoreRecord, RestoreRefused> {
         let specs = self.inner.engine.all_components();
         let chosen = check_request(&req, &specs)?;
         let id = self.issue_id();
@@ -505,8 +510,8 @@ impl Restorer {
             .engine
             .try_lock_exclusive(JobKind::Restore, &id)
             .map_err(|e| match e {
-                LockError::Busy { kind, id } => StartError::Busy { kind, id },
-                other => StartError::Io(other.to_string()),
+                LockError::Busy { kind, id } => RestoreRefused::Busy { kind, id },
+                other => RestoreRefused::Io(other.to_string()),
             })?;
         let rec = prepare(
             &self.inner.sets,
@@ -518,7 +523,7 @@ impl Restorer {
         {
             let _w = lock(&self.inner.write_lock);
             record::save(&self.inner.state_dir, &rec)
-                .map_err(|e| StartError::Io(format!("could not record the restore: {e}")))?;
+                .map_err(|e| RestoreRefused::Io(format!("could not record the restore: {e}")))?;
             lock(&self.inner.records).insert(id.clone(), rec.clone());
         }
         if rec.dry_run {

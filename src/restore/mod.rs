@@ -2,7 +2,7 @@
 //! verify exactly the folders to be restored, then apply the plan in the background with a
 //! safety copy of everything replaced, and roll back on any failure. No actix here;
 //! `crate::api::restores` is the edge. This module owns what a restore does ([`check_request`],
-//! [`prepare`], [`apply`], [`recovery`]); the job runner (`crate::jobs::restore`) runs it:
+//! [`prepare()`], [`apply`], [`recovery`]); the job runner (`crate::jobs::restore`) runs it:
 //! it issues the ID, takes the job lock, keeps the records and the thread.
 //!
 //! # Starting a restore (`Restorer::start` in the job runner, blocking)
@@ -10,12 +10,12 @@
 //!    configured component), `source_folders` for chosen components only, absolute, no `..`.
 //! 2. A restore ID is issued and the one-job lock shared with backups is taken
 //!    (by the job runner); a running backup or restore answers
-//!    [`StartError::Busy`]. Everything below happens under the lock, so no backup can rotate
+//!    [`RestoreRefused::Busy`]. Everything below happens under the lock, so no backup can rotate
 //!    slots while the set is read, verified and restored.
 //! 3. The folder of each chosen component: the one given in `source_folders` (its
 //!    `readme.txt` must name that component and the ID, `Result: success`), else the set's
 //!    preferred folder (a usable slot, else a usable imported folder). An unknown set (not on
-//!    disk and no source folder for any component) is [`StartError::UnknownSet`]; a component
+//!    disk and no source folder for any component) is [`RestoreRefused::UnknownSet`]; a component
 //!    without a folder (incomplete set) or with a failed one is refused naming it.
 //! 4. The plan of each component ([`plan`]); a folder to restore from that is, holds or lies
 //!    inside a path another chosen component's plan replaces is refused, naming its field
@@ -76,27 +76,23 @@
 
 pub mod apply;
 pub mod plan;
+mod prepare;
 pub use crate::store::restore_record as record;
 pub mod recovery;
 pub mod remote;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path};
-use std::sync::Arc;
 
-use chrono::{SubsecRound, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::engine::ComponentSpec;
 use crate::kinds::JobKind;
-use crate::sets::{FolderSource, SetFolder, Sets};
-use crate::store::Locator;
-use plan::{plan_component, PlanInput, Problem};
+pub use prepare::prepare;
 pub use record::{
     ComponentRestore, ComponentState, FolderCheck, RestoreRecord, RestoreStatus, StepAction,
 };
-use record::{FolderOrigin, RestoreStatus as S};
 
 /// The body of `POST /restores`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -120,7 +116,7 @@ pub struct RestoreRequest {
 
 /// Why a restore did not start. Nothing was changed on disk.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub enum RestoreRefused {
     /// Fields of the request at fault: (field, message) each.
     #[error("invalid request: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<(String, String)>),
@@ -147,7 +143,7 @@ pub enum StartError {
     Io(String),
 }
 
-/// Why a set is refused ([`StartError::Refused`]); the API answers each with its own code.
+/// Why a set is refused ([`RestoreRefused::Refused`]); the API answers each with its own code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// The set has no folder for a component to restore.
@@ -161,10 +157,10 @@ pub enum Refusal {
 }
 
 /// `Invalid`, or `Refused` when the set (not the request) is at fault.
-fn invalid_or(why: Option<Refusal>, fields: Vec<(String, String)>) -> StartError {
+fn invalid_or(why: Option<Refusal>, fields: Vec<(String, String)>) -> RestoreRefused {
     match why {
-        Some(why) => StartError::Refused { why, fields },
-        None => StartError::Invalid(fields),
+        Some(why) => RestoreRefused::Refused { why, fields },
+        None => RestoreRefused::Invalid(fields),
     }
 }
 
@@ -174,358 +170,11 @@ fn plain_absolute(p: &str) -> bool {
     path.is_absolute() && !path.components().any(|c| matches!(c, Component::ParentDir))
 }
 
-/// Folders, plans and verification, under the lock. Returns the record to write.
-pub fn prepare(
-    sets: &Sets,
-    locator: Arc<dyn Locator>,
-    id: &str,
-    req: &RestoreRequest,
-    chosen: &[ComponentSpec],
-) -> Result<RestoreRecord, StartError> {
-    let given = req.source_folders.clone().unwrap_or_default();
-    let mut invalid: Vec<(String, String)> = Vec::new();
-    // Why the set is refused, beside the request's own fields: the first reason found.
-    let mut why: Option<Refusal> = None;
-    let set = sets.get(&req.backup_id);
-    if set.is_none() && given.is_empty() {
-        return Err(StartError::UnknownSet(req.backup_id.clone()));
-    }
-    let mut notes = Vec::new();
-    if let Some(s) = &set {
-        for f in &s.components {
-            if !chosen.iter().any(|c| c.name == f.component)
-                && req.components.is_none()
-                && !notes.iter().any(|n: &String| n.contains(&f.component))
-            {
-                notes.push(format!(
-                    "the set has a folder for {:?}, which is not configured: not restored",
-                    f.component
-                ));
-            }
-        }
-    }
-    // The folder of each chosen component.
-    let mut folders: Vec<(ComponentSpec, SetFolder, FolderOrigin)> = Vec::new();
-    let mut lacking = Vec::new();
-    for spec in chosen {
-        if spec.is_remote() && given.contains_key(&spec.name) {
-            invalid.push((
-                format!("source_folders.{}", spec.name),
-                format!(
-                    "{:?} is a remote component: it is restored from its agent's slots; \
-                     source_folders names folders on this machine",
-                    spec.name
-                ),
-            ));
-            continue;
-        }
-        if let Some(path) = given.get(&spec.name) {
-            let field = format!("source_folders.{}", spec.name);
-            match sets.check_folder(&spec.name, Path::new(path), Some(&req.backup_id)) {
-                Ok(f) if f.is_usable() => {
-                    folders.push((spec.clone(), f, FolderOrigin::SourceFolder))
-                }
-                Ok(f) => invalid.push((field, unusable(&f))),
-                Err(e) => invalid.push((field, e.to_string())),
-            }
-            continue;
-        }
-        let Some(s) = &set else {
-            lacking.push(spec.name.clone());
-            continue;
-        };
-        match s
-            .preferred_folders()
-            .into_iter()
-            .find(|f| f.component == spec.name)
-        {
-            Some(f) if f.is_usable() => {
-                let origin = match f.source {
-                    FolderSource::Slot => FolderOrigin::Slot,
-                    FolderSource::Imported => FolderOrigin::Imported,
-                };
-                folders.push((spec.clone(), f.clone(), origin));
-            }
-            Some(f) => {
-                if f.problem.is_none() {
-                    why.get_or_insert(Refusal::SetFailed);
-                }
-                invalid.push(("backup_id".into(), unusable(f)))
-            }
-            None => {
-                why.get_or_insert(Refusal::SetIncomplete);
-                invalid.push((
-                    "backup_id".into(),
-                    format!(
-                        "backup set {} is incomplete: it has no folder for component {:?} \
-                         (restore the other components with `components`, or give its \
-                         folder in `source_folders`)",
-                        req.backup_id, spec.name
-                    ),
-                ))
-            }
-        }
-    }
-    if !lacking.is_empty() {
-        why.get_or_insert(Refusal::SetIncomplete);
-        invalid.push((
-            "source_folders".into(),
-            format!(
-                "backup set {} is not on disk: give a folder for {}",
-                req.backup_id,
-                lacking.join(", ")
-            ),
-        ));
-    }
-    if !invalid.is_empty() {
-        return Err(invalid_or(why, invalid));
-    }
-
-    // Plans (only read the disk; a remote component's is its agent's).
-    let link = remote::AgentLink {
-        locator: locator.clone(),
-        rt: tokio::runtime::Handle::try_current().ok(),
-    };
-    let mut plans = Vec::new();
-    let mut conflicts = Vec::new();
-    // Whether a conflict is an agent that could not plan (rather than a home).
-    let mut agent_failed = false;
-    for (spec, f, origin) in &folders {
-        let field = field_of(*origin, &spec.name);
-        if spec.is_remote() {
-            let slot = f.slot.clone().unwrap_or_default();
-            match link.step(
-                &spec.name,
-                id,
-                crate::store::RestoreStep::Plan,
-                &req.backup_id,
-                &slot,
-            ) {
-                Ok(r) => match r.components.into_iter().next() {
-                    Some(mut p) => {
-                        p.agent = f.agent.clone();
-                        p.status = ComponentState::Pending;
-                        plans.push(p);
-                    }
-                    None => {
-                        agent_failed = true;
-                        conflicts.push(format!("{}: its agent answered no plan", spec.name))
-                    }
-                },
-                Err(crate::store::StoreError::Refused(m)) => {
-                    why.get_or_insert(Refusal::AgentRefused);
-                    invalid.push((field.clone(), format!("{}: {m}", spec.name)))
-                }
-                // The agent answered 409: its home cannot be worked on.
-                Err(e @ crate::store::StoreError::Conflict(_)) => {
-                    conflicts.push(format!("{}: {e}", spec.name))
-                }
-                Err(e) => {
-                    agent_failed = true;
-                    conflicts.push(format!("{}: {e}", spec.name))
-                }
-            }
-            continue;
-        }
-        let input = PlanInput {
-            restore_id: id,
-            spec,
-            folder: Path::new(&f.folder),
-            origin: *origin,
-            slot: f.slot.clone(),
-        };
-        match plan_component(&input) {
-            Ok(p) => plans.push(p),
-            Err(problems) => {
-                for p in problems {
-                    match p {
-                        Problem::Folder(m) => invalid.push((field.clone(), m)),
-                        Problem::Home(m) => conflicts.push(format!("{}: {m}", spec.name)),
-                    }
-                }
-            }
-        }
-    }
-    // A source that another component's apply would move aside (and its commit delete).
-    for (k, msg) in plan::source_clashes(&plans) {
-        if let Some(p) = plans.get(k) {
-            invalid.push((field_of(p.origin, &p.name), msg));
-        }
-    }
-    if !invalid.is_empty() {
-        return Err(invalid_or(why, invalid));
-    }
-    if !conflicts.is_empty() {
-        let message = format!("cannot restore: {}", conflicts.join("; "));
-        return Err(if agent_failed {
-            StartError::AgentUnreachable(message)
-        } else {
-            StartError::Conflict(message)
-        });
-    }
-
-    // Verify exactly the folders to restore.
-    let verified: Vec<crate::sets::FolderVerification> = folders
-        .iter()
-        .map(|(spec, f, _)| {
-            if spec.is_remote() {
-                link.verify(&spec.name, f.slot.as_deref().unwrap_or_default())
-                    .map(|mut v| {
-                        v.folder = f.folder.clone();
-                        v
-                    })
-                    .unwrap_or_else(|e| {
-                        crate::sets::FolderVerification::of(
-                            &spec.name,
-                            &f.folder,
-                            crate::sets::verify::TreeCheck::failed(format!(
-                                "could not verify through the agent: {e}"
-                            )),
-                        )
-                    })
-            } else {
-                let mut v = sets.verify_folders(std::slice::from_ref(f));
-                v.pop().unwrap_or_else(|| {
-                    crate::sets::FolderVerification::of(
-                        &spec.name,
-                        &f.folder,
-                        crate::sets::verify::TreeCheck::failed("no result".into()),
-                    )
-                })
-            }
-        })
-        .collect();
-    let mut checks = Vec::new();
-    for (v, (spec, _, origin)) in verified.iter().zip(&folders) {
-        let mut problems = Vec::new();
-        if let Some(e) = &v.error {
-            problems.push(e.clone());
-        }
-        for (what, list) in [
-            ("changed", &v.changed),
-            ("missing", &v.missing),
-            ("not listed in SHA256SUMS", &v.unlisted),
-            ("unreadable", &v.unreadable),
-        ] {
-            if !list.is_empty() {
-                problems.push(format!("{what}: {}", list.join(", ")));
-            }
-        }
-        if v.omitted > 0 {
-            problems.push(format!("and {} more", v.omitted));
-        }
-        let ok = v.ok && problems.is_empty();
-        if !ok {
-            let field = field_of(*origin, &spec.name);
-            invalid.push((
-                field,
-                format!(
-                    "{} ({}) does not verify against its SHA256SUMS: {}",
-                    v.folder,
-                    spec.name,
-                    problems.join("; ")
-                ),
-            ));
-        }
-        checks.push(FolderCheck {
-            component: spec.name.clone(),
-            folder: v.folder.clone(),
-            ok,
-            problems,
-        });
-    }
-    if verified.len() != folders.len() {
-        return Err(StartError::Io("verification returned no result".into()));
-    }
-    if !invalid.is_empty() {
-        return Err(invalid_or(Some(Refusal::SetNotVerified), invalid));
-    }
-
-    let now = Utc::now().trunc_subsecs(0);
-    let mut rec = RestoreRecord {
-        id: id.to_string(),
-        backup_id: req.backup_id.clone(),
-        dry_run: req.dry_run,
-        status: if req.dry_run { S::Planned } else { S::Running },
-        requested_components: req.components.clone(),
-        source_folders: given,
-        created_at: now,
-        started_at: (!req.dry_run).then_some(now),
-        finished_at: req.dry_run.then_some(now),
-        verification: checks,
-        components: plans,
-        steps: vec![],
-        changed: vec![],
-        commit_decided: false,
-        errors: vec![],
-        notes,
-        heuristic: vec![],
-        participation: None,
-    };
-    rec.step(
-        StepAction::Planned,
-        None,
-        None,
-        None,
-        Some(format!(
-            "{} component(s) from backup set {}",
-            rec.components.len(),
-            rec.backup_id
-        )),
-    );
-    for c in &rec.verification.clone() {
-        rec.step(
-            StepAction::Verified,
-            Some(&c.component),
-            Some(&c.folder),
-            None,
-            None,
-        );
-    }
-    if rec.components.iter().any(|c| !c.edit.is_empty()) {
-        rec.notes.push(
-            "start the Maestro User Interface before the next backup: it reads its database \
-             from the folder named in RestoreFromBackup, which the next backup rotates; \
-             backups are refused until it has started and removed that line"
-                .into(),
-        );
-    }
-    Ok(rec)
-}
-
-/// The request field that chose a component's folder.
-fn field_of(origin: FolderOrigin, component: &str) -> String {
-    match origin {
-        FolderOrigin::SourceFolder => format!("source_folders.{component}"),
-        _ => "backup_id".to_string(),
-    }
-}
-
-fn unusable(f: &SetFolder) -> String {
-    match (&f.problem, f.result.as_deref()) {
-        (Some(p), _) => format!("{} ({}) cannot be used: {p}", f.folder, f.component),
-        (None, Some("success")) => format!("{} ({}) cannot be used", f.folder, f.component),
-        (None, r) => {
-            let errors = if f.errors.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", f.errors.join("; "))
-            };
-            format!(
-                "the backup of component {:?} in {} did not succeed (Result: {}){errors}",
-                f.component,
-                f.folder,
-                r.unwrap_or("unknown")
-            )
-        }
-    }
-}
-
 /// Checks the request on its own (no disk); returns the chosen components in config order.
 pub fn check_request(
     req: &RestoreRequest,
     specs: &[ComponentSpec],
-) -> Result<Vec<ComponentSpec>, StartError> {
+) -> Result<Vec<ComponentSpec>, RestoreRefused> {
     let mut invalid: Vec<(String, String)> = Vec::new();
     if !crate::sets::acceptable_id(&req.backup_id) {
         invalid.push((
@@ -586,7 +235,7 @@ pub fn check_request(
         }
     }
     if !invalid.is_empty() {
-        return Err(StartError::Invalid(invalid));
+        return Err(RestoreRefused::Invalid(invalid));
     }
     Ok(specs
         .iter()
@@ -619,9 +268,9 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    fn fields(e: StartError) -> Vec<String> {
+    fn fields(e: RestoreRefused) -> Vec<String> {
         match e {
-            StartError::Invalid(v) => v.into_iter().map(|(f, _)| f).collect(),
+            RestoreRefused::Invalid(v) => v.into_iter().map(|(f, _)| f).collect(),
             other => panic!("{other:?}"),
         }
     }

@@ -38,7 +38,7 @@ pub const SAFETY_PREFIX: &str = ".pre-restore-";
 
 /// A reason the component cannot be restored as asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Problem {
+pub enum PlanIssue {
     /// The backup folder does not hold what the profile needs (a client-side choice: 422).
     Folder(String),
     /// The home is not in a state a restore can work on (409).
@@ -96,9 +96,20 @@ fn normalise_item(item: &str) -> Option<(PathBuf, bool)> {
     (!rel.as_os_str().is_empty()).then_some((rel, must_be_dir))
 }
 
+/// Why a folder on the way to a restored path cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AncestorIssue {
+    #[error("{} is a symbolic link; a restore never writes through links", .0.display())]
+    Link(PathBuf),
+    #[error("{} is not a folder", .0.display())]
+    NotFolder(PathBuf),
+    #[error("{}: {source}", .path.display())]
+    Unreadable { path: PathBuf, source: io::Error },
+}
+
 /// Checks every folder between `root` and `rel`'s last part is a real folder (never a link).
 /// Returns the missing ones (relative, top-down) or a problem.
-fn ancestors(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, String> {
+fn ancestors(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, AncestorIssue> {
     let parts: Vec<_> = rel.components().collect();
     let mut prefix = PathBuf::new();
     let mut missing = Vec::new();
@@ -107,30 +118,25 @@ fn ancestors(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, String> {
         let p = root.join(&prefix);
         match fs::symlink_metadata(&p) {
             Ok(m) if m.is_dir() => {}
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!(
-                    "{} is a symbolic link; a restore never writes through links",
-                    p.display()
-                ))
-            }
-            Ok(_) => return Err(format!("{} is not a folder", p.display())),
+            Ok(m) if m.file_type().is_symlink() => return Err(AncestorIssue::Link(p)),
+            Ok(_) => return Err(AncestorIssue::NotFolder(p)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(prefix.clone()),
-            Err(e) => return Err(format!("{}: {e}", p.display())),
+            Err(source) => return Err(AncestorIssue::Unreadable { path: p, source }),
         }
     }
     Ok(missing)
 }
 
 /// Makes the plan of one component. Only reads the disk.
-pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Problem>> {
+pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<PlanIssue>> {
     let spec = input.spec;
     let folder = input.folder;
     let home = &spec.home;
     let mut problems = Vec::new();
-    let fold = |m: String| Problem::Folder(m);
+    let fold = |m: String| PlanIssue::Folder(m);
 
     let (Some(home_s), Some(folder_s)) = (utf8(home), utf8(folder)) else {
-        return Err(vec![Problem::Home(format!(
+        return Err(vec![PlanIssue::Home(format!(
             "the home {} or the backup folder {} is not a UTF-8 path",
             home.display(),
             folder.display()
@@ -139,7 +145,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
     match fs::metadata(home) {
         Ok(m) if m.is_dir() => {}
         _ => {
-            return Err(vec![Problem::Home(format!(
+            return Err(vec![PlanIssue::Home(format!(
                 "the home {home_s} is not a folder"
             ))])
         }
@@ -187,9 +193,9 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
     let mut skip = Vec::new();
     let mut edit = Vec::new();
     let mut push_item =
-        |rel: &Path, must_be_dir: bool, to: PathBuf, problems: &mut Vec<Problem>| {
+        |rel: &Path, must_be_dir: bool, to: PathBuf, problems: &mut Vec<PlanIssue>| {
             if let Err(e) = ancestors(folder, rel) {
-                problems.push(fold(e));
+                problems.push(fold(e.to_string()));
                 return;
             }
             let from = folder.join(rel);
@@ -217,7 +223,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
         Layout::Items => {
             let items = effective_items(spec);
             if items.is_empty() {
-                return Err(vec![Problem::Home(format!(
+                return Err(vec![PlanIssue::Home(format!(
                     "component {} has no items configured",
                     spec.name
                 ))]);
@@ -226,7 +232,7 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
             for item in &items {
                 match normalise_item(item) {
                     Some(r) => rels.push(r),
-                    None => problems.push(Problem::Home(format!(
+                    None => problems.push(PlanIssue::Home(format!(
                         "item {item:?} is not a plain relative path"
                     ))),
                 }
@@ -349,13 +355,13 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pro
         created_dirs: vec![],
     };
     if fs::symlink_metadata(&plan.safety_folder).is_ok() {
-        problems.push(Problem::Home(format!(
+        problems.push(PlanIssue::Home(format!(
             "{} exists already",
             plan.safety_folder
         )));
     }
     if let Err(e) = refresh_home(&mut plan) {
-        problems.extend(e.into_iter().map(Problem::Home));
+        problems.extend(e.into_iter().map(PlanIssue::Home));
     }
     if problems.is_empty() {
         Ok(plan)
@@ -481,7 +487,7 @@ pub fn refresh_home(plan: &mut ComponentRestore) -> Result<(), Vec<String>> {
                     }
                 }
             }
-            Err(e) => problems.push(e),
+            Err(e) => problems.push(e.to_string()),
         }
         if let Some(parent) = to.parent() {
             parents.insert(parent.to_path_buf());
@@ -616,7 +622,7 @@ mod tests {
         fs::create_dir_all(&empty).unwrap();
         let e = plan_component(&input(&s, &empty)).unwrap_err();
         assert!(
-            matches!(&e[0], Problem::Folder(m) if m.contains("neither")),
+            matches!(&e[0], PlanIssue::Folder(m) if m.contains("neither")),
             "{e:?}"
         );
     }
@@ -646,7 +652,7 @@ mod tests {
         symlink(root.path(), c.home.join("conf")).unwrap();
         let e = plan_component(&input(&c, &b)).unwrap_err();
         assert!(
-            matches!(&e[0], Problem::Home(m) if m.contains("symbolic link")),
+            matches!(&e[0], PlanIssue::Home(m) if m.contains("symbolic link")),
             "{e:?}"
         );
         // ... and a missing one is created.

@@ -31,7 +31,7 @@ pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::
     if rec.status != RestoreStatus::Running {
         return;
     }
-    let _ = journal.update(&mut |r| {
+    journal.update_or_log("the recovery step", &mut |r| {
         r.step(
             StepAction::Recovered,
             None,
@@ -62,12 +62,14 @@ pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::
 mod tests {
     use super::*;
     use crate::restore::record::RestoreRecord;
-    use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     struct Mem(Mutex<RestoreRecord>);
     impl Journal for Mem {
-        fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), String> {
+        fn update(
+            &self,
+            f: &mut dyn FnMut(&mut RestoreRecord),
+        ) -> Result<(), crate::toolkit::fsutil::IoError> {
             f(&mut self.0.lock().unwrap());
             Ok(())
         }
@@ -77,26 +79,14 @@ mod tests {
     }
 
     fn rec(decided: bool) -> RestoreRecord {
-        RestoreRecord {
-            id: "R20261126T101500Z".into(),
-            backup_id: "B".into(),
-            dry_run: false,
-            status: RestoreStatus::Running,
-            requested_components: None,
-            source_folders: BTreeMap::new(),
-            created_at: chrono::Utc::now(),
-            started_at: None,
-            finished_at: None,
-            verification: vec![],
-            components: vec![],
-            steps: vec![],
-            changed: vec![],
-            commit_decided: decided,
-            errors: vec![],
-            notes: vec![],
-            heuristic: vec![],
-            participation: None,
-        }
+        let mut r = RestoreRecord::blank(
+            "R20261126T101500Z",
+            "B",
+            RestoreStatus::Running,
+            chrono::Utc::now(),
+        );
+        r.commit_decided = decided;
+        r
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::apply::{RemoteFailure, RemoteRestores};
+use super::apply::{RemoteError, RemoteFailure, RemoteRestores};
 use super::record::{ComponentRestore, ComponentState, RestoreRecord, RestoreStatus};
 use crate::engine::ComponentSpec;
 use crate::store::wire::RemoteRestoreRequest;
@@ -39,10 +39,10 @@ pub struct AgentLink {
 fn run_blocking<T: Send + 'static>(
     rt: Option<&Handle>,
     fut: impl std::future::Future<Output = T> + Send + 'static,
-) -> Result<T, String> {
+) -> Result<T, RemoteError> {
     bridge::run_blocking(rt, fut).map_err(|e| match e {
-        BridgeError::Runtime(e) => format!("cannot start a runtime to reach the agent: {e}"),
-        BridgeError::Stopped => "internal error: the call to the agent stopped".to_string(),
+        BridgeError::Runtime(e) => RemoteError::Runtime(e),
+        BridgeError::Stopped => RemoteError::Stopped,
     })
 }
 
@@ -81,7 +81,7 @@ impl AgentLink {
         run_blocking(self.rt.as_ref(), async move {
             store.restore_step(&id, step, &req).await
         })
-        .map_err(StoreError::Internal)?
+        .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 
     /// Checks one slot of a remote component through its agent.
@@ -89,15 +89,12 @@ impl AgentLink {
         &self,
         name: &str,
         slot: &str,
-    ) -> Result<crate::sets::FolderVerification, String> {
-        let (spec, store) = self.locator.store_of(name).map_err(|e| e.to_string())?;
+    ) -> Result<crate::sets::FolderVerification, RemoteError> {
+        let (spec, store) = self.locator.store_of(name)?;
         let slot = slot.to_string();
-        run_blocking(self.rt.as_ref(), async move {
-            store
-                .verify_slot(&spec, &slot)
-                .await
-                .map_err(|e| e.to_string())
-        })?
+        Ok(run_blocking(self.rt.as_ref(), async move {
+            store.verify_slot(&spec, &slot).await
+        })??)
     }
 
     fn of(
@@ -167,14 +164,16 @@ impl AgentLink {
 }
 
 impl RemoteRestores for AgentLink {
-    fn apply(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<ComponentRestore, String> {
-        let r = self
-            .of(rec, c, RestoreStep::Apply)
-            .map_err(|e| e.to_string())?;
+    fn apply(
+        &self,
+        rec: &RestoreRecord,
+        c: &ComponentRestore,
+    ) -> Result<ComponentRestore, RemoteError> {
+        let r = self.of(rec, c, RestoreStep::Apply)?;
         match r.components.into_iter().next() {
             Some(done) if done.status == ComponentState::Applied => Ok(done),
-            Some(done) => Err(format!("the agent reports the component {:?}", done.status)),
-            None => Err("the agent answered no component".into()),
+            Some(done) => Err(RemoteError::NotApplied(done.status)),
+            None => Err(RemoteError::NoComponent),
         }
     }
 
@@ -216,10 +215,9 @@ impl RemoteRestores for AgentLink {
         })
     }
 
-    fn renew(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), String> {
-        self.of(rec, c, RestoreStep::Renew)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    fn renew(&self, rec: &RestoreRecord, c: &ComponentRestore) -> Result<(), RemoteError> {
+        self.of(rec, c, RestoreStep::Renew)?;
+        Ok(())
     }
 
     fn renew_every(&self, rec: &RestoreRecord) -> Option<Duration> {

@@ -350,17 +350,41 @@ pub struct RestoreRecord {
     pub participation: Option<crate::store::Participation>,
 }
 
+impl crate::engine::participation::HeuristicLog for RestoreRecord {
+    fn heuristic_lists(
+        &mut self,
+    ) -> (
+        &mut Vec<crate::store::HeuristicOutcome>,
+        &mut Vec<String>,
+        &mut Vec<String>,
+    ) {
+        (&mut self.heuristic, &mut self.errors, &mut self.notes)
+    }
+}
+
 impl RestoreRecord {
     /// A record with only its ID: status `failed`, no plan, created now.
     pub fn empty(id: &str) -> RestoreRecord {
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
+        RestoreRecord::blank(id, "", RestoreStatus::Failed, now)
+    }
+
+    /// A record of restore `id` of set `backup_id` with `status`, created at `created_at`, and
+    /// nothing else yet (no plan, no step, not started): the callers fill in the rest.
+    pub fn blank(
+        id: &str,
+        backup_id: &str,
+        status: RestoreStatus,
+        created_at: DateTime<Utc>,
+    ) -> RestoreRecord {
         RestoreRecord {
             id: id.to_string(),
-            backup_id: String::new(),
+            backup_id: backup_id.to_string(),
             dry_run: false,
-            status: RestoreStatus::Failed,
+            status,
             requested_components: None,
             source_folders: BTreeMap::new(),
-            created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 0),
+            created_at,
             started_at: None,
             finished_at: None,
             verification: vec![],
@@ -373,6 +397,19 @@ impl RestoreRecord {
             heuristic: vec![],
             participation: None,
         }
+    }
+
+    /// Ends the restore with final `status` at `at`, and its `finished` step.
+    pub fn finish(&mut self, status: RestoreStatus, at: DateTime<Utc>) {
+        self.status = status;
+        self.finished_at = Some(at);
+        self.step(
+            StepAction::Finished,
+            None,
+            None,
+            None,
+            Some(status.as_str().to_string()),
+        );
     }
 
     pub fn component_mut(&mut self, name: &str) -> Option<&mut ComponentRestore> {
@@ -510,26 +547,12 @@ mod tests {
     fn records_round_trip_and_bad_files_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(records_dir(dir.path())).unwrap();
-        let rec = RestoreRecord {
-            id: "R20261126T101500Z".into(),
-            backup_id: "20261126T020000Z".into(),
-            dry_run: false,
-            status: RestoreStatus::Running,
-            requested_components: None,
-            source_folders: BTreeMap::new(),
-            created_at: t("2026-11-26T10:15:00Z"),
-            started_at: None,
-            finished_at: None,
-            verification: vec![],
-            components: vec![],
-            steps: vec![],
-            changed: vec![],
-            commit_decided: false,
-            errors: vec![],
-            notes: vec![],
-            heuristic: vec![],
-            participation: None,
-        };
+        let rec = RestoreRecord::blank(
+            "R20261126T101500Z",
+            "20261126T020000Z",
+            RestoreStatus::Running,
+            t("2026-11-26T10:15:00Z"),
+        );
         save(dir.path(), &rec).unwrap();
         let rdir = records_dir(dir.path());
         fs::write(rdir.join("R20000101T000000Z.json"), b"{not json").unwrap();
