@@ -38,7 +38,8 @@ pub(crate) struct Entry {
     /// A terminate request for the supervisor.
     pub kill: Notify,
     pub log_path: PathBuf,
-    pub json_path: PathBuf,
+    /// The folder of its record.
+    pub dir: PathBuf,
     pub boot_id: Option<String>,
     pub start_ticks: Option<u64>,
 }
@@ -50,7 +51,7 @@ impl Entry {
             id: rec.id.clone(),
             hook: rec.hook,
             log_path: record::log_path(dir, &rec.id),
-            json_path: record::json_path(dir, &rec.id),
+            dir: dir.to_path_buf(),
             record: Mutex::new(rec),
             live: Mutex::new(live),
             done: watch::channel(done).0,
@@ -75,7 +76,7 @@ impl Entry {
             boot_id: self.boot_id.clone(),
             start_ticks: self.start_ticks,
         };
-        record::write_atomic(&self.json_path, &stored)
+        record::save(&self.dir, &stored)
     }
 }
 
@@ -495,9 +496,7 @@ impl HookManager {
         };
         // Visible before the process exists (made durable by the write of its process ID
         // right after): a crash between the two leaves it listed, never started twice.
-        if let Err(source) =
-            record::write_visible(&record::json_path(&self.inner.dir, &id), &intent)
-        {
+        if let Err(source) = record::save_visible(&self.inner.dir, &intent) {
             drop(log);
             let _ = std::fs::remove_file(&log_path);
             return Err(HookError::NotRecorded {
@@ -708,7 +707,7 @@ fn adopt_orphans(dir: &std::path::Path, records: &mut [StoredRecord], grace: Dur
         r.process.error = Some(note);
         r.process.lines = record::count_lines(&record::log_path(dir, &r.process.id));
         let path = record::json_path(dir, &r.process.id);
-        if let Err(e) = record::write_atomic(&path, r) {
+        if let Err(e) = record::save(dir, r) {
             tracing::error!(path = %path.display(), error = %e, "cannot write hook record");
         }
     }

@@ -83,7 +83,6 @@
 //! An unknown name makes `open` fail.
 
 pub mod lock;
-pub mod records;
 pub mod restore;
 pub mod verification;
 
@@ -216,7 +215,8 @@ pub enum CancelError {
     NotRunning { status: BackupStatus },
 }
 
-pub use records::ListQuery;
+pub use crate::toolkit::record_dir::ListQuery;
+use crate::toolkit::record_dir::RecordIndex;
 
 /// A page of backups, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -244,7 +244,7 @@ struct Live {
 
 #[derive(Default)]
 struct State {
-    records: BTreeMap<String, BackupRecord>,
+    records: RecordIndex<BackupRecord>,
     live: HashMap<String, Live>,
 }
 
@@ -408,7 +408,7 @@ impl BackupJobs {
                 state_dir,
                 components: RwLock::new(components),
                 state: Mutex::new(State {
-                    records: map,
+                    records: map.into_values().collect(),
                     live: HashMap::new(),
                 }),
                 lock: Arc::new(JobLock::default()),
@@ -672,7 +672,7 @@ impl BackupJobs {
     pub fn kept_stagings(&self) -> Vec<KeptStaging> {
         lock(&self.inner.state)
             .records
-            .values()
+            .oldest_first()
             .flat_map(|r| r.kept_stagings.iter().cloned())
             .collect()
     }
@@ -682,7 +682,7 @@ impl BackupJobs {
     pub fn committing(&self) -> Vec<String> {
         lock(&self.inner.state)
             .records
-            .values()
+            .oldest_first()
             .filter(|r| r.status == BackupStatus::Running && r.commit_decided)
             .map(|r| r.id.clone())
             .collect()
@@ -844,7 +844,7 @@ impl BackupJobs {
         }
         if let Some(r) = lock(&self.inner.state)
             .records
-            .values()
+            .oldest_first()
             .find(|r| !r.kept_stagings.is_empty())
         {
             return Err(StartError::StagingKept {
@@ -907,7 +907,7 @@ impl BackupJobs {
         let user_cancelled = Arc::new(AtomicBool::new(false));
         {
             let mut st = lock(&self.inner.state);
-            st.records.insert(id.clone(), rec.clone());
+            st.records.insert(rec.clone());
             st.live.insert(
                 id.clone(),
                 Live {
@@ -959,7 +959,7 @@ impl BackupJobs {
     /// Backups, newest first.
     pub fn list_backups(&self, q: &ListQuery<BackupStatus>) -> BackupPage {
         let st = lock(&self.inner.state);
-        let (items, next_cursor) = records::page(st.records.values().rev(), q, MAX_PAGE);
+        let (items, next_cursor) = st.records.page(q, MAX_PAGE);
         BackupPage { items, next_cursor }
     }
 
@@ -970,7 +970,7 @@ impl BackupJobs {
     /// `<state_dir>/logs/backupReport_<ID>.txt` if the backup exists (the file is written when
     /// the backup ends).
     pub fn report_path(&self, id: &str) -> Option<PathBuf> {
-        let exists = lock(&self.inner.state).records.contains_key(id);
+        let exists = lock(&self.inner.state).records.contains(id);
         exists.then(|| report::report_path(&self.inner.state_dir, id))
     }
 

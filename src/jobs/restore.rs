@@ -3,7 +3,6 @@
 //! thread of its own, and recovering one a crash interrupted. What a restore does to a home
 //! is [`crate::restore`]'s; this module runs it as a job.
 
-use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +19,7 @@ use crate::restore::{
     StartError,
 };
 use crate::sets::Sets;
+use crate::toolkit::record_dir::RecordIndex;
 use crate::toolkit::Backoff;
 
 /// Largest page [`Restorer::list`] returns.
@@ -36,7 +36,7 @@ struct Inner {
     engine: BackupJobs,
     sets: Sets,
     faults: Faults,
-    records: Mutex<BTreeMap<String, RestoreRecord>>,
+    records: Mutex<RecordIndex<RestoreRecord>>,
     last_id: Mutex<Option<IdParts>>,
     /// Serialises snapshot-and-save, so an older snapshot never overwrites a newer one.
     write_lock: Mutex<()>,
@@ -148,7 +148,7 @@ impl JobJournal {
         if self.hold_final && view.status.is_final() {
             *lock(&self.held) = Some(view);
         } else {
-            lock(&self.inner.records).insert(self.id.clone(), view);
+            lock(&self.inner.records).insert(view);
         }
     }
 
@@ -206,7 +206,7 @@ impl JobJournal {
     /// Shows a held final record to readers.
     fn publish(&self) {
         if let Some(rec) = lock(&self.held).take() {
-            lock(&self.inner.records).insert(self.id.clone(), rec);
+            lock(&self.inner.records).insert(rec);
         }
     }
 }
@@ -298,7 +298,7 @@ impl Restorer {
                 engine,
                 sets,
                 faults,
-                records: Mutex::new(records.into_iter().map(|r| (r.id.clone(), r)).collect()),
+                records: Mutex::new(records.into_iter().collect()),
                 last_id: Mutex::new(last),
                 write_lock: Mutex::new(()),
             }),
@@ -459,8 +459,7 @@ impl Restorer {
 
     /// Every restore, newest first, paged.
     pub fn list(&self, q: &ListQuery<RestoreStatus>) -> (Vec<RestoreRecord>, Option<String>) {
-        let records = lock(&self.inner.records);
-        super::records::page(records.values().rev(), q, MAX_PAGE)
+        lock(&self.inner.records).page(q, MAX_PAGE)
     }
 
     pub fn get(&self, id: &str) -> Option<RestoreRecord> {
@@ -471,8 +470,7 @@ impl Restorer {
     /// `component`'s `lui.ini` (for the 409 a backup gets while the line is there).
     pub fn pending_restore(&self, component: &str, folder: &str) -> Option<String> {
         lock(&self.inner.records)
-            .values()
-            .rev()
+            .newest_first()
             .filter(|r| r.status == S::Succeeded)
             .find(|r| {
                 r.components.iter().any(|c| {
@@ -519,7 +517,7 @@ impl Restorer {
             let _w = lock(&self.inner.write_lock);
             record::save(&self.inner.state_dir, &rec)
                 .map_err(|e| StartError::Io(format!("could not record the restore: {e}")))?;
-            lock(&self.inner.records).insert(id.clone(), rec.clone());
+            lock(&self.inner.records).insert(rec.clone());
         }
         if rec.dry_run {
             tracing::info!(restore = %id, backup = %rec.backup_id, "restore planned (dry run)");

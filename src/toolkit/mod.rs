@@ -1,9 +1,11 @@
 //! The persistence toolkit every layer shares: files written atomically and durably
-//! ([`fsutil`]), one retry with backoff ([`Backoff`]) and one bridge from blocking to async
-//! code ([`bridge`]). It uses no other module of the crate.
+//! ([`fsutil`]), the one record store of job records ([`record_dir`]), one retry with backoff
+//! ([`Backoff`]) and one bridge from blocking to async code ([`bridge`]). It uses no other
+//! module of the crate.
 
 pub mod bridge;
 pub mod fsutil;
+pub mod record_dir;
 
 use std::time::Duration;
 
