@@ -152,7 +152,8 @@ pub fn persist_durably(journal: &dyn Journal, what: &str, f: &mut dyn FnMut(&mut
 }
 
 /// Runs the backup to its end and returns the final status. The record is final, persisted and
-/// the report written when this returns.
+/// the report written when this returns. Must run inside a `tokio::task::LocalSet` (the
+/// renewals of prepared agents are its tasks).
 pub async fn run(run: Run) -> BackupStatus {
     let journal = run.journal.clone();
     let started = now();
@@ -275,7 +276,10 @@ pub async fn run(run: Run) -> BackupStatus {
 }
 
 /// Renewals of the prepared remote components of a backup (see the module doc): one task
-/// each, stopped when this is dropped (also when the backup's task panics).
+/// each, stopped when this is dropped (also when the backup's task panics). They are the
+/// job's own tasks (`spawn_local`: [`run`] is driven inside a `LocalSet`, see
+/// `crate::jobs::runner::Runner::block_on_local`), polled only while the job's work is: a job
+/// stuck (a hung master) renews nothing, so its agents find it in doubt.
 #[derive(Default)]
 struct Leases(Vec<tokio::task::JoinHandle<()>>);
 
@@ -285,7 +289,7 @@ impl Leases {
             return;
         };
         let (store, spec, id) = (p.store.clone(), p.spec.clone(), id.to_string());
-        self.0.push(tokio::spawn(async move {
+        self.0.push(tokio::task::spawn_local(async move {
             loop {
                 tokio::time::sleep(every).await;
                 if let Err(e) = store.renew(&id, &spec).await {

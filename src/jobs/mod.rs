@@ -1,6 +1,7 @@
-//! The job runner. The one-job lock and its exclusion table are [`lock`]; restores and
-//! verifications are the kinds in [`restore`] and [`verification`]. This file is the backup
-//! job service, [`BackupJobs`]: starts backups (one job at a time, shared with restores),
+//! The job runner. How every job runs (a task on the server's runtime, the panic boundary,
+//! the finish step) is [`runner`]; the one-job lock and its exclusion table are [`lock`]; what
+//! the kinds' journals share is [`journal`]; restores and verifications are the kinds in
+//! [`restore`] and [`verification`]. This file is the backup job service, [`BackupJobs`]: starts backups (one job at a time, shared with restores),
 //! keeps their records on disk, streams their progress, cancels them, and runs crash recovery
 //! ([`crate::backup::recovery`]) when it opens.
 //!
@@ -16,8 +17,8 @@
 //! `running` → `succeeded` | `failed` | `cancelled` (see `engine::coordinator` for the steps);
 //! a record found `running` when the engine opens → `interrupted`, or `succeeded` when its
 //! commit had been decided and recovery completed it (see `engine::recovery`). A decided backup
-//! that an agent had not acknowledged stays `running` after the restart: a background thread
-//! (started by [`BackupJobs::open_with`], holding the job lock) retries its remote commits until
+//! that an agent had not acknowledged stays `running` after the restart: a chain of jobs of the
+//! runner (started by [`BackupJobs::open_with`], holding the job lock) retries its remote commits until
 //! every agent acknowledged and ends it `succeeded` ("rolled forward ..."), or `failed` when an
 //! agent will never commit (an operator aborted it by hand: a heuristic mismatch). Every state
 //! but `running` is final.
@@ -33,7 +34,7 @@
 //! and the save is retried while `/healthz` says `degraded` and `/metrics`
 //! `backup_master_degraded` counts it (`coordinator::persist_durably`). A decision whose save
 //! failed is withdrawn on disk before anything is aborted. A record that recovery finished but
-//! could not save stays `running` too and is saved by the background thread, before its hook.
+//! could not save stays `running` too and is saved by that chain, before its hook.
 //!
 //! # Kept staging folders
 //! A staging folder whose commit could not be completed (a failed rotation after the decision,
@@ -62,11 +63,14 @@
 //! maestro-lui component the same way.
 //!
 //! # Execution
-//! Each backup runs on its own thread with a current-thread tokio runtime, independent of the
-//! caller's runtime (actix workers come and go). The coordinator runs in a spawned task: a
-//! panic ends the backup `failed` ("internal error"): before the decision its staging folders
-//! are removed; after it, those not committed are kept for the operator. Blocking file work
-//! runs on that runtime's blocking pool.
+//! Each backup is a job of the [`runner`]: a task on the server's runtime whose work runs on the
+//! blocking pool, driving the coordinator's async parts (concurrent prepares, agents' calls)
+//! with the runtime's handle; file copies run on the store's blocking tasks and copy workers.
+//! A panic of the work ends the backup `failed` ("internal error"): before the decision its
+//! staging folders are removed; after it, those not committed are kept for the operator. The
+//! end follows the runner's finish step: the final record durable → the lock released
+//! ([`runner::Runner::finish`]) → the final record shown, its event stream ended and the
+//! after-backup hook started.
 //!
 //! # Fault injection (tests only)
 //! `BACKUP_MASTER_FAULTS`, read once by [`BackupJobs::open`], is a comma-separated list of:
@@ -82,8 +86,10 @@
 //!
 //! An unknown name makes `open` fail.
 
+pub mod journal;
 pub mod lock;
 pub mod restore;
+pub mod runner;
 pub mod verification;
 
 use crate::toolkit::bridge::BridgeError;
@@ -246,6 +252,9 @@ struct Live {
 struct State {
     records: RecordIndex<BackupRecord>,
     live: HashMap<String, Live>,
+    /// The critical fields of backups whose job works with other values than readers see
+    /// (see [`BackupJournal`]).
+    own: HashMap<String, Own>,
 }
 
 struct Inner {
@@ -254,6 +263,11 @@ struct Inner {
     state: Mutex<State>,
     /// The one-job lock, shared with restores.
     lock: Arc<JobLock>,
+    /// Runs the jobs on the server's runtime.
+    runner: runner::Runner,
+    /// Serialises snapshot-and-save of backup records, so an older snapshot never overwrites
+    /// a newer one.
+    write_lock: Mutex<()>,
     ids: Mutex<IdGenerator>,
     faults: Arc<Faults>,
     listener: Mutex<Option<FinishListener>>,
@@ -359,6 +373,8 @@ impl BackupJobs {
         let ids = IdGenerator::load(&state_dir, floor.as_deref())?;
         let faults = Arc::new(faults);
         let factory = store_factory.unwrap_or_else(|| local_factory(faults.clone()));
+        let runner = runner::Runner::current()
+            .map_err(|e| EngineError::Internal(format!("no runtime for the jobs: {e}")))?;
 
         let mut map: BTreeMap<String, BackupRecord> =
             records.into_iter().map(|r| (r.id.clone(), r)).collect();
@@ -410,8 +426,11 @@ impl BackupJobs {
                 state: Mutex::new(State {
                     records: map.into_values().collect(),
                     live: HashMap::new(),
+                    own: HashMap::new(),
                 }),
                 lock: Arc::new(JobLock::default()),
+                runner,
+                write_lock: Mutex::new(()),
                 ids: Mutex::new(ids),
                 faults,
                 listener: Mutex::new(None),
@@ -430,25 +449,23 @@ impl BackupJobs {
         Ok(engine)
     }
 
-    /// Finishes, on a thread of its own and holding the job lock from now on, what start-up
-    /// recovery could not: first the records whose final write failed (retried until
+    /// Finishes, as a chain of jobs of the runner holding the job lock from now on, what
+    /// start-up recovery could not: first the records whose final write failed (retried until
     /// durable: they stay `running` until then), then the commit of decided backups that an
     /// agent had not acknowledged when the master stopped (see `engine::recovery`): each ends
     /// `succeeded` with [`recovery::ROLLED_FORWARD`] or `failed` with the reason. The lock
-    /// passes from one to the next without a gap, so no backup starts in between (its prepare
-    /// would remove the staging folders still needed). If the thread cannot start, the lock
-    /// stays held (the records stay `running`, the next start-up goes on) and the server says
-    /// so.
+    /// passes from one to the next without a gap ([`runner::Runner::spawn_chain`]), so no
+    /// backup starts in between (its prepare would remove the staging folders still needed).
     fn finish_in_background(&self, unrecorded: Vec<BackupRecord>, pending: Vec<BackupRecord>) {
-        let mut order: Vec<String> = unrecorded.iter().map(|r| r.id.clone()).collect();
-        order.extend(pending.iter().map(|r| r.id.clone()));
-        let Some(first) = order.first().cloned() else {
-            return;
-        };
-        // Taken before `open` returns: no backup or restore can start in between.
-        self.inner.lock.hold_for_recovery(JobKind::Backup, &first);
+        let mut jobs: Vec<Arc<dyn runner::Job>> = Vec::new();
+        for rec in unrecorded {
+            jobs.push(Arc::new(RecoveredBackup::new(
+                &self.inner,
+                &rec.id.clone(),
+                Recovering::Unrecorded(rec),
+            )));
+        }
         let config = self.all_components();
-        let mut runs = Vec::new();
         for rec in pending {
             let id = rec.id.clone();
             let stop = CancelToken::new();
@@ -475,81 +492,29 @@ impl BackupJobs {
                     }
                 })
                 .collect();
-            let journal: Arc<dyn Journal> = Arc::new(JobJournal::new(self.inner.clone(), &id));
-            runs.push(Run {
-                id,
+            let journal = Arc::new(BackupJournal::new(self.inner.clone(), &id));
+            let run = Run {
+                id: id.clone(),
                 participants,
-                journal,
+                journal: journal.clone(),
                 faults: self.inner.faults.clone(),
                 stop,
                 user_cancelled,
                 state_dir: self.inner.state_dir.clone(),
                 resumed: true,
-            });
-        }
-        let inner = self.inner.clone();
-        let work = move || {
-            let next_of = |id: &str| {
-                order
-                    .iter()
-                    .position(|o| o == id)
-                    .and_then(|i| order.get(i + 1))
-                    .cloned()
             };
-            for rec in unrecorded {
-                let id = rec.id.clone();
-                let journal = JobJournal::new(inner.clone(), &id);
-                pass_lock(&inner, &id, next_of(&id));
-                coordinator::persist_durably(&journal, "the end of the backup", &mut |r| {
-                    *r = rec.clone()
-                });
-                complete(&inner, &id);
-            }
-            for run in runs {
-                let id = run.id.clone();
-                let journal = run.journal.clone();
-                let state_dir = run.state_dir.clone();
-                let faults = run.faults.clone();
-                let status = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("could not start a runtime: {e}"))
-                    .and_then(|rt| {
-                        rt.block_on(async move {
-                            tokio::spawn(async move { coordinator::commit_decided(&run).await })
-                                .await
-                        })
-                        .map_err(|e| format!("the roll-forward task stopped unexpectedly: {e}"))
-                    });
-                let (status, error) = match status {
-                    Ok(s) => (s, None),
-                    Err(e) => (BackupStatus::Failed, Some(format!("internal error: {e}"))),
-                };
-                pass_lock(&inner, &id, next_of(&id));
-                coordinator::finish(&*journal, &state_dir, &faults, status, &mut |r| {
-                    if status == BackupStatus::Succeeded {
-                        r.notes.push(recovery::ROLLED_FORWARD.to_string());
-                    }
-                    if let Some(e) = &error {
-                        r.errors.push(e.clone());
-                    }
-                });
-                complete(&inner, &id);
-            }
-        };
-        if let Err(e) = std::thread::Builder::new()
-            .name("backup-roll-forward".into())
-            .spawn(work)
-        {
-            // The records stay `running` and the lock stays held (a backup now would remove
-            // the staging folders still needed); the next start-up goes on from the disk.
-            let problem = format!(
-                "could not start the thread that finishes the recovered backups ({e}); they stay \
-                 running and hold the job lock: restart the master"
-            );
-            tracing::error!("{problem}");
-            self.set_problem("recovery", Some(problem));
+            jobs.push(Arc::new(RecoveredBackup::new(
+                &self.inner,
+                &id,
+                Recovering::Decided(run),
+            )));
         }
+        let Some(first) = jobs.first().map(|j| j.id()) else {
+            return;
+        };
+        // Taken before `open` returns: no backup or restore can start in between.
+        let guard = self.inner.lock.hold_for_recovery(JobKind::Backup, &first);
+        self.inner.runner.spawn_chain(jobs, guard);
     }
 
     /// Replaces the components; takes effect for the next backup.
@@ -612,6 +577,11 @@ impl BackupJobs {
         &self.inner.state_dir
     }
 
+    /// The runner of every job kind (on the server's runtime).
+    pub fn runner(&self) -> &runner::Runner {
+        &self.inner.runner
+    }
+
     /// The job holding the exclusive lock, if any.
     pub fn running(&self) -> Option<RunningJob> {
         self.inner.lock.running()
@@ -657,7 +627,7 @@ impl BackupJobs {
     }
 
     /// Reports (`Some`) or clears (`None`) a problem that degrades the server, under `subject`
-    /// (e.g. `backup <ID>`): a job whose record cannot be written, a thread that did not start.
+    /// (e.g. `backup <ID>`): a job whose record cannot be written.
     /// Shown by `/healthz` and `/metrics`, and logged.
     pub fn set_problem(&self, subject: &str, problem: Option<String>) {
         set_problem(&self.inner, subject, problem);
@@ -702,7 +672,7 @@ impl BackupJobs {
         h: &crate::store::HeuristicOutcome,
     ) -> Result<(), String> {
         let line = crate::engine::single_line(&h.describe());
-        JobJournal::new(self.inner.clone(), id).update(&mut |r| {
+        BackupJournal::new(self.inner.clone(), id).update(&mut |r| {
             if !r.heuristic.contains(h) {
                 r.heuristic.push(h.clone());
             }
@@ -809,7 +779,7 @@ impl BackupJobs {
             names.join(", "),
             crate::engine::readme::fmt_time(now())
         );
-        let journal = JobJournal::new(self.inner.clone(), id);
+        let journal = BackupJournal::new(self.inner.clone(), id);
         journal
             .update(&mut |r| {
                 r.kept_stagings.clear();
@@ -832,7 +802,7 @@ impl BackupJobs {
     }
 
     /// Starts a backup: takes the lock, issues the ID, writes the record (status `running`)
-    /// before returning, and runs the backup on its own thread.
+    /// before returning, and runs the backup as a job of the runner. Blocking.
     pub fn start_backup(
         &self,
         trigger: Trigger,
@@ -924,7 +894,7 @@ impl BackupJobs {
                 spec,
             })
             .collect();
-        let journal: Arc<dyn Journal> = Arc::new(JobJournal::new(self.inner.clone(), &id));
+        let journal = Arc::new(BackupJournal::new(self.inner.clone(), &id));
         let run = Run {
             id: id.clone(),
             participants,
@@ -935,25 +905,23 @@ impl BackupJobs {
             state_dir: state_dir.clone(),
             resumed: false,
         };
-        let inner = self.inner.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("backup-{id}"))
-            .spawn(move || run_on_thread(inner, run, journal, guard));
-        if let Err(e) = spawned {
-            // The closure (and with it the guard) was dropped: the lock is free again.
-            let msg = format!("could not start the backup thread: {e}");
-            let journal = JobJournal::new(self.inner.clone(), &id);
-            let faults = self.inner.faults.clone();
-            coordinator::finish(
-                &journal,
-                state_dir,
-                &faults,
-                BackupStatus::Failed,
-                &mut |r| r.errors.push(msg.clone()),
-            );
-            complete(&self.inner, &id);
-        }
+        let job = Arc::new(BackupJob::new(&self.inner, run, journal));
+        self.inner.runner.spawn(job, Some(guard));
         Ok(rec)
+    }
+
+    /// [`BackupJobs::start_backup`] for async callers: on the runtime's blocking pool.
+    pub async fn start_backup_async(
+        &self,
+        trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
+    ) -> Result<BackupRecord, StartError> {
+        let me = self.clone();
+        self.inner
+            .runner
+            .blocking(move || me.start_backup(trigger, scheduled_for))
+            .await
+            .map_err(|e| StartError::Io(EngineError::Internal(e.to_string())))?
     }
 
     /// Backups, newest first.
@@ -994,7 +962,7 @@ impl BackupJobs {
     /// files). After the commit was decided the request is ignored (noted in the record).
     pub fn cancel_backup(&self, id: &str) -> Result<BackupRecord, CancelError> {
         let mut st = lock(&self.inner.state);
-        let State { records, live } = &mut *st;
+        let State { records, live, .. } = &mut *st;
         let rec = records.get_mut(id).ok_or(CancelError::NotFound)?;
         if rec.status != BackupStatus::Running {
             return Err(CancelError::NotRunning { status: rec.status });
@@ -1076,77 +1044,107 @@ impl crate::store::Locator for BackupJobs {
     }
 }
 
-fn run_on_thread(inner: Arc<Inner>, run: Run, journal: Arc<dyn Journal>, guard: ExclusiveGuard) {
-    let id = run.id.clone();
-    let state_dir = run.state_dir.clone();
-    let participants = run.participants.clone();
-    let faults = run.faults.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    match rt {
-        Ok(rt) => rt.block_on(async {
-            let handle = tokio::spawn(coordinator::run(run));
-            if let Err(e) = handle.await {
-                // Panic boundary: no slot was touched unless the commit was decided; remove
-                // staging folders when it was not.
-                let msg = format!("internal error: the backup task stopped unexpectedly: {e}");
-                tracing::error!(%id, error = %msg);
-                let decided = journal.snapshot().commit_decided;
-                // After the decision, staging folders not yet committed are all that is left
-                // of those components' backups: kept for the operator.
-                let mut kept = Vec::new();
-                for p in &participants {
-                    if decided {
-                        kept.extend(recovery::staging_left(p, &id));
-                    } else {
-                        let _ = p
-                            .store
-                            .abort(&id, &p.spec, std::slice::from_ref(&msg))
-                            .await;
-                    }
-                }
-                coordinator::finish(
-                    &*journal,
-                    &state_dir,
-                    &faults,
-                    BackupStatus::Failed,
-                    &mut |r| {
-                        r.errors.push(msg.clone());
-                        for k in &kept {
-                            if !r.kept_stagings.contains(k) {
-                                r.errors.push(recovery::kept_note(k));
-                                r.kept_stagings.push(k.clone());
-                            }
-                        }
-                        for c in &mut r.components {
-                            if matches!(
-                                c.status,
-                                ComponentStatus::Pending
-                                    | ComponentStatus::Preparing
-                                    | ComponentStatus::Prepared
-                            ) && !decided
-                            {
-                                c.status = ComponentStatus::Aborted;
-                            }
-                        }
-                    },
-                );
-            }
-        }),
-        Err(e) => {
-            let msg = format!("could not start a runtime for the backup: {e}");
-            coordinator::finish(
-                &*journal,
-                &state_dir,
-                &faults,
-                BackupStatus::Failed,
-                &mut |r| r.errors.push(msg.clone()),
-            );
+/// A backup as a job of the runner ([`runner::Job`]).
+struct BackupJob {
+    inner: Arc<Inner>,
+    id: String,
+    /// Taken by [`runner::Job::run`].
+    run: Mutex<Option<Run>>,
+    participants: Vec<Participant>,
+    journal: Arc<BackupJournal>,
+}
+
+impl BackupJob {
+    fn new(inner: &Arc<Inner>, run: Run, journal: Arc<BackupJournal>) -> BackupJob {
+        BackupJob {
+            inner: inner.clone(),
+            id: run.id.clone(),
+            participants: run.participants.clone(),
+            run: Mutex::new(Some(run)),
+            journal,
         }
     }
-    drop(guard);
-    complete(&inner, &id);
+
+    /// Ends the record `failed` with `msg` (the report written, the record durable).
+    fn fail(&self, msg: &str, f: &mut dyn FnMut(&mut BackupRecord)) {
+        let (state_dir, faults) = (&self.inner.state_dir, &self.inner.faults);
+        coordinator::finish(
+            &*self.journal,
+            state_dir,
+            faults,
+            BackupStatus::Failed,
+            &mut |r| {
+                r.errors.push(msg.to_string());
+                f(r)
+            },
+        );
+    }
+}
+
+impl runner::Job for BackupJob {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn name(&self) -> String {
+        format!("backup {}", self.id)
+    }
+
+    fn run(&self) {
+        if let Some(run) = lock(&self.run).take() {
+            self.inner.runner.block_on_local(coordinator::run(run));
+        }
+    }
+
+    /// The panic boundary: no slot was touched unless the commit was decided; staging folders
+    /// are removed when it was not, and kept for the operator when it was (those not yet
+    /// committed are all that is left of those components' backups).
+    fn failed_unexpectedly(&self, why: &str) {
+        let id = &self.id;
+        let decided = self.journal.snapshot().commit_decided;
+        let mut kept = Vec::new();
+        for p in &self.participants {
+            if decided {
+                kept.extend(recovery::staging_left(p, id));
+            } else if let Err(e) = self.inner.runner.block_on(p.store.abort(
+                id,
+                &p.spec,
+                std::slice::from_ref(&why.to_string()),
+            )) {
+                // What an abort leaves is an undecided staging folder, which the next backup's
+                // prepare (or the start-up cleanup) removes.
+                tracing::warn!(backup = %id, component = %p.spec.name, error = %e, "abort after a panic failed");
+            }
+        }
+        self.fail(why, &mut |r| {
+            for k in &kept {
+                if !r.kept_stagings.contains(k) {
+                    r.errors.push(recovery::kept_note(k));
+                    r.kept_stagings.push(k.clone());
+                }
+            }
+            for c in &mut r.components {
+                if matches!(
+                    c.status,
+                    ComponentStatus::Pending
+                        | ComponentStatus::Preparing
+                        | ComponentStatus::Prepared
+                ) && !decided
+                {
+                    c.status = ComponentStatus::Aborted;
+                }
+            }
+        });
+    }
+
+    fn make_final_durable(&self) {
+        self.journal.make_durable();
+    }
+
+    fn show_final(&self) {
+        self.journal.show_final();
+        complete(&self.inner, &self.id);
+    }
 }
 
 /// After the record is final (durably) and the lock released: end the event stream, call the
@@ -1186,7 +1184,7 @@ fn complete(inner: &Arc<Inner>, id: &str) {
 /// Clears `hook_pending` of a final backup whose hook the listener handled. A failed write is
 /// harmless: at the next start the hook's own record shows it was started.
 fn hook_handled(inner: &Arc<Inner>, id: &str) {
-    let journal = JobJournal::new(inner.clone(), id);
+    let journal = BackupJournal::new(inner.clone(), id);
     if let Err(e) = journal.update(&mut |r| r.hook_pending = false) {
         tracing::warn!(backup = %id, error = %e, "could not record that the after-backup hook was handled");
     }
@@ -1204,12 +1202,85 @@ fn set_problem(inner: &Inner, subject: &str, problem: Option<String>) {
     }
 }
 
-/// Passes the job lock from backup `from` to `to` (finishing recovered backups one after the
-/// other), when `from` holds it: without a gap in which another job could start. The last
-/// one's end releases it (see [`JobJournal::publish`]).
-fn pass_lock(inner: &Inner, from: &str, to: Option<String>) {
-    if let Some(to) = to {
-        inner.lock.hand_over(JobKind::Backup, from, Some(to));
+/// What is left to do of a backup recovered at start-up.
+enum Recovering {
+    /// Its final record, which recovery could not save.
+    Unrecorded(BackupRecord),
+    /// Its commit, decided before the restart and not acknowledged by every agent.
+    Decided(Run),
+}
+
+/// A recovered backup finished as a job of the runner (see
+/// [`BackupJobs::finish_in_background`]).
+struct RecoveredBackup {
+    inner: Arc<Inner>,
+    id: String,
+    journal: Arc<BackupJournal>,
+    /// Taken by [`runner::Job::run`].
+    work: Mutex<Option<Recovering>>,
+}
+
+impl RecoveredBackup {
+    fn new(inner: &Arc<Inner>, id: &str, work: Recovering) -> RecoveredBackup {
+        RecoveredBackup {
+            inner: inner.clone(),
+            id: id.to_string(),
+            journal: Arc::new(BackupJournal::new(inner.clone(), id)),
+            work: Mutex::new(Some(work)),
+        }
+    }
+
+    fn finish(&self, status: BackupStatus, error: Option<&str>) {
+        let (state_dir, faults) = (&self.inner.state_dir, &self.inner.faults);
+        coordinator::finish(&*self.journal, state_dir, faults, status, &mut |r| {
+            if status == BackupStatus::Succeeded {
+                r.notes.push(recovery::ROLLED_FORWARD.to_string());
+            }
+            if let Some(e) = error {
+                r.errors.push(e.to_string());
+            }
+        });
+    }
+}
+
+impl runner::Job for RecoveredBackup {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn name(&self) -> String {
+        format!("recovered backup {}", self.id)
+    }
+
+    fn run(&self) {
+        match lock(&self.work).take() {
+            Some(Recovering::Unrecorded(rec)) => {
+                coordinator::persist_durably(&*self.journal, "the end of the backup", &mut |r| {
+                    *r = rec.clone()
+                });
+            }
+            Some(Recovering::Decided(run)) => {
+                let status = self
+                    .inner
+                    .runner
+                    .block_on(coordinator::commit_decided(&run));
+                self.finish(status, None);
+            }
+            None => {}
+        }
+    }
+
+    fn failed_unexpectedly(&self, why: &str) {
+        self.finish(BackupStatus::Failed, Some(why));
+    }
+
+    fn make_final_durable(&self) {
+        self.journal.make_durable();
+    }
+
+    fn show_final(&self) {
+        self.journal.show_final();
+        complete(&self.inner, &self.id);
     }
 }
 
@@ -1262,54 +1333,36 @@ fn stand_in(
     })
 }
 
-/// The fields others act on (readers, the job lock, recovery): shown only once durable.
+type Critical = journal::Critical<BackupStatus>;
+
+/// A backup job's own values of the [`Critical`] fields, while readers see others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Critical {
-    status: BackupStatus,
-    finished_at: Option<DateTime<Utc>>,
-    commit_decided: bool,
-}
-
-impl Critical {
-    fn of(r: &BackupRecord) -> Critical {
-        Critical {
-            status: r.status,
-            finished_at: r.finished_at,
-            commit_decided: r.commit_decided,
-        }
-    }
-
-    fn put(self, r: &mut BackupRecord) {
-        r.status = self.status;
-        r.finished_at = self.finished_at;
-        r.commit_decided = self.commit_decided;
-    }
+struct Own {
+    c: Critical,
+    /// On disk already: a final record waiting for [`BackupJournal::show_final`].
+    durable: bool,
 }
 
 /// The journal of one backup: the record in `state` (what readers see), saved at every update.
 ///
 /// A backup's end and its commit decision count only once they are on disk: until a save that
-/// changes `status`, `finished_at` or `commit_decided` succeeds, readers (and the job lock)
-/// keep seeing the values last saved, while the job works with its own (see [`Critical`]).
+/// changes `status`, `finished_at` or `commit_decided` succeeds, readers keep seeing the values
+/// last saved, while the job works with its own (`State::own`, shared by every journal of the
+/// backup, so a late note never saves stale values). A final record, once durable, is shown
+/// only by [`BackupJournal::show_final`], which the runner calls after it released the job lock.
 /// A decision whose save failed is withdrawn durably before `update` returns the error: the
 /// failed save may have reached the disk all the same (a folder sync failing after the
 /// rename), and an abort over a decision on disk would be rolled forward by recovery.
-struct JobJournal {
+struct BackupJournal {
     inner: Arc<Inner>,
     id: String,
-    /// Serialises snapshot-and-save so an older snapshot never overwrites a newer one.
-    write_lock: Mutex<()>,
-    /// The job's values of the critical fields while they are not durable.
-    unsaved: Mutex<Option<Critical>>,
 }
 
-impl JobJournal {
-    fn new(inner: Arc<Inner>, id: &str) -> JobJournal {
-        JobJournal {
+impl BackupJournal {
+    fn new(inner: Arc<Inner>, id: &str) -> BackupJournal {
+        BackupJournal {
             inner,
             id: id.to_string(),
-            write_lock: Mutex::new(()),
-            unsaved: Mutex::new(None),
         }
     }
 
@@ -1332,59 +1385,87 @@ impl JobJournal {
         record::save(&self.inner.state_dir, rec)
     }
 
-    /// Shows durable critical values; frees the job lock when they end the backup.
-    fn publish(&self, c: Critical) {
+    /// After a save of `c`: shows it, except a new end, which waits for
+    /// [`BackupJournal::show_final`].
+    fn saved(&self, c: Critical) {
         let mut st = lock(&self.inner.state);
-        let Some(rec) = st.records.get_mut(&self.id) else {
+        let State { records, own, .. } = &mut *st;
+        let Some(rec) = records.get_mut(&self.id) else {
             return;
         };
-        let was_final = rec.status.is_final();
-        c.put(rec);
-        if c.status.is_final() && !was_final {
-            // The job lock is free the moment the end is visible: a client that sees the
-            // backup end and starts the next job never meets a 409 for this one. Taken while
-            // `state` is held (order: state, then running; nothing takes them the other way).
-            self.inner.lock.release(JobKind::Backup, &self.id);
+        if c.status.is_final() && !rec.status.is_final() {
+            own.insert(self.id.clone(), Own { c, durable: true });
+        } else {
+            c.put(rec);
+            own.remove(&self.id);
+        }
+    }
+
+    /// Returns once the job's values are on disk (saved again until they are).
+    fn make_durable(&self) {
+        let pending = lock(&self.inner.state)
+            .own
+            .get(&self.id)
+            .is_some_and(|o| !o.durable);
+        if pending {
+            coordinator::persist_durably(self, "the end of the backup", &mut |_| {});
+        }
+    }
+
+    /// Shows a durable final record to readers (the runner's last step, after the lock was
+    /// released).
+    fn show_final(&self) {
+        let mut st = lock(&self.inner.state);
+        let State { records, own, .. } = &mut *st;
+        if let (Some(o), Some(rec)) = (own.get(&self.id).copied(), records.get_mut(&self.id)) {
+            if o.durable {
+                o.c.put(rec);
+                own.remove(&self.id);
+            }
         }
     }
 }
 
-impl Journal for JobJournal {
+impl Journal for BackupJournal {
     fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), String> {
-        let _w = lock(&self.write_lock);
-        let mut unsaved = lock(&self.unsaved);
-        let (snapshot, shown) = {
+        let _w = lock(&self.inner.write_lock);
+        let (snapshot, shown, on_disk) = {
             let mut st = lock(&self.inner.state);
-            let State { records, live } = &mut *st;
+            let State { records, live, own } = &mut *st;
             let rec = records
                 .get_mut(&self.id)
                 .ok_or_else(|| format!("backup {} has no record", self.id))?;
             let shown = Critical::of(rec);
-            if let Some(c) = *unsaved {
-                c.put(rec);
+            let mine = own.get(&self.id).copied();
+            let on_disk = match mine {
+                Some(o) if o.durable => o.c,
+                _ => shown,
+            };
+            if let Some(o) = mine {
+                o.c.put(rec);
             }
             let before: Vec<ComponentStatus> = rec.components.iter().map(|c| c.status).collect();
             f(rec);
             if let Some(l) = live.get(&self.id) {
                 for (i, c) in rec.components.iter().enumerate() {
                     if before.get(i) != Some(&c.status) {
+                        // No subscriber is fine: events are for whoever follows.
                         let _ = l.tx.send(BackupEvent::progress_of(c));
                     }
                 }
             }
             let snapshot = rec.clone();
             shown.put(rec);
-            (snapshot, shown)
+            (snapshot, shown, on_disk)
         };
         let working = Critical::of(&snapshot);
-        match self.save(&snapshot, shown) {
+        match self.save(&snapshot, on_disk) {
             Ok(()) => {
-                *unsaved = None;
-                self.publish(working);
+                self.saved(working);
                 Ok(())
             }
             Err(e) => {
-                if working.commit_decided && !shown.commit_decided {
+                if working.commit_decided && !on_disk.commit_decided {
                     let mut withdrawn = snapshot;
                     withdrawn.commit_decided = false;
                     withdrawn.notes.push(format!(
@@ -1392,7 +1473,7 @@ impl Journal for JobJournal {
                     ));
                     let mut backoff =
                         Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
-                    while let Err(e2) = self.save(&withdrawn, shown) {
+                    while let Err(e2) = self.save(&withdrawn, on_disk) {
                         self.set_problem(Some(crate::engine::single_line(&format!(
                             "backup {}: withdrawing a commit decision that could not be recorded \
                              failed too ({e2}); retrying; until then the backup stays running and \
@@ -1402,15 +1483,25 @@ impl Journal for JobJournal {
                         backoff.sleep_blocking();
                     }
                     self.set_problem(None);
-                    let c = Critical::of(&withdrawn);
-                    *unsaved = None;
-                    self.publish(c);
+                    self.saved(Critical::of(&withdrawn));
                     // The note is in memory too.
                     if let Some(r) = lock(&self.inner.state).records.get_mut(&self.id) {
                         r.notes = withdrawn.notes.clone();
                     }
                 } else {
-                    *unsaved = (working != shown).then_some(working);
+                    let mut st = lock(&self.inner.state);
+                    if working == shown {
+                        st.own.remove(&self.id);
+                    } else {
+                        let durable = working == on_disk && on_disk != shown;
+                        st.own.insert(
+                            self.id.clone(),
+                            Own {
+                                c: working,
+                                durable,
+                            },
+                        );
+                    }
                 }
                 Err(e.to_string())
             }
@@ -1419,7 +1510,7 @@ impl Journal for JobJournal {
 
     fn progress(&self, component: &str, u: ProgressUpdate) {
         let mut st = lock(&self.inner.state);
-        let State { records, live } = &mut *st;
+        let State { records, live, .. } = &mut *st;
         let Some(c) = records
             .get_mut(&self.id)
             .and_then(|r| r.component_mut(component))
@@ -1442,13 +1533,12 @@ impl Journal for JobJournal {
     }
 
     fn snapshot(&self) -> BackupRecord {
-        let unsaved = *lock(&self.unsaved);
         let st = lock(&self.inner.state);
         match st.records.get(&self.id) {
             Some(r) => {
                 let mut r = r.clone();
-                if let Some(c) = unsaved {
-                    c.put(&mut r);
+                if let Some(o) = st.own.get(&self.id) {
+                    o.c.put(&mut r);
                 }
                 r
             }
