@@ -488,6 +488,7 @@ pub async fn discard_kept_staging(
             Err(ApiError::coded(Code::StagingNotOurs, e.to_string()))
         }
         Err(DiscardError::Io(e)) => Err(ApiError::internal(e)),
+        Err(DiscardError::Journal(e)) => Err(ApiError::internal(e)),
     }
 }
 

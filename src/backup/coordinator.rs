@@ -54,6 +54,7 @@
 //! The end of a backup and a withdrawn decision are written with [`persist_durably`]: nothing
 //! acts on them (readers, the job lock, the hook) before they are on disk.
 
+use crate::toolkit::journal_error::JournalError;
 use crate::toolkit::Backoff;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,13 +76,13 @@ use crate::store::{
 pub trait Journal: Send + Sync {
     /// Applies `f` to the record and persists it (atomically, fsynced). Publishes a progress
     /// event for every component whose status changed.
-    fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), String>;
+    fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), JournalError>;
     /// Records progress in memory and publishes it; not persisted.
     fn progress(&self, component: &str, update: ProgressUpdate);
     /// The current record, as the job sees it (also changes whose save failed).
     fn snapshot(&self) -> BackupRecord;
     /// Saves the record as the job sees it again (after a failed save).
-    fn flush(&self) -> Result<(), String>;
+    fn flush(&self) -> Result<(), JournalError>;
     /// Reports why the job cannot go on (its record cannot be written), or with `None` that
     /// it can again. The server shows it (health, metrics, log).
     fn set_problem(&self, problem: Option<String>);
@@ -196,6 +197,7 @@ pub async fn run(run: Run) -> BackupStatus {
                 },
             };
             let ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+            // The receiver lives until every prepare reported; gone only if the run panicked.
             let _ = tx.send((name, outcome, ms));
         });
     }
@@ -351,20 +353,25 @@ async fn commit_all(run: &Run) -> BackupStatus {
 
 /// Records a heuristic outcome an agent reported (an operator's decision on its machine).
 fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
+    tracing::warn!("{}", single_line(&h.describe()));
+    persist(journal, &mut |r| note_heuristic(r, h));
+}
+
+/// Adds heuristic outcome `h` to a backup record once: the outcome, and its line among the
+/// errors (a mismatch) or the notes.
+pub fn note_heuristic(r: &mut BackupRecord, h: &HeuristicOutcome) {
+    if !r.heuristic.contains(h) {
+        r.heuristic.push(h.clone());
+    }
     let line = single_line(&h.describe());
-    tracing::warn!("{line}");
-    persist(journal, &mut |r| {
-        if !r.heuristic.contains(h) {
-            r.heuristic.push(h.clone());
-        }
-        if h.mismatch {
-            if !r.errors.contains(&line) {
-                r.errors.push(line.clone());
-            }
-        } else if !r.notes.contains(&line) {
-            r.notes.push(line.clone());
-        }
-    });
+    let list = if h.mismatch {
+        &mut r.errors
+    } else {
+        &mut r.notes
+    };
+    if !list.contains(&line) {
+        list.push(line);
+    }
 }
 
 /// Records that component `name` committed.

@@ -238,6 +238,35 @@ impl BackupEvent {
     }
 }
 
+impl ComponentProgress {
+    /// A component that has not started yet (`pending`, nothing counted).
+    pub fn pending(
+        name: &str,
+        folder: &str,
+        keep: u32,
+        agent: Option<String>,
+    ) -> ComponentProgress {
+        ComponentProgress {
+            name: name.to_string(),
+            status: ComponentStatus::Pending,
+            folder: folder.to_string(),
+            keep,
+            files: 0,
+            files_copied: 0,
+            files_linked: 0,
+            files_cloned: 0,
+            bytes_copied: 0,
+            bytes_linked: 0,
+            bytes_cloned: 0,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            errors: vec![],
+            agent,
+        }
+    }
+}
+
 /// For counts that are left out of a JSON body when zero (those that older clients and file
 /// systems without clones never see).
 pub fn is_zero(n: &u64) -> bool {
@@ -328,22 +357,11 @@ mod tests {
         let t: Trigger = serde_json::from_str("\"catch_up\"").unwrap();
         assert_eq!(t, Trigger::CatchUp);
         let p = ComponentProgress {
-            name: "hub".into(),
             status: ComponentStatus::Preparing,
-            folder: "/b".into(),
-            keep: 3,
             files: 2,
             files_copied: 1,
-            files_linked: 0,
-            files_cloned: 0,
             bytes_copied: 5,
-            bytes_linked: 0,
-            bytes_cloned: 0,
-            started_at: None,
-            finished_at: None,
-            duration_ms: None,
-            errors: vec![],
-            agent: None,
+            ..ComponentProgress::pending("hub", "/b", 3, None)
         };
         let v = serde_json::to_value(BackupEvent::progress_of(&p)).unwrap();
         assert_eq!(v["type"], "progress");
