@@ -20,6 +20,7 @@ use super::{
     BackupContext, HookError, HookKind, HookName, HookProcess, HookSettings, HookStatus,
     DEFAULT_GRACE, KEEP_FINISHED,
 };
+use crate::toolkit::job_id::{self, IdIssuer};
 
 /// Locks a mutex; a poisoned one is still usable (its data is plain records).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,6 +107,8 @@ struct Inner {
     /// Fault injection (tests): abort the master right after a process was spawned, before
     /// its process ID is recorded.
     abort_after_spawn: AtomicBool,
+    /// Issues process IDs after the greatest one on disk (the job IDs' one scheme).
+    ids: Mutex<IdIssuer>,
 }
 
 /// Set in every hook process's environment to its process ID (the API's `id`): what
@@ -147,6 +150,10 @@ impl HookManager {
         records.sort_by(|a, b| {
             (a.process.started_at, &a.process.id).cmp(&(b.process.started_at, &b.process.id))
         });
+        let ids = IdIssuer::new(
+            job_id::HOOK_PROCESS,
+            records.iter().map(|r| r.process.id.as_str()).max(),
+        );
         let mut table = Table::default();
         for r in records {
             let mut e = Entry::new(&dir, r.process, None);
@@ -164,6 +171,7 @@ impl HookManager {
                 keep_finished: AtomicUsize::new(KEEP_FINISHED),
                 stall_ms: AtomicU64::new(output::DEFAULT_STALL.as_millis() as u64),
                 abort_after_spawn: AtomicBool::new(false),
+                ids: Mutex::new(ids),
             }),
         };
         mgr.inner.prune();
@@ -246,7 +254,7 @@ impl HookManager {
         if let Some(prev) = previous {
             let now = Utc::now();
             let rec = HookProcess {
-                id: new_id(),
+                id: self.inner.new_id(),
                 kind,
                 hook,
                 command,
@@ -450,7 +458,7 @@ impl HookManager {
     /// after the spawn still lists it at its next start (`orphaned`; recognised by
     /// [`HOOK_ID_ENV`] and ended there), and never starts it twice.
     fn start(&self, table: &mut Table, l: Launch) -> Result<HookProcess, HookError> {
-        let id = new_id();
+        let id = self.inner.new_id();
         let rec = HookProcess {
             id: id.clone(),
             kind: l.kind,
@@ -549,6 +557,12 @@ impl HookManager {
 }
 
 impl Inner {
+    /// A new process ID: the UTC start to the millisecond, then 8 hex digits of sequence
+    /// (`20261126T020000.123Z-00000001`), after every ID issued or on disk.
+    fn new_id(&self) -> String {
+        lock(&self.ids).issue(Utc::now())
+    }
+
     /// Forgets the oldest finished processes beyond the limit and deletes their files.
     fn prune(&self) {
         let keep = self.keep_finished.load(Ordering::Relaxed);
@@ -574,16 +588,6 @@ impl Inner {
             record::remove_files(&self.dir, &id);
         }
     }
-}
-
-/// A new process id: UTC start time to the millisecond, then 8 random hex digits.
-fn new_id() -> String {
-    let rand = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "{}-{}",
-        Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
-        rand.get(..8).unwrap_or(&rand)
-    )
 }
 
 /// What is left of a process recorded `running` by an earlier master.

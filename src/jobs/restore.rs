@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::Utc;
 
 use super::{BackupJobs, ExclusiveGuard, JobKind, ListQuery, StartError as LockError};
-use crate::engine::backup_id::IdParts;
 use crate::engine::faults::Faults;
 use crate::restore::apply::{self, Journal};
 use crate::restore::record::{self, RestoreStatus as S};
@@ -18,6 +17,7 @@ use crate::restore::{
     StartError,
 };
 use crate::sets::Sets;
+use crate::toolkit::job_id::{self, IdIssuer};
 use crate::toolkit::record_dir::RecordIndex;
 use crate::toolkit::Backoff;
 
@@ -36,7 +36,7 @@ struct Inner {
     sets: Sets,
     faults: Faults,
     records: Mutex<RecordIndex<RestoreRecord>>,
-    last_id: Mutex<Option<IdParts>>,
+    ids: Mutex<IdIssuer>,
     /// Serialises snapshot-and-save, so an older snapshot never overwrites a newer one.
     write_lock: Mutex<()>,
 }
@@ -261,10 +261,8 @@ impl Restorer {
         for w in warnings {
             tracing::warn!("{w}");
         }
-        let last = records
-            .iter()
-            .filter_map(|r| record::parse_restore_id(&r.id))
-            .max();
+        // Restore records hold every ID issued: the greatest is the floor of the next.
+        let last = IdIssuer::new(job_id::RESTORE, records.iter().map(|r| r.id.as_str()).max());
         let running: Vec<String> = records
             .iter()
             .filter(|r| r.status == S::Running)
@@ -277,7 +275,7 @@ impl Restorer {
                 sets,
                 faults,
                 records: Mutex::new(records.into_iter().collect()),
-                last_id: Mutex::new(last),
+                ids: Mutex::new(last),
                 write_lock: Mutex::new(()),
             }),
         };
@@ -439,10 +437,7 @@ impl Restorer {
     }
 
     fn issue_id(&self) -> String {
-        let mut last = lock(&self.inner.last_id);
-        let (id, parts) = record::next_restore_id(*last, Utc::now());
-        *last = Some(parts);
-        id
+        lock(&self.inner.ids).issue(Utc::now())
     }
 
     /// [`Restorer::start`] for async callers: on the runtime's blocking pool.

@@ -21,6 +21,7 @@ use chrono::{SubsecRound, Utc};
 use super::verify::Progress;
 use super::{BackupSet, SetsError, Verification, VerificationStatus, VerificationSummary};
 use crate::engine::fsutil::IoError;
+use crate::toolkit::job_id::{self, IdIssuer};
 use crate::toolkit::record_dir::{Record, RecordDir, RecordIndex};
 
 /// Finished records kept per set.
@@ -32,26 +33,12 @@ struct Running {
     progress: Arc<Progress>,
 }
 
-#[derive(Default)]
 struct State {
     records: RecordIndex<Verification>,
     running: Option<Running>,
-    /// The highest ID issued or found on disk; new IDs sort after it (records pruned from
-    /// memory must not have their IDs issued again).
-    last_id: Option<String>,
-}
-
-/// The ID after `last` for a job starting at `stamp` (`YYYYMMDDTHHMMSSZ`): `<stamp>-0001`, or,
-/// in the same second (or if the clock went back), `last`'s stamp with the next sequence.
-fn next_id(last: Option<&str>, stamp: &str) -> String {
-    let parsed = last.and_then(|l| {
-        let (t, seq) = l.rsplit_once('-')?;
-        Some((t.to_string(), seq.parse::<u32>().ok()?))
-    });
-    match parsed {
-        Some((t, seq)) if t.as_str() >= stamp => format!("{t}-{:04}", seq.saturating_add(1)),
-        _ => format!("{stamp}-0001"),
-    }
+    /// Issues IDs after the highest one issued or found on disk (records pruned from memory
+    /// must not have their IDs issued again).
+    ids: IdIssuer,
 }
 
 pub(crate) struct VerificationStore {
@@ -102,13 +89,13 @@ impl VerificationStore {
             r.error = Some("the master stopped while this verification ran".into());
             dir.save(&*r)?;
         }
-        let last_id = loaded.index.last_id().map(str::to_string);
+        let ids = IdIssuer::new(job_id::VERIFICATION, loaded.index.last_id());
         Ok(VerificationStore {
             dir,
             state: Mutex::new(State {
                 records: loaded.index,
                 running: None,
-                last_id,
+                ids,
             }),
         })
     }
@@ -124,11 +111,7 @@ impl VerificationStore {
             return Err(BeginError::Busy(r.id.clone()));
         }
         let now = Utc::now().trunc_subsecs(0);
-        let id = next_id(
-            st.last_id.as_deref(),
-            &now.format("%Y%m%dT%H%M%SZ").to_string(),
-        );
-        st.last_id = Some(id.clone());
+        let id = st.ids.issue(now);
         let record = Verification {
             id,
             set_id: set.id.clone(),
@@ -219,17 +202,24 @@ impl VerificationStore {
 
 #[cfg(test)]
 mod tests {
-    use super::next_id;
+    use super::*;
+
+    fn at(stamp: &str) -> chrono::DateTime<Utc> {
+        chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
+            .unwrap()
+            .and_utc()
+    }
 
     #[test]
     fn ids_always_increase() {
-        assert_eq!(next_id(None, "20261126T020000Z"), "20261126T020000Z-0001");
-        let same = next_id(Some("20261126T020000Z-0001"), "20261126T020000Z");
+        let mut ids = IdIssuer::new(job_id::VERIFICATION, None);
+        assert_eq!(ids.issue(at("20261126T020000Z")), "20261126T020000Z-0001");
+        let same = ids.issue(at("20261126T020000Z"));
         assert_eq!(same, "20261126T020000Z-0002");
-        let later = next_id(Some(&same), "20261126T020001Z");
+        let later = ids.issue(at("20261126T020001Z"));
         assert_eq!(later, "20261126T020001Z-0001");
         // The clock went back: still after the last one.
-        let back = next_id(Some(&later), "20261126T015959Z");
+        let back = ids.issue(at("20261126T015959Z"));
         assert_eq!(back, "20261126T020001Z-0002");
         assert!(back > later && later > same);
     }

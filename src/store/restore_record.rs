@@ -459,10 +459,12 @@ pub fn is_restore_id(id: &str) -> bool {
     parse_restore_id(id).is_some()
 }
 
-/// The next restore ID after `last` at `now` (same rules as backup IDs).
+/// The next restore ID after `last` at `now`: the job IDs' one scheme
+/// ([`crate::toolkit::job_id::next`]) in the restore form.
 pub fn next_restore_id(last: Option<IdParts>, now: DateTime<Utc>) -> (String, IdParts) {
-    let parts = backup_id::next_after(last, now);
-    (format!("{ID_PREFIX}{}", backup_id::format(parts)), parts)
+    let form = crate::toolkit::job_id::RESTORE;
+    let parts = crate::toolkit::job_id::next(form, last, now);
+    (form.format(parts), parts)
 }
 
 #[cfg(test)]
