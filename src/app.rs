@@ -209,9 +209,13 @@ impl AppParts {
         self.scheduler.shutdown();
         if let Some(job) = self.engine.running() {
             if job.kind == crate::jobs::JobKind::Backup {
+                // Refused only when the backup ended meanwhile (or its commit is decided and it
+                // finishes by itself): either way the wait below is what matters.
                 let _ = self.engine.cancel_backup(&job.id);
                 let engine = self.engine.clone();
                 let id = job.id.clone();
+                // Best effort at shutdown: a backup still running then is finished by the next
+                // start-up's recovery.
                 let _ = web::block(move || {
                     engine.wait_blocking(&id, std::time::Duration::from_secs(10))
                 })

@@ -58,6 +58,27 @@ pub struct ListParams {
 
 /// A backup ID as the README defines it: `[0-9A-Za-z._-]`, no `..`. Anything else is refused before it
 /// can reach a file name. The OpenAPI document states the same rule as [`JobId`].
+/// The query of a job listing (`GET /backups`, `GET /restores`): `limit` 1 to 500 (default
+/// 50), a `cursor` that is an ID, a `status`.
+pub(crate) fn list_query<S>(
+    limit: Option<u32>,
+    cursor: Option<String>,
+    status: Option<S>,
+) -> Result<ListQuery<S>, ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 500"));
+    }
+    if let Some(c) = &cursor {
+        check_id(c, "cursor")?;
+    }
+    Ok(ListQuery {
+        limit: limit as usize,
+        cursor,
+        status,
+    })
+}
+
 pub(crate) fn check_id(id: &str, field: &str) -> Result<(), ApiError> {
     let ok = !id.is_empty()
         && id.len() <= super::JOB_ID_MAX_LEN
@@ -126,7 +147,8 @@ pub async fn start_backup(
     engine: web::Data<BackupJobs>,
 ) -> Result<HttpResponse, ApiError> {
     let record = engine
-        .start_backup(Trigger::Manual, None)
+        .start_backup_async(Trigger::Manual, None)
+        .await
         .map_err(start_error)?;
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/api/v1/backups/{}", record.id)))
@@ -155,18 +177,7 @@ pub async fn list_backups(
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field("limit", "must be between 1 and 500"));
-    }
-    if let Some(c) = &q.cursor {
-        check_id(c, "cursor")?;
-    }
-    let page = engine.list_backups(&ListQuery {
-        limit: limit as usize,
-        cursor: q.cursor,
-        status: q.status,
-    });
+    let page = engine.list_backups(&list_query(q.limit, q.cursor, q.status)?);
     Ok(HttpResponse::Ok().json(BackupList {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -477,6 +488,7 @@ pub async fn discard_kept_staging(
             Err(ApiError::coded(Code::StagingNotOurs, e.to_string()))
         }
         Err(DiscardError::Io(e)) => Err(ApiError::internal(e)),
+        Err(DiscardError::Journal(e)) => Err(ApiError::internal(e)),
     }
 }
 

@@ -13,7 +13,7 @@ use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::backups::check_id;
+use super::backups::{check_id, list_query};
 use super::{
     AuthProblems, BodyProblems, JobId, PageQueryProblems, RestoreIdProblems, RestoreProblems,
     TokenProblems, ValidJson,
@@ -21,7 +21,6 @@ use super::{
 use crate::auth::{Admin, Viewer};
 use crate::error::{ApiError, Code, FieldError};
 use crate::jobs::restore::Restorer;
-use crate::jobs::ListQuery;
 use crate::restore::record::is_restore_id;
 use crate::restore::{Refusal, RestoreRecord, RestoreRefused, RestoreRequest, RestoreStatus};
 
@@ -139,12 +138,7 @@ pub async fn start_restore(
     restorer: web::Data<Restorer>,
     body: ValidJson<RestoreRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let restorer = restorer.into_inner();
-    let req = body.0;
-    let record = web::block(move || restorer.start(req))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(start_error)?;
+    let record = restorer.start_async(body.0).await.map_err(start_error)?;
     let location = format!("/api/v1/restores/{}", record.id);
     let mut resp = if record.dry_run {
         HttpResponse::Ok()
@@ -178,18 +172,7 @@ pub async fn list_restores(
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field("limit", "must be between 1 and 500"));
-    }
-    if let Some(c) = &q.cursor {
-        check_id(c, "cursor")?;
-    }
-    let (items, next_cursor) = restorer.list(&ListQuery {
-        limit: limit as usize,
-        cursor: q.cursor,
-        status: q.status,
-    });
+    let (items, next_cursor) = restorer.list(&list_query(q.limit, q.cursor, q.status)?);
     Ok(HttpResponse::Ok().json(RestoreList { items, next_cursor }))
 }
 

@@ -54,6 +54,7 @@
 //! The end of a backup and a withdrawn decision are written with [`persist_durably`]: nothing
 //! acts on them (readers, the job lock, the hook) before they are on disk.
 
+use crate::toolkit::journal_error::JournalError;
 use crate::toolkit::Backoff;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,13 +76,13 @@ use crate::store::{
 pub trait Journal: Send + Sync {
     /// Applies `f` to the record and persists it (atomically, fsynced). Publishes a progress
     /// event for every component whose status changed.
-    fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), String>;
+    fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), JournalError>;
     /// Records progress in memory and publishes it; not persisted.
     fn progress(&self, component: &str, update: ProgressUpdate);
     /// The current record, as the job sees it (also changes whose save failed).
     fn snapshot(&self) -> BackupRecord;
     /// Saves the record as the job sees it again (after a failed save).
-    fn flush(&self) -> Result<(), String>;
+    fn flush(&self) -> Result<(), JournalError>;
     /// Reports why the job cannot go on (its record cannot be written), or with `None` that
     /// it can again. The server shows it (health, metrics, log).
     fn set_problem(&self, problem: Option<String>);
@@ -152,7 +153,8 @@ pub fn persist_durably(journal: &dyn Journal, what: &str, f: &mut dyn FnMut(&mut
 }
 
 /// Runs the backup to its end and returns the final status. The record is final, persisted and
-/// the report written when this returns.
+/// the report written when this returns. Must run inside a `tokio::task::LocalSet` (the
+/// renewals of prepared agents are its tasks).
 pub async fn run(run: Run) -> BackupStatus {
     let journal = run.journal.clone();
     let started = now();
@@ -195,6 +197,7 @@ pub async fn run(run: Run) -> BackupStatus {
                 },
             };
             let ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+            // The receiver lives until every prepare reported; gone only if the run panicked.
             let _ = tx.send((name, outcome, ms));
         });
     }
@@ -275,7 +278,10 @@ pub async fn run(run: Run) -> BackupStatus {
 }
 
 /// Renewals of the prepared remote components of a backup (see the module doc): one task
-/// each, stopped when this is dropped (also when the backup's task panics).
+/// each, stopped when this is dropped (also when the backup's task panics). They are the
+/// job's own tasks (`spawn_local`: [`run`] is driven inside a `LocalSet`, see
+/// `crate::jobs::runner::Runner::block_on_local`), polled only while the job's work is: a job
+/// stuck (a hung master) renews nothing, so its agents find it in doubt.
 #[derive(Default)]
 struct Leases(Vec<tokio::task::JoinHandle<()>>);
 
@@ -285,7 +291,7 @@ impl Leases {
             return;
         };
         let (store, spec, id) = (p.store.clone(), p.spec.clone(), id.to_string());
-        self.0.push(tokio::spawn(async move {
+        self.0.push(tokio::task::spawn_local(async move {
             loop {
                 tokio::time::sleep(every).await;
                 if let Err(e) = store.renew(&id, &spec).await {
@@ -347,20 +353,25 @@ async fn commit_all(run: &Run) -> BackupStatus {
 
 /// Records a heuristic outcome an agent reported (an operator's decision on its machine).
 fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
+    tracing::warn!("{}", single_line(&h.describe()));
+    persist(journal, &mut |r| note_heuristic(r, h));
+}
+
+/// Adds heuristic outcome `h` to a backup record once: the outcome, and its line among the
+/// errors (a mismatch) or the notes.
+pub fn note_heuristic(r: &mut BackupRecord, h: &HeuristicOutcome) {
+    if !r.heuristic.contains(h) {
+        r.heuristic.push(h.clone());
+    }
     let line = single_line(&h.describe());
-    tracing::warn!("{line}");
-    persist(journal, &mut |r| {
-        if !r.heuristic.contains(h) {
-            r.heuristic.push(h.clone());
-        }
-        if h.mismatch {
-            if !r.errors.contains(&line) {
-                r.errors.push(line.clone());
-            }
-        } else if !r.notes.contains(&line) {
-            r.notes.push(line.clone());
-        }
-    });
+    let list = if h.mismatch {
+        &mut r.errors
+    } else {
+        &mut r.notes
+    };
+    if !list.contains(&line) {
+        list.push(line);
+    }
 }
 
 /// Records that component `name` committed.

@@ -368,22 +368,8 @@ mod tests {
 
     fn progress(name: &str, folder: &str, agent: Option<&str>) -> ComponentProgress {
         ComponentProgress {
-            name: name.into(),
             status: ComponentStatus::Prepared,
-            folder: folder.into(),
-            keep: 2,
-            files: 0,
-            files_copied: 0,
-            files_linked: 0,
-            files_cloned: 0,
-            bytes_copied: 0,
-            bytes_linked: 0,
-            bytes_cloned: 0,
-            started_at: None,
-            finished_at: None,
-            duration_ms: None,
-            errors: vec![],
-            agent: agent.map(String::from),
+            ..ComponentProgress::pending(name, folder, 2, agent.map(String::from))
         }
     }
 

@@ -24,6 +24,7 @@ use super::fsutil::{self, IoError};
 pub const ID_TIME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 const TIME_LEN: usize = 16;
 const SUFFIX_DIGITS: usize = 4;
+#[cfg(test)]
 const MAX_SEQ: u32 = 9999;
 /// Length of the longest ID this module issues (`YYYYMMDDTHHMMSSZ.NNNN`): the folder names that
 /// embed an ID (`<NAME>.staging-<ID>`, ...) are checked against the file system's limits with it.
@@ -40,11 +41,7 @@ pub enum IdError {
 }
 
 /// The parts of an ID: its second and its sequence number within that second (0 = bare).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct IdParts {
-    pub time: DateTime<Utc>,
-    pub seq: u32,
-}
+pub use crate::toolkit::job_id::IdParts;
 
 /// Parses an ID this module issued. `None` for anything else.
 pub fn parse(id: &str) -> Option<IdParts> {
@@ -101,32 +98,10 @@ pub fn format(parts: IdParts) -> String {
     }
 }
 
-fn truncate_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_opt(t.timestamp(), 0).single().unwrap_or(t)
-}
-
-/// The ID to issue at `now`, given the last one issued (see the module doc for the rules).
+/// The ID to issue at `now`, given the last one issued (see the module doc for the rules): the
+/// job IDs' one scheme, [`crate::toolkit::job_id::next`], in the backup form.
 pub fn next_after(last: Option<IdParts>, now: DateTime<Utc>) -> IdParts {
-    let now_s = truncate_to_second(now);
-    match last {
-        None => IdParts {
-            time: now_s,
-            seq: 0,
-        },
-        Some(last) if now_s > last.time => IdParts {
-            time: now_s,
-            seq: 0,
-        },
-        // Same second, or the clock went back: continue after the last ID.
-        Some(last) if last.seq < MAX_SEQ => IdParts {
-            time: last.time,
-            seq: last.seq + 1,
-        },
-        Some(last) => IdParts {
-            time: last.time + chrono::Duration::seconds(1),
-            seq: 0,
-        },
-    }
+    crate::toolkit::job_id::next(crate::toolkit::job_id::BACKUP, last, now)
 }
 
 /// Issues IDs and remembers the last one on disk.
@@ -178,6 +153,10 @@ impl IdGenerator {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn truncate_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
+        Utc.timestamp_opt(t.timestamp(), 0).single().unwrap()
+    }
     use std::fs;
 
     fn t(s: &str) -> DateTime<Utc> {

@@ -1,14 +1,13 @@
 //! The backup job record (what `/backups/{id}` shows and `<state_dir>/jobs/backups/<ID>.json`
 //! holds) and the progress events streamed while a backup runs.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::{self, IoError};
+use super::fsutil::IoError;
+use crate::toolkit::record_dir::{Record, RecordDir};
 
 /// What started a backup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -251,6 +250,35 @@ impl BackupEvent {
     }
 }
 
+impl ComponentProgress {
+    /// A component that has not started yet (`pending`, nothing counted).
+    pub fn pending(
+        name: &str,
+        folder: &str,
+        keep: u32,
+        agent: Option<String>,
+    ) -> ComponentProgress {
+        ComponentProgress {
+            name: name.to_string(),
+            status: ComponentStatus::Pending,
+            folder: folder.to_string(),
+            keep,
+            files: 0,
+            files_copied: 0,
+            files_linked: 0,
+            files_cloned: 0,
+            bytes_copied: 0,
+            bytes_linked: 0,
+            bytes_cloned: 0,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            errors: vec![],
+            agent,
+        }
+    }
+}
+
 /// For counts that are left out of a JSON body when zero (those that older clients and file
 /// systems without clones never see).
 pub fn is_zero(n: &u64) -> bool {
@@ -266,12 +294,28 @@ pub fn record_path(state_dir: &Path, id: &str) -> PathBuf {
     records_dir(state_dir).join(format!("{id}.json"))
 }
 
+/// The record store of backups, `<state_dir>/jobs/backups`.
+pub fn record_dir(state_dir: &Path) -> RecordDir {
+    RecordDir::new(records_dir(state_dir))
+}
+
 /// Writes a record atomically (temp file, fsync, rename, fsync folder).
 pub fn save(state_dir: &Path, rec: &BackupRecord) -> Result<(), IoError> {
-    let path = record_path(state_dir, &rec.id);
-    let json = serde_json::to_vec_pretty(rec)
-        .map_err(|e| IoError::new("serialising", &path, io::Error::other(e)))?;
-    fsutil::write_atomic(&path, &json)
+    record_dir(state_dir).save(rec)
+}
+
+impl Record for BackupRecord {
+    type Status = BackupStatus;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status(&self) -> BackupStatus {
+        self.status
+    }
+    /// Any file name: a record is known by the ID inside it (as it always was).
+    fn belongs_in(&self, _stem: &str) -> bool {
+        true
+    }
 }
 
 /// A record file that could not be read or parsed.
@@ -295,37 +339,18 @@ impl UnreadableRecord {
 
 /// Loads every record, in ID order; unreadable ones are returned apart.
 pub fn load_all(state_dir: &Path) -> Result<(Vec<BackupRecord>, Vec<UnreadableRecord>), IoError> {
-    let dir = records_dir(state_dir);
-    let mut records = Vec::new();
-    let mut warnings = Vec::new();
-    let entries = match fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((records, warnings)),
-        Err(e) => return Err(IoError::new("listing", &dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| IoError::new("listing", &dir, e))?;
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let parsed = fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<BackupRecord>(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(r) => records.push(r),
-            Err(error) => {
-                let id = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .filter(|s| super::backup_id::is_valid(s))
-                    .map(String::from);
-                warnings.push(UnreadableRecord { path, id, error })
-            }
-        }
-    }
-    records.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok((records, warnings))
+    let loaded = record_dir(state_dir).load::<BackupRecord>()?;
+    let records = loaded.index.oldest_first().cloned().collect();
+    let unreadable = loaded
+        .unreadable
+        .into_iter()
+        .map(|u| UnreadableRecord {
+            id: super::backup_id::is_valid(&u.stem).then_some(u.stem),
+            path: u.path,
+            error: u.error,
+        })
+        .collect();
+    Ok((records, unreadable))
 }
 
 #[cfg(test)]
@@ -344,22 +369,11 @@ mod tests {
         let t: Trigger = serde_json::from_str("\"catch_up\"").unwrap();
         assert_eq!(t, Trigger::CatchUp);
         let p = ComponentProgress {
-            name: "hub".into(),
             status: ComponentStatus::Preparing,
-            folder: "/b".into(),
-            keep: 3,
             files: 2,
             files_copied: 1,
-            files_linked: 0,
-            files_cloned: 0,
             bytes_copied: 5,
-            bytes_linked: 0,
-            bytes_cloned: 0,
-            started_at: None,
-            finished_at: None,
-            duration_ms: None,
-            errors: vec![],
-            agent: None,
+            ..ComponentProgress::pending("hub", "/b", 3, None)
         };
         let v = serde_json::to_value(BackupEvent::progress_of(&p)).unwrap();
         assert_eq!(v["type"], "progress");

@@ -20,6 +20,7 @@ use super::{
     BackupContext, HookError, HookKind, HookName, HookProcess, HookSettings, HookStatus,
     DEFAULT_GRACE, KEEP_FINISHED,
 };
+use crate::toolkit::job_id::{self, IdIssuer};
 
 /// Locks a mutex; a poisoned one is still usable (its data is plain records).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -38,7 +39,8 @@ pub(crate) struct Entry {
     /// A terminate request for the supervisor.
     pub kill: Notify,
     pub log_path: PathBuf,
-    pub json_path: PathBuf,
+    /// The folder of its record.
+    pub dir: PathBuf,
     pub boot_id: Option<String>,
     pub start_ticks: Option<u64>,
 }
@@ -50,7 +52,7 @@ impl Entry {
             id: rec.id.clone(),
             hook: rec.hook,
             log_path: record::log_path(dir, &rec.id),
-            json_path: record::json_path(dir, &rec.id),
+            dir: dir.to_path_buf(),
             record: Mutex::new(rec),
             live: Mutex::new(live),
             done: watch::channel(done).0,
@@ -75,7 +77,7 @@ impl Entry {
             boot_id: self.boot_id.clone(),
             start_ticks: self.start_ticks,
         };
-        record::write_atomic(&self.json_path, &stored)
+        record::save(&self.dir, &stored)
     }
 }
 
@@ -105,6 +107,8 @@ struct Inner {
     /// Fault injection (tests): abort the master right after a process was spawned, before
     /// its process ID is recorded.
     abort_after_spawn: AtomicBool,
+    /// Issues process IDs after the greatest one on disk (the job IDs' one scheme).
+    ids: Mutex<IdIssuer>,
 }
 
 /// Set in every hook process's environment to its process ID (the API's `id`): what
@@ -146,6 +150,10 @@ impl HookManager {
         records.sort_by(|a, b| {
             (a.process.started_at, &a.process.id).cmp(&(b.process.started_at, &b.process.id))
         });
+        let ids = IdIssuer::new(
+            job_id::HOOK_PROCESS,
+            records.iter().map(|r| r.process.id.as_str()).max(),
+        );
         let mut table = Table::default();
         for r in records {
             let mut e = Entry::new(&dir, r.process, None);
@@ -163,6 +171,7 @@ impl HookManager {
                 keep_finished: AtomicUsize::new(KEEP_FINISHED),
                 stall_ms: AtomicU64::new(output::DEFAULT_STALL.as_millis() as u64),
                 abort_after_spawn: AtomicBool::new(false),
+                ids: Mutex::new(ids),
             }),
         };
         mgr.inner.prune();
@@ -245,7 +254,7 @@ impl HookManager {
         if let Some(prev) = previous {
             let now = Utc::now();
             let rec = HookProcess {
-                id: new_id(),
+                id: self.inner.new_id(),
                 kind,
                 hook,
                 command,
@@ -449,7 +458,7 @@ impl HookManager {
     /// after the spawn still lists it at its next start (`orphaned`; recognised by
     /// [`HOOK_ID_ENV`] and ended there), and never starts it twice.
     fn start(&self, table: &mut Table, l: Launch) -> Result<HookProcess, HookError> {
-        let id = new_id();
+        let id = self.inner.new_id();
         let rec = HookProcess {
             id: id.clone(),
             kind: l.kind,
@@ -495,9 +504,7 @@ impl HookManager {
         };
         // Visible before the process exists (made durable by the write of its process ID
         // right after): a crash between the two leaves it listed, never started twice.
-        if let Err(source) =
-            record::write_visible(&record::json_path(&self.inner.dir, &id), &intent)
-        {
+        if let Err(source) = record::save_visible(&self.inner.dir, &intent) {
             drop(log);
             let _ = std::fs::remove_file(&log_path);
             return Err(HookError::NotRecorded {
@@ -550,6 +557,12 @@ impl HookManager {
 }
 
 impl Inner {
+    /// A new process ID: the UTC start to the millisecond, then 8 hex digits of sequence
+    /// (`20261126T020000.123Z-00000001`), after every ID issued or on disk.
+    fn new_id(&self) -> String {
+        lock(&self.ids).issue(Utc::now())
+    }
+
     /// Forgets the oldest finished processes beyond the limit and deletes their files.
     fn prune(&self) {
         let keep = self.keep_finished.load(Ordering::Relaxed);
@@ -575,16 +588,6 @@ impl Inner {
             record::remove_files(&self.dir, &id);
         }
     }
-}
-
-/// A new process id: UTC start time to the millisecond, then 8 random hex digits.
-fn new_id() -> String {
-    let rand = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "{}-{}",
-        Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
-        rand.get(..8).unwrap_or(&rand)
-    )
 }
 
 /// What is left of a process recorded `running` by an earlier master.
@@ -708,7 +711,7 @@ fn adopt_orphans(dir: &std::path::Path, records: &mut [StoredRecord], grace: Dur
         r.process.error = Some(note);
         r.process.lines = record::count_lines(&record::log_path(dir, &r.process.id));
         let path = record::json_path(dir, &r.process.id);
-        if let Err(e) = record::write_atomic(&path, r) {
+        if let Err(e) = record::save(dir, r) {
             tracing::error!(path = %path.display(), error = %e, "cannot write hook record");
         }
     }

@@ -1,4 +1,4 @@
-//! The per-process record file `<id>.json`: atomic replacement and loading at start-up.
+//! The per-process record file `<id>.json` (kept in the toolkit's record store) and its log.
 
 use std::fs;
 use std::io;
@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::HookProcess;
-use crate::toolkit::fsutil;
+use super::{HookProcess, HookStatus};
+use crate::toolkit::record_dir::{Record, RecordDir};
 
 /// What `<id>.json` holds: the API record plus what is needed to recognise the process
 /// group after a restart.
@@ -31,53 +31,40 @@ pub(crate) fn log_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.log"))
 }
 
-/// Writes `record` to `path` with the toolkit's [`fsutil::write_atomic`] (private, durable).
-pub(crate) fn write_atomic(path: &Path, record: &StoredRecord) -> io::Result<()> {
-    fsutil::write_atomic(path, &record_bytes(record)?).map_err(|e| e.source)
-}
-
-/// [`write_atomic`] without the final fsync of the folder ([`fsutil::write_visible`]): used
-/// for the record of a hook process about to start, so that the process starts right after
-/// the rename.
-pub(crate) fn write_visible(path: &Path, record: &StoredRecord) -> io::Result<()> {
-    fsutil::write_visible(path, &record_bytes(record)?).map_err(|e| e.source)
-}
-
-fn record_bytes(record: &StoredRecord) -> io::Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
-/// Every readable `*.json` record in `dir`. Unreadable ones are skipped with a warning.
-pub(crate) fn load_all(dir: &Path) -> io::Result<Vec<StoredRecord>> {
-    let mut out = Vec::new();
-    for item in fs::read_dir(dir)? {
-        let path = item?.path();
-        if path.to_string_lossy().ends_with(".json.tmp") {
-            // an interrupted atomic write: the record it replaced is still there
-            let _ = fs::remove_file(&path);
-            continue;
-        }
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let parsed = fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<StoredRecord>(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(r) if path.file_stem().and_then(|s| s.to_str()) == Some(r.process.id.as_str()) => {
-                out.push(r)
-            }
-            Ok(_) => {
-                tracing::warn!(path = %path.display(), "hook record id does not match its file name; ignored")
-            }
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "unreadable hook record ignored")
-            }
-        }
+impl Record for StoredRecord {
+    type Status = HookStatus;
+    const TRAILING_NEWLINE: bool = true;
+    fn id(&self) -> &str {
+        &self.process.id
     }
-    Ok(out)
+    fn status(&self) -> HookStatus {
+        self.process.status
+    }
+}
+
+/// Writes `<dir>/<id>.json` through the record store ([`RecordDir::save`]: private, durable).
+pub(crate) fn save(dir: &Path, record: &StoredRecord) -> io::Result<()> {
+    RecordDir::new(dir).save(record).map_err(|e| e.source)
+}
+
+/// [`save`] without the final fsync of the folder ([`RecordDir::save_visible`]): used for the
+/// record of a hook process about to start, so that the process starts right after the rename.
+pub(crate) fn save_visible(dir: &Path, record: &StoredRecord) -> io::Result<()> {
+    RecordDir::new(dir)
+        .save_visible(record)
+        .map_err(|e| e.source)
+}
+
+/// Every readable `*.json` record in `dir` (through the record store, which also removes the
+/// temp files of interrupted writes). Unreadable ones are skipped with a warning.
+pub(crate) fn load_all(dir: &Path) -> io::Result<Vec<StoredRecord>> {
+    let loaded = RecordDir::new(dir)
+        .load::<StoredRecord>()
+        .map_err(|e| e.source)?;
+    for u in &loaded.unreadable {
+        tracing::warn!(path = %u.path.display(), error = %u.error, "unreadable hook record ignored");
+    }
+    Ok(loaded.index.oldest_first().cloned().collect())
 }
 
 /// Number of complete lines in a log file (0 when it is missing).

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tempfile::TempDir;
 
 use super::process::{is_dead, proc_stat};
-use super::record::{json_path, log_path, write_atomic, StoredRecord};
+use super::record::{json_path, log_path, save, StoredRecord};
 use super::*;
 
 struct Fixture {
@@ -860,7 +860,7 @@ async fn restart_marks_running_records_orphaned_and_ends_what_is_left_of_their_g
             boot_id: process::boot_id(),
             start_ticks,
         };
-        write_atomic(&json_path(&dir, id), &r).unwrap();
+        save(&dir, &r).unwrap();
     };
     let ticks = |p: i32| proc_stat(p).unwrap().start_ticks;
     record("20260101T000000.000Z-aaaaaaaa", pid, Some(ticks(pid)));

@@ -1,7 +1,8 @@
 //! The one-job lock and the exclusion policy: which kinds of job keep which from starting.
-//! Every job that needs the lock takes it here ([`JobLock::take`], [`JobLock::take_issuing`])
-//! and gives it back here ([`JobLock::release`], by dropping its [`ExclusiveGuard`], or
-//! [`JobLock::hand_over`] between recovered backups): nothing else touches it.
+//! Every job that needs the lock takes it here ([`JobLock::take`], [`JobLock::take_issuing`],
+//! [`JobLock::hold_for_recovery`]) as an [`ExclusiveGuard`], and gives it back by dropping that
+//! guard (the runner's finish step, `crate::jobs::runner`) or passes it on between recovered
+//! backups ([`ExclusiveGuard::hand_over`]): nothing else touches it.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -93,18 +94,22 @@ impl JobLock {
     }
 
     /// Holds the lock for recovered job `id` of `kind` before anything else can start (at
-    /// start-up, before the server answers); released by [`JobLock::release`] or passed on by
-    /// [`JobLock::hand_over`].
-    pub fn hold_for_recovery(&self, kind: JobKind, id: &str) {
+    /// start-up, before the server answers), whatever holds it now.
+    pub fn hold_for_recovery(self: &Arc<Self>, kind: JobKind, id: &str) -> ExclusiveGuard {
         *lock(&self.running) = Some(RunningJob {
             kind,
             id: id.to_string(),
         });
+        ExclusiveGuard {
+            lock: self.clone(),
+            kind,
+            id: id.to_string(),
+        }
     }
 
     /// Passes the lock from job `from` to job `to` of the same kind, when `from` holds it,
     /// without a gap in which another job could start; with no `to`, releases it.
-    pub fn hand_over(&self, kind: JobKind, from: &str, to: Option<String>) {
+    fn hand_over(&self, kind: JobKind, from: &str, to: Option<String>) {
         let mut running = lock(&self.running);
         if running
             .as_ref()
@@ -115,7 +120,7 @@ impl JobLock {
     }
 
     /// Releases the lock when job `id` of `kind` holds it.
-    pub fn release(&self, kind: JobKind, id: &str) {
+    fn release(&self, kind: JobKind, id: &str) {
         self.hand_over(kind, id, None);
     }
 }
@@ -133,6 +138,14 @@ impl ExclusiveGuard {
     }
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Passes the lock on to job `next` of the same kind without a gap in which another job
+    /// could start (recovered backups finished one after the other).
+    pub fn hand_over(&mut self, next: &str) {
+        self.lock
+            .hand_over(self.kind, &self.id, Some(next.to_string()));
+        self.id = next.to_string();
     }
 }
 
@@ -161,7 +174,14 @@ mod tests {
         assert_eq!(l.running(), None);
         let _r = l.take(JobKind::Restore, "r1").unwrap();
         assert!(l.take(JobKind::Backup, "b2").is_err());
-        l.hand_over(JobKind::Backup, "b9", None);
+        l.release(JobKind::Backup, "b9");
         assert_eq!(l.running().map(|j| j.id), Some("r1".to_string()));
+        drop(_r);
+        let mut g = l.hold_for_recovery(JobKind::Backup, "b3");
+        g.hand_over("b4");
+        assert_eq!(l.running().map(|j| j.id), Some("b4".to_string()));
+        assert!(l.take(JobKind::Restore, "r2").is_err());
+        drop(g);
+        assert_eq!(l.running(), None);
     }
 }

@@ -1,17 +1,14 @@
 //! The restore job kind: the restore records (loaded at start, listed newest first), starting
-//! a restore (checks and plan from [`crate::restore`], under the job lock), applying it on a
-//! thread of its own, and recovering one a crash interrupted. What a restore does to a home
+//! a restore (checks and plan from [`crate::restore`], under the job lock), applying it as a
+//! job of the runner ([`super::runner`]), and recovering one a crash interrupted. What a restore does to a home
 //! is [`crate::restore`]'s; this module runs it as a job.
 
-use std::collections::BTreeMap;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::{SubsecRound, Utc};
+use chrono::Utc;
 
 use super::{BackupJobs, ExclusiveGuard, JobKind, ListQuery, StartError as LockError};
-use crate::engine::backup_id::IdParts;
 use crate::engine::faults::Faults;
 use crate::restore::apply::{self, Journal};
 use crate::restore::record::{self, RestoreStatus as S};
@@ -21,6 +18,8 @@ use crate::restore::{
 };
 use crate::sets::Sets;
 use crate::toolkit::fsutil::IoError;
+use crate::toolkit::job_id::{self, IdIssuer};
+use crate::toolkit::record_dir::RecordIndex;
 use crate::toolkit::Backoff;
 
 /// Largest page [`Restorer::list`] returns.
@@ -37,8 +36,8 @@ struct Inner {
     engine: BackupJobs,
     sets: Sets,
     faults: Faults,
-    records: Mutex<BTreeMap<String, RestoreRecord>>,
-    last_id: Mutex<Option<IdParts>>,
+    records: Mutex<RecordIndex<RestoreRecord>>,
+    ids: Mutex<IdIssuer>,
     /// Serialises snapshot-and-save, so an older snapshot never overwrites a newer one.
     write_lock: Mutex<()>,
 }
@@ -53,29 +52,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The fields others act on (readers, the job lock, recovery): shown only once durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Critical {
-    status: RestoreStatus,
-    finished_at: Option<chrono::DateTime<Utc>>,
-    commit_decided: bool,
-}
-
-impl Critical {
-    fn of(r: &RestoreRecord) -> Critical {
-        Critical {
-            status: r.status,
-            finished_at: r.finished_at,
-            commit_decided: r.commit_decided,
-        }
-    }
-
-    fn put(self, r: &mut RestoreRecord) {
-        r.status = self.status;
-        r.finished_at = self.finished_at;
-        r.commit_decided = self.commit_decided;
-    }
-}
+type Critical = super::journal::Critical<RestoreStatus>;
 
 /// The job's own record of a restore, and what of it is on disk.
 struct Work {
@@ -91,15 +68,16 @@ struct Work {
 ///
 /// A restore's end and its commit decision count only once they are on disk: readers see
 /// `status`, `finished_at` and `commit_decided` as last saved while the job works with its own
-/// values, and a final record whose save failed is saved again ([`JobJournal::flush_durably`])
+/// values, and a final record whose save failed is saved again ([`RestoreJournal::flush_durably`])
 /// before the job gives up the lock. A decision whose save failed is withdrawn durably before
 /// `update` returns the error (the failed save may have reached the disk all the same), so the
 /// rollback that follows is never rolled forward by recovery.
 ///
-/// With `hold_final` (the job thread's journal) the final status is written to disk at once but
-/// shown to readers only by [`JobJournal::publish`], called after the one-job lock is released:
-/// a client that sees the restore final can start the next job without meeting a 409.
-struct JobJournal {
+/// With `hold_final` (the journal of a restore job) the final status is written to disk at once
+/// but shown to readers only by [`RestoreJournal::publish`], which the runner's finish step
+/// calls after the one-job lock is released: a client that sees the restore final can start
+/// the next job without meeting a 409.
+struct RestoreJournal {
     inner: Arc<Inner>,
     id: String,
     hold_final: bool,
@@ -107,14 +85,14 @@ struct JobJournal {
     work: Mutex<Work>,
 }
 
-impl JobJournal {
+impl RestoreJournal {
     /// The journal of restore `id`, whose record (in `inner.records`) is on disk.
-    fn new(inner: Arc<Inner>, id: String, hold_final: bool) -> JobJournal {
+    fn new(inner: Arc<Inner>, id: String, hold_final: bool) -> RestoreJournal {
         let rec = lock(&inner.records)
             .get(&id)
             .cloned()
             .unwrap_or_else(|| RestoreRecord::empty(&id));
-        JobJournal {
+        RestoreJournal {
             inner,
             id,
             hold_final,
@@ -153,7 +131,7 @@ impl JobJournal {
         if self.hold_final && view.status.is_final() {
             *lock(&self.held) = Some(view);
         } else {
-            lock(&self.inner.records).insert(self.id.clone(), view);
+            lock(&self.inner.records).insert(view);
         }
     }
 
@@ -211,12 +189,12 @@ impl JobJournal {
     /// Shows a held final record to readers.
     fn publish(&self) {
         if let Some(rec) = lock(&self.held).take() {
-            lock(&self.inner.records).insert(self.id.clone(), rec);
+            lock(&self.inner.records).insert(rec);
         }
     }
 }
 
-impl Journal for JobJournal {
+impl Journal for RestoreJournal {
     fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
         let _w = lock(&self.inner.write_lock);
         let mut work = lock(&self.work);
@@ -288,10 +266,8 @@ impl Restorer {
         for w in warnings {
             tracing::warn!("{w}");
         }
-        let last = records
-            .iter()
-            .filter_map(|r| record::parse_restore_id(&r.id))
-            .max();
+        // Restore records hold every ID issued: the greatest is the floor of the next.
+        let last = IdIssuer::new(job_id::RESTORE, records.iter().map(|r| r.id.as_str()).max());
         let running: Vec<String> = records
             .iter()
             .filter(|r| r.status == S::Running)
@@ -303,8 +279,8 @@ impl Restorer {
                 engine,
                 sets,
                 faults,
-                records: Mutex::new(records.into_iter().map(|r| (r.id.clone(), r)).collect()),
-                last_id: Mutex::new(last),
+                records: Mutex::new(records.into_iter().collect()),
+                ids: Mutex::new(last),
                 write_lock: Mutex::new(()),
             }),
         };
@@ -316,7 +292,7 @@ impl Restorer {
                 restorer.recover_in_background(id);
                 continue;
             }
-            let journal = JobJournal::new(restorer.inner.clone(), id.clone(), false);
+            let journal = RestoreJournal::new(restorer.inner.clone(), id.clone(), false);
             let link = remote::AgentLink {
                 locator: Arc::new(restorer.inner.engine.clone()),
                 rt: None,
@@ -326,34 +302,20 @@ impl Restorer {
             tracing::warn!(restore = %id, status = r.status.as_str(), "recovered an interrupted restore");
             if journal.is_dirty() {
                 // Its end is not on disk: it stays `running` for readers until it is, holding
-                // the job lock when it can have it.
+                // the job lock when it can have it (the runner's finish step saves it).
                 let guard = restorer
                     .inner
                     .engine
                     .try_lock_exclusive(JobKind::Restore, &id)
                     .ok();
-                let spawned = std::thread::Builder::new()
-                    .name(format!("restore-{id}-record"))
-                    .spawn(move || {
-                        journal.flush_durably();
-                        drop(guard);
-                    });
-                if let Err(e) = spawned {
-                    restorer.inner.engine.set_problem(
-                        &format!("restore {id}"),
-                        Some(format!(
-                            "restore {id}: its recovered end could not be recorded, and the \
-                             thread to retry could not start ({e}): restart the master"
-                        )),
-                    );
-                }
+                restorer.run_job(journal, Task::Flush, guard);
             }
         }
         restorer.warn_about_leftovers();
         Ok(restorer)
     }
 
-    /// Recovers interrupted restore `id`, which has remote components, on a thread of its own
+    /// Recovers interrupted restore `id`, which has remote components, as a job of the runner
     /// holding the job lock (taken before this returns): start-up never waits for an agent, and
     /// the restore stays `running` (with notes naming the agents it waits for) until every
     /// agent acknowledged the commit or the rollback (see [`recovery`]).
@@ -364,34 +326,23 @@ impl Restorer {
             .try_lock_exclusive(JobKind::Restore, &id)
             .map_err(|e| tracing::error!(restore = %id, error = %e, "recovering a restore without the job lock"))
             .ok();
-        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
-        let inner = self.inner.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("restore-{id}-recovery"))
-            .spawn(move || {
-                let link = remote::AgentLink {
-                    locator: Arc::new(inner.engine.clone()),
-                    rt: None,
-                };
-                recovery::recover_with(&journal, &inner.faults, &link);
-                journal.flush_durably();
-                let r = journal.snapshot();
-                tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
-                drop(guard);
-                journal.publish();
-                if r.status == S::Succeeded {
-                    apply::purge_retired(&r);
-                }
-            });
-        if let Err(e) = spawned {
-            self.inner.engine.set_problem(
-                &format!("restore {id}"),
-                Some(format!(
-                    "restore {id}: the thread that finishes it after the restart could not start \
-                     ({e}); it stays running: restart the master"
-                )),
-            );
-        }
+        let journal = RestoreJournal::new(self.inner.clone(), id, true);
+        self.run_job(journal, Task::Recover, guard);
+    }
+
+    /// Runs `task` on restore `journal.id` as a job of the runner, holding `guard`.
+    fn run_job(&self, journal: RestoreJournal, task: Task, guard: Option<ExclusiveGuard>) {
+        let runner = self.inner.engine.runner();
+        let job = RestoreJob {
+            inner: self.inner.clone(),
+            link: remote::AgentLink {
+                locator: Arc::new(self.inner.engine.clone()),
+                rt: Some(runner.handle().clone()),
+            },
+            journal,
+            task,
+        };
+        runner.spawn(Arc::new(job), guard);
     }
 
     /// Adds a heuristic outcome met later (an operator's decision on an agent's machine) to
@@ -464,8 +415,7 @@ impl Restorer {
 
     /// Every restore, newest first, paged.
     pub fn list(&self, q: &ListQuery<RestoreStatus>) -> (Vec<RestoreRecord>, Option<String>) {
-        let records = lock(&self.inner.records);
-        super::records::page(records.values().rev(), q, MAX_PAGE)
+        lock(&self.inner.records).page(q, MAX_PAGE)
     }
 
     pub fn get(&self, id: &str) -> Option<RestoreRecord> {
@@ -476,8 +426,7 @@ impl Restorer {
     /// `component`'s `lui.ini` (for the 409 a backup gets while the line is there).
     pub fn pending_restore(&self, component: &str, folder: &str) -> Option<String> {
         lock(&self.inner.records)
-            .values()
-            .rev()
+            .newest_first()
             .filter(|r| r.status == S::Succeeded)
             .find(|r| {
                 r.components.iter().any(|c| {
@@ -493,14 +442,22 @@ impl Restorer {
     }
 
     fn issue_id(&self) -> String {
-        let mut last = lock(&self.inner.last_id);
-        let (id, parts) = record::next_restore_id(*last, Utc::now());
-        *last = Some(parts);
-        id
+        lock(&self.inner.ids).issue(Utc::now())
+    }
+
+    /// [`Restorer::start`] for async callers: on the runtime's blocking pool.
+    pub async fn start_async(&self, req: RestoreRequest) -> Result<RestoreRecord, RestoreRefused> {
+        let me = self.clone();
+        self.inner
+            .engine
+            .runner()
+            .blocking(move || me.start(req))
+            .await
+            .map_err(|e| RestoreRefused::Io(e.to_string()))?
     }
 
     /// Checks, plans and verifies a restore, records it, and (unless a dry run) starts applying
-    /// it in the background. Blocking: call it from `web::block`. See the module doc.
+    /// it as a job of the runner. Blocking. See the module doc.
     pub fn start(&self, req: RestoreRequest) -> Result<RestoreRecord, RestoreRefused> {
         let specs = self.inner.engine.all_components();
         let chosen = check_request(&req, &specs)?;
@@ -524,79 +481,16 @@ impl Restorer {
             let _w = lock(&self.inner.write_lock);
             record::save(&self.inner.state_dir, &rec)
                 .map_err(|e| RestoreRefused::Io(format!("could not record the restore: {e}")))?;
-            lock(&self.inner.records).insert(id.clone(), rec.clone());
+            lock(&self.inner.records).insert(rec.clone());
         }
         if rec.dry_run {
             tracing::info!(restore = %id, backup = %rec.backup_id, "restore planned (dry run)");
             return Ok(rec);
         }
         tracing::info!(restore = %id, backup = %rec.backup_id, "restore started");
-        self.spawn(id, guard, tokio::runtime::Handle::try_current().ok());
+        let journal = RestoreJournal::new(self.inner.clone(), id, true);
+        self.run_job(journal, Task::Apply, Some(guard));
         Ok(rec)
-    }
-
-    /// Applies a recorded plan on a thread of its own, which holds the lock until the restore
-    /// is final on disk. A panic is a failure: everything is rolled back, unless the commit
-    /// had been decided (every component applied, the decision on disk): then the commit is
-    /// completed, as recovery would after a crash, never reversed.
-    fn spawn(&self, id: String, guard: ExclusiveGuard, rt: Option<tokio::runtime::Handle>) {
-        let journal = JobJournal::new(self.inner.clone(), id.clone(), true);
-        let inner = self.inner.clone();
-        let link = remote::AgentLink {
-            locator: Arc::new(self.inner.engine.clone()),
-            rt,
-        };
-        let spawned = std::thread::Builder::new()
-            .name(format!("restore-{id}"))
-            .spawn(move || {
-                let faults = &inner.faults;
-                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    apply::run_with(&journal, faults, &link)
-                }));
-                if outcome.is_err() {
-                    let r = journal.snapshot();
-                    if r.status.is_final() {
-                        tracing::error!(restore = %journal.id, "the restore panicked after it ended");
-                    } else if r.commit_decided {
-                        tracing::error!(restore = %journal.id, "the restore panicked after the commit decision; completing the commit");
-                        apply::complete_with(
-                            &journal,
-                            faults,
-                            &link,
-                            Some("the restore stopped unexpectedly after its commit was decided; the commit was completed"),
-                        );
-                    } else {
-                        tracing::error!(restore = %journal.id, "the restore panicked; rolling back");
-                        apply::rollback_all_with(
-                            &journal,
-                            faults,
-                            &link,
-                            S::Failed,
-                            "internal error: the restore stopped unexpectedly; every component was put back",
-                        );
-                    }
-                }
-                // Nothing acts on an end that is not on disk: the lock stays held until it is.
-                journal.flush_durably();
-                let r = journal.snapshot();
-                tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
-                drop(guard);
-                journal.publish();
-                if r.status == S::Succeeded {
-                    apply::purge_retired(&r);
-                }
-            });
-        if let Err(e) = spawned {
-            // Nothing was touched; the guard went with the closure.
-            let journal = JobJournal::new(self.inner.clone(), id, false);
-            let _ = journal.update(&mut |r| {
-                r.status = S::Failed;
-                r.finished_at = Some(Utc::now().trunc_subsecs(0));
-                r.errors
-                    .push(format!("could not start the restore thread: {e}"));
-            });
-            journal.flush_durably();
-        }
     }
 
     /// Blocks until the restore is final (or `timeout`); for tests.
@@ -609,6 +503,89 @@ impl Restorer {
                 return Some(r);
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// What a [`RestoreJob`] does.
+enum Task {
+    /// Applies a recorded plan.
+    Apply,
+    /// Finishes a restore a crash interrupted (see [`recovery`]).
+    Recover,
+    /// Only saves the end that recovery could not save (the finish step does).
+    Flush,
+}
+
+/// A restore as a job of the runner: it holds the lock until the restore is final on disk.
+struct RestoreJob {
+    inner: Arc<Inner>,
+    journal: RestoreJournal,
+    link: remote::AgentLink,
+    task: Task,
+}
+
+impl super::runner::Job for RestoreJob {
+    fn id(&self) -> String {
+        self.journal.id.clone()
+    }
+
+    fn name(&self) -> String {
+        format!("restore {}", self.journal.id)
+    }
+
+    fn run(&self) {
+        let faults = &self.inner.faults;
+        match self.task {
+            Task::Apply => apply::run_with(&self.journal, faults, &self.link),
+            Task::Recover => {
+                recovery::recover_with(&self.journal, faults, &self.link);
+                let r = self.journal.snapshot();
+                tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
+            }
+            Task::Flush => {}
+        }
+    }
+
+    /// A panic is a failure: everything is rolled back, unless the commit had been decided
+    /// (every component applied, the decision on disk): then the commit is completed, as
+    /// recovery would after a crash, never reversed.
+    fn failed_unexpectedly(&self, why: &str) {
+        let (journal, faults, link) = (&self.journal, &self.inner.faults, &self.link);
+        let r = journal.snapshot();
+        if r.status.is_final() {
+            tracing::error!(restore = %journal.id, error = %why, "the restore panicked after it ended");
+        } else if r.commit_decided {
+            tracing::error!(restore = %journal.id, error = %why, "the restore panicked after the commit decision; completing the commit");
+            apply::complete_with(
+                journal,
+                faults,
+                link,
+                Some("the restore stopped unexpectedly after its commit was decided; the commit was completed"),
+            );
+        } else {
+            tracing::error!(restore = %journal.id, error = %why, "the restore panicked; rolling back");
+            apply::rollback_all_with(
+                journal,
+                faults,
+                link,
+                S::Failed,
+                "internal error: the restore stopped unexpectedly; every component was put back",
+            );
+        }
+    }
+
+    /// Nothing acts on an end that is not on disk: the lock stays held until it is.
+    fn make_final_durable(&self) {
+        self.journal.flush_durably();
+    }
+
+    fn show_final(&self) {
+        let r = self.journal.snapshot();
+        tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
+        self.journal.publish();
+        if r.status == S::Succeeded {
+            apply::purge_retired(&r);
         }
     }
 }

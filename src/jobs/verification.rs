@@ -1,9 +1,9 @@
-//! The verification job kind: checks every folder of a backup set against its `SHA256SUMS` on
-//! a thread of its own, while no backup can move the slots. What a check is belongs to
-//! [`crate::sets`]; this module runs it as a job (exclusion, thread, panic boundary, record).
+//! The verification job kind: checks every folder of a backup set against its `SHA256SUMS` as
+//! a job of the runner, while no backup can move the slots. What a check is belongs to
+//! [`crate::sets`]; this module runs it as a job (exclusion, the runner's panic boundary,
+//! record).
 
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{SubsecRound, Utc};
 use tokio::runtime::Handle;
@@ -34,21 +34,17 @@ pub fn start(jobs: &BackupJobs, sets: &Sets, id: &str) -> Result<Verification, V
         return Err(VerifyStartError::BackupRunning(job));
     }
     let (record, progress) = sets.begin_verification(&set)?;
-    let job = record.clone();
-    let rt = Handle::try_current().ok();
-    let me = sets.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("verify-{}", record.id))
-        .spawn(move || run(&me, job, set, progress, rt));
-    if let Err(e) = spawned {
-        let mut failed = record.clone();
-        failed.status = VerificationStatus::Failed;
-        failed.finished_at = Some(Utc::now().trunc_subsecs(0));
-        failed.error = Some(format!("could not start a thread: {e}"));
-        sets.finish_verification(failed.clone());
-        return Ok(failed);
-    }
     tracing::info!(verification = %record.id, set = %id, "verification started");
+    let runner = jobs.runner();
+    let job = VerificationJob {
+        sets: sets.clone(),
+        set,
+        progress,
+        rt: runner.handle().clone(),
+        record: Mutex::new(record.clone()),
+    };
+    // A verification takes no lock (see `crate::jobs::lock::EXCLUDES`).
+    runner.spawn(Arc::new(job), None);
     Ok(record)
 }
 
@@ -62,35 +58,61 @@ fn backup_in_progress(jobs: &BackupJobs) -> Option<String> {
     still.then_some(job.id)
 }
 
-/// The job body; a panic ends the record `failed` instead of leaving it running.
-fn run(
-    sets: &Sets,
-    mut record: Verification,
+/// A verification as a job of the runner.
+struct VerificationJob {
+    sets: Sets,
     set: BackupSet,
     progress: Arc<Progress>,
-    rt: Option<Handle>,
-) {
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        sets.verify_set(&set, &progress, rt.as_ref())
-    }));
-    match result {
-        Ok(folders) => {
-            record.status = if folders.iter().all(|f| f.ok) {
-                VerificationStatus::Passed
-            } else {
-                VerificationStatus::Failed
-            };
-            record.folders = folders;
-        }
-        Err(_) => {
-            tracing::error!(verification = %record.id, "verification panicked");
-            record.status = VerificationStatus::Failed;
-            record.error = Some("internal error: the verification stopped; see the log".into());
-        }
+    /// For the checks of an agent's folders.
+    rt: Handle,
+    record: Mutex<Verification>,
+}
+
+impl VerificationJob {
+    fn record(&self) -> MutexGuard<'_, Verification> {
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
     }
-    record.finished_at = Some(Utc::now().trunc_subsecs(0));
-    record.files_checked = record.folders.iter().map(|f| f.files_checked).sum();
-    record.bytes_checked = record.folders.iter().map(|f| f.bytes_checked).sum();
-    tracing::info!(verification = %record.id, set = %record.set_id, status = ?record.status, "verification finished");
-    sets.finish_verification(record);
+}
+
+impl super::runner::Job for VerificationJob {
+    fn id(&self) -> String {
+        self.record().id.clone()
+    }
+
+    fn name(&self) -> String {
+        format!("verification {}", self.record().id)
+    }
+
+    fn run(&self) {
+        let folders = self
+            .sets
+            .verify_set(&self.set, &self.progress, Some(&self.rt));
+        let mut record = self.record();
+        record.status = if folders.iter().all(|f| f.ok) {
+            VerificationStatus::Passed
+        } else {
+            VerificationStatus::Failed
+        };
+        record.folders = folders;
+    }
+
+    /// A panic ends the record `failed` instead of leaving it running.
+    fn failed_unexpectedly(&self, _why: &str) {
+        let mut record = self.record();
+        record.status = VerificationStatus::Failed;
+        record.error = Some("internal error: the verification stopped; see the log".into());
+    }
+
+    /// Saves the final record and shows it at once: a verification holds no lock, and its
+    /// store keeps the record in memory even when the disk refuses it (logged).
+    fn make_final_durable(&self) {
+        let mut record = self.record().clone();
+        record.finished_at = Some(Utc::now().trunc_subsecs(0));
+        record.files_checked = record.folders.iter().map(|f| f.files_checked).sum();
+        record.bytes_checked = record.folders.iter().map(|f| f.bytes_checked).sum();
+        tracing::info!(verification = %record.id, set = %record.set_id, status = ?record.status, "verification finished");
+        self.sets.finish_verification(record);
+    }
+
+    fn show_final(&self) {}
 }

@@ -12,9 +12,7 @@
 //! are deleted when a newer one finishes.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,7 +20,9 @@ use chrono::{SubsecRound, Utc};
 
 use super::verify::Progress;
 use super::{BackupSet, SetsError, Verification, VerificationStatus, VerificationSummary};
-use crate::engine::fsutil::{self, IoContext, IoError};
+use crate::engine::fsutil::IoError;
+use crate::toolkit::job_id::{self, IdIssuer};
+use crate::toolkit::record_dir::{Record, RecordDir, RecordIndex};
 
 /// Finished records kept per set.
 pub const KEEP_PER_SET: usize = 20;
@@ -33,30 +33,16 @@ struct Running {
     progress: Arc<Progress>,
 }
 
-#[derive(Default)]
 struct State {
-    records: BTreeMap<String, Verification>,
+    records: RecordIndex<Verification>,
     running: Option<Running>,
-    /// The highest ID issued or found on disk; new IDs sort after it (records pruned from
-    /// memory must not have their IDs issued again).
-    last_id: Option<String>,
-}
-
-/// The ID after `last` for a job starting at `stamp` (`YYYYMMDDTHHMMSSZ`): `<stamp>-0001`, or,
-/// in the same second (or if the clock went back), `last`'s stamp with the next sequence.
-fn next_id(last: Option<&str>, stamp: &str) -> String {
-    let parsed = last.and_then(|l| {
-        let (t, seq) = l.rsplit_once('-')?;
-        Some((t.to_string(), seq.parse::<u32>().ok()?))
-    });
-    match parsed {
-        Some((t, seq)) if t.as_str() >= stamp => format!("{t}-{:04}", seq.saturating_add(1)),
-        _ => format!("{stamp}-0001"),
-    }
+    /// Issues IDs after the highest one issued or found on disk (records pruned from memory
+    /// must not have their IDs issued again).
+    ids: IdIssuer,
 }
 
 pub(crate) struct VerificationStore {
-    dir: PathBuf,
+    dir: RecordDir,
     state: Mutex<State>,
 }
 
@@ -67,60 +53,49 @@ pub(crate) enum BeginError {
     Io(IoError),
 }
 
-fn write_record(dir: &Path, r: &Verification) -> Result<(), IoError> {
-    let path = dir.join(format!("{}.json", r.id));
-    let bytes = serde_json::to_vec_pretty(r)
-        .map_err(|e| IoError::new("encoding", &path, io::Error::other(e)))?;
-    fsutil::write_atomic(&path, &bytes)
+impl Record for Verification {
+    type Status = VerificationStatus;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status(&self) -> VerificationStatus {
+        self.status
+    }
+    fn belongs_in(&self, stem: &str) -> bool {
+        self.id == stem && super::acceptable_id(&self.id)
+    }
 }
 
 impl VerificationStore {
     pub fn open(state_dir: &Path) -> Result<VerificationStore, SetsError> {
-        let dir = state_dir.join(VERIFICATIONS_DIR);
-        fs::create_dir_all(&dir).ctx("creating folder", &dir)?;
-        let mut records = BTreeMap::new();
-        for entry in fs::read_dir(&dir).ctx("listing", &dir)? {
-            let entry = entry.ctx("listing", &dir)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            if name.contains(".tmp-") {
-                let _ = fs::remove_file(&path);
-                continue;
-            }
-            if !name.ends_with(".json") {
-                continue;
-            }
-            let parsed = fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES)
-                .map_err(|e| e.to_string())
-                .and_then(|b| {
-                    serde_json::from_slice::<Verification>(&b).map_err(|e| e.to_string())
-                });
-            let mut r = match parsed {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "skipping an unreadable verification record");
-                    continue;
-                }
-            };
-            if name != format!("{}.json", r.id) || !super::acceptable_id(&r.id) {
-                tracing::warn!(file = %path.display(), "skipping a verification record whose ID does not match its file name");
-                continue;
-            }
-            if r.status == VerificationStatus::Running {
-                r.status = VerificationStatus::Interrupted;
-                r.finished_at = Some(Utc::now().trunc_subsecs(0));
-                r.error = Some("the master stopped while this verification ran".into());
-                write_record(&dir, &r)?;
-            }
-            records.insert(r.id.clone(), r);
+        let dir = RecordDir::create(state_dir.join(VERIFICATIONS_DIR))?;
+        let mut loaded = dir.load::<Verification>()?;
+        for u in &loaded.unreadable {
+            tracing::warn!(file = %u.path.display(), error = %u.error, "skipping an unreadable verification record");
         }
-        let last_id = records.keys().next_back().cloned();
+        // The restart rule of this kind: a verification still running is `interrupted`.
+        let running: Vec<String> = loaded
+            .index
+            .oldest_first()
+            .filter(|r| r.status == VerificationStatus::Running)
+            .map(|r| r.id.clone())
+            .collect();
+        for id in running {
+            let Some(r) = loaded.index.get_mut(&id) else {
+                continue;
+            };
+            r.status = VerificationStatus::Interrupted;
+            r.finished_at = Some(Utc::now().trunc_subsecs(0));
+            r.error = Some("the master stopped while this verification ran".into());
+            dir.save(&*r)?;
+        }
+        let ids = IdIssuer::new(job_id::VERIFICATION, loaded.index.last_id());
         Ok(VerificationStore {
             dir,
             state: Mutex::new(State {
-                records,
+                records: loaded.index,
                 running: None,
-                last_id,
+                ids,
             }),
         })
     }
@@ -136,11 +111,7 @@ impl VerificationStore {
             return Err(BeginError::Busy(r.id.clone()));
         }
         let now = Utc::now().trunc_subsecs(0);
-        let id = next_id(
-            st.last_id.as_deref(),
-            &now.format("%Y%m%dT%H%M%SZ").to_string(),
-        );
-        st.last_id = Some(id.clone());
+        let id = st.ids.issue(now);
         let record = Verification {
             id,
             set_id: set.id.clone(),
@@ -153,9 +124,9 @@ impl VerificationStore {
             folders: Vec::new(),
             error: None,
         };
-        write_record(&self.dir, &record).map_err(BeginError::Io)?;
+        self.dir.save(&record).map_err(BeginError::Io)?;
         let progress = Arc::new(Progress::default());
-        st.records.insert(record.id.clone(), record.clone());
+        st.records.insert(record.clone());
         st.running = Some(Running {
             id: record.id.clone(),
             progress: progress.clone(),
@@ -165,7 +136,7 @@ impl VerificationStore {
 
     /// Stores the final record (in memory even if the disk refuses it) and prunes old ones.
     pub fn finish(&self, record: Verification) {
-        if let Err(e) = write_record(&self.dir, &record) {
+        if let Err(e) = self.dir.save(&record) {
             tracing::error!(verification = %record.id, error = %e, "could not write the verification record");
         }
         let mut st = self.lock();
@@ -173,19 +144,17 @@ impl VerificationStore {
             st.running = None;
         }
         let set_id = record.set_id.clone();
-        st.records.insert(record.id.clone(), record);
+        st.records.insert(record);
         let finished: Vec<String> = st
             .records
-            .values()
-            .rev()
+            .newest_first()
             .filter(|r| r.set_id == set_id && r.status != VerificationStatus::Running)
             .map(|r| r.id.clone())
             .collect();
         for old in finished.into_iter().skip(KEEP_PER_SET) {
             st.records.remove(&old);
-            let path = self.dir.join(format!("{old}.json"));
-            if let Err(e) = fs::remove_file(&path) {
-                tracing::warn!(file = %path.display(), error = %e, "could not remove an old verification record");
+            if let Err(e) = self.dir.remove(&old) {
+                tracing::warn!(error = %e, "could not remove an old verification record");
             }
         }
     }
@@ -208,8 +177,7 @@ impl VerificationStore {
     pub fn for_set(&self, set_id: &str) -> Vec<Verification> {
         let st = self.lock();
         st.records
-            .values()
-            .rev()
+            .newest_first()
             .filter(|r| r.set_id == set_id)
             .map(|r| self.with_progress(&st, r.clone()))
             .collect()
@@ -219,7 +187,7 @@ impl VerificationStore {
     pub fn last_finished(&self) -> BTreeMap<String, VerificationSummary> {
         let st = self.lock();
         let mut out = BTreeMap::new();
-        for r in st.records.values().rev() {
+        for r in st.records.newest_first() {
             if matches!(
                 r.status,
                 VerificationStatus::Passed | VerificationStatus::Failed
@@ -234,17 +202,24 @@ impl VerificationStore {
 
 #[cfg(test)]
 mod tests {
-    use super::next_id;
+    use super::*;
+
+    fn at(stamp: &str) -> chrono::DateTime<Utc> {
+        chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
+            .unwrap()
+            .and_utc()
+    }
 
     #[test]
     fn ids_always_increase() {
-        assert_eq!(next_id(None, "20261126T020000Z"), "20261126T020000Z-0001");
-        let same = next_id(Some("20261126T020000Z-0001"), "20261126T020000Z");
+        let mut ids = IdIssuer::new(job_id::VERIFICATION, None);
+        assert_eq!(ids.issue(at("20261126T020000Z")), "20261126T020000Z-0001");
+        let same = ids.issue(at("20261126T020000Z"));
         assert_eq!(same, "20261126T020000Z-0002");
-        let later = next_id(Some(&same), "20261126T020001Z");
+        let later = ids.issue(at("20261126T020001Z"));
         assert_eq!(later, "20261126T020001Z-0001");
         // The clock went back: still after the last one.
-        let back = next_id(Some(&later), "20261126T015959Z");
+        let back = ids.issue(at("20261126T015959Z"));
         assert_eq!(back, "20261126T020001Z-0002");
         assert!(back > later && later > same);
     }

@@ -10,8 +10,6 @@
 //! next one (no separate counter file: a record is written before its ID is ever shown).
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -19,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::engine::backup_id::{self, IdParts};
-use crate::engine::fsutil::{self, IoError};
+use crate::engine::fsutil::IoError;
 use crate::engine::Profile;
+use crate::toolkit::record_dir::{Record, RecordDir};
 
 /// Prefix of every restore ID.
 pub const ID_PREFIX: &str = "R";
@@ -452,51 +451,40 @@ pub fn record_path(state_dir: &Path, id: &str) -> PathBuf {
     records_dir(state_dir).join(format!("{id}.json"))
 }
 
+/// The record store of restores, `<state_dir>/jobs/restores`.
+pub fn record_dir(state_dir: &Path) -> RecordDir {
+    RecordDir::new(records_dir(state_dir))
+}
+
 /// Writes a record atomically.
 pub fn save(state_dir: &Path, rec: &RestoreRecord) -> Result<(), IoError> {
-    let path = record_path(state_dir, &rec.id);
-    let json = serde_json::to_vec_pretty(rec)
-        .map_err(|e| IoError::new("serialising", &path, io::Error::other(e)))?;
-    fsutil::write_atomic(&path, &json)
+    record_dir(state_dir).save(rec)
+}
+
+impl Record for RestoreRecord {
+    type Status = RestoreStatus;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status(&self) -> RestoreStatus {
+        self.status
+    }
+    fn belongs_in(&self, stem: &str) -> bool {
+        is_restore_id(&self.id) && self.id == stem
+    }
 }
 
 /// Loads every record (sorted by ID); unreadable ones are skipped and reported as warnings.
 /// Leftover temp files of interrupted writes are removed.
 pub fn load_all(state_dir: &Path) -> Result<(Vec<RestoreRecord>, Vec<String>), IoError> {
-    let dir = records_dir(state_dir);
-    fs::create_dir_all(&dir).map_err(|e| IoError::new("creating folder", &dir, e))?;
-    let mut records = Vec::new();
-    let mut warnings = Vec::new();
-    let entries = fs::read_dir(&dir).map_err(|e| IoError::new("listing", &dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| IoError::new("listing", &dir, e))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.contains(".tmp-") {
-            let _ = fs::remove_file(&path);
-            continue;
-        }
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let parsed = fsutil::read_regular(&path, fsutil::MAX_STATE_FILE_BYTES)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<RestoreRecord>(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(r) if is_restore_id(&r.id) && name == format!("{}.json", r.id) => records.push(r),
-            Ok(r) => warnings.push(format!(
-                "skipping restore record {}: its ID {:?} does not match the file name",
-                path.display(),
-                r.id
-            )),
-            Err(e) => warnings.push(format!(
-                "skipping unreadable restore record {}: {e}",
-                path.display()
-            )),
-        }
-    }
-    records.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok((records, warnings))
+    let dir = RecordDir::create(records_dir(state_dir))?;
+    let loaded = dir.load::<RestoreRecord>()?;
+    let warnings = loaded
+        .unreadable
+        .iter()
+        .map(|u| format!("skipping restore record {}: {}", u.path.display(), u.error))
+        .collect();
+    Ok((loaded.index.oldest_first().cloned().collect(), warnings))
 }
 
 /// The time and sequence of a restore ID; `None` for anything else.
@@ -508,15 +496,18 @@ pub fn is_restore_id(id: &str) -> bool {
     parse_restore_id(id).is_some()
 }
 
-/// The next restore ID after `last` at `now` (same rules as backup IDs).
+/// The next restore ID after `last` at `now`: the job IDs' one scheme
+/// ([`crate::toolkit::job_id::next`]) in the restore form.
 pub fn next_restore_id(last: Option<IdParts>, now: DateTime<Utc>) -> (String, IdParts) {
-    let parts = backup_id::next_after(last, now);
-    (format!("{ID_PREFIX}{}", backup_id::format(parts)), parts)
+    let form = crate::toolkit::job_id::RESTORE;
+    let parts = crate::toolkit::job_id::next(form, last, now);
+    (form.format(parts), parts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

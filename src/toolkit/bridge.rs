@@ -16,6 +16,24 @@ pub enum BridgeError {
     Stopped,
 }
 
+/// The runtime of code started outside any runtime (unit tests, tools): one for the whole
+/// process, made at its first use and never dropped. The server never uses it: its jobs run
+/// on the server's runtime.
+pub fn shared_handle() -> Result<Handle, BridgeError> {
+    static SHARED: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if let Some(rt) = SHARED.get() {
+        return Ok(rt.handle().clone());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("shared-runtime")
+        .enable_all()
+        .build()
+        .map_err(BridgeError::Runtime)?;
+    // A runtime made by a racing first use is dropped here, outside any runtime.
+    Ok(SHARED.get_or_init(|| rt).handle().clone())
+}
+
 /// Runs `fut` on the runtime `rt` when there is one (the server's), else on a runtime of its
 /// own; waits for its output on this thread.
 pub fn run_blocking<T: Send + 'static>(
