@@ -382,8 +382,8 @@ impl Txns {
             errors.push(FieldError::new("items", "a custom component needs items"));
         }
         for (j, item) in req.items.iter().enumerate() {
-            if let Err(m) = check_relative(item) {
-                errors.push(FieldError::new(format!("items[{j}]"), m));
+            if let Err(e) = check_relative(item) {
+                errors.push(FieldError::new(format!("items[{j}]"), e.to_string()));
             }
         }
         if !errors.is_empty() {
