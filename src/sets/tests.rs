@@ -309,15 +309,7 @@ fn only_the_newest_finished_records_are_kept_per_set() {
 
 /// Sets a folder's mtime (and so, by the change, its ctime: now) far back.
 fn backdate(p: &Path) {
-    let t = nix::sys::time::TimeSpec::new(1_600_000_000, 0);
-    nix::sys::stat::utimensat(
-        None,
-        p,
-        &t,
-        &t,
-        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-    )
-    .unwrap();
+    crate::engine::tree_copy::tests::set_times(p, 1_600_000_000, 0);
 }
 
 /// The set view is read from disk once and then served from memory while the folders stay as
