@@ -179,13 +179,16 @@ impl RemoteStore {
             .collect())
     }
 
-    async fn send_abort(
+    /// `POST .../backups/{id}/{decision}` (`commit`, `abort`) with the master's settings for the
+    /// component: idempotent on the agent, so retried.
+    async fn send_decision(
         &self,
+        decision: &str,
         id: &str,
         spec: &ComponentSpec,
         errors: &[String],
     ) -> Result<TxnView, StoreError> {
-        let url = self.path(&format!("/backups/{}/abort", urlencode(id)));
+        let url = self.path(&format!("/backups/{}/{decision}", urlencode(id)));
         let body = remote_spec(spec, errors);
         self.send(
             Retry::Idempotent,
@@ -274,7 +277,10 @@ impl ComponentStore for RemoteStore {
         let mut failures = 0;
         loop {
             if cancel.is_cancelled() {
-                if let Err(e) = self.send_abort(id, spec, &["cancelled".into()]).await {
+                if let Err(e) = self
+                    .send_decision("abort", id, spec, &["cancelled".into()])
+                    .await
+                {
                     tracing::warn!(component = %self.name, error = %e, "could not stop the agent's prepare");
                 }
                 return PrepareOutcome {
@@ -333,18 +339,7 @@ impl ComponentStore for RemoteStore {
     }
 
     async fn commit(&self, id: &str, spec: &ComponentSpec) -> Result<Ack, StoreError> {
-        let url = self.path(&format!("/backups/{}/commit", urlencode(id)));
-        let body = remote_spec(spec, &[]);
-        let v: TxnView = match self
-            .send(
-                Retry::Idempotent,
-                Method::POST,
-                &url,
-                Some(&body),
-                CALL_TIMEOUT,
-            )
-            .await
-        {
+        let v = match self.send_decision("commit", id, spec, &[]).await {
             Ok(v) => v,
             Err(e @ StoreError::Conflict(_)) => {
                 return Err(self.explain_conflict(id, Decision::Commit, e).await)
@@ -369,7 +364,7 @@ impl ComponentStore for RemoteStore {
         spec: &ComponentSpec,
         errors: &[String],
     ) -> Result<Ack, StoreError> {
-        match self.send_abort(id, spec, errors).await {
+        match self.send_decision("abort", id, spec, errors).await {
             Ok(v) => Ok(Ack {
                 heuristic: self.heuristic(Decision::Abort, &v.participation),
             }),
