@@ -52,7 +52,7 @@ pub fn create_app(
         InitError = (),
     >,
 > {
-    let (app, api) = App::new()
+    let app = App::new()
         .into_utoipa_app()
         .openapi(api::ApiDoc::openapi())
         .app_data(parts.state.clone())
@@ -65,14 +65,12 @@ pub fn create_app(
         .app_data(parts.resolver.clone())
         .app_data(parts.streams.clone())
         .app_data(tokens)
-        .app_data(web::PayloadConfig::new(api::json::MAX_BODY))
         .app_data(
             web::JsonConfig::default()
                 .limit(api::json::MAX_BODY)
                 .error_handler(|e, _| error::json_error(e).into()),
-        )
-        .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
-        .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+        );
+    let (app, api) = api::with_extractor_config(app)
         .configure(api::routes)
         .split_for_parts();
     let api = api::served_openapi(api, parts.state.config().metrics_public);

@@ -254,11 +254,11 @@ impl AppState {
     fn rewrite(
         &self,
         cfg: &Config,
-        edit: impl FnOnce(&str) -> Result<String, String>,
+        edit: impl FnOnce(&str) -> Result<String, config::EditError>,
     ) -> Result<(), ApiError> {
         let text = std::fs::read_to_string(&cfg.file)
             .map_err(|e| ApiError::internal(format!("reading {}: {e}", cfg.file.display())))?;
-        let new_text = edit(&text).map_err(ApiError::internal)?;
+        let new_text = edit(&text).map_err(|e| ApiError::internal(e.to_string()))?;
         let new_cfg = Config::parse(&new_text, &cfg.file).map_err(ApiError::validation)?;
         config::write_atomic(&cfg.file, new_text.as_bytes()).map_err(|e| {
             ApiError::new(

@@ -12,7 +12,8 @@
 //! one does not.
 
 use actix_web::{get, post, web, HttpResponse};
-use utoipa::OpenApi;
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 
 use super::restore::AgentRestores;
 use super::txn::Txns;
@@ -97,7 +98,29 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-type Key = web::Path<(String, String)>;
+/// The path of a backup of a component: `/components/{name}/backups/{id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BackupPath {
+    /// Component name
+    #[param(example = "trk")]
+    name: String,
+    /// Backup ID
+    #[param(example = "20261126T020000Z")]
+    id: String,
+}
+
+/// The path of a restore of a component: `/components/{name}/restores/{restore_id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RestorePath {
+    /// Component name
+    #[param(example = "trk")]
+    name: String,
+    /// The master's restore ID
+    #[param(example = "R20261126T101500Z")]
+    restore_id: String,
+}
 
 /// The agent and its components
 ///
@@ -135,10 +158,7 @@ pub async fn get_agent(
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
-    ),
+    params(BackupPath),
     responses(
         (status = 200, description = "The backup on this agent", body = TxnView,
             example = json!(crate::api::examples::txn_prepared())),
@@ -146,9 +166,12 @@ pub async fn get_agent(
     )
 )]
 #[get("/components/{name}/backups/{id}")]
-pub async fn get_txn(_: Viewer, txns: web::Data<Txns>, key: Key) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(txns.status(&name, &id)?))
+pub async fn get_txn(
+    _: Viewer,
+    txns: web::Data<Txns>,
+    key: web::Path<BackupPath>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(txns.status(&key.name, &key.id)?))
 }
 
 /// Prepare a backup
@@ -163,10 +186,7 @@ pub async fn get_txn(_: Viewer, txns: web::Data<Txns>, key: Key) -> Result<HttpR
     tag = "agent",
     security(("bearer" = [])),
     request_body(content = RemoteSpec, example = json!(crate::api::examples::remote_spec())),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
-    ),
+    params(BackupPath),
     responses(
         (status = 202, description = "Preparing", body = TxnView,
             example = json!(crate::api::examples::txn_preparing())),
@@ -177,11 +197,10 @@ pub async fn get_txn(_: Viewer, txns: web::Data<Txns>, key: Key) -> Result<HttpR
 pub async fn prepare_txn(
     _: Admin,
     txns: web::Data<Txns>,
-    key: Key,
+    key: web::Path<BackupPath>,
     body: ValidJson<RemoteSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    let v = txns.prepare(&name, &id, &body.0).await?;
+    let v = txns.prepare(&key.name, &key.id, &body.0).await?;
     Ok(HttpResponse::Accepted().json(v))
 }
 
@@ -195,10 +214,7 @@ pub async fn prepare_txn(
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
-    ),
+    params(BackupPath),
     responses(
         (status = 200, description = "The backup on this agent", body = TxnView,
             example = json!(crate::api::examples::txn_prepared())),
@@ -209,10 +225,9 @@ pub async fn prepare_txn(
 pub async fn renew_txn(
     _: Admin,
     txns: web::Data<Txns>,
-    key: Key,
+    key: web::Path<BackupPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(txns.renew(&name, &id).await?))
+    Ok(HttpResponse::Ok().json(txns.renew(&key.name, &key.id).await?))
 }
 
 /// Commit a backup
@@ -229,10 +244,7 @@ pub async fn renew_txn(
     tag = "agent",
     security(("bearer" = [])),
     request_body(content = RemoteSpec, example = json!(crate::api::examples::remote_spec())),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
-    ),
+    params(BackupPath),
     responses(
         (status = 200, description = "Committed", body = TxnView,
             example = json!(crate::api::examples::txn_committed())),
@@ -243,11 +255,10 @@ pub async fn renew_txn(
 pub async fn commit_txn(
     _: Admin,
     txns: web::Data<Txns>,
-    key: Key,
+    key: web::Path<BackupPath>,
     body: ValidJson<RemoteSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(txns.commit(&name, &id, &body.0).await?))
+    Ok(HttpResponse::Ok().json(txns.commit(&key.name, &key.id, &body.0).await?))
 }
 
 /// Abort a backup
@@ -260,10 +271,7 @@ pub async fn commit_txn(
     tag = "agent",
     security(("bearer" = [])),
     request_body(content = RemoteSpec, example = json!(crate::api::examples::remote_spec_abort())),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("id" = String, Path, description = "Backup ID", example = "20261126T020000Z"),
-    ),
+    params(BackupPath),
     responses(
         (status = 200, description = "Aborted", body = TxnView,
             example = json!(crate::api::examples::txn_aborted())),
@@ -274,11 +282,10 @@ pub async fn commit_txn(
 pub async fn abort_txn(
     _: Admin,
     txns: web::Data<Txns>,
-    key: Key,
+    key: web::Path<BackupPath>,
     body: ValidJson<RemoteSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(txns.abort(&name, &id, &body.0).await?))
+    Ok(HttpResponse::Ok().json(txns.abort(&key.name, &key.id, &body.0).await?))
 }
 
 /// A component's history
@@ -336,8 +343,6 @@ pub async fn verify_slot(
     Ok(HttpResponse::Ok().json(v))
 }
 
-type RestoreKey = web::Path<(String, String)>;
-
 /// A restore on this agent
 ///
 /// Where a restore of the component stands on this agent: its record, with the component's
@@ -346,10 +351,7 @@ type RestoreKey = web::Path<(String, String)>;
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
-    ),
+    params(RestorePath),
     responses(
         (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord,
             example = json!(crate::api::examples::agent_restore_applied())),
@@ -360,10 +362,9 @@ type RestoreKey = web::Path<(String, String)>;
 pub async fn get_restore(
     _: Viewer,
     restores: web::Data<AgentRestores>,
-    key: RestoreKey,
+    key: web::Path<RestorePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(restores.status(&name, &id)?))
+    Ok(HttpResponse::Ok().json(restores.status(&key.name, &key.restore_id)?))
 }
 
 /// Renew a restore
@@ -375,10 +376,7 @@ pub async fn get_restore(
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
-    ),
+    params(RestorePath),
     responses(
         (status = 200, description = "The restore on this agent", body = crate::restore::RestoreRecord,
             example = json!(crate::api::examples::agent_restore_applied())),
@@ -389,10 +387,9 @@ pub async fn get_restore(
 pub async fn renew_restore(
     _: Admin,
     restores: web::Data<AgentRestores>,
-    key: RestoreKey,
+    key: web::Path<RestorePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(restores.renew(&name, &id).await?))
+    Ok(HttpResponse::Ok().json(restores.renew(&key.name, &key.restore_id).await?))
 }
 
 /// Plan a restore
@@ -406,10 +403,7 @@ pub async fn renew_restore(
     tag = "agent-restores",
     security(("bearer" = [])),
     request_body(content = RemoteRestoreRequest, example = json!(crate::api::examples::remote_restore_request())),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
-    ),
+    params(RestorePath),
     responses(
         (status = 200, description = "The plan", body = crate::restore::ComponentRestore,
             example = json!(crate::api::examples::agent_restore_plan())),
@@ -420,11 +414,10 @@ pub async fn renew_restore(
 pub async fn plan_restore(
     _: Admin,
     restores: web::Data<AgentRestores>,
-    key: RestoreKey,
+    key: web::Path<RestorePath>,
     body: ValidJson<RemoteRestoreRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(restores.plan(&name, &id, &body.0).await?))
+    Ok(HttpResponse::Ok().json(restores.plan(&key.name, &key.restore_id, &body.0).await?))
 }
 
 /// Apply a restore
@@ -440,10 +433,7 @@ pub async fn plan_restore(
     tag = "agent-restores",
     security(("bearer" = [])),
     request_body(content = RemoteRestoreRequest, example = json!(crate::api::examples::remote_restore_request())),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
-    ),
+    params(RestorePath),
     responses(
         (status = 200, description = "Applied; waiting for the decision", body = crate::restore::RestoreRecord,
             example = json!(crate::api::examples::agent_restore_applied())),
@@ -454,11 +444,10 @@ pub async fn plan_restore(
 pub async fn apply_restore(
     _: Admin,
     restores: web::Data<AgentRestores>,
-    key: RestoreKey,
+    key: web::Path<RestorePath>,
     body: ValidJson<RemoteRestoreRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(restores.apply(&name, &id, &body.0).await?))
+    Ok(HttpResponse::Ok().json(restores.apply(&key.name, &key.restore_id, &body.0).await?))
 }
 
 /// Commit a restore
@@ -469,10 +458,7 @@ pub async fn apply_restore(
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
-    ),
+    params(RestorePath),
     responses(
         (status = 200, description = "Committed", body = crate::restore::RestoreRecord,
             example = json!(crate::api::examples::agent_restore_committed())),
@@ -483,10 +469,9 @@ pub async fn apply_restore(
 pub async fn commit_restore(
     _: Admin,
     restores: web::Data<AgentRestores>,
-    key: RestoreKey,
+    key: web::Path<RestorePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(restores.commit(&name, &id).await?))
+    Ok(HttpResponse::Ok().json(restores.commit(&key.name, &key.restore_id).await?))
 }
 
 /// Roll a restore back
@@ -497,10 +482,7 @@ pub async fn commit_restore(
 #[utoipa::path(
     tag = "agent-restores",
     security(("bearer" = [])),
-    params(
-        ("name" = String, Path, description = "Component name", example = "trk"),
-        ("restore_id" = String, Path, description = "The master's restore ID", example = "R20261126T101500Z"),
-    ),
+    params(RestorePath),
     responses(
         (status = 200, description = "Rolled back", body = crate::restore::RestoreRecord,
             example = json!(crate::api::examples::agent_restore_rolled_back())),
@@ -511,8 +493,7 @@ pub async fn commit_restore(
 pub async fn rollback_restore(
     _: Admin,
     restores: web::Data<AgentRestores>,
-    key: RestoreKey,
+    key: web::Path<RestorePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = key.into_inner();
-    Ok(HttpResponse::Ok().json(restores.rollback(&name, &id).await?))
+    Ok(HttpResponse::Ok().json(restores.rollback(&key.name, &key.restore_id).await?))
 }

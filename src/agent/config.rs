@@ -27,8 +27,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::config::{
-    has_dot_dot, parse_profile, read_tokens, resolve, valid_name, ConfigError, TokenSpec,
-    MAX_HOOK_TIMEOUT,
+    check_new_name, has_dot_dot, read_tokens, resolve, ConfigError, TokenSpec, MAX_HOOK_TIMEOUT,
 };
 use crate::engine::Profile;
 use crate::error::FieldError;
@@ -213,29 +212,10 @@ impl AgentConfig {
             allowed.extend(central);
             r.check_keys(t, &p, &allowed);
             let name = r.string(t, &p, "name").unwrap_or_default();
-            if !valid_name(&name) {
-                r.push(
-                    &p,
-                    "name",
-                    format!("{name:?} must be 1 to 32 of a-z, 0-9, '_' and '-'"),
-                );
-            } else if !names.insert(name.clone()) {
-                r.push(&p, "name", format!("{name:?} is used by two components"));
+            if let Err(msg) = check_new_name(&name, &mut names) {
+                r.push(&p, "name", msg);
             }
-            let profile = match r.string(t, &p, "profile") {
-                Some(s) => parse_profile(&s).unwrap_or_else(|| {
-                    r.push(
-                        &p,
-                        "profile",
-                        format!("unknown profile {s:?}; one of maestro-hub, maestro-lui, maestro-tracker, custom"),
-                    );
-                    Profile::Custom
-                }),
-                None => {
-                    r.push(&p, "profile", "is required".into());
-                    Profile::Custom
-                }
-            };
+            let profile = r.profile(t, &p);
             let home = match r.string(t, &p, "home") {
                 Some(h) => {
                     let home = resolve(&base_dir, &h);

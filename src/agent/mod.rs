@@ -42,7 +42,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::Tokens;
-use crate::error::{self, ApiError, ProblemKind};
+use crate::error::{ApiError, ProblemKind};
 use crate::server::ServeError;
 use config::AgentConfig;
 use txn::Txns;
@@ -75,15 +75,13 @@ pub fn create_agent_app(
     >,
 > {
     use utoipa::OpenApi;
-    let (app, doc) = App::new()
+    let app = App::new()
         .into_utoipa_app()
         .openapi(api::AgentDoc::openapi())
         .app_data(txns)
         .app_data(restores)
-        .app_data(tokens)
-        .app_data(web::PayloadConfig::new(crate::api::json::MAX_BODY))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
-        .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+        .app_data(tokens);
+    let (app, doc) = crate::api::with_extractor_config(app)
         .configure(api::routes)
         .split_for_parts();
     app.service(crate::api::swagger_index("backup-master agent API"))

@@ -148,6 +148,30 @@ pub fn served_openapi(mut api: openapi::OpenApi, metrics_public: bool) -> openap
     api
 }
 
+/// What the master's app and the agent's share: the request body limit, and problem+json for
+/// actix's own query and path errors.
+pub fn with_extractor_config<T>(
+    app: utoipa_actix_web::UtoipaApp<T>,
+) -> utoipa_actix_web::UtoipaApp<T>
+where
+    T: actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+{
+    app.app_data(actix_web::web::PayloadConfig::new(json::MAX_BODY))
+        .app_data(
+            actix_web::web::QueryConfig::default()
+                .error_handler(|e, _| crate::error::query_error(e).into()),
+        )
+        .app_data(
+            actix_web::web::PathConfig::default()
+                .error_handler(|e, _| crate::error::path_error(e).into()),
+        )
+}
+
 /// The Swagger UI page (`/swagger-ui/`, `/swagger-ui/index.html`) with `title` as the page's
 /// title; registered before utoipa's Swagger UI service, which serves the rest of its files.
 pub fn swagger_index(title: &'static str) -> actix_web::Resource {

@@ -18,6 +18,7 @@
 //! `.backup-master-index` (see [`index::INDEX_FILE_NAME`]). Verification ignores these three.
 
 pub mod backup_id;
+pub mod digest;
 pub mod faults;
 pub mod folder_check;
 pub mod index;

@@ -24,15 +24,14 @@
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use sha2::{Digest, Sha256};
-
+use crate::engine::digest::sha256_stream;
 use crate::engine::index::INDEX_FILE_NAME;
 use crate::engine::readme::README_FILE;
 use crate::engine::sums::{SumsLine, SumsSource, SUMS_FILE_NAME};
@@ -148,21 +147,19 @@ fn hash_file(path: &Path, buf: &mut [u8], progress: &Progress) -> io::Result<([u
     if !f.metadata()?.is_file() {
         return Err(io::Error::other("no longer a regular file"));
     }
-    let mut hasher = Sha256::new();
-    let mut total = 0u64;
-    loop {
-        let n = match f.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        total += n as u64;
-        progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
-    }
+    let digest = sha256_stream(
+        &mut f,
+        buf,
+        |e| e,
+        |chunk| {
+            progress
+                .bytes
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            Ok(())
+        },
+    )?;
     progress.files.fetch_add(1, Ordering::Relaxed);
-    Ok((hasher.finalize().into(), total))
+    Ok(digest)
 }
 
 /// One hashing worker: takes (path, expected sum) from the channel until it closes.
@@ -394,6 +391,7 @@ pub fn check_tree(folder: &Path, progress: &Progress) -> TreeCheck {
 mod tests {
     use super::*;
     use crate::engine::sums::render_sums;
+    use sha2::{Digest, Sha256};
     use std::os::unix::fs::symlink;
 
     fn sum(b: &[u8]) -> [u8; 32] {

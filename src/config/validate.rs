@@ -1,0 +1,376 @@
+//! Semantic checks of a config, shared by start-up and the API: listen address, schedule,
+//! hooks and components (names, items, local and remote placement).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::{
+    check_relative, has_dot_dot, items_of, profile_name, resolve, ComponentConfig, Config,
+    FieldError, HookSettings, ScheduleSettings, MAX_HOOK_TIMEOUT, MAX_KEEP,
+};
+use crate::engine::{folder_check, Profile};
+
+/// Names inside a backup folder that the backup itself writes; no item may be called so.
+const RESERVED_NAMES: [&str; 3] = ["readme.txt", "SHA256SUMS", ".backup-master-index"];
+
+/// Semantic validation shared by start-up and the API. Field paths are those of the file
+/// (`schedule.daily_time`, `components[2].keep`).
+pub fn validate(cfg: &Config) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if cfg.listen.parse::<SocketAddr>().is_err() {
+        errors.push(FieldError::new(
+            "listen",
+            "must be an address like 127.0.0.1:8080",
+        ));
+    }
+    errors.extend(validate_schedule(&cfg.schedule, "schedule"));
+    errors.extend(validate_hooks(&cfg.hooks, &cfg.base_dir, "hooks"));
+    errors.extend(validate_components(cfg));
+    errors
+}
+
+/// The schedule rules are the scheduler's own (`crate::schedule`), so the API refuses exactly
+/// what the scheduler could not run.
+pub fn validate_schedule(s: &ScheduleSettings, prefix: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Err(msg) = crate::schedule::parse_daily_time(&s.daily_time) {
+        errors.push(FieldError::new(format!("{prefix}.daily_time"), msg));
+    }
+    if !s.time_zone.is_empty() {
+        if let Err(msg) = crate::schedule::validate_time_zone(&s.time_zone) {
+            errors.push(FieldError::new(
+                format!("{prefix}.time_zone"),
+                format!("{msg}; use an IANA name such as Europe/Berlin, or empty for the machine's zone"),
+            ));
+        }
+    }
+    errors
+}
+
+pub fn validate_hooks(h: &HookSettings, base_dir: &Path, prefix: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (key, cmd) in [("on_success", &h.on_success), ("on_failure", &h.on_failure)] {
+        if cmd.contains('\0') {
+            errors.push(FieldError::new(
+                format!("{prefix}.{key}"),
+                "must not contain NUL",
+            ));
+        } else if let Err(e) = shell_words::split(cmd) {
+            errors.push(FieldError::new(
+                format!("{prefix}.{key}"),
+                format!("cannot be split into arguments: {e}"),
+            ));
+        }
+    }
+    if !h.work_folder.is_empty() {
+        let field = format!("{prefix}.work_folder");
+        if has_dot_dot(&h.work_folder) {
+            errors.push(FieldError::new(field, "must not contain '..'"));
+        } else if !resolve(base_dir, &h.work_folder).is_dir() {
+            errors.push(FieldError::new(
+                field,
+                format!("{:?} is not an existing folder", h.work_folder),
+            ));
+        }
+    }
+    if h.timeout_seconds == 0 || h.timeout_seconds > MAX_HOOK_TIMEOUT {
+        errors.push(FieldError::new(
+            format!("{prefix}.timeout_seconds"),
+            format!("must be between 1 and {MAX_HOOK_TIMEOUT}"),
+        ));
+    }
+    if h.env.len() > MAX_HOOK_ENV {
+        errors.push(FieldError::new(
+            format!("{prefix}.env"),
+            format!("lists {} names; at most {MAX_HOOK_ENV}", h.env.len()),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, name) in h.env.iter().enumerate() {
+        let field = format!("{prefix}.env[{i}]");
+        if let Err(msg) = check_env_name(name) {
+            errors.push(FieldError::new(field, msg));
+        } else if !seen.insert(name.as_str()) {
+            errors.push(FieldError::new(field, format!("{name:?} is listed twice")));
+        }
+    }
+    errors
+}
+
+/// Most names in `hooks.env`.
+pub const MAX_HOOK_ENV: usize = 100;
+
+/// A name `hooks.env` may list: a plain variable name, and not one the master sets itself
+/// (`BACKUP_*`, which also covers the master's own `BACKUP_MASTER_*` secrets).
+fn check_env_name(name: &str) -> Result<(), String> {
+    let plain = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !plain {
+        return Err(format!(
+            "{name:?} is not a variable name: 1 to 128 of A-Z, a-z, 0-9 and '_', not starting with a digit"
+        ));
+    }
+    if name.starts_with("BACKUP_") {
+        return Err(format!(
+            "{name:?}: BACKUP_* variables are set by the master itself and never passed on"
+        ));
+    }
+    Ok(())
+}
+
+/// A component name: `[a-z0-9_-]{1,32}`.
+pub fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A component name not used before in `names` (which it joins): the message for the
+/// `name` field otherwise. The agent's config checks its components' names with it too.
+pub(crate) fn check_new_name(name: &str, names: &mut HashSet<String>) -> Result<(), String> {
+    if !valid_name(name) {
+        Err(format!("{name:?} must be 1 to 32 of a-z, 0-9, '_' and '-'"))
+    } else if !names.insert(name.to_string()) {
+        Err(format!("{name:?} is used by two components"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The errors found in one component, each under its field path (`components[2].keep`).
+struct Found<'p> {
+    prefix: &'p str,
+    errors: Vec<FieldError>,
+}
+
+impl Found<'_> {
+    fn add(&mut self, key: &str, message: impl Into<String>) {
+        self.errors
+            .push(FieldError::new(format!("{}.{key}", self.prefix), message));
+    }
+}
+
+fn validate_components(cfg: &Config) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut names = HashSet::new();
+    if cfg.components.is_empty() {
+        errors.push(FieldError::new(
+            "components",
+            "at least one [[components]] entry is required",
+        ));
+    }
+    // (index, backup folder) of each local component whose folder is checked.
+    let mut placed: Vec<(usize, PathBuf)> = Vec::new();
+    for (i, c) in cfg.components.iter().enumerate() {
+        let prefix = format!("components[{i}]");
+        let mut found = Found {
+            prefix: &prefix,
+            errors: Vec::new(),
+        };
+        if let Err(msg) = check_new_name(&c.name, &mut names) {
+            found.add("name", msg);
+        }
+        if c.keep > MAX_KEEP {
+            found.add("keep", format!("must be between 0 and {MAX_KEEP}"));
+        }
+        check_items(c, &mut found);
+        if c.backup_folder.is_empty() {
+            found.add("backup_folder", "must not be empty");
+        } else if has_dot_dot(&c.backup_folder) {
+            found.add("backup_folder", "must not contain '..'");
+        }
+        match (&c.home, &c.agent) {
+            (Some(_), Some(_)) => found.add(
+                "agent",
+                "a component is local (home) or remote (agent), not both",
+            ),
+            (None, None) => found.add("home", "is required (the component's folder)"),
+            (None, Some(url)) => check_remote(cfg, c, url, &mut found),
+            (Some(home), None) => {
+                if let Some(folder) = check_local(cfg, c, home, &mut found) {
+                    placed.push((i, folder));
+                }
+            }
+        }
+        if c.agent_token_file.is_some() && c.agent.is_none() {
+            found.add(
+                "agent_token_file",
+                "only a remote component (agent) has a token file",
+            );
+        }
+        if c.agent_ca_file.is_some() && c.agent.is_none() {
+            found.add(
+                "agent_ca_file",
+                "only a remote component (agent) has a CA file",
+            );
+        }
+        errors.extend(found.errors);
+    }
+    // One folder check over every local component's folders at once (they must not overlap).
+    let site = site_of(cfg);
+    for (i, folder) in placed {
+        for p in folder_check::check_backup_folder(&site, &cfg.components[i].name, &folder) {
+            errors.push(FieldError::new(
+                format!("components[{i}].backup_folder"),
+                p.to_string(),
+            ));
+        }
+    }
+    errors
+}
+
+/// `items`: listed for profile `custom` only, each a relative path, not a reserved name, once.
+fn check_items(c: &ComponentConfig, found: &mut Found<'_>) {
+    match (c.profile, &c.items) {
+        (Profile::Custom, None) => found.add("items", "profile custom needs a list of items"),
+        (Profile::Custom, Some(items)) if items.is_empty() => {
+            found.add("items", "profile custom needs at least one item")
+        }
+        (Profile::Custom, Some(items)) => {
+            let mut seen = HashSet::new();
+            for (j, item) in items.iter().enumerate() {
+                let key = format!("items[{j}]");
+                if let Err(e) = check_relative(item) {
+                    found.add(&key, e.to_string());
+                } else if RESERVED_NAMES.contains(&item.trim_end_matches('/')) {
+                    found.add(
+                        &key,
+                        format!("{item:?} is a name the backup folder itself uses"),
+                    );
+                } else if !seen.insert(item.trim_end_matches('/').to_string()) {
+                    found.add(&key, format!("{item:?} is listed twice"));
+                }
+            }
+        }
+        (_, Some(_)) => found.add(
+            "items",
+            format!(
+                "only profile custom lists items; {} backs up {}",
+                profile_name(c.profile),
+                c.profile.default_items().join(", ")
+            ),
+        ),
+        (_, None) => {}
+    }
+}
+
+/// A remote component: its folder's name, the agent URL, its token and CA file. The folder
+/// itself is on the agent's machine, which checks the rest for itself.
+fn check_remote(cfg: &Config, c: &ComponentConfig, url: &str, found: &mut Found<'_>) {
+    if !c.backup_folder.is_empty() && !c.backup_folder.contains('\0') {
+        for p in folder_check::check_names(Path::new(&c.backup_folder)) {
+            found.add("backup_folder", p.to_string());
+        }
+    }
+    if let Err(e) = check_agent_url(url) {
+        found.add("agent", e.to_string());
+    } else if c.agent_ca_file.is_some() && !url.starts_with("https://") {
+        found.add("agent_ca_file", "only an https:// agent has a CA file");
+    }
+    if let Err(e) = cfg.agent_token(c) {
+        found.add("agent_token_file", e.to_string());
+    }
+    if let Some(ca) = &c.agent_ca_file {
+        let path = resolve(&cfg.base_dir, ca);
+        match std::fs::read(&path) {
+            Ok(pem) => {
+                if reqwest::Certificate::from_pem(&pem).is_err() {
+                    found.add(
+                        "agent_ca_file",
+                        format!("{} is not a PEM certificate", path.display()),
+                    );
+                }
+            }
+            Err(e) => found.add(
+                "agent_ca_file",
+                format!("cannot read {}: {e}", path.display()),
+            ),
+        }
+    }
+}
+
+/// A local component: its home must exist. The backup folder to check against the others,
+/// where its name passed the checks above.
+fn check_local(
+    cfg: &Config,
+    c: &ComponentConfig,
+    home: &str,
+    found: &mut Found<'_>,
+) -> Option<PathBuf> {
+    let home = resolve(&cfg.base_dir, home);
+    if !home.is_dir() {
+        found.add(
+            "home",
+            format!("{} is not an existing folder", home.display()),
+        );
+        None
+    } else if !c.backup_folder.is_empty() && !has_dot_dot(&c.backup_folder) {
+        Some(resolve(&home, &c.backup_folder))
+    } else {
+        None
+    }
+}
+
+/// The local components of `cfg` and its state dir, as [`folder_check`] sees them.
+pub fn site_of(cfg: &Config) -> folder_check::Site {
+    let components = cfg
+        .components
+        .iter()
+        .filter(|c| c.agent.is_none())
+        .filter_map(|c| {
+            let home = cfg.home_of(c)?;
+            let folder_ok = !c.backup_folder.is_empty() && !has_dot_dot(&c.backup_folder);
+            Some(folder_check::Resident {
+                name: c.name.clone(),
+                backup_folder: folder_ok.then(|| resolve(&home, &c.backup_folder)),
+                items: items_of(c)
+                    .into_iter()
+                    .filter(|it| check_relative(it).is_ok())
+                    .collect(),
+                home,
+            })
+        })
+        .collect();
+    folder_check::Site {
+        components,
+        state_dir: Some(cfg.state_dir.clone()),
+        allowed_roots: None,
+    }
+}
+
+/// What is wrong with an agent URL (the message names the URL).
+#[derive(Debug, thiserror::Error)]
+pub enum AgentUrlError {
+    #[error("{url:?} is not a URL: {reason}")]
+    NotAUrl { url: String, reason: String },
+    #[error("{0:?} must start with http:// or https://")]
+    Scheme(String),
+    #[error("{0:?} names no host")]
+    NoHost(String),
+    #[error("{0:?} must be just scheme://host:port (no user, query or fragment)")]
+    Extra(String),
+}
+
+/// Checks an agent URL: `http://` or `https://`, a host, nothing after the path.
+pub fn check_agent_url(url: &str) -> Result<reqwest::Url, AgentUrlError> {
+    let u = reqwest::Url::parse(url).map_err(|e| AgentUrlError::NotAUrl {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(AgentUrlError::Scheme(url.to_string()));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(AgentUrlError::NoHost(url.to_string()));
+    }
+    if u.query().is_some() || u.fragment().is_some() || !u.username().is_empty() {
+        return Err(AgentUrlError::Extra(url.to_string()));
+    }
+    Ok(u)
+}

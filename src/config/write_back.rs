@@ -1,0 +1,121 @@
+//! Write-back: settings changed through the API written into the operator's file with
+//! `toml_edit`, comments and alignment kept, and replaced atomically.
+
+use std::path::Path;
+
+use toml_edit::{DocumentMut, Item, Table};
+
+use super::{HookSettings, ScheduleSettings};
+
+/// Why a config text could not be edited (the API answers 500: the file was valid when read).
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("{0}")]
+    Syntax(#[from] toml_edit::TomlError),
+    #[error("{0} is not a table in the file")]
+    NotATable(&'static str),
+    #[error("components[{0}] not found in the file")]
+    NoComponent(usize),
+}
+
+/// Sets `key = value` in `t`, keeping the comment and spacing around the old value. A comment
+/// after the value stays in its column (aligned with its neighbours') when the new value is
+/// wider or narrower, and keeps at least one space before it.
+fn set_value(t: &mut Table, key: &str, new: impl Into<toml_edit::Value>) {
+    let mut new: toml_edit::Value = new.into();
+    if let Some(old) = t.get(key).and_then(Item::as_value) {
+        let mut decor = old.decor().clone();
+        let suffix = decor.suffix().and_then(|s| s.as_str()).map(str::to_string);
+        if let Some(suffix) = suffix {
+            if let Some(realigned) = realign_comment(&suffix, &bare(old), &bare(&new)) {
+                decor.set_suffix(realigned);
+            }
+        }
+        *new.decor_mut() = decor;
+    }
+    t.insert(key, Item::Value(new));
+}
+
+/// A value as written, without the spacing and comment around it.
+fn bare(v: &toml_edit::Value) -> String {
+    let mut v = v.clone();
+    v.decor_mut().clear();
+    v.to_string()
+}
+
+/// The suffix after a value (`   # comment`) for a value written as `new` instead of `old`:
+/// the spaces before the comment grow or shrink by the difference in width, one at least.
+/// `None` (keep the suffix as it is) when there is no comment, the spacing is not plain
+/// spaces, or a value spans lines.
+fn realign_comment(suffix: &str, old: &str, new: &str) -> Option<String> {
+    let comment = suffix.trim_start_matches(' ');
+    if !comment.starts_with('#') || old.contains('\n') || new.contains('\n') {
+        return None;
+    }
+    let spaces = suffix.len() - comment.len();
+    let column = spaces + old.chars().count();
+    let spaces = column.saturating_sub(new.chars().count()).max(1);
+    Some(format!("{}{comment}", " ".repeat(spaces)))
+}
+
+fn table_mut<'d>(doc: &'d mut DocumentMut, key: &'static str) -> Result<&'d mut Table, EditError> {
+    doc.entry(key)
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .ok_or(EditError::NotATable(key))
+}
+
+/// The config text with `schedule` and `hooks` replaced, everything else (comments too) kept.
+pub fn edit_settings(
+    text: &str,
+    schedule: &ScheduleSettings,
+    hooks: &HookSettings,
+) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let s = table_mut(&mut doc, "schedule")?;
+    set_value(s, "enabled", schedule.enabled);
+    set_value(s, "daily_time", schedule.daily_time.as_str());
+    set_value(s, "time_zone", schedule.time_zone.as_str());
+    set_value(s, "catch_up", schedule.catch_up);
+    let h = table_mut(&mut doc, "hooks")?;
+    set_value(h, "on_success", hooks.on_success.as_str());
+    set_value(h, "on_failure", hooks.on_failure.as_str());
+    set_value(h, "work_folder", hooks.work_folder.as_str());
+    set_value(h, "timeout_seconds", hooks.timeout_seconds as i64);
+    // Written only when there is something to say or the file already has the key.
+    if !hooks.env.is_empty() || h.contains_key("env") {
+        let arr: toml_edit::Array = hooks.env.iter().map(String::as_str).collect();
+        set_value(h, "env", arr);
+    }
+    Ok(doc.to_string())
+}
+
+/// The config text with component `index`'s `backup_folder`, `keep` and `items` replaced.
+pub fn edit_component(
+    text: &str,
+    index: usize,
+    backup_folder: &str,
+    keep: u32,
+    items: Option<&[String]>,
+) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let t = doc
+        .get_mut("components")
+        .and_then(Item::as_array_of_tables_mut)
+        .and_then(|a| a.get_mut(index))
+        .ok_or(EditError::NoComponent(index))?;
+    set_value(t, "backup_folder", backup_folder);
+    set_value(t, "keep", keep as i64);
+    if let Some(items) = items {
+        let arr: toml_edit::Array = items.iter().map(String::as_str).collect();
+        set_value(t, "items", arr);
+    }
+    Ok(doc.to_string())
+}
+
+/// Replaces `path` with `text` atomically: temp file in the same folder, fsync, rename, fsync
+/// of the folder. A reader sees the old or the new file, never a mix.
+pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    // keep the operator's permissions on the file (a config may hold secrets' paths)
+    crate::toolkit::fsutil::write_atomic_keeping_mode(path, text).map_err(|e| e.source)
+}

@@ -1,0 +1,264 @@
+//! The HTTP plumbing of a remote store: the client (timeouts, a private CA), one request with
+//! its retry policy, and agent errors and TLS failures turned into messages naming the agent.
+
+use crate::engine::single_line;
+use crate::store::StoreError;
+use crate::toolkit::Backoff;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{RemoteStore, ATTEMPTS, CALL_TIMEOUT, CONNECT_TIMEOUT};
+
+/// A token that never shows in `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Whether a call may be sent again after a transport error or a 5xx answer.
+#[derive(Clone, Copy)]
+pub(super) enum Retry {
+    /// Not idempotent (a prepare, an apply): sent once.
+    Once,
+    /// Idempotent: retried.
+    Idempotent,
+}
+
+/// The problem+json body an agent answers errors with (the fields used here).
+#[derive(Deserialize)]
+struct ProblemBody {
+    detail: Option<String>,
+}
+
+impl RemoteStore {
+    /// A store for component `name` served at `url` (`http://host:port` or `https://...`);
+    /// `ca_pem` adds a trusted CA for a private-CA https agent.
+    pub fn new(
+        name: &str,
+        url: &str,
+        token: String,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<RemoteStore, String> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .user_agent(concat!("backup-master/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| format!("agent_ca_file is not a PEM certificate: {e}"))?;
+            b = b.add_root_certificate(cert);
+        }
+        let client = b
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(RemoteStore {
+            name: name.to_string(),
+            base: url.trim_end_matches('/').to_string(),
+            token: Secret(token),
+            client,
+            alarm_secs: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The agent's base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    pub(super) fn path(&self, rest: &str) -> String {
+        format!(
+            "{}/agent/v1/components/{}{rest}",
+            self.base,
+            urlencode(&self.name)
+        )
+    }
+
+    /// A request to the agent, sent once or, for an idempotent call (`retry`), retried on
+    /// transport errors and 5xx answers up to [`ATTEMPTS`] times.
+    pub(super) async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        retry: Retry,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<T, StoreError> {
+        let attempts = match retry {
+            Retry::Once => 1,
+            Retry::Idempotent => ATTEMPTS,
+        };
+        let mut backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(2));
+        let mut attempt = 1;
+        loop {
+            let mut rb = self
+                .client
+                .request(method.clone(), url)
+                .bearer_auth(&self.token.0)
+                .timeout(timeout);
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            match self.attempt(rb, timeout).await {
+                Err(StoreError::Remote(e)) if attempt < attempts => {
+                    tracing::debug!(component = %self.name, attempt, error = %e, "retrying an agent call");
+                    backoff.sleep().await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of a request; maps every failure to a `StoreError` naming the agent.
+    pub(super) async fn attempt<T: DeserializeOwned>(
+        &self,
+        rb: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<T, StoreError> {
+        let agent = &self.base;
+        let resp = rb.send().await.map_err(|e| {
+            let e = e.without_url();
+            if e.is_timeout() {
+                StoreError::Remote(format!(
+                    "agent {agent} did not answer within {} s",
+                    timeout.as_secs()
+                ))
+            } else if let Some(kind) = tls_failure(&e) {
+                StoreError::Remote(tls_message(agent, &self.name, kind, &error_chain(&e)))
+            } else {
+                StoreError::Remote(format!("agent {agent} is unreachable: {}", error_chain(&e)))
+            }
+        })?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json::<T>().await.map_err(|e| {
+                StoreError::Remote(format!(
+                    "agent {agent} sent an unreadable answer: {}",
+                    e.without_url()
+                ))
+            });
+        }
+        let detail = resp
+            .json::<ProblemBody>()
+            .await
+            .ok()
+            .and_then(|p| p.detail)
+            .map(|d| single_line(&d))
+            .unwrap_or_else(|| status.to_string());
+        Err(match status {
+            StatusCode::UNAUTHORIZED => StoreError::Refused(format!(
+                "agent {agent} refused the master's token for component {} (401: {detail}); check agent_token_file or {}",
+                self.name,
+                crate::config::agent_token_env(&self.name)
+            )),
+            StatusCode::FORBIDDEN => StoreError::Refused(format!(
+                "agent {agent} refused component {}: the master's token has too weak a role (403: {detail})",
+                self.name
+            )),
+            StatusCode::CONFLICT => {
+                StoreError::Conflict(format!("agent {agent} refused (409): {detail}"))
+            }
+            s if s.is_client_error() => {
+                StoreError::Refused(format!("agent {agent} refused ({}): {detail}", s.as_u16()))
+            }
+            s => StoreError::Remote(format!("agent {agent} failed ({}): {detail}", s.as_u16())),
+        })
+    }
+}
+
+/// The causes of an error, joined (reqwest's own message is terse: "error sending request").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    single_line(&out)
+}
+
+/// Why a TLS handshake with an agent failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TlsFailure {
+    /// The master did not accept the agent's certificate (unknown CA, wrong name, expired).
+    Certificate,
+    /// Anything else in the handshake (e.g. the agent speaks plain http).
+    Handshake,
+}
+
+/// Whether a failed request failed in the TLS handshake. rustls's error travels inside an
+/// `io::Error` (whose `source()` skips it) and may be boxed on the way, so the typed check is
+/// backed by the messages rustls writes.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
+    let of = |t: &rustls::Error| match t {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            TlsFailure::Certificate
+        }
+        _ => TlsFailure::Handshake,
+    };
+    let mut cur = Some(e);
+    while let Some(s) = cur {
+        if let Some(t) = s.downcast_ref::<rustls::Error>() {
+            return Some(of(t));
+        }
+        if let Some(t) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(of(t));
+        }
+        cur = s.source();
+    }
+    let text = error_chain(e).to_lowercase();
+    if text.contains("certificate") {
+        Some(TlsFailure::Certificate)
+    } else if text.contains("tls") || text.contains("handshake") || text.contains("corrupt message")
+    {
+        Some(TlsFailure::Handshake)
+    } else {
+        None
+    }
+}
+
+/// Says that the TLS handshake with the agent of `component` failed, and what to check. A
+/// certificate the master does not accept is not "unreachable": the agent answered.
+fn tls_message(agent: &str, component: &str, kind: TlsFailure, chain: &str) -> String {
+    let advice = match kind {
+        TlsFailure::Certificate => {
+            "the agent's TLS certificate was not accepted; set agent_ca_file of the component \
+             to the CA that signed it, and check that the certificate names the host of the agent URL"
+        }
+        TlsFailure::Handshake => {
+            "check that the agent serves https (tls_cert_file, tls_key_file) at that address"
+        }
+    };
+    single_line(&format!(
+        "TLS with agent {agent} of component {component} failed: {advice} ({chain})"
+    ))
+}
+
+/// Percent-encodes a path segment (component names and IDs are plain, but be safe).
+pub(super) fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
