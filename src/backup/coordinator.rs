@@ -54,6 +54,7 @@
 //! The end of a backup and a withdrawn decision are written with [`persist_durably`]: nothing
 //! acts on them (readers, the job lock, the hook) before they are on disk.
 
+use crate::engine::participation::HeuristicLog;
 use crate::toolkit::journal_error::JournalError;
 use crate::toolkit::Backoff;
 use std::collections::HashSet;
@@ -354,24 +355,7 @@ async fn commit_all(run: &Run) -> BackupStatus {
 /// Records a heuristic outcome an agent reported (an operator's decision on its machine).
 fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
     tracing::warn!("{}", single_line(&h.describe()));
-    persist(journal, &mut |r| note_heuristic(r, h));
-}
-
-/// Adds heuristic outcome `h` to a backup record once: the outcome, and its line among the
-/// errors (a mismatch) or the notes.
-pub fn note_heuristic(r: &mut BackupRecord, h: &HeuristicOutcome) {
-    if !r.heuristic.contains(h) {
-        r.heuristic.push(h.clone());
-    }
-    let line = single_line(&h.describe());
-    let list = if h.mismatch {
-        &mut r.errors
-    } else {
-        &mut r.notes
-    };
-    if !list.contains(&line) {
-        list.push(line);
-    }
+    persist(journal, &mut |r| r.note_heuristic(h));
 }
 
 /// Records that component `name` committed.

@@ -3,6 +3,7 @@
 
 use super::backup_job::BackupJob;
 use super::*;
+use crate::engine::participation::HeuristicLog;
 use crate::toolkit::journal_error::JournalError;
 
 impl BackupJobs {
@@ -160,8 +161,7 @@ impl BackupJobs {
         id: &str,
         h: &crate::store::HeuristicOutcome,
     ) -> Result<(), JournalError> {
-        BackupJournal::new(self.inner.clone(), id)
-            .update(&mut |r| coordinator::note_heuristic(r, h))
+        BackupJournal::new(self.inner.clone(), id).update(&mut |r| r.note_heuristic(h))
     }
 
     /// Refuses a backup while a maestro-lui home's `lui.ini` still has the `RestoreFromBackup=`

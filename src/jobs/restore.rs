@@ -3,13 +3,16 @@
 //! job of the runner ([`super::runner`]), and recovering one a crash interrupted. What a restore does to a home
 //! is [`crate::restore`]'s; this module runs it as a job.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use chrono::Utc;
 
 use super::{BackupJobs, ExclusiveGuard, JobKind, ListQuery, StartError as LockError};
 use crate::engine::faults::Faults;
+use crate::engine::participation::HeuristicLog;
 use crate::restore::apply::{self, Journal};
 use crate::restore::record::{self, RestoreStatus as S};
 use crate::restore::{
@@ -40,6 +43,9 @@ struct Inner {
     ids: Mutex<IdIssuer>,
     /// Serialises snapshot-and-save, so an older snapshot never overwrites a newer one.
     write_lock: Mutex<()>,
+    /// The journals of restores running as jobs: a change from outside the job (a heuristic
+    /// outcome) goes through the job's own record, never over it.
+    live: Mutex<BTreeMap<String, Weak<RestoreJournal>>>,
 }
 
 /// The restore jobs. Cheap to clone; `Send + Sync`.
@@ -82,6 +88,8 @@ struct RestoreJournal {
     id: String,
     hold_final: bool,
     held: Mutex<Option<RestoreRecord>>,
+    /// The held final record was shown: later changes are shown at once.
+    published: AtomicBool,
     work: Mutex<Work>,
 }
 
@@ -97,6 +105,7 @@ impl RestoreJournal {
             id,
             hold_final,
             held: Mutex::new(None),
+            published: AtomicBool::new(false),
             work: Mutex::new(Work {
                 saved: Critical::of(&rec),
                 rec,
@@ -128,7 +137,7 @@ impl RestoreJournal {
     fn show(&self, work: &Work) {
         let mut view = work.rec.clone();
         work.saved.put(&mut view);
-        if self.hold_final && view.status.is_final() {
+        if self.hold_final && view.status.is_final() && !self.published.load(Ordering::SeqCst) {
             *lock(&self.held) = Some(view);
         } else {
             lock(&self.inner.records).insert(view);
@@ -186,8 +195,11 @@ impl RestoreJournal {
         lock(&self.work).dirty
     }
 
-    /// Shows a held final record to readers.
+    /// Shows a held final record to readers; any later change is shown at once. Under the
+    /// write lock, like every `show`, so no change is left held after it.
     fn publish(&self) {
+        let _w = lock(&self.inner.write_lock);
+        self.published.store(true, Ordering::SeqCst);
         if let Some(rec) = lock(&self.held).take() {
             lock(&self.inner.records).insert(rec);
         }
@@ -282,6 +294,7 @@ impl Restorer {
                 records: Mutex::new(records.into_iter().collect()),
                 ids: Mutex::new(last),
                 write_lock: Mutex::new(()),
+                live: Mutex::new(BTreeMap::new()),
             }),
         };
         for id in running {
@@ -332,6 +345,12 @@ impl Restorer {
 
     /// Runs `task` on restore `journal.id` as a job of the runner, holding `guard`.
     fn run_job(&self, journal: RestoreJournal, task: Task, guard: Option<ExclusiveGuard>) {
+        let journal = Arc::new(journal);
+        {
+            let mut live = lock(&self.inner.live);
+            live.retain(|_, j| j.strong_count() > 0);
+            live.insert(journal.id.clone(), Arc::downgrade(&journal));
+        }
         let runner = self.inner.engine.runner();
         let job = RestoreJob {
             inner: self.inner.clone(),
@@ -352,24 +371,21 @@ impl Restorer {
         id: &str,
         h: &crate::store::HeuristicOutcome,
     ) -> Result<(), String> {
-        let line = crate::engine::single_line(&h.describe());
+        // A restore still running as a job: through its journal, so the job's record (which
+        // may hold a final status not yet shown) is the one changed and saved.
+        let live = lock(&self.inner.live).get(id).and_then(Weak::upgrade);
+        if let Some(journal) = live {
+            return journal
+                .update(&mut |r| r.note_heuristic(h))
+                .map_err(|e| e.to_string());
+        }
         let _w = lock(&self.inner.write_lock);
         let mut records = lock(&self.inner.records);
         let rec = records
             .get_mut(id)
             .ok_or_else(|| format!("no restore {id}"))?;
         let mut next = rec.clone();
-        if !next.heuristic.contains(h) {
-            next.heuristic.push(h.clone());
-        }
-        let list = if h.mismatch {
-            &mut next.errors
-        } else {
-            &mut next.notes
-        };
-        if !list.contains(&line) {
-            list.push(line);
-        }
+        next.note_heuristic(h);
         record::save(&self.inner.state_dir, &next).map_err(|e| e.to_string())?;
         *rec = next;
         Ok(())
@@ -520,7 +536,7 @@ enum Task {
 /// A restore as a job of the runner: it holds the lock until the restore is final on disk.
 struct RestoreJob {
     inner: Arc<Inner>,
-    journal: RestoreJournal,
+    journal: Arc<RestoreJournal>,
     link: remote::AgentLink,
     task: Task,
 }
@@ -537,9 +553,9 @@ impl super::runner::Job for RestoreJob {
     fn run(&self) {
         let faults = &self.inner.faults;
         match self.task {
-            Task::Apply => apply::run_with(&self.journal, faults, &self.link),
+            Task::Apply => apply::run_with(&*self.journal, faults, &self.link),
             Task::Recover => {
-                recovery::recover_with(&self.journal, faults, &self.link);
+                recovery::recover_with(&*self.journal, faults, &self.link);
                 let r = self.journal.snapshot();
                 tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
             }
@@ -551,7 +567,7 @@ impl super::runner::Job for RestoreJob {
     /// (every component applied, the decision on disk): then the commit is completed, as
     /// recovery would after a crash, never reversed.
     fn failed_unexpectedly(&self, why: &str) {
-        let (journal, faults, link) = (&self.journal, &self.inner.faults, &self.link);
+        let (journal, faults, link) = (&*self.journal, &self.inner.faults, &self.link);
         let r = journal.snapshot();
         if r.status.is_final() {
             tracing::error!(restore = %journal.id, error = %why, "the restore panicked after it ended");
@@ -587,5 +603,67 @@ impl super::runner::Job for RestoreJob {
         if r.status == S::Succeeded {
             apply::purge_retired(&r);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::participation::{Decision, HeuristicOutcome};
+
+    /// A heuristic outcome met between the job's final save and the moment it is shown (the
+    /// resolver works beside the job) is added to the job's own record: the final status on
+    /// disk is never written back to `running`, and the outcome is shown with the end.
+    #[test]
+    fn a_heuristic_outcome_met_while_the_end_is_held_goes_through_the_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let faults = || Faults::parse("").unwrap();
+        let engine = BackupJobs::open_with(state.clone(), vec![], faults(), None).unwrap();
+        let sets = crate::jobs::verification::open_sets(&engine).unwrap();
+        let restorer = Restorer::open_with(&state, engine, sets, faults()).unwrap();
+        let id = restorer.issue_id();
+        let rec = RestoreRecord::blank(&id, "20261126T020000Z", S::Running, Utc::now());
+        record::save(&state, &rec).unwrap();
+        lock(&restorer.inner.records).insert(rec);
+        let journal = Arc::new(RestoreJournal::new(
+            restorer.inner.clone(),
+            id.clone(),
+            true,
+        ));
+        lock(&restorer.inner.live).insert(id.clone(), Arc::downgrade(&journal));
+        journal
+            .update(&mut |r| {
+                r.status = S::Succeeded;
+                r.finished_at = Some(Utc::now());
+            })
+            .unwrap();
+        assert_eq!(restorer.get(&id).unwrap().status, S::Running, "held");
+
+        let h = HeuristicOutcome {
+            component: "hub".into(),
+            agent: Some("https://agent.example:8443".into()),
+            decision: Decision::Commit,
+            outcome: Decision::Rollback,
+            at: Utc::now(),
+            mismatch: true,
+        };
+        restorer.record_heuristic(&id, &h).unwrap();
+        let (on_disk, _) = record::load_all(&state).unwrap();
+        let on_disk = on_disk.into_iter().find(|r| r.id == id).unwrap();
+        assert_eq!(on_disk.status, S::Succeeded, "the end on disk stays");
+        assert_eq!(on_disk.heuristic, [h.clone()]);
+
+        journal.publish();
+        let shown = restorer.get(&id).unwrap();
+        assert_eq!(shown.status, S::Succeeded);
+        assert_eq!(shown.heuristic, [h.clone()]);
+        // After the end is shown, a later outcome is shown at once.
+        let later = HeuristicOutcome {
+            component: "lui".into(),
+            ..h
+        };
+        restorer.record_heuristic(&id, &later).unwrap();
+        assert_eq!(restorer.get(&id).unwrap().heuristic.len(), 2);
     }
 }

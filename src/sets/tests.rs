@@ -368,5 +368,8 @@ fn the_set_view_is_kept_in_memory_and_follows_changes_by_hand() {
     assert!(!b.successful, "{b:?}");
     make_folder(&r.join("lui").join("backup"), "B", "lui");
     let b = f.sets.get("B").unwrap();
-    assert!(b.successful, "an in-place rewrite back to success is seen: {b:?}");
+    assert!(
+        b.successful,
+        "an in-place rewrite back to success is seen: {b:?}"
+    );
 }
