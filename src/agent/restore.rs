@@ -38,6 +38,7 @@
 //!   component, or a backup of it (preparing, prepared or in doubt), is open is refused (409
 //!   naming it).
 
+use crate::toolkit::journal::JournalError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,7 +58,6 @@ use crate::restore::record::{
 };
 use crate::store::wire::{OpenState, OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::store::{Decision, OperatorDecision, Participation};
-use crate::toolkit::fsutil::IoError;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -111,8 +111,8 @@ impl AgentJournal {
     }
 }
 
-impl Journal for AgentJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
+impl Journal<RestoreRecord> for AgentJournal {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), JournalError> {
         let mut r = lock(&self.rec);
         let mut next = r.clone();
         f(&mut next);

@@ -55,7 +55,7 @@
 //! acts on them (readers, the job lock, the hook) before they are on disk.
 
 use crate::engine::participation::HeuristicLog;
-use crate::toolkit::journal_error::JournalError;
+use crate::toolkit::journal::{Journal, JournalError};
 use crate::toolkit::Backoff;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,15 +73,12 @@ use crate::store::{
     ProgressUpdate, StoreError,
 };
 
-/// Where the coordinator keeps the job record. Implemented by the job runner (`crate::jobs`).
-pub trait Journal: Send + Sync {
-    /// Applies `f` to the record and persists it (atomically, fsynced). Publishes a progress
-    /// event for every component whose status changed.
-    fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), JournalError>;
+/// Where the coordinator keeps the backup record: the toolkit's job journal (every `update`
+/// saved before it returns, and publishing a progress event for every component whose status
+/// changed), and what a backup needs besides. Implemented by the job runner (`crate::jobs`).
+pub trait CoordinatorJournal: Journal<BackupRecord> {
     /// Records progress in memory and publishes it; not persisted.
     fn progress(&self, component: &str, update: ProgressUpdate);
-    /// The current record, as the job sees it (also changes whose save failed).
-    fn snapshot(&self) -> BackupRecord;
     /// Saves the record as the job sees it again (after a failed save).
     fn flush(&self) -> Result<(), JournalError>;
     /// Reports why the job cannot go on (its record cannot be written), or with `None` that
@@ -100,7 +97,7 @@ pub struct Participant {
 pub struct Run {
     pub id: String,
     pub participants: Vec<Participant>,
-    pub journal: Arc<dyn Journal>,
+    pub journal: Arc<dyn CoordinatorJournal>,
     pub faults: Arc<Faults>,
     /// Stops the prepares (cancel request or a failed component).
     pub stop: CancelToken,
@@ -118,7 +115,7 @@ fn now() -> chrono::DateTime<Utc> {
 }
 
 /// Persists, logging a failure (the in-memory record stays right; the next write may succeed).
-fn persist(journal: &dyn Journal, f: &mut dyn FnMut(&mut BackupRecord)) {
+fn persist(journal: &dyn CoordinatorJournal, f: &mut dyn FnMut(&mut BackupRecord)) {
     if let Err(e) = journal.update(f) {
         tracing::error!(error = %e, "could not write the backup job record");
     }
@@ -131,7 +128,11 @@ const DURABLE_RETRY_MAX: Duration = Duration::from_secs(15);
 /// end of a backup, a withdrawn decision): until the write succeeds the job stays `running` for
 /// readers, keeps the job lock and starts no hook, and the problem is reported (health,
 /// metrics, log); the write is retried (0.5 s doubling to 15 s). Blocks the calling thread.
-pub fn persist_durably(journal: &dyn Journal, what: &str, f: &mut dyn FnMut(&mut BackupRecord)) {
+pub fn persist_durably(
+    journal: &dyn CoordinatorJournal,
+    what: &str,
+    f: &mut dyn FnMut(&mut BackupRecord),
+) {
     let mut result = journal.update(f);
     let mut backoff = Backoff::new(Duration::from_millis(500), DURABLE_RETRY_MAX);
     let mut failed = false;
@@ -353,13 +354,13 @@ async fn commit_all(run: &Run) -> BackupStatus {
 }
 
 /// Records a heuristic outcome an agent reported (an operator's decision on its machine).
-fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
+fn record_heuristic(journal: &dyn CoordinatorJournal, h: &HeuristicOutcome) {
     tracing::warn!("{}", single_line(&h.describe()));
     persist(journal, &mut |r| r.note_heuristic(h));
 }
 
 /// Records that component `name` committed.
-fn record_committed(journal: &dyn Journal, name: &str, ack: &Ack) {
+fn record_committed(journal: &dyn CoordinatorJournal, name: &str, ack: &Ack) {
     persist(journal, &mut |r| {
         if let Some(c) = r.component_mut(name) {
             c.status = ComponentStatus::Committed;
@@ -664,7 +665,7 @@ pub async fn abort_all(run: &Run, reason: &str) {
 /// durably with its after-backup hook owed (`hook_pending`). `extra` may add notes or errors
 /// first. Returns only once the final record is on disk (see [`persist_durably`]).
 pub fn finish(
-    journal: &dyn Journal,
+    journal: &dyn CoordinatorJournal,
     state_dir: &std::path::Path,
     faults: &Faults,
     status: BackupStatus,

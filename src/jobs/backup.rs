@@ -4,7 +4,8 @@
 use super::backup_job::BackupJob;
 use super::*;
 use crate::engine::participation::HeuristicLog;
-use crate::toolkit::journal_error::JournalError;
+use crate::toolkit::journal::Journal;
+use crate::toolkit::journal::JournalError;
 
 impl BackupJobs {
     /// Replaces the components; takes effect for the next backup.

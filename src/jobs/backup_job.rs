@@ -2,6 +2,7 @@
 //! ([`RecoveredBackup`]): their work, panic end and finish.
 
 use super::*;
+use crate::toolkit::journal::Journal;
 
 /// A backup as a job of the runner ([`runner::Job`]).
 pub(super) struct BackupJob {

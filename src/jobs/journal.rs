@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::*;
 use crate::engine::record::{BackupRecord, BackupStatus};
 use crate::restore::{RestoreRecord, RestoreStatus};
-use crate::toolkit::journal_error::JournalError;
+use crate::toolkit::journal::{Journal, JournalError};
 
 /// The critical fields of a job record whose status is `S`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +61,44 @@ with_critical!(RestoreRecord, RestoreStatus);
 
 type BackupCritical = Critical<BackupStatus>;
 
+/// The fault injected (tests) into the save that takes a job of `kind` (`backup`, `restore`)
+/// from `was` to `now`: `fail_save_once:<kind>_decision` for the save of its commit decision,
+/// `<kind>_final` for the save of its end; reported as a failed write of the record at `path`.
+pub(super) fn injected_save_fault<S: Copy + PartialEq + StatusFinal>(
+    faults: &Faults,
+    kind: &str,
+    was: Critical<S>,
+    now: Critical<S>,
+    path: PathBuf,
+) -> Option<IoError> {
+    let save = if now.commit_decided && !was.commit_decided {
+        "decision"
+    } else if now.status.is_final() && !was.status.is_final() {
+        "final"
+    } else {
+        return None;
+    };
+    let e = faults.save_error(&format!("{kind}_{save}"))?;
+    Some(IoError::new("writing", path, e))
+}
+
+/// A job status that may be final.
+pub(super) trait StatusFinal {
+    fn is_final(&self) -> bool;
+}
+
+impl StatusFinal for BackupStatus {
+    fn is_final(&self) -> bool {
+        BackupStatus::is_final(*self)
+    }
+}
+
+impl StatusFinal for RestoreStatus {
+    fn is_final(&self) -> bool {
+        RestoreStatus::is_final(*self)
+    }
+}
+
 /// A backup job's own values of the [`BackupCritical`] fields, while readers see others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Own {
@@ -93,20 +131,10 @@ impl BackupJournal {
     }
 
     fn save(&self, rec: &BackupRecord, was: BackupCritical) -> Result<(), IoError> {
+        let path = record::record_path(&self.inner.state_dir, &self.id);
         let now = Critical::of(rec);
-        let injected = if now.commit_decided && !was.commit_decided {
-            self.inner.faults.save_error("backup_decision")
-        } else if now.status.is_final() && !was.status.is_final() {
-            self.inner.faults.save_error("backup_final")
-        } else {
-            None
-        };
-        if let Some(e) = injected {
-            return Err(IoError::new(
-                "writing",
-                record::record_path(&self.inner.state_dir, &self.id),
-                e,
-            ));
+        if let Some(e) = injected_save_fault(&self.inner.faults, "backup", was, now, path) {
+            return Err(e);
         }
         record::save(&self.inner.state_dir, rec)
     }
@@ -152,7 +180,7 @@ impl BackupJournal {
     }
 }
 
-impl Journal for BackupJournal {
+impl Journal<BackupRecord> for BackupJournal {
     fn update(&self, f: &mut dyn FnMut(&mut BackupRecord)) -> Result<(), JournalError> {
         let _w = lock(&self.inner.write_lock);
         let (snapshot, shown, on_disk) = {
@@ -234,31 +262,6 @@ impl Journal for BackupJournal {
         }
     }
 
-    fn progress(&self, component: &str, u: ProgressUpdate) {
-        let mut st = lock(&self.inner.state);
-        let State { records, live, .. } = &mut *st;
-        let Some(c) = records
-            .get_mut(&self.id)
-            .and_then(|r| r.component_mut(component))
-        else {
-            return;
-        };
-        if c.status != ComponentStatus::Preparing {
-            return;
-        }
-        c.files = u.files;
-        c.files_copied = u.files_copied;
-        c.files_linked = u.files_linked;
-        c.files_cloned = u.files_cloned;
-        c.bytes_copied = u.bytes_copied;
-        c.bytes_linked = u.bytes_linked;
-        c.bytes_cloned = u.bytes_cloned;
-        if let Some(l) = live.get(&self.id) {
-            // No subscriber is fine: events are for whoever follows.
-            let _ = l.tx.send(BackupEvent::progress_of(c));
-        }
-    }
-
     fn snapshot(&self) -> BackupRecord {
         let st = lock(&self.inner.state);
         match st.records.get(&self.id) {
@@ -285,6 +288,33 @@ impl Journal for BackupJournal {
                 hook_pending: false,
                 heuristic: vec![],
             },
+        }
+    }
+}
+
+impl CoordinatorJournal for BackupJournal {
+    fn progress(&self, component: &str, u: ProgressUpdate) {
+        let mut st = lock(&self.inner.state);
+        let State { records, live, .. } = &mut *st;
+        let Some(c) = records
+            .get_mut(&self.id)
+            .and_then(|r| r.component_mut(component))
+        else {
+            return;
+        };
+        if c.status != ComponentStatus::Preparing {
+            return;
+        }
+        c.files = u.files;
+        c.files_copied = u.files_copied;
+        c.files_linked = u.files_linked;
+        c.files_cloned = u.files_cloned;
+        c.bytes_copied = u.bytes_copied;
+        c.bytes_linked = u.bytes_linked;
+        c.bytes_cloned = u.bytes_cloned;
+        if let Some(l) = live.get(&self.id) {
+            // No subscriber is fine: events are for whoever follows.
+            let _ = l.tx.send(BackupEvent::progress_of(c));
         }
     }
 

@@ -96,6 +96,7 @@ pub mod runner;
 pub mod verification;
 
 use crate::toolkit::bridge::BridgeError;
+use crate::toolkit::journal::Journal;
 use crate::toolkit::Backoff;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -109,7 +110,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::backup::coordinator::{self, Journal, Participant, Run};
+use crate::backup::coordinator::{self, CoordinatorJournal, Participant, Run};
 use crate::backup::recovery;
 use crate::engine::backup_id::IdGenerator;
 use crate::engine::faults::Faults;
@@ -217,7 +218,7 @@ pub enum DiscardError {
     Io(#[from] IoError),
     /// The record could not be saved.
     #[error(transparent)]
-    Journal(#[from] crate::toolkit::journal_error::JournalError),
+    Journal(#[from] crate::toolkit::journal::JournalError),
 }
 
 #[derive(Debug, thiserror::Error)]

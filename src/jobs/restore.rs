@@ -3,6 +3,7 @@
 //! job of the runner ([`super::runner`]), and recovering one a crash interrupted. What a restore does to a home
 //! is [`crate::restore`]'s; this module runs it as a job.
 
+use crate::toolkit::journal::JournalError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,20 +116,12 @@ impl RestoreJournal {
     }
 
     fn save(&self, rec: &RestoreRecord, was: Critical) -> Result<(), IoError> {
+        let path = record::record_path(&self.inner.state_dir, &self.id);
         let now = Critical::of(rec);
-        let injected = if now.commit_decided && !was.commit_decided {
-            self.inner.faults.save_error("restore_decision")
-        } else if now.status.is_final() && !was.status.is_final() {
-            self.inner.faults.save_error("restore_final")
-        } else {
-            None
-        };
-        if let Some(e) = injected {
-            return Err(IoError::new(
-                "writing",
-                record::record_path(&self.inner.state_dir, &self.id),
-                e,
-            ));
+        if let Some(e) =
+            super::journal::injected_save_fault(&self.inner.faults, "restore", was, now, path)
+        {
+            return Err(e);
         }
         record::save(&self.inner.state_dir, rec)
     }
@@ -206,8 +199,8 @@ impl RestoreJournal {
     }
 }
 
-impl Journal for RestoreJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
+impl Journal<RestoreRecord> for RestoreJournal {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), JournalError> {
         let _w = lock(&self.inner.write_lock);
         let mut work = lock(&self.work);
         let was = work.saved;
@@ -226,7 +219,7 @@ impl Journal for RestoreJournal {
                     self.inner
                         .faults
                         .step("restore_decided", &self.inner.state_dir);
-                    return result;
+                    return result.map_err(Into::into);
                 }
             }
             Err(e) if newly_decided => {
@@ -241,7 +234,7 @@ impl Journal for RestoreJournal {
             Err(_) => work.dirty = true,
         }
         self.show(&work);
-        result
+        result.map_err(Into::into)
     }
 
     fn snapshot(&self) -> RestoreRecord {
@@ -652,12 +645,12 @@ mod tests {
         let (on_disk, _) = record::load_all(&state).unwrap();
         let on_disk = on_disk.into_iter().find(|r| r.id == id).unwrap();
         assert_eq!(on_disk.status, S::Succeeded, "the end on disk stays");
-        assert_eq!(on_disk.heuristic, [h.clone()]);
+        assert_eq!(on_disk.heuristic, std::slice::from_ref(&h));
 
         journal.publish();
         let shown = restorer.get(&id).unwrap();
         assert_eq!(shown.status, S::Succeeded);
-        assert_eq!(shown.heuristic, [h.clone()]);
+        assert_eq!(shown.heuristic, std::slice::from_ref(&h));
         // After the end is shown, a later outcome is shown at once.
         let later = HeuristicOutcome {
             component: "lui".into(),

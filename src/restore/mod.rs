@@ -24,8 +24,8 @@
 //!    (`Sets::verify_folders`); any changed, missing, unlisted or unreadable
 //!    file refuses the restore, naming the files. Nothing was changed on disk up to here.
 //! 5. The record is written (`jobs/restores/<ID>.json`, see [`record`]): status `planned` for a
-//!    dry run (final; the lock is released), else `running`, and the plan is applied on a
-//!    thread of its own that holds the lock until the restore is final ([`apply`]).
+//!    dry run (final; the lock is released), else `running`, and the plan is applied as a job of
+//!    the runner that holds the lock until the restore is final ([`apply`]).
 //!
 //! # States
 //! `planned` (dry run, final) · `running` → `succeeded` | `failed` (rolled back) ·

@@ -13,20 +13,25 @@
 //! until it acknowledges: an agent never decides alone (one that stopped while applying rolls
 //! that back at its start-up, as it never voted yes; an applied one waits, in doubt after its
 //! `decision_timeout_seconds`). `Restorer::open` therefore runs the recovery of a restore with
-//! remote components on a thread of its own, holding the job lock, and the restore stays
+//! remote components as a job of the runner, holding the job lock, and the restore stays
 //! `running` (with notes naming the agents) until they answered.
 
 use super::apply::{self, Journal};
 use super::record::{RestoreStatus, StepAction};
 use crate::engine::faults::Faults;
+use crate::store::restore_record::RestoreRecord;
 
 /// Finishes one interrupted restore (see the module doc).
-pub fn recover(journal: &dyn Journal, faults: &Faults) {
+pub fn recover(journal: &dyn Journal<RestoreRecord>, faults: &Faults) {
     recover_with(journal, faults, &apply::NoRemote)
 }
 
 /// [`recover`] with remote components handled through `remote`.
-pub fn recover_with(journal: &dyn Journal, faults: &Faults, remote: &dyn apply::RemoteRestores) {
+pub fn recover_with(
+    journal: &dyn Journal<RestoreRecord>,
+    faults: &Faults,
+    remote: &dyn apply::RemoteRestores,
+) {
     let rec = journal.snapshot();
     if rec.status != RestoreStatus::Running {
         return;
@@ -65,11 +70,11 @@ mod tests {
     use std::sync::Mutex;
 
     struct Mem(Mutex<RestoreRecord>);
-    impl Journal for Mem {
+    impl Journal<RestoreRecord> for Mem {
         fn update(
             &self,
             f: &mut dyn FnMut(&mut RestoreRecord),
-        ) -> Result<(), crate::toolkit::fsutil::IoError> {
+        ) -> Result<(), crate::toolkit::journal::JournalError> {
             f(&mut self.0.lock().unwrap());
             Ok(())
         }

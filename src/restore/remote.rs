@@ -2,9 +2,10 @@
 //! restore is planned, verified, applied, renewed, committed or rolled back by its agent
 //! (`crate::agent::restore`) through the component's store ([`ComponentStore::restore_step`]).
 //!
-//! * The calls are async (reqwest); the restore runs on threads of its own, so each call is run
-//!   on the server's runtime when there is one (the handle taken when the restore started),
-//!   else (start-up recovery, before the server runs) on a small runtime of a thread of its own.
+//! * The calls are async (reqwest); the restore's work is blocking (it runs on the blocking pool
+//!   as a job of the runner), so each call is run on the server's runtime when there is one
+//!   (the runner's handle), else (start-up recovery of a local restore, before the server
+//!   runs) through `toolkit::bridge`.
 //! * Commit and rollback: one attempt each here; `crate::restore::apply` repeats them with
 //!   backoff until the agent acknowledges, with no time limit: an applied remote component
 //!   voted yes and never decides alone, so the restore waits for it (`running`, holding the

@@ -1,14 +1,14 @@
 //! The persistence toolkit every layer shares: files written atomically and durably
 //! ([`fsutil`]), the one ID scheme of jobs ([`job_id`]), the one record store of job records
 //! ([`record_dir`]) and the error of a job
-//! journal's update ([`journal_error`]), one retry with backoff
+//! journal's update ([`journal`]), one retry with backoff
 //! ([`Backoff`]) and one bridge from blocking to async code ([`bridge`]). It uses no other
 //! module of the crate.
 
 pub mod bridge;
 pub mod fsutil;
 pub mod job_id;
-pub mod journal_error;
+pub mod journal;
 pub mod record_dir;
 
 use std::time::Duration;

@@ -68,7 +68,7 @@ pub fn purge_retired(rec: &RestoreRecord) {
 /// After the commit decision: retires every safety folder (an atomic rename; the deletion
 /// follows once the restore is final) and ends the restore `succeeded`. Idempotent (start-up
 /// recovery calls it again after a crash). `note` is added to the record.
-pub fn complete(journal: &dyn Journal, note: Option<&str>) {
+pub fn complete(journal: &dyn Journal<RestoreRecord>, note: Option<&str>) {
     complete_with(journal, &Faults::none(), &NoRemote, note)
 }
 
@@ -80,7 +80,7 @@ pub fn complete(journal: &dyn Journal, note: Option<&str>) {
 /// disk, then everything is rolled back. After a commit, it is reported (the restore ends
 /// `failed`, the local safety folders kept).
 pub fn complete_with(
-    journal: &dyn Journal,
+    journal: &dyn Journal<RestoreRecord>,
     faults: &Faults,
     remote: &dyn RemoteRestores,
     note: Option<&str>,
@@ -227,7 +227,7 @@ pub fn complete_with(
 /// A decided restore that component `name` will not commit while nothing committed yet: the
 /// decision is withdrawn on disk (retried until it is), then every component is rolled back.
 fn abandon(
-    journal: &dyn Journal,
+    journal: &dyn Journal<RestoreRecord>,
     faults: &Faults,
     remote: &dyn RemoteRestores,
     name: &str,

@@ -9,6 +9,7 @@ use crate::engine::sums::SUMS_FILE_NAME;
 use crate::engine::tree_copy;
 use crate::restore::record::ComponentState;
 use crate::store::{StoreError, UnknownComponent};
+use crate::toolkit::journal::JournalError;
 
 /// Why a component (or the restore) could not be applied: the rollback follows. Its text is
 /// what the record's errors show.
@@ -21,9 +22,9 @@ pub enum ApplyError {
     #[error("{name}: {}", .problems.join("; "))]
     Home { name: String, problems: Vec<String> },
     #[error("{name}: could not record the start: {source}")]
-    RecordStart { name: String, source: IoError },
+    RecordStart { name: String, source: JournalError },
     #[error("{name}: could not record the end: {source}")]
-    RecordEnd { name: String, source: IoError },
+    RecordEnd { name: String, source: JournalError },
     /// A step of component `name` failed.
     #[error("{name}: {source}")]
     Step {
@@ -52,7 +53,7 @@ pub enum ApplyError {
     #[error("{0} appeared during the restore (something else made it): nothing is copied over it")]
     Appeared(String),
     #[error("could not record the copy: {0}")]
-    RecordCopy(#[source] IoError),
+    RecordCopy(#[source] JournalError),
     #[error("copying into {}: {source}", .dest.display())]
     Copy {
         dest: PathBuf,
@@ -66,11 +67,11 @@ pub enum ApplyError {
     NotRegular { path: PathBuf, what: &'static str },
     /// A batch of steps could not be saved in the record.
     #[error(transparent)]
-    Record(IoError),
+    Record(JournalError),
     #[error(transparent)]
     Io(#[from] IoError),
     #[error("could not record the commit decision: {0}")]
-    RecordDecision(#[source] IoError),
+    RecordDecision(#[source] JournalError),
     /// A source folder that another component's apply would move aside.
     #[error("nothing was changed: {}", .0.join("; "))]
     SourceClash(Vec<String>),

@@ -21,6 +21,7 @@
 //! 4. Lines are appended (`edit`), everything written is flushed (`syncfs`), and the component
 //!    is recorded `applied`.
 
+use crate::store::restore_record::RestoreRecord;
 use std::collections::BTreeSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
@@ -39,7 +40,11 @@ use crate::restore::record::{ComponentRestore, ComponentState, StepAction};
 use crate::store::local::COPY_WORKERS;
 
 /// Applies component `i` (see the module doc). Any error leaves it for the rollback.
-pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Result<(), ApplyError> {
+pub fn apply_component(
+    journal: &dyn Journal<RestoreRecord>,
+    faults: &Faults,
+    i: usize,
+) -> Result<(), ApplyError> {
     let mut plan = journal
         .snapshot()
         .components
@@ -98,7 +103,7 @@ pub fn apply_component(journal: &dyn Journal, faults: &Faults, i: usize) -> Resu
 }
 
 pub(super) fn apply_steps(
-    journal: &dyn Journal,
+    journal: &dyn Journal<RestoreRecord>,
     faults: &Faults,
     i: usize,
     plan: &ComponentRestore,

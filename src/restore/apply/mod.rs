@@ -38,9 +38,10 @@ use super::record::{
     ComponentRestore, ComponentState, OwnedEntry, RestoreRecord, RestoreStatus, StepAction,
 };
 use crate::engine::faults::Faults;
-use crate::engine::fsutil::{self, IoError};
+use crate::engine::fsutil;
 use crate::engine::participation::HeuristicLog;
 use crate::store::{Ack, HeuristicOutcome};
+use crate::toolkit::journal::JournalError;
 use crate::toolkit::Backoff;
 
 pub use commit::{complete, complete_with, purge_retired, retired_name, RETIRED_SUFFIX};
@@ -48,24 +49,8 @@ pub use error::{ApplyError, RemoteError};
 pub use local::{append_line, apply_component};
 pub use rollback::{rollback_all, rollback_all_with, rollback_component};
 
-/// Where a running restore keeps its record: every `update` is saved (atomically) before it
-/// returns.
-pub trait Journal: Send + Sync {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError>;
-    fn snapshot(&self) -> RestoreRecord;
-    /// [`Journal::update`] for a change the restore goes on without when it cannot be saved
-    /// (a note, an error also reported elsewhere, a step, an end): a failed save is logged,
-    /// naming `what`. The change is not lost for the master: its journal keeps it for the
-    /// next save, and saves a final record again until it is on disk before the job ends.
-    fn update_or_log(&self, what: &str, f: &mut dyn FnMut(&mut RestoreRecord)) {
-        if let Err(e) = self.update(f) {
-            tracing::warn!(restore = %self.snapshot().id, error = %e, "could not record {what}; going on");
-        }
-    }
-    /// The restore reached a named fault point (`crate::engine::faults::STEPS`); the master's
-    /// journal runs its fault there (tests). Nothing by default.
-    fn step_reached(&self, _step: &str) {}
-}
+/// Where a running restore keeps its record: the toolkit's job journal of a [`RestoreRecord`].
+pub use crate::toolkit::journal::Journal;
 
 /// Why a remote component's commit or rollback did not happen (one attempt).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +112,7 @@ type Ended<'a> = dyn FnMut(&ComponentRestore, Result<Ack, RemoteFailure>, bool) 
 /// stop everything (the rest is left as it is). The record notes (once per component) each
 /// agent that did not acknowledge, naming it. `what` is `commit` or `rollback`.
 fn on_agents(
-    journal: &dyn Journal,
+    journal: &dyn Journal<RestoreRecord>,
     rec: &RestoreRecord,
     list: Vec<&ComponentRestore>,
     what: &str,
@@ -181,7 +166,7 @@ fn on_agents(
 }
 
 /// Records a heuristic outcome a remote component's agent reported.
-fn record_heuristic(journal: &dyn Journal, h: &HeuristicOutcome) {
+fn record_heuristic(journal: &dyn Journal<RestoreRecord>, h: &HeuristicOutcome) {
     tracing::warn!("{}", crate::engine::single_line(&h.describe()));
     journal.update_or_log("a heuristic outcome", &mut |r| r.note_heuristic(h));
 }
@@ -239,11 +224,11 @@ fn pending(
 }
 
 fn flush_steps(
-    journal: &dyn Journal,
+    journal: &dyn Journal<RestoreRecord>,
     component: &str,
     steps: &mut Vec<PendingStep>,
     extra: &mut dyn FnMut(&mut RestoreRecord),
-) -> Result<(), IoError> {
+) -> Result<(), JournalError> {
     let batch = std::mem::take(steps);
     journal.update(&mut |r| {
         for s in &batch {
@@ -266,13 +251,17 @@ fn flush_steps(
 
 /// Runs a whole restore whose record is `running` with its plan: applies every component, then
 /// commits, or rolls everything back. The record ends final.
-pub fn run(journal: &dyn Journal, faults: &Faults) {
+pub fn run(journal: &dyn Journal<RestoreRecord>, faults: &Faults) {
     run_with(journal, faults, &NoRemote)
 }
 
 /// [`run`] with remote components applied, committed and rolled back through `remote`.
 /// Applied remote components are renewed (on a thread of their own) until the restore ends.
-pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteRestores) {
+pub fn run_with(
+    journal: &dyn Journal<RestoreRecord>,
+    faults: &Faults,
+    remote: &dyn RemoteRestores,
+) {
     let first = journal.snapshot();
     let n = first.components.len();
     let applied_remote: std::sync::Mutex<Vec<ComponentRestore>> = std::sync::Mutex::new(Vec::new());
@@ -351,7 +340,7 @@ pub fn run_with(journal: &dyn Journal, faults: &Faults, remote: &dyn RemoteResto
 /// Applies remote component `i` through its agent. It is recorded `applying` first, so a
 /// failure or a crash from then on rolls it back on the agent too.
 fn apply_remote(
-    journal: &dyn Journal,
+    journal: &dyn Journal<RestoreRecord>,
     faults: &Faults,
     remote: &dyn RemoteRestores,
     i: usize,

@@ -19,6 +19,7 @@
 //! fsynced; a failed fsync is reported like any other problem. The record and the disk are the
 //! only truth used, so a rollback interrupted by a crash is simply run again.
 
+use crate::store::restore_record::RestoreRecord;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
@@ -34,7 +35,12 @@ use crate::restore::record::{ComponentRestore, ComponentState, RestoreStatus, St
 
 /// Rolls back every component that got to `applying` (reverse order) and ends the restore with
 /// `status` (`failed` or `interrupted`), `reason` first among its errors.
-pub fn rollback_all(journal: &dyn Journal, faults: &Faults, status: RestoreStatus, reason: &str) {
+pub fn rollback_all(
+    journal: &dyn Journal<RestoreRecord>,
+    faults: &Faults,
+    status: RestoreStatus,
+    reason: &str,
+) {
     rollback_all_with(journal, faults, &NoRemote, status, reason)
 }
 
@@ -43,7 +49,7 @@ pub fn rollback_all(journal: &dyn Journal, faults: &Faults, status: RestoreStatu
 /// agent). One that never will (an operator committed it by hand: a heuristic mismatch, or it
 /// was taken out of the config) is left `rollback_incomplete`, named in the errors.
 pub fn rollback_all_with(
-    journal: &dyn Journal,
+    journal: &dyn Journal<RestoreRecord>,
     faults: &Faults,
     remote: &dyn RemoteRestores,
     status: RestoreStatus,

@@ -6,6 +6,7 @@ use crate::engine::faults::PLANTED;
 use crate::engine::{ComponentSpec, Profile};
 use crate::restore::plan::{plan_component, PlanInput};
 use crate::restore::record::{FolderOrigin, RestoreRecord};
+use crate::toolkit::journal::JournalError;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::process::Command;
@@ -17,8 +18,8 @@ fn read(p: &Path) -> Vec<u8> {
 
 struct MemJournal(Mutex<RestoreRecord>);
 
-impl Journal for MemJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), IoError> {
+impl Journal<RestoreRecord> for MemJournal {
+    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), JournalError> {
         f(&mut self.0.lock().unwrap());
         Ok(())
     }
