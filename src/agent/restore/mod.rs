@@ -38,11 +38,10 @@
 //!   component, or a backup of it (preparing, prepared or in doubt), is open is refused (409
 //!   naming it).
 
-use crate::toolkit::journal::JournalError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
 
@@ -56,74 +55,16 @@ use crate::restore::plan::{plan_component, PlanInput, PlanIssue};
 use crate::restore::record::{
     self, ComponentRestore, ComponentState, FolderOrigin, RestoreRecord, RestoreStatus, StepAction,
 };
-use crate::store::wire::{OpenState, OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
+use crate::store::wire::{OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::store::{Decision, OperatorDecision, Participation};
+
+mod journal;
+
+pub use journal::open_on_disk;
+use journal::{open_view, AgentJournal};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// One restore of one component on this agent: its record, saved at every update. Only what
-/// was saved is kept: a change whose save failed is dropped (the call fails and the master
-/// repeats it; every step is idempotent), so the agent never acts on a commit decision or an
-/// end that is not on disk.
-struct AgentJournal {
-    dir: PathBuf,
-    rec: Mutex<RestoreRecord>,
-    /// The master's last message about it, on the monotonic clock: the alarm counts from here.
-    heard: Mutex<Instant>,
-}
-
-impl AgentJournal {
-    fn new(dir: PathBuf, rec: RestoreRecord) -> AgentJournal {
-        AgentJournal {
-            dir,
-            rec: Mutex::new(rec),
-            heard: Mutex::new(Instant::now()),
-        }
-    }
-
-    /// The master spoke about this restore: the alarm starts again (the time is saved with
-    /// the next change).
-    fn heard_from_master(&self) {
-        *lock(&self.heard) = Instant::now();
-        lock(&self.rec)
-            .participation
-            .get_or_insert_with(Participation::default)
-            .last_message_at = Some(Utc::now().trunc_subsecs(0));
-    }
-
-    /// Applied, no commit decided, and waiting for the master.
-    fn waits(&self) -> bool {
-        let r = self.snapshot();
-        r.status == RestoreStatus::Running
-            && !r.commit_decided
-            && r.components
-                .first()
-                .is_some_and(|c| c.status == ComponentState::Applied)
-    }
-
-    fn in_doubt(&self) -> bool {
-        lock(&self.rec)
-            .participation
-            .as_ref()
-            .is_some_and(|p| p.in_doubt_since.is_some())
-    }
-}
-
-impl Journal<RestoreRecord> for AgentJournal {
-    fn update(&self, f: &mut dyn FnMut(&mut RestoreRecord)) -> Result<(), JournalError> {
-        let mut r = lock(&self.rec);
-        let mut next = r.clone();
-        f(&mut next);
-        record::save(&self.dir, &next)?;
-        *r = next;
-        Ok(())
-    }
-
-    fn snapshot(&self) -> RestoreRecord {
-        lock(&self.rec).clone()
-    }
 }
 
 struct Inner {
@@ -201,8 +142,13 @@ impl AgentRestores {
                     this.finish_interrupted(&j);
                 }
                 if j.snapshot().status == RestoreStatus::Running {
-                    // Applied and waiting for the decision: it holds its component.
-                    let _ = this.inner.claims.claim(&name, TxnKind::Restore, &id);
+                    // Applied and waiting for the decision: it holds its component. Start-up
+                    // loads one transaction per component at most (a second one is refused
+                    // when it is made), so the claim cannot meet another holder; if it did,
+                    // that holder keeps the component and this restore still waits.
+                    if let Err(e) = this.inner.claims.claim(&name, TxnKind::Restore, &id) {
+                        tracing::error!(restore = %id, component = %name, error = %e, "an applied restore could not claim its component at start-up");
+                    }
                 }
                 lock(&this.inner.journals).insert((name.clone(), id), j);
             }
@@ -219,7 +165,7 @@ impl AgentRestores {
             return;
         }
         tracing::warn!(restore = %rec.id, "the agent stopped during a restore; finishing it");
-        let _ = j.update(&mut |r| {
+        j.update_or_log("the recovery step", &mut |r| {
             r.step(
                 StepAction::Recovered,
                 None,
@@ -762,52 +708,6 @@ fn commit_journal(
     let r = j.snapshot();
     apply::purge_retired(&r);
     Ok(r)
-}
-
-/// An open restore as the agent's status lists it.
-fn open_view(component: &str, r: &RestoreRecord) -> Option<OpenTransaction> {
-    if r.status != RestoreStatus::Running {
-        return None;
-    }
-    let c = r.components.first();
-    let participation = r.participation.clone().unwrap_or_default();
-    let state = match c.map(|c| c.status) {
-        Some(ComponentState::Applied) if participation.in_doubt_since.is_some() => {
-            OpenState::InDoubt
-        }
-        Some(ComponentState::Applied) => OpenState::Applied,
-        _ => OpenState::Applying,
-    };
-    Some(OpenTransaction {
-        kind: TxnKind::Restore,
-        component: component.to_string(),
-        id: r.id.clone(),
-        backup_id: r.backup_id.clone(),
-        state,
-        started_at: r.started_at.unwrap_or(r.created_at),
-        ready_at: c
-            .filter(|c| c.status == ComponentState::Applied)
-            .and_then(|c| c.finished_at),
-        participation,
-        path: c.map(|c| c.home.clone()).unwrap_or_default(),
-    })
-}
-
-/// The open restores recorded under `state_dir` (read only: for `agent resolve --list`, also
-/// while the agent runs).
-pub fn open_on_disk(state_dir: &Path) -> Vec<OpenTransaction> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(state_dir.join("restores")) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Ok((records, _)) = record::load_all(&e.path()) {
-            out.extend(records.iter().filter_map(|r| open_view(&name, r)));
-        }
-    }
-    out.sort_by(|a, b| (&a.component, &a.id).cmp(&(&b.component, &b.id)));
-    out
 }
 
 /// A restore ID as the master issues them (`R` + a backup ID).
