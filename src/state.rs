@@ -77,9 +77,14 @@ pub struct ComponentView {
     /// that are in doubt there (they voted yes and heard nothing from the master for the
     /// agent's `decision_timeout_seconds`; the master resolves them when it can).
     pub in_doubt: Option<Vec<crate::store::remote::InDoubt>>,
+    /// Freeze, thaw, snapshot and `on_change`, as in the config file.
+    #[serde(flatten)]
+    pub consistency: config::Consistency,
 }
 
-/// `PUT /components/{name}`.
+/// `PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`)
+/// are optional: absent keeps the current value, so a client that does not know them changes
+/// none of them; an empty command removes it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentUpdate {
@@ -91,6 +96,58 @@ pub struct ComponentUpdate {
     pub keep: i64,
     /// The items of a `custom` component; refused for the built-in profiles.
     pub items: Option<Vec<String>>,
+    /// Freeze command (split into arguments, no shell unless it names one).
+    #[schema(example = "/opt/maestro/bin/lui-ctl freeze")]
+    pub freeze_command: Option<String>,
+    /// Thaw command; needs a freeze command.
+    #[schema(example = "/opt/maestro/bin/lui-ctl thaw")]
+    pub thaw_command: Option<String>,
+    /// 1 to 3600.
+    #[schema(example = 60, minimum = 1, maximum = 3600)]
+    pub freeze_timeout_seconds: Option<i64>,
+    pub on_change: Option<crate::engine::OnChange>,
+    pub snapshot: Option<config::SnapshotMode>,
+    /// Required with `snapshot = "command"`, refused otherwise.
+    pub snapshot_command: Option<String>,
+    /// Required with `snapshot = "command"`, refused otherwise.
+    pub snapshot_release_command: Option<String>,
+}
+
+impl ComponentUpdate {
+    /// `current` with the consistency fields this update gives; the timeout must be in range.
+    fn consistency(&self, current: &config::Consistency) -> Result<config::Consistency, ApiError> {
+        let mut k = current.clone();
+        if let Some(t) = self.freeze_timeout_seconds {
+            k.freeze_timeout_seconds = match u64::try_from(t) {
+                Ok(t) if (1..=config::MAX_FREEZE_TIMEOUT).contains(&t) => t,
+                _ => {
+                    return Err(ApiError::field(
+                        "freeze_timeout_seconds",
+                        format!("must be between 1 and {}", config::MAX_FREEZE_TIMEOUT),
+                    ))
+                }
+            };
+        }
+        let set = |field: &mut String, v: &Option<String>| {
+            if let Some(v) = v {
+                field.clone_from(v);
+            }
+        };
+        set(&mut k.freeze_command, &self.freeze_command);
+        set(&mut k.thaw_command, &self.thaw_command);
+        set(&mut k.snapshot_command, &self.snapshot_command);
+        set(
+            &mut k.snapshot_release_command,
+            &self.snapshot_release_command,
+        );
+        if let Some(v) = self.on_change {
+            k.on_change = v;
+        }
+        if let Some(v) = self.snapshot {
+            k.snapshot = v;
+        }
+        Ok(k)
+    }
 }
 
 /// A strong ETag over the JSON of `value`.
@@ -217,12 +274,14 @@ impl AppState {
                 ))
             }
         };
+        let consistency = upd.consistency(&current.consistency)?;
         let mut candidate = cfg.clone();
         {
             let c = &mut candidate.components[index];
             c.backup_folder = upd.backup_folder.clone();
             c.keep = keep;
             c.items = upd.items.clone();
+            c.consistency = consistency;
             if c.items.is_none() && c.profile == crate::engine::Profile::Custom {
                 c.items = current.items.clone();
             }
@@ -241,10 +300,8 @@ impl AppState {
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        let items = candidate.components[index].items.clone();
-        self.rewrite(&cfg, |text| {
-            config::edit_component(text, index, &upd.backup_folder, keep, items.as_deref())
-        })?;
+        let edited = &candidate.components[index];
+        self.rewrite(&cfg, |text| config::edit_component(text, index, edited))?;
         self.component(name)
     }
 
@@ -312,6 +369,7 @@ fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
         agent_version: None,
         agent_error: None,
         in_doubt: None,
+        consistency: c.consistency.clone(),
     }
 }
 

@@ -292,3 +292,107 @@ fn unknown_routes_and_methods_are_problems() {
     assert!(status == 404 || status == 405, "{status}");
     assert_problem(r, status);
 }
+
+/// The consistency keys of a component: shown with their defaults, refused with 422 naming the
+/// field (file unchanged), written back and shown again, kept when a PUT leaves them out.
+#[test]
+fn component_consistency_fields_are_validated_written_back_and_kept() {
+    let s = Setup::new(2);
+    let server = s.start();
+    let v = server.get_json("/api/v1/components/lui", VIEWER);
+    assert_eq!(v["on_change"], "warn", "{v}");
+    assert_eq!(v["snapshot"], "none", "{v}");
+    assert_eq!(v["freeze_timeout_seconds"], 60, "{v}");
+    assert_eq!(v["freeze_command"], "", "{v}");
+
+    let tag = etag(&server.get("/api/v1/components/lui", VIEWER));
+    let original = std::fs::read(&s.config).unwrap();
+    let base = json!({"backup_folder": "backup", "keep": 3});
+    let with = |extra: Value| {
+        let mut b = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            with(json!({"freeze_timeout_seconds": 0})),
+            "freeze_timeout_seconds",
+        ),
+        (
+            with(json!({"freeze_timeout_seconds": -5})),
+            "freeze_timeout_seconds",
+        ),
+        (
+            with(json!({"freeze_timeout_seconds": 3601})),
+            "freeze_timeout_seconds",
+        ),
+        (
+            with(json!({"freeze_timeout_seconds": 1e30})),
+            "freeze_timeout_seconds",
+        ),
+        (with(json!({"on_change": "explode"})), "on_change"),
+        (with(json!({"snapshot": "zfs"})), "snapshot"),
+        (with(json!({"snapshot": "command"})), "snapshot_command"),
+        (
+            with(json!({"snapshot_command": "/bin/snap"})),
+            "snapshot_command",
+        ),
+        (with(json!({"thaw_command": "/bin/thaw"})), "thaw_command"),
+        (
+            with(json!({"freeze_command": "/bin/freeze 'open"})),
+            "freeze_command",
+        ),
+        (with(json!({"snapshot": "btrfs"})), "snapshot"),
+    ];
+    for (body, field) in cases {
+        let r = server.put("/api/v1/components/lui", ADMIN, &body, Some(&tag));
+        let problem = assert_problem(r, 422);
+        assert!(
+            problem_fields(&problem).contains(&field.to_string()),
+            "{field} not named for {body}: {problem}"
+        );
+        assert_eq!(
+            std::fs::read(&s.config).unwrap(),
+            original,
+            "{body} changed the file"
+        );
+    }
+
+    let r = server.put(
+        "/api/v1/components/lui",
+        ADMIN,
+        &with(json!({"on_change": "fail", "freeze_timeout_seconds": 90})),
+        Some(&tag),
+    );
+    assert_eq!(r.status(), 200);
+    let tag = etag(&r);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["on_change"], "fail", "{v}");
+    assert_eq!(v["freeze_timeout_seconds"], 90, "{v}");
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    assert!(text.contains("on_change = \"fail\""), "{text}");
+    assert!(text.contains("freeze_timeout_seconds = 90"), "{text}");
+    // The other component's section gained no key.
+    assert_eq!(text.matches("on_change").count(), 1, "{text}");
+
+    // A PUT without them keeps them.
+    let r = server.put(
+        "/api/v1/components/lui",
+        ADMIN,
+        &json!({"backup_folder": "backup", "keep": 4}),
+        Some(&tag),
+    );
+    assert_eq!(r.status(), 200);
+    let v = server.get_json("/api/v1/components", VIEWER);
+    let lui = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "lui")
+        .unwrap();
+    assert_eq!(lui["on_change"], "fail", "{lui}");
+    assert_eq!(lui["freeze_timeout_seconds"], 90, "{lui}");
+    assert_eq!(lui["keep"], 4, "{lui}");
+}

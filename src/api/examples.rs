@@ -188,7 +188,10 @@ fn component(name: &str, profile: &str, home: &str, items: &[&str]) -> Value {
         "name": name, "profile": profile, "location": "local",
         "home": home, "backup_folder": "backup", "backup_path": format!("{home}/backup"),
         "keep": 3, "items": items,
-        "agent": null, "reachable": null, "agent_version": null, "agent_error": null
+        "agent": null, "reachable": null, "agent_version": null, "agent_error": null,
+        "freeze_command": "", "thaw_command": "", "freeze_timeout_seconds": 60,
+        "on_change": "warn", "snapshot": "none", "snapshot_command": "",
+        "snapshot_release_command": ""
     })
 }
 
@@ -230,7 +233,7 @@ pub fn components() -> Value {
 
 /// `PUT /components/{name}`.
 pub fn component_update() -> Value {
-    json!({ "backup_folder": "backup", "keep": 3 })
+    json!({ "backup_folder": "backup", "keep": 3, "on_change": "fail" })
 }
 
 /// `GET /components/{name}/history`.

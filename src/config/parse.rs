@@ -7,10 +7,11 @@ use toml_edit::{ImDocument, Item, Table};
 
 use super::{
     absolute, parse_profile, resolve, sha256_of, validate, ComponentConfig, Config, ConfigError,
-    FieldError, HookSettings, Role, ScheduleSettings, TokenError, TokenSpec, DEFAULT_LISTEN,
-    DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_KEEP, MAX_STREAM_SUBSCRIBERS,
+    Consistency, FieldError, HookSettings, Role, ScheduleSettings, SnapshotMode, TokenError,
+    TokenSpec, DEFAULT_LISTEN, DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_FREEZE_TIMEOUT,
+    MAX_KEEP, MAX_STREAM_SUBSCRIBERS,
 };
-use crate::engine::Profile;
+use crate::engine::{OnChange, Profile};
 
 impl Config {
     /// Parses config text as if it were the file `file`; every error at once.
@@ -166,6 +167,13 @@ fn read_component(r: &mut Reader<'_>, t: &Table, p: &str) -> ComponentConfig {
             "agent",
             "agent_token_file",
             "agent_ca_file",
+            "freeze_command",
+            "thaw_command",
+            "freeze_timeout_seconds",
+            "on_change",
+            "snapshot",
+            "snapshot_command",
+            "snapshot_release_command",
         ],
     );
     let name = r.string(t, p, "name").unwrap_or_else(|| {
@@ -193,6 +201,56 @@ fn read_component(r: &mut Reader<'_>, t: &Table, p: &str) -> ComponentConfig {
         agent: r.string(t, p, "agent"),
         agent_token_file: r.string(t, p, "agent_token_file"),
         agent_ca_file: r.string(t, p, "agent_ca_file"),
+        consistency: read_consistency(r, t, p),
+    }
+}
+
+/// A component's freeze, thaw, snapshot and `on_change` keys; the defaults where missing.
+pub(super) fn read_consistency(r: &mut Reader<'_>, t: &Table, p: &str) -> Consistency {
+    let d = Consistency::default();
+    let freeze_timeout_seconds = match r.integer(t, p, "freeze_timeout_seconds") {
+        Some(s) if (1..=MAX_FREEZE_TIMEOUT as i64).contains(&s) => s as u64,
+        Some(_) => {
+            r.push(
+                p,
+                "freeze_timeout_seconds",
+                format!("must be between 1 and {MAX_FREEZE_TIMEOUT}"),
+            );
+            d.freeze_timeout_seconds
+        }
+        None => d.freeze_timeout_seconds,
+    };
+    let on_change = match r.string(t, p, "on_change") {
+        Some(s) => OnChange::parse(&s).unwrap_or_else(|| {
+            r.push(
+                p,
+                "on_change",
+                format!("unknown value {s:?}; one of warn, fail"),
+            );
+            d.on_change
+        }),
+        None => d.on_change,
+    };
+    let snapshot = match r.string(t, p, "snapshot") {
+        Some(s) => SnapshotMode::parse(&s).unwrap_or_else(|| {
+            r.push(
+                p,
+                "snapshot",
+                format!("unknown value {s:?}; one of none, btrfs, command"),
+            );
+            d.snapshot
+        }),
+        None => d.snapshot,
+    };
+    let mut string = |key: &str| r.string(t, p, key).unwrap_or_default();
+    Consistency {
+        freeze_command: string("freeze_command"),
+        thaw_command: string("thaw_command"),
+        snapshot_command: string("snapshot_command"),
+        snapshot_release_command: string("snapshot_release_command"),
+        freeze_timeout_seconds,
+        on_change,
+        snapshot,
     }
 }
 

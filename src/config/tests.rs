@@ -276,3 +276,67 @@ fn relative_paths_are_checked() {
         assert!(check_relative(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn consistency_keys_have_defaults_bounds_and_are_written_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let cfg = Config::parse(&cfg_text(dir.path(), ""), &file).unwrap();
+    assert_eq!(cfg.components[0].consistency, Consistency::default());
+    assert_eq!(cfg.component_specs()[0].on_change, OnChange::Warn);
+
+    let bad = format!(
+        "{}freeze_timeout_seconds = 0\non_change = \"maybe\"\nsnapshot = \"lvm\"\nthaw_command = \"x\"\nsnapshot_release_command = \"r\"\n",
+        cfg_text(dir.path(), "")
+    );
+    let errs = Config::parse(&bad, &file).unwrap_err();
+    let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+    for f in [
+        "components[0].freeze_timeout_seconds",
+        "components[0].on_change",
+        "components[0].snapshot",
+        "components[0].thaw_command",
+        "components[0].snapshot_release_command",
+    ] {
+        assert!(fields.contains(&f), "{f} missing: {errs:?}");
+    }
+
+    let good = format!(
+        "{}on_change = \"fail\"\nfreeze_timeout_seconds = 3600\n",
+        cfg_text(dir.path(), "")
+    );
+    let cfg = Config::parse(&good, &file).unwrap();
+    assert_eq!(cfg.components[0].consistency.on_change, OnChange::Fail);
+    assert_eq!(cfg.component_specs()[0].on_change, OnChange::Fail);
+    assert_eq!(cfg.components[0].consistency.freeze_timeout_seconds, 3600);
+
+    // Write-back of every key (also those this version refuses to run, for a later one),
+    // then read back by the parser: the same settings.
+    let mut c = cfg.components[0].clone();
+    c.consistency = Consistency {
+        freeze_command: "/bin/freeze --all".into(),
+        thaw_command: "/bin/thaw".into(),
+        freeze_timeout_seconds: 5,
+        on_change: OnChange::Warn,
+        snapshot: SnapshotMode::Command,
+        snapshot_command: "/bin/snap".into(),
+        snapshot_release_command: "/bin/unsnap".into(),
+    };
+    let out = edit_component(&good, 0, &c).unwrap();
+    let (_, doc, mut r) = parse::begin_parse(&out, &file).unwrap();
+    let t = doc["components"]
+        .as_array_of_tables()
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(parse::read_consistency(&mut r, t, "c"), c.consistency);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // Untouched defaults add no key to a file that never had one.
+    let plain = cfg_text(dir.path(), "");
+    let cfg = Config::parse(&plain, &file).unwrap();
+    let out = edit_component(&plain, 0, &cfg.components[0]).unwrap();
+    assert!(
+        !out.contains("on_change") && !out.contains("snapshot"),
+        "{out}"
+    );
+}

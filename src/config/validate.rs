@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::{
     check_relative, has_dot_dot, items_of, profile_name, resolve, ComponentConfig, Config,
-    FieldError, HookSettings, ScheduleSettings, MAX_HOOK_TIMEOUT, MAX_KEEP,
+    FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT, MAX_HOOK_TIMEOUT,
+    MAX_KEEP,
 };
-use crate::engine::{folder_check, Profile};
+use crate::engine::{folder_check, OnChange, Profile};
 
 /// Names inside a backup folder that the backup itself writes; no item may be called so.
 const RESERVED_NAMES: [&str; 3] = ["readme.txt", "SHA256SUMS", ".backup-master-index"];
@@ -51,16 +52,8 @@ pub fn validate_schedule(s: &ScheduleSettings, prefix: &str) -> Vec<FieldError> 
 pub fn validate_hooks(h: &HookSettings, base_dir: &Path, prefix: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (key, cmd) in [("on_success", &h.on_success), ("on_failure", &h.on_failure)] {
-        if cmd.contains('\0') {
-            errors.push(FieldError::new(
-                format!("{prefix}.{key}"),
-                "must not contain NUL",
-            ));
-        } else if let Err(e) = shell_words::split(cmd) {
-            errors.push(FieldError::new(
-                format!("{prefix}.{key}"),
-                format!("cannot be split into arguments: {e}"),
-            ));
+        if let Err(msg) = check_command(cmd) {
+            errors.push(FieldError::new(format!("{prefix}.{key}"), msg));
         }
     }
     if !h.work_folder.is_empty() {
@@ -96,6 +89,17 @@ pub fn validate_hooks(h: &HookSettings, base_dir: &Path, prefix: &str) -> Vec<Fi
         }
     }
     errors
+}
+
+/// A command the master runs (a hook, a freeze, a thaw, a snapshot command): it must split
+/// into arguments the way the runner splits it. Empty is fine (no command).
+fn check_command(cmd: &str) -> Result<(), String> {
+    if cmd.contains('\0') {
+        return Err("must not contain NUL".into());
+    }
+    shell_words::split(cmd)
+        .map(|_| ())
+        .map_err(|e| format!("cannot be split into arguments: {e}"))
 }
 
 /// Most names in `hooks.env`.
@@ -180,6 +184,7 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             found.add("keep", format!("must be between 0 and {MAX_KEEP}"));
         }
         check_items(c, &mut found);
+        check_consistency(c, &mut found);
         if c.backup_folder.is_empty() {
             found.add("backup_folder", "must not be empty");
         } else if has_dot_dot(&c.backup_folder) {
@@ -257,6 +262,75 @@ fn check_items(c: &ComponentConfig, found: &mut Found<'_>) {
             ),
         ),
         (_, None) => {}
+    }
+}
+
+/// The freeze, thaw and snapshot keys: commands that split, a timeout in range, a thaw only
+/// with a freeze, the snapshot commands exactly with `snapshot = "command"`.
+fn check_consistency(c: &ComponentConfig, found: &mut Found<'_>) {
+    let k = &c.consistency;
+    for (key, cmd) in [
+        ("freeze_command", &k.freeze_command),
+        ("thaw_command", &k.thaw_command),
+        ("snapshot_command", &k.snapshot_command),
+        ("snapshot_release_command", &k.snapshot_release_command),
+    ] {
+        if let Err(msg) = check_command(cmd) {
+            found.add(key, msg);
+        }
+    }
+    if !(1..=MAX_FREEZE_TIMEOUT).contains(&k.freeze_timeout_seconds) {
+        found.add(
+            "freeze_timeout_seconds",
+            format!("must be between 1 and {MAX_FREEZE_TIMEOUT}"),
+        );
+    }
+    if !k.thaw_command.trim().is_empty() && k.freeze_command.trim().is_empty() {
+        found.add(
+            "thaw_command",
+            "a thaw_command needs a freeze_command (there is nothing to thaw)",
+        );
+    }
+    let by_command = k.snapshot == SnapshotMode::Command;
+    for (key, cmd) in [
+        ("snapshot_command", &k.snapshot_command),
+        ("snapshot_release_command", &k.snapshot_release_command),
+    ] {
+        match (by_command, cmd.trim().is_empty()) {
+            (true, true) => found.add(key, "is required with snapshot = \"command\""),
+            (false, false) => found.add(key, "only snapshot = \"command\" runs it"),
+            _ => {}
+        }
+    }
+    check_supported_yet(c, found);
+}
+
+/// What this version accepts in the file but cannot do yet is refused, so a backup never
+/// pretends to a consistency it does not give: snapshots, and freeze and thaw commands (the
+/// coordinator does not run them yet), on any component; `on_change = "fail"` on a remote
+/// component (the agent's prepare does not hear of it yet).
+fn check_supported_yet(c: &ComponentConfig, found: &mut Found<'_>) {
+    let k = &c.consistency;
+    if c.agent.is_some() && k.on_change == OnChange::Fail {
+        found.add(
+            "on_change",
+            "on_change = \"fail\" is not supported for a remote component by this version yet",
+        );
+    }
+    if k.snapshot != SnapshotMode::None {
+        found.add(
+            "snapshot",
+            format!(
+                "snapshot = {:?} is not supported by this version yet; use \"none\"",
+                k.snapshot.as_str()
+            ),
+        );
+    }
+    if !k.freeze_command.trim().is_empty() {
+        found.add(
+            "freeze_command",
+            "freeze and thaw commands are not run by this version yet; leave it empty",
+        );
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{HookSettings, ScheduleSettings};
+use super::{ComponentConfig, Consistency, HookSettings, ScheduleSettings};
 
 /// Why a config text could not be edited (the API answers 500: the file was valid when read).
 #[derive(Debug, thiserror::Error)]
@@ -90,27 +90,58 @@ pub fn edit_settings(
     Ok(doc.to_string())
 }
 
-/// The config text with component `index`'s `backup_folder`, `keep` and `items` replaced.
-pub fn edit_component(
-    text: &str,
-    index: usize,
-    backup_folder: &str,
-    keep: u32,
-    items: Option<&[String]>,
-) -> Result<String, EditError> {
+/// The config text with component `index`'s `backup_folder`, `keep`, `items` (when given) and
+/// consistency keys (freeze, thaw, snapshot, `on_change`) set from `c`; everything else kept.
+pub fn edit_component(text: &str, index: usize, c: &ComponentConfig) -> Result<String, EditError> {
     let mut doc: DocumentMut = text.parse()?;
     let t = doc
         .get_mut("components")
         .and_then(Item::as_array_of_tables_mut)
         .and_then(|a| a.get_mut(index))
         .ok_or(EditError::NoComponent(index))?;
-    set_value(t, "backup_folder", backup_folder);
-    set_value(t, "keep", keep as i64);
-    if let Some(items) = items {
+    set_value(t, "backup_folder", c.backup_folder.as_str());
+    set_value(t, "keep", c.keep as i64);
+    if let Some(items) = &c.items {
         let arr: toml_edit::Array = items.iter().map(String::as_str).collect();
         set_value(t, "items", arr);
     }
+    set_consistency(t, &c.consistency);
     Ok(doc.to_string())
+}
+
+/// Writes each consistency key that differs from its default or is already in the table, so a
+/// file that never used them stays as it was.
+fn set_consistency(t: &mut Table, k: &Consistency) {
+    let d = Consistency::default();
+    let strings = [
+        ("freeze_command", &k.freeze_command, &d.freeze_command),
+        ("thaw_command", &k.thaw_command, &d.thaw_command),
+        (
+            "on_change",
+            &k.on_change.as_str().to_string(),
+            &d.on_change.as_str().to_string(),
+        ),
+        (
+            "snapshot",
+            &k.snapshot.as_str().to_string(),
+            &d.snapshot.as_str().to_string(),
+        ),
+        ("snapshot_command", &k.snapshot_command, &d.snapshot_command),
+        (
+            "snapshot_release_command",
+            &k.snapshot_release_command,
+            &d.snapshot_release_command,
+        ),
+    ];
+    for (key, value, default) in strings {
+        if value != default || t.contains_key(key) {
+            set_value(t, key, value.as_str());
+        }
+    }
+    let key = "freeze_timeout_seconds";
+    if k.freeze_timeout_seconds != d.freeze_timeout_seconds || t.contains_key(key) {
+        set_value(t, key, k.freeze_timeout_seconds as i64);
+    }
 }
 
 /// Replaces `path` with `text` atomically: temp file in the same folder, fsync, rename, fsync

@@ -56,6 +56,46 @@ pub struct ComponentSpec {
     pub keep: u32,
     /// Items relative to home; a trailing `/` means the item must be a folder.
     pub items: Vec<String>,
+    /// What a file that keeps changing while it is copied does to the backup.
+    pub on_change: OnChange,
+}
+
+/// What a file that still changes after the copy's retries does to a backup (`on_change`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OnChange {
+    /// The backup succeeds; the files are named as changed during the backup.
+    #[default]
+    Warn,
+    /// The component's prepare fails, so the backup fails and nothing rotates.
+    Fail,
+}
+
+impl OnChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnChange::Warn => "warn",
+            OnChange::Fail => "fail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OnChange> {
+        match s {
+            "warn" => Some(OnChange::Warn),
+            "fail" => Some(OnChange::Fail),
+            _ => None,
+        }
+    }
 }
 
 impl ComponentSpec {

@@ -20,6 +20,7 @@ fn specs_for(root: &Path) -> Vec<ComponentSpec> {
             backup_folder: root.join("hub/backup"),
             keep: 3,
             items: vec![],
+            on_change: crate::engine::OnChange::Warn,
         },
         ComponentSpec {
             name: "lui".into(),
@@ -28,6 +29,7 @@ fn specs_for(root: &Path) -> Vec<ComponentSpec> {
             backup_folder: root.join("backups/lui/backup"),
             keep: 2,
             items: vec![],
+            on_change: crate::engine::OnChange::Warn,
         },
         ComponentSpec {
             name: "trk".into(),
@@ -36,6 +38,7 @@ fn specs_for(root: &Path) -> Vec<ComponentSpec> {
             backup_folder: root.join("trk/bk"),
             keep: 0,
             items: vec!["tracker.ini".into(), "data/".into()],
+            on_change: crate::engine::OnChange::Warn,
         },
     ]
 }

@@ -260,6 +260,7 @@ mod tests {
                 backup_folder: PathBuf::from(format!("/h/{n}/backup")),
                 keep: 1,
                 items: vec!["a".into()],
+                on_change: crate::engine::OnChange::Warn,
             })
             .collect()
     }

@@ -485,6 +485,7 @@ mod tests {
             backup_folder: root.join(name).join("backup"),
             keep: 2,
             items: vec!["data/".into()],
+            on_change: crate::engine::OnChange::Warn,
         }
     }
 

@@ -25,6 +25,7 @@ fn spec(root: &Path, name: &str) -> ComponentSpec {
         backup_folder: root.join(name).join("backup"),
         keep: 2,
         items: vec!["data/".into()],
+        on_change: crate::engine::OnChange::Warn,
     }
 }
 

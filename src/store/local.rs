@@ -453,6 +453,7 @@ mod tests {
             backup_folder: home.join("backup"),
             keep: 2,
             items: vec![],
+            on_change: crate::engine::OnChange::Warn,
         }
     }
 
@@ -742,6 +743,7 @@ mod bench {
             backup_folder: root.path().join(folder).join("backup"),
             keep: 3,
             items: vec!["data/".into(), "small/".into()],
+            on_change: crate::engine::OnChange::Warn,
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         let store = LocalStore::default();
@@ -840,6 +842,7 @@ mod bench {
             backup_folder: root.join("bk/backup"),
             keep: 1,
             items: vec!["data/".into(), "small/".into()],
+            on_change: crate::engine::OnChange::Warn,
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         let store = LocalStore::default();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::agent::config::AgentComponentConfig;
 use crate::config::{check_relative, has_dot_dot, resolve, MAX_KEEP};
-use crate::engine::{folder_check, ComponentSpec, Profile};
+use crate::engine::{folder_check, ComponentSpec, OnChange, Profile};
 use crate::error::{ApiError, FieldError, ProblemKind};
 use crate::store::wire::RemoteSpec;
 use crate::store::{ComponentStore, SlotInfo};
@@ -170,6 +170,7 @@ impl Txns {
             backup_folder: folder.unwrap_or_default(),
             keep: req.keep,
             items: req.items.clone(),
+            on_change: OnChange::Warn,
         })
     }
 
@@ -184,6 +185,7 @@ impl Txns {
             backup_folder: e.file.backup_folder.clone(),
             keep: e.file.keep,
             items: e.file.items.clone(),
+            on_change: OnChange::Warn,
         })
     }
 
@@ -205,6 +207,7 @@ impl Txns {
             backup_folder: folder,
             keep,
             items: vec![],
+            on_change: OnChange::Warn,
         };
         self.inner
             .store

@@ -552,6 +552,7 @@ fn sites_from_specs_leave_remote_components_out() {
         backup_folder: "/srv/hub/backup".into(),
         keep: 3,
         items: vec!["hub.ini".into()],
+        on_change: crate::engine::OnChange::Warn,
     };
     let remote = ComponentSpec {
         name: "trk".into(),

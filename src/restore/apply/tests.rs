@@ -81,6 +81,7 @@ fn setup(root: &Path) -> (ComponentSpec, PathBuf) {
         backup_folder: root.join("hub/backup"),
         keep: 1,
         items: vec![],
+        on_change: crate::engine::OnChange::Warn,
     };
     let h = &spec.home;
     w(&h.join("hub.ini"), "[Hub]\n");
@@ -243,6 +244,7 @@ fn spec_in(
         backup_folder: root.join(backup_folder),
         keep: 1,
         items: items.iter().map(|i| i.to_string()).collect(),
+        on_change: crate::engine::OnChange::Warn,
     }
 }
 
