@@ -1,7 +1,8 @@
 //! Prometheus text exposition of the server's state: last successful backup (overall and per
 //! component), last backup's duration and bytes, backups by result, running hook processes,
 //! whether the server is degraded and staging folders kept for an operator, transactions in
-//! doubt on the agents (as the resolver's last pass left them), build info.
+//! doubt on the agents (as the resolver's last pass left them), files that changed while copied,
+//! build info.
 //! Rendered from the job records on each scrape; knows nothing of HTTP.
 
 use std::collections::BTreeMap;
@@ -140,6 +141,23 @@ pub fn render(
         "backup_master_backups_total",
         "counter",
         "Finished backups by result, as kept in the job records.",
+        &samples,
+    );
+    // Each component of a finished backup shows, 0 until one of its files changed while copied.
+    let mut changed: BTreeMap<String, f64> = BTreeMap::new();
+    for b in backups.iter().filter(|b| b.status.is_final()) {
+        for c in &b.components {
+            *changed.entry(c.name.clone()).or_default() += c.changed_during_backup_count as f64;
+        }
+    }
+    let samples: Vec<(String, f64)> = changed
+        .into_iter()
+        .map(|(name, n)| (format!("{{component=\"{}\"}}", escape(&name)), n))
+        .collect();
+    metric(
+        "backup_master_files_changed_during_backup_total",
+        "counter",
+        "Files that kept changing while a finished backup copied them (their copy may be torn), by component, as kept in the job records.",
         &samples,
     );
     metric(

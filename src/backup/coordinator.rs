@@ -196,6 +196,8 @@ pub async fn run(run: Run) -> BackupStatus {
                     errors: vec![format!("internal error: prepare stopped unexpectedly: {e}")],
                     skipped: vec![],
                     skipped_more: 0,
+                    changed_during_backup: vec![],
+                    changed_during_backup_count: 0,
                 },
             };
             let ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -237,6 +239,8 @@ pub async fn run(run: Run) -> BackupStatus {
                 c.bytes_cloned = o.stats.bytes_cloned;
                 c.finished_at = Some(o.finished_at);
                 c.duration_ms = Some(ms);
+                c.changed_during_backup.clone_from(&o.changed_during_backup);
+                c.changed_during_backup_count = o.changed_during_backup_count;
                 if o.status == PrepareStatus::Failed {
                     c.errors.extend(o.errors.iter().cloned());
                 }

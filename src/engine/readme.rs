@@ -19,6 +19,8 @@ use super::fsutil::{self, IoError};
 use super::single_line;
 
 pub const README_FILE: &str = "readme.txt";
+/// The key of the lines naming files that changed during the backup.
+const CHANGED_KEY: &str = "Changed during backup";
 /// Larger files are refused (a readme is a few hundred bytes).
 pub const MAX_README_BYTES: u64 = 1 << 20;
 
@@ -40,6 +42,27 @@ pub struct Readme {
     /// `Result: success` (true) or `Result: error` (false).
     pub success: bool,
     pub errors: Vec<String>,
+    /// Files that changed while they were copied (the copy may be torn): on the `Result` line
+    /// as a count, then one `Changed during backup:` line per named file.
+    pub changed: ChangedFiles,
+}
+
+/// Files that kept changing while a backup copied them: the first names and the count of all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangedFiles {
+    pub names: Vec<String>,
+    pub count: u64,
+}
+
+impl ChangedFiles {
+    /// `3 files changed during the backup`; `None` when none did.
+    pub fn summary(&self) -> Option<String> {
+        match self.count {
+            0 => None,
+            1 => Some("1 file changed during the backup".into()),
+            n => Some(format!("{n} files changed during the backup")),
+        }
+    }
 }
 
 /// RFC 3339 with `Z`, whole seconds: the one time format of readme and report files.
@@ -60,12 +83,19 @@ impl Readme {
             s.push_str(&format!("Finished: {}\n", fmt_time(t)));
         }
         s.push_str(if self.success {
-            "Result: success\n"
+            "Result: success"
         } else {
-            "Result: error\n"
+            "Result: error"
         });
+        match self.changed.summary() {
+            Some(summary) => s.push_str(&format!(" ({summary})\n")),
+            None => s.push('\n'),
+        }
         for e in &self.errors {
             s.push_str(&format!("Error: {}\n", single_line(e)));
+        }
+        for name in &self.changed.names {
+            s.push_str(&format!("{CHANGED_KEY}: {}\n", single_line(name)));
         }
         s
     }
@@ -83,6 +113,7 @@ impl Readme {
         let mut finished = None;
         let mut result = None;
         let mut errors = Vec::new();
+        let mut changed = ChangedFiles::default();
         for line in text.lines() {
             let line = line.trim_end_matches('\r');
             let Some((key, value)) = line.split_once(':') else {
@@ -95,13 +126,17 @@ impl Readme {
                 "started" => started = Some(parse_time(value).map_err(&malformed)?),
                 "finished" => finished = Some(parse_time(value).map_err(&malformed)?),
                 "result" => {
-                    result = Some(match value.to_ascii_lowercase().as_str() {
+                    // `success` or `error`, maybe followed by ` (N files changed ...)`.
+                    let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
+                    result = Some(match word.to_ascii_lowercase().as_str() {
                         "success" => true,
                         "error" => false,
                         other => return Err(malformed(format!("unknown result {other:?}"))),
-                    })
+                    });
+                    changed.count = leading_count(rest.trim_start_matches('('));
                 }
                 "error" => errors.push(value.to_string()),
+                "changed during backup" => changed.names.push(value.to_string()),
                 _ => {}
             }
         }
@@ -110,6 +145,7 @@ impl Readme {
             .ok_or_else(|| malformed("no \"Backup ID\" line".into()))?;
         let component = component.unwrap_or_default();
         let success = result.ok_or_else(|| malformed("no \"Result\" line".into()))?;
+        changed.count = changed.count.max(changed.names.len() as u64);
         Ok(Readme {
             backup_id,
             component,
@@ -117,6 +153,7 @@ impl Readme {
             finished,
             success,
             errors,
+            changed,
         })
     }
 
@@ -133,6 +170,12 @@ impl Readme {
     pub fn is_not_found(err: &ReadmeError) -> bool {
         matches!(err, ReadmeError::Io(e) if e.is_not_found())
     }
+}
+
+/// The number a text starts with (`3 files changed`), 0 when none.
+fn leading_count(text: &str) -> u64 {
+    let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or(0)
 }
 
 fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
@@ -158,7 +201,34 @@ mod tests {
             } else {
                 vec!["one\nline".into(), "two".into()]
             },
+            changed: ChangedFiles::default(),
         }
+    }
+
+    #[test]
+    fn changed_files_are_counted_on_the_result_line_and_named_after_it() {
+        let mut r = sample(true);
+        r.changed = ChangedFiles {
+            names: vec!["data/a.log".into(), "data/b\nc".into()],
+            count: 7,
+        };
+        let text = r.render();
+        assert!(
+            text.ends_with(
+                "Result: success (7 files changed during the backup)\n\
+                 Changed during backup: data/a.log\nChanged during backup: data/b c\n"
+            ),
+            "{text}"
+        );
+        let back = Readme::parse(&text, "x").unwrap();
+        assert!(back.success);
+        assert_eq!(back.changed.count, 7);
+        assert_eq!(back.changed.names, ["data/a.log", "data/b c"]);
+        r.changed.count = 1;
+        r.changed.names.truncate(1);
+        assert!(r
+            .render()
+            .contains("Result: success (1 file changed during the backup)\n"));
     }
 
     #[test]

@@ -111,6 +111,14 @@ pub struct ComponentProgress {
     /// This component's errors, one line each.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// Files that changed while they were copied, also when copied again (three more times):
+    /// their copy may be torn. The first 100, relative to the home; absent when none did. With
+    /// `on_change = "fail"` such a file fails the component.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_during_backup: Vec<String>,
+    /// How many files changed while copied in all; absent when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub changed_during_backup_count: u64,
     /// For a remote component: its agent's URL (its `folder` is a path on that machine).
     #[serde(default)]
     pub agent: Option<String>,
@@ -274,6 +282,8 @@ impl ComponentProgress {
             finished_at: None,
             duration_ms: None,
             errors: vec![],
+            changed_during_backup: Vec::new(),
+            changed_during_backup_count: 0,
             agent,
         }
     }

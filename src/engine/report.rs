@@ -81,6 +81,18 @@ pub fn render(rec: &BackupRecord) -> String {
         if let Some(ms) = c.duration_ms {
             line(&mut s, format!("  Duration: {}", fmt_duration_ms(ms)));
         }
+        if c.changed_during_backup_count > 0 {
+            line(
+                &mut s,
+                format!(
+                    "  Changed during backup: {} file(s), the copy may be torn",
+                    c.changed_during_backup_count
+                ),
+            );
+            for path in &c.changed_during_backup {
+                line(&mut s, format!("  Changed: {}", single_line(path)));
+            }
+        }
         if c.errors.is_empty() {
             line(&mut s, "  Errors: none".into());
         } else {
@@ -158,6 +170,8 @@ mod tests {
                 } else {
                     vec!["disk\nfull".into()]
                 },
+                changed_during_backup: vec![],
+                changed_during_backup_count: 0,
                 agent: None,
             }],
             errors: if status == BackupStatus::Succeeded {

@@ -17,10 +17,10 @@ use super::{
 use crate::engine::faults::Faults;
 use crate::engine::fsutil;
 use crate::engine::profile::Profile;
-use crate::engine::readme::{Readme, README_FILE};
+use crate::engine::readme::{ChangedFiles, Readme, README_FILE};
 use crate::engine::slots::{self, SlotLayout, Step};
 use crate::engine::tree_copy::{self, CopyError, CopyRequest, CopyStats};
-use crate::engine::{single_line, CancelToken, ComponentSpec};
+use crate::engine::{single_line, CancelToken, ComponentSpec, OnChange};
 
 /// Copy worker threads per component (the machines this targets have two cores).
 pub const COPY_WORKERS: usize = 2;
@@ -86,7 +86,13 @@ fn prepare_blocking(
     cancel: &CancelToken,
     progress: &ProgressSink,
     started: DateTime<Utc>,
-) -> (PrepareStatus, ProgressUpdate, Vec<String>, Skipped) {
+) -> (
+    PrepareStatus,
+    ProgressUpdate,
+    Vec<String>,
+    Skipped,
+    ChangedFiles,
+) {
     let layout = match SlotLayout::of(&spec.backup_folder) {
         Ok(l) => l,
         Err(e) => {
@@ -95,11 +101,14 @@ fn prepare_blocking(
                 ProgressUpdate::default(),
                 vec![e.to_string()],
                 Skipped::default(),
+                ChangedFiles::default(),
             )
         }
     };
     let staging = layout.staging(id);
     let mut last = ProgressUpdate::default();
+    // Files that changed while copied: reported whether the prepare ends well or not.
+    let mut changed = ChangedFiles::default();
     let mut created = false;
     let result = (|| -> Result<(ProgressUpdate, Skipped), CopyError> {
         if !spec.home.is_dir() {
@@ -128,6 +137,7 @@ fn prepare_blocking(
             finished: None,
             success: false,
             errors: vec![INCOMPLETE.to_string()],
+            changed: Default::default(),
         };
         let readme_path = staging.join(README_FILE);
         fsutil::write_new_synced(&readme_path, readme.render().as_bytes())?;
@@ -149,6 +159,18 @@ fn prepare_blocking(
         };
         let outcome = tree_copy::copy_items(&req, cancel, &|s| progress(to_update(s)))?;
         last = to_update(outcome.stats);
+        changed = ChangedFiles {
+            names: outcome.changed,
+            count: outcome.changed_count,
+        };
+        if changed.count > 0 {
+            tracing::warn!(component = %spec.name, files = changed.count, recopies = outcome.recopies,
+                "files changed while they were copied");
+            if spec.on_change == OnChange::Fail {
+                return Err(CopyError::Items(vec![changed_error(&changed)]));
+            }
+        }
+        readme.changed = changed.clone();
         tree_copy::write_sums_and_index(&staging, outcome.listing)?;
         readme.finished = Some(now());
         readme.success = true;
@@ -161,7 +183,7 @@ fn prepare_blocking(
         Ok((last, (outcome.skipped, outcome.skipped_count)))
     })();
     match result {
-        Ok((stats, skipped)) => (PrepareStatus::Prepared, stats, vec![], skipped),
+        Ok((stats, skipped)) => (PrepareStatus::Prepared, stats, vec![], skipped, changed),
         Err(e) => {
             // Only a staging folder this prepare created is removed (not one that was there).
             if created {
@@ -175,20 +197,54 @@ fn prepare_blocking(
                     last,
                     vec!["cancelled".into()],
                     Skipped::default(),
+                    changed,
                 ),
-                CopyError::Items(problems) => {
-                    (PrepareStatus::Failed, last, problems, Skipped::default())
-                }
+                CopyError::Items(problems) => (
+                    PrepareStatus::Failed,
+                    last,
+                    problems,
+                    Skipped::default(),
+                    changed,
+                ),
                 CopyError::Io(io) => {
                     let mut msg = io.to_string();
                     if io.is_no_space() {
                         msg.push_str(" (the disk holding the backup folder is full; the staging folder was removed, no history slot was changed)");
                     }
-                    (PrepareStatus::Failed, last, vec![msg], Skipped::default())
+                    (
+                        PrepareStatus::Failed,
+                        last,
+                        vec![msg],
+                        Skipped::default(),
+                        changed,
+                    )
                 }
             }
         }
     }
+}
+
+/// The error of a component with `on_change = "fail"` whose files changed while copied.
+fn changed_error(changed: &ChangedFiles) -> String {
+    const SHOWN: usize = 5;
+    let mut names = changed
+        .names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if changed.count > SHOWN as u64 {
+        names.push_str(&format!(" and {} more", changed.count - SHOWN as u64));
+    }
+    format!(
+        "{} while copied, also when copied {} more times, and on_change = \"fail\": {names}",
+        changed
+            .summary()
+            .unwrap_or_default()
+            .replace(" during the backup", ""),
+        tree_copy::MAX_RECOPIES
+    )
 }
 
 fn slot_info(k_name: String, path: &Path) -> SlotInfo {
@@ -237,6 +293,8 @@ impl ComponentStore for LocalStore {
                 errors: vec![format!("injected fault: prepare:{}", spec.name)],
                 skipped: vec![],
                 skipped_more: 0,
+                changed_during_backup: vec![],
+                changed_during_backup_count: 0,
             };
         }
         let (id2, spec2, faults) = (id.to_string(), spec.clone(), self.faults.clone());
@@ -244,13 +302,14 @@ impl ComponentStore for LocalStore {
             prepare_blocking(&id2, &spec2, &faults, &cancel, &progress, started)
         })
         .await;
-        let (status, stats, errors, (skipped, skipped_count)) = match res {
+        let (status, stats, errors, (skipped, skipped_count), changed) = match res {
             Ok(r) => r,
             Err(e) => (
                 PrepareStatus::Failed,
                 ProgressUpdate::default(),
                 vec![format!("internal error: the copy task failed: {e}")],
                 Skipped::default(),
+                ChangedFiles::default(),
             ),
         };
         PrepareOutcome {
@@ -261,6 +320,8 @@ impl ComponentStore for LocalStore {
             errors: errors.iter().map(|e| single_line(e)).collect(),
             skipped_more: skipped_count.saturating_sub(skipped.len() as u64),
             skipped,
+            changed_during_backup: changed.names,
+            changed_during_backup_count: changed.count,
         }
     }
 
@@ -313,6 +374,7 @@ impl ComponentStore for LocalStore {
                 } else {
                     errors
                 },
+                changed: Default::default(),
             };
             slots::write_failed(&layout, &id, &readme)?;
             Ok(Ack::default())
@@ -586,6 +648,7 @@ mod tests {
             finished: None,
             success: false,
             errors: vec![INCOMPLETE.into()],
+            changed: Default::default(),
         };
         fs::write(staging_a.join(README_FILE), r.render()).unwrap();
         for p in [layout.trash(a, 3), layout.failed_new(a), layout.staging(b)] {

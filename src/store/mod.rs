@@ -77,6 +77,13 @@ pub struct PrepareOutcome {
     /// Skipped entries beyond those named in `skipped`; absent when there are none.
     #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub skipped_more: u64,
+    /// Files that changed while they were copied, also on each copy made again: the first 100,
+    /// relative to the home (their copy may be torn). Absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_during_backup: Vec<String>,
+    /// How many files changed while copied in all; absent when none did.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
+    pub changed_during_backup_count: u64,
 }
 
 pub use crate::engine::participation::{

@@ -29,6 +29,7 @@ fn readme(dir: &Path, id: &str, component: &str) {
         finished: None,
         success: true,
         errors: vec![],
+        changed: Default::default(),
     };
     fs::write(dir.join("readme.txt"), r.render()).unwrap();
 }

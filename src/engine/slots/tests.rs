@@ -23,6 +23,7 @@ pub(crate) fn readme_of(id: &str, component: &str, success: bool) -> Readme {
         finished: None,
         success,
         errors: vec![],
+        changed: Default::default(),
     }
 }
 
@@ -690,6 +691,7 @@ fn remove_staging_removes_only_this_backups_staging() {
 fn failed_readme(id: &str) -> Readme {
     Readme {
         errors: vec!["boom".into()],
+        changed: Default::default(),
         ..readme_of(id, C, false)
     }
 }

@@ -83,15 +83,15 @@ fn try_link(fds: &DirFds, name: &std::ffi::OsStr, entry: &IndexEntry) -> bool {
     ok && nix::unistd::linkat(Some(prev), name, Some(dest), name, AtFlags::empty()).is_ok()
 }
 
-/// Copies, clones or links one file. Returns its digest and, when it may be reused next time,
-/// its index entry.
+/// Copies, clones or links one file; a file that changes while copied is copied again, up to
+/// [`MAX_RECOPIES`] times.
 pub(super) fn copy_one(
     sh: &Shared<'_>,
     job: &FileJob,
     buf: &mut Vec<u8>,
     fds: Option<&DirFds>,
     clone: &mut CloneState,
-) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
+) -> Result<FileCopied, CopyError> {
     let path = job.path();
     if let (Some(fds), Some(entry), Some(name)) = (fds, job.prev.as_ref(), path.file_name()) {
         if entry.same_source(&job.stat) && try_link(fds, name, entry) {
@@ -99,7 +99,11 @@ pub(super) fn copy_one(
             sh.counters
                 .bytes_linked
                 .fetch_add(entry.size, Ordering::Relaxed);
-            return Ok((entry.sha256, Some(*entry)));
+            return Ok(FileCopied {
+                sha: entry.sha256,
+                entry: Some(*entry),
+                changed: false,
+            });
         }
     }
     if buf.is_empty() {
@@ -155,13 +159,25 @@ fn hash_stream(
     )
 }
 
+/// How often a file that changed while it was copied is copied again before it is reported
+/// as changed during the backup.
+pub const MAX_RECOPIES: u32 = 3;
+
+/// One file's result: its digest, its index entry when it may be reused next time, and whether
+/// it still changed while copied after every retry.
+pub(super) struct FileCopied {
+    pub(super) sha: [u8; 32],
+    pub(super) entry: Option<IndexEntry>,
+    pub(super) changed: bool,
+}
+
 fn copy_file(
     sh: &Shared<'_>,
     src: &Path,
     dst: &Path,
     buf: &mut [u8],
     clone: &mut CloneState,
-) -> Result<([u8; 32], Option<IndexEntry>), CopyError> {
+) -> Result<FileCopied, CopyError> {
     // O_NOFOLLOW: if the file was replaced by a link since it was listed, fail instead of
     // following it; O_NONBLOCK: if it was replaced by a FIFO, the open does not wait for a
     // writer (the check below then refuses it).
@@ -170,7 +186,7 @@ fn copy_file(
         .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK)
         .open(src)
         .ctx("opening", src)?;
-    let before = Stat::of(&input.metadata().ctx("reading metadata of", src)?);
+    let mut before = Stat::of(&input.metadata().ctx("reading metadata of", src)?);
     if before.kind() != Kind::File {
         return Err(CopyError::Io(IoError::new(
             "copying",
@@ -190,9 +206,66 @@ fn copy_file(
             IoError::new("writing", dst, io::Error::from_raw_os_error(libc::ENOSPC)).into(),
         );
     }
+    // Size, mtime and ctime (and inode) before and after the copy: a file written meanwhile
+    // may be torn in the copy, so it is copied again from the start, from what it is now.
+    let mut recopies = 0;
+    let (sha, stable, cloned) = loop {
+        let (sha, copied, cloned) =
+            copy_data(sh, &mut input, &mut output, &before, src, dst, buf, clone)?;
+        let after = Stat::of(&input.metadata().ctx("reading metadata of", src)?);
+        let entry = IndexEntry::of_source(&before, sha);
+        let stable = entry.same_source(&after) && copied == before.size;
+        if stable || recopies == MAX_RECOPIES {
+            break (sha, stable.then_some(entry), cloned);
+        }
+        recopies += 1;
+        sh.counters.recopies.fetch_add(1, Ordering::Relaxed);
+        input.rewind().ctx("reading", src)?;
+        output.set_len(0).ctx("writing", dst)?;
+        output.rewind().ctx("writing", dst)?;
+        before = after;
+    };
+    let counter = if cloned {
+        &sh.counters.files_cloned
+    } else {
+        &sh.counters.files_copied
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    if sh.as_root {
+        let _ = std::os::unix::fs::fchown(&output, Some(before.uid), Some(before.gid));
+    }
+    output
+        .set_permissions(fs::Permissions::from_mode(before.mode & 0o7777))
+        .ctx("setting mode of", dst)?;
+    let times = FileTimes::new()
+        .set_accessed(system_time(before.atime.0, before.atime.1))
+        .set_modified(system_time(before.mtime.0, before.mtime.1));
+    output.set_times(times).ctx("setting times of", dst)?;
+    drop::<File>(output);
+    Ok(FileCopied {
+        sha,
+        changed: stable.is_none(),
+        entry: stable,
+    })
+}
+
+/// Puts the data of `input` into the empty `output`: cloned where the file systems can share
+/// extents (the digest then read back from the clone), else copied while hashed. Returns the
+/// digest, the bytes in the copy and whether it was cloned.
+#[allow(clippy::too_many_arguments)]
+fn copy_data(
+    sh: &Shared<'_>,
+    input: &mut File,
+    output: &mut File,
+    before: &Stat,
+    src: &Path,
+    dst: &Path,
+    buf: &mut [u8],
+    clone: &mut CloneState,
+) -> Result<([u8; 32], u64, bool), CopyError> {
     let mut cloned = false;
     if before.size > 0 && clone.allowed(before.dev) {
-        match ficlone(&output, &input) {
+        match ficlone(output, input) {
             Ok(()) => {
                 clone.learn(before.dev, true);
                 cloned = true;
@@ -208,45 +281,27 @@ fn copy_file(
             }
         }
     }
-    let (sha, copied) = if cloned {
+    if cloned {
         // The checksum is of what the backup holds: the clone, read back.
         output.rewind().ctx("reading", dst)?;
-        let (sha, n) = hash_stream(sh, &mut output, dst, buf)?;
-        sh.counters.files_cloned.fetch_add(1, Ordering::Relaxed);
+        let (sha, n) = hash_stream(sh, output, dst, buf)?;
         sh.counters.bytes_cloned.fetch_add(n, Ordering::Relaxed);
-        (sha, n)
-    } else {
-        let full = buf.len();
-        let (sha, copied) = sha256_stream(
-            &mut input,
-            buf,
-            |e| IoError::new("reading", src, e).into(),
-            |chunk| {
-                output.write_all(chunk).ctx("writing", dst)?;
-                sh.counters
-                    .bytes_copied
-                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                sh.after_chunk(chunk.len() == full)
-            },
-        )?;
-        sh.counters.files_copied.fetch_add(1, Ordering::Relaxed);
-        (sha, copied)
-    };
-    let after = Stat::of(&input.metadata().ctx("reading metadata of", src)?);
-    if sh.as_root {
-        let _ = std::os::unix::fs::fchown(&output, Some(before.uid), Some(before.gid));
+        return Ok((sha, n, true));
     }
-    output
-        .set_permissions(fs::Permissions::from_mode(before.mode & 0o7777))
-        .ctx("setting mode of", dst)?;
-    let times = FileTimes::new()
-        .set_accessed(system_time(before.atime.0, before.atime.1))
-        .set_modified(system_time(before.mtime.0, before.mtime.1));
-    output.set_times(times).ctx("setting times of", dst)?;
-    drop::<File>(output);
-    let stable = IndexEntry::of_source(&before, sha);
-    let unchanged = stable.same_source(&after) && copied == before.size;
-    Ok((sha, unchanged.then_some(stable)))
+    let full = buf.len();
+    let (sha, copied) = sha256_stream(
+        input,
+        buf,
+        |e| IoError::new("reading", src, e).into(),
+        |chunk| {
+            output.write_all(chunk).ctx("writing", dst)?;
+            sh.counters
+                .bytes_copied
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            sh.after_chunk(chunk.len() == full)
+        },
+    )?;
+    Ok((sha, copied, false))
 }
 
 fn system_time(sec: i64, nsec: i64) -> SystemTime {

@@ -15,6 +15,11 @@
 //!   device nodes in a home from whatever a backup medium holds, `sha256sum -c` cannot check
 //!   them, and a socket or FIFO is recreated by the program that uses it. An item that is
 //!   itself such a file is an error, like a missing item.
+//! * Torn files are caught: each copied file's size, mtime, ctime and inode are compared before
+//!   and after its copy; a file that changed meanwhile is copied again from the start, up to
+//!   [`MAX_RECOPIES`] times, and if it still changed it is named in the outcome (`changed`; the
+//!   first [`MAX_CHANGED_NAMES`], all counted). What that does to the backup (`on_change`) is
+//!   its store's decision.
 //! * A file is unchanged when its source size, mtime, ctime, inode and device equal what the
 //!   index of the previous backup (slot `backup/`) recorded; it is then hard-linked from that
 //!   slot, after checking the slot's file still has the recorded size and mtime, and its
@@ -63,6 +68,9 @@ use stats::Counters;
 
 /// Most skipped special files named in an outcome (all are counted).
 pub const MAX_SKIPPED_NAMES: usize = 100;
+/// Most files changed during the copy named in an outcome (all are counted).
+pub const MAX_CHANGED_NAMES: usize = 100;
+pub use file::MAX_RECOPIES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -107,6 +115,14 @@ pub struct CopyOutcome {
     pub skipped: Vec<String>,
     /// How many were skipped in all.
     pub skipped_count: u64,
+    /// Files that changed while they were copied, also on each of [`MAX_RECOPIES`] more
+    /// copies: the first [`MAX_CHANGED_NAMES`], relative to the home, sorted. Their copy may
+    /// be torn.
+    pub changed: Vec<String>,
+    /// How many changed in all.
+    pub changed_count: u64,
+    /// Copies made again because a file changed while it was copied.
+    pub recopies: u64,
 }
 
 /// Copies the items of `req` into `req.dest`. `progress` is called from the worker threads.
@@ -130,6 +146,7 @@ pub fn copy_items(
         enospc_armed: AtomicBool::new(req.inject_enospc),
         as_root: is_root(),
         has_index: !index.is_empty(),
+        changed: Default::default(),
     };
     progress(shared.counters.stats());
     let mut walked_out = WalkOutcome::default();
@@ -186,7 +203,11 @@ pub fn copy_items(
     }
     let stats = shared.counters.stats();
     progress(stats);
+    let (changed, changed_count) = shared.take_changed();
     Ok(CopyOutcome {
+        changed,
+        changed_count,
+        recopies: shared.counters.recopies.load(Ordering::Relaxed),
         stats,
         listing: Listing(runs::merge(sorters)),
         symlinks: walked_out.symlinks,

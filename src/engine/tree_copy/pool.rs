@@ -12,7 +12,7 @@ use super::file::open_dir_fds;
 use super::file::CloneState;
 use super::listing::encode_listed;
 use super::stats::Counters;
-use super::{CopyError, CopyRequest};
+use super::{CopyError, CopyRequest, MAX_CHANGED_NAMES};
 use crate::engine::index::IndexEntry;
 use crate::engine::runs::RunSorter;
 use crate::engine::walk::Stat;
@@ -111,6 +111,9 @@ pub(super) struct Shared<'a> {
     pub(super) as_root: bool,
     /// The previous slot was given and its index is usable (then links are tried).
     pub(super) has_index: bool,
+    /// Files that still changed while copied after every retry: the first
+    /// [`MAX_CHANGED_NAMES`] (relative to the home), and how many in all.
+    pub(super) changed: Mutex<(Vec<String>, u64)>,
 }
 
 impl Shared<'_> {
@@ -128,6 +131,22 @@ impl Shared<'_> {
             self.counters.maybe_emit(false);
         }
         Ok(())
+    }
+
+    /// Notes a file that changed while it was copied, every retry included.
+    fn note_changed(&self, job: &FileJob) {
+        let mut changed = lock(&self.changed);
+        changed.1 += 1;
+        if changed.0.len() < MAX_CHANGED_NAMES {
+            changed.0.push(job.path().display().to_string());
+        }
+    }
+
+    /// The files noted as changed (sorted) and their count.
+    pub(super) fn take_changed(&self) -> (Vec<String>, u64) {
+        let mut changed = std::mem::take(&mut *lock(&self.changed));
+        changed.0.sort();
+        changed
     }
 
     /// Takes the one injected ENOSPC (fault injection), if still armed.
@@ -162,8 +181,12 @@ pub(super) fn worker(sh: &Shared<'_>) -> WorkerResult {
                 std::thread::sleep(d);
             }
             match copy_one(sh, &job, &mut buf, fds.as_ref(), &mut clone) {
-                Ok((sha, entry)) => {
-                    if let Err(e) = sorter.add(&job.rel, &encode_listed(&sha, entry.as_ref())) {
+                Ok(done) => {
+                    if done.changed {
+                        sh.note_changed(&job);
+                    }
+                    let line = encode_listed(&done.sha, done.entry.as_ref());
+                    if let Err(e) = sorter.add(&job.rel, &line) {
                         return fail(sh, e.into());
                     }
                     sh.counters.maybe_emit(true);

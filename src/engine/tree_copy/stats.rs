@@ -32,6 +32,8 @@ pub(super) struct Counters<'a> {
     pub(super) bytes_copied: AtomicU64,
     pub(super) bytes_linked: AtomicU64,
     pub(super) bytes_cloned: AtomicU64,
+    /// Copies made again because the file changed while it was copied.
+    pub(super) recopies: AtomicU64,
     last_emit: Mutex<Instant>,
     report: &'a (dyn Fn(CopyStats) + Sync),
 }
@@ -46,6 +48,7 @@ impl<'a> Counters<'a> {
             bytes_copied: AtomicU64::new(0),
             bytes_linked: AtomicU64::new(0),
             bytes_cloned: AtomicU64::new(0),
+            recopies: AtomicU64::new(0),
             last_emit: Mutex::new(Instant::now()),
             report,
         }

@@ -220,6 +220,8 @@ fn failed(started: chrono::DateTime<Utc>, stats: ProgressUpdate, msg: String) ->
         errors: vec![single_line(&msg)],
         skipped: vec![],
         skipped_more: 0,
+        changed_during_backup: vec![],
+        changed_during_backup_count: 0,
     }
 }
 
@@ -291,6 +293,8 @@ impl ComponentStore for RemoteStore {
                     errors: vec!["cancelled".into()],
                     skipped: vec![],
                     skipped_more: 0,
+                    changed_during_backup: vec![],
+                    changed_during_backup_count: 0,
                 };
             }
             tokio::time::sleep(POLL_INTERVAL).await;
