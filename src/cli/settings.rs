@@ -64,11 +64,19 @@ async fn get_with_etag(client: &Client, path: &str) -> Result<(Value, String), C
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .ok_or_else(|| CliError::Unreachable(format!("GET {path}: the answer has no ETag")))?;
-    let body = resp
-        .json::<Value>()
+    Ok((json_body(resp, path).await?, etag))
+}
+
+/// A body as the server sent it.
+async fn get_value(client: &Client, path: &str) -> Result<Value, CliError> {
+    let resp = client.send(client.request(Method::GET, path)).await?;
+    json_body(resp, path).await
+}
+
+async fn json_body(resp: http_client::Response, path: &str) -> Result<Value, CliError> {
+    resp.json::<Value>()
         .await
-        .map_err(|e| CliError::Unreachable(format!("GET {path}: {e}")))?;
-    Ok((body, etag))
+        .map_err(|e| CliError::Unreachable(format!("GET {path}: {e}")))
 }
 
 pub async fn settings(a: SettingsAction) -> Result<Exit, CliError> {
@@ -242,10 +250,13 @@ fn show_settings(body: &Value, out: &OutputArgs) -> Result<(), CliError> {
 }
 
 pub async fn components(client: &Client, out: OutputArgs) -> Result<Exit, CliError> {
-    let list = components_api::list_components(&client.config).await?;
     if out.json() {
+        // The server's own JSON, not the generated model's: that would drop the fields it
+        // does not know yet (today the consistency settings).
+        let list = get_value(client, "/api/v1/components").await?;
         print_json(&list);
     } else {
+        let list = components_api::list_components(&client.config).await?;
         super::backups::print_components(&list, output::color_stdout());
     }
     Ok(Exit::Ok)
