@@ -372,3 +372,51 @@ fn cancel_and_enospc_stop_the_copy() {
     let e = copy_items(&req, &CancelToken::new(), &|_| {}).unwrap_err();
     assert!(e.to_string().contains("No space left on device"), "{e}");
 }
+
+/// A file written after its copy began is copied again, from what it is then: the copy holds
+/// the file as it was when it stopped changing, nothing is named as changed, and it is indexed.
+/// Every write after the first look at the file is seen by some attempt, as each attempt's
+/// "before" is the previous one's "after".
+#[test]
+fn a_file_written_during_its_copy_is_copied_again_and_not_named_once_it_settles() {
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("home");
+    let dest = root.path().join("dest");
+    fs::create_dir_all(home.join("data")).unwrap();
+    fs::create_dir_all(&dest).unwrap();
+    let file = home.join("data/grows.log");
+    let block: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+    fs::write(&file, block.repeat(16)).unwrap();
+    let copied = dest.join("data/grows.log");
+    // Appends until the copy of the file has data, then once more, then stops.
+    let writer = {
+        let (file, copied) = (file.clone(), copied.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = fs::OpenOptions::new().append(true).open(&file).unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while fs::metadata(&copied).map_or(true, |m| m.len() == 0) {
+                assert!(std::time::Instant::now() < deadline, "the copy never began");
+                f.write_all(b"appended while copied\n").unwrap();
+            }
+            f.write_all(b"the last line\n").unwrap();
+        })
+    };
+    let out = copy_items(
+        &request(&home, &dest, &["data/"], None),
+        &CancelToken::new(),
+        &|_| {},
+    )
+    .unwrap();
+    writer.join().unwrap();
+    assert!(out.recopies >= 1, "recopies {}", out.recopies);
+    assert!(out.changed.is_empty(), "{:?}", out.changed);
+    assert_eq!(out.changed_count, 0);
+    assert_eq!(out.stats.files, 1);
+    assert_eq!(out.stats.files_copied + out.stats.files_cloned, 1);
+    assert_eq!(fs::read(&copied).unwrap(), fs::read(&file).unwrap());
+    assert!(fs::read(&copied).unwrap().ends_with(b"the last line\n"));
+    write_sums_and_index(&dest, out.listing).unwrap();
+    let index = fs::read_to_string(dest.join(INDEX_FILE_NAME)).unwrap();
+    assert!(index.contains("data/grows.log"), "{index}");
+}
