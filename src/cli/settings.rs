@@ -392,6 +392,13 @@ mod tests {
     #[test]
     fn component_changes_start_from_the_current_values() {
         let mut view = ComponentView::new(
+            String::new(),
+            60,
+            backup_master_client::models::OnChange::Warn,
+            backup_master_client::models::SnapshotMode::None,
+            String::new(),
+            String::new(),
+            String::new(),
             "backup".into(),
             vec!["lui.ini".into()],
             3,

@@ -357,13 +357,18 @@ export interface paths {
         get: operations["get_component"];
         /**
          * Change a component's backup folder and history
-         * @description Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
-         *     for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+         * @description Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
+         *     for a `custom` profile its items, and its consistency settings (`freeze_command`,
+         *     `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
+         *     with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the `ETag` of
          *     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
          *     without it, 412 (`precondition_failed`) when stale. Refused with 422
          *     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
          *     nested in another component's backup folder or home, a folder inside one of the items, an
-         *     existing folder that is not a backup folder, `items` for a built-in profile. The config
+         *     existing folder that is not a backup folder, `items` for a built-in profile, a value out
+         *     of range, a thaw without a freeze, snapshot commands without `snapshot = "command"`, and
+         *     what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"` on an
+         *     agent's component). The config
          *     file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
          *     new settings, existing slots are not moved.
          */
@@ -844,6 +849,17 @@ export interface components {
             /** Format: int64 */
             bytes_linked?: number;
             /**
+             * @description Files that changed while they were copied, also when copied again (three more times):
+             *     their copy may be torn. The first 100, relative to the home; absent when none did. With
+             *     `on_change = "fail"` such a file fails the component.
+             */
+            changed_during_backup?: string[];
+            /**
+             * Format: int64
+             * @description How many files changed while copied in all; absent when none did.
+             */
+            changed_during_backup_count?: number;
+            /**
              * Format: int64
              * @description Time spent preparing, in milliseconds.
              */
@@ -988,13 +1004,28 @@ export interface components {
          * @enum {string}
          */
         ComponentStatus: "pending" | "preparing" | "prepared" | "committed" | "failed" | "aborted";
-        /** @description `PUT /components/{name}`. */
+        /**
+         * @description `PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`)
+         *     are optional: absent keeps the current value, so a client that does not know them changes
+         *     none of them; an empty command removes it.
+         */
         ComponentUpdate: {
             /**
              * @description Absolute, or relative to the home; no `..`.
              * @example backup
              */
             backup_folder: string;
+            /**
+             * @description Freeze command (split into arguments, no shell unless it names one).
+             * @example /opt/maestro/bin/lui-ctl freeze
+             */
+            freeze_command?: string | null;
+            /**
+             * Format: int64
+             * @description 1 to 3600.
+             * @example 60
+             */
+            freeze_timeout_seconds?: number | null;
             /** @description The items of a `custom` component; refused for the built-in profiles. */
             items?: string[] | null;
             /**
@@ -1003,9 +1034,20 @@ export interface components {
              * @example 3
              */
             keep: number;
+            on_change?: null | components["schemas"]["OnChange"];
+            snapshot?: null | components["schemas"]["SnapshotMode"];
+            /** @description Required with `snapshot = "command"`, refused otherwise. */
+            snapshot_command?: string | null;
+            /** @description Required with `snapshot = "command"`, refused otherwise. */
+            snapshot_release_command?: string | null;
+            /**
+             * @description Thaw command; needs a freeze command.
+             * @example /opt/maestro/bin/lui-ctl thaw
+             */
+            thaw_command?: string | null;
         };
         /** @description A component as the API shows it. */
-        ComponentView: {
+        ComponentView: components["schemas"]["Consistency"] & {
             /**
              * @description The agent's URL (remote components).
              * @example http://10.0.0.7:9090
@@ -1061,6 +1103,45 @@ export interface components {
              *     component is read, 3 s at most). Absent for local components.
              */
             reachable?: boolean | null;
+        };
+        /**
+         * @description A component's consistency settings: the commands that freeze and thaw it, its read point,
+         *     and what a file changing while it is copied does. The keys of the config file and of the
+         *     API are the same. Commands are split into arguments like the hooks' commands (no shell
+         *     unless the command names one); empty means none.
+         */
+        Consistency: {
+            /**
+             * @description Command that makes the component's files consistent and keeps them so until the thaw;
+             *     empty: none.
+             * @example /opt/maestro/bin/lui-ctl freeze
+             */
+            freeze_command: string;
+            /**
+             * Format: int64
+             * @description Seconds after which the freeze (and each thaw or snapshot command) is killed, 1 to 3600.
+             * @example 60
+             */
+            freeze_timeout_seconds: number;
+            /**
+             * @description A file that still changes after three copies: `warn` names it in the result, `fail`
+             *     fails the backup (nothing rotates).
+             */
+            on_change: components["schemas"]["OnChange"];
+            /** @description The read point of the copy: `none` (the live home), `btrfs`, or `command`. */
+            snapshot: components["schemas"]["SnapshotMode"];
+            /**
+             * @description With `snapshot = "command"`: prints the path of a read-only view of the home on its last
+             *     line; empty otherwise.
+             */
+            snapshot_command: string;
+            /** @description With `snapshot = "command"`: releases that view; empty otherwise. */
+            snapshot_release_command: string;
+            /**
+             * @description Command that lets the component write again; empty: none. Needs a `freeze_command`.
+             * @example /opt/maestro/bin/lui-ctl thaw
+             */
+            thaw_command: string;
         };
         /** @description One copy out of the backup folder into the home (a file, or a folder with all it holds). */
         CopyOp: {
@@ -1436,6 +1517,11 @@ export interface components {
              */
             utc: string;
         };
+        /**
+         * @description What a file that still changes after the copy's retries does to a backup (`on_change`).
+         * @enum {string}
+         */
+        OnChange: "warn" | "fail";
         /**
          * @description A decision an operator carried out on an agent's machine (`backup-master agent resolve`)
          *     instead of the master: a heuristic outcome.
@@ -1817,6 +1903,11 @@ export interface components {
             /** Format: date-time */
             started?: string | null;
         };
+        /**
+         * @description Where a component's copy reads from (`snapshot`).
+         * @enum {string}
+         */
+        SnapshotMode: "none" | "btrfs" | "command";
         /** @description One step of a restore, with its time. */
         Step: {
             action: components["schemas"]["StepAction"];
@@ -3445,6 +3536,8 @@ export interface operations {
                      *         "agent_version": null,
                      *         "backup_folder": "backup",
                      *         "backup_path": "/srv/maestro/hub/backup",
+                     *         "freeze_command": "",
+                     *         "freeze_timeout_seconds": 60,
                      *         "home": "/srv/maestro/hub",
                      *         "items": [
                      *           "hub.ini",
@@ -3454,8 +3547,13 @@ export interface operations {
                      *         "keep": 3,
                      *         "location": "local",
                      *         "name": "hub",
+                     *         "on_change": "warn",
                      *         "profile": "maestro-hub",
-                     *         "reachable": null
+                     *         "reachable": null,
+                     *         "snapshot": "none",
+                     *         "snapshot_command": "",
+                     *         "snapshot_release_command": "",
+                     *         "thaw_command": ""
                      *       },
                      *       {
                      *         "agent": null,
@@ -3463,6 +3561,8 @@ export interface operations {
                      *         "agent_version": null,
                      *         "backup_folder": "backup",
                      *         "backup_path": "/srv/maestro/lui/backup",
+                     *         "freeze_command": "",
+                     *         "freeze_timeout_seconds": 60,
                      *         "home": "/srv/maestro/lui",
                      *         "items": [
                      *           "lui.ini",
@@ -3472,8 +3572,13 @@ export interface operations {
                      *         "keep": 3,
                      *         "location": "local",
                      *         "name": "lui",
+                     *         "on_change": "warn",
                      *         "profile": "maestro-lui",
-                     *         "reachable": null
+                     *         "reachable": null,
+                     *         "snapshot": "none",
+                     *         "snapshot_command": "",
+                     *         "snapshot_release_command": "",
+                     *         "thaw_command": ""
                      *       },
                      *       {
                      *         "agent": "https://10.0.0.7:9090",
@@ -3481,6 +3586,8 @@ export interface operations {
                      *         "agent_version": "0.1.0",
                      *         "backup_folder": "backup",
                      *         "backup_path": null,
+                     *         "freeze_command": "",
+                     *         "freeze_timeout_seconds": 60,
                      *         "home": null,
                      *         "items": [
                      *           "tracker.ini",
@@ -3489,8 +3596,13 @@ export interface operations {
                      *         "keep": 3,
                      *         "location": "remote",
                      *         "name": "trk",
+                     *         "on_change": "warn",
                      *         "profile": "maestro-tracker",
-                     *         "reachable": true
+                     *         "reachable": true,
+                     *         "snapshot": "none",
+                     *         "snapshot_command": "",
+                     *         "snapshot_release_command": "",
+                     *         "thaw_command": ""
                      *       }
                      *     ]
                      */
@@ -3538,6 +3650,8 @@ export interface operations {
                      *       "agent_version": null,
                      *       "backup_folder": "backup",
                      *       "backup_path": "/srv/maestro/lui/backup",
+                     *       "freeze_command": "",
+                     *       "freeze_timeout_seconds": 60,
                      *       "home": "/srv/maestro/lui",
                      *       "items": [
                      *         "lui.ini",
@@ -3547,8 +3661,13 @@ export interface operations {
                      *       "keep": 3,
                      *       "location": "local",
                      *       "name": "lui",
+                     *       "on_change": "warn",
                      *       "profile": "maestro-lui",
-                     *       "reachable": null
+                     *       "reachable": null,
+                     *       "snapshot": "none",
+                     *       "snapshot_command": "",
+                     *       "snapshot_release_command": "",
+                     *       "thaw_command": ""
                      *     }
                      */
                     "application/json": components["schemas"]["ComponentView"];
@@ -3598,7 +3717,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "backup_folder": "backup",
-                 *       "keep": 3
+                 *       "keep": 3,
+                 *       "on_change": "fail"
                  *     }
                  */
                 "application/json": components["schemas"]["ComponentUpdate"];
@@ -3620,6 +3740,8 @@ export interface operations {
                      *       "agent_version": null,
                      *       "backup_folder": "backup",
                      *       "backup_path": "/srv/maestro/lui/backup",
+                     *       "freeze_command": "",
+                     *       "freeze_timeout_seconds": 60,
                      *       "home": "/srv/maestro/lui",
                      *       "items": [
                      *         "lui.ini",
@@ -3629,8 +3751,13 @@ export interface operations {
                      *       "keep": 3,
                      *       "location": "local",
                      *       "name": "lui",
+                     *       "on_change": "warn",
                      *       "profile": "maestro-lui",
-                     *       "reachable": null
+                     *       "reachable": null,
+                     *       "snapshot": "none",
+                     *       "snapshot_command": "",
+                     *       "snapshot_release_command": "",
+                     *       "thaw_command": ""
                      *     }
                      */
                     "application/json": components["schemas"]["ComponentView"];

@@ -18,6 +18,7 @@ from .component_state import ComponentState
 from .component_status import ComponentStatus
 from .component_update import ComponentUpdate
 from .component_view import ComponentView
+from .consistency import Consistency
 from .copy_op import CopyOp
 from .decision import Decision
 from .dst_adjustment import DstAdjustment
@@ -48,6 +49,7 @@ from .in_doubt import InDoubt
 from .kept_staging import KeptStaging
 from .layout import Layout
 from .next_run import NextRun
+from .on_change import OnChange
 from .operator_decision import OperatorDecision
 from .output_exit import OutputExit
 from .output_line import OutputLine
@@ -75,6 +77,7 @@ from .settings_update import SettingsUpdate
 from .settings_view import SettingsView
 from .skip_op import SkipOp
 from .slot_info import SlotInfo
+from .snapshot_mode import SnapshotMode
 from .step import Step
 from .step_action import StepAction
 from .trigger import Trigger
@@ -102,6 +105,7 @@ __all__ = (
     "ComponentStatus",
     "ComponentUpdate",
     "ComponentView",
+    "Consistency",
     "CopyOp",
     "Decision",
     "DstAdjustment",
@@ -132,6 +136,7 @@ __all__ = (
     "KeptStaging",
     "Layout",
     "NextRun",
+    "OnChange",
     "OperatorDecision",
     "OutputExit",
     "OutputLine",
@@ -159,6 +164,7 @@ __all__ = (
     "SettingsView",
     "SkipOp",
     "SlotInfo",
+    "SnapshotMode",
     "Step",
     "StepAction",
     "Trigger",

@@ -25,6 +25,11 @@ class ComponentProgress:
         bytes_cloned (int | Unset): Absent when no file was cloned.
         bytes_copied (int | Unset):
         bytes_linked (int | Unset):
+        changed_during_backup (list[str] | Unset): Files that changed while they were copied, also when copied again
+            (three more times):
+            their copy may be torn. The first 100, relative to the home; absent when none did. With
+            `on_change = "fail"` such a file fails the component.
+        changed_during_backup_count (int | Unset): How many files changed while copied in all; absent when none did.
         duration_ms (int | None | Unset): Time spent preparing, in milliseconds.
         errors (list[str] | Unset): This component's errors, one line each.
         files (int | Unset): Regular files in the backup (known once the items were listed).
@@ -46,6 +51,8 @@ class ComponentProgress:
     bytes_cloned: int | Unset = UNSET
     bytes_copied: int | Unset = UNSET
     bytes_linked: int | Unset = UNSET
+    changed_during_backup: list[str] | Unset = UNSET
+    changed_during_backup_count: int | Unset = UNSET
     duration_ms: int | None | Unset = UNSET
     errors: list[str] | Unset = UNSET
     files: int | Unset = UNSET
@@ -75,6 +82,12 @@ class ComponentProgress:
         bytes_copied = self.bytes_copied
 
         bytes_linked = self.bytes_linked
+
+        changed_during_backup: list[str] | Unset = UNSET
+        if not isinstance(self.changed_during_backup, Unset):
+            changed_during_backup = self.changed_during_backup
+
+        changed_during_backup_count = self.changed_during_backup_count
 
         duration_ms: int | None | Unset
         if isinstance(self.duration_ms, Unset):
@@ -129,6 +142,10 @@ class ComponentProgress:
             field_dict["bytes_copied"] = bytes_copied
         if bytes_linked is not UNSET:
             field_dict["bytes_linked"] = bytes_linked
+        if changed_during_backup is not UNSET:
+            field_dict["changed_during_backup"] = changed_during_backup
+        if changed_during_backup_count is not UNSET:
+            field_dict["changed_during_backup_count"] = changed_during_backup_count
         if duration_ms is not UNSET:
             field_dict["duration_ms"] = duration_ms
         if errors is not UNSET:
@@ -173,6 +190,10 @@ class ComponentProgress:
         bytes_copied = d.pop("bytes_copied", UNSET)
 
         bytes_linked = d.pop("bytes_linked", UNSET)
+
+        changed_during_backup = cast(list[str], d.pop("changed_during_backup", UNSET))
+
+        changed_during_backup_count = d.pop("changed_during_backup_count", UNSET)
 
         def _parse_duration_ms(data: object) -> int | None | Unset:
             if data is None:
@@ -237,6 +258,8 @@ class ComponentProgress:
             bytes_cloned=bytes_cloned,
             bytes_copied=bytes_copied,
             bytes_linked=bytes_linked,
+            changed_during_backup=changed_during_backup,
+            changed_during_backup_count=changed_during_backup_count,
             duration_ms=duration_ms,
             errors=errors,
             files=files,

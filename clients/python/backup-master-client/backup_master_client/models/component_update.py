@@ -5,6 +5,8 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.on_change import OnChange
+from ..models.snapshot_mode import SnapshotMode
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ComponentUpdate")
@@ -12,22 +14,51 @@ T = TypeVar("T", bound="ComponentUpdate")
 
 @_attrs_define
 class ComponentUpdate:
-    """`PUT /components/{name}`.
+    """`PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`)
+    are optional: absent keeps the current value, so a client that does not know them changes
+    none of them; an empty command removes it.
 
-    Attributes:
-        backup_folder (str): Absolute, or relative to the home; no `..`. Example: backup.
-        keep (int): 0 to 100. Example: 3.
-        items (list[str] | None | Unset): The items of a `custom` component; refused for the built-in profiles.
+        Attributes:
+            backup_folder (str): Absolute, or relative to the home; no `..`. Example: backup.
+            keep (int): 0 to 100. Example: 3.
+            freeze_command (None | str | Unset): Freeze command (split into arguments, no shell unless it names one).
+                Example: /opt/maestro/bin/lui-ctl freeze.
+            freeze_timeout_seconds (int | None | Unset): 1 to 3600. Example: 60.
+            items (list[str] | None | Unset): The items of a `custom` component; refused for the built-in profiles.
+            on_change (None | OnChange | Unset):
+            snapshot (None | SnapshotMode | Unset):
+            snapshot_command (None | str | Unset): Required with `snapshot = "command"`, refused otherwise.
+            snapshot_release_command (None | str | Unset): Required with `snapshot = "command"`, refused otherwise.
+            thaw_command (None | str | Unset): Thaw command; needs a freeze command. Example: /opt/maestro/bin/lui-ctl thaw.
     """
 
     backup_folder: str
     keep: int
+    freeze_command: None | str | Unset = UNSET
+    freeze_timeout_seconds: int | None | Unset = UNSET
     items: list[str] | None | Unset = UNSET
+    on_change: None | OnChange | Unset = UNSET
+    snapshot: None | SnapshotMode | Unset = UNSET
+    snapshot_command: None | str | Unset = UNSET
+    snapshot_release_command: None | str | Unset = UNSET
+    thaw_command: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         backup_folder = self.backup_folder
 
         keep = self.keep
+
+        freeze_command: None | str | Unset
+        if isinstance(self.freeze_command, Unset):
+            freeze_command = UNSET
+        else:
+            freeze_command = self.freeze_command
+
+        freeze_timeout_seconds: int | None | Unset
+        if isinstance(self.freeze_timeout_seconds, Unset):
+            freeze_timeout_seconds = UNSET
+        else:
+            freeze_timeout_seconds = self.freeze_timeout_seconds
 
         items: list[str] | None | Unset
         if isinstance(self.items, Unset):
@@ -38,6 +69,40 @@ class ComponentUpdate:
         else:
             items = self.items
 
+        on_change: None | str | Unset
+        if isinstance(self.on_change, Unset):
+            on_change = UNSET
+        elif isinstance(self.on_change, OnChange):
+            on_change = self.on_change.value
+        else:
+            on_change = self.on_change
+
+        snapshot: None | str | Unset
+        if isinstance(self.snapshot, Unset):
+            snapshot = UNSET
+        elif isinstance(self.snapshot, SnapshotMode):
+            snapshot = self.snapshot.value
+        else:
+            snapshot = self.snapshot
+
+        snapshot_command: None | str | Unset
+        if isinstance(self.snapshot_command, Unset):
+            snapshot_command = UNSET
+        else:
+            snapshot_command = self.snapshot_command
+
+        snapshot_release_command: None | str | Unset
+        if isinstance(self.snapshot_release_command, Unset):
+            snapshot_release_command = UNSET
+        else:
+            snapshot_release_command = self.snapshot_release_command
+
+        thaw_command: None | str | Unset
+        if isinstance(self.thaw_command, Unset):
+            thaw_command = UNSET
+        else:
+            thaw_command = self.thaw_command
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -46,8 +111,22 @@ class ComponentUpdate:
                 "keep": keep,
             }
         )
+        if freeze_command is not UNSET:
+            field_dict["freeze_command"] = freeze_command
+        if freeze_timeout_seconds is not UNSET:
+            field_dict["freeze_timeout_seconds"] = freeze_timeout_seconds
         if items is not UNSET:
             field_dict["items"] = items
+        if on_change is not UNSET:
+            field_dict["on_change"] = on_change
+        if snapshot is not UNSET:
+            field_dict["snapshot"] = snapshot
+        if snapshot_command is not UNSET:
+            field_dict["snapshot_command"] = snapshot_command
+        if snapshot_release_command is not UNSET:
+            field_dict["snapshot_release_command"] = snapshot_release_command
+        if thaw_command is not UNSET:
+            field_dict["thaw_command"] = thaw_command
 
         return field_dict
 
@@ -57,6 +136,24 @@ class ComponentUpdate:
         backup_folder = d.pop("backup_folder")
 
         keep = d.pop("keep")
+
+        def _parse_freeze_command(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        freeze_command = _parse_freeze_command(d.pop("freeze_command", UNSET))
+
+        def _parse_freeze_timeout_seconds(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        freeze_timeout_seconds = _parse_freeze_timeout_seconds(d.pop("freeze_timeout_seconds", UNSET))
 
         def _parse_items(data: object) -> list[str] | None | Unset:
             if data is None:
@@ -75,10 +172,78 @@ class ComponentUpdate:
 
         items = _parse_items(d.pop("items", UNSET))
 
+        def _parse_on_change(data: object) -> None | OnChange | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                on_change_type_1 = OnChange(data)
+
+                return on_change_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | OnChange | Unset, data)
+
+        on_change = _parse_on_change(d.pop("on_change", UNSET))
+
+        def _parse_snapshot(data: object) -> None | SnapshotMode | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                snapshot_type_1 = SnapshotMode(data)
+
+                return snapshot_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SnapshotMode | Unset, data)
+
+        snapshot = _parse_snapshot(d.pop("snapshot", UNSET))
+
+        def _parse_snapshot_command(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        snapshot_command = _parse_snapshot_command(d.pop("snapshot_command", UNSET))
+
+        def _parse_snapshot_release_command(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        snapshot_release_command = _parse_snapshot_release_command(d.pop("snapshot_release_command", UNSET))
+
+        def _parse_thaw_command(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        thaw_command = _parse_thaw_command(d.pop("thaw_command", UNSET))
+
         component_update = cls(
             backup_folder=backup_folder,
             keep=keep,
+            freeze_command=freeze_command,
+            freeze_timeout_seconds=freeze_timeout_seconds,
             items=items,
+            on_change=on_change,
+            snapshot=snapshot,
+            snapshot_command=snapshot_command,
+            snapshot_release_command=snapshot_release_command,
+            thaw_command=thaw_command,
         )
 
         return component_update

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.on_change import OnChange
+from ..models.snapshot_mode import SnapshotMode
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -20,6 +22,17 @@ class ComponentView:
     """A component as the API shows it.
 
     Attributes:
+        freeze_command (str): Command that makes the component's files consistent and keeps them so until the thaw;
+            empty: none. Example: /opt/maestro/bin/lui-ctl freeze.
+        freeze_timeout_seconds (int): Seconds after which the freeze (and each thaw or snapshot command) is killed, 1 to
+            3600. Example: 60.
+        on_change (OnChange): What a file that still changes after the copy's retries does to a backup (`on_change`).
+        snapshot (SnapshotMode): Where a component's copy reads from (`snapshot`).
+        snapshot_command (str): With `snapshot = "command"`: prints the path of a read-only view of the home on its last
+            line; empty otherwise.
+        snapshot_release_command (str): With `snapshot = "command"`: releases that view; empty otherwise.
+        thaw_command (str): Command that lets the component write again; empty: none. Needs a `freeze_command`. Example:
+            /opt/maestro/bin/lui-ctl thaw.
         backup_folder (str): The backup folder as configured: absolute, or relative to the home. Example: backup.
         items (list[str]): What a backup holds, relative to the home.
         keep (int): Previous backups kept: `backup1` .. `backup<keep>`. Example: 3.
@@ -42,6 +55,13 @@ class ComponentView:
             component is read, 3 s at most). Absent for local components.
     """
 
+    freeze_command: str
+    freeze_timeout_seconds: int
+    on_change: OnChange
+    snapshot: SnapshotMode
+    snapshot_command: str
+    snapshot_release_command: str
+    thaw_command: str
     backup_folder: str
     items: list[str]
     keep: int
@@ -58,6 +78,20 @@ class ComponentView:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        freeze_command = self.freeze_command
+
+        freeze_timeout_seconds = self.freeze_timeout_seconds
+
+        on_change = self.on_change.value
+
+        snapshot = self.snapshot.value
+
+        snapshot_command = self.snapshot_command
+
+        snapshot_release_command = self.snapshot_release_command
+
+        thaw_command = self.thaw_command
+
         backup_folder = self.backup_folder
 
         items = self.items
@@ -122,6 +156,13 @@ class ComponentView:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "freeze_command": freeze_command,
+                "freeze_timeout_seconds": freeze_timeout_seconds,
+                "on_change": on_change,
+                "snapshot": snapshot,
+                "snapshot_command": snapshot_command,
+                "snapshot_release_command": snapshot_release_command,
+                "thaw_command": thaw_command,
                 "backup_folder": backup_folder,
                 "items": items,
                 "keep": keep,
@@ -152,6 +193,20 @@ class ComponentView:
         from ..models.in_doubt import InDoubt  # noqa: PLC0415
 
         d = dict(src_dict)
+        freeze_command = d.pop("freeze_command")
+
+        freeze_timeout_seconds = d.pop("freeze_timeout_seconds")
+
+        on_change = OnChange(d.pop("on_change"))
+
+        snapshot = SnapshotMode(d.pop("snapshot"))
+
+        snapshot_command = d.pop("snapshot_command")
+
+        snapshot_release_command = d.pop("snapshot_release_command")
+
+        thaw_command = d.pop("thaw_command")
+
         backup_folder = d.pop("backup_folder")
 
         items = cast(list[str], d.pop("items"))
@@ -241,6 +296,13 @@ class ComponentView:
         reachable = _parse_reachable(d.pop("reachable", UNSET))
 
         component_view = cls(
+            freeze_command=freeze_command,
+            freeze_timeout_seconds=freeze_timeout_seconds,
+            on_change=on_change,
+            snapshot=snapshot,
+            snapshot_command=snapshot_command,
+            snapshot_release_command=snapshot_release_command,
+            thaw_command=thaw_command,
             backup_folder=backup_folder,
             items=items,
             keep=keep,

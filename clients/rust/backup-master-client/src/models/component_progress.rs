@@ -24,6 +24,12 @@ pub struct ComponentProgress {
     pub bytes_copied: Option<i64>,
     #[serde(rename = "bytes_linked", skip_serializing_if = "Option::is_none")]
     pub bytes_linked: Option<i64>,
+    /// Files that changed while they were copied, also when copied again (three more times): their copy may be torn. The first 100, relative to the home; absent when none did. With `on_change = \"fail\"` such a file fails the component.
+    #[serde(rename = "changed_during_backup", skip_serializing_if = "Option::is_none")]
+    pub changed_during_backup: Option<Vec<String>>,
+    /// How many files changed while copied in all; absent when none did.
+    #[serde(rename = "changed_during_backup_count", skip_serializing_if = "Option::is_none")]
+    pub changed_during_backup_count: Option<i64>,
     /// Time spent preparing, in milliseconds.
     #[serde(rename = "duration_ms", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<Option<i64>>,
@@ -67,6 +73,8 @@ impl ComponentProgress {
             bytes_cloned: None,
             bytes_copied: None,
             bytes_linked: None,
+            changed_during_backup: None,
+            changed_during_backup_count: None,
             duration_ms: None,
             errors: None,
             files: None,

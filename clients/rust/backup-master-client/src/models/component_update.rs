@@ -11,27 +11,53 @@
 use crate::models;
 use serde::{Deserialize, Serialize};
 
-/// ComponentUpdate : `PUT /components/{name}`.
+/// ComponentUpdate : `PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`) are optional: absent keeps the current value, so a client that does not know them changes none of them; an empty command removes it.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentUpdate {
     /// Absolute, or relative to the home; no `..`.
     #[serde(rename = "backup_folder")]
     pub backup_folder: String,
+    /// Freeze command (split into arguments, no shell unless it names one).
+    #[serde(rename = "freeze_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub freeze_command: Option<Option<String>>,
+    /// 1 to 3600.
+    #[serde(rename = "freeze_timeout_seconds", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub freeze_timeout_seconds: Option<Option<i64>>,
     /// The items of a `custom` component; refused for the built-in profiles.
     #[serde(rename = "items", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub items: Option<Option<Vec<String>>>,
     /// 0 to 100.
     #[serde(rename = "keep")]
     pub keep: i64,
+    #[serde(rename = "on_change", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub on_change: Option<Option<models::OnChange>>,
+    #[serde(rename = "snapshot", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Option<models::SnapshotMode>>,
+    /// Required with `snapshot = \"command\"`, refused otherwise.
+    #[serde(rename = "snapshot_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub snapshot_command: Option<Option<String>>,
+    /// Required with `snapshot = \"command\"`, refused otherwise.
+    #[serde(rename = "snapshot_release_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub snapshot_release_command: Option<Option<String>>,
+    /// Thaw command; needs a freeze command.
+    #[serde(rename = "thaw_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub thaw_command: Option<Option<String>>,
 }
 
 impl ComponentUpdate {
-    /// `PUT /components/{name}`.
+    /// `PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`) are optional: absent keeps the current value, so a client that does not know them changes none of them; an empty command removes it.
     pub fn new(backup_folder: String, keep: i64) -> ComponentUpdate {
         ComponentUpdate {
             backup_folder,
+            freeze_command: None,
+            freeze_timeout_seconds: None,
             items: None,
             keep,
+            on_change: None,
+            snapshot: None,
+            snapshot_command: None,
+            snapshot_release_command: None,
+            thaw_command: None,
         }
     }
 }

@@ -14,6 +14,27 @@ use serde::{Deserialize, Serialize};
 /// ComponentView : A component as the API shows it.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentView {
+    /// Command that makes the component's files consistent and keeps them so until the thaw; empty: none.
+    #[serde(rename = "freeze_command")]
+    pub freeze_command: String,
+    /// Seconds after which the freeze (and each thaw or snapshot command) is killed, 1 to 3600.
+    #[serde(rename = "freeze_timeout_seconds")]
+    pub freeze_timeout_seconds: i64,
+    /// A file that still changes after three copies: `warn` names it in the result, `fail` fails the backup (nothing rotates).
+    #[serde(rename = "on_change")]
+    pub on_change: models::OnChange,
+    /// The read point of the copy: `none` (the live home), `btrfs`, or `command`.
+    #[serde(rename = "snapshot")]
+    pub snapshot: models::SnapshotMode,
+    /// With `snapshot = \"command\"`: prints the path of a read-only view of the home on its last line; empty otherwise.
+    #[serde(rename = "snapshot_command")]
+    pub snapshot_command: String,
+    /// With `snapshot = \"command\"`: releases that view; empty otherwise.
+    #[serde(rename = "snapshot_release_command")]
+    pub snapshot_release_command: String,
+    /// Command that lets the component write again; empty: none. Needs a `freeze_command`.
+    #[serde(rename = "thaw_command")]
+    pub thaw_command: String,
     /// The agent's URL (remote components).
     #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub agent: Option<Option<String>>,
@@ -56,8 +77,15 @@ pub struct ComponentView {
 
 impl ComponentView {
     /// A component as the API shows it.
-    pub fn new(backup_folder: String, items: Vec<String>, keep: i32, location: String, name: String, profile: String) -> ComponentView {
+    pub fn new(freeze_command: String, freeze_timeout_seconds: i64, on_change: models::OnChange, snapshot: models::SnapshotMode, snapshot_command: String, snapshot_release_command: String, thaw_command: String, backup_folder: String, items: Vec<String>, keep: i32, location: String, name: String, profile: String) -> ComponentView {
         ComponentView {
+            freeze_command,
+            freeze_timeout_seconds,
+            on_change,
+            snapshot,
+            snapshot_command,
+            snapshot_release_command,
+            thaw_command,
             agent: None,
             agent_error: None,
             agent_version: None,

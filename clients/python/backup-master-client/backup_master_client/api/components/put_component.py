@@ -120,20 +120,29 @@ def sync_detailed(
 ) -> Response[ComponentView | Problem]:
     """Change a component's backup folder and history
 
-     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
-    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
+    for a `custom` profile its items, and its consistency settings (`freeze_command`,
+    `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
+    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
+    `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
     nested in another component's backup folder or home, a folder inside one of the items, an
-    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    existing folder that is not a backup folder, `items` for a built-in profile, a value out
+    of range, a thaw without a freeze, snapshot commands without `snapshot = "command"`, and
+    what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"` on an
+    agent's component). The config
     file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
     new settings, existing slots are not moved.
 
     Args:
         name (str):
         if_match (str):
-        body (ComponentUpdate): `PUT /components/{name}`.
+        body (ComponentUpdate): `PUT /components/{name}`. The consistency fields (`freeze_command`
+            .. `snapshot_release_command`)
+            are optional: absent keeps the current value, so a client that does not know them changes
+            none of them; an empty command removes it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,20 +174,29 @@ def sync(
 ) -> ComponentView | Problem | None:
     """Change a component's backup folder and history
 
-     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
-    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
+    for a `custom` profile its items, and its consistency settings (`freeze_command`,
+    `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
+    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
+    `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
     nested in another component's backup folder or home, a folder inside one of the items, an
-    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    existing folder that is not a backup folder, `items` for a built-in profile, a value out
+    of range, a thaw without a freeze, snapshot commands without `snapshot = "command"`, and
+    what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"` on an
+    agent's component). The config
     file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
     new settings, existing slots are not moved.
 
     Args:
         name (str):
         if_match (str):
-        body (ComponentUpdate): `PUT /components/{name}`.
+        body (ComponentUpdate): `PUT /components/{name}`. The consistency fields (`freeze_command`
+            .. `snapshot_release_command`)
+            are optional: absent keeps the current value, so a client that does not know them changes
+            none of them; an empty command removes it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -205,20 +223,29 @@ async def asyncio_detailed(
 ) -> Response[ComponentView | Problem]:
     """Change a component's backup folder and history
 
-     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
-    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
+    for a `custom` profile its items, and its consistency settings (`freeze_command`,
+    `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
+    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
+    `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
     nested in another component's backup folder or home, a folder inside one of the items, an
-    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    existing folder that is not a backup folder, `items` for a built-in profile, a value out
+    of range, a thaw without a freeze, snapshot commands without `snapshot = "command"`, and
+    what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"` on an
+    agent's component). The config
     file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
     new settings, existing slots are not moved.
 
     Args:
         name (str):
         if_match (str):
-        body (ComponentUpdate): `PUT /components/{name}`.
+        body (ComponentUpdate): `PUT /components/{name}`. The consistency fields (`freeze_command`
+            .. `snapshot_release_command`)
+            are optional: absent keeps the current value, so a client that does not know them changes
+            none of them; an empty command removes it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -248,20 +275,29 @@ async def asyncio(
 ) -> ComponentView | Problem | None:
     """Change a component's backup folder and history
 
-     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100) and,
-    for a `custom` profile, its items (admin). Needs `If-Match` with the `ETag` of
+     Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
+    for a `custom` profile its items, and its consistency settings (`freeze_command`,
+    `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
+    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
+    `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
     nested in another component's backup folder or home, a folder inside one of the items, an
-    existing folder that is not a backup folder, `items` for a built-in profile. The config
+    existing folder that is not a backup folder, `items` for a built-in profile, a value out
+    of range, a thaw without a freeze, snapshot commands without `snapshot = "command"`, and
+    what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"` on an
+    agent's component). The config
     file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
     new settings, existing slots are not moved.
 
     Args:
         name (str):
         if_match (str):
-        body (ComponentUpdate): `PUT /components/{name}`.
+        body (ComponentUpdate): `PUT /components/{name}`. The consistency fields (`freeze_command`
+            .. `snapshot_release_command`)
+            are optional: absent keeps the current value, so a client that does not know them changes
+            none of them; an empty command removes it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
