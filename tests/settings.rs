@@ -18,6 +18,30 @@ fn etag(r: &reqwest::blocking::Response) -> String {
     r.headers()["etag"].to_str().unwrap().to_string()
 }
 
+/// PUTs each body to `path`: a 422 that names its field, and the config file unchanged.
+fn refused_each(
+    server: &Server,
+    path: &str,
+    tag: &str,
+    config: &std::path::Path,
+    original: &[u8],
+    cases: Vec<(Value, &str)>,
+) {
+    for (body, field) in cases {
+        let r = server.put(path, ADMIN, &body, Some(tag));
+        let problem = assert_problem(r, 422);
+        assert!(
+            problem_fields(&problem).contains(&field.to_string()),
+            "{field} not named for {body}: {problem}"
+        );
+        assert_eq!(
+            std::fs::read(config).unwrap(),
+            original,
+            "{body} changed the file"
+        );
+    }
+}
+
 #[test]
 fn settings_put_needs_a_fresh_etag_and_keeps_comments() {
     let s = Setup::new(3);
@@ -238,19 +262,14 @@ fn components_are_listed_and_updated_with_validation() {
         ),
         (json!({"keep": 3}), "backup_folder"),
     ];
-    for (body, field) in cases {
-        let r = server.put("/api/v1/components/lui", ADMIN, &body, Some(&tag));
-        let problem = assert_problem(r, 422);
-        assert!(
-            problem_fields(&problem).contains(&field.to_string()),
-            "{field} not named for {body}: {problem}"
-        );
-        assert_eq!(
-            std::fs::read(&s.config).unwrap(),
-            original,
-            "{body} changed the file"
-        );
-    }
+    refused_each(
+        &server,
+        "/api/v1/components/lui",
+        &tag,
+        &s.config,
+        &original,
+        cases,
+    );
 
     // A valid change: keep 5 and another folder; stale tag afterwards.
     let r = server.put(
@@ -346,19 +365,14 @@ fn component_consistency_fields_are_validated_written_back_and_kept() {
         ),
         (with(json!({"snapshot": "btrfs"})), "snapshot"),
     ];
-    for (body, field) in cases {
-        let r = server.put("/api/v1/components/lui", ADMIN, &body, Some(&tag));
-        let problem = assert_problem(r, 422);
-        assert!(
-            problem_fields(&problem).contains(&field.to_string()),
-            "{field} not named for {body}: {problem}"
-        );
-        assert_eq!(
-            std::fs::read(&s.config).unwrap(),
-            original,
-            "{body} changed the file"
-        );
-    }
+    refused_each(
+        &server,
+        "/api/v1/components/lui",
+        &tag,
+        &s.config,
+        &original,
+        cases,
+    );
 
     let r = server.put(
         "/api/v1/components/lui",
