@@ -707,7 +707,8 @@ mod tests {
             backup_folder: "/h/backup".into(),
             keep,
             items: vec![],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         };
         assert_eq!(phase_one(&spec(0)).keep, 1);
         assert_eq!(phase_one(&spec(3)).keep, 4);

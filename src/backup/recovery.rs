@@ -59,7 +59,7 @@ use crate::engine::record::{
     self, BackupRecord, BackupStatus, ComponentProgress, ComponentStatus, KeptStaging,
 };
 use crate::engine::slots::SlotLayout;
-use crate::engine::{fsutil, report, single_line, ComponentSpec, OnChange, Profile};
+use crate::engine::{fsutil, report, single_line, ComponentSpec, Profile};
 use crate::store::ComponentStore;
 
 /// What recovery did.
@@ -153,7 +153,8 @@ pub fn spec_for(c: &ComponentProgress, config: &[ComponentSpec]) -> ComponentSpe
             backup_folder: folder,
             keep: c.keep,
             items: vec![],
-            on_change: OnChange::default(),
+            consistency: Default::default(),
+            read_point: None,
         },
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::engine::{ComponentSpec, OnChange, Profile};
+use crate::engine::{ComponentSpec, Profile};
 
 mod default;
 mod parse;
@@ -37,8 +37,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "backup-master.toml";
 pub const MAX_KEEP: u32 = 100;
 pub const MAX_HOOK_TIMEOUT: u64 = 7 * 24 * 3600;
 /// Default and most of a component's `freeze_timeout_seconds`.
-pub const DEFAULT_FREEZE_TIMEOUT: u64 = 60;
-pub const MAX_FREEZE_TIMEOUT: u64 = 3600;
+pub use crate::engine::consistency::{
+    Consistency, SnapshotMode, DEFAULT_FREEZE_TIMEOUT, MAX_FREEZE_TIMEOUT,
+};
 /// Default and most of `max_stream_subscribers`.
 pub const DEFAULT_STREAM_SUBSCRIBERS: usize = 64;
 pub const MAX_STREAM_SUBSCRIBERS: usize = 10_000;
@@ -149,80 +150,6 @@ pub struct ComponentConfig {
     pub agent_ca_file: Option<String>,
     /// Freeze, thaw, snapshot and torn-file settings.
     pub consistency: Consistency,
-}
-
-/// Where a component's copy reads from (`snapshot`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SnapshotMode {
-    /// The live home (the freeze then lasts the whole copy).
-    #[default]
-    None,
-    /// A read-only btrfs snapshot of the home, made beside it.
-    Btrfs,
-    /// The read-only view whose path `snapshot_command` prints on its last line.
-    Command,
-}
-
-impl SnapshotMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SnapshotMode::None => "none",
-            SnapshotMode::Btrfs => "btrfs",
-            SnapshotMode::Command => "command",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<SnapshotMode> {
-        match s {
-            "none" => Some(SnapshotMode::None),
-            "btrfs" => Some(SnapshotMode::Btrfs),
-            "command" => Some(SnapshotMode::Command),
-            _ => None,
-        }
-    }
-}
-
-/// A component's consistency settings: the commands that freeze and thaw it, its read point,
-/// and what a file changing while it is copied does. The keys of the config file and of the
-/// API are the same. Commands are split into arguments like the hooks' commands (no shell
-/// unless the command names one); empty means none.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Consistency {
-    /// Command that makes the component's files consistent and keeps them so until the thaw;
-    /// empty: none.
-    #[schema(example = "/opt/maestro/bin/lui-ctl freeze")]
-    pub freeze_command: String,
-    /// Command that lets the component write again; empty: none. Needs a `freeze_command`.
-    #[schema(example = "/opt/maestro/bin/lui-ctl thaw")]
-    pub thaw_command: String,
-    /// Seconds after which the freeze (and each thaw or snapshot command) is killed, 1 to 3600.
-    #[schema(example = 60, minimum = 1, maximum = 3600)]
-    pub freeze_timeout_seconds: u64,
-    /// A file that still changes after three copies: `warn` names it in the result, `fail`
-    /// fails the backup (nothing rotates).
-    pub on_change: OnChange,
-    /// The read point of the copy: `none` (the live home), `btrfs`, or `command`.
-    pub snapshot: SnapshotMode,
-    /// With `snapshot = "command"`: prints the path of a read-only view of the home on its last
-    /// line; empty otherwise.
-    pub snapshot_command: String,
-    /// With `snapshot = "command"`: releases that view; empty otherwise.
-    pub snapshot_release_command: String,
-}
-
-impl Default for Consistency {
-    fn default() -> Self {
-        Consistency {
-            freeze_command: String::new(),
-            thaw_command: String::new(),
-            freeze_timeout_seconds: DEFAULT_FREEZE_TIMEOUT,
-            on_change: OnChange::Warn,
-            snapshot: SnapshotMode::None,
-            snapshot_command: String::new(),
-            snapshot_release_command: String::new(),
-        }
-    }
 }
 
 /// The whole configuration, loaded and validated.
@@ -339,7 +266,8 @@ impl Config {
                     home,
                     keep: c.keep,
                     items: items_of(c),
-                    on_change: c.consistency.on_change,
+                    consistency: c.consistency.clone(),
+                    read_point: None,
                 },
                 None => ComponentSpec {
                     name: c.name.clone(),
@@ -348,7 +276,8 @@ impl Config {
                     home: PathBuf::new(),
                     keep: c.keep,
                     items: items_of(c),
-                    on_change: c.consistency.on_change,
+                    consistency: c.consistency.clone(),
+                    read_point: None,
                 },
             })
             .collect()

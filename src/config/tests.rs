@@ -283,7 +283,10 @@ fn consistency_keys_have_defaults_bounds_and_are_written_back() {
     let file = dir.path().join("c.toml");
     let cfg = Config::parse(&cfg_text(dir.path(), ""), &file).unwrap();
     assert_eq!(cfg.components[0].consistency, Consistency::default());
-    assert_eq!(cfg.component_specs()[0].on_change, OnChange::Warn);
+    assert_eq!(
+        cfg.component_specs()[0].consistency.on_change,
+        crate::engine::OnChange::Warn
+    );
 
     let bad = format!(
         "{}freeze_timeout_seconds = 0\non_change = \"maybe\"\nsnapshot = \"lvm\"\nthaw_command = \"x\"\nsnapshot_release_command = \"r\"\n",
@@ -306,8 +309,14 @@ fn consistency_keys_have_defaults_bounds_and_are_written_back() {
         cfg_text(dir.path(), "")
     );
     let cfg = Config::parse(&good, &file).unwrap();
-    assert_eq!(cfg.components[0].consistency.on_change, OnChange::Fail);
-    assert_eq!(cfg.component_specs()[0].on_change, OnChange::Fail);
+    assert_eq!(
+        cfg.components[0].consistency.on_change,
+        crate::engine::OnChange::Fail
+    );
+    assert_eq!(
+        cfg.component_specs()[0].consistency.on_change,
+        crate::engine::OnChange::Fail
+    );
     assert_eq!(cfg.components[0].consistency.freeze_timeout_seconds, 3600);
 
     // Write-back of every key (also those this version refuses to run, for a later one),
@@ -317,7 +326,7 @@ fn consistency_keys_have_defaults_bounds_and_are_written_back() {
         freeze_command: "/bin/freeze --all".into(),
         thaw_command: "/bin/thaw".into(),
         freeze_timeout_seconds: 5,
-        on_change: OnChange::Warn,
+        on_change: crate::engine::OnChange::Warn,
         snapshot: SnapshotMode::Command,
         snapshot_command: "/bin/snap".into(),
         snapshot_release_command: "/bin/unsnap".into(),

@@ -18,6 +18,7 @@
 //! `.backup-master-index` (see [`index::INDEX_FILE_NAME`]). Verification ignores these three.
 
 pub mod backup_id;
+pub mod consistency;
 pub mod digest;
 pub mod faults;
 pub mod folder_check;
@@ -56,8 +57,12 @@ pub struct ComponentSpec {
     pub keep: u32,
     /// Items relative to home; a trailing `/` means the item must be a folder.
     pub items: Vec<String>,
-    /// What a file that keeps changing while it is copied does to the backup.
-    pub on_change: OnChange,
+    /// Freeze and thaw commands, the read point's kind, and what a file that keeps changing
+    /// while it is copied does to the backup.
+    pub consistency: consistency::Consistency,
+    /// Where the copy reads the items from when it is not the home: the snapshot a backup took
+    /// as its read point (set by the backup for its own run, never configured).
+    pub read_point: Option<PathBuf>,
 }
 
 /// What a file that still changes after the copy's retries does to a backup (`on_change`).

@@ -42,15 +42,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// argv of a command, split like a POSIX shell would, without running one.
 pub(crate) fn split_command(command: &str) -> Result<Vec<String>, HookError> {
-    let argv = shell_words::split(command).map_err(|e| HookError::BadCommand {
-        reason: e.to_string(),
-    })?;
-    if argv.is_empty() {
-        return Err(HookError::BadCommand {
-            reason: "the command has no words".into(),
-        });
-    }
-    Ok(argv)
+    crate::toolkit::command::split(command).map_err(|reason| HookError::BadCommand { reason })
 }
 
 /// `BACKUP_FOLDER_<NAME>`: the component name upper-cased, other characters than
@@ -89,34 +81,7 @@ pub(crate) fn hook_env(result: &str, ctx: Option<&BackupContext>) -> Vec<(OsStri
     env
 }
 
-/// Variables of the master's environment every hook gets (when the master has them).
-pub(crate) const PASSED_ALWAYS: [&str; 3] = ["PATH", "HOME", "LANG"];
-/// `PATH` of a hook when the master has none.
-const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
-
-/// The part of a hook's environment taken from the master's (read through `lookup`):
-/// [`PASSED_ALWAYS`] and the names in `extra`, never a `BACKUP_*` (only the master sets those).
-pub(crate) fn passed_env(
-    extra: &[String],
-    lookup: impl Fn(&str) -> Option<OsString>,
-) -> Vec<(OsString, OsString)> {
-    let mut out: Vec<(OsString, OsString)> = Vec::new();
-    let names = PASSED_ALWAYS
-        .iter()
-        .copied()
-        .chain(extra.iter().map(String::as_str));
-    for name in names {
-        if name.starts_with("BACKUP_") || out.iter().any(|(k, _)| k == name) {
-            continue;
-        }
-        match lookup(name) {
-            Some(v) => out.push((name.into(), v)),
-            None if name == "PATH" => out.push((name.into(), DEFAULT_PATH.into())),
-            None => {}
-        }
-    }
-    out
-}
+pub(crate) use crate::toolkit::command::passed_env;
 
 /// A started child and the read end of its output pipe.
 pub(crate) struct Spawned {
@@ -494,7 +459,10 @@ mod unit {
         assert_eq!(got, want);
         // No PATH at all: a sane default, so bare command names still resolve.
         let got = passed_env(&[], |_| None);
-        assert_eq!(got, [("PATH".into(), DEFAULT_PATH.into())]);
+        assert_eq!(
+            got,
+            [("PATH".into(), crate::toolkit::command::DEFAULT_PATH.into())]
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ fn specs_for(root: &Path) -> Vec<ComponentSpec> {
             backup_folder: root.join("hub/backup"),
             keep: 3,
             items: vec![],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         },
         ComponentSpec {
             name: "lui".into(),
@@ -29,7 +30,8 @@ fn specs_for(root: &Path) -> Vec<ComponentSpec> {
             backup_folder: root.join("backups/lui/backup"),
             keep: 2,
             items: vec![],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         },
         ComponentSpec {
             name: "trk".into(),
@@ -38,7 +40,8 @@ fn specs_for(root: &Path) -> Vec<ComponentSpec> {
             backup_folder: root.join("trk/bk"),
             keep: 0,
             items: vec!["tracker.ini".into(), "data/".into()],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         },
     ]
 }

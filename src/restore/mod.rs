@@ -260,7 +260,8 @@ mod tests {
                 backup_folder: PathBuf::from(format!("/h/{n}/backup")),
                 keep: 1,
                 items: vec!["a".into()],
-                on_change: crate::engine::OnChange::Warn,
+                consistency: Default::default(),
+                read_point: None,
             })
             .collect()
     }

@@ -530,7 +530,8 @@ mod tests {
             backup_folder: root.join(name).join("backup"),
             keep: 1,
             items: items.iter().map(|s| s.to_string()).collect(),
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         }
     }
 

@@ -485,7 +485,8 @@ mod tests {
             backup_folder: root.join(name).join("backup"),
             keep: 2,
             items: vec!["data/".into()],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         }
     }
 

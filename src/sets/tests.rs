@@ -25,7 +25,8 @@ fn spec(root: &Path, name: &str) -> ComponentSpec {
         backup_folder: root.join(name).join("backup"),
         keep: 2,
         items: vec!["data/".into()],
-        on_change: crate::engine::OnChange::Warn,
+        consistency: Default::default(),
+        read_point: None,
     }
 }
 

@@ -166,7 +166,7 @@ fn prepare_blocking(
         if changed.count > 0 {
             tracing::warn!(component = %spec.name, files = changed.count, recopies = outcome.recopies,
                 "files changed while they were copied");
-            if spec.on_change == OnChange::Fail {
+            if spec.consistency.on_change == OnChange::Fail {
                 return Err(CopyError::Items(vec![changed_error(&changed)]));
             }
         }
@@ -515,7 +515,8 @@ mod tests {
             backup_folder: home.join("backup"),
             keep: 2,
             items: vec![],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         }
     }
 
@@ -806,7 +807,8 @@ mod bench {
             backup_folder: root.path().join(folder).join("backup"),
             keep: 3,
             items: vec!["data/".into(), "small/".into()],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         let store = LocalStore::default();
@@ -905,7 +907,8 @@ mod bench {
             backup_folder: root.join("bk/backup"),
             keep: 1,
             items: vec!["data/".into(), "small/".into()],
-            on_change: crate::engine::OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         let store = LocalStore::default();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::agent::config::AgentComponentConfig;
 use crate::config::{check_relative, has_dot_dot, resolve, MAX_KEEP};
-use crate::engine::{folder_check, ComponentSpec, OnChange, Profile};
+use crate::engine::{folder_check, ComponentSpec, Profile};
 use crate::error::{ApiError, FieldError, ProblemKind};
 use crate::store::wire::RemoteSpec;
 use crate::store::{ComponentStore, SlotInfo};
@@ -170,7 +170,8 @@ impl Txns {
             backup_folder: folder.unwrap_or_default(),
             keep: req.keep,
             items: req.items.clone(),
-            on_change: OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         })
     }
 
@@ -185,7 +186,8 @@ impl Txns {
             backup_folder: e.file.backup_folder.clone(),
             keep: e.file.keep,
             items: e.file.items.clone(),
-            on_change: OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         })
     }
 
@@ -207,7 +209,8 @@ impl Txns {
             backup_folder: folder,
             keep,
             items: vec![],
-            on_change: OnChange::Warn,
+            consistency: Default::default(),
+            read_point: None,
         };
         self.inner
             .store

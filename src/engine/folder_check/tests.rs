@@ -553,7 +553,8 @@ fn sites_from_specs_leave_remote_components_out() {
         backup_folder: "/srv/hub/backup".into(),
         keep: 3,
         items: vec!["hub.ini".into()],
-        on_change: crate::engine::OnChange::Warn,
+        consistency: Default::default(),
+        read_point: None,
     };
     let remote = ComponentSpec {
         name: "trk".into(),

@@ -81,7 +81,8 @@ fn setup(root: &Path) -> (ComponentSpec, PathBuf) {
         backup_folder: root.join("hub/backup"),
         keep: 1,
         items: vec![],
-        on_change: crate::engine::OnChange::Warn,
+        consistency: Default::default(),
+        read_point: None,
     };
     let h = &spec.home;
     w(&h.join("hub.ini"), "[Hub]\n");
@@ -244,7 +245,8 @@ fn spec_in(
         backup_folder: root.join(backup_folder),
         keep: 1,
         items: items.iter().map(|i| i.to_string()).collect(),
-        on_change: crate::engine::OnChange::Warn,
+        consistency: Default::default(),
+        read_point: None,
     }
 }
 
