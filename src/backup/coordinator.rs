@@ -54,6 +54,7 @@
 //! The end of a backup and a withdrawn decision are written with [`persist_durably`]: nothing
 //! acts on them (readers, the job lock, the hook) before they are on disk.
 
+use super::freeze::PointInTime;
 use crate::engine::participation::HeuristicLog;
 use crate::toolkit::journal::{Journal, JournalError};
 use crate::toolkit::Backoff;
@@ -167,10 +168,31 @@ pub async fn run(run: Run) -> BackupStatus {
         }
     });
 
+    // The shared point in time: freezes, read points, thaws (see `super::freeze`).
+    let (mut point, participants) = match PointInTime::take(&run).await {
+        Ok(taken) => taken,
+        Err(reason) => {
+            let cancelled = run.user_cancelled.load(Ordering::SeqCst);
+            let reason = if cancelled {
+                "cancelled by request".to_string()
+            } else {
+                reason
+            };
+            abort_all(&run, &reason).await;
+            let status = if cancelled {
+                BackupStatus::Cancelled
+            } else {
+                BackupStatus::Failed
+            };
+            finish(&*journal, &run.state_dir, &run.faults, status, &mut |_| {});
+            return status;
+        }
+    };
+
     // Prepare every component concurrently. Each prepare runs in its own task (a panic there
     // fails that component only) and reports through a channel as it finishes.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, PrepareOutcome, u64)>();
-    for p in &run.participants {
+    for p in &participants {
         let (tx, p, id, stop, journal) = (
             tx.clone(),
             p.clone(),
@@ -211,6 +233,8 @@ pub async fn run(run: Run) -> BackupStatus {
     // Prepared remote components are renewed until the decision is carried out.
     let mut leases = Leases::default();
     while let Some((name, o, ms)) = rx.recv().await {
+        // The component's copy has ended: its snapshot goes, whatever the outcome.
+        point.release(&name).await;
         if o.status == PrepareStatus::Prepared {
             if let Some(p) = run.participants.iter().find(|p| p.spec.name == name) {
                 leases.keep(&run.id, p);
@@ -256,6 +280,8 @@ pub async fn run(run: Run) -> BackupStatus {
             }
         });
     }
+    // Every copy has ended: what was read live is thawed now.
+    point.end().await;
     let cancelled = run.user_cancelled.load(Ordering::SeqCst);
 
     let status = if all_prepared && !cancelled {

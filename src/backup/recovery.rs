@@ -37,6 +37,9 @@
 //!   folder (it never decides alone) until `crate::resolver` reaches it and aborts it
 //!   (presumed abort: this record has no commit decision); the record notes it.
 //!
+//! Before either, every component the record's journal shows still frozen is thawed and every
+//! snapshot it shows still held is released (`super::freeze::recover`).
+//!
 //! Finally leftover temporary folders (`<NAME>.staging-<ID>`, `<NAME>.trash-<ID>-*`, ...) of
 //! the configured components are removed, but only those whose ID a job record names for that
 //! component and folder (ownership before destruction: a folder at such a name that no record
@@ -186,6 +189,14 @@ pub async fn recover(
     {
         let now = Utc::now().trunc_subsecs(0);
         tracing::warn!(id = %rec.id, commit_decided = rec.commit_decided, "recovering an interrupted backup");
+        // First of all, no application stays frozen and no snapshot stays behind.
+        let spec_of = |name: &str| {
+            config
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.clone(), store_for(s)))
+        };
+        super::freeze::recover(&mut rec, &spec_of).await;
         if rec.commit_decided {
             // Remote components that had not acknowledged: their agent may be down now, and
             // start-up never waits for an agent. The locals are then untouched too (the

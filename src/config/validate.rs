@@ -184,7 +184,7 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             found.add("keep", format!("must be between 0 and {MAX_KEEP}"));
         }
         check_items(c, &mut found);
-        check_consistency(c, &mut found);
+        check_consistency(c, cfg.home_of(c).as_deref(), &mut found);
         if c.backup_folder.is_empty() {
             found.add("backup_folder", "must not be empty");
         } else if has_dot_dot(&c.backup_folder) {
@@ -267,7 +267,7 @@ fn check_items(c: &ComponentConfig, found: &mut Found<'_>) {
 
 /// The freeze, thaw and snapshot keys: commands that split, a timeout in range, a thaw only
 /// with a freeze, the snapshot commands exactly with `snapshot = "command"`.
-fn check_consistency(c: &ComponentConfig, found: &mut Found<'_>) {
+fn check_consistency(c: &ComponentConfig, home: Option<&Path>, found: &mut Found<'_>) {
     let k = &c.consistency;
     for (key, cmd) in [
         ("freeze_command", &k.freeze_command),
@@ -303,15 +303,18 @@ fn check_consistency(c: &ComponentConfig, found: &mut Found<'_>) {
         }
     }
     check_supported_yet(c, found);
+    check_btrfs_home(c, home, found);
 }
 
 /// What this version accepts in the file but cannot do yet is refused, so a backup never
-/// pretends to a consistency it does not give: snapshots, and freeze and thaw commands (the
-/// coordinator does not run them yet), on any component; `on_change = "fail"` on a remote
-/// component (the agent's prepare does not hear of it yet).
+/// pretends to a consistency it does not give: on a remote component, freeze and thaw
+/// commands, snapshots and `on_change = "fail"` (its agent does not run them yet).
 fn check_supported_yet(c: &ComponentConfig, found: &mut Found<'_>) {
     let k = &c.consistency;
-    if c.agent.is_some() && k.on_change == OnChange::Fail {
+    if c.agent.is_none() {
+        return;
+    }
+    if k.on_change == OnChange::Fail {
         found.add(
             "on_change",
             "on_change = \"fail\" is not supported for a remote component by this version yet",
@@ -320,16 +323,34 @@ fn check_supported_yet(c: &ComponentConfig, found: &mut Found<'_>) {
     if k.snapshot != SnapshotMode::None {
         found.add(
             "snapshot",
-            format!(
-                "snapshot = {:?} is not supported by this version yet; use \"none\"",
-                k.snapshot.as_str()
-            ),
+            "snapshots are not supported for a remote component by this version yet; use \"none\"",
         );
     }
-    if !k.freeze_command.trim().is_empty() {
+    if k.freezes() {
         found.add(
             "freeze_command",
-            "freeze and thaw commands are not run by this version yet; leave it empty",
+            "freeze and thaw commands are not run on an agent by this version yet; leave it empty",
+        );
+    }
+}
+
+/// `snapshot = "btrfs"` on a home that exists and is not a btrfs subvolume is refused now (a
+/// home that does not exist yet fails its backup instead, naming the component).
+fn check_btrfs_home(c: &ComponentConfig, home: Option<&Path>, found: &mut Found<'_>) {
+    if c.consistency.snapshot != SnapshotMode::Btrfs {
+        return;
+    }
+    let Some(home) = home.filter(|h| h.is_dir()) else {
+        return;
+    };
+    if !crate::engine::snapshot::is_btrfs_subvolume(home).unwrap_or(false) {
+        found.add(
+            "snapshot",
+            format!(
+                "snapshot = \"btrfs\" needs the home {} to be a btrfs subvolume (btrfs subvolume \
+                 create), and it is not",
+                home.display()
+            ),
         );
     }
 }

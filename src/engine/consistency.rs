@@ -107,3 +107,53 @@ impl Consistency {
         std::time::Duration::from_secs(self.freeze_timeout_seconds)
     }
 }
+
+/// What a backup did to give one component its point in time (`freeze` in the component's
+/// record): the freeze, the read point, the thaw, their times and the commands' outcomes. The
+/// flags `frozen` and `snapshot_held` are the journal a restart reads: whatever is still frozen
+/// is thawed, whatever snapshot is still held is released.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FreezeRecord {
+    /// The read point's kind: `none` (the live home), `btrfs` or `command`.
+    pub snapshot_mode: SnapshotMode,
+    /// The freeze command was started and no thaw has ended it yet.
+    #[serde(default)]
+    pub frozen: bool,
+    /// A snapshot is (or is being) made and not yet released.
+    #[serde(default)]
+    pub snapshot_held: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the read point was taken: the snapshot made, or (live) the freeze done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_point_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thawed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Seconds from the freeze's start to the end of the thaw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_seconds: Option<f64>,
+    /// The read point was the live home, so the component stayed frozen during the whole copy.
+    #[serde(default)]
+    pub frozen_during_copy: bool,
+    /// The path the copy read from when it was a snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_command: Option<crate::toolkit::command::Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_command: Option<crate::toolkit::command::Outcome>,
+    /// The last attempt of the thaw command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thaw_command: Option<crate::toolkit::command::Outcome>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub thaw_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_command: Option<crate::toolkit::command::Outcome>,
+    /// What went wrong in these steps, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}

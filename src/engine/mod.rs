@@ -30,6 +30,7 @@ pub mod record;
 pub mod report;
 pub mod runs;
 pub mod slots;
+pub mod snapshot;
 pub mod sums;
 pub mod tree_copy;
 pub mod walk;

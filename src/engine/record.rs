@@ -119,6 +119,10 @@ pub struct ComponentProgress {
     /// How many files changed while copied in all; absent when none did.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub changed_during_backup_count: u64,
+    /// The freeze, read point and thaw of this component (absent when it has neither a freeze
+    /// command nor a snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<crate::engine::consistency::FreezeRecord>,
     /// For a remote component: its agent's URL (its `folder` is a path on that machine).
     #[serde(default)]
     pub agent: Option<String>,
@@ -284,6 +288,7 @@ impl ComponentProgress {
             errors: vec![],
             changed_during_backup: Vec::new(),
             changed_during_backup_count: 0,
+            freeze: None,
             agent,
         }
     }

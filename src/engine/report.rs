@@ -172,6 +172,7 @@ mod tests {
                 },
                 changed_during_backup: vec![],
                 changed_during_backup_count: 0,
+                freeze: None,
                 agent: None,
             }],
             errors: if status == BackupStatus::Succeeded {

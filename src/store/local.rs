@@ -117,6 +117,12 @@ fn prepare_blocking(
                 spec.home.display()
             )]));
         }
+        if let Some(rp) = spec.read_point.as_ref().filter(|rp| !rp.is_dir()) {
+            return Err(CopyError::Items(vec![format!(
+                "the read point {} is not a folder",
+                rp.display()
+            )]));
+        }
         // Anything at a slot name that is not this component's backup stops the backup now,
         // before the commit decision, so no slot of any component changes.
         slots::check_slots(&layout, &spec.name)
@@ -147,12 +153,24 @@ fn prepare_blocking(
         if items.is_empty() {
             return Err(CopyError::Items(vec!["no items configured".into()]));
         }
+        // The items are read from the read point: the home, or the snapshot taken of it. The
+        // backup folder is never copied into itself, also not its image in a snapshot.
+        let source = spec.read_point.clone().unwrap_or_else(|| spec.home.clone());
+        let mut must_not_contain = vec![spec.backup_folder.clone(), layout.parent.clone()];
+        if source != spec.home {
+            let images: Vec<_> = must_not_contain
+                .iter()
+                .filter_map(|p| p.strip_prefix(&spec.home).ok())
+                .map(|rel| source.join(rel))
+                .collect();
+            must_not_contain.extend(images);
+        }
         let req = CopyRequest {
-            home: spec.home.clone(),
+            home: source,
             items,
             dest: staging.clone(),
             previous,
-            must_not_contain: vec![spec.backup_folder.clone(), layout.parent.clone()],
+            must_not_contain,
             workers: COPY_WORKERS,
             slow_copy: faults.slow_copy,
             inject_enospc: faults.enospc.contains(&spec.name),
@@ -273,6 +291,28 @@ fn slot_info(k_name: String, path: &Path) -> SlotInfo {
 
 #[async_trait]
 impl ComponentStore for LocalStore {
+    async fn consistency_step(
+        &self,
+        id: &str,
+        spec: &ComponentSpec,
+        step: super::ConsistencyStep,
+        snapshot: Option<&Path>,
+    ) -> super::StepDone {
+        let (id, spec, snapshot) = (
+            id.to_string(),
+            spec.clone(),
+            snapshot.map(Path::to_path_buf),
+        );
+        tokio::task::spawn_blocking(move || {
+            super::local_freeze::step(&id, &spec, step, snapshot.as_deref())
+        })
+        .await
+        .unwrap_or_else(|e| super::StepDone {
+            error: Some(format!("internal error: the {step:?} step stopped: {e}")),
+            ..super::StepDone::default()
+        })
+    }
+
     async fn prepare(
         &self,
         id: &str,

@@ -9,6 +9,7 @@
 //! [`HeuristicOutcome`]).
 
 pub mod local;
+mod local_freeze;
 pub mod remote;
 pub mod restore_record;
 pub mod wire;
@@ -128,6 +129,31 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// One step of a component's freeze, read point or thaw ([`ComponentStore::consistency_step`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsistencyStep {
+    /// Runs `freeze_command`.
+    Freeze,
+    /// Takes the read point: the btrfs snapshot, or `snapshot_command`'s view.
+    ReadPoint,
+    /// Releases the read point (`snapshot` given when known): the btrfs snapshot deleted once
+    /// proven ours, or `snapshot_release_command` run. Nothing to do is a success.
+    Release,
+    /// Runs `thaw_command`.
+    Thaw,
+}
+
+/// How a [`ConsistencyStep`] went.
+#[derive(Clone, Debug, Default)]
+pub struct StepDone {
+    /// The command it ran, if one.
+    pub outcome: Option<crate::toolkit::command::Outcome>,
+    /// The read point taken (`ReadPoint`).
+    pub snapshot: Option<std::path::PathBuf>,
+    /// Why the step failed; `None`: it succeeded.
+    pub error: Option<String>,
+}
+
 /// A step of a remote component's restore ([`ComponentStore::restore_step`]).
 /// A component that is not configured (any more).
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +247,27 @@ pub trait ComponentStore: Send + Sync {
         ))
     }
 
-    /// Copies the component's items into its staging folder `<NAME>.staging-<id>`.
+    /// One step of the component's point in time for backup `id` (see `crate::backup::freeze`):
+    /// its commands get `BACKUP_ID`, `COMPONENT` and `COMPONENT_HOME` (and `SNAPSHOT_PATH` for
+    /// the release). The default (a store that cannot) refuses every step.
+    async fn consistency_step(
+        &self,
+        _id: &str,
+        spec: &ComponentSpec,
+        _step: ConsistencyStep,
+        _snapshot: Option<&Path>,
+    ) -> StepDone {
+        StepDone {
+            error: Some(format!(
+                "component {}: freeze, thaw and snapshots are not supported by this store",
+                spec.name
+            )),
+            ..StepDone::default()
+        }
+    }
+
+    /// Copies the component's items into its staging folder `<NAME>.staging-<id>`, reading
+    /// them from `spec.read_point` when set (a snapshot), else from the home.
     async fn prepare(
         &self,
         id: &str,
