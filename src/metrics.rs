@@ -160,6 +160,31 @@ pub fn render(
         "Files that kept changing while a finished backup copied them (their copy may be torn), by component, as kept in the job records.",
         &samples,
     );
+    // The freeze window of each component in the newest finished backup that froze it.
+    let mut window: BTreeMap<String, (&str, f64)> = BTreeMap::new();
+    for b in backups.iter().filter(|b| b.status.is_final()) {
+        for c in &b.components {
+            let Some(secs) = c.freeze.as_ref().and_then(|f| f.freeze_seconds) else {
+                continue;
+            };
+            let e = window
+                .entry(c.name.clone())
+                .or_insert((b.id.as_str(), secs));
+            if b.id.as_str() >= e.0 {
+                *e = (b.id.as_str(), secs);
+            }
+        }
+    }
+    let samples: Vec<(String, f64)> = window
+        .into_iter()
+        .map(|(name, (_, secs))| (format!("{{component=\"{}\"}}", escape(&name)), secs))
+        .collect();
+    metric(
+        "backup_master_freeze_seconds",
+        "gauge",
+        "Seconds the component was frozen (freeze start to thaw end) in the newest finished backup that froze it.",
+        &samples,
+    );
     metric(
         "backup_master_backup_running",
         "gauge",

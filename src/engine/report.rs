@@ -30,13 +30,14 @@ fn fmt_duration_ms(ms: u64) -> String {
     format!("{}.{:03} s", ms / 1000, ms % 1000)
 }
 
+fn line(s: &mut String, text: String) {
+    s.push_str(&text);
+    s.push('\n');
+}
+
 /// The report text for a finished backup.
 pub fn render(rec: &BackupRecord) -> String {
     let mut s = String::new();
-    let line = |s: &mut String, text: String| {
-        s.push_str(&text);
-        s.push('\n');
-    };
     line(&mut s, "Backup report".into());
     line(&mut s, format!("Backup ID: {}", rec.id));
     line(
@@ -92,6 +93,9 @@ pub fn render(rec: &BackupRecord) -> String {
             for path in &c.changed_during_backup {
                 line(&mut s, format!("  Changed: {}", single_line(path)));
             }
+        }
+        if let Some(f) = &c.freeze {
+            freeze_lines(&mut s, f);
         }
         if c.errors.is_empty() {
             line(&mut s, "  Errors: none".into());
@@ -207,5 +211,46 @@ mod tests {
         assert!(!r.contains(SUCCESS_LINE));
         assert!(r.contains("Error: aborted\n"));
         assert!(r.contains("Error: hub: disk full\n"));
+    }
+}
+
+/// The point-in-time lines of one component: read point, freeze window, each command's end.
+fn freeze_lines(s: &mut String, f: &crate::engine::consistency::FreezeRecord) {
+    use crate::engine::consistency::SnapshotMode;
+    let read = match (&f.snapshot, f.snapshot_mode) {
+        (Some(p), _) => format!("snapshot ({}) {}", f.snapshot_mode.as_str(), single_line(p)),
+        (None, SnapshotMode::None) => "the live home".to_string(),
+        (None, m) => format!("no snapshot ({} failed)", m.as_str()),
+    };
+    line(s, format!("  Read point: {read}"));
+    if let Some(t) = f.read_point_at {
+        line(
+            s,
+            format!("  Read point taken: {}", crate::engine::readme::fmt_time(t)),
+        );
+    }
+    if let Some(w) = f.freeze_seconds {
+        let how = if f.frozen_during_copy {
+            "frozen during the whole copy (no snapshot)"
+        } else {
+            "frozen until the read point was taken"
+        };
+        line(s, format!("  Freeze window: {w:.3} s, {how}"));
+    }
+    for (what, o) in [
+        ("Freeze command", &f.freeze_command),
+        ("Snapshot command", &f.snapshot_command),
+        ("Snapshot release", &f.release_command),
+        ("Thaw command", &f.thaw_command),
+    ] {
+        if let Some(o) = o {
+            line(s, format!("  {what}: {}", o.describe()));
+        }
+    }
+    if f.frozen {
+        line(s, "  Still frozen: the thaw did not succeed".into());
+    }
+    for e in &f.errors {
+        line(s, format!("  Freeze error: {}", single_line(e)));
     }
 }
