@@ -21,66 +21,6 @@ use serde_json::{json, Value};
 const FILES: usize = 12;
 const SIZE: usize = 256 << 10;
 
-/// A loop-mounted btrfs; unmounted (and its loop device released) when dropped.
-struct Btrfs {
-    mnt: PathBuf,
-}
-
-impl Drop for Btrfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mnt).status();
-    }
-}
-
-fn kernel_has_btrfs() -> bool {
-    let listed = std::fs::read_to_string("/proc/filesystems")
-        .map(|s| s.lines().any(|l| l.trim_end().ends_with("btrfs")))
-        .unwrap_or(false);
-    listed
-        || Command::new("modprobe")
-            .arg("btrfs")
-            .status()
-            .is_ok_and(|s| s.success())
-}
-
-/// Makes and mounts a 512 MiB btrfs image in `dir`; `None` (after printing why) only when the
-/// kernel cannot mount btrfs.
-fn mount_btrfs(dir: &Path) -> Option<Btrfs> {
-    let mkfs = Command::new("mkfs.btrfs").arg("--version").output();
-    assert!(
-        mkfs.is_ok_and(|o| o.status.success()),
-        "mkfs.btrfs is missing: install btrfs-progs (apt-get install -y btrfs-progs)"
-    );
-    if !kernel_has_btrfs() {
-        eprintln!(
-            "\n*** SKIPPED: this kernel cannot mount btrfs (not in /proc/filesystems, modprobe \
-             btrfs failed): the clone test did not run ***\n"
-        );
-        return None;
-    }
-    let img = dir.join("btrfs.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(512 << 20)
-        .unwrap();
-    let st = Command::new("mkfs.btrfs")
-        .arg("-q")
-        .arg(&img)
-        .status()
-        .unwrap();
-    assert!(st.success(), "mkfs.btrfs");
-    let mnt = dir.join("mnt");
-    std::fs::create_dir(&mnt).unwrap();
-    let st = Command::new("mount")
-        .args(["-o", "loop"])
-        .arg(&img)
-        .arg(&mnt)
-        .status()
-        .unwrap();
-    assert!(st.success(), "mount -o loop of a btrfs image (needs root)");
-    Some(Btrfs { mnt })
-}
-
 /// Physical offsets (in blocks) of a file's extents and whether each is shared, from
 /// `filefrag -v` (which syncs the file first).
 fn extents(p: &Path) -> Vec<(u64, bool)> {
