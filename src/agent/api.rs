@@ -27,7 +27,8 @@ use crate::api::{
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
 use crate::store::wire::{
-    AgentInfo, FolderQuery, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
+    AgentInfo, ConsistencyAnswer, ConsistencyRequest, FolderQuery, RemoteRestoreRequest,
+    RemoteSpec, TxnView, VerifyRequest,
 };
 
 #[derive(OpenApi)]
@@ -73,6 +74,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(get_agent)
             .service(get_txn)
             .service(prepare_txn)
+            .service(consistency_step)
             .service(renew_txn)
             .service(commit_txn)
             .service(abort_txn)
@@ -202,6 +204,36 @@ pub async fn prepare_txn(
 ) -> Result<HttpResponse, ApiError> {
     let v = txns.prepare(&key.name, &key.id, &body.0).await?;
     Ok(HttpResponse::Accepted().json(v))
+}
+
+/// A step of a backup's point in time
+///
+/// Runs one step of the component's freeze for the master's backup (admin): `freeze` (its
+/// freeze command), `read_point` (a btrfs snapshot of the home, or its snapshot command's
+/// view, which the backup's prepare then reads), `release`, `thaw`, or `renew`. What a step
+/// leaves held (frozen, a snapshot) is undone by the agent itself when no step or renewal
+/// came for `freeze_lease_seconds` (the answer's `lease_seconds`). A failed step answers 200
+/// with its `error` and the command's outcome. 422 naming `consistency` when the step would
+/// run a command and the component's `run_commands` is not set in the agent's config.
+#[utoipa::path(
+    tag = "agent",
+    security(("bearer" = [])),
+    request_body(content = ConsistencyRequest),
+    params(BackupPath),
+    responses(
+        (status = 200, description = "How the step went", body = ConsistencyAnswer),
+        AuthProblems, BodyProblems,
+    )
+)]
+#[post("/components/{name}/backups/{id}/consistency")]
+pub async fn consistency_step(
+    _: Admin,
+    txns: web::Data<Txns>,
+    key: web::Path<BackupPath>,
+    body: ValidJson<ConsistencyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let a = txns.freezes().step(&key.name, &key.id, &body.0).await?;
+    Ok(HttpResponse::Ok().json(a))
 }
 
 /// Renew a backup

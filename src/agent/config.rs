@@ -10,6 +10,7 @@
 //! # tls_cert_file = "agent.crt"       # both or neither: serve https (rustls)
 //! # tls_key_file = "agent.key"
 //! # allowed_roots = ["/srv/backups"]  # backup folders must lie inside one of these
+//! # freeze_lease_seconds = 60         # thaw by itself when the master stops renewing
 //! [[tokens]]                          # the token the master presents
 //! role = "admin"
 //! sha256 = "<hex>"                    # or token_file = "..."
@@ -17,6 +18,7 @@
 //! name = "trk"
 //! profile = "maestro-tracker"
 //! home = "/srv/maestro/tracker"
+//! # run_commands = true               # let the master's freeze/thaw/snapshot commands run here
 //! ```
 //!
 //! Backup folder, `keep` and custom items are **not** here: settings stay central (README, *Remote components*);
@@ -37,6 +39,10 @@ pub const DEFAULT_AGENT_STATE_DIR: &str = "agent-data";
 /// Seconds without a word from the master after which a prepared backup or an applied restore
 /// is marked in doubt (an alarm only: it still waits for the master's decision).
 pub const DEFAULT_DECISION_TIMEOUT: u64 = 3600;
+/// `freeze_lease_seconds` when not set.
+pub const DEFAULT_FREEZE_LEASE: u64 = 60;
+/// The shortest `freeze_lease_seconds`.
+pub const MIN_FREEZE_LEASE: u64 = 2;
 
 /// A component the agent serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +51,10 @@ pub struct AgentComponentConfig {
     pub profile: Profile,
     /// Absolute, resolved.
     pub home: PathBuf,
+    /// The master may have this agent run the component's freeze, thaw and snapshot commands
+    /// (sent with each backup); off by default, so a master's token alone never runs a
+    /// command on this machine.
+    pub run_commands: bool,
 }
 
 /// The agent's whole configuration, loaded and validated.
@@ -61,6 +71,10 @@ pub struct AgentConfig {
     /// When set, every backup folder the master names must lie inside one of these folders
     /// (absolute, resolved, existing).
     pub allowed_roots: Option<Vec<PathBuf>>,
+    /// A component frozen (or snapshotted) for a backup is thawed (released) by the agent
+    /// itself when the master has not renewed it for this long: a dead master leaves no
+    /// application frozen.
+    pub freeze_lease_seconds: u64,
 }
 
 impl AgentConfig {
@@ -84,6 +98,7 @@ impl AgentConfig {
                 "tls_cert_file",
                 "tls_key_file",
                 "allowed_roots",
+                "freeze_lease_seconds",
             ],
         );
         let listen = r
@@ -110,6 +125,18 @@ impl AgentConfig {
                 DEFAULT_DECISION_TIMEOUT
             }
             None => DEFAULT_DECISION_TIMEOUT,
+        };
+        let freeze_lease_seconds = match r.integer(root, "", "freeze_lease_seconds") {
+            Some(v) if (MIN_FREEZE_LEASE as i64..=MAX_HOOK_TIMEOUT as i64).contains(&v) => v as u64,
+            Some(_) => {
+                r.push(
+                    "",
+                    "freeze_lease_seconds",
+                    format!("must be between {MIN_FREEZE_LEASE} and {MAX_HOOK_TIMEOUT}"),
+                );
+                DEFAULT_FREEZE_LEASE
+            }
+            None => DEFAULT_FREEZE_LEASE,
         };
         let cert = r.string(root, "", "tls_cert_file");
         let key = r.string(root, "", "tls_key_file");
@@ -183,7 +210,7 @@ impl AgentConfig {
         let mut names = HashSet::new();
         for (i, t) in r.tables(root, "components").into_iter().enumerate() {
             let p = format!("components[{i}]");
-            let known = ["name", "profile", "home"];
+            let known = ["name", "profile", "home", "run_commands"];
             for (key, _) in t.iter() {
                 if [
                     "backup_folder",
@@ -233,10 +260,12 @@ impl AgentConfig {
                     PathBuf::new()
                 }
             };
+            let run_commands = r.boolean(t, &p, "run_commands").unwrap_or(false);
             components.push(AgentComponentConfig {
                 name,
                 profile,
                 home,
+                run_commands,
             });
         }
         if components.is_empty() && !r.errors.iter().any(|e| e.field.starts_with("components")) {
@@ -256,6 +285,7 @@ impl AgentConfig {
                 tls,
                 components,
                 allowed_roots,
+                freeze_lease_seconds,
             })
         } else {
             Err(r.errors)

@@ -9,6 +9,8 @@
 //! * [`txn`]: the agent's side of the two-phase commit of a backup, its records and the
 //!   in-doubt alarm;
 //! * [`restore`]: the agent's side of a restore (plan, apply, commit, rollback), its records;
+//! * [`freeze`]: the freeze, read point and thaw steps of the master's backups, run here and
+//!   held under a lease (thawed by the agent itself when the master stops renewing);
 //! * [`claims`]: one job per component (a backup or a restore, never both);
 //! * [`resolve`]: `backup-master agent resolve`, an operator's decision for a master that is
 //!   gone for good;
@@ -26,6 +28,7 @@
 pub mod api;
 pub mod claims;
 pub mod config;
+pub mod freeze;
 pub mod resolve;
 pub mod restore;
 pub mod txn;
@@ -153,6 +156,7 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
     let _lock = lock_state_dir(&cfg.state_dir).map_err(ServeError::Other)?;
     let txns = Txns::open(&cfg).await.map_err(ServeError::Other)?;
     actix_web::rt::spawn(txns.clone().watch_alarms());
+    actix_web::rt::spawn(txns.freezes().clone().watch_leases());
     let restores = restore::AgentRestores::open(
         &cfg.state_dir,
         txns.clone(),

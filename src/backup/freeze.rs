@@ -57,6 +57,49 @@ struct Member {
     frozen: bool,
     snapshot: Option<std::path::PathBuf>,
     held: bool,
+    /// Renews an agent's lease on what it holds for this member (remote components only).
+    renewal: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Member {
+    /// Starts renewing the agent's lease when a step asks for it (once).
+    fn renew_if_asked(&mut self, id: &str, done: &StepDone) {
+        let Some(every) = done.renew_every else {
+            return;
+        };
+        if self.renewal.is_some() {
+            return;
+        }
+        let (p, id) = (self.p.clone(), id.to_string());
+        self.renewal = Some(tokio::task::spawn_local(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let d = step(&p, &id, ConsistencyStep::Renew, None).await;
+                if let Some(e) = d.error {
+                    tracing::warn!(component = %p.spec.name, backup = %id, error = %e, "renewing the freeze lease failed");
+                }
+            }
+        }));
+    }
+
+    /// Stops the renewals once nothing is held any more.
+    fn stop_renewing_if_done(&mut self) {
+        if !self.frozen && !self.held {
+            if let Some(h) = self.renewal.take() {
+                h.abort();
+            }
+        }
+    }
+}
+
+impl Drop for PointInTime {
+    fn drop(&mut self) {
+        for m in &mut self.members {
+            if let Some(h) = m.renewal.take() {
+                h.abort();
+            }
+        }
+    }
 }
 
 /// The components of a backup between their freeze and their thaw.
@@ -86,6 +129,7 @@ impl PointInTime {
                     frozen: false,
                     snapshot: None,
                     held: false,
+                    renewal: None,
                 })
                 .collect(),
         };
@@ -137,6 +181,7 @@ impl PointInTime {
             m.frozen = true;
             m.frozen_at = Some(Instant::now());
             let done = step(&m.p, &self.id, ConsistencyStep::Freeze, None).await;
+            m.renew_if_asked(&self.id, &done);
             edit(&*journal, &name, &mut |f| {
                 f.freeze_command.clone_from(&done.outcome);
                 f.errors.extend(done.error.clone());
@@ -164,6 +209,7 @@ impl PointInTime {
             edit(&*journal, &name, &mut |f| f.snapshot_held = true);
             m.held = true;
             let done = step(&m.p, &self.id, ConsistencyStep::ReadPoint, None).await;
+            m.renew_if_asked(&self.id, &done);
             let at = now();
             let path = done.snapshot.as_ref().map(|p| p.display().to_string());
             edit(&*journal, &name, &mut |f| {
@@ -222,6 +268,7 @@ impl PointInTime {
             }
         });
         self.members[i].held = false;
+        self.members[i].stop_renewing_if_done();
     }
 
     async fn release_all(&mut self) {
@@ -247,6 +294,7 @@ impl PointInTime {
             }
         });
         self.members[i].frozen = false;
+        self.members[i].stop_renewing_if_done();
     }
 
     /// Thaws every component still frozen (their copies have ended).

@@ -10,7 +10,7 @@ use super::{
     FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT, MAX_HOOK_TIMEOUT,
     MAX_KEEP,
 };
-use crate::engine::{folder_check, OnChange, Profile};
+use crate::engine::{folder_check, Profile};
 
 /// Names inside a backup folder that the backup itself writes; no item may be called so.
 const RESERVED_NAMES: [&str; 3] = ["readme.txt", "SHA256SUMS", ".backup-master-index"];
@@ -302,36 +302,7 @@ fn check_consistency(c: &ComponentConfig, home: Option<&Path>, found: &mut Found
             _ => {}
         }
     }
-    check_supported_yet(c, found);
     check_btrfs_home(c, home, found);
-}
-
-/// What this version accepts in the file but cannot do yet is refused, so a backup never
-/// pretends to a consistency it does not give: on a remote component, freeze and thaw
-/// commands, snapshots and `on_change = "fail"` (its agent does not run them yet).
-fn check_supported_yet(c: &ComponentConfig, found: &mut Found<'_>) {
-    let k = &c.consistency;
-    if c.agent.is_none() {
-        return;
-    }
-    if k.on_change == OnChange::Fail {
-        found.add(
-            "on_change",
-            "on_change = \"fail\" is not supported for a remote component by this version yet",
-        );
-    }
-    if k.snapshot != SnapshotMode::None {
-        found.add(
-            "snapshot",
-            "snapshots are not supported for a remote component by this version yet; use \"none\"",
-        );
-    }
-    if k.freezes() {
-        found.add(
-            "freeze_command",
-            "freeze and thaw commands are not run on an agent by this version yet; leave it empty",
-        );
-    }
 }
 
 /// `snapshot = "btrfs"` on a home that exists and is not a btrfs subvolume is refused now (a

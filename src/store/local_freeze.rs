@@ -42,8 +42,8 @@ fn by_command(what: &str, o: Outcome) -> StepDone {
     });
     StepDone {
         outcome: Some(o),
-        snapshot: None,
         error,
+        ..StepDone::default()
     }
 }
 
@@ -69,7 +69,9 @@ pub fn step(
         ConsistencyStep::Thaw if k.thaws() => {
             by_command("the thaw command", run(id, spec, &k.thaw_command, None))
         }
-        ConsistencyStep::Freeze | ConsistencyStep::Thaw => StepDone::default(),
+        ConsistencyStep::Freeze | ConsistencyStep::Thaw | ConsistencyStep::Renew => {
+            StepDone::default()
+        }
         ConsistencyStep::ReadPoint => match k.snapshot {
             SnapshotMode::None => StepDone::default(),
             SnapshotMode::Btrfs => match snapshot::create_btrfs(&spec.home, id) {

@@ -130,7 +130,8 @@ pub enum StoreError {
 }
 
 /// One step of a component's freeze, read point or thaw ([`ComponentStore::consistency_step`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ConsistencyStep {
     /// Runs `freeze_command`.
     Freeze,
@@ -141,6 +142,9 @@ pub enum ConsistencyStep {
     Release,
     /// Runs `thaw_command`.
     Thaw,
+    /// The master still works on the backup: an agent holding the component frozen or a
+    /// snapshot of it extends its lease (nothing on this machine).
+    Renew,
 }
 
 /// How a [`ConsistencyStep`] went.
@@ -152,6 +156,9 @@ pub struct StepDone {
     pub snapshot: Option<std::path::PathBuf>,
     /// Why the step failed; `None`: it succeeded.
     pub error: Option<String>,
+    /// A remote store's agent holds what the step froze or took only while it is renewed
+    /// ([`ConsistencyStep::Renew`]) at least this often.
+    pub renew_every: Option<Duration>,
 }
 
 /// A step of a remote component's restore ([`ComponentStore::restore_step`]).

@@ -28,6 +28,37 @@ pub struct RemoteSpec {
     /// Abort only: why the set was not committed (written to `<NAME>.failed/readme.txt`).
     #[serde(default)]
     pub errors: Vec<String>,
+    /// The component's consistency settings (freeze, thaw, snapshot, `on_change`); absent:
+    /// the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<crate::engine::consistency::Consistency>,
+}
+
+/// One step of a component's point in time, asked of its agent
+/// (`POST .../backups/{id}/consistency`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyRequest {
+    pub step: crate::store::ConsistencyStep,
+    /// The master's consistency settings of the component.
+    pub consistency: crate::engine::consistency::Consistency,
+}
+
+/// How a step went on the agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyAnswer {
+    /// The command the step ran, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::toolkit::command::Outcome>,
+    /// The read point taken (a path on the agent's machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Why the step failed; absent: it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What the agent holds (frozen, a snapshot) for this backup is undone by the agent itself
+    /// when no step or renewal came for this many seconds; 0: it holds nothing.
+    pub lease_seconds: u64,
 }
 
 /// Where one backup stands on the agent (one transaction of the two-phase commit).

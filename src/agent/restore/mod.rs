@@ -212,6 +212,7 @@ impl AgentRestores {
                 keep: 0,
                 items: req.items.clone(),
                 errors: vec![],
+                consistency: None,
             },
         )?;
         let slots = self

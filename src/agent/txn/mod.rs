@@ -145,12 +145,21 @@ struct Inner {
     abort_on_commit: bool,
     /// Which backup or restore holds each component (shared with the restores).
     claims: Arc<Claims>,
+    /// Freezes and snapshots held for the master's backups.
+    freezes: crate::agent::freeze::Freezes,
 }
 
 /// The agent's transactions. Cheap to clone.
 #[derive(Clone)]
 pub struct Txns {
     inner: Arc<Inner>,
+}
+
+impl Txns {
+    /// The freezes and snapshots this agent holds for the master's backups.
+    pub fn freezes(&self) -> &crate::agent::freeze::Freezes {
+        &self.inner.freezes
+    }
 }
 
 fn now() -> DateTime<Utc> {
@@ -193,13 +202,16 @@ impl Txns {
         }
         let dir = cfg.state_dir.join("transactions");
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let store = LocalStore::new(Arc::new(faults));
+        let freezes = crate::agent::freeze::Freezes::open(cfg, store.clone()).await?;
         let txns = Txns {
             inner: Arc::new(Inner {
                 state_dir: cfg.state_dir.clone(),
                 components: cfg.components.clone(),
                 allowed_roots: cfg.allowed_roots.clone(),
                 decision_timeout: Duration::from_secs(cfg.decision_timeout_seconds),
-                store: LocalStore::new(Arc::new(faults)),
+                freezes,
+                store,
                 entries: Mutex::new(HashMap::new()),
                 decide: tokio::sync::Mutex::new(()),
                 abort_on_commit,

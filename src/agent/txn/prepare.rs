@@ -34,7 +34,11 @@ impl Txns {
         if !crate::engine::backup_id::is_valid(id) {
             return Err(ApiError::field("id", format!("{id:?} is not a backup ID")));
         }
-        let spec = self.spec_of(name, req)?;
+        let mut spec = self.spec_of(name, req)?;
+        // The master's consistency settings (what a changing file does), and the read point
+        // its freeze steps took here, if one.
+        spec.consistency = req.consistency.clone().unwrap_or_default();
+        spec.read_point = self.inner.freezes.read_point(name, id);
         if spec.profile == Profile::MaestroLui {
             if let Ok(Some(folder)) = crate::engine::profile::pending_restore_from(&spec.home) {
                 return Err(conflict(format!(

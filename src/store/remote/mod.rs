@@ -60,11 +60,14 @@ use chrono::{SubsecRound, Utc};
 use reqwest::Method;
 
 use super::{
-    Ack, ComponentStore, Decision, HeuristicOutcome, Participation, PrepareOutcome, PrepareStatus,
-    ProgressSink, ProgressUpdate, SlotInfo, StoreError,
+    Ack, ComponentStore, ConsistencyStep, Decision, HeuristicOutcome, Participation,
+    PrepareOutcome, PrepareStatus, ProgressSink, ProgressUpdate, SlotInfo, StepDone, StoreError,
 };
 use crate::engine::{single_line, CancelToken, ComponentSpec};
-use crate::store::wire::{AgentInfo, OpenTransaction, RemoteSpec, TxnState, TxnView};
+use crate::store::wire::{
+    AgentInfo, ConsistencyAnswer, ConsistencyRequest, OpenTransaction, RemoteSpec, TxnState,
+    TxnView,
+};
 
 mod agents;
 mod client;
@@ -208,6 +211,7 @@ fn remote_spec(spec: &ComponentSpec, errors: &[String]) -> RemoteSpec {
         keep: spec.keep,
         items: spec.items.clone(),
         errors: errors.to_vec(),
+        consistency: (spec.consistency != Default::default()).then(|| spec.consistency.clone()),
     }
 }
 
@@ -255,6 +259,45 @@ impl ComponentStore for RemoteStore {
             Duration::from_secs(3600),
         )
         .await
+    }
+
+    async fn consistency_step(
+        &self,
+        id: &str,
+        spec: &ComponentSpec,
+        step: ConsistencyStep,
+        _snapshot: Option<&std::path::Path>,
+    ) -> StepDone {
+        let url = self.path(&format!("/backups/{}/consistency", urlencode(id)));
+        let body = ConsistencyRequest {
+            step,
+            consistency: spec.consistency.clone(),
+        };
+        // Freeze and read point are not repeated blindly (a second snapshot would be refused);
+        // release, thaw and renew are safe to repeat.
+        let retry = match step {
+            ConsistencyStep::Freeze | ConsistencyStep::ReadPoint => Retry::Once,
+            _ => Retry::Idempotent,
+        };
+        // The agent runs the command up to its timeout (a btrfs call up to two minutes).
+        let timeout = spec.consistency.timeout().max(Duration::from_secs(120)) + CALL_TIMEOUT;
+        match self
+            .send::<_, ConsistencyAnswer>(retry, Method::POST, &url, Some(&body), timeout)
+            .await
+        {
+            Ok(a) => StepDone {
+                outcome: a.outcome,
+                snapshot: a.snapshot.map(std::path::PathBuf::from),
+                error: a.error,
+                renew_every: (a.lease_seconds > 0).then(|| {
+                    (Duration::from_secs(a.lease_seconds) / 4).max(Duration::from_millis(200))
+                }),
+            },
+            Err(e) => StepDone {
+                error: Some(single_line(&format!("agent {}: {e}", self.base))),
+                ..StepDone::default()
+            },
+        }
     }
 
     async fn prepare(
