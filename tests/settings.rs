@@ -377,17 +377,24 @@ fn component_consistency_fields_are_validated_written_back_and_kept() {
     let r = server.put(
         "/api/v1/components/lui",
         ADMIN,
-        &with(json!({"on_change": "fail", "freeze_timeout_seconds": 90})),
+        &with(json!({"on_change": "fail", "freeze_timeout_seconds": 90,
+            "freeze_command": "/usr/local/bin/lui-ctl freeze", "thaw_command": "/usr/local/bin/lui-ctl thaw"})),
         Some(&tag),
     );
     assert_eq!(r.status(), 200);
     let tag = etag(&r);
     let v: Value = r.json().unwrap();
+    assert_eq!(v["freeze_command"], "/usr/local/bin/lui-ctl freeze", "{v}");
+    assert_eq!(v["thaw_command"], "/usr/local/bin/lui-ctl thaw", "{v}");
     assert_eq!(v["on_change"], "fail", "{v}");
     assert_eq!(v["freeze_timeout_seconds"], 90, "{v}");
     let text = std::fs::read_to_string(&s.config).unwrap();
     assert!(text.contains("on_change = \"fail\""), "{text}");
     assert!(text.contains("freeze_timeout_seconds = 90"), "{text}");
+    assert!(
+        text.contains("freeze_command = \"/usr/local/bin/lui-ctl freeze\""),
+        "{text}"
+    );
     // The other component's section gained no key.
     assert_eq!(text.matches("on_change").count(), 1, "{text}");
 
@@ -408,5 +415,6 @@ fn component_consistency_fields_are_validated_written_back_and_kept() {
         .unwrap();
     assert_eq!(lui["on_change"], "fail", "{lui}");
     assert_eq!(lui["freeze_timeout_seconds"], 90, "{lui}");
+    assert_eq!(lui["thaw_command"], "/usr/local/bin/lui-ctl thaw", "{lui}");
     assert_eq!(lui["keep"], 4, "{lui}");
 }
