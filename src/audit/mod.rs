@@ -18,7 +18,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -46,8 +46,9 @@ pub struct AuditEntry {
     /// Position in the log: one more than the line before, across rotations.
     #[schema(example = 42)]
     pub seq: u64,
-    /// When the answer was known (UTC).
-    #[schema(example = "2026-11-26T09:14:03.512Z")]
+    /// When the answer was known (UTC, always with 6 decimals, so times sort as text).
+    #[schema(example = "2026-11-26T09:14:03.512034Z")]
+    #[serde(with = "micros")]
     pub time: DateTime<Utc>,
     /// The token's `name` from the config, else the first 8 hex digits of its SHA-256; null
     /// when the request had no valid token. Never the token.
@@ -72,6 +73,23 @@ pub struct AuditEntry {
     /// The client's IP address as the connection shows it (no forwarded-for header is trusted).
     #[schema(example = "192.0.2.10")]
     pub remote_addr: Option<String>,
+}
+
+/// An entry's `time`: RFC 3339 in UTC with exactly 6 decimals (any RFC 3339 is read).
+mod micros {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// What the edge knows of a request; [`AuditLog::append`] adds `seq` and `time`.
@@ -117,9 +135,7 @@ struct Writer {
 impl AuditLog {
     /// Opens (creating) the log in `dir` (`<state_dir>/audit`), rotating at `max_bytes`.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<AuditLog, AuditError> {
-        if !dir.is_dir() {
-            fsutil::create_dirs_with_mode(dir, 0o700)?;
-        }
+        fsutil::ensure_private_dir(dir, FILE_NAME)?;
         let path = dir.join(FILE_NAME);
         let (file, size) = open_current(&path)?;
         let mut torn = false;
@@ -154,7 +170,8 @@ impl AuditLog {
         let mut w = self.lock()?;
         let entry = AuditEntry {
             seq: w.next_seq,
-            time: Utc::now(),
+            // What the line says, so the returned entry equals what is read back.
+            time: Utc::now().trunc_subsecs(6),
             token: new.token,
             role: new.role,
             method: new.method,

@@ -28,7 +28,13 @@ fn lines_are_numbered_and_the_numbering_survives_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit");
     let log = AuditLog::open(&audit, 1 << 20).unwrap();
-    assert_eq!(log.append(entry("a", 202)).unwrap().seq, 1);
+    let first = log.append(entry("a", 202)).unwrap();
+    assert_eq!(first.seq, 1);
+    // The line is what append returned, its time with 6 decimals.
+    assert_eq!(all(&log), vec![first.clone()]);
+    let text = std::fs::read_to_string(audit.join(FILE_NAME)).unwrap();
+    let time = first.time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    assert!(text.contains(&format!("\"time\":\"{time}\"")), "{text}");
     assert_eq!(log.append(entry("b", 403)).unwrap().seq, 2);
     drop(log);
     let log = AuditLog::open(&audit, 1 << 20).unwrap();
