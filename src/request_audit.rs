@@ -154,6 +154,7 @@ fn created_id(res: ServiceResponse<BoxBody>) -> (ServiceResponse<BoxBody>, Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::HttpResponse;
 
     #[test]
     fn only_changing_requests_under_the_api_are_audited() {
@@ -165,6 +166,39 @@ mod tests {
         assert!(!is_audited(&Method::HEAD, "/api/v1/backups"));
         assert!(!is_audited(&Method::POST, "/api/v10/backups"));
         assert!(!is_audited(&Method::POST, "/healthz"));
+    }
+
+    fn id_of(res: HttpResponse) -> Option<String> {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        created_id(ServiceResponse::new(req, res.map_into_boxed_body())).1
+    }
+
+    #[test]
+    fn the_created_id_comes_from_location_else_the_body_of_a_201_or_202() {
+        let located = HttpResponse::Accepted()
+            .insert_header((header::LOCATION, "/api/v1/backup-sets/S1/verifications/V7"))
+            .json(serde_json::json!({"id": "other"}));
+        assert_eq!(id_of(located).as_deref(), Some("V7"));
+        let bodied = HttpResponse::Created().json(serde_json::json!({"id": "H9"}));
+        assert_eq!(id_of(bodied).as_deref(), Some("H9"));
+        // A 200 without Location created nothing (a cancel answers the backup's record).
+        let ok = HttpResponse::Ok().json(serde_json::json!({"id": "B1"}));
+        assert_eq!(id_of(ok), None);
+        let refused = HttpResponse::Conflict()
+            .insert_header((header::LOCATION, "/api/v1/backups/B1"))
+            .finish();
+        assert_eq!(id_of(refused), None);
+        let no_id = HttpResponse::Accepted().json(serde_json::json!({"status": "running"}));
+        assert_eq!(id_of(no_id), None);
+    }
+
+    #[actix_web::test]
+    async fn the_body_of_a_202_goes_on_unchanged() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let res = HttpResponse::Accepted().json(serde_json::json!({"id": "H9"}));
+        let (res, _) = created_id(ServiceResponse::new(req, res.map_into_boxed_body()));
+        let bytes = actix_web::body::to_bytes(res.into_body()).await.ok();
+        assert_eq!(bytes.as_deref(), Some(&br#"{"id":"H9"}"#[..]));
     }
 
     #[test]

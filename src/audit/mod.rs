@@ -156,11 +156,6 @@ impl AuditLog {
         })
     }
 
-    /// The folder of the log.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn lock(&self) -> Result<MutexGuard<'_, Writer>, AuditError> {
         self.inner.lock().map_err(|_| AuditError::Poisoned)
     }
@@ -234,6 +229,12 @@ impl AuditLog {
     }
 
     fn shift_files(&self) -> Result<(), RotateError> {
+        let current = self.dir.join(FILE_NAME);
+        if !fsutil::exists_nofollow(&current) {
+            // The file written to was moved away (a rotation whose new file could not be
+            // opened): shifting again would only drop a rotated file.
+            return Err(RotateError::NoCurrent(current));
+        }
         let oldest = rotated_path(&self.dir, KEEP_ROTATED);
         if fsutil::exists_nofollow(&oldest) {
             // The only step that deletes: only a file this log provably wrote.
@@ -248,7 +249,7 @@ impl AuditLog {
                 fsutil::rename_noreplace(&from, &rotated_path(&self.dir, n + 1))?;
             }
         }
-        fsutil::rename_noreplace(&self.dir.join(FILE_NAME), &rotated_path(&self.dir, 1))?;
+        fsutil::rename_noreplace(&current, &rotated_path(&self.dir, 1))?;
         fsutil::fsync_dir(&self.dir)?;
         Ok(())
     }
@@ -289,6 +290,8 @@ enum RotateError {
     Io(#[from] IoError),
     #[error("{} is not an audit file this log wrote; left alone", .0.display())]
     NotOurs(PathBuf),
+    #[error("{} is missing", .0.display())]
+    NoCurrent(PathBuf),
 }
 
 /// `audit.log.<n>` in `dir`.

@@ -179,3 +179,23 @@ fn cursors_are_digits_only() {
         assert_eq!(parse_cursor(bad), None, "{bad}");
     }
 }
+
+/// When the file written to is no longer at its name (moved away), a rotation shifts nothing:
+/// shifting again and again would drop a rotated file each time.
+#[test]
+fn no_rotated_file_is_dropped_while_the_current_one_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit");
+    let log = AuditLog::open(&audit, 1024).unwrap();
+    while !rotated_path(&audit, KEEP_ROTATED).exists() {
+        log.append(entry("t", 200)).unwrap();
+    }
+    let rotated = |n| std::fs::read(rotated_path(&audit, n)).unwrap();
+    let before: Vec<Vec<u8>> = (1..=KEEP_ROTATED).map(rotated).collect();
+    std::fs::rename(audit.join(FILE_NAME), dir.path().join("moved")).unwrap();
+    for _ in 0..20 {
+        log.append(entry("t", 200)).unwrap();
+    }
+    let after: Vec<Vec<u8>> = (1..=KEEP_ROTATED).map(rotated).collect();
+    assert_eq!(before, after);
+}
