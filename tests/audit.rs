@@ -491,3 +491,52 @@ fn a_success_whose_line_cannot_be_written_is_answered_503() {
     let text = std::fs::read_to_string(audit.join("audit.log")).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
 }
+
+/// Requests at the same time from several clients: each gets exactly one whole line, numbered
+/// without gap, also across rotations.
+#[test]
+fn concurrent_requests_each_get_one_whole_line() {
+    let dir = setup("audit_max_bytes = 2048");
+    let state = dir.path().join("state");
+    let server = start(dir.path());
+    // Each thread its own client (the server's has a receiver of its output, not shared).
+    let (client, url) = (server.client.clone(), server.url("/api/v1/backups"));
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            let (client, url) = (client.clone(), url.clone());
+            scope.spawn(move || {
+                for _ in 0..8 {
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(VIEWER)
+                        .json(&json!({}))
+                        .send();
+                    assert_problem(r.unwrap(), 403);
+                }
+            });
+        }
+    });
+    let entries = read_all(&server, "", 1000);
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=48).collect::<Vec<_>>());
+    assert!(entries.iter().all(|e| summary(e)
+        == row(
+            Some(&viewer_name()),
+            Some("viewer"),
+            "POST",
+            "/api/v1/backups",
+            403
+        )));
+    let files = audit_files(&state);
+    assert!(files.len() >= 3, "rotated meanwhile: {} files", files.len());
+    let mut lines = 0;
+    for (name, bytes) in files {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.ends_with('\n'), "{name}");
+        for line in text.lines() {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{name}: {e}: {line}"));
+            lines += 1;
+        }
+    }
+    assert_eq!(lines, 48);
+}
