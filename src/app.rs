@@ -30,6 +30,8 @@ pub struct AppParts {
     pub resolver: web::Data<crate::resolver::Resolver>,
     /// Subscribers per event stream (`max_stream_subscribers`).
     pub streams: web::Data<crate::api::streams::StreamLimits>,
+    /// The audit log (`<state_dir>/audit`), written by `request_audit`.
+    pub audit: web::Data<crate::audit::AuditLog>,
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -90,6 +92,11 @@ impl AppParts {
     /// Starts everything behind the API for `config`. Must run inside the server's runtime.
     pub fn start(config: Config) -> Result<AppParts, ServeError> {
         let state_dir = config.state_dir.clone();
+        let audit = crate::audit::AuditLog::open(
+            &state_dir.join(crate::audit::DIR_NAME),
+            config.audit_max_bytes,
+        )
+        .map_err(|e| ServeError::Other(format!("opening the audit log: {e}")))?;
         // Local components use the LocalStore, remote ones (agent) a RemoteStore each.
         let faults = crate::engine::faults::Faults::from_env()
             .map_err(|e| ServeError::Other(format!("opening the backup engine: {e}")))?;
@@ -201,6 +208,7 @@ impl AppParts {
             agents: web::Data::new(agents),
             resolver: web::Data::new(resolver),
             streams: web::Data::new(streams),
+            audit: web::Data::new(audit),
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod hooks;
 pub mod jobs;
 pub mod kinds;
 pub mod metrics;
+pub mod request_audit;
 pub mod request_log;
 pub mod resolver;
 pub mod restore;
@@ -64,6 +66,7 @@ pub fn create_app(
         .app_data(parts.agents.clone())
         .app_data(parts.resolver.clone())
         .app_data(parts.streams.clone())
+        .app_data(parts.audit.clone())
         .app_data(tokens)
         .app_data(
             web::JsonConfig::default()
@@ -78,6 +81,8 @@ pub fn create_app(
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
         .route("/swagger-ui", web::get().to(swagger_redirect))
         .default_service(web::to(api::fallback))
+        // Inside the request log, so an answer the audit replaced is the one logged.
+        .wrap(actix_web::middleware::from_fn(request_audit::audit_request))
         .wrap(actix_web::middleware::from_fn(request_log::log_request))
 }
 

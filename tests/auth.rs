@@ -17,6 +17,7 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
         (Method::PUT, "/api/v1/components/lui", "admin"),
         (Method::GET, "/api/v1/components/lui/history", "viewer"),
         (Method::GET, "/api/v1/schedule/log", "viewer"),
+        (Method::GET, "/api/v1/audit", "admin"),
         (Method::POST, "/api/v1/backups", "operator"),
         (Method::GET, "/api/v1/backups", "viewer"),
         (Method::GET, "/api/v1/backups/20261126T020000Z", "viewer"),

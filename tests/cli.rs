@@ -551,7 +551,7 @@ fn token_new_makes_a_token_the_server_accepts_with_its_role() {
     assert_eq!(token.len(), 64, "{out:?}");
     let block: String = lines.map(|l| format!("{l}\n")).collect();
     assert!(
-        block.contains("# name: ci\n[[tokens]]\nrole = \"viewer\"\n"),
+        block.contains("[[tokens]]\nname = \"ci\"\nrole = \"viewer\"\n"),
         "{block}"
     );
     assert!(

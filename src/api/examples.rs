@@ -183,6 +183,31 @@ pub fn schedule_log() -> Value {
     ])
 }
 
+/// A page of the audit log: a backup started by a named operator token, a settings write
+/// refused to it (403), and a request without a valid token (401).
+pub fn audit_page() -> Value {
+    json!({
+        "items": [
+            {
+                "seq": 41, "time": "2026-11-26T09:14:03.512034Z", "token": "ci-operator",
+                "role": "operator", "method": "POST", "path": "/api/v1/backups", "status": 202,
+                "job_id": BACKUP_ID, "remote_addr": "192.0.2.10"
+            },
+            {
+                "seq": 42, "time": "2026-11-26T09:14:09.031377Z", "token": "ci-operator",
+                "role": "operator", "method": "PUT", "path": "/api/v1/settings", "status": 403,
+                "job_id": null, "remote_addr": "192.0.2.10"
+            },
+            {
+                "seq": 43, "time": "2026-11-26T09:15:00.004910Z", "token": null, "role": null,
+                "method": "POST", "path": "/api/v1/restores", "status": 401, "job_id": null,
+                "remote_addr": "198.51.100.7"
+            }
+        ],
+        "next_cursor": "43"
+    })
+}
+
 fn component(name: &str, profile: &str, home: &str, items: &[&str]) -> Value {
     json!({
         "name": name, "profile": profile, "location": "local",

@@ -19,6 +19,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, FieldError, Problem, ProblemKind};
 
+pub mod audit;
 pub mod backup_sets;
 pub mod backups;
 pub mod components;
@@ -46,7 +47,9 @@ pub use problems::*;
             restores.\n\n\
             **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer \
             reads everything; operator also starts and cancels backups and verifications; admin \
-            also changes settings and components, runs and terminates hooks, imports and restores. \
+            also changes settings and components, runs and terminates hooks, imports and restores, \
+            and reads the audit log (`/audit`), where every request that is not a GET or HEAD is \
+            recorded with the token's name. \
             `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.\n\n\
             **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once \
             with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until \
@@ -81,6 +84,9 @@ pub use problems::*;
             safety copy of everything replaced and a rollback on any failure; follow it by polling."),
         (name = "backup-sets", description = "Backup sets found on disk (works without the master's records), \
             folders imported from external media, and verification jobs against `SHA256SUMS`."),
+        (name = "audit", description = "The audit log: every request that could change something (not a GET or HEAD), \
+            whoever sent it and whatever its outcome, with the token's name and role (never the token), read back \
+            by an admin."),
         (name = "health", description = "Liveness (no token) and Prometheus metrics."),
     )
 )]
@@ -115,7 +121,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(backups::routes)
             .configure(hook_processes::routes)
             .configure(backup_sets::routes)
-            .configure(restores::routes),
+            .configure(restores::routes)
+            .configure(audit::routes),
     );
 }
 

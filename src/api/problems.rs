@@ -174,6 +174,13 @@ problem_responses! {
             field("limit", "must be between 1 and 500"),
         ],
     }
+    /// 422 of `GET /audit`.
+    AuditQueryProblems {
+        "422" "A query parameter is invalid: `since` or `until` not RFC 3339 (or `until` not after `since`), a `token` that is not a token name, `limit` out of 1..1000, a `cursor` not from a page, or an unknown parameter (`validation_failed`)" => [
+            field("since", "\"yesterday\" is not an RFC 3339 instant such as 2026-11-26T02:00:00Z"),
+            field("limit", "must be a whole number between 1 and 1000"),
+        ],
+    }
     /// 422 of `GET /schedule/log`.
     LogQueryProblems {
         "422" "`limit` is out of 1..200, or another query parameter is given (`validation_failed`)" => [

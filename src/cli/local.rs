@@ -35,7 +35,8 @@ pub enum TokenAction {
         /// verify), admin (everything).
         #[arg(long, value_enum)]
         role: Role,
-        /// A name for the token, written as a comment above its block (e.g. who uses it).
+        /// The token's name (e.g. who uses it): the block's `name`, which the audit log
+        /// records instead of the token. 1 to 64 of A-Z a-z 0-9 . _ -, unique in the config.
         #[arg(long)]
         name: Option<String>,
         /// Write the token to this new file (mode 0600) instead of printing it; the block
@@ -58,24 +59,25 @@ pub enum ConfigAction {
     },
 }
 
-/// A token name goes into a TOML comment: one printable line.
+/// A token name is the block's `name`: what the config accepts.
 fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        Err(format!(
-            "--name {name:?}: 1 to 64 characters on one line, no control characters"
-        ))
-    } else {
+    if config::valid_token_name(name) {
         Ok(())
+    } else {
+        Err(format!(
+            "--name {name:?}: 1 to {} of A-Z a-z 0-9 . _ -",
+            config::MAX_TOKEN_NAME
+        ))
     }
 }
 
 /// The `[[tokens]]` block for the config.
 pub fn tokens_block(name: Option<&str>, role: &str, secret: TokenSecret<'_>) -> String {
-    let mut s = String::new();
+    let mut s = String::from("[[tokens]]\n");
     if let Some(n) = name {
-        s.push_str(&format!("# name: {n}\n"));
+        // check_name allows no character a TOML string would need escaped
+        s.push_str(&format!("name = \"{n}\"\n"));
     }
-    s.push_str("[[tokens]]\n");
     s.push_str(&format!("role = \"{role}\"\n"));
     match secret {
         TokenSecret::Sha256(hex) => s.push_str(&format!("sha256 = \"{hex}\"\n")),
@@ -227,10 +229,10 @@ mod tests {
     #[test]
     fn the_block_parses_as_the_config_tokens_schema() {
         let hex = "ab".repeat(32);
-        let b = tokens_block(Some("ci runner"), "operator", TokenSecret::Sha256(&hex));
+        let b = tokens_block(Some("ci-runner"), "operator", TokenSecret::Sha256(&hex));
         assert_eq!(
             b,
-            format!("# name: ci runner\n[[tokens]]\nrole = \"operator\"\nsha256 = \"{hex}\"\n")
+            format!("[[tokens]]\nname = \"ci-runner\"\nrole = \"operator\"\nsha256 = \"{hex}\"\n")
         );
         let b = tokens_block(
             None,
@@ -244,8 +246,9 @@ mod tests {
     }
 
     #[test]
-    fn names_are_one_printable_line() {
-        assert!(check_name("ci runner").is_ok());
+    fn names_are_what_the_config_accepts() {
+        assert!(check_name("ci-runner.2_b").is_ok());
+        assert!(check_name("ci runner").is_err());
         assert!(check_name("").is_err());
         assert!(check_name("a\nrole = \"admin\"").is_err());
         assert!(check_name(&"x".repeat(65)).is_err());

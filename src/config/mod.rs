@@ -43,6 +43,11 @@ pub use crate::engine::consistency::{
 /// Default and most of `max_stream_subscribers`.
 pub const DEFAULT_STREAM_SUBSCRIBERS: usize = 64;
 pub const MAX_STREAM_SUBSCRIBERS: usize = 10_000;
+/// Default `audit_max_bytes`: the size at which the audit log is rotated (16 MiB).
+pub const DEFAULT_AUDIT_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Least and most of `audit_max_bytes` (1 KiB to 1 GiB).
+pub const MIN_AUDIT_MAX_BYTES: u64 = 1024;
+pub const MAX_AUDIT_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Roles, weakest first: each includes the rights of those before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -64,11 +69,31 @@ impl Role {
     }
 }
 
-/// A bearer token as the server keeps it: its role and the SHA-256 of the secret, never the secret.
+/// A bearer token as the server keeps it: its role, its name and the SHA-256 of the secret,
+/// never the secret.
 #[derive(Clone, Debug)]
 pub struct TokenSpec {
     pub role: Role,
     pub sha256: [u8; 32],
+    /// Who the token is in the audit log: the entry's `name`, else [`default_token_name`].
+    pub name: String,
+}
+
+/// Longest `name` of a `[[tokens]]` entry.
+pub const MAX_TOKEN_NAME: usize = 64;
+
+/// The name of a token the config gives no `name`: the first 8 hex digits of its SHA-256
+/// (which says nothing usable about the token itself).
+pub fn default_token_name(sha256: &[u8; 32]) -> String {
+    hex::encode(&sha256[..4])
+}
+
+/// A token name: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+pub fn valid_token_name(name: &str) -> bool {
+    (1..=MAX_TOKEN_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The `[schedule]` table.
@@ -168,6 +193,8 @@ pub struct Config {
     pub metrics_public: bool,
     /// Most clients following one event stream (a backup's events, a hook's output) at once.
     pub max_stream_subscribers: usize,
+    /// Size in bytes at which the audit log (`<state_dir>/audit/audit.log`) is rotated.
+    pub audit_max_bytes: u64,
 }
 
 /// Errors found while loading: each names the key (and its line where the file has one).

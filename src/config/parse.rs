@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use toml_edit::{ImDocument, Item, Table};
 
 use super::{
-    absolute, parse_profile, resolve, sha256_of, validate, ComponentConfig, Config, ConfigError,
-    Consistency, FieldError, HookSettings, Role, ScheduleSettings, SnapshotMode, TokenError,
-    TokenSpec, DEFAULT_LISTEN, DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_FREEZE_TIMEOUT,
-    MAX_KEEP, MAX_STREAM_SUBSCRIBERS,
+    absolute, default_token_name, parse_profile, resolve, sha256_of, valid_token_name, validate,
+    ComponentConfig, Config, ConfigError, Consistency, FieldError, HookSettings, Role,
+    ScheduleSettings, SnapshotMode, TokenError, TokenSpec, DEFAULT_AUDIT_MAX_BYTES, DEFAULT_LISTEN,
+    DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_AUDIT_MAX_BYTES, MAX_FREEZE_TIMEOUT,
+    MAX_KEEP, MAX_STREAM_SUBSCRIBERS, MAX_TOKEN_NAME, MIN_AUDIT_MAX_BYTES,
 };
 use crate::engine::{OnChange, Profile};
 
@@ -30,6 +31,7 @@ impl Config {
                 "components",
                 "metrics_public",
                 "max_stream_subscribers",
+                "audit_max_bytes",
             ],
         );
         let listen = r
@@ -50,6 +52,21 @@ impl Config {
                         format!("must be between 1 and {MAX_STREAM_SUBSCRIBERS}"),
                     );
                     DEFAULT_STREAM_SUBSCRIBERS
+                }
+            },
+        };
+
+        let audit_max_bytes = match r.integer(root, "", "audit_max_bytes") {
+            None => DEFAULT_AUDIT_MAX_BYTES,
+            Some(n) => match u64::try_from(n) {
+                Ok(n) if (MIN_AUDIT_MAX_BYTES..=MAX_AUDIT_MAX_BYTES).contains(&n) => n,
+                _ => {
+                    r.push(
+                        "",
+                        "audit_max_bytes",
+                        format!("must be between {MIN_AUDIT_MAX_BYTES} and {MAX_AUDIT_MAX_BYTES}"),
+                    );
+                    DEFAULT_AUDIT_MAX_BYTES
                 }
             },
         };
@@ -76,6 +93,7 @@ impl Config {
             components,
             metrics_public,
             max_stream_subscribers,
+            audit_max_bytes,
         };
         let mut errors = r.errors;
         // Semantic checks only where the file parsed: a type error already said what is wrong.
@@ -327,11 +345,35 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The `[[tokens]]` entries of a document (the master's and the agent's share the schema).
+/// A `name` is optional (1 to 64 of `A-Z a-z 0-9 . _ -`, unique among the entries); without
+/// one the token is named by [`super::default_token_name`].
 pub(crate) fn read_tokens(r: &mut Reader<'_>, root: &Table, base_dir: &Path) -> Vec<TokenSpec> {
     let mut tokens = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for (i, t) in r.tables(root, "tokens").into_iter().enumerate() {
         let p = format!("tokens[{i}]");
-        r.check_keys(t, &p, &["role", "sha256", "token_file"]);
+        r.check_keys(t, &p, &["role", "sha256", "token_file", "name"]);
+        let name = match r.string(t, &p, "name") {
+            Some(n) if !valid_token_name(&n) => {
+                r.push(
+                    &p,
+                    "name",
+                    format!(
+                        "{n:?} is not a token name: 1 to {MAX_TOKEN_NAME} of A-Z a-z 0-9 . _ -"
+                    ),
+                );
+                None
+            }
+            Some(n) if names.contains(&n) => {
+                r.push(&p, "name", format!("{n:?} names another token already"));
+                None
+            }
+            Some(n) => {
+                names.push(n.clone());
+                Some(n)
+            }
+            None => None,
+        };
         let role = r.string(t, &p, "role");
         let sha = r.string(t, &p, "sha256");
         let file = r.string(t, &p, "token_file");
@@ -379,7 +421,8 @@ pub(crate) fn read_tokens(r: &mut Reader<'_>, root: &Table, base_dir: &Path) -> 
             },
         };
         if let (Some(role), Some(sha256)) = (role, digest) {
-            tokens.push(TokenSpec { role, sha256 });
+            let name = name.unwrap_or_else(|| default_token_name(&sha256));
+            tokens.push(TokenSpec { role, sha256, name });
         }
     }
     tokens

@@ -259,6 +259,50 @@ fn max_stream_subscribers_has_a_default_and_bounds() {
 }
 
 #[test]
+fn audit_max_bytes_has_a_default_and_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let cfg = Config::parse(&cfg_text(dir.path(), ""), &file).unwrap();
+    assert_eq!(cfg.audit_max_bytes, DEFAULT_AUDIT_MAX_BYTES);
+    let text = format!("audit_max_bytes = 4096\n{}", cfg_text(dir.path(), ""));
+    assert_eq!(Config::parse(&text, &file).unwrap().audit_max_bytes, 4096);
+    for bad in ["0", "1023", "-5", "1073741825", "\"big\""] {
+        let text = format!("audit_max_bytes = {bad}\n{}", cfg_text(dir.path(), ""));
+        let errs = Config::parse(&text, &file).unwrap_err();
+        assert_eq!(errs[0].field, "audit_max_bytes", "{bad}: {errs:?}");
+    }
+}
+
+/// A token's optional `name`: kept when valid, else its SHA-256's first 8 hex digits; a bad
+/// or repeated name is an error naming `tokens[i].name`.
+#[test]
+fn token_names_are_checked_and_default_to_the_digest_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let with = |extra: &str| cfg_text(dir.path(), extra);
+    let named = with(&format!(
+        "name = \"ops-admin\"\n[[tokens]]\nrole = \"viewer\"\nsha256 = \"{}\"\n",
+        hex::encode(sha256_of(b"v"))
+    ));
+    let cfg = Config::parse(&named, &file).unwrap();
+    assert_eq!(cfg.tokens[0].name, "ops-admin");
+    assert_eq!(cfg.tokens[1].name, hex::encode(sha256_of(b"v"))[..8]);
+    assert_eq!(cfg.tokens[1].name, default_token_name(&sha256_of(b"v")));
+    let long = "x".repeat(MAX_TOKEN_NAME + 1);
+    for bad in ["\"\"", "\"a b\"", "\"café\"", "7", &format!("\"{long}\"")] {
+        let errs = Config::parse(&with(&format!("name = {bad}\n")), &file).unwrap_err();
+        assert_eq!(errs[0].field, "tokens[0].name", "{bad}: {errs:?}");
+    }
+    let twice = with(&format!(
+        "name = \"ci\"\n[[tokens]]\nrole = \"viewer\"\nname = \"ci\"\nsha256 = \"{}\"\n",
+        hex::encode(sha256_of(b"v"))
+    ));
+    let errs = Config::parse(&twice, &file).unwrap_err();
+    assert_eq!(errs[0].field, "tokens[1].name", "{errs:?}");
+    assert!(errs[0].message.contains("another token"), "{errs:?}");
+}
+
+#[test]
 fn component_names_are_checked() {
     for ok in ["hub", "lui-2", "a_b", &"x".repeat(32)] {
         assert!(valid_name(ok), "{ok}");
