@@ -22,6 +22,10 @@ Other tables (each its own run):
                                          (target >= 50%), GET /backups?limit=50 vs the OpenAPI
                                          document (target >= 70%), with RECORDS backup records
                                          (default 1000).
+  python3 bench/bench.py freeze          the full backup with and without the torn-file check
+                                         (target <= 5% slower), and on a loop-mounted btrfs
+                                         (root) the freeze window with snapshot = "btrfs" vs the
+                                         copy time of the same data (target <= 2% and <= 1 s).
 BENCH_DIR chooses the folder the data goes to (default: the temporary folder).
 """
 
@@ -140,8 +144,9 @@ keep = {keep}
 class Server:
     """The release server on a free port, for the with-block."""
 
-    def __init__(self, binary, cfg):
-        self.proc = subprocess.Popen([binary, "serve", "--config", cfg], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    def __init__(self, binary, cfg, env=None):
+        self.proc = subprocess.Popen([binary, "serve", "--config", cfg], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     env={**os.environ, **(env or {})})
         self.base = None
         for line in self.proc.stdout:
             if line.startswith("backup-master listening on "):
@@ -338,7 +343,74 @@ def wrk(records):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def consistency():
+    """The cost of the torn-file check on a full backup, and the freeze window with a btrfs
+    snapshot against the copy time of the same data."""
+    binary = build()
+    work = tempfile.mkdtemp(prefix="bm-freeze-", dir=os.environ.get("BENCH_DIR"))
+    try:
+        home = os.path.join(work, "home")
+        make_data(home)
+        settle()
+
+        def full(env):
+            for d in ("bk", "state"):
+                shutil.rmtree(os.path.join(work, d), ignore_errors=True)
+            cfg = write_config(work, "home", ["big/", "small/"], os.path.join(work, "bk"))
+            with Server(binary, cfg, env) as srv:
+                settle()
+                return timed(srv.backup)
+
+        runs = {"with": [], "without": []}
+        for _ in range(3):
+            runs["with"].append(full({}))
+            runs["without"].append(full({"BACKUP_MASTER_FAULTS": "skip_change_check"}))
+        with_check, without = min(runs["with"]), min(runs["without"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    work = tempfile.mkdtemp(prefix="bm-freeze-btrfs-", dir=os.environ.get("BENCH_DIR"))
+    img = os.path.join(work, "btrfs.img")
+    mnt = os.path.join(work, "mnt")
+    os.makedirs(mnt)
+    with open(img, "wb") as fh:
+        fh.truncate(3 << 30)
+    sh("mkfs.btrfs", "-q", img)
+    sh("mount", "-o", "loop", img, mnt)
+    try:
+        home = os.path.join(mnt, "home")
+        sh("btrfs", "subvolume", "create", home)
+        make_data(home)
+        sh("sync")
+        settle()
+        cfg = write_config(mnt, "home", ["big/", "small/"], os.path.join(mnt, "bk"))
+        with open(cfg, "a") as fh:
+            fh.write('snapshot = "btrfs"\nfreeze_command = "true"\nthaw_command = "true"\n')
+        windows = []
+        with Server(binary, cfg) as srv:
+            for _ in range(2):
+                settle()
+                rec = srv.backup()
+                c = rec["components"][0]
+                windows.append((c["freeze"]["freeze_seconds"], c["duration_ms"] / 1000))
+    finally:
+        subprocess.run(["umount", mnt])
+        shutil.rmtree(work, ignore_errors=True)
+    print("| torn-file check | full backup | ratio | target |")
+    print("|---|---|---|---|")
+    print(f"| without the check (skip_change_check) | {without:.2f} s | | |")
+    print(f"| with the check | {with_check:.2f} s | {with_check / without:.3f} | <= 1.05 |")
+    print()
+    print("| btrfs snapshot | freeze window | copy (prepare) | freeze / copy | target |")
+    print("|---|---|---|---|---|")
+    for i, (w, copy) in enumerate(windows):
+        kind = "full backup" if i == 0 else "unchanged backup"
+        print(f"| {kind} | {w:.3f} s | {copy:.2f} s | {w / copy:.1%} | <= 2% and <= 1 s |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "freeze":
+        return consistency()
     if len(sys.argv) > 1 and sys.argv[1] == "scale":
         return scale([int(n) for n in sys.argv[2:]] or [20_000, 100_000, 1_000_000])
     if len(sys.argv) > 1 and sys.argv[1] == "btrfs":

@@ -20,6 +20,9 @@ pub struct Faults {
     pub panic: HashSet<String>,
     /// `slow_copy_ms:<n>`: sleep n ms before each file (a window for crash and cancel tests).
     pub slow_copy: Option<Duration>,
+    /// `skip_change_check`: a backup's copy does not compare a file's status before and after
+    /// its copy (the benchmark's baseline for the cost of that check).
+    pub skip_change_check: bool,
     /// `abort_after_decision`: `std::process::abort()` right after the commit decision is durable.
     pub abort_after_decision: bool,
     /// `abort_mid_rotation:<component>`: abort the process during that component's rotation,
@@ -171,6 +174,7 @@ impl Faults {
                     f.slow_copy = Some(Duration::from_millis(ms));
                 }
                 "abort_after_decision" => f.abort_after_decision = true,
+                "skip_change_check" => f.skip_change_check = true,
                 "abort_mid_rotation" => {
                     f.abort_mid_rotation.insert(need_arg()?);
                 }

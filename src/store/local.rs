@@ -174,6 +174,7 @@ fn prepare_blocking(
             workers: COPY_WORKERS,
             slow_copy: faults.slow_copy,
             inject_enospc: faults.enospc.contains(&spec.name),
+            skip_change_check: faults.skip_change_check,
         };
         let outcome = tree_copy::copy_items(&req, cancel, &|s| progress(to_update(s)))?;
         last = to_update(outcome.stats);

@@ -100,6 +100,8 @@ pub struct CopyRequest {
     pub slow_copy: Option<Duration>,
     /// Fault injection: the first write fails with ENOSPC.
     pub inject_enospc: bool,
+    /// Benchmark baseline only: no status comparison before and after each file's copy.
+    pub skip_change_check: bool,
 }
 
 /// The result of a successful copy.

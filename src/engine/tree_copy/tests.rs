@@ -25,6 +25,7 @@ pub(crate) fn request(
         workers: 2,
         slow_copy: None,
         inject_enospc: false,
+            skip_change_check: false,
     }
 }
 

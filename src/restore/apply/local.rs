@@ -279,6 +279,7 @@ pub(super) fn apply_steps(
             workers: COPY_WORKERS,
             slow_copy: faults.restore_slow,
             inject_enospc: false,
+            skip_change_check: false,
         };
         let outcome =
             tree_copy::copy_items(&req, &CancelToken::new(), &|_| {}).map_err(|source| {
