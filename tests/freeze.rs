@@ -415,3 +415,73 @@ fn a_snapshot_command_printing_no_sensible_path_fails_the_backup() {
         assert!(slots(&s.home("hub")).is_empty(), "{printed:?}");
     }
 }
+
+/// A backup cancelled while its live-read components are frozen (during the copy) thaws them.
+#[test]
+fn a_cancelled_backup_thaws_what_it_froze() {
+    let s = Setup::new(1);
+    let marks = s.path().join("marks");
+    let ok = format!("sh -c 'echo freeze $COMPONENT >> {}'", marks.display());
+    marking(&s, "hub", &marks, &ok, 10);
+    let server = s.start_env(&[("BACKUP_MASTER_FAULTS", "slow_copy_ms:200")]);
+    let id = start_backup(&server);
+    poll("hub to be frozen", Duration::from_secs(20), || {
+        (lines(&marks) == ["freeze hub"]).then_some(())
+    });
+    let r = server.post(
+        &format!("/api/v1/backups/{id}/cancel"),
+        OPERATOR,
+        &serde_json::json!({}),
+    );
+    assert_eq!(r.status(), 202);
+    let rec = wait_backup(&server, &id);
+    assert_eq!(rec["status"], "cancelled", "{rec}");
+    assert_eq!(lines(&marks), ["freeze hub", "thaw hub"]);
+    assert_eq!(component(&rec, "hub")["freeze"]["frozen"], false, "{rec}");
+    assert!(slots(&s.home("hub")).is_empty());
+}
+
+/// A thaw command that keeps failing is tried 3 times, then reported (notes, the component's
+/// record still `frozen`, the report); the backup itself succeeds: its data is consistent.
+#[test]
+fn a_failing_thaw_is_retried_and_reported() {
+    let s = Setup::new(1);
+    let marks = s.path().join("marks");
+    let thaw = format!(
+        "sh -c 'echo thaw $COMPONENT >> {}; exit 1'",
+        marks.display()
+    );
+    configure(
+        &s,
+        "lui",
+        &format!(
+            "freeze_command = \"true\"\nthaw_command = {}",
+            toml_str(&thaw)
+        ),
+    );
+    let server = s.start();
+    let rec = run_backup(&server);
+    assert_eq!(rec["status"], "succeeded", "{rec}");
+    let f = &component(&rec, "lui")["freeze"];
+    assert_eq!(f["thaw_attempts"], 3, "{f}");
+    assert_eq!(f["frozen"], true, "{f}");
+    assert_eq!(f["thaw_command"]["exit_code"], 1, "{f}");
+    assert!(
+        rec["notes"]
+            .to_string()
+            .contains("lui: the thaw failed 3 times"),
+        "{rec}"
+    );
+    assert_eq!(lines(&marks).len(), 3);
+    let report = std::fs::read_to_string(
+        s.state()
+            .join("logs")
+            .join(format!("backupReport_{}.txt", rec["id"].as_str().unwrap())),
+    )
+    .unwrap();
+    assert!(
+        report.contains("Still frozen: the thaw did not succeed"),
+        "{report}"
+    );
+    drop(server);
+}

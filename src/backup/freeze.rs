@@ -338,7 +338,7 @@ async fn thaw_with_retries(
     if let Some(e) = &done.error {
         let text = single_line(&format!(
             "{}: the thaw failed {THAW_ATTEMPTS} times ({e}); the component may still be \
-             frozen: thaw it by hand (the next start of the master tries again)",
+             frozen: thaw it by hand",
             p.spec.name
         ));
         tracing::error!("{text}");

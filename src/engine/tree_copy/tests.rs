@@ -25,7 +25,7 @@ pub(crate) fn request(
         workers: 2,
         slow_copy: None,
         inject_enospc: false,
-            skip_change_check: false,
+        skip_change_check: false,
     }
 }
 
