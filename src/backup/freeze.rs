@@ -371,14 +371,15 @@ async fn thaw_loop(
     }
 }
 
+/// The spec and store of a configured component, by name.
+pub type SpecOf<'a> =
+    dyn Fn(&str) -> Option<(ComponentSpec, Arc<dyn ComponentStore>)> + Send + Sync + 'a;
+
 /// After a crash: for a record the master did not finish, thaws every component its journal
 /// says is still frozen and releases every snapshot it says is still held, recording each in
 /// the record (which the caller saves). `store_for` gives the component's store and its spec
 /// (the current config's consistency settings).
-pub async fn recover(
-    rec: &mut BackupRecord,
-    spec_of: &(dyn Fn(&str) -> Option<(ComponentSpec, Arc<dyn ComponentStore>)> + Send + Sync),
-) {
+pub async fn recover(rec: &mut BackupRecord, spec_of: &SpecOf<'_>) {
     let id = rec.id.clone();
     for c in &mut rec.components {
         let Some(f) = c.freeze.as_mut() else { continue };

@@ -139,6 +139,47 @@ pub fn write(state_dir: &Path, rec: &BackupRecord) -> Result<PathBuf, IoError> {
     Ok(path)
 }
 
+/// The point-in-time lines of one component: read point, freeze window, each command's end.
+fn freeze_lines(s: &mut String, f: &crate::engine::consistency::FreezeRecord) {
+    use crate::engine::consistency::SnapshotMode;
+    let read = match (&f.snapshot, f.snapshot_mode) {
+        (Some(p), _) => format!("snapshot ({}) {}", f.snapshot_mode.as_str(), single_line(p)),
+        (None, SnapshotMode::None) => "the live home".to_string(),
+        (None, m) => format!("no snapshot ({} failed)", m.as_str()),
+    };
+    line(s, format!("  Read point: {read}"));
+    if let Some(t) = f.read_point_at {
+        line(
+            s,
+            format!("  Read point taken: {}", crate::engine::readme::fmt_time(t)),
+        );
+    }
+    if let Some(w) = f.freeze_seconds {
+        let how = if f.frozen_during_copy {
+            "frozen during the whole copy (no snapshot)"
+        } else {
+            "frozen until the read point was taken"
+        };
+        line(s, format!("  Freeze window: {w:.3} s, {how}"));
+    }
+    for (what, o) in [
+        ("Freeze command", &f.freeze_command),
+        ("Snapshot command", &f.snapshot_command),
+        ("Snapshot release", &f.release_command),
+        ("Thaw command", &f.thaw_command),
+    ] {
+        if let Some(o) = o {
+            line(s, format!("  {what}: {}", o.describe()));
+        }
+    }
+    if f.frozen {
+        line(s, "  Still frozen: the thaw did not succeed".into());
+    }
+    for e in &f.errors {
+        line(s, format!("  Freeze error: {}", single_line(e)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,46 +252,5 @@ mod tests {
         assert!(!r.contains(SUCCESS_LINE));
         assert!(r.contains("Error: aborted\n"));
         assert!(r.contains("Error: hub: disk full\n"));
-    }
-}
-
-/// The point-in-time lines of one component: read point, freeze window, each command's end.
-fn freeze_lines(s: &mut String, f: &crate::engine::consistency::FreezeRecord) {
-    use crate::engine::consistency::SnapshotMode;
-    let read = match (&f.snapshot, f.snapshot_mode) {
-        (Some(p), _) => format!("snapshot ({}) {}", f.snapshot_mode.as_str(), single_line(p)),
-        (None, SnapshotMode::None) => "the live home".to_string(),
-        (None, m) => format!("no snapshot ({} failed)", m.as_str()),
-    };
-    line(s, format!("  Read point: {read}"));
-    if let Some(t) = f.read_point_at {
-        line(
-            s,
-            format!("  Read point taken: {}", crate::engine::readme::fmt_time(t)),
-        );
-    }
-    if let Some(w) = f.freeze_seconds {
-        let how = if f.frozen_during_copy {
-            "frozen during the whole copy (no snapshot)"
-        } else {
-            "frozen until the read point was taken"
-        };
-        line(s, format!("  Freeze window: {w:.3} s, {how}"));
-    }
-    for (what, o) in [
-        ("Freeze command", &f.freeze_command),
-        ("Snapshot command", &f.snapshot_command),
-        ("Snapshot release", &f.release_command),
-        ("Thaw command", &f.thaw_command),
-    ] {
-        if let Some(o) = o {
-            line(s, format!("  {what}: {}", o.describe()));
-        }
-    }
-    if f.frozen {
-        line(s, "  Still frozen: the thaw did not succeed".into());
-    }
-    for e in &f.errors {
-        line(s, format!("  Freeze error: {}", single_line(e)));
     }
 }
