@@ -29,6 +29,7 @@ Other tables (each its own run):
 BENCH_DIR chooses the folder the data goes to (default: the temporary folder).
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -235,9 +236,10 @@ def scale(counts):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def btrfs():
-    binary = build()
-    work = tempfile.mkdtemp(prefix="bm-btrfs-", dir=os.environ.get("BENCH_DIR"))
+@contextlib.contextmanager
+def loop_btrfs(prefix):
+    """A 3 GiB btrfs image mounted on a loop device (root, btrfs-progs); its mount point."""
+    work = tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BENCH_DIR"))
     img = os.path.join(work, "btrfs.img")
     mnt = os.path.join(work, "mnt")
     os.makedirs(mnt)
@@ -246,6 +248,15 @@ def btrfs():
     sh("mkfs.btrfs", "-q", img)
     sh("mount", "-o", "loop", img, mnt)
     try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", mnt])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def btrfs():
+    binary = build()
+    with loop_btrfs("bm-btrfs-") as mnt:
         home = os.path.join(mnt, "home")
         make_data(home)
         settle()
@@ -290,9 +301,6 @@ def btrfs():
             c = rec["components"][0]
             settle()
             restore = timed(lambda: srv.job("/api/v1/restores", {"backup_id": rec["id"]}, "/api/v1/restores/{id}"))
-    finally:
-        subprocess.run(["umount", mnt])
-        shutil.rmtree(work, ignore_errors=True)
     print(f"data: {total / 1e6:.0f} MB; {c['files_cloned']} files cloned, {c['files_copied']} copied")
     print("| on btrfs | time | ratio to cp -a --reflink=never + sync | target |")
     print("|---|---|---|---|")
@@ -369,15 +377,7 @@ def consistency():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    work = tempfile.mkdtemp(prefix="bm-freeze-btrfs-", dir=os.environ.get("BENCH_DIR"))
-    img = os.path.join(work, "btrfs.img")
-    mnt = os.path.join(work, "mnt")
-    os.makedirs(mnt)
-    with open(img, "wb") as fh:
-        fh.truncate(3 << 30)
-    sh("mkfs.btrfs", "-q", img)
-    sh("mount", "-o", "loop", img, mnt)
-    try:
+    with loop_btrfs("bm-freeze-btrfs-") as mnt:
         home = os.path.join(mnt, "home")
         sh("btrfs", "subvolume", "create", home)
         make_data(home)
@@ -393,9 +393,6 @@ def consistency():
                 rec = srv.backup()
                 c = rec["components"][0]
                 windows.append((c["freeze"]["freeze_seconds"], c["duration_ms"] / 1000))
-    finally:
-        subprocess.run(["umount", mnt])
-        shutil.rmtree(work, ignore_errors=True)
     print("| torn-file check | full backup | ratio | target |")
     print("|---|---|---|---|")
     print(f"| without the check (skip_change_check) | {without:.2f} s | | |")

@@ -189,15 +189,6 @@ fn backup(master: &Server, id: &str) -> Value {
     master.get_json(&format!("/api/v1/backups/{id}"), VIEWER)
 }
 
-fn component<'a>(rec: &'a Value, name: &str) -> &'a Value {
-    rec["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap()
-}
-
 fn slot0(c: &Cluster, name: &str) -> String {
     readme_id(&c.home(name).join("backup"))
 }

@@ -10,36 +10,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-
-/// The writer: `n` into `data/a.cnt` then `data/b.cnt`, for n = 1, 2, ...; it stops between two
-/// full updates while `<flags>/freeze` exists (saying so with `<flags>/frozen`).
-const WRITER: &str = r#"
-n=0
-while :; do
-  if [ -e "$D/freeze" ]; then
-    : > "$D/frozen"
-    while [ -e "$D/freeze" ]; do sleep 0.005; done
-  fi
-  n=$((n+1))
-  echo "$n" > "$H/data/a.cnt"
-  echo "$n" > "$H/data/b.cnt"
-done
-"#;
-
-struct Writer(Child);
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -48,14 +24,6 @@ struct Fixture {
     home: PathBuf,
     config: PathBuf,
     flags: PathBuf,
-}
-
-fn read_counter(p: &Path) -> u64 {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap_or(0)
 }
 
 impl Fixture {
@@ -90,27 +58,9 @@ impl Fixture {
             .success());
         let flags = root.join("flags");
         std::fs::create_dir_all(&flags).unwrap();
-        let f = flags.display();
-        let freeze = format!(
-            "sh -c 'rm -f {f}/frozen; : > {f}/freeze; while [ ! -e {f}/frozen ]; do sleep 0.005; done'"
-        );
-        let thaw = format!("rm -f {f}/freeze");
+        let (freeze, thaw) = flag_commands(&flags);
         let text = format!(
-            r#"listen = "127.0.0.1:0"
-state_dir = "{state}"
-
-[[tokens]]
-role = "admin"
-sha256 = "{admin}"
-
-[[tokens]]
-role = "operator"
-sha256 = "{operator}"
-
-[[tokens]]
-role = "viewer"
-sha256 = "{viewer}"
-
+            r#"{head}
 [schedule]
 enabled = false
 
@@ -124,11 +74,8 @@ snapshot = "btrfs"
 freeze_command = {freeze:?}
 thaw_command = {thaw:?}
 "#,
-            state = root.join("state").display(),
+            head = master_head(),
             home = home.display(),
-            admin = sha(ADMIN),
-            operator = sha(OPERATOR),
-            viewer = sha(VIEWER),
         );
         let config = root.join("backup-master.toml");
         std::fs::write(&config, text).unwrap();
@@ -146,20 +93,11 @@ thaw_command = {thaw:?}
         Server::start(&self.config, &self.root, env)
     }
 
-    fn writer(&self) -> Writer {
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(WRITER)
-            .env("D", &self.flags)
-            .env("H", &self.home)
-            .spawn()
-            .unwrap();
-        let w = Writer(child);
-        let b = self.home.join("data/b.cnt");
-        poll("the writer to count", Duration::from_secs(10), || {
-            (b.exists() && read_counter(&b) > 10).then_some(())
-        });
-        w
+    fn writer(&self) -> FlagWriter {
+        FlagWriter::start(
+            &self.flags,
+            &[self.home.join("data/a.cnt"), self.home.join("data/b.cnt")],
+        )
     }
 
     /// Names beside the home that look like snapshots.

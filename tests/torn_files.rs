@@ -10,7 +10,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The file the writer appends to, relative to lui's home (inside its `luidata/` item).
 const APPENDED: &str = "luidata/db/journal.log";
@@ -54,15 +54,6 @@ fn setup() -> (Setup, PathBuf) {
     write(&lui.join(APPENDED), &big);
     write(&lui.join("luidata/db/still.ibd"), &big);
     (s, lui)
-}
-
-fn component<'a>(rec: &'a Value, name: &str) -> &'a Value {
-    rec["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no component {name} in {rec}"))
 }
 
 fn metric(text: &str, line_start: &str) -> f64 {

@@ -252,15 +252,6 @@ fn restore(master: &Server, id: &str) -> Value {
     master.get_json(&format!("/api/v1/restores/{id}"), VIEWER)
 }
 
-fn component<'a>(rec: &'a Value, name: &str) -> &'a Value {
-    rec["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no component {name} in {rec:#}"))
-}
-
 fn slot0(c: &Cluster, name: &str) -> String {
     readme_id(&c.home(name).join("backup"))
 }

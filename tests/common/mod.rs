@@ -728,6 +728,80 @@ pub fn sse(text: &str) -> Vec<(Option<u64>, String, Value)> {
 
 /// The start of a test master's config: listen on a free port, state in `state`, the admin,
 /// operator and viewer tokens of this harness; the caller adds the schedule and components.
+/// Component `name` of a backup record (`GET /backups/{id}`).
+pub fn component<'a>(rec: &'a Value, name: &str) -> &'a Value {
+    rec["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no component {name} in {rec}"))
+}
+
+/// The freeze and thaw commands of [`FlagWriter`]'s protocol: the freeze asks the writer to
+/// stop between two full updates and waits until it says it did; the thaw lets it go on.
+pub fn flag_commands(flags: &Path) -> (String, String) {
+    let f = flags.display();
+    (
+        format!(
+            "sh -c 'rm -f {f}/frozen; : > {f}/freeze; while [ ! -e {f}/frozen ]; do sleep 0.005; done'"
+        ),
+        format!("rm -f {f}/freeze"),
+    )
+}
+
+/// A process that writes `n` into each of its files in turn, for n = 1, 2, ... as fast as it
+/// can, so that after each full update they all hold the same number. It obeys a flag file:
+/// while `<flags>/freeze` exists it stops between two full updates, says so with
+/// `<flags>/frozen`, and waits. Killed when dropped.
+pub struct FlagWriter(Child);
+
+impl FlagWriter {
+    /// Starts writing `files` and returns once the last one holds a number above 10.
+    pub fn start(flags: &Path, files: &[PathBuf]) -> FlagWriter {
+        const SCRIPT: &str = r#"
+n=0
+while :; do
+  if [ -e "$D/freeze" ]; then
+    : > "$D/frozen"
+    while [ -e "$D/freeze" ]; do sleep 0.005; done
+  fi
+  n=$((n+1))
+  for f in "$@"; do echo "$n" > "$f"; done
+done
+"#;
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg("writer")
+            .args(files)
+            .env("D", flags)
+            .spawn()
+            .unwrap();
+        let w = FlagWriter(child);
+        let last = files.last().unwrap();
+        poll("the writer to count", Duration::from_secs(10), || {
+            (read_counter(last) > 10).then_some(())
+        });
+        w
+    }
+}
+
+impl Drop for FlagWriter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The number a [`FlagWriter`] left in a file (0 when there is none yet).
+pub fn read_counter(p: &Path) -> u64 {
+    std::fs::read_to_string(p)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn master_head() -> String {
     format!(
         "listen = \"127.0.0.1:0\"\nstate_dir = \"state\"\n\
