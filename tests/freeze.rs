@@ -177,14 +177,6 @@ fn without_failed(
     m
 }
 
-fn lines(p: &Path) -> Vec<String> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect()
-}
-
 fn failed_freeze_case(trk_freeze: &str, timeout: u64, want_error: &str) {
     let s = Setup::new(1);
     let marks = s.path().join("marks");

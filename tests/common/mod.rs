@@ -794,6 +794,15 @@ impl Drop for FlagWriter {
     }
 }
 
+/// The lines of a text file (none when it does not exist): marks left by test commands.
+pub fn lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 /// The number a [`FlagWriter`] left in a file (0 when there is none yet).
 pub fn read_counter(p: &Path) -> u64 {
     std::fs::read_to_string(p)
