@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod jobs;
 pub mod kinds;
 pub mod metrics;
+pub mod notify;
 pub mod request_log;
 pub mod resolver;
 pub mod restore;

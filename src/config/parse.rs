@@ -30,6 +30,8 @@ impl Config {
                 "components",
                 "metrics_public",
                 "max_stream_subscribers",
+                "notifications",
+                "notification_targets",
             ],
         );
         let listen = r
@@ -64,6 +66,7 @@ impl Config {
             .enumerate()
             .map(|(i, t)| read_component(&mut r, t, &format!("components[{i}]")))
             .collect();
+        let notifications = super::notify::read(&mut r, root);
 
         let cfg = Config {
             file: file.to_path_buf(),
@@ -76,6 +79,7 @@ impl Config {
             components,
             metrics_public,
             max_stream_subscribers,
+            notifications,
         };
         let mut errors = r.errors;
         // Semantic checks only where the file parsed: a type error already said what is wrong.

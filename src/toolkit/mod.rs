@@ -2,10 +2,12 @@
 //! ([`fsutil`]), the one ID scheme of jobs ([`job_id`]), the one record store of job records
 //! ([`record_dir`]) and the error of a job
 //! journal's update ([`journal`]), one retry with backoff
-//! ([`Backoff`]) and one bridge from blocking to async code ([`bridge`]). It uses no other
+//! ([`Backoff`]), one bridge from blocking to async code ([`bridge`]) and the sink of plain
+//! events every layer emits ([`events`]). It uses no other
 //! module of the crate.
 
 pub mod bridge;
+pub mod events;
 pub mod fsutil;
 pub mod job_id;
 pub mod journal;
