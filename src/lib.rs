@@ -65,6 +65,7 @@ pub fn create_app(
         .app_data(parts.agents.clone())
         .app_data(parts.resolver.clone())
         .app_data(parts.streams.clone())
+        .app_data(parts.notifier.clone())
         .app_data(tokens)
         .app_data(
             web::JsonConfig::default()

@@ -612,6 +612,7 @@ async fn a_clock_stepped_back_by_years_resumes_the_schedule() {
         berlin("02:00"),
         h.clock.clone(),
         h.launcher.clone(),
+        OverdueWatch::default(),
         Duration::from_millis(5),
     )
     .unwrap();
