@@ -248,6 +248,7 @@ problem_codes! {
     HookProcessNotFound = "hook_process_not_found", NotFound, "No hook process with this ID.";
     HookNotRunning = "hook_not_running", Conflict, "The hook process is not running.";
     WorkFolderMissing = "work_folder_missing", Conflict, "The hooks' `work_folder` does not exist.";
+    NotificationTargetNotFound = "notification_target_not_found", NotFound, "No notification target with this name is configured.";
 }
 
 impl ProblemKind {

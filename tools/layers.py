@@ -25,7 +25,12 @@ RULES = {
     "schedule": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks", "state"},
     "config": BELOW_HTTP | {"jobs", "store", "restore", "sets", "agent", "hooks", "state"},
     "backup": BELOW_HTTP | {"jobs", "restore", "sets", "agent", "hooks", "schedule", "state"},
+    # notifications hear of events through toolkit::events only; nothing below the edge calls them
+    "notify": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks", "schedule", "state", "backup"},
 }
+# The layers that emit events never call the notifications: they emit into toolkit::events.
+for _emitter in ("engine", "store", "restore", "sets", "hooks", "schedule", "backup", "jobs"):
+    RULES.setdefault(_emitter, set()).add("notify")
 # Shared plain data (job kinds) and the persistence toolkit use no other module of the crate.
 LEAVES = {"kinds", "toolkit"}
 # The client subcommands may use only these, and only main.rs may use the client.

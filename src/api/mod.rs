@@ -27,6 +27,8 @@ pub mod health;
 pub mod hook_processes;
 pub mod json;
 pub mod metrics;
+pub mod notification_targets;
+pub mod notifications;
 pub mod problems;
 pub mod restores;
 pub mod schedule;
@@ -46,7 +48,8 @@ pub use problems::*;
             restores.\n\n\
             **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer \
             reads everything; operator also starts and cancels backups and verifications; admin \
-            also changes settings and components, runs and terminates hooks, imports and restores. \
+            also changes settings, components and notification targets, runs and terminates hooks, \
+            imports and restores, and reads the notification deliveries. \
             `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.\n\n\
             **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once \
             with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until \
@@ -81,6 +84,8 @@ pub use problems::*;
             safety copy of everything replaced and a rollback on any failure; follow it by polling."),
         (name = "backup-sets", description = "Backup sets found on disk (works without the master's records), \
             folders imported from external media, and verification jobs against `SHA256SUMS`."),
+        (name = "notifications", description = "Notification targets (webhook, email, ping) with their matchers, \
+            a test send per target, and the record of every delivery. Admin only."),
         (name = "health", description = "Liveness (no token) and Prometheus metrics."),
     )
 )]
@@ -115,7 +120,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(backups::routes)
             .configure(hook_processes::routes)
             .configure(backup_sets::routes)
-            .configure(restores::routes),
+            .configure(restores::routes)
+            .configure(notification_targets::routes)
+            .configure(notifications::routes),
     );
 }
 
