@@ -842,3 +842,83 @@ fn targets_are_managed_through_the_api_and_bad_input_changes_nothing() {
         .unwrap()
         .contains("notification_targets"));
 }
+
+#[test]
+fn an_agent_outage_is_reported_once_and_its_return_too() {
+    const TOKEN: &str = "agent-token-for-notify-tests";
+    let rx = Receiver::start(Reply::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    make_home(&dir.path().join("homes/hub"), "maestro-hub");
+    write(&dir.path().join("secrets/trk.token"), TOKEN.as_bytes());
+    let config = dir.path().join("backup-master.toml");
+    let text = format!(
+        r#"listen = "127.0.0.1:0"
+state_dir = "state"
+[[tokens]]
+role = "admin"
+sha256 = "{admin}"
+[schedule]
+enabled = false
+[[notification_targets]]
+name = "agents"
+kind = "webhook"
+url = "{url}"
+events = ["agent_unreachable", "agent_reachable"]
+[[components]]
+name = "hub"
+profile = "maestro-hub"
+home = "homes/hub"
+[[components]]
+name = "trk"
+profile = "maestro-tracker"
+agent = "http://127.0.0.1:{port}"
+agent_token_file = "secrets/trk.token"
+backup_folder = "backup"
+"#,
+        admin = sha(ADMIN),
+        url = rx.url("/agents"),
+    );
+    std::fs::write(&config, text).unwrap();
+    // The agent is not there yet: watched every second.
+    let server = Server::start(
+        &config,
+        dir.path(),
+        &[("BACKUP_MASTER_AGENT_WATCH_SECS", "1")],
+    );
+    let down = rx.wait_event("agent_unreachable", |_| true).json();
+    assert_eq!(down["severity"], "error", "{down}");
+    assert_eq!(ids(&down["components"]), ["trk"]);
+    assert_eq!(down["link"], "/api/v1/components/trk");
+    assert!(
+        down["summary"].as_str().unwrap().contains("unreachable"),
+        "{down}"
+    );
+    // More probes (each GET /components asks the agent) report nothing new.
+    for _ in 0..3 {
+        let c = server.get_json("/api/v1/components/trk", ADMIN);
+        assert_eq!(c["reachable"], false, "{c}");
+    }
+    let agent_root = dir.path().join("agent");
+    std::fs::create_dir_all(&agent_root).unwrap();
+    let _agent = Agent::start(
+        &agent_root,
+        ("trk", "maestro-tracker", TOKEN),
+        "",
+        &format!("127.0.0.1:{port}"),
+        &[],
+    );
+    let up = rx.wait_event("agent_reachable", |_| true).json();
+    assert_eq!(up["severity"], "info", "{up}");
+    assert_eq!(ids(&up["components"]), ["trk"]);
+    let downs = rx
+        .all()
+        .iter()
+        .filter(|g| g.json()["event"] == "agent_unreachable")
+        .count();
+    assert_eq!(downs, 1, "once per outage");
+}
