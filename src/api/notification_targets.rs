@@ -43,7 +43,9 @@ pub async fn list_notification_targets(_: Admin, state: web::Data<AppState>) -> 
 
 /// One notification target
 ///
-/// One target, with an `ETag` for `If-Match` of `PUT` and `DELETE`. Admin.
+/// One target as in the list (secrets only as their files' paths), with an `ETag` for the
+/// `If-Match` of `PUT` and `DELETE`. 404 (`notification_target_not_found`) for a name the
+/// config does not have. Admin.
 #[utoipa::path(
     tag = "notifications",
     security(("bearer" = [])),

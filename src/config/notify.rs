@@ -848,6 +848,43 @@ mod tests {
     }
 
     #[test]
+    fn the_file_is_read_with_every_error_named() {
+        let text = format!(
+            "[[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
+             [notifications]\noverdue_after_hours = 99999\n\
+             [[notification_targets]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"http://x/\"\n\
+             colour = \"red\"\nheaders = {{ \"X\" = 1 }}\n\
+             [[notification_targets]]\nname = \"a\"\nkind = \"ping\"\nurl = \"http://y/\"\n",
+            "0".repeat(64)
+        );
+        let errors =
+            crate::config::Config::parse(&text, Path::new("/tmp/backup-master.toml")).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "notifications.overdue_after_hours",
+            "notification_targets[0].colour",
+            "notification_targets[0].headers",
+            "notification_targets[1].name",
+        ] {
+            assert!(fields.contains(&f), "{f} not in {fields:?}");
+        }
+        let ok = "[[notification_targets]]\nname = \"hc\"\nkind = \"ping\"\nurl = \"http://y/\"\n\
+                  events = [\"backup_started\", \"backup_succeeded\"]\n";
+        let (base, doc, mut r) =
+            super::super::begin_parse(ok, Path::new("/tmp/backup-master.toml")).unwrap();
+        let n = read(&mut r, doc.as_table());
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(n.overdue_after_hours, DEFAULT_OVERDUE_HOURS);
+        let t = targets(&n, &base);
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            t[0].matcher.events,
+            [EventKind::BackupStarted, EventKind::BackupSucceeded]
+        );
+        assert_eq!(t[0].timeout, Duration::from_secs(DEFAULT_TARGET_TIMEOUT));
+    }
+
+    #[test]
     fn ping_urls_come_from_the_base_or_per_state() {
         let dir = tempfile::tempdir().unwrap();
         let s = TargetSettings {
