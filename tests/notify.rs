@@ -668,20 +668,46 @@ fn the_test_send_answers_within_the_timeout_with_the_receivers_status() {
 }
 
 #[test]
-fn a_target_without_matcher_gets_warnings_and_errors_only() {
+fn a_target_without_matcher_gets_warnings_and_errors_only_and_a_ping_its_states() {
     let rx = Receiver::start(Reply::Status(200));
     let s = setup_with(&format!(
-        "\n[[notification_targets]]\nname = \"default\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        rx.url("/d")
+        "\n[[notification_targets]]\nname = \"default\"\nkind = \"webhook\"\nurl = \"{}\"\n\
+         \n[[notification_targets]]\nname = \"hc\"\nkind = \"ping\"\nurl = \"{}\"\n\
+         events = [\"backup_started\", \"backup_succeeded\", \"backup_failed\"]\n",
+        rx.url("/d"),
+        rx.url("/ping/check-1"),
     ));
     let server = s.start_env(&[("BACKUP_MASTER_FAULTS", "prepare:hub")]);
     let id = run_backup(&server)["id"].as_str().unwrap().to_string();
     let g = rx.wait_event("backup_failed", |_| true);
+    assert_eq!(g.path, "/d");
     assert_eq!(g.json()["backup_id"], id.as_str());
     // Unsigned without a secret file.
     assert!(!g.headers.contains_key("x-backup-master-signature"));
-    // Its start (info) was not sent.
-    assert!(rx.all().iter().all(|g| g.json()["severity"] != "info"));
+    // The ping target: /start when the backup started, /fail when it failed.
+    let pings = poll("both pings", Duration::from_secs(30), || {
+        let mut p: Vec<String> = rx
+            .all()
+            .into_iter()
+            .filter(|g| g.path.starts_with("/ping/"))
+            .map(|g| g.path)
+            .collect();
+        p.sort();
+        (p.len() == 2).then_some(p)
+    });
+    assert_eq!(pings, ["/ping/check-1/fail", "/ping/check-1/start"]);
+    let fail = rx
+        .all()
+        .into_iter()
+        .find(|g| g.path == "/ping/check-1/fail")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&fail.body).contains(&format!("backup {id} failed")));
+    // The webhook without a matcher did not get the start (info).
+    assert!(rx
+        .all()
+        .iter()
+        .filter(|g| g.path == "/d")
+        .all(|g| g.json()["severity"] != "info"));
 }
 
 #[test]

@@ -163,3 +163,56 @@ pub(super) fn page(
     };
     (items, next)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toolkit::events::{EventKind, Severity};
+
+    fn delivery(id: String, status: DeliveryStatus, target: &str) -> Delivery {
+        Delivery {
+            id,
+            target: target.into(),
+            kind: "webhook".into(),
+            status,
+            attempts: 1,
+            created_at: chrono::Utc::now(),
+            last_attempt_at: None,
+            next_attempt_at: None,
+            finished_at: None,
+            last_status: None,
+            last_reply: None,
+            last_error: None,
+            latency_ms: None,
+            event: Event::new(EventKind::BackupFailed, Severity::Error, "x"),
+        }
+    }
+
+    #[test]
+    fn the_history_is_bounded_keeping_pending_ones_and_pages_by_target_and_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let t0 = chrono::Utc::now();
+        let ids: Vec<String> = (0..MAX_KEPT + 5).map(|_| store.ids.issue(t0)).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let status = if i == 0 {
+                DeliveryStatus::Pending
+            } else {
+                DeliveryStatus::Delivered
+            };
+            let target = if i % 2 == 0 { "a" } else { "b" };
+            store.index.insert(delivery(id.clone(), status, target));
+        }
+        let dropped = store.prune();
+        assert_eq!(dropped, ids[1..6].to_vec(), "the oldest finished ones go");
+        assert!(store.index.contains(&ids[0]), "a pending one stays");
+        assert_eq!(store.index.oldest_first().count(), MAX_KEPT);
+        let (page1, next) = page(&store.index, Some("b"), None, None, 2);
+        assert!(page1.iter().all(|d| d.target == "b"));
+        assert_eq!(page1[0].id, ids[MAX_KEPT + 3], "newest first");
+        let (page2, _) = page(&store.index, Some("b"), None, next.as_deref(), 2);
+        assert!(page2[0].id < page1[1].id);
+        let (pending, next) = page(&store.index, None, Some(DeliveryStatus::Pending), None, 10);
+        assert_eq!((pending.len(), next), (1, None));
+    }
+}

@@ -179,7 +179,7 @@ impl Notifier {
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
                 .iter()
-                .filter(|t| matcher::matches(&t.matcher, &event))
+                .filter(|t| matcher::matches(&t.matcher, &event) && send::has_url_for(t, &event))
                 .cloned()
                 .collect();
             for t in targets {

@@ -43,6 +43,15 @@ pub fn signature(key: &[u8], body: &[u8]) -> String {
     }
 }
 
+/// Whether `target` has somewhere to send `event`: a ping target without a start URL has
+/// none for `backup_started` (nothing is sent or recorded then).
+pub fn has_url_for(target: &Target, event: &Event) -> bool {
+    match &target.channel {
+        Channel::Ping { start: None, .. } => event.event != EventKind::BackupStarted,
+        _ => true,
+    }
+}
+
 /// Sends `event` to `target` once, within the target's timeout.
 pub async fn send(target: &Target, event: &Event, delivery_id: &str) -> Outcome {
     let started = Instant::now();
@@ -75,13 +84,8 @@ pub async fn send(target: &Target, event: &Event, delivery_id: &str) -> Outcome 
             let url = if event.event == EventKind::BackupStarted {
                 match start {
                     Some(u) => u.clone(),
-                    None => {
-                        return Outcome {
-                            ok: true,
-                            error: Some("no start URL: nothing to ping".into()),
-                            ..Outcome::default()
-                        }
-                    }
+                    // `has_url_for` keeps such events away; a test send is no start
+                    None => success.clone(),
                 }
             } else if event.severity >= Severity::Warning {
                 fail.clone()
