@@ -1,6 +1,7 @@
-//! Wiring: starts the engine, the hook manager and the scheduler for a config, connects them
-//! (a finished backup starts its hook; the scheduler starts backups; a config change reaches
-//! each of them), and stops them on shutdown.
+//! Wiring: starts the engine, the hook manager, the scheduler and the notifier for a config,
+//! connects them (a finished backup starts its hook; the scheduler starts backups; the events
+//! of jobs, hooks, agents and the scheduler reach the notifier; a config change reaches each of
+//! them), and stops them on shutdown.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use crate::config::Config;
 use crate::engine::record::{BackupRecord, BackupStatus, Trigger};
 use crate::hooks::HookManager;
 use crate::jobs::BackupJobs;
+use crate::notify::{Notifier, RetryPolicy};
 use crate::schedule::{Clock, ScheduleSpec, ScheduledTrigger, Scheduler, SystemClock};
 use crate::server::ServeError;
 use crate::state::AppState;
@@ -32,6 +34,8 @@ pub struct AppParts {
     pub streams: web::Data<crate::api::streams::StreamLimits>,
     /// The audit log (`<state_dir>/audit`), written by `request_audit`.
     pub audit: web::Data<crate::audit::AuditLog>,
+    /// Notification targets, deliveries and test sends.
+    pub notifier: web::Data<Notifier>,
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -84,6 +88,53 @@ fn clock_from_env() -> Arc<dyn Clock> {
     }
 }
 
+/// How failed notifications are retried: the default (24 h), or for tests
+/// `BACKUP_MASTER_NOTIFY_RETRY=first_ms:max_ms:give_up_ms`.
+fn retry_policy_from_env() -> RetryPolicy {
+    match std::env::var("BACKUP_MASTER_NOTIFY_RETRY") {
+        Ok(v) => match RetryPolicy::parse(&v) {
+            Some(p) => {
+                tracing::warn!(?p, "notification retries set by BACKUP_MASTER_NOTIFY_RETRY");
+                p
+            }
+            None => {
+                tracing::error!(value = %v, "BACKUP_MASTER_NOTIFY_RETRY is not first_ms:max_ms:give_up_ms; ignored");
+                RetryPolicy::default()
+            }
+        },
+        Err(_) => RetryPolicy::default(),
+    }
+}
+
+/// How often the agents are probed for their health: a minute, or for tests
+/// `BACKUP_MASTER_AGENT_WATCH_SECS`.
+fn agent_watch_period() -> std::time::Duration {
+    let secs = std::env::var("BACKUP_MASTER_AGENT_WATCH_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(60);
+    std::time::Duration::from_secs(secs)
+}
+
+/// `overdue_after_hours` as the scheduler takes it (`None`: off).
+fn overdue_after(cfg: &Config) -> Option<jiff::SignedDuration> {
+    let hours = cfg.notifications.overdue_after_hours;
+    (hours > 0).then(|| jiff::SignedDuration::from_hours(hours as i64))
+}
+
+/// The end and ID of the newest successful backup, for the dead-man's switch.
+fn last_success(engine: &BackupJobs) -> Option<(jiff::Timestamp, String)> {
+    let page = engine.list_backups(&crate::jobs::ListQuery {
+        limit: 1,
+        cursor: None,
+        status: Some(BackupStatus::Succeeded),
+    });
+    let rec = page.items.into_iter().next()?;
+    let at = jiff::Timestamp::from_second(rec.finished_at?.timestamp()).ok()?;
+    Some((at, rec.id))
+}
+
 fn to_chrono(t: jiff::Timestamp) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.as_second(), 0)
 }
@@ -128,6 +179,21 @@ impl AppParts {
                 .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
+        // Every layer emits its events into one sink; the notifier sends them on.
+        let (events, received) = crate::toolkit::events::EventSink::channel();
+        let notifier = Notifier::open(
+            &state_dir,
+            config.notification_targets(),
+            retry_policy_from_env(),
+        )
+        .map_err(|e| ServeError::Other(format!("opening the notifications: {e}")))?;
+        actix_web::rt::spawn(notifier.clone().run(received));
+        engine.set_event_sink(events.clone());
+        hooks.set_event_sink(events.clone());
+        agents.set_event_sink(events.clone());
+        actix_web::rt::spawn(agents.clone().watch(agent_watch_period()));
+        // The scheduler (started below) hears of each success for its dead-man's switch.
+        let scheduler_cell: Arc<std::sync::OnceLock<web::Data<Scheduler>>> = Arc::default();
         // The agents' open transactions: resolved from the records now, then periodically and
         // whenever a backup ends.
         let resolver =
@@ -140,10 +206,19 @@ impl AppParts {
         // process starts, is the proof of a start.
         let h = hooks.clone();
         let r = resolver.clone();
+        let (ev, sc) = (events.clone(), scheduler_cell.clone());
         engine.set_finish_listener(Arc::new(move |record: &BackupRecord| {
             // An agent that did not acknowledge an abort is met again soon.
             r.wake();
             let ok = record.status == BackupStatus::Succeeded;
+            if let Some(e) = crate::jobs::events::backup_ended(record) {
+                ev.emit(e);
+            }
+            if let (true, Some(s), Some(end)) = (ok, sc.get(), record.finished_at) {
+                if let Ok(at) = jiff::Timestamp::from_second(end.timestamp()) {
+                    s.note_success(at, &record.id);
+                }
+            }
             match h.start_after_backup(ok, crate::jobs::backup_context(record)) {
                 Ok(Some(p)) => {
                     tracing::info!(backup = %record.id, process = %p.id, status = %p.status, "post-backup hook");
@@ -173,22 +248,32 @@ impl AppParts {
                 .map(|r| r.id)
                 .map_err(|err| err.to_string())
         };
-        let scheduler = Scheduler::start(
+        let watch = crate::schedule::OverdueWatch {
+            events: events.clone(),
+            after: overdue_after(&config),
+            last_success: last_success(&engine),
+        };
+        let scheduler = Scheduler::start_watching(
             state_dir,
             schedule_spec(&config)?,
             clock_from_env(),
             Arc::new(launcher),
+            watch,
         )
         .map_err(|e| ServeError::Other(format!("starting the scheduler: {e}")))?;
         let scheduler = web::Data::new(scheduler);
+        let _ = scheduler_cell.set(scheduler.clone());
 
         let streams = crate::api::streams::StreamLimits::new(config.max_stream_subscribers);
         let state = web::Data::new(AppState::new(config));
         state.set_scheduler(scheduler.clone().into_inner());
         let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
+        let n = notifier.clone();
         state.on_change(Arc::new(move |cfg: &Config| {
             e.set_components(cfg.component_specs());
             h.update_settings(hook_settings(cfg));
+            n.set_targets(cfg.notification_targets());
+            s.set_overdue_after(overdue_after(cfg));
             match schedule_spec(cfg) {
                 Ok(spec) => {
                     if let Err(err) = s.update(spec) {
@@ -209,6 +294,7 @@ impl AppParts {
             resolver: web::Data::new(resolver),
             streams: web::Data::new(streams),
             audit: web::Data::new(audit),
+            notifier: web::Data::new(notifier),
         })
     }
 

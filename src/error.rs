@@ -249,6 +249,7 @@ problem_codes! {
     HookNotRunning = "hook_not_running", Conflict, "The hook process is not running.";
     WorkFolderMissing = "work_folder_missing", Conflict, "The hooks' `work_folder` does not exist.";
     AuditUnavailable = "audit_unavailable", Unavailable, "The request was carried out but its audit line could not be written (disk full, permissions); `detail` says what it answered. Fix the disk before going on.";
+    NotificationTargetNotFound = "notification_target_not_found", NotFound, "No notification target with this name is configured.";
 }
 
 impl ProblemKind {

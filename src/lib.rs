@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod kinds;
 pub mod metrics;
 pub mod request_audit;
+pub mod notify;
 pub mod request_log;
 pub mod resolver;
 pub mod restore;
@@ -67,6 +68,7 @@ pub fn create_app(
         .app_data(parts.resolver.clone())
         .app_data(parts.streams.clone())
         .app_data(parts.audit.clone())
+        .app_data(parts.notifier.clone())
         .app_data(tokens)
         .app_data(
             web::JsonConfig::default()

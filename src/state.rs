@@ -1,5 +1,5 @@
 //! The application state shared by all handlers, and the config-level operations behind the
-//! settings and components resources: read, check a precondition, validate, write the file back
+//! settings, components and notification targets resources: read, check a precondition, validate, write the file back
 //! atomically, then tell the running parts (engine, scheduler, hooks) about the change.
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -148,6 +148,16 @@ impl ComponentUpdate {
         }
         Ok(k)
     }
+}
+
+/// A notification target as the API shows it: its name and settings. Secrets appear only as
+/// the paths of the files holding them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TargetView {
+    #[schema(example = "ops-webhook")]
+    pub name: String,
+    #[serde(flatten)]
+    pub settings: config::TargetSettings,
 }
 
 /// A strong ETag over the JSON of `value`.
@@ -305,6 +315,75 @@ impl AppState {
         self.component(name)
     }
 
+    pub fn targets(&self) -> Vec<TargetView> {
+        self.config()
+            .notifications
+            .targets
+            .iter()
+            .map(target_view)
+            .collect()
+    }
+
+    pub fn target(&self, name: &str) -> Result<(TargetView, String), ApiError> {
+        let cfg = self.config();
+        let t = find_target(&cfg, name).ok_or_else(|| target_not_found(name))?;
+        let v = target_view(t);
+        let etag = etag_of(&v);
+        Ok((v, etag))
+    }
+
+    /// Creates or replaces target `name` (`If-Match`: the target's ETag, or `*`, which also
+    /// creates). The settings are checked as the file's are, every field named; nothing is
+    /// written when one is refused. True when it was created.
+    pub fn put_target(
+        &self,
+        name: &str,
+        if_match: Option<&str>,
+        settings: config::TargetSettings,
+    ) -> Result<(TargetView, String, bool), ApiError> {
+        let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
+        let cfg = self.config();
+        let current = find_target(&cfg, name).map(|t| etag_of(&target_view(t)));
+        match (&current, if_match.map(str::trim)) {
+            (Some(etag), _) => check_if_match(if_match, etag)?,
+            (None, None) => check_if_match(None, "")?,
+            (None, Some("*")) => {}
+            // an ETag of a target that is gone
+            (None, Some(_)) => return Err(target_not_found(name)),
+        }
+        settings
+            .check(name, &cfg.base_dir, "")
+            .map_err(ApiError::validation)?;
+        let mut targets = cfg.notifications.targets.clone();
+        let new = config::NamedTarget {
+            name: name.to_string(),
+            settings,
+        };
+        match targets.iter_mut().find(|t| t.name == name) {
+            Some(t) => *t = new,
+            None => targets.push(new),
+        }
+        self.rewrite(&cfg, |text| config::edit_targets(text, &targets))?;
+        let (view, etag) = self.target(name)?;
+        Ok((view, etag, current.is_none()))
+    }
+
+    /// Removes target `name` (`If-Match`: its ETag, or `*`).
+    pub fn delete_target(&self, name: &str, if_match: Option<&str>) -> Result<(), ApiError> {
+        let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
+        let cfg = self.config();
+        let t = find_target(&cfg, name).ok_or_else(|| target_not_found(name))?;
+        check_if_match(if_match, &etag_of(&target_view(t)))?;
+        let targets: Vec<config::NamedTarget> = cfg
+            .notifications
+            .targets
+            .iter()
+            .filter(|t| t.name != name)
+            .cloned()
+            .collect();
+        self.rewrite(&cfg, |text| config::edit_targets(text, &targets))
+    }
+
     /// Reads the config file, applies `edit`, re-parses the result with the start-up loader (so
     /// the file is never left in a state the server would refuse), writes it atomically and
     /// swaps the in-memory config.
@@ -349,6 +428,24 @@ fn find<'c>(cfg: &'c Config, name: &str) -> Result<(usize, &'c ComponentConfig),
                 format!("no component named {name:?}"),
             )
         })
+}
+
+fn find_target<'c>(cfg: &'c Config, name: &str) -> Option<&'c config::NamedTarget> {
+    cfg.notifications.targets.iter().find(|t| t.name == name)
+}
+
+fn target_not_found(name: &str) -> ApiError {
+    ApiError::coded(
+        crate::error::Code::NotificationTargetNotFound,
+        format!("no notification target named {name:?} (PUT with If-Match: * creates one)"),
+    )
+}
+
+fn target_view(t: &config::NamedTarget) -> TargetView {
+    TargetView {
+        name: t.name.clone(),
+        settings: t.settings.clone(),
+    }
 }
 
 fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {

@@ -71,6 +71,16 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
             "/api/v1/backup-sets/20261126T020000Z/verifications/20261126T080000Z-0001",
             "viewer",
         ),
+        (Method::GET, "/api/v1/notification-targets", "admin"),
+        (Method::GET, "/api/v1/notification-targets/ops", "admin"),
+        (Method::PUT, "/api/v1/notification-targets/ops", "admin"),
+        (Method::DELETE, "/api/v1/notification-targets/ops", "admin"),
+        (
+            Method::POST,
+            "/api/v1/notification-targets/ops/test",
+            "admin",
+        ),
+        (Method::GET, "/api/v1/notifications/deliveries", "admin"),
     ]
 }
 

@@ -28,7 +28,12 @@ RULES = {
     # The audit log knows no HTTP and no job: the edge tells it what to record.
     "audit": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks",
                            "schedule", "state", "backup", "resolver", "metrics"},
+    # notifications hear of events through toolkit::events only; nothing below the edge calls them
+    "notify": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks", "schedule", "state", "backup"},
 }
+# The layers that emit events never call the notifications: they emit into toolkit::events.
+for _emitter in ("engine", "store", "restore", "sets", "hooks", "schedule", "backup", "jobs"):
+    RULES.setdefault(_emitter, set()).add("notify")
 # Shared plain data (job kinds) and the persistence toolkit use no other module of the crate.
 LEAVES = {"kinds", "toolkit"}
 # The client subcommands may use only these, and only main.rs may use the client.

@@ -692,6 +692,77 @@ pub fn agent_restore_rolled_back() -> Value {
     r
 }
 
+/// `PUT /notification-targets/{name}`: a signed webhook for failures and the overdue alarm.
+pub fn notification_target_settings() -> Value {
+    json!({
+        "kind": "webhook",
+        "url": "https://hooks.example.com/backup",
+        "secret_file": "/etc/backup-master/webhook.secret",
+        "headers": {"X-Team": "ops"},
+        "timeout_seconds": 10,
+        "events": ["backup_failed", "backup_interrupted", "overdue"],
+    })
+}
+
+/// `GET /notification-targets/{name}`.
+pub fn notification_target() -> Value {
+    let mut v = notification_target_settings();
+    v["name"] = json!("ops-webhook");
+    v
+}
+
+/// `GET /notification-targets`: the webhook, a mail for every error, a healthchecks.io check.
+pub fn notification_targets() -> Value {
+    json!([
+        notification_target(),
+        {
+            "name": "admin-mail", "kind": "email", "smtp_host": "smtp.example.com",
+            "smtp_port": 587, "tls": "starttls", "username": "backup",
+            "password_file": "/etc/backup-master/smtp.password",
+            "from": "backup-master <backup@example.com>", "to": ["ops@example.com"],
+            "min_severity": "error",
+        },
+        {
+            "name": "healthchecks", "kind": "ping",
+            "url": "https://hc-ping.com/0d1f6a52-5cde-4b8e-9a3c-2f1d7e8c9b10",
+            "events": ["backup_started", "backup_succeeded", "backup_failed", "backup_cancelled", "backup_interrupted"],
+        },
+    ])
+}
+
+/// `POST /notification-targets/{name}/test`.
+pub fn test_outcome() -> Value {
+    json!({
+        "target": "ops-webhook", "ok": true, "status": 200, "reply": null, "latency_ms": 84,
+        "error": null, "delivery_id": "N20261126T101500.120Z-00000001",
+    })
+}
+
+/// `GET /notifications/deliveries`: a failure delivered after one retry.
+pub fn deliveries() -> Value {
+    json!({
+        "items": [{
+            "id": "N20261126T020004.120Z-00000002", "target": "ops-webhook", "kind": "webhook",
+            "status": "delivered", "attempts": 2,
+            "created_at": "2026-11-26T02:00:04.120Z",
+            "last_attempt_at": "2026-11-26T02:00:34.251Z",
+            "finished_at": "2026-11-26T02:00:34.251Z",
+            "last_status": 200, "latency_ms": 131,
+            "event": {
+                "event": "backup_failed", "severity": "error", "at": "2026-11-26T02:00:04Z",
+                "backup_id": BACKUP_ID, "components": ["hub", "lui", "trk"],
+                "summary": "backup 20261126T020000Z failed: lui: cannot read accountreg/x.reg: Permission denied (os error 13)",
+                "link": "/api/v1/backups/20261126T020000Z",
+                "report_tail": [
+                    "lui: error: cannot read accountreg/x.reg: Permission denied (os error 13)",
+                    "The backup failed: no history slot was changed",
+                ],
+            },
+        }],
+        "next_cursor": null,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,6 +810,8 @@ mod tests {
     fn examples_are_what_the_server_writes() {
         use crate::engine::record::BackupRecord;
         use crate::restore::{ComponentRestore, RestoreRecord};
+        same::<crate::config::TargetSettings>("target", notification_target_settings());
+        same::<crate::notify::Delivery>("delivery", deliveries()["items"][0].clone());
         same::<BackupRecord>("backup running", backup_running());
         same::<BackupRecord>("backup succeeded", backup_succeeded());
         same::<BackupRecord>("backup discarded", backup_discarded());

@@ -13,7 +13,8 @@ use crate::state::AppState;
 ///
 /// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
 /// component), the last backup's duration and bytes, backups by result, running hook
-/// processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+/// processes, transactions in doubt on agents, notification deliveries given up (by target)
+/// and pending, build info. Changes nothing. Needs a viewer
 /// token, unless the config sets `metrics_public = true`: then it needs none, and the server's
 /// own document says so (`security: []`).
 #[utoipa::path(
@@ -32,6 +33,7 @@ pub async fn get_metrics(
     engine: web::Data<BackupJobs>,
     hooks: web::Data<HookManager>,
     resolver: web::Data<crate::resolver::Resolver>,
+    notifier: web::Data<crate::notify::Notifier>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
@@ -39,9 +41,10 @@ pub async fn get_metrics(
     let engine = engine.into_inner();
     let running = hooks.running_count();
     let in_doubt = resolver.in_doubt();
-    let text = web::block(move || crate::metrics::render(&engine, running, &in_doubt))
+    let mut text = web::block(move || crate::metrics::render(&engine, running, &in_doubt))
         .await
         .map_err(ApiError::internal)?;
+    text.push_str(&notifier.metrics_text());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

@@ -28,6 +28,8 @@ pub mod health;
 pub mod hook_processes;
 pub mod json;
 pub mod metrics;
+pub mod notification_targets;
+pub mod notifications;
 pub mod problems;
 pub mod restores;
 pub mod schedule;
@@ -47,9 +49,9 @@ pub use problems::*;
             restores.\n\n\
             **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer \
             reads everything; operator also starts and cancels backups and verifications; admin \
-            also changes settings and components, runs and terminates hooks, imports and restores, \
-            and reads the audit log (`/audit`), where every request that is not a GET or HEAD is \
-            recorded with the token's name. \
+            also changes settings, components and notification targets, runs and terminates hooks, \
+            imports and restores, reads the notification deliveries and the audit log (`/audit`), \
+            where every request that is not a GET or HEAD is recorded with the token's name. \
             `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.\n\n\
             **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once \
             with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until \
@@ -87,6 +89,8 @@ pub use problems::*;
         (name = "audit", description = "The audit log: every request that could change something (not a GET or HEAD), \
             whoever sent it and whatever its outcome, with the token's name and role (never the token), read back \
             by an admin."),
+        (name = "notifications", description = "Notification targets (webhook, email, ping) with their matchers, \
+            a test send per target, and the record of every delivery. Admin only."),
         (name = "health", description = "Liveness (no token) and Prometheus metrics."),
     )
 )]
@@ -122,7 +126,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(hook_processes::routes)
             .configure(backup_sets::routes)
             .configure(restores::routes)
-            .configure(audit::routes),
+            .configure(audit::routes)
+            .configure(notification_targets::routes)
+            .configure(notifications::routes),
     );
 }
 

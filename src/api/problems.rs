@@ -325,6 +325,29 @@ problem_responses! {
             field("hook", "the on_success command is empty: there is nothing to run"),
         ],
     }
+    /// 404 of `/notification-targets/{name}` routes.
+    NotificationTargetProblems {
+        "404" "No notification target with this name is configured (`notification_target_not_found`)" => [
+            coded(Code::NotificationTargetNotFound, "no notification target named \"ops-hook\" (PUT with If-Match: * creates one)"),
+        ],
+    }
+    /// 422 of `PUT /notification-targets/{name}`.
+    NotificationTargetInvalid {
+        "422" "A field is invalid: an unknown kind or event name, a URL that is not http(s), a secret file that cannot be read, an SMTP port out of range, a key of another kind; `errors` names each (`validation_failed`)" => [
+            fields(Code::ValidationFailed, &[
+                ("events[1]", "unknown event \"backup_exploded\"; one of backup_started, backup_succeeded, backup_failed, backup_cancelled, backup_interrupted, restore_ended, verification_failed, hook_failed, agent_unreachable, agent_reachable, overdue"),
+                ("secret_file", "cannot read /etc/backup-master/webhook.secret: No such file or directory (os error 2)"),
+            ]),
+            field("smtp_port", "must be between 1 and 65535"),
+        ],
+    }
+    /// 422 of `GET /notifications/deliveries`.
+    DeliveryQueryProblems {
+        "422" "A query parameter is invalid: `limit` out of 1..500, a `cursor` that is not an ID, an unknown `status`, a `target` that is not a target name (`validation_failed`)" => [
+            field("limit", "must be between 1 and 500"),
+            field("target", "\"Ops Hook\" is not a target name: 1 to 32 of a-z, 0-9, '_' and '-'"),
+        ],
+    }
     /// 409 of `DELETE /hook-processes/{id}`.
     HookNotRunningProblem {
         "409" "The process is not running (`hook_not_running`)" => [

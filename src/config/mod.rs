@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use crate::engine::{ComponentSpec, Profile};
 
 mod default;
+mod notify;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,10 @@ mod validate;
 mod write_back;
 
 pub use default::embedded_default_text;
+pub use notify::{
+    edit_targets, read_secret, Channel, MatchMode, Matcher, NamedTarget, NotifySettings, SmtpTls,
+    Target, TargetSettings,
+};
 use parse::read_token_file;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub(crate) use validate::check_new_name;
@@ -195,6 +200,8 @@ pub struct Config {
     pub max_stream_subscribers: usize,
     /// Size in bytes at which the audit log (`<state_dir>/audit/audit.log`) is rotated.
     pub audit_max_bytes: u64,
+    /// `[notifications]` and `[[notification_targets]]`.
+    pub notifications: NotifySettings,
 }
 
 /// Errors found while loading: each names the key (and its line where the file has one).
@@ -308,6 +315,11 @@ impl Config {
                 },
             })
             .collect()
+    }
+
+    /// The notification targets, checked and ready to send to.
+    pub fn notification_targets(&self) -> Vec<Target> {
+        notify::targets(&self.notifications, &self.base_dir)
     }
 
     /// The bearer token the master presents to a remote component's agent: the contents of

@@ -32,6 +32,8 @@ impl Config {
                 "metrics_public",
                 "max_stream_subscribers",
                 "audit_max_bytes",
+                "notifications",
+                "notification_targets",
             ],
         );
         let listen = r
@@ -81,6 +83,7 @@ impl Config {
             .enumerate()
             .map(|(i, t)| read_component(&mut r, t, &format!("components[{i}]")))
             .collect();
+        let notifications = super::notify::read(&mut r, root);
 
         let cfg = Config {
             file: file.to_path_buf(),
@@ -94,6 +97,7 @@ impl Config {
             metrics_public,
             max_stream_subscribers,
             audit_max_bytes,
+            notifications,
         };
         let mut errors = r.errors;
         // Semantic checks only where the file parsed: a type error already said what is wrong.

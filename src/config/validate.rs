@@ -28,6 +28,10 @@ pub fn validate(cfg: &Config) -> Vec<FieldError> {
     errors.extend(validate_schedule(&cfg.schedule, "schedule"));
     errors.extend(validate_hooks(&cfg.hooks, &cfg.base_dir, "hooks"));
     errors.extend(validate_components(cfg));
+    errors.extend(super::notify::validate_notifications(
+        &cfg.notifications,
+        &cfg.base_dir,
+    ));
     errors
 }
 

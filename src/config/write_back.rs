@@ -21,7 +21,7 @@ pub enum EditError {
 /// Sets `key = value` in `t`, keeping the comment and spacing around the old value. A comment
 /// after the value stays in its column (aligned with its neighbours') when the new value is
 /// wider or narrower, and keeps at least one space before it.
-fn set_value(t: &mut Table, key: &str, new: impl Into<toml_edit::Value>) {
+pub(super) fn set_value(t: &mut Table, key: &str, new: impl Into<toml_edit::Value>) {
     let mut new: toml_edit::Value = new.into();
     if let Some(old) = t.get(key).and_then(Item::as_value) {
         let mut decor = old.decor().clone();

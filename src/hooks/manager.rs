@@ -20,6 +20,7 @@ use super::{
     BackupContext, HookError, HookKind, HookName, HookProcess, HookSettings, HookStatus,
     DEFAULT_GRACE, KEEP_FINISHED,
 };
+use crate::toolkit::events::{file_tail, Event, EventKind, EventSink, Severity};
 use crate::toolkit::job_id::{self, IdIssuer};
 
 /// Locks a mutex; a poisoned one is still usable (its data is plain records).
@@ -109,6 +110,8 @@ struct Inner {
     abort_after_spawn: AtomicBool,
     /// Issues process IDs after the greatest one on disk (the job IDs' one scheme).
     ids: Mutex<IdIssuer>,
+    /// Where a failed process is reported (`hook_failed`).
+    events: Mutex<EventSink>,
 }
 
 /// Set in every hook process's environment to its process ID (the API's `id`): what
@@ -172,10 +175,17 @@ impl HookManager {
                 stall_ms: AtomicU64::new(output::DEFAULT_STALL.as_millis() as u64),
                 abort_after_spawn: AtomicBool::new(false),
                 ids: Mutex::new(ids),
+                events: Mutex::new(EventSink::default()),
             }),
         };
         mgr.inner.prune();
         Ok(mgr)
+    }
+
+    /// Where a process that failed (non-zero exit, a signal, a timeout, or no start) is
+    /// reported as a `hook_failed` event.
+    pub fn set_event_sink(&self, sink: EventSink) {
+        *lock(&self.inner.events) = sink;
     }
 
     /// New settings for processes started from now on; running ones keep theirs.
@@ -449,7 +459,9 @@ impl HookManager {
         rec.status = HookStatus::FailedToStart;
         rec.finished_at = Some(Utc::now());
         rec.error = Some(error);
-        self.insert_final(table, rec)
+        let rec = self.insert_final(table, rec);
+        self.inner.report_failure(&rec);
+        rec
     }
 
     /// Starts a process and its supervisor; called with the table locked so that the
@@ -549,7 +561,9 @@ impl HookManager {
         let inner = self.inner.clone();
         self.inner.runtime.spawn(async move {
             let log = tokio::fs::File::from_std(log);
+            let ended = entry.clone();
             process::supervise(entry, spawned, log, tx, timeout, grace).await;
+            inner.report_failure(&ended.snapshot());
             let _ = tokio::task::spawn_blocking(move || inner.prune()).await;
         });
         Ok(snapshot)
@@ -557,6 +571,35 @@ impl HookManager {
 }
 
 impl Inner {
+    /// Emits `hook_failed` for a final record that is a failure: a non-zero exit, a signal
+    /// not sent on request, a timeout, or no start. A terminate request is no failure.
+    fn report_failure(&self, rec: &HookProcess) {
+        let why = match rec.status {
+            HookStatus::Exited => match (rec.exit_code, rec.signal) {
+                (Some(0), _) => return,
+                (Some(code), _) => format!("exited with code {code}"),
+                (None, Some(sig)) => format!("was ended by signal {sig}"),
+                (None, None) => "ended with an unknown status".to_string(),
+            },
+            HookStatus::TimedOut => "timed out".to_string(),
+            HookStatus::FailedToStart => format!(
+                "could not be started: {}",
+                rec.error.as_deref().unwrap_or("unknown reason")
+            ),
+            _ => return,
+        };
+        let mut e = Event::new(
+            EventKind::HookFailed,
+            Severity::Warning,
+            format!("hook {} ({}) {why}", rec.hook, rec.command),
+        );
+        e.backup_id = rec.backup_id.clone();
+        e.job_id = Some(rec.id.clone());
+        e.link = Some(format!("/api/v1/hook-processes/{}", rec.id));
+        e.report_tail = file_tail(&record::log_path(&self.dir, &rec.id));
+        lock(&self.events).emit(e);
+    }
+
     /// A new process ID: the UTC start to the millisecond, then 8 hex digits of sequence
     /// (`20261126T020000.123Z-00000001`), after every ID issued or on disk.
     fn new_id(&self) -> String {

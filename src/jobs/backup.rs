@@ -107,6 +107,17 @@ impl BackupJobs {
         }
     }
 
+    /// Where the jobs emit their events (`toolkit::events`): a backup's start, a restore's
+    /// end, a failed verification. A backup's end reaches the finish listener.
+    pub fn set_event_sink(&self, sink: crate::toolkit::events::EventSink) {
+        *lock(&self.inner.events) = sink;
+    }
+
+    /// The sink set by [`BackupJobs::set_event_sink`] (one that drops events before).
+    pub fn events(&self) -> crate::toolkit::events::EventSink {
+        lock(&self.inner.events).clone()
+    }
+
     /// Names the restore that left a `RestoreFromBackup=` line in a `lui.ini`, for the 409 a
     /// backup gets meanwhile (the restores are not the engine's).
     pub fn set_restore_lookup(&self, f: RestoreLookup) {
@@ -332,6 +343,7 @@ impl BackupJobs {
             heuristic: vec![],
         };
         record::save(state_dir, &rec).map_err(|e| StartError::Io(e.into()))?;
+        self.events().emit(super::events::backup_started(&rec));
 
         let participants: Vec<Participant> = specs
             .into_iter()

@@ -127,6 +127,7 @@ impl BackupJobs {
                 problems: Mutex::new(BTreeMap::new()),
                 unreadable: Mutex::new(stand_ins),
                 restore_lookup: RwLock::new(None),
+                events: Mutex::new(Default::default()),
                 _state_lock: state_lock,
             }),
         };

@@ -89,6 +89,7 @@
 mod backup;
 mod backup_job;
 mod backup_open;
+pub mod events;
 pub mod journal;
 pub mod lock;
 pub mod restore;
@@ -288,6 +289,8 @@ struct Inner {
     /// that file (kept as it is; moved aside only when an operator discards the stagings).
     unreadable: Mutex<BTreeMap<String, PathBuf>>,
     restore_lookup: RwLock<Option<RestoreLookup>>,
+    /// Where the jobs' events go (a backup's start, a restore's end, a failed verification).
+    events: Mutex<crate::toolkit::events::EventSink>,
     _state_lock: nix::fcntl::Flock<File>,
 }
 

@@ -593,6 +593,9 @@ impl super::runner::Job for RestoreJob {
         let r = self.journal.snapshot();
         tracing::info!(restore = %r.id, status = r.status.as_str(), "restore finished");
         self.journal.publish();
+        if let Some(e) = super::events::restore_ended(&r) {
+            self.inner.engine.events().emit(e);
+        }
         if r.status == S::Succeeded {
             apply::purge_retired(&r);
         }

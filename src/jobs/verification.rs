@@ -42,6 +42,7 @@ pub fn start(jobs: &BackupJobs, sets: &Sets, id: &str) -> Result<Verification, V
         progress,
         rt: runner.handle().clone(),
         record: Mutex::new(record.clone()),
+        events: jobs.events(),
     };
     // A verification takes no lock (see `crate::jobs::lock::EXCLUDES`).
     runner.spawn(Arc::new(job), None);
@@ -66,6 +67,8 @@ struct VerificationJob {
     /// For the checks of an agent's folders.
     rt: Handle,
     record: Mutex<Verification>,
+    /// Where a failed verification is reported.
+    events: crate::toolkit::events::EventSink,
 }
 
 impl VerificationJob {
@@ -111,6 +114,9 @@ impl super::runner::Job for VerificationJob {
         record.files_checked = record.folders.iter().map(|f| f.files_checked).sum();
         record.bytes_checked = record.folders.iter().map(|f| f.bytes_checked).sum();
         tracing::info!(verification = %record.id, set = %record.set_id, status = ?record.status, "verification finished");
+        if let Some(e) = super::events::verification_failed(&record) {
+            self.events.emit(e);
+        }
         self.sets.finish_verification(record);
     }
 

@@ -71,6 +71,7 @@
 //! loop over an injectable [`Clock`].
 
 mod clock;
+mod overdue;
 mod store;
 pub mod time;
 
@@ -88,6 +89,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, FakeClock, SleepFuture, SystemClock};
+pub use overdue::OverdueWatch;
 pub use store::{LOG_CAPACITY, STATE_FILE};
 pub use time::{
     next_run_instants, next_runs, parse_daily_time, previous_run, resolve_time_zone,
@@ -335,7 +337,27 @@ impl Scheduler {
         clock: Arc<dyn Clock>,
         launcher: Arc<dyn Launcher>,
     ) -> Result<Scheduler, ScheduleError> {
-        Self::start_with_recheck(state_dir, spec, clock, launcher, RECHECK)
+        Self::start_with_recheck(
+            state_dir,
+            spec,
+            clock,
+            launcher,
+            OverdueWatch::default(),
+            RECHECK,
+        )
+    }
+
+    /// [`Scheduler::start`], also keeping the dead-man's switch of `watch` (see
+    /// `overdue.rs`): `overdue` events into `watch.events` when no backup succeeds in time,
+    /// and for every scheduled run skipped or missed.
+    pub fn start_watching(
+        state_dir: PathBuf,
+        spec: ScheduleSpec,
+        clock: Arc<dyn Clock>,
+        launcher: Arc<dyn Launcher>,
+        watch: OverdueWatch,
+    ) -> Result<Scheduler, ScheduleError> {
+        Self::start_with_recheck(state_dir, spec, clock, launcher, watch, RECHECK)
     }
 
     /// [`Scheduler::start`] with another real-time re-check interval (tests shorten it).
@@ -344,6 +366,7 @@ impl Scheduler {
         spec: ScheduleSpec,
         clock: Arc<dyn Clock>,
         launcher: Arc<dyn Launcher>,
+        watch: OverdueWatch,
         recheck: std::time::Duration,
     ) -> Result<Scheduler, ScheduleError> {
         let runtime =
@@ -363,7 +386,9 @@ impl Scheduler {
             store,
             recheck,
             wake: Notify::new(),
+            events: watch.events.clone(),
             inner: Mutex::new(Inner {
+                overdue: overdue::Overdue::new(&watch, now),
                 spec,
                 handled_until,
                 log,
@@ -405,6 +430,18 @@ impl Scheduler {
         drop(inner);
         self.shared.wake.notify_one();
         Ok(())
+    }
+
+    /// A backup succeeded (ended at `at`): the dead-man's switch counts from there.
+    pub fn note_success(&self, at: Timestamp, id: &str) {
+        self.shared.lock().overdue.success(at, id.to_string());
+        self.shared.wake.notify_one();
+    }
+
+    /// A new `overdue_after` (`None`: off).
+    pub fn set_overdue_after(&self, after: Option<SignedDuration>) {
+        self.shared.lock().overdue.set_after(after);
+        self.shared.wake.notify_one();
     }
 
     /// The spec in force.
@@ -482,6 +519,8 @@ struct Shared {
     store: Store,
     recheck: std::time::Duration,
     wake: Notify,
+    /// Where `overdue` events go.
+    events: crate::toolkit::events::EventSink,
     inner: Mutex<Inner>,
 }
 
@@ -494,6 +533,8 @@ struct Inner {
     generation: u64,
     applied_generation: u64,
     stopped: bool,
+    /// The dead-man's switch.
+    overdue: overdue::Overdue,
 }
 
 enum Action {
@@ -567,6 +608,16 @@ impl Shared {
         self.handle(due, action);
     }
 
+    /// The overdue deadline may have passed: fire the event once.
+    fn check_overdue(&self) {
+        let now = self.clock.now();
+        let event = self.lock().overdue.check(now);
+        if let Some(e) = event {
+            tracing::warn!(summary = %e.summary, "backups overdue");
+            self.events.emit(e);
+        }
+    }
+
     /// The task woke because `slept_for` was reached: handle the latest due instant, if any.
     fn fire(&self, slept_for: Timestamp) {
         let now = self.clock.now();
@@ -637,6 +688,11 @@ impl Shared {
             }
             ScheduleOutcome::Skipped { reason } | ScheduleOutcome::Missed { reason } => {
                 tracing::warn!(scheduled_for = %due, ?trigger, reason, "scheduled backup not run");
+                let what = match outcome {
+                    ScheduleOutcome::Skipped { .. } => "skipped",
+                    _ => "missed",
+                };
+                self.events.emit(overdue::not_run(due, what, reason));
             }
         }
         let entry = ScheduleLogEntry {
@@ -658,6 +714,13 @@ impl Shared {
 /// `update`/`shutdown` or the hourly re-check, then recompute.
 async fn run(shared: Arc<Shared>) {
     loop {
+        let overdue_at = shared.lock().overdue.deadline();
+        let overdue = async {
+            match overdue_at {
+                Some(at) => shared.clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let next = {
             let mut inner = shared.lock();
             if inner.stopped {
@@ -684,12 +747,14 @@ async fn run(shared: Arc<Shared>) {
                 tokio::select! {
                     () = shared.wake.notified() => {}
                     () = shared.clock.sleep_until(at) => shared.fire(at),
+                    () = overdue => shared.check_overdue(),
                     () = tokio::time::sleep(shared.recheck) => {}
                 }
             }
             None => {
                 tokio::select! {
                     () = shared.wake.notified() => {}
+                    () = overdue => shared.check_overdue(),
                     () = tokio::time::sleep(shared.recheck) => {}
                 }
             }

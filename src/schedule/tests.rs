@@ -612,6 +612,7 @@ async fn a_clock_stepped_back_by_years_resumes_the_schedule() {
         berlin("02:00"),
         h.clock.clone(),
         h.launcher.clone(),
+        OverdueWatch::default(),
         Duration::from_millis(5),
     )
     .unwrap();
@@ -823,4 +824,68 @@ fn a_schedule_reads_as_one_short_phrase_in_the_log() {
         ..ScheduleSpec::default()
     };
     assert_eq!(off.to_string(), "off");
+}
+
+/// The dead-man's switch runs on the scheduler's clock: `overdue` fires once the clock passes
+/// the previous success plus `overdue_after` (no backup runs), not again, and a success re-arms
+/// it; a scheduled run skipped while busy is an `overdue` warning.
+#[tokio::test]
+async fn overdue_fires_on_the_clock_once_and_a_success_rearms_it() {
+    use crate::toolkit::events::{EventKind, EventSink, Severity};
+    let h = Harness::new("2040-06-10T12:00:00Z");
+    let (events, mut rx) = EventSink::channel();
+    let watch = OverdueWatch {
+        events,
+        after: Some(SignedDuration::from_hours(26)),
+        last_success: Some((ts("2040-06-10T01:00:00Z"), "20400610T010000Z".into())),
+    };
+    let s = Scheduler::start_watching(
+        h.dir.path().to_path_buf(),
+        berlin("02:00"),
+        h.clock.clone(),
+        h.launcher.clone(),
+        watch,
+    )
+    .unwrap();
+    // 2040-06-11 03:00Z is 26 h after the success; the run of 02:00 Berlin (00:00Z) is skipped.
+    h.launcher.set_busy(Some("a restore is running"));
+    h.clock.set(ts("2040-06-11T00:00:00Z"));
+    let skipped = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (skipped.event, skipped.severity),
+        (EventKind::Overdue, Severity::Warning)
+    );
+    assert!(
+        skipped.summary.contains("skipped: a restore is running"),
+        "{}",
+        skipped.summary
+    );
+    h.clock.set(ts("2040-06-11T02:59:59Z"));
+    h.clock.set(ts("2040-06-11T03:00:00Z"));
+    let overdue = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (overdue.event, overdue.severity),
+        (EventKind::Overdue, Severity::Error)
+    );
+    assert_eq!(overdue.backup_id.as_deref(), Some("20400610T010000Z"));
+    // Not again for the same silence; a success re-arms it for 26 h after that success.
+    h.launcher.set_busy(None);
+    s.note_success(ts("2040-06-11T04:00:00Z"), "20400611T040000Z");
+    h.clock.set(ts("2040-06-12T05:59:00Z"));
+    // the scheduled run of 2040-06-12 00:00Z started meanwhile: no event for it
+    wait_until("the run of the 12th", || h.launcher.count() == 2).await;
+    assert!(rx.try_recv().is_err(), "nothing before the new deadline");
+    h.clock.set(ts("2040-06-12T06:00:00Z"));
+    let again = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.backup_id.as_deref(), Some("20400611T040000Z"));
+    s.shutdown_and_wait().await;
 }

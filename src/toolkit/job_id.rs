@@ -55,6 +55,13 @@ pub const HOOK_PROCESS: IdForm = IdForm {
     seq: SeqForm::DashHex8,
 };
 
+/// Notification delivery IDs.
+pub const DELIVERY: IdForm = IdForm {
+    prefix: "N",
+    millis: true,
+    seq: SeqForm::DashHex8,
+};
+
 /// An ID's time (truncated to its form's tick) and its sequence within that tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IdParts {

@@ -2,12 +2,13 @@
 //! ([`fsutil`]), the one ID scheme of jobs ([`job_id`]), the one record store of job records
 //! ([`record_dir`]) and the error of a job
 //! journal's update ([`journal`]), one retry with backoff
-//! ([`Backoff`]), one bridge from blocking to async code ([`bridge`]) and one short command
-//! run to its end with a timeout in its own process group ([`command`]). It uses no other
-//! module of the crate.
+//! ([`Backoff`]), one bridge from blocking to async code ([`bridge`]), one short command
+//! run to its end with a timeout in its own process group ([`command`]) and the sink of plain
+//! events every layer emits ([`events`]). It uses no other module of the crate.
 
 pub mod bridge;
 pub mod command;
+pub mod events;
 pub mod fsutil;
 pub mod job_id;
 pub mod journal;

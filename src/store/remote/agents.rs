@@ -1,5 +1,7 @@
 //! The remote stores of a config (`Agents`), the probe of an agent for `GET /components`, the
-//! in-doubt transactions it lists, and the store of a component whose agent is gone.
+//! in-doubt transactions it lists, the store of a component whose agent is gone, and the
+//! agents' health: every probe (and a periodic watch) reports an agent that stops answering
+//! once per outage (`agent_unreachable`), and again when it answers (`agent_reachable`).
 
 use crate::config::Config;
 use crate::engine::{CancelToken, ComponentSpec};
@@ -11,7 +13,9 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use crate::toolkit::events::{Event, EventKind, EventSink, Severity};
 
 use super::{failed, now, RemoteStore};
 
@@ -106,6 +110,10 @@ impl InDoubt {
 #[derive(Clone, Default)]
 pub struct Agents {
     stores: Arc<HashMap<String, Arc<RemoteStore>>>,
+    /// Whether each component's agent answered its last probe (absent: not probed yet,
+    /// taken as answering, so an outage is reported from the first probe on).
+    health: Arc<Mutex<HashMap<String, bool>>>,
+    events: Arc<Mutex<EventSink>>,
 }
 
 impl Agents {
@@ -135,6 +143,7 @@ impl Agents {
         }
         Ok(Agents {
             stores: Arc::new(stores),
+            ..Agents::default()
         })
     }
 
@@ -163,10 +172,67 @@ impl Agents {
         }
     }
 
+    /// Where changes of an agent's health are reported.
+    pub fn set_event_sink(&self, sink: EventSink) {
+        *self.events.lock().unwrap_or_else(|e| e.into_inner()) = sink;
+    }
+
+    /// Probes every remote component's agent now and then every `period`, so an outage is
+    /// reported even when nothing else calls an agent. Returns at once without agents.
+    pub async fn watch(self, period: std::time::Duration) {
+        if self.stores.is_empty() {
+            return;
+        }
+        loop {
+            for (name, _) in self.all() {
+                self.probe(&name).await;
+            }
+            tokio::time::sleep(period).await;
+        }
+    }
+
+    /// Records what a probe of `name`'s agent found; a change is an event.
+    fn note(&self, name: &str, url: &str, probe: &Probe) {
+        let was = self
+            .health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), probe.reachable)
+            .unwrap_or(true);
+        let mut e = match (was, probe.reachable) {
+            (true, false) => Event::new(
+                EventKind::AgentUnreachable,
+                Severity::Error,
+                format!(
+                    "the agent {url} of component {name} is unreachable: {}",
+                    probe.error.as_deref().unwrap_or("no answer")
+                ),
+            ),
+            (false, true) => Event::new(
+                EventKind::AgentReachable,
+                Severity::Info,
+                format!("the agent {url} of component {name} answers again"),
+            ),
+            _ => return,
+        };
+        e.components = vec![name.to_string()];
+        e.link = Some(format!("/api/v1/components/{name}"));
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .emit(e);
+    }
+
     /// Asks the agent of `name` who it is (short timeout). `None` for a local component.
     pub async fn probe(&self, name: &str) -> Option<Probe> {
         let store = self.get(name)?;
-        Some(match store.info().await {
+        let probe = self.ask(name, &store).await;
+        self.note(name, store.url(), &probe);
+        Some(probe)
+    }
+
+    async fn ask(&self, name: &str, store: &RemoteStore) -> Probe {
+        match store.info().await {
             Ok(info) => {
                 let mine: Vec<OpenTransaction> = info
                     .transactions
@@ -193,6 +259,6 @@ impl Agents {
                 error: Some(e.to_string()),
                 in_doubt: vec![],
             },
-        })
+        }
     }
 }
