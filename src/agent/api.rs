@@ -218,10 +218,11 @@ pub async fn prepare_txn(
 #[utoipa::path(
     tag = "agent",
     security(("bearer" = [])),
-    request_body(content = ConsistencyRequest),
+    request_body(content = ConsistencyRequest, example = json!(crate::api::examples::consistency_request())),
     params(BackupPath),
     responses(
-        (status = 200, description = "How the step went", body = ConsistencyAnswer),
+        (status = 200, description = "How the step went", body = ConsistencyAnswer,
+            example = json!(crate::api::examples::consistency_answer())),
         AuthProblems, BodyProblems,
     )
 )]

@@ -539,6 +539,37 @@ pub fn remote_spec() -> Value {
     json!({ "profile": "maestro-tracker", "backup_folder": "backup", "keep": 3, "items": ["tracker.ini", "data/"], "errors": [] })
 }
 
+/// `POST .../consistency`: the freeze step with the master's settings of the component.
+pub fn consistency_request() -> Value {
+    json!({
+        "step": "freeze",
+        "consistency": {
+            "freeze_command": "/opt/maestro/bin/trk-ctl freeze",
+            "thaw_command": "/opt/maestro/bin/trk-ctl thaw",
+            "freeze_timeout_seconds": 60,
+            "on_change": "warn",
+            "snapshot": "none",
+            "snapshot_command": "",
+            "snapshot_release_command": ""
+        }
+    })
+}
+
+/// `POST .../consistency`: the freeze ran; the agent holds the component frozen for 60 s
+/// unless renewed.
+pub fn consistency_answer() -> Value {
+    json!({
+        "outcome": {
+            "command": "/opt/maestro/bin/trk-ctl freeze",
+            "exit_code": 0,
+            "timed_out": false,
+            "output": "tracker: writes paused\n",
+            "duration_ms": 212
+        },
+        "lease_seconds": 60
+    })
+}
+
 /// `POST .../abort`: the settings, with why the set was not committed.
 pub fn remote_spec_abort() -> Value {
     let mut s = remote_spec();
