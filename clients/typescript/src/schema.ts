@@ -4,6 +4,31 @@
  */
 
 export interface paths {
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the audit log
+         * @description Who changed what (admin): one entry per request under `/api/v1` that is not a GET or HEAD,
+         *     whatever its outcome (401 and 403 too): time, token name and role (null without a valid
+         *     token), method, path (no query string), status, the ID it created, the client's address.
+         *     Oldest first; `since` (inclusive), `until` (exclusive), `token` filter; `limit` per page
+         *     (default 100); pass `next_cursor` as `cursor`, with the same filters, for the next page.
+         *     Entries in files rotated away (beyond the 5 kept) are gone. Changes nothing.
+         */
+        get: operations["get_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/backup-sets": {
         parameters: {
             query?: never;
@@ -506,6 +531,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notification-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The notification targets
+         * @description Every `[[notification_targets]]` entry in config order, with its matcher. Secrets show
+         *     only as the paths of their files (`secret_file`, `password_file`). Admin.
+         */
+        get: operations["list_notification_targets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-targets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One notification target
+         * @description One target as in the list (secrets only as their files' paths), with an `ETag` for the
+         *     `If-Match` of `PUT` and `DELETE`. 404 (`notification_target_not_found`) for a name the
+         *     config does not have. Admin.
+         */
+        get: operations["get_notification_target"];
+        /**
+         * Create or replace a notification target
+         * @description Sets target `{name}` (1 to 32 of `a-z 0-9 _ -`): `kind` `webhook` (`url`, optional
+         *     `secret_file` for an HMAC-SHA256 signature of the body in `signature_header`, `headers`),
+         *     `email` (`smtp_host`, `smtp_port`, `tls` `starttls`/`tls`/`none`, `username` with
+         *     `password_file`, `from`, `to`) or `ping` (`url`, pinged on success, `<url>/start` and
+         *     `<url>/fail`; or `start_url`, `success_url`, `fail_url`); `timeout_seconds` (1 to 300);
+         *     the matcher `events`, `min_severity`, `mode` (`all`/`any`); no matcher: warnings and
+         *     errors. Needs `If-Match`: the `ETag` of `GET`, or `*` (which also creates): 428 without it,
+         *     412 when stale, 404 for an ETag of a target that does not exist. Refused with 422 naming
+         *     each field, changing nothing: an unknown kind or event, a URL that is not http(s), a
+         *     secret file that cannot be read, an SMTP port out of range, a key of another kind. The
+         *     config file is written atomically (503 when it cannot be). Admin.
+         */
+        put: operations["put_notification_target"];
+        post?: never;
+        /**
+         * Remove a notification target
+         * @description Removes target `{name}` from the config file (`If-Match`: its `ETag`, or `*`). Its
+         *     deliveries still pending are given up. Admin.
+         */
+        delete: operations["delete_notification_target"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-targets/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test notification
+         * @description Sends a `test` event to target `{name}` now, once (no retry), and answers with the outcome
+         *     within the target's `timeout_seconds`: `ok`, the HTTP status (webhook, ping) or the SMTP
+         *     reply (email), the latency, and the error when it failed. A refused or failed send is
+         *     still a 200: the outcome says what happened. Recorded as a delivery. Admin.
+         */
+        post: operations["test_notification_target"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The notification deliveries
+         * @description Each event sent to each target whose matcher took it, newest first: `pending` (waiting
+         *     for its next attempt: a 5xx, timeout or connection error is retried with backoff for 24
+         *     hours), `delivered`, or `failed` (refused with a 4xx or a permanent SMTP reply, or still
+         *     failing after 24 hours), with its attempts, the last HTTP status or SMTP reply and error,
+         *     and the event. The newest 1000 are kept, also across restarts. Admin.
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/restores": {
         parameters: {
             query?: never;
@@ -661,7 +795,8 @@ export interface paths {
          * Prometheus metrics
          * @description The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
          *     component), the last backup's duration and bytes, backups by result, running hook
-         *     processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+         *     processes, transactions in doubt on agents, notification deliveries given up (by target)
+         *     and pending, build info. Changes nothing. Needs a viewer
          *     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
          *     own document says so (`security: []`).
          */
@@ -678,6 +813,66 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One audited request. */
+        AuditEntry: {
+            /**
+             * @description The ID of what the request created (a backup, restore, verification, hook process, an
+             *     imported set): the last segment of the answer's `Location`, else the body's `id` of a
+             *     201 or 202; null when none.
+             * @example 20261126T091403Z
+             */
+            job_id?: string | null;
+            /**
+             * @description The HTTP method.
+             * @example POST
+             */
+            method: string;
+            /**
+             * @description The path, without the query string.
+             * @example /api/v1/backups
+             */
+            path: string;
+            /**
+             * @description The client's IP address as the connection shows it (no forwarded-for header is trusted).
+             * @example 192.0.2.10
+             */
+            remote_addr?: string | null;
+            role?: null | components["schemas"]["Role"];
+            /**
+             * Format: int64
+             * @description Position in the log: one more than the line before, across rotations.
+             * @example 42
+             */
+            seq: number;
+            /**
+             * Format: int32
+             * @description The status of the answer.
+             * @example 202
+             */
+            status: number;
+            /**
+             * Format: date-time
+             * @description When the answer was known (UTC, always with 6 decimals, so times sort as text).
+             * @example 2026-11-26T09:14:03.512034Z
+             */
+            time: string;
+            /**
+             * @description The token's `name` from the config, else the first 8 hex digits of its SHA-256; null
+             *     when the request had no valid token. Never the token.
+             * @example ops-admin
+             */
+            token?: string | null;
+        };
+        /** @description A page of entries. */
+        AuditPage: {
+            /** @description The entries, oldest first. */
+            items: components["schemas"]["AuditEntry"][];
+            /**
+             * @description Pass as `cursor` (with the same filters) for the next page; absent when no entry
+             *     matched after this page's last one when it was read.
+             */
+            next_cursor?: string | null;
+        };
         /**
          * @description An event of `/backups/{id}/events`. JSON is tagged by `type`:
          *     `{"type":"progress","name":"hub","status":"preparing","files":120,"files_copied":3,
@@ -892,6 +1087,7 @@ export interface components {
             finished_at?: string | null;
             /** @description The component's backup folder (slot 0), e.g. `/srv/lui/backup`. */
             folder: string;
+            freeze?: null | components["schemas"]["FreezeRecord"];
             /**
              * Format: int32
              * @description Previous backups kept when this backup ran (used to finish the rotation on recovery).
@@ -1156,6 +1352,70 @@ export interface components {
          * @enum {string}
          */
         Decision: "commit" | "abort" | "rollback";
+        /** @description One event sent (or being sent) to one target. */
+        Delivery: {
+            /**
+             * Format: int32
+             * @description Attempts made so far.
+             * @example 1
+             */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The event sent. */
+            event: components["schemas"]["Event"];
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @example N20261126T020004.120Z-00000001 */
+            id: string;
+            /**
+             * @description `webhook`, `email` or `ping`.
+             * @example webhook
+             */
+            kind: string;
+            /** Format: date-time */
+            last_attempt_at?: string | null;
+            /** @description Why the last attempt failed. */
+            last_error?: string | null;
+            /**
+             * @description The SMTP server's last reply (email).
+             * @example 250 OK
+             */
+            last_reply?: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status of the last attempt (webhook, ping).
+             * @example 200
+             */
+            last_status?: number | null;
+            /**
+             * Format: int64
+             * @description How long the last attempt took.
+             */
+            latency_ms?: number | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending deliveries after a failed attempt).
+             */
+            next_attempt_at?: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /**
+             * @description The target's name.
+             * @example ops-webhook
+             */
+            target: string;
+        };
+        /** @description A page of deliveries, newest first. */
+        DeliveryPage: {
+            items: components["schemas"]["Delivery"][];
+            /** @description Pass as `cursor` for the next page; absent on the last. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description Where a delivery stands.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "failed";
         /**
          * @description How DST changed the daily time on one day.
          * @enum {string}
@@ -1173,6 +1433,51 @@ export interface components {
          * @enum {string}
          */
         EntryKind: "file" | "folder" | "symlink";
+        /** @description One event, as every notification carries it. */
+        Event: {
+            /**
+             * Format: date-time
+             * @description When it happened (RFC 3339, UTC).
+             * @example 2026-11-26T02:00:04Z
+             */
+            at: string;
+            /**
+             * @description The backup it is about (also the set a verification checked, the backup a hook ran
+             *     after, the backup a restore restored).
+             * @example 20261126T020000Z
+             */
+            backup_id?: string | null;
+            /**
+             * @description The components concerned (empty when it concerns none in particular).
+             * @example [
+             *       "hub",
+             *       "lui",
+             *       "trk"
+             *     ]
+             */
+            components?: string[];
+            event: components["schemas"]["EventKind"];
+            /** @description The restore, verification or hook process it is about. */
+            job_id?: string | null;
+            /**
+             * @description The API path of the record this event is about.
+             * @example /api/v1/backups/20261126T020000Z
+             */
+            link?: string | null;
+            /** @description For failures: the last lines of the report (or of the hook's output), at most 20. */
+            report_tail?: string[];
+            severity: components["schemas"]["Severity"];
+            /**
+             * @description One line.
+             * @example backup 20261126T020000Z failed: lui: cannot read accountreg/x.reg
+             */
+            summary: string;
+        };
+        /**
+         * @description What happened. The snake_case names are what matchers list (`events = [...]`).
+         * @enum {string}
+         */
+        EventKind: "backup_started" | "backup_succeeded" | "backup_failed" | "backup_cancelled" | "backup_interrupted" | "restore_ended" | "verification_failed" | "hook_failed" | "agent_unreachable" | "agent_reachable" | "overdue" | "test";
         /** @description One problem with one input field. */
         FieldError: {
             /**
@@ -1247,6 +1552,46 @@ export interface components {
             unlisted: string[];
             /** @description `path: error` for what could not be read. */
             unreadable?: string[];
+        };
+        /**
+         * @description What a backup did to give one component its point in time (`freeze` in the component's
+         *     record): the freeze, the read point, the thaw, their times and the commands' outcomes. The
+         *     flags `frozen` and `snapshot_held` are the journal a restart reads: whatever is still frozen
+         *     is thawed, whatever snapshot is still held is released.
+         */
+        FreezeRecord: {
+            /** @description What went wrong in these steps, one line each. */
+            errors?: string[];
+            freeze_command?: null | components["schemas"]["Outcome"];
+            /**
+             * Format: double
+             * @description Seconds from the freeze's start to the end of the thaw.
+             */
+            freeze_seconds?: number | null;
+            /** Format: date-time */
+            freeze_started_at?: string | null;
+            /** @description The freeze command was started and no thaw has ended it yet. */
+            frozen?: boolean;
+            /** @description The read point was the live home, so the component stayed frozen during the whole copy. */
+            frozen_during_copy?: boolean;
+            /**
+             * Format: date-time
+             * @description When the read point was taken: the snapshot made, or (live) the freeze done.
+             */
+            read_point_at?: string | null;
+            release_command?: null | components["schemas"]["Outcome"];
+            /** @description The path the copy read from when it was a snapshot. */
+            snapshot?: string | null;
+            snapshot_command?: null | components["schemas"]["Outcome"];
+            /** @description A snapshot is (or is being) made and not yet released. */
+            snapshot_held?: boolean;
+            /** @description The read point's kind: `none` (the live home), `btrfs` or `command`. */
+            snapshot_mode: components["schemas"]["SnapshotMode"];
+            /** Format: int32 */
+            thaw_attempts?: number;
+            thaw_command?: null | components["schemas"]["Outcome"];
+            /** Format: date-time */
+            thawed_at?: string | null;
         };
         Health: {
             /**
@@ -1531,6 +1876,29 @@ export interface components {
             at: string;
             decision: components["schemas"]["Decision"];
         };
+        /** @description How a command ended. */
+        Outcome: {
+            /** @description The command as configured. */
+            command: string;
+            /** Format: int64 */
+            duration_ms: number;
+            /**
+             * Format: int32
+             * @description Exit code; absent when it was killed by a signal or did not start.
+             */
+            exit_code?: number | null;
+            /** @description stdout and stderr interleaved, its last 64 KiB. */
+            output: string;
+            /**
+             * Format: int32
+             * @description The signal that ended it, if one did.
+             */
+            signal?: number | null;
+            /** @description Why it could not be started (not found, not executable, ...). */
+            start_error?: string | null;
+            /** @description It ran into its timeout and its process group was killed. */
+            timed_out: boolean;
+        };
         /** @description The `data` of an output stream's `exit` event: how the process ended. */
         OutputExit: {
             /**
@@ -1642,6 +2010,8 @@ export interface components {
              *     | `hook_process_not_found` | 404 | `/problems/not-found` | No hook process with this ID. |
              *     | `hook_not_running` | 409 | `/problems/conflict` | The hook process is not running. |
              *     | `work_folder_missing` | 409 | `/problems/conflict` | The hooks' `work_folder` does not exist. |
+             *     | `audit_unavailable` | 503 | `/problems/unavailable` | The request was carried out but its audit line could not be written (disk full, permissions); `detail` says what it answered. Fix the disk before going on. |
+             *     | `notification_target_not_found` | 404 | `/problems/not-found` | No notification target with this name is configured. |
              * @example validation_failed
              */
             code: string;
@@ -1767,6 +2137,11 @@ export interface components {
          * @enum {string}
          */
         RestoreStatus: "planned" | "running" | "succeeded" | "failed" | "interrupted";
+        /**
+         * @description Roles, weakest first: each includes the rights of those before it.
+         * @enum {string}
+         */
+        Role: "viewer" | "operator" | "admin";
         /** @description One entry of the schedule log. */
         ScheduleLogEntry: {
             /**
@@ -1875,6 +2250,11 @@ export interface components {
             next_runs: components["schemas"]["NextRun"][];
             schedule: components["schemas"]["ScheduleSettings"];
         };
+        /**
+         * @description How bad an event is, mildest first (matchers compare them: `min_severity`).
+         * @enum {string}
+         */
+        Severity: "info" | "warning" | "error";
         /** @description Something in the backup folder that is deliberately not restored. */
         SkipOp: {
             /** @example /srv/lui/backup/my.ini */
@@ -1924,6 +2304,143 @@ export interface components {
          * @enum {string}
          */
         StepAction: "planned" | "verified" | "component_started" | "created_safety_folder" | "moved_aside" | "created_folder" | "copied" | "edited" | "component_applied" | "commit_decided" | "removed_safety_folder" | "removed_copy" | "put_back" | "removed_folder" | "rolled_back" | "failed" | "recovered" | "finished";
+        /**
+         * @description A notification target's settings, as in the file (`[[notification_targets]]`, without
+         *     `name`) and in the API. Which keys apply depends on `kind`; the others must be absent.
+         *     Secrets are never here: `secret_file` and `password_file` name the files holding them.
+         */
+        TargetSettings: {
+            /**
+             * @description Matcher: the events sent (`backup_started`, `backup_succeeded`, `backup_failed`,
+             *     `backup_cancelled`, `backup_interrupted`, `restore_ended`, `verification_failed`,
+             *     `hook_failed`, `agent_unreachable`, `agent_reachable`, `overdue`).
+             * @example [
+             *       "backup_failed",
+             *       "overdue"
+             *     ]
+             */
+            events?: string[];
+            /** @description ping, instead of `url`: the URL pinged for warnings and errors. */
+            fail_url?: string | null;
+            /**
+             * @description email: the sender, `backup@example.com` or `Backups <backup@example.com>`.
+             * @example backup-master <backup@example.com>
+             */
+            from?: string | null;
+            /**
+             * @description webhook: more headers sent with each POST.
+             * @example {
+             *       "X-Team": "ops"
+             *     }
+             */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * @description `webhook` (POST of the event as JSON), `email` (SMTP) or `ping` (healthchecks.io-style
+             *     URLs).
+             * @example webhook
+             */
+            kind: string;
+            /**
+             * @description Matcher: the least severity sent: `info`, `warning` or `error`.
+             * @example warning
+             */
+            min_severity?: string | null;
+            /**
+             * @description Matcher, when both `events` and `min_severity` are given: `all` (default; an event
+             *     must pass both) or `any` (one is enough). With neither, warnings and errors are sent.
+             * @example all
+             */
+            mode?: string | null;
+            /** @description email: file holding the SMTP password. */
+            password_file?: string | null;
+            /**
+             * @description webhook: file holding the HMAC-SHA256 key; the body's signature is then sent as
+             *     `sha256=<hex>` in `signature_header`. Absolute, or relative to the config file's folder.
+             * @example /etc/backup-master/webhook.secret
+             */
+            secret_file?: string | null;
+            /** @description webhook: the signature's header (default `X-Backup-Master-Signature`). */
+            signature_header?: string | null;
+            /**
+             * @description email: the SMTP server.
+             * @example smtp.example.com
+             */
+            smtp_host?: string | null;
+            /**
+             * Format: int64
+             * @description email: 1 to 65535; default 587 (starttls), 465 (tls) or 25 (none).
+             * @example 587
+             */
+            smtp_port?: number | null;
+            /** @description ping, instead of `url`: the URL pinged when a backup starts (optional). */
+            start_url?: string | null;
+            /** @description ping, instead of `url`: the URL pinged for info events (a success). */
+            success_url?: string | null;
+            /**
+             * Format: int64
+             * @description Seconds one attempt may take, 1 to 300 (default 10).
+             * @example 10
+             */
+            timeout_seconds?: number | null;
+            /**
+             * @description email: `starttls` (default), `tls` (implicit TLS) or `none` (plain; only for a server on
+             *     this machine).
+             * @example starttls
+             */
+            tls?: string | null;
+            /**
+             * @description email: the recipients (one at least).
+             * @example [
+             *       "ops@example.com"
+             *     ]
+             */
+            to?: string[];
+            /**
+             * @description webhook: the URL the event is POSTed to. ping: the check's URL; success pings it,
+             *     `<url>/start` and `<url>/fail` the other states. http or https.
+             * @example https://hooks.example.com/backup
+             */
+            url?: string | null;
+            /** @description email: the SMTP user; needs `password_file`. */
+            username?: string | null;
+        };
+        /**
+         * @description A notification target as the API shows it: its name and settings. Secrets appear only as
+         *     the paths of the files holding them.
+         */
+        TargetView: components["schemas"]["TargetSettings"] & {
+            /** @example ops-webhook */
+            name: string;
+        };
+        /** @description What a test send came to (`POST /notification-targets/{name}/test`). */
+        TestOutcome: {
+            /**
+             * @description The delivery record of this send.
+             * @example N20261126T020004.120Z-00000001
+             */
+            delivery_id: string;
+            /** @description Why it failed. */
+            error?: string | null;
+            /**
+             * Format: int64
+             * @example 84
+             */
+            latency_ms: number;
+            /** @description Whether the target accepted the test event. */
+            ok: boolean;
+            /** @description The SMTP server's reply (email). */
+            reply?: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status (webhook, ping).
+             * @example 200
+             */
+            status?: number | null;
+            /** @example ops-webhook */
+            target: string;
+        };
         /**
          * @description What started a backup.
          * @enum {string}
@@ -1990,6 +2507,114 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_audit: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only entries at or after this instant (RFC 3339).
+                 * @example 2026-11-26T00:00:00Z
+                 */
+                since?: string;
+                /**
+                 * @description Only entries before this instant (RFC 3339); after `since`.
+                 * @example 2026-11-27T00:00:00Z
+                 */
+                until?: string;
+                /**
+                 * @description Only entries of the token with this name (its `name` in the config, else the first 8
+                 *     hex digits of its SHA-256).
+                 * @example ops-admin
+                 */
+                token?: string;
+                /** @description Page size, 1 to 1000 (default 100). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque). */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "job_id": "20261126T020000Z",
+                     *           "method": "POST",
+                     *           "path": "/api/v1/backups",
+                     *           "remote_addr": "192.0.2.10",
+                     *           "role": "operator",
+                     *           "seq": 41,
+                     *           "status": 202,
+                     *           "time": "2026-11-26T09:14:03.512034Z",
+                     *           "token": "ci-operator"
+                     *         },
+                     *         {
+                     *           "job_id": null,
+                     *           "method": "PUT",
+                     *           "path": "/api/v1/settings",
+                     *           "remote_addr": "192.0.2.10",
+                     *           "role": "operator",
+                     *           "seq": 42,
+                     *           "status": 403,
+                     *           "time": "2026-11-26T09:14:09.031377Z",
+                     *           "token": "ci-operator"
+                     *         },
+                     *         {
+                     *           "job_id": null,
+                     *           "method": "POST",
+                     *           "path": "/api/v1/restores",
+                     *           "remote_addr": "198.51.100.7",
+                     *           "role": null,
+                     *           "seq": 43,
+                     *           "status": 401,
+                     *           "time": "2026-11-26T09:15:00.004910Z",
+                     *           "token": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": "43"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid: `since` or `until` not RFC 3339 (or `until` not after `since`), a `token` that is not a token name, `limit` out of 1..1000, a `cursor` not from a page, or an unknown parameter (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_backup_sets: {
         parameters: {
             query?: {
@@ -4318,6 +4943,593 @@ export interface operations {
             };
             /** @description The stream has `max_stream_subscribers` subscribers already; try again when one has left (`too_many_subscribers`) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_notification_targets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The targets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "events": [
+                     *           "backup_failed",
+                     *           "backup_interrupted",
+                     *           "overdue"
+                     *         ],
+                     *         "headers": {
+                     *           "X-Team": "ops"
+                     *         },
+                     *         "kind": "webhook",
+                     *         "name": "ops-webhook",
+                     *         "secret_file": "/etc/backup-master/webhook.secret",
+                     *         "timeout_seconds": 10,
+                     *         "url": "https://hooks.example.com/backup"
+                     *       },
+                     *       {
+                     *         "from": "backup-master <backup@example.com>",
+                     *         "kind": "email",
+                     *         "min_severity": "error",
+                     *         "name": "admin-mail",
+                     *         "password_file": "/etc/backup-master/smtp.password",
+                     *         "smtp_host": "smtp.example.com",
+                     *         "smtp_port": 587,
+                     *         "tls": "starttls",
+                     *         "to": [
+                     *           "ops@example.com"
+                     *         ],
+                     *         "username": "backup"
+                     *       },
+                     *       {
+                     *         "events": [
+                     *           "backup_started",
+                     *           "backup_succeeded",
+                     *           "backup_failed",
+                     *           "backup_cancelled",
+                     *           "backup_interrupted"
+                     *         ],
+                     *         "kind": "ping",
+                     *         "name": "healthchecks",
+                     *         "url": "https://hc-ping.com/0d1f6a52-5cde-4b8e-9a3c-2f1d7e8c9b10"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["TargetView"][];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_notification_target: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Target name
+                 * @example ops-webhook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target */
+            200: {
+                headers: {
+                    /** @description Version, for If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         "backup_failed",
+                     *         "backup_interrupted",
+                     *         "overdue"
+                     *       ],
+                     *       "headers": {
+                     *         "X-Team": "ops"
+                     *       },
+                     *       "kind": "webhook",
+                     *       "name": "ops-webhook",
+                     *       "secret_file": "/etc/backup-master/webhook.secret",
+                     *       "timeout_seconds": 10,
+                     *       "url": "https://hooks.example.com/backup"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TargetView"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No notification target with this name is configured (`notification_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_notification_target: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag from GET /notification-targets/{name}, or `*`
+                 * @example "0c9d1f7e2b3a4c5d6e7f8091"
+                 */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description Target name
+                 * @example ops-webhook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "backup_failed",
+                 *         "backup_interrupted",
+                 *         "overdue"
+                 *       ],
+                 *       "headers": {
+                 *         "X-Team": "ops"
+                 *       },
+                 *       "kind": "webhook",
+                 *       "secret_file": "/etc/backup-master/webhook.secret",
+                 *       "timeout_seconds": 10,
+                 *       "url": "https://hooks.example.com/backup"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TargetSettings"];
+            };
+        };
+        responses: {
+            /** @description Replaced; the target as it is now */
+            200: {
+                headers: {
+                    /** @description The new version */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         "backup_failed",
+                     *         "backup_interrupted",
+                     *         "overdue"
+                     *       ],
+                     *       "headers": {
+                     *         "X-Team": "ops"
+                     *       },
+                     *       "kind": "webhook",
+                     *       "name": "ops-webhook",
+                     *       "secret_file": "/etc/backup-master/webhook.secret",
+                     *       "timeout_seconds": 10,
+                     *       "url": "https://hooks.example.com/backup"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TargetView"];
+                };
+            };
+            /** @description Created; the target as it is now */
+            201: {
+                headers: {
+                    /** @description The new version */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         "backup_failed",
+                     *         "backup_interrupted",
+                     *         "overdue"
+                     *       ],
+                     *       "headers": {
+                     *         "X-Team": "ops"
+                     *       },
+                     *       "kind": "webhook",
+                     *       "name": "ops-webhook",
+                     *       "secret_file": "/etc/backup-master/webhook.secret",
+                     *       "timeout_seconds": 10,
+                     *       "url": "https://hooks.example.com/backup"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TargetView"];
+                };
+            };
+            /** @description The body is not JSON (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No notification target with this name is configured (`notification_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` does not match the current `ETag`: another write came first; GET again (`precondition_failed`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: an unknown kind or event name, a URL that is not http(s), a secret file that cannot be read, an SMTP port out of range, a key of another kind; `errors` names each (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is missing (`precondition_required`) */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The config file could not be written (disk full, permissions); nothing changed (`unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_notification_target: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag from GET /notification-targets/{name}, or `*`
+                 * @example "0c9d1f7e2b3a4c5d6e7f8091"
+                 */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description Target name
+                 * @example ops-webhook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No notification target with this name is configured (`notification_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` does not match the current `ETag`: another write came first; GET again (`precondition_failed`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is missing (`precondition_required`) */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The config file could not be written (disk full, permissions); nothing changed (`unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_notification_target: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Target name
+                 * @example ops-webhook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the target answered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "delivery_id": "N20261126T101500.120Z-00000001",
+                     *       "error": null,
+                     *       "latency_ms": 84,
+                     *       "ok": true,
+                     *       "reply": null,
+                     *       "status": 200,
+                     *       "target": "ops-webhook"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TestOutcome"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No notification target with this name is configured (`notification_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only this target's deliveries.
+                 * @example ops-webhook
+                 */
+                target?: string;
+                /** @description Only deliveries with this status. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Page size, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page: deliveries older than this ID. */
+                cursor?: components["schemas"]["JobId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "attempts": 2,
+                     *           "created_at": "2026-11-26T02:00:04.120Z",
+                     *           "event": {
+                     *             "at": "2026-11-26T02:00:04Z",
+                     *             "backup_id": "20261126T020000Z",
+                     *             "components": [
+                     *               "hub",
+                     *               "lui",
+                     *               "trk"
+                     *             ],
+                     *             "event": "backup_failed",
+                     *             "link": "/api/v1/backups/20261126T020000Z",
+                     *             "report_tail": [
+                     *               "lui: error: cannot read accountreg/x.reg: Permission denied (os error 13)",
+                     *               "The backup failed: no history slot was changed"
+                     *             ],
+                     *             "severity": "error",
+                     *             "summary": "backup 20261126T020000Z failed: lui: cannot read accountreg/x.reg: Permission denied (os error 13)"
+                     *           },
+                     *           "finished_at": "2026-11-26T02:00:34.251Z",
+                     *           "id": "N20261126T020004.120Z-00000002",
+                     *           "kind": "webhook",
+                     *           "last_attempt_at": "2026-11-26T02:00:34.251Z",
+                     *           "last_status": 200,
+                     *           "latency_ms": 131,
+                     *           "status": "delivered",
+                     *           "target": "ops-webhook"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid: `limit` out of 1..500, a `cursor` that is not an ID, an unknown `status`, a `target` that is not a target name (`validation_failed`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

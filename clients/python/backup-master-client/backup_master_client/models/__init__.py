@@ -1,5 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .audit_entry import AuditEntry
+from .audit_page import AuditPage
 from .backup_event_message import BackupEventMessage
 from .backup_event_message_event import BackupEventMessageEvent
 from .backup_event_type_0 import BackupEventType0
@@ -21,15 +23,21 @@ from .component_view import ComponentView
 from .consistency import Consistency
 from .copy_op import CopyOp
 from .decision import Decision
+from .delivery import Delivery
+from .delivery_page import DeliveryPage
+from .delivery_status import DeliveryStatus
 from .dst_adjustment import DstAdjustment
 from .edit_op import EditOp
 from .entry_kind import EntryKind
+from .event import Event
+from .event_kind import EventKind
 from .field_error import FieldError
 from .folder_check import FolderCheck
 from .folder_origin import FolderOrigin
 from .folder_source import FolderSource
 from .folder_time import FolderTime
 from .folder_verification import FolderVerification
+from .freeze_record import FreezeRecord
 from .health import Health
 from .heuristic_outcome import HeuristicOutcome
 from .hook_kind import HookKind
@@ -51,6 +59,7 @@ from .layout import Layout
 from .next_run import NextRun
 from .on_change import OnChange
 from .operator_decision import OperatorDecision
+from .outcome import Outcome
 from .output_exit import OutputExit
 from .output_line import OutputLine
 from .owned_entry import OwnedEntry
@@ -63,6 +72,7 @@ from .restore_record_source_folders import RestoreRecordSourceFolders
 from .restore_request import RestoreRequest
 from .restore_request_source_folders_type_0 import RestoreRequestSourceFoldersType0
 from .restore_status import RestoreStatus
+from .role import Role
 from .schedule_log_entry import ScheduleLogEntry
 from .schedule_outcome_type_0 import ScheduleOutcomeType0
 from .schedule_outcome_type_0_kind import ScheduleOutcomeType0Kind
@@ -75,11 +85,16 @@ from .scheduled_trigger import ScheduledTrigger
 from .set_folder import SetFolder
 from .settings_update import SettingsUpdate
 from .settings_view import SettingsView
+from .severity import Severity
 from .skip_op import SkipOp
 from .slot_info import SlotInfo
 from .snapshot_mode import SnapshotMode
 from .step import Step
 from .step_action import StepAction
+from .target_settings import TargetSettings
+from .target_settings_headers import TargetSettingsHeaders
+from .target_view import TargetView
+from .test_outcome import TestOutcome
 from .trigger import Trigger
 from .txn_kind import TxnKind
 from .verification import Verification
@@ -87,6 +102,8 @@ from .verification_status import VerificationStatus
 from .verification_summary import VerificationSummary
 
 __all__ = (
+    "AuditEntry",
+    "AuditPage",
     "BackupEventMessage",
     "BackupEventMessageEvent",
     "BackupEventType0",
@@ -108,15 +125,21 @@ __all__ = (
     "Consistency",
     "CopyOp",
     "Decision",
+    "Delivery",
+    "DeliveryPage",
+    "DeliveryStatus",
     "DstAdjustment",
     "EditOp",
     "EntryKind",
+    "Event",
+    "EventKind",
     "FieldError",
     "FolderCheck",
     "FolderOrigin",
     "FolderSource",
     "FolderTime",
     "FolderVerification",
+    "FreezeRecord",
     "Health",
     "HeuristicOutcome",
     "HookKind",
@@ -138,6 +161,7 @@ __all__ = (
     "NextRun",
     "OnChange",
     "OperatorDecision",
+    "Outcome",
     "OutputExit",
     "OutputLine",
     "OwnedEntry",
@@ -150,6 +174,7 @@ __all__ = (
     "RestoreRequest",
     "RestoreRequestSourceFoldersType0",
     "RestoreStatus",
+    "Role",
     "ScheduledTrigger",
     "ScheduleLogEntry",
     "ScheduleOutcomeType0",
@@ -162,11 +187,16 @@ __all__ = (
     "SetFolder",
     "SettingsUpdate",
     "SettingsView",
+    "Severity",
     "SkipOp",
     "SlotInfo",
     "SnapshotMode",
     "Step",
     "StepAction",
+    "TargetSettings",
+    "TargetSettingsHeaders",
+    "TargetView",
+    "TestOutcome",
     "Trigger",
     "TxnKind",
     "Verification",

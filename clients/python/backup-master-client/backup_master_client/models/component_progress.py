@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.component_status import ComponentStatus
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.freeze_record import FreezeRecord
+
 
 T = TypeVar("T", bound="ComponentProgress")
 
@@ -40,6 +44,7 @@ class ComponentProgress:
         files_copied (int | Unset): Files copied (new or changed since the previous backup).
         files_linked (int | Unset): Files hard-linked from the previous backup (unchanged).
         finished_at (datetime.datetime | None | Unset):
+        freeze (FreezeRecord | None | Unset):
         keep (int | Unset): Previous backups kept when this backup ran (used to finish the rotation on recovery).
         started_at (datetime.datetime | None | Unset):
     """
@@ -60,11 +65,14 @@ class ComponentProgress:
     files_copied: int | Unset = UNSET
     files_linked: int | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
+    freeze: FreezeRecord | None | Unset = UNSET
     keep: int | Unset = UNSET
     started_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.freeze_record import FreezeRecord  # noqa: PLC0415
+
         folder = self.folder
 
         name = self.name
@@ -115,6 +123,14 @@ class ComponentProgress:
         else:
             finished_at = self.finished_at
 
+        freeze: dict[str, Any] | None | Unset
+        if isinstance(self.freeze, Unset):
+            freeze = UNSET
+        elif isinstance(self.freeze, FreezeRecord):
+            freeze = self.freeze.to_dict()
+        else:
+            freeze = self.freeze
+
         keep = self.keep
 
         started_at: None | str | Unset
@@ -160,6 +176,8 @@ class ComponentProgress:
             field_dict["files_linked"] = files_linked
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
+        if freeze is not UNSET:
+            field_dict["freeze"] = freeze
         if keep is not UNSET:
             field_dict["keep"] = keep
         if started_at is not UNSET:
@@ -169,6 +187,8 @@ class ComponentProgress:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.freeze_record import FreezeRecord  # noqa: PLC0415
+
         d = dict(src_dict)
         folder = d.pop("folder")
 
@@ -231,6 +251,23 @@ class ComponentProgress:
 
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 
+        def _parse_freeze(data: object) -> FreezeRecord | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                freeze_type_1 = FreezeRecord.from_dict(data)
+
+                return freeze_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(FreezeRecord | None | Unset, data)
+
+        freeze = _parse_freeze(d.pop("freeze", UNSET))
+
         keep = d.pop("keep", UNSET)
 
         def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
@@ -267,6 +304,7 @@ class ComponentProgress:
             files_copied=files_copied,
             files_linked=files_linked,
             finished_at=finished_at,
+            freeze=freeze,
             keep=keep,
             started_at=started_at,
         )

@@ -83,6 +83,10 @@ class Problem:
             | `hook_process_not_found` | 404 | `/problems/not-found` | No hook process with this ID. |
             | `hook_not_running` | 409 | `/problems/conflict` | The hook process is not running. |
             | `work_folder_missing` | 409 | `/problems/conflict` | The hooks' `work_folder` does not exist. |
+            | `audit_unavailable` | 503 | `/problems/unavailable` | The request was carried out but its audit line could not
+            be written (disk full, permissions); `detail` says what it answered. Fix the disk before going on. |
+            | `notification_target_not_found` | 404 | `/problems/not-found` | No notification target with this name is
+            configured. |
         detail (str): What happened, in words for this occurrence. Example: schedule.daily_time: must be hh:mm between
             00:00 and 23:59.
         status (int): The HTTP status code. Example: 422.

@@ -1,7 +1,7 @@
 /*
  * backup-master
  *
- * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings and components, runs and terminates hooks, imports and restores. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
+ * Consistent, crash-safe backups of an application made of several components (folder trees, some on other servers through an agent): atomic backup sets kept in history slots (`backup`, `backup1`, ...), post-backup hook commands, verification and restores.  **Auth.** Every `/api/v1` route needs `Authorization: Bearer <token>`. Roles: viewer reads everything; operator also starts and cancels backups and verifications; admin also changes settings, components and notification targets, runs and terminates hooks, imports and restores, reads the notification deliveries and the audit log (`/audit`), where every request that is not a GET or HEAD is recorded with the token's name. `/healthz` needs no token, `/metrics` none when the config sets `metrics_public`.  **Jobs.** Backups, verifications and restores are jobs: the start answers `202` at once with the record and its `Location`; poll it (or follow `/backups/{id}/events`) until `status` is not `running`. One job runs at a time: a second one answers `409` `job_running` naming the running one.  **Writes.** `PUT /settings` and `PUT /components/{name}` need `If-Match` with the `ETag` of the GET (`428` without, `412` when stale).  **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, a stable domain `code` (the `Problem` schema lists every code) and, for invalid input, an `errors` list naming each field. Bad input never changes anything on disk.
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -53,6 +53,9 @@ pub struct ComponentProgress {
     /// The component's backup folder (slot 0), e.g. `/srv/lui/backup`.
     #[serde(rename = "folder")]
     pub folder: String,
+    /// The freeze, read point and thaw of this component (absent when it has neither a freeze command nor a snapshot).
+    #[serde(rename = "freeze", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Option<Box<models::FreezeRecord>>>,
     /// Previous backups kept when this backup ran (used to finish the rotation on recovery).
     #[serde(rename = "keep", skip_serializing_if = "Option::is_none")]
     pub keep: Option<i32>,
@@ -83,6 +86,7 @@ impl ComponentProgress {
             files_linked: None,
             finished_at: None,
             folder,
+            freeze: None,
             keep: None,
             name,
             started_at: None,

@@ -52,7 +52,8 @@ def sync_detailed(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    processes, transactions in doubt on agents, notification deliveries given up (by target)
+    and pending, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 
@@ -81,7 +82,8 @@ def sync(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    processes, transactions in doubt on agents, notification deliveries given up (by target)
+    and pending, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 
@@ -106,7 +108,8 @@ async def asyncio_detailed(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    processes, transactions in doubt on agents, notification deliveries given up (by target)
+    and pending, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 
@@ -133,7 +136,8 @@ async def asyncio(
 
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
-    processes, transactions in doubt on agents, build info. Changes nothing. Needs a viewer
+    processes, transactions in doubt on agents, notification deliveries given up (by target)
+    and pending, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 
