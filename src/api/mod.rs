@@ -140,13 +140,66 @@ pub fn openapi() -> openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    merge_closed_all_of(api)
+}
+
+/// A view that flattens a closed schema (`#[serde(deny_unknown_fields)]`, so
+/// `additionalProperties: false`) comes out of utoipa as `allOf: [closed, {its own fields}]`,
+/// which no object can satisfy (the closed part rejects the view's own fields). Such a view is
+/// written as one closed object with the fields of both.
+fn merge_closed_all_of(mut api: openapi::OpenApi) -> openapi::OpenApi {
+    use serde_json::Value;
+    let Some(components) = api.components.as_mut() else {
+        return api;
+    };
+    // Each schema as JSON (one at a time: a round trip of the whole document would lose what
+    // utoipa's types do not read back, such as `contentSchema`).
+    let json: std::collections::BTreeMap<String, Value> = components
+        .schemas
+        .iter()
+        .filter_map(|(n, s)| Some((n.clone(), serde_json::to_value(s).ok()?)))
+        .collect();
+    for (name, schema) in &json {
+        let Some([first, own]) = schema["allOf"]
+            .as_array()
+            .and_then(|a| <&[Value; 2]>::try_from(a.as_slice()).ok())
+        else {
+            continue;
+        };
+        let Some(base) = first["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .and_then(|n| json.get(n))
+            .filter(|b| b["additionalProperties"] == Value::Bool(false))
+        else {
+            continue;
+        };
+        let mut merged = base.clone();
+        if let (Some(props), Some(more)) = (
+            merged["properties"].as_object_mut(),
+            own["properties"].as_object(),
+        ) {
+            props.extend(more.clone());
+        }
+        if let Some(more) = own["required"].as_array() {
+            match merged["required"].as_array_mut() {
+                Some(req) => req.extend(more.iter().cloned()),
+                None => merged["required"] = Value::Array(more.clone()),
+            }
+        }
+        merged["description"] = schema["description"].clone();
+        if let Ok(s) = serde_json::from_value(merged) {
+            components.schemas.insert(name.clone(), s);
+        }
+    }
     api
 }
 
 /// The document as this server serves it: with `metrics_public` the `/metrics` route needs no
 /// token, so its `security` is `[]` there (the printed document, made without a config, keeps
 /// both possibilities).
-pub fn served_openapi(mut api: openapi::OpenApi, metrics_public: bool) -> openapi::OpenApi {
+pub fn served_openapi(api: openapi::OpenApi, metrics_public: bool) -> openapi::OpenApi {
+    let mut api = merge_closed_all_of(api);
     if metrics_public {
         if let Some(op) = api
             .paths

@@ -2410,9 +2410,104 @@ export interface components {
          * @description A notification target as the API shows it: its name and settings. Secrets appear only as
          *     the paths of the files holding them.
          */
-        TargetView: components["schemas"]["TargetSettings"] & {
+        TargetView: {
+            /**
+             * @description Matcher: the events sent (`backup_started`, `backup_succeeded`, `backup_failed`,
+             *     `backup_cancelled`, `backup_interrupted`, `restore_ended`, `verification_failed`,
+             *     `hook_failed`, `agent_unreachable`, `agent_reachable`, `overdue`).
+             * @example [
+             *       "backup_failed",
+             *       "overdue"
+             *     ]
+             */
+            events?: string[];
+            /** @description ping, instead of `url`: the URL pinged for warnings and errors. */
+            fail_url?: string | null;
+            /**
+             * @description email: the sender, `backup@example.com` or `Backups <backup@example.com>`.
+             * @example backup-master <backup@example.com>
+             */
+            from?: string | null;
+            /**
+             * @description webhook: more headers sent with each POST.
+             * @example {
+             *       "X-Team": "ops"
+             *     }
+             */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * @description `webhook` (POST of the event as JSON), `email` (SMTP) or `ping` (healthchecks.io-style
+             *     URLs).
+             * @example webhook
+             */
+            kind: string;
+            /**
+             * @description Matcher: the least severity sent: `info`, `warning` or `error`.
+             * @example warning
+             */
+            min_severity?: string | null;
+            /**
+             * @description Matcher, when both `events` and `min_severity` are given: `all` (default; an event
+             *     must pass both) or `any` (one is enough). With neither, warnings and errors are sent.
+             * @example all
+             */
+            mode?: string | null;
             /** @example ops-webhook */
             name: string;
+            /** @description email: file holding the SMTP password. */
+            password_file?: string | null;
+            /**
+             * @description webhook: file holding the HMAC-SHA256 key; the body's signature is then sent as
+             *     `sha256=<hex>` in `signature_header`. Absolute, or relative to the config file's folder.
+             * @example /etc/backup-master/webhook.secret
+             */
+            secret_file?: string | null;
+            /** @description webhook: the signature's header (default `X-Backup-Master-Signature`). */
+            signature_header?: string | null;
+            /**
+             * @description email: the SMTP server.
+             * @example smtp.example.com
+             */
+            smtp_host?: string | null;
+            /**
+             * Format: int64
+             * @description email: 1 to 65535; default 587 (starttls), 465 (tls) or 25 (none).
+             * @example 587
+             */
+            smtp_port?: number | null;
+            /** @description ping, instead of `url`: the URL pinged when a backup starts (optional). */
+            start_url?: string | null;
+            /** @description ping, instead of `url`: the URL pinged for info events (a success). */
+            success_url?: string | null;
+            /**
+             * Format: int64
+             * @description Seconds one attempt may take, 1 to 300 (default 10).
+             * @example 10
+             */
+            timeout_seconds?: number | null;
+            /**
+             * @description email: `starttls` (default), `tls` (implicit TLS) or `none` (plain; only for a server on
+             *     this machine).
+             * @example starttls
+             */
+            tls?: string | null;
+            /**
+             * @description email: the recipients (one at least).
+             * @example [
+             *       "ops@example.com"
+             *     ]
+             */
+            to?: string[];
+            /**
+             * @description webhook: the URL the event is POSTed to. ping: the check's URL; success pings it,
+             *     `<url>/start` and `<url>/fail` the other states. http or https.
+             * @example https://hooks.example.com/backup
+             */
+            url?: string | null;
+            /** @description email: the SMTP user; needs `password_file`. */
+            username?: string | null;
         };
         /** @description What a test send came to (`POST /notification-targets/{name}/test`). */
         TestOutcome: {

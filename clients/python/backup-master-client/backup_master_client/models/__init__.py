@@ -94,6 +94,7 @@ from .step_action import StepAction
 from .target_settings import TargetSettings
 from .target_settings_headers import TargetSettingsHeaders
 from .target_view import TargetView
+from .target_view_headers import TargetViewHeaders
 from .test_outcome import TestOutcome
 from .trigger import Trigger
 from .txn_kind import TxnKind
@@ -196,6 +197,7 @@ __all__ = (
     "TargetSettings",
     "TargetSettingsHeaders",
     "TargetView",
+    "TargetViewHeaders",
     "TestOutcome",
     "Trigger",
     "TxnKind",

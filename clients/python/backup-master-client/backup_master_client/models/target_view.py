@@ -4,12 +4,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.target_settings_headers import TargetSettingsHeaders
+    from ..models.target_view_headers import TargetViewHeaders
 
 
 T = TypeVar("T", bound="TargetView")
@@ -30,7 +29,7 @@ class TargetView:
             fail_url (None | str | Unset): ping, instead of `url`: the URL pinged for warnings and errors.
             from_ (None | str | Unset): email: the sender, `backup@example.com` or `Backups <backup@example.com>`. Example:
                 backup-master <backup@example.com>.
-            headers (TargetSettingsHeaders | Unset): webhook: more headers sent with each POST. Example: {'X-Team': 'ops'}.
+            headers (TargetViewHeaders | Unset): webhook: more headers sent with each POST. Example: {'X-Team': 'ops'}.
             min_severity (None | str | Unset): Matcher: the least severity sent: `info`, `warning` or `error`. Example:
                 warning.
             mode (None | str | Unset): Matcher, when both `events` and `min_severity` are given: `all` (default; an event
@@ -60,7 +59,7 @@ class TargetView:
     events: list[str] | Unset = UNSET
     fail_url: None | str | Unset = UNSET
     from_: None | str | Unset = UNSET
-    headers: TargetSettingsHeaders | Unset = UNSET
+    headers: TargetViewHeaders | Unset = UNSET
     min_severity: None | str | Unset = UNSET
     mode: None | str | Unset = UNSET
     password_file: None | str | Unset = UNSET
@@ -75,7 +74,6 @@ class TargetView:
     to: list[str] | Unset = UNSET
     url: None | str | Unset = UNSET
     username: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         kind = self.kind
@@ -185,7 +183,7 @@ class TargetView:
             username = self.username
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "kind": kind,
@@ -233,7 +231,7 @@ class TargetView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.target_settings_headers import TargetSettingsHeaders  # noqa: PLC0415
+        from ..models.target_view_headers import TargetViewHeaders  # noqa: PLC0415
 
         d = dict(src_dict)
         kind = d.pop("kind")
@@ -261,11 +259,11 @@ class TargetView:
         from_ = _parse_from_(d.pop("from", UNSET))
 
         _headers = d.pop("headers", UNSET)
-        headers: TargetSettingsHeaders | Unset
+        headers: TargetViewHeaders | Unset
         if isinstance(_headers, Unset):
             headers = UNSET
         else:
-            headers = TargetSettingsHeaders.from_dict(_headers)
+            headers = TargetViewHeaders.from_dict(_headers)
 
         def _parse_min_severity(data: object) -> None | str | Unset:
             if data is None:
@@ -409,21 +407,4 @@ class TargetView:
             username=username,
         )
 
-        target_view.additional_properties = d
         return target_view
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -35,6 +35,8 @@ pub struct TargetView {
     /// Matcher, when both `events` and `min_severity` are given: `all` (default; an event must pass both) or `any` (one is enough). With neither, warnings and errors are sent.
     #[serde(rename = "mode", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub mode: Option<Option<String>>,
+    #[serde(rename = "name")]
+    pub name: String,
     /// email: file holding the SMTP password.
     #[serde(rename = "password_file", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub password_file: Option<Option<String>>,
@@ -71,8 +73,6 @@ pub struct TargetView {
     /// email: the SMTP user; needs `password_file`.
     #[serde(rename = "username", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub username: Option<Option<String>>,
-    #[serde(rename = "name")]
-    pub name: String,
 }
 
 impl TargetView {
@@ -86,6 +86,7 @@ impl TargetView {
             kind,
             min_severity: None,
             mode: None,
+            name,
             password_file: None,
             secret_file: None,
             signature_header: None,
@@ -98,7 +99,6 @@ impl TargetView {
             to: None,
             url: None,
             username: None,
-            name,
         }
     }
 }
