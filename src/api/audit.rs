@@ -38,6 +38,7 @@ pub struct AuditParams {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page (opaque).
+    #[param(example = "1042", pattern = "^[0-9]{1,20}$")]
     pub cursor: Option<String>,
 }
 

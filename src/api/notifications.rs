@@ -21,7 +21,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     /// Only this target's deliveries.
-    #[param(example = "ops-webhook")]
+    #[param(example = "ops-webhook", pattern = "^[a-z0-9_-]{1,32}$")]
     pub target: Option<String>,
     /// Only deliveries with this status.
     pub status: Option<DeliveryStatus>,

@@ -2623,7 +2623,10 @@ export interface operations {
                 token?: string;
                 /** @description Page size, 1 to 1000 (default 100). */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page (opaque). */
+                /**
+                 * @description The `next_cursor` of the previous page (opaque).
+                 * @example 1042
+                 */
                 cursor?: string;
             };
             header?: never;

@@ -65,7 +65,7 @@ pub struct NamedTarget {
 pub struct TargetSettings {
     /// `webhook` (POST of the event as JSON), `email` (SMTP) or `ping` (healthchecks.io-style
     /// URLs).
-    #[schema(example = "webhook")]
+    #[schema(example = "webhook", pattern = "^(webhook|email|ping)$")]
     pub kind: String,
     /// webhook: the URL the event is POSTed to. ping: the check's URL; success pings it,
     /// `<url>/start` and `<url>/fail` the other states. http or https.
