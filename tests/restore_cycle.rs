@@ -119,7 +119,12 @@ fn items_equal(s: &Setup, c: &str, items: &[&str], folder: &Path) {
     );
     // The newest restore keeps its safety folder (it can be undone); an earlier restore's
     // was discarded when this one succeeded.
-    assert_eq!(safety_folders(&home).len(), 1, "{c}: {:?}", safety_folders(&home));
+    assert_eq!(
+        safety_folders(&home).len(),
+        1,
+        "{c}: {:?}",
+        safety_folders(&home)
+    );
 }
 
 fn outside_items(s: &Setup) -> BTreeMap<String, BTreeMap<String, String>> {

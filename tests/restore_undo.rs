@@ -136,7 +136,11 @@ fn undo_puts_every_home_back_exactly_and_get_shows_availability_and_bytes() {
     let rec = run_restore(&server, &json!({ "backup_id": set }));
     assert_eq!(rec["status"], "succeeded", "{rec:#}");
     let rid = rec["id"].as_str().unwrap().to_string();
-    assert_ne!(snapshot_meta(&homes(&s), SKIP), damaged, "the restore did nothing");
+    assert_ne!(
+        snapshot_meta(&homes(&s), SKIP),
+        damaged,
+        "the restore did nothing"
+    );
 
     // Kept, sized, undoable.
     let rec = restore_of(&server, &rid);
@@ -146,7 +150,11 @@ fn undo_puts_every_home_back_exactly_and_get_shows_availability_and_bytes() {
     for c in COMPONENTS {
         let home = s.home(c);
         let folder = home.join(format!(".pre-restore-{rid}"));
-        assert_eq!(safety_folders(&home), [format!(".pre-restore-{rid}")], "{c}");
+        assert_eq!(
+            safety_folders(&home),
+            [format!(".pre-restore-{rid}")],
+            "{c}"
+        );
         let kept = &component(&rec, c)["safety_copy"];
         let bytes = bytes_below(&folder);
         assert!(bytes > 0, "{c}");
@@ -277,7 +285,12 @@ fn undo_is_refused_after_a_later_restore_and_after_the_copy_is_deleted() {
     let r3 = r3["id"].as_str().unwrap().to_string();
     let folder = s.home("lui").join(format!(".pre-restore-{r3}"));
     assert!(folder.is_dir());
-    assert!(restore_of(&server, &r3)["safety_copy_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        restore_of(&server, &r3)["safety_copy_bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let r = delete_copy(&server, &r3, ADMIN);
     assert_eq!(r.status(), 200);
     let rec: Value = r.json().unwrap();
@@ -303,7 +316,10 @@ fn undo_is_refused_after_a_later_restore_and_after_the_copy_is_deleted() {
         .map(|(k, v)| (k.trim_start_matches("hub/").to_string(), v))
         .collect();
     assert_eq!(
-        hub_now.into_iter().filter(|(k, _)| k != ".").collect::<BTreeMap<_, _>>(),
+        hub_now
+            .into_iter()
+            .filter(|(k, _)| k != ".")
+            .collect::<BTreeMap<_, _>>(),
         hub_before
     );
     assert_eq!(

@@ -23,8 +23,8 @@ use super::{
 use crate::auth::{Admin, Viewer};
 use crate::error::{ApiError, Code, FieldError};
 use crate::jobs::restore::{Restorer, UndoError};
-use crate::restore::undo::UndoRefusal;
 use crate::restore::record::is_restore_id;
+use crate::restore::undo::UndoRefusal;
 use crate::restore::{Refusal, RestoreRecord, RestoreRefused, RestoreRequest, RestoreStatus};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -235,10 +235,8 @@ fn undo_error(e: UndoError) -> ApiError {
 pub struct UndoProblems;
 
 impl utoipa::IntoResponses for UndoProblems {
-    fn responses() -> BTreeMap<
-        String,
-        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
-    > {
+    fn responses() -> BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>
+    {
         let p = super::problems::problem_response;
         BTreeMap::from([
             (

@@ -96,7 +96,11 @@ impl Inner {
             let mut next = rec.clone();
             let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
             let mut changed = false;
-            for c in next.components.iter_mut().filter(|c| names.contains(&c.name)) {
+            for c in next
+                .components
+                .iter_mut()
+                .filter(|c| names.contains(&c.name))
+            {
                 if let Some(k) = c.safety_copy.as_mut().filter(|k| k.is_kept()) {
                     k.discarded_at = Some(now);
                     k.discarded_because = Some(because.to_string());
@@ -154,7 +158,9 @@ impl Inner {
             let because = format!("the later restore {} of it succeeded", r.id);
             match self.discard_copies(&pid, &names, &because) {
                 Ok(_) => discarded.extend(names.into_iter().map(|n| (n, pid.clone()))),
-                Err(e) => tracing::warn!(restore = %pid, error = %e, "a superseded safety copy was kept"),
+                Err(e) => {
+                    tracing::warn!(restore = %pid, error = %e, "a superseded safety copy was kept")
+                }
             }
         }
         if r.undo_of.is_some() {
@@ -533,9 +539,7 @@ impl Restorer {
                             _ if !kept && Path::new(&c.safety_folder).exists() => {
                                 names.push(c.name.clone())
                             }
-                            _ if !kept
-                                && apply::retired_name(&c.safety_folder).exists() =>
-                            {
+                            _ if !kept && apply::retired_name(&c.safety_folder).exists() => {
                                 names.push(c.name.clone())
                             }
                             _ => {}

@@ -99,7 +99,11 @@ pub fn blocker<'a>(
         ));
     }
     for o in others.filter(|o| o.id > rec.id) {
-        if let Some(c) = rec.components.iter().find(|c| changed_component(o, &c.name)) {
+        if let Some(c) = rec
+            .components
+            .iter()
+            .find(|c| changed_component(o, &c.name))
+        {
             let what = if o.undo_of.is_some() {
                 "undo"
             } else {
