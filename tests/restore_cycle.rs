@@ -253,11 +253,12 @@ fn full_cycle_restores_latest_and_older_set_exactly() {
         "edited",
         "component_applied",
         "commit_decided",
-        "removed_safety_folder",
+        "kept_safety_folder",
         "finished",
     ] {
         assert!(acts.contains(&a.to_string()), "no {a} step: {acts:?}");
     }
+    assert_eq!(rec["undo_available"], true, "{rec:#}");
     let changed: Vec<&str> = rec["changed"]
         .as_array()
         .unwrap()
@@ -293,6 +294,10 @@ fn full_cycle_restores_latest_and_older_set_exactly() {
         b"lui=local\n"
     );
     assert_eq!(rec["components"][0]["slot"], "backup1");
+    assert!(
+        actions(&rec).contains(&"discarded_safety_folder".to_string()),
+        "the first restore's copies are discarded: {rec:#}"
+    );
     assert_eq!(outside_items(&s), outside);
     all_slots_verify(&s);
 }
