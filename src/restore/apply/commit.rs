@@ -159,9 +159,7 @@ pub fn complete_with(
     if let Some((name, why)) = abandoned {
         return abandon(journal, faults, remote, &name, &why);
     }
-    // A restore of local components only keeps its safety folders, so it can be undone
-    // (`crate::restore::undo`); one with remote components retires them, as its agents do.
-    let keep = rec.components.iter().all(|c| c.agent.is_none());
+    let keep = keeps_safety_copies(&rec);
     for c in rec.components.iter().filter(|c| c.agent.is_none()) {
         if !failed.is_empty() {
             // Mixed already: the old state of the local homes stays, for the operator.
@@ -231,6 +229,14 @@ pub fn complete_with(
         }
         r.finish(status, now());
     });
+}
+
+/// True when a committed restore keeps its safety folders, so it can be undone
+/// (`crate::restore::undo`): the master's record (an agent's record of its part has
+/// `participation`) of a restore of local components only. Agents do not keep theirs yet, so a
+/// restore with remote components retires its local ones too, as before.
+pub fn keeps_safety_copies(rec: &RestoreRecord) -> bool {
+    rec.participation.is_none() && rec.components.iter().all(|c| c.agent.is_none())
 }
 
 /// Keeps the safety folder of local component `c` of a committed restore (when it is the one
