@@ -445,7 +445,7 @@ pub fn restore_dry_run_request() -> Value {
 
 fn lui_plan(status: &str, origin: &str, source: &str) -> Value {
     let done = status == "restored";
-    json!({
+    let mut plan = json!({
         "name": "lui", "profile": "maestro-lui", "home": "/srv/maestro/lui",
         "source_folder": source, "origin": origin,
         "slot": if origin == "slot" { json!("backup") } else { Value::Null },
@@ -465,7 +465,11 @@ fn lui_plan(status: &str, origin: &str, source: &str) -> Value {
         "files": if done { 4 } else { 0 }, "bytes": if done { 52_428_800 } else { 0 },
         "errors": [],
         "folder_times": [{ "path": "/srv/maestro/lui", "mtime_s": 1_795_680_000, "mtime_ns": 0 }]
-    })
+    });
+    if done {
+        plan["safety_copy"] = json!({ "bytes": 52_428_800, "kept_at": "2026-11-26T10:15:06Z" });
+    }
+    plan
 }
 
 const LUI_NOTE: &str = "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line";
@@ -490,11 +494,12 @@ fn restore(dry_run: bool, status: &str) -> Value {
             json!({ "at": "2026-11-26T10:15:05Z", "action": "copied", "component": "lui", "path": "/srv/maestro/lui/luidata", "detail": format!("from {source}/luidata") }),
             json!({ "at": "2026-11-26T10:15:06Z", "action": "component_applied", "component": "lui" }),
             json!({ "at": "2026-11-26T10:15:06Z", "action": "commit_decided" }),
+            json!({ "at": "2026-11-26T10:15:06Z", "action": "kept_safety_folder", "component": "lui", "path": format!("/srv/maestro/lui/.pre-restore-{RESTORE_ID}"), "detail": "52428800 bytes, kept for an undo" }),
             json!({ "at": "2026-11-26T10:15:06Z", "action": "finished", "detail": "succeeded" }),
         ]);
     }
     let plan_status = if done { "restored" } else { "pending" };
-    json!({
+    let mut rec = json!({
         "id": RESTORE_ID, "backup_id": BACKUP_ID, "dry_run": dry_run, "status": status,
         "requested_components": ["lui"],
         "source_folders": if dry_run { json!({ "lui": source }) } else { json!({}) },
@@ -508,8 +513,21 @@ fn restore(dry_run: bool, status: &str) -> Value {
         "commit_decided": done,
         "errors": [],
         "notes": [LUI_NOTE],
-        "heuristic": []
-    })
+        "heuristic": [],
+        "undo_available": done,
+        "undo_unavailable_because": if done { Value::Null } else if dry_run {
+            json!("a dry run changed nothing")
+        } else {
+            json!(format!("only a succeeded restore can be undone; this one is {status}"))
+        },
+        "safety_copy_bytes": if done { 52_428_800 } else { 0 }
+    });
+    if done {
+        if let Some(o) = rec.as_object_mut() {
+            o.remove("undo_unavailable_because");
+        }
+    }
+    rec
 }
 
 /// `POST /restores` (202): the record with its plan.
@@ -671,7 +689,8 @@ fn agent_restore(status: &str, plan_status: &str, decided: bool) -> Value {
             { "at": "2026-11-26T10:15:03Z", "action": "component_applied", "component": "trk" }
         ],
         "changed": [safety, "/srv/maestro/tracker/data", "/srv/maestro/tracker/tracker.ini"],
-        "commit_decided": decided, "errors": [], "notes": [], "heuristic": []
+        "commit_decided": decided, "errors": [], "notes": [], "heuristic": [],
+        "undo_available": false, "safety_copy_bytes": 0
     })
 }
 
