@@ -297,7 +297,8 @@ impl utoipa::IntoResponses for UndoProblems {
     params(("id" = JobId, Path, description = "The restore to undo", example = "R20261126T101500Z")),
     responses(
         (status = 202, description = "Started: the undo's record (status `running`, `undo_of`)", body = RestoreRecord,
-            headers(("Location" = String, description = "The undo's URL"))),
+            headers(("Location" = String, description = "The undo's URL")),
+            example = json!(super::examples::restore_undo_running())),
         AuthProblems, RestoreIdProblems, UndoProblems,
     )
 )]
@@ -329,7 +330,8 @@ pub async fn undo_restore(
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Restore ID", example = "R20261126T101500Z")),
     responses(
-        (status = 200, description = "Discarded: the restore's record", body = RestoreRecord),
+        (status = 200, description = "Discarded: the restore's record", body = RestoreRecord,
+            example = json!(super::examples::restore_copy_discarded())),
         AuthProblems, RestoreIdProblems, UndoProblems,
     )
 )]
