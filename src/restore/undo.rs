@@ -319,3 +319,142 @@ pub fn discard(c: &ComponentRestore) -> Result<bool, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Profile;
+    use chrono::Utc;
+
+    fn component(name: &str, status: ComponentState, kept: bool) -> ComponentRestore {
+        ComponentRestore {
+            name: name.into(),
+            profile: Profile::Custom,
+            home: format!("/h/{name}"),
+            source_folder: format!("/h/{name}/backup"),
+            origin: FolderOrigin::Slot,
+            slot: Some("backup".into()),
+            layout: Layout::Items,
+            safety_folder: format!("/h/{name}/.pre-restore-R1"),
+            remove: vec![],
+            copy: vec![],
+            edit: vec![],
+            skip: vec![],
+            create_dirs: vec![],
+            status,
+            started_at: None,
+            finished_at: None,
+            files: 0,
+            bytes: 0,
+            files_cloned: 0,
+            bytes_cloned: 0,
+            errors: vec![],
+            folder_times: vec![],
+            agent: None,
+            safety_created: None,
+            moved_aside: vec![],
+            copy_started: vec![],
+            created_dirs: vec![],
+            undo: None,
+            safety_copy: kept.then(|| SafetyCopy {
+                bytes: 7,
+                kept_at: Utc::now(),
+                discarded_at: None,
+                discarded_because: None,
+            }),
+        }
+    }
+
+    fn restore(id: &str, status: RestoreStatus, comps: Vec<ComponentRestore>) -> RestoreRecord {
+        let mut r = RestoreRecord::blank(id, "B", status, Utc::now());
+        r.components = comps;
+        r
+    }
+
+    fn why(rec: &RestoreRecord, others: &[RestoreRecord]) -> Option<UndoRefusal> {
+        blocker(rec, others.iter()).map(|b| b.why)
+    }
+
+    #[test]
+    fn what_blocks_an_undo() {
+        use ComponentState as C;
+        use RestoreStatus as S;
+        let done = restore(
+            "R1",
+            S::Succeeded,
+            vec![
+                component("hub", C::Restored, true),
+                component("lui", C::Restored, true),
+            ],
+        );
+        assert_eq!(why(&done, &[]), None);
+        // Later restores of another component, rolled back ones, dry runs and earlier ones
+        // change nothing of it.
+        let mut dry = restore("R3", S::Planned, vec![component("hub", C::Pending, false)]);
+        dry.dry_run = true;
+        let others = [
+            restore(
+                "R0",
+                S::Succeeded,
+                vec![component("hub", C::Restored, true)],
+            ),
+            restore(
+                "R2",
+                S::Succeeded,
+                vec![component("trk", C::Restored, true)],
+            ),
+            dry,
+            restore(
+                "R4",
+                S::Failed,
+                vec![component("lui", C::RolledBack, false)],
+            ),
+            restore(
+                "R5",
+                S::Interrupted,
+                vec![component("hub", C::Pending, false)],
+            ),
+        ];
+        assert_eq!(why(&done, &others), None);
+        // A later restore that is running, succeeded, or did not put it back completely.
+        for (status, state) in [
+            (S::Running, C::Pending),
+            (S::Succeeded, C::Restored),
+            (S::Failed, C::RollbackIncomplete),
+        ] {
+            let later = restore("R6", status, vec![component("lui", state, false)]);
+            assert_eq!(
+                why(&done, &[later]),
+                Some(UndoRefusal::Superseded),
+                "{status:?}"
+            );
+        }
+        // The copy discarded, or never kept.
+        let mut discarded = done.clone();
+        if let Some(k) = discarded.components[1].safety_copy.as_mut() {
+            k.discarded_at = Some(Utc::now());
+        }
+        assert_eq!(why(&discarded, &[]), Some(UndoRefusal::SafetyCopyGone));
+        let mut none = done.clone();
+        none.components[0].safety_copy = None;
+        assert_eq!(why(&none, &[]), Some(UndoRefusal::SafetyCopyGone));
+        // Not undoable at all.
+        let mut remote = done.clone();
+        remote.components[0].agent = Some("https://agent.example".into());
+        assert_eq!(why(&remote, &[]), Some(UndoRefusal::NotUndoable));
+        let failed = restore("R1", S::Failed, done.components.clone());
+        assert_eq!(why(&failed, &[]), Some(UndoRefusal::NotUndoable));
+        let mut dry = done.clone();
+        dry.dry_run = true;
+        assert_eq!(why(&dry, &[]), Some(UndoRefusal::NotUndoable));
+        // The computed fields.
+        let mut shown = discarded.clone();
+        annotate(&mut shown, std::iter::empty());
+        assert!(!shown.undo_available);
+        assert!(shown.undo_unavailable_because.is_some());
+        assert_eq!(
+            shown.safety_copy_bytes, 7,
+            "only the copy still kept counts"
+        );
+    }
+}
