@@ -253,12 +253,15 @@ fn full_cycle_restores_latest_and_older_set_exactly() {
         "edited",
         "component_applied",
         "commit_decided",
-        "kept_safety_folder",
         "finished",
     ] {
         assert!(acts.contains(&a.to_string()), "no {a} step: {acts:?}");
     }
     assert_eq!(rec["undo_available"], true, "{rec:#}");
+    let first = rec["id"].as_str().unwrap().to_string();
+    for c in rec["components"].as_array().unwrap() {
+        assert!(c["safety_copy"]["bytes"].as_u64().unwrap() > 0, "{c}");
+    }
     let changed: Vec<&str> = rec["changed"]
         .as_array()
         .unwrap()
@@ -294,8 +297,17 @@ fn full_cycle_restores_latest_and_older_set_exactly() {
         b"lui=local\n"
     );
     assert_eq!(rec["components"][0]["slot"], "backup1");
-    assert!(
-        actions(&rec).contains(&"discarded_safety_folder".to_string()),
+    let discarded = rec["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["action"] == "removed_safety_folder"
+                && s["detail"].as_str().unwrap_or("").contains(&first)
+        })
+        .count();
+    assert_eq!(
+        discarded, 3,
         "the first restore's copies are discarded: {rec:#}"
     );
     assert_eq!(outside_items(&s), outside);

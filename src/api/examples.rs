@@ -494,7 +494,6 @@ fn restore(dry_run: bool, status: &str) -> Value {
             json!({ "at": "2026-11-26T10:15:05Z", "action": "copied", "component": "lui", "path": "/srv/maestro/lui/luidata", "detail": format!("from {source}/luidata") }),
             json!({ "at": "2026-11-26T10:15:06Z", "action": "component_applied", "component": "lui" }),
             json!({ "at": "2026-11-26T10:15:06Z", "action": "commit_decided" }),
-            json!({ "at": "2026-11-26T10:15:06Z", "action": "kept_safety_folder", "component": "lui", "path": format!("/srv/maestro/lui/.pre-restore-{RESTORE_ID}"), "detail": "52428800 bytes, kept for an undo" }),
             json!({ "at": "2026-11-26T10:15:06Z", "action": "finished", "detail": "succeeded" }),
         ]);
     }
@@ -513,19 +512,11 @@ fn restore(dry_run: bool, status: &str) -> Value {
         "commit_decided": done,
         "errors": [],
         "notes": [LUI_NOTE],
-        "heuristic": [],
-        "undo_available": done,
-        "undo_unavailable_because": if done { Value::Null } else if dry_run {
-            json!("a dry run changed nothing")
-        } else {
-            json!(format!("only a succeeded restore can be undone; this one is {status}"))
-        },
-        "safety_copy_bytes": if done { 52_428_800 } else { 0 }
+        "heuristic": []
     });
     if done {
-        if let Some(o) = rec.as_object_mut() {
-            o.remove("undo_unavailable_because");
-        }
+        rec["undo_available"] = json!(true);
+        rec["safety_copy_bytes"] = json!(52_428_800);
     }
     rec
 }
@@ -586,10 +577,7 @@ pub fn restore_undo_running() -> Value {
             { "at": "2026-11-26T11:15:00Z", "action": "verified", "component": "lui", "path": safety, "detail": "every entry to copy back is the one the restore moved there" }
         ],
         "changed": [], "commit_decided": false, "errors": [], "notes": [], "heuristic": [],
-        "undo_of": RESTORE_ID,
-        "undo_available": false,
-        "undo_unavailable_because": "only a succeeded restore can be undone; this one is running",
-        "safety_copy_bytes": 0
+        "undo_of": RESTORE_ID
     })
 }
 
@@ -598,9 +586,11 @@ pub fn restore_copy_discarded() -> Value {
     let mut r = restore_succeeded();
     r["components"][0]["safety_copy"]["discarded_at"] = json!("2026-11-27T08:00:00Z");
     r["components"][0]["safety_copy"]["discarded_because"] = json!("deleted by the operator");
-    r["undo_available"] = json!(false);
+    if let Some(o) = r.as_object_mut() {
+        o.remove("undo_available");
+        o.remove("safety_copy_bytes");
+    }
     r["undo_unavailable_because"] = json!("the safety copy of component lui was discarded at 2026-11-27T08:00:00+00:00: deleted by the operator");
-    r["safety_copy_bytes"] = json!(0);
     r
 }
 
@@ -748,8 +738,7 @@ fn agent_restore(status: &str, plan_status: &str, decided: bool) -> Value {
             { "at": "2026-11-26T10:15:03Z", "action": "component_applied", "component": "trk" }
         ],
         "changed": [safety, "/srv/maestro/tracker/data", "/srv/maestro/tracker/tracker.ini"],
-        "commit_decided": decided, "errors": [], "notes": [], "heuristic": [],
-        "undo_available": false, "safety_copy_bytes": 0
+        "commit_decided": decided, "errors": [], "notes": [], "heuristic": []
     })
 }
 

@@ -137,27 +137,29 @@ impl Inner {
     /// After restore `r` succeeded: the kept safety copies of earlier restores of its
     /// components are discarded; for an undo, the home folders get back their times from
     /// before the undone restore. Returns a step per discarded copy, for `r`'s record.
-    fn after_success(&self, r: &RestoreRecord) -> Vec<(String, String)> {
+    fn after_success(&self, r: &RestoreRecord) -> Vec<(String, String, String)> {
         let mut discarded = Vec::new();
-        let earlier: Vec<(String, Vec<String>)> = lock(&self.records)
+        type Kept = Vec<(String, String)>;
+        let earlier: Vec<(String, Kept)> = lock(&self.records)
             .oldest_first()
             .filter(|p| p.id < r.id)
             .map(|p| {
-                let names = p
+                let kept = p
                     .components
                     .iter()
                     .filter(|c| c.safety_copy.as_ref().is_some_and(|k| k.is_kept()))
                     .filter(|c| r.components.iter().any(|rc| rc.name == c.name))
-                    .map(|c| c.name.clone())
+                    .map(|c| (c.name.clone(), c.safety_folder.clone()))
                     .collect();
-                (p.id.clone(), names)
+                (p.id.clone(), kept)
             })
-            .filter(|(_, names): &(String, Vec<String>)| !names.is_empty())
+            .filter(|(_, kept): &(String, Kept)| !kept.is_empty())
             .collect();
-        for (pid, names) in earlier {
+        for (pid, kept) in earlier {
             let because = format!("the later restore {} of it succeeded", r.id);
+            let names: Vec<String> = kept.iter().map(|(n, _)| n.clone()).collect();
             match self.discard_copies(&pid, &names, &because) {
-                Ok(_) => discarded.extend(names.into_iter().map(|n| (n, pid.clone()))),
+                Ok(_) => discarded.extend(kept.into_iter().map(|(n, f)| (n, pid.clone(), f))),
                 Err(e) => {
                     tracing::warn!(restore = %pid, error = %e, "a superseded safety copy was kept")
                 }
@@ -867,15 +869,18 @@ impl super::runner::Job for RestoreJob {
         }
         let r = self.journal.snapshot();
         if r.status == S::Succeeded {
-            for (name, pid) in self.inner.after_success(&r) {
+            for (name, pid, folder) in self.inner.after_success(&r) {
                 self.journal
                     .update_or_log("a discarded safety copy", &mut |rec| {
                         rec.step(
-                            StepAction::DiscardedSafetyFolder,
+                            StepAction::RemovedSafetyFolder,
                             Some(&name),
+                            Some(&folder),
                             None,
-                            None,
-                            Some(format!("the safety copy of restore {pid}")),
+                            Some(format!(
+                                "the kept safety copy of restore {pid}, discarded as this \
+                                 restore of {name} succeeded"
+                            )),
                         )
                     });
             }

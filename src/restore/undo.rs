@@ -145,12 +145,16 @@ pub fn blocker<'a>(
     None
 }
 
-/// Fills in the computed fields of `rec` (`undo_available`, `undo_unavailable_because`,
-/// `safety_copy_bytes`) from it and the other records.
+/// Fills in the computed fields of `rec` (`undo_available`, `undo_unavailable_because` for a
+/// succeeded restore, `safety_copy_bytes`) from it and the other records. Absent when false,
+/// none or 0, so a record with nothing to undo reads as before.
 pub fn annotate<'a>(rec: &mut RestoreRecord, others: impl Iterator<Item = &'a RestoreRecord>) {
     let b = blocker(rec, others);
     rec.undo_available = b.is_none();
-    rec.undo_unavailable_because = b.map(|b| b.message);
+    // Said only where an undo would be expected: a succeeded restore.
+    rec.undo_unavailable_because = b
+        .filter(|_| rec.status == RestoreStatus::Succeeded && !rec.dry_run)
+        .map(|b| b.message);
     rec.safety_copy_bytes = rec
         .components
         .iter()

@@ -312,13 +312,10 @@ pub enum StepAction {
     ComponentApplied,
     /// Every component is applied: the restore will complete (also after a crash).
     CommitDecided,
-    /// A safety folder was removed (after success) or emptied (after a rollback).
+    /// A safety folder was removed (after success), emptied (after a rollback), or the kept
+    /// safety folder of an earlier restore was discarded as this one succeeded (`detail` names
+    /// that restore).
     RemovedSafetyFolder,
-    /// A safety folder was kept after success, so the restore can be undone.
-    KeptSafetyFolder,
-    /// The kept safety folder of an earlier restore (`detail` names it) was discarded, as
-    /// this restore of the component succeeded.
-    DiscardedSafetyFolder,
     /// Rollback: a copied-in path was removed.
     RemovedCopy,
     /// Rollback: a path was moved back from the safety folder.
@@ -405,14 +402,16 @@ pub struct RestoreRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "R20261126T101500Z")]
     pub undo_of: Option<String>,
-    /// Whether `POST /restores/{id}/undo` would be accepted now (computed when read).
-    #[serde(default)]
+    /// True when `POST /restores/{id}/undo` would be accepted now (computed when read);
+    /// absent when it would not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub undo_available: bool,
-    /// Why it would not (computed when read); absent when it would.
+    /// For a succeeded restore that cannot be undone: why (computed when read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo_unavailable_because: Option<String>,
-    /// Bytes the kept safety copies of this restore hold (computed when read).
-    #[serde(default)]
+    /// Bytes the kept safety copies of this restore hold (computed when read); absent when
+    /// none is kept.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub safety_copy_bytes: u64,
 }
 

@@ -270,15 +270,6 @@ fn keep_safety_folder(journal: &dyn Journal<RestoreRecord>, c: &ComponentRestore
     };
     let name = c.name.clone();
     journal.update_or_log("a component's end", &mut |r| {
-        if let Some(k) = &kept {
-            r.step(
-                StepAction::KeptSafetyFolder,
-                Some(&name),
-                Some(&c.safety_folder),
-                None,
-                Some(format!("{} bytes, kept for an undo", k.bytes)),
-            );
-        }
         if let Some(p) = &problem {
             r.notes.push(format!("{name}: {p}"));
         }
