@@ -243,6 +243,9 @@ problem_codes! {
     VerificationNotFound = "verification_not_found", NotFound, "No verification with this ID for this backup set.";
     RestoreNotFound = "restore_not_found", NotFound, "No restore with this ID.";
     HomeNotRestorable = "home_not_restorable", Conflict, "A component's home is in a state no restore can work on.";
+    UndoUnavailable = "undo_unavailable", Conflict, "The restore cannot be undone: a dry run, not succeeded, or with remote components.";
+    RestoreSuperseded = "restore_superseded", Conflict, "A later restore or undo changed a component of this restore: it cannot be undone.";
+    SafetyCopyGone = "safety_copy_gone", Conflict, "The restore's safety copy was discarded (or never kept, or changed since): it cannot be undone.";
     AgentUnreachable = "agent_unreachable", Conflict, "A remote component's agent did not answer (or answered no usable result).";
     AgentRefused = "agent_refused", Validation, "A remote component's agent refused the call (token, role, component or settings); `errors` names the component.";
     HookProcessNotFound = "hook_process_not_found", NotFound, "No hook process with this ID.";

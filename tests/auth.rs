@@ -49,6 +49,16 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
         (Method::POST, "/api/v1/restores", "admin"),
         (Method::GET, "/api/v1/restores", "viewer"),
         (Method::GET, "/api/v1/restores/R20261126T101500Z", "viewer"),
+        (
+            Method::POST,
+            "/api/v1/restores/R20261126T101500Z/undo",
+            "admin",
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/restores/R20261126T101500Z/safety-copy",
+            "admin",
+        ),
         (Method::GET, "/api/v1/backup-sets", "viewer"),
         (Method::POST, "/api/v1/backup-sets/import", "admin"),
         (

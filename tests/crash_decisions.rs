@@ -214,12 +214,11 @@ fn a_panic_after_the_restore_decision_completes_the_restore() {
     }
     assert!(s.home("hub").join("hubreg").is_dir());
     assert!(!s.home("trk").join("data/stray.dat").exists());
-    poll("safety folders removed", Duration::from_secs(20), || {
-        COMPONENTS
-            .iter()
-            .all(|c| safety_folders(&s.home(c)).is_empty())
-            .then_some(())
-    });
+    // Completed like any commit: each component keeps its safety folder, for an undo.
+    for c in COMPONENTS {
+        assert_eq!(safety_folders(&s.home(c)).len(), 1, "{c}");
+    }
+    assert_eq!(rec["undo_available"], true, "{rec:#}");
     all_slots_verify(&s);
 }
 

@@ -117,11 +117,13 @@ fn items_equal(s: &Setup, c: &str, items: &[&str], folder: &Path) {
         std::fs::metadata(folder.join(rel)).unwrap().ino(),
         "{c}: a restored file is a hard link into the backup"
     );
-    // Retired at the commit, deleted right after the restore is final.
-    poll(
-        &format!("{c}: safety folder removed"),
-        std::time::Duration::from_secs(20),
-        || safety_folders(&home).is_empty().then_some(()),
+    // The newest restore keeps its safety folder (it can be undone); an earlier restore's
+    // was discarded when this one succeeded.
+    assert_eq!(
+        safety_folders(&home).len(),
+        1,
+        "{c}: {:?}",
+        safety_folders(&home)
     );
 }
 
@@ -251,10 +253,14 @@ fn full_cycle_restores_latest_and_older_set_exactly() {
         "edited",
         "component_applied",
         "commit_decided",
-        "removed_safety_folder",
         "finished",
     ] {
         assert!(acts.contains(&a.to_string()), "no {a} step: {acts:?}");
+    }
+    assert_eq!(rec["undo_available"], true, "{rec:#}");
+    let first = rec["id"].as_str().unwrap().to_string();
+    for c in rec["components"].as_array().unwrap() {
+        assert!(c["safety_copy"]["bytes"].as_u64().unwrap() > 0, "{c}");
     }
     let changed: Vec<&str> = rec["changed"]
         .as_array()
@@ -291,6 +297,19 @@ fn full_cycle_restores_latest_and_older_set_exactly() {
         b"lui=local\n"
     );
     assert_eq!(rec["components"][0]["slot"], "backup1");
+    let discarded = rec["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["action"] == "removed_safety_folder"
+                && s["detail"].as_str().unwrap_or("").contains(&first)
+        })
+        .count();
+    assert_eq!(
+        discarded, 3,
+        "the first restore's copies are discarded: {rec:#}"
+    );
     assert_eq!(outside_items(&s), outside);
     all_slots_verify(&s);
 }

@@ -445,7 +445,7 @@ pub fn restore_dry_run_request() -> Value {
 
 fn lui_plan(status: &str, origin: &str, source: &str) -> Value {
     let done = status == "restored";
-    json!({
+    let mut plan = json!({
         "name": "lui", "profile": "maestro-lui", "home": "/srv/maestro/lui",
         "source_folder": source, "origin": origin,
         "slot": if origin == "slot" { json!("backup") } else { Value::Null },
@@ -465,7 +465,11 @@ fn lui_plan(status: &str, origin: &str, source: &str) -> Value {
         "files": if done { 4 } else { 0 }, "bytes": if done { 52_428_800 } else { 0 },
         "errors": [],
         "folder_times": [{ "path": "/srv/maestro/lui", "mtime_s": 1_795_680_000, "mtime_ns": 0 }]
-    })
+    });
+    if done {
+        plan["safety_copy"] = json!({ "bytes": 52_428_800, "kept_at": "2026-11-26T10:15:06Z" });
+    }
+    plan
 }
 
 const LUI_NOTE: &str = "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line";
@@ -494,7 +498,7 @@ fn restore(dry_run: bool, status: &str) -> Value {
         ]);
     }
     let plan_status = if done { "restored" } else { "pending" };
-    json!({
+    let mut rec = json!({
         "id": RESTORE_ID, "backup_id": BACKUP_ID, "dry_run": dry_run, "status": status,
         "requested_components": ["lui"],
         "source_folders": if dry_run { json!({ "lui": source }) } else { json!({}) },
@@ -509,7 +513,12 @@ fn restore(dry_run: bool, status: &str) -> Value {
         "errors": [],
         "notes": [LUI_NOTE],
         "heuristic": []
-    })
+    });
+    if done {
+        rec["undo_available"] = json!(true);
+        rec["safety_copy_bytes"] = json!(52_428_800);
+    }
+    rec
 }
 
 /// `POST /restores` (202): the record with its plan.
@@ -525,6 +534,64 @@ pub fn restore_planned() -> Value {
 /// `GET /restores/{id}`.
 pub fn restore_succeeded() -> Value {
     restore(false, "succeeded")
+}
+
+/// `POST /restores/{id}/undo` (202): the undo's record, copying lui back from the safety
+/// folder of the restore it undoes.
+pub fn restore_undo_running() -> Value {
+    let undo_id = "R20261126T111500Z";
+    let safety = format!("/srv/maestro/lui/.pre-restore-{RESTORE_ID}");
+    let home = "/srv/maestro/lui";
+    let component = json!({
+            "name": "lui", "profile": "maestro-lui", "home": home,
+            "source_folder": safety, "origin": "safety_copy", "slot": null, "layout": "items",
+            "safety_folder": format!("{home}/.pre-restore-{undo_id}"),
+            "remove": [format!("{home}/lui.ini"), format!("{home}/luidata"), format!("{home}/registry")],
+            "copy": [
+                { "from": format!("{safety}/lui.ini"), "to": format!("{home}/lui.ini"), "kind": "file" },
+                { "from": format!("{safety}/luidata"), "to": format!("{home}/luidata"), "kind": "folder" },
+                { "from": format!("{safety}/registry"), "to": format!("{home}/registry"), "kind": "folder" }
+            ],
+            "edit": [], "skip": [], "create_dirs": [], "status": "pending",
+            "started_at": null, "finished_at": null, "files": 0, "bytes": 0, "errors": [],
+            "folder_times": [{ "path": home, "mtime_s": 1_795_683_306, "mtime_ns": 0 }],
+            "undo": {
+                "remove": [format!("{home}/lui.ini"), format!("{home}/luidata"), format!("{home}/registry")],
+                "sources": [
+                    { "path": format!("{safety}/lui.ini"), "dev": 2049, "ino": 131_075, "kind": "file" },
+                    { "path": format!("{safety}/luidata"), "dev": 2049, "ino": 131_076, "kind": "folder" },
+                    { "path": format!("{safety}/registry"), "dev": 2049, "ino": 131_090, "kind": "folder" }
+                ],
+                "folder_times": [{ "path": home, "mtime_s": 1_795_680_000, "mtime_ns": 0 }]
+            }
+    });
+    json!({
+        "id": undo_id, "backup_id": BACKUP_ID, "dry_run": false, "status": "running",
+        "requested_components": ["lui"], "source_folders": {},
+        "created_at": "2026-11-26T11:15:00Z", "started_at": "2026-11-26T11:15:00Z",
+        "finished_at": null,
+        "verification": [{ "component": "lui", "folder": safety, "ok": true, "problems": [] }],
+        "components": [component],
+        "steps": [
+            { "at": "2026-11-26T11:15:00Z", "action": "planned", "detail": format!("undo of restore {RESTORE_ID}: 1 component(s) from its safety folders") },
+            { "at": "2026-11-26T11:15:00Z", "action": "verified", "component": "lui", "path": safety, "detail": "every entry to copy back is the one the restore moved there" }
+        ],
+        "changed": [], "commit_decided": false, "errors": [], "notes": [], "heuristic": [],
+        "undo_of": RESTORE_ID
+    })
+}
+
+/// `DELETE /restores/{id}/safety-copy` (200): the restore, its copy discarded.
+pub fn restore_copy_discarded() -> Value {
+    let mut r = restore_succeeded();
+    r["components"][0]["safety_copy"]["discarded_at"] = json!("2026-11-27T08:00:00Z");
+    r["components"][0]["safety_copy"]["discarded_because"] = json!("deleted by the operator");
+    if let Some(o) = r.as_object_mut() {
+        o.remove("undo_available");
+        o.remove("safety_copy_bytes");
+    }
+    r["undo_unavailable_because"] = json!("the safety copy of component lui was discarded at 2026-11-27T08:00:00+00:00: deleted by the operator");
+    r
 }
 
 /// `GET /restores`.
@@ -858,6 +925,8 @@ mod tests {
         same::<RestoreRecord>("restore running", restore_running());
         same::<RestoreRecord>("restore planned", restore_planned());
         same::<RestoreRecord>("restore succeeded", restore_succeeded());
+        same::<RestoreRecord>("undo running", restore_undo_running());
+        same::<RestoreRecord>("restore copy discarded", restore_copy_discarded());
         same::<ComponentRestore>("agent plan", agent_restore_plan());
         same::<RestoreRecord>("agent applied", agent_restore_applied());
         same::<RestoreRecord>("agent committed", agent_restore_committed());

@@ -9,7 +9,9 @@
 //! plan) and `Location`; a dry run answers 200 with its final record (status `planned`), also
 //! kept and readable at its `Location`.
 
-use actix_web::{get, http::header, post, web, HttpResponse};
+use std::collections::BTreeMap;
+
+use actix_web::{delete, get, http::header, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,14 +22,17 @@ use super::{
 };
 use crate::auth::{Admin, Viewer};
 use crate::error::{ApiError, Code, FieldError};
-use crate::jobs::restore::Restorer;
+use crate::jobs::restore::{Restorer, UndoError};
 use crate::restore::record::is_restore_id;
+use crate::restore::undo::UndoRefusal;
 use crate::restore::{Refusal, RestoreRecord, RestoreRefused, RestoreRequest, RestoreStatus};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start_restore)
         .service(list_restores)
-        .service(get_restore);
+        .service(get_restore)
+        .service(undo_restore)
+        .service(delete_safety_copy);
 }
 
 /// A page of restores, newest first.
@@ -204,4 +209,142 @@ pub async fn get_restore(
         .get(&id)
         .map(|r| HttpResponse::Ok().json(r))
         .ok_or_else(|| ApiError::coded(Code::RestoreNotFound, format!("no restore {id}")))
+}
+
+fn undo_error(e: UndoError) -> ApiError {
+    match e {
+        UndoError::NotFound(id) => {
+            ApiError::coded(Code::RestoreNotFound, format!("no restore {id}"))
+        }
+        UndoError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
+        UndoError::Refused(b) => ApiError::coded(
+            match b.why {
+                UndoRefusal::NotUndoable => Code::UndoUnavailable,
+                UndoRefusal::Superseded => Code::RestoreSuperseded,
+                UndoRefusal::SafetyCopyGone => Code::SafetyCopyGone,
+                UndoRefusal::Home => Code::HomeNotRestorable,
+            },
+            b.message,
+        ),
+        UndoError::NotOurs(m) => ApiError::conflict(m),
+        UndoError::Io(m) => ApiError::new(crate::error::ProblemKind::Unavailable, m),
+    }
+}
+
+/// The 409 and 503 of `POST /restores/{id}/undo` and `DELETE /restores/{id}/safety-copy`.
+pub struct UndoProblems;
+
+impl utoipa::IntoResponses for UndoProblems {
+    fn responses() -> BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>
+    {
+        let p = super::problems::problem_response;
+        BTreeMap::from([
+            (
+                "409".to_string(),
+                p(
+                    "A backup or restore runs (`job_running`); the restore cannot be undone: a \
+                     dry run, not succeeded or with remote components (`undo_unavailable`), a \
+                     later restore or undo changed a component (`restore_superseded`), its \
+                     safety copy was discarded or changed (`safety_copy_gone`); a home is in a \
+                     state no restore can work on (`home_not_restorable`); a folder at the \
+                     safety folder's name is not the restore's (`conflict`)",
+                    &[
+                        ApiError::busy("restore", "R20261126T111500Z"),
+                        ApiError::coded(
+                            Code::UndoUnavailable,
+                            "only a succeeded restore can be undone; this one is failed",
+                        ),
+                        ApiError::coded(
+                            Code::RestoreSuperseded,
+                            "the later restore R20261127T090000Z changed component lui",
+                        ),
+                        ApiError::coded(
+                            Code::SafetyCopyGone,
+                            "the safety copy of component lui was discarded at \
+                             2026-11-27T09:00:00+00:00: deleted by the operator",
+                        ),
+                    ],
+                ),
+            ),
+            (
+                "503".to_string(),
+                p(
+                    "The undo could not be recorded (state folder not writable) (`unavailable`)",
+                    &[ApiError::new(
+                        crate::error::ProblemKind::Unavailable,
+                        "could not record the undo: No space left on device (os error 28)",
+                    )],
+                ),
+            ),
+        ])
+    }
+}
+
+/// Undo a restore
+///
+/// Puts every component of a succeeded restore back exactly as it was before it (admin):
+/// content, modes, modification times, symbolic links and empty folders, copied back from the
+/// restore's kept safety folders. The undo is a restore job of its own (202 + `Location`, poll
+/// `GET /restores/{id}` of the undo): its record has `undo_of` naming the restore undone; it
+/// moves what the restore put into the homes into its own safety folder first, and any failure
+/// (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
+/// discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
+/// runs, for a dry run, a restore that did not succeed or had remote components, once a later
+/// restore or undo changed one of its components, or when its safety copy was discarded.
+#[utoipa::path(
+    tag = "restores",
+    security(("bearer" = [])),
+    params(("id" = JobId, Path, description = "The restore to undo", example = "R20261126T101500Z")),
+    responses(
+        (status = 202, description = "Started: the undo's record (status `running`, `undo_of`)", body = RestoreRecord,
+            headers(("Location" = String, description = "The undo's URL")),
+            example = json!(super::examples::restore_undo_running())),
+        AuthProblems, RestoreIdProblems, UndoProblems,
+    )
+)]
+#[post("/restores/{id}/undo")]
+pub async fn undo_restore(
+    _: Admin,
+    restorer: web::Data<Restorer>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_restore_id(&id)?;
+    let record = restorer
+        .undo_async(id.into_inner())
+        .await
+        .map_err(undo_error)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/api/v1/restores/{}", record.id)))
+        .json(record))
+}
+
+/// Discard a restore's safety copy
+///
+/// Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
+/// the folder the restore's record names; the disk space is freed and the restore can no
+/// longer be undone. Answers the restore's record (`undo_available` false,
+/// `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
+/// (`safety_copy_gone`).
+#[utoipa::path(
+    tag = "restores",
+    security(("bearer" = [])),
+    params(("id" = JobId, Path, description = "Restore ID", example = "R20261126T101500Z")),
+    responses(
+        (status = 200, description = "Discarded: the restore's record", body = RestoreRecord,
+            example = json!(super::examples::restore_copy_discarded())),
+        AuthProblems, RestoreIdProblems, UndoProblems,
+    )
+)]
+#[delete("/restores/{id}/safety-copy")]
+pub async fn delete_safety_copy(
+    _: Admin,
+    restorer: web::Data<Restorer>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_restore_id(&id)?;
+    let record = restorer
+        .discard_safety_copy_async(id.into_inner())
+        .await
+        .map_err(undo_error)?;
+    Ok(HttpResponse::Ok().json(record))
 }

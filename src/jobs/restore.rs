@@ -16,9 +16,10 @@ use crate::engine::faults::Faults;
 use crate::engine::participation::HeuristicLog;
 use crate::restore::apply::{self, Journal};
 use crate::restore::record::{self, RestoreStatus as S};
+use crate::restore::record::{FolderCheck, StepAction};
 use crate::restore::{
-    check_request, plan, prepare, recovery, remote, RestoreRecord, RestoreRefused, RestoreRequest,
-    RestoreStatus,
+    check_request, plan, prepare, recovery, remote, undo, RestoreRecord, RestoreRefused,
+    RestoreRequest, RestoreStatus,
 };
 use crate::sets::Sets;
 use crate::toolkit::fsutil::IoError;
@@ -35,6 +36,31 @@ pub enum RestoreError {
     Io(String),
 }
 
+/// Why an undo or the deletion of a safety copy was refused. Nothing was changed on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum UndoError {
+    #[error("no restore {0}")]
+    NotFound(String),
+    #[error("a {kind} is already running: {id}")]
+    Busy { kind: JobKind, id: String },
+    #[error("{}", .0.message)]
+    Refused(undo::Blocked),
+    /// A safety folder at the recorded name is not the one the restore made.
+    #[error("{0}")]
+    NotOurs(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<LockError> for UndoError {
+    fn from(e: LockError) -> UndoError {
+        match e {
+            LockError::Busy { kind, id } => UndoError::Busy { kind, id },
+            other => UndoError::Io(other.to_string()),
+        }
+    }
+}
+
 struct Inner {
     state_dir: PathBuf,
     engine: BackupJobs,
@@ -47,6 +73,107 @@ struct Inner {
     /// The journals of restores running as jobs: a change from outside the job (a heuristic
     /// outcome) goes through the job's own record, never over it.
     live: Mutex<BTreeMap<String, Weak<RestoreJournal>>>,
+}
+
+impl Inner {
+    /// Marks the kept safety copies of components `names` of restore `id` discarded
+    /// (`because`), durably, then deletes each folder the record proves the restore made
+    /// ([`undo::discard`]). Returns the folders left alone; `Err`: the record could not be
+    /// saved (nothing was deleted). A copy discarded already is deleted again only if it is
+    /// still there (a crash in between).
+    fn discard_copies(
+        &self,
+        id: &str,
+        names: &[String],
+        because: &str,
+    ) -> Result<Vec<String>, String> {
+        let to_delete: Vec<record::ComponentRestore> = {
+            let _w = lock(&self.write_lock);
+            let mut records = lock(&self.records);
+            let Some(rec) = records.get_mut(id) else {
+                return Ok(vec![]);
+            };
+            let mut next = rec.clone();
+            let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
+            let mut changed = false;
+            for c in next
+                .components
+                .iter_mut()
+                .filter(|c| names.contains(&c.name))
+            {
+                if let Some(k) = c.safety_copy.as_mut().filter(|k| k.is_kept()) {
+                    k.discarded_at = Some(now);
+                    k.discarded_because = Some(because.to_string());
+                    changed = true;
+                }
+            }
+            if changed {
+                record::save(&self.state_dir, &next).map_err(|e| {
+                    format!("could not record that the safety copy is discarded: {e}")
+                })?;
+                *rec = next.clone();
+            }
+            next.components
+                .into_iter()
+                .filter(|c| names.contains(&c.name) && c.safety_copy.is_some())
+                .collect()
+        };
+        let mut left = Vec::new();
+        for c in &to_delete {
+            match undo::discard(c) {
+                Ok(true) => {
+                    tracing::info!(restore = %id, component = %c.name, folder = %c.safety_folder, "discarded a kept safety copy")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(restore = %id, component = %c.name, error = %e, "a kept safety copy was not deleted");
+                    left.push(e);
+                }
+            }
+        }
+        Ok(left)
+    }
+
+    /// After restore `r` succeeded: the kept safety copies of earlier restores of its
+    /// components are discarded; for an undo, the home folders get back their times from
+    /// before the undone restore. Returns a step per discarded copy, for `r`'s record.
+    fn after_success(&self, r: &RestoreRecord) -> Vec<(String, String, String)> {
+        let mut discarded = Vec::new();
+        type Kept = Vec<(String, String)>;
+        let earlier: Vec<(String, Kept)> = lock(&self.records)
+            .oldest_first()
+            .filter(|p| p.id < r.id)
+            .map(|p| {
+                let kept = p
+                    .components
+                    .iter()
+                    .filter(|c| c.safety_copy.as_ref().is_some_and(|k| k.is_kept()))
+                    .filter(|c| r.components.iter().any(|rc| rc.name == c.name))
+                    .map(|c| (c.name.clone(), c.safety_folder.clone()))
+                    .collect();
+                (p.id.clone(), kept)
+            })
+            .filter(|(_, kept): &(String, Kept)| !kept.is_empty())
+            .collect();
+        for (pid, kept) in earlier {
+            let because = format!("the later restore {} of it succeeded", r.id);
+            let names: Vec<String> = kept.iter().map(|(n, _)| n.clone()).collect();
+            match self.discard_copies(&pid, &names, &because) {
+                Ok(_) => discarded.extend(kept.into_iter().map(|(n, f)| (n, pid.clone(), f))),
+                Err(e) => {
+                    tracing::warn!(restore = %pid, error = %e, "a superseded safety copy was kept")
+                }
+            }
+        }
+        if r.undo_of.is_some() {
+            for c in &r.components {
+                if let Some(u) = &c.undo {
+                    apply::set_folder_times(&u.folder_times);
+                }
+            }
+        }
+        discarded
+    }
 }
 
 /// The restore jobs. Cheap to clone; `Send + Sync`.
@@ -317,6 +444,7 @@ impl Restorer {
                 restorer.run_job(journal, Task::Flush, guard);
             }
         }
+        restorer.settle_kept_copies();
         restorer.warn_about_leftovers();
         Ok(restorer)
     }
@@ -384,6 +512,53 @@ impl Restorer {
         Ok(())
     }
 
+    /// At start-up, what a crash may have left half done with kept safety copies: a copy that a
+    /// later succeeded restore of its component superseded is discarded, and a copy recorded
+    /// discarded whose folder is still there is deleted (each only when the record proves the
+    /// restore made it).
+    fn settle_kept_copies(&self) {
+        let work: Vec<(String, Vec<String>, Option<String>)> = {
+            let records = lock(&self.inner.records);
+            records
+                .oldest_first()
+                .filter(|p| p.status == S::Succeeded)
+                .filter_map(|p| {
+                    let mut names = Vec::new();
+                    let mut because = None;
+                    for c in p.components.iter().filter(|c| c.safety_copy.is_some()) {
+                        let later = records.oldest_first().find(|l| {
+                            l.id > p.id
+                                && l.status == S::Succeeded
+                                && l.components.iter().any(|lc| lc.name == c.name)
+                        });
+                        let kept = c.safety_copy.as_ref().is_some_and(|k| k.is_kept());
+                        match later {
+                            Some(l) if kept => {
+                                because =
+                                    Some(format!("the later restore {} of it succeeded", l.id));
+                                names.push(c.name.clone());
+                            }
+                            _ if !kept && Path::new(&c.safety_folder).exists() => {
+                                names.push(c.name.clone())
+                            }
+                            _ if !kept && apply::retired_name(&c.safety_folder).exists() => {
+                                names.push(c.name.clone())
+                            }
+                            _ => {}
+                        }
+                    }
+                    (!names.is_empty()).then(|| (p.id.clone(), names, because))
+                })
+                .collect()
+        };
+        for (id, names, because) in work {
+            let because = because.unwrap_or_else(|| "discarded before a restart".into());
+            if let Err(e) = self.inner.discard_copies(&id, &names, &because) {
+                tracing::warn!(restore = %id, error = %e, "a safety copy to discard was kept");
+            }
+        }
+    }
+
     /// Logs safety folders no running restore will roll back (a rollback that could not
     /// finish, or a state folder that was lost): they hold a home's old items, so they are
     /// never removed automatically. Retired ones (their restore committed) are deleted.
@@ -410,6 +585,15 @@ impl Restorer {
                     }
                     continue;
                 }
+                let kept = records.get(id).is_some_and(|r| {
+                    r.status == S::Succeeded
+                        && r.components.iter().any(|c| {
+                            c.safety_copy.is_some() && Path::new(&c.safety_folder) == e.path()
+                        })
+                });
+                if kept {
+                    continue;
+                }
                 if records.get(id).is_none_or(|r| r.status != S::Running) {
                     tracing::warn!(
                         component = %spec.name,
@@ -424,11 +608,20 @@ impl Restorer {
 
     /// Every restore, newest first, paged.
     pub fn list(&self, q: &ListQuery<RestoreStatus>) -> (Vec<RestoreRecord>, Option<String>) {
-        lock(&self.inner.records).page(q, MAX_PAGE)
+        let records = lock(&self.inner.records);
+        let (mut page, next) = records.page(q, MAX_PAGE);
+        for r in &mut page {
+            undo::annotate(r, records.newest_first());
+        }
+        (page, next)
     }
 
+    /// Restore `id`, with whether it can be undone now.
     pub fn get(&self, id: &str) -> Option<RestoreRecord> {
-        lock(&self.inner.records).get(id).cloned()
+        let records = lock(&self.inner.records);
+        let mut r = records.get(id).cloned()?;
+        undo::annotate(&mut r, records.newest_first());
+        Some(r)
     }
 
     /// The newest succeeded restore that appended `RestoreFromBackup=<folder>` to component
@@ -502,6 +695,126 @@ impl Restorer {
         Ok(rec)
     }
 
+    /// [`Restorer::undo`] for async callers: on the runtime's blocking pool.
+    pub async fn undo_async(&self, id: String) -> Result<RestoreRecord, UndoError> {
+        let me = self.clone();
+        self.inner
+            .engine
+            .runner()
+            .blocking(move || me.undo(&id))
+            .await
+            .map_err(|e| UndoError::Io(e.to_string()))?
+    }
+
+    /// Starts the undo of restore `id` (see [`undo`]): a restore job of its own, under the job
+    /// lock, recorded with `undo_of`. Refused, changing nothing, while a job runs or when the
+    /// restore cannot be undone. Blocking.
+    pub fn undo(&self, id: &str) -> Result<RestoreRecord, UndoError> {
+        let uid = self.issue_id();
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Restore, &uid)?;
+        let undone = {
+            let records = lock(&self.inner.records);
+            let rec = records
+                .get(id)
+                .cloned()
+                .ok_or_else(|| UndoError::NotFound(id.to_string()))?;
+            if let Some(b) = undo::blocker(&rec, records.newest_first()) {
+                return Err(UndoError::Refused(b));
+            }
+            rec
+        };
+        let components = undo::plan_undo(&uid, &undone).map_err(UndoError::Refused)?;
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
+        let mut rec = RestoreRecord::blank(&uid, &undone.backup_id, S::Running, now);
+        rec.undo_of = Some(undone.id.clone());
+        rec.requested_components = Some(components.iter().map(|c| c.name.clone()).collect());
+        rec.started_at = Some(now);
+        rec.verification = components
+            .iter()
+            .map(|c| FolderCheck {
+                component: c.name.clone(),
+                folder: c.source_folder.clone(),
+                ok: true,
+                problems: vec![],
+            })
+            .collect();
+        rec.components = components;
+        rec.step(
+            StepAction::Planned,
+            None,
+            None,
+            None,
+            Some(format!(
+                "undo of restore {}: {} component(s) from its safety folders",
+                undone.id,
+                rec.components.len()
+            )),
+        );
+        for c in &rec.verification.clone() {
+            rec.step(
+                StepAction::Verified,
+                Some(&c.component),
+                Some(&c.folder),
+                None,
+                Some("every entry to copy back is the one the restore moved there".into()),
+            );
+        }
+        {
+            let _w = lock(&self.inner.write_lock);
+            record::save(&self.inner.state_dir, &rec)
+                .map_err(|e| UndoError::Io(format!("could not record the undo: {e}")))?;
+            lock(&self.inner.records).insert(rec.clone());
+        }
+        tracing::info!(restore = %uid, undo_of = %undone.id, "undo started");
+        let journal = RestoreJournal::new(self.inner.clone(), uid, true);
+        self.run_job(journal, Task::Apply, Some(guard));
+        Ok(rec)
+    }
+
+    /// [`Restorer::discard_safety_copy`] for async callers: on the runtime's blocking pool.
+    pub async fn discard_safety_copy_async(&self, id: String) -> Result<RestoreRecord, UndoError> {
+        let me = self.clone();
+        self.inner
+            .engine
+            .runner()
+            .blocking(move || me.discard_safety_copy(&id))
+            .await
+            .map_err(|e| UndoError::Io(e.to_string()))?
+    }
+
+    /// Discards every kept safety copy of restore `id` (the operator's `DELETE`), under the job
+    /// lock (an undo may be reading it). Refused when it keeps none. Blocking.
+    pub fn discard_safety_copy(&self, id: &str) -> Result<RestoreRecord, UndoError> {
+        let _guard = self.inner.engine.try_lock_exclusive(JobKind::Restore, id)?;
+        let rec = self
+            .get(id)
+            .ok_or_else(|| UndoError::NotFound(id.to_string()))?;
+        let kept: Vec<String> = rec
+            .components
+            .iter()
+            .filter(|c| c.safety_copy.as_ref().is_some_and(|k| k.is_kept()))
+            .map(|c| c.name.clone())
+            .collect();
+        if kept.is_empty() {
+            return Err(UndoError::Refused(undo::Blocked {
+                why: undo::UndoRefusal::SafetyCopyGone,
+                message: format!("restore {id} keeps no safety copy"),
+            }));
+        }
+        let errors = self
+            .inner
+            .discard_copies(id, &kept, "deleted by the operator")
+            .map_err(UndoError::Io)?;
+        if !errors.is_empty() {
+            return Err(UndoError::NotOurs(errors.join("; ")));
+        }
+        self.get(id)
+            .ok_or_else(|| UndoError::NotFound(id.to_string()))
+    }
+
     /// Blocks until the restore is final (or `timeout`); for tests.
     pub fn wait_blocking(&self, id: &str, timeout: std::time::Duration) -> Option<RestoreRecord> {
         let deadline = std::time::Instant::now() + timeout;
@@ -552,7 +865,25 @@ impl super::runner::Job for RestoreJob {
                 let r = self.journal.snapshot();
                 tracing::warn!(restore = %r.id, status = r.status.as_str(), "recovered an interrupted restore");
             }
-            Task::Flush => {}
+            Task::Flush => return,
+        }
+        let r = self.journal.snapshot();
+        if r.status == S::Succeeded {
+            for (name, pid, folder) in self.inner.after_success(&r) {
+                self.journal
+                    .update_or_log("a discarded safety copy", &mut |rec| {
+                        rec.step(
+                            StepAction::RemovedSafetyFolder,
+                            Some(&name),
+                            Some(&folder),
+                            None,
+                            Some(format!(
+                                "the kept safety copy of restore {pid}, discarded as this \
+                                 restore of {name} succeeded"
+                            )),
+                        )
+                    });
+            }
         }
     }
 

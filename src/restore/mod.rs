@@ -40,12 +40,16 @@
 //!   whose save failed is retried, the restore `running` and the job lock held meanwhile
 //!   (`/healthz` degraded). A panic after the decision completes the commit, never rolls it
 //!   back.
-//! * Safety folders `<home>/.pre-restore-<ID>` are removed once the restore succeeded: the
-//!   operator asked for the set's state, and keeping a second full copy of every home until
-//!   some later restore would silently double the disk use. They are kept (and named in the
-//!   record) only when a rollback could not empty them.
-//!   At start-up a safety folder that no `running` record will roll back is logged, never
-//!   removed (it may be the only copy of a home's previous state).
+//! * Safety folders `<home>/.pre-restore-<ID>` are kept once a restore of local components
+//!   succeeded (recorded per component in `safety_copy`, with their size), so the restore can
+//!   be undone ([`undo`]): an operator who restored the wrong set gets back the state it
+//!   replaced. A kept copy is as large as what it replaced; it is discarded when a later
+//!   restore (or undo) of that component succeeds, or on `DELETE /restores/{id}/safety-copy`,
+//!   each time only after checking it is the folder the record names. A restore with remote
+//!   components removes its local safety folders as before (agents keep none, so it cannot be
+//!   undone). They are also kept (and named in the record) when a rollback could not empty
+//!   them. At start-up a safety folder no record keeps and no `running` record will roll back
+//!   is logged, never removed (it may be the only copy of a home's previous state).
 //! * A dry run takes the lock too (it verifies the folders, which a rotating backup would make
 //!   look missing) and is recorded like any restore, with status `planned` (the HTTP answer is
 //!   200 with that record rather than 202: the plan is complete when the answer goes out). It
@@ -80,6 +84,7 @@ mod prepare;
 pub use crate::store::restore_record as record;
 pub mod recovery;
 pub mod remote;
+pub mod undo;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path};

@@ -353,6 +353,8 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pla
         moved_aside: vec![],
         copy_started: vec![],
         created_dirs: vec![],
+        undo: None,
+        safety_copy: None,
     };
     if fs::symlink_metadata(&plan.safety_folder).is_ok() {
         problems.push(PlanIssue::Home(format!(
@@ -496,6 +498,27 @@ pub fn refresh_home(plan: &mut ComponentRestore) -> Result<(), Vec<String>> {
             remove.insert(c.to.clone());
         }
     }
+    // An undo also moves aside what the undone restore made (copied in, or created).
+    for p in plan.undo.iter().flat_map(|u| u.remove.iter()) {
+        if !Path::new(p).starts_with(&home) {
+            problems.push(format!("{p} is outside the home"));
+            continue;
+        }
+        if let Some(parent) = Path::new(p).parent() {
+            parents.insert(parent.to_path_buf());
+        }
+        if fs::symlink_metadata(p).is_ok() {
+            remove.insert(p.clone());
+        }
+    }
+    // A path inside another one to move aside goes with it.
+    let all = remove.clone();
+    remove.retain(|p| {
+        !Path::new(p)
+            .ancestors()
+            .skip(1)
+            .any(|a| a.to_str().is_some_and(|a| all.contains(a)))
+    });
     let mut times = Vec::new();
     for p in &parents {
         if let Ok(m) = fs::symlink_metadata(p) {

@@ -32,7 +32,8 @@ pub enum RestoreStatus {
     Planned,
     /// Applying the plan now.
     Running,
-    /// Every component was restored; the safety copies were removed.
+    /// Every component was restored. A restore of local components only keeps its safety
+    /// copies (`safety_copy` per component) so it can be undone.
     Succeeded,
     /// A step failed; every component was put back as it was (see `errors`).
     Failed,
@@ -66,7 +67,8 @@ pub enum ComponentState {
     Applying,
     /// Its items are in place; its safety copy still exists.
     Applied,
-    /// Done: its safety copy was removed.
+    /// Done: its safety copy is kept (`safety_copy`; a restore with remote components removes
+    /// them).
     Restored,
     /// Put back as it was (the restore failed or was interrupted).
     RolledBack,
@@ -84,6 +86,8 @@ pub enum FolderOrigin {
     Imported,
     /// A folder given in the request's `source_folders`.
     SourceFolder,
+    /// An undo: the safety folder of the restore undone (`undo_of`), copied back.
+    SafetyCopy,
 }
 
 /// How the backup folder holds the component's data.
@@ -225,6 +229,50 @@ pub struct ComponentRestore {
     /// before anything was copied into them. A rollback removes only these, only when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created_dirs: Vec<String>,
+    /// Only in an undo: what of the home the undone restore made, and what it moved aside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<UndoPlan>,
+    /// The safety folder kept after this restore succeeded (so it can be undone), until it is
+    /// discarded. Absent: nothing was kept (not succeeded, or a restore with remote
+    /// components).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_copy: Option<SafetyCopy>,
+}
+
+/// The part of an undo's component plan that comes from the restore it undoes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UndoPlan {
+    /// Paths the undone restore copied into or created in the home: moved aside by the undo
+    /// (when present) before the originals are copied back.
+    pub remove: Vec<String>,
+    /// Each entry of the undone restore's safety folder the undo copies back (its path there
+    /// and the identity the undone restore recorded when it moved it aside): copied only while
+    /// it is still that entry.
+    pub sources: Vec<OwnedEntry>,
+    /// The home folders' modification times before the undone restore; set again once the
+    /// undo succeeded.
+    pub folder_times: Vec<FolderTime>,
+}
+
+/// A safety folder kept after its restore succeeded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SafetyCopy {
+    /// Bytes of the regular files it holds (as large as what the restore replaced).
+    pub bytes: u64,
+    pub kept_at: DateTime<Utc>,
+    /// When it was discarded (a later restore of the component succeeded, or `DELETE
+    /// /restores/{id}/safety-copy`); absent while it is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discarded_at: Option<DateTime<Utc>>,
+    /// Why it was discarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discarded_because: Option<String>,
+}
+
+impl SafetyCopy {
+    pub fn is_kept(&self) -> bool {
+        self.discarded_at.is_none()
+    }
 }
 
 impl ComponentRestore {
@@ -264,7 +312,9 @@ pub enum StepAction {
     ComponentApplied,
     /// Every component is applied: the restore will complete (also after a crash).
     CommitDecided,
-    /// A safety folder was removed (after success) or emptied (after a rollback).
+    /// A safety folder was removed (after success), emptied (after a rollback), or the kept
+    /// safety folder of an earlier restore was discarded as this one succeeded (`detail` names
+    /// that restore).
     RemovedSafetyFolder,
     /// Rollback: a copied-in path was removed.
     RemovedCopy,
@@ -347,6 +397,22 @@ pub struct RestoreRecord {
     /// it is in doubt, an operator's decision. Absent on the master's records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participation: Option<crate::store::Participation>,
+    /// Only on an undo: the ID of the restore it undoes (`POST /restores/{id}/undo`). Its
+    /// `backup_id` is that restore's, for reference; nothing is read from the backup set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "R20261126T101500Z")]
+    pub undo_of: Option<String>,
+    /// True when `POST /restores/{id}/undo` would be accepted now (computed when read);
+    /// absent when it would not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undo_available: bool,
+    /// For a succeeded restore that cannot be undone: why (computed when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_unavailable_because: Option<String>,
+    /// Bytes the kept safety copies of this restore hold (computed when read); absent when
+    /// none is kept.
+    #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
+    pub safety_copy_bytes: u64,
 }
 
 impl crate::engine::participation::HeuristicLog for RestoreRecord {
@@ -395,6 +461,10 @@ impl RestoreRecord {
             notes: vec![],
             heuristic: vec![],
             participation: None,
+            undo_of: None,
+            undo_available: false,
+            undo_unavailable_because: None,
+            safety_copy_bytes: 0,
         }
     }
 

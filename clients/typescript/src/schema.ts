@@ -706,6 +706,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/restores/{id}/safety-copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Discard a restore's safety copy
+         * @description Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
+         *     the folder the restore's record names; the disk space is freed and the restore can no
+         *     longer be undone. Answers the restore's record (`undo_available` false,
+         *     `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
+         *     (`safety_copy_gone`).
+         */
+        delete: operations["delete_safety_copy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/restores/{id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo a restore
+         * @description Puts every component of a succeeded restore back exactly as it was before it (admin):
+         *     content, modes, modification times, symbolic links and empty folders, copied back from the
+         *     restore's kept safety folders. The undo is a restore job of its own (202 + `Location`, poll
+         *     `GET /restores/{id}` of the undo): its record has `undo_of` naming the restore undone; it
+         *     moves what the restore put into the homes into its own safety folder first, and any failure
+         *     (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
+         *     discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
+         *     runs, for a dry run, a restore that did not succeed or had remote components, once a later
+         *     restore or undo changed one of its components, or when its safety copy was discarded.
+         */
+        post: operations["undo_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedule/log": {
         parameters: {
             query?: never;
@@ -1171,6 +1223,7 @@ export interface components {
             profile: components["schemas"]["Profile"];
             /** @description Paths of the home moved to the safety folder (removed from the home) before the copy. */
             remove: string[];
+            safety_copy?: null | components["schemas"]["SafetyCopy"];
             safety_created?: null | components["schemas"]["OwnedEntry"];
             /**
              * @description `<home>/.pre-restore-<restore id>`: the items about to be replaced are moved here first.
@@ -1189,6 +1242,7 @@ export interface components {
             /** Format: date-time */
             started_at?: string | null;
             status: components["schemas"]["ComponentState"];
+            undo?: null | components["schemas"]["UndoPlan"];
         };
         /**
          * @description Where a component of a restore stands.
@@ -1504,7 +1558,7 @@ export interface components {
          * @description Where the folder a component is restored from came from.
          * @enum {string}
          */
-        FolderOrigin: "slot" | "imported" | "source_folder";
+        FolderOrigin: "slot" | "imported" | "source_folder" | "safety_copy";
         /**
          * @description Where a folder of a set was found.
          * @enum {string}
@@ -2005,6 +2059,9 @@ export interface components {
              *     | `verification_not_found` | 404 | `/problems/not-found` | No verification with this ID for this backup set. |
              *     | `restore_not_found` | 404 | `/problems/not-found` | No restore with this ID. |
              *     | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on. |
+             *     | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, not succeeded, or with remote components. |
+             *     | `restore_superseded` | 409 | `/problems/conflict` | A later restore or undo changed a component of this restore: it cannot be undone. |
+             *     | `safety_copy_gone` | 409 | `/problems/conflict` | The restore's safety copy was discarded (or never kept, or changed since): it cannot be undone. |
              *     | `agent_unreachable` | 409 | `/problems/conflict` | A remote component's agent did not answer (or answered no usable result). |
              *     | `agent_refused` | 422 | `/problems/validation` | A remote component's agent refused the call (token, role, component or settings); `errors` names the component. |
              *     | `hook_process_not_found` | 404 | `/problems/not-found` | No hook process with this ID. |
@@ -2092,6 +2149,12 @@ export interface components {
             participation?: null | components["schemas"]["Participation"];
             /** @description The components asked for (absent: all configured components). */
             requested_components?: string[] | null;
+            /**
+             * Format: int64
+             * @description Bytes the kept safety copies of this restore hold (computed when read); absent when
+             *     none is kept.
+             */
+            safety_copy_bytes?: number;
             /** @description The request's `source_folders`. */
             source_folders: {
                 [key: string]: string;
@@ -2100,6 +2163,19 @@ export interface components {
             started_at?: string | null;
             status: components["schemas"]["RestoreStatus"];
             steps: components["schemas"]["Step"][];
+            /**
+             * @description True when `POST /restores/{id}/undo` would be accepted now (computed when read);
+             *     absent when it would not.
+             */
+            undo_available?: boolean;
+            /**
+             * @description Only on an undo: the ID of the restore it undoes (`POST /restores/{id}/undo`). Its
+             *     `backup_id` is that restore's, for reference; nothing is read from the backup set.
+             * @example R20261126T101500Z
+             */
+            undo_of?: string | null;
+            /** @description For a succeeded restore that cannot be undone: why (computed when read). */
+            undo_unavailable_because?: string | null;
             /** @description Each backup folder's verification, done before anything was touched. */
             verification: components["schemas"]["FolderCheck"][];
         };
@@ -2142,6 +2218,24 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /** @description A safety folder kept after its restore succeeded. */
+        SafetyCopy: {
+            /**
+             * Format: int64
+             * @description Bytes of the regular files it holds (as large as what the restore replaced).
+             */
+            bytes: number;
+            /**
+             * Format: date-time
+             * @description When it was discarded (a later restore of the component succeeded, or `DELETE
+             *     /restores/{id}/safety-copy`); absent while it is kept.
+             */
+            discarded_at?: string | null;
+            /** @description Why it was discarded. */
+            discarded_because?: string | null;
+            /** Format: date-time */
+            kept_at: string;
+        };
         /** @description One entry of the schedule log. */
         ScheduleLogEntry: {
             /**
@@ -2546,6 +2640,25 @@ export interface components {
          * @enum {string}
          */
         TxnKind: "backup" | "restore";
+        /** @description The part of an undo's component plan that comes from the restore it undoes. */
+        UndoPlan: {
+            /**
+             * @description The home folders' modification times before the undone restore; set again once the
+             *     undo succeeded.
+             */
+            folder_times: components["schemas"]["FolderTime"][];
+            /**
+             * @description Paths the undone restore copied into or created in the home: moved aside by the undo
+             *     (when present) before the originals are copied back.
+             */
+            remove: string[];
+            /**
+             * @description Each entry of the undone restore's safety folder the undo copies back (its path there
+             *     and the identity the undone restore recorded when it moved it aside): copied only while
+             *     it is still that entry.
+             */
+            sources: components["schemas"]["OwnedEntry"][];
+        };
         /** @description A verification job and, when finished, its result. */
         Verification: {
             /** Format: int64 */
@@ -5718,6 +5831,10 @@ export interface operations {
                      *                 "/srv/maestro/lui/luidata",
                      *                 "/srv/maestro/lui/registry"
                      *               ],
+                     *               "safety_copy": {
+                     *                 "bytes": 52428800,
+                     *                 "kept_at": "2026-11-26T10:15:06Z"
+                     *               },
                      *               "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
                      *               "skip": [],
                      *               "slot": "backup",
@@ -5738,6 +5855,7 @@ export interface operations {
                      *           "requested_components": [
                      *             "lui"
                      *           ],
+                     *           "safety_copy_bytes": 52428800,
                      *           "source_folders": {},
                      *           "started_at": "2026-11-26T10:15:00Z",
                      *           "status": "succeeded",
@@ -5793,6 +5911,7 @@ export interface operations {
                      *               "detail": "succeeded"
                      *             }
                      *           ],
+                     *           "undo_available": true,
                      *           "verification": [
                      *             {
                      *               "component": "lui",
@@ -6223,6 +6342,213 @@ export interface operations {
                      *             "/srv/maestro/lui/luidata",
                      *             "/srv/maestro/lui/registry"
                      *           ],
+                     *           "safety_copy": {
+                     *             "bytes": 52428800,
+                     *             "kept_at": "2026-11-26T10:15:06Z"
+                     *           },
+                     *           "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *           "skip": [],
+                     *           "slot": "backup",
+                     *           "source_folder": "/srv/maestro/lui/backup",
+                     *           "started_at": "2026-11-26T10:15:01Z",
+                     *           "status": "restored"
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-11-26T10:15:00Z",
+                     *       "dry_run": false,
+                     *       "errors": [],
+                     *       "finished_at": "2026-11-26T10:15:06Z",
+                     *       "heuristic": [],
+                     *       "id": "R20261126T101500Z",
+                     *       "notes": [
+                     *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
+                     *       ],
+                     *       "requested_components": [
+                     *         "lui"
+                     *       ],
+                     *       "safety_copy_bytes": 52428800,
+                     *       "source_folders": {},
+                     *       "started_at": "2026-11-26T10:15:00Z",
+                     *       "status": "succeeded",
+                     *       "steps": [
+                     *         {
+                     *           "action": "planned",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "detail": "1 component(s) from backup set 20261126T020000Z"
+                     *         },
+                     *         {
+                     *           "action": "verified",
+                     *           "at": "2026-11-26T10:15:00Z",
+                     *           "component": "lui",
+                     *           "path": "/srv/maestro/lui/backup"
+                     *         },
+                     *         {
+                     *           "action": "component_started",
+                     *           "at": "2026-11-26T10:15:01Z",
+                     *           "component": "lui"
+                     *         },
+                     *         {
+                     *           "action": "created_safety_folder",
+                     *           "at": "2026-11-26T10:15:01Z",
+                     *           "component": "lui",
+                     *           "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z"
+                     *         },
+                     *         {
+                     *           "action": "moved_aside",
+                     *           "at": "2026-11-26T10:15:01Z",
+                     *           "component": "lui",
+                     *           "path": "/srv/maestro/lui/luidata",
+                     *           "to": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/luidata"
+                     *         },
+                     *         {
+                     *           "action": "copied",
+                     *           "at": "2026-11-26T10:15:05Z",
+                     *           "component": "lui",
+                     *           "detail": "from /srv/maestro/lui/backup/luidata",
+                     *           "path": "/srv/maestro/lui/luidata"
+                     *         },
+                     *         {
+                     *           "action": "component_applied",
+                     *           "at": "2026-11-26T10:15:06Z",
+                     *           "component": "lui"
+                     *         },
+                     *         {
+                     *           "action": "commit_decided",
+                     *           "at": "2026-11-26T10:15:06Z"
+                     *         },
+                     *         {
+                     *           "action": "finished",
+                     *           "at": "2026-11-26T10:15:06Z",
+                     *           "detail": "succeeded"
+                     *         }
+                     *       ],
+                     *       "undo_available": true,
+                     *       "verification": [
+                     *         {
+                     *           "component": "lui",
+                     *           "folder": "/srv/maestro/lui/backup",
+                     *           "ok": true,
+                     *           "problems": []
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RestoreRecord"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No restore with this ID (`restore_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not a restore ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_safety_copy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Restore ID
+                 * @example R20261126T101500Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discarded: the restore's record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "changed": [
+                     *         "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *         "/srv/maestro/lui/lui.ini",
+                     *         "/srv/maestro/lui/luidata",
+                     *         "/srv/maestro/lui/registry"
+                     *       ],
+                     *       "commit_decided": true,
+                     *       "components": [
+                     *         {
+                     *           "bytes": 52428800,
+                     *           "copy": [
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/lui.ini",
+                     *               "kind": "file",
+                     *               "to": "/srv/maestro/lui/lui.ini"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/luidata",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/luidata"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/backup/registry",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/registry"
+                     *             }
+                     *           ],
+                     *           "create_dirs": [],
+                     *           "edit": [
+                     *             {
+                     *               "append": "RestoreFromBackup=/srv/maestro/lui/backup",
+                     *               "path": "/srv/maestro/lui/lui.ini"
+                     *             }
+                     *           ],
+                     *           "errors": [],
+                     *           "files": 4,
+                     *           "finished_at": "2026-11-26T10:15:06Z",
+                     *           "folder_times": [
+                     *             {
+                     *               "mtime_ns": 0,
+                     *               "mtime_s": 1795680000,
+                     *               "path": "/srv/maestro/lui"
+                     *             }
+                     *           ],
+                     *           "home": "/srv/maestro/lui",
+                     *           "layout": "items",
+                     *           "name": "lui",
+                     *           "origin": "slot",
+                     *           "profile": "maestro-lui",
+                     *           "remove": [
+                     *             "/srv/maestro/lui/lui.ini",
+                     *             "/srv/maestro/lui/luidata",
+                     *             "/srv/maestro/lui/registry"
+                     *           ],
+                     *           "safety_copy": {
+                     *             "bytes": 52428800,
+                     *             "discarded_at": "2026-11-27T08:00:00Z",
+                     *             "discarded_because": "deleted by the operator",
+                     *             "kept_at": "2026-11-26T10:15:06Z"
+                     *           },
                      *           "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
                      *           "skip": [],
                      *           "slot": "backup",
@@ -6298,6 +6624,7 @@ export interface operations {
                      *           "detail": "succeeded"
                      *         }
                      *       ],
+                     *       "undo_unavailable_because": "the safety copy of component lui was discarded at 2026-11-27T08:00:00+00:00: deleted by the operator",
                      *       "verification": [
                      *         {
                      *           "component": "lui",
@@ -6320,6 +6647,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No restore with this ID (`restore_not_found`) */
             404: {
                 headers: {
@@ -6329,8 +6665,235 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A backup or restore runs (`job_running`); the restore cannot be undone: a dry run, not succeeded or with remote components (`undo_unavailable`), a later restore or undo changed a component (`restore_superseded`), its safety copy was discarded or changed (`safety_copy_gone`); a home is in a state no restore can work on (`home_not_restorable`); a folder at the safety folder's name is not the restore's (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The ID is not a restore ID (`validation_failed`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The undo could not be recorded (state folder not writable) (`unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    undo_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The restore to undo
+                 * @example R20261126T101500Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started: the undo's record (status `running`, `undo_of`) */
+            202: {
+                headers: {
+                    /** @description The undo's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261126T020000Z",
+                     *       "changed": [],
+                     *       "commit_decided": false,
+                     *       "components": [
+                     *         {
+                     *           "bytes": 0,
+                     *           "copy": [
+                     *             {
+                     *               "from": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/lui.ini",
+                     *               "kind": "file",
+                     *               "to": "/srv/maestro/lui/lui.ini"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/luidata",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/luidata"
+                     *             },
+                     *             {
+                     *               "from": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/registry",
+                     *               "kind": "folder",
+                     *               "to": "/srv/maestro/lui/registry"
+                     *             }
+                     *           ],
+                     *           "create_dirs": [],
+                     *           "edit": [],
+                     *           "errors": [],
+                     *           "files": 0,
+                     *           "finished_at": null,
+                     *           "folder_times": [
+                     *             {
+                     *               "mtime_ns": 0,
+                     *               "mtime_s": 1795683306,
+                     *               "path": "/srv/maestro/lui"
+                     *             }
+                     *           ],
+                     *           "home": "/srv/maestro/lui",
+                     *           "layout": "items",
+                     *           "name": "lui",
+                     *           "origin": "safety_copy",
+                     *           "profile": "maestro-lui",
+                     *           "remove": [
+                     *             "/srv/maestro/lui/lui.ini",
+                     *             "/srv/maestro/lui/luidata",
+                     *             "/srv/maestro/lui/registry"
+                     *           ],
+                     *           "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T111500Z",
+                     *           "skip": [],
+                     *           "slot": null,
+                     *           "source_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *           "started_at": null,
+                     *           "status": "pending",
+                     *           "undo": {
+                     *             "folder_times": [
+                     *               {
+                     *                 "mtime_ns": 0,
+                     *                 "mtime_s": 1795680000,
+                     *                 "path": "/srv/maestro/lui"
+                     *               }
+                     *             ],
+                     *             "remove": [
+                     *               "/srv/maestro/lui/lui.ini",
+                     *               "/srv/maestro/lui/luidata",
+                     *               "/srv/maestro/lui/registry"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "dev": 2049,
+                     *                 "ino": 131075,
+                     *                 "kind": "file",
+                     *                 "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/lui.ini"
+                     *               },
+                     *               {
+                     *                 "dev": 2049,
+                     *                 "ino": 131076,
+                     *                 "kind": "folder",
+                     *                 "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/luidata"
+                     *               },
+                     *               {
+                     *                 "dev": 2049,
+                     *                 "ino": 131090,
+                     *                 "kind": "folder",
+                     *                 "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/registry"
+                     *               }
+                     *             ]
+                     *           }
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-11-26T11:15:00Z",
+                     *       "dry_run": false,
+                     *       "errors": [],
+                     *       "finished_at": null,
+                     *       "heuristic": [],
+                     *       "id": "R20261126T111500Z",
+                     *       "notes": [],
+                     *       "requested_components": [
+                     *         "lui"
+                     *       ],
+                     *       "source_folders": {},
+                     *       "started_at": "2026-11-26T11:15:00Z",
+                     *       "status": "running",
+                     *       "steps": [
+                     *         {
+                     *           "action": "planned",
+                     *           "at": "2026-11-26T11:15:00Z",
+                     *           "detail": "undo of restore R20261126T101500Z: 1 component(s) from its safety folders"
+                     *         },
+                     *         {
+                     *           "action": "verified",
+                     *           "at": "2026-11-26T11:15:00Z",
+                     *           "component": "lui",
+                     *           "detail": "every entry to copy back is the one the restore moved there",
+                     *           "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z"
+                     *         }
+                     *       ],
+                     *       "undo_of": "R20261126T101500Z",
+                     *       "verification": [
+                     *         {
+                     *           "component": "lui",
+                     *           "folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
+                     *           "ok": true,
+                     *           "problems": []
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RestoreRecord"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No restore with this ID (`restore_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backup or restore runs (`job_running`); the restore cannot be undone: a dry run, not succeeded or with remote components (`undo_unavailable`), a later restore or undo changed a component (`restore_superseded`), its safety copy was discarded or changed (`safety_copy_gone`); a home is in a state no restore can work on (`home_not_restorable`); a folder at the safety folder's name is not the restore's (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not a restore ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The undo could not be recorded (state folder not writable) (`unavailable`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,9 +2,11 @@
 //!
 //! When every component is applied the commit is decided (recorded). The remote components
 //! commit first, each waited for until its agent acknowledges (the restore stays `running`,
-//! with a note naming the agent); only then are the local safety folders retired (renamed, when
-//! they are still the folders this restore made) and deleted once the restore is final (the old
-//! state stays complete as long as possible), and the restore is `succeeded`. A crash after the
+//! with a note naming the agent); only then are the local safety folders dealt with, and the
+//! restore is `succeeded`. A restore of local components only keeps them (recorded with their
+//! size in `safety_copy`): it can be undone (`crate::restore::undo`). A restore with remote
+//! components (whose agents do not keep theirs) retires them (renamed, when they are still the
+//! folders this restore made) and deletes them once the restore is final. A crash after the
 //! decision completes that. A remote component that an operator rolled back by hand
 //! (`agent resolve`) while nothing was committed yet withdraws the decision, durably, and
 //! everything is rolled back; after a commit it can only be reported (a mismatch).
@@ -157,9 +159,14 @@ pub fn complete_with(
     if let Some((name, why)) = abandoned {
         return abandon(journal, faults, remote, &name, &why);
     }
+    let keep = keeps_safety_copies(&rec);
     for c in rec.components.iter().filter(|c| c.agent.is_none()) {
         if !failed.is_empty() {
             // Mixed already: the old state of the local homes stays, for the operator.
+            continue;
+        }
+        if keep {
+            keep_safety_folder(journal, c);
             continue;
         }
         let safety = Path::new(&c.safety_folder);
@@ -221,6 +228,57 @@ pub fn complete_with(
             ));
         }
         r.finish(status, now());
+    });
+}
+
+/// True when a committed restore keeps its safety folders, so it can be undone
+/// (`crate::restore::undo`): the master's record (an agent's record of its part has
+/// `participation`) of a restore of local components only. Agents do not keep theirs yet, so a
+/// restore with remote components retires its local ones too, as before.
+pub fn keeps_safety_copies(rec: &RestoreRecord) -> bool {
+    rec.participation.is_none() && rec.components.iter().all(|c| c.agent.is_none())
+}
+
+/// Keeps the safety folder of local component `c` of a committed restore (when it is the one
+/// this restore made) and records it with its size: the restore can be undone until it is
+/// discarded. Idempotent. The component ends `restored`.
+fn keep_safety_folder(journal: &dyn Journal<RestoreRecord>, c: &ComponentRestore) {
+    let safety = Path::new(&c.safety_folder);
+    let state = match &c.safety_created {
+        Some(made) => found(safety, made),
+        None => Ok(Found::Absent),
+    };
+    let kept = match &state {
+        Ok(Found::Same) if c.safety_copy.is_none() => Some(crate::restore::undo::SafetyCopy {
+            bytes: crate::restore::undo::tree_bytes(safety),
+            kept_at: now(),
+            discarded_at: None,
+            discarded_because: None,
+        }),
+        _ => None,
+    };
+    let problem = match state {
+        Ok(Found::Other) => Some(format!(
+            "{} is not the safety folder this restore made; it was left as it is (the restore \
+             cannot be undone)",
+            c.safety_folder
+        )),
+        Err(e) => Some(format!(
+            "the safety folder could not be checked ({e}); the restore cannot be undone"
+        )),
+        Ok(_) => None,
+    };
+    let name = c.name.clone();
+    journal.update_or_log("a component's end", &mut |r| {
+        if let Some(p) = &problem {
+            r.notes.push(format!("{name}: {p}"));
+        }
+        if let Some(cc) = r.component_mut(&name) {
+            if kept.is_some() {
+                cc.safety_copy = kept.clone();
+            }
+            cc.status = ComponentState::Restored;
+        }
     });
 }
 

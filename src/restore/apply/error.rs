@@ -46,6 +46,11 @@ pub enum ApplyError {
     SafetyFolderExists(PathBuf),
     #[error("{0} is outside the home")]
     OutsideHome(String),
+    #[error(
+        "{0} is not what the undone restore moved into its safety folder (changed or replaced \
+         since): nothing is copied from it"
+    )]
+    NotUndoSource(String),
     #[error("cannot copy {from} to {to}")]
     CopyPair { from: String, to: String },
     #[error("cannot copy {from} to {to}: names differ")]

@@ -219,7 +219,19 @@ pub(super) fn apply_steps(
     // Copy, one tree-copy call per (source folder, destination folder) pair.
     // The list is read once here (and sorted on disk in the home's folder if it was made by
     // hand out of order); each copy below is checked against it in path order.
-    let sums = SumsSource::open(&folder.join(SUMS_FILE_NAME), &home)?;
+    // An undo copies back from the undone restore's safety folder, which has no list: each
+    // entry copied must still be the one that restore moved there (checked right before).
+    let sums = match &plan.undo {
+        Some(undo) => {
+            for e in &undo.sources {
+                if !matches!(found(Path::new(&e.path), e)?, Found::Same) {
+                    return Err(ApplyError::NotUndoSource(e.path.clone()));
+                }
+            }
+            None
+        }
+        None => Some(SumsSource::open(&folder.join(SUMS_FILE_NAME), &home)?),
+    };
     let mut groups: Vec<(PathBuf, PathBuf, Vec<String>, Vec<usize>)> = Vec::new();
     for (k, op) in plan.copy.iter().enumerate() {
         let (from, to) = (Path::new(&op.from), Path::new(&op.to));
@@ -290,7 +302,9 @@ pub(super) fn apply_steps(
             })?;
         let src_rel = src_parent.strip_prefix(&folder).unwrap_or(Path::new(""));
         let (stats, listing) = (outcome.stats, outcome.listing);
-        check_copied(&folder, src_rel, listing, &sums)?;
+        if let Some(sums) = &sums {
+            check_copied(&folder, src_rel, listing, sums)?;
+        }
         for k in ops {
             if let Some(op) = plan.copy.get(k) {
                 steps.push(pending(

@@ -47,7 +47,7 @@ use crate::toolkit::Backoff;
 pub use commit::{complete, complete_with, purge_retired, retired_name, RETIRED_SUFFIX};
 pub use error::{ApplyError, RemoteError};
 pub use local::{append_line, apply_component};
-pub use rollback::{rollback_all, rollback_all_with, rollback_component};
+pub use rollback::{rollback_all, rollback_all_with, rollback_component, set_folder_times};
 
 /// Where a running restore keeps its record: the toolkit's job journal of a [`RestoreRecord`].
 pub use crate::toolkit::journal::Journal;
@@ -435,7 +435,7 @@ fn owned_entry(path: &Path) -> io::Result<OwnedEntry> {
 
 /// What is at a path, compared with a recorded entry.
 #[derive(Debug, PartialEq, Eq)]
-enum Found {
+pub(crate) enum Found {
     Absent,
     /// The recorded entry itself (same device, inode and kind).
     Same,
@@ -443,7 +443,7 @@ enum Found {
     Other,
 }
 
-fn found(path: &Path, want: &OwnedEntry) -> Result<Found, fsutil::IoError> {
+pub(crate) fn found(path: &Path, want: &OwnedEntry) -> Result<Found, fsutil::IoError> {
     match owned_entry(path) {
         Ok(e) if e.dev == want.dev && e.ino == want.ino && e.kind == want.kind => Ok(Found::Same),
         Ok(_) => Ok(Found::Other),

@@ -31,7 +31,9 @@ use super::{
 };
 use crate::engine::faults::Faults;
 use crate::engine::fsutil;
-use crate::restore::record::{ComponentRestore, ComponentState, RestoreStatus, StepAction};
+use crate::restore::record::{
+    ComponentRestore, ComponentState, FolderTime, RestoreStatus, StepAction,
+};
 
 /// Rolls back every component that got to `applying` (reverse order) and ends the restore with
 /// `status` (`failed` or `interrupted`), `reason` first among its errors.
@@ -306,23 +308,28 @@ pub fn rollback_component(
     let fail = faults.restore_fsync_fail.contains(&plan.name);
     errors.extend(sync_dirs(&to_sync, fail).iter().map(|e| e.to_string()));
     if errors.is_empty() {
-        for t in &plan.folder_times {
-            let ts = nix::sys::time::TimeSpec::new(t.mtime_s, t.mtime_ns);
-            // The home is back; its folders' times are only cosmetic (a folder removed
-            // meanwhile has none to set): logged, never a rollback problem.
-            if let Err(e) = nix::sys::stat::utimensat(
-                None,
-                Path::new(&t.path),
-                &nix::sys::time::TimeSpec::UTIME_OMIT,
-                &ts,
-                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-            ) {
-                tracing::debug!(folder = %t.path, error = %e, "could not set a folder's time back");
-            }
-        }
+        set_folder_times(&plan.folder_times);
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+/// Sets the modification times of home folders back to `times`. The home is back by then; its
+/// folders' times are only cosmetic (a folder removed meanwhile has none to set): a failure is
+/// logged, never a problem.
+pub fn set_folder_times(times: &[FolderTime]) {
+    for t in times {
+        let ts = nix::sys::time::TimeSpec::new(t.mtime_s, t.mtime_ns);
+        if let Err(e) = nix::sys::stat::utimensat(
+            None,
+            Path::new(&t.path),
+            &nix::sys::time::TimeSpec::UTIME_OMIT,
+            &ts,
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        ) {
+            tracing::debug!(folder = %t.path, error = %e, "could not set a folder's time back");
+        }
     }
 }
 

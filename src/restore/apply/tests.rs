@@ -143,7 +143,7 @@ fn plan_of(spec: &ComponentSpec, folder: &Path) -> ComponentRestore {
 }
 
 #[test]
-fn apply_restores_exactly_and_removes_the_safety_folder() {
+fn apply_restores_exactly_and_keeps_the_safety_folder() {
     let root = tempfile::tempdir().unwrap();
     let (spec, b) = setup(root.path());
     let before_backup = tree(&b);
@@ -176,7 +176,14 @@ fn apply_restores_exactly_and_removes_the_safety_folder() {
     let ino = |p: PathBuf| fs::metadata(p).unwrap().ino();
     assert_ne!(ino(spec.home.join("hub.ini")), ino(b.join("hub.ini")));
     assert!(!spec.home.join("accountreg/stray").exists());
-    assert!(!Path::new(&rec.components[0].safety_folder).exists());
+    // Kept for an undo, with its size: what the restore replaced (the changed hub.ini,
+    // accountreg with its stray file).
+    let safety = Path::new(&rec.components[0].safety_folder);
+    assert_eq!(read(&safety.join("hub.ini")), b"[Hub]\nchanged\n");
+    assert_eq!(read(&safety.join("accountreg/stray")), b"stray");
+    let kept = rec.components[0].safety_copy.clone().unwrap();
+    assert!(kept.is_kept());
+    assert_eq!(kept.bytes, 14 + 1 + 1 + 5, "{kept:?}");
     assert_eq!(
         tree(&b),
         before_backup,
@@ -629,7 +636,7 @@ fn a_target_that_appears_after_the_moves_is_never_copied_over_nor_removed() {
 }
 
 #[test]
-fn the_commit_retires_only_the_safety_folder_it_made() {
+fn the_commit_keeps_only_the_safety_folder_it_made() {
     let root = tempfile::tempdir().unwrap();
     let Applied { j, c, safety, .. } = applied(root.path());
     let retired = retired_name(&c.safety_folder);
@@ -647,23 +654,23 @@ fn the_commit_retires_only_the_safety_folder_it_made() {
         "{:?}",
         rec.notes
     );
+    assert_eq!(rec.components[0].safety_copy, None, "not ours: not kept");
     assert_eq!(read(&safety.join("x")), b"someone else's");
     assert!(!retired.exists());
-    // Ours back in place: the commit (run again, as at start-up) retires it.
+    // Ours back in place: the commit (run again, as at start-up) keeps it.
     fs::remove_dir_all(&safety).unwrap();
     fs::rename(root.path().join("ours"), &safety).unwrap();
-    let n = j.snapshot().notes.len();
     complete(&j, None);
-    assert!(!safety.exists() && retired.is_dir());
-    assert_eq!(j.snapshot().notes.len(), n, "{:?}", j.snapshot().notes);
-    // ... and a third time finds nothing to do.
+    let kept = j.snapshot().components[0].safety_copy.clone().unwrap();
+    assert!(safety.join("hub.ini").is_file() && !retired.exists());
+    // ... and a third time changes nothing.
     complete(&j, None);
-    assert_eq!(j.snapshot().notes.len(), n, "{:?}", j.snapshot().notes);
-    assert!(retired.is_dir());
+    assert_eq!(j.snapshot().components[0].safety_copy, Some(kept));
+    assert!(safety.join("hub.ini").is_file());
 }
 
 #[test]
-fn the_commit_never_retires_onto_a_folder_it_did_not_make() {
+fn discarding_never_renames_onto_a_folder_it_did_not_make() {
     let root = tempfile::tempdir().unwrap();
     let Applied { j, c, safety, .. } = applied(root.path());
     let retired = retired_name(&c.safety_folder);
@@ -672,15 +679,17 @@ fn the_commit_never_retires_onto_a_folder_it_did_not_make() {
     complete(&j, None);
     let rec = j.snapshot();
     assert_eq!(rec.status, RestoreStatus::Succeeded);
-    assert!(
-        rec.notes.iter().any(|n| n.contains("could not be removed")),
-        "{:?}",
-        rec.notes
-    );
+    let e = crate::restore::undo::discard(&rec.components[0]).unwrap_err();
+    assert!(e.contains("exists") || e.contains("File exists"), "{e}");
     assert!(safety.join("hub.ini").is_file(), "kept");
     purge_retired(&rec);
     assert!(retired.is_dir(), "not the restore's: kept");
     assert!(safety.join("hub.ini").is_file());
+    // Its own safety folder, once the stranger is gone: discarded.
+    fs::remove_dir(&retired).unwrap();
+    assert_eq!(crate::restore::undo::discard(&rec.components[0]), Ok(true));
+    assert!(!fsutil::exists_nofollow(&safety) && !fsutil::exists_nofollow(&retired));
+    assert_eq!(crate::restore::undo::discard(&rec.components[0]), Ok(false));
 }
 
 #[test]
@@ -691,7 +700,9 @@ fn purge_deletes_only_the_retired_folder_the_restore_made() {
     run(&j, &Faults::none());
     let rec = j.snapshot();
     assert_eq!(rec.status, RestoreStatus::Succeeded);
+    // As a restore with remote components (or an older version) leaves it.
     let retired = retired_name(&rec.components[0].safety_folder);
+    fs::rename(&rec.components[0].safety_folder, &retired).unwrap();
     assert!(retired.is_dir());
     // Not decided: nothing is deleted.
     let mut undecided = rec.clone();

@@ -73,6 +73,7 @@ from .restore_request import RestoreRequest
 from .restore_request_source_folders_type_0 import RestoreRequestSourceFoldersType0
 from .restore_status import RestoreStatus
 from .role import Role
+from .safety_copy import SafetyCopy
 from .schedule_log_entry import ScheduleLogEntry
 from .schedule_outcome_type_0 import ScheduleOutcomeType0
 from .schedule_outcome_type_0_kind import ScheduleOutcomeType0Kind
@@ -98,6 +99,7 @@ from .target_view_headers import TargetViewHeaders
 from .test_outcome import TestOutcome
 from .trigger import Trigger
 from .txn_kind import TxnKind
+from .undo_plan import UndoPlan
 from .verification import Verification
 from .verification_status import VerificationStatus
 from .verification_summary import VerificationSummary
@@ -176,6 +178,7 @@ __all__ = (
     "RestoreRequestSourceFoldersType0",
     "RestoreStatus",
     "Role",
+    "SafetyCopy",
     "ScheduledTrigger",
     "ScheduleLogEntry",
     "ScheduleOutcomeType0",
@@ -201,6 +204,7 @@ __all__ = (
     "TestOutcome",
     "Trigger",
     "TxnKind",
+    "UndoPlan",
     "Verification",
     "VerificationStatus",
     "VerificationSummary",

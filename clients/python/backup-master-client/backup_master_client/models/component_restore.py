@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from ..models.edit_op import EditOp
     from ..models.folder_time import FolderTime
     from ..models.owned_entry import OwnedEntry
+    from ..models.safety_copy import SafetyCopy
     from ..models.skip_op import SkipOp
+    from ..models.undo_plan import UndoPlan
 
 
 T = TypeVar("T", bound="ComponentRestore")
@@ -68,9 +70,11 @@ class ComponentRestore:
             safety folder,
             recorded before the move. A rollback puts back only an entry of the safety folder that
             is one of these.
+        safety_copy (None | SafetyCopy | Unset):
         safety_created (None | OwnedEntry | Unset):
         slot (None | str | Unset): The history slot (`backup`, `backup1`, ...) when `origin` is `slot`.
         started_at (datetime.datetime | None | Unset):
+        undo (None | UndoPlan | Unset):
     """
 
     bytes_: int
@@ -97,13 +101,17 @@ class ComponentRestore:
     finished_at: datetime.datetime | None | Unset = UNSET
     folder_times: list[FolderTime] | Unset = UNSET
     moved_aside: list[OwnedEntry] | Unset = UNSET
+    safety_copy: None | SafetyCopy | Unset = UNSET
     safety_created: None | OwnedEntry | Unset = UNSET
     slot: None | str | Unset = UNSET
     started_at: datetime.datetime | None | Unset = UNSET
+    undo: None | UndoPlan | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.owned_entry import OwnedEntry  # noqa: PLC0415
+        from ..models.safety_copy import SafetyCopy  # noqa: PLC0415
+        from ..models.undo_plan import UndoPlan  # noqa: PLC0415
 
         bytes_ = self.bytes_
 
@@ -186,6 +194,14 @@ class ComponentRestore:
                 moved_aside_item = moved_aside_item_data.to_dict()
                 moved_aside.append(moved_aside_item)
 
+        safety_copy: dict[str, Any] | None | Unset
+        if isinstance(self.safety_copy, Unset):
+            safety_copy = UNSET
+        elif isinstance(self.safety_copy, SafetyCopy):
+            safety_copy = self.safety_copy.to_dict()
+        else:
+            safety_copy = self.safety_copy
+
         safety_created: dict[str, Any] | None | Unset
         if isinstance(self.safety_created, Unset):
             safety_created = UNSET
@@ -207,6 +223,14 @@ class ComponentRestore:
             started_at = self.started_at.isoformat()
         else:
             started_at = self.started_at
+
+        undo: dict[str, Any] | None | Unset
+        if isinstance(self.undo, Unset):
+            undo = UNSET
+        elif isinstance(self.undo, UndoPlan):
+            undo = self.undo.to_dict()
+        else:
+            undo = self.undo
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -246,12 +270,16 @@ class ComponentRestore:
             field_dict["folder_times"] = folder_times
         if moved_aside is not UNSET:
             field_dict["moved_aside"] = moved_aside
+        if safety_copy is not UNSET:
+            field_dict["safety_copy"] = safety_copy
         if safety_created is not UNSET:
             field_dict["safety_created"] = safety_created
         if slot is not UNSET:
             field_dict["slot"] = slot
         if started_at is not UNSET:
             field_dict["started_at"] = started_at
+        if undo is not UNSET:
+            field_dict["undo"] = undo
 
         return field_dict
 
@@ -261,7 +289,9 @@ class ComponentRestore:
         from ..models.edit_op import EditOp  # noqa: PLC0415
         from ..models.folder_time import FolderTime  # noqa: PLC0415
         from ..models.owned_entry import OwnedEntry  # noqa: PLC0415
+        from ..models.safety_copy import SafetyCopy  # noqa: PLC0415
         from ..models.skip_op import SkipOp  # noqa: PLC0415
+        from ..models.undo_plan import UndoPlan  # noqa: PLC0415
 
         d = dict(src_dict)
         bytes_ = d.pop("bytes")
@@ -363,6 +393,23 @@ class ComponentRestore:
 
                 moved_aside.append(moved_aside_item)
 
+        def _parse_safety_copy(data: object) -> None | SafetyCopy | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                safety_copy_type_1 = SafetyCopy.from_dict(data)
+
+                return safety_copy_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SafetyCopy | Unset, data)
+
+        safety_copy = _parse_safety_copy(d.pop("safety_copy", UNSET))
+
         def _parse_safety_created(data: object) -> None | OwnedEntry | Unset:
             if data is None:
                 return data
@@ -406,6 +453,23 @@ class ComponentRestore:
 
         started_at = _parse_started_at(d.pop("started_at", UNSET))
 
+        def _parse_undo(data: object) -> None | UndoPlan | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                undo_type_1 = UndoPlan.from_dict(data)
+
+                return undo_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | UndoPlan | Unset, data)
+
+        undo = _parse_undo(d.pop("undo", UNSET))
+
         component_restore = cls(
             bytes_=bytes_,
             copy=copy,
@@ -431,9 +495,11 @@ class ComponentRestore:
             finished_at=finished_at,
             folder_times=folder_times,
             moved_aside=moved_aside,
+            safety_copy=safety_copy,
             safety_created=safety_created,
             slot=slot,
             started_at=started_at,
+            undo=undo,
         )
 
         component_restore.additional_properties = d

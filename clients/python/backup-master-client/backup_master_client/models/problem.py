@@ -76,6 +76,12 @@ class Problem:
             | `restore_not_found` | 404 | `/problems/not-found` | No restore with this ID. |
             | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on.
             |
+            | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, not succeeded, or
+            with remote components. |
+            | `restore_superseded` | 409 | `/problems/conflict` | A later restore or undo changed a component of this
+            restore: it cannot be undone. |
+            | `safety_copy_gone` | 409 | `/problems/conflict` | The restore's safety copy was discarded (or never kept, or
+            changed since): it cannot be undone. |
             | `agent_unreachable` | 409 | `/problems/conflict` | A remote component's agent did not answer (or answered no
             usable result). |
             | `agent_refused` | 422 | `/problems/validation` | A remote component's agent refused the call (token, role,

@@ -49,7 +49,16 @@ class RestoreRecord:
             components did not all end the same way (the errors say how).
         participation (None | Participation | Unset):
         requested_components (list[str] | None | Unset): The components asked for (absent: all configured components).
+        safety_copy_bytes (int | Unset): Bytes the kept safety copies of this restore hold (computed when read); absent
+            when
+            none is kept.
         started_at (datetime.datetime | None | Unset):
+        undo_available (bool | Unset): True when `POST /restores/{id}/undo` would be accepted now (computed when read);
+            absent when it would not.
+        undo_of (None | str | Unset): Only on an undo: the ID of the restore it undoes (`POST /restores/{id}/undo`). Its
+            `backup_id` is that restore's, for reference; nothing is read from the backup set. Example: R20261126T101500Z.
+        undo_unavailable_because (None | str | Unset): For a succeeded restore that cannot be undone: why (computed when
+            read).
     """
 
     backup_id: str
@@ -69,7 +78,11 @@ class RestoreRecord:
     heuristic: list[HeuristicOutcome] | Unset = UNSET
     participation: None | Participation | Unset = UNSET
     requested_components: list[str] | None | Unset = UNSET
+    safety_copy_bytes: int | Unset = UNSET
     started_at: datetime.datetime | None | Unset = UNSET
+    undo_available: bool | Unset = UNSET
+    undo_of: None | str | Unset = UNSET
+    undo_unavailable_because: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +155,8 @@ class RestoreRecord:
         else:
             requested_components = self.requested_components
 
+        safety_copy_bytes = self.safety_copy_bytes
+
         started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
             started_at = UNSET
@@ -149,6 +164,20 @@ class RestoreRecord:
             started_at = self.started_at.isoformat()
         else:
             started_at = self.started_at
+
+        undo_available = self.undo_available
+
+        undo_of: None | str | Unset
+        if isinstance(self.undo_of, Unset):
+            undo_of = UNSET
+        else:
+            undo_of = self.undo_of
+
+        undo_unavailable_because: None | str | Unset
+        if isinstance(self.undo_unavailable_because, Unset):
+            undo_unavailable_because = UNSET
+        else:
+            undo_unavailable_because = self.undo_unavailable_because
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -177,8 +206,16 @@ class RestoreRecord:
             field_dict["participation"] = participation
         if requested_components is not UNSET:
             field_dict["requested_components"] = requested_components
+        if safety_copy_bytes is not UNSET:
+            field_dict["safety_copy_bytes"] = safety_copy_bytes
         if started_at is not UNSET:
             field_dict["started_at"] = started_at
+        if undo_available is not UNSET:
+            field_dict["undo_available"] = undo_available
+        if undo_of is not UNSET:
+            field_dict["undo_of"] = undo_of
+        if undo_unavailable_because is not UNSET:
+            field_dict["undo_unavailable_because"] = undo_unavailable_because
 
         return field_dict
 
@@ -293,6 +330,8 @@ class RestoreRecord:
 
         requested_components = _parse_requested_components(d.pop("requested_components", UNSET))
 
+        safety_copy_bytes = d.pop("safety_copy_bytes", UNSET)
+
         def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
@@ -309,6 +348,26 @@ class RestoreRecord:
             return cast(datetime.datetime | None | Unset, data)
 
         started_at = _parse_started_at(d.pop("started_at", UNSET))
+
+        undo_available = d.pop("undo_available", UNSET)
+
+        def _parse_undo_of(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        undo_of = _parse_undo_of(d.pop("undo_of", UNSET))
+
+        def _parse_undo_unavailable_because(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        undo_unavailable_because = _parse_undo_unavailable_because(d.pop("undo_unavailable_because", UNSET))
 
         restore_record = cls(
             backup_id=backup_id,
@@ -328,7 +387,11 @@ class RestoreRecord:
             heuristic=heuristic,
             participation=participation,
             requested_components=requested_components,
+            safety_copy_bytes=safety_copy_bytes,
             started_at=started_at,
+            undo_available=undo_available,
+            undo_of=undo_of,
+            undo_unavailable_because=undo_unavailable_because,
         )
 
         restore_record.additional_properties = d

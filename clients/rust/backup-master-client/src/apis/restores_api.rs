@@ -15,6 +15,19 @@ use crate::{apis::ResponseContent, models};
 use super::{Error, configuration, ContentType};
 
 
+/// struct for typed errors of method [`delete_safety_copy`]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DeleteSafetyCopyError {
+    Status401(models::Problem),
+    Status403(models::Problem),
+    Status404(models::Problem),
+    Status409(models::Problem),
+    Status422(models::Problem),
+    Status503(models::Problem),
+    UnknownValue(serde_json::Value),
+}
+
 /// struct for typed errors of method [`get_restore`]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -50,6 +63,59 @@ pub enum StartRestoreError {
     UnknownValue(serde_json::Value),
 }
 
+/// struct for typed errors of method [`undo_restore`]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum UndoRestoreError {
+    Status401(models::Problem),
+    Status403(models::Problem),
+    Status404(models::Problem),
+    Status409(models::Problem),
+    Status422(models::Problem),
+    Status503(models::Problem),
+    UnknownValue(serde_json::Value),
+}
+
+
+/// Deletes the safety folders a succeeded restore kept (admin), each only after checking it is the folder the restore's record names; the disk space is freed and the restore can no longer be undone. Answers the restore's record (`undo_available` false, `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy (`safety_copy_gone`).
+pub async fn delete_safety_copy(configuration: &configuration::Configuration, id: &str) -> Result<models::RestoreRecord, Error<DeleteSafetyCopyError>> {
+    // add a prefix to parameters to efficiently prevent name collisions
+    let p_path_id = id;
+
+    let uri_str = format!("{}/api/v1/restores/{id}/safety-copy", configuration.base_path, id=crate::apis::urlencode(p_path_id));
+    let mut req_builder = configuration.client.request(reqwest::Method::DELETE, &uri_str);
+
+    if let Some(ref user_agent) = configuration.user_agent {
+        req_builder = req_builder.header(reqwest::header::USER_AGENT, user_agent.clone());
+    }
+    if let Some(ref token) = configuration.bearer_access_token {
+        req_builder = req_builder.bearer_auth(token.to_owned());
+    };
+
+    let req = req_builder.build()?;
+    let resp = configuration.client.execute(req).await?;
+
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let content_type = super::ContentType::from(content_type);
+
+    if !status.is_client_error() && !status.is_server_error() {
+        let content = resp.text().await?;
+        match content_type {
+            ContentType::Json => serde_json::from_str(&content).map_err(Error::from),
+            ContentType::Text => return Err(Error::from(serde_json::Error::custom("Received `text/plain` content type response that cannot be converted to `models::RestoreRecord`"))),
+            ContentType::Unsupported(unknown_type) => return Err(Error::from(serde_json::Error::custom(format!("Received `{unknown_type}` content type response that cannot be converted to `models::RestoreRecord`")))),
+        }
+    } else {
+        let content = resp.text().await?;
+        let entity: Option<DeleteSafetyCopyError> = serde_json::from_str(&content).ok();
+        Err(Error::ResponseError(ResponseContent { status, content, entity }))
+    }
+}
 
 /// A restore's record: the backup set ID used, the verification and plan per component, every step with its time, every path changed, the status (`running`, then `succeeded`, `failed` (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it to follow a restore. Changes nothing; any role.
 pub async fn get_restore(configuration: &configuration::Configuration, id: &str) -> Result<models::RestoreRecord, Error<GetRestoreError>> {
@@ -179,6 +245,46 @@ pub async fn start_restore(configuration: &configuration::Configuration, restore
     } else {
         let content = resp.text().await?;
         let entity: Option<StartRestoreError> = serde_json::from_str(&content).ok();
+        Err(Error::ResponseError(ResponseContent { status, content, entity }))
+    }
+}
+
+/// Puts every component of a succeeded restore back exactly as it was before it (admin): content, modes, modification times, symbolic links and empty folders, copied back from the restore's kept safety folders. The undo is a restore job of its own (202 + `Location`, poll `GET /restores/{id}` of the undo): its record has `undo_of` naming the restore undone; it moves what the restore put into the homes into its own safety folder first, and any failure (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job runs, for a dry run, a restore that did not succeed or had remote components, once a later restore or undo changed one of its components, or when its safety copy was discarded.
+pub async fn undo_restore(configuration: &configuration::Configuration, id: &str) -> Result<models::RestoreRecord, Error<UndoRestoreError>> {
+    // add a prefix to parameters to efficiently prevent name collisions
+    let p_path_id = id;
+
+    let uri_str = format!("{}/api/v1/restores/{id}/undo", configuration.base_path, id=crate::apis::urlencode(p_path_id));
+    let mut req_builder = configuration.client.request(reqwest::Method::POST, &uri_str);
+
+    if let Some(ref user_agent) = configuration.user_agent {
+        req_builder = req_builder.header(reqwest::header::USER_AGENT, user_agent.clone());
+    }
+    if let Some(ref token) = configuration.bearer_access_token {
+        req_builder = req_builder.bearer_auth(token.to_owned());
+    };
+
+    let req = req_builder.build()?;
+    let resp = configuration.client.execute(req).await?;
+
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let content_type = super::ContentType::from(content_type);
+
+    if !status.is_client_error() && !status.is_server_error() {
+        let content = resp.text().await?;
+        match content_type {
+            ContentType::Json => serde_json::from_str(&content).map_err(Error::from),
+            ContentType::Text => return Err(Error::from(serde_json::Error::custom("Received `text/plain` content type response that cannot be converted to `models::RestoreRecord`"))),
+            ContentType::Unsupported(unknown_type) => return Err(Error::from(serde_json::Error::custom(format!("Received `{unknown_type}` content type response that cannot be converted to `models::RestoreRecord`")))),
+        }
+    } else {
+        let content = resp.text().await?;
+        let entity: Option<UndoRestoreError> = serde_json::from_str(&content).ok();
         Err(Error::ResponseError(ResponseContent { status, content, entity }))
     }
 }

@@ -67,6 +67,9 @@ pub struct ComponentRestore {
     /// Paths of the home moved to the safety folder (removed from the home) before the copy.
     #[serde(rename = "remove")]
     pub remove: Vec<String>,
+    /// The safety folder kept after this restore succeeded (so it can be undone), until it is discarded. Absent: nothing was kept (not succeeded, or a restore with remote components).
+    #[serde(rename = "safety_copy", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub safety_copy: Option<Option<Box<models::SafetyCopy>>>,
     /// The safety folder, recorded once this restore created it (exclusively: an existing one fails the restore) and before anything was moved into it. Absent: this restore made no safety folder, so a rollback or a cleanup leaves whatever is at that name alone.
     #[serde(rename = "safety_created", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub safety_created: Option<Option<Box<models::OwnedEntry>>>,
@@ -86,6 +89,9 @@ pub struct ComponentRestore {
     pub started_at: Option<Option<chrono::DateTime<chrono::FixedOffset>>>,
     #[serde(rename = "status")]
     pub status: models::ComponentState,
+    /// Only in an undo: what of the home the undone restore made, and what it moved aside.
+    #[serde(rename = "undo", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Option<Box<models::UndoPlan>>>,
 }
 
 impl ComponentRestore {
@@ -112,6 +118,7 @@ impl ComponentRestore {
             origin,
             profile,
             remove,
+            safety_copy: None,
             safety_created: None,
             safety_folder,
             skip,
@@ -119,6 +126,7 @@ impl ComponentRestore {
             source_folder,
             started_at: None,
             status,
+            undo: None,
         }
     }
 }

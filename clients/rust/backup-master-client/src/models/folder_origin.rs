@@ -21,6 +21,8 @@ pub enum FolderOrigin {
     Imported,
     #[serde(rename = "source_folder")]
     SourceFolder,
+    #[serde(rename = "safety_copy")]
+    SafetyCopy,
 
 }
 
@@ -30,6 +32,7 @@ impl std::fmt::Display for FolderOrigin {
             Self::Slot => write!(f, "slot"),
             Self::Imported => write!(f, "imported"),
             Self::SourceFolder => write!(f, "source_folder"),
+            Self::SafetyCopy => write!(f, "safety_copy"),
         }
     }
 }

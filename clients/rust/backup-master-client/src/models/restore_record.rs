@@ -47,6 +47,9 @@ pub struct RestoreRecord {
     /// The components asked for (absent: all configured components).
     #[serde(rename = "requested_components", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub requested_components: Option<Option<Vec<String>>>,
+    /// Bytes the kept safety copies of this restore hold (computed when read); absent when none is kept.
+    #[serde(rename = "safety_copy_bytes", skip_serializing_if = "Option::is_none")]
+    pub safety_copy_bytes: Option<i64>,
     /// The request's `source_folders`.
     #[serde(rename = "source_folders")]
     pub source_folders: std::collections::HashMap<String, String>,
@@ -56,6 +59,15 @@ pub struct RestoreRecord {
     pub status: models::RestoreStatus,
     #[serde(rename = "steps")]
     pub steps: Vec<models::Step>,
+    /// True when `POST /restores/{id}/undo` would be accepted now (computed when read); absent when it would not.
+    #[serde(rename = "undo_available", skip_serializing_if = "Option::is_none")]
+    pub undo_available: Option<bool>,
+    /// Only on an undo: the ID of the restore it undoes (`POST /restores/{id}/undo`). Its `backup_id` is that restore's, for reference; nothing is read from the backup set.
+    #[serde(rename = "undo_of", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub undo_of: Option<Option<String>>,
+    /// For a succeeded restore that cannot be undone: why (computed when read).
+    #[serde(rename = "undo_unavailable_because", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub undo_unavailable_because: Option<Option<String>>,
     /// Each backup folder's verification, done before anything was touched.
     #[serde(rename = "verification")]
     pub verification: Vec<models::FolderCheck>,
@@ -78,10 +90,14 @@ impl RestoreRecord {
             notes,
             participation: None,
             requested_components: None,
+            safety_copy_bytes: None,
             source_folders,
             started_at: None,
             status,
             steps,
+            undo_available: None,
+            undo_of: None,
+            undo_unavailable_because: None,
             verification,
         }
     }
