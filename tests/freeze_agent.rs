@@ -167,3 +167,36 @@ fn an_agent_runs_no_command_its_config_does_not_allow() {
     assert!(slots(&p.dir.path().join("agent/home")).is_empty());
     drop(p.agent);
 }
+
+/// The agent checks a snapshot command's view against the backup folder the master configures
+/// (here `bk`, not the default): a view inside it is refused, the backup fails naming trk, and
+/// no slot changes.
+#[test]
+fn an_agent_refuses_a_snapshot_view_inside_the_configured_backup_folder() {
+    let p = pair(true, None);
+    let cfg = p.dir.path().join("backup-master.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let anchor = "agent_token_file = \"secrets/trk.token\"\n";
+    let snap = "sh -c 'mkdir -p \"$COMPONENT_HOME/bk/view\" && echo \"$COMPONENT_HOME/bk/view\"'";
+    let text = text.replacen(
+        anchor,
+        &format!(
+            "{anchor}backup_folder = \"bk\"\nsnapshot = \"command\"\nsnapshot_command = {snap:?}\n\
+             snapshot_release_command = \"true\"\n"
+        ),
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let server = p.start();
+    let rec = run_backup(&server);
+    assert_eq!(rec["status"], "failed", "{rec}");
+    let errors = rec["errors"].to_string();
+    assert!(
+        errors.contains("read point of component trk could not be taken"),
+        "{errors}"
+    );
+    assert!(errors.contains("overlaps the backup folder"), "{errors}");
+    let home = p.dir.path().join("agent/home");
+    assert!(!home.join("bk/backup").exists() && slots(&home).is_empty());
+    drop(p.agent);
+}

@@ -116,12 +116,19 @@ impl Freezes {
         fsutil::write_atomic(&path, &bytes).map_err(|e| e.to_string())
     }
 
-    fn spec(&self, c: &AgentComponentConfig, k: &Consistency) -> ComponentSpec {
+    /// The spec a step runs with; `backup_folder` as the master sends it (absent: the default
+    /// `backup`; only a snapshot view's check reads it).
+    fn spec(
+        &self,
+        c: &AgentComponentConfig,
+        k: &Consistency,
+        backup_folder: Option<&str>,
+    ) -> ComponentSpec {
         ComponentSpec {
             name: c.name.clone(),
             profile: c.profile,
             home: c.home.clone(),
-            backup_folder: c.home.join("backup"),
+            backup_folder: crate::config::resolve(&c.home, backup_folder.unwrap_or("backup")),
             keep: 0,
             items: vec![],
             consistency: k.clone(),
@@ -162,6 +169,14 @@ impl Freezes {
                 )
             })?
             .clone();
+        if let Some(bf) = &req.backup_folder {
+            if bf.is_empty() || bf.contains('\0') || crate::config::has_dot_dot(bf) {
+                return Err(ApiError::field(
+                    "backup_folder",
+                    format!("{bf:?} must name a folder, without '..'"),
+                ));
+            }
+        }
         let k = &req.consistency;
         if !c.run_commands && (k.freezes() || k.snapshot == SnapshotMode::Command) {
             return Err(ApiError::field(
@@ -186,7 +201,7 @@ impl Freezes {
     ) -> ConsistencyAnswer {
         let _one = self.inner.steps.lock().await;
         let key = (c.name.clone(), id.to_string());
-        let spec = self.spec(c, &req.consistency);
+        let spec = self.spec(c, &req.consistency, req.backup_folder.as_deref());
         let lease = self.inner.lease;
         // Recorded before the step: a crash of the agent from here on undoes it at restart.
         let before = {
@@ -269,7 +284,7 @@ impl Freezes {
                 "a held freeze of a component no longer served here: thaw it by hand");
             return;
         };
-        let spec = self.spec(&c, &h.consistency);
+        let spec = self.spec(&c, &h.consistency, None);
         let mut left = h.clone();
         if h.snapshot_held {
             let d = self

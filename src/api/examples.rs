@@ -618,7 +618,8 @@ pub fn consistency_request() -> Value {
             "snapshot": "none",
             "snapshot_command": "",
             "snapshot_release_command": ""
-        }
+        },
+        "backup_folder": "backup"
     })
 }
 

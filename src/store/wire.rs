@@ -42,6 +42,10 @@ pub struct ConsistencyRequest {
     pub step: crate::store::ConsistencyStep,
     /// The master's consistency settings of the component.
     pub consistency: crate::engine::consistency::Consistency,
+    /// The component's backup folder as the master's config gives it (relative to the home,
+    /// or absolute; no `..`): a snapshot command's view inside it, or holding it, is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_folder: Option<String>,
 }
 
 /// How a step went on the agent.

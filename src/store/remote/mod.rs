@@ -272,6 +272,7 @@ impl ComponentStore for RemoteStore {
         let body = ConsistencyRequest {
             step,
             consistency: spec.consistency.clone(),
+            backup_folder: Some(spec.backup_folder.display().to_string()),
         };
         // Freeze and read point are not repeated blindly (a second snapshot would be refused);
         // release, thaw and renew are safe to repeat.
