@@ -177,6 +177,7 @@ impl AppParts {
         let restorer =
             crate::jobs::restore::Restorer::open(&state_dir, engine.clone(), sets.clone())
                 .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
+        restorer.set_lifecycles(config.lifecycles());
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
         // Every layer emits its events into one sink; the notifier sends them on.
@@ -269,8 +270,10 @@ impl AppParts {
         state.set_scheduler(scheduler.clone().into_inner());
         let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
         let n = notifier.clone();
+        let rs = restorer.clone();
         state.on_change(Arc::new(move |cfg: &Config| {
             e.set_components(cfg.component_specs());
+            rs.set_lifecycles(cfg.lifecycles());
             h.update_settings(hook_settings(cfg));
             n.set_targets(cfg.notification_targets());
             s.set_overdue_after(overdue_after(cfg));

@@ -80,6 +80,9 @@ pub struct ComponentView {
     /// Freeze, thaw, snapshot and `on_change`, as in the config file.
     #[serde(flatten)]
     pub consistency: config::Consistency,
+    /// Stop, start and health commands around a restore, as in the config file.
+    #[serde(flatten)]
+    pub lifecycle: config::Lifecycle,
 }
 
 /// `PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`)
@@ -111,6 +114,21 @@ pub struct ComponentUpdate {
     pub snapshot_command: Option<String>,
     /// Required with `snapshot = "command"`, refused otherwise.
     pub snapshot_release_command: Option<String>,
+    /// Stops the component before a restore changes its home (local components only).
+    #[schema(example = "/opt/maestro/bin/lui-ctl stop")]
+    pub stop_command: Option<String>,
+    /// Starts it once the restored files are in place (local components only).
+    #[schema(example = "/opt/maestro/bin/lui-ctl start")]
+    pub start_command: Option<String>,
+    /// Exits 0 when it is healthy; retried until `start_timeout_seconds` (local components
+    /// only).
+    #[schema(example = "/opt/maestro/bin/lui-ctl status")]
+    pub health_command: Option<String>,
+    /// 1 to 3600.
+    #[schema(example = 120, minimum = 1, maximum = 3600)]
+    pub start_timeout_seconds: Option<i64>,
+    /// Undo a restore at once when a component does not become healthy after it.
+    pub rollback_on_unhealthy: Option<bool>,
 }
 
 impl ComponentUpdate {
@@ -147,6 +165,35 @@ impl ComponentUpdate {
             k.snapshot = v;
         }
         Ok(k)
+    }
+
+    /// `current` with the lifecycle fields this update gives; the timeout must be in range.
+    fn lifecycle(&self, current: &config::Lifecycle) -> Result<config::Lifecycle, ApiError> {
+        let mut l = current.clone();
+        if let Some(t) = self.start_timeout_seconds {
+            l.start_timeout_seconds = match u64::try_from(t) {
+                Ok(t) if (1..=config::MAX_START_TIMEOUT).contains(&t) => t,
+                _ => {
+                    return Err(ApiError::field(
+                        "start_timeout_seconds",
+                        format!("must be between 1 and {}", config::MAX_START_TIMEOUT),
+                    ))
+                }
+            };
+        }
+        for (field, v) in [
+            (&mut l.stop_command, &self.stop_command),
+            (&mut l.start_command, &self.start_command),
+            (&mut l.health_command, &self.health_command),
+        ] {
+            if let Some(v) = v {
+                field.clone_from(v);
+            }
+        }
+        if let Some(v) = self.rollback_on_unhealthy {
+            l.rollback_on_unhealthy = v;
+        }
+        Ok(l)
     }
 }
 
@@ -285,6 +332,7 @@ impl AppState {
             }
         };
         let consistency = upd.consistency(&current.consistency)?;
+        let lifecycle = upd.lifecycle(&current.lifecycle)?;
         let mut candidate = cfg.clone();
         {
             let c = &mut candidate.components[index];
@@ -292,6 +340,7 @@ impl AppState {
             c.keep = keep;
             c.items = upd.items.clone();
             c.consistency = consistency;
+            c.lifecycle = lifecycle;
             if c.items.is_none() && c.profile == crate::engine::Profile::Custom {
                 c.items = current.items.clone();
             }
@@ -467,6 +516,7 @@ fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
         agent_error: None,
         in_doubt: None,
         consistency: c.consistency.clone(),
+        lifecycle: c.lifecycle.clone(),
     }
 }
 

@@ -41,10 +41,11 @@ pub const DEFAULT_STATE_DIR: &str = "backup-master-data";
 pub const DEFAULT_CONFIG_FILE: &str = "backup-master.toml";
 pub const MAX_KEEP: u32 = 100;
 pub const MAX_HOOK_TIMEOUT: u64 = 7 * 24 * 3600;
-/// Default and most of a component's `freeze_timeout_seconds`.
 pub use crate::engine::consistency::{
     Consistency, SnapshotMode, DEFAULT_FREEZE_TIMEOUT, MAX_FREEZE_TIMEOUT,
 };
+/// Default and most of a component's `freeze_timeout_seconds`.
+pub use crate::engine::lifecycle::{Lifecycle, DEFAULT_START_TIMEOUT, MAX_START_TIMEOUT};
 /// Default and most of `max_stream_subscribers`.
 pub const DEFAULT_STREAM_SUBSCRIBERS: usize = 64;
 pub const MAX_STREAM_SUBSCRIBERS: usize = 10_000;
@@ -180,6 +181,8 @@ pub struct ComponentConfig {
     pub agent_ca_file: Option<String>,
     /// Freeze, thaw, snapshot and torn-file settings.
     pub consistency: Consistency,
+    /// Stop, start and health commands around a restore.
+    pub lifecycle: Lifecycle,
 }
 
 /// The whole configuration, loaded and validated.
@@ -314,6 +317,14 @@ impl Config {
                     read_point: None,
                 },
             })
+            .collect()
+    }
+
+    /// Each component's stop, start and health settings, by name (the restores read them).
+    pub fn lifecycles(&self) -> std::collections::BTreeMap<String, Lifecycle> {
+        self.components
+            .iter()
+            .map(|c| (c.name.clone(), c.lifecycle.clone()))
             .collect()
     }
 

@@ -7,10 +7,10 @@ use toml_edit::{ImDocument, Item, Table};
 
 use super::{
     absolute, default_token_name, parse_profile, resolve, sha256_of, valid_token_name, validate,
-    ComponentConfig, Config, ConfigError, Consistency, FieldError, HookSettings, Role,
+    ComponentConfig, Config, ConfigError, Consistency, FieldError, HookSettings, Lifecycle, Role,
     ScheduleSettings, SnapshotMode, TokenError, TokenSpec, DEFAULT_AUDIT_MAX_BYTES, DEFAULT_LISTEN,
     DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_AUDIT_MAX_BYTES, MAX_FREEZE_TIMEOUT,
-    MAX_KEEP, MAX_STREAM_SUBSCRIBERS, MAX_TOKEN_NAME, MIN_AUDIT_MAX_BYTES,
+    MAX_KEEP, MAX_START_TIMEOUT, MAX_STREAM_SUBSCRIBERS, MAX_TOKEN_NAME, MIN_AUDIT_MAX_BYTES,
 };
 use crate::engine::{OnChange, Profile};
 
@@ -196,6 +196,11 @@ fn read_component(r: &mut Reader<'_>, t: &Table, p: &str) -> ComponentConfig {
             "snapshot",
             "snapshot_command",
             "snapshot_release_command",
+            "stop_command",
+            "start_command",
+            "health_command",
+            "start_timeout_seconds",
+            "rollback_on_unhealthy",
         ],
     );
     let name = r.string(t, p, "name").unwrap_or_else(|| {
@@ -224,6 +229,33 @@ fn read_component(r: &mut Reader<'_>, t: &Table, p: &str) -> ComponentConfig {
         agent_token_file: r.string(t, p, "agent_token_file"),
         agent_ca_file: r.string(t, p, "agent_ca_file"),
         consistency: read_consistency(r, t, p),
+        lifecycle: read_lifecycle(r, t, p),
+    }
+}
+
+/// A component's stop, start and health keys; the defaults where missing.
+pub(super) fn read_lifecycle(r: &mut Reader<'_>, t: &Table, p: &str) -> Lifecycle {
+    let d = Lifecycle::default();
+    let start_timeout_seconds = match r.integer(t, p, "start_timeout_seconds") {
+        Some(s) if (1..=MAX_START_TIMEOUT as i64).contains(&s) => s as u64,
+        Some(_) => {
+            r.push(
+                p,
+                "start_timeout_seconds",
+                format!("must be between 1 and {MAX_START_TIMEOUT}"),
+            );
+            d.start_timeout_seconds
+        }
+        None => d.start_timeout_seconds,
+    };
+    Lifecycle {
+        stop_command: r.string(t, p, "stop_command").unwrap_or_default(),
+        start_command: r.string(t, p, "start_command").unwrap_or_default(),
+        health_command: r.string(t, p, "health_command").unwrap_or_default(),
+        start_timeout_seconds,
+        rollback_on_unhealthy: r
+            .boolean(t, p, "rollback_on_unhealthy")
+            .unwrap_or(d.rollback_on_unhealthy),
     }
 }
 

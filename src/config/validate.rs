@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{
     check_relative, has_dot_dot, items_of, profile_name, resolve, ComponentConfig, Config,
     FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT, MAX_HOOK_TIMEOUT,
-    MAX_KEEP,
+    MAX_KEEP, MAX_START_TIMEOUT,
 };
 use crate::engine::{folder_check, Profile};
 
@@ -189,6 +189,7 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
         }
         check_items(c, &mut found);
         check_consistency(c, cfg.home_of(c).as_deref(), &mut found);
+        check_lifecycle(c, &mut found);
         if c.backup_folder.is_empty() {
             found.add("backup_folder", "must not be empty");
         } else if has_dot_dot(&c.backup_folder) {
@@ -307,6 +308,33 @@ fn check_consistency(c: &ComponentConfig, home: Option<&Path>, found: &mut Found
         }
     }
     check_btrfs_home(c, home, found);
+}
+
+/// The stop, start and health keys: commands that split, a timeout in range, and none on a
+/// remote component (its agent does not run them).
+fn check_lifecycle(c: &ComponentConfig, found: &mut Found<'_>) {
+    let l = &c.lifecycle;
+    for (key, cmd) in [
+        ("stop_command", &l.stop_command),
+        ("start_command", &l.start_command),
+        ("health_command", &l.health_command),
+    ] {
+        if let Err(msg) = check_command(cmd) {
+            found.add(key, msg);
+        } else if c.agent.is_some() && !cmd.trim().is_empty() {
+            found.add(
+                key,
+                "not supported for a remote component: its agent does not run stop, start or \
+                 health commands",
+            );
+        }
+    }
+    if !(1..=MAX_START_TIMEOUT).contains(&l.start_timeout_seconds) {
+        found.add(
+            "start_timeout_seconds",
+            format!("must be between 1 and {MAX_START_TIMEOUT}"),
+        );
+    }
 }
 
 /// `snapshot = "btrfs"` on a home that exists and is not a btrfs subvolume is refused now (a

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{ComponentConfig, Consistency, HookSettings, ScheduleSettings};
+use super::{ComponentConfig, Consistency, HookSettings, Lifecycle, ScheduleSettings};
 
 /// Why a config text could not be edited (the API answers 500: the file was valid when read).
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +106,30 @@ pub fn edit_component(text: &str, index: usize, c: &ComponentConfig) -> Result<S
         set_value(t, "items", arr);
     }
     set_consistency(t, &c.consistency);
+    set_lifecycle(t, &c.lifecycle);
     Ok(doc.to_string())
+}
+
+/// Writes each lifecycle key that differs from its default or is already in the table.
+fn set_lifecycle(t: &mut Table, l: &Lifecycle) {
+    let d = Lifecycle::default();
+    for (key, value, default) in [
+        ("stop_command", &l.stop_command, &d.stop_command),
+        ("start_command", &l.start_command, &d.start_command),
+        ("health_command", &l.health_command, &d.health_command),
+    ] {
+        if value != default || t.contains_key(key) {
+            set_value(t, key, value.as_str());
+        }
+    }
+    let key = "start_timeout_seconds";
+    if l.start_timeout_seconds != d.start_timeout_seconds || t.contains_key(key) {
+        set_value(t, key, l.start_timeout_seconds as i64);
+    }
+    let key = "rollback_on_unhealthy";
+    if l.rollback_on_unhealthy != d.rollback_on_unhealthy || t.contains_key(key) {
+        set_value(t, key, l.rollback_on_unhealthy);
+    }
 }
 
 /// Writes each consistency key that differs from its default or is already in the table, so a

@@ -23,6 +23,7 @@ pub mod digest;
 pub mod faults;
 pub mod folder_check;
 pub mod index;
+pub mod lifecycle;
 pub mod participation;
 pub mod profile;
 pub mod readme;

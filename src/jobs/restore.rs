@@ -13,6 +13,7 @@ use chrono::Utc;
 
 use super::{BackupJobs, ExclusiveGuard, JobKind, ListQuery, StartError as LockError};
 use crate::engine::faults::Faults;
+use crate::engine::lifecycle::{ComponentLifecycle, Lifecycle};
 use crate::engine::participation::HeuristicLog;
 use crate::restore::apply::{self, Journal};
 use crate::restore::record::{self, RestoreStatus as S};
@@ -73,6 +74,9 @@ struct Inner {
     /// The journals of restores running as jobs: a change from outside the job (a heuristic
     /// outcome) goes through the job's own record, never over it.
     live: Mutex<BTreeMap<String, Weak<RestoreJournal>>>,
+    /// Each component's stop, start and health settings, as configured now (the config
+    /// layer sets them: [`Restorer::set_lifecycles`]).
+    lifecycles: Mutex<BTreeMap<String, Lifecycle>>,
 }
 
 impl Inner {
@@ -415,6 +419,7 @@ impl Restorer {
                 ids: Mutex::new(last),
                 write_lock: Mutex::new(()),
                 live: Mutex::new(BTreeMap::new()),
+                lifecycles: Mutex::new(BTreeMap::new()),
             }),
         };
         for id in running {
@@ -521,7 +526,7 @@ impl Restorer {
             let records = lock(&self.inner.records);
             records
                 .oldest_first()
-                .filter(|p| p.status == S::Succeeded)
+                .filter(|p| p.committed())
                 .filter_map(|p| {
                     let mut names = Vec::new();
                     let mut because = None;
@@ -586,7 +591,7 @@ impl Restorer {
                     continue;
                 }
                 let kept = records.get(id).is_some_and(|r| {
-                    r.status == S::Succeeded
+                    r.committed()
                         && r.components.iter().any(|c| {
                             c.safety_copy.is_some() && Path::new(&c.safety_folder) == e.path()
                         })
@@ -629,7 +634,7 @@ impl Restorer {
     pub fn pending_restore(&self, component: &str, folder: &str) -> Option<String> {
         lock(&self.inner.records)
             .newest_first()
-            .filter(|r| r.status == S::Succeeded)
+            .filter(|r| r.committed())
             .find(|r| {
                 r.components.iter().any(|c| {
                     c.name == component
@@ -641,6 +646,26 @@ impl Restorer {
                 })
             })
             .map(|r| r.id.clone())
+    }
+
+    /// Replaces the components' stop, start and health settings (at start-up and whenever the
+    /// config changes); a restore records those of its components when it begins.
+    pub fn set_lifecycles(&self, lifecycles: BTreeMap<String, Lifecycle>) {
+        *lock(&self.inner.lifecycles) = lifecycles;
+    }
+
+    /// The lifecycle entries of restore `rec`: its components that have a command, in the
+    /// record's (config) order.
+    fn lifecycle_of(&self, rec: &RestoreRecord) -> Vec<ComponentLifecycle> {
+        let all = lock(&self.inner.lifecycles);
+        rec.components
+            .iter()
+            .filter(|c| c.agent.is_none())
+            .filter_map(|c| {
+                let l = all.get(&c.name).filter(|l| l.is_set())?;
+                Some(ComponentLifecycle::new(&c.name, &c.home, l.clone()))
+            })
+            .collect()
     }
 
     fn issue_id(&self) -> String {
@@ -679,6 +704,10 @@ impl Restorer {
             &req,
             &chosen,
         )?;
+        let mut rec = rec;
+        if !rec.dry_run {
+            rec.lifecycle = self.lifecycle_of(&rec);
+        }
         {
             let _w = lock(&self.inner.write_lock);
             record::save(&self.inner.state_dir, &rec)
@@ -742,6 +771,7 @@ impl Restorer {
             })
             .collect();
         rec.components = components;
+        rec.lifecycle = self.lifecycle_of(&rec);
         rec.step(
             StepAction::Planned,
             None,
@@ -927,7 +957,7 @@ impl super::runner::Job for RestoreJob {
         if let Some(e) = super::events::restore_ended(&r) {
             self.inner.engine.events().emit(e);
         }
-        if r.status == S::Succeeded {
+        if r.committed() {
             apply::purge_retired(&r);
         }
     }

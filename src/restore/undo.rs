@@ -79,11 +79,12 @@ pub fn blocker<'a>(
     if rec.dry_run {
         return Some(blocked(NotUndoable, "a dry run changed nothing".into()));
     }
-    if rec.status != RestoreStatus::Succeeded {
+    if !rec.committed() {
         return Some(blocked(
             NotUndoable,
             format!(
-                "only a succeeded restore can be undone; this one is {}",
+                "only a succeeded restore (or an unhealthy one that was not rolled back) can be \
+                 undone; this one is {}",
                 rec.status.as_str()
             ),
         ));
@@ -153,7 +154,7 @@ pub fn annotate<'a>(rec: &mut RestoreRecord, others: impl Iterator<Item = &'a Re
     rec.undo_available = b.is_none();
     // Said only where an undo would be expected: a succeeded restore.
     rec.undo_unavailable_because = b
-        .filter(|_| rec.status == RestoreStatus::Succeeded && !rec.dry_run)
+        .filter(|_| rec.committed() && !rec.dry_run)
         .map(|b| b.message);
     rec.safety_copy_bytes = rec
         .components

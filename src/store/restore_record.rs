@@ -39,6 +39,11 @@ pub enum RestoreStatus {
     Failed,
     /// The master died while the restore ran; at the next start it put every component back.
     Interrupted,
+    /// A component did not become healthy after the restore started it (`lifecycle` names it
+    /// and keeps the health command's output). Without `rollback_on_unhealthy` the restored
+    /// data stays in place and the restore can be undone; with it every component was put
+    /// back as it was and started again.
+    Unhealthy,
 }
 
 impl RestoreStatus {
@@ -53,7 +58,14 @@ impl RestoreStatus {
             RestoreStatus::Succeeded => "succeeded",
             RestoreStatus::Failed => "failed",
             RestoreStatus::Interrupted => "interrupted",
+            RestoreStatus::Unhealthy => "unhealthy",
         }
+    }
+
+    /// The restore's data stayed in place: `succeeded`, or `unhealthy` without a rollback
+    /// (see [`RestoreRecord::committed`]).
+    pub fn may_have_committed(self) -> bool {
+        matches!(self, RestoreStatus::Succeeded | RestoreStatus::Unhealthy)
     }
 }
 
@@ -330,6 +342,16 @@ pub enum StepAction {
     Recovered,
     /// The restore ended.
     Finished,
+    /// A component's stop command is about to run (recorded before it runs).
+    Stopping,
+    /// A component was stopped (or its stop failed: the detail says how it ended).
+    Stopped,
+    /// A component's start command ran (the detail says how it ended).
+    Started,
+    /// A component's health command exited 0.
+    Healthy,
+    /// A component did not become healthy in time.
+    Unhealthy,
 }
 
 /// One step of a restore, with its time.
@@ -413,6 +435,10 @@ pub struct RestoreRecord {
     /// none is kept.
     #[serde(default, skip_serializing_if = "crate::engine::record::is_zero")]
     pub safety_copy_bytes: u64,
+    /// Components with a `stop_command`, `start_command` or `health_command`: how the restore
+    /// stopped, started and proved each one (absent when none has any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle: Vec<crate::engine::lifecycle::ComponentLifecycle>,
 }
 
 impl crate::engine::participation::HeuristicLog for RestoreRecord {
@@ -465,6 +491,7 @@ impl RestoreRecord {
             undo_available: false,
             undo_unavailable_because: None,
             safety_copy_bytes: 0,
+            lifecycle: vec![],
         }
     }
 
@@ -502,6 +529,24 @@ impl RestoreRecord {
             to: to.map(String::from),
             detail,
         });
+    }
+
+    /// Its data stayed in place once it ended: it committed (`succeeded`, or `unhealthy` with
+    /// no component rolled back).
+    pub fn committed(&self) -> bool {
+        self.status.may_have_committed()
+            && !self
+                .components
+                .iter()
+                .any(|c| c.status == ComponentState::RolledBack)
+    }
+
+    /// The lifecycle entry of component `name`.
+    pub fn lifecycle_mut(
+        &mut self,
+        name: &str,
+    ) -> Option<&mut crate::engine::lifecycle::ComponentLifecycle> {
+        self.lifecycle.iter_mut().find(|l| l.component == name)
     }
 
     /// Notes that `path` changed (once).

@@ -915,3 +915,151 @@ pub fn mount_btrfs(dir: &Path) -> Option<Btrfs> {
     assert!(st.success(), "mount -o loop of a btrfs image (needs root)");
     Some(Btrfs { mnt })
 }
+
+/// The control script of [`FakeApp`]: `start`, `stop`, `health` (and `serve`, the application
+/// itself), each given the app's run folder. The application refuses to run (exits 1 at its
+/// start) when `$COMPONENT_HOME/data/BAD` exists; it is ready one second after its start; on
+/// SIGTERM it records its exit time and ends. Times are Unix seconds with nanoseconds.
+const FAKE_APP: &str = r#"#!/bin/sh
+run="$2"
+case "$1" in
+start)
+  rm -f "$run/ready"
+  nohup sh "$0" serve "$run" >/dev/null 2>&1 &
+  echo "starting in $COMPONENT_HOME"
+  exit 0 ;;
+serve)
+  if [ -e "$COMPONENT_HOME/data/BAD" ]; then
+    echo "refused $(date +%s.%N): data is bad" >> "$run/events"
+    exit 1
+  fi
+  trap 'echo "exited $(date +%s.%N)" >> "$run/events"; rm -f "$run/pid" "$run/ready"; exit 0' TERM
+  echo $$ > "$run/pid"
+  echo "started $(date +%s.%N)" >> "$run/events"
+  sleep 1
+  echo "ready $(date +%s.%N)" >> "$run/events"
+  : > "$run/ready"
+  while :; do sleep 0.05; done ;;
+stop)
+  [ -e "$run/pid" ] || { echo "not running"; exit 0; }
+  kill -TERM "$(cat "$run/pid")"
+  i=0
+  while [ -e "$run/pid" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+  [ ! -e "$run/pid" ] || { echo "did not stop"; exit 1; }
+  echo stopped ;;
+health)
+  if [ -e "$run/ready" ] && kill -0 "$(cat "$run/pid" 2>/dev/null)" 2>/dev/null; then
+    echo healthy; exit 0
+  fi
+  echo "not healthy: $(tail -n 1 "$run/events" 2>/dev/null)"; exit 1 ;;
+esac
+"#;
+
+/// A fake application of a component, for the restore's stop / start / health commands: a
+/// background process writing a pid file, recording in `<run>/events` when it started, became
+/// ready, refused to start (its home's `data/BAD` says the data is bad) and exited. Killed when
+/// dropped.
+pub struct FakeApp {
+    pub run: PathBuf,
+    script: PathBuf,
+    home: PathBuf,
+}
+
+impl FakeApp {
+    /// An application of the component whose home is `home`, run from `run` (created).
+    pub fn new(run: &Path, home: &Path) -> FakeApp {
+        std::fs::create_dir_all(run).unwrap();
+        let script = run.join("ctl.sh");
+        std::fs::write(&script, FAKE_APP).unwrap();
+        FakeApp {
+            run: run.to_path_buf(),
+            script,
+            home: home.to_path_buf(),
+        }
+    }
+
+    /// The config command for `what` (`start`, `stop`, `health`).
+    pub fn command(&self, what: &str) -> String {
+        format!("sh {} {what} {}", self.script.display(), self.run.display())
+    }
+
+    /// The three commands as component keys, plus `extra` lines.
+    pub fn config_keys(&self, extra: &str) -> String {
+        format!(
+            "stop_command = \"{}\"\nstart_command = \"{}\"\nhealth_command = \"{}\"\n{extra}",
+            self.command("stop"),
+            self.command("start"),
+            self.command("health")
+        )
+    }
+
+    /// Starts it by hand (as an operator would) and waits until it is ready.
+    pub fn start_now(&self) {
+        let st = Command::new("sh")
+            .args([self.script.to_str().unwrap(), "start"])
+            .arg(&self.run)
+            .env("COMPONENT_HOME", &self.home)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        poll("the fake app to be ready", Duration::from_secs(10), || {
+            self.running().filter(|_| self.run.join("ready").exists())
+        });
+    }
+
+    /// The pid of the running application, if one runs.
+    pub fn running(&self) -> Option<i32> {
+        let pid: i32 = std::fs::read_to_string(self.run.join("pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        // Signal 0: is it alive?
+        let alive = Command::new("kill")
+            .args(["-0", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        alive.then_some(pid)
+    }
+
+    /// `(event, unix seconds)` of each line of its events file, in order.
+    pub fn events(&self) -> Vec<(String, f64)> {
+        lines(&self.run.join("events"))
+            .iter()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                let what = w.next()?.to_string();
+                let at: f64 = w.next()?.trim_end_matches(':').parse().ok()?;
+                Some((what, at))
+            })
+            .collect()
+    }
+
+    /// The times of its events named `what`.
+    pub fn times(&self, what: &str) -> Vec<f64> {
+        self.events()
+            .into_iter()
+            .filter(|(w, _)| w == what)
+            .map(|(_, t)| t)
+            .collect()
+    }
+}
+
+impl Drop for FakeApp {
+    fn drop(&mut self) {
+        if let Some(pid) = self.running() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// An RFC 3339 time of a record as Unix seconds.
+pub fn unix_seconds(v: &Value) -> f64 {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    let t = chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9
+}

@@ -210,10 +210,19 @@ pub fn complete_with(
             }
         });
     }
-    let status = if failed.is_empty() {
-        RestoreStatus::Succeeded
-    } else {
+    // Started before the decision; one still stopped (a crash between) is started now.
+    super::lifecycle::start_down(journal);
+    let unhealthy = journal
+        .snapshot()
+        .lifecycle
+        .iter()
+        .any(|l| l.state == crate::engine::lifecycle::LifecycleState::Unhealthy);
+    let status = if !failed.is_empty() {
         RestoreStatus::Failed
+    } else if unhealthy {
+        RestoreStatus::Unhealthy
+    } else {
+        RestoreStatus::Succeeded
     };
     journal.update_or_log("the restore's end", &mut |r| {
         if let Some(n) = note {

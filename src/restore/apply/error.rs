@@ -77,6 +77,9 @@ pub enum ApplyError {
     Io(#[from] IoError),
     #[error("could not record the commit decision: {0}")]
     RecordDecision(#[source] JournalError),
+    /// A component's stop command failed (before any change).
+    #[error("{0}")]
+    Lifecycle(String),
     /// A source folder that another component's apply would move aside.
     #[error("nothing was changed: {}", .0.join("; "))]
     SourceClash(Vec<String>),

@@ -20,6 +20,7 @@
 
 mod commit;
 mod error;
+pub mod lifecycle;
 mod local;
 mod rollback;
 #[cfg(test)]
@@ -292,6 +293,11 @@ pub fn run_with(
         let clashes = source_clashes(&first.components);
         let mut failure = (!clashes.is_empty())
             .then(|| ApplyError::SourceClash(clashes.into_iter().map(|(_, m)| m).collect()));
+        if failure.is_none() {
+            // Before the first change: a failed stop changes nothing (the rollback starts
+            // again what was stopped).
+            failure = lifecycle::stop_all(journal).err();
+        }
         for i in 0..n {
             if failure.is_some() {
                 break;
@@ -313,8 +319,25 @@ pub fn run_with(
                 }
             }
         }
+        let mut status = RestoreStatus::Failed;
         if failure.is_none() {
             journal.step_reached("restore_applied");
+            let unhealthy = lifecycle::start_and_prove(journal);
+            if !unhealthy.is_empty() {
+                let rec = journal.snapshot();
+                let back = lifecycle::wants_rollback(&rec, &unhealthy);
+                let msg = lifecycle::unhealthy_message(&unhealthy, back);
+                if back {
+                    status = RestoreStatus::Unhealthy;
+                    failure = Some(ApplyError::Lifecycle(msg));
+                } else {
+                    journal.update_or_log("the unhealthy components", &mut |r| {
+                        r.errors.push(msg.clone())
+                    });
+                }
+            }
+        }
+        if failure.is_none() {
             let decided = journal.update(&mut |r| {
                 r.commit_decided = true;
                 r.step(StepAction::CommitDecided, None, None, None, None);
@@ -324,13 +347,7 @@ pub fn run_with(
             }
         }
         match failure {
-            Some(e) => rollback_all_with(
-                journal,
-                faults,
-                remote,
-                RestoreStatus::Failed,
-                &e.to_string(),
-            ),
+            Some(e) => rollback_all_with(journal, faults, remote, status, &e.to_string()),
             None => complete_with(journal, faults, remote, None),
         }
         stop.store(true, std::sync::atomic::Ordering::SeqCst);

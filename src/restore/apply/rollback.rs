@@ -67,6 +67,8 @@ pub fn rollback_all_with(
             Some(reason.to_string()),
         );
     });
+    // An application running on the restored data is stopped before its old data goes back.
+    super::lifecycle::stop_started(journal);
     let rec = journal.snapshot();
     let to_undo = |c: &&ComponentRestore| {
         matches!(
@@ -148,6 +150,8 @@ pub fn rollback_all_with(
             true
         },
     );
+    // What this restore stopped runs again on its old data.
+    super::lifecycle::start_down(journal);
     journal.update_or_log("the restore's end", &mut |r| {
         r.finish(status, now());
     });
