@@ -20,7 +20,12 @@ const SKIP: &[&str] = &[".pre-restore-"];
 /// hub, lui, trk (trk last in the file: `trk_keys` go into its table), trk run by a fake app;
 /// `hub_keys` go into hub's table.
 fn setup(trk_keys: &str, hub_keys: &str) -> (Setup, FakeApp) {
-    let s = Setup::new(2);
+    setup_with("", trk_keys, hub_keys)
+}
+
+/// [`setup`] with `extra` TOML before the components.
+fn setup_with(extra: &str, trk_keys: &str, hub_keys: &str) -> (Setup, FakeApp) {
+    let s = Setup::with_extra(2, extra);
     let app = FakeApp::new(&s.path().join("apps/trk"), &s.home("trk"));
     let mut text = std::fs::read_to_string(&s.config).unwrap();
     let hub = "name = \"hub\"\nprofile = \"maestro-hub\"\n";
@@ -149,7 +154,10 @@ fn bad_set(s: &Setup, server: &Server) -> String {
 
 #[test]
 fn a_set_the_app_refuses_to_start_on_ends_unhealthy_keeps_the_output_and_can_be_undone() {
-    let (s, app) = setup("start_timeout_seconds = 3", "");
+    // A ping target hears of every restore's end (nothing listens there: the delivery's
+    // record is what is checked).
+    let ping = "[[notification_targets]]\nname = \"hc\"\nkind = \"ping\"\nurl = \"http://127.0.0.1:9/ping\"\n";
+    let (s, app) = setup_with(ping, "start_timeout_seconds = 3", "");
     app.start_now();
     let server = s.start();
     let set = bad_set(&s, &server);
@@ -183,6 +191,21 @@ fn a_set_the_app_refuses_to_start_on_ends_unhealthy_keeps_the_output_and_can_be_
     assert_eq!(app.running(), None);
     assert_eq!(component(&rec, "trk")["status"], "restored", "{rec}");
     assert_eq!(rec["undo_available"], true, "{rec}");
+    // An error event, like a failed restore's, naming the component.
+    let event = poll("the restore's end event", Duration::from_secs(30), || {
+        let d = server.get_json("/api/v1/notifications/deliveries?target=hc", ADMIN);
+        d["items"]
+            .as_array()?
+            .iter()
+            .find(|i| i["event"]["event"] == "restore_ended")
+            .map(|i| i["event"].clone())
+    });
+    assert_eq!(event["severity"], "error", "{event}");
+    let summary = event["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("unhealthy") && summary.contains("trk"),
+        "{event}"
+    );
 
     let r = server.post(
         &format!("/api/v1/restores/{}/undo", rec["id"].as_str().unwrap()),

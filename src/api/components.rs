@@ -102,15 +102,17 @@ pub async fn get_component(
 /// Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
 /// for a `custom` profile its items, and its consistency settings (`freeze_command`,
 /// `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
-/// with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the `ETag` of
+/// with its commands) and its restore lifecycle (`stop_command`, `start_command`,
+/// `health_command`, `start_timeout_seconds` 1 to 3600, `rollback_on_unhealthy`); each
+/// optional, absent keeps the current value (admin). Needs `If-Match` with the `ETag` of
 /// `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
 /// without it, 412 (`precondition_failed`) when stale. Refused with 422
 /// (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
 /// nested in another component's backup folder or home, a folder inside one of the items, an
 /// existing folder that is not a backup folder, `items` for a built-in profile, a value out
 /// of range, a thaw without a freeze, snapshot commands without `snapshot = "command"`, and
-/// what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"` on an
-/// agent's component). The config
+/// what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"`, stop,
+/// start and health commands on an agent's component). The config
 /// file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
 /// new settings, existing slots are not moved.
 #[utoipa::path(

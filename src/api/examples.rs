@@ -216,7 +216,11 @@ fn component(name: &str, profile: &str, home: &str, items: &[&str]) -> Value {
         "agent": null, "reachable": null, "agent_version": null, "agent_error": null,
         "freeze_command": "", "thaw_command": "", "freeze_timeout_seconds": 60,
         "on_change": "warn", "snapshot": "none", "snapshot_command": "",
-        "snapshot_release_command": ""
+        "snapshot_release_command": "",
+        "stop_command": format!("{home}/bin/ctl stop"),
+        "start_command": format!("{home}/bin/ctl start"),
+        "health_command": format!("{home}/bin/ctl status"),
+        "start_timeout_seconds": 120, "rollback_on_unhealthy": false
     })
 }
 
@@ -258,7 +262,11 @@ pub fn components() -> Value {
 
 /// `PUT /components/{name}`.
 pub fn component_update() -> Value {
-    json!({ "backup_folder": "backup", "keep": 3, "on_change": "fail" })
+    json!({
+        "backup_folder": "backup", "keep": 3, "on_change": "fail",
+        "stop_command": "/srv/maestro/lui/bin/ctl stop", "start_timeout_seconds": 300,
+        "rollback_on_unhealthy": true
+    })
 }
 
 /// `GET /components/{name}/history`.
@@ -534,6 +542,59 @@ pub fn restore_planned() -> Value {
 /// `GET /restores/{id}`.
 pub fn restore_succeeded() -> Value {
     restore(false, "succeeded")
+}
+
+/// `GET /restores/{id}`: lui was stopped before the restore and started after it, but its
+/// health command never exited 0 within `start_timeout_seconds`; the restored data stayed (no
+/// `rollback_on_unhealthy`), so the restore can be undone.
+pub fn restore_unhealthy() -> Value {
+    let mut r = restore(false, "succeeded");
+    let home = "/srv/maestro/lui";
+    let err = "unhealthy: lui did not become healthy after the restore; the restored data is in place and the restore can be undone";
+    r["status"] = json!("unhealthy");
+    r["errors"] = json!([err]);
+    let outcome = |cmd: &str, code: i32, output: &str, ms: u64| json!({ "command": format!("{home}/bin/ctl {cmd}"), "exit_code": code, "timed_out": false, "output": output, "duration_ms": ms });
+    r["lifecycle"] = json!([{
+        "component": "lui", "home": home,
+        "settings": {
+            "stop_command": format!("{home}/bin/ctl stop"), "start_command": format!("{home}/bin/ctl start"),
+            "health_command": format!("{home}/bin/ctl status"), "start_timeout_seconds": 120,
+            "rollback_on_unhealthy": false
+        },
+        "state": "unhealthy",
+        "stopped_at": "2026-11-26T10:15:00.912Z",
+        "started_at": "2026-11-26T10:15:06.418Z",
+        "stop": outcome("stop", 0, "lui stopped\n", 880),
+        "start": outcome("start", 0, "starting lui\n", 310),
+        "health": outcome("status", 1, "lui: database restore failed: table jobs is corrupt\n", 95),
+        "health_attempts": 412,
+        "errors": ["lui: did not become healthy within 120 s (412 attempts of its health_command; the last exited 1)"]
+    }]);
+    let steps = r["steps"]
+        .as_array_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for st in steps {
+        let action = st["action"].as_str().unwrap_or_default().to_string();
+        if action == "component_started" {
+            out.push(json!({ "at": "2026-11-26T10:15:00.031Z", "action": "stopping", "component": "lui" }));
+            out.push(json!({ "at": "2026-11-26T10:15:00.912Z", "action": "stopped", "component": "lui", "detail": "exited 0" }));
+        }
+        if action == "commit_decided" {
+            out.push(json!({ "at": "2026-11-26T10:15:06.418Z", "action": "started", "component": "lui", "detail": "exited 0" }));
+            out.push(json!({ "at": "2026-11-26T10:17:06.502Z", "action": "unhealthy", "component": "lui", "detail": "412 attempt(s); the last exited 1" }));
+        }
+        if action == "finished" {
+            out.push(json!({ "at": "2026-11-26T10:17:06Z", "action": "finished", "detail": "unhealthy" }));
+            continue;
+        }
+        out.push(st);
+    }
+    r["steps"] = json!(out);
+    r["finished_at"] = json!("2026-11-26T10:17:06Z");
+    r["components"][0]["safety_copy"]["kept_at"] = json!("2026-11-26T10:17:06Z");
+    r
 }
 
 /// `POST /restores/{id}/undo` (202): the undo's record, copying lui back from the safety
@@ -926,6 +987,7 @@ mod tests {
         same::<RestoreRecord>("restore running", restore_running());
         same::<RestoreRecord>("restore planned", restore_planned());
         same::<RestoreRecord>("restore succeeded", restore_succeeded());
+        same::<RestoreRecord>("restore unhealthy", restore_unhealthy());
         same::<RestoreRecord>("undo running", restore_undo_running());
         same::<RestoreRecord>("restore copy discarded", restore_copy_discarded());
         same::<ComponentRestore>("agent plan", agent_restore_plan());

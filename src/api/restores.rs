@@ -185,16 +185,21 @@ pub async fn list_restores(
 ///
 /// A restore's record: the backup set ID used, the verification and plan per component, every
 /// step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
-/// (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
-/// to follow a restore.
+/// (every component put back), `interrupted`, or `unhealthy` (a component did not become
+/// healthy after the restore started it; `lifecycle` says how each was stopped, started and
+/// checked); `planned` for a dry run) and errors. Poll it to follow a restore.
 /// Changes nothing; any role.
 #[utoipa::path(
     tag = "restores",
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "Restore ID", example = "R20261126T101500Z")),
     responses(
-        (status = 200, description = "The restore", body = RestoreRecord,
-            example = json!(super::examples::restore_succeeded())),
+        (status = 200, description = "The restore", body = RestoreRecord, examples(
+            ("succeeded" = (summary = "A restore that succeeded (it can be undone)",
+                value = json!(super::examples::restore_succeeded()))),
+            ("unhealthy" = (summary = "A component did not become healthy after the restore started it",
+                value = json!(super::examples::restore_unhealthy()))),
+        )),
         TokenProblems, RestoreIdProblems,
     )
 )]
@@ -252,7 +257,7 @@ impl utoipa::IntoResponses for UndoProblems {
                         ApiError::busy("restore", "R20261126T111500Z"),
                         ApiError::coded(
                             Code::UndoUnavailable,
-                            "only a succeeded restore can be undone; this one is failed",
+                            "only a succeeded restore (or an unhealthy one that was not rolled back) can be undone; this one is failed",
                         ),
                         ApiError::coded(
                             Code::RestoreSuperseded,

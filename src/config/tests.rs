@@ -393,3 +393,76 @@ fn consistency_keys_have_defaults_bounds_and_are_written_back() {
         "{out}"
     );
 }
+
+#[test]
+fn lifecycle_keys_have_defaults_bounds_and_are_written_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let plain = cfg_text(dir.path(), "");
+    let cfg = Config::parse(&plain, &file).unwrap();
+    assert_eq!(cfg.components[0].lifecycle, Lifecycle::default());
+    assert_eq!(cfg.lifecycles()["hub"], Lifecycle::default());
+    // Untouched defaults add no key to a file that never had one.
+    let out = edit_component(&plain, 0, &cfg.components[0]).unwrap();
+    assert!(
+        !out.contains("_command") && !out.contains("start_timeout") && !out.contains("rollback"),
+        "{out}"
+    );
+
+    let bad = format!(
+        "{plain}start_timeout_seconds = 0\nstop_command = \"'open\"\nrollback_on_unhealthy = \"yes\"\n"
+    );
+    let errs = Config::parse(&bad, &file).unwrap_err();
+    let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+    for f in [
+        "components[0].start_timeout_seconds",
+        "components[0].stop_command",
+        "components[0].rollback_on_unhealthy",
+    ] {
+        assert!(fields.contains(&f), "{f} missing: {errs:?}");
+    }
+
+    let good = format!(
+        "{plain}stop_command = \"ctl stop\"\nhealth_command = \"ctl status\"\nstart_timeout_seconds = 3600\nrollback_on_unhealthy = true\n"
+    );
+    let cfg = Config::parse(&good, &file).unwrap();
+    let l = &cfg.components[0].lifecycle;
+    assert_eq!(l.stop_command, "ctl stop");
+    assert_eq!(l.health_command, "ctl status");
+    assert!(l.start_command.is_empty());
+    assert_eq!(l.start_timeout_seconds, 3600);
+    assert!(l.rollback_on_unhealthy);
+
+    let mut c = cfg.components[0].clone();
+    c.lifecycle = Lifecycle {
+        stop_command: "/bin/stop 'a b'".into(),
+        start_command: "/bin/start".into(),
+        health_command: String::new(),
+        start_timeout_seconds: 7,
+        rollback_on_unhealthy: false,
+    };
+    let out = edit_component(&good, 0, &c).unwrap();
+    let (_, doc, mut r) = parse::begin_parse(&out, &file).unwrap();
+    let t = doc["components"]
+        .as_array_of_tables()
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(parse::read_lifecycle(&mut r, t, "c"), c.lifecycle);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+}
+
+#[test]
+fn lifecycle_commands_are_refused_for_a_remote_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(dir.path().join("trk.token"), "secret").unwrap();
+    let text = format!(
+        "{}\n[[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nagent = \"http://127.0.0.1:9\"\nagent_token_file = \"trk.token\"\nstart_command = \"ctl start\"\nstart_timeout_seconds = 5\n",
+        cfg_text(dir.path(), "")
+    );
+    let errs = Config::parse(&text, &file).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].field, "components[1].start_command", "{errs:?}");
+    assert!(errs[0].message.contains("remote component"), "{errs:?}");
+}
