@@ -28,7 +28,9 @@
 //!    the runner that holds the lock until the restore is final ([`apply`]).
 //!
 //! # States
-//! `planned` (dry run, final) · `running` → `succeeded` | `failed` (rolled back) ·
+//! `planned` (dry run, final) · `running` → `succeeded` | `failed` (rolled back) |
+//! `unhealthy` (a component did not become healthy after its start: committed and undoable, or
+//! rolled back with `rollback_on_unhealthy`; see `apply/lifecycle.rs`) ·
 //! a record found `running` when the master starts → rolled back and `interrupted`, or, when
 //! the commit had been decided (every component applied), completed and `succeeded`
 //! ([`recovery`]). That happens when the job runner opens the restores, before the scheduler can start a backup.
