@@ -114,14 +114,14 @@ pub struct ComponentUpdate {
     pub snapshot_command: Option<String>,
     /// Required with `snapshot = "command"`, refused otherwise.
     pub snapshot_release_command: Option<String>,
-    /// Stops the component before a restore changes its home (local components only).
+    /// Stops the component before a restore changes its home (a remote component's agent runs
+    /// it, with `run_commands = true`).
     #[schema(example = "/opt/maestro/bin/lui-ctl stop")]
     pub stop_command: Option<String>,
-    /// Starts it once the restored files are in place (local components only).
+    /// Starts it once the restored files are in place.
     #[schema(example = "/opt/maestro/bin/lui-ctl start")]
     pub start_command: Option<String>,
-    /// Exits 0 when it is healthy; retried until `start_timeout_seconds` (local components
-    /// only).
+    /// Exits 0 when it is healthy; retried until `start_timeout_seconds`.
     #[schema(example = "/opt/maestro/bin/lui-ctl status")]
     pub health_command: Option<String>,
     /// 1 to 3600.

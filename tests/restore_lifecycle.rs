@@ -408,3 +408,126 @@ fn the_settings_are_read_written_back_and_checked() {
     assert!(text.contains("start_timeout_seconds = 45"), "{text}");
     assert!(text.contains("this comment must survive API writes"));
 }
+
+const AGENT_TOKEN: &str = "agent-token-for-lifecycle-tests";
+
+/// trk on a real agent (`run_commands` as given) run by a fake app on the agent's machine
+/// (this one), hub local; the master's config gives trk's commands.
+fn remote_pair(run_commands: bool) -> (tempfile::TempDir, Agent, FakeApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("agent");
+    std::fs::create_dir_all(&a).unwrap();
+    make_home(&a.join("home"), "maestro-tracker");
+    std::fs::write(
+        a.join("agent.toml"),
+        format!(
+            "listen = \"127.0.0.1:0\"\nstate_dir = \"agent-state\"\n\
+             [[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n\
+             [[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nhome = \"home\"\n\
+             run_commands = {run_commands}\n",
+            sha(AGENT_TOKEN)
+        ),
+    )
+    .unwrap();
+    let agent = Agent::spawn(&a.join("agent.toml"), "127.0.0.1:0", &[]);
+    let app = FakeApp::new(&dir.path().join("apps/trk"), &a.join("home"));
+    make_home(&dir.path().join("homes/hub"), "maestro-hub");
+    write(
+        &dir.path().join("secrets/trk.token"),
+        AGENT_TOKEN.as_bytes(),
+    );
+    let text = format!(
+        "{head}[schedule]\nenabled = false\n\
+         [[components]]\nname = \"hub\"\nprofile = \"maestro-hub\"\nhome = \"homes/hub\"\nkeep = 1\n\
+         [[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nagent = \"{addr}\"\n\
+         agent_token_file = \"secrets/trk.token\"\nkeep = 1\n{keys}",
+        head = master_head(),
+        addr = agent.addr,
+        keys = app.config_keys("start_timeout_seconds = 20\n"),
+    );
+    std::fs::write(dir.path().join("backup-master.toml"), text).unwrap();
+    (dir, agent, app)
+}
+
+fn start_master(dir: &tempfile::TempDir) -> Server {
+    Server::start(&dir.path().join("backup-master.toml"), dir.path(), &[])
+}
+
+#[test]
+fn a_remote_component_is_stopped_and_started_by_its_agent() {
+    let (dir, agent, app) = remote_pair(true);
+    app.start_now();
+    let first = app.running().unwrap();
+    let server = start_master(&dir);
+    let backup = run_backup(&server);
+    assert_eq!(backup["status"], "succeeded", "{backup}");
+    let home = dir.path().join("agent/home");
+    let backed_up = snapshot(&home.join("data"));
+    write(&home.join("data/events.dat"), b"changed on the agent\n");
+
+    let rec = run_restore(&server, &json!({"backup_id": backup["id"]}));
+    assert_eq!(rec["status"], "succeeded", "{rec}");
+    assert_eq!(snapshot(&home.join("data")), backed_up);
+    let l = lifecycle(&rec, "trk");
+    assert_eq!(l["agent"], agent.addr.as_str(), "{l}");
+    assert_eq!(l["state"], "healthy", "{l}");
+    assert!(
+        l["stop"]["output"].as_str().unwrap().contains("stopped"),
+        "{l}"
+    );
+    assert_eq!(l["health"]["exit_code"], 0, "{l}");
+    // Stopped on its machine before the first change, started after every component applied.
+    let exits = app.times("exited");
+    assert_eq!(exits.len(), 1, "{:?}", app.events());
+    assert!(
+        exits[0] < step_time(&rec, "component_started", None),
+        "{rec}"
+    );
+    let starts = app.times("started");
+    assert_eq!(starts.len(), 2, "{:?}", app.events());
+    let applied = steps(&rec, "component_applied", None);
+    assert_eq!(applied.len(), 2, "{rec}");
+    let last_applied = applied
+        .iter()
+        .map(|s| unix_seconds(&s["at"]))
+        .fold(0.0, f64::max);
+    assert!(
+        starts[1] > last_applied,
+        "started before the data was in place"
+    );
+    let again = app.running().expect("the app runs after the restore");
+    assert_ne!(again, first);
+}
+
+#[test]
+fn an_agent_that_does_not_run_commands_fails_the_stop_and_nothing_changes() {
+    let (dir, _agent, app) = remote_pair(false);
+    app.start_now();
+    let first = app.running().unwrap();
+    let server = start_master(&dir);
+    let backup = run_backup(&server);
+    assert_eq!(backup["status"], "succeeded", "{backup}");
+    write(&dir.path().join("agent/home/data/events.dat"), b"changed\n");
+    write(&dir.path().join("homes/hub/hub.ini"), b"changed\n");
+    let before = (
+        snapshot_meta(&dir.path().join("agent/home"), &[]),
+        snapshot_meta(&dir.path().join("homes"), &[]),
+    );
+
+    let rec = run_restore(&server, &json!({"backup_id": backup["id"]}));
+    assert_eq!(rec["status"], "failed", "{rec}");
+    let l = lifecycle(&rec, "trk");
+    assert_eq!(l["state"], "stop_failed", "{l}");
+    let why = l["stop"]["start_error"].as_str().unwrap();
+    assert!(why.contains("run_commands = true"), "{l}");
+    assert!(
+        rec["errors"].to_string().contains("trk: stop_command"),
+        "{rec}"
+    );
+    let after = (
+        snapshot_meta(&dir.path().join("agent/home"), &[]),
+        snapshot_meta(&dir.path().join("homes"), &[]),
+    );
+    assert_eq!(after, before, "nothing changed on either machine");
+    assert_eq!(app.running(), Some(first), "the app was never stopped");
+}

@@ -27,8 +27,8 @@ use crate::api::{
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
 use crate::store::wire::{
-    AgentInfo, ConsistencyAnswer, ConsistencyRequest, FolderQuery, RemoteRestoreRequest,
-    RemoteSpec, TxnView, VerifyRequest,
+    AgentInfo, ConsistencyAnswer, ConsistencyRequest, FolderQuery, LifecycleAnswer,
+    LifecycleRequest, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
 };
 
 #[derive(OpenApi)]
@@ -85,7 +85,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(apply_restore)
             .service(renew_restore)
             .service(commit_restore)
-            .service(rollback_restore),
+            .service(rollback_restore)
+            .service(lifecycle_step),
     );
 }
 
@@ -529,4 +530,35 @@ pub async fn rollback_restore(
     key: web::Path<RestorePath>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(restores.rollback(&key.name, &key.restore_id).await?))
+}
+
+/// Stop, start or check a component around a restore
+///
+/// Runs the component's stop, start or health command the master sends for its restore
+/// (admin), in the component's home on this machine, with `COMPONENT`, `COMPONENT_HOME`,
+/// `RESTORE_ID` and `BACKUP_ID` set (split into arguments, no shell unless the command names
+/// one, its own process group, killed with that group at `timeout_seconds`). Answers when the
+/// command ended, with its exit code (or signal, or timeout) and the tail of its output; a
+/// command that failed is still a 200. 422 naming `command` when the component's
+/// `run_commands` is not set in the agent's config, or naming the field of a bad request.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    request_body(content = LifecycleRequest, example = json!(crate::api::examples::lifecycle_request())),
+    params(RestorePath),
+    responses(
+        (status = 200, description = "How the command ended", body = LifecycleAnswer,
+            example = json!(crate::api::examples::lifecycle_answer())),
+        AuthProblems, AgentComponentProblems, BodyProblems,
+    )
+)]
+#[post("/components/{name}/restores/{restore_id}/lifecycle")]
+pub async fn lifecycle_step(
+    _: Admin,
+    lifecycle: web::Data<crate::agent::lifecycle::AgentLifecycle>,
+    key: web::Path<RestorePath>,
+    body: ValidJson<LifecycleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let a = lifecycle.step(&key.name, &key.restore_id, &body.0).await?;
+    Ok(HttpResponse::Ok().json(a))
 }

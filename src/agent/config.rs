@@ -18,7 +18,7 @@
 //! name = "trk"
 //! profile = "maestro-tracker"
 //! home = "/srv/maestro/tracker"
-//! # run_commands = true               # let the master's freeze/thaw/snapshot commands run here
+//! # run_commands = true               # let the master's freeze/thaw/snapshot and stop/start/health commands run here
 //! ```
 //!
 //! Backup folder, `keep` and custom items are **not** here: settings stay central (README, *Remote components*);
@@ -52,8 +52,8 @@ pub struct AgentComponentConfig {
     /// Absolute, resolved.
     pub home: PathBuf,
     /// The master may have this agent run the component's freeze, thaw and snapshot commands
-    /// (sent with each backup); off by default, so a master's token alone never runs a
-    /// command on this machine.
+    /// (sent with each backup) and its stop, start and health commands (around a restore);
+    /// off by default, so a master's token alone never runs a command on this machine.
     pub run_commands: bool,
 }
 

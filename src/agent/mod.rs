@@ -29,6 +29,7 @@ pub mod api;
 pub mod claims;
 pub mod config;
 pub mod freeze;
+pub mod lifecycle;
 pub mod resolve;
 pub mod restore;
 pub mod txn;
@@ -67,6 +68,7 @@ pub(crate) async fn to_the_end<T: Send + 'static>(
 pub fn create_agent_app(
     txns: web::Data<Txns>,
     restores: web::Data<restore::AgentRestores>,
+    lifecycle: web::Data<lifecycle::AgentLifecycle>,
     tokens: web::Data<Tokens>,
 ) -> App<
     impl ServiceFactory<
@@ -83,6 +85,7 @@ pub fn create_agent_app(
         .openapi(api::AgentDoc::openapi())
         .app_data(txns)
         .app_data(restores)
+        .app_data(lifecycle)
         .app_data(tokens);
     let (app, doc) = crate::api::with_extractor_config(app)
         .configure(api::routes)
@@ -167,9 +170,16 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
     let restores = web::Data::new(restores);
     let txns = web::Data::new(txns);
     let tokens = web::Data::new(Tokens(Arc::new(cfg.tokens.clone())));
-    let server =
-        HttpServer::new(move || create_agent_app(txns.clone(), restores.clone(), tokens.clone()))
-            .shutdown_timeout(10);
+    let lifecycle = web::Data::new(lifecycle::AgentLifecycle::new(cfg.components.clone()));
+    let server = HttpServer::new(move || {
+        create_agent_app(
+            txns.clone(),
+            restores.clone(),
+            lifecycle.clone(),
+            tokens.clone(),
+        )
+    })
+    .shutdown_timeout(10);
     let (server, scheme) = match &cfg.tls {
         Some((cert, key)) => (
             server

@@ -111,8 +111,8 @@ pub async fn get_component(
 /// nested in another component's backup folder or home, a folder inside one of the items, an
 /// existing folder that is not a backup folder, `items` for a built-in profile, a value out
 /// of range, a thaw without a freeze, snapshot commands without `snapshot = "command"`, and
-/// what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"`, stop,
-/// start and health commands on an agent's component). The config
+/// what this version cannot do yet (snapshots, freeze commands, `on_change = "fail"` on an
+/// agent's component). The config
 /// file is written atomically (503 `unavailable` when it cannot be); the next backup uses the
 /// new settings, existing slots are not moved.
 #[utoipa::path(

@@ -699,6 +699,31 @@ pub fn consistency_answer() -> Value {
     })
 }
 
+/// `POST /agent/v1/components/{name}/restores/{restore_id}/lifecycle`: the master asks the
+/// agent to stop the component before its restore.
+pub fn lifecycle_request() -> Value {
+    json!({
+        "step": "stop",
+        "command": "/opt/maestro/bin/trk-ctl stop",
+        "timeout_seconds": 120,
+        "backup_id": BACKUP_ID
+    })
+}
+
+/// The agent's answer to [`lifecycle_request`].
+pub fn lifecycle_answer() -> Value {
+    json!({
+        "home": "/srv/maestro/tracker",
+        "outcome": {
+            "command": "/opt/maestro/bin/trk-ctl stop",
+            "exit_code": 0,
+            "timed_out": false,
+            "output": "tracker stopped\n",
+            "duration_ms": 1840
+        }
+    })
+}
+
 /// `POST .../abort`: the settings, with why the set was not committed.
 pub fn remote_spec_abort() -> Value {
     let mut s = remote_spec();
@@ -1006,6 +1031,8 @@ mod tests {
             remote_restore_request(),
         );
         same::<crate::store::wire::VerifyRequest>("verify request", agent_verify_request());
+        same::<crate::store::wire::LifecycleRequest>("lifecycle request", lifecycle_request());
+        same::<crate::store::wire::LifecycleAnswer>("lifecycle answer", lifecycle_answer());
         // Request bodies the server only reads.
         serde_json::from_value::<crate::restore::RestoreRequest>(restore_request()).unwrap();
         serde_json::from_value::<crate::restore::RestoreRequest>(restore_dry_run_request())

@@ -310,8 +310,8 @@ fn check_consistency(c: &ComponentConfig, home: Option<&Path>, found: &mut Found
     check_btrfs_home(c, home, found);
 }
 
-/// The stop, start and health keys: commands that split, a timeout in range, and none on a
-/// remote component (its agent does not run them).
+/// The stop, start and health keys: commands that split and a timeout in range. (A remote
+/// component's agent checks for itself whether it may run them: `run_commands`.)
 fn check_lifecycle(c: &ComponentConfig, found: &mut Found<'_>) {
     let l = &c.lifecycle;
     for (key, cmd) in [
@@ -321,12 +321,6 @@ fn check_lifecycle(c: &ComponentConfig, found: &mut Found<'_>) {
     ] {
         if let Err(msg) = check_command(cmd) {
             found.add(key, msg);
-        } else if c.agent.is_some() && !cmd.trim().is_empty() {
-            found.add(
-                key,
-                "not supported for a remote component: its agent does not run stop, start or \
-                 health commands",
-            );
         }
     }
     if !(1..=MAX_START_TIMEOUT).contains(&l.start_timeout_seconds) {

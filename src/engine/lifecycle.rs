@@ -72,6 +72,29 @@ impl Lifecycle {
     }
 }
 
+/// One of a component's lifecycle commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleStep {
+    /// `stop_command`.
+    Stop,
+    /// `start_command`.
+    Start,
+    /// `health_command`.
+    Health,
+}
+
+impl Lifecycle {
+    /// The command of `step` (empty: none).
+    pub fn command(&self, step: LifecycleStep) -> &str {
+        match step {
+            LifecycleStep::Stop => &self.stop_command,
+            LifecycleStep::Start => &self.start_command,
+            LifecycleStep::Health => &self.health_command,
+        }
+    }
+}
+
 /// Where a component stands in a restore's stop / start / health sequence. The states the
 /// journal needs: `stopping` and `stopped` (started again after a crash), `starting` and
 /// `started` (running on restored data: stopped again before a rollback).
@@ -108,6 +131,11 @@ pub struct ComponentLifecycle {
     #[schema(example = "/srv/lui")]
     pub home: String,
     pub settings: Lifecycle,
+    /// For a remote component: the agent that runs its commands on its machine (`home` is a
+    /// path there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "https://tracker.example:7444")]
+    pub agent: Option<String>,
     pub state: LifecycleState,
     /// When its stop command ended successfully.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,6 +172,7 @@ impl ComponentLifecycle {
             component: component.to_string(),
             home: home.to_string(),
             settings,
+            agent: None,
             state: LifecycleState::Untouched,
             stopped_at: None,
             started_at: None,

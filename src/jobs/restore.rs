@@ -660,10 +660,11 @@ impl Restorer {
         let all = lock(&self.inner.lifecycles);
         rec.components
             .iter()
-            .filter(|c| c.agent.is_none())
             .filter_map(|c| {
                 let l = all.get(&c.name).filter(|l| l.is_set())?;
-                Some(ComponentLifecycle::new(&c.name, &c.home, l.clone()))
+                let mut entry = ComponentLifecycle::new(&c.name, &c.home, l.clone());
+                entry.agent.clone_from(&c.agent);
+                Some(entry)
             })
             .collect()
     }

@@ -221,6 +221,24 @@ impl RemoteRestores for AgentLink {
         Ok(())
     }
 
+    fn lifecycle(
+        &self,
+        rec: &RestoreRecord,
+        name: &str,
+        req: &crate::store::wire::LifecycleRequest,
+    ) -> Result<crate::store::wire::LifecycleAnswer, RemoteError> {
+        let (spec, store) = self.locator.store_of(name)?;
+        if !spec.is_remote() {
+            return Err(RemoteError::Store(StoreError::NotConfigured(format!(
+                "component {name} is not a remote component any more"
+            ))));
+        }
+        let (id, req) = (rec.id.clone(), req.clone());
+        Ok(run_blocking(self.rt.as_ref(), async move {
+            store.restore_lifecycle(&id, &req).await
+        })??)
+    }
+
     fn renew_every(&self, rec: &RestoreRecord) -> Option<Duration> {
         rec.components
             .iter()

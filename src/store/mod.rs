@@ -254,6 +254,19 @@ pub trait ComponentStore: Send + Sync {
         ))
     }
 
+    /// A stop, start or health command of the component around restore `restore_id`, run
+    /// where its home is (a remote store asks its agent, `crate::agent::lifecycle`). Local
+    /// components run theirs directly (`crate::restore::apply`), so the default refuses.
+    async fn restore_lifecycle(
+        &self,
+        _restore_id: &str,
+        _req: &crate::store::wire::LifecycleRequest,
+    ) -> Result<crate::store::wire::LifecycleAnswer, StoreError> {
+        Err(StoreError::Internal(
+            "this store does not run lifecycle commands itself".into(),
+        ))
+    }
+
     /// One step of the component's point in time for backup `id` (see `crate::backup::freeze`):
     /// its commands get `BACKUP_ID`, `COMPONENT` and `COMPONENT_HOME` (and `SNAPSHOT_PATH` for
     /// the release). The default (a store that cannot) refuses every step.

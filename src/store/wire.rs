@@ -48,6 +48,33 @@ pub struct ConsistencyRequest {
     pub backup_folder: Option<String>,
 }
 
+/// A stop, start or health command of a component around a restore, asked of its agent
+/// (`POST .../restores/{restore_id}/lifecycle`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleRequest {
+    pub step: crate::engine::lifecycle::LifecycleStep,
+    /// The command, as the master's config gives it (split like the hooks' commands, no shell
+    /// unless it names one).
+    #[schema(example = "/opt/maestro/bin/tracker-ctl stop")]
+    pub command: String,
+    /// The command is killed (with its process group) after this many seconds, 1 to 3600.
+    #[schema(example = 120, minimum = 1, maximum = 3600)]
+    pub timeout_seconds: u64,
+    /// The backup set restored (the command's `BACKUP_ID`).
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+}
+
+/// How a lifecycle command ended on the agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LifecycleAnswer {
+    /// The component's home on the agent's machine (the command's working folder).
+    #[schema(example = "/srv/maestro/tracker")]
+    pub home: String,
+    pub outcome: crate::toolkit::command::Outcome,
+}
+
 /// How a step went on the agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ConsistencyAnswer {

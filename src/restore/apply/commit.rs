@@ -211,7 +211,7 @@ pub fn complete_with(
         });
     }
     // Started before the decision; one still stopped (a crash between) is started now.
-    super::lifecycle::start_down(journal);
+    super::lifecycle::start_down(journal, remote);
     let unhealthy = journal
         .snapshot()
         .lifecycle

@@ -16,15 +16,21 @@
 //! stops the latter and starts the former again. The commands run like the freeze commands
 //! ([`crate::toolkit::command`]) in the component's home, with `COMPONENT`, `COMPONENT_HOME`,
 //! `RESTORE_ID` and `BACKUP_ID` set; each stop and start is killed at `start_timeout_seconds`.
+//! A remote component's commands run on its agent ([`RemoteRestores::lifecycle`],
+//! `crate::agent::lifecycle`), only when the agent's config lets the master run commands for
+//! it; a call that fails counts as a command that could not be started.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use super::{ApplyError, Journal};
-use crate::engine::lifecycle::{ComponentLifecycle, LifecycleState as L};
+use super::{ApplyError, Journal, RemoteRestores};
+use crate::engine::lifecycle::{
+    ComponentLifecycle, LifecycleState as L, LifecycleStep as Step, MAX_START_TIMEOUT,
+};
 use crate::restore::record::{RestoreRecord, StepAction};
+use crate::store::wire::LifecycleRequest;
 use crate::toolkit::command::{self, Outcome};
 
 /// Between two runs of a health command.
@@ -32,32 +38,60 @@ const HEALTH_RETRY: Duration = Duration::from_millis(250);
 /// The shortest time a health attempt is given, also near the deadline.
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 
-/// Which command of a component to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Which {
-    Stop,
-    Start,
-    Health,
-}
-
-fn run(rec: &RestoreRecord, l: &ComponentLifecycle, which: Which, timeout: Duration) -> Outcome {
-    let s = &l.settings;
-    let cmd = match which {
-        Which::Stop => &s.stop_command,
-        Which::Start => &s.start_command,
-        Which::Health => &s.health_command,
-    };
+/// Runs `step`'s command of component `l`: here, or on its agent through `remote`. A call to
+/// the agent that fails is an outcome that could not be started, saying why.
+fn run(
+    rec: &RestoreRecord,
+    l: &ComponentLifecycle,
+    step: Step,
+    timeout: Duration,
+    remote: &dyn RemoteRestores,
+) -> Outcome {
+    let command = l.settings.command(step).to_string();
+    if l.agent.is_some() {
+        let req = LifecycleRequest {
+            step,
+            command: command.clone(),
+            timeout_seconds: timeout.as_secs().clamp(1, MAX_START_TIMEOUT),
+            backup_id: rec.backup_id.clone(),
+        };
+        return match remote.lifecycle(rec, &l.component, &req) {
+            Ok(a) => a.outcome,
+            Err(e) => Outcome {
+                command,
+                exit_code: None,
+                signal: None,
+                timed_out: false,
+                start_error: Some(format!(
+                    "on agent {}: {e}",
+                    l.agent.as_deref().unwrap_or_default()
+                )),
+                output: String::new(),
+                duration_ms: 0,
+            },
+        };
+    }
     command::run(&command::Run {
-        command: cmd.clone(),
-        env: vec![
-            ("COMPONENT".into(), l.component.clone()),
-            ("COMPONENT_HOME".into(), l.home.clone()),
-            ("RESTORE_ID".into(), rec.id.clone()),
-            ("BACKUP_ID".into(), rec.backup_id.clone()),
-        ],
+        command,
+        env: command_env(&l.component, &l.home, &rec.id, &rec.backup_id),
         cwd: Some(PathBuf::from(&l.home)),
         timeout,
     })
+}
+
+/// The variables a lifecycle command gets (here and on an agent).
+pub fn command_env(
+    component: &str,
+    home: &str,
+    restore_id: &str,
+    backup_id: &str,
+) -> Vec<(String, String)> {
+    vec![
+        ("COMPONENT".into(), component.to_string()),
+        ("COMPONENT_HOME".into(), home.to_string()),
+        ("RESTORE_ID".into(), restore_id.to_string()),
+        ("BACKUP_ID".into(), backup_id.to_string()),
+    ]
 }
 
 fn entries(journal: &dyn Journal<RestoreRecord>) -> Vec<ComponentLifecycle> {
@@ -83,9 +117,12 @@ fn note(
 /// Stops every component with a stop command, in reverse order, each recorded `stopping`
 /// before its command runs. The first that fails (or cannot be recorded) ends it: that error,
 /// the components stopped so far left `stopped` (the rollback starts them again).
-pub fn stop_all(journal: &dyn Journal<RestoreRecord>) -> Result<(), ApplyError> {
+pub fn stop_all(
+    journal: &dyn Journal<RestoreRecord>,
+    remote: &dyn RemoteRestores,
+) -> Result<(), ApplyError> {
     for l in entries(journal).iter().rev().filter(|l| l.settings.stops()) {
-        stop_one(journal, l)?;
+        stop_one(journal, l, remote)?;
     }
     Ok(())
 }
@@ -93,6 +130,7 @@ pub fn stop_all(journal: &dyn Journal<RestoreRecord>) -> Result<(), ApplyError> 
 fn stop_one(
     journal: &dyn Journal<RestoreRecord>,
     l: &ComponentLifecycle,
+    remote: &dyn RemoteRestores,
 ) -> Result<(), ApplyError> {
     let name = l.component.clone();
     note(journal, &name, StepAction::Stopping, None, &mut |e| {
@@ -103,7 +141,7 @@ fn stop_one(
         source,
     })?;
     let rec = journal.snapshot();
-    let out = run(&rec, l, Which::Stop, l.settings.timeout());
+    let out = run(&rec, l, Step::Stop, l.settings.timeout(), remote);
     let ok = out.succeeded();
     let line = format!("{name}: stop_command {}", out.describe());
     let saved = note(
@@ -132,13 +170,16 @@ fn stop_one(
 
 /// Starts every component with a start command (config order) and waits for each one with a
 /// health command to become healthy. Returns the names of those that did not.
-pub fn start_and_prove(journal: &dyn Journal<RestoreRecord>) -> Vec<String> {
+pub fn start_and_prove(
+    journal: &dyn Journal<RestoreRecord>,
+    remote: &dyn RemoteRestores,
+) -> Vec<String> {
     let mut unhealthy = Vec::new();
     for l in entries(journal) {
         if !(l.settings.starts() || l.settings.checks_health()) {
             continue;
         }
-        if !start_one(journal, &l, false) {
+        if !start_one(journal, &l, false, remote) {
             unhealthy.push(l.component.clone());
         }
     }
@@ -147,7 +188,12 @@ pub fn start_and_prove(journal: &dyn Journal<RestoreRecord>) -> Vec<String> {
 
 /// Starts component `l` (when it has a start command) and waits for its health; `again`: a
 /// start after a rollback. True when it is healthy (or has no health command and started).
-fn start_one(journal: &dyn Journal<RestoreRecord>, l: &ComponentLifecycle, again: bool) -> bool {
+fn start_one(
+    journal: &dyn Journal<RestoreRecord>,
+    l: &ComponentLifecycle,
+    again: bool,
+    remote: &dyn RemoteRestores,
+) -> bool {
     let name = l.component.clone();
     let t0 = Instant::now();
     let deadline = t0 + l.settings.timeout();
@@ -165,7 +211,7 @@ fn start_one(journal: &dyn Journal<RestoreRecord>, l: &ComponentLifecycle, again
             }
         });
         let rec = journal.snapshot();
-        let out = run(&rec, l, Which::Start, l.settings.timeout());
+        let out = run(&rec, l, Step::Start, l.settings.timeout(), remote);
         let ok = out.succeeded();
         let line = format!("{name}: start_command {}", out.describe());
         journal.update_or_log("a component's start", &mut |r| {
@@ -203,7 +249,7 @@ fn start_one(journal: &dyn Journal<RestoreRecord>, l: &ComponentLifecycle, again
             .saturating_duration_since(Instant::now())
             .max(MIN_ATTEMPT);
         let rec = journal.snapshot();
-        let out = run(&rec, l, Which::Health, left);
+        let out = run(&rec, l, Step::Health, left, remote);
         if out.succeeded() {
             break (true, out);
         }
@@ -245,7 +291,7 @@ fn start_one(journal: &dyn Journal<RestoreRecord>, l: &ComponentLifecycle, again
 /// Before a rollback: stops again (reverse order) every component this restore started on
 /// the restored data. One without a stop command, or whose stop fails, is noted; the rollback
 /// goes on.
-pub fn stop_started(journal: &dyn Journal<RestoreRecord>) {
+pub fn stop_started(journal: &dyn Journal<RestoreRecord>, remote: &dyn RemoteRestores) {
     for l in entries(journal)
         .iter()
         .rev()
@@ -260,7 +306,7 @@ pub fn stop_started(journal: &dyn Journal<RestoreRecord>) {
             journal.update_or_log("a note", &mut |r| r.notes.push(line.clone()));
             continue;
         }
-        if let Err(e) = stop_one(journal, l) {
+        if let Err(e) = stop_one(journal, l, remote) {
             let line = format!("{e}; it is put back while it may still run");
             journal.update_or_log("a stop before the rollback", &mut |r| {
                 r.notes.push(line.clone())
@@ -272,7 +318,10 @@ pub fn stop_started(journal: &dyn Journal<RestoreRecord>) {
 /// After a rollback (or a commit): starts again, in config order, every component this restore
 /// stopped and did not start since, and waits for its health. Returns those that did not
 /// become healthy.
-pub fn start_down(journal: &dyn Journal<RestoreRecord>) -> Vec<String> {
+pub fn start_down(
+    journal: &dyn Journal<RestoreRecord>,
+    remote: &dyn RemoteRestores,
+) -> Vec<String> {
     let mut unhealthy = Vec::new();
     for l in entries(journal).iter().filter(|l| l.is_down()) {
         if !l.settings.starts() {
@@ -283,7 +332,7 @@ pub fn start_down(journal: &dyn Journal<RestoreRecord>) -> Vec<String> {
             journal.update_or_log("a note", &mut |r| r.notes.push(line.clone()));
             continue;
         }
-        if !start_one(journal, l, true) {
+        if !start_one(journal, l, true, remote) {
             unhealthy.push(l.component.clone());
         }
     }

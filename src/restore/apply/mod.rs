@@ -98,6 +98,15 @@ pub trait RemoteRestores: Send + Sync {
     fn renew_every(&self, _rec: &RestoreRecord) -> Option<std::time::Duration> {
         None
     }
+    /// Runs a stop, start or health command of remote component `name` on its agent.
+    fn lifecycle(
+        &self,
+        _rec: &RestoreRecord,
+        name: &str,
+        _req: &crate::store::wire::LifecycleRequest,
+    ) -> Result<crate::store::wire::LifecycleAnswer, RemoteError> {
+        Err(RemoteError::NoLink(name.to_string()))
+    }
 }
 
 /// Longest wait between two rounds of attempts of unacknowledged remote commits or rollbacks.
@@ -296,7 +305,7 @@ pub fn run_with(
         if failure.is_none() {
             // Before the first change: a failed stop changes nothing (the rollback starts
             // again what was stopped).
-            failure = lifecycle::stop_all(journal).err();
+            failure = lifecycle::stop_all(journal, remote).err();
         }
         for i in 0..n {
             if failure.is_some() {
@@ -322,7 +331,7 @@ pub fn run_with(
         let mut status = RestoreStatus::Failed;
         if failure.is_none() {
             journal.step_reached("restore_applied");
-            let unhealthy = lifecycle::start_and_prove(journal);
+            let unhealthy = lifecycle::start_and_prove(journal, remote);
             if !unhealthy.is_empty() {
                 let rec = journal.snapshot();
                 let back = lifecycle::wants_rollback(&rec, &unhealthy);

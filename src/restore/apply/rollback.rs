@@ -68,7 +68,7 @@ pub fn rollback_all_with(
         );
     });
     // An application running on the restored data is stopped before its old data goes back.
-    super::lifecycle::stop_started(journal);
+    super::lifecycle::stop_started(journal, remote);
     let rec = journal.snapshot();
     let to_undo = |c: &&ComponentRestore| {
         matches!(
@@ -151,7 +151,7 @@ pub fn rollback_all_with(
         },
     );
     // What this restore stopped runs again on its old data.
-    super::lifecycle::start_down(journal);
+    super::lifecycle::start_down(journal, remote);
     journal.update_or_log("the restore's end", &mut |r| {
         r.finish(status, now());
     });

@@ -81,6 +81,24 @@ impl RemoteStore {
         )
     }
 
+    /// Runs a stop, start or health command of this component on its agent for restore
+    /// `restore_id`: the call lasts as long as the command may (its timeout) and more. A stop
+    /// or a start is sent once (not blindly repeated); a health check is retried.
+    pub(super) async fn lifecycle_step(
+        &self,
+        restore_id: &str,
+        req: &crate::store::wire::LifecycleRequest,
+    ) -> Result<crate::store::wire::LifecycleAnswer, StoreError> {
+        let url = self.path(&format!("/restores/{}/lifecycle", urlencode(restore_id)));
+        let retry = match req.step {
+            crate::engine::lifecycle::LifecycleStep::Health => Retry::Idempotent,
+            _ => Retry::Once,
+        };
+        let timeout = Duration::from_secs(req.timeout_seconds) + CALL_TIMEOUT;
+        self.send(retry, Method::POST, &url, Some(req), timeout)
+            .await
+    }
+
     /// A request to the agent, sent once or, for an idempotent call (`retry`), retried on
     /// transport errors and 5xx answers up to [`ATTEMPTS`] times.
     pub(super) async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(

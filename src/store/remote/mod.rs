@@ -461,6 +461,14 @@ impl ComponentStore for RemoteStore {
         Ok(Vec::new())
     }
 
+    async fn restore_lifecycle(
+        &self,
+        restore_id: &str,
+        req: &crate::store::wire::LifecycleRequest,
+    ) -> Result<crate::store::wire::LifecycleAnswer, StoreError> {
+        self.lifecycle_step(restore_id, req).await
+    }
+
     async fn restore_step(
         &self,
         restore_id: &str,
