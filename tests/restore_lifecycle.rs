@@ -225,27 +225,37 @@ fn a_set_the_app_refuses_to_start_on_ends_unhealthy_keeps_the_output_and_can_be_
     assert!(app.running().is_some(), "the app runs again after the undo");
 }
 
+/// hub runs an application too, which starts fine on the restored data: before the rollback
+/// it is stopped again (its old data goes back under a stopped application), then started.
 #[test]
-fn with_rollback_on_unhealthy_the_home_goes_back_and_the_app_runs_again() {
+fn with_rollback_on_unhealthy_every_home_goes_back_and_the_apps_run_again() {
     let (s, app) = setup(
         "start_timeout_seconds = 3\nrollback_on_unhealthy = true",
         "",
     );
+    let hub_app = FakeApp::new(&s.path().join("apps/hub"), &s.home("hub"));
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let hub = "name = \"hub\"\nprofile = \"maestro-hub\"\n";
+    let text = text.replace(hub, &format!("{hub}{}\n", hub_app.config_keys("")));
+    std::fs::write(&s.config, text).unwrap();
     app.start_now();
+    hub_app.start_now();
     let server = s.start();
     let set = bad_set(&s, &server);
-    let home = s.home("trk");
-    let before = snapshot_meta(&home, SKIP);
+    write(&s.home("hub").join("hub.ini"), b"[Hub]\nPort=9090\n");
+    let (home, hub_home) = (s.home("trk"), s.home("hub"));
+    let before = (snapshot_meta(&home, SKIP), snapshot_meta(&hub_home, SKIP));
 
-    let rec = run_restore(&server, &json!({"backup_id": set, "components": ["trk"]}));
+    let rec = run_restore(
+        &server,
+        &json!({"backup_id": set, "components": ["hub", "trk"]}),
+    );
     assert_eq!(rec["status"], "unhealthy", "{rec}");
     assert!(rec["errors"].to_string().contains("trk"), "{rec}");
     assert_eq!(component(&rec, "trk")["status"], "rolled_back", "{rec}");
-    assert_eq!(
-        snapshot_meta(&home, SKIP),
-        before,
-        "the home is as before the restore"
-    );
+    assert_eq!(component(&rec, "hub")["status"], "rolled_back", "{rec}");
+    let after = (snapshot_meta(&home, SKIP), snapshot_meta(&hub_home, SKIP));
+    assert_eq!(after, before, "every home is as before the restore");
     assert!(
         safety_folders(&home).is_empty(),
         "{:?}",
@@ -259,13 +269,23 @@ fn with_rollback_on_unhealthy_the_home_goes_back_and_the_app_runs_again() {
         "{l}"
     );
     assert!(rec["undo_available"] != true, "{rec}");
-    // Refused once on the restored data, then ran again on the old data.
+    // trk refused once on the restored data, then ran again on the old data.
     assert_eq!(app.times("refused").len(), 1, "{:?}", app.events());
     assert!(app.running().is_some(), "the app runs again");
     assert!(
         app.run.join("ready").exists(),
         "and was ready before the restore ended"
     );
+    // hub: stopped, started on the restored data, stopped again before its rollback, started.
+    let exits = hub_app.times("exited");
+    assert_eq!(exits.len(), 2, "{:?}", hub_app.events());
+    assert_eq!(hub_app.times("started").len(), 3, "{:?}", hub_app.events());
+    let rolled_back = step_time(&rec, "rolled_back", Some("hub"));
+    assert!(exits[1] < rolled_back, "hub was put back while it ran");
+    let h = lifecycle(&rec, "hub");
+    assert_eq!(h["restarted"], true, "{h}");
+    assert_eq!(h["state"], "healthy", "{h}");
+    assert!(hub_app.running().is_some());
 }
 
 #[test]

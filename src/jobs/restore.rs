@@ -160,7 +160,7 @@ impl Inner {
             .filter(|(_, kept): &(String, Kept)| !kept.is_empty())
             .collect();
         for (pid, kept) in earlier {
-            let because = format!("the later restore {} of it succeeded", r.id);
+            let because = format!("the later restore {} of it {}", r.id, r.status.as_str());
             let names: Vec<String> = kept.iter().map(|(n, _)| n.clone()).collect();
             match self.discard_copies(&pid, &names, &because) {
                 Ok(_) => discarded.extend(kept.into_iter().map(|(n, f)| (n, pid.clone(), f))),
@@ -533,7 +533,7 @@ impl Restorer {
                     for c in p.components.iter().filter(|c| c.safety_copy.is_some()) {
                         let later = records.oldest_first().find(|l| {
                             l.id > p.id
-                                && l.status == S::Succeeded
+                                && l.committed()
                                 && l.components.iter().any(|lc| lc.name == c.name)
                         });
                         let kept = c.safety_copy.as_ref().is_some_and(|k| k.is_kept());
@@ -899,7 +899,9 @@ impl super::runner::Job for RestoreJob {
             Task::Flush => return,
         }
         let r = self.journal.snapshot();
-        if r.status == S::Succeeded {
+        // Also after an unhealthy restore that kept its data: it replaced what an earlier
+        // restore's copy could undo to (that undo is refused as superseded from now on).
+        if r.committed() {
             for (name, pid, folder) in self.inner.after_success(&r) {
                 self.journal
                     .update_or_log("a discarded safety copy", &mut |rec| {
@@ -910,7 +912,8 @@ impl super::runner::Job for RestoreJob {
                             None,
                             Some(format!(
                                 "the kept safety copy of restore {pid}, discarded as this \
-                                 restore of {name} succeeded"
+                                 restore of {name} {}",
+                                r.status.as_str()
                             )),
                         )
                     });
