@@ -423,10 +423,12 @@ impl Restorer {
             }),
         };
         for id in running {
-            let with_agents = lock(&restorer.inner.records)
-                .get(&id)
-                .is_some_and(|r| r.components.iter().any(|c| c.agent.is_some()));
-            if with_agents {
+            // Agents, and applications to stop and start (whose health may take minutes), are
+            // waited for by a job of the runner: start-up waits for neither.
+            let in_background = lock(&restorer.inner.records).get(&id).is_some_and(|r| {
+                r.components.iter().any(|c| c.agent.is_some()) || !r.lifecycle.is_empty()
+            });
+            if in_background {
                 restorer.recover_in_background(id);
                 continue;
             }
@@ -454,8 +456,9 @@ impl Restorer {
         Ok(restorer)
     }
 
-    /// Recovers interrupted restore `id`, which has remote components, as a job of the runner
-    /// holding the job lock (taken before this returns): start-up never waits for an agent, and
+    /// Recovers interrupted restore `id`, which has remote components or lifecycle commands, as
+    /// a job of the runner holding the job lock (taken before this returns): start-up never
+    /// waits for an agent or an application's health, and
     /// the restore stays `running` (with notes naming the agents it waits for) until every
     /// agent acknowledged the commit or the rollback (see [`recovery`]).
     fn recover_in_background(&self, id: String) {

@@ -14,7 +14,10 @@
 //! that back at its start-up, as it never voted yes; an applied one waits, in doubt after its
 //! `decision_timeout_seconds`). `Restorer::open` therefore runs the recovery of a restore with
 //! remote components as a job of the runner, holding the job lock, and the restore stays
-//! `running` (with notes naming the agents) until they answered.
+//! `running` (with notes naming the agents) until they answered. The same for a restore whose
+//! components have stop, start or health commands (`lifecycle` in the record): the rollback
+//! stops again what runs on the restored data and starts again what the restore had stopped,
+//! waiting for its health, which start-up does not wait for.
 
 use super::apply::{self, Journal};
 use super::record::{RestoreStatus, StepAction};
