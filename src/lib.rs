@@ -10,6 +10,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod drill;
 pub mod engine;
 pub mod error;
 pub mod hooks;

@@ -91,7 +91,8 @@ pub fn edit_settings(
 }
 
 /// The config text with component `index`'s `backup_folder`, `keep`, `items` (when given) and
-/// consistency keys (freeze, thaw, snapshot, `on_change`) set from `c`; everything else kept.
+/// consistency keys (freeze, thaw, snapshot, `on_change`) and drill keys (`drill_root`,
+/// `drill_probe_command`) set from `c`; everything else kept.
 pub fn edit_component(text: &str, index: usize, c: &ComponentConfig) -> Result<String, EditError> {
     let mut doc: DocumentMut = text.parse()?;
     let t = doc
@@ -106,6 +107,15 @@ pub fn edit_component(text: &str, index: usize, c: &ComponentConfig) -> Result<S
         set_value(t, "items", arr);
     }
     set_consistency(t, &c.consistency);
+    match &c.drill_root {
+        Some(r) => set_value(t, "drill_root", r.as_str()),
+        None => {
+            t.remove("drill_root");
+        }
+    }
+    if !c.drill_probe_command.is_empty() || t.contains_key("drill_probe_command") {
+        set_value(t, "drill_probe_command", c.drill_probe_command.as_str());
+    }
     Ok(doc.to_string())
 }
 

@@ -1,0 +1,95 @@
+//! The scratch folder of a drill, `<drill_root>/<ID>`: made exclusively with a marker naming
+//! the drill, and removed only when its identity and marker prove the drill made it.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::DrillError;
+use crate::toolkit::fsutil::{self, IoContext, IoError};
+
+/// The marker file in every scratch folder.
+pub const MARKER: &str = ".backup-master-drill";
+
+/// A scratch folder of a drill as its record keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScratchFolder {
+    /// `<drill_root>/<ID>`.
+    #[schema(example = "/srv/maestro/lui/drills/D20261201T040000Z")]
+    pub path: String,
+    /// Device and inode of the folder once made (absent until it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+    /// The folder was removed (or never made).
+    pub removed: bool,
+}
+
+/// `<root>/<id>`.
+pub fn folder_of(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+fn marker_text(id: &str) -> String {
+    format!(
+        "backup-master restore drill {id}\nScratch copies restored by that drill; removed at its end unless kept.\n"
+    )
+}
+
+/// Makes `<root>/<id>` (the root when missing), exclusively, with its marker. Returns the
+/// folder's identity.
+pub fn make(root: &Path, id: &str) -> Result<(u64, u64), DrillError> {
+    fs::create_dir_all(root).ctx("creating folder", root)?;
+    let dir = folder_of(root, id);
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .ctx("creating folder", &dir)?;
+    fsutil::write_atomic(&dir.join(MARKER), marker_text(id).as_bytes())?;
+    fsutil::fsync_dir(root)?;
+    let m = fs::symlink_metadata(&dir).ctx("reading metadata of", &dir)?;
+    Ok((m.dev(), m.ino()))
+}
+
+/// Removes scratch folder `s` of drill `id` when it is still the drill's own: a real folder
+/// (not a link) whose marker names the drill and, once recorded, with the recorded identity.
+/// `Ok(false)`: there was nothing to remove. Anything else is left as it is
+/// ([`DrillError::NotOurs`]).
+pub fn remove(s: &ScratchFolder, id: &str) -> Result<bool, DrillError> {
+    let path = Path::new(&s.path);
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(IoError::new("reading metadata of", path, e).into()),
+    };
+    let not_ours = |why: &str| {
+        Err(DrillError::NotOurs(format!(
+            "{} was left as it is: {why}",
+            path.display()
+        )))
+    };
+    if !meta.is_dir() {
+        return not_ours("it is not a folder");
+    }
+    if let (Some(dev), Some(ino)) = (s.device, s.inode) {
+        if (meta.dev(), meta.ino()) != (dev, ino) {
+            return not_ours("it is not the folder the drill made (another device or inode)");
+        }
+    }
+    let marker = path.join(MARKER);
+    match fsutil::read_regular(&marker, 4096) {
+        Ok(b) if b == marker_text(id).as_bytes() => {}
+        Ok(_) => return not_ours("its marker names another drill"),
+        Err(_) => return not_ours("it has no marker of this drill"),
+    }
+    fsutil::remove_tree(path)?;
+    if let Some(parent) = path.parent() {
+        fsutil::fsync_dir(parent)?;
+    }
+    Ok(true)
+}
