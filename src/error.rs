@@ -242,6 +242,7 @@ problem_codes! {
     SetNotVerified = "set_not_verified", Validation, "A folder to restore does not verify against its `SHA256SUMS`; `errors` names the files.";
     VerificationNotFound = "verification_not_found", NotFound, "No verification with this ID for this backup set.";
     RestoreNotFound = "restore_not_found", NotFound, "No restore with this ID.";
+    DrillNotFound = "drill_not_found", NotFound, "No restore drill with this ID.";
     HomeNotRestorable = "home_not_restorable", Conflict, "A component's home is in a state no restore can work on.";
     UndoUnavailable = "undo_unavailable", Conflict, "The restore cannot be undone: a dry run, not succeeded, or with remote components.";
     RestoreSuperseded = "restore_superseded", Conflict, "A later restore or undo changed a component of this restore: it cannot be undone.";

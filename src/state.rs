@@ -80,6 +80,16 @@ pub struct ComponentView {
     /// Freeze, thaw, snapshot and `on_change`, as in the config file.
     #[serde(flatten)]
     pub consistency: config::Consistency,
+    /// The drill root as configured (absolute, or relative to the home); absent: the default,
+    /// `drills` beside the backup folder.
+    #[schema(example = "/srv/drills")]
+    pub drill_root: Option<String>,
+    /// Where restore drills put this component's scratch copies, resolved (local components).
+    #[schema(example = "/srv/drills")]
+    pub drill_path: Option<String>,
+    /// Command a restore drill runs against the restored copy (`DRILL_HOME`); empty: none.
+    #[schema(example = "/opt/maestro/bin/lui-check --data $DRILL_HOME")]
+    pub drill_probe_command: String,
 }
 
 /// `PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`)
@@ -111,6 +121,15 @@ pub struct ComponentUpdate {
     pub snapshot_command: Option<String>,
     /// Required with `snapshot = "command"`, refused otherwise.
     pub snapshot_release_command: Option<String>,
+    /// Where restore drills put this component's scratch copies: absolute, or relative to the
+    /// home; never a home, an item, a backup area or the state folder, nor inside them. Empty:
+    /// back to the default (`drills` beside the backup folder). Absent: unchanged.
+    #[schema(example = "/srv/drills")]
+    pub drill_root: Option<String>,
+    /// Command a restore drill runs against the restored copy; empty removes it. Absent:
+    /// unchanged.
+    #[schema(example = "/opt/maestro/bin/lui-check")]
+    pub drill_probe_command: Option<String>,
 }
 
 impl ComponentUpdate {
@@ -292,6 +311,14 @@ impl AppState {
             c.keep = keep;
             c.items = upd.items.clone();
             c.consistency = consistency;
+            match upd.drill_root.as_deref() {
+                Some("") => c.drill_root = None,
+                Some(r) => c.drill_root = Some(r.to_string()),
+                None => {}
+            }
+            if let Some(p) = &upd.drill_probe_command {
+                c.drill_probe_command.clone_from(p);
+            }
             if c.items.is_none() && c.profile == crate::engine::Profile::Custom {
                 c.items = current.items.clone();
             }
@@ -467,6 +494,9 @@ fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
         agent_error: None,
         in_doubt: None,
         consistency: c.consistency.clone(),
+        drill_root: c.drill_root.clone(),
+        drill_path: cfg.drill_root_of(c).map(|p| p.display().to_string()),
+        drill_probe_command: c.drill_probe_command.clone(),
     }
 }
 
