@@ -28,6 +28,10 @@ pub struct ScratchFolder {
     pub inode: Option<u64>,
     /// The folder was removed (or never made).
     pub removed: bool,
+    /// Folders of the drill root the drill created for it (outermost first), removed with
+    /// the scratch folder when they are empty then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub made_dirs: Vec<String>,
 }
 
 /// `<root>/<id>`.
@@ -41,10 +45,31 @@ fn marker_text(id: &str) -> String {
     )
 }
 
+/// What [`make`] made.
+pub struct Made {
+    pub device: u64,
+    pub inode: u64,
+    /// The folders of the root it created, outermost first.
+    pub made_dirs: Vec<String>,
+}
+
 /// Makes `<root>/<id>` (the root when missing), exclusively, with its marker. Returns the
 /// folder's identity.
-pub fn make(root: &Path, id: &str) -> Result<(u64, u64), DrillError> {
-    fs::create_dir_all(root).ctx("creating folder", root)?;
+pub fn make(root: &Path, id: &str) -> Result<Made, DrillError> {
+    let mut missing = Vec::new();
+    let mut cur = Some(root);
+    while let Some(p) = cur {
+        if fsutil::exists_nofollow(p) {
+            break;
+        }
+        missing.push(p.to_path_buf());
+        cur = p.parent();
+    }
+    let mut made_dirs = Vec::new();
+    for d in missing.iter().rev() {
+        fs::create_dir(d).ctx("creating folder", d)?;
+        made_dirs.push(d.display().to_string());
+    }
     let dir = folder_of(root, id);
     fs::DirBuilder::new()
         .mode(0o700)
@@ -53,7 +78,11 @@ pub fn make(root: &Path, id: &str) -> Result<(u64, u64), DrillError> {
     fsutil::write_atomic(&dir.join(MARKER), marker_text(id).as_bytes())?;
     fsutil::fsync_dir(root)?;
     let m = fs::symlink_metadata(&dir).ctx("reading metadata of", &dir)?;
-    Ok((m.dev(), m.ino()))
+    Ok(Made {
+        device: m.dev(),
+        inode: m.ino(),
+        made_dirs,
+    })
 }
 
 /// Removes scratch folder `s` of drill `id` when it is still the drill's own: a real folder
@@ -90,6 +119,13 @@ pub fn remove(s: &ScratchFolder, id: &str) -> Result<bool, DrillError> {
     fsutil::remove_tree(path)?;
     if let Some(parent) = path.parent() {
         fsutil::fsync_dir(parent)?;
+    }
+    // The root folders the drill made, when nothing else was put there meanwhile
+    // (`remove_dir` removes only an empty folder).
+    for d in s.made_dirs.iter().rev() {
+        if fs::remove_dir(d).is_err() {
+            break;
+        }
     }
     Ok(true)
 }

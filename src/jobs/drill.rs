@@ -355,6 +355,7 @@ impl Drills {
                     device: None,
                     inode: None,
                     removed: false,
+                    made_dirs: vec![],
                 })
                 .collect(),
             errors: vec![],
@@ -550,15 +551,16 @@ impl super::runner::Job for DrillJob {
                 continue;
             }
             match scratch::make(&root, &id) {
-                Ok((dev, ino)) => made.push((s.path.clone(), dev, ino)),
+                Ok(m) => made.push((s.path.clone(), m)),
                 Err(e) => failed_roots.push((root, e.to_string())),
             }
         }
         self.update(|r| {
             for s in &mut r.scratch {
-                if let Some((_, dev, ino)) = made.iter().find(|m| m.0 == s.path) {
-                    s.device = Some(*dev);
-                    s.inode = Some(*ino);
+                if let Some((_, m)) = made.iter().find(|m| m.0 == s.path) {
+                    s.device = Some(m.device);
+                    s.inode = Some(m.inode);
+                    s.made_dirs.clone_from(&m.made_dirs);
                 } else {
                     s.removed = true;
                 }
