@@ -105,7 +105,10 @@ fn a_drill_of_a_good_set_passes_leaves_everything_as_it_was_and_measures_rto_and
     let set_start = time(&backup["started_at"]);
     let rpo = rec["rpo_seconds"].as_f64().unwrap();
     let expected = (started - set_start).num_milliseconds() as f64 / 1000.0;
-    assert!((rpo - expected).abs() <= 1.0, "rpo {rpo}, expected {expected}");
+    assert!(
+        (rpo - expected).abs() <= 1.0,
+        "rpo {rpo}, expected {expected}"
+    );
 
     // Nothing of the installation changed, and no scratch folder is left.
     assert_eq!(installation(&s), before);
@@ -146,7 +149,10 @@ fn a_drill_of_a_good_set_passes_leaves_everything_as_it_was_and_measures_rto_and
     )));
 
     // keep_scratch keeps the copy (with the drill's marker), one component only.
-    let kid = start_drill(&server, &json!({"components": ["trk"], "keep_scratch": true}));
+    let kid = start_drill(
+        &server,
+        &json!({"components": ["trk"], "keep_scratch": true}),
+    );
     let kept = wait_drill(&server, &kid);
     assert_eq!(kept["status"], "passed", "{kept:#}");
     assert_eq!(kept["components"].as_array().unwrap().len(), 1);
@@ -155,7 +161,9 @@ fn a_drill_of_a_good_set_passes_leaves_everything_as_it_was_and_measures_rto_and
         snapshot(&home.join("data")),
         snapshot(&s.home("trk").join("data"))
     );
-    assert!(scratch(&s, "trk", &kid).join(".backup-master-drill").is_file());
+    assert!(scratch(&s, "trk", &kid)
+        .join(".backup-master-drill")
+        .is_file());
 }
 
 #[test]
@@ -174,7 +182,11 @@ fn a_flipped_byte_in_a_slot_fails_the_drill_naming_the_component_and_the_path() 
     assert_eq!(rec["status"], "failed", "{rec:#}");
     let hub = component(&rec, "hub");
     assert_eq!(hub["status"], "failed");
-    assert_eq!(hub["mismatched"], json!(["accountreg/accounts.dat"]), "{hub:#}");
+    assert_eq!(
+        hub["mismatched"],
+        json!(["accountreg/accounts.dat"]),
+        "{hub:#}"
+    );
     assert_eq!(component(&rec, "lui")["status"], "passed");
     assert_eq!(component(&rec, "trk")["status"], "passed");
     assert!(rec["rto_seconds"].is_null());
@@ -254,7 +266,10 @@ fn a_drill_root_overlapping_a_home_or_a_backup_folder_is_refused() {
     let r = server.put("/api/v1/components/lui", ADMIN, &body, Some(&etag));
     assert_eq!(r.status(), 200);
     let text = std::fs::read_to_string(&s.config).unwrap();
-    assert!(text.contains(&format!("drill_root = \"{}\"", own.display())), "{text}");
+    assert!(
+        text.contains(&format!("drill_root = \"{}\"", own.display())),
+        "{text}"
+    );
     assert!(text.contains("drill_probe_command = \"true\""), "{text}");
     assert!(text.contains("# test config: this comment must survive API writes"));
 
@@ -274,7 +289,10 @@ fn a_drill_root_overlapping_a_home_or_a_backup_folder_is_refused() {
     assert!(check(&s.config).0);
     let bad = text.replace(
         &format!("drill_root = \"{}\"", own.display()),
-        &format!("drill_root = \"{}\"", s.home("trk").join("backup1").display()),
+        &format!(
+            "drill_root = \"{}\"",
+            s.home("trk").join("backup1").display()
+        ),
     );
     std::fs::write(&s.config, bad).unwrap();
     let (ok, out) = check(&s.config);
@@ -293,7 +311,10 @@ fn a_drill_killed_mid_way_is_interrupted_at_restart_and_its_scratch_is_gone() {
     let mut server = s.start_env(&[("BACKUP_MASTER_FAULTS", "pause_at:drill_restored")]);
     let id = start_drill(&server, &json!({"components": ["hub"]}));
     poll("the drill to pause", Duration::from_secs(60), || {
-        s.state().join("fault-paused-drill_restored").exists().then_some(())
+        s.state()
+            .join("fault-paused-drill_restored")
+            .exists()
+            .then_some(())
     });
     let restored = scratch(&s, "hub", &id).join("hub");
     assert!(restored.join("hub.ini").is_file());
@@ -325,7 +346,10 @@ fn a_drill_while_a_backup_runs_is_refused_with_409() {
     assert_eq!(p["running_id"], bid.as_str(), "{p:#}");
     // Bad input is a 422 naming the field, and the viewer may not start one.
     let r = server.post("/api/v1/drills", OPERATOR, &json!({"components": ["nope"]}));
-    assert_eq!(problem_fields(&assert_problem(r, 422)), vec!["components[0]"]);
+    assert_eq!(
+        problem_fields(&assert_problem(r, 422)),
+        vec!["components[0]"]
+    );
     let r = server.post("/api/v1/drills", VIEWER, &json!({}));
     assert_problem(r, 403);
     wait_backup(&server, &bid);

@@ -8,12 +8,15 @@ use actix_web::{get, http::header, post, web, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
-use utoipa::openapi::{RefOr, response::Response};
+use utoipa::openapi::{response::Response, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::backups::{check_id, list_query};
 use super::streams::{self, StreamLimits};
-use super::{JobId, OperatorAuthProblems, PageQueryProblems, TokenProblems, TooManySubscribersProblem, ValidJson};
+use super::{
+    JobId, OperatorAuthProblems, PageQueryProblems, TokenProblems, TooManySubscribersProblem,
+    ValidJson,
+};
 use crate::auth::{Operator, Viewer};
 use crate::drill::{DrillEvent, DrillRecord, DrillStatus, DrillTrigger};
 use crate::error::{ApiError, Code, FieldError, ProblemKind};
@@ -354,7 +357,7 @@ fn sse(event: &DrillEvent) -> web::Bytes {
 fn push_snapshot(pending: &mut VecDeque<web::Bytes>, r: &DrillRecord) -> bool {
     for c in &r.components {
         pending.push_back(sse(&DrillEvent::Component {
-            component: c.clone(),
+            component: Box::new(c.clone()),
         }));
     }
     if r.status.is_final() {
@@ -375,9 +378,7 @@ async fn next_event(
         if st.done {
             return None;
         }
-        let Some(rx) = st.rx.as_mut() else {
-            return None;
-        };
+        let rx = st.rx.as_mut()?;
         match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
             Err(_) => st
                 .pending

@@ -46,7 +46,9 @@ pub async fn get_metrics(
         .await
         .map_err(ApiError::internal)?;
     text.push_str(&notifier.metrics_text());
-    text.push_str(&crate::metrics::render_drills(drills.last_passed().as_ref()));
+    text.push_str(&crate::metrics::render_drills(
+        drills.last_passed().as_ref(),
+    ));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

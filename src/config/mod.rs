@@ -31,8 +31,8 @@ use parse::read_token_file;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub(crate) use validate::check_new_name;
 pub use validate::{
-    check_agent_url, check_drill_root, site_of, valid_name, validate, validate_hooks, validate_schedule,
-    AgentUrlError, MAX_HOOK_ENV,
+    check_agent_url, check_drill_root, site_of, valid_name, validate, validate_hooks,
+    validate_schedule, AgentUrlError, MAX_HOOK_ENV,
 };
 pub use write_back::{edit_component, edit_settings, write_atomic, EditError};
 

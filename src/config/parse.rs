@@ -7,10 +7,11 @@ use toml_edit::{ImDocument, Item, Table};
 
 use super::{
     absolute, default_token_name, parse_profile, resolve, sha256_of, valid_token_name, validate,
-    ComponentConfig, Config, ConfigError, Consistency, DrillSchedule, FieldError, HookSettings, Role,
-    ScheduleSettings, SnapshotMode, TokenError, TokenSpec, DEFAULT_AUDIT_MAX_BYTES, DEFAULT_LISTEN,
-    DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_AUDIT_MAX_BYTES, MAX_DRILL_EVERY_DAYS, MAX_FREEZE_TIMEOUT,
-    MAX_KEEP, MAX_STREAM_SUBSCRIBERS, MAX_TOKEN_NAME, MIN_AUDIT_MAX_BYTES,
+    ComponentConfig, Config, ConfigError, Consistency, DrillSchedule, FieldError, HookSettings,
+    Role, ScheduleSettings, SnapshotMode, TokenError, TokenSpec, DEFAULT_AUDIT_MAX_BYTES,
+    DEFAULT_LISTEN, DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_AUDIT_MAX_BYTES,
+    MAX_DRILL_EVERY_DAYS, MAX_FREEZE_TIMEOUT, MAX_KEEP, MAX_STREAM_SUBSCRIBERS, MAX_TOKEN_NAME,
+    MIN_AUDIT_MAX_BYTES,
 };
 use crate::engine::{OnChange, Profile};
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::{
     check_relative, has_dot_dot, items_of, profile_name, resolve, ComponentConfig, Config,
-    DrillSchedule, FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT, MAX_HOOK_TIMEOUT,
-    MAX_KEEP,
+    DrillSchedule, FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT,
+    MAX_HOOK_TIMEOUT, MAX_KEEP,
 };
 use crate::engine::{folder_check, Profile};
 
@@ -261,7 +261,10 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
     // One folder check over every local component's folders at once (they must not overlap).
     let site = site_of(cfg);
     for (i, c) in cfg.components.iter().enumerate() {
-        let bad = c.drill_root.as_deref().is_some_and(|r| r.is_empty() || has_dot_dot(r));
+        let bad = c
+            .drill_root
+            .as_deref()
+            .is_some_and(|r| r.is_empty() || has_dot_dot(r));
         if let (false, Some(root)) = (bad, cfg.drill_root_of(c)) {
             for p in check_drill_root(&site, &root) {
                 errors.push(FieldError::new(format!("components[{i}].drill_root"), p));
@@ -506,7 +509,11 @@ pub fn check_drill_root(site: &folder_check::Site, root: &Path) -> Vec<String> {
                         .starts_with(name.as_encoded_bytes())
                 });
             if in_area || folder.starts_with(&me) {
-                let rel = if folder.starts_with(&me) { "holds" } else { "lies in" };
+                let rel = if folder.starts_with(&me) {
+                    "holds"
+                } else {
+                    "lies in"
+                };
                 out.push(format!(
                     "{shown} {rel} the backup area of component {:?} ({}*): the slots are the backups' own",
                     c.name,

@@ -64,16 +64,19 @@ fn lines_without(bytes: &[u8], key: &str) -> Vec<Vec<u8>> {
         .split(|b| *b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
         .filter(|l| !l.is_empty())
-        .filter(|l| {
-            !(l.len() >= key.len() && l[..key.len()].eq_ignore_ascii_case(key.as_bytes()))
-        })
+        .filter(|l| !(l.len() >= key.len() && l[..key.len()].eq_ignore_ascii_case(key.as_bytes())))
         .collect()
 }
 
 /// An edited file (the `lui.ini` a restore appends its line to): the source must match its
 /// `SHA256SUMS` line, and the restored file must hold the source's lines plus exactly the
 /// appended one.
-fn check_edited(source: &Path, restored: &Path, sha: &[u8; 32], line: &str) -> Result<bool, String> {
+fn check_edited(
+    source: &Path,
+    restored: &Path,
+    sha: &[u8; 32],
+    line: &str,
+) -> Result<bool, String> {
     if hash(source)?.as_ref() != Some(sha) {
         return Ok(false);
     }

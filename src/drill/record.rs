@@ -186,7 +186,7 @@ impl crate::toolkit::record_dir::Record for DrillRecord {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DrillEvent {
     /// A component's state changed (its whole result so far).
-    Component { component: ComponentDrill },
+    Component { component: Box<ComponentDrill> },
     /// One line of a probe's output.
     ProbeOutput {
         #[schema(example = "lui")]

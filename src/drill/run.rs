@@ -108,7 +108,12 @@ pub fn drill_component(input: &ComponentInput<'_>, progress: &dyn Progress) -> C
             return c;
         }
     };
-    let mut rec = RestoreRecord::blank(input.drill_id, input.backup_id, RestoreStatus::Running, now());
+    let mut rec = RestoreRecord::blank(
+        input.drill_id,
+        input.backup_id,
+        RestoreStatus::Running,
+        now(),
+    );
     rec.components = vec![plan.clone()];
     let journal = MemJournal(Mutex::new(rec));
     let applied = apply_component(&journal, input.faults, 0);
@@ -150,7 +155,10 @@ pub fn drill_component(input: &ComponentInput<'_>, progress: &dyn Progress) -> C
         let outcome = command::run(&command::Run {
             command: cmd.clone(),
             env: vec![
-                ("DRILL_HOME".into(), input.scratch_home.display().to_string()),
+                (
+                    "DRILL_HOME".into(),
+                    input.scratch_home.display().to_string(),
+                ),
                 ("BACKUP_ID".into(), input.backup_id.to_string()),
                 ("COMPONENT".into(), input.spec.name.clone()),
             ],

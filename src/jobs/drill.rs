@@ -110,8 +110,8 @@ impl Drills {
         targets: Vec<DrillTarget>,
     ) -> Result<Drills, String> {
         let faults = Faults::from_env().map_err(|e| e.to_string())?;
-        let dir = RecordDir::create(state_dir.join("jobs").join("drills"))
-            .map_err(|e| e.to_string())?;
+        let dir =
+            RecordDir::create(state_dir.join("jobs").join("drills")).map_err(|e| e.to_string())?;
         let loaded = dir.load::<DrillRecord>().map_err(|e| e.to_string())?;
         for u in &loaded.unreadable {
             tracing::warn!(file = %u.path.display(), error = %u.error, "a drill record cannot be read; left as it is");
@@ -305,7 +305,10 @@ impl Drills {
                     Some(i) => format!("components[{i}]"),
                     None => "components".to_string(),
                 };
-                invalid.push((field, format!("drill_root of {}: {}", spec.name, problems.join("; "))));
+                invalid.push((
+                    field,
+                    format!("drill_root of {}: {}", spec.name, problems.join("; ")),
+                ));
                 continue;
             }
             let probe = target.and_then(probe_command);
@@ -345,7 +348,8 @@ impl Drills {
             started_at,
             finished_at: None,
             set_started_at,
-            rpo_seconds: set_started_at.map(|s| (started_at - s).num_milliseconds() as f64 / 1000.0),
+            rpo_seconds: set_started_at
+                .map(|s| (started_at - s).num_milliseconds() as f64 / 1000.0),
             rto_seconds: None,
             components,
             scratch: roots
@@ -376,10 +380,7 @@ impl Drills {
             tx,
             started: Instant::now(),
         };
-        self.inner
-            .engine
-            .runner()
-            .spawn(Arc::new(job), Some(guard));
+        self.inner.engine.runner().spawn(Arc::new(job), Some(guard));
         Ok(rec)
     }
 
@@ -419,7 +420,10 @@ fn choose_components(
             _ if names[..i].contains(n) => {
                 invalid.push((format!("components[{i}]"), format!("{n:?} is listed twice")))
             }
-            None => invalid.push((format!("components[{i}]"), format!("no component named {n:?}"))),
+            None => invalid.push((
+                format!("components[{i}]"),
+                format!("no component named {n:?}"),
+            )),
             Some(s) if s.is_remote() => invalid.push((
                 format!("components[{i}]"),
                 format!("{n:?} is a remote component (agent): drills run on this machine only"),
@@ -509,7 +513,7 @@ impl Progress for DrillJob {
             }
         });
         self.emit(DrillEvent::Component {
-            component: c.clone(),
+            component: Box::new(c.clone()),
         });
     }
 
@@ -570,8 +574,10 @@ impl super::runner::Job for DrillJob {
             if let Some((_, why)) = failed_roots.iter().find(|f| &f.0 == root) {
                 let mut c = ComponentDrill::new(&spec.name);
                 c.status = ComponentDrillStatus::Failed;
-                c.errors
-                    .push(format!("the drill root {} cannot be used: {why}", root.display()));
+                c.errors.push(format!(
+                    "the drill root {} cannot be used: {why}",
+                    root.display()
+                ));
                 self.component(&c);
                 continue;
             }
@@ -599,10 +605,12 @@ impl super::runner::Job for DrillJob {
         let passed = {
             let r = self.record();
             r.errors.is_empty()
-                && r
-                    .components
-                    .iter()
-                    .all(|c| matches!(c.status, ComponentDrillStatus::Passed | ComponentDrillStatus::Skipped))
+                && r.components.iter().all(|c| {
+                    matches!(
+                        c.status,
+                        ComponentDrillStatus::Passed | ComponentDrillStatus::Skipped
+                    )
+                })
         };
         let rto = seconds(self.started.elapsed());
         {
@@ -645,7 +653,9 @@ impl super::runner::Job for DrillJob {
             let r = self.record().clone();
             match self.inner.dir.save(&r) {
                 Ok(()) => {
-                    self.inner.engine.set_problem(&format!("drill {}", r.id), None);
+                    self.inner
+                        .engine
+                        .set_problem(&format!("drill {}", r.id), None);
                     return;
                 }
                 Err(e) => {

@@ -125,7 +125,12 @@ pub fn drill_failed(rec: &crate::drill::DrillRecord) -> Option<Event> {
             rec.status.as_str(),
             one_line(&f)
         ),
-        None => format!("drill {} of backup {} {}", rec.id, rec.backup_id, rec.status.as_str()),
+        None => format!(
+            "drill {} of backup {} {}",
+            rec.id,
+            rec.backup_id,
+            rec.status.as_str()
+        ),
     };
     let mut e = Event::new(EventKind::DrillFailed, Severity::Error, summary);
     if let Some(at) = rec.finished_at {
@@ -138,7 +143,11 @@ pub fn drill_failed(rec: &crate::drill::DrillRecord) -> Option<Event> {
     let mut lines: Vec<String> = Vec::new();
     for c in &failed {
         lines.extend(c.errors.iter().map(|x| format!("{}: {x}", c.name)));
-        lines.extend(c.mismatched.iter().map(|p| format!("{}: mismatch {p}", c.name)));
+        lines.extend(
+            c.mismatched
+                .iter()
+                .map(|p| format!("{}: mismatch {p}", c.name)),
+        );
         lines.extend(c.missing.iter().map(|p| format!("{}: missing {p}", c.name)));
     }
     lines.extend(rec.errors.iter().cloned());

@@ -47,7 +47,8 @@ impl DrillSpec {
         let cadence = match (weekday.is_empty(), every_days) {
             (true, 0) => return Ok(None),
             (false, 0) => DrillCadence::Weekly(
-                parse_weekday(weekday).ok_or_else(|| format!("weekday: unknown day {weekday:?}"))?,
+                parse_weekday(weekday)
+                    .ok_or_else(|| format!("weekday: unknown day {weekday:?}"))?,
             ),
             (true, n) => DrillCadence::EveryDays(n),
             (false, _) => return Err("every_days: set either weekday or every_days".into()),
@@ -199,7 +200,10 @@ mod tests {
             .unwrap(),
             Some(ts("2026-12-04T04:30:00Z"))
         );
-        assert_eq!(DrillSpec::from_config_parts("", "04:30", 0, "").unwrap(), None);
+        assert_eq!(
+            DrillSpec::from_config_parts("", "04:30", 0, "").unwrap(),
+            None
+        );
         assert!(DrillSpec::from_config_parts("sun", "04:30", 2, "").is_err());
         assert!(DrillSpec::from_config_parts("someday", "04:30", 0, "").is_err());
         assert_eq!(parse_weekday("Friday"), Some(Weekday::Friday));

@@ -89,8 +89,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-pub use drill::{parse_weekday, DrillSpec};
 pub use clock::{Clock, FakeClock, SleepFuture, SystemClock};
+pub use drill::{parse_weekday, DrillSpec};
 pub use overdue::OverdueWatch;
 pub use store::{LOG_CAPACITY, STATE_FILE};
 pub use time::{
