@@ -260,23 +260,30 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
     }
     // One folder check over every local component's folders at once (they must not overlap).
     let site = site_of(cfg);
-    for (i, c) in cfg.components.iter().enumerate() {
-        let bad = c
-            .drill_root
-            .as_deref()
-            .is_some_and(|r| r.is_empty() || has_dot_dot(r));
-        if let (false, Some(root)) = (bad, cfg.drill_root_of(c)) {
-            for p in check_drill_root(&site, &root) {
-                errors.push(FieldError::new(format!("components[{i}].drill_root"), p));
-            }
-        }
-    }
     for (i, folder) in placed {
         for p in folder_check::check_backup_folder(&site, &cfg.components[i].name, &folder) {
             errors.push(FieldError::new(
                 format!("components[{i}].backup_folder"),
                 p.to_string(),
             ));
+        }
+    }
+    // Each local component's drill root; the default one (beside the backup folder) only when
+    // the backup folder itself passed: its error already says what to fix.
+    for (i, c) in cfg.components.iter().enumerate() {
+        let bad = c
+            .drill_root
+            .as_deref()
+            .is_some_and(|r| r.is_empty() || has_dot_dot(r));
+        let folder_field = format!("components[{i}].backup_folder");
+        let folder_refused = errors.iter().any(|e| e.field == folder_field);
+        if bad || (c.drill_root.is_none() && folder_refused) {
+            continue;
+        }
+        if let Some(root) = cfg.drill_root_of(c) {
+            for p in check_drill_root(&site, &c.name, &root) {
+                errors.push(FieldError::new(format!("components[{i}].drill_root"), p));
+            }
         }
     }
     errors
@@ -440,9 +447,11 @@ fn check_local(
 /// home, lie inside another component's home than its own, be, hold or lie inside a backup
 /// area (a slot name of any component), nor be, hold or lie inside the state dir. Lying inside
 /// a home outside that home's items is allowed (the default, `drills` beside the usual
-/// `backup` folder of a home): backups copy only the items, restores replace only them. Paths
-/// are compared as the file system resolves them ([`folder_check::physical`]).
-pub fn check_drill_root(site: &folder_check::Site, root: &Path) -> Vec<String> {
+/// `backup` folder of a home): backups copy only the items, restores replace only them; so is
+/// lying inside the state dir within its own home that lies there (the embedded demo setup,
+/// as for backup folders). Paths are compared as the file system resolves them
+/// ([`folder_check::physical`]).
+pub fn check_drill_root(site: &folder_check::Site, component: &str, root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if !root.is_absolute() {
         out.push(format!("{} is not an absolute path", root.display()));
@@ -523,7 +532,12 @@ pub fn check_drill_root(site: &folder_check::Site, root: &Path) -> Vec<String> {
         }
     }
     if let Some(state) = &site.state_dir {
-        if let Some(rel) = nesting(&folder_check::physical(state)) {
+        let state = folder_check::physical(state);
+        let demo = site.components.iter().any(|c| {
+            let home = folder_check::physical(&c.home);
+            c.name == component && home.starts_with(&state) && me.starts_with(&home) && me != home
+        });
+        if let Some(rel) = nesting(&state).filter(|r| !(demo && *r == "lies inside")) {
             out.push(format!(
                 "{shown} {rel} the state folder {} of backup-master",
                 state.display()

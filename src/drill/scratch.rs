@@ -129,3 +129,42 @@ pub fn remove(s: &ScratchFolder, id: &str) -> Result<bool, DrillError> {
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(root: &Path, id: &str, m: &Made) -> ScratchFolder {
+        ScratchFolder {
+            path: folder_of(root, id).display().to_string(),
+            device: Some(m.device),
+            inode: Some(m.inode),
+            removed: false,
+            made_dirs: m.made_dirs.clone(),
+        }
+    }
+
+    #[test]
+    fn only_the_drills_own_folder_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("a/drills");
+        let m = make(&root, "D1").unwrap();
+        assert_eq!(m.made_dirs.len(), 2);
+        std::fs::write(folder_of(&root, "D1").join("f"), b"x").unwrap();
+        // Another drill's ID, or the folder replaced by one without the marker: left alone.
+        let s = recorded(&root, "D1", &m);
+        assert!(matches!(remove(&s, "D2"), Err(DrillError::NotOurs(_))));
+        let replaced = folder_of(&root, "D1");
+        std::fs::rename(&replaced, dir.path().join("moved")).unwrap();
+        std::fs::create_dir(&replaced).unwrap();
+        std::fs::write(replaced.join(MARKER), marker_text("D1")).unwrap();
+        assert!(matches!(remove(&s, "D1"), Err(DrillError::NotOurs(_))));
+        assert!(replaced.join(MARKER).exists());
+        std::fs::remove_dir_all(&replaced).unwrap();
+        std::fs::rename(dir.path().join("moved"), &replaced).unwrap();
+        // Its own: removed, with the root folders it made; gone already is fine.
+        assert!(remove(&s, "D1").unwrap());
+        assert!(!dir.path().join("a").exists());
+        assert!(!remove(&s, "D1").unwrap());
+    }
+}

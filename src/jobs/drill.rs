@@ -299,7 +299,7 @@ impl Drills {
                 invalid.push((field, format!("component {} has no drill root", spec.name)));
                 continue;
             };
-            let problems = crate::config::check_drill_root(&site, &root);
+            let problems = crate::config::check_drill_root(&site, &spec.name, &root);
             if !problems.is_empty() {
                 let field = match i {
                     Some(i) => format!("components[{i}]"),
@@ -549,7 +549,12 @@ impl super::runner::Job for DrillJob {
         for s in &folders {
             let path = PathBuf::from(&s.path);
             let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let problems = crate::config::check_drill_root(&site, &root);
+            let problems: Vec<String> = self
+                .work
+                .iter()
+                .filter(|w| w.2 == root)
+                .flat_map(|w| crate::config::check_drill_root(&site, &w.0.name, &root))
+                .collect();
             if !problems.is_empty() {
                 failed_roots.push((root, problems.join("; ")));
                 continue;
