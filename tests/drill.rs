@@ -373,7 +373,7 @@ fn a_scheduled_drill_runs_at_its_instant() {
         .unwrap()
         .with_nanosecond(0)
         .unwrap();
-    let offset = (t - now).num_seconds() - 6;
+    let offset = (t - now).num_seconds() - 12;
     let text = std::fs::read_to_string(&s.config)
         .unwrap()
         .replace("time_zone = \"Europe/Berlin\"", "time_zone = \"UTC\"")

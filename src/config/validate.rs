@@ -10,6 +10,7 @@ use super::{
     DrillSchedule, FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT,
     MAX_HOOK_TIMEOUT, MAX_KEEP,
 };
+use crate::engine::slots::SlotLayout;
 use crate::engine::{folder_check, Profile};
 
 /// Names inside a backup folder that the backup itself writes; no item may be called so.
@@ -504,27 +505,20 @@ pub fn check_drill_root(site: &folder_check::Site, component: &str, root: &Path)
         }
         if let Some(folder) = &c.backup_folder {
             let folder = folder_check::physical(folder);
-            let (Some(parent), Some(name)) = (folder.parent(), folder.file_name()) else {
+            let Ok(area) = SlotLayout::of(&folder) else {
                 continue;
             };
+            // A name of the backup area (a slot, `.failed`, a staging or trash folder).
             let in_area = me
-                .strip_prefix(parent)
+                .strip_prefix(&area.parent)
                 .ok()
                 .and_then(|rest| rest.components().next())
-                .is_some_and(|first| {
-                    first
-                        .as_os_str()
-                        .as_encoded_bytes()
-                        .starts_with(name.as_encoded_bytes())
-                });
-            if in_area || folder.starts_with(&me) {
-                let rel = if folder.starts_with(&me) {
-                    "holds"
-                } else {
-                    "lies in"
-                };
+                .is_some_and(|first| area.owns_name(first.as_os_str()));
+            let holds = folder.starts_with(&me);
+            if in_area || holds {
+                let rel = if holds { "holds" } else { "lies in" };
                 out.push(format!(
-                    "{shown} {rel} the backup area of component {:?} ({}*): the slots are the backups' own",
+                    "{shown} {rel} the backup area of component {:?} ({} and its slots): the slots are the backups' own",
                     c.name,
                     folder.display()
                 ));
