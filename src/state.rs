@@ -28,6 +28,8 @@ pub struct SettingsView {
     pub hooks: HookSettings,
     /// The next 5 scheduled runs (empty when the schedule is disabled).
     pub next_runs: Vec<crate::schedule::NextRun>,
+    /// When restore drills run by themselves (`[drill]`; in the schedule's time zone).
+    pub drill: config::DrillSchedule,
 }
 
 /// `PUT /settings`: the whole `schedule` and `hooks`.
@@ -36,6 +38,9 @@ pub struct SettingsView {
 pub struct SettingsUpdate {
     pub schedule: ScheduleSettings,
     pub hooks: HookSettings,
+    /// The restore drills' schedule, replaced as a whole; absent: unchanged.
+    #[serde(default)]
+    pub drill: Option<config::DrillSchedule>,
 }
 
 /// A component as the API shows it.
@@ -237,7 +242,7 @@ impl AppState {
 
     pub fn settings(&self) -> (SettingsView, String) {
         let cfg = self.config();
-        let etag = etag_of(&(&cfg.schedule, &cfg.hooks));
+        let etag = etag_of(&(&cfg.schedule, &cfg.hooks, &cfg.drill));
         let next_runs = match self.scheduler.get() {
             Some(s) => s.next_runs(5).unwrap_or_default(),
             None => crate::schedule::next_runs_of(&cfg.schedule, 5),
@@ -247,6 +252,7 @@ impl AppState {
                 schedule: cfg.schedule,
                 hooks: cfg.hooks,
                 next_runs,
+                drill: cfg.drill,
             },
             etag,
         )
@@ -259,14 +265,21 @@ impl AppState {
     ) -> Result<(SettingsView, String), ApiError> {
         let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
         let cfg = self.config();
-        check_if_match(if_match, &etag_of(&(&cfg.schedule, &cfg.hooks)))?;
+        check_if_match(if_match, &etag_of(&(&cfg.schedule, &cfg.hooks, &cfg.drill)))?;
         let mut errors = config::validate_schedule(&upd.schedule, "schedule");
         errors.extend(config::validate_hooks(&upd.hooks, &cfg.base_dir, "hooks"));
+        if let Some(d) = &upd.drill {
+            errors.extend(config::validate_drill(d));
+        }
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
         self.rewrite(&cfg, |text| {
-            config::edit_settings(text, &upd.schedule, &upd.hooks)
+            let text = config::edit_settings(text, &upd.schedule, &upd.hooks)?;
+            match &upd.drill {
+                Some(d) => config::edit_drill(&text, d),
+                None => Ok(text),
+            }
         })?;
         Ok(self.settings())
     }

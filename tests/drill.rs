@@ -175,11 +175,34 @@ fn a_flipped_byte_in_a_slot_fails_the_drill_naming_the_component_and_the_path() 
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[100] ^= 0x01;
     std::fs::write(&file, &bytes).unwrap();
+    // A target that hears of failed drills (nothing listens on port 9: the delivery fails, and
+    // its record shows the event).
+    let target =
+        json!({"kind": "webhook", "url": "http://127.0.0.1:9/drills", "events": ["drill_failed"]});
+    let r = server.put(
+        "/api/v1/notification-targets/ops",
+        ADMIN,
+        &target,
+        Some("*"),
+    );
+    assert!(r.status().is_success(), "{}", r.status());
     let before = installation(&s);
 
     let id = start_drill(&server, &json!({}));
     let rec = wait_drill(&server, &id);
     assert_eq!(rec["status"], "failed", "{rec:#}");
+    let d = poll("the drill_failed delivery", Duration::from_secs(30), || {
+        let page = server.get_json("/api/v1/notifications/deliveries?target=ops", ADMIN);
+        page["items"].as_array().unwrap().first().cloned()
+    });
+    assert_eq!(d["event"]["event"], "drill_failed", "{d:#}");
+    assert_eq!(d["event"]["severity"], "error");
+    assert_eq!(d["event"]["job_id"], id.as_str());
+    assert_eq!(d["event"]["components"], json!(["hub"]));
+    assert!(
+        d["event"]["summary"].as_str().unwrap().contains("hub"),
+        "{d:#}"
+    );
     let hub = component(&rec, "hub");
     assert_eq!(hub["status"], "failed");
     assert_eq!(
@@ -363,10 +386,15 @@ fn a_drill_while_a_backup_runs_is_refused_with_409() {
 fn a_scheduled_drill_runs_at_its_instant() {
     // A set first, from a server without a drill schedule.
     let s = Setup::new(1);
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("time_zone = \"Europe/Berlin\"", "time_zone = \"UTC\"");
+    std::fs::write(&s.config, text).unwrap();
     let server = s.start();
     assert_eq!(run_backup(&server)["status"], "succeeded");
     drop(server);
-    // Then every day at a minute just ahead of the server's shifted clock (UTC).
+    // The server's clock just before a whole minute (UTC); the drill set through the settings
+    // for every day at that minute.
     let now = Utc::now();
     let t = (now + CDuration::seconds(120))
         .with_second(0)
@@ -374,19 +402,33 @@ fn a_scheduled_drill_runs_at_its_instant() {
         .with_nanosecond(0)
         .unwrap();
     let offset = (t - now).num_seconds() - 12;
-    let text = std::fs::read_to_string(&s.config)
-        .unwrap()
-        .replace("time_zone = \"Europe/Berlin\"", "time_zone = \"UTC\"")
-        .replace(
-            "catch_up = false\n",
-            &format!(
-                "catch_up = false\n\n[drill]\nevery_days = 1\ntime = \"{:02}:{:02}\"\n",
-                t.hour(),
-                t.minute()
-            ),
-        );
-    std::fs::write(&s.config, text).unwrap();
     let server = s.start_env(&[("BACKUP_MASTER_CLOCK_OFFSET_SECS", &offset.to_string())]);
+    let settings = |server: &Server| {
+        let r = server.get("/api/v1/settings", VIEWER);
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        (r.json::<Value>().unwrap(), etag)
+    };
+    let (current, etag) = settings(&server);
+    assert_eq!(current["drill"]["every_days"], 0, "{current:#}");
+    let mut body = json!({"schedule": current["schedule"], "hooks": current["hooks"]});
+    body["drill"] = json!({"weekday": "someday", "every_days": 1, "time": "24:00"});
+    let r = server.put("/api/v1/settings", ADMIN, &body, Some(&etag));
+    let mut fields = problem_fields(&assert_problem(r, 422));
+    fields.sort();
+    assert_eq!(fields, ["drill.every_days", "drill.time", "drill.weekday"]);
+    let hhmm = format!("{:02}:{:02}", t.hour(), t.minute());
+    body["drill"] = json!({"every_days": 1, "time": hhmm});
+    let r = server.put("/api/v1/settings", ADMIN, &body, Some(&etag));
+    assert_eq!(r.status(), 200);
+    let (now_set, _) = settings(&server);
+    assert_eq!(now_set["drill"]["time"], hhmm.as_str());
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    assert!(
+        text.contains(&format!(
+            "[drill]\nweekday = \"\"\ntime = \"{hhmm}\"\nevery_days = 1\n"
+        )),
+        "{text}"
+    );
     assert!(server.get_json("/api/v1/drills", VIEWER)["items"]
         .as_array()
         .unwrap()
@@ -402,4 +444,12 @@ fn a_scheduled_drill_runs_at_its_instant() {
     assert_eq!(time(&d["scheduled_for"]), t);
     let rec = wait_drill(&server, d["id"].as_str().unwrap());
     assert_eq!(rec["status"], "passed", "{rec:#}");
+    // Once a day: the next instant is tomorrow, so no second drill follows.
+    assert_eq!(
+        server.get_json("/api/v1/drills", VIEWER)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

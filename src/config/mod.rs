@@ -31,10 +31,10 @@ use parse::read_token_file;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub(crate) use validate::check_new_name;
 pub use validate::{
-    check_agent_url, check_drill_root, site_of, valid_name, validate, validate_hooks,
-    validate_schedule, AgentUrlError, MAX_HOOK_ENV,
+    check_agent_url, check_drill_root, site_of, valid_name, validate, validate_drill,
+    validate_hooks, validate_schedule, AgentUrlError, MAX_HOOK_ENV,
 };
-pub use write_back::{edit_component, edit_settings, write_atomic, EditError};
+pub use write_back::{edit_component, edit_drill, edit_settings, write_atomic, EditError};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_STATE_DIR: &str = "backup-master-data";
@@ -197,6 +197,7 @@ pub const MAX_DRILL_EVERY_DAYS: u32 = 366;
 /// The `[drill]` table: when restore drills run by themselves. `weekday` and `every_days` are
 /// exclusive; neither set: no scheduled drill. The time is in the schedule's time zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct DrillSchedule {
     /// `monday` .. `sunday` (or `mon` .. `sun`): a drill every week on that day; empty: none.
     #[schema(example = "sunday")]

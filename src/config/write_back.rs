@@ -5,7 +5,7 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{ComponentConfig, Consistency, HookSettings, ScheduleSettings};
+use super::{ComponentConfig, Consistency, DrillSchedule, HookSettings, ScheduleSettings};
 
 /// Why a config text could not be edited (the API answers 500: the file was valid when read).
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +87,17 @@ pub fn edit_settings(
         let arr: toml_edit::Array = hooks.env.iter().map(String::as_str).collect();
         set_value(h, "env", arr);
     }
+    Ok(doc.to_string())
+}
+
+/// The config text with the `[drill]` table set from `d` (made when missing), everything else
+/// kept.
+pub fn edit_drill(text: &str, d: &DrillSchedule) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let t = table_mut(&mut doc, "drill")?;
+    set_value(t, "weekday", d.weekday.as_str());
+    set_value(t, "time", d.time.as_str());
+    set_value(t, "every_days", i64::from(d.every_days));
     Ok(doc.to_string())
 }
 
