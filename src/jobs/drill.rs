@@ -69,6 +69,15 @@ pub enum DrillRefused {
     Io(String),
 }
 
+/// Why the drills could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DrillsError {
+    #[error(transparent)]
+    Faults(#[from] crate::engine::faults::FaultsError),
+    #[error(transparent)]
+    Io(#[from] crate::toolkit::fsutil::IoError),
+}
+
 struct Live {
     tx: broadcast::Sender<DrillEvent>,
 }
