@@ -453,3 +453,35 @@ fn a_scheduled_drill_runs_at_its_instant() {
         1
     );
 }
+
+#[test]
+fn remote_components_are_not_drilled_asked_for_they_are_refused_else_skipped() {
+    // A set of the three local components, then a remote one (its agent never answers) joins.
+    let s = Setup::new(1);
+    let server = s.start();
+    let bid = run_backup(&server)["id"].as_str().unwrap().to_string();
+    drop(server);
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text.push_str(
+        "\n[[components]]\nname = \"far\"\nprofile = \"maestro-tracker\"\nagent = \"http://127.0.0.1:1\"\n",
+    );
+    std::fs::write(&s.config, text).unwrap();
+    let server = s.start_env(&[("BACKUP_MASTER_AGENT_TOKEN_FAR", "a-token-for-the-test")]);
+    let r = server.post("/api/v1/drills", OPERATOR, &json!({"backup_id": bid, "components": ["lui", "far"]}));
+    let p = assert_problem(r, 422);
+    assert_eq!(problem_fields(&p), vec!["components[1]"], "{p:#}");
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("remote"));
+    // The set lacks the new component: no successful complete set for a default drill.
+    let r = server.post("/api/v1/drills", OPERATOR, &json!({}));
+    assert_eq!(assert_problem(r, 404)["code"], "set_not_found");
+    // That set by its ID: the local components drilled, the remote one recorded skipped.
+    let id = start_drill(&server, &json!({"backup_id": bid}));
+    let rec = wait_drill(&server, &id);
+    assert_eq!(rec["status"], "passed", "{rec:#}");
+    let far = component(&rec, "far");
+    assert_eq!(far["status"], "skipped");
+    assert!(far["reason"].as_str().unwrap().contains("remote"), "{far:#}");
+    for name in ["hub", "lui", "trk"] {
+        assert_eq!(component(&rec, name)["status"], "passed");
+    }
+}
