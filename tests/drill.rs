@@ -467,10 +467,17 @@ fn remote_components_are_not_drilled_asked_for_they_are_refused_else_skipped() {
     );
     std::fs::write(&s.config, text).unwrap();
     let server = s.start_env(&[("BACKUP_MASTER_AGENT_TOKEN_FAR", "a-token-for-the-test")]);
-    let r = server.post("/api/v1/drills", OPERATOR, &json!({"backup_id": bid, "components": ["lui", "far"]}));
+    let r = server.post(
+        "/api/v1/drills",
+        OPERATOR,
+        &json!({"backup_id": bid, "components": ["lui", "far"]}),
+    );
     let p = assert_problem(r, 422);
     assert_eq!(problem_fields(&p), vec!["components[1]"], "{p:#}");
-    assert!(p["errors"][0]["message"].as_str().unwrap().contains("remote"));
+    assert!(p["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("remote"));
     // The set lacks the new component: no successful complete set for a default drill.
     let r = server.post("/api/v1/drills", OPERATOR, &json!({}));
     assert_eq!(assert_problem(r, 404)["code"], "set_not_found");
@@ -480,7 +487,10 @@ fn remote_components_are_not_drilled_asked_for_they_are_refused_else_skipped() {
     assert_eq!(rec["status"], "passed", "{rec:#}");
     let far = component(&rec, "far");
     assert_eq!(far["status"], "skipped");
-    assert!(far["reason"].as_str().unwrap().contains("remote"), "{far:#}");
+    assert!(
+        far["reason"].as_str().unwrap().contains("remote"),
+        "{far:#}"
+    );
     for name in ["hub", "lui", "trk"] {
         assert_eq!(component(&rec, name)["status"], "passed");
     }

@@ -63,8 +63,7 @@ pub fn probe_command(target: &DrillTarget) -> Option<String> {
 pub enum DrillError {
     #[error(transparent)]
     Io(#[from] crate::toolkit::fsutil::IoError),
+    /// A folder at a scratch folder's name that the drill cannot prove it made: left alone.
     #[error("{0}")]
     NotOurs(String),
-    #[error("the drill root {root} cannot be used: {problems}")]
-    Root { root: String, problems: String },
 }

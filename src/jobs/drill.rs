@@ -259,6 +259,16 @@ impl Drills {
         let specs = self.inner.engine.all_components();
         let targets = self.targets();
         let chosen = choose_components(&req, &specs)?;
+        // Under the lock from here: no backup can rotate the slots of the set being chosen.
+        let id = lock(&self.inner.ids).issue(Utc::now());
+        let guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Drill, &id)
+            .map_err(|e| match e {
+                LockError::Busy { kind, id } => DrillRefused::Busy { kind, id },
+                other => DrillRefused::Io(other.to_string()),
+            })?;
         let set = match &req.backup_id {
             Some(id) => self
                 .inner
@@ -333,15 +343,6 @@ impl Drills {
                 "no local component to drill".into(),
             )]));
         }
-        let id = lock(&self.inner.ids).issue(Utc::now());
-        let guard = self
-            .inner
-            .engine
-            .try_lock_exclusive(JobKind::Drill, &id)
-            .map_err(|e| match e {
-                LockError::Busy { kind, id } => DrillRefused::Busy { kind, id },
-                other => DrillRefused::Io(other.to_string()),
-            })?;
         let started_at = now();
         let set_started_at = set_start(&set);
         let mut roots: Vec<PathBuf> = plan.iter().map(|p| p.2.clone()).collect();
