@@ -243,6 +243,7 @@ problem_codes! {
     VerificationNotFound = "verification_not_found", NotFound, "No verification with this ID for this backup set.";
     RestoreNotFound = "restore_not_found", NotFound, "No restore with this ID.";
     DrillNotFound = "drill_not_found", NotFound, "No restore drill with this ID.";
+    DrillNotRunning = "drill_not_running", Conflict, "The restore drill is not running (it has ended).";
     HomeNotRestorable = "home_not_restorable", Conflict, "A component's home is in a state no restore can work on.";
     UndoUnavailable = "undo_unavailable", Conflict, "The restore cannot be undone: a dry run, not succeeded, or with remote components.";
     RestoreSuperseded = "restore_superseded", Conflict, "A later restore or undo changed a component of this restore: it cannot be undone.";

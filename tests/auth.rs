@@ -67,6 +67,11 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
             "/api/v1/drills/D20261201T040000Z/events",
             "viewer",
         ),
+        (
+            Method::POST,
+            "/api/v1/drills/D20261201T040000Z/cancel",
+            "operator",
+        ),
         (Method::GET, "/api/v1/backup-sets", "viewer"),
         (Method::POST, "/api/v1/backup-sets/import", "admin"),
         (

@@ -495,3 +495,51 @@ fn remote_components_are_not_drilled_asked_for_they_are_refused_else_skipped() {
         assert_eq!(component(&rec, name)["status"], "passed");
     }
 }
+
+#[test]
+fn a_cancelled_drill_stops_before_the_next_step_and_removes_its_scratch() {
+    let s = Setup::new(1);
+    let server = s.start();
+    assert_eq!(run_backup(&server)["status"], "succeeded");
+    drop(server);
+    let before = installation(&s);
+    let server = s.start_env(&[("BACKUP_MASTER_FAULTS", "pause_at:drill_restored")]);
+    let id = start_drill(&server, &json!({"components": ["hub", "lui"]}));
+    poll("the drill to pause", Duration::from_secs(60), || {
+        s.state()
+            .join("fault-paused-drill_restored")
+            .exists()
+            .then_some(())
+    });
+    let r = server.post(&format!("/api/v1/drills/{id}/cancel"), OPERATOR, &json!({}));
+    assert_eq!(r.status(), 202);
+    std::fs::write(s.state().join("fault-resume-drill_restored"), b"").unwrap();
+    let rec = wait_drill(&server, &id);
+    assert_eq!(rec["status"], "cancelled", "{rec:#}");
+    let hub = component(&rec, "hub");
+    assert_eq!(hub["status"], "failed", "{hub:#}");
+    assert!(hub["errors"].to_string().contains("cancelled"), "{hub:#}");
+    let lui = component(&rec, "lui");
+    assert_eq!(lui["status"], "skipped", "{lui:#}");
+    assert!(
+        lui["files"] == 0 && lui["scratch_home"].is_null(),
+        "{lui:#}"
+    );
+    assert!(rec["rto_seconds"].is_null());
+    assert!(!s.home("hub").join("drills").exists());
+    assert!(!s.home("lui").join("drills").exists());
+    std::fs::remove_file(s.state().join("fault-paused-drill_restored")).unwrap();
+    std::fs::remove_file(s.state().join("fault-resume-drill_restored")).unwrap();
+    assert_eq!(installation(&s), before);
+    // Cancelling what has ended, or what never was.
+    let r = server.post(&format!("/api/v1/drills/{id}/cancel"), OPERATOR, &json!({}));
+    assert_eq!(assert_problem(r, 409)["code"], "drill_not_running");
+    let r = server.post(
+        "/api/v1/drills/D20200101T000000Z/cancel",
+        OPERATOR,
+        &json!({}),
+    );
+    assert_eq!(assert_problem(r, 404)["code"], "drill_not_found");
+    // The lock is free again.
+    assert_eq!(run_backup(&server)["status"], "succeeded");
+}

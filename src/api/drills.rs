@@ -20,13 +20,14 @@ use super::{
 use crate::auth::{Operator, Viewer};
 use crate::drill::{DrillEvent, DrillRecord, DrillStatus, DrillTrigger};
 use crate::error::{ApiError, Code, FieldError, ProblemKind};
-use crate::jobs::drill::{DrillRefused, DrillRequest, Drills, DRILL_ID};
+use crate::jobs::drill::{CancelError, DrillRefused, DrillRequest, Drills, DRILL_ID};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start_drill)
         .service(list_drills)
         .service(get_drill)
-        .service(get_drill_events);
+        .service(get_drill_events)
+        .service(cancel_drill);
 }
 
 /// A page of drills, newest first.
@@ -311,6 +312,57 @@ pub async fn get_drill_events(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(stream))
+}
+
+/// The 409 of `POST /drills/{id}/cancel`.
+pub struct DrillCancelProblems;
+
+impl utoipa::IntoResponses for DrillCancelProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([(
+            "409".to_string(),
+            p(
+                "The drill has ended (`drill_not_running`)",
+                &[ApiError::coded(
+                    Code::DrillNotRunning,
+                    "drill D20261201T040000Z is not running: it is passed",
+                )],
+            ),
+        )])
+    }
+}
+
+/// Cancel a restore drill
+///
+/// Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
+/// now. No further component is restored and no further probe is started; a component being
+/// restored or probed finishes first. Its scratch is removed as at any end (unless
+/// `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
+/// once it has ended.
+#[utoipa::path(
+    tag = "drills",
+    security(("bearer" = [])),
+    params(("id" = JobId, Path, description = "Drill ID", example = "D20261201T040000Z")),
+    responses(
+        (status = 202, description = "Asked to stop: the record as it is now", body = DrillRecord,
+            example = json!(drill_example(DrillStatus::Running))),
+        OperatorAuthProblems, DrillIdProblems, DrillCancelProblems,
+    )
+)]
+#[post("/drills/{id}/cancel")]
+pub async fn cancel_drill(
+    _: Operator,
+    drills: web::Data<Drills>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_drill_id(&id)?;
+    match drills.cancel(&id) {
+        Ok(r) => Ok(HttpResponse::Accepted().json(r)),
+        Err(CancelError::NotFound(id)) => Err(not_found(&id)),
+        Err(e @ CancelError::NotRunning { .. }) => {
+            Err(ApiError::coded(Code::DrillNotRunning, e.to_string()))
+        }
+    }
 }
 
 /// One event of `/drills/{id}/events` (the schema of each item of the stream).

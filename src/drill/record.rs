@@ -7,14 +7,15 @@ use utoipa::ToSchema;
 use super::scratch::ScratchFolder;
 use crate::toolkit::command::Outcome;
 
-/// A drill's state: `running`, then `passed`, `failed` or (the master died while it ran)
-/// `interrupted`.
+/// A drill's state: `running`, then `passed`, `failed`, `cancelled` (an operator stopped it)
+/// or (the master died while it ran) `interrupted`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DrillStatus {
     Running,
     Passed,
     Failed,
+    Cancelled,
     Interrupted,
 }
 
@@ -24,6 +25,7 @@ impl DrillStatus {
             DrillStatus::Running => "running",
             DrillStatus::Passed => "passed",
             DrillStatus::Failed => "failed",
+            DrillStatus::Cancelled => "cancelled",
             DrillStatus::Interrupted => "interrupted",
         }
     }

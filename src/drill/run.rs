@@ -2,6 +2,7 @@
 //! of [`crate::drill`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,8 @@ pub struct ComponentInput<'a> {
     pub started: Instant,
     pub faults: &'a Faults,
     pub state_dir: &'a Path,
+    /// Set when an operator cancels the drill: the probe is then not started.
+    pub cancelled: &'a AtomicBool,
 }
 
 /// Where a component's drill reports each change (and each probe output line).
@@ -149,6 +152,10 @@ pub fn drill_component(input: &ComponentInput<'_>, progress: &dyn Progress) -> C
         return c;
     }
 
+    if input.cancelled.load(Ordering::SeqCst) {
+        fail(&mut c, progress, "cancelled before its probe".into());
+        return c;
+    }
     if let Some(cmd) = &input.probe_command {
         c.status = C::Probing;
         progress.component(&c);

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
@@ -80,6 +81,16 @@ pub enum DrillsError {
 
 struct Live {
     tx: broadcast::Sender<DrillEvent>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Why a drill was not cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("no drill {0}")]
+    NotFound(String),
+    #[error("drill {id} is not running: it is {}", status.as_str())]
+    NotRunning { id: String, status: DrillStatus },
 }
 
 struct Inner {
@@ -381,17 +392,46 @@ impl Drills {
             .map_err(|e| DrillRefused::Io(format!("could not record the drill: {e}")))?;
         lock(&self.inner.records).insert(rec.clone());
         let (tx, _) = broadcast::channel(EVENT_CAPACITY);
-        lock(&self.inner.live).insert(id.clone(), Live { tx: tx.clone() });
+        let cancel = Arc::new(AtomicBool::new(false));
+        lock(&self.inner.live).insert(
+            id.clone(),
+            Live {
+                tx: tx.clone(),
+                cancel: cancel.clone(),
+            },
+        );
         tracing::info!(drill = %id, backup = %rec.backup_id, "drill started");
         let job = DrillJob {
             inner: self.inner.clone(),
             record: Mutex::new(rec.clone()),
             work: plan,
             tx,
+            cancel,
             started: Instant::now(),
         };
         self.inner.engine.runner().spawn(Arc::new(job), Some(guard));
         Ok(rec)
+    }
+
+    /// Asks running drill `id` to stop: no further component is restored and no further probe
+    /// started; the one being restored or probed finishes first. Its scratch is removed as at
+    /// any end (unless kept), and it ends `cancelled`. Returns the record as it is now.
+    pub fn cancel(&self, id: &str) -> Result<DrillRecord, CancelError> {
+        let live = lock(&self.inner.live);
+        let rec = self
+            .get(id)
+            .ok_or_else(|| CancelError::NotFound(id.to_string()))?;
+        match live.get(id) {
+            Some(l) if !rec.status.is_final() => {
+                l.cancel.store(true, Ordering::SeqCst);
+                tracing::info!(drill = %id, "drill cancel requested");
+                Ok(rec)
+            }
+            _ => Err(CancelError::NotRunning {
+                id: id.to_string(),
+                status: rec.status,
+            }),
+        }
     }
 
     /// Blocks until the drill is final and the lock released (or `timeout`); for tests.
@@ -461,6 +501,8 @@ struct DrillJob {
     record: Mutex<DrillRecord>,
     work: Vec<(ComponentSpec, SetFolder, PathBuf, Option<String>)>,
     tx: broadcast::Sender<DrillEvent>,
+    /// Set by [`Drills::cancel`].
+    cancel: Arc<AtomicBool>,
     started: Instant,
 }
 
@@ -586,6 +628,13 @@ impl super::runner::Job for DrillJob {
             }
         });
         for (spec, folder, root, probe) in &self.work {
+            if self.cancel.load(Ordering::SeqCst) {
+                let mut c = ComponentDrill::new(&spec.name);
+                c.status = ComponentDrillStatus::Skipped;
+                c.reason = Some("the drill was cancelled before this component".into());
+                self.component(&c);
+                continue;
+            }
             if let Some((_, why)) = failed_roots.iter().find(|f| &f.0 == root) {
                 let mut c = ComponentDrill::new(&spec.name);
                 c.status = ComponentDrillStatus::Failed;
@@ -611,6 +660,7 @@ impl super::runner::Job for DrillJob {
                 started: self.started,
                 faults: &self.inner.faults,
                 state_dir: &self.inner.state_dir,
+                cancelled: &self.cancel,
             };
             drill_component(&input, self);
         }
@@ -630,7 +680,7 @@ impl super::runner::Job for DrillJob {
         let rto = seconds(self.started.elapsed());
         {
             let mut r = self.record();
-            if passed {
+            if passed && !self.cancel.load(Ordering::SeqCst) {
                 r.rto_seconds = r
                     .components
                     .iter()
@@ -639,7 +689,9 @@ impl super::runner::Job for DrillJob {
                     .or(Some(rto));
             }
         }
-        self.finish(if passed {
+        self.finish(if self.cancel.load(Ordering::SeqCst) {
+            DrillStatus::Cancelled
+        } else if passed {
             DrillStatus::Passed
         } else {
             DrillStatus::Failed
