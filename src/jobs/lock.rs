@@ -191,4 +191,22 @@ mod tests {
         drop(g);
         assert_eq!(l.running(), None);
     }
+
+    #[test]
+    fn a_drill_excludes_and_is_excluded_by_every_job_that_takes_the_lock() {
+        use JobKind::*;
+        for other in [Backup, Restore, Drill] {
+            assert!(excludes(Drill, other), "drill keeps {other} from starting");
+            assert!(
+                excludes(other, Drill),
+                "{other} keeps a drill from starting"
+            );
+        }
+        let l = Arc::new(JobLock::default());
+        let d = l.take(Drill, "D1").unwrap();
+        assert_eq!(l.take(Backup, "b1").err().map(|b| b.kind), Some(Drill));
+        drop(d);
+        let _b = l.take(Backup, "b1").unwrap();
+        assert_eq!(l.take(Drill, "D2").err().map(|b| b.id), Some("b1".into()));
+    }
 }
