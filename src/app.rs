@@ -36,6 +36,70 @@ pub struct AppParts {
     pub audit: web::Data<crate::audit::AuditLog>,
     /// Notification targets, deliveries and test sends.
     pub notifier: web::Data<Notifier>,
+    /// Restore drills.
+    pub drills: web::Data<crate::jobs::drill::Drills>,
+}
+
+/// What the drills need of each component: its drill root and probe command.
+fn drill_targets(cfg: &Config) -> Vec<crate::drill::DrillTarget> {
+    cfg.components
+        .iter()
+        .map(|c| crate::drill::DrillTarget {
+            name: c.name.clone(),
+            root: cfg.drill_root_of(c),
+            probe_command: c.drill_probe_command.clone(),
+            health_command: c.lifecycle.health_command.clone(),
+        })
+        .collect()
+}
+
+/// The drill schedule of `[drill]` in the schedule's zone; `None` when none (or, logged, when
+/// it is invalid, which config validation rules out).
+fn drill_spec(cfg: &Config) -> Option<crate::schedule::DrillSpec> {
+    let d = &cfg.drill;
+    crate::schedule::DrillSpec::from_config_parts(
+        &d.weekday,
+        &d.time,
+        d.every_days,
+        &cfg.schedule.time_zone,
+    )
+    .map_err(|e| tracing::error!(error = %e, "drill.{e}"))
+    .ok()
+    .flatten()
+}
+
+/// Starts the drill schedule's task: it starts a drill at each instant of `[drill]`. Returns
+/// the sender a config change goes through.
+fn start_drill_schedule(
+    cfg: &Config,
+    drills: &crate::jobs::drill::Drills,
+) -> tokio::sync::watch::Sender<Option<crate::schedule::DrillSpec>> {
+    let (tx, rx) = tokio::sync::watch::channel(drill_spec(cfg));
+    let d = drills.clone();
+    let last: crate::schedule::drill::LastDrill = Arc::new(move || {
+        d.last_started()
+            .and_then(|t| jiff::Timestamp::from_second(t.timestamp()).ok())
+    });
+    let d = drills.clone();
+    let launch: crate::schedule::drill::DrillLauncher = Arc::new(move |at| {
+        let d = d.clone();
+        // Starting reads the sets from disk: on the blocking pool, its outcome logged there.
+        tokio::task::spawn_blocking(move || {
+            let req = crate::jobs::drill::DrillRequest::default();
+            match d.start(req, crate::drill::DrillTrigger::Schedule, to_chrono(at)) {
+                Ok(r) => tracing::info!(drill = %r.id, "scheduled drill started"),
+                Err(e) => tracing::warn!(error = %e, "scheduled drill not started"),
+            }
+        });
+        Ok(format!("drill scheduled for {at}"))
+    });
+    actix_web::rt::spawn(crate::schedule::drill::run_drill_schedule(
+        clock_from_env(),
+        rx,
+        last,
+        launch,
+    ));
+    tx
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -178,6 +242,13 @@ impl AppParts {
             crate::jobs::restore::Restorer::open(&state_dir, engine.clone(), sets.clone())
                 .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
         restorer.set_lifecycles(config.lifecycles());
+        let drills = crate::jobs::drill::Drills::open(
+            &state_dir,
+            engine.clone(),
+            sets.clone(),
+            drill_targets(&config),
+        )
+        .map_err(|e| ServeError::Other(format!("opening the drills: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
         // Every layer emits its events into one sink; the notifier sends them on.
@@ -265,15 +336,19 @@ impl AppParts {
         let scheduler = web::Data::new(scheduler);
         let _ = scheduler_cell.set(scheduler.clone());
 
+        let drill_schedule = start_drill_schedule(&config, &drills);
         let streams = crate::api::streams::StreamLimits::new(config.max_stream_subscribers);
         let state = web::Data::new(AppState::new(config));
         state.set_scheduler(scheduler.clone().into_inner());
         let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
         let n = notifier.clone();
         let rs = restorer.clone();
+        let d = drills.clone();
         state.on_change(Arc::new(move |cfg: &Config| {
             e.set_components(cfg.component_specs());
             rs.set_lifecycles(cfg.lifecycles());
+            d.set_targets(drill_targets(cfg));
+            drill_schedule.send_replace(drill_spec(cfg));
             h.update_settings(hook_settings(cfg));
             n.set_targets(cfg.notification_targets());
             s.set_overdue_after(overdue_after(cfg));
@@ -298,6 +373,7 @@ impl AppParts {
             streams: web::Data::new(streams),
             audit: web::Data::new(audit),
             notifier: web::Data::new(notifier),
+            drills: web::Data::new(drills),
         })
     }
 

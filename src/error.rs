@@ -225,7 +225,7 @@ problem_codes! {
     Internal = "internal", Internal, "The server failed; the cause is in its log.";
     Unavailable = "unavailable", Unavailable, "The server could not write its files (disk full, permissions); retry once fixed.";
     // Domain codes.
-    JobRunning = "job_running", Busy, "A backup, restore or verification is running; `running_id` names it. One job runs at a time.";
+    JobRunning = "job_running", Busy, "A backup, restore, restore drill or verification is running; `running_id` names it. One job runs at a time.";
     StagingKept = "staging_kept", StagingKept, "A backup keeps staging folders for an operator (the only copy after a commit that could not complete); discard them first.";
     RestorePending = "restore_pending", RestorePending, "A restored component has not started since its restore; backups wait for it.";
     NoComponents = "no_components", Conflict, "No components are configured.";
@@ -242,6 +242,8 @@ problem_codes! {
     SetNotVerified = "set_not_verified", Validation, "A folder to restore does not verify against its `SHA256SUMS`; `errors` names the files.";
     VerificationNotFound = "verification_not_found", NotFound, "No verification with this ID for this backup set.";
     RestoreNotFound = "restore_not_found", NotFound, "No restore with this ID.";
+    DrillNotFound = "drill_not_found", NotFound, "No restore drill with this ID.";
+    DrillNotRunning = "drill_not_running", Conflict, "The restore drill is not running (it has ended).";
     HomeNotRestorable = "home_not_restorable", Conflict, "A component's home is in a state no restore can work on.";
     UndoUnavailable = "undo_unavailable", Conflict, "The restore cannot be undone: a dry run, not succeeded, or with remote components.";
     RestoreSuperseded = "restore_superseded", Conflict, "A later restore or undo changed a component of this restore: it cannot be undone.";

@@ -10,14 +10,17 @@ use serde::{Deserialize, Serialize};
 pub enum JobKind {
     Backup,
     Restore,
+    /// A restore drill: a restore into scratch folders, hashed and probed (`crate::drill`).
+    Drill,
 }
 
 impl JobKind {
-    /// `backup` or `restore`.
+    /// `backup`, `restore` or `drill`.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Backup => "backup",
             JobKind::Restore => "restore",
+            JobKind::Drill => "drill",
         }
     }
 }
@@ -32,6 +35,6 @@ impl std::fmt::Display for JobKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunningJob {
     pub kind: JobKind,
-    /// Backup or restore ID.
+    /// Backup, restore or drill ID.
     pub id: String,
 }

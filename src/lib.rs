@@ -10,6 +10,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod drill;
 pub mod engine;
 pub mod error;
 pub mod hooks;
@@ -69,6 +70,7 @@ pub fn create_app(
         .app_data(parts.streams.clone())
         .app_data(parts.audit.clone())
         .app_data(parts.notifier.clone())
+        .app_data(parts.drills.clone())
         .app_data(tokens)
         .app_data(
             web::JsonConfig::default()

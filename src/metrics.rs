@@ -234,3 +234,32 @@ pub fn render(
     );
     out
 }
+
+/// The restore drill metrics: the last passed drill's end, its RTO and the set age (RPO) it
+/// proved. No sample before the first passed drill.
+pub fn render_drills(last_passed: Option<&crate::drill::DrillRecord>) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, help: &str, value: Option<f64>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        if let Some(v) = value {
+            let _ = writeln!(out, "{name} {v}");
+        }
+    };
+    metric(
+        "backup_master_last_drill_success_timestamp_seconds",
+        "When the last passed restore drill finished (Unix time).",
+        last_passed.and_then(|d| d.finished_at.map(|t| t.timestamp() as f64)),
+    );
+    metric(
+        "backup_master_last_drill_rto_seconds",
+        "The RTO the last passed restore drill measured: seconds from its start to a verified restore of every drilled component.",
+        last_passed.and_then(|d| d.rto_seconds),
+    );
+    metric(
+        "backup_master_last_drill_rpo_seconds",
+        "The age of the set the last passed restore drill proved, when it started (seconds from the set's start to the drill's start).",
+        last_passed.and_then(|d| d.rpo_seconds),
+    );
+    out
+}

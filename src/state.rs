@@ -28,6 +28,8 @@ pub struct SettingsView {
     pub hooks: HookSettings,
     /// The next 5 scheduled runs (empty when the schedule is disabled).
     pub next_runs: Vec<crate::schedule::NextRun>,
+    /// When restore drills run by themselves (`[drill]`; in the schedule's time zone).
+    pub drill: config::DrillSchedule,
 }
 
 /// `PUT /settings`: the whole `schedule` and `hooks`.
@@ -36,6 +38,9 @@ pub struct SettingsView {
 pub struct SettingsUpdate {
     pub schedule: ScheduleSettings,
     pub hooks: HookSettings,
+    /// The restore drills' schedule, replaced as a whole; absent: unchanged.
+    #[serde(default)]
+    pub drill: Option<config::DrillSchedule>,
 }
 
 /// A component as the API shows it.
@@ -83,6 +88,16 @@ pub struct ComponentView {
     /// Stop, start and health commands around a restore, as in the config file.
     #[serde(flatten)]
     pub lifecycle: config::Lifecycle,
+    /// The drill root as configured (absolute, or relative to the home); absent: the default,
+    /// `drills` beside the backup folder.
+    #[schema(example = "/srv/drills")]
+    pub drill_root: Option<String>,
+    /// Where restore drills put this component's scratch copies, resolved (local components).
+    #[schema(example = "/srv/drills")]
+    pub drill_path: Option<String>,
+    /// Command a restore drill runs against the restored copy (`DRILL_HOME`); empty: none.
+    #[schema(example = "/opt/maestro/bin/lui-check --data $DRILL_HOME")]
+    pub drill_probe_command: String,
 }
 
 /// `PUT /components/{name}`. The consistency fields (`freeze_command` .. `snapshot_release_command`)
@@ -129,6 +144,15 @@ pub struct ComponentUpdate {
     pub start_timeout_seconds: Option<i64>,
     /// Undo a restore at once when a component does not become healthy after it.
     pub rollback_on_unhealthy: Option<bool>,
+    /// Where restore drills put this component's scratch copies: absolute, or relative to the
+    /// home; never a home, an item, a backup area or the state folder, nor inside them. Empty:
+    /// back to the default (`drills` beside the backup folder). Absent: unchanged.
+    #[schema(example = "/srv/drills")]
+    pub drill_root: Option<String>,
+    /// Command a restore drill runs against the restored copy; empty removes it. Absent:
+    /// unchanged.
+    #[schema(example = "/opt/maestro/bin/lui-check")]
+    pub drill_probe_command: Option<String>,
 }
 
 impl ComponentUpdate {
@@ -265,7 +289,7 @@ impl AppState {
 
     pub fn settings(&self) -> (SettingsView, String) {
         let cfg = self.config();
-        let etag = etag_of(&(&cfg.schedule, &cfg.hooks));
+        let etag = etag_of(&(&cfg.schedule, &cfg.hooks, &cfg.drill));
         let next_runs = match self.scheduler.get() {
             Some(s) => s.next_runs(5).unwrap_or_default(),
             None => crate::schedule::next_runs_of(&cfg.schedule, 5),
@@ -275,6 +299,7 @@ impl AppState {
                 schedule: cfg.schedule,
                 hooks: cfg.hooks,
                 next_runs,
+                drill: cfg.drill,
             },
             etag,
         )
@@ -287,14 +312,21 @@ impl AppState {
     ) -> Result<(SettingsView, String), ApiError> {
         let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
         let cfg = self.config();
-        check_if_match(if_match, &etag_of(&(&cfg.schedule, &cfg.hooks)))?;
+        check_if_match(if_match, &etag_of(&(&cfg.schedule, &cfg.hooks, &cfg.drill)))?;
         let mut errors = config::validate_schedule(&upd.schedule, "schedule");
         errors.extend(config::validate_hooks(&upd.hooks, &cfg.base_dir, "hooks"));
+        if let Some(d) = &upd.drill {
+            errors.extend(config::validate_drill(d));
+        }
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
         self.rewrite(&cfg, |text| {
-            config::edit_settings(text, &upd.schedule, &upd.hooks)
+            let text = config::edit_settings(text, &upd.schedule, &upd.hooks)?;
+            match &upd.drill {
+                Some(d) => config::edit_drill(&text, d),
+                None => Ok(text),
+            }
         })?;
         Ok(self.settings())
     }
@@ -341,6 +373,14 @@ impl AppState {
             c.items = upd.items.clone();
             c.consistency = consistency;
             c.lifecycle = lifecycle;
+            match upd.drill_root.as_deref() {
+                Some("") => c.drill_root = None,
+                Some(r) => c.drill_root = Some(r.to_string()),
+                None => {}
+            }
+            if let Some(p) = &upd.drill_probe_command {
+                c.drill_probe_command.clone_from(p);
+            }
             if c.items.is_none() && c.profile == crate::engine::Profile::Custom {
                 c.items = current.items.clone();
             }
@@ -517,6 +557,9 @@ fn view(cfg: &Config, c: &ComponentConfig) -> ComponentView {
         in_doubt: None,
         consistency: c.consistency.clone(),
         lifecycle: c.lifecycle.clone(),
+        drill_root: c.drill_root.clone(),
+        drill_path: cfg.drill_root_of(c).map(|p| p.display().to_string()),
+        drill_probe_command: c.drill_probe_command.clone(),
     }
 }
 

@@ -59,6 +59,19 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
             "/api/v1/restores/R20261126T101500Z/safety-copy",
             "admin",
         ),
+        (Method::POST, "/api/v1/drills", "operator"),
+        (Method::GET, "/api/v1/drills", "viewer"),
+        (Method::GET, "/api/v1/drills/D20261201T040000Z", "viewer"),
+        (
+            Method::GET,
+            "/api/v1/drills/D20261201T040000Z/events",
+            "viewer",
+        ),
+        (
+            Method::POST,
+            "/api/v1/drills/D20261201T040000Z/cancel",
+            "operator",
+        ),
         (Method::GET, "/api/v1/backup-sets", "viewer"),
         (Method::POST, "/api/v1/backup-sets/import", "admin"),
         (

@@ -25,6 +25,8 @@ RULES = {
     "schedule": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks", "state"},
     "config": BELOW_HTTP | {"jobs", "store", "restore", "sets", "agent", "hooks", "state"},
     "backup": BELOW_HTTP | {"jobs", "restore", "sets", "agent", "hooks", "schedule", "state"},
+    # A drill restores, checks and probes one component; the job runner runs it.
+    "drill": BELOW_HTTP | {"jobs", "agent", "hooks", "schedule", "state"},
     # The audit log knows no HTTP and no job: the edge tells it what to record.
     "audit": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks",
                            "schedule", "state", "backup", "resolver", "metrics"},
@@ -32,7 +34,7 @@ RULES = {
     "notify": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks", "schedule", "state", "backup"},
 }
 # The layers that emit events never call the notifications: they emit into toolkit::events.
-for _emitter in ("engine", "store", "restore", "sets", "hooks", "schedule", "backup", "jobs"):
+for _emitter in ("engine", "store", "restore", "sets", "hooks", "schedule", "backup", "jobs", "drill"):
     RULES.setdefault(_emitter, set()).add("notify")
 # Shared plain data (job kinds) and the persistence toolkit use no other module of the crate.
 LEAVES = {"kinds", "toolkit"}

@@ -34,6 +34,7 @@ pub async fn get_metrics(
     hooks: web::Data<HookManager>,
     resolver: web::Data<crate::resolver::Resolver>,
     notifier: web::Data<crate::notify::Notifier>,
+    drills: web::Data<crate::jobs::drill::Drills>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
@@ -45,6 +46,9 @@ pub async fn get_metrics(
         .await
         .map_err(ApiError::internal)?;
     text.push_str(&notifier.metrics_text());
+    text.push_str(&crate::metrics::render_drills(
+        drills.last_passed().as_ref(),
+    ));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

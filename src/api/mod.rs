@@ -23,6 +23,7 @@ pub mod audit;
 pub mod backup_sets;
 pub mod backups;
 pub mod components;
+pub mod drills;
 pub mod examples;
 pub mod health;
 pub mod hook_processes;
@@ -84,6 +85,9 @@ pub use problems::*;
             list, run a test, follow the output live (server-sent events, resumable), terminate."),
         (name = "restores", description = "Restore jobs: plan one (dry run), or restore a verified set with a \
             safety copy of everything replaced and a rollback on any failure; follow it by polling."),
+        (name = "drills", description = "Restore drills: a backup set restored into scratch folders as a restore \
+            would, every file hashed against `SHA256SUMS`, a probe command run against the copy; passed or failed \
+            per component with the measured RTO and RPO."),
         (name = "backup-sets", description = "Backup sets found on disk (works without the master's records), \
             folders imported from external media, and verification jobs against `SHA256SUMS`."),
         (name = "audit", description = "The audit log: every request that could change something (not a GET or HEAD), \
@@ -126,6 +130,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(hook_processes::routes)
             .configure(backup_sets::routes)
             .configure(restores::routes)
+            .configure(drills::routes)
             .configure(audit::routes)
             .configure(notification_targets::routes)
             .configure(notifications::routes),

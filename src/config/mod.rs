@@ -31,10 +31,10 @@ use parse::read_token_file;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub(crate) use validate::check_new_name;
 pub use validate::{
-    check_agent_url, site_of, valid_name, validate, validate_hooks, validate_schedule,
-    AgentUrlError, MAX_HOOK_ENV,
+    check_agent_url, check_drill_root, site_of, valid_name, validate, validate_drill,
+    validate_hooks, validate_schedule, AgentUrlError, MAX_HOOK_ENV,
 };
-pub use write_back::{edit_component, edit_settings, write_atomic, EditError};
+pub use write_back::{edit_component, edit_drill, edit_settings, write_atomic, EditError};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_STATE_DIR: &str = "backup-master-data";
@@ -183,6 +183,52 @@ pub struct ComponentConfig {
     pub consistency: Consistency,
     /// Stop, start and health commands around a restore.
     pub lifecycle: Lifecycle,
+    /// Where restore drills put this component's scratch copies (`drill_root`): absolute, or
+    /// relative to the home; `None`: [`DEFAULT_DRILL_FOLDER`] beside the backup folder.
+    pub drill_root: Option<String>,
+    /// Command a restore drill runs against the scratch copy (`drill_probe_command`); empty:
+    /// none. Exit 0 passes.
+    pub drill_probe_command: String,
+}
+
+/// The drill root of a component that configures none: this folder name beside its backup
+/// folder (`<backup folder's parent>/drills`).
+pub const DEFAULT_DRILL_FOLDER: &str = "drills";
+/// Most days between scheduled drills (`[drill] every_days`).
+pub const MAX_DRILL_EVERY_DAYS: u32 = 366;
+
+/// The `[drill]` table: when restore drills run by themselves. `weekday` and `every_days` are
+/// exclusive; neither set: no scheduled drill. The time is in the schedule's time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DrillSchedule {
+    /// `monday` .. `sunday` (or `mon` .. `sun`): a drill every week on that day; empty: none.
+    #[schema(example = "sunday")]
+    pub weekday: String,
+    /// Local time of the drill, exactly `hh:mm`.
+    #[schema(example = "04:30", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub time: String,
+    /// A drill every this many days (1 to 366) at `time`, counted from the last drill's day;
+    /// 0: none.
+    #[schema(example = 0, minimum = 0, maximum = 366)]
+    pub every_days: u32,
+}
+
+impl Default for DrillSchedule {
+    fn default() -> Self {
+        DrillSchedule {
+            weekday: String::new(),
+            time: "04:00".into(),
+            every_days: 0,
+        }
+    }
+}
+
+impl DrillSchedule {
+    /// Whether any drill is scheduled.
+    pub fn is_on(&self) -> bool {
+        !self.weekday.is_empty() || self.every_days > 0
+    }
 }
 
 /// The whole configuration, loaded and validated.
@@ -205,6 +251,8 @@ pub struct Config {
     pub audit_max_bytes: u64,
     /// `[notifications]` and `[[notification_targets]]`.
     pub notifications: NotifySettings,
+    /// `[drill]`: the restore drills' schedule.
+    pub drill: DrillSchedule,
 }
 
 /// Errors found while loading: each names the key (and its line where the file has one).
@@ -287,6 +335,25 @@ impl Config {
             .filter(|c| c.profile == Profile::MaestroHub)
             .find_map(|c| self.home_of(c))
             .unwrap_or_else(|| self.state_dir.clone())
+    }
+
+    /// The drill root of a local component, absolute: `drill_root` (relative to the home), else
+    /// [`DEFAULT_DRILL_FOLDER`] in the backup folder's parent. `None` for a remote component.
+    pub fn drill_root_of(&self, c: &ComponentConfig) -> Option<PathBuf> {
+        let home = self.home_of(c)?;
+        if c.agent.is_some() {
+            return None;
+        }
+        Some(match &c.drill_root {
+            Some(r) => resolve(&home, r),
+            None => {
+                let folder = resolve(&home, &c.backup_folder);
+                folder
+                    .parent()
+                    .map(|p| p.join(DEFAULT_DRILL_FOLDER))
+                    .unwrap_or_else(|| home.join(DEFAULT_DRILL_FOLDER))
+            }
+        })
     }
 
     /// What the engine needs to know of each component. A remote component (agent) has no

@@ -7,10 +7,11 @@ use toml_edit::{ImDocument, Item, Table};
 
 use super::{
     absolute, default_token_name, parse_profile, resolve, sha256_of, valid_token_name, validate,
-    ComponentConfig, Config, ConfigError, Consistency, FieldError, HookSettings, Lifecycle, Role,
-    ScheduleSettings, SnapshotMode, TokenError, TokenSpec, DEFAULT_AUDIT_MAX_BYTES, DEFAULT_LISTEN,
-    DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS, MAX_AUDIT_MAX_BYTES, MAX_FREEZE_TIMEOUT,
-    MAX_KEEP, MAX_START_TIMEOUT, MAX_STREAM_SUBSCRIBERS, MAX_TOKEN_NAME, MIN_AUDIT_MAX_BYTES,
+    ComponentConfig, Config, ConfigError, Consistency, DrillSchedule, FieldError, HookSettings,
+    Lifecycle, Role, ScheduleSettings, SnapshotMode, TokenError, TokenSpec,
+    DEFAULT_AUDIT_MAX_BYTES, DEFAULT_LISTEN, DEFAULT_STATE_DIR, DEFAULT_STREAM_SUBSCRIBERS,
+    MAX_AUDIT_MAX_BYTES, MAX_DRILL_EVERY_DAYS, MAX_FREEZE_TIMEOUT, MAX_KEEP, MAX_START_TIMEOUT,
+    MAX_STREAM_SUBSCRIBERS, MAX_TOKEN_NAME, MIN_AUDIT_MAX_BYTES,
 };
 use crate::engine::{OnChange, Profile};
 
@@ -34,6 +35,7 @@ impl Config {
                 "audit_max_bytes",
                 "notifications",
                 "notification_targets",
+                "drill",
             ],
         );
         let listen = r
@@ -84,6 +86,7 @@ impl Config {
             .map(|(i, t)| read_component(&mut r, t, &format!("components[{i}]")))
             .collect();
         let notifications = super::notify::read(&mut r, root);
+        let drill = read_drill(&mut r, root);
 
         let cfg = Config {
             file: file.to_path_buf(),
@@ -98,6 +101,7 @@ impl Config {
             max_stream_subscribers,
             audit_max_bytes,
             notifications,
+            drill,
         };
         let mut errors = r.errors;
         // Semantic checks only where the file parsed: a type error already said what is wrong.
@@ -140,6 +144,32 @@ fn read_schedule(r: &mut Reader<'_>, root: &Table) -> ScheduleSettings {
             }
         }
         None => ScheduleSettings::default(),
+    }
+}
+
+/// The `[drill]` table; the defaults (no scheduled drill) where it or a key is missing.
+fn read_drill(r: &mut Reader<'_>, root: &Table) -> DrillSchedule {
+    let d = DrillSchedule::default();
+    let Some(t) = r.table(root, "drill") else {
+        return d;
+    };
+    r.check_keys(t, "drill", &["weekday", "time", "every_days"]);
+    let every_days = match r.integer(t, "drill", "every_days") {
+        Some(n) if (0..=MAX_DRILL_EVERY_DAYS as i64).contains(&n) => n as u32,
+        Some(_) => {
+            r.push(
+                "drill",
+                "every_days",
+                format!("must be between 0 and {MAX_DRILL_EVERY_DAYS}"),
+            );
+            0
+        }
+        None => d.every_days,
+    };
+    DrillSchedule {
+        weekday: r.string(t, "drill", "weekday").unwrap_or(d.weekday),
+        time: r.string(t, "drill", "time").unwrap_or(d.time),
+        every_days,
     }
 }
 
@@ -201,6 +231,8 @@ fn read_component(r: &mut Reader<'_>, t: &Table, p: &str) -> ComponentConfig {
             "health_command",
             "start_timeout_seconds",
             "rollback_on_unhealthy",
+            "drill_root",
+            "drill_probe_command",
         ],
     );
     let name = r.string(t, p, "name").unwrap_or_else(|| {
@@ -229,6 +261,8 @@ fn read_component(r: &mut Reader<'_>, t: &Table, p: &str) -> ComponentConfig {
         agent_token_file: r.string(t, p, "agent_token_file"),
         agent_ca_file: r.string(t, p, "agent_ca_file"),
         consistency: read_consistency(r, t, p),
+        drill_root: r.string(t, p, "drill_root"),
+        drill_probe_command: r.string(t, p, "drill_probe_command").unwrap_or_default(),
         lifecycle: read_lifecycle(r, t, p),
     }
 }

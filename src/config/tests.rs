@@ -469,3 +469,64 @@ fn lifecycle_commands_of_a_remote_component_are_kept_for_its_agent() {
     let errs = Config::parse(&bad, &file).unwrap_err();
     assert_eq!(errs[0].field, "components[1].start_command", "{errs:?}");
 }
+
+#[test]
+fn drill_keys_default_validate_and_name_their_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::create_dir_all(home.join("accountreg")).unwrap();
+    // Defaults: `drills` beside the backup folder, no probe, no scheduled drill.
+    let cfg = Config::parse(&cfg_text(home, ""), &home.join("c.toml")).unwrap();
+    assert_eq!(
+        cfg.drill_root_of(&cfg.components[0]),
+        Some(home.join(DEFAULT_DRILL_FOLDER))
+    );
+    assert!(!cfg.drill.is_on());
+    // A drill root that is an item, the backup area or the home itself; a bad probe command;
+    // a weekday and every_days at once, an unknown day, a bad time.
+    for (root, why) in [
+        ("accountreg/scratch", "the item"),
+        ("backup7", "backup area"),
+        (".", "the home of component"),
+    ] {
+        let text = format!(
+            "{}drill_root = \"{root}\"\ndrill_probe_command = \"sh -c 'unclosed\"\n",
+            cfg_text(
+                home,
+                "[drill]\nweekday = \"someday\"\nevery_days = 2\ntime = \"25:00\"\n"
+            )
+        );
+        let errs = Config::parse(&text, &home.join("c.toml")).unwrap_err();
+        let root_err = errs
+            .iter()
+            .find(|e| e.field == "components[0].drill_root")
+            .unwrap_or_else(|| panic!("{root}: {errs:?}"));
+        assert!(root_err.message.contains(why), "{root}: {errs:?}");
+        for f in [
+            "components[0].drill_probe_command",
+            "drill.weekday",
+            "drill.every_days",
+            "drill.time",
+        ] {
+            assert!(errs.iter().any(|e| e.field == f), "{f}: {errs:?}");
+        }
+    }
+    // Outside the home it is taken, and a weekly drill is on.
+    let text = format!(
+        "{}drill_root = \"{}\"\n",
+        cfg_text(home, "[drill]\nweekday = \"sun\"\ntime = \"04:30\"\n"),
+        dir.path().join("..").join("elsewhere").display()
+    );
+    let errs = Config::parse(&text, &home.join("c.toml")).unwrap_err();
+    assert_eq!(errs[0].field, "components[0].drill_root", "{errs:?}");
+    let text = format!(
+        "{}drill_root = \"/srv/drill-scratch\"\n",
+        cfg_text(home, "[drill]\nweekday = \"sun\"\ntime = \"04:30\"\n")
+    );
+    let cfg = Config::parse(&text, &home.join("c.toml")).unwrap();
+    assert!(cfg.drill.is_on());
+    assert_eq!(
+        cfg.drill_root_of(&cfg.components[0]),
+        Some(PathBuf::from("/srv/drill-scratch"))
+    );
+}

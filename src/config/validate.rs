@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::{
     check_relative, has_dot_dot, items_of, profile_name, resolve, ComponentConfig, Config,
-    FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT, MAX_HOOK_TIMEOUT,
-    MAX_KEEP, MAX_START_TIMEOUT,
+    DrillSchedule, FieldError, HookSettings, ScheduleSettings, SnapshotMode, MAX_FREEZE_TIMEOUT,
+    MAX_HOOK_TIMEOUT, MAX_KEEP, MAX_START_TIMEOUT,
 };
+use crate::engine::slots::SlotLayout;
 use crate::engine::{folder_check, Profile};
 
 /// Names inside a backup folder that the backup itself writes; no item may be called so.
@@ -28,6 +29,7 @@ pub fn validate(cfg: &Config) -> Vec<FieldError> {
     errors.extend(validate_schedule(&cfg.schedule, "schedule"));
     errors.extend(validate_hooks(&cfg.hooks, &cfg.base_dir, "hooks"));
     errors.extend(validate_components(cfg));
+    errors.extend(validate_drill(&cfg.drill));
     errors.extend(super::notify::validate_notifications(
         &cfg.notifications,
         &cfg.base_dir,
@@ -49,6 +51,28 @@ pub fn validate_schedule(s: &ScheduleSettings, prefix: &str) -> Vec<FieldError> 
                 format!("{msg}; use an IANA name such as Europe/Berlin, or empty for the machine's zone"),
             ));
         }
+    }
+    errors
+}
+
+/// The `[drill]` table: a weekday or a number of days (not both) and a time like the
+/// schedule's; the rules are the scheduler's own.
+pub fn validate_drill(d: &DrillSchedule) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Err(msg) = crate::schedule::parse_daily_time(&d.time) {
+        errors.push(FieldError::new("drill.time", msg));
+    }
+    if !d.weekday.is_empty() && crate::schedule::parse_weekday(&d.weekday).is_none() {
+        errors.push(FieldError::new(
+            "drill.weekday",
+            "must be a day name: monday .. sunday (or mon .. sun), or empty",
+        ));
+    }
+    if !d.weekday.is_empty() && d.every_days > 0 {
+        errors.push(FieldError::new(
+            "drill.every_days",
+            "set either weekday or every_days, not both",
+        ));
     }
     errors
 }
@@ -190,6 +214,20 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
         check_items(c, &mut found);
         check_consistency(c, cfg.home_of(c).as_deref(), &mut found);
         check_lifecycle(c, &mut found);
+        if let Err(msg) = check_command(&c.drill_probe_command) {
+            found.add("drill_probe_command", msg);
+        }
+        match &c.drill_root {
+            Some(r) if r.is_empty() => found.add("drill_root", "must not be empty"),
+            Some(r) if has_dot_dot(r) || r.contains('\0') => {
+                found.add("drill_root", "must not contain '..' or NUL")
+            }
+            Some(_) if c.agent.is_some() => found.add(
+                "drill_root",
+                "only a local component has a drill root: remote components are not drilled",
+            ),
+            _ => {}
+        }
         if c.backup_folder.is_empty() {
             found.add("backup_folder", "must not be empty");
         } else if has_dot_dot(&c.backup_folder) {
@@ -230,6 +268,24 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
                 format!("components[{i}].backup_folder"),
                 p.to_string(),
             ));
+        }
+    }
+    // Each local component's drill root; the default one (beside the backup folder) only when
+    // the backup folder itself passed: its error already says what to fix.
+    for (i, c) in cfg.components.iter().enumerate() {
+        let bad = c
+            .drill_root
+            .as_deref()
+            .is_some_and(|r| r.is_empty() || has_dot_dot(r));
+        let folder_field = format!("components[{i}].backup_folder");
+        let folder_refused = errors.iter().any(|e| e.field == folder_field);
+        if bad || (c.drill_root.is_none() && folder_refused) {
+            continue;
+        }
+        if let Some(root) = cfg.drill_root_of(c) {
+            for p in check_drill_root(&site, &c.name, &root) {
+                errors.push(FieldError::new(format!("components[{i}].drill_root"), p));
+            }
         }
     }
     errors
@@ -407,6 +463,104 @@ fn check_local(
     } else {
         None
     }
+}
+
+/// Every reason why `root` cannot be a drill root on `site` (restore drills write their
+/// scratch copies under it): it must not be, hold or lie inside a home's item, be or hold a
+/// home, lie inside another component's home than its own, be, hold or lie inside a backup
+/// area (a slot name of any component), nor be, hold or lie inside the state dir. Lying inside
+/// a home outside that home's items is allowed (the default, `drills` beside the usual
+/// `backup` folder of a home): backups copy only the items, restores replace only them; so is
+/// lying inside the state dir within its own home that lies there (the embedded demo setup,
+/// as for backup folders). Paths are compared as the file system resolves them
+/// ([`folder_check::physical`]).
+pub fn check_drill_root(site: &folder_check::Site, component: &str, root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if !root.is_absolute() {
+        out.push(format!("{} is not an absolute path", root.display()));
+        return out;
+    }
+    let me = folder_check::physical(root);
+    let shown = root.display();
+    let nesting = |other: &Path| -> Option<&'static str> {
+        if me == other {
+            Some("is")
+        } else if other.starts_with(&me) {
+            Some("holds")
+        } else if me.starts_with(other) {
+            Some("lies inside")
+        } else {
+            None
+        }
+    };
+    let homes_holding: Vec<&str> = site
+        .components
+        .iter()
+        .filter(|c| me.starts_with(folder_check::physical(&c.home)))
+        .map(|c| c.name.as_str())
+        .collect();
+    for c in &site.components {
+        let home = folder_check::physical(&c.home);
+        match nesting(&home) {
+            Some(rel @ ("is" | "holds")) => out.push(format!(
+                "{shown} {rel} the home of component {:?} ({}): a drill never writes into live data",
+                c.name,
+                c.home.display()
+            )),
+            // Inside a home: only when every home holding it is the same one, its own.
+            Some(_) if homes_holding.len() > 1 => out.push(format!(
+                "{shown} lies inside the home of component {:?} ({}) and of another component",
+                c.name,
+                c.home.display()
+            )),
+            _ => {}
+        }
+        for item in &c.items {
+            let item = c.home.join(item.trim_end_matches('/'));
+            if let Some(rel) = nesting(&folder_check::physical(&item)) {
+                out.push(format!(
+                    "{shown} {rel} the item {} of component {:?}: backups would copy the drill's scratch, restores would delete it",
+                    item.display(),
+                    c.name
+                ));
+            }
+        }
+        if let Some(folder) = &c.backup_folder {
+            let folder = folder_check::physical(folder);
+            let Ok(area) = SlotLayout::of(&folder) else {
+                continue;
+            };
+            // A name of the backup area (a slot, `.failed`, a staging or trash folder).
+            let in_area = me
+                .strip_prefix(&area.parent)
+                .ok()
+                .and_then(|rest| rest.components().next())
+                .is_some_and(|first| area.owns_name(first.as_os_str()));
+            let holds = folder.starts_with(&me);
+            if in_area || holds {
+                let rel = if holds { "holds" } else { "lies in" };
+                out.push(format!(
+                    "{shown} {rel} the backup area of component {:?} ({} and its slots): the slots are the backups' own",
+                    c.name,
+                    folder.display()
+                ));
+            }
+        }
+    }
+    if let Some(state) = &site.state_dir {
+        let state = folder_check::physical(state);
+        let demo = site.components.iter().any(|c| {
+            let home = folder_check::physical(&c.home);
+            c.name == component && home.starts_with(&state) && me.starts_with(&home) && me != home
+        });
+        if let Some(rel) = nesting(&state).filter(|r| !(demo && *r == "lies inside")) {
+            out.push(format!(
+                "{shown} {rel} the state folder {} of backup-master",
+                state.display()
+            ));
+        }
+    }
+    out
 }
 
 /// The local components of `cfg` and its state dir, as [`folder_check`] sees them.

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{ComponentConfig, Consistency, HookSettings, Lifecycle, ScheduleSettings};
+use super::{
+    ComponentConfig, Consistency, DrillSchedule, HookSettings, Lifecycle, ScheduleSettings,
+};
 
 /// Why a config text could not be edited (the API answers 500: the file was valid when read).
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +92,20 @@ pub fn edit_settings(
     Ok(doc.to_string())
 }
 
+/// The config text with the `[drill]` table set from `d` (made when missing), everything else
+/// kept.
+pub fn edit_drill(text: &str, d: &DrillSchedule) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let t = table_mut(&mut doc, "drill")?;
+    set_value(t, "weekday", d.weekday.as_str());
+    set_value(t, "time", d.time.as_str());
+    set_value(t, "every_days", i64::from(d.every_days));
+    Ok(doc.to_string())
+}
+
 /// The config text with component `index`'s `backup_folder`, `keep`, `items` (when given) and
-/// consistency keys (freeze, thaw, snapshot, `on_change`) set from `c`; everything else kept.
+/// consistency keys (freeze, thaw, snapshot, `on_change`) and drill keys (`drill_root`,
+/// `drill_probe_command`) set from `c`; everything else kept.
 pub fn edit_component(text: &str, index: usize, c: &ComponentConfig) -> Result<String, EditError> {
     let mut doc: DocumentMut = text.parse()?;
     let t = doc
@@ -107,6 +121,15 @@ pub fn edit_component(text: &str, index: usize, c: &ComponentConfig) -> Result<S
     }
     set_consistency(t, &c.consistency);
     set_lifecycle(t, &c.lifecycle);
+    match &c.drill_root {
+        Some(r) => set_value(t, "drill_root", r.as_str()),
+        None => {
+            t.remove("drill_root");
+        }
+    }
+    if !c.drill_probe_command.is_empty() || t.contains_key("drill_probe_command") {
+        set_value(t, "drill_probe_command", c.drill_probe_command.as_str());
+    }
     Ok(doc.to_string())
 }
 

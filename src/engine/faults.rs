@@ -82,8 +82,9 @@ pub const SAVES: [&str; 4] = [
 /// * `restore_first_commit`: the first remote component of a decided restore committed
 ///   (acknowledged and recorded), the others not yet;
 /// * `restore_retired`: a committed restore on an agent has renamed its safety folder to the
-///   retired name and not yet deleted it.
-pub const STEPS: [&str; 10] = [
+///   retired name and not yet deleted it;
+/// * `drill_restored`: a drill restored a component into its scratch home, not yet checked.
+pub const STEPS: [&str; 11] = [
     "backup_prepared",
     "backup_committing",
     "backup_first_commit",
@@ -94,6 +95,7 @@ pub const STEPS: [&str; 10] = [
     "restore_decided",
     "restore_first_commit",
     "restore_retired",
+    "drill_restored",
 ];
 
 /// A set of one-shot faults shared by every clone of [`Faults`]: each fires once.

@@ -100,6 +100,61 @@ pub fn restore_ended(rec: &RestoreRecord) -> Option<Event> {
     Some(e)
 }
 
+/// `drill_failed` of a final drill that failed (error); `None` for one that passed or runs.
+pub fn drill_failed(rec: &crate::drill::DrillRecord) -> Option<Event> {
+    use crate::drill::{ComponentDrillStatus, DrillStatus};
+    if !matches!(rec.status, DrillStatus::Failed | DrillStatus::Interrupted) {
+        return None;
+    }
+    let failed: Vec<&crate::drill::ComponentDrill> = rec
+        .components
+        .iter()
+        .filter(|c| c.status == ComponentDrillStatus::Failed)
+        .collect();
+    let names: Vec<String> = failed.iter().map(|c| c.name.clone()).collect();
+    let first = failed
+        .iter()
+        .flat_map(|c| c.errors.iter().map(move |e| format!("{}: {e}", c.name)))
+        .chain(rec.errors.iter().cloned())
+        .next();
+    let summary = match first {
+        Some(f) => format!(
+            "drill {} of backup {} {}: {}",
+            rec.id,
+            rec.backup_id,
+            rec.status.as_str(),
+            one_line(&f)
+        ),
+        None => format!(
+            "drill {} of backup {} {}",
+            rec.id,
+            rec.backup_id,
+            rec.status.as_str()
+        ),
+    };
+    let mut e = Event::new(EventKind::DrillFailed, Severity::Error, summary);
+    if let Some(at) = rec.finished_at {
+        e.at = at;
+    }
+    e.backup_id = Some(rec.backup_id.clone());
+    e.job_id = Some(rec.id.clone());
+    e.components = names;
+    e.link = Some(format!("/api/v1/drills/{}", rec.id));
+    let mut lines: Vec<String> = Vec::new();
+    for c in &failed {
+        lines.extend(c.errors.iter().map(|x| format!("{}: {x}", c.name)));
+        lines.extend(
+            c.mismatched
+                .iter()
+                .map(|p| format!("{}: mismatch {p}", c.name)),
+        );
+        lines.extend(c.missing.iter().map(|p| format!("{}: missing {p}", c.name)));
+    }
+    lines.extend(rec.errors.iter().cloned());
+    e.report_tail = last_lines(&lines.join("\n"), TAIL_LINES);
+    Some(e)
+}
+
 /// `verification_failed` of a final verification that failed; `None` for one that passed.
 pub fn verification_failed(rec: &Verification) -> Option<Event> {
     if rec.status != VerificationStatus::Failed {

@@ -10,13 +10,20 @@ use crate::kinds::{JobKind, RunningJob};
 
 /// Which running kind keeps which kind from starting (running, starting). Backups and
 /// restores exclude each other and themselves: a restore reads the slots a backup rotates,
-/// and both write the homes' folders. A verification does not take the lock; it is refused
+/// and both write the homes' folders. A drill excludes and is excluded by both and by another
+/// drill: it reads the slots a backup rotates, and the set it proves must stay as it was while
+/// it is restored and hashed (a restore could be undone into it). A verification does not take the lock; it is refused
 /// only while a backup may still move slots (see `crate::jobs::verification`).
 pub const EXCLUDES: &[(JobKind, JobKind)] = &[
     (JobKind::Backup, JobKind::Backup),
     (JobKind::Backup, JobKind::Restore),
     (JobKind::Restore, JobKind::Backup),
     (JobKind::Restore, JobKind::Restore),
+    (JobKind::Drill, JobKind::Backup),
+    (JobKind::Drill, JobKind::Restore),
+    (JobKind::Drill, JobKind::Drill),
+    (JobKind::Backup, JobKind::Drill),
+    (JobKind::Restore, JobKind::Drill),
 ];
 
 /// Whether a running job of kind `running` keeps a job of kind `starting` from starting.
@@ -183,5 +190,23 @@ mod tests {
         assert!(l.take(JobKind::Restore, "r2").is_err());
         drop(g);
         assert_eq!(l.running(), None);
+    }
+
+    #[test]
+    fn a_drill_excludes_and_is_excluded_by_every_job_that_takes_the_lock() {
+        use JobKind::*;
+        for other in [Backup, Restore, Drill] {
+            assert!(excludes(Drill, other), "drill keeps {other} from starting");
+            assert!(
+                excludes(other, Drill),
+                "{other} keeps a drill from starting"
+            );
+        }
+        let l = Arc::new(JobLock::default());
+        let d = l.take(Drill, "D1").unwrap();
+        assert_eq!(l.take(Backup, "b1").err().map(|b| b.kind), Some(Drill));
+        drop(d);
+        let _b = l.take(Backup, "b1").unwrap();
+        assert_eq!(l.take(Drill, "D2").err().map(|b| b.id), Some("b1".into()));
     }
 }

@@ -1,7 +1,7 @@
 //! The job runner. How every job runs (a task on the server's runtime, the panic boundary,
 //! the finish step) is [`runner`]; the one-job lock and its exclusion table are [`lock`]; what
 //! the kinds' journals share is [`journal`]; restores and verifications are the kinds in
-//! [`restore`] and [`verification`]. This file is the backup job service, [`BackupJobs`]: starts backups (one job at a time, shared with restores),
+//! [`restore`], [`verification`] and [`drill`]. This file is the backup job service, [`BackupJobs`]: starts backups (one job at a time, shared with restores),
 //! keeps their records on disk, streams their progress, cancels them, and runs crash recovery
 //! ([`crate::backup::recovery`]) when it opens.
 //!
@@ -89,6 +89,7 @@
 mod backup;
 mod backup_job;
 mod backup_open;
+pub mod drill;
 pub mod events;
 pub mod journal;
 pub mod lock;

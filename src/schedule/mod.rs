@@ -71,6 +71,7 @@
 //! loop over an injectable [`Clock`].
 
 mod clock;
+pub mod drill;
 mod overdue;
 mod store;
 pub mod time;
@@ -89,6 +90,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, FakeClock, SleepFuture, SystemClock};
+pub use drill::{parse_weekday, DrillSpec};
 pub use overdue::OverdueWatch;
 pub use store::{LOG_CAPACITY, STATE_FILE};
 pub use time::{

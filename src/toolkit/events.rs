@@ -63,10 +63,12 @@ pub enum EventKind {
     Overdue,
     /// A test send (`POST /notification-targets/{name}/test`); never matched, only sent.
     Test,
+    /// A restore drill failed or was interrupted (error).
+    DrillFailed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::BackupStarted,
         EventKind::BackupSucceeded,
         EventKind::BackupFailed,
@@ -79,6 +81,7 @@ impl EventKind {
         EventKind::AgentReachable,
         EventKind::Overdue,
         EventKind::Test,
+        EventKind::DrillFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +98,7 @@ impl EventKind {
             EventKind::AgentReachable => "agent_reachable",
             EventKind::Overdue => "overdue",
             EventKind::Test => "test",
+            EventKind::DrillFailed => "drill_failed",
         }
     }
 
