@@ -10,14 +10,17 @@ use serde::{Deserialize, Serialize};
 pub enum JobKind {
     Backup,
     Restore,
+    /// An off-site copy of a set to a replication target (`crate::jobs::replication`).
+    Replication,
 }
 
 impl JobKind {
-    /// `backup` or `restore`.
+    /// `backup`, `restore` or `replication`.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Backup => "backup",
             JobKind::Restore => "restore",
+            JobKind::Replication => "replication",
         }
     }
 }
@@ -32,6 +35,6 @@ impl std::fmt::Display for JobKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunningJob {
     pub kind: JobKind,
-    /// Backup or restore ID.
+    /// Backup, restore or replication ID.
     pub id: String,
 }

@@ -18,6 +18,7 @@ pub mod kinds;
 pub mod metrics;
 pub mod notify;
 pub mod request_audit;
+pub mod replicate;
 pub mod request_log;
 pub mod resolver;
 pub mod restore;

@@ -17,6 +17,7 @@ use crate::engine::{ComponentSpec, Profile};
 mod default;
 mod notify;
 mod parse;
+mod replication;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -26,6 +27,10 @@ pub use default::embedded_default_text;
 pub use notify::{
     edit_targets, read_secret, Channel, MatchMode, Matcher, NamedTarget, NotifySettings, SmtpTls,
     Target, TargetSettings,
+};
+pub use replication::{
+    credentials_env, edit_replication_targets, NamedReplicationTarget, ReplicationMode,
+    ReplicationTarget, ReplicationTargetSettings, S3Credentials,
 };
 use parse::read_token_file;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
@@ -202,6 +207,8 @@ pub struct Config {
     pub audit_max_bytes: u64,
     /// `[notifications]` and `[[notification_targets]]`.
     pub notifications: NotifySettings,
+    /// `[[replication_targets]]`: S3-compatible buckets the sets are copied to.
+    pub replication_targets: Vec<NamedReplicationTarget>,
 }
 
 /// Errors found while loading: each names the key (and its line where the file has one).
@@ -320,6 +327,11 @@ impl Config {
     /// The notification targets, checked and ready to send to.
     pub fn notification_targets(&self) -> Vec<Target> {
         notify::targets(&self.notifications, &self.base_dir)
+    }
+
+    /// The replication targets, checked and ready to replicate to.
+    pub fn replication_targets(&self) -> Vec<ReplicationTarget> {
+        replication::targets(&self.replication_targets, &self.base_dir)
     }
 
     /// The bearer token the master presents to a remote component's agent: the contents of

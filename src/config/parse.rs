@@ -34,6 +34,7 @@ impl Config {
                 "audit_max_bytes",
                 "notifications",
                 "notification_targets",
+                "replication_targets",
             ],
         );
         let listen = r
@@ -84,6 +85,7 @@ impl Config {
             .map(|(i, t)| read_component(&mut r, t, &format!("components[{i}]")))
             .collect();
         let notifications = super::notify::read(&mut r, root);
+        let replication_targets = super::replication::read(&mut r, root);
 
         let cfg = Config {
             file: file.to_path_buf(),
@@ -98,6 +100,7 @@ impl Config {
             max_stream_subscribers,
             audit_max_bytes,
             notifications,
+            replication_targets,
         };
         let mut errors = r.errors;
         // Semantic checks only where the file parsed: a type error already said what is wrong.

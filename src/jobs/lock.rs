@@ -10,13 +10,21 @@ use crate::kinds::{JobKind, RunningJob};
 
 /// Which running kind keeps which kind from starting (running, starting). Backups and
 /// restores exclude each other and themselves: a restore reads the slots a backup rotates,
-/// and both write the homes' folders. A verification does not take the lock; it is refused
+/// and both write the homes' folders; replications (see below). A verification does not take the lock; it is refused
 /// only while a backup may still move slots (see `crate::jobs::verification`).
 pub const EXCLUDES: &[(JobKind, JobKind)] = &[
     (JobKind::Backup, JobKind::Backup),
     (JobKind::Backup, JobKind::Restore),
     (JobKind::Restore, JobKind::Backup),
     (JobKind::Restore, JobKind::Restore),
+    // A replication reads the slots of a set: no backup may rotate them under it. It also
+    // excludes restores and other replications: the lock names one job, and the bucket's
+    // blobs too large for a conditional create are checked absent right before their upload.
+    (JobKind::Replication, JobKind::Backup),
+    (JobKind::Backup, JobKind::Replication),
+    (JobKind::Replication, JobKind::Restore),
+    (JobKind::Restore, JobKind::Replication),
+    (JobKind::Replication, JobKind::Replication),
 ];
 
 /// Whether a running job of kind `running` keeps a job of kind `starting` from starting.
