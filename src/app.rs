@@ -36,6 +36,8 @@ pub struct AppParts {
     pub audit: web::Data<crate::audit::AuditLog>,
     /// Notification targets, deliveries and test sends.
     pub notifier: web::Data<Notifier>,
+    /// Off-site copies: replication targets' jobs and records.
+    pub replications: web::Data<crate::jobs::replication::Replications>,
 }
 
 fn hook_settings(cfg: &Config) -> crate::hooks::HookSettings {
@@ -177,6 +179,12 @@ impl AppParts {
         let restorer =
             crate::jobs::restore::Restorer::open(&state_dir, engine.clone(), sets.clone())
                 .map_err(|e| ServeError::Other(format!("opening the restores: {e}")))?;
+        let replications = crate::jobs::replication::Replications::open(
+            engine.clone(),
+            sets.clone(),
+            config.replication_targets(),
+        )
+        .map_err(|e| ServeError::Other(format!("opening the replications: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
         // Every layer emits its events into one sink; the notifier sends them on.
@@ -207,10 +215,16 @@ impl AppParts {
         let h = hooks.clone();
         let r = resolver.clone();
         let (ev, sc) = (events.clone(), scheduler_cell.clone());
+        let rp = replications.clone();
         engine.set_finish_listener(Arc::new(move |record: &BackupRecord| {
             // An agent that did not acknowledge an abort is met again soon.
             r.wake();
             let ok = record.status == BackupStatus::Succeeded;
+            // Targets with mode = "after_backup" get the new set (in the background, after
+            // this backup has released the job lock).
+            if ok {
+                rp.after_backup(&record.id);
+            }
             if let Some(e) = crate::jobs::events::backup_ended(record) {
                 ev.emit(e);
             }
@@ -269,7 +283,9 @@ impl AppParts {
         state.set_scheduler(scheduler.clone().into_inner());
         let (e, h, s) = (engine.clone(), hooks.clone(), scheduler.clone());
         let n = notifier.clone();
+        let rp = replications.clone();
         state.on_change(Arc::new(move |cfg: &Config| {
+            rp.set_targets(cfg.replication_targets());
             e.set_components(cfg.component_specs());
             h.update_settings(hook_settings(cfg));
             n.set_targets(cfg.notification_targets());
@@ -295,6 +311,7 @@ impl AppParts {
             streams: web::Data::new(streams),
             audit: web::Data::new(audit),
             notifier: web::Data::new(notifier),
+            replications: web::Data::new(replications),
         })
     }
 

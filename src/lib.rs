@@ -70,6 +70,7 @@ pub fn create_app(
         .app_data(parts.streams.clone())
         .app_data(parts.audit.clone())
         .app_data(parts.notifier.clone())
+        .app_data(parts.replications.clone())
         .app_data(tokens)
         .app_data(
             web::JsonConfig::default()

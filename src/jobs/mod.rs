@@ -92,6 +92,7 @@ mod backup_open;
 pub mod events;
 pub mod journal;
 pub mod lock;
+pub mod replication;
 pub mod restore;
 pub mod runner;
 pub mod verification;

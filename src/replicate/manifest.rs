@@ -1,18 +1,18 @@
 //! The manifest of a replicated set (`sets/<backup id>.json`) and how one component's part of it
 //! is read from a local slot folder: every path with its kind, mode, mtime, size, symbolic link
 //! target and blob hash, empty folders included. File hashes come from the folder's
-//! `SHA256SUMS` (joined with an ordered walk of the folder, nothing re-hashed to decide); only
-//! `readme.txt` and `SHA256SUMS` themselves, which it does not list, are hashed here.
+//! `SHA256SUMS` (joined with an ordered walk of the folder, nothing hashed here). The folder's
+//! own `readme.txt` is kept as text and its `SHA256SUMS` follows from the entries: neither is a
+//! blob, so an unchanged file costs nothing in the next set.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::ReplicateError;
 use crate::engine::index::INDEX_FILE_NAME;
-use crate::engine::readme::Readme;
+use crate::engine::readme::{Readme, README_FILE};
 use crate::engine::sums::{SumsSource, SUMS_FILE_NAME};
 use crate::engine::walk::{Kind, SortedWalk};
 
@@ -134,18 +134,10 @@ fn source_err(folder: &Path, what: impl std::fmt::Display) -> ReplicateError {
     ReplicateError::Source(format!("{}: {what}", folder.display()))
 }
 
-/// The SHA-256 of a small file of the folder itself (`readme.txt`, `SHA256SUMS`).
-fn hash_file(path: &Path) -> Result<[u8; 32], ReplicateError> {
-    let mut f = std::fs::File::open(path).map_err(|e| source_err(path, e))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| source_err(path, e))?;
-    Ok(h.finalize().into())
-}
-
 /// Component `name`'s part of the manifest of backup `backup_id`, read from `folder` (a slot
 /// of that backup): its `readme.txt` must name this backup and component, and every regular
-/// file must be in `SHA256SUMS` (or be `readme.txt` / `SHA256SUMS`). The change index, a cache
-/// of the next backup, is left out. `scratch` is where an unsorted `SHA256SUMS` is sorted.
+/// file but the folder's own (`readme.txt`, `SHA256SUMS`, the change index) must be in
+/// `SHA256SUMS`. `scratch` is where an unsorted `SHA256SUMS` is sorted.
 pub fn read_component(
     folder: &Path,
     name: &str,
@@ -162,7 +154,7 @@ pub fn read_component(
             ),
         ));
     }
-    let readme_text = std::fs::read_to_string(folder.join("readme.txt"))
+    let readme_text = std::fs::read_to_string(folder.join(README_FILE))
         .map_err(|e| source_err(folder, format!("readme.txt: {e}")))?;
     let sums = SumsSource::open(&folder.join(SUMS_FILE_NAME), scratch)
         .map_err(|e| source_err(folder, e))?;
@@ -190,7 +182,13 @@ pub fn read_component(
             )
         })?;
         let rel = item.rel;
-        if rel.as_slice() == INDEX_FILE_NAME.as_bytes() {
+        // The product's own files of the folder: the readme is in the manifest as text, the
+        // checksums are the entries' hashes (written again on a download), the change index is
+        // a cache of the next local backup. None is a blob: a new backup changes all three.
+        if [INDEX_FILE_NAME, README_FILE, SUMS_FILE_NAME]
+            .iter()
+            .any(|n| rel.as_slice() == n.as_bytes())
+        {
             continue;
         }
         let path = String::from_utf8(rel.clone()).map_err(|_| {
@@ -244,9 +242,6 @@ pub fn read_component(
                 let sha = match sums.peek() {
                     Some(Ok((p, sha))) if p.as_slice() == rel.as_slice() => *sha,
                     Some(Err(err)) => return Err(source_err(folder, err)),
-                    _ if path == "readme.txt" || path == SUMS_FILE_NAME => {
-                        hash_file(&folder.join(&path))?
-                    }
                     _ => {
                         return Err(source_err(
                             folder,

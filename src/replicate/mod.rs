@@ -4,9 +4,9 @@
 //!
 //! # Layout (under the target's `prefix`)
 //! * `blobs/<first 2 hex>/<sha256>`: one file's content, keyed by the SHA-256 that the slot's
-//!   `SHA256SUMS` already holds (the slot's `readme.txt` and `SHA256SUMS` themselves are hashed
-//!   here, they are small). Content-addressed: a file that did not change, a hard link, a
-//!   duplicate is uploaded once, ever.
+//!   `SHA256SUMS` already holds. Content-addressed: a file that did not change, a hard link, a
+//!   duplicate is uploaded once, ever. (The slot's `readme.txt` is kept in the manifest as
+//!   text, its `SHA256SUMS` follows from the entries.)
 //! * `sets/<backup id>.json`: the [`Manifest`], written **last**, once every blob it names is
 //!   on the bucket. A set exists remotely exactly when its manifest does.
 //!
