@@ -416,7 +416,9 @@ impl AppState {
             Some(t) => *t = new,
             None => targets.push(new),
         }
-        self.rewrite(&cfg, |text| config::edit_replication_targets(text, &targets))?;
+        self.rewrite(&cfg, |text| {
+            config::edit_replication_targets(text, &targets)
+        })?;
         let (view, etag) = self.replication_target(name)?;
         Ok((view, etag, current.is_none()))
     }
@@ -438,7 +440,9 @@ impl AppState {
             .filter(|t| t.name != name)
             .cloned()
             .collect();
-        self.rewrite(&cfg, |text| config::edit_replication_targets(text, &targets))
+        self.rewrite(&cfg, |text| {
+            config::edit_replication_targets(text, &targets)
+        })
     }
 
     /// Removes target `name` (`If-Match`: its ETag, or `*`).

@@ -27,7 +27,10 @@ fn target_toml(s3: &S3Server, name: &str, bucket: &str, more: &str) -> String {
 fn big_component(s: &Setup, files: usize, size: usize) {
     let home = s.path().join("homes/big");
     for i in 0..files {
-        write(&home.join(format!("data/f{i:04}.bin")), &noise(i as u64, size));
+        write(
+            &home.join(format!("data/f{i:04}.bin")),
+            &noise(i as u64, size),
+        );
     }
     write(&home.join("app.ini"), b"[App]\n");
     std::fs::create_dir_all(home.join("data/empty")).unwrap();
@@ -124,7 +127,11 @@ fn manifest_files(m: &Value) -> BTreeMap<String, String> {
         for e in c["entries"].as_array().unwrap() {
             if let Some(sha) = e["sha256"].as_str() {
                 out.insert(
-                    format!("{}/{}", c["name"].as_str().unwrap(), e["path"].as_str().unwrap()),
+                    format!(
+                        "{}/{}",
+                        c["name"].as_str().unwrap(),
+                        e["path"].as_str().unwrap()
+                    ),
                     sha.to_string(),
                 );
             }
@@ -154,7 +161,12 @@ fn targets_are_read_by_any_role_changed_by_admins_and_keys_never_show() {
         server.put("/api/v1/replication-targets/offsite", ADMIN, &body, None),
         428,
     );
-    let r = server.put("/api/v1/replication-targets/offsite", ADMIN, &body, Some("*"));
+    let r = server.put(
+        "/api/v1/replication-targets/offsite",
+        ADMIN,
+        &body,
+        Some("*"),
+    );
     assert_eq!(r.status(), 201);
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
     let view: Value = r.json().unwrap();
@@ -169,7 +181,12 @@ fn targets_are_read_by_any_role_changed_by_admins_and_keys_never_show() {
     // Bad input: 422 naming each field, nothing written.
     let bad = json!({"endpoint": "ftp://x", "bucket": "B", "access_key_file": "keys/none", "concurrency": 0, "keep": 3});
     let p = assert_problem(
-        server.put("/api/v1/replication-targets/offsite", ADMIN, &bad, Some(&etag)),
+        server.put(
+            "/api/v1/replication-targets/offsite",
+            ADMIN,
+            &bad,
+            Some(&etag),
+        ),
         422,
     );
     let mut fields = problem_fields(&p);
@@ -194,7 +211,10 @@ fn targets_are_read_by_any_role_changed_by_admins_and_keys_never_show() {
         ),
         422,
     );
-    assert!(!p.to_string().contains(SECRET), "the refused key is not echoed: {p}");
+    assert!(
+        !p.to_string().contains(SECRET),
+        "the refused key is not echoed: {p}"
+    );
     assert_eq!(std::fs::read_to_string(&s.config).unwrap(), config);
     // Stale ETag: 412; viewer reads, operator cannot write.
     let mut changed = body.clone();
@@ -209,12 +229,22 @@ fn targets_are_read_by_any_role_changed_by_admins_and_keys_never_show() {
         412,
     );
     assert_problem(
-        server.put("/api/v1/replication-targets/offsite", OPERATOR, &changed, Some(&etag)),
+        server.put(
+            "/api/v1/replication-targets/offsite",
+            OPERATOR,
+            &changed,
+            Some(&etag),
+        ),
         403,
     );
     let one = server.get("/api/v1/replication-targets/offsite", VIEWER);
     assert_eq!(one.headers()["etag"].to_str().unwrap(), etag);
-    let r = server.put("/api/v1/replication-targets/offsite", ADMIN, &changed, Some(&etag));
+    let r = server.put(
+        "/api/v1/replication-targets/offsite",
+        ADMIN,
+        &changed,
+        Some(&etag),
+    );
     assert_eq!(r.status(), 200);
     assert_problem(server.get("/api/v1/replication-targets/nope", VIEWER), 404);
     // The keys are in no response and not in the config text.
@@ -277,15 +307,19 @@ fn credentials_never_reach_a_response_a_log_line_or_a_hook() {
     assert_eq!(b["status"], "succeeded");
     let id = b["id"].as_str().unwrap();
     // mode = after_backup: the set is replicated without being asked.
-    let rec = poll("the after-backup replication", Duration::from_secs(120), || {
-        let page = server.get_json("/api/v1/replications", VIEWER);
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["backup_id"] == id && r["status"] != "running")
-            .cloned()
-    });
+    let rec = poll(
+        "the after-backup replication",
+        Duration::from_secs(120),
+        || {
+            let page = server.get_json("/api/v1/replications", VIEWER);
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["backup_id"] == id && r["status"] != "running")
+                .cloned()
+        },
+    );
     assert_eq!(rec["status"], "succeeded", "{rec}");
     assert_eq!(rec["trigger"], "after_backup");
     let env_text = poll("the hook's environment", Duration::from_secs(30), || {
@@ -300,7 +334,10 @@ fn credentials_never_reach_a_response_a_log_line_or_a_hook() {
     for path in [
         "/api/v1/replications".to_string(),
         format!("/api/v1/replications/{}", rec["id"].as_str().unwrap()),
-        format!("/api/v1/replications/{}/events", rec["id"].as_str().unwrap()),
+        format!(
+            "/api/v1/replications/{}/events",
+            rec["id"].as_str().unwrap()
+        ),
         "/api/v1/replication-targets".to_string(),
         "/api/v1/replication-targets/offsite/sets".to_string(),
         "/metrics".to_string(),
@@ -322,7 +359,10 @@ fn credentials_never_reach_a_response_a_log_line_or_a_hook() {
     let failed = replicate(&server, "offsite", &json!({}));
     assert_eq!(failed["status"], "failed");
     let log_text = std::fs::read_to_string(&log).unwrap();
-    assert!(log_text.contains("replication finished"), "the log was written");
+    assert!(
+        log_text.contains("replication finished"),
+        "the log was written"
+    );
     assert!(
         !log_text.contains(ACCESS) && !log_text.contains(SECRET),
         "a key in the log"
@@ -333,7 +373,10 @@ fn credentials_never_reach_a_response_a_log_line_or_a_hook() {
 fn a_set_is_copied_once_blobs_first_manifest_last_and_nothing_is_overwritten() {
     let s3 = S3Server::shared();
     s3.create_bucket("cycle-bucket", true);
-    let s = Setup::with_extra(2, &format!("{}{BIG}", target_toml(&s3, "offsite", "cycle-bucket", "")));
+    let s = Setup::with_extra(
+        2,
+        &format!("{}{BIG}", target_toml(&s3, "offsite", "cycle-bucket", "")),
+    );
     big_component(&s, 30, 4096);
     // A duplicate and a hard link of a file: one blob.
     let data = s.path().join("homes/big/data");
@@ -421,7 +464,10 @@ fn a_set_is_copied_once_blobs_first_manifest_last_and_nothing_is_overwritten() {
     assert_eq!(sets[0]["backup_id"], *id);
     let text = server
         .get(
-            &format!("/api/v1/replications/{}/events", rec["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/replications/{}/events",
+                rec["id"].as_str().unwrap()
+            ),
             VIEWER,
         )
         .text()
@@ -444,7 +490,10 @@ fn sha2_hex(bytes: &[u8]) -> String {
 fn after_one_percent_changed_only_the_changed_bytes_are_uploaded() {
     let s3 = S3Server::shared();
     s3.create_bucket("incr-bucket", true);
-    let s = Setup::with_extra(2, &format!("{}{BIG}", target_toml(&s3, "offsite", "incr-bucket", "")));
+    let s = Setup::with_extra(
+        2,
+        &format!("{}{BIG}", target_toml(&s3, "offsite", "incr-bucket", "")),
+    );
     big_component(&s, 200, 50_000);
     let server = start_with(&s, &env("offsite"));
     let first = run_backup(&server);
@@ -492,7 +541,12 @@ fn kill_9_mid_upload_leaves_no_manifest_and_the_next_run_uploads_only_what_is_mi
         1,
         &format!(
             "{}{BIG}",
-            target_toml(&s3, "offsite", "crash-bucket", "max_bytes_per_second = 400000\nconcurrency = 2")
+            target_toml(
+                &s3,
+                "offsite",
+                "crash-bucket",
+                "max_bytes_per_second = 400000\nconcurrency = 2"
+            )
         ),
     );
     big_component(&s, 120, 50_000);
@@ -516,7 +570,10 @@ fn kill_9_mid_upload_leaves_no_manifest_and_the_next_run_uploads_only_what_is_mi
     let before = blobs(&s3, "crash-bucket").len() as u64;
     assert!(before >= 5, "{before} blobs after the kill");
     let total = progress["blobs_total"].as_u64().unwrap();
-    assert!(before < total, "the kill came mid-upload: {before} of {total}");
+    assert!(
+        before < total,
+        "the kill came mid-upload: {before} of {total}"
+    );
     // Restarted: the record says interrupted; a new run completes, skipping what is there.
     let text = std::fs::read_to_string(&s.config)
         .unwrap()
@@ -603,7 +660,11 @@ fn an_unreachable_endpoint_or_a_missing_bucket_fails_naming_the_target_and_chang
     );
     // Unknown target, unknown set, bad ID: 404, 404, 422.
     assert_problem(
-        server.post("/api/v1/replication-targets/none/replicate", OPERATOR, &json!({})),
+        server.post(
+            "/api/v1/replication-targets/none/replicate",
+            OPERATOR,
+            &json!({}),
+        ),
         404,
     );
     assert_problem(
@@ -624,4 +685,103 @@ fn an_unreachable_endpoint_or_a_missing_bucket_fails_naming_the_target_and_chang
     );
     assert_eq!(problem_fields(&p), ["backup_id"]);
     assert_eq!(tree_of(&s), before, "nothing local changed");
+}
+
+#[test]
+fn a_fresh_master_restores_exact_trees_from_the_bucket_alone() {
+    let s3 = S3Server::shared();
+    s3.create_bucket("dr-bucket", false);
+    let s = Setup::with_extra(
+        1,
+        &format!("{}{BIG}", target_toml(&s3, "offsite", "dr-bucket", "")),
+    );
+    big_component(&s, 20, 3000);
+    let data = s.path().join("homes/big/data");
+    std::fs::hard_link(data.join("f0002.bin"), data.join("hard.bin")).unwrap();
+    std::fs::set_permissions(
+        data.join("f0003.bin"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    let mut server = start_with(&s, &env("offsite"));
+    let b = run_backup(&server);
+    assert_eq!(b["status"], "succeeded");
+    let id = b["id"].as_str().unwrap().to_string();
+    let homes = ["hub", "lui", "trk", "big"];
+    let skip = ["backup", ".pre-restore-"];
+    let at_backup: Vec<_> = homes
+        .iter()
+        .map(|h| snapshot_meta(&s.path().join("homes").join(h), &skip))
+        .collect();
+    let rec = replicate(&server, "offsite", &json!({}));
+    assert_eq!(rec["status"], "succeeded", "{rec}");
+    server.kill9();
+
+    // The disaster: every local backup folder and the state dir gone, the homes damaged.
+    for h in homes {
+        std::fs::remove_dir_all(s.path().join("homes").join(h).join("backup")).unwrap();
+    }
+    std::fs::remove_dir_all(s.state()).unwrap();
+    std::fs::write(data.join("f0001.bin"), b"damaged").unwrap();
+    std::fs::remove_file(s.home("hub").join("hub.ini")).unwrap();
+    std::fs::remove_dir_all(s.home("trk").join("data/empty")).unwrap();
+
+    let server = start_with(&s, &env("offsite"));
+    assert_eq!(
+        server.get_json("/api/v1/backup-sets", VIEWER)["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0),
+        "no set on disk"
+    );
+    let sets = server.get_json("/api/v1/replication-targets/offsite/sets", VIEWER);
+    assert_eq!(sets[0]["backup_id"], id.as_str());
+    // Refusals first: both sources, an unknown set, an unknown target; nothing changes.
+    let p = assert_problem(
+        post_restore(
+            &server,
+            &json!({"backup_id": id, "from_target": "offsite", "source_folders": {"hub": "/x"}}),
+        ),
+        422,
+    );
+    assert_eq!(problem_fields(&p), ["source_folders"]);
+    assert_problem(
+        post_restore(
+            &server,
+            &json!({"backup_id": "20990101T000000Z", "from_target": "offsite"}),
+        ),
+        404,
+    );
+    let p = assert_problem(
+        post_restore(
+            &server,
+            &json!({"backup_id": id, "from_target": "elsewhere"}),
+        ),
+        422,
+    );
+    assert_eq!(problem_fields(&p), ["from_target"]);
+
+    let r = run_restore(&server, &json!({"backup_id": id, "from_target": "offsite"}));
+    assert_eq!(r["status"], "succeeded", "{r}");
+    for c in r["components"].as_array().unwrap() {
+        assert_eq!(c["origin"], "replica", "{c}");
+    }
+    for (h, before) in homes.iter().zip(&at_backup) {
+        let mut after = snapshot_meta(&s.path().join("homes").join(h), &skip);
+        let mut before = before.clone();
+        // The home folder itself holds the restore's safety folder now.
+        before.remove(".");
+        after.remove(".");
+        if *h == "lui" {
+            // A restored lui.ini names the folder the component restores its database from.
+            let ini = after.remove("lui.ini").unwrap();
+            assert!(ini.starts_with("file 644"), "{ini}");
+            before.remove("lui.ini");
+            let text = std::fs::read_to_string(s.home("lui").join("lui.ini")).unwrap();
+            assert!(text.contains("RestoreFromBackup="), "{text}");
+        }
+        assert_eq!(after, before, "home {h} restored exactly");
+    }
+    let hard = std::fs::metadata(data.join("hard.bin")).unwrap();
+    assert_eq!(hard.len(), 3000);
 }

@@ -273,7 +273,10 @@ pub async fn replicate_to_target(
         .await
         .map_err(start_error)?;
     Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, format!("/api/v1/replications/{}", record.id)))
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/replications/{}", record.id),
+        ))
         .json(record))
 }
 
@@ -305,8 +308,9 @@ pub async fn list_remote_sets(
             Code::ReplicationTargetNotFound,
             format!("no replication target named {n:?}"),
         )),
-        Err(RemoteSetsError::Store(e)) => {
-            Err(ApiError::coded(Code::ReplicationTargetFailed, e.to_string()))
-        }
+        Err(RemoteSetsError::Store(e)) => Err(ApiError::coded(
+            Code::ReplicationTargetFailed,
+            e.to_string(),
+        )),
     }
 }

@@ -165,34 +165,35 @@ pub async fn get_replication_events(
     check_id(&id, "id")?;
     let rx = replications.subscribe(&id).ok_or_else(|| not_found(&id))?;
     let slot = limits.join(&format!("/api/v1/replications/{id}/events"))?;
-    let events = futures_util::stream::unfold((rx, false, true), |(mut rx, done, first)| async move {
-        if done {
-            return None;
-        }
-        let mut closed = false;
-        if !first {
-            match tokio::time::timeout(Duration::from_secs(15), rx.changed()).await {
-                Err(_) => {
-                    return Some((
-                        web::Bytes::from_static(b": keep-alive\n\n"),
-                        (rx, false, false),
-                    ))
-                }
-                // The job ended and dropped its sender: its last value is the final record.
-                Ok(Err(_)) => closed = true,
-                Ok(Ok(())) => {}
+    let events =
+        futures_util::stream::unfold((rx, false, true), |(mut rx, done, first)| async move {
+            if done {
+                return None;
             }
-        }
-        let rec = rx.borrow_and_update().clone();
-        let end = rec.status.is_final() || closed;
-        let name = if end { "end" } else { "progress" };
-        let data = serde_json::to_string(&rec).unwrap_or_default();
-        Some((
-            web::Bytes::from(format!("event: {name}\ndata: {data}\n\n")),
-            (rx, end, false),
-        ))
-    })
-    .boxed_local();
+            let mut closed = false;
+            if !first {
+                match tokio::time::timeout(Duration::from_secs(15), rx.changed()).await {
+                    Err(_) => {
+                        return Some((
+                            web::Bytes::from_static(b": keep-alive\n\n"),
+                            (rx, false, false),
+                        ))
+                    }
+                    // The job ended and dropped its sender: its last value is the final record.
+                    Ok(Err(_)) => closed = true,
+                    Ok(Ok(())) => {}
+                }
+            }
+            let rec = rx.borrow_and_update().clone();
+            let end = rec.status.is_final() || closed;
+            let name = if end { "end" } else { "progress" };
+            let data = serde_json::to_string(&rec).unwrap_or_default();
+            Some((
+                web::Bytes::from(format!("event: {name}\ndata: {data}\n\n")),
+                (rx, end, false),
+            ))
+        })
+        .boxed_local();
     let stream = streams::relay(events, slot, streams::STALL);
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))

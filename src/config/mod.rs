@@ -28,12 +28,12 @@ pub use notify::{
     edit_targets, read_secret, Channel, MatchMode, Matcher, NamedTarget, NotifySettings, SmtpTls,
     Target, TargetSettings,
 };
+use parse::read_token_file;
+pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub use replication::{
     credentials_env, edit_replication_targets, NamedReplicationTarget, ReplicationMode,
     ReplicationTarget, ReplicationTargetSettings, S3Credentials,
 };
-use parse::read_token_file;
-pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub(crate) use validate::check_new_name;
 pub use validate::{
     check_agent_url, site_of, valid_name, validate, validate_hooks, validate_schedule,

@@ -230,8 +230,7 @@ impl ReplicationTargetSettings {
                 if !u.username().is_empty() || u.password().is_some() {
                     add(
                         "endpoint",
-                        "must not hold credentials: use access_key_file and secret_key_file"
-                            .into(),
+                        "must not hold credentials: use access_key_file and secret_key_file".into(),
                     );
                 }
                 if u.query().is_some() || u.fragment().is_some() {
@@ -281,12 +280,17 @@ impl ReplicationTargetSettings {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            add("region", "must be 1 to 64 of a-z, A-Z, 0-9, '-' and '_'".into());
+            add(
+                "region",
+                "must be 1 to 64 of a-z, A-Z, 0-9, '-' and '_'".into(),
+            );
         }
         let mut file = |field: &str, value: &Option<String>| {
-            value
-                .as_deref()
-                .and_then(|f| check_secret_file(base_dir, f).map_err(|m| add(field, m)).ok())
+            value.as_deref().and_then(|f| {
+                check_secret_file(base_dir, f)
+                    .map_err(|m| add(field, m))
+                    .ok()
+            })
         };
         let access_key_file = file("access_key_file", &self.access_key_file);
         let secret_key_file = file("secret_key_file", &self.secret_key_file);
@@ -299,8 +303,14 @@ impl ReplicationTargetSettings {
             _ => {}
         }
         for (field, set) in [
-            ("encrypt_recipients_file", self.encrypt_recipients_file.is_some()),
-            ("encrypt_passphrase_file", self.encrypt_passphrase_file.is_some()),
+            (
+                "encrypt_recipients_file",
+                self.encrypt_recipients_file.is_some(),
+            ),
+            (
+                "encrypt_passphrase_file",
+                self.encrypt_passphrase_file.is_some(),
+            ),
         ] {
             if set {
                 add(

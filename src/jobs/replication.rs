@@ -19,7 +19,7 @@
 //! starts → `interrupted` (its blobs stay on the bucket and the next run skips them; no
 //! manifest was written, so the set does not exist remotely).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -308,7 +308,10 @@ impl Replications {
                     s.blobs_skipped += r.blobs_present;
                     match r.status {
                         ReplicationStatus::Succeeded => {
-                            if s.last_set.as_deref().is_none_or(|l| l <= r.backup_id.as_str()) {
+                            if s.last_set
+                                .as_deref()
+                                .is_none_or(|l| l <= r.backup_id.as_str())
+                            {
                                 s.last_set = Some(r.backup_id.clone());
                                 s.last_success_at = r.finished_at;
                             }
@@ -420,10 +423,7 @@ impl Replications {
             progress: Arc::new(Progress::default()),
             record: Mutex::new(record.clone()),
         };
-        self.inner
-            .engine
-            .runner()
-            .spawn(Arc::new(job), Some(guard));
+        self.inner.engine.runner().spawn(Arc::new(job), Some(guard));
         Ok(record)
     }
 
@@ -471,10 +471,8 @@ impl Replications {
     /// Starts one after-backup replication (waiting for the lock) and waits for its end.
     fn replicate_waiting(&self, name: &str, backup_id: &str) {
         let deadline = std::time::Instant::now() + AFTER_BACKUP_WAIT;
-        let mut backoff = crate::toolkit::Backoff::new(
-            Duration::from_millis(200),
-            Duration::from_secs(30),
-        );
+        let mut backoff =
+            crate::toolkit::Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
         loop {
             match self.start(name, Some(backup_id), ReplicationTrigger::AfterBackup) {
                 Ok(rec) => {
@@ -530,6 +528,111 @@ impl Replications {
         sets.sort_by(|a, b| b.backup_id.cmp(&a.backup_id));
         Ok(sets)
     }
+}
+
+/// The downloads of sets for restores: `<state_dir>/downloads/<ID>/<component>/`, each
+/// `<ID>` folder marked as the product's by [`DOWNLOAD_MARK`].
+pub const DOWNLOADS_DIR: &str = "downloads";
+/// The file that marks a download folder as made by this product (checked before removal).
+pub const DOWNLOAD_MARK: &str = ".backup-master-download";
+
+/// Why a set could not be downloaded for a restore.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("no replication target named {0:?}")]
+    TargetNotFound(String),
+    #[error("backup set {id} is not on replication target {target} (no manifest sets/{id}.json)")]
+    NotOnTarget { target: String, id: String },
+    #[error("a {kind} is already running: {id}")]
+    Busy { kind: JobKind, id: String },
+    #[error(transparent)]
+    Store(#[from] ReplicateError),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Replications {
+    /// Downloads set `backup_id` from target `name` for a restore: the folders of `components`
+    /// (every configured local component when `None`) rebuilt under a new
+    /// `<state_dir>/downloads/<ID>/`, every hash checked. Holds the job lock while it works, so
+    /// no restore is reading an older download when those are removed first (each checked to
+    /// carry [`DOWNLOAD_MARK`]). Returns component -> folder. Blocking.
+    pub fn download_for_restore(
+        &self,
+        name: &str,
+        backup_id: &str,
+        components: Option<&[String]>,
+    ) -> Result<BTreeMap<String, String>, DownloadError> {
+        let target = self
+            .target(name)
+            .ok_or_else(|| DownloadError::TargetNotFound(name.to_string()))?;
+        let id = lock(&self.inner.ids).issue(Utc::now());
+        let _guard = self
+            .inner
+            .engine
+            .try_lock_exclusive(JobKind::Replication, &id)
+            .map_err(|e| match e {
+                StartError::Busy { kind, id } => DownloadError::Busy { kind, id },
+                other => DownloadError::Io(other.to_string()),
+            })?;
+        let root = self.inner.engine.state_dir().join(DOWNLOADS_DIR);
+        remove_old_downloads(&root)?;
+        let dest = root.join(&id);
+        std::fs::create_dir_all(&dest)
+            .and_then(|()| std::fs::write(dest.join(DOWNLOAD_MARK), backup_id))
+            .map_err(|e| DownloadError::Io(format!("{}: {e}", dest.display())))?;
+        tracing::info!(target = %name, set = %backup_id, folder = %dest.display(), "downloading a set for a restore");
+        // The components asked for, else every configured one on this machine.
+        let wanted: Vec<String> = match components {
+            Some(c) => c.to_vec(),
+            None => self
+                .inner
+                .engine
+                .components()
+                .into_iter()
+                .map(|s| s.name)
+                .collect(),
+        };
+        let runner = self.inner.engine.runner().clone();
+        let folders = runner.block_on(async {
+            let bucket = Bucket::open(&target)?;
+            let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
+                .await?
+                .ok_or_else(|| DownloadError::NotOnTarget {
+                    target: name.to_string(),
+                    id: backup_id.to_string(),
+                })?;
+            let folders =
+                crate::replicate::download::download_set(&bucket, &manifest, Some(&wanted), &dest)
+                    .await?;
+            Ok::<_, DownloadError>(folders)
+        })?;
+        Ok(folders
+            .into_iter()
+            .map(|(c, p)| (c, p.display().to_string()))
+            .collect())
+    }
+}
+
+/// Removes the earlier downloads under `root`: only folders carrying [`DOWNLOAD_MARK`] (what
+/// this product made); anything else there is left alone with a warning.
+fn remove_old_downloads(root: &std::path::Path) -> Result<(), DownloadError> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(DownloadError::Io(format!("{}: {e}", root.display()))),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+            && std::fs::symlink_metadata(path.join(DOWNLOAD_MARK)).is_ok_and(|m| m.is_file());
+        if !ours {
+            tracing::warn!(path = %path.display(), "not a download of this product: left alone");
+            continue;
+        }
+        crate::toolkit::fsutil::remove_tree(&path).map_err(|e| DownloadError::Io(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// A set on a target's bucket: its manifest exists.
@@ -641,7 +744,9 @@ impl super::runner::Job for ReplicationJob {
             }
             Err(ReplicateError::Cancelled) => {
                 r.status = ReplicationStatus::Cancelled;
-                r.error = Some("cancelled; blobs already uploaded are kept, no manifest was written".into());
+                r.error = Some(
+                    "cancelled; blobs already uploaded are kept, no manifest was written".into(),
+                );
             }
             Err(e) => {
                 r.status = ReplicationStatus::Failed;
@@ -665,10 +770,8 @@ impl super::runner::Job for ReplicationJob {
             r.clone()
         };
         tracing::info!(replication = %rec.id, target = %rec.target, set = %rec.backup_id, status = ?rec.status, bytes_uploaded = rec.bytes_uploaded, blobs_present = rec.blobs_present, error = rec.error.as_deref().unwrap_or(""), "replication finished");
-        let mut backoff = crate::toolkit::Backoff::new(
-            Duration::from_millis(100),
-            Duration::from_secs(5),
-        );
+        let mut backoff =
+            crate::toolkit::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         for attempt in 0..5 {
             match self.inner.dir.save(&rec) {
                 Ok(()) => break,

@@ -170,7 +170,8 @@ impl Bucket {
         {
             Ok(_) => Ok(Created::New),
             Err(
-                object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
             ) => Ok(Created::Existed),
             Err(e) => Err(self.fail(&format!("uploading {rel}"), e)),
         }
@@ -256,7 +257,12 @@ mod tests {
 
     #[test]
     fn signatures_are_cut_from_error_texts() {
-        let t = scrub("HTTP 403 Authorization: AWS4-HMAC-SHA256 Credential=AKID/2026, Signature=abcd done");
-        assert!(!t.contains("AKID") && !t.contains("abcd") && t.contains("done"), "{t}");
+        let t = scrub(
+            "HTTP 403 Authorization: AWS4-HMAC-SHA256 Credential=AKID/2026, Signature=abcd done",
+        );
+        assert!(
+            !t.contains("AKID") && !t.contains("abcd") && t.contains("done"),
+            "{t}"
+        );
     }
 }

@@ -167,18 +167,17 @@ pub fn read_component(
             ),
         ));
     }
-    let mut sums = sums.entries().map_err(|e| source_err(folder, e))?.peekable();
+    let mut sums = sums
+        .entries()
+        .map_err(|e| source_err(folder, e))?
+        .peekable();
     let meta = std::fs::symlink_metadata(folder).map_err(|e| source_err(folder, e))?;
     let mut entries = Vec::new();
     for item in SortedWalk::new(folder, b"", true) {
         let item = item.map_err(|e| {
             source_err(
                 folder,
-                format!(
-                    "{}: {}",
-                    String::from_utf8_lossy(&e.rel),
-                    e.error
-                ),
+                format!("{}: {}", String::from_utf8_lossy(&e.rel), e.error),
             )
         })?;
         let rel = item.rel;

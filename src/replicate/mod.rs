@@ -18,6 +18,7 @@
 //! under that hash (the upload is refused, and a multipart upload aborted).
 
 pub mod bucket;
+pub mod download;
 pub mod manifest;
 pub mod upload;
 

@@ -205,7 +205,8 @@ async fn upload_blob(
 }
 
 fn open_checked(path: &Path) -> Result<std::fs::File, ReplicateError> {
-    std::fs::File::open(path).map_err(|e| ReplicateError::Source(format!("{}: {e}", path.display())))
+    std::fs::File::open(path)
+        .map_err(|e| ReplicateError::Source(format!("{}: {e}", path.display())))
 }
 
 fn mismatch(path: &Path, sha: &str) -> ReplicateError {

@@ -946,7 +946,14 @@ impl S3Server {
             .unwrap()
             .port();
         let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -969,7 +976,10 @@ impl S3Server {
             }
             if Instant::now() > deadline {
                 let _ = s.child.kill();
-                panic!("the S3 test server did not answer on {} within 60 s", s.endpoint);
+                panic!(
+                    "the S3 test server did not answer on {} within 60 s",
+                    s.endpoint
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
