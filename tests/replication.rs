@@ -3,6 +3,8 @@
 //! (content-addressed blobs, manifest last, nothing overwritten), incremental and
 //! deduplicated uploads, a kill -9 mid-upload, and failures that name the target.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -307,14 +307,14 @@ impl Replications {
                     s.bytes_uploaded += r.bytes_uploaded;
                     s.blobs_skipped += r.blobs_present;
                     match r.status {
-                        ReplicationStatus::Succeeded => {
-                            if s.last_set
+                        ReplicationStatus::Succeeded
+                            if s
+                                .last_set
                                 .as_deref()
-                                .is_none_or(|l| l <= r.backup_id.as_str())
-                            {
-                                s.last_set = Some(r.backup_id.clone());
-                                s.last_success_at = r.finished_at;
-                            }
+                                .is_none_or(|l| l <= r.backup_id.as_str()) =>
+                        {
+                            s.last_set = Some(r.backup_id.clone());
+                            s.last_success_at = r.finished_at;
                         }
                         ReplicationStatus::Failed | ReplicationStatus::Interrupted => {
                             s.failures += 1
@@ -480,7 +480,7 @@ impl Replications {
                         Some(rx) => rx,
                         None => return,
                     };
-                    let done = self.inner.engine.runner().block_on(async move {
+                    self.inner.engine.runner().block_on(async move {
                         loop {
                             if rx.borrow_and_update().status.is_final() {
                                 return;
@@ -490,7 +490,6 @@ impl Replications {
                             }
                         }
                     });
-                    let _: () = done;
                     return;
                 }
                 Err(ReplicationStartError::Busy { kind, id })
@@ -715,11 +714,14 @@ impl super::runner::Job for ReplicationJob {
         let runner = self.inner.engine.runner().clone();
         let result = runner.block_on(async {
             let bucket = Bucket::open(&self.target)?;
+            let set = upload::SetToCopy {
+                backup_id: &backup_id,
+                folders: &self.folders,
+                report,
+            };
             let work = upload::replicate_set(
                 &bucket,
-                &backup_id,
-                &self.folders,
-                report,
+                set,
                 &self.inner.scratch,
                 opts,
                 &self.progress,

@@ -73,18 +73,31 @@ impl Throttle {
     }
 }
 
-/// Copies backup `backup_id` (its folders `folders`, its report text) to `bucket`. `scratch`
-/// is a local folder for sorting a `SHA256SUMS` that is not sorted.
+/// The set a replication copies.
+#[derive(Clone, Debug)]
+pub struct SetToCopy<'a> {
+    pub backup_id: &'a str,
+    /// One folder per component.
+    pub folders: &'a [SourceFolder],
+    /// The backup's report, when this master has it.
+    pub report: Option<String>,
+}
+
+/// Copies `set` to `bucket`. `scratch` is a local folder for sorting a `SHA256SUMS` that is
+/// not sorted.
 pub async fn replicate_set(
     bucket: &Bucket,
-    backup_id: &str,
-    folders: &[SourceFolder],
-    report: Option<String>,
+    set: SetToCopy<'_>,
     scratch: &Path,
     opts: Options,
     progress: &Progress,
     cancel: &CancelToken,
 ) -> Result<Outcome, ReplicateError> {
+    let SetToCopy {
+        backup_id,
+        folders,
+        report,
+    } = set;
     let key = manifest_key(backup_id);
     bucket.check().await?;
     if bucket.head(&key).await?.is_some() {
