@@ -527,6 +527,29 @@ fn after_one_percent_changed_only_the_changed_bytes_are_uploaded() {
         r2["blobs_present"].as_u64().unwrap() + r2["blobs_uploaded"].as_u64().unwrap(),
         r2["blobs_total"].as_u64().unwrap()
     );
+    // The metrics follow the records.
+    let metrics = server.get("/metrics", VIEWER).text().unwrap();
+    let value = |name: &str| -> f64 {
+        let line = format!("{name}{{target=\"offsite\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    let both = r1["bytes_uploaded"].as_u64().unwrap() + uploaded;
+    assert_eq!(
+        value("backup_master_replication_bytes_uploaded_total"),
+        both as f64
+    );
+    assert_eq!(
+        value("backup_master_replication_blobs_skipped_total"),
+        (r1["blobs_present"].as_u64().unwrap() + r2["blobs_present"].as_u64().unwrap()) as f64
+    );
+    assert!(value("backup_master_replication_last_success_timestamp_seconds") > 0.0);
+    assert!(value("backup_master_replication_last_set_age_seconds") < 300.0);
+    assert_eq!(value("backup_master_replication_failures_total"), 0.0);
     // Both sets are on the bucket, no key has two versions.
     let sets = server.get_json("/api/v1/replication-targets/offsite/sets", VIEWER);
     assert_eq!(sets.as_array().unwrap().len(), 2);

@@ -14,7 +14,8 @@ use crate::state::AppState;
 /// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
 /// component), the last backup's duration and bytes, backups by result, running hook
 /// processes, transactions in doubt on agents, notification deliveries given up (by target)
-/// and pending, build info. Changes nothing. Needs a viewer
+/// and pending, per replication target the last set replicated (time and age), bytes uploaded,
+/// blobs skipped and failures, build info. Changes nothing. Needs a viewer
 /// token, unless the config sets `metrics_public = true`: then it needs none, and the server's
 /// own document says so (`security: []`).
 #[utoipa::path(
@@ -34,6 +35,7 @@ pub async fn get_metrics(
     hooks: web::Data<HookManager>,
     resolver: web::Data<crate::resolver::Resolver>,
     notifier: web::Data<crate::notify::Notifier>,
+    replications: web::Data<crate::jobs::replication::Replications>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
@@ -45,6 +47,7 @@ pub async fn get_metrics(
         .await
         .map_err(ApiError::internal)?;
     text.push_str(&notifier.metrics_text());
+    text.push_str(&crate::metrics::replication_text(&replications.stats()));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

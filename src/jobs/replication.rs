@@ -308,8 +308,7 @@ impl Replications {
                     s.blobs_skipped += r.blobs_present;
                     match r.status {
                         ReplicationStatus::Succeeded
-                            if s
-                                .last_set
+                            if s.last_set
                                 .as_deref()
                                 .is_none_or(|l| l <= r.backup_id.as_str()) =>
                         {
