@@ -481,6 +481,71 @@ fn a_set_is_copied_once_blobs_first_manifest_last_and_nothing_is_overwritten() {
     for (key, n) in s3.versions("cycle-bucket") {
         assert_eq!(n, 1, "{key} has {n} versions");
     }
+
+    // Verify on the bucket: quick and deep pass; one flipped byte is named by deep only; a
+    // missing blob by both.
+    let verify = |deep: bool| {
+        let r = server.post(
+            &format!("/api/v1/replication-targets/offsite/sets/{id}/verify"),
+            OPERATOR,
+            &json!({"deep": deep}),
+        );
+        assert_eq!(r.status(), 202);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let rec: Value = r.json().unwrap();
+        assert_eq!(rec["kind"], "verify");
+        assert_eq!(
+            loc,
+            format!("/api/v1/replications/{}", rec["id"].as_str().unwrap())
+        );
+        wait_replication(&server, rec["id"].as_str().unwrap())
+    };
+    for deep in [false, true] {
+        let v = verify(deep);
+        assert_eq!(v["status"], "succeeded", "{v}");
+        assert_eq!(v["blobs_present"], v["blobs_total"]);
+        assert_eq!(v["deep"], deep);
+    }
+    let sha = &files["big/data/f0005.bin"];
+    let key = format!("site-a/blobs/{}/{sha}", &sha[..2]);
+    let mut bytes = s3.get("cycle-bucket", &key);
+    bytes[100] ^= 0x01;
+    s3.python(&format!(
+        "s3.put_object(Bucket='cycle-bucket', Key='{key}', Body=bytes.fromhex('{}'))",
+        hex::encode(&bytes)
+    ));
+    assert_eq!(
+        verify(false)["status"],
+        "succeeded",
+        "same size: quick sees nothing"
+    );
+    let v = verify(true);
+    assert_eq!(v["status"], "failed", "{v}");
+    assert_eq!(v["problem_count"], 1);
+    let p = v["problems"][0].as_str().unwrap();
+    assert!(
+        p.contains(&key[7..]) && p.contains("big/data/f0005.bin"),
+        "{p}"
+    );
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("replication target offsite"));
+    let sha = &files["hub/hub.ini"];
+    let key = format!("site-a/blobs/{}/{sha}", &sha[..2]);
+    s3.python(&format!(
+        "s3.delete_object(Bucket='cycle-bucket', Key='{key}')"
+    ));
+    let v = verify(false);
+    assert_eq!(v["status"], "failed", "{v}");
+    assert!(
+        v["problems"][0].as_str().unwrap().contains("missing"),
+        "{v}"
+    );
+    assert!(
+        v["problems"][0].as_str().unwrap().contains("hub/hub.ini"),
+        "{v}"
+    );
 }
 
 fn sha2_hex(bytes: &[u8]) -> String {

@@ -378,6 +378,13 @@ problem_responses! {
             coded(Code::ReplicationTargetFailed, "replication target offsite: listing sets/ of \"maestro-offsite\": not found: does the bucket \"maestro-offsite\" exist?"),
         ],
     }
+    /// 404 and 422 of `POST /replication-targets/{name}/sets/{id}/verify`.
+    RemoteVerifyProblems {
+        "404" "No replication target with this name is configured (`replication_target_not_found`)" => [
+            coded(Code::ReplicationTargetNotFound, "no replication target named \"offsite\""),
+        ],
+        "422" "`id` is not a backup ID, or the body has another field (`validation_failed`)" => [bad_id("id")],
+    }
     /// 404 and 422 of `/replications/{id}` routes.
     ReplicationIdProblems {
         "404" "No replication with this ID (`replication_not_found`)" => [

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 use super::backups::check_id;
 use super::settings::{if_match, with_etag};
 use super::{
-    AuthProblems, BodyProblems, ConfigUnwritableProblem, OperatorAuthProblems,
-    PreconditionProblems, RemoteSetsProblems, ReplicateProblems, ReplicationTargetInvalid,
-    ReplicationTargetProblems, TokenProblems, ValidJson,
+    AuthProblems, BodyProblems, ConfigUnwritableProblem, JobId, OperatorAuthProblems,
+    PreconditionProblems, RemoteSetsProblems, RemoteVerifyProblems, ReplicateProblems,
+    ReplicationTargetInvalid, ReplicationTargetProblems, TokenProblems, ValidJson,
 };
 use crate::auth::{Admin, Operator, Viewer};
 use crate::config::ReplicationTargetSettings;
@@ -30,7 +30,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(put_replication_target)
         .service(delete_replication_target)
         .service(replicate_to_target)
-        .service(list_remote_sets);
+        .service(list_remote_sets)
+        .service(verify_remote_set);
 }
 
 fn target_example() -> serde_json::Value {
@@ -313,4 +314,61 @@ pub async fn list_remote_sets(
             e.to_string(),
         )),
     }
+}
+
+/// The body of `POST /replication-targets/{name}/sets/{id}/verify`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteVerifyRequest {
+    /// Download and hash every blob; default false: every blob exists with its size.
+    #[serde(default)]
+    pub deep: bool,
+}
+
+/// Verify a set on a target's bucket
+///
+/// Starts checking set `{id}` on target `{name}`'s bucket (operator), a job of kind `verify`:
+/// answers at once, 202 with the record and its `Location` (`/replications/{id}`); poll it
+/// until `status` is not `running`. Quick (`deep: false`): every blob the set's manifest
+/// references exists with the right size (one listing). Deep: every blob is also downloaded
+/// and hashed. The record ends `succeeded` when everything is sound, else `failed` with
+/// `problems` naming each missing or damaged blob and a file of the set that uses it. Changes
+/// nothing, locally or on the bucket; takes no job lock. A set that is not on the bucket ends
+/// `failed` saying so.
+#[utoipa::path(
+    tag = "replication",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "Target name", example = "offsite"),
+        ("id" = JobId, Path, description = "Backup ID", example = "20261126T020000Z"),
+    ),
+    request_body(content = RemoteVerifyRequest, example = json!({"deep": true})),
+    responses(
+        (status = 202, description = "Started; the record", body = ReplicationRecord,
+            headers(("Location" = String, description = "The verification's URL")),
+            example = json!(replication_example("running"))),
+        OperatorAuthProblems, BodyProblems, RemoteVerifyProblems,
+    )
+)]
+#[post("/replication-targets/{name}/sets/{id}/verify")]
+pub async fn verify_remote_set(
+    _: Operator,
+    replications: web::Data<Replications>,
+    path: web::Path<(String, String)>,
+    body: ValidJson<RemoteVerifyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    check_id(&id, "id")?;
+    let deep = body.0.deep;
+    let me = replications.into_inner();
+    let record = web::block(move || me.start_verify(&name, &id, deep))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(start_error)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/replications/{}", record.id),
+        ))
+        .json(record))
 }

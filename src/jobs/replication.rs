@@ -81,6 +81,12 @@ pub enum ReplicationTrigger {
 pub struct ReplicationRecord {
     #[schema(example = "C20261126T020500Z")]
     pub id: String,
+    /// `copy` (the set uploaded) or `verify` (the set on the bucket checked).
+    #[serde(default)]
+    pub kind: ReplicationKind,
+    /// A `verify` that downloads and hashes every blob (else: existence and size).
+    #[serde(default)]
+    pub deep: bool,
     /// The replication target.
     #[schema(example = "offsite")]
     pub target: String,
@@ -108,6 +114,25 @@ pub struct ReplicationRecord {
     pub manifest_key: Option<String>,
     /// Why it failed, naming the target.
     pub error: Option<String>,
+    /// A `verify`: what is missing or wrong on the bucket, each naming the blob and a file of
+    /// the set (the first 100), and how many problems there were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    #[serde(default)]
+    pub problem_count: u64,
+}
+
+/// What a replication job does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicationKind {
+    /// Uploads the set (`POST /replication-targets/{name}/replicate`). `blobs_present`: the
+    /// blobs the bucket had already.
+    #[default]
+    Copy,
+    /// Checks the set on the bucket (`POST /replication-targets/{name}/sets/{id}/verify`).
+    /// `blobs_present`: the blobs found sound; `succeeded` when every one is.
+    Verify,
 }
 
 impl Record for ReplicationRecord {
@@ -303,7 +328,10 @@ impl Replications {
             .into_iter()
             .map(|t| {
                 let mut s = TargetStats::default();
-                for r in records.oldest_first().filter(|r| r.target == t.name) {
+                for r in records
+                    .oldest_first()
+                    .filter(|r| r.target == t.name && r.kind == ReplicationKind::Copy)
+                {
                     s.bytes_uploaded += r.bytes_uploaded;
                     s.blobs_skipped += r.blobs_present;
                     match r.status {
@@ -382,6 +410,10 @@ impl Replications {
         }
         let record = ReplicationRecord {
             id: id.clone(),
+            kind: ReplicationKind::Copy,
+            deep: false,
+            problems: Vec::new(),
+            problem_count: 0,
             target: target.name.clone(),
             backup_id: set.id.clone(),
             trigger,
@@ -399,6 +431,56 @@ impl Replications {
             manifest_key: None,
             error: None,
         };
+        self.go(record, target, Task::Copy(folders), Some(guard))
+    }
+
+    /// Starts verifying set `backup_id` on target `name`'s bucket (`deep`: every blob
+    /// downloaded and hashed) as a job. Takes no lock: it only reads the bucket. Returns the
+    /// running record (on disk). Blocking.
+    pub fn start_verify(
+        &self,
+        name: &str,
+        backup_id: &str,
+        deep: bool,
+    ) -> Result<ReplicationRecord, ReplicationStartError> {
+        let target = self
+            .target(name)
+            .ok_or_else(|| ReplicationStartError::TargetNotFound(name.to_string()))?;
+        let id = lock(&self.inner.ids).issue(Utc::now());
+        let record = ReplicationRecord {
+            id: id.clone(),
+            kind: ReplicationKind::Verify,
+            deep,
+            problems: Vec::new(),
+            problem_count: 0,
+            target: target.name.clone(),
+            backup_id: backup_id.to_string(),
+            trigger: ReplicationTrigger::Manual,
+            status: ReplicationStatus::Running,
+            started_at: now(),
+            finished_at: None,
+            blobs_total: 0,
+            bytes_total: 0,
+            blobs_uploaded: 0,
+            bytes_uploaded: 0,
+            blobs_present: 0,
+            bytes_present: 0,
+            retries: 0,
+            already_replicated: false,
+            manifest_key: None,
+            error: None,
+        };
+        self.go(record, target, Task::Verify { deep }, None)
+    }
+
+    /// Records `record` (running), makes it live and runs its job.
+    fn go(
+        &self,
+        record: ReplicationRecord,
+        target: ReplicationTarget,
+        task: Task,
+        guard: Option<super::ExclusiveGuard>,
+    ) -> Result<ReplicationRecord, ReplicationStartError> {
         self.inner
             .dir
             .save(&record)
@@ -407,22 +489,22 @@ impl Replications {
         let cancel = CancelToken::new();
         let (tx, _) = watch::channel(record.clone());
         lock(&self.inner.live).insert(
-            id.clone(),
+            record.id.clone(),
             Live {
                 cancel: cancel.clone(),
                 tx,
             },
         );
-        tracing::info!(replication = %id, target = %target.name, set = %set.id, "replication started");
+        tracing::info!(replication = %record.id, kind = ?record.kind, target = %target.name, set = %record.backup_id, "replication started");
         let job = ReplicationJob {
             inner: self.inner.clone(),
             target,
-            folders,
+            task,
             cancel,
             progress: Arc::new(Progress::default()),
             record: Mutex::new(record.clone()),
         };
-        self.inner.engine.runner().spawn(Arc::new(job), Some(guard));
+        self.inner.engine.runner().spawn(Arc::new(job), guard);
         Ok(record)
     }
 
@@ -652,10 +734,16 @@ pub enum RemoteSetsError {
 }
 
 /// One replication as a job of the runner.
+/// What a job does.
+enum Task {
+    Copy(Vec<SourceFolder>),
+    Verify { deep: bool },
+}
+
 struct ReplicationJob {
     inner: Arc<Inner>,
     target: ReplicationTarget,
-    folders: Vec<SourceFolder>,
+    task: Task,
     cancel: CancelToken,
     progress: Arc<Progress>,
     record: Mutex<ReplicationRecord>,
@@ -687,16 +775,26 @@ impl ReplicationJob {
     }
 }
 
-impl super::runner::Job for ReplicationJob {
-    fn id(&self) -> String {
-        self.record().id.clone()
+impl ReplicationJob {
+    /// Runs `work` on the runtime, publishing the counters four times a second meanwhile.
+    fn drive<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, ReplicateError>>,
+    ) -> Result<T, ReplicateError> {
+        let runner = self.inner.engine.runner().clone();
+        runner.block_on(async {
+            tokio::pin!(work);
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    r = &mut work => return r,
+                    _ = tick.tick() => self.publish(),
+                }
+            }
+        })
     }
 
-    fn name(&self) -> String {
-        format!("replication {}", self.record().id)
-    }
-
-    fn run(&self) {
+    fn copy(&self, folders: &[SourceFolder]) -> Result<(), ReplicateError> {
         let backup_id = self.record().backup_id.clone();
         let report = std::fs::read_to_string(crate::engine::report::report_path(
             self.inner.engine.state_dir(),
@@ -710,44 +808,88 @@ impl super::runner::Job for ReplicationJob {
             concurrency: self.target.concurrency,
             max_bytes_per_second: self.target.max_bytes_per_second,
         };
-        let runner = self.inner.engine.runner().clone();
-        let result = runner.block_on(async {
+        let outcome = self.drive(async {
             let bucket = Bucket::open(&self.target)?;
             let set = upload::SetToCopy {
                 backup_id: &backup_id,
-                folders: &self.folders,
+                folders,
                 report,
             };
-            let work = upload::replicate_set(
+            upload::replicate_set(
                 &bucket,
                 set,
                 &self.inner.scratch,
                 opts,
                 &self.progress,
                 &self.cancel,
-            );
-            tokio::pin!(work);
-            let mut tick = tokio::time::interval(Duration::from_millis(250));
-            loop {
-                tokio::select! {
-                    r = &mut work => return r,
-                    _ = tick.tick() => self.publish(),
-                }
-            }
-        });
+            )
+            .await
+        })?;
+        let mut r = self.record();
+        r.status = ReplicationStatus::Succeeded;
+        r.already_replicated = outcome.already_replicated;
+        r.manifest_key = Some(outcome.manifest_key);
+        Ok(())
+    }
+
+    fn verify(&self, deep: bool) -> Result<(), ReplicateError> {
+        let backup_id = self.record().backup_id.clone();
+        let found = self.drive(async {
+            let bucket = Bucket::open(&self.target)?;
+            crate::replicate::verify::verify_set(
+                &bucket,
+                &backup_id,
+                deep,
+                &self.progress,
+                &self.cancel,
+            )
+            .await
+        })?;
+        let mut r = self.record();
+        r.status = if found.problem_count == 0 {
+            ReplicationStatus::Succeeded
+        } else {
+            ReplicationStatus::Failed
+        };
+        r.manifest_key = Some(crate::replicate::manifest_key(&backup_id));
+        if found.problem_count > 0 {
+            r.error = Some(format!(
+                "replication target {}: set {backup_id} has {} problem(s) on the bucket",
+                self.target.name, found.problem_count
+            ));
+        }
+        r.problems = found.problems;
+        r.problem_count = found.problem_count;
+        Ok(())
+    }
+}
+
+impl super::runner::Job for ReplicationJob {
+    fn id(&self) -> String {
+        self.record().id.clone()
+    }
+
+    fn name(&self) -> String {
+        format!("replication {}", self.record().id)
+    }
+
+    fn run(&self) {
+        let result = match &self.task {
+            Task::Copy(folders) => self.copy(folders),
+            Task::Verify { deep } => self.verify(*deep),
+        };
         self.publish();
         let mut r = self.record();
         match result {
-            Ok(outcome) => {
-                r.status = ReplicationStatus::Succeeded;
-                r.already_replicated = outcome.already_replicated;
-                r.manifest_key = Some(outcome.manifest_key);
-            }
+            Ok(()) => {}
             Err(ReplicateError::Cancelled) => {
                 r.status = ReplicationStatus::Cancelled;
-                r.error = Some(
-                    "cancelled; blobs already uploaded are kept, no manifest was written".into(),
-                );
+                r.error = Some(match r.kind {
+                    ReplicationKind::Copy => {
+                        "cancelled; blobs already uploaded are kept, no manifest was written".into()
+                    }
+                    ReplicationKind::Verify => "cancelled".into(),
+                });
             }
             Err(e) => {
                 r.status = ReplicationStatus::Failed;

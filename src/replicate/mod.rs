@@ -21,6 +21,7 @@ pub mod bucket;
 pub mod download;
 pub mod manifest;
 pub mod upload;
+pub mod verify;
 
 pub use bucket::Bucket;
 pub use manifest::{Entry, EntryKind, Manifest, ManifestComponent};
