@@ -181,7 +181,7 @@ fn targets_are_read_by_any_role_changed_by_admins_and_keys_never_show() {
         "comments kept"
     );
     // Bad input: 422 naming each field, nothing written.
-    let bad = json!({"endpoint": "ftp://x", "bucket": "B", "access_key_file": "keys/none", "concurrency": 0, "keep": 3});
+    let bad = json!({"endpoint": "ftp://x", "bucket": "B", "access_key_file": "keys/none", "concurrency": 0, "keep": 0});
     let p = assert_problem(
         server.put(
             "/api/v1/replication-targets/offsite",
@@ -874,4 +874,69 @@ fn a_fresh_master_restores_exact_trees_from_the_bucket_alone() {
     }
     let hard = std::fs::metadata(data.join("hard.bin")).unwrap();
     assert_eq!(hard.len(), 3000);
+}
+
+#[test]
+fn retention_keeps_exactly_keep_sets_and_removes_the_blobs_no_set_uses() {
+    let s3 = S3Server::shared();
+    s3.create_bucket("keep-bucket", false);
+    let s = Setup::with_extra(
+        3,
+        &format!(
+            "{}{BIG}",
+            target_toml(
+                &s3,
+                "offsite",
+                "keep-bucket",
+                "keep = 2\nunreferenced_grace_seconds = 0"
+            )
+        ),
+    );
+    big_component(&s, 10, 2000);
+    // Something else in the bucket under the prefix: never touched.
+    s3.python("s3.put_object(Bucket='keep-bucket', Key='site-a/blobs/notes.txt', Body=b'mine')");
+    let server = start_with(&s, &env("offsite"));
+    let data = s.path().join("homes/big/data");
+    let mut ids = Vec::new();
+    let mut records = Vec::new();
+    for round in 0..3u64 {
+        if round > 0 {
+            std::fs::write(
+                data.join(format!("f000{round}.bin")),
+                noise(500 + round, 2000),
+            )
+            .unwrap();
+        }
+        let b = run_backup(&server);
+        assert_eq!(b["status"], "succeeded");
+        ids.push(b["id"].as_str().unwrap().to_string());
+        let r = replicate(&server, "offsite", &json!({}));
+        assert_eq!(r["status"], "succeeded", "{r}");
+        records.push(r);
+    }
+    assert_eq!(
+        records[2]["sets_removed"],
+        json!([ids[0]]),
+        "{}",
+        records[2]
+    );
+    assert!(records[2]["blobs_removed"].as_u64().unwrap() >= 1);
+    let sets = server.get_json("/api/v1/replication-targets/offsite/sets", VIEWER);
+    let on_bucket: Vec<&str> = sets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["backup_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(on_bucket, [ids[2].as_str(), ids[1].as_str()]);
+    // Exactly the blobs the two remaining sets use are left, and the foreign key.
+    let mut used: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for id in &ids[1..] {
+        used.extend(manifest_files(&manifest(&s3, "keep-bucket", id)).into_values());
+    }
+    let left: std::collections::BTreeSet<String> = blobs(&s3, "keep-bucket").into_keys().collect();
+    assert_eq!(left, used);
+    assert!(s3
+        .objects("keep-bucket")
+        .contains_key("site-a/blobs/notes.txt"));
 }

@@ -23,7 +23,7 @@ pub const MAX_CONCURRENCY: usize = 64;
 /// Default of `region` (S3-compatible stores mostly ignore it, but it is part of the signature).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "name",
     "endpoint",
     "bucket",
@@ -39,6 +39,7 @@ const KEYS: [&str; 15] = [
     "concurrency",
     "max_bytes_per_second",
     "timeout_seconds",
+    "unreferenced_grace_seconds",
 ];
 
 /// One `[[replication_targets]]` entry: its name and settings.
@@ -90,9 +91,19 @@ pub struct ReplicationTargetSettings {
     /// Client-side encryption with an `age` passphrase: not available in this version (refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt_passphrase_file: Option<String>,
-    /// Sets kept remotely: not available in this version (refused; every set is kept).
+    /// Sets kept on the bucket, 1 to 10000, independent of the local history: after each
+    /// replication the older manifests are removed, then the blobs no remaining set uses.
+    /// The newest set that verified (replicated or checked by this server) is never removed.
+    /// Absent: every set is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 14, minimum = 1, maximum = 10000)]
     pub keep: Option<i64>,
+    /// With `keep`: a blob no set uses is removed only once it is this old (default 86400, a
+    /// day; 0 to 2592000), so a replication of another server to the same bucket never loses
+    /// a blob it uploaded and has not referenced yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 86400, minimum = 0, maximum = 2592000)]
+    pub unreferenced_grace_seconds: Option<i64>,
     /// `after_backup` (each successful backup is replicated when it ends) or `manual` (only
     /// `POST /replication-targets/{name}/replicate`); default `manual`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +148,9 @@ pub struct ReplicationTarget {
     /// 0: unlimited.
     pub max_bytes_per_second: u64,
     pub timeout: std::time::Duration,
+    /// Sets kept on the bucket; `None`: all.
+    pub keep: Option<usize>,
+    pub unreferenced_grace: std::time::Duration,
 }
 
 impl std::fmt::Debug for ReplicationTarget {
@@ -320,14 +334,26 @@ impl ReplicationTargetSettings {
                 );
             }
         }
-        if self.keep.is_some() {
-            add(
-                "keep",
-                "remote retention is not available in this version (every replicated set is \
-                 kept); remove the key"
-                    .into(),
-            );
-        }
+        let keep = self.keep.map(|k| match usize::try_from(k) {
+            Ok(k) if (1..=10_000).contains(&k) => k,
+            _ => {
+                add("keep", "must be between 1 and 10000".into());
+                1
+            }
+        });
+        let grace = match self.unreferenced_grace_seconds {
+            None => 86_400,
+            Some(g) => match u64::try_from(g) {
+                Ok(g) if g <= 2_592_000 => g,
+                _ => {
+                    add(
+                        "unreferenced_grace_seconds",
+                        "must be between 0 and 2592000 (30 days)".into(),
+                    );
+                    86_400
+                }
+            },
+        };
         let mode = match self.mode.as_deref() {
             None | Some("manual") => ReplicationMode::Manual,
             Some("after_backup") => ReplicationMode::AfterBackup,
@@ -388,6 +414,8 @@ impl ReplicationTargetSettings {
             concurrency,
             max_bytes_per_second,
             timeout: std::time::Duration::from_secs(timeout),
+            keep,
+            unreferenced_grace: std::time::Duration::from_secs(grace),
         })
     }
 }
@@ -468,6 +496,7 @@ pub(super) fn read(r: &mut Reader<'_>, root: &Table) -> Vec<NamedReplicationTarg
             concurrency: r.integer(t, &p, "concurrency"),
             max_bytes_per_second: r.integer(t, &p, "max_bytes_per_second"),
             timeout_seconds: r.integer(t, &p, "timeout_seconds"),
+            unreferenced_grace_seconds: r.integer(t, &p, "unreferenced_grace_seconds"),
         };
         out.push(NamedReplicationTarget { name, settings });
     }
@@ -541,6 +570,7 @@ fn fill(table: &mut Table, t: &NamedReplicationTarget) {
         ("concurrency", s.concurrency),
         ("max_bytes_per_second", s.max_bytes_per_second),
         ("timeout_seconds", s.timeout_seconds),
+        ("unreferenced_grace_seconds", s.unreferenced_grace_seconds),
     ] {
         match value {
             Some(v) => set_value(table, key, v),
@@ -579,7 +609,7 @@ mod tests {
             mode: Some("often".into()),
             concurrency: Some(0),
             max_bytes_per_second: Some(-1),
-            keep: Some(3),
+            keep: Some(0),
             ..Default::default()
         };
         let errors = bad.check("S3", Path::new("/"), "p.").unwrap_err();

@@ -120,6 +120,15 @@ pub struct ReplicationRecord {
     pub problems: Vec<String>,
     #[serde(default)]
     pub problem_count: u64,
+    /// A `copy` to a target with `keep`: the sets the retention pass removed from the bucket,
+    /// and the blobs no remaining set used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets_removed: Vec<String>,
+    #[serde(default)]
+    pub blobs_removed: u64,
+    /// Why the retention pass after a successful copy failed (the copy itself is complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_error: Option<String>,
 }
 
 /// What a replication job does.
@@ -414,6 +423,9 @@ impl Replications {
             deep: false,
             problems: Vec::new(),
             problem_count: 0,
+            sets_removed: Vec::new(),
+            blobs_removed: 0,
+            retention_error: None,
             target: target.name.clone(),
             backup_id: set.id.clone(),
             trigger,
@@ -453,6 +465,9 @@ impl Replications {
             deep,
             problems: Vec::new(),
             problem_count: 0,
+            sets_removed: Vec::new(),
+            blobs_removed: 0,
+            retention_error: None,
             target: target.name.clone(),
             backup_id: backup_id.to_string(),
             trigger: ReplicationTrigger::Manual,
@@ -825,11 +840,51 @@ impl ReplicationJob {
             )
             .await
         })?;
-        let mut r = self.record();
-        r.status = ReplicationStatus::Succeeded;
-        r.already_replicated = outcome.already_replicated;
-        r.manifest_key = Some(outcome.manifest_key);
+        {
+            let mut r = self.record();
+            r.already_replicated = outcome.already_replicated;
+            r.manifest_key = Some(outcome.manifest_key);
+        }
+        if let Some(keep) = self.target.keep {
+            self.retention(keep, &backup_id);
+        }
+        self.record().status = ReplicationStatus::Succeeded;
         Ok(())
+    }
+
+    /// The retention pass after a copy: the set just confirmed on the bucket is protected
+    /// (it is the newest that verified, or a newer one verified by a check).
+    fn retention(&self, keep: usize, copied: &str) {
+        let protect = {
+            let records = lock(&self.inner.records);
+            records
+                .newest_first()
+                .filter(|r| {
+                    r.target == self.target.name && r.status == ReplicationStatus::Succeeded
+                })
+                .map(|r| r.backup_id.clone())
+                .chain(std::iter::once(copied.to_string()))
+                .max()
+        };
+        let grace = self.target.unreferenced_grace;
+        let pruned = self.drive(async {
+            let bucket = Bucket::open(&self.target)?;
+            crate::replicate::retention::prune(&bucket, keep, protect.as_deref(), grace).await
+        });
+        let mut r = self.record();
+        match pruned {
+            Ok(p) => {
+                if !p.sets_removed.is_empty() || p.blobs_removed > 0 {
+                    tracing::info!(replication = %r.id, target = %self.target.name, sets = ?p.sets_removed, blobs = p.blobs_removed, bytes = p.bytes_removed, "remote retention removed old sets");
+                }
+                r.sets_removed = p.sets_removed;
+                r.blobs_removed = p.blobs_removed;
+            }
+            Err(e) => {
+                tracing::error!(replication = %r.id, target = %self.target.name, error = %e, "remote retention failed");
+                r.retention_error = Some(e.to_string());
+            }
+        }
     }
 
     fn verify(&self, deep: bool) -> Result<(), ReplicateError> {

@@ -148,6 +148,33 @@ impl Bucket {
         Ok(out)
     }
 
+    /// Every object under `dir` (relative to the prefix): relative key -> (size, last
+    /// modified).
+    pub async fn list_dated(
+        &self,
+        dir: &str,
+    ) -> Result<HashMap<String, (u64, chrono::DateTime<chrono::Utc>)>, ReplicateError> {
+        let mut out = HashMap::new();
+        let mut stream = self.store.list(Some(&self.key(dir)));
+        while let Some(meta) = stream.next().await {
+            let meta =
+                meta.map_err(|e| self.fail(&format!("listing {dir}/ of {:?}", self.bucket), e))?;
+            out.insert(
+                self.rel(meta.location.as_ref()).to_string(),
+                (meta.size, meta.last_modified),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Deletes `rel` (the caller proved the product wrote it).
+    pub async fn delete(&self, rel: &str) -> Result<(), ReplicateError> {
+        self.store
+            .delete(&self.key(rel))
+            .await
+            .map_err(|e| self.fail(&format!("deleting {rel}"), e))
+    }
+
     /// The size of `rel`, or `None` when there is no such object.
     pub async fn head(&self, rel: &str) -> Result<Option<u64>, ReplicateError> {
         match self.store.head(&self.key(rel)).await {

@@ -20,6 +20,7 @@
 pub mod bucket;
 pub mod download;
 pub mod manifest;
+pub mod retention;
 pub mod upload;
 pub mod verify;
 
