@@ -109,6 +109,11 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
             "/api/v1/replication-targets/offsite/sets",
             "viewer",
         ),
+        (
+            Method::POST,
+            "/api/v1/replication-targets/offsite/sets/20261126T020000Z/verify",
+            "operator",
+        ),
         (Method::GET, "/api/v1/replications", "viewer"),
         (
             Method::GET,

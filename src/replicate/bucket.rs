@@ -107,7 +107,20 @@ impl Bucket {
     }
 
     fn fail(&self, what: &str, e: object_store::Error) -> ReplicateError {
+        let text = e.to_string();
+        let refused = [
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+            "403 Forbidden",
+        ]
+        .iter()
+        .any(|m| text.contains(m));
         let message = match &e {
+            _ if refused => format!(
+                "{what}: the store refused the credentials ({})",
+                scrub(&text)
+            ),
             object_store::Error::NotFound { .. } if what.starts_with("listing") => format!(
                 "{what}: not found: does the bucket {:?} exist? ({})",
                 self.bucket,

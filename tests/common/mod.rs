@@ -940,6 +940,31 @@ impl S3Server {
     }
 
     fn start() -> S3Server {
+        Self::start_env(&[])
+    }
+
+    /// A server of its own that checks access keys (moto's IAM mode: only the first requests,
+    /// which make a user, its key, a policy and `bucket`, go unchecked). Returns the server and
+    /// the user's (access key, secret key).
+    pub fn with_auth(bucket: &str) -> (S3Server, String, String) {
+        let s = Self::start_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+        let out = s.python(&format!(
+            "iam = boto3.client('iam', endpoint_url='{}', aws_access_key_id='x', aws_secret_access_key='y', region_name='us-east-1')\n\
+             iam.create_user(UserName='bm')\n\
+             k = iam.create_access_key(UserName='bm')['AccessKey']\n\
+             iam.put_user_policy(UserName='bm', PolicyName='all', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}}]}}))\n\
+             s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id=k['AccessKeyId'], aws_secret_access_key=k['SecretAccessKey'], region_name='us-east-1')\n\
+             s3.create_bucket(Bucket='{bucket}')\n\
+             print(k['AccessKeyId'], k['SecretAccessKey'])",
+            s.endpoint, s.endpoint
+        ));
+        let mut parts = out.split_whitespace();
+        let access = parts.next().unwrap().to_string();
+        let secret = parts.next().unwrap().to_string();
+        (s, access, secret)
+    }
+
+    fn start_env(env: &[(&str, &str)]) -> S3Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -954,6 +979,7 @@ impl S3Server {
                 "-p",
                 &port.to_string(),
             ])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
