@@ -51,6 +51,15 @@ pub struct ReplicationListParams {
     pub status: Option<ReplicationStatus>,
 }
 
+/// A stream as the events route sends it: the record running, then at its end.
+fn events_example() -> String {
+    format!(
+        "event: progress\ndata: {}\n\nevent: end\ndata: {}\n\n",
+        replication_example("running"),
+        replication_example("succeeded")
+    )
+}
+
 fn not_found(id: &str) -> ApiError {
     ApiError::coded(Code::ReplicationNotFound, format!("no replication {id}"))
 }
@@ -151,7 +160,8 @@ pub async fn cancel_replication(
     params(("id" = JobId, Path, description = "Replication ID", example = "C20261126T020500Z")),
     responses(
         (status = 200, description = "`event: progress` ... `event: end`; each `data` is a ReplicationRecord as JSON",
-            body = String, content_type = "text/event-stream"),
+            body = String, content_type = "text/event-stream",
+            example = json!(events_example())),
         TokenProblems, ReplicationIdProblems, TooManySubscribersProblem,
     )
 )]

@@ -58,8 +58,15 @@ impl Bucket {
             .with_allow_http(true)
             .with_timeout(t.timeout)
             .with_connect_timeout(Duration::from_secs(10));
+        let endpoint = if t.path_style {
+            t.endpoint.clone()
+        } else {
+            virtual_hosted(&t.endpoint, &t.bucket).map_err(|e| {
+                ReplicateError::Settings(format!("replication target {}: {e}", t.name))
+            })?
+        };
         let store = AmazonS3Builder::new()
-            .with_endpoint(&t.endpoint)
+            .with_endpoint(&endpoint)
             .with_bucket_name(&t.bucket)
             .with_region(&t.region)
             .with_access_key_id(creds.access_key)
@@ -272,6 +279,19 @@ impl Bucket {
     }
 }
 
+/// The endpoint of virtual-hosted-style requests: the bucket in front of the endpoint's host
+/// (`https://s3.example.com` -> `https://<bucket>.s3.example.com`), as the client wants it.
+fn virtual_hosted(endpoint: &str, bucket: &str) -> Result<String, String> {
+    let mut url = reqwest::Url::parse(endpoint).map_err(|e| format!("endpoint: {e}"))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| "endpoint has no host".to_string())?
+        .to_string();
+    url.set_host(Some(&format!("{bucket}.{host}")))
+        .map_err(|e| format!("endpoint with the bucket: {e}"))?;
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 /// An error text of the client without anything that could be a credential: the client's
 /// messages name requests, keys and statuses, never the secret; a signature or an access key ID
 /// in an echoed request is cut all the same.
@@ -294,6 +314,18 @@ fn scrub(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn virtual_hosted_requests_put_the_bucket_before_the_host() {
+        assert_eq!(
+            virtual_hosted("https://s3.eu-central-1.amazonaws.com", "offsite").unwrap(),
+            "https://offsite.s3.eu-central-1.amazonaws.com"
+        );
+        assert_eq!(
+            virtual_hosted("http://minio.internal:9000/", "b-1").unwrap(),
+            "http://b-1.minio.internal:9000"
+        );
+    }
 
     #[test]
     fn signatures_are_cut_from_error_texts() {
