@@ -980,3 +980,89 @@ fn wrong_credentials_fail_naming_the_target_and_are_never_shown() {
     // listing with an encoded `/` in its query differently from AWS, so it refuses them too.)
     assert!(!access.is_empty() && !secret.is_empty());
 }
+
+#[test]
+fn a_cancelled_replication_writes_no_manifest_and_unused_blobs_wait_out_their_grace() {
+    let s3 = S3Server::shared();
+    s3.create_bucket("cancel-bucket", false);
+    let s = Setup::with_extra(
+        1,
+        &format!(
+            "{}{BIG}",
+            target_toml(
+                &s3,
+                "offsite",
+                "cancel-bucket",
+                "max_bytes_per_second = 200000\nkeep = 1"
+            )
+        ),
+    );
+    big_component(&s, 60, 50_000);
+    let server = start_with(&s, &env("offsite"));
+    let b = run_backup(&server);
+    let id = b["id"].as_str().unwrap().to_string();
+    let rid = start_replication(&server, "offsite", &json!({}));
+    // Progress is streamed while it runs.
+    let r = server.get(&format!("/api/v1/replications/{rid}/events"), VIEWER);
+    assert_eq!(r.status(), 200);
+    poll("some blobs uploaded", Duration::from_secs(60), || {
+        let r = server.get_json(&format!("/api/v1/replications/{rid}"), VIEWER);
+        (r["blobs_uploaded"].as_u64().unwrap() >= 2).then_some(())
+    });
+    // A backup waits for the replication (it would rotate the slots it reads).
+    let busy = assert_problem(server.post("/api/v1/backups", OPERATOR, &json!({})), 409);
+    assert_eq!(busy["running_id"], rid.as_str(), "{busy}");
+    let c = server.post(
+        &format!("/api/v1/replications/{rid}/cancel"),
+        OPERATOR,
+        &json!({}),
+    );
+    assert_eq!(c.status(), 202);
+    let rec = wait_replication(&server, &rid);
+    assert_eq!(rec["status"], "cancelled", "{rec}");
+    let text = r.text().unwrap();
+    let events = sse(&text);
+    assert_eq!(events.first().unwrap().1, "progress");
+    assert_eq!(events.last().unwrap().1, "end");
+    assert_eq!(events.last().unwrap().2["status"], "cancelled");
+    assert_problem(
+        server.post(
+            &format!("/api/v1/replications/{rid}/cancel"),
+            OPERATOR,
+            &json!({}),
+        ),
+        409,
+    );
+    assert!(!s3
+        .objects("cancel-bucket")
+        .contains_key(&format!("site-a/sets/{id}.json")));
+    let partial = blobs(&s3, "cancel-bucket");
+    assert!(!partial.is_empty());
+    // Unlimited now; a second set with new content makes the first one go (keep = 1), but its
+    // blobs no set uses are younger than the grace period (a day by default): kept.
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("max_bytes_per_second = 200000", "max_bytes_per_second = 0");
+    std::fs::write(&s.config, text).unwrap();
+    drop(server);
+    let server = start_with(&s, &env("offsite"));
+    let r1 = replicate(&server, "offsite", &json!({}));
+    assert_eq!(r1["status"], "succeeded", "{r1}");
+    let data = s.path().join("homes/big/data");
+    std::fs::write(data.join("f0007.bin"), noise(7_007, 50_000)).unwrap();
+    let b2 = run_backup(&server);
+    assert_eq!(b2["status"], "succeeded");
+    let r2 = replicate(&server, "offsite", &json!({}));
+    assert_eq!(r2["status"], "succeeded", "{r2}");
+    assert_eq!(r2["sets_removed"], json!([id]));
+    assert_eq!(r2["blobs_removed"], 0);
+    let old_sha = manifest_files(&manifest(&s3, "cancel-bucket", b2["id"].as_str().unwrap()));
+    let left = blobs(&s3, "cancel-bucket");
+    assert!(
+        left.len()
+            > old_sha
+                .values()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+    );
+}
