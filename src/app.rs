@@ -38,6 +38,8 @@ pub struct AppParts {
     pub notifier: web::Data<Notifier>,
     /// Restore drills.
     pub drills: web::Data<crate::jobs::drill::Drills>,
+    /// Off-site copies: replication targets' jobs and records.
+    pub replications: web::Data<crate::jobs::replication::Replications>,
 }
 
 /// What the drills need of each component: its drill root and probe command.
@@ -249,6 +251,12 @@ impl AppParts {
             drill_targets(&config),
         )
         .map_err(|e| ServeError::Other(format!("opening the drills: {e}")))?;
+        let replications = crate::jobs::replication::Replications::open(
+            engine.clone(),
+            sets.clone(),
+            config.replication_targets(),
+        )
+        .map_err(|e| ServeError::Other(format!("opening the replications: {e}")))?;
         let hooks = HookManager::open(state_dir.clone(), hook_settings(&config))
             .map_err(|e| ServeError::Other(format!("opening the hook manager: {e}")))?;
         // Every layer emits its events into one sink; the notifier sends them on.
@@ -279,10 +287,16 @@ impl AppParts {
         let h = hooks.clone();
         let r = resolver.clone();
         let (ev, sc) = (events.clone(), scheduler_cell.clone());
+        let rp = replications.clone();
         engine.set_finish_listener(Arc::new(move |record: &BackupRecord| {
             // An agent that did not acknowledge an abort is met again soon.
             r.wake();
             let ok = record.status == BackupStatus::Succeeded;
+            // Targets with mode = "after_backup" get the new set (in the background, after
+            // this backup has released the job lock).
+            if ok {
+                rp.after_backup(&record.id);
+            }
             if let Some(e) = crate::jobs::events::backup_ended(record) {
                 ev.emit(e);
             }
@@ -344,7 +358,9 @@ impl AppParts {
         let n = notifier.clone();
         let rs = restorer.clone();
         let d = drills.clone();
+        let rp = replications.clone();
         state.on_change(Arc::new(move |cfg: &Config| {
+            rp.set_targets(cfg.replication_targets());
             e.set_components(cfg.component_specs());
             rs.set_lifecycles(cfg.lifecycles());
             d.set_targets(drill_targets(cfg));
@@ -374,6 +390,7 @@ impl AppParts {
             audit: web::Data::new(audit),
             notifier: web::Data::new(notifier),
             drills: web::Data::new(drills),
+            replications: web::Data::new(replications),
         })
     }
 

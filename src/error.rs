@@ -255,6 +255,11 @@ problem_codes! {
     WorkFolderMissing = "work_folder_missing", Conflict, "The hooks' `work_folder` does not exist.";
     AuditUnavailable = "audit_unavailable", Unavailable, "The request was carried out but its audit line could not be written (disk full, permissions); `detail` says what it answered. Fix the disk before going on.";
     NotificationTargetNotFound = "notification_target_not_found", NotFound, "No notification target with this name is configured.";
+    ReplicationTargetNotFound = "replication_target_not_found", NotFound, "No replication target with this name is configured.";
+    ReplicationNotFound = "replication_not_found", NotFound, "No replication with this ID.";
+    ReplicationNotRunning = "replication_not_running", Conflict, "The replication is not running (it has ended).";
+    SetNotReplicable = "set_not_replicable", Conflict, "The backup set cannot be replicated: not complete and successful, no successful set at all, or a component on an agent.";
+    ReplicationTargetFailed = "replication_target_failed", Conflict, "The replication target's store could not be reached, refused the credentials, or has no such bucket; `detail` names the target.";
 }
 
 impl ProblemKind {

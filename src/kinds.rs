@@ -12,15 +12,18 @@ pub enum JobKind {
     Restore,
     /// A restore drill: a restore into scratch folders, hashed and probed (`crate::drill`).
     Drill,
+    /// An off-site copy of a set to a replication target (`crate::jobs::replication`).
+    Replication,
 }
 
 impl JobKind {
-    /// `backup`, `restore` or `drill`.
+    /// `backup`, `restore`, `drill` or `replication`.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Backup => "backup",
             JobKind::Restore => "restore",
             JobKind::Drill => "drill",
+            JobKind::Replication => "replication",
         }
     }
 }
@@ -35,6 +38,6 @@ impl std::fmt::Display for JobKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunningJob {
     pub kind: JobKind,
-    /// Backup, restore or drill ID.
+    /// Backup, restore, drill or replication ID.
     pub id: String,
 }

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod kinds;
 pub mod metrics;
 pub mod notify;
+pub mod replicate;
 pub mod request_audit;
 pub mod request_log;
 pub mod resolver;
@@ -71,6 +72,7 @@ pub fn create_app(
         .app_data(parts.audit.clone())
         .app_data(parts.notifier.clone())
         .app_data(parts.drills.clone())
+        .app_data(parts.replications.clone())
         .app_data(tokens)
         .app_data(
             web::JsonConfig::default()

@@ -2,7 +2,7 @@
 //! component), last backup's duration and bytes, backups by result, running hook processes,
 //! whether the server is degraded and staging folders kept for an operator, transactions in
 //! doubt on the agents (as the resolver's last pass left them), files that changed while copied,
-//! build info.
+//! replication targets (last set, its age, bytes uploaded, blobs skipped), build info.
 //! Rendered from the job records on each scrape; knows nothing of HTTP.
 
 use std::collections::BTreeMap;
@@ -260,6 +260,61 @@ pub fn render_drills(last_passed: Option<&crate::drill::DrillRecord>) -> String 
         "backup_master_last_drill_rpo_seconds",
         "The age of the set the last passed restore drill proved, when it started (seconds from the set's start to the drill's start).",
         last_passed.and_then(|d| d.rpo_seconds),
+    );
+    out
+}
+
+/// The replication metrics, per target, from its records: the last set replicated (its
+/// replication's end as Unix time, and its age), bytes uploaded, blobs skipped as already on
+/// the bucket, failed or interrupted replications.
+pub fn replication_text(stats: &[(String, crate::jobs::replication::TargetStats)]) -> String {
+    let now = chrono::Utc::now();
+    let mut out = String::new();
+    let mut metric =
+        |name: &str,
+         kind: &str,
+         help: &str,
+         value: &dyn Fn(&crate::jobs::replication::TargetStats) -> Option<f64>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (target, s) in stats {
+                if let Some(v) = value(s) {
+                    let _ = writeln!(out, "{name}{{target=\"{}\"}} {v}", escape(target));
+                }
+            }
+        };
+    metric(
+        "backup_master_replication_last_success_timestamp_seconds",
+        "gauge",
+        "When the newest set replicated to the target was confirmed there (Unix time).",
+        &|s| s.last_success_at.map(|t| t.timestamp() as f64),
+    );
+    metric(
+        "backup_master_replication_last_set_age_seconds",
+        "gauge",
+        "Age of the newest set replicated to the target: seconds since its replication ended.",
+        &|s| {
+            s.last_success_at
+                .map(|t| (now - t).num_seconds().max(0) as f64)
+        },
+    );
+    metric(
+        "backup_master_replication_bytes_uploaded_total",
+        "counter",
+        "Bytes uploaded to the target by the replications this server recorded.",
+        &|s| Some(s.bytes_uploaded as f64),
+    );
+    metric(
+        "backup_master_replication_blobs_skipped_total",
+        "counter",
+        "Blobs not uploaded because the target had them already (unchanged or shared content).",
+        &|s| Some(s.blobs_skipped as f64),
+    );
+    metric(
+        "backup_master_replication_failures_total",
+        "counter",
+        "Replications to the target that failed or were interrupted.",
+        &|s| Some(s.failures as f64),
     );
     out
 }

@@ -231,6 +231,16 @@ pub struct TargetView {
     pub settings: config::TargetSettings,
 }
 
+/// A replication target as the API shows it: its name and settings. Credentials appear only
+/// as the paths of the files holding them (or not at all, when they come from the environment).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplicationTargetView {
+    #[schema(example = "offsite")]
+    pub name: String,
+    #[serde(flatten)]
+    pub settings: config::ReplicationTargetSettings,
+}
+
 /// A strong ETag over the JSON of `value`.
 pub fn etag_of<T: Serialize>(value: &T) -> String {
     let json = serde_json::to_vec(value).unwrap_or_default();
@@ -433,13 +443,7 @@ impl AppState {
         let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
         let cfg = self.config();
         let current = find_target(&cfg, name).map(|t| etag_of(&target_view(t)));
-        match (&current, if_match.map(str::trim)) {
-            (Some(etag), _) => check_if_match(if_match, etag)?,
-            (None, None) => check_if_match(None, "")?,
-            (None, Some("*")) => {}
-            // an ETag of a target that is gone
-            (None, Some(_)) => return Err(target_not_found(name)),
-        }
+        check_put_precondition(current.as_deref(), if_match, || target_not_found(name))?;
         settings
             .check(name, &cfg.base_dir, "")
             .map_err(ApiError::validation)?;
@@ -455,6 +459,79 @@ impl AppState {
         self.rewrite(&cfg, |text| config::edit_targets(text, &targets))?;
         let (view, etag) = self.target(name)?;
         Ok((view, etag, current.is_none()))
+    }
+
+    /// The replication targets, in config order.
+    pub fn replication_targets(&self) -> Vec<ReplicationTargetView> {
+        self.config()
+            .replication_targets
+            .iter()
+            .map(replication_view)
+            .collect()
+    }
+
+    pub fn replication_target(
+        &self,
+        name: &str,
+    ) -> Result<(ReplicationTargetView, String), ApiError> {
+        let cfg = self.config();
+        let t = find_replication(&cfg, name).ok_or_else(|| replication_not_found(name))?;
+        let v = replication_view(t);
+        let etag = etag_of(&v);
+        Ok((v, etag))
+    }
+
+    /// Creates or replaces replication target `name`, like [`AppState::put_target`]. True
+    /// when it was created.
+    pub fn put_replication_target(
+        &self,
+        name: &str,
+        if_match: Option<&str>,
+        settings: config::ReplicationTargetSettings,
+    ) -> Result<(ReplicationTargetView, String, bool), ApiError> {
+        let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
+        let cfg = self.config();
+        let current = find_replication(&cfg, name).map(|t| etag_of(&replication_view(t)));
+        check_put_precondition(current.as_deref(), if_match, || replication_not_found(name))?;
+        settings
+            .check(name, &cfg.base_dir, "")
+            .map_err(ApiError::validation)?;
+        let mut targets = cfg.replication_targets.clone();
+        let new = config::NamedReplicationTarget {
+            name: name.to_string(),
+            settings,
+        };
+        match targets.iter_mut().find(|t| t.name == name) {
+            Some(t) => *t = new,
+            None => targets.push(new),
+        }
+        self.rewrite(&cfg, |text| {
+            config::edit_replication_targets(text, &targets)
+        })?;
+        let (view, etag) = self.replication_target(name)?;
+        Ok((view, etag, current.is_none()))
+    }
+
+    /// Removes replication target `name` (`If-Match`: its ETag, or `*`). Nothing on its bucket
+    /// is touched.
+    pub fn delete_replication_target(
+        &self,
+        name: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let _guard = self.write_lock.lock().map_err(ApiError::internal)?;
+        let cfg = self.config();
+        let t = find_replication(&cfg, name).ok_or_else(|| replication_not_found(name))?;
+        check_if_match(if_match, &etag_of(&replication_view(t)))?;
+        let targets: Vec<config::NamedReplicationTarget> = cfg
+            .replication_targets
+            .iter()
+            .filter(|t| t.name != name)
+            .cloned()
+            .collect();
+        self.rewrite(&cfg, |text| {
+            config::edit_replication_targets(text, &targets)
+        })
     }
 
     /// Removes target `name` (`If-Match`: its ETag, or `*`).
@@ -528,6 +605,40 @@ fn target_not_found(name: &str) -> ApiError {
         crate::error::Code::NotificationTargetNotFound,
         format!("no notification target named {name:?} (PUT with If-Match: * creates one)"),
     )
+}
+
+fn find_replication<'c>(cfg: &'c Config, name: &str) -> Option<&'c config::NamedReplicationTarget> {
+    cfg.replication_targets.iter().find(|t| t.name == name)
+}
+
+fn replication_not_found(name: &str) -> ApiError {
+    ApiError::coded(
+        crate::error::Code::ReplicationTargetNotFound,
+        format!("no replication target named {name:?} (PUT with If-Match: * creates one)"),
+    )
+}
+
+fn replication_view(t: &config::NamedReplicationTarget) -> ReplicationTargetView {
+    ReplicationTargetView {
+        name: t.name.clone(),
+        settings: t.settings.clone(),
+    }
+}
+
+/// The precondition of a create-or-replace: an existing resource needs its ETag (or `*`), a
+/// missing one `*` (which creates it); an ETag for one that does not exist is `not_found`.
+fn check_put_precondition(
+    current: Option<&str>,
+    if_match: Option<&str>,
+    not_found: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    match (current, if_match.map(str::trim)) {
+        (Some(etag), _) => check_if_match(if_match, etag),
+        (None, None) => check_if_match(None, ""),
+        (None, Some("*")) => Ok(()),
+        // an ETag of a resource that is gone
+        (None, Some(_)) => Err(not_found()),
+    }
 }
 
 fn target_view(t: &config::NamedTarget) -> TargetView {

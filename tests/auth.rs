@@ -104,6 +104,45 @@ fn routes() -> Vec<(Method, &'static str, &'static str)> {
             "admin",
         ),
         (Method::GET, "/api/v1/notifications/deliveries", "admin"),
+        (Method::GET, "/api/v1/replication-targets", "viewer"),
+        (Method::GET, "/api/v1/replication-targets/offsite", "viewer"),
+        (Method::PUT, "/api/v1/replication-targets/offsite", "admin"),
+        (
+            Method::DELETE,
+            "/api/v1/replication-targets/offsite",
+            "admin",
+        ),
+        (
+            Method::POST,
+            "/api/v1/replication-targets/offsite/replicate",
+            "operator",
+        ),
+        (
+            Method::GET,
+            "/api/v1/replication-targets/offsite/sets",
+            "viewer",
+        ),
+        (
+            Method::POST,
+            "/api/v1/replication-targets/offsite/sets/20261126T020000Z/verify",
+            "operator",
+        ),
+        (Method::GET, "/api/v1/replications", "viewer"),
+        (
+            Method::GET,
+            "/api/v1/replications/C20261126T020500Z",
+            "viewer",
+        ),
+        (
+            Method::GET,
+            "/api/v1/replications/C20261126T020500Z/events",
+            "viewer",
+        ),
+        (
+            Method::POST,
+            "/api/v1/replications/C20261126T020500Z/cancel",
+            "operator",
+        ),
     ]
 }
 

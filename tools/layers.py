@@ -30,6 +30,8 @@ RULES = {
     # The audit log knows no HTTP and no job: the edge tells it what to record.
     "audit": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks",
                            "schedule", "state", "backup", "resolver", "metrics"},
+    # Off-site copies know the bucket, the config and the slots; no HTTP, no job runner.
+    "replicate": BELOW_HTTP | {"jobs", "restore", "sets", "agent", "hooks", "schedule", "state", "notify"},
     # notifications hear of events through toolkit::events only; nothing below the edge calls them
     "notify": BELOW_HTTP | {"jobs", "engine", "store", "restore", "sets", "agent", "hooks", "schedule", "state", "backup"},
 }

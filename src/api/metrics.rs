@@ -14,7 +14,8 @@ use crate::state::AppState;
 /// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
 /// component), the last backup's duration and bytes, backups by result, running hook
 /// processes, transactions in doubt on agents, notification deliveries given up (by target)
-/// and pending, build info. Changes nothing. Needs a viewer
+/// and pending, per replication target the last set replicated (time and age), bytes uploaded,
+/// blobs skipped and failures, build info. Changes nothing. Needs a viewer
 /// token, unless the config sets `metrics_public = true`: then it needs none, and the server's
 /// own document says so (`security: []`).
 #[utoipa::path(
@@ -35,6 +36,7 @@ pub async fn get_metrics(
     resolver: web::Data<crate::resolver::Resolver>,
     notifier: web::Data<crate::notify::Notifier>,
     drills: web::Data<crate::jobs::drill::Drills>,
+    replications: web::Data<crate::jobs::replication::Replications>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
@@ -49,6 +51,7 @@ pub async fn get_metrics(
     text.push_str(&crate::metrics::render_drills(
         drills.last_passed().as_ref(),
     ));
+    text.push_str(&crate::metrics::replication_text(&replications.stats()));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

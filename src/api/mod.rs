@@ -32,6 +32,8 @@ pub mod metrics;
 pub mod notification_targets;
 pub mod notifications;
 pub mod problems;
+pub mod replication_targets;
+pub mod replications;
 pub mod restores;
 pub mod schedule;
 pub mod settings;
@@ -95,6 +97,9 @@ pub use problems::*;
             by an admin."),
         (name = "notifications", description = "Notification targets (webhook, email, ping) with their matchers, \
             a test send per target, and the record of every delivery. Admin only."),
+        (name = "replication", description = "Off-site copies on S3-compatible object storage: the replication \
+            targets (viewer reads, admin changes), replication jobs (operator starts and cancels; records and \
+            server-sent events for any role), and the sets on a target's bucket."),
         (name = "health", description = "Liveness (no token) and Prometheus metrics."),
     )
 )]
@@ -133,7 +138,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(drills::routes)
             .configure(audit::routes)
             .configure(notification_targets::routes)
-            .configure(notifications::routes),
+            .configure(notifications::routes)
+            .configure(replication_targets::routes)
+            .configure(replications::routes),
     );
 }
 

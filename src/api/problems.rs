@@ -341,6 +341,63 @@ problem_responses! {
             field("smtp_port", "must be between 1 and 65535"),
         ],
     }
+    /// 404 of `/replication-targets/{name}` routes.
+    ReplicationTargetProblems {
+        "404" "No replication target with this name is configured (`replication_target_not_found`)" => [
+            coded(Code::ReplicationTargetNotFound, "no replication target named \"offsite\" (PUT with If-Match: * creates one)"),
+        ],
+    }
+    /// 422 of `PUT /replication-targets/{name}`.
+    ReplicationTargetInvalid {
+        "422" "A field is invalid: an endpoint that is not http(s), a bucket name S3 refuses, a key file that cannot be read or given alone, an unknown mode, `concurrency` out of 1..64, a setting this version does not offer; `errors` names each (`validation_failed`)" => [
+            fields(Code::ValidationFailed, &[
+                ("endpoint", "must be an http or https URL with a host"),
+                ("secret_key_file", "is required with access_key_file"),
+            ]),
+            field("concurrency", "must be between 1 and 64"),
+        ],
+    }
+    /// 404, 409 and 422 of `POST /replication-targets/{name}/replicate`.
+    ReplicateProblems {
+        "404" "No such replication target, or no such backup set on disk (`replication_target_not_found`, `set_not_found`)" => [
+            coded(Code::ReplicationTargetNotFound, "no replication target named \"offsite\""),
+            coded(Code::SetNotFound, "no backup set 20261126T020000Z on disk"),
+        ],
+        "409" "Another job runs (`job_running`, `running_id` names it), or the set cannot be replicated (`set_not_replicable`)" => [
+            ApiError::busy("backup", EX_ID),
+            coded(Code::SetNotReplicable, "backup set 20261126T020000Z is not complete and successful: only such sets are replicated"),
+        ],
+        "422" "`backup_id` is not a backup ID, or another field is given (`validation_failed`)" => [bad_id("backup_id")],
+    }
+    /// 404 and 409 of `GET /replication-targets/{name}/sets`.
+    RemoteSetsProblems {
+        "404" "No replication target with this name is configured (`replication_target_not_found`)" => [
+            coded(Code::ReplicationTargetNotFound, "no replication target named \"offsite\""),
+        ],
+        "409" "The target's store could not be listed: unreachable, credentials refused, no such bucket (`replication_target_failed`)" => [
+            coded(Code::ReplicationTargetFailed, "replication target offsite: listing sets/ of \"maestro-offsite\": not found: does the bucket \"maestro-offsite\" exist?"),
+        ],
+    }
+    /// 404 and 422 of `POST /replication-targets/{name}/sets/{id}/verify`.
+    RemoteVerifyProblems {
+        "404" "No replication target with this name is configured (`replication_target_not_found`)" => [
+            coded(Code::ReplicationTargetNotFound, "no replication target named \"offsite\""),
+        ],
+        "422" "`id` is not a backup ID, or the body has another field (`validation_failed`)" => [bad_id("id")],
+    }
+    /// 404 and 422 of `/replications/{id}` routes.
+    ReplicationIdProblems {
+        "404" "No replication with this ID (`replication_not_found`)" => [
+            coded(Code::ReplicationNotFound, "no replication C20261126T020500Z"),
+        ],
+        "422" "The ID is not a job ID (`validation_failed`)" => [bad_id("id")],
+    }
+    /// 409 of `POST /replications/{id}/cancel`.
+    ReplicationCancelConflict {
+        "409" "The replication is not running (`replication_not_running`)" => [
+            coded(Code::ReplicationNotRunning, "replication C20261126T020500Z is not running"),
+        ],
+    }
     /// 422 of `GET /notifications/deliveries`.
     DeliveryQueryProblems {
         "422" "A query parameter is invalid: `limit` out of 1..500, a `cursor` that is not an ID, an unknown `status`, a `target` that is not a target name (`validation_failed`)" => [

@@ -87,6 +87,46 @@ fn start_error(e: RestoreRefused) -> ApiError {
     }
 }
 
+/// `from_target`: the set downloaded from that replication target into the state dir, as
+/// `source_folders` for the usual restore. Refused (nothing changed) when the request also gives
+/// `source_folders`, the target is unknown or the set is not on its bucket.
+async fn download_from_target(
+    replications: &web::Data<crate::jobs::replication::Replications>,
+    req: &RestoreRequest,
+    target: &str,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    use crate::jobs::replication::DownloadError;
+    check_id(&req.backup_id, "backup_id")?;
+    if req.source_folders.is_some() {
+        return Err(ApiError::field(
+            "source_folders",
+            "give either from_target or source_folders, not both",
+        ));
+    }
+    if !crate::config::valid_name(target) {
+        return Err(ApiError::field(
+            "from_target",
+            format!("{target:?} is not a target name: 1 to 32 of a-z, 0-9, '_' and '-'"),
+        ));
+    }
+    let (me, name, id, components) = (
+        replications.clone().into_inner(),
+        target.to_string(),
+        req.backup_id.clone(),
+        req.components.clone(),
+    );
+    let got = web::block(move || me.download_for_restore(&name, &id, components.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    got.map_err(|e| match e {
+        DownloadError::TargetNotFound(_) => ApiError::field("from_target", e.to_string()),
+        DownloadError::NotOnTarget { .. } => ApiError::coded(Code::SetNotFound, e.to_string()),
+        DownloadError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
+        DownloadError::Store(e) => ApiError::coded(Code::ReplicationTargetFailed, e.to_string()),
+        DownloadError::Io(m) => ApiError::new(crate::error::ProblemKind::Unavailable, m),
+    })
+}
+
 fn check_restore_id(id: &str) -> Result<(), ApiError> {
     check_id(id, "id")?;
     if is_restore_id(id) {
@@ -117,7 +157,11 @@ fn check_restore_id(id: &str) -> Result<(), ApiError> {
 /// the backup is copied out (never moved or linked); any failure puts every component back.
 /// Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
 /// components; `source_folders` takes a component's folder from an external medium instead of
-/// its slots. Backups wait while a restore runs.
+/// its slots; `from_target` takes the whole set from a replication target's bucket (downloaded
+/// into the state dir and checked hash by hash before anything else: it works with no local
+/// backup left; 404 `set_not_found` when the set is not on the bucket, 409
+/// `replication_target_failed` when the bucket cannot be read). Backups wait while a restore
+/// runs.
 #[utoipa::path(
     tag = "restores",
     security(("bearer" = [])),
@@ -141,9 +185,14 @@ fn check_restore_id(id: &str) -> Result<(), ApiError> {
 pub async fn start_restore(
     _: Admin,
     restorer: web::Data<Restorer>,
+    replications: web::Data<crate::jobs::replication::Replications>,
     body: ValidJson<RestoreRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = restorer.start_async(body.0).await.map_err(start_error)?;
+    let mut req = body.0;
+    if let Some(target) = req.from_target.clone() {
+        req.source_folders = Some(download_from_target(&replications, &req, &target).await?);
+    }
+    let record = restorer.start_async(req).await.map_err(start_error)?;
     let location = format!("/api/v1/restores/{}", record.id);
     let mut resp = if record.dry_run {
         HttpResponse::Ok()

@@ -17,6 +17,7 @@ use crate::engine::{ComponentSpec, Profile};
 mod default;
 mod notify;
 mod parse;
+mod replication;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -29,6 +30,10 @@ pub use notify::{
 };
 use parse::read_token_file;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
+pub use replication::{
+    credentials_env, edit_replication_targets, NamedReplicationTarget, ReplicationMode,
+    ReplicationTarget, ReplicationTargetSettings, S3Credentials,
+};
 pub(crate) use validate::check_new_name;
 pub use validate::{
     check_agent_url, check_drill_root, site_of, valid_name, validate, validate_drill,
@@ -253,6 +258,8 @@ pub struct Config {
     pub notifications: NotifySettings,
     /// `[drill]`: the restore drills' schedule.
     pub drill: DrillSchedule,
+    /// `[[replication_targets]]`: S3-compatible buckets the sets are copied to.
+    pub replication_targets: Vec<NamedReplicationTarget>,
 }
 
 /// Errors found while loading: each names the key (and its line where the file has one).
@@ -398,6 +405,11 @@ impl Config {
     /// The notification targets, checked and ready to send to.
     pub fn notification_targets(&self) -> Vec<Target> {
         notify::targets(&self.notifications, &self.base_dir)
+    }
+
+    /// The replication targets, checked and ready to replicate to.
+    pub fn replication_targets(&self) -> Vec<ReplicationTarget> {
+        replication::targets(&self.replication_targets, &self.base_dir)
     }
 
     /// The bearer token the master presents to a remote component's agent: the contents of

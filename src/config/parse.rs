@@ -36,6 +36,7 @@ impl Config {
                 "notifications",
                 "notification_targets",
                 "drill",
+                "replication_targets",
             ],
         );
         let listen = r
@@ -87,6 +88,7 @@ impl Config {
             .collect();
         let notifications = super::notify::read(&mut r, root);
         let drill = read_drill(&mut r, root);
+        let replication_targets = super::replication::read(&mut r, root);
 
         let cfg = Config {
             file: file.to_path_buf(),
@@ -102,6 +104,7 @@ impl Config {
             audit_max_bytes,
             notifications,
             drill,
+            replication_targets,
         };
         let mut errors = r.errors;
         // Semantic checks only where the file parsed: a type error already said what is wrong.

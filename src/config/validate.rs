@@ -34,6 +34,10 @@ pub fn validate(cfg: &Config) -> Vec<FieldError> {
         &cfg.notifications,
         &cfg.base_dir,
     ));
+    errors.extend(super::replication::validate_replication(
+        &cfg.replication_targets,
+        &cfg.base_dir,
+    ));
     errors
 }
 

@@ -12,7 +12,7 @@ use crate::kinds::{JobKind, RunningJob};
 /// restores exclude each other and themselves: a restore reads the slots a backup rotates,
 /// and both write the homes' folders. A drill excludes and is excluded by both and by another
 /// drill: it reads the slots a backup rotates, and the set it proves must stay as it was while
-/// it is restored and hashed (a restore could be undone into it). A verification does not take the lock; it is refused
+/// it is restored and hashed (a restore could be undone into it). Replications: see below. A verification does not take the lock; it is refused
 /// only while a backup may still move slots (see `crate::jobs::verification`).
 pub const EXCLUDES: &[(JobKind, JobKind)] = &[
     (JobKind::Backup, JobKind::Backup),
@@ -24,6 +24,18 @@ pub const EXCLUDES: &[(JobKind, JobKind)] = &[
     (JobKind::Drill, JobKind::Drill),
     (JobKind::Backup, JobKind::Drill),
     (JobKind::Restore, JobKind::Drill),
+    // A replication reads the slots of a set: no backup may rotate them under it. It also
+    // excludes restores and other replications: the lock names one job, and the bucket's
+    // blobs too large for a conditional create are checked absent right before their upload.
+    (JobKind::Replication, JobKind::Backup),
+    (JobKind::Backup, JobKind::Replication),
+    (JobKind::Replication, JobKind::Restore),
+    (JobKind::Restore, JobKind::Replication),
+    (JobKind::Replication, JobKind::Replication),
+    // The lock names one job: two kinds that may run side by side would overwrite each other's
+    // holder, so every pair of kinds that take it excludes each other.
+    (JobKind::Replication, JobKind::Drill),
+    (JobKind::Drill, JobKind::Replication),
 ];
 
 /// Whether a running job of kind `running` keeps a job of kind `starting` from starting.
@@ -208,5 +220,16 @@ mod tests {
         drop(d);
         let _b = l.take(Backup, "b1").unwrap();
         assert_eq!(l.take(Drill, "D2").err().map(|b| b.id), Some("b1".into()));
+    }
+
+    #[test]
+    fn every_pair_of_kinds_excludes_each_other_as_the_lock_names_one_job() {
+        use JobKind::*;
+        let all = [Backup, Restore, Drill, Replication];
+        for a in all {
+            for b in all {
+                assert!(excludes(a, b), "{a} must keep {b} from starting");
+            }
+        }
     }
 }

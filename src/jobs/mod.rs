@@ -93,6 +93,7 @@ pub mod drill;
 pub mod events;
 pub mod journal;
 pub mod lock;
+pub mod replication;
 pub mod restore;
 pub mod runner;
 pub mod verification;

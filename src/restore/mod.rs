@@ -119,6 +119,12 @@ pub struct RestoreRequest {
     /// Each must be an absolute path whose `readme.txt` names the component and `backup_id`.
     #[schema(example = json!({"trk": "/mnt/tape/trk/backup"}))]
     pub source_folders: Option<BTreeMap<String, String>>,
+    /// A replication target to take the set from (for a set no longer on this machine's
+    /// disks): the set is downloaded from its bucket into the state dir, every hash checked,
+    /// then restored like `source_folders`. Not with `source_folders`.
+    #[serde(default)]
+    #[schema(example = "offsite")]
+    pub from_target: Option<String>,
 }
 
 /// Why a restore did not start. Nothing was changed on disk.

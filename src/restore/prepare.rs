@@ -164,7 +164,11 @@ fn choose_folders(
             let field = format!("source_folders.{}", spec.name);
             match sets.check_folder(&spec.name, Path::new(path), Some(&req.backup_id)) {
                 Ok(f) if f.is_usable() => {
-                    folders.push((spec.clone(), f, FolderOrigin::SourceFolder))
+                    let origin = match req.from_target {
+                        Some(_) => FolderOrigin::Replica,
+                        None => FolderOrigin::SourceFolder,
+                    };
+                    folders.push((spec.clone(), f, origin))
                 }
                 Ok(f) => invalid.push((field, unusable(&f))),
                 Err(e) => invalid.push((field, e.to_string())),
@@ -428,6 +432,7 @@ fn new_record(
 fn field_of(origin: FolderOrigin, component: &str) -> String {
     match origin {
         FolderOrigin::SourceFolder => format!("source_folders.{component}"),
+        FolderOrigin::Replica => "from_target".to_string(),
         _ => "backup_id".to_string(),
     }
 }

@@ -100,6 +100,9 @@ pub enum FolderOrigin {
     SourceFolder,
     /// An undo: the safety folder of the restore undone (`undo_of`), copied back.
     SafetyCopy,
+    /// A set downloaded from the request's `from_target` (a replication target) into a
+    /// folder of the state dir, every hash checked.
+    Replica,
 }
 
 /// How the backup folder holds the component's data.

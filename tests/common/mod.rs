@@ -1063,3 +1063,156 @@ pub fn unix_seconds(v: &Value) -> f64 {
     let t = chrono::DateTime::parse_from_rfc3339(s).unwrap();
     t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9
 }
+
+/// A real S3 protocol server (moto's server mode, from PyPI `moto[server]`) on a free loopback
+/// port, shared by the tests of one test binary that run at the same time; stopped when the
+/// last of them lets go of it. Failing to start it fails the test: there is no skip.
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+}
+
+static S3_SERVER: std::sync::Mutex<std::sync::Weak<S3Server>> =
+    std::sync::Mutex::new(std::sync::Weak::new());
+
+impl S3Server {
+    /// The running server, or a new one.
+    pub fn shared() -> std::sync::Arc<S3Server> {
+        let mut slot = S3_SERVER.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.upgrade() {
+            return s;
+        }
+        let s = std::sync::Arc::new(S3Server::start());
+        *slot = std::sync::Arc::downgrade(&s);
+        s
+    }
+
+    fn start() -> S3Server {
+        Self::start_env(&[])
+    }
+
+    /// A server of its own that checks access keys (moto's IAM mode: only the first requests,
+    /// which make a user, its key, a policy and `bucket`, go unchecked). Returns the server and
+    /// the user's (access key, secret key).
+    pub fn with_auth(bucket: &str) -> (S3Server, String, String) {
+        let s = Self::start_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+        let out = s.python(&format!(
+            "iam = boto3.client('iam', endpoint_url='{}', aws_access_key_id='x', aws_secret_access_key='y', region_name='us-east-1')\n\
+             iam.create_user(UserName='bm')\n\
+             k = iam.create_access_key(UserName='bm')['AccessKey']\n\
+             iam.put_user_policy(UserName='bm', PolicyName='all', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}}]}}))\n\
+             s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id=k['AccessKeyId'], aws_secret_access_key=k['SecretAccessKey'], region_name='us-east-1')\n\
+             s3.create_bucket(Bucket='{bucket}')\n\
+             print(k['AccessKeyId'], k['SecretAccessKey'])",
+            s.endpoint, s.endpoint
+        ));
+        let mut parts = out.split_whitespace();
+        let access = parts.next().unwrap().to_string();
+        let secret = parts.next().unwrap().to_string();
+        (s, access, secret)
+    }
+
+    fn start_env(env: &[(&str, &str)]) -> S3Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m moto.server (pip install 'moto[server]')");
+        let mut s = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let client = Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if client.get(&s.endpoint).send().is_ok() {
+                return s;
+            }
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!("the S3 test server (python3 -m moto.server) exited at start: {status}; install it with pip install 'moto[server]'");
+            }
+            if Instant::now() > deadline {
+                let _ = s.child.kill();
+                panic!(
+                    "the S3 test server did not answer on {} within 60 s",
+                    s.endpoint
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs `code` (Python, with `s3` a boto3 client of this server) and returns its stdout.
+    pub fn python(&self, code: &str) -> String {
+        let script = format!(
+            "import boto3, json, sys\ns3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n{code}\n",
+            self.endpoint
+        );
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("run python3");
+        assert!(
+            out.status.success(),
+            "python against the S3 server failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn create_bucket(&self, bucket: &str, versioning: bool) {
+        let mut code = format!("s3.create_bucket(Bucket='{bucket}')");
+        if versioning {
+            code.push_str(&format!("\ns3.put_bucket_versioning(Bucket='{bucket}', VersioningConfiguration={{'Status': 'Enabled'}})"));
+        }
+        self.python(&code);
+    }
+
+    /// Every key of `bucket` with its size.
+    pub fn objects(&self, bucket: &str) -> std::collections::BTreeMap<String, u64> {
+        let out = self.python(&format!(
+            "p = s3.get_paginator('list_objects_v2')\nout = {{}}\nfor page in p.paginate(Bucket='{bucket}'):\n    for o in page.get('Contents', []):\n        out[o['Key']] = o['Size']\nprint(json.dumps(out))"
+        ));
+        serde_json::from_str(out.trim()).unwrap()
+    }
+
+    /// Every key of `bucket` with its number of versions (delete markers count too).
+    pub fn versions(&self, bucket: &str) -> std::collections::BTreeMap<String, u64> {
+        let out = self.python(&format!(
+            "p = s3.get_paginator('list_object_versions')\nout = {{}}\nfor page in p.paginate(Bucket='{bucket}'):\n    for v in page.get('Versions', []) + page.get('DeleteMarkers', []):\n        out[v['Key']] = out.get(v['Key'], 0) + 1\nprint(json.dumps(out))"
+        ));
+        serde_json::from_str(out.trim()).unwrap()
+    }
+
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let out = self.python(&format!(
+            "sys.stdout.write(s3.get_object(Bucket='{bucket}', Key='{key}')['Body'].read().hex())"
+        ));
+        hex::decode(out.trim()).unwrap()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -553,21 +553,20 @@ fn required_url(url: Option<&str>, field: &str, e: &mut Errors<'_>) -> Option<re
 
 /// A file holding a secret: it must exist and hold something. Its contents are never kept here.
 fn secret_file(base_dir: &Path, file: &str, field: &str, e: &mut Errors<'_>) -> Option<PathBuf> {
+    check_secret_file(base_dir, file)
+        .map_err(|msg| e.add(field, msg))
+        .ok()
+}
+
+/// [`secret_file`] for any settings: the resolved path, or what is wrong with it (naming the
+/// file, never its contents). Shared with the replication targets' key files.
+pub(in crate::config) fn check_secret_file(base_dir: &Path, file: &str) -> Result<PathBuf, String> {
     let path = resolve(base_dir, file);
     match std::fs::metadata(&path) {
-        Ok(m) if m.is_file() && m.len() > 0 => Some(path),
-        Ok(m) if m.is_file() => {
-            e.add(field, format!("{} is empty", path.display()));
-            None
-        }
-        Ok(_) => {
-            e.add(field, format!("{} is not a file", path.display()));
-            None
-        }
-        Err(err) => {
-            e.add(field, format!("cannot read {}: {err}", path.display()));
-            None
-        }
+        Ok(m) if m.is_file() && m.len() > 0 => Ok(path),
+        Ok(m) if m.is_file() => Err(format!("{} is empty", path.display())),
+        Ok(_) => Err(format!("{} is not a file", path.display())),
+        Err(err) => Err(format!("cannot read {}: {err}", path.display())),
     }
 }
 

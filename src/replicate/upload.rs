@@ -1,0 +1,331 @@
+//! Copying one backup set to a target: the manifest read from the local folders, the blobs the
+//! bucket lacks uploaded (each hash once, `concurrency` at a time, within
+//! `max_bytes_per_second`), then the manifest, last. A run that was killed or failed leaves
+//! blobs and no manifest; the next run lists the blobs and uploads only the missing ones.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::bucket::{Bucket, Created};
+use super::manifest::{self, Manifest, FORMAT};
+use super::{blob_key, manifest_key, Progress, ReplicateError};
+use crate::engine::CancelToken;
+use crate::toolkit::Backoff;
+
+/// Blobs up to this size go in one conditional request; larger ones in parts.
+pub const SINGLE_PUT_MAX: u64 = 16 << 20;
+/// Size of a part of a multipart upload (S3 wants 5 MiB at least, but for the last).
+const PART: usize = 8 << 20;
+/// Bytes read (and throttled) at a time.
+const CHUNK: usize = 1 << 20;
+/// Attempts at one blob, after the client's own retries of each request.
+const BLOB_ATTEMPTS: u32 = 3;
+
+/// One component's folder of the set.
+#[derive(Clone, Debug)]
+pub struct SourceFolder {
+    pub component: String,
+    pub folder: PathBuf,
+}
+
+/// How to upload.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub concurrency: usize,
+    /// 0: unlimited.
+    pub max_bytes_per_second: u64,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The manifest was there before this run: nothing was uploaded.
+    pub already_replicated: bool,
+    /// The manifest's key (under the prefix).
+    pub manifest_key: String,
+}
+
+/// Paces uploads to an average of `rate` bytes per second over all of them.
+struct Throttle {
+    rate: u64,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+impl Throttle {
+    async fn take(&self, n: usize) {
+        if self.rate == 0 {
+            return;
+        }
+        let start = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let start = (*next).max(now);
+            *next = start + Duration::from_secs_f64(n as f64 / self.rate as f64);
+            start
+        };
+        tokio::time::sleep_until(start.into()).await;
+    }
+}
+
+/// The set a replication copies.
+#[derive(Clone, Debug)]
+pub struct SetToCopy<'a> {
+    pub backup_id: &'a str,
+    /// One folder per component.
+    pub folders: &'a [SourceFolder],
+    /// The backup's report, when this master has it.
+    pub report: Option<String>,
+}
+
+/// Copies `set` to `bucket`. `scratch` is a local folder for sorting a `SHA256SUMS` that is
+/// not sorted.
+pub async fn replicate_set(
+    bucket: &Bucket,
+    set: SetToCopy<'_>,
+    scratch: &Path,
+    opts: Options,
+    progress: &Progress,
+    cancel: &CancelToken,
+) -> Result<Outcome, ReplicateError> {
+    let SetToCopy {
+        backup_id,
+        folders,
+        report,
+    } = set;
+    let key = manifest_key(backup_id);
+    bucket.check().await?;
+    if bucket.head(&key).await?.is_some() {
+        return Ok(Outcome {
+            already_replicated: true,
+            manifest_key: key,
+        });
+    }
+    let mut components = Vec::new();
+    // hash -> (size, a file with that content)
+    let mut blobs: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
+    for f in folders {
+        let c = manifest::read_component(&f.folder, &f.component, backup_id, scratch)?;
+        for e in &c.entries {
+            if let Some(sha) = &e.sha256 {
+                blobs
+                    .entry(sha.clone())
+                    .or_insert_with(|| (e.size, f.folder.join(&e.path)));
+            }
+        }
+        components.push(c);
+    }
+    Progress::add(&progress.blobs_total, blobs.len() as u64);
+    Progress::add(
+        &progress.bytes_total,
+        blobs.values().map(|(s, _)| *s).sum::<u64>(),
+    );
+    let present = bucket.list("blobs").await?;
+    let mut missing = Vec::new();
+    for (sha, (size, path)) in blobs {
+        match present.get(&blob_key(&sha)) {
+            Some(have) if *have == size => {
+                Progress::add(&progress.blobs_present, 1);
+                Progress::add(&progress.bytes_present, size);
+            }
+            Some(have) => {
+                return Err(ReplicateError::Remote {
+                    target: bucket.target().to_string(),
+                    message: format!(
+                        "blob {} has {have} bytes, its content has {size}: left alone; \
+                         remove it by hand after checking",
+                        blob_key(&sha)
+                    ),
+                })
+            }
+            None => missing.push((sha, size, path)),
+        }
+    }
+    let throttle = Arc::new(Throttle {
+        rate: opts.max_bytes_per_second,
+        next: tokio::sync::Mutex::new(Instant::now()),
+    });
+    let mut uploads = futures_util::stream::iter(missing)
+        .map(|(sha, size, path)| {
+            let throttle = throttle.clone();
+            async move { upload_blob(bucket, &sha, size, &path, &throttle, progress, cancel).await }
+        })
+        .buffer_unordered(opts.concurrency.max(1));
+    while let Some(r) = uploads.next().await {
+        r?;
+    }
+    drop(uploads);
+    if cancel.is_cancelled() {
+        return Err(ReplicateError::Cancelled);
+    }
+    let m = Manifest {
+        format: FORMAT,
+        backup_id: backup_id.to_string(),
+        replicated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        report,
+        components,
+    };
+    let bytes = serde_json::to_vec_pretty(&m)
+        .map_err(|e| ReplicateError::Source(format!("the manifest of {backup_id}: {e}")))?;
+    // Every blob is there: only now does the set exist remotely.
+    let created = bucket.put_new(&key, bytes).await?;
+    Ok(Outcome {
+        already_replicated: created == Created::Existed,
+        manifest_key: key,
+    })
+}
+
+/// Uploads one blob, retried with backoff when the store keeps failing.
+async fn upload_blob(
+    bucket: &Bucket,
+    sha: &str,
+    size: u64,
+    path: &Path,
+    throttle: &Throttle,
+    progress: &Progress,
+    cancel: &CancelToken,
+) -> Result<(), ReplicateError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if cancel.is_cancelled() {
+            return Err(ReplicateError::Cancelled);
+        }
+        let r = if size <= SINGLE_PUT_MAX {
+            upload_small(bucket, sha, size, path, throttle, cancel).await
+        } else {
+            upload_large(bucket, sha, path, throttle, cancel).await
+        };
+        match r {
+            Ok(()) => {
+                Progress::add(&progress.blobs_uploaded, 1);
+                Progress::add(&progress.bytes_uploaded, size);
+                return Ok(());
+            }
+            Err(ReplicateError::Store { .. }) if attempt < BLOB_ATTEMPTS => {
+                Progress::add(&progress.retries, 1);
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn open_checked(path: &Path) -> Result<std::fs::File, ReplicateError> {
+    std::fs::File::open(path)
+        .map_err(|e| ReplicateError::Source(format!("{}: {e}", path.display())))
+}
+
+fn mismatch(path: &Path, sha: &str) -> ReplicateError {
+    ReplicateError::Source(format!(
+        "{}: its content no longer matches its SHA256SUMS line ({sha}): not uploaded; verify \
+         the set",
+        path.display()
+    ))
+}
+
+/// Reads up to `buf.len()` bytes (less only at the end).
+fn read_full(f: &mut std::fs::File, buf: &mut [u8], path: &Path) -> Result<usize, ReplicateError> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReplicateError::Source(format!("{}: {e}", path.display()))),
+        }
+    }
+    Ok(n)
+}
+
+async fn upload_small(
+    bucket: &Bucket,
+    sha: &str,
+    size: u64,
+    path: &Path,
+    throttle: &Throttle,
+    cancel: &CancelToken,
+) -> Result<(), ReplicateError> {
+    let mut f = open_checked(path)?;
+    let mut bytes = vec![0u8; usize::try_from(size).unwrap_or(0)];
+    let n = read_full(&mut f, &mut bytes, path)?;
+    let mut extra = [0u8; 1];
+    if n as u64 != size || read_full(&mut f, &mut extra, path)? != 0 {
+        return Err(mismatch(path, sha));
+    }
+    if hex::encode(Sha256::digest(&bytes)) != sha {
+        return Err(mismatch(path, sha));
+    }
+    for chunk in bytes.chunks(CHUNK) {
+        if cancel.is_cancelled() {
+            return Err(ReplicateError::Cancelled);
+        }
+        throttle.take(chunk.len()).await;
+    }
+    // A key that exists holds this content already (its name is its hash).
+    bucket.put_new(&blob_key(sha), bytes).await.map(|_| ())
+}
+
+async fn upload_large(
+    bucket: &Bucket,
+    sha: &str,
+    path: &Path,
+    throttle: &Throttle,
+    cancel: &CancelToken,
+) -> Result<(), ReplicateError> {
+    let key = blob_key(sha);
+    // Parts cannot be created conditionally: check right before (one replication per target
+    // runs at a time).
+    if bucket.head(&key).await?.is_some() {
+        return Ok(());
+    }
+    let mut f = open_checked(path)?;
+    let mut upload = bucket.multipart(&key).await?;
+    let mut hasher = Sha256::new();
+    let result: Result<(), ReplicateError> = async {
+        loop {
+            let mut part = vec![0u8; PART];
+            let n = read_full(&mut f, &mut part, path)?;
+            if n == 0 {
+                break;
+            }
+            part.truncate(n);
+            hasher.update(&part);
+            for chunk in part.chunks(CHUNK) {
+                if cancel.is_cancelled() {
+                    return Err(ReplicateError::Cancelled);
+                }
+                throttle.take(chunk.len()).await;
+            }
+            upload
+                .put_part(part.into())
+                .await
+                .map_err(|e| bucket.part_failed(&key, e))?;
+        }
+        if hex::encode(hasher.clone().finalize()) != sha {
+            return Err(mismatch(path, sha));
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => upload
+            .complete()
+            .await
+            .map(|_| ())
+            .map_err(|e| bucket.part_failed(&key, e)),
+        Err(e) => {
+            // Nothing becomes visible under the key; the parts are dropped.
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(target = %bucket.target(), key = %key, error = %abort, "could not abort a multipart upload");
+            }
+            Err(e)
+        }
+    }
+}
