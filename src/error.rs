@@ -225,7 +225,7 @@ problem_codes! {
     Internal = "internal", Internal, "The server failed; the cause is in its log.";
     Unavailable = "unavailable", Unavailable, "The server could not write its files (disk full, permissions); retry once fixed.";
     // Domain codes.
-    JobRunning = "job_running", Busy, "A backup, restore, restore drill or verification is running; `running_id` names it. One job runs at a time.";
+    JobRunning = "job_running", Busy, "A backup, restore, restore drill, replication or verification is running; `running_id` names it. One job runs at a time.";
     StagingKept = "staging_kept", StagingKept, "A backup keeps staging folders for an operator (the only copy after a commit that could not complete); discard them first.";
     RestorePending = "restore_pending", RestorePending, "A restored component has not started since its restore; backups wait for it.";
     NoComponents = "no_components", Conflict, "No components are configured.";

@@ -35,8 +35,11 @@ pub async fn get_metrics(
     hooks: web::Data<HookManager>,
     resolver: web::Data<crate::resolver::Resolver>,
     notifier: web::Data<crate::notify::Notifier>,
-    drills: web::Data<crate::jobs::drill::Drills>,
-    replications: web::Data<crate::jobs::replication::Replications>,
+    // The later job kinds' services, as one extractor (actix takes a tuple of extractors).
+    (drills, replications): (
+        web::Data<crate::jobs::drill::Drills>,
+        web::Data<crate::jobs::replication::Replications>,
+    ),
 ) -> Result<HttpResponse, ApiError> {
     if !state.config().metrics_public {
         crate::auth::authorize(&req, Role::Viewer)?;
