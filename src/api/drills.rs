@@ -281,7 +281,7 @@ pub async fn get_drill(
     responses(
         (status = 200, description = "`event: component` ... `event: end`; each `data` is a DrillEvent as JSON",
             body = DrillEventMessage, content_type = "text/event-stream",
-            example = json!("event: end\ndata: {\"type\":\"end\",\"status\":\"passed\"}\n\n")),
+            example = json!({"event": "end", "data": "{\"type\":\"end\",\"status\":\"passed\"}"})),
         TokenProblems, DrillIdProblems, TooManySubscribersProblem,
     )
 )]

@@ -158,13 +158,19 @@ pub fn settings_view() -> Value {
     json!({
         "schedule": schedule(),
         "hooks": hooks(),
+        "drill": drill_schedule(),
         "next_runs": [run(27), run(28), run(29), run(30)]
     })
 }
 
 /// `PUT /settings`.
 pub fn settings_update() -> Value {
-    json!({ "schedule": schedule(), "hooks": hooks() })
+    json!({ "schedule": schedule(), "hooks": hooks(), "drill": drill_schedule() })
+}
+
+/// `[drill]`: a weekly restore drill.
+fn drill_schedule() -> Value {
+    json!({ "weekday": "sunday", "time": "04:30", "every_days": 0 })
 }
 
 /// `GET /schedule/log`.
@@ -220,7 +226,8 @@ fn component(name: &str, profile: &str, home: &str, items: &[&str]) -> Value {
         "stop_command": format!("{home}/bin/ctl stop"),
         "start_command": format!("{home}/bin/ctl start"),
         "health_command": format!("{home}/bin/ctl status"),
-        "start_timeout_seconds": 120, "rollback_on_unhealthy": false
+        "start_timeout_seconds": 120, "rollback_on_unhealthy": false,
+        "drill_root": null, "drill_path": format!("{home}/drills"), "drill_probe_command": ""
     })
 }
 
@@ -248,6 +255,7 @@ pub fn components() -> Value {
     trk["agent"] = json!("https://10.0.0.7:9090");
     trk["reachable"] = json!(true);
     trk["agent_version"] = json!("0.1.0");
+    trk["drill_path"] = Value::Null;
     json!([
         component(
             "hub",

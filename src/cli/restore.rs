@@ -23,6 +23,14 @@ pub struct RestoreArgs {
     /// Restore a component from a folder retrieved from external media (repeatable).
     #[arg(long = "from-folder", value_name = "COMPONENT=PATH", value_parser = parse_from_folder)]
     from_folder: Vec<(String, String)>,
+    /// Restore the set from this replication target's bucket (downloaded and checked first;
+    /// works with no local copy of the set).
+    #[arg(
+        long = "from-target",
+        value_name = "TARGET",
+        conflicts_with = "from_folder"
+    )]
+    from_target: Option<String>,
     /// Only show the plan; change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -81,6 +89,7 @@ pub async fn run(a: RestoreArgs) -> Result<Exit, CliError> {
         dry_run: Some(dry_run),
         source_folders: (!a.from_folder.is_empty())
             .then(|| Some(a.from_folder.iter().cloned().collect::<HashMap<_, _>>())),
+        from_target: a.from_target.clone().map(Some),
     };
     let json = a.common.out.json();
     let plan = restores_api::start_restore(&client.config, request(true)).await?;

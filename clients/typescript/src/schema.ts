@@ -385,7 +385,9 @@ export interface paths {
          * @description Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
          *     for a `custom` profile its items, and its consistency settings (`freeze_command`,
          *     `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
-         *     with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the `ETag` of
+         *     with its commands) and its restore lifecycle (`stop_command`, `start_command`,
+         *     `health_command`, `start_timeout_seconds` 1 to 3600, `rollback_on_unhealthy`); each
+         *     optional, absent keeps the current value (admin). Needs `If-Match` with the `ETag` of
          *     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
          *     without it, 412 (`precondition_failed`) when stale. Refused with 422
          *     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
@@ -419,6 +421,111 @@ export interface paths {
          *     an agent, asked from the agent). Changes nothing; any role.
          */
         get: operations["get_component_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/drills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List restore drills
+         * @description Drills, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor` for the
+         *     next page, `status` to see only drills that ended so. Changes nothing; any role.
+         */
+        get: operations["list_drills"];
+        put?: never;
+        /**
+         * Start a restore drill
+         * @description Proves a backup set restores (operator): every chosen component is restored into a scratch
+         *     folder `<drill_root>/<drill ID>/<component>` exactly as a restore would restore it (the same
+         *     plan and per-profile rules; the homes, slots and imports are never changed), every restored
+         *     file is hashed against the set's `SHA256SUMS`, and the component's `drill_probe_command`
+         *     runs with `DRILL_HOME`, `BACKUP_ID` and `COMPONENT` set (exit 0 passes). The scratch is
+         *     removed at the end unless `keep_scratch`. Default set: the newest successful complete one;
+         *     default components: every local one (remote components are recorded `skipped`). Answers
+         *     202 with the record (`running`) and `Location`; poll `GET /drills/{id}` or follow
+         *     `/drills/{id}/events` until `status` is `passed` or `failed`. A drill never runs beside a
+         *     backup, a restore or another drill (409).
+         */
+        post: operations["start_drill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/drills/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One restore drill
+         * @description A drill's record: the set drilled, per component `passed`/`failed`/`skipped` with the files
+         *     and bytes restored, every mismatched or missing file by its path in the set's folder, the
+         *     probe's exit code and output, the RTO (seconds from the drill's start to a verified
+         *     restore) per component and for the set, and the RPO (the set's age when the drill started).
+         *     Changes nothing; any role.
+         */
+        get: operations["get_drill"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/drills/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a restore drill
+         * @description Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
+         *     now. No further component is restored and no further probe is started; a component being
+         *     restored or probed finishes first. Its scratch is removed as at any end (unless
+         *     `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
+         *     once it has ended.
+         */
+        post: operations["cancel_drill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/drills/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a restore drill (server-sent events)
+         * @description A `text/event-stream` of the drill: `component` events (a component's result so far, at
+         *     each change), `probe_output` events (a line of a probe's output), and `end` with the final
+         *     status, the last event. A finished drill answers with its components and `end` at once.
+         *     At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
+         */
+        get: operations["get_drill_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -640,6 +747,235 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/replication-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The replication targets
+         * @description Every `[[replication_targets]]` entry in config order. Credentials show only as the paths
+         *     of their files (`access_key_file`, `secret_key_file`); keys taken from the environment do
+         *     not show at all. Any role.
+         */
+        get: operations["list_replication_targets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replication-targets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One replication target
+         * @description One target as in the list, with an `ETag` for the `If-Match` of `PUT` and `DELETE`. 404
+         *     (`replication_target_not_found`) for a name the config does not have. Any role.
+         */
+        get: operations["get_replication_target"];
+        /**
+         * Create or replace a replication target
+         * @description Sets target `{name}` (1 to 32 of `a-z 0-9 _ -`): `endpoint` (http or https), `bucket`
+         *     (must exist), `prefix`, `region` (default `us-east-1`), `path_style`, the key files
+         *     `access_key_file` and `secret_key_file` (both or neither; without them the keys come from
+         *     `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `_SECRET_KEY` in the server's environment),
+         *     `mode` (`after_backup` or `manual`, the default), `concurrency` (1 to 64, default 4),
+         *     `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60). Keys are
+         *     never accepted in the body. `keep` and the encryption keys are refused: this version keeps
+         *     every replicated set and does not encrypt. Needs `If-Match`: the `ETag` of `GET`, or `*`
+         *     (which also creates): 428 without it, 412 when stale. Refused with 422 naming each field,
+         *     changing nothing. The config file is written atomically (503 when it cannot be). Admin.
+         */
+        put: operations["put_replication_target"];
+        post?: never;
+        /**
+         * Remove a replication target
+         * @description Removes target `{name}` from the config file (`If-Match`: its `ETag`, or `*`). Nothing on
+         *     its bucket is touched; its replication records stay. Admin.
+         */
+        delete: operations["delete_replication_target"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replication-targets/{name}/replicate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replicate a set now
+         * @description Starts copying backup set `backup_id` (default: the newest complete and successful set) to
+         *     target `{name}` (operator) and answers at once, 202 with the record (status `running`) and
+         *     its `Location`. Only the file contents the bucket lacks are uploaded (`blobs/<2 hex>/<sha256>`,
+         *     keyed by the hashes of the set's `SHA256SUMS`), then the set's manifest
+         *     `sets/<backup id>.json`, last: the set exists remotely exactly when its manifest does.
+         *     Nothing on the bucket is ever overwritten. A set already there is not uploaded again
+         *     (`already_replicated`). The replication holds the job lock: no backup or restore starts
+         *     until it ends. 409 when another job runs (`job_running`) or the set cannot be replicated
+         *     (`set_not_replicable`).
+         */
+        post: operations["replicate_to_target"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replication-targets/{name}/sets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sets on a target's bucket
+         * @description The backup sets whose manifest is on target `{name}`'s bucket, newest first: the sets a
+         *     restore can take from there (also on a fresh server whose disks hold no backup). Asks the
+         *     store (one listing of `sets/`); 409 (`replication_target_failed`) naming the target when it
+         *     cannot be reached, refuses the credentials or has no such bucket. Any role.
+         */
+        get: operations["list_remote_sets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replication-targets/{name}/sets/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify a set on a target's bucket
+         * @description Starts checking set `{id}` on target `{name}`'s bucket (operator), a job of kind `verify`:
+         *     answers at once, 202 with the record and its `Location` (`/replications/{id}`); poll it
+         *     until `status` is not `running`. Quick (`deep: false`): every blob the set's manifest
+         *     references exists with the right size (one listing). Deep: every blob is also downloaded
+         *     and hashed. The record ends `succeeded` when everything is sound, else `failed` with
+         *     `problems` naming each missing or damaged blob and a file of the set that uses it. Changes
+         *     nothing, locally or on the bucket; takes no job lock. A set that is not on the bucket ends
+         *     `failed` saying so.
+         */
+        post: operations["verify_remote_set"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List replications
+         * @description Replications, newest first, `limit` per page (default 50); pass `next_cursor` as `cursor`
+         *     for the next page, `status` to see only those that ended so. Any role.
+         */
+        get: operations["list_replications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One replication
+         * @description A replication's record: target, set, status (`running`, then `succeeded`, `failed`,
+         *     `cancelled` or `interrupted`), the blobs and bytes of the set, those uploaded and those
+         *     already on the bucket (skipped), and the error naming the target when it failed. Any role.
+         */
+        get: operations["get_replication"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replications/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a replication
+         * @description Asks a running replication to stop (operator) and answers at once, 202 with the record as
+         *     it is now. It stops between chunks and ends `cancelled`; the blobs it uploaded stay (the
+         *     next run skips them) and no manifest is written, so the set does not exist remotely. 409
+         *     (`replication_not_running`) when it has ended.
+         */
+        post: operations["cancel_replication"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/replications/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a replication (server-sent events)
+         * @description A `text/event-stream` of the replication's record: `event: progress` with the record as
+         *     `data` when the stream opens and whenever its counters change (at most four times a
+         *     second), then `event: end` with the final record. A finished replication answers with its
+         *     final record and `end` at once. Comments (`: keep-alive`) are sent every 15 s. At most
+         *     `max_stream_subscribers` clients follow one replication: 429 past it. Any role.
+         */
+        get: operations["get_replication_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/restores": {
         parameters: {
             query?: never;
@@ -673,7 +1009,11 @@ export interface paths {
          *     the backup is copied out (never moved or linked); any failure puts every component back.
          *     Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
          *     components; `source_folders` takes a component's folder from an external medium instead of
-         *     its slots. Backups wait while a restore runs.
+         *     its slots; `from_target` takes the whole set from a replication target's bucket (downloaded
+         *     into the state dir and checked hash by hash before anything else: it works with no local
+         *     backup left; 404 `set_not_found` when the set is not on the bucket, 409
+         *     `replication_target_failed` when the bucket cannot be read). Backups wait while a restore
+         *     runs.
          */
         post: operations["start_restore"];
         delete?: never;
@@ -693,8 +1033,9 @@ export interface paths {
          * One restore
          * @description A restore's record: the backup set ID used, the verification and plan per component, every
          *     step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
-         *     (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
-         *     to follow a restore.
+         *     (every component put back), `interrupted`, or `unhealthy` (a component did not become
+         *     healthy after the restore started it; `lifecycle` says how each was stopped, started and
+         *     checked); `planned` for a dry run) and errors. Poll it to follow a restore.
          *     Changes nothing; any role.
          */
         get: operations["get_restore"];
@@ -848,7 +1189,8 @@ export interface paths {
          * @description The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
          *     component), the last backup's duration and bytes, backups by result, running hook
          *     processes, transactions in doubt on agents, notification deliveries given up (by target)
-         *     and pending, build info. Changes nothing. Needs a viewer
+         *     and pending, per replication target the last set replicated (time and age), bytes uploaded,
+         *     blobs skipped and failures, build info. Changes nothing. Needs a viewer
          *     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
          *     own document says so (`security: []`).
          */
@@ -1072,6 +1414,113 @@ export interface components {
          * @enum {string}
          */
         BackupStatus: "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+        /** @description What a drill found for one component. */
+        ComponentDrill: {
+            /** Format: int64 */
+            bytes: number;
+            /** @description What went wrong otherwise (the plan, the apply, the scratch), one line each. */
+            errors?: string[];
+            /**
+             * Format: int64
+             * @description Files and bytes the restore copied.
+             */
+            files: number;
+            /**
+             * Format: int64
+             * @description Files hashed against `SHA256SUMS` after the restore.
+             */
+            files_checked: number;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /**
+             * @description Paths (relative to the set's folder) whose restored copy does not match its line in
+             *     `SHA256SUMS`.
+             */
+            mismatched?: string[];
+            /**
+             * @description Paths (relative to the set's folder) listed in `SHA256SUMS` that the restore should
+             *     have put in place and that are not there.
+             */
+            missing?: string[];
+            /** @example lui */
+            name: string;
+            probe?: null | components["schemas"]["Outcome"];
+            /** @description Why it was skipped, or why it failed as a whole (one line each in `errors`). */
+            reason?: string | null;
+            /**
+             * Format: double
+             * @description Seconds from the drill's start until this component's restore was verified and its
+             *     probe passed; absent unless it passed.
+             * @example 12.5
+             */
+            rto_seconds?: number | null;
+            /**
+             * @description The scratch home restored into: `<drill_root>/<drill ID>/<component>`.
+             * @example /srv/maestro/lui/drills/D20261201T040000Z/lui
+             */
+            scratch_home?: string | null;
+            /**
+             * @description The set's folder restored from.
+             * @example /srv/maestro/lui/backup
+             */
+            source_folder?: string | null;
+            /** Format: date-time */
+            started_at?: string | null;
+            status: components["schemas"]["ComponentDrillStatus"];
+        };
+        /**
+         * @description One component's state in a drill.
+         * @enum {string}
+         */
+        ComponentDrillStatus: "pending" | "restoring" | "verifying" | "probing" | "passed" | "failed" | "skipped";
+        /**
+         * @description What a restore did to stop, start and prove one component (`lifecycle` in the restore
+         *     record), with the settings as they were when the restore began (a restart uses these).
+         */
+        ComponentLifecycle: {
+            /**
+             * @description For a remote component: the agent that runs its commands on its machine (`home` is a
+             *     path there).
+             * @example https://tracker.example:7444
+             */
+            agent?: string | null;
+            /** @example lui */
+            component: string;
+            /** @description What went wrong, one line each. */
+            errors?: string[];
+            health?: null | components["schemas"]["Outcome"];
+            /**
+             * Format: int32
+             * @description Runs of the health command after the last start.
+             */
+            health_attempts?: number;
+            /**
+             * Format: date-time
+             * @description When its health command first exited 0 (after the last start).
+             */
+            healthy_at?: string | null;
+            /**
+             * @description The working folder of the commands.
+             * @example /srv/lui
+             */
+            home: string;
+            /** @description It was started again after a rollback (its pre-restore data back in place). */
+            restarted?: boolean;
+            settings: components["schemas"]["Lifecycle"];
+            start?: null | components["schemas"]["Outcome"];
+            /**
+             * Format: date-time
+             * @description When its start command ended successfully (the last start).
+             */
+            started_at?: string | null;
+            state: components["schemas"]["LifecycleState"];
+            stop?: null | components["schemas"]["Outcome"];
+            /**
+             * Format: date-time
+             * @description When its stop command ended successfully.
+             */
+            stopped_at?: string | null;
+        };
         /**
          * @description A configured component whose folders could not be listed now (its agent is unreachable or
          *     refuses): its folders are missing from every set.
@@ -1266,6 +1715,19 @@ export interface components {
              */
             backup_folder: string;
             /**
+             * @description Command a restore drill runs against the restored copy; empty removes it. Absent:
+             *     unchanged.
+             * @example /opt/maestro/bin/lui-check
+             */
+            drill_probe_command?: string | null;
+            /**
+             * @description Where restore drills put this component's scratch copies: absolute, or relative to the
+             *     home; never a home, an item, a backup area or the state folder, nor inside them. Empty:
+             *     back to the default (`drills` beside the backup folder). Absent: unchanged.
+             * @example /srv/drills
+             */
+            drill_root?: string | null;
+            /**
              * @description Freeze command (split into arguments, no shell unless it names one).
              * @example /opt/maestro/bin/lui-ctl freeze
              */
@@ -1276,6 +1738,11 @@ export interface components {
              * @example 60
              */
             freeze_timeout_seconds?: number | null;
+            /**
+             * @description Exits 0 when it is healthy; retried until `start_timeout_seconds`.
+             * @example /opt/maestro/bin/lui-ctl status
+             */
+            health_command?: string | null;
             /** @description The items of a `custom` component; refused for the built-in profiles. */
             items?: string[] | null;
             /**
@@ -1285,11 +1752,30 @@ export interface components {
              */
             keep: number;
             on_change?: null | components["schemas"]["OnChange"];
+            /** @description Undo a restore at once when a component does not become healthy after it. */
+            rollback_on_unhealthy?: boolean | null;
             snapshot?: null | components["schemas"]["SnapshotMode"];
             /** @description Required with `snapshot = "command"`, refused otherwise. */
             snapshot_command?: string | null;
             /** @description Required with `snapshot = "command"`, refused otherwise. */
             snapshot_release_command?: string | null;
+            /**
+             * @description Starts it once the restored files are in place.
+             * @example /opt/maestro/bin/lui-ctl start
+             */
+            start_command?: string | null;
+            /**
+             * Format: int64
+             * @description 1 to 3600.
+             * @example 120
+             */
+            start_timeout_seconds?: number | null;
+            /**
+             * @description Stops the component before a restore changes its home (a remote component's agent runs
+             *     it, with `run_commands = true`).
+             * @example /opt/maestro/bin/lui-ctl stop
+             */
+            stop_command?: string | null;
             /**
              * @description Thaw command; needs a freeze command.
              * @example /opt/maestro/bin/lui-ctl thaw
@@ -1297,7 +1783,7 @@ export interface components {
             thaw_command?: string | null;
         };
         /** @description A component as the API shows it. */
-        ComponentView: components["schemas"]["Consistency"] & {
+        ComponentView: components["schemas"]["Consistency"] & components["schemas"]["Lifecycle"] & {
             /**
              * @description The agent's URL (remote components).
              * @example http://10.0.0.7:9090
@@ -1320,6 +1806,22 @@ export interface components {
             backup_folder: string;
             /** @description The backup folder resolved to an absolute path (local components). */
             backup_path?: string | null;
+            /**
+             * @description Where restore drills put this component's scratch copies, resolved (local components).
+             * @example /srv/drills
+             */
+            drill_path?: string | null;
+            /**
+             * @description Command a restore drill runs against the restored copy (`DRILL_HOME`); empty: none.
+             * @example /opt/maestro/bin/lui-check --data $DRILL_HOME
+             */
+            drill_probe_command: string;
+            /**
+             * @description The drill root as configured (absolute, or relative to the home); absent: the default,
+             *     `drills` beside the backup folder.
+             * @example /srv/drills
+             */
+            drill_root?: string | null;
             /** @description The home folder, resolved (local components). */
             home?: string | null;
             /**
@@ -1470,6 +1972,143 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "pending" | "delivered" | "failed";
+        /** @description One event of `/drills/{id}/events`. */
+        DrillEvent: {
+            component: components["schemas"]["ComponentDrill"];
+            /** @enum {string} */
+            type: "component";
+        } | {
+            /** @example lui */
+            component: string;
+            /** @example RestoreFromBackup line found */
+            line: string;
+            /** @enum {string} */
+            type: "probe_output";
+        } | {
+            status: components["schemas"]["DrillStatus"];
+            /** @enum {string} */
+            type: "end";
+        };
+        /** @description A server-sent event: `event: component`, `probe_output` or `end`, `data:` a DrillEvent */
+        DrillEventMessage: {
+            /** @description JSON: a DrillEvent */
+            data: string;
+            /** @enum {string} */
+            event: "component" | "probe_output" | "end";
+        };
+        /** @description A page of drills, newest first. */
+        DrillList: {
+            items: components["schemas"]["DrillRecord"][];
+            /** @description Pass as `cursor` to get the next (older) page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A restore drill. */
+        DrillRecord: {
+            /**
+             * @description The backup set drilled.
+             * @example 20261201T020000Z
+             */
+            backup_id: string;
+            /** @description Per component, in config order. */
+            components: components["schemas"]["ComponentDrill"][];
+            /** @description What went wrong with the drill as a whole. */
+            errors?: string[];
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @example D20261201T040000Z */
+            id: string;
+            /** @description The scratch copies are kept at the end (`keep_scratch`). */
+            keep_scratch: boolean;
+            notes?: string[];
+            /**
+             * Format: double
+             * @description The RPO the drill proved: seconds from the set's start to the drill's start (the age
+             *     of the data a restore now would bring back).
+             * @example 7200
+             */
+            rpo_seconds?: number | null;
+            /**
+             * Format: double
+             * @description The RTO the drill measured: seconds from its start until every drilled component was
+             *     verified; absent unless it passed.
+             * @example 31.2
+             */
+            rto_seconds?: number | null;
+            /**
+             * Format: date-time
+             * @description For a scheduled drill: the instant it was scheduled for.
+             */
+            scheduled_for?: string | null;
+            /**
+             * @description The scratch folders `<drill_root>/<ID>` the drill made (or is about to make), and
+             *     whether each is removed.
+             */
+            scratch?: components["schemas"]["ScratchFolder"][];
+            /**
+             * Format: date-time
+             * @description When the set's backup started (its earliest folder's start).
+             */
+            set_started_at?: string | null;
+            /** Format: date-time */
+            started_at: string;
+            status: components["schemas"]["DrillStatus"];
+            trigger: components["schemas"]["DrillTrigger"];
+        };
+        /** @description `POST /drills`. */
+        DrillRequest: {
+            /**
+             * @description The set to drill; absent: the newest successful complete set.
+             * @example 20261201T020000Z
+             */
+            backup_id?: string | null;
+            /**
+             * @description The components to drill (local ones); absent: every configured local component.
+             * @example [
+             *       "lui",
+             *       "hub"
+             *     ]
+             */
+            components?: string[] | null;
+            /** @description Keep the scratch copies at the end (default false). */
+            keep_scratch?: boolean;
+        };
+        /**
+         * @description The `[drill]` table: when restore drills run by themselves. `weekday` and `every_days` are
+         *     exclusive; neither set: no scheduled drill. The time is in the schedule's time zone.
+         */
+        DrillSchedule: {
+            /**
+             * Format: int32
+             * @description A drill every this many days (1 to 366) at `time`, counted from the last drill's day;
+             *     0: none.
+             * @default 0
+             * @example 0
+             */
+            every_days: number;
+            /**
+             * @description Local time of the drill, exactly `hh:mm`.
+             * @default 04:00
+             * @example 04:30
+             */
+            time: string;
+            /**
+             * @description `monday` .. `sunday` (or `mon` .. `sun`): a drill every week on that day; empty: none.
+             * @default
+             * @example sunday
+             */
+            weekday: string;
+        };
+        /**
+         * @description A drill's state: `running`, then `passed`, `failed`, `cancelled` (an operator stopped it)
+         *     or (the master died while it ran) `interrupted`.
+         * @enum {string}
+         */
+        DrillStatus: "running" | "passed" | "failed" | "cancelled" | "interrupted";
+        /**
+         * @description Who started a drill.
+         * @enum {string}
+         */
+        DrillTrigger: "manual" | "schedule";
         /**
          * @description How DST changed the daily time on one day.
          * @enum {string}
@@ -1531,7 +2170,7 @@ export interface components {
          * @description What happened. The snake_case names are what matchers list (`events = [...]`).
          * @enum {string}
          */
-        EventKind: "backup_started" | "backup_succeeded" | "backup_failed" | "backup_cancelled" | "backup_interrupted" | "restore_ended" | "verification_failed" | "hook_failed" | "agent_unreachable" | "agent_reachable" | "overdue" | "test";
+        EventKind: "backup_started" | "backup_succeeded" | "backup_failed" | "backup_cancelled" | "backup_interrupted" | "restore_ended" | "verification_failed" | "hook_failed" | "agent_unreachable" | "agent_reachable" | "overdue" | "test" | "drill_failed";
         /** @description One problem with one input field. */
         FieldError: {
             /**
@@ -1558,7 +2197,7 @@ export interface components {
          * @description Where the folder a component is restored from came from.
          * @enum {string}
          */
-        FolderOrigin: "slot" | "imported" | "source_folder" | "safety_copy";
+        FolderOrigin: "slot" | "imported" | "source_folder" | "safety_copy" | "replica";
         /**
          * @description Where a folder of a set was found.
          * @enum {string}
@@ -1893,6 +2532,48 @@ export interface components {
          * @enum {string}
          */
         Layout: "items" | "old_style_dat";
+        /**
+         * @description How a restore stops, starts and proves a component. Commands are split into arguments like
+         *     the hooks' commands (no shell unless the command names one), run in the component's home
+         *     with `COMPONENT`, `COMPONENT_HOME`, `RESTORE_ID` and `BACKUP_ID` set; empty means none.
+         */
+        Lifecycle: {
+            /**
+             * @description Exits 0 when the component is healthy; retried until `start_timeout_seconds`; empty:
+             *     none.
+             * @example /opt/maestro/bin/lui-ctl status
+             */
+            health_command: string;
+            /**
+             * @description A restore after which the component does not become healthy is undone at once: every
+             *     component goes back to its pre-restore state and is started again.
+             */
+            rollback_on_unhealthy: boolean;
+            /**
+             * @description Starts it again once the restore's files are in place; empty: none.
+             * @example /opt/maestro/bin/lui-ctl start
+             */
+            start_command: string;
+            /**
+             * Format: int64
+             * @description Seconds the component has to become healthy after its start (also the timeout of each
+             *     stop and start command), 1 to 3600.
+             * @example 120
+             */
+            start_timeout_seconds: number;
+            /**
+             * @description Stops the component before a restore changes its home; empty: none.
+             * @example /opt/maestro/bin/lui-ctl stop
+             */
+            stop_command: string;
+        };
+        /**
+         * @description Where a component stands in a restore's stop / start / health sequence. The states the
+         *     journal needs: `stopping` and `stopped` (started again after a crash), `starting` and
+         *     `started` (running on restored data: stopped again before a rollback).
+         * @enum {string}
+         */
+        LifecycleState: "untouched" | "stopping" | "stopped" | "stop_failed" | "starting" | "started" | "healthy" | "unhealthy";
         /** @description One upcoming run, as `GET /api/v1/settings` shows it in `next_runs`. */
         NextRun: {
             dst_adjustment?: null | components["schemas"]["DstAdjustment"];
@@ -2041,7 +2722,7 @@ export interface components {
              *     | `too_many_subscribers` | 429 | `/problems/too-many-subscribers` | The event stream has `max_stream_subscribers` subscribers already. |
              *     | `internal` | 500 | `/problems/internal` | The server failed; the cause is in its log. |
              *     | `unavailable` | 503 | `/problems/unavailable` | The server could not write its files (disk full, permissions); retry once fixed. |
-             *     | `job_running` | 409 | `/problems/job-running` | A backup, restore or verification is running; `running_id` names it. One job runs at a time. |
+             *     | `job_running` | 409 | `/problems/job-running` | A backup, restore, restore drill, replication or verification is running; `running_id` names it. One job runs at a time. |
              *     | `staging_kept` | 409 | `/problems/staging-kept` | A backup keeps staging folders for an operator (the only copy after a commit that could not complete); discard them first. |
              *     | `restore_pending` | 409 | `/problems/restore-pending` | A restored component has not started since its restore; backups wait for it. |
              *     | `no_components` | 409 | `/problems/conflict` | No components are configured. |
@@ -2058,6 +2739,8 @@ export interface components {
              *     | `set_not_verified` | 422 | `/problems/validation` | A folder to restore does not verify against its `SHA256SUMS`; `errors` names the files. |
              *     | `verification_not_found` | 404 | `/problems/not-found` | No verification with this ID for this backup set. |
              *     | `restore_not_found` | 404 | `/problems/not-found` | No restore with this ID. |
+             *     | `drill_not_found` | 404 | `/problems/not-found` | No restore drill with this ID. |
+             *     | `drill_not_running` | 409 | `/problems/conflict` | The restore drill is not running (it has ended). |
              *     | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on. |
              *     | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, not succeeded, or with remote components. |
              *     | `restore_superseded` | 409 | `/problems/conflict` | A later restore or undo changed a component of this restore: it cannot be undone. |
@@ -2069,6 +2752,11 @@ export interface components {
              *     | `work_folder_missing` | 409 | `/problems/conflict` | The hooks' `work_folder` does not exist. |
              *     | `audit_unavailable` | 503 | `/problems/unavailable` | The request was carried out but its audit line could not be written (disk full, permissions); `detail` says what it answered. Fix the disk before going on. |
              *     | `notification_target_not_found` | 404 | `/problems/not-found` | No notification target with this name is configured. |
+             *     | `replication_target_not_found` | 404 | `/problems/not-found` | No replication target with this name is configured. |
+             *     | `replication_not_found` | 404 | `/problems/not-found` | No replication with this ID. |
+             *     | `replication_not_running` | 409 | `/problems/conflict` | The replication is not running (it has ended). |
+             *     | `set_not_replicable` | 409 | `/problems/conflict` | The backup set cannot be replicated: not complete and successful, no successful set at all, or a component on an agent. |
+             *     | `replication_target_failed` | 409 | `/problems/conflict` | The replication target's store could not be reached, refused the credentials, or has no such bucket; `detail` names the target. |
              * @example validation_failed
              */
             code: string;
@@ -2106,6 +2794,302 @@ export interface components {
          * @enum {string}
          */
         Profile: "maestro-hub" | "maestro-lui" | "maestro-tracker" | "custom";
+        /** @description A set on a target's bucket: its manifest exists. */
+        RemoteSet: {
+            /** @example 20261126T020000Z */
+            backup_id: string;
+            /** Format: int64 */
+            manifest_bytes: number;
+            /** @example sets/20261126T020000Z.json */
+            manifest_key: string;
+        };
+        /** @description The body of `POST /replication-targets/{name}/sets/{id}/verify`. */
+        RemoteVerifyRequest: {
+            /** @description Download and hash every blob; default false: every blob exists with its size. */
+            deep?: boolean;
+        };
+        /** @description The body of `POST /replication-targets/{name}/replicate`. */
+        ReplicateRequest: {
+            /**
+             * @description The backup set to copy; absent: the newest complete and successful one.
+             * @example 20261126T020000Z
+             */
+            backup_id?: string | null;
+        };
+        /**
+         * @description What a replication job does.
+         * @enum {string}
+         */
+        ReplicationKind: "copy" | "verify";
+        /** @description A page of replications, newest first. */
+        ReplicationList: {
+            items: components["schemas"]["ReplicationRecord"][];
+            /** @description Pass as `cursor` to get the next (older) page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A replication's record. */
+        ReplicationRecord: {
+            /** @description The set's manifest was on the bucket already: nothing was uploaded. */
+            already_replicated: boolean;
+            /**
+             * @description The backup set copied.
+             * @example 20261126T020000Z
+             */
+            backup_id: string;
+            /**
+             * Format: int64
+             * @description Blobs already on the bucket (unchanged or shared content): skipped.
+             */
+            blobs_present: number;
+            /** Format: int64 */
+            blobs_removed?: number;
+            /**
+             * Format: int64
+             * @description Distinct blobs (file contents) of the set, and their bytes.
+             */
+            blobs_total: number;
+            /**
+             * Format: int64
+             * @description Blobs uploaded by this run, and their bytes.
+             */
+            blobs_uploaded: number;
+            /** Format: int64 */
+            bytes_present: number;
+            /** Format: int64 */
+            bytes_total: number;
+            /** Format: int64 */
+            bytes_uploaded: number;
+            /** @description A `verify` that downloads and hashes every blob (else: existence and size). */
+            deep?: boolean;
+            /** @description Why it failed, naming the target. */
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @example C20261126T020500Z */
+            id: string;
+            /** @description `copy` (the set uploaded) or `verify` (the set on the bucket checked). */
+            kind?: components["schemas"]["ReplicationKind"];
+            /** @description The manifest's key on the bucket (under the target's prefix) once written. */
+            manifest_key?: string | null;
+            /** Format: int64 */
+            problem_count?: number;
+            /**
+             * @description A `verify`: what is missing or wrong on the bucket, each naming the blob and a file of
+             *     the set (the first 100), and how many problems there were.
+             */
+            problems?: string[];
+            /** @description Why the retention pass after a successful copy failed (the copy itself is complete). */
+            retention_error?: string | null;
+            /**
+             * Format: int64
+             * @description Blob uploads tried again after the store failed.
+             */
+            retries: number;
+            /**
+             * @description A `copy` to a target with `keep`: the sets the retention pass removed from the bucket,
+             *     and the blobs no remaining set used.
+             */
+            sets_removed?: string[];
+            /** Format: date-time */
+            started_at: string;
+            status: components["schemas"]["ReplicationStatus"];
+            /**
+             * @description The replication target.
+             * @example offsite
+             */
+            target: string;
+            trigger: components["schemas"]["ReplicationTrigger"];
+        };
+        /** @enum {string} */
+        ReplicationStatus: "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+        /**
+         * @description A replication target's settings, as in the file (`[[replication_targets]]`, without `name`)
+         *     and in the API. Credentials are never here: `access_key_file` and `secret_key_file` name the
+         *     files holding them; without them they come from the environment,
+         *     `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `BACKUP_MASTER_S3_<NAME>_SECRET_KEY` (the name
+         *     upper-cased, `-` as `_`).
+         */
+        ReplicationTargetSettings: {
+            /**
+             * @description File holding the access key ID. With `secret_key_file`; absolute, or relative to the
+             *     config file's folder.
+             * @example /etc/backup-master/s3.access
+             */
+            access_key_file?: string | null;
+            /**
+             * @description The bucket; it must exist (the replication never creates one).
+             * @example maestro-offsite
+             */
+            bucket: string;
+            /**
+             * Format: int64
+             * @description Uploads in flight at once, 1 to 64 (default 4).
+             * @example 4
+             */
+            concurrency?: number | null;
+            /** @description Client-side encryption with an `age` passphrase: not available in this version (refused). */
+            encrypt_passphrase_file?: string | null;
+            /** @description Client-side encryption with `age` recipients: not available in this version (refused). */
+            encrypt_recipients_file?: string | null;
+            /**
+             * @description The S3 endpoint, http or https (`https://s3.eu-central-1.amazonaws.com`,
+             *     `http://minio.internal:9000`).
+             * @example https://s3.example.com
+             */
+            endpoint: string;
+            /**
+             * Format: int64
+             * @description Sets kept on the bucket, 1 to 10000, independent of the local history: after each
+             *     replication the older manifests are removed, then the blobs no remaining set uses.
+             *     The newest set that verified (replicated or checked by this server) is never removed.
+             *     Absent: every set is kept.
+             * @example 14
+             */
+            keep?: number | null;
+            /**
+             * Format: int64
+             * @description Upload bandwidth limit in bytes per second over all uploads; 0 or absent: unlimited.
+             * @example 0
+             */
+            max_bytes_per_second?: number | null;
+            /**
+             * @description `after_backup` (each successful backup is replicated when it ends) or `manual` (only
+             *     `POST /replication-targets/{name}/replicate`); default `manual`.
+             * @example after_backup
+             */
+            mode?: string | null;
+            /**
+             * @description Path-style addressing (`<endpoint>/<bucket>/<key>`), as most self-hosted stores need;
+             *     default false (virtual-hosted style).
+             */
+            path_style?: boolean | null;
+            /**
+             * @description Key prefix inside the bucket (`site-a/`); empty: the bucket's root.
+             * @example site-a
+             */
+            prefix?: string | null;
+            /**
+             * @description Signing region (default `us-east-1`).
+             * @example eu-central-1
+             */
+            region?: string | null;
+            /**
+             * @description File holding the secret access key. With `access_key_file`.
+             * @example /etc/backup-master/s3.secret
+             */
+            secret_key_file?: string | null;
+            /**
+             * Format: int64
+             * @description Seconds one request to the store may take, 1 to 3600 (default 60); a request that
+             *     takes longer is retried.
+             * @example 60
+             */
+            timeout_seconds?: number | null;
+            /**
+             * Format: int64
+             * @description With `keep`: a blob no set uses is removed only once it is this old (default 86400, a
+             *     day; 0 to 2592000), so a replication of another server to the same bucket never loses
+             *     a blob it uploaded and has not referenced yet.
+             * @example 86400
+             */
+            unreferenced_grace_seconds?: number | null;
+        };
+        /**
+         * @description A replication target as the API shows it: its name and settings. Credentials appear only
+         *     as the paths of the files holding them (or not at all, when they come from the environment).
+         */
+        ReplicationTargetView: {
+            /**
+             * @description File holding the access key ID. With `secret_key_file`; absolute, or relative to the
+             *     config file's folder.
+             * @example /etc/backup-master/s3.access
+             */
+            access_key_file?: string | null;
+            /**
+             * @description The bucket; it must exist (the replication never creates one).
+             * @example maestro-offsite
+             */
+            bucket: string;
+            /**
+             * Format: int64
+             * @description Uploads in flight at once, 1 to 64 (default 4).
+             * @example 4
+             */
+            concurrency?: number | null;
+            /** @description Client-side encryption with an `age` passphrase: not available in this version (refused). */
+            encrypt_passphrase_file?: string | null;
+            /** @description Client-side encryption with `age` recipients: not available in this version (refused). */
+            encrypt_recipients_file?: string | null;
+            /**
+             * @description The S3 endpoint, http or https (`https://s3.eu-central-1.amazonaws.com`,
+             *     `http://minio.internal:9000`).
+             * @example https://s3.example.com
+             */
+            endpoint: string;
+            /**
+             * Format: int64
+             * @description Sets kept on the bucket, 1 to 10000, independent of the local history: after each
+             *     replication the older manifests are removed, then the blobs no remaining set uses.
+             *     The newest set that verified (replicated or checked by this server) is never removed.
+             *     Absent: every set is kept.
+             * @example 14
+             */
+            keep?: number | null;
+            /**
+             * Format: int64
+             * @description Upload bandwidth limit in bytes per second over all uploads; 0 or absent: unlimited.
+             * @example 0
+             */
+            max_bytes_per_second?: number | null;
+            /**
+             * @description `after_backup` (each successful backup is replicated when it ends) or `manual` (only
+             *     `POST /replication-targets/{name}/replicate`); default `manual`.
+             * @example after_backup
+             */
+            mode?: string | null;
+            /** @example offsite */
+            name: string;
+            /**
+             * @description Path-style addressing (`<endpoint>/<bucket>/<key>`), as most self-hosted stores need;
+             *     default false (virtual-hosted style).
+             */
+            path_style?: boolean | null;
+            /**
+             * @description Key prefix inside the bucket (`site-a/`); empty: the bucket's root.
+             * @example site-a
+             */
+            prefix?: string | null;
+            /**
+             * @description Signing region (default `us-east-1`).
+             * @example eu-central-1
+             */
+            region?: string | null;
+            /**
+             * @description File holding the secret access key. With `access_key_file`.
+             * @example /etc/backup-master/s3.secret
+             */
+            secret_key_file?: string | null;
+            /**
+             * Format: int64
+             * @description Seconds one request to the store may take, 1 to 3600 (default 60); a request that
+             *     takes longer is retried.
+             * @example 60
+             */
+            timeout_seconds?: number | null;
+            /**
+             * Format: int64
+             * @description With `keep`: a blob no set uses is removed only once it is this old (default 86400, a
+             *     day; 0 to 2592000), so a replication of another server to the same bucket never loses
+             *     a blob it uploaded and has not referenced yet.
+             * @example 86400
+             */
+            unreferenced_grace_seconds?: number | null;
+        };
+        /**
+         * @description What started a replication.
+         * @enum {string}
+         */
+        ReplicationTrigger: "manual" | "after_backup";
         /** @description A page of restores, newest first. */
         RestoreList: {
             items: components["schemas"]["RestoreRecord"][];
@@ -2145,6 +3129,11 @@ export interface components {
             heuristic?: components["schemas"]["HeuristicOutcome"][];
             /** @example R20261126T101500Z */
             id: string;
+            /**
+             * @description Components with a `stop_command`, `start_command` or `health_command`: how the restore
+             *     stopped, started and proved each one (absent when none has any).
+             */
+            lifecycle?: components["schemas"]["ComponentLifecycle"][];
             notes: string[];
             participation?: null | components["schemas"]["Participation"];
             /** @description The components asked for (absent: all configured components). */
@@ -2198,6 +3187,13 @@ export interface components {
             /** @description Only make the plan and verify; change nothing. */
             dry_run?: boolean;
             /**
+             * @description A replication target to take the set from (for a set no longer on this machine's
+             *     disks): the set is downloaded from its bucket into the state dir, every hash checked,
+             *     then restored like `source_folders`. Not with `source_folders`.
+             * @example offsite
+             */
+            from_target?: string | null;
+            /**
              * @description Folders retrieved from an external medium, per component: used instead of the slots.
              *     Each must be an absolute path whose `readme.txt` names the component and `backup_id`.
              * @example {
@@ -2212,7 +3208,7 @@ export interface components {
          * @description Where a restore stands. Every status but `running` is final.
          * @enum {string}
          */
-        RestoreStatus: "planned" | "running" | "succeeded" | "failed" | "interrupted";
+        RestoreStatus: "planned" | "running" | "succeeded" | "failed" | "interrupted" | "unhealthy";
         /**
          * @description Roles, weakest first: each includes the rights of those before it.
          * @enum {string}
@@ -2289,6 +3285,28 @@ export interface components {
          * @enum {string}
          */
         ScheduledTrigger: "schedule" | "catch_up";
+        /** @description A scratch folder of a drill as its record keeps it. */
+        ScratchFolder: {
+            /**
+             * Format: int64
+             * @description Device and inode of the folder once made (absent until it is).
+             */
+            device?: number | null;
+            /** Format: int64 */
+            inode?: number | null;
+            /**
+             * @description Folders of the drill root the drill created for it (outermost first), removed with
+             *     the scratch folder when they are empty then.
+             */
+            made_dirs?: string[];
+            /**
+             * @description `<drill_root>/<ID>`.
+             * @example /srv/maestro/lui/drills/D20261201T040000Z
+             */
+            path: string;
+            /** @description The folder was removed (or never made). */
+            removed: boolean;
+        };
         /** @description One component's folder in a backup set, as its `readme.txt` describes it. */
         SetFolder: {
             /**
@@ -2334,11 +3352,14 @@ export interface components {
         };
         /** @description `PUT /settings`: the whole `schedule` and `hooks`. */
         SettingsUpdate: {
+            drill?: null | components["schemas"]["DrillSchedule"];
             hooks: components["schemas"]["HookSettings"];
             schedule: components["schemas"]["ScheduleSettings"];
         };
         /** @description `GET /settings`: the schedule and hooks, plus the next scheduled runs. */
         SettingsView: {
+            /** @description When restore drills run by themselves (`[drill]`; in the schedule's time zone). */
+            drill: components["schemas"]["DrillSchedule"];
             hooks: components["schemas"]["HookSettings"];
             /** @description The next 5 scheduled runs (empty when the schedule is disabled). */
             next_runs: components["schemas"]["NextRun"][];
@@ -2397,7 +3418,7 @@ export interface components {
          * @description What a step did.
          * @enum {string}
          */
-        StepAction: "planned" | "verified" | "component_started" | "created_safety_folder" | "moved_aside" | "created_folder" | "copied" | "edited" | "component_applied" | "commit_decided" | "removed_safety_folder" | "removed_copy" | "put_back" | "removed_folder" | "rolled_back" | "failed" | "recovered" | "finished";
+        StepAction: "planned" | "verified" | "component_started" | "created_safety_folder" | "moved_aside" | "created_folder" | "copied" | "edited" | "component_applied" | "commit_decided" | "removed_safety_folder" | "removed_copy" | "put_back" | "removed_folder" | "rolled_back" | "failed" | "recovered" | "finished" | "stopping" | "stopped" | "started" | "healthy" | "unhealthy";
         /**
          * @description A notification target's settings, as in the file (`[[notification_targets]]`, without
          *     `name`) and in the API. Which keys apply depends on `kind`; the others must be absent.
@@ -4372,8 +5393,12 @@ export interface operations {
                      *         "agent_version": null,
                      *         "backup_folder": "backup",
                      *         "backup_path": "/srv/maestro/hub/backup",
+                     *         "drill_path": "/srv/maestro/hub/drills",
+                     *         "drill_probe_command": "",
+                     *         "drill_root": null,
                      *         "freeze_command": "",
                      *         "freeze_timeout_seconds": 60,
+                     *         "health_command": "/srv/maestro/hub/bin/ctl status",
                      *         "home": "/srv/maestro/hub",
                      *         "items": [
                      *           "hub.ini",
@@ -4386,9 +5411,13 @@ export interface operations {
                      *         "on_change": "warn",
                      *         "profile": "maestro-hub",
                      *         "reachable": null,
+                     *         "rollback_on_unhealthy": false,
                      *         "snapshot": "none",
                      *         "snapshot_command": "",
                      *         "snapshot_release_command": "",
+                     *         "start_command": "/srv/maestro/hub/bin/ctl start",
+                     *         "start_timeout_seconds": 120,
+                     *         "stop_command": "/srv/maestro/hub/bin/ctl stop",
                      *         "thaw_command": ""
                      *       },
                      *       {
@@ -4397,8 +5426,12 @@ export interface operations {
                      *         "agent_version": null,
                      *         "backup_folder": "backup",
                      *         "backup_path": "/srv/maestro/lui/backup",
+                     *         "drill_path": "/srv/maestro/lui/drills",
+                     *         "drill_probe_command": "",
+                     *         "drill_root": null,
                      *         "freeze_command": "",
                      *         "freeze_timeout_seconds": 60,
+                     *         "health_command": "/srv/maestro/lui/bin/ctl status",
                      *         "home": "/srv/maestro/lui",
                      *         "items": [
                      *           "lui.ini",
@@ -4411,9 +5444,13 @@ export interface operations {
                      *         "on_change": "warn",
                      *         "profile": "maestro-lui",
                      *         "reachable": null,
+                     *         "rollback_on_unhealthy": false,
                      *         "snapshot": "none",
                      *         "snapshot_command": "",
                      *         "snapshot_release_command": "",
+                     *         "start_command": "/srv/maestro/lui/bin/ctl start",
+                     *         "start_timeout_seconds": 120,
+                     *         "stop_command": "/srv/maestro/lui/bin/ctl stop",
                      *         "thaw_command": ""
                      *       },
                      *       {
@@ -4422,8 +5459,12 @@ export interface operations {
                      *         "agent_version": "0.1.0",
                      *         "backup_folder": "backup",
                      *         "backup_path": null,
+                     *         "drill_path": null,
+                     *         "drill_probe_command": "",
+                     *         "drill_root": null,
                      *         "freeze_command": "",
                      *         "freeze_timeout_seconds": 60,
+                     *         "health_command": "/srv/maestro/tracker/bin/ctl status",
                      *         "home": null,
                      *         "items": [
                      *           "tracker.ini",
@@ -4435,9 +5476,13 @@ export interface operations {
                      *         "on_change": "warn",
                      *         "profile": "maestro-tracker",
                      *         "reachable": true,
+                     *         "rollback_on_unhealthy": false,
                      *         "snapshot": "none",
                      *         "snapshot_command": "",
                      *         "snapshot_release_command": "",
+                     *         "start_command": "/srv/maestro/tracker/bin/ctl start",
+                     *         "start_timeout_seconds": 120,
+                     *         "stop_command": "/srv/maestro/tracker/bin/ctl stop",
                      *         "thaw_command": ""
                      *       }
                      *     ]
@@ -4486,8 +5531,12 @@ export interface operations {
                      *       "agent_version": null,
                      *       "backup_folder": "backup",
                      *       "backup_path": "/srv/maestro/lui/backup",
+                     *       "drill_path": "/srv/maestro/lui/drills",
+                     *       "drill_probe_command": "",
+                     *       "drill_root": null,
                      *       "freeze_command": "",
                      *       "freeze_timeout_seconds": 60,
+                     *       "health_command": "/srv/maestro/lui/bin/ctl status",
                      *       "home": "/srv/maestro/lui",
                      *       "items": [
                      *         "lui.ini",
@@ -4500,9 +5549,13 @@ export interface operations {
                      *       "on_change": "warn",
                      *       "profile": "maestro-lui",
                      *       "reachable": null,
+                     *       "rollback_on_unhealthy": false,
                      *       "snapshot": "none",
                      *       "snapshot_command": "",
                      *       "snapshot_release_command": "",
+                     *       "start_command": "/srv/maestro/lui/bin/ctl start",
+                     *       "start_timeout_seconds": 120,
+                     *       "stop_command": "/srv/maestro/lui/bin/ctl stop",
                      *       "thaw_command": ""
                      *     }
                      */
@@ -4554,7 +5607,10 @@ export interface operations {
                  * @example {
                  *       "backup_folder": "backup",
                  *       "keep": 3,
-                 *       "on_change": "fail"
+                 *       "on_change": "fail",
+                 *       "rollback_on_unhealthy": true,
+                 *       "start_timeout_seconds": 300,
+                 *       "stop_command": "/srv/maestro/lui/bin/ctl stop"
                  *     }
                  */
                 "application/json": components["schemas"]["ComponentUpdate"];
@@ -4576,8 +5632,12 @@ export interface operations {
                      *       "agent_version": null,
                      *       "backup_folder": "backup",
                      *       "backup_path": "/srv/maestro/lui/backup",
+                     *       "drill_path": "/srv/maestro/lui/drills",
+                     *       "drill_probe_command": "",
+                     *       "drill_root": null,
                      *       "freeze_command": "",
                      *       "freeze_timeout_seconds": 60,
+                     *       "health_command": "/srv/maestro/lui/bin/ctl status",
                      *       "home": "/srv/maestro/lui",
                      *       "items": [
                      *         "lui.ini",
@@ -4590,9 +5650,13 @@ export interface operations {
                      *       "on_change": "warn",
                      *       "profile": "maestro-lui",
                      *       "reachable": null,
+                     *       "rollback_on_unhealthy": false,
                      *       "snapshot": "none",
                      *       "snapshot_command": "",
                      *       "snapshot_release_command": "",
+                     *       "start_command": "/srv/maestro/lui/bin/ctl start",
+                     *       "start_timeout_seconds": 120,
+                     *       "stop_command": "/srv/maestro/lui/bin/ctl stop",
                      *       "thaw_command": ""
                      *     }
                      */
@@ -4750,6 +5814,502 @@ export interface operations {
             };
             /** @description No component with this name is configured (`component_not_found`) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_drills: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page: drills older than this ID. */
+                cursor?: components["schemas"]["JobId"];
+                /** @description Only drills with this status. */
+                status?: components["schemas"]["DrillStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of drills */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "backup_id": "20261201T020000Z",
+                     *           "components": [
+                     *             {
+                     *               "bytes": 73400320,
+                     *               "errors": [],
+                     *               "files": 1204,
+                     *               "files_checked": 1204,
+                     *               "mismatched": [],
+                     *               "missing": [],
+                     *               "name": "lui",
+                     *               "rto_seconds": 31.2,
+                     *               "scratch_home": "/srv/maestro/lui/drills/D20261201T040000Z/lui",
+                     *               "source_folder": "/srv/maestro/lui/backup",
+                     *               "status": "passed"
+                     *             }
+                     *           ],
+                     *           "errors": [],
+                     *           "finished_at": "2026-12-01T04:00:31Z",
+                     *           "id": "D20261201T040000Z",
+                     *           "keep_scratch": false,
+                     *           "notes": [],
+                     *           "rpo_seconds": 7200,
+                     *           "rto_seconds": 31.2,
+                     *           "scratch": [
+                     *             {
+                     *               "device": 2049,
+                     *               "inode": 131074,
+                     *               "path": "/srv/maestro/lui/drills/D20261201T040000Z",
+                     *               "removed": true
+                     *             }
+                     *           ],
+                     *           "set_started_at": "2026-12-01T02:00:00Z",
+                     *           "started_at": "2026-12-01T04:00:00Z",
+                     *           "status": "passed",
+                     *           "trigger": "manual"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DrillList"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid: `limit` out of 1..500, a `cursor` that is not an ID, an unknown `status` (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_drill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "backup_id": "20261201T020000Z",
+                 *       "components": [
+                 *         "lui"
+                 *       ],
+                 *       "keep_scratch": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["DrillRequest"];
+            };
+        };
+        responses: {
+            /** @description Started: the record (status `running`) */
+            202: {
+                headers: {
+                    /** @description The drill's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261201T020000Z",
+                     *       "components": [
+                     *         {
+                     *           "bytes": 73400320,
+                     *           "errors": [],
+                     *           "files": 1204,
+                     *           "files_checked": 0,
+                     *           "mismatched": [],
+                     *           "missing": [],
+                     *           "name": "lui",
+                     *           "rto_seconds": null,
+                     *           "scratch_home": "/srv/maestro/lui/drills/D20261201T040000Z/lui",
+                     *           "source_folder": "/srv/maestro/lui/backup",
+                     *           "status": "restoring"
+                     *         }
+                     *       ],
+                     *       "errors": [],
+                     *       "finished_at": null,
+                     *       "id": "D20261201T040000Z",
+                     *       "keep_scratch": false,
+                     *       "notes": [],
+                     *       "rpo_seconds": 7200,
+                     *       "rto_seconds": null,
+                     *       "scratch": [
+                     *         {
+                     *           "device": 2049,
+                     *           "inode": 131074,
+                     *           "path": "/srv/maestro/lui/drills/D20261201T040000Z",
+                     *           "removed": false
+                     *         }
+                     *       ],
+                     *       "set_started_at": "2026-12-01T02:00:00Z",
+                     *       "started_at": "2026-12-01T04:00:00Z",
+                     *       "status": "running",
+                     *       "trigger": "manual"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DrillRecord"];
+                };
+            };
+            /** @description The body is not JSON (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No backup set with this ID on disk, or (no `backup_id`) no successful complete set at all (`set_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backup, restore or drill runs (`job_running`, `running_id` names it) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is refused; `errors` names each field: an unknown or remote component, a set without a usable folder of a component, a drill root that overlaps a home, an item, a backup area or the state folder (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The drill could not be recorded (state folder not writable) (`unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_drill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Drill ID
+                 * @example D20261201T040000Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The drill */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261201T020000Z",
+                     *       "components": [
+                     *         {
+                     *           "bytes": 73400320,
+                     *           "errors": [],
+                     *           "files": 1204,
+                     *           "files_checked": 1204,
+                     *           "mismatched": [],
+                     *           "missing": [],
+                     *           "name": "lui",
+                     *           "rto_seconds": 31.2,
+                     *           "scratch_home": "/srv/maestro/lui/drills/D20261201T040000Z/lui",
+                     *           "source_folder": "/srv/maestro/lui/backup",
+                     *           "status": "passed"
+                     *         }
+                     *       ],
+                     *       "errors": [],
+                     *       "finished_at": "2026-12-01T04:00:31Z",
+                     *       "id": "D20261201T040000Z",
+                     *       "keep_scratch": false,
+                     *       "notes": [],
+                     *       "rpo_seconds": 7200,
+                     *       "rto_seconds": 31.2,
+                     *       "scratch": [
+                     *         {
+                     *           "device": 2049,
+                     *           "inode": 131074,
+                     *           "path": "/srv/maestro/lui/drills/D20261201T040000Z",
+                     *           "removed": true
+                     *         }
+                     *       ],
+                     *       "set_started_at": "2026-12-01T02:00:00Z",
+                     *       "started_at": "2026-12-01T04:00:00Z",
+                     *       "status": "passed",
+                     *       "trigger": "manual"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DrillRecord"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No drill with this ID (`drill_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not an ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_drill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Drill ID
+                 * @example D20261201T040000Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asked to stop: the record as it is now */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "backup_id": "20261201T020000Z",
+                     *       "components": [
+                     *         {
+                     *           "bytes": 73400320,
+                     *           "errors": [],
+                     *           "files": 1204,
+                     *           "files_checked": 0,
+                     *           "mismatched": [],
+                     *           "missing": [],
+                     *           "name": "lui",
+                     *           "rto_seconds": null,
+                     *           "scratch_home": "/srv/maestro/lui/drills/D20261201T040000Z/lui",
+                     *           "source_folder": "/srv/maestro/lui/backup",
+                     *           "status": "restoring"
+                     *         }
+                     *       ],
+                     *       "errors": [],
+                     *       "finished_at": null,
+                     *       "id": "D20261201T040000Z",
+                     *       "keep_scratch": false,
+                     *       "notes": [],
+                     *       "rpo_seconds": 7200,
+                     *       "rto_seconds": null,
+                     *       "scratch": [
+                     *         {
+                     *           "device": 2049,
+                     *           "inode": 131074,
+                     *           "path": "/srv/maestro/lui/drills/D20261201T040000Z",
+                     *           "removed": false
+                     *         }
+                     *       ],
+                     *       "set_started_at": "2026-12-01T02:00:00Z",
+                     *       "started_at": "2026-12-01T04:00:00Z",
+                     *       "status": "running",
+                     *       "trigger": "manual"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DrillRecord"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No drill with this ID (`drill_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The drill has ended (`drill_not_running`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not an ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_drill_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Drill ID
+                 * @example D20261201T040000Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `event: component` ... `event: end`; each `data` is a DrillEvent as JSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": "{\"type\":\"end\",\"status\":\"passed\"}",
+                     *       "event": "end"
+                     *     }
+                     */
+                    "text/event-stream": components["schemas"]["DrillEventMessage"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No drill with this ID (`drill_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not an ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream has `max_stream_subscribers` subscribers already; try again when one has left (`too_many_subscribers`) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5750,6 +7310,999 @@ export interface operations {
             };
         };
     };
+    list_replication_targets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The targets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "access_key_file": "/etc/backup-master/s3.access",
+                     *         "bucket": "maestro-offsite",
+                     *         "concurrency": 4,
+                     *         "endpoint": "https://s3.eu-central-1.amazonaws.com",
+                     *         "max_bytes_per_second": 0,
+                     *         "mode": "after_backup",
+                     *         "name": "offsite",
+                     *         "prefix": "site-a",
+                     *         "region": "eu-central-1",
+                     *         "secret_key_file": "/etc/backup-master/s3.secret"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["ReplicationTargetView"][];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_replication_target: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Target name
+                 * @example offsite
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target */
+            200: {
+                headers: {
+                    /** @description Version, for If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_key_file": "/etc/backup-master/s3.access",
+                     *       "bucket": "maestro-offsite",
+                     *       "concurrency": 4,
+                     *       "endpoint": "https://s3.eu-central-1.amazonaws.com",
+                     *       "max_bytes_per_second": 0,
+                     *       "mode": "after_backup",
+                     *       "name": "offsite",
+                     *       "prefix": "site-a",
+                     *       "region": "eu-central-1",
+                     *       "secret_key_file": "/etc/backup-master/s3.secret"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationTargetView"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication target with this name is configured (`replication_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_replication_target: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag from GET /replication-targets/{name}, or `*`
+                 * @example "0c9d1f7e2b3a4c5d6e7f8091"
+                 */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description Target name
+                 * @example offsite
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "access_key_file": "/etc/backup-master/s3.access",
+                 *       "bucket": "maestro-offsite",
+                 *       "concurrency": 4,
+                 *       "endpoint": "https://s3.eu-central-1.amazonaws.com",
+                 *       "max_bytes_per_second": 0,
+                 *       "mode": "after_backup",
+                 *       "prefix": "site-a",
+                 *       "region": "eu-central-1",
+                 *       "secret_key_file": "/etc/backup-master/s3.secret"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReplicationTargetSettings"];
+            };
+        };
+        responses: {
+            /** @description Replaced; the target as it is now */
+            200: {
+                headers: {
+                    /** @description The new version */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_key_file": "/etc/backup-master/s3.access",
+                     *       "bucket": "maestro-offsite",
+                     *       "concurrency": 4,
+                     *       "endpoint": "https://s3.eu-central-1.amazonaws.com",
+                     *       "max_bytes_per_second": 0,
+                     *       "mode": "after_backup",
+                     *       "name": "offsite",
+                     *       "prefix": "site-a",
+                     *       "region": "eu-central-1",
+                     *       "secret_key_file": "/etc/backup-master/s3.secret"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationTargetView"];
+                };
+            };
+            /** @description Created; the target as it is now */
+            201: {
+                headers: {
+                    /** @description The new version */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_key_file": "/etc/backup-master/s3.access",
+                     *       "bucket": "maestro-offsite",
+                     *       "concurrency": 4,
+                     *       "endpoint": "https://s3.eu-central-1.amazonaws.com",
+                     *       "max_bytes_per_second": 0,
+                     *       "mode": "after_backup",
+                     *       "name": "offsite",
+                     *       "prefix": "site-a",
+                     *       "region": "eu-central-1",
+                     *       "secret_key_file": "/etc/backup-master/s3.secret"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationTargetView"];
+                };
+            };
+            /** @description The body is not JSON (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication target with this name is configured (`replication_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` does not match the current `ETag`: another write came first; GET again (`precondition_failed`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: an endpoint that is not http(s), a bucket name S3 refuses, a key file that cannot be read or given alone, an unknown mode, `concurrency` out of 1..64, a setting this version does not offer; `errors` names each (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is missing (`precondition_required`) */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The config file could not be written (disk full, permissions); nothing changed (`unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_replication_target: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag from GET /replication-targets/{name}, or `*`
+                 * @example "0c9d1f7e2b3a4c5d6e7f8091"
+                 */
+                "If-Match": string;
+            };
+            path: {
+                /**
+                 * @description Target name
+                 * @example offsite
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication target with this name is configured (`replication_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` does not match the current `ETag`: another write came first; GET again (`precondition_failed`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is missing (`precondition_required`) */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The config file could not be written (disk full, permissions); nothing changed (`unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replicate_to_target: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Target name
+                 * @example offsite
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "backup_id": "20261126T020000Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReplicateRequest"];
+            };
+        };
+        responses: {
+            /** @description Started; the record */
+            202: {
+                headers: {
+                    /** @description The replication's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "already_replicated": false,
+                     *       "backup_id": "20261126T020000Z",
+                     *       "blobs_present": 1188,
+                     *       "blobs_total": 1200,
+                     *       "blobs_uploaded": 3,
+                     *       "bytes_present": 726663168,
+                     *       "bytes_total": 734003200,
+                     *       "bytes_uploaded": 1048576,
+                     *       "error": null,
+                     *       "finished_at": null,
+                     *       "id": "C20261126T020500Z",
+                     *       "manifest_key": null,
+                     *       "retries": 0,
+                     *       "started_at": "2026-11-26T02:05:00Z",
+                     *       "status": "running",
+                     *       "target": "offsite",
+                     *       "trigger": "manual"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationRecord"];
+                };
+            };
+            /** @description The body is not JSON (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such replication target, or no such backup set on disk (`replication_target_not_found`, `set_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Another job runs (`job_running`, `running_id` names it), or the set cannot be replicated (`set_not_replicable`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `backup_id` is not a backup ID, or another field is given (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_remote_sets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Target name
+                 * @example offsite
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sets on the bucket */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "backup_id": "20261126T020000Z",
+                     *         "manifest_bytes": 48213,
+                     *         "manifest_key": "sets/20261126T020000Z.json"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["RemoteSet"][];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication target with this name is configured (`replication_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target's store could not be listed: unreachable, credentials refused, no such bucket (`replication_target_failed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_remote_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Target name
+                 * @example offsite
+                 */
+                name: string;
+                /**
+                 * @description Backup ID
+                 * @example 20261126T020000Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "deep": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["RemoteVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Started; the record */
+            202: {
+                headers: {
+                    /** @description The verification's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "already_replicated": false,
+                     *       "backup_id": "20261126T020000Z",
+                     *       "blobs_present": 1188,
+                     *       "blobs_total": 1200,
+                     *       "blobs_uploaded": 3,
+                     *       "bytes_present": 726663168,
+                     *       "bytes_total": 734003200,
+                     *       "bytes_uploaded": 1048576,
+                     *       "error": null,
+                     *       "finished_at": null,
+                     *       "id": "C20261126T020500Z",
+                     *       "manifest_key": null,
+                     *       "retries": 0,
+                     *       "started_at": "2026-11-26T02:05:00Z",
+                     *       "status": "running",
+                     *       "target": "offsite",
+                     *       "trigger": "manual"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationRecord"];
+                };
+            };
+            /** @description The body is not JSON (`bad_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication target with this name is configured (`replication_target_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `id` is not a backup ID, or the body has another field (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_replications: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page: replications older than this ID. */
+                cursor?: components["schemas"]["JobId"];
+                /** @description Only replications with this status. */
+                status?: components["schemas"]["ReplicationStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of replications */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "already_replicated": false,
+                     *           "backup_id": "20261126T020000Z",
+                     *           "blobs_present": 1188,
+                     *           "blobs_total": 1200,
+                     *           "blobs_uploaded": 12,
+                     *           "bytes_present": 726663168,
+                     *           "bytes_total": 734003200,
+                     *           "bytes_uploaded": 7340032,
+                     *           "error": null,
+                     *           "finished_at": "2026-11-26T02:07:10Z",
+                     *           "id": "C20261126T020500Z",
+                     *           "manifest_key": "sets/20261126T020000Z.json",
+                     *           "retries": 0,
+                     *           "started_at": "2026-11-26T02:05:00Z",
+                     *           "status": "succeeded",
+                     *           "target": "offsite",
+                     *           "trigger": "manual"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationList"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A query parameter is invalid: `limit` out of 1..500, a `cursor` that is not an ID, an unknown `status` (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_replication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Replication ID
+                 * @example C20261126T020500Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The replication */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "already_replicated": false,
+                     *       "backup_id": "20261126T020000Z",
+                     *       "blobs_present": 1188,
+                     *       "blobs_total": 1200,
+                     *       "blobs_uploaded": 12,
+                     *       "bytes_present": 726663168,
+                     *       "bytes_total": 734003200,
+                     *       "bytes_uploaded": 7340032,
+                     *       "error": null,
+                     *       "finished_at": "2026-11-26T02:07:10Z",
+                     *       "id": "C20261126T020500Z",
+                     *       "manifest_key": "sets/20261126T020000Z.json",
+                     *       "retries": 0,
+                     *       "started_at": "2026-11-26T02:05:00Z",
+                     *       "status": "succeeded",
+                     *       "target": "offsite",
+                     *       "trigger": "manual"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationRecord"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication with this ID (`replication_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not a job ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_replication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Replication ID
+                 * @example C20261126T020500Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asked to stop; the record */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "already_replicated": false,
+                     *       "backup_id": "20261126T020000Z",
+                     *       "blobs_present": 1188,
+                     *       "blobs_total": 1200,
+                     *       "blobs_uploaded": 3,
+                     *       "bytes_present": 726663168,
+                     *       "bytes_total": 734003200,
+                     *       "bytes_uploaded": 1048576,
+                     *       "error": null,
+                     *       "finished_at": null,
+                     *       "id": "C20261126T020500Z",
+                     *       "manifest_key": null,
+                     *       "retries": 0,
+                     *       "started_at": "2026-11-26T02:05:00Z",
+                     *       "status": "running",
+                     *       "target": "offsite",
+                     *       "trigger": "manual"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplicationRecord"];
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role is too weak: this needs operator or admin (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication with this ID (`replication_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The replication is not running (`replication_not_running`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not a job ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_replication_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Replication ID
+                 * @example C20261126T020500Z
+                 */
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `event: progress` ... `event: end`; each `data` is a ReplicationRecord as JSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example event: progress
+                     *     data: {"already_replicated":false,"backup_id":"20261126T020000Z","blobs_present":1188,"blobs_total":1200,"blobs_uploaded":3,"bytes_present":726663168,"bytes_total":734003200,"bytes_uploaded":1048576,"error":null,"finished_at":null,"id":"C20261126T020500Z","manifest_key":null,"retries":0,"started_at":"2026-11-26T02:05:00Z","status":"running","target":"offsite","trigger":"manual"}
+                     *
+                     *     event: end
+                     *     data: {"already_replicated":false,"backup_id":"20261126T020000Z","blobs_present":1188,"blobs_total":1200,"blobs_uploaded":12,"bytes_present":726663168,"bytes_total":734003200,"bytes_uploaded":7340032,"error":null,"finished_at":"2026-11-26T02:07:10Z","id":"C20261126T020500Z","manifest_key":"sets/20261126T020000Z.json","retries":0,"started_at":"2026-11-26T02:05:00Z","status":"succeeded","target":"offsite","trigger":"manual"}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No token, a malformed `Authorization` header, or an unknown token (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No replication with this ID (`replication_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ID is not a job ID (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream has `max_stream_subscribers` subscribers already; try again when one has left (`too_many_subscribers`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_restores: {
         parameters: {
             query?: {
@@ -6285,154 +8838,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "backup_id": "20261126T020000Z",
-                     *       "changed": [
-                     *         "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
-                     *         "/srv/maestro/lui/lui.ini",
-                     *         "/srv/maestro/lui/luidata",
-                     *         "/srv/maestro/lui/registry"
-                     *       ],
-                     *       "commit_decided": true,
-                     *       "components": [
-                     *         {
-                     *           "bytes": 52428800,
-                     *           "copy": [
-                     *             {
-                     *               "from": "/srv/maestro/lui/backup/lui.ini",
-                     *               "kind": "file",
-                     *               "to": "/srv/maestro/lui/lui.ini"
-                     *             },
-                     *             {
-                     *               "from": "/srv/maestro/lui/backup/luidata",
-                     *               "kind": "folder",
-                     *               "to": "/srv/maestro/lui/luidata"
-                     *             },
-                     *             {
-                     *               "from": "/srv/maestro/lui/backup/registry",
-                     *               "kind": "folder",
-                     *               "to": "/srv/maestro/lui/registry"
-                     *             }
-                     *           ],
-                     *           "create_dirs": [],
-                     *           "edit": [
-                     *             {
-                     *               "append": "RestoreFromBackup=/srv/maestro/lui/backup",
-                     *               "path": "/srv/maestro/lui/lui.ini"
-                     *             }
-                     *           ],
-                     *           "errors": [],
-                     *           "files": 4,
-                     *           "finished_at": "2026-11-26T10:15:06Z",
-                     *           "folder_times": [
-                     *             {
-                     *               "mtime_ns": 0,
-                     *               "mtime_s": 1795680000,
-                     *               "path": "/srv/maestro/lui"
-                     *             }
-                     *           ],
-                     *           "home": "/srv/maestro/lui",
-                     *           "layout": "items",
-                     *           "name": "lui",
-                     *           "origin": "slot",
-                     *           "profile": "maestro-lui",
-                     *           "remove": [
-                     *             "/srv/maestro/lui/lui.ini",
-                     *             "/srv/maestro/lui/luidata",
-                     *             "/srv/maestro/lui/registry"
-                     *           ],
-                     *           "safety_copy": {
-                     *             "bytes": 52428800,
-                     *             "kept_at": "2026-11-26T10:15:06Z"
-                     *           },
-                     *           "safety_folder": "/srv/maestro/lui/.pre-restore-R20261126T101500Z",
-                     *           "skip": [],
-                     *           "slot": "backup",
-                     *           "source_folder": "/srv/maestro/lui/backup",
-                     *           "started_at": "2026-11-26T10:15:01Z",
-                     *           "status": "restored"
-                     *         }
-                     *       ],
-                     *       "created_at": "2026-11-26T10:15:00Z",
-                     *       "dry_run": false,
-                     *       "errors": [],
-                     *       "finished_at": "2026-11-26T10:15:06Z",
-                     *       "heuristic": [],
-                     *       "id": "R20261126T101500Z",
-                     *       "notes": [
-                     *         "start the Maestro User Interface before the next backup: it reads its database from the folder named in RestoreFromBackup, which the next backup rotates; backups are refused until it has started and removed that line"
-                     *       ],
-                     *       "requested_components": [
-                     *         "lui"
-                     *       ],
-                     *       "safety_copy_bytes": 52428800,
-                     *       "source_folders": {},
-                     *       "started_at": "2026-11-26T10:15:00Z",
-                     *       "status": "succeeded",
-                     *       "steps": [
-                     *         {
-                     *           "action": "planned",
-                     *           "at": "2026-11-26T10:15:00Z",
-                     *           "detail": "1 component(s) from backup set 20261126T020000Z"
-                     *         },
-                     *         {
-                     *           "action": "verified",
-                     *           "at": "2026-11-26T10:15:00Z",
-                     *           "component": "lui",
-                     *           "path": "/srv/maestro/lui/backup"
-                     *         },
-                     *         {
-                     *           "action": "component_started",
-                     *           "at": "2026-11-26T10:15:01Z",
-                     *           "component": "lui"
-                     *         },
-                     *         {
-                     *           "action": "created_safety_folder",
-                     *           "at": "2026-11-26T10:15:01Z",
-                     *           "component": "lui",
-                     *           "path": "/srv/maestro/lui/.pre-restore-R20261126T101500Z"
-                     *         },
-                     *         {
-                     *           "action": "moved_aside",
-                     *           "at": "2026-11-26T10:15:01Z",
-                     *           "component": "lui",
-                     *           "path": "/srv/maestro/lui/luidata",
-                     *           "to": "/srv/maestro/lui/.pre-restore-R20261126T101500Z/luidata"
-                     *         },
-                     *         {
-                     *           "action": "copied",
-                     *           "at": "2026-11-26T10:15:05Z",
-                     *           "component": "lui",
-                     *           "detail": "from /srv/maestro/lui/backup/luidata",
-                     *           "path": "/srv/maestro/lui/luidata"
-                     *         },
-                     *         {
-                     *           "action": "component_applied",
-                     *           "at": "2026-11-26T10:15:06Z",
-                     *           "component": "lui"
-                     *         },
-                     *         {
-                     *           "action": "commit_decided",
-                     *           "at": "2026-11-26T10:15:06Z"
-                     *         },
-                     *         {
-                     *           "action": "finished",
-                     *           "at": "2026-11-26T10:15:06Z",
-                     *           "detail": "succeeded"
-                     *         }
-                     *       ],
-                     *       "undo_available": true,
-                     *       "verification": [
-                     *         {
-                     *           "component": "lui",
-                     *           "folder": "/srv/maestro/lui/backup",
-                     *           "ok": true,
-                     *           "problems": []
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["RestoreRecord"];
                 };
             };
@@ -6985,6 +9390,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "drill": {
+                     *         "every_days": 0,
+                     *         "time": "04:30",
+                     *         "weekday": "sunday"
+                     *       },
                      *       "hooks": {
                      *         "env": [
                      *           "TAPE_DEVICE"
@@ -7055,6 +9465,11 @@ export interface operations {
             content: {
                 /**
                  * @example {
+                 *       "drill": {
+                 *         "every_days": 0,
+                 *         "time": "04:30",
+                 *         "weekday": "sunday"
+                 *       },
                  *       "hooks": {
                  *         "env": [
                  *           "TAPE_DEVICE"
@@ -7086,6 +9501,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "drill": {
+                     *         "every_days": 0,
+                     *         "time": "04:30",
+                     *         "weekday": "sunday"
+                     *       },
                      *       "hooks": {
                      *         "env": [
                      *           "TAPE_DEVICE"

@@ -13,6 +13,9 @@ from .backup_record import BackupRecord
 from .backup_set import BackupSet
 from .backup_set_list import BackupSetList
 from .backup_status import BackupStatus
+from .component_drill import ComponentDrill
+from .component_drill_status import ComponentDrillStatus
+from .component_lifecycle import ComponentLifecycle
 from .component_problem import ComponentProblem
 from .component_progress import ComponentProgress
 from .component_restore import ComponentRestore
@@ -26,6 +29,20 @@ from .decision import Decision
 from .delivery import Delivery
 from .delivery_page import DeliveryPage
 from .delivery_status import DeliveryStatus
+from .drill_event_message import DrillEventMessage
+from .drill_event_message_event import DrillEventMessageEvent
+from .drill_event_type_0 import DrillEventType0
+from .drill_event_type_0_type import DrillEventType0Type
+from .drill_event_type_1 import DrillEventType1
+from .drill_event_type_1_type import DrillEventType1Type
+from .drill_event_type_2 import DrillEventType2
+from .drill_event_type_2_type import DrillEventType2Type
+from .drill_list import DrillList
+from .drill_record import DrillRecord
+from .drill_request import DrillRequest
+from .drill_schedule import DrillSchedule
+from .drill_status import DrillStatus
+from .drill_trigger import DrillTrigger
 from .dst_adjustment import DstAdjustment
 from .edit_op import EditOp
 from .entry_kind import EntryKind
@@ -56,6 +73,8 @@ from .imported_folder import ImportedFolder
 from .in_doubt import InDoubt
 from .kept_staging import KeptStaging
 from .layout import Layout
+from .lifecycle import Lifecycle
+from .lifecycle_state import LifecycleState
 from .next_run import NextRun
 from .on_change import OnChange
 from .operator_decision import OperatorDecision
@@ -66,6 +85,16 @@ from .owned_entry import OwnedEntry
 from .participation import Participation
 from .problem import Problem
 from .profile import Profile
+from .remote_set import RemoteSet
+from .remote_verify_request import RemoteVerifyRequest
+from .replicate_request import ReplicateRequest
+from .replication_kind import ReplicationKind
+from .replication_list import ReplicationList
+from .replication_record import ReplicationRecord
+from .replication_status import ReplicationStatus
+from .replication_target_settings import ReplicationTargetSettings
+from .replication_target_view import ReplicationTargetView
+from .replication_trigger import ReplicationTrigger
 from .restore_list import RestoreList
 from .restore_record import RestoreRecord
 from .restore_record_source_folders import RestoreRecordSourceFolders
@@ -83,6 +112,7 @@ from .schedule_outcome_type_2 import ScheduleOutcomeType2
 from .schedule_outcome_type_2_kind import ScheduleOutcomeType2Kind
 from .schedule_settings import ScheduleSettings
 from .scheduled_trigger import ScheduledTrigger
+from .scratch_folder import ScratchFolder
 from .set_folder import SetFolder
 from .settings_update import SettingsUpdate
 from .settings_view import SettingsView
@@ -118,6 +148,9 @@ __all__ = (
     "BackupSet",
     "BackupSetList",
     "BackupStatus",
+    "ComponentDrill",
+    "ComponentDrillStatus",
+    "ComponentLifecycle",
     "ComponentProblem",
     "ComponentProgress",
     "ComponentRestore",
@@ -131,6 +164,20 @@ __all__ = (
     "Delivery",
     "DeliveryPage",
     "DeliveryStatus",
+    "DrillEventMessage",
+    "DrillEventMessageEvent",
+    "DrillEventType0",
+    "DrillEventType0Type",
+    "DrillEventType1",
+    "DrillEventType1Type",
+    "DrillEventType2",
+    "DrillEventType2Type",
+    "DrillList",
+    "DrillRecord",
+    "DrillRequest",
+    "DrillSchedule",
+    "DrillStatus",
+    "DrillTrigger",
     "DstAdjustment",
     "EditOp",
     "EntryKind",
@@ -161,6 +208,8 @@ __all__ = (
     "InDoubt",
     "KeptStaging",
     "Layout",
+    "Lifecycle",
+    "LifecycleState",
     "NextRun",
     "OnChange",
     "OperatorDecision",
@@ -171,6 +220,16 @@ __all__ = (
     "Participation",
     "Problem",
     "Profile",
+    "RemoteSet",
+    "RemoteVerifyRequest",
+    "ReplicateRequest",
+    "ReplicationKind",
+    "ReplicationList",
+    "ReplicationRecord",
+    "ReplicationStatus",
+    "ReplicationTargetSettings",
+    "ReplicationTargetView",
+    "ReplicationTrigger",
     "RestoreList",
     "RestoreRecord",
     "RestoreRecordSourceFolders",
@@ -188,6 +247,7 @@ __all__ = (
     "ScheduleOutcomeType2",
     "ScheduleOutcomeType2Kind",
     "ScheduleSettings",
+    "ScratchFolder",
     "SetFolder",
     "SettingsUpdate",
     "SettingsView",

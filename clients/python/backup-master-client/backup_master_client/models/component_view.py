@@ -33,7 +33,21 @@ class ComponentView:
         snapshot_release_command (str): With `snapshot = "command"`: releases that view; empty otherwise.
         thaw_command (str): Command that lets the component write again; empty: none. Needs a `freeze_command`. Example:
             /opt/maestro/bin/lui-ctl thaw.
+        health_command (str): Exits 0 when the component is healthy; retried until `start_timeout_seconds`; empty:
+            none. Example: /opt/maestro/bin/lui-ctl status.
+        rollback_on_unhealthy (bool): A restore after which the component does not become healthy is undone at once:
+            every
+            component goes back to its pre-restore state and is started again.
+        start_command (str): Starts it again once the restore's files are in place; empty: none. Example:
+            /opt/maestro/bin/lui-ctl start.
+        start_timeout_seconds (int): Seconds the component has to become healthy after its start (also the timeout of
+            each
+            stop and start command), 1 to 3600. Example: 120.
+        stop_command (str): Stops the component before a restore changes its home; empty: none. Example:
+            /opt/maestro/bin/lui-ctl stop.
         backup_folder (str): The backup folder as configured: absolute, or relative to the home. Example: backup.
+        drill_probe_command (str): Command a restore drill runs against the restored copy (`DRILL_HOME`); empty: none.
+            Example: /opt/maestro/bin/lui-check --data $DRILL_HOME.
         items (list[str]): What a backup holds, relative to the home.
         keep (int): Previous backups kept: `backup1` .. `backup<keep>`. Example: 3.
         location (str): `local` (a home on this machine) or `remote` (served by an agent). Example: local.
@@ -45,6 +59,11 @@ class ComponentView:
             token refused, component not served). Absent when all is well.
         agent_version (None | str | Unset): Remote components: the agent's version, when it answered. Example: 0.1.0.
         backup_path (None | str | Unset): The backup folder resolved to an absolute path (local components).
+        drill_path (None | str | Unset): Where restore drills put this component's scratch copies, resolved (local
+            components). Example: /srv/drills.
+        drill_root (None | str | Unset): The drill root as configured (absolute, or relative to the home); absent: the
+            default,
+            `drills` beside the backup folder. Example: /srv/drills.
         home (None | str | Unset): The home folder, resolved (local components).
         in_doubt (list[InDoubt] | None | Unset): Remote components whose agent answered: its backups and restores of
             this component
@@ -62,7 +81,13 @@ class ComponentView:
     snapshot_command: str
     snapshot_release_command: str
     thaw_command: str
+    health_command: str
+    rollback_on_unhealthy: bool
+    start_command: str
+    start_timeout_seconds: int
+    stop_command: str
     backup_folder: str
+    drill_probe_command: str
     items: list[str]
     keep: int
     location: str
@@ -72,6 +97,8 @@ class ComponentView:
     agent_error: None | str | Unset = UNSET
     agent_version: None | str | Unset = UNSET
     backup_path: None | str | Unset = UNSET
+    drill_path: None | str | Unset = UNSET
+    drill_root: None | str | Unset = UNSET
     home: None | str | Unset = UNSET
     in_doubt: list[InDoubt] | None | Unset = UNSET
     reachable: bool | None | Unset = UNSET
@@ -92,7 +119,19 @@ class ComponentView:
 
         thaw_command = self.thaw_command
 
+        health_command = self.health_command
+
+        rollback_on_unhealthy = self.rollback_on_unhealthy
+
+        start_command = self.start_command
+
+        start_timeout_seconds = self.start_timeout_seconds
+
+        stop_command = self.stop_command
+
         backup_folder = self.backup_folder
+
+        drill_probe_command = self.drill_probe_command
 
         items = self.items
 
@@ -127,6 +166,18 @@ class ComponentView:
             backup_path = UNSET
         else:
             backup_path = self.backup_path
+
+        drill_path: None | str | Unset
+        if isinstance(self.drill_path, Unset):
+            drill_path = UNSET
+        else:
+            drill_path = self.drill_path
+
+        drill_root: None | str | Unset
+        if isinstance(self.drill_root, Unset):
+            drill_root = UNSET
+        else:
+            drill_root = self.drill_root
 
         home: None | str | Unset
         if isinstance(self.home, Unset):
@@ -163,7 +214,13 @@ class ComponentView:
                 "snapshot_command": snapshot_command,
                 "snapshot_release_command": snapshot_release_command,
                 "thaw_command": thaw_command,
+                "health_command": health_command,
+                "rollback_on_unhealthy": rollback_on_unhealthy,
+                "start_command": start_command,
+                "start_timeout_seconds": start_timeout_seconds,
+                "stop_command": stop_command,
                 "backup_folder": backup_folder,
+                "drill_probe_command": drill_probe_command,
                 "items": items,
                 "keep": keep,
                 "location": location,
@@ -179,6 +236,10 @@ class ComponentView:
             field_dict["agent_version"] = agent_version
         if backup_path is not UNSET:
             field_dict["backup_path"] = backup_path
+        if drill_path is not UNSET:
+            field_dict["drill_path"] = drill_path
+        if drill_root is not UNSET:
+            field_dict["drill_root"] = drill_root
         if home is not UNSET:
             field_dict["home"] = home
         if in_doubt is not UNSET:
@@ -207,7 +268,19 @@ class ComponentView:
 
         thaw_command = d.pop("thaw_command")
 
+        health_command = d.pop("health_command")
+
+        rollback_on_unhealthy = d.pop("rollback_on_unhealthy")
+
+        start_command = d.pop("start_command")
+
+        start_timeout_seconds = d.pop("start_timeout_seconds")
+
+        stop_command = d.pop("stop_command")
+
         backup_folder = d.pop("backup_folder")
+
+        drill_probe_command = d.pop("drill_probe_command")
 
         items = cast(list[str], d.pop("items"))
 
@@ -254,6 +327,24 @@ class ComponentView:
             return cast(None | str | Unset, data)
 
         backup_path = _parse_backup_path(d.pop("backup_path", UNSET))
+
+        def _parse_drill_path(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        drill_path = _parse_drill_path(d.pop("drill_path", UNSET))
+
+        def _parse_drill_root(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        drill_root = _parse_drill_root(d.pop("drill_root", UNSET))
 
         def _parse_home(data: object) -> None | str | Unset:
             if data is None:
@@ -303,7 +394,13 @@ class ComponentView:
             snapshot_command=snapshot_command,
             snapshot_release_command=snapshot_release_command,
             thaw_command=thaw_command,
+            health_command=health_command,
+            rollback_on_unhealthy=rollback_on_unhealthy,
+            start_command=start_command,
+            start_timeout_seconds=start_timeout_seconds,
+            stop_command=stop_command,
             backup_folder=backup_folder,
+            drill_probe_command=drill_probe_command,
             items=items,
             keep=keep,
             location=location,
@@ -313,6 +410,8 @@ class ComponentView:
             agent_error=agent_error,
             agent_version=agent_version,
             backup_path=backup_path,
+            drill_path=drill_path,
+            drill_root=drill_root,
             home=home,
             in_doubt=in_doubt,
             reachable=reachable,

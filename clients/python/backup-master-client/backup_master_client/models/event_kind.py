@@ -9,6 +9,7 @@ class EventKind(StrEnum):
     BACKUP_INTERRUPTED = "backup_interrupted"
     BACKUP_STARTED = "backup_started"
     BACKUP_SUCCEEDED = "backup_succeeded"
+    DRILL_FAILED = "drill_failed"
     HOOK_FAILED = "hook_failed"
     OVERDUE = "overdue"
     RESTORE_ENDED = "restore_ended"

@@ -3,6 +3,7 @@ from enum import StrEnum
 
 class FolderOrigin(StrEnum):
     IMPORTED = "imported"
+    REPLICA = "replica"
     SAFETY_COPY = "safety_copy"
     SLOT = "slot"
     SOURCE_FOLDER = "source_folder"

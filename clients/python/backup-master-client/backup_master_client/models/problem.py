@@ -49,8 +49,8 @@ class Problem:
             | `internal` | 500 | `/problems/internal` | The server failed; the cause is in its log. |
             | `unavailable` | 503 | `/problems/unavailable` | The server could not write its files (disk full, permissions);
             retry once fixed. |
-            | `job_running` | 409 | `/problems/job-running` | A backup, restore or verification is running; `running_id`
-            names it. One job runs at a time. |
+            | `job_running` | 409 | `/problems/job-running` | A backup, restore, restore drill, replication or verification
+            is running; `running_id` names it. One job runs at a time. |
             | `staging_kept` | 409 | `/problems/staging-kept` | A backup keeps staging folders for an operator (the only
             copy after a commit that could not complete); discard them first. |
             | `restore_pending` | 409 | `/problems/restore-pending` | A restored component has not started since its
@@ -74,6 +74,8 @@ class Problem:
             `SHA256SUMS`; `errors` names the files. |
             | `verification_not_found` | 404 | `/problems/not-found` | No verification with this ID for this backup set. |
             | `restore_not_found` | 404 | `/problems/not-found` | No restore with this ID. |
+            | `drill_not_found` | 404 | `/problems/not-found` | No restore drill with this ID. |
+            | `drill_not_running` | 409 | `/problems/conflict` | The restore drill is not running (it has ended). |
             | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on.
             |
             | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, not succeeded, or
@@ -93,6 +95,14 @@ class Problem:
             be written (disk full, permissions); `detail` says what it answered. Fix the disk before going on. |
             | `notification_target_not_found` | 404 | `/problems/not-found` | No notification target with this name is
             configured. |
+            | `replication_target_not_found` | 404 | `/problems/not-found` | No replication target with this name is
+            configured. |
+            | `replication_not_found` | 404 | `/problems/not-found` | No replication with this ID. |
+            | `replication_not_running` | 409 | `/problems/conflict` | The replication is not running (it has ended). |
+            | `set_not_replicable` | 409 | `/problems/conflict` | The backup set cannot be replicated: not complete and
+            successful, no successful set at all, or a component on an agent. |
+            | `replication_target_failed` | 409 | `/problems/conflict` | The replication target's store could not be
+            reached, refused the credentials, or has no such bucket; `detail` names the target. |
         detail (str): What happened, in words for this occurrence. Example: schedule.daily_time: must be hh:mm between
             00:00 and 23:59.
         status (int): The HTTP status code. Example: 422.

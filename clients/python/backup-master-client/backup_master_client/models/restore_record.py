@@ -11,6 +11,7 @@ from ..models.restore_status import RestoreStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.component_lifecycle import ComponentLifecycle
     from ..models.component_restore import ComponentRestore
     from ..models.folder_check import FolderCheck
     from ..models.heuristic_outcome import HeuristicOutcome
@@ -47,6 +48,9 @@ class RestoreRecord:
             machine
             (`backup-master agent resolve`) when the master met them again; a `mismatch` means the
             components did not all end the same way (the errors say how).
+        lifecycle (list[ComponentLifecycle] | Unset): Components with a `stop_command`, `start_command` or
+            `health_command`: how the restore
+            stopped, started and proved each one (absent when none has any).
         participation (None | Participation | Unset):
         requested_components (list[str] | None | Unset): The components asked for (absent: all configured components).
         safety_copy_bytes (int | Unset): Bytes the kept safety copies of this restore hold (computed when read); absent
@@ -76,6 +80,7 @@ class RestoreRecord:
     verification: list[FolderCheck]
     finished_at: datetime.datetime | None | Unset = UNSET
     heuristic: list[HeuristicOutcome] | Unset = UNSET
+    lifecycle: list[ComponentLifecycle] | Unset = UNSET
     participation: None | Participation | Unset = UNSET
     requested_components: list[str] | None | Unset = UNSET
     safety_copy_bytes: int | Unset = UNSET
@@ -137,6 +142,13 @@ class RestoreRecord:
             for heuristic_item_data in self.heuristic:
                 heuristic_item = heuristic_item_data.to_dict()
                 heuristic.append(heuristic_item)
+
+        lifecycle: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.lifecycle, Unset):
+            lifecycle = []
+            for lifecycle_item_data in self.lifecycle:
+                lifecycle_item = lifecycle_item_data.to_dict()
+                lifecycle.append(lifecycle_item)
 
         participation: dict[str, Any] | None | Unset
         if isinstance(self.participation, Unset):
@@ -202,6 +214,8 @@ class RestoreRecord:
             field_dict["finished_at"] = finished_at
         if heuristic is not UNSET:
             field_dict["heuristic"] = heuristic
+        if lifecycle is not UNSET:
+            field_dict["lifecycle"] = lifecycle
         if participation is not UNSET:
             field_dict["participation"] = participation
         if requested_components is not UNSET:
@@ -221,6 +235,7 @@ class RestoreRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.component_lifecycle import ComponentLifecycle  # noqa: PLC0415
         from ..models.component_restore import ComponentRestore  # noqa: PLC0415
         from ..models.folder_check import FolderCheck  # noqa: PLC0415
         from ..models.heuristic_outcome import HeuristicOutcome  # noqa: PLC0415
@@ -295,6 +310,15 @@ class RestoreRecord:
                 heuristic_item = HeuristicOutcome.from_dict(heuristic_item_data)
 
                 heuristic.append(heuristic_item)
+
+        _lifecycle = d.pop("lifecycle", UNSET)
+        lifecycle: list[ComponentLifecycle] | Unset = UNSET
+        if _lifecycle is not UNSET:
+            lifecycle = []
+            for lifecycle_item_data in _lifecycle:
+                lifecycle_item = ComponentLifecycle.from_dict(lifecycle_item_data)
+
+                lifecycle.append(lifecycle_item)
 
         def _parse_participation(data: object) -> None | Participation | Unset:
             if data is None:
@@ -385,6 +409,7 @@ class RestoreRecord:
             verification=verification,
             finished_at=finished_at,
             heuristic=heuristic,
+            lifecycle=lifecycle,
             participation=participation,
             requested_components=requested_components,
             safety_copy_bytes=safety_copy_bytes,

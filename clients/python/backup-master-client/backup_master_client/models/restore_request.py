@@ -24,6 +24,10 @@ class RestoreRequest:
             that is
             incomplete or failed for other components can still be restored for these. Example: ['hub', 'lui'].
         dry_run (bool | Unset): Only make the plan and verify; change nothing.
+        from_target (None | str | Unset): A replication target to take the set from (for a set no longer on this
+            machine's
+            disks): the set is downloaded from its bucket into the state dir, every hash checked,
+            then restored like `source_folders`. Not with `source_folders`. Example: offsite.
         source_folders (None | RestoreRequestSourceFoldersType0 | Unset): Folders retrieved from an external medium, per
             component: used instead of the slots.
             Each must be an absolute path whose `readme.txt` names the component and `backup_id`. Example: {'trk':
@@ -33,6 +37,7 @@ class RestoreRequest:
     backup_id: str
     components: list[str] | None | Unset = UNSET
     dry_run: bool | Unset = UNSET
+    from_target: None | str | Unset = UNSET
     source_folders: None | RestoreRequestSourceFoldersType0 | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +55,12 @@ class RestoreRequest:
             components = self.components
 
         dry_run = self.dry_run
+
+        from_target: None | str | Unset
+        if isinstance(self.from_target, Unset):
+            from_target = UNSET
+        else:
+            from_target = self.from_target
 
         source_folders: dict[str, Any] | None | Unset
         if isinstance(self.source_folders, Unset):
@@ -70,6 +81,8 @@ class RestoreRequest:
             field_dict["components"] = components
         if dry_run is not UNSET:
             field_dict["dry_run"] = dry_run
+        if from_target is not UNSET:
+            field_dict["from_target"] = from_target
         if source_folders is not UNSET:
             field_dict["source_folders"] = source_folders
 
@@ -101,6 +114,15 @@ class RestoreRequest:
 
         dry_run = d.pop("dry_run", UNSET)
 
+        def _parse_from_target(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        from_target = _parse_from_target(d.pop("from_target", UNSET))
+
         def _parse_source_folders(data: object) -> None | RestoreRequestSourceFoldersType0 | Unset:
             if data is None:
                 return data
@@ -122,6 +144,7 @@ class RestoreRequest:
             backup_id=backup_id,
             components=components,
             dry_run=dry_run,
+            from_target=from_target,
             source_folders=source_folders,
         )
 

@@ -7,6 +7,7 @@ class RestoreStatus(StrEnum):
     PLANNED = "planned"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    UNHEALTHY = "unhealthy"
 
     def __str__(self) -> str:
         return str(self.value)

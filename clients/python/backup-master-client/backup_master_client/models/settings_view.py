@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
+    from ..models.drill_schedule import DrillSchedule
     from ..models.hook_settings import HookSettings
     from ..models.next_run import NextRun
     from ..models.schedule_settings import ScheduleSettings
@@ -20,17 +21,23 @@ class SettingsView:
     """`GET /settings`: the schedule and hooks, plus the next scheduled runs.
 
     Attributes:
+        drill (DrillSchedule): The `[drill]` table: when restore drills run by themselves. `weekday` and `every_days`
+            are
+            exclusive; neither set: no scheduled drill. The time is in the schedule's time zone.
         hooks (HookSettings): The `[hooks]` table: commands run after each backup.
         next_runs (list[NextRun]): The next 5 scheduled runs (empty when the schedule is disabled).
         schedule (ScheduleSettings): The `[schedule]` table.
     """
 
+    drill: DrillSchedule
     hooks: HookSettings
     next_runs: list[NextRun]
     schedule: ScheduleSettings
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        drill = self.drill.to_dict()
+
         hooks = self.hooks.to_dict()
 
         next_runs = []
@@ -44,6 +51,7 @@ class SettingsView:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "drill": drill,
                 "hooks": hooks,
                 "next_runs": next_runs,
                 "schedule": schedule,
@@ -54,11 +62,14 @@ class SettingsView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.drill_schedule import DrillSchedule  # noqa: PLC0415
         from ..models.hook_settings import HookSettings  # noqa: PLC0415
         from ..models.next_run import NextRun  # noqa: PLC0415
         from ..models.schedule_settings import ScheduleSettings  # noqa: PLC0415
 
         d = dict(src_dict)
+        drill = DrillSchedule.from_dict(d.pop("drill"))
+
         hooks = HookSettings.from_dict(d.pop("hooks"))
 
         next_runs = []
@@ -71,6 +82,7 @@ class SettingsView:
         schedule = ScheduleSettings.from_dict(d.pop("schedule"))
 
         settings_view = cls(
+            drill=drill,
             hooks=hooks,
             next_runs=next_runs,
             schedule=schedule,

@@ -11,6 +11,7 @@ class StepAction(StrEnum):
     EDITED = "edited"
     FAILED = "failed"
     FINISHED = "finished"
+    HEALTHY = "healthy"
     MOVED_ASIDE = "moved_aside"
     PLANNED = "planned"
     PUT_BACK = "put_back"
@@ -19,6 +20,10 @@ class StepAction(StrEnum):
     REMOVED_FOLDER = "removed_folder"
     REMOVED_SAFETY_FOLDER = "removed_safety_folder"
     ROLLED_BACK = "rolled_back"
+    STARTED = "started"
+    STOPPED = "stopped"
+    STOPPING = "stopping"
+    UNHEALTHY = "unhealthy"
     VERIFIED = "verified"
 
     def __str__(self) -> str:

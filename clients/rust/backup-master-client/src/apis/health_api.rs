@@ -32,7 +32,7 @@ pub enum HealthzError {
 }
 
 
-/// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per component), the last backup's duration and bytes, backups by result, running hook processes, transactions in doubt on agents, notification deliveries given up (by target) and pending, build info. Changes nothing. Needs a viewer token, unless the config sets `metrics_public = true`: then it needs none, and the server's own document says so (`security: []`).
+/// The Prometheus text format (0.0.4): the time of the last successful backup (overall and per component), the last backup's duration and bytes, backups by result, running hook processes, transactions in doubt on agents, notification deliveries given up (by target) and pending, per replication target the last set replicated (time and age), bytes uploaded, blobs skipped and failures, build info. Changes nothing. Needs a viewer token, unless the config sets `metrics_public = true`: then it needs none, and the server's own document says so (`security: []`).
 pub async fn get_metrics(configuration: &configuration::Configuration, ) -> Result<String, Error<GetMetricsError>> {
 
     let uri_str = format!("{}/metrics", configuration.base_path);

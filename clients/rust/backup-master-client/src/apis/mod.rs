@@ -115,9 +115,11 @@ pub mod audit_api;
 pub mod backup_sets_api;
 pub mod backups_api;
 pub mod components_api;
+pub mod drills_api;
 pub mod health_api;
 pub mod hook_processes_api;
 pub mod notifications_api;
+pub mod replication_api;
 pub mod restores_api;
 pub mod settings_api;
 

@@ -17,12 +17,21 @@ pub struct ComponentUpdate {
     /// Absolute, or relative to the home; no `..`.
     #[serde(rename = "backup_folder")]
     pub backup_folder: String,
+    /// Command a restore drill runs against the restored copy; empty removes it. Absent: unchanged.
+    #[serde(rename = "drill_probe_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub drill_probe_command: Option<Option<String>>,
+    /// Where restore drills put this component's scratch copies: absolute, or relative to the home; never a home, an item, a backup area or the state folder, nor inside them. Empty: back to the default (`drills` beside the backup folder). Absent: unchanged.
+    #[serde(rename = "drill_root", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub drill_root: Option<Option<String>>,
     /// Freeze command (split into arguments, no shell unless it names one).
     #[serde(rename = "freeze_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub freeze_command: Option<Option<String>>,
     /// 1 to 3600.
     #[serde(rename = "freeze_timeout_seconds", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub freeze_timeout_seconds: Option<Option<i64>>,
+    /// Exits 0 when it is healthy; retried until `start_timeout_seconds`.
+    #[serde(rename = "health_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub health_command: Option<Option<String>>,
     /// The items of a `custom` component; refused for the built-in profiles.
     #[serde(rename = "items", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub items: Option<Option<Vec<String>>>,
@@ -31,6 +40,9 @@ pub struct ComponentUpdate {
     pub keep: i64,
     #[serde(rename = "on_change", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub on_change: Option<Option<models::OnChange>>,
+    /// Undo a restore at once when a component does not become healthy after it.
+    #[serde(rename = "rollback_on_unhealthy", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub rollback_on_unhealthy: Option<Option<bool>>,
     #[serde(rename = "snapshot", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Option<models::SnapshotMode>>,
     /// Required with `snapshot = \"command\"`, refused otherwise.
@@ -39,6 +51,15 @@ pub struct ComponentUpdate {
     /// Required with `snapshot = \"command\"`, refused otherwise.
     #[serde(rename = "snapshot_release_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub snapshot_release_command: Option<Option<String>>,
+    /// Starts it once the restored files are in place.
+    #[serde(rename = "start_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub start_command: Option<Option<String>>,
+    /// 1 to 3600.
+    #[serde(rename = "start_timeout_seconds", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub start_timeout_seconds: Option<Option<i64>>,
+    /// Stops the component before a restore changes its home (a remote component's agent runs it, with `run_commands = true`).
+    #[serde(rename = "stop_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub stop_command: Option<Option<String>>,
     /// Thaw command; needs a freeze command.
     #[serde(rename = "thaw_command", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub thaw_command: Option<Option<String>>,
@@ -49,14 +70,21 @@ impl ComponentUpdate {
     pub fn new(backup_folder: String, keep: i64) -> ComponentUpdate {
         ComponentUpdate {
             backup_folder,
+            drill_probe_command: None,
+            drill_root: None,
             freeze_command: None,
             freeze_timeout_seconds: None,
+            health_command: None,
             items: None,
             keep,
             on_change: None,
+            rollback_on_unhealthy: None,
             snapshot: None,
             snapshot_command: None,
             snapshot_release_command: None,
+            start_command: None,
+            start_timeout_seconds: None,
+            stop_command: None,
             thaw_command: None,
         }
     }

@@ -35,6 +35,21 @@ pub struct ComponentView {
     /// Command that lets the component write again; empty: none. Needs a `freeze_command`.
     #[serde(rename = "thaw_command")]
     pub thaw_command: String,
+    /// Exits 0 when the component is healthy; retried until `start_timeout_seconds`; empty: none.
+    #[serde(rename = "health_command")]
+    pub health_command: String,
+    /// A restore after which the component does not become healthy is undone at once: every component goes back to its pre-restore state and is started again.
+    #[serde(rename = "rollback_on_unhealthy")]
+    pub rollback_on_unhealthy: bool,
+    /// Starts it again once the restore's files are in place; empty: none.
+    #[serde(rename = "start_command")]
+    pub start_command: String,
+    /// Seconds the component has to become healthy after its start (also the timeout of each stop and start command), 1 to 3600.
+    #[serde(rename = "start_timeout_seconds")]
+    pub start_timeout_seconds: i64,
+    /// Stops the component before a restore changes its home; empty: none.
+    #[serde(rename = "stop_command")]
+    pub stop_command: String,
     /// The agent's URL (remote components).
     #[serde(rename = "agent", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub agent: Option<Option<String>>,
@@ -50,6 +65,15 @@ pub struct ComponentView {
     /// The backup folder resolved to an absolute path (local components).
     #[serde(rename = "backup_path", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub backup_path: Option<Option<String>>,
+    /// Where restore drills put this component's scratch copies, resolved (local components).
+    #[serde(rename = "drill_path", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub drill_path: Option<Option<String>>,
+    /// Command a restore drill runs against the restored copy (`DRILL_HOME`); empty: none.
+    #[serde(rename = "drill_probe_command")]
+    pub drill_probe_command: String,
+    /// The drill root as configured (absolute, or relative to the home); absent: the default, `drills` beside the backup folder.
+    #[serde(rename = "drill_root", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub drill_root: Option<Option<String>>,
     /// The home folder, resolved (local components).
     #[serde(rename = "home", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub home: Option<Option<String>>,
@@ -77,7 +101,7 @@ pub struct ComponentView {
 
 impl ComponentView {
     /// A component as the API shows it.
-    pub fn new(freeze_command: String, freeze_timeout_seconds: i64, on_change: models::OnChange, snapshot: models::SnapshotMode, snapshot_command: String, snapshot_release_command: String, thaw_command: String, backup_folder: String, items: Vec<String>, keep: i32, location: String, name: String, profile: String) -> ComponentView {
+    pub fn new(freeze_command: String, freeze_timeout_seconds: i64, on_change: models::OnChange, snapshot: models::SnapshotMode, snapshot_command: String, snapshot_release_command: String, thaw_command: String, health_command: String, rollback_on_unhealthy: bool, start_command: String, start_timeout_seconds: i64, stop_command: String, backup_folder: String, drill_probe_command: String, items: Vec<String>, keep: i32, location: String, name: String, profile: String) -> ComponentView {
         ComponentView {
             freeze_command,
             freeze_timeout_seconds,
@@ -86,11 +110,19 @@ impl ComponentView {
             snapshot_command,
             snapshot_release_command,
             thaw_command,
+            health_command,
+            rollback_on_unhealthy,
+            start_command,
+            start_timeout_seconds,
+            stop_command,
             agent: None,
             agent_error: None,
             agent_version: None,
             backup_folder,
             backup_path: None,
+            drill_path: None,
+            drill_probe_command,
+            drill_root: None,
             home: None,
             in_doubt: None,
             items,

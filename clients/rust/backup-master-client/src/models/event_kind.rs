@@ -39,6 +39,8 @@ pub enum EventKind {
     Overdue,
     #[serde(rename = "test")]
     Test,
+    #[serde(rename = "drill_failed")]
+    DrillFailed,
 
 }
 
@@ -57,6 +59,7 @@ impl std::fmt::Display for EventKind {
             Self::AgentReachable => write!(f, "agent_reachable"),
             Self::Overdue => write!(f, "overdue"),
             Self::Test => write!(f, "test"),
+            Self::DrillFailed => write!(f, "drill_failed"),
         }
     }
 }

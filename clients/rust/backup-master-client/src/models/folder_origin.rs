@@ -23,6 +23,8 @@ pub enum FolderOrigin {
     SourceFolder,
     #[serde(rename = "safety_copy")]
     SafetyCopy,
+    #[serde(rename = "replica")]
+    Replica,
 
 }
 
@@ -33,6 +35,7 @@ impl std::fmt::Display for FolderOrigin {
             Self::Imported => write!(f, "imported"),
             Self::SourceFolder => write!(f, "source_folder"),
             Self::SafetyCopy => write!(f, "safety_copy"),
+            Self::Replica => write!(f, "replica"),
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct RestoreRecord {
     pub heuristic: Option<Vec<models::HeuristicOutcome>>,
     #[serde(rename = "id")]
     pub id: String,
+    /// Components with a `stop_command`, `start_command` or `health_command`: how the restore stopped, started and proved each one (absent when none has any).
+    #[serde(rename = "lifecycle", skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Vec<models::ComponentLifecycle>>,
     #[serde(rename = "notes")]
     pub notes: Vec<String>,
     /// Only in an agent's record of its part of a restore: the master's last message, whether it is in doubt, an operator's decision. Absent on the master's records.
@@ -87,6 +90,7 @@ impl RestoreRecord {
             finished_at: None,
             heuristic: None,
             id,
+            lifecycle: None,
             notes,
             participation: None,
             requested_components: None,

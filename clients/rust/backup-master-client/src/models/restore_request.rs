@@ -23,6 +23,9 @@ pub struct RestoreRequest {
     /// Only make the plan and verify; change nothing.
     #[serde(rename = "dry_run", skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
+    /// A replication target to take the set from (for a set no longer on this machine's disks): the set is downloaded from its bucket into the state dir, every hash checked, then restored like `source_folders`. Not with `source_folders`.
+    #[serde(rename = "from_target", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub from_target: Option<Option<String>>,
     /// Folders retrieved from an external medium, per component: used instead of the slots. Each must be an absolute path whose `readme.txt` names the component and `backup_id`.
     #[serde(rename = "source_folders", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub source_folders: Option<Option<std::collections::HashMap<String, String>>>,
@@ -35,6 +38,7 @@ impl RestoreRequest {
             backup_id,
             components: None,
             dry_run: None,
+            from_target: None,
             source_folders: None,
         }
     }

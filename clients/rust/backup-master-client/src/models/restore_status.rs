@@ -25,6 +25,8 @@ pub enum RestoreStatus {
     Failed,
     #[serde(rename = "interrupted")]
     Interrupted,
+    #[serde(rename = "unhealthy")]
+    Unhealthy,
 
 }
 
@@ -36,6 +38,7 @@ impl std::fmt::Display for RestoreStatus {
             Self::Succeeded => write!(f, "succeeded"),
             Self::Failed => write!(f, "failed"),
             Self::Interrupted => write!(f, "interrupted"),
+            Self::Unhealthy => write!(f, "unhealthy"),
         }
     }
 }

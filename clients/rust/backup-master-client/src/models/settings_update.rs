@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// SettingsUpdate : `PUT /settings`: the whole `schedule` and `hooks`.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SettingsUpdate {
+    /// The restore drills' schedule, replaced as a whole; absent: unchanged.
+    #[serde(rename = "drill", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub drill: Option<Option<Box<models::DrillSchedule>>>,
     #[serde(rename = "hooks")]
     pub hooks: Box<models::HookSettings>,
     #[serde(rename = "schedule")]
@@ -24,6 +27,7 @@ impl SettingsUpdate {
     /// `PUT /settings`: the whole `schedule` and `hooks`.
     pub fn new(hooks: models::HookSettings, schedule: models::ScheduleSettings) -> SettingsUpdate {
         SettingsUpdate {
+            drill: None,
             hooks: Box::new(hooks),
             schedule: Box::new(schedule),
         }

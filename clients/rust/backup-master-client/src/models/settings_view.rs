@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// SettingsView : `GET /settings`: the schedule and hooks, plus the next scheduled runs.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SettingsView {
+    /// When restore drills run by themselves (`[drill]`; in the schedule's time zone).
+    #[serde(rename = "drill")]
+    pub drill: Box<models::DrillSchedule>,
     #[serde(rename = "hooks")]
     pub hooks: Box<models::HookSettings>,
     /// The next 5 scheduled runs (empty when the schedule is disabled).
@@ -25,8 +28,9 @@ pub struct SettingsView {
 
 impl SettingsView {
     /// `GET /settings`: the schedule and hooks, plus the next scheduled runs.
-    pub fn new(hooks: models::HookSettings, next_runs: Vec<models::NextRun>, schedule: models::ScheduleSettings) -> SettingsView {
+    pub fn new(drill: models::DrillSchedule, hooks: models::HookSettings, next_runs: Vec<models::NextRun>, schedule: models::ScheduleSettings) -> SettingsView {
         SettingsView {
+            drill: Box::new(drill),
             hooks: Box::new(hooks),
             next_runs,
             schedule: Box::new(schedule),

@@ -51,6 +51,16 @@ pub enum StepAction {
     Recovered,
     #[serde(rename = "finished")]
     Finished,
+    #[serde(rename = "stopping")]
+    Stopping,
+    #[serde(rename = "stopped")]
+    Stopped,
+    #[serde(rename = "started")]
+    Started,
+    #[serde(rename = "healthy")]
+    Healthy,
+    #[serde(rename = "unhealthy")]
+    Unhealthy,
 
 }
 
@@ -75,6 +85,11 @@ impl std::fmt::Display for StepAction {
             Self::Failed => write!(f, "failed"),
             Self::Recovered => write!(f, "recovered"),
             Self::Finished => write!(f, "finished"),
+            Self::Stopping => write!(f, "stopping"),
+            Self::Stopped => write!(f, "stopped"),
+            Self::Started => write!(f, "started"),
+            Self::Healthy => write!(f, "healthy"),
+            Self::Unhealthy => write!(f, "unhealthy"),
         }
     }
 }

@@ -123,8 +123,9 @@ def sync_detailed(
      Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
     for a `custom` profile its items, and its consistency settings (`freeze_command`,
     `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
-    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
-    `ETag` of
+    with its commands) and its restore lifecycle (`stop_command`, `start_command`,
+    `health_command`, `start_timeout_seconds` 1 to 3600, `rollback_on_unhealthy`); each
+    optional, absent keeps the current value (admin). Needs `If-Match` with the `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
@@ -177,8 +178,9 @@ def sync(
      Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
     for a `custom` profile its items, and its consistency settings (`freeze_command`,
     `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
-    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
-    `ETag` of
+    with its commands) and its restore lifecycle (`stop_command`, `start_command`,
+    `health_command`, `start_timeout_seconds` 1 to 3600, `rollback_on_unhealthy`); each
+    optional, absent keeps the current value (admin). Needs `If-Match` with the `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
@@ -226,8 +228,9 @@ async def asyncio_detailed(
      Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
     for a `custom` profile its items, and its consistency settings (`freeze_command`,
     `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
-    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
-    `ETag` of
+    with its commands) and its restore lifecycle (`stop_command`, `start_command`,
+    `health_command`, `start_timeout_seconds` 1 to 3600, `rollback_on_unhealthy`); each
+    optional, absent keeps the current value (admin). Needs `If-Match` with the `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or
@@ -278,8 +281,9 @@ async def asyncio(
      Sets a component's backup folder, how many previous backups it keeps (`keep`, 0 to 100),
     for a `custom` profile its items, and its consistency settings (`freeze_command`,
     `thaw_command`, `freeze_timeout_seconds` 1 to 3600, `on_change` `warn`/`fail`, `snapshot`
-    with its commands; each optional, absent keeps the current value) (admin). Needs `If-Match` with the
-    `ETag` of
+    with its commands) and its restore lifecycle (`stop_command`, `start_command`,
+    `health_command`, `start_timeout_seconds` 1 to 3600, `rollback_on_unhealthy`); each
+    optional, absent keeps the current value (admin). Needs `If-Match` with the `ETag` of
     `GET /components/{name}` (`*` writes unconditionally): 428 (`precondition_required`)
     without it, 412 (`precondition_failed`) when stale. Refused with 422
     (`validation_failed`, `errors` naming the field), changing nothing: a folder shared with or

@@ -53,7 +53,8 @@ def sync_detailed(
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
     processes, transactions in doubt on agents, notification deliveries given up (by target)
-    and pending, build info. Changes nothing. Needs a viewer
+    and pending, per replication target the last set replicated (time and age), bytes uploaded,
+    blobs skipped and failures, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 
@@ -83,7 +84,8 @@ def sync(
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
     processes, transactions in doubt on agents, notification deliveries given up (by target)
-    and pending, build info. Changes nothing. Needs a viewer
+    and pending, per replication target the last set replicated (time and age), bytes uploaded,
+    blobs skipped and failures, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 
@@ -109,7 +111,8 @@ async def asyncio_detailed(
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
     processes, transactions in doubt on agents, notification deliveries given up (by target)
-    and pending, build info. Changes nothing. Needs a viewer
+    and pending, per replication target the last set replicated (time and age), bytes uploaded,
+    blobs skipped and failures, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 
@@ -137,7 +140,8 @@ async def asyncio(
      The Prometheus text format (0.0.4): the time of the last successful backup (overall and per
     component), the last backup's duration and bytes, backups by result, running hook
     processes, transactions in doubt on agents, notification deliveries given up (by target)
-    and pending, build info. Changes nothing. Needs a viewer
+    and pending, per replication target the last set replicated (time and age), bytes uploaded,
+    blobs skipped and failures, build info. Changes nothing. Needs a viewer
     token, unless the config sets `metrics_public = true`: then it needs none, and the server's
     own document says so (`security: []`).
 

@@ -74,8 +74,9 @@ def sync_detailed(
 
      A restore's record: the backup set ID used, the verification and plan per component, every
     step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
-    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
-    to follow a restore.
+    (every component put back), `interrupted`, or `unhealthy` (a component did not become
+    healthy after the restore started it; `lifecycle` says how each was stopped, started and
+    checked); `planned` for a dry run) and errors. Poll it to follow a restore.
     Changes nothing; any role.
 
     Args:
@@ -110,8 +111,9 @@ def sync(
 
      A restore's record: the backup set ID used, the verification and plan per component, every
     step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
-    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
-    to follow a restore.
+    (every component put back), `interrupted`, or `unhealthy` (a component did not become
+    healthy after the restore started it; `lifecycle` says how each was stopped, started and
+    checked); `planned` for a dry run) and errors. Poll it to follow a restore.
     Changes nothing; any role.
 
     Args:
@@ -141,8 +143,9 @@ async def asyncio_detailed(
 
      A restore's record: the backup set ID used, the verification and plan per component, every
     step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
-    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
-    to follow a restore.
+    (every component put back), `interrupted`, or `unhealthy` (a component did not become
+    healthy after the restore started it; `lifecycle` says how each was stopped, started and
+    checked); `planned` for a dry run) and errors. Poll it to follow a restore.
     Changes nothing; any role.
 
     Args:
@@ -175,8 +178,9 @@ async def asyncio(
 
      A restore's record: the backup set ID used, the verification and plan per component, every
     step with its time, every path changed, the status (`running`, then `succeeded`, `failed`
-    (every component put back) or `interrupted`; `planned` for a dry run) and errors. Poll it
-    to follow a restore.
+    (every component put back), `interrupted`, or `unhealthy` (a component did not become
+    healthy after the restore started it; `lifecycle` says how each was stopped, started and
+    checked); `planned` for a dry run) and errors. Poll it to follow a restore.
     Changes nothing; any role.
 
     Args:

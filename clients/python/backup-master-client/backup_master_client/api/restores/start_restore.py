@@ -128,7 +128,11 @@ def sync_detailed(
     the backup is copied out (never moved or linked); any failure puts every component back.
     Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
     components; `source_folders` takes a component's folder from an external medium instead of
-    its slots. Backups wait while a restore runs.
+    its slots; `from_target` takes the whole set from a replication target's bucket (downloaded
+    into the state dir and checked hash by hash before anything else: it works with no local
+    backup left; 404 `set_not_found` when the set is not on the bucket, 409
+    `replication_target_failed` when the bucket cannot be read). Backups wait while a restore
+    runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.
@@ -175,7 +179,11 @@ def sync(
     the backup is copied out (never moved or linked); any failure puts every component back.
     Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
     components; `source_folders` takes a component's folder from an external medium instead of
-    its slots. Backups wait while a restore runs.
+    its slots; `from_target` takes the whole set from a replication target's bucket (downloaded
+    into the state dir and checked hash by hash before anything else: it works with no local
+    backup left; 404 `set_not_found` when the set is not on the bucket, 409
+    `replication_target_failed` when the bucket cannot be read). Backups wait while a restore
+    runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.
@@ -217,7 +225,11 @@ async def asyncio_detailed(
     the backup is copied out (never moved or linked); any failure puts every component back.
     Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
     components; `source_folders` takes a component's folder from an external medium instead of
-    its slots. Backups wait while a restore runs.
+    its slots; `from_target` takes the whole set from a replication target's bucket (downloaded
+    into the state dir and checked hash by hash before anything else: it works with no local
+    backup left; 404 `set_not_found` when the set is not on the bucket, 409
+    `replication_target_failed` when the bucket cannot be read). Backups wait while a restore
+    runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.
@@ -262,7 +274,11 @@ async def asyncio(
     the backup is copied out (never moved or linked); any failure puts every component back.
     Poll `GET /restores/{id}` until `status` is not `running`. `components` restores only some
     components; `source_folders` takes a component's folder from an external medium instead of
-    its slots. Backups wait while a restore runs.
+    its slots; `from_target` takes the whole set from a replication target's bucket (downloaded
+    into the state dir and checked hash by hash before anything else: it works with no local
+    backup left; 404 `set_not_found` when the set is not on the bucket, 409
+    `replication_target_failed` when the bucket cannot be read). Backups wait while a restore
+    runs.
 
     Args:
         body (RestoreRequest): The body of `POST /restores`.

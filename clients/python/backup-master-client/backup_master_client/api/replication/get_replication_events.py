@@ -1,0 +1,198 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/replications/{id}/events".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | str | None:
+    if response.status_code == 200:
+        response_200 = response.text
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | str]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | str]:
+    """Follow a replication (server-sent events)
+
+     A `text/event-stream` of the replication's record: `event: progress` with the record as
+    `data` when the stream opens and whenever its counters change (at most four times a
+    second), then `event: end` with the final record. A finished replication answers with its
+    final record and `end` at once. Comments (`: keep-alive`) are sent every 15 s. At most
+    `max_stream_subscribers` clients follow one replication: 429 past it. Any role.
+
+    Args:
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | str]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | str | None:
+    """Follow a replication (server-sent events)
+
+     A `text/event-stream` of the replication's record: `event: progress` with the record as
+    `data` when the stream opens and whenever its counters change (at most four times a
+    second), then `event: end` with the final record. A finished replication answers with its
+    final record and `end` at once. Comments (`: keep-alive`) are sent every 15 s. At most
+    `max_stream_subscribers` clients follow one replication: 429 past it. Any role.
+
+    Args:
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | str
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | str]:
+    """Follow a replication (server-sent events)
+
+     A `text/event-stream` of the replication's record: `event: progress` with the record as
+    `data` when the stream opens and whenever its counters change (at most four times a
+    second), then `event: end` with the final record. A finished replication answers with its
+    final record and `end` at once. Comments (`: keep-alive`) are sent every 15 s. At most
+    `max_stream_subscribers` clients follow one replication: 429 past it. Any role.
+
+    Args:
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | str]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | str | None:
+    """Follow a replication (server-sent events)
+
+     A `text/event-stream` of the replication's record: `event: progress` with the record as
+    `data` when the stream opens and whenever its counters change (at most four times a
+    second), then `event: end` with the final record. A finished replication answers with its
+    final record and `end` at once. Comments (`: keep-alive`) are sent every 15 s. At most
+    `max_stream_subscribers` clients follow one replication: 429 past it. Any role.
+
+    Args:
+        id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
+            without `..`; e.g. `20261126T020000Z` or `20261126T020000Z.0001`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | str
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+        )
+    ).parsed
