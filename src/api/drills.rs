@@ -14,8 +14,8 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use super::backups::{check_id, list_query};
 use super::streams::{self, StreamLimits};
 use super::{
-    JobId, OperatorAuthProblems, PageQueryProblems, TokenProblems, TooManySubscribersProblem,
-    ValidJson,
+    BodyProblems, JobId, OperatorAuthProblems, PageQueryProblems, TokenProblems,
+    TooManySubscribersProblem, ValidJson,
 };
 use crate::auth::{Operator, Viewer};
 use crate::drill::{DrillEvent, DrillRecord, DrillStatus, DrillTrigger};
@@ -62,15 +62,6 @@ pub struct DrillStartProblems;
 impl utoipa::IntoResponses for DrillStartProblems {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         BTreeMap::from([
-            (
-                "400".to_string(),
-                p(
-                    "The body is not JSON (`bad_request`)",
-                    &[ApiError::bad_request(
-                        "malformed JSON: expected `,` or `}` at line 1 column 12",
-                    )],
-                ),
-            ),
             (
                 "404".to_string(),
                 p(
@@ -192,7 +183,7 @@ fn not_found(id: &str) -> ApiError {
         (status = 202, description = "Started: the record (status `running`)", body = DrillRecord,
             headers(("Location" = String, description = "The drill's URL")),
             example = json!(drill_example(DrillStatus::Running))),
-        OperatorAuthProblems, DrillStartProblems,
+        OperatorAuthProblems, BodyProblems, DrillStartProblems,
     )
 )]
 #[post("/drills")]

@@ -62,8 +62,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     }
 }
 
-/// Parses `bytes` as `T`: syntax errors are 400, shape errors 422 naming the field.
+/// Parses `bytes` as `T`: syntax errors are 400, shape errors 422 naming the field. Every
+/// body of this API is a JSON object: an array is refused (serde would otherwise fill a struct
+/// from an array's items in field order, so `[null, null]` could pass for `{}`).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::field(
+            "body",
+            "must be a JSON object, not an array",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner();
@@ -93,6 +101,23 @@ fn missing_field(msg: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(serde::Deserialize, Debug, Default)]
+    #[serde(default, deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct AllOptional {
+        a: Option<u32>,
+        b: Option<String>,
+    }
+
+    #[test]
+    fn an_array_is_no_object_even_when_every_field_is_optional() {
+        for body in [&b"[null, null]"[..], b"  [1]", b"[]"] {
+            let e = parse::<AllOptional>(body).unwrap_err();
+            assert_eq!(e.errors[0].field, "body", "{e:?}");
+        }
+        assert!(parse::<AllOptional>(b"{}").is_ok());
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(deny_unknown_fields)]

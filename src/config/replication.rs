@@ -59,10 +59,16 @@ pub struct NamedReplicationTarget {
 pub struct ReplicationTargetSettings {
     /// The S3 endpoint, http or https (`https://s3.eu-central-1.amazonaws.com`,
     /// `http://minio.internal:9000`).
-    #[schema(example = "https://s3.example.com")]
+    #[schema(
+        example = "https://s3.example.com",
+        pattern = "^https?://[^/?#\\s]+(/[^?#\\s]*)?$"
+    )]
     pub endpoint: String,
     /// The bucket; it must exist (the replication never creates one).
-    #[schema(example = "maestro-offsite")]
+    #[schema(
+        example = "maestro-offsite",
+        pattern = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    )]
     pub bucket: String,
     /// Key prefix inside the bucket (`site-a/`); empty: the bucket's root.
     #[serde(default, skip_serializing_if = "Option::is_none")]

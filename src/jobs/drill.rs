@@ -44,7 +44,10 @@ const EVENT_CAPACITY: usize = 1024;
 #[serde(deny_unknown_fields)]
 pub struct DrillRequest {
     /// The set to drill; absent: the newest successful complete set.
-    #[schema(example = "20261201T020000Z")]
+    #[schema(
+        example = "20261201T020000Z",
+        pattern = r"^[0-9A-Za-z_-]+(\.[0-9A-Za-z_-]+)*\.?$"
+    )]
     pub backup_id: Option<String>,
     /// The components to drill (local ones); absent: every configured local component.
     #[schema(example = json!(["lui", "hub"]))]

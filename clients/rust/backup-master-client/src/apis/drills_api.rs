@@ -66,6 +66,8 @@ pub enum StartDrillError {
     Status403(models::Problem),
     Status404(models::Problem),
     Status409(models::Problem),
+    Status413(models::Problem),
+    Status415(models::Problem),
     Status422(models::Problem),
     Status503(models::Problem),
     UnknownValue(serde_json::Value),
