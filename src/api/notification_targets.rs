@@ -4,7 +4,7 @@
 
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 
-use super::settings::{if_match, with_etag};
+use super::settings::{if_match, put_answer, with_etag};
 use super::{
     AuthProblems, BodyProblems, ConfigUnwritableProblem, NotificationTargetInvalid,
     NotificationTargetProblems, PreconditionProblems, ValidJson,
@@ -113,11 +113,7 @@ pub async fn put_notification_target(
         web::block(move || state.put_target(&name, if_match.as_deref(), body.0))
             .await
             .map_err(ApiError::internal)??;
-    let mut resp = with_etag(&view, etag);
-    if created {
-        *resp.status_mut() = actix_web::http::StatusCode::CREATED;
-    }
-    Ok(resp)
+    Ok(put_answer(&view, etag, created))
 }
 
 /// Remove a notification target

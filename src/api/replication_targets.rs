@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::backups::check_id;
-use super::settings::{if_match, with_etag};
+use super::settings::{if_match, put_answer, with_etag};
 use super::{
     AuthProblems, BodyProblems, ConfigUnwritableProblem, JobId, OperatorAuthProblems,
     PreconditionProblems, RemoteSetsProblems, RemoteVerifyProblems, ReplicateProblems,
@@ -170,11 +170,7 @@ pub async fn put_replication_target(
         web::block(move || state.put_replication_target(&name, if_match.as_deref(), body.0))
             .await
             .map_err(ApiError::internal)??;
-    let mut resp = with_etag(&view, etag);
-    if created {
-        *resp.status_mut() = actix_web::http::StatusCode::CREATED;
-    }
-    Ok(resp)
+    Ok(put_answer(&view, etag, created))
 }
 
 /// Remove a replication target

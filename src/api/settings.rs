@@ -26,6 +26,20 @@ pub(crate) fn with_etag<T: serde::Serialize>(body: &T, etag: String) -> HttpResp
         .json(body)
 }
 
+/// The answer of a PUT that creates or replaces a named resource: 201 when `created`, else
+/// 200, with its `ETag`.
+pub(crate) fn put_answer<T: serde::Serialize>(
+    body: &T,
+    etag: String,
+    created: bool,
+) -> HttpResponse {
+    let mut resp = with_etag(body, etag);
+    if created {
+        *resp.status_mut() = actix_web::http::StatusCode::CREATED;
+    }
+    resp
+}
+
 /// The schedule and hooks
 ///
 /// The schedule (daily time, zone, catch-up), the post-backup hooks and the next 5 scheduled
