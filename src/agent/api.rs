@@ -28,7 +28,7 @@ use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
 use crate::store::wire::{
     AgentInfo, ConsistencyAnswer, ConsistencyRequest, FolderQuery, LifecycleAnswer,
-    LifecycleRequest, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
+    LifecycleRequest, RemoteDrillAnswer, RemoteDrillRequest, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
 };
 
 #[derive(OpenApi)]
@@ -86,7 +86,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(renew_restore)
             .service(commit_restore)
             .service(rollback_restore)
-            .service(lifecycle_step),
+            .service(lifecycle_step)
+            .service(drill_component),
     );
 }
 
@@ -561,4 +562,64 @@ pub async fn lifecycle_step(
 ) -> Result<HttpResponse, ApiError> {
     let a = lifecycle.step(&key.name, &key.restore_id, &body.0).await?;
     Ok(HttpResponse::Ok().json(a))
+}
+
+/// The path of a drill of a component: `/components/{name}/drills/{drill_id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DrillPath {
+    /// Component name
+    #[param(example = "trk")]
+    name: String,
+    /// The master's drill ID
+    #[param(example = "D20261201T040000Z")]
+    drill_id: String,
+}
+
+/// Drill a component on this machine
+///
+/// A restore drill of the component (admin): the history slot the master names is restored
+/// into a scratch home `<drill_root>/<drill_id>/<name>` on this machine (the agent's
+/// `drill_root` of the component, else `drills` beside its backup folder) exactly as a restore
+/// would restore it, every restored file is hashed against the slot's `SHA256SUMS`, the probe
+/// command the master sends runs against the copy (with `DRILL_HOME`, `COMPONENT_HOME`,
+/// `BACKUP_ID` and `COMPONENT` set; only when the agent's config says `run_commands = true`
+/// for the component, else the probe step fails saying so), and the scratch is removed.
+/// Answers when all that is done (a failed drill is still a 200 with `passed: false`); it
+/// runs to its end even when the master stops waiting, and an agent stopped meanwhile
+/// removes the scratch at its next start. The component's home and slots are only read.
+/// 409 when the drill root cannot be used (it is, holds or lies in a home, an item, the backup
+/// area or the agent's state folder).
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    request_body(content = RemoteDrillRequest, example = json!({
+        "source": {"profile": "maestro-tracker", "backup_folder": "backup", "items": [],
+            "backup_id": "20261201T020000Z", "slot": "backup"},
+        "probe_command": "/opt/maestro/bin/trk-ctl check --home $DRILL_HOME"
+    })),
+    params(DrillPath),
+    responses(
+        (status = 200, description = "The component's drill result", body = RemoteDrillAnswer,
+            example = json!({
+                "passed": true, "source_folder": "/srv/maestro/tracker/backup",
+                "scratch_home": "/srv/maestro/drills/D20261201T040000Z/trk",
+                "files": 214, "bytes": 73400320, "files_checked": 214,
+                "mismatched": [], "missing": [], "errors": [],
+                "probe": {"command": "/opt/maestro/bin/trk-ctl check", "exit_code": 0,
+                    "timed_out": false, "output": "tracker data ok\n", "duration_ms": 5120}
+            })),
+        AuthProblems, AgentComponentProblems, BodyProblems, AgentSpecInvalid,
+        (status = 409, description = "The component's drill root cannot be used (`conflict`)",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/components/{name}/drills/{drill_id}")]
+pub async fn drill_component(
+    _: Admin,
+    drills: web::Data<crate::agent::drill::AgentDrills>,
+    key: web::Path<DrillPath>,
+    body: ValidJson<RemoteDrillRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(drills.run(&key.name, &key.drill_id, &body.0).await?))
 }

@@ -18,7 +18,8 @@
 //! name = "trk"
 //! profile = "maestro-tracker"
 //! home = "/srv/maestro/tracker"
-//! # run_commands = true               # let the master's freeze/thaw/snapshot and stop/start/health commands run here
+//! # run_commands = true               # let the master's freeze/thaw/snapshot and stop/start/health commands and drill probes run here
+//! # drill_root = "/srv/drills"        # restore drills' scratch copies (default: `drills` beside the backup folder)
 //! ```
 //!
 //! Backup folder, `keep` and custom items are **not** here: settings stay central (README, *Remote components*);
@@ -55,6 +56,9 @@ pub struct AgentComponentConfig {
     /// (sent with each backup) and its stop, start and health commands (around a restore);
     /// off by default, so a master's token alone never runs a command on this machine.
     pub run_commands: bool,
+    /// Where restore drills put the component's scratch copies (`drill_root`; absolute,
+    /// resolved against the home); `None`: `drills` beside the backup folder the master names.
+    pub drill_root: Option<PathBuf>,
 }
 
 /// The agent's whole configuration, loaded and validated.
@@ -210,7 +214,7 @@ impl AgentConfig {
         let mut names = HashSet::new();
         for (i, t) in r.tables(root, "components").into_iter().enumerate() {
             let p = format!("components[{i}]");
-            let known = ["name", "profile", "home", "run_commands"];
+            let known = ["name", "profile", "home", "run_commands", "drill_root"];
             for (key, _) in t.iter() {
                 if [
                     "backup_folder",
@@ -261,11 +265,23 @@ impl AgentConfig {
                 }
             };
             let run_commands = r.boolean(t, &p, "run_commands").unwrap_or(false);
+            let drill_root = r.string(t, &p, "drill_root").and_then(|d| {
+                if d.is_empty() || has_dot_dot(&d) || d.contains('\0') {
+                    r.push(
+                        &p,
+                        "drill_root",
+                        format!("{d:?} must name a folder, without '..'"),
+                    );
+                    return None;
+                }
+                Some(home.join(d))
+            });
             components.push(AgentComponentConfig {
                 name,
                 profile,
                 home,
                 run_commands,
+                drill_root,
             });
         }
         if components.is_empty() && !r.errors.iter().any(|e| e.field.starts_with("components")) {

@@ -11,6 +11,7 @@
 //! * [`restore`]: the agent's side of a restore (plan, apply, commit, rollback), its records;
 //! * [`freeze`]: the freeze, read point and thaw steps of the master's backups, run here and
 //!   held under a lease (thawed by the agent itself when the master stops renewing);
+//! * [`drill`]: restore drills of the components, into scratch folders on this machine;
 //! * [`claims`]: one job per component (a backup or a restore, never both);
 //! * [`resolve`]: `backup-master agent resolve`, an operator's decision for a master that is
 //!   gone for good;
@@ -28,6 +29,7 @@
 pub mod api;
 pub mod claims;
 pub mod config;
+pub mod drill;
 pub mod freeze;
 pub mod lifecycle;
 pub mod resolve;
@@ -69,6 +71,7 @@ pub fn create_agent_app(
     txns: web::Data<Txns>,
     restores: web::Data<restore::AgentRestores>,
     lifecycle: web::Data<lifecycle::AgentLifecycle>,
+    drills: web::Data<drill::AgentDrills>,
     tokens: web::Data<Tokens>,
 ) -> App<
     impl ServiceFactory<
@@ -86,6 +89,7 @@ pub fn create_agent_app(
         .app_data(txns)
         .app_data(restores)
         .app_data(lifecycle)
+        .app_data(drills)
         .app_data(tokens);
     let (app, doc) = crate::api::with_extractor_config(app)
         .configure(api::routes)
@@ -171,11 +175,16 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
     let txns = web::Data::new(txns);
     let tokens = web::Data::new(Tokens(Arc::new(cfg.tokens.clone())));
     let lifecycle = web::Data::new(lifecycle::AgentLifecycle::new(cfg.components.clone()));
+    let drills = web::Data::new(
+        drill::AgentDrills::open(&cfg.state_dir, cfg.components.clone(), txns.get_ref().clone())
+            .map_err(ServeError::Other)?,
+    );
     let server = HttpServer::new(move || {
         create_agent_app(
             txns.clone(),
             restores.clone(),
             lifecycle.clone(),
+            drills.clone(),
             tokens.clone(),
         )
     })

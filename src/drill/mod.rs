@@ -27,11 +27,15 @@
 //!    ([`probe_command`]), with `DRILL_HOME` and `COMPONENT_HOME` (both the scratch home),
 //!    `BACKUP_ID` and `COMPONENT` set, run by `crate::toolkit::command`; exit 0 passes.
 //!
+//! A remote component (one with an agent) is drilled on its agent's machine by the same
+//! function (`crate::agent::drill`); [`remote`] turns its answer into the component's result.
+//!
 //! The component's RTO is the time from the drill's start until its restore was verified and
 //! its probe passed.
 
 pub mod check;
 pub mod record;
+pub mod remote;
 pub mod run;
 pub mod scratch;
 
@@ -45,7 +49,7 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DrillTarget {
     pub name: String,
-    /// The drill root (absolute); `None` for a remote component (not drilled here).
+    /// The drill root (absolute); `None` for a remote component (its agent has its own).
     pub root: Option<PathBuf>,
     /// `drill_probe_command`; empty: none.
     pub probe_command: String,

@@ -34,6 +34,10 @@ pub struct ComponentInput<'a> {
     /// `<drill_root>/<ID>/<component>`, not yet made.
     pub scratch_home: PathBuf,
     pub probe_command: Option<String>,
+    /// Why the probe may not run here (an agent whose config does not let the master run
+    /// commands for the component): the probe step then fails with this, after the restore
+    /// and its check ran.
+    pub probe_refused: Option<String>,
     /// The drill's start, for the RTO.
     pub started: Instant,
     pub faults: &'a Faults,
@@ -154,6 +158,10 @@ pub fn drill_component(input: &ComponentInput<'_>, progress: &dyn Progress) -> C
 
     if input.cancelled.load(Ordering::SeqCst) {
         fail(&mut c, progress, "cancelled before its probe".into());
+        return c;
+    }
+    if let (Some(_), Some(why)) = (&input.probe_command, &input.probe_refused) {
+        fail(&mut c, progress, format!("probe: {why}"));
         return c;
     }
     if let Some(cmd) = &input.probe_command {

@@ -34,6 +34,17 @@ pub struct ScratchFolder {
     pub made_dirs: Vec<String>,
 }
 
+/// Whether `id` has the shape of a drill ID (`D` and a time, maybe a `.N` suffix): one plain
+/// folder name, so `<root>/<id>` stays inside the root.
+pub fn is_drill_id(id: &str) -> bool {
+    id.len() <= 64
+        && id.starts_with('D')
+        && !id.contains("..")
+        && !id.ends_with('.')
+        && id[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && id.len() > 1
+}
+
 /// `<root>/<id>`.
 pub fn folder_of(root: &Path, id: &str) -> PathBuf {
     root.join(id)
@@ -141,6 +152,16 @@ mod tests {
             inode: Some(m.inode),
             removed: false,
             made_dirs: m.made_dirs.clone(),
+        }
+    }
+
+    #[test]
+    fn a_drill_id_is_one_plain_folder_name() {
+        for good in ["D20261201T040000Z", "D20261201T040000Z.2"] {
+            assert!(is_drill_id(good), "{good}");
+        }
+        for bad in ["", "D", "X1", "D1/..", "D..", "D1.", "D1/x", "D 1"] {
+            assert!(!is_drill_id(bad), "{bad}");
         }
     }
 

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 
 use super::{BackupJobs, JobKind, ListQuery, StartError as LockError};
 use crate::drill::record::{ComponentDrill, ComponentDrillStatus, DrillEvent};
+use crate::drill::remote::apply_answer;
 use crate::drill::run::{drill_component, seconds, ComponentInput, Progress};
 use crate::drill::scratch::{self, ScratchFolder};
 use crate::drill::{probe_command, DrillRecord, DrillStatus, DrillTarget, DrillTrigger};
@@ -25,6 +26,7 @@ use crate::engine::faults::Faults;
 use crate::engine::folder_check::Site;
 use crate::engine::ComponentSpec;
 use crate::restore::record::FolderOrigin;
+use crate::store::wire::RemoteDrillRequest;
 use crate::sets::{BackupSet, FolderSource, SetFolder, Sets};
 use crate::toolkit::job_id::{IdForm, IdIssuer, SeqForm};
 use crate::toolkit::record_dir::{RecordDir, RecordIndex};
@@ -49,7 +51,8 @@ pub struct DrillRequest {
         pattern = r"^[0-9A-Za-z_-]+(\.[0-9A-Za-z_-]+)*\.?$"
     )]
     pub backup_id: Option<String>,
-    /// The components to drill (local ones); absent: every configured local component.
+    /// The components to drill (a remote one drills on its agent); absent: every configured
+    /// component.
     #[schema(example = json!(["lui", "hub"]))]
     pub components: Option<Vec<String>>,
     /// Keep the scratch copies at the end (default false).
@@ -294,20 +297,11 @@ impl Drills {
             })?,
         };
         let mut components = Vec::new();
-        let mut plan: Vec<(ComponentSpec, SetFolder, PathBuf, Option<String>)> = Vec::new();
+        let mut plan: Vec<Work> = Vec::new();
         let mut invalid = Vec::new();
         let site = Site::of_specs(&specs, &self.inner.state_dir);
         for (i, spec) in &chosen {
-            let mut c = ComponentDrill::new(&spec.name);
-            if spec.is_remote() {
-                c.status = ComponentDrillStatus::Skipped;
-                c.reason = Some(
-                    "a remote component (agent) is not drilled: drills run on this machine only"
-                        .into(),
-                );
-                components.push(c);
-                continue;
-            }
+            let c = ComponentDrill::new(&spec.name);
             let field = match i {
                 Some(i) => format!("components[{i}]"),
                 None => "backup_id".to_string(),
@@ -328,6 +322,24 @@ impl Drills {
                 continue;
             };
             let target = targets.iter().find(|t| t.name == spec.name);
+            if spec.is_remote() {
+                // Drilled on its agent, under the agent's drill root, from its slot there.
+                let Some(_) = folder.slot else {
+                    invalid.push((
+                        field,
+                        format!("set {} has no slot of remote component {}", set.id, spec.name),
+                    ));
+                    continue;
+                };
+                components.push(c);
+                plan.push(Work {
+                    spec: spec.clone(),
+                    folder,
+                    root: None,
+                    probe: target.and_then(probe_command),
+                });
+                continue;
+            }
             let Some(root) = target.and_then(|t| t.root.clone()) else {
                 invalid.push((field, format!("component {} has no drill root", spec.name)));
                 continue;
@@ -346,7 +358,12 @@ impl Drills {
             }
             let probe = target.and_then(probe_command);
             components.push(c);
-            plan.push((spec.clone(), folder, root, probe));
+            plan.push(Work {
+                spec: spec.clone(),
+                folder,
+                root: Some(root),
+                probe,
+            });
         }
         if !invalid.is_empty() {
             return Err(DrillRefused::Invalid(invalid));
@@ -354,12 +371,12 @@ impl Drills {
         if plan.is_empty() {
             return Err(DrillRefused::Invalid(vec![(
                 "components".into(),
-                "no local component to drill".into(),
+                "no component to drill".into(),
             )]));
         }
         let started_at = now();
         let set_started_at = set_start(&set);
-        let mut roots: Vec<PathBuf> = plan.iter().map(|p| p.2.clone()).collect();
+        let mut roots: Vec<PathBuf> = plan.iter().filter_map(|p| p.root.clone()).collect();
         roots.sort();
         roots.dedup();
         let rec = DrillRecord {
@@ -477,10 +494,6 @@ fn choose_components(
                 format!("components[{i}]"),
                 format!("no component named {n:?}"),
             )),
-            Some(s) if s.is_remote() => invalid.push((
-                format!("components[{i}]"),
-                format!("{n:?} is a remote component (agent): drills run on this machine only"),
-            )),
             Some(s) => out.push((Some(i), s.clone())),
         }
     }
@@ -496,13 +509,22 @@ fn set_start(set: &BackupSet) -> Option<DateTime<Utc>> {
     set.components.iter().filter_map(|f| f.started).min()
 }
 
+/// One component to drill: its spec, the set's folder of it and, for a local one, its drill
+/// root (`None`: a remote component, drilled on its agent under the agent's drill root).
+struct Work {
+    spec: ComponentSpec,
+    folder: SetFolder,
+    root: Option<PathBuf>,
+    probe: Option<String>,
+}
+
 /// A drill as a job of the runner: it holds the job lock until its end is on disk.
 struct DrillJob {
     inner: Arc<Inner>,
     /// The job's own record; readers see it as last saved, and the final one only once the
     /// lock is released.
     record: Mutex<DrillRecord>,
-    work: Vec<(ComponentSpec, SetFolder, PathBuf, Option<String>)>,
+    work: Vec<Work>,
     tx: broadcast::Sender<DrillEvent>,
     /// Set by [`Drills::cancel`].
     cancel: Arc<AtomicBool>,
@@ -551,6 +573,47 @@ impl DrillJob {
             }
             r.errors.extend(errors);
         });
+    }
+
+    /// Drills a remote component on its agent (`crate::agent::drill`): one call that answers
+    /// when the agent's restore, check and probe are done and its scratch is removed. An
+    /// agent that cannot be reached fails the component with the agent's error.
+    fn drill_remote(&self, id: &str, backup_id: &str, w: &Work) {
+        let mut c = ComponentDrill::new(&w.spec.name);
+        c.source_folder = Some(w.folder.folder.clone());
+        c.started_at = Some(now());
+        c.status = ComponentDrillStatus::Restoring;
+        self.component(&c);
+        let slot = w.folder.slot.clone().unwrap_or_default();
+        let req = RemoteDrillRequest {
+            source: crate::restore::remote::request_of(&w.spec, backup_id, &slot),
+            probe_command: w.probe.clone(),
+        };
+        let answer = match self.inner.engine.store_of(&w.spec.name) {
+            Ok((_, store)) => self
+                .inner
+                .engine
+                .runner()
+                .block_on(async move { store.drill(id, &req).await })
+                .map_err(|e| format!("agent: {e}")),
+            Err(e) => Err(e.to_string()),
+        };
+        match answer {
+            Ok(a) => {
+                if let Some(p) = &a.probe {
+                    for line in p.output.lines() {
+                        self.probe_line(&c.name, line);
+                    }
+                }
+                apply_answer(&mut c, a, self.started);
+            }
+            Err(e) => {
+                c.errors.push(e);
+                c.status = ComponentDrillStatus::Failed;
+            }
+        }
+        c.finished_at = Some(now());
+        self.component(&c);
     }
 
     fn finish(&self, status: DrillStatus) {
@@ -607,8 +670,8 @@ impl super::runner::Job for DrillJob {
             let problems: Vec<String> = self
                 .work
                 .iter()
-                .filter(|w| w.2 == root)
-                .flat_map(|w| crate::config::check_drill_root(&site, &w.0.name, &root))
+                .filter(|w| w.root.as_ref() == Some(&root))
+                .flat_map(|w| crate::config::check_drill_root(&site, &w.spec.name, &root))
                 .collect();
             if !problems.is_empty() {
                 failed_roots.push((root, problems.join("; ")));
@@ -630,7 +693,8 @@ impl super::runner::Job for DrillJob {
                 }
             }
         });
-        for (spec, folder, root, probe) in &self.work {
+        for w in &self.work {
+            let (spec, folder, probe) = (&w.spec, &w.folder, &w.probe);
             if self.cancel.load(Ordering::SeqCst) {
                 let mut c = ComponentDrill::new(&spec.name);
                 c.status = ComponentDrillStatus::Skipped;
@@ -638,6 +702,10 @@ impl super::runner::Job for DrillJob {
                 self.component(&c);
                 continue;
             }
+            let Some(root) = &w.root else {
+                self.drill_remote(&id, &backup_id, w);
+                continue;
+            };
             if let Some((_, why)) = failed_roots.iter().find(|f| &f.0 == root) {
                 let mut c = ComponentDrill::new(&spec.name);
                 c.status = ComponentDrillStatus::Failed;
@@ -660,6 +728,7 @@ impl super::runner::Job for DrillJob {
                 slot: folder.slot.clone(),
                 scratch_home: scratch::folder_of(root, &id).join(&spec.name),
                 probe_command: probe.clone(),
+                probe_refused: None,
                 started: self.started,
                 faults: &self.inner.faults,
                 state_dir: &self.inner.state_dir,

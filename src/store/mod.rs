@@ -267,6 +267,20 @@ pub trait ComponentStore: Send + Sync {
         ))
     }
 
+    /// A restore drill of the component, done where its home is (a remote store asks its
+    /// agent, `crate::agent::drill`): restore into a scratch home there, hash, probe, remove
+    /// the scratch. Local components are drilled directly by `crate::drill`, so the default
+    /// refuses.
+    async fn drill(
+        &self,
+        _drill_id: &str,
+        _req: &crate::store::wire::RemoteDrillRequest,
+    ) -> Result<crate::store::wire::RemoteDrillAnswer, StoreError> {
+        Err(StoreError::Internal(
+            "this store does not drill components itself".into(),
+        ))
+    }
+
     /// One step of the component's point in time for backup `id` (see `crate::backup::freeze`):
     /// its commands get `BACKUP_ID`, `COMPONENT` and `COMPONENT_HOME` (and `SNAPSHOT_PATH` for
     /// the release). The default (a store that cannot) refuses every step.

@@ -308,3 +308,47 @@ pub struct FolderVerification {
     #[serde(default)]
     pub bytes_checked: u64,
 }
+
+/// The body of a drill of a component on its agent
+/// (`POST /agent/v1/components/{name}/drills/{drill_id}`): which backup to restore into a
+/// scratch home there, and the probe to run against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteDrillRequest {
+    /// The backup of the component, with the master's settings (as for a restore).
+    pub source: RemoteRestoreRequest,
+    /// The probe command (the component's `drill_probe_command`, else its `health_command`);
+    /// absent: none. The agent runs it only when its config says `run_commands = true` for
+    /// the component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/opt/maestro/bin/tracker-ctl check --read-only")]
+    pub probe_command: Option<String>,
+}
+
+/// What a drill of a component found on its agent. The scratch home is gone when it answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RemoteDrillAnswer {
+    /// Restored, verified and (when one was sent) probed successfully.
+    pub passed: bool,
+    /// The slot restored from (a path on the agent's machine).
+    #[schema(example = "/srv/maestro/tracker/backup")]
+    pub source_folder: String,
+    /// The scratch home restored into (a path on the agent's machine; removed).
+    #[schema(example = "/srv/maestro/drills/D20261201T040000Z/trk")]
+    pub scratch_home: String,
+    /// Files and bytes the restore copied.
+    pub files: u64,
+    pub bytes: u64,
+    /// Files hashed against `SHA256SUMS` after the restore.
+    pub files_checked: u64,
+    /// Paths (relative to the slot) whose restored copy does not match `SHA256SUMS`.
+    pub mismatched: Vec<String>,
+    /// Paths (relative to the slot) the restore should have put in place and that are not
+    /// there.
+    pub missing: Vec<String>,
+    /// Everything else that went wrong, one line each (the probe refused among them).
+    pub errors: Vec<String>,
+    /// The probe's outcome; absent when none ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::toolkit::command::Outcome>,
+}

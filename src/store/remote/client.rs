@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use super::{RemoteStore, ATTEMPTS, CALL_TIMEOUT, CONNECT_TIMEOUT};
 
+/// How long the master waits for a drill on an agent: a whole component's restore, its check
+/// and a probe (killed by the agent after 15 minutes).
+const DRILL_CALL_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
+
 /// A token that never shows in `Debug` output.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -96,6 +100,19 @@ impl RemoteStore {
         };
         let timeout = Duration::from_secs(req.timeout_seconds) + CALL_TIMEOUT;
         self.send(retry, Method::POST, &url, Some(req), timeout)
+            .await
+    }
+
+    /// Drills this component on its agent (drill `drill_id`): the agent answers when the
+    /// restore, the check and the probe are done and its scratch is removed. Sent once (it
+    /// restores a whole component); the call may last as long as the probe may and more.
+    pub(super) async fn drill_on_agent(
+        &self,
+        drill_id: &str,
+        req: &crate::store::wire::RemoteDrillRequest,
+    ) -> Result<crate::store::wire::RemoteDrillAnswer, StoreError> {
+        let url = self.path(&format!("/drills/{}", urlencode(drill_id)));
+        self.send(Retry::Once, Method::POST, &url, Some(req), DRILL_CALL_TIMEOUT)
             .await
     }
 

@@ -469,6 +469,14 @@ impl ComponentStore for RemoteStore {
         self.lifecycle_step(restore_id, req).await
     }
 
+    async fn drill(
+        &self,
+        drill_id: &str,
+        req: &crate::store::wire::RemoteDrillRequest,
+    ) -> Result<crate::store::wire::RemoteDrillAnswer, StoreError> {
+        self.drill_on_agent(drill_id, req).await
+    }
+
     async fn restore_step(
         &self,
         restore_id: &str,
