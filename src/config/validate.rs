@@ -228,7 +228,7 @@ fn validate_components(cfg: &Config) -> Vec<FieldError> {
             }
             Some(_) if c.agent.is_some() => found.add(
                 "drill_root",
-                "only a local component has a drill root: remote components are not drilled",
+                "only a local component has a drill root here: a remote component drills on its agent, under the drill_root of its agent's config",
             ),
             _ => {}
         }

@@ -595,7 +595,7 @@ impl DrillJob {
                 .engine
                 .runner()
                 .block_on(async move { store.drill(id, &req).await })
-                .map_err(|e| format!("agent: {e}")),
+                .map_err(|e| format!("the drill on its agent failed: {e}")),
             Err(e) => Err(e.to_string()),
         };
         match answer {
