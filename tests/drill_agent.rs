@@ -200,7 +200,10 @@ fn a_flipped_byte_in_the_agents_slot_fails_the_drill_naming_the_component_and_th
     let trk = component(&rec, "trk");
     assert_eq!(trk["status"], "failed", "{trk:#}");
     assert_eq!(trk["mismatched"], json!(["data/events.dat"]), "{trk:#}");
-    assert!(trk["probe"].is_null(), "no probe after a failed check: {trk:#}");
+    assert!(
+        trk["probe"].is_null(),
+        "no probe after a failed check: {trk:#}"
+    );
     assert!(trk["rto_seconds"].is_null());
     assert!(rec["rto_seconds"].is_null());
     assert_eq!(p.installation(), before);
@@ -320,7 +323,10 @@ fn an_agent_removes_the_scratch_of_a_drill_it_was_killed_in_at_its_next_start() 
     p.agent.kill9();
     let rec = wait_drill(&server, &id);
     assert_eq!(rec["status"], "failed", "{rec:#}");
-    assert!(scratch.exists(), "the scratch is left until the agent starts");
+    assert!(
+        scratch.exists(),
+        "the scratch is left until the agent starts"
+    );
     p.agent.restart(&[]);
     poll("the scratch to be removed", Duration::from_secs(30), || {
         (!scratch.exists()).then_some(())

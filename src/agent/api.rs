@@ -28,7 +28,8 @@ use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
 use crate::store::wire::{
     AgentInfo, ConsistencyAnswer, ConsistencyRequest, FolderQuery, LifecycleAnswer,
-    LifecycleRequest, RemoteDrillAnswer, RemoteDrillRequest, RemoteRestoreRequest, RemoteSpec, TxnView, VerifyRequest,
+    LifecycleRequest, RemoteDrillAnswer, RemoteDrillRequest, RemoteRestoreRequest, RemoteSpec,
+    TxnView, VerifyRequest,
 };
 
 #[derive(OpenApi)]

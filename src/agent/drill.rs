@@ -83,7 +83,8 @@ impl AgentDrills {
     }
 
     fn note_path(&self, drill_id: &str, component: &str) -> PathBuf {
-        self.notes_dir().join(format!("{drill_id}.{component}.json"))
+        self.notes_dir()
+            .join(format!("{drill_id}.{component}.json"))
     }
 
     fn note(&self, drill_id: &str, component: &str, s: &ScratchFolder) -> Result<(), String> {
@@ -275,7 +276,9 @@ impl AgentDrills {
         // To its end even when the master stops waiting: the scratch is removed either way.
         super::to_the_end(async move {
             tokio::task::spawn_blocking(move || {
-                me.drill_blocking(&c, &spec, &folder, &root, &id, &backup_id, slot, probe, started)
+                me.drill_blocking(
+                    &c, &spec, &folder, &root, &id, &backup_id, slot, probe, started,
+                )
             })
             .await
             .map_err(|e| ApiError::internal(format!("the drill's task stopped: {e}")))
@@ -310,7 +313,9 @@ impl AgentDrills {
         };
         // Noted before it is made: a stop of the agent from here on leaves nothing behind.
         if let Err(e) = self.note(drill_id, &c.name, &noted) {
-            result.errors.push(format!("noting the scratch folder: {e}"));
+            result
+                .errors
+                .push(format!("noting the scratch folder: {e}"));
             return answer_of(&result);
         }
         let made = match scratch::make(root, drill_id) {

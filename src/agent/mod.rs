@@ -176,8 +176,12 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
     let tokens = web::Data::new(Tokens(Arc::new(cfg.tokens.clone())));
     let lifecycle = web::Data::new(lifecycle::AgentLifecycle::new(cfg.components.clone()));
     let drills = web::Data::new(
-        drill::AgentDrills::open(&cfg.state_dir, cfg.components.clone(), txns.get_ref().clone())
-            .map_err(ServeError::Other)?,
+        drill::AgentDrills::open(
+            &cfg.state_dir,
+            cfg.components.clone(),
+            txns.get_ref().clone(),
+        )
+        .map_err(ServeError::Other)?,
     );
     let server = HttpServer::new(move || {
         create_agent_app(

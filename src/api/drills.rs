@@ -82,10 +82,10 @@ impl utoipa::IntoResponses for DrillStartProblems {
             (
                 "422".to_string(),
                 p(
-                    "The request is refused; `errors` names each field: an unknown or remote component, a set without a usable folder of a component, a drill root that overlaps a home, an item, a backup area or the state folder (`validation_failed`)",
+                    "The request is refused; `errors` names each field: an unknown component, a set without a usable folder of a component, a drill root that overlaps a home, an item, a backup area or the state folder (`validation_failed`)",
                     &[ApiError::validation(vec![FieldError::new(
                         "components[0]",
-                        "\"trk\" is a remote component (agent): drills run on this machine only",
+                        "set 20261201T020000Z has no usable folder of component trk (missing, failed or not readable)",
                     )])],
                 ),
             ),
@@ -171,7 +171,9 @@ fn not_found(id: &str) -> ApiError {
 /// file is hashed against the set's `SHA256SUMS`, and the component's `drill_probe_command`
 /// runs with `DRILL_HOME`, `BACKUP_ID` and `COMPONENT` set (exit 0 passes). The scratch is
 /// removed at the end unless `keep_scratch`. Default set: the newest successful complete one;
-/// default components: every local one (remote components are recorded `skipped`). Answers
+/// default components: every configured one; a remote component is drilled on its agent's
+/// machine, under the agent's drill root, and its probe runs there only when the agent's
+/// config says `run_commands = true` for it. Answers
 /// 202 with the record (`running`) and `Location`; poll `GET /drills/{id}` or follow
 /// `/drills/{id}/events` until `status` is `passed` or `failed`. A drill never runs beside a
 /// backup, a restore or another drill (409).

@@ -55,7 +55,7 @@ pub enum ComponentDrillStatus {
     Probing,
     Passed,
     Failed,
-    /// Not drilled (a remote component); `reason` says why.
+    /// Not drilled (the drill was cancelled before it); `reason` says why.
     Skipped,
 }
 

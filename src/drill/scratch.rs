@@ -41,7 +41,9 @@ pub fn is_drill_id(id: &str) -> bool {
         && id.starts_with('D')
         && !id.contains("..")
         && !id.ends_with('.')
-        && id[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && id[1..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.')
         && id.len() > 1
 }
 

@@ -26,8 +26,8 @@ use crate::engine::faults::Faults;
 use crate::engine::folder_check::Site;
 use crate::engine::ComponentSpec;
 use crate::restore::record::FolderOrigin;
-use crate::store::wire::RemoteDrillRequest;
 use crate::sets::{BackupSet, FolderSource, SetFolder, Sets};
+use crate::store::wire::RemoteDrillRequest;
 use crate::toolkit::job_id::{IdForm, IdIssuer, SeqForm};
 use crate::toolkit::record_dir::{RecordDir, RecordIndex};
 
@@ -327,7 +327,10 @@ impl Drills {
                 let Some(_) = folder.slot else {
                     invalid.push((
                         field,
-                        format!("set {} has no slot of remote component {}", set.id, spec.name),
+                        format!(
+                            "set {} has no slot of remote component {}",
+                            set.id, spec.name
+                        ),
                     ));
                     continue;
                 };

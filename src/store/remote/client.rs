@@ -112,8 +112,14 @@ impl RemoteStore {
         req: &crate::store::wire::RemoteDrillRequest,
     ) -> Result<crate::store::wire::RemoteDrillAnswer, StoreError> {
         let url = self.path(&format!("/drills/{}", urlencode(drill_id)));
-        self.send(Retry::Once, Method::POST, &url, Some(req), DRILL_CALL_TIMEOUT)
-            .await
+        self.send(
+            Retry::Once,
+            Method::POST,
+            &url,
+            Some(req),
+            DRILL_CALL_TIMEOUT,
+        )
+        .await
     }
 
     /// A request to the agent, sent once or, for an idempotent call (`retry`), retried on
