@@ -334,3 +334,29 @@ fn an_agent_removes_the_scratch_of_a_drill_it_was_killed_in_at_its_next_start() 
     assert_eq!(p.installation(), before);
     p.assert_no_scratch();
 }
+
+#[test]
+fn an_agents_drill_root_inside_an_item_is_refused_and_nothing_is_made() {
+    let mut p = pair(true, "true");
+    let cfg = p.dir.path().join("agent/agent.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}drill_root = \"data/drills\"\n")).unwrap();
+    p.agent.restart(&[]);
+    let server = p.start();
+    backup(&server);
+    let before = p.installation();
+    let id = start_drill(&server, &json!({"components": ["trk"]}));
+    let rec = wait_drill(&server, &id);
+    assert_eq!(rec["status"], "failed", "{rec:#}");
+    let trk = component(&rec, "trk");
+    assert_eq!(trk["status"], "failed", "{trk:#}");
+    let errors = trk["errors"].to_string();
+    assert!(
+        errors.contains("drill root") && errors.contains("data"),
+        "{errors}"
+    );
+    assert_eq!(trk["files"], 0, "{trk:#}");
+    assert_eq!(p.installation(), before);
+    p.assert_no_scratch();
+    drop(p.agent);
+}

@@ -350,6 +350,30 @@ mod tests {
     }
 
     #[test]
+    fn a_drill_root_is_resolved_against_the_home_and_never_has_dot_dot() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = |root: &str| {
+            format!(
+                "[[tokens]]\nrole = \"admin\"\nsha256 = \"{}\"\n[[components]]\nname = \"trk\"\nprofile = \"maestro-tracker\"\nhome = \"{}\"\n{root}",
+                "ab".repeat(32),
+                dir.path().display()
+            )
+        };
+        let file = dir.path().join("a.toml");
+        let c = AgentConfig::parse(&text(""), &file).unwrap();
+        assert_eq!(c.components[0].drill_root, None);
+        let c = AgentConfig::parse(&text("drill_root = \"scratch\"\n"), &file).unwrap();
+        assert_eq!(c.components[0].drill_root, Some(dir.path().join("scratch")));
+        let c = AgentConfig::parse(&text("drill_root = \"/srv/d\"\n"), &file).unwrap();
+        assert_eq!(c.components[0].drill_root, Some(PathBuf::from("/srv/d")));
+        let errs = AgentConfig::parse(&text("drill_root = \"../x\"\n"), &file).unwrap_err();
+        assert!(
+            errs.iter().any(|e| e.field == "components[0].drill_root"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn allowed_roots_are_existing_folders() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("bk")).unwrap();
