@@ -612,7 +612,12 @@ pub struct DrillPath {
             })),
         AuthProblems, AgentComponentProblems, BodyProblems, AgentSpecInvalid,
         (status = 409, description = "The component's drill root cannot be used (`conflict`)",
-            body = crate::error::Problem, content_type = "application/problem+json"),
+            body = crate::error::Problem, content_type = "application/problem+json",
+            example = json!({
+                "code": "conflict",
+                "detail": "the drill root of component \"trk\" on this agent cannot be used: /srv/maestro/tracker/data/drills lies in the item /srv/maestro/tracker/data of component \"trk\"",
+                "status": 409, "title": "Conflict", "type": "/problems/conflict"
+            })),
     )
 )]
 #[post("/components/{name}/drills/{drill_id}")]
