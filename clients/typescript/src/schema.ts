@@ -451,7 +451,9 @@ export interface paths {
          *     file is hashed against the set's `SHA256SUMS`, and the component's `drill_probe_command`
          *     runs with `DRILL_HOME`, `BACKUP_ID` and `COMPONENT` set (exit 0 passes). The scratch is
          *     removed at the end unless `keep_scratch`. Default set: the newest successful complete one;
-         *     default components: every local one (remote components are recorded `skipped`). Answers
+         *     default components: every configured one; a remote component is drilled on its agent's
+         *     machine, under the agent's drill root, and its probe runs there only when the agent's
+         *     config says `run_commands = true` for it. Answers
          *     202 with the record (`running`) and `Location`; poll `GET /drills/{id}` or follow
          *     `/drills/{id}/events` until `status` is `passed` or `failed`. A drill never runs beside a
          *     backup, a restore or another drill (409).
@@ -2062,7 +2064,8 @@ export interface components {
              */
             backup_id?: string | null;
             /**
-             * @description The components to drill (local ones); absent: every configured local component.
+             * @description The components to drill (a remote one drills on its agent); absent: every configured
+             *     component.
              * @example [
              *       "lui",
              *       "hub"
@@ -6047,7 +6050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request is refused; `errors` names each field: an unknown or remote component, a set without a usable folder of a component, a drill root that overlaps a home, an item, a backup area or the state folder (`validation_failed`) */
+            /** @description The request is refused; `errors` names each field: an unknown component, a set without a usable folder of a component, a drill root that overlaps a home, an item, a backup area or the state folder (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -17,7 +17,8 @@ class DrillRequest:
     Attributes:
         backup_id (None | str | Unset): The set to drill; absent: the newest successful complete set. Example:
             20261201T020000Z.
-        components (list[str] | None | Unset): The components to drill (local ones); absent: every configured local
+        components (list[str] | None | Unset): The components to drill (a remote one drills on its agent); absent: every
+            configured
             component. Example: ['lui', 'hub'].
         keep_scratch (bool | Unset): Keep the scratch copies at the end (default false).
     """

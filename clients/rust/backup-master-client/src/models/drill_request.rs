@@ -17,7 +17,7 @@ pub struct DrillRequest {
     /// The set to drill; absent: the newest successful complete set.
     #[serde(rename = "backup_id", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub backup_id: Option<Option<String>>,
-    /// The components to drill (local ones); absent: every configured local component.
+    /// The components to drill (a remote one drills on its agent); absent: every configured component.
     #[serde(rename = "components", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub components: Option<Option<Vec<String>>>,
     /// Keep the scratch copies at the end (default false).

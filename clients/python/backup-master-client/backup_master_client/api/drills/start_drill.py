@@ -111,7 +111,9 @@ def sync_detailed(
     file is hashed against the set's `SHA256SUMS`, and the component's `drill_probe_command`
     runs with `DRILL_HOME`, `BACKUP_ID` and `COMPONENT` set (exit 0 passes). The scratch is
     removed at the end unless `keep_scratch`. Default set: the newest successful complete one;
-    default components: every local one (remote components are recorded `skipped`). Answers
+    default components: every configured one; a remote component is drilled on its agent's
+    machine, under the agent's drill root, and its probe runs there only when the agent's
+    config says `run_commands = true` for it. Answers
     202 with the record (`running`) and `Location`; poll `GET /drills/{id}` or follow
     `/drills/{id}/events` until `status` is `passed` or `failed`. A drill never runs beside a
     backup, a restore or another drill (409).
@@ -151,7 +153,9 @@ def sync(
     file is hashed against the set's `SHA256SUMS`, and the component's `drill_probe_command`
     runs with `DRILL_HOME`, `BACKUP_ID` and `COMPONENT` set (exit 0 passes). The scratch is
     removed at the end unless `keep_scratch`. Default set: the newest successful complete one;
-    default components: every local one (remote components are recorded `skipped`). Answers
+    default components: every configured one; a remote component is drilled on its agent's
+    machine, under the agent's drill root, and its probe runs there only when the agent's
+    config says `run_commands = true` for it. Answers
     202 with the record (`running`) and `Location`; poll `GET /drills/{id}` or follow
     `/drills/{id}/events` until `status` is `passed` or `failed`. A drill never runs beside a
     backup, a restore or another drill (409).
@@ -186,7 +190,9 @@ async def asyncio_detailed(
     file is hashed against the set's `SHA256SUMS`, and the component's `drill_probe_command`
     runs with `DRILL_HOME`, `BACKUP_ID` and `COMPONENT` set (exit 0 passes). The scratch is
     removed at the end unless `keep_scratch`. Default set: the newest successful complete one;
-    default components: every local one (remote components are recorded `skipped`). Answers
+    default components: every configured one; a remote component is drilled on its agent's
+    machine, under the agent's drill root, and its probe runs there only when the agent's
+    config says `run_commands = true` for it. Answers
     202 with the record (`running`) and `Location`; poll `GET /drills/{id}` or follow
     `/drills/{id}/events` until `status` is `passed` or `failed`. A drill never runs beside a
     backup, a restore or another drill (409).
@@ -224,7 +230,9 @@ async def asyncio(
     file is hashed against the set's `SHA256SUMS`, and the component's `drill_probe_command`
     runs with `DRILL_HOME`, `BACKUP_ID` and `COMPONENT` set (exit 0 passes). The scratch is
     removed at the end unless `keep_scratch`. Default set: the newest successful complete one;
-    default components: every local one (remote components are recorded `skipped`). Answers
+    default components: every configured one; a remote component is drilled on its agent's
+    machine, under the agent's drill root, and its probe runs there only when the agent's
+    config says `run_commands = true` for it. Answers
     202 with the record (`running`) and `Location`; poll `GET /drills/{id}` or follow
     `/drills/{id}/events` until `status` is `passed` or `failed`. A drill never runs beside a
     backup, a restore or another drill (409).
