@@ -327,6 +327,8 @@ pub enum StepAction {
     ComponentApplied,
     /// Every component is applied: the restore will complete (also after a crash).
     CommitDecided,
+    /// A remote component's agent committed its part (it keeps the safety folder).
+    Committed,
     /// A safety folder was removed (after success), emptied (after a rollback), or the kept
     /// safety folder of an earlier restore was discarded as this one succeeded (`detail` names
     /// that restore).
