@@ -52,10 +52,10 @@ use crate::engine::ComponentSpec;
 use crate::error::{ApiError, ProblemKind};
 use crate::restore::apply::{self, Journal};
 use crate::restore::plan::{plan_component, PlanInput, PlanIssue};
-use crate::restore::undo;
 use crate::restore::record::{
     self, ComponentRestore, ComponentState, FolderOrigin, RestoreRecord, RestoreStatus, StepAction,
 };
+use crate::restore::undo;
 use crate::store::wire::{OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::store::{Decision, OperatorDecision, Participation};
 
@@ -138,9 +138,11 @@ impl AgentRestores {
                     // (the folder is named in this record, renamed there only at the commit).
                     apply::purge_retired(&rec);
                     // A kept safety copy recorded discarded whose deletion a crash stopped.
-                    for c in rec.components.iter().filter(|c| {
-                        c.safety_copy.as_ref().is_some_and(|k| !k.is_kept())
-                    }) {
+                    for c in rec
+                        .components
+                        .iter()
+                        .filter(|c| c.safety_copy.as_ref().is_some_and(|k| !k.is_kept()))
+                    {
                         if let Err(e) = undo::discard(c) {
                             tracing::warn!(restore = %id, error = %e, "a discarded safety copy was not deleted");
                         }
@@ -395,7 +397,9 @@ impl AgentRestores {
             }
             (None, Some(u)) => (self.undo_plan(name, id, u)?, None),
             (None, None) => {
-                return Err(ApiError::internal("a restore with neither a slot nor an undo"))
+                return Err(ApiError::internal(
+                    "a restore with neither a slot nor an undo",
+                ))
             }
         };
         let mut rec = empty_record(id, &req.backup_id);
@@ -434,10 +438,10 @@ impl AgentRestores {
                 message: format!("{} is not a component of this agent", c.name),
             })
         })
-            .map_err(|b| ApiError::conflict(format!("cannot undo {name}: {}", b.message)))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::conflict(format!("restore {undo_of} of {name} has no component")))
+        .map_err(|b| ApiError::conflict(format!("cannot undo {name}: {}", b.message)))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::conflict(format!("restore {undo_of} of {name} has no component")))
     }
 
     /// Checks a slot against its `SHA256SUMS` before anything changes.
@@ -824,21 +828,29 @@ fn commit_journal(
     // Records from before safety copies were kept may have a retired folder to delete.
     apply::purge_retired(&r);
     if let Some(c) = r.components.first() {
-        if r.undo_of.is_some() {
-            if let Some(u) = &c.undo {
-                apply::set_folder_times(&u.folder_times);
-            }
-        }
         // The kept copies of earlier restores of the component can no longer be undone to.
         let earlier: Vec<Arc<AgentJournal>> = lock(&inner.journals)
             .iter()
             .filter(|((n, id), _)| *n == c.name && *id < r.id)
             .map(|(_, j)| j.clone())
             .collect();
-        let what = if r.undo_of.is_some() { "undo" } else { "restore" };
+        let what = if r.undo_of.is_some() {
+            "undo"
+        } else {
+            "restore"
+        };
         for e in earlier {
-            if let Err(err) = discard_kept(&e, &format!("the later {what} {} of it succeeded", r.id)) {
+            if let Err(err) =
+                discard_kept(&e, &format!("the later {what} {} of it succeeded", r.id))
+            {
                 tracing::warn!(restore = %e.snapshot().id, error = %err, "a superseded safety copy was kept");
+            }
+        }
+        // An undo gives the home folders back their times from before the undone restore
+        // (after the discards, which change the home).
+        if r.undo_of.is_some() {
+            if let Some(u) = &c.undo {
+                apply::set_folder_times(&u.folder_times);
             }
         }
     }

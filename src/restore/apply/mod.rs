@@ -45,9 +45,7 @@ use crate::store::{Ack, HeuristicOutcome};
 use crate::toolkit::journal::JournalError;
 use crate::toolkit::Backoff;
 
-pub use commit::{
-    complete, complete_with, purge_retired, retired_name, RETIRED_SUFFIX,
-};
+pub use commit::{complete, complete_with, purge_retired, retired_name, RETIRED_SUFFIX};
 pub use error::{ApplyError, RemoteError};
 pub use local::{append_line, apply_component};
 pub use rollback::{rollback_all, rollback_all_with, rollback_component, set_folder_times};
