@@ -987,6 +987,41 @@ impl super::runner::Job for RestoreJob {
     }
 }
 
+/// The part of undo `uid` of restore `undone` for remote component `c`, planned by its agent
+/// from the safety copy it kept; refused as the agent refuses it (nothing changed).
+fn plan_undo_on_agent(
+    link: &remote::AgentLink,
+    uid: &str,
+    undone: &RestoreRecord,
+    c: &record::ComponentRestore,
+) -> Result<record::ComponentRestore, undo::Blocked> {
+    let refused = |why, message: String| undo::Blocked { why, message };
+    match link.step(
+        &c.name,
+        uid,
+        crate::store::RestoreStep::Plan,
+        &undone.backup_id,
+        "",
+        Some(&undone.id),
+    ) {
+        Ok(r) => match r.components.into_iter().next() {
+            Some(mut p) => {
+                p.agent = c.agent.clone();
+                p.status = record::ComponentState::Pending;
+                Ok(p)
+            }
+            None => Err(refused(
+                undo::UndoRefusal::Home,
+                format!("{}: its agent answered no plan", c.name),
+            )),
+        },
+        Err(e) => Err(refused(
+            undo::UndoRefusal::Home,
+            format!("{}: its agent cannot undo it: {e}", c.name),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1046,40 +1081,5 @@ mod tests {
         };
         restorer.record_heuristic(&id, &later).unwrap();
         assert_eq!(restorer.get(&id).unwrap().heuristic.len(), 2);
-    }
-}
-
-/// The part of undo `uid` of restore `undone` for remote component `c`, planned by its agent
-/// from the safety copy it kept; refused as the agent refuses it (nothing changed).
-fn plan_undo_on_agent(
-    link: &remote::AgentLink,
-    uid: &str,
-    undone: &RestoreRecord,
-    c: &record::ComponentRestore,
-) -> Result<record::ComponentRestore, undo::Blocked> {
-    let refused = |why, message: String| undo::Blocked { why, message };
-    match link.step(
-        &c.name,
-        uid,
-        crate::store::RestoreStep::Plan,
-        &undone.backup_id,
-        "",
-        Some(&undone.id),
-    ) {
-        Ok(r) => match r.components.into_iter().next() {
-            Some(mut p) => {
-                p.agent = c.agent.clone();
-                p.status = record::ComponentState::Pending;
-                Ok(p)
-            }
-            None => Err(refused(
-                undo::UndoRefusal::Home,
-                format!("{}: its agent answered no plan", c.name),
-            )),
-        },
-        Err(e) => Err(refused(
-            undo::UndoRefusal::Home,
-            format!("{}: its agent cannot undo it: {e}", c.name),
-        )),
     }
 }

@@ -293,6 +293,11 @@ pub fn tree_bytes(root: &Path) -> u64 {
 /// first (atomically), then removed. A retired one a crash left behind is removed too.
 /// `Ok(true)`: a folder was removed; `Ok(false)`: there was none.
 pub fn discard(c: &ComponentRestore) -> Result<bool, String> {
+    discard_with(c, &mut || {})
+}
+
+/// [`discard`], calling `renamed` between the rename and the removal (a fault point).
+pub fn discard_with(c: &ComponentRestore, renamed: &mut dyn FnMut()) -> Result<bool, String> {
     let Some(made) = &c.safety_created else {
         return Ok(false);
     };
@@ -311,6 +316,7 @@ pub fn discard(c: &ComponentRestore) -> Result<bool, String> {
         }
         Found::Absent => {}
     }
+    renamed();
     match found(&retired, made).map_err(|e| e.to_string())? {
         Found::Same => {
             fsutil::remove_tree(&retired).map_err(|e| e.to_string())?;

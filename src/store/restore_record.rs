@@ -272,7 +272,8 @@ pub struct UndoPlan {
 /// A safety folder kept after its restore succeeded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SafetyCopy {
-    /// Bytes of the regular files it holds (as large as what the restore replaced).
+    /// Bytes of the regular files it holds (as large as what the restore replaced); for a
+    /// remote component, as its agent reported them at the commit.
     pub bytes: u64,
     pub kept_at: DateTime<Utc>,
     /// When it was discarded (a later restore of the component succeeded, or `DELETE

@@ -34,6 +34,12 @@
 //!   rollback of a restore the agent never applied answers a record with no component (nothing
 //!   to put back); a commit of one that was rolled back is refused (409), as is a rollback of a
 //!   committed one.
+//! * Undo: a committed restore keeps its safety folder (`safety_copy` in its record, with its
+//!   size; kept across a restart). A request with `undo_of` plans and applies from that copy
+//!   ([`crate::restore::undo`], refused with 409 when it cannot be undone), then waits for the
+//!   decision like any restore. A commit discards the copies earlier restores of the component
+//!   kept (recorded first, then renamed `….retired` and removed, only the folder the record
+//!   names), as does the master's `DELETE .../safety-copy`.
 //! * One job per component ([`super::claims`]): an `apply` while another restore of the
 //!   component, or a backup of it (preparing, prepared or in doubt), is open is refused (409
 //!   naming it).
@@ -414,7 +420,12 @@ impl AgentRestores {
     /// safety copy that restore kept, refused (409) when it cannot be undone (not committed
     /// here, the copy discarded or changed, a later restore of the component).
     fn undo_plan(&self, name: &str, id: &str, undo_of: &str) -> Result<ComponentRestore, ApiError> {
-        check_restore_id(undo_of)?;
+        if record::parse_restore_id(undo_of).is_none() {
+            return Err(ApiError::field(
+                "undo_of",
+                format!("{undo_of:?} is not a restore ID"),
+            ));
+        }
         let Some(j) = self.journal(name, undo_of) else {
             return Err(ApiError::conflict(format!(
                 "this agent has no restore {undo_of} of {name} to undo"
@@ -569,8 +580,8 @@ impl AgentRestores {
                 j.snapshot().status.as_str()
             )));
         }
-        let jj = j.clone();
-        tokio::task::spawn_blocking(move || discard_kept(&jj, "deleted by the operator"))
+        let (inner, jj) = (self.inner.clone(), j.clone());
+        tokio::task::spawn_blocking(move || discard_kept(&inner, &jj, "deleted by the operator"))
             .await
             .map_err(blocking_failed)?
             .map_err(ApiError::conflict)?;
@@ -823,7 +834,6 @@ fn commit_journal(
     })
     .map_err(|e| ApiError::internal(format!("recording the commit: {e}")))?;
     apply::complete(j, None);
-    inner.faults.step("restore_retired", &inner.state_dir);
     let r = j.snapshot();
     // Records from before safety copies were kept may have a retired folder to delete.
     apply::purge_retired(&r);
@@ -840,9 +850,11 @@ fn commit_journal(
             "restore"
         };
         for e in earlier {
-            if let Err(err) =
-                discard_kept(&e, &format!("the later {what} {} of it succeeded", r.id))
-            {
+            if let Err(err) = discard_kept(
+                inner,
+                &e,
+                &format!("the later {what} {} of it succeeded", r.id),
+            ) {
                 tracing::warn!(restore = %e.snapshot().id, error = %err, "a superseded safety copy was kept");
             }
         }
@@ -860,7 +872,7 @@ fn commit_journal(
 /// Discards the safety copy restore `j` kept: recorded discarded (`because`) first, then its
 /// folder deleted when it is the one that restore made ([`undo::discard`]: renamed to
 /// `….retired`, then removed). `Ok(true)`: a folder was deleted. Idempotent.
-fn discard_kept(j: &AgentJournal, because: &str) -> Result<bool, String> {
+fn discard_kept(inner: &Inner, j: &AgentJournal, because: &str) -> Result<bool, String> {
     let r = j.snapshot();
     let Some(c) = r.components.first() else {
         return Ok(false);
@@ -882,7 +894,9 @@ fn discard_kept(j: &AgentJournal, because: &str) -> Result<bool, String> {
         })
         .map_err(|e| format!("could not record that the safety copy is discarded: {e}"))?;
     }
-    undo::discard(c)
+    undo::discard_with(c, &mut || {
+        inner.faults.step("restore_retired", &inner.state_dir)
+    })
 }
 
 /// A restore ID as the master issues them (`R` + a backup ID).
