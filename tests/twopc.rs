@@ -488,9 +488,14 @@ fn a_decided_restore_is_completed_everywhere_after_the_master_returns() {
     let rec = wait_restore(&m, &rid);
     assert_eq!(rec["status"], "succeeded", "{rec:#}");
     assert_eq!(c.homes(), want, "every home restored");
-    poll("no safety folder left", Duration::from_secs(20), || {
-        c.safety_folders().is_empty().then_some(())
-    });
+    // Every home, local or remote, keeps only this restore's safety folder (for an undo).
+    for name in c.names() {
+        assert_eq!(
+            safety_folders(&c.home(name)),
+            [format!(".pre-restore-{rid}")],
+            "{name}"
+        );
+    }
     c.wait_agents_settled();
 }
 
