@@ -245,7 +245,7 @@ problem_codes! {
     DrillNotFound = "drill_not_found", NotFound, "No restore drill with this ID.";
     DrillNotRunning = "drill_not_running", Conflict, "The restore drill is not running (it has ended).";
     HomeNotRestorable = "home_not_restorable", Conflict, "A component's home is in a state no restore can work on.";
-    UndoUnavailable = "undo_unavailable", Conflict, "The restore cannot be undone: a dry run, not succeeded, or with remote components.";
+    UndoUnavailable = "undo_unavailable", Conflict, "The restore cannot be undone: a dry run, or not succeeded.";
     RestoreSuperseded = "restore_superseded", Conflict, "A later restore or undo changed a component of this restore: it cannot be undone.";
     SafetyCopyGone = "safety_copy_gone", Conflict, "The restore's safety copy was discarded (or never kept, or changed since): it cannot be undone.";
     AgentUnreachable = "agent_unreachable", Conflict, "A remote component's agent did not answer (or answered no usable result).";

@@ -309,8 +309,16 @@ fn an_agent_restarted_during_the_deletion_of_a_retired_safety_folder_finishes_it
     let m = c.master("");
     let b = run_backup(&m);
     assert_eq!(b["status"], "succeeded", "{b:#}");
-    // The agent dies for real right after its commit renamed the safety folder to the retired
-    // name, before deleting it.
+    // The first restore of trk keeps its safety folder on the agent (for an undo).
+    let first = run_restore(&m, &json!({ "backup_id": b["id"], "components": ["trk"] }));
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let first = first["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        safety_folders(&c.home("trk")),
+        [format!(".pre-restore-{first}")]
+    );
+    // The agent dies for real right after the second restore's commit renamed the first one's
+    // kept folder to the retired name (discarding it), before deleting it.
     c.trk
         .restart(&[("BACKUP_MASTER_FAULTS", "abort_at:restore_retired")]);
     let r = post_restore(&m, &json!({ "backup_id": b["id"], "components": ["trk"] }));
@@ -345,10 +353,11 @@ fn an_agent_restarted_during_the_deletion_of_a_retired_safety_folder_finishes_it
     }
     c.trk.restart(&[]);
     assert!(!retired.exists(), "the agent leaked {}", retired.display());
-    assert!(safety_folders(&home).is_empty());
     // The master's commit, retried, meets the restore committed on the restarted agent.
     let rec = wait_restore(&m, &id);
     assert_eq!(rec["status"], "succeeded", "{rec:#}");
+    // Only the second restore's kept folder is left.
+    assert_eq!(safety_folders(&home), [format!(".pre-restore-{id}")]);
 }
 
 // ---- 30 kills at random instants ----
@@ -443,7 +452,8 @@ fn check_backup(c: &Cluster, m: &Server, id: &str) -> String {
 }
 
 /// Restore invariants: final, and every component either restored from the set (succeeded) or
-/// exactly as before (any other outcome): never a mix, no original lost, no safety folder left.
+/// exactly as before (any other outcome): never a mix, no original lost, its safety folders kept
+/// only when it succeeded.
 fn check_restore(
     c: &Cluster,
     m: &Server,
@@ -465,12 +475,24 @@ fn check_restore(
             "{name} after restore {rid} ({status}): {rec:#}"
         );
     }
-    poll("no safety folder left", Duration::from_secs(30), || {
-        ITEMS
-            .iter()
-            .all(|(n, _)| safety_folders(&c.home(n)).is_empty())
-            .then_some(())
-    });
+    // A succeeded restore keeps its safety folder in every home (for an undo); any other
+    // outcome leaves none of its own.
+    let own = format!(".pre-restore-{rid}");
+    poll(
+        "only kept safety folders left",
+        Duration::from_secs(30),
+        || {
+            ITEMS
+                .iter()
+                .all(|(n, _)| {
+                    let folders = safety_folders(&c.home(n));
+                    let kept = folders.contains(&own);
+                    let leftover = folders.iter().any(|f| f.starts_with(&own) && f != &own);
+                    (kept == (status == "succeeded")) && !leftover
+                })
+                .then_some(())
+        },
+    );
     status
 }
 

@@ -635,12 +635,21 @@ fn restore_across_local_and_remote_components_puts_back_the_set_exactly() {
                 );
             }
         }
-        // Outside the items nothing moved; no safety folder is left (a retired one is removed
-        // right after the restore is final).
+        // Outside the items nothing moved; each home, local or remote, keeps only this
+        // restore's safety folder (for an undo), counted in the restore's kept bytes.
         assert!(home.join("logs/outside.log").is_file(), "{name}");
-        poll("the safety folders to go", Duration::from_secs(10), || {
-            safety_folders(&home).is_empty().then_some(())
-        });
+        assert_eq!(
+            safety_folders(&home),
+            [format!(".pre-restore-{}", rec["id"].as_str().unwrap())],
+            "{name}"
+        );
+        assert!(
+            component(&rec["components"], name)["safety_copy"]["bytes"]
+                .as_u64()
+                .unwrap()
+                > 0,
+            "{name}: {rec:#}"
+        );
         // Backups are never modified.
         for slot in ["backup", "backup1"] {
             assert!(sha256sum_ok(&home.join(slot)), "{name}/{slot}");

@@ -488,9 +488,14 @@ fn a_decided_restore_is_completed_everywhere_after_the_master_returns() {
     let rec = wait_restore(&m, &rid);
     assert_eq!(rec["status"], "succeeded", "{rec:#}");
     assert_eq!(c.homes(), want, "every home restored");
-    poll("no safety folder left", Duration::from_secs(20), || {
-        c.safety_folders().is_empty().then_some(())
-    });
+    // Every home, local or remote, keeps only this restore's safety folder (for an undo).
+    for name in c.names() {
+        assert_eq!(
+            safety_folders(&c.home(name)),
+            [format!(".pre-restore-{rid}")],
+            "{name}"
+        );
+    }
     c.wait_agents_settled();
 }
 
@@ -697,9 +702,14 @@ fn an_unreachable_agent_keeps_the_restore_running_until_it_returns() {
     let rec = wait_restore(&m, &rid);
     assert_eq!(rec["status"], "succeeded", "{rec:#}");
     assert_eq!(c.homes(), want, "every home restored");
-    poll("no safety folder left", Duration::from_secs(20), || {
-        c.safety_folders().is_empty().then_some(())
-    });
+    // Every home keeps only this restore's safety folder (for an undo).
+    for name in c.names() {
+        assert_eq!(
+            safety_folders(&c.home(name)),
+            [format!(".pre-restore-{rid}")],
+            "{name}"
+        );
+    }
     let next = run_backup(&m);
     assert_eq!(next["status"], "succeeded", "the lock is free: {next:#}");
 }
@@ -953,7 +963,7 @@ fn check_backup(c: &Cluster, m: &Server, id: &str) -> String {
 }
 
 /// Restore invariants: final, and every component either restored from the set (succeeded)
-/// or exactly as before: never a mix, no safety folder left.
+/// or exactly as before: never a mix; its safety folders kept only when it succeeded.
 fn check_restore(c: &Cluster, m: &Server, rid: &str, set: &Items, pre: &Items) -> String {
     let rec = restore(m, rid);
     let status = rec["status"].as_str().unwrap().to_string();
@@ -963,9 +973,21 @@ fn check_restore(c: &Cluster, m: &Server, rid: &str, set: &Items, pre: &Items) -
     );
     let want = if status == "succeeded" { set } else { pre };
     assert_eq!(&c.homes(), want, "after restore {rid} ({status}): {rec:#}");
-    poll("no safety folder left", Duration::from_secs(30), || {
-        c.safety_folders().is_empty().then_some(())
-    });
+    let own = format!(".pre-restore-{rid}");
+    poll(
+        "only kept safety folders left",
+        Duration::from_secs(30),
+        || {
+            c.names()
+                .iter()
+                .all(|n| {
+                    let folders = safety_folders(&c.home(n));
+                    let leftover = folders.iter().any(|f| f.starts_with(&own) && f != &own);
+                    folders.contains(&own) == (status == "succeeded") && !leftover
+                })
+                .then_some(())
+        },
+    );
     status
 }
 

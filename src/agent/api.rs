@@ -11,7 +11,7 @@
 //! calls about a transaction (admin) count as its messages for the in-doubt alarm; reading
 //! one does not.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
@@ -87,6 +87,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(renew_restore)
             .service(commit_restore)
             .service(rollback_restore)
+            .service(discard_restore_copy)
             .service(lifecycle_step)
             .service(drill_component),
     );
@@ -488,8 +489,9 @@ pub async fn apply_restore(
 
 /// Commit a restore
 ///
-/// Commits an applied restore (admin): the safety folder is retired and removed. Answers when
-/// done. Idempotent. 409 (`conflict`) when the restore was rolled back here (for instance after
+/// Commits an applied restore (admin): the safety folder is kept (the restore can be undone
+/// until it is discarded), and the copies earlier restores of the component kept are
+/// discarded. Answers when done. Idempotent. 409 (`conflict`) when the restore was rolled back here (for instance after
 /// the decision timeout).
 #[utoipa::path(
     tag = "agent-restores",
@@ -508,6 +510,37 @@ pub async fn commit_restore(
     key: web::Path<RestorePath>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(restores.commit(&key.name, &key.restore_id).await?))
+}
+
+/// Discard a restore's safety copy
+///
+/// Deletes the safety folder a committed restore kept (admin): recorded discarded first, then
+/// renamed to `….retired` and removed, only when it is the folder that restore made. The
+/// restore can no longer be undone. Idempotent. The master calls it for its `DELETE
+/// /restores/{id}/safety-copy`; a later restore of the component discards it by itself at its
+/// commit. 409 (`conflict`) when the restore was not committed here, or the folder is not the
+/// one it made (left as it is).
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(RestorePath),
+    responses(
+        (status = 200, description = "Discarded (or discarded already)", body = crate::restore::RestoreRecord,
+            example = json!(crate::api::examples::agent_restore_committed())),
+        AuthProblems, AgentRestoreCommitProblems,
+    )
+)]
+#[delete("/components/{name}/restores/{restore_id}/safety-copy")]
+pub async fn discard_restore_copy(
+    _: Admin,
+    restores: web::Data<AgentRestores>,
+    key: web::Path<RestorePath>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        restores
+            .discard_safety_copy(&key.name, &key.restore_id)
+            .await?,
+    ))
 }
 
 /// Roll a restore back

@@ -297,7 +297,7 @@ impl utoipa::IntoResponses for UndoProblems {
                 "409".to_string(),
                 p(
                     "A backup or restore runs (`job_running`); the restore cannot be undone: a \
-                     dry run, not succeeded or with remote components (`undo_unavailable`), a \
+                     dry run or not succeeded (`undo_unavailable`), a \
                      later restore or undo changed a component (`restore_superseded`), its \
                      safety copy was discarded or changed (`safety_copy_gone`); a home is in a \
                      state no restore can work on (`home_not_restorable`); a folder at the \
@@ -343,8 +343,9 @@ impl utoipa::IntoResponses for UndoProblems {
 /// moves what the restore put into the homes into its own safety folder first, and any failure
 /// (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
 /// discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
-/// runs, for a dry run, a restore that did not succeed or had remote components, once a later
-/// restore or undo changed one of its components, or when its safety copy was discarded.
+/// runs, for a dry run, a restore that did not succeed, once a later restore or undo changed
+/// one of its components, or when its safety copy was discarded. A remote component is undone
+/// by its agent, from the safety folder it kept on its own machine.
 #[utoipa::path(
     tag = "restores",
     security(("bearer" = [])),
@@ -375,7 +376,8 @@ pub async fn undo_restore(
 /// Discard a restore's safety copy
 ///
 /// Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
-/// the folder the restore's record names; the disk space is freed and the restore can no
+/// the folder the restore's record names (a remote component's by its agent, against its own
+/// record); the disk space is freed and the restore can no
 /// longer be undone. Answers the restore's record (`undo_available` false,
 /// `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
 /// (`safety_copy_gone`).

@@ -660,9 +660,10 @@ pub async fn abort_all(run: &Run, reason: &str) {
         let name = p.spec.name.clone();
         let res = p.store.abort(&run.id, &p.spec, &errors).await;
         match &res {
-            Ok(Ack { heuristic: Some(h) }) | Err(StoreError::Heuristic(h)) => {
-                record_heuristic(journal, h)
-            }
+            Ok(Ack {
+                heuristic: Some(h), ..
+            })
+            | Err(StoreError::Heuristic(h)) => record_heuristic(journal, h),
             _ => {}
         }
         let unacknowledged = p.store.is_remote()

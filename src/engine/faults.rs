@@ -81,8 +81,8 @@ pub const SAVES: [&str; 4] = [
 /// * `restore_decided`: a restore's commit decision was just saved;
 /// * `restore_first_commit`: the first remote component of a decided restore committed
 ///   (acknowledged and recorded), the others not yet;
-/// * `restore_retired`: a committed restore on an agent has renamed its safety folder to the
-///   retired name and not yet deleted it;
+/// * `restore_retired`: an agent has renamed a discarded safety copy (a restore's kept safety
+///   folder) to the retired name and not yet deleted it;
 /// * `drill_restored`: a drill restored a component into its scratch home, not yet checked.
 pub const STEPS: [&str; 11] = [
     "backup_prepared",

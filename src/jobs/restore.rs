@@ -80,6 +80,14 @@ struct Inner {
 }
 
 impl Inner {
+    /// The link to the agents of remote components, on the server's runtime.
+    fn agent_link(&self) -> remote::AgentLink {
+        remote::AgentLink {
+            locator: Arc::new(self.engine.clone()),
+            rt: Some(self.engine.runner().handle().clone()),
+        }
+    }
+
     /// Marks the kept safety copies of components `names` of restore `id` discarded
     /// (`because`), durably, then deletes each folder the record proves the restore made
     /// ([`undo::discard`]). Returns the folders left alone; `Err`: the record could not be
@@ -124,7 +132,15 @@ impl Inner {
         };
         let mut left = Vec::new();
         for c in &to_delete {
-            match undo::discard(c) {
+            let result = if c.agent.is_some() {
+                self.agent_link()
+                    .discard_safety_copy(&c.name, id)
+                    .map(|()| true)
+                    .map_err(|e| format!("the agent of {} did not discard it: {e}", c.name))
+            } else {
+                undo::discard(c)
+            };
+            match result {
                 Ok(true) => {
                     tracing::info!(restore = %id, component = %c.name, folder = %c.safety_folder, "discarded a kept safety copy")
                 }
@@ -483,10 +499,7 @@ impl Restorer {
         let runner = self.inner.engine.runner();
         let job = RestoreJob {
             inner: self.inner.clone(),
-            link: remote::AgentLink {
-                locator: Arc::new(self.inner.engine.clone()),
-                rt: Some(runner.handle().clone()),
-            },
+            link: self.inner.agent_link(),
             journal,
             task,
         };
@@ -759,7 +772,11 @@ impl Restorer {
             }
             rec
         };
-        let components = undo::plan_undo(&uid, &undone).map_err(UndoError::Refused)?;
+        let link = self.inner.agent_link();
+        let components = undo::plan_undo(&uid, &undone, &mut |c| {
+            plan_undo_on_agent(&link, &uid, &undone, c)
+        })
+        .map_err(UndoError::Refused)?;
         let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
         let mut rec = RestoreRecord::blank(&uid, &undone.backup_id, S::Running, now);
         rec.undo_of = Some(undone.id.clone());
@@ -967,6 +984,41 @@ impl super::runner::Job for RestoreJob {
         if r.committed() {
             apply::purge_retired(&r);
         }
+    }
+}
+
+/// The part of undo `uid` of restore `undone` for remote component `c`, planned by its agent
+/// from the safety copy it kept; refused as the agent refuses it (nothing changed).
+fn plan_undo_on_agent(
+    link: &remote::AgentLink,
+    uid: &str,
+    undone: &RestoreRecord,
+    c: &record::ComponentRestore,
+) -> Result<record::ComponentRestore, undo::Blocked> {
+    let refused = |why, message: String| undo::Blocked { why, message };
+    match link.step(
+        &c.name,
+        uid,
+        crate::store::RestoreStep::Plan,
+        &undone.backup_id,
+        "",
+        Some(&undone.id),
+    ) {
+        Ok(r) => match r.components.into_iter().next() {
+            Some(mut p) => {
+                p.agent = c.agent.clone();
+                p.status = record::ComponentState::Pending;
+                Ok(p)
+            }
+            None => Err(refused(
+                undo::UndoRefusal::Home,
+                format!("{}: its agent answered no plan", c.name),
+            )),
+        },
+        Err(e) => Err(refused(
+            undo::UndoRefusal::Home,
+            format!("{}: its agent cannot undo it: {e}", c.name),
+        )),
     }
 }
 

@@ -266,7 +266,7 @@ fn plan_on_agent(
     found: &mut Findings,
 ) -> Option<ComponentRestore> {
     let slot = f.slot.clone().unwrap_or_default();
-    match link.step(&spec.name, id, RestoreStep::Plan, backup_id, &slot) {
+    match link.step(&spec.name, id, RestoreStep::Plan, backup_id, &slot, None) {
         Ok(r) => match r.components.into_iter().next() {
             Some(mut p) => {
                 p.agent = f.agent.clone();

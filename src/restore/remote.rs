@@ -50,6 +50,7 @@ fn run_blocking<T: Send + 'static>(
 /// The request of a remote component's restore step.
 pub fn request_of(spec: &ComponentSpec, backup_id: &str, slot: &str) -> RemoteRestoreRequest {
     RemoteRestoreRequest {
+        undo_of: None,
         profile: spec.profile,
         backup_folder: spec.backup_folder.display().to_string(),
         items: spec.items.clone(),
@@ -59,7 +60,7 @@ pub fn request_of(spec: &ComponentSpec, backup_id: &str, slot: &str) -> RemoteRe
 }
 
 impl AgentLink {
-    /// One restore step of component `name`.
+    /// One restore step of component `name`; `undo_of`: the restore it undoes (an undo).
     pub fn step(
         &self,
         name: &str,
@@ -67,6 +68,7 @@ impl AgentLink {
         step: RestoreStep,
         backup_id: &str,
         slot: &str,
+        undo_of: Option<&str>,
     ) -> Result<RestoreRecord, StoreError> {
         let (spec, store) = self
             .locator
@@ -77,7 +79,8 @@ impl AgentLink {
                 "component {name} is not a remote component any more"
             )));
         }
-        let req = request_of(&spec, backup_id, slot);
+        let mut req = request_of(&spec, backup_id, slot);
+        req.undo_of = undo_of.map(str::to_string);
         let id = restore_id.to_string();
         run_blocking(self.rt.as_ref(), async move {
             store.restore_step(&id, step, &req).await
@@ -110,7 +113,22 @@ impl AgentLink {
             step,
             &rec.backup_id,
             c.slot.as_deref().unwrap_or_default(),
+            rec.undo_of.as_deref(),
         )
+    }
+
+    /// Asks the agent of remote component `name` to discard the safety copy its restore
+    /// `restore_id` kept. Idempotent.
+    pub fn discard_safety_copy(&self, name: &str, restore_id: &str) -> Result<(), StoreError> {
+        self.step(
+            name,
+            restore_id,
+            RestoreStep::DiscardSafetyCopy,
+            "",
+            "",
+            None,
+        )
+        .map(|_| ())
     }
 }
 
@@ -183,6 +201,11 @@ impl RemoteRestores for AgentLink {
         if r.status == RestoreStatus::Succeeded {
             Ok(Ack {
                 heuristic: self.heuristic(c, &r, Decision::Commit),
+                safety_copy: r
+                    .components
+                    .first()
+                    .and_then(|x| x.safety_copy.clone())
+                    .filter(|k| k.is_kept()),
             })
         } else {
             Err(RemoteFailure::fatal(format!(
@@ -213,6 +236,7 @@ impl RemoteRestores for AgentLink {
         }
         Ok(Ack {
             heuristic: self.heuristic(c, &r, Decision::Rollback),
+            safety_copy: None,
         })
     }
 

@@ -10,9 +10,10 @@
 //! those components succeeded) and the home folders get back their modification times from
 //! before the undone restore.
 //!
-//! A restore can be undone while it `succeeded`, included no remote component (agents do not
-//! keep a safety copy), every component's safety copy is kept, and no later restore or undo
-//! changed any of its components (one that was rolled back completely changed nothing).
+//! A restore can be undone while it `succeeded`, every component's safety copy is kept (a
+//! remote component's on its agent, which plans and applies that part of the undo from it:
+//! `crate::agent::restore`), and no later restore or undo changed any of its components (one
+//! that was rolled back completely changed nothing).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,8 +30,7 @@ pub use crate::store::restore_record::{SafetyCopy, UndoPlan};
 /// Why a restore cannot be undone; the API answers each with its own code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UndoRefusal {
-    /// Not a restore that changed homes and kept its copies: a dry run, not succeeded, with
-    /// remote components.
+    /// Not a restore that changed homes and kept its copies: a dry run, not succeeded.
     NotUndoable,
     /// A later restore or undo changed one of its components.
     Superseded,
@@ -86,16 +86,6 @@ pub fn blocker<'a>(
                 "only a succeeded restore (or an unhealthy one that was not rolled back) can be \
                  undone; this one is {}",
                 rec.status.as_str()
-            ),
-        ));
-    }
-    if let Some(c) = rec.components.iter().find(|c| c.agent.is_some()) {
-        return Some(blocked(
-            NotUndoable,
-            format!(
-                "it included the remote component {}: agents do not keep a safety copy, so a \
-                 restore with remote components cannot be undone",
-                c.name
             ),
         ));
     }
@@ -167,10 +157,19 @@ pub fn annotate<'a>(rec: &mut RestoreRecord, others: impl Iterator<Item = &'a Re
 
 /// The components of undo `undo_id` of restore `rec` (which [`blocker`] found undoable), their
 /// home side computed from the disk now. Refused when an entry of a safety folder is no longer
-/// what `rec` moved there, or a home cannot be worked on. Only reads the disk.
-pub fn plan_undo(undo_id: &str, rec: &RestoreRecord) -> Result<Vec<ComponentRestore>, Blocked> {
+/// what `rec` moved there, or a home cannot be worked on. Only reads the disk; a remote
+/// component is planned by `remote` (its agent, from the copy it kept, with the same checks).
+pub fn plan_undo(
+    undo_id: &str,
+    rec: &RestoreRecord,
+    remote: &mut dyn FnMut(&ComponentRestore) -> Result<ComponentRestore, Blocked>,
+) -> Result<Vec<ComponentRestore>, Blocked> {
     let mut out = Vec::with_capacity(rec.components.len());
     for c in &rec.components {
+        if c.agent.is_some() {
+            out.push(remote(c)?);
+            continue;
+        }
         let home = PathBuf::from(&c.home);
         let safety = PathBuf::from(&c.safety_folder);
         match &c.safety_created {
@@ -294,6 +293,11 @@ pub fn tree_bytes(root: &Path) -> u64 {
 /// first (atomically), then removed. A retired one a crash left behind is removed too.
 /// `Ok(true)`: a folder was removed; `Ok(false)`: there was none.
 pub fn discard(c: &ComponentRestore) -> Result<bool, String> {
+    discard_with(c, &mut || {})
+}
+
+/// [`discard`], calling `renamed` between the rename and the removal (a fault point).
+pub fn discard_with(c: &ComponentRestore, renamed: &mut dyn FnMut()) -> Result<bool, String> {
     let Some(made) = &c.safety_created else {
         return Ok(false);
     };
@@ -312,6 +316,7 @@ pub fn discard(c: &ComponentRestore) -> Result<bool, String> {
         }
         Found::Absent => {}
     }
+    renamed();
     match found(&retired, made).map_err(|e| e.to_string())? {
         Found::Same => {
             fsutil::remove_tree(&retired).map_err(|e| e.to_string())?;
@@ -443,10 +448,11 @@ mod tests {
         let mut none = done.clone();
         none.components[0].safety_copy = None;
         assert_eq!(why(&none, &[]), Some(UndoRefusal::SafetyCopyGone));
-        // Not undoable at all.
+        // A remote component whose copy its agent kept is undoable like a local one.
         let mut remote = done.clone();
         remote.components[0].agent = Some("https://agent.example".into());
-        assert_eq!(why(&remote, &[]), Some(UndoRefusal::NotUndoable));
+        assert_eq!(why(&remote, &[]), None);
+        // Not undoable at all.
         let failed = restore("R1", S::Failed, done.components.clone());
         assert_eq!(why(&failed, &[]), Some(UndoRefusal::NotUndoable));
         let mut dry = done.clone();

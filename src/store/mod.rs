@@ -97,6 +97,9 @@ pub use crate::engine::slots::SlotInfo;
 pub struct Ack {
     /// An operator had already done the same by hand on the agent's machine.
     pub heuristic: Option<HeuristicOutcome>,
+    /// The safety copy the agent kept at the commit of a restore (its size), so the restore
+    /// can be undone.
+    pub safety_copy: Option<crate::store::restore_record::SafetyCopy>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +206,9 @@ pub enum RestoreStep {
     Commit,
     /// Put everything back. Idempotent.
     Rollback,
+    /// Discard the safety copy a committed restore kept (it can no longer be undone).
+    /// Idempotent.
+    DiscardSafetyCopy,
     /// The master still works on the restore: the agent's in-doubt alarm starts again.
     Renew,
 }

@@ -272,7 +272,8 @@ pub struct UndoPlan {
 /// A safety folder kept after its restore succeeded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SafetyCopy {
-    /// Bytes of the regular files it holds (as large as what the restore replaced).
+    /// Bytes of the regular files it holds (as large as what the restore replaced); for a
+    /// remote component, as its agent reported them at the commit.
     pub bytes: u64,
     pub kept_at: DateTime<Utc>,
     /// When it was discarded (a later restore of the component succeeded, or `DELETE
@@ -327,6 +328,8 @@ pub enum StepAction {
     ComponentApplied,
     /// Every component is applied: the restore will complete (also after a crash).
     CommitDecided,
+    /// A remote component's agent committed its part (it keeps the safety folder).
+    Committed,
     /// A safety folder was removed (after success), emptied (after a rollback), or the kept
     /// safety folder of an earlier restore was discarded as this one succeeded (`detail` names
     /// that restore).

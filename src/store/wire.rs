@@ -277,6 +277,11 @@ pub struct RemoteRestoreRequest {
     /// The history slot holding that backup: `backup`, `backup1`, ...
     #[schema(example = "backup1")]
     pub slot: String,
+    /// An undo: the restore of this component on this agent that this one undoes, from the
+    /// safety copy that restore kept (`backup_id` and `slot` are then not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "R20261126T020000Z")]
+    pub undo_of: Option<String>,
 }
 
 /// The check of one folder.

@@ -1062,7 +1062,8 @@ export interface paths {
         /**
          * Discard a restore's safety copy
          * @description Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
-         *     the folder the restore's record names; the disk space is freed and the restore can no
+         *     the folder the restore's record names (a remote component's by its agent, against its own
+         *     record); the disk space is freed and the restore can no
          *     longer be undone. Answers the restore's record (`undo_available` false,
          *     `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
          *     (`safety_copy_gone`).
@@ -1091,8 +1092,9 @@ export interface paths {
          *     moves what the restore put into the homes into its own safety folder first, and any failure
          *     (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
          *     discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
-         *     runs, for a dry run, a restore that did not succeed or had remote components, once a later
-         *     restore or undo changed one of its components, or when its safety copy was discarded.
+         *     runs, for a dry run, a restore that did not succeed, once a later restore or undo changed
+         *     one of its components, or when its safety copy was discarded. A remote component is undone
+         *     by its agent, from the safety folder it kept on its own machine.
          */
         post: operations["undo_restore"];
         delete?: never;
@@ -2745,7 +2747,7 @@ export interface components {
              *     | `drill_not_found` | 404 | `/problems/not-found` | No restore drill with this ID. |
              *     | `drill_not_running` | 409 | `/problems/conflict` | The restore drill is not running (it has ended). |
              *     | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on. |
-             *     | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, not succeeded, or with remote components. |
+             *     | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, or not succeeded. |
              *     | `restore_superseded` | 409 | `/problems/conflict` | A later restore or undo changed a component of this restore: it cannot be undone. |
              *     | `safety_copy_gone` | 409 | `/problems/conflict` | The restore's safety copy was discarded (or never kept, or changed since): it cannot be undone. |
              *     | `agent_unreachable` | 409 | `/problems/conflict` | A remote component's agent did not answer (or answered no usable result). |
@@ -3221,7 +3223,8 @@ export interface components {
         SafetyCopy: {
             /**
              * Format: int64
-             * @description Bytes of the regular files it holds (as large as what the restore replaced).
+             * @description Bytes of the regular files it holds (as large as what the restore replaced); for a
+             *     remote component, as its agent reported them at the commit.
              */
             bytes: number;
             /**
@@ -3421,7 +3424,7 @@ export interface components {
          * @description What a step did.
          * @enum {string}
          */
-        StepAction: "planned" | "verified" | "component_started" | "created_safety_folder" | "moved_aside" | "created_folder" | "copied" | "edited" | "component_applied" | "commit_decided" | "removed_safety_folder" | "removed_copy" | "put_back" | "removed_folder" | "rolled_back" | "failed" | "recovered" | "finished" | "stopping" | "stopped" | "started" | "healthy" | "unhealthy";
+        StepAction: "planned" | "verified" | "component_started" | "created_safety_folder" | "moved_aside" | "created_folder" | "copied" | "edited" | "component_applied" | "commit_decided" | "committed" | "removed_safety_folder" | "removed_copy" | "put_back" | "removed_folder" | "rolled_back" | "failed" | "recovered" | "finished" | "stopping" | "stopped" | "started" | "healthy" | "unhealthy";
         /**
          * @description A notification target's settings, as in the file (`[[notification_targets]]`, without
          *     `name`) and in the API. Which keys apply depends on `kind`; the others must be absent.
@@ -9091,7 +9094,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A backup or restore runs (`job_running`); the restore cannot be undone: a dry run, not succeeded or with remote components (`undo_unavailable`), a later restore or undo changed a component (`restore_superseded`), its safety copy was discarded or changed (`safety_copy_gone`); a home is in a state no restore can work on (`home_not_restorable`); a folder at the safety folder's name is not the restore's (`conflict`) */
+            /** @description A backup or restore runs (`job_running`); the restore cannot be undone: a dry run or not succeeded (`undo_unavailable`), a later restore or undo changed a component (`restore_superseded`), its safety copy was discarded or changed (`safety_copy_gone`); a home is in a state no restore can work on (`home_not_restorable`); a folder at the safety folder's name is not the restore's (`conflict`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9300,7 +9303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A backup or restore runs (`job_running`); the restore cannot be undone: a dry run, not succeeded or with remote components (`undo_unavailable`), a later restore or undo changed a component (`restore_superseded`), its safety copy was discarded or changed (`safety_copy_gone`); a home is in a state no restore can work on (`home_not_restorable`); a folder at the safety folder's name is not the restore's (`conflict`) */
+            /** @description A backup or restore runs (`job_running`); the restore cannot be undone: a dry run or not succeeded (`undo_unavailable`), a later restore or undo changed a component (`restore_superseded`), its safety copy was discarded or changed (`safety_copy_gone`); a home is in a state no restore can work on (`home_not_restorable`); a folder at the safety folder's name is not the restore's (`conflict`) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -7,7 +7,7 @@
 //! ```text
 //! plan (dry, nothing recorded)
 //! apply ─► running/applying ─► running/applied ◄──► in doubt (alarm only)
-//!   │                              ├─► commit ─► succeeded    (safety folder retired, removed)
+//!   │                              ├─► commit ─► succeeded    (safety folder kept: undoable)
 //!   │                              └─► rollback ─► failed     (every item put back)
 //!   └─► failed (the apply failed: rolled back at once; a later rollback answers it again)
 //! ```
@@ -34,6 +34,12 @@
 //!   rollback of a restore the agent never applied answers a record with no component (nothing
 //!   to put back); a commit of one that was rolled back is refused (409), as is a rollback of a
 //!   committed one.
+//! * Undo: a committed restore keeps its safety folder (`safety_copy` in its record, with its
+//!   size; kept across a restart). A request with `undo_of` plans and applies from that copy
+//!   ([`crate::restore::undo`], refused with 409 when it cannot be undone), then waits for the
+//!   decision like any restore. A commit discards the copies earlier restores of the component
+//!   kept (recorded first, then renamed `….retired` and removed, only the folder the record
+//!   names), as does the master's `DELETE .../safety-copy`.
 //! * One job per component ([`super::claims`]): an `apply` while another restore of the
 //!   component, or a backup of it (preparing, prepared or in doubt), is open is refused (409
 //!   naming it).
@@ -55,6 +61,7 @@ use crate::restore::plan::{plan_component, PlanInput, PlanIssue};
 use crate::restore::record::{
     self, ComponentRestore, ComponentState, FolderOrigin, RestoreRecord, RestoreStatus, StepAction,
 };
+use crate::restore::undo;
 use crate::store::wire::{OpenTransaction, RemoteRestoreRequest, RemoteSpec, TxnKind};
 use crate::store::{Decision, OperatorDecision, Participation};
 
@@ -136,6 +143,16 @@ impl AgentRestores {
                     // A crash while its retired safety folder was being deleted: finish that
                     // (the folder is named in this record, renamed there only at the commit).
                     apply::purge_retired(&rec);
+                    // A kept safety copy recorded discarded whose deletion a crash stopped.
+                    for c in rec
+                        .components
+                        .iter()
+                        .filter(|c| c.safety_copy.as_ref().is_some_and(|k| !k.is_kept()))
+                    {
+                        if let Err(e) = undo::discard(c) {
+                            tracing::warn!(restore = %id, error = %e, "a discarded safety copy was not deleted");
+                        }
+                    }
                 }
                 let j = Arc::new(AgentJournal::new(dir.clone(), rec));
                 if running {
@@ -285,6 +302,14 @@ impl AgentRestores {
         req: &RemoteRestoreRequest,
     ) -> Result<ComponentRestore, ApiError> {
         check_restore_id(restore_id)?;
+        if let Some(u) = &req.undo_of {
+            self.inner.txns.spec_of_name(name)?;
+            let this = self.clone();
+            let (n, id, u) = (name.to_string(), restore_id.to_string(), u.clone());
+            return tokio::task::spawn_blocking(move || this.undo_plan(&n, &id, &u))
+                .await
+                .map_err(blocking_failed)?;
+        }
         let (spec, folder) = self.source(name, req).await?;
         let (id, slot) = (restore_id.to_string(), req.slot.clone());
         tokio::task::spawn_blocking(move || Self::make_plan(&id, &spec, &folder, &slot))
@@ -333,12 +358,16 @@ impl AgentRestores {
         self.inner
             .claims
             .claim(name, TxnKind::Restore, restore_id)?;
-        let result = match self.source(name, req).await {
-            Ok((spec, folder)) => {
+        let source = match &req.undo_of {
+            Some(_) => Ok(None),
+            None => self.source(name, req).await.map(Some),
+        };
+        let result = match source {
+            Ok(src) => {
                 let this = self.clone();
                 let (n, id, req) = (name.to_string(), restore_id.to_string(), req.clone());
                 tokio::task::spawn_blocking(move || {
-                    this.apply_blocking(&n, &id, &req, &spec, &folder)
+                    this.apply_blocking(&n, &id, &req, src.as_ref().map(|(s, f)| (s, f.as_path())))
                 })
                 .await
                 .map_err(blocking_failed)
@@ -365,9 +394,72 @@ impl AgentRestores {
         name: &str,
         id: &str,
         req: &RemoteRestoreRequest,
-        spec: &ComponentSpec,
-        folder: &Path,
+        source: Option<(&ComponentSpec, &Path)>,
     ) -> Result<RestoreRecord, ApiError> {
+        let (plan, check) = match (source, &req.undo_of) {
+            (Some((spec, folder)), _) => {
+                let check = Self::verify_slot(name, folder)?;
+                (Self::make_plan(id, spec, folder, &req.slot)?, Some(check))
+            }
+            (None, Some(u)) => (self.undo_plan(name, id, u)?, None),
+            (None, None) => {
+                return Err(ApiError::internal(
+                    "a restore with neither a slot nor an undo",
+                ))
+            }
+        };
+        let mut rec = empty_record(id, &req.backup_id);
+        rec.undo_of = req.undo_of.clone();
+        rec.components.push(plan);
+        rec.verification.extend(check);
+        rec.step(StepAction::Planned, Some(name), None, None, None);
+        self.record_and_apply(name, id, rec)
+    }
+
+    /// The plan of undo `id` of restore `undo_of` of component `name` on this agent: from the
+    /// safety copy that restore kept, refused (409) when it cannot be undone (not committed
+    /// here, the copy discarded or changed, a later restore of the component).
+    fn undo_plan(&self, name: &str, id: &str, undo_of: &str) -> Result<ComponentRestore, ApiError> {
+        if record::parse_restore_id(undo_of).is_none() {
+            return Err(ApiError::field(
+                "undo_of",
+                format!("{undo_of:?} is not a restore ID"),
+            ));
+        }
+        let Some(j) = self.journal(name, undo_of) else {
+            return Err(ApiError::conflict(format!(
+                "this agent has no restore {undo_of} of {name} to undo"
+            )));
+        };
+        let undone = j.snapshot();
+        let others: Vec<RestoreRecord> = lock(&self.inner.journals)
+            .iter()
+            .filter(|((n, other), _)| n == name && other != undo_of && other.as_str() != id)
+            .map(|(_, j)| j.snapshot())
+            .collect();
+        if let Some(b) = undo::blocker(&undone, others.iter()) {
+            return Err(ApiError::conflict(format!(
+                "restore {undo_of} of {name} cannot be undone on this agent: {}",
+                b.message
+            )));
+        }
+        undo::plan_undo(id, &undone, &mut |c| {
+            Err(undo::Blocked {
+                why: undo::UndoRefusal::NotUndoable,
+                message: format!("{} is not a component of this agent", c.name),
+            })
+        })
+        .map_err(|b| ApiError::conflict(format!("cannot undo {name}: {}", b.message)))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::conflict(format!("restore {undo_of} of {name} has no component")))
+    }
+
+    /// Checks a slot against its `SHA256SUMS` before anything changes.
+    fn verify_slot(
+        name: &str,
+        folder: &Path,
+    ) -> Result<crate::restore::record::FolderCheck, ApiError> {
         let check = crate::sets::verify::check_tree(folder, &Default::default());
         let v = crate::sets::FolderVerification::of(name, &folder.display().to_string(), check);
         if !v.ok {
@@ -384,16 +476,21 @@ impl AgentRestores {
                 ),
             ));
         }
-        let plan = Self::make_plan(id, spec, folder, &req.slot)?;
-        let mut rec = empty_record(id, &req.backup_id);
-        rec.components.push(plan);
-        rec.verification.push(crate::restore::record::FolderCheck {
+        Ok(crate::restore::record::FolderCheck {
             component: name.to_string(),
             folder: v.folder.clone(),
             ok: true,
             problems: vec![],
-        });
-        rec.step(StepAction::Planned, Some(name), None, None, None);
+        })
+    }
+
+    /// Records the planned restore `rec` of component `name` and applies it.
+    fn record_and_apply(
+        &self,
+        name: &str,
+        id: &str,
+        rec: RestoreRecord,
+    ) -> Result<RestoreRecord, ApiError> {
         let j = Arc::new(AgentJournal::new(self.dir_of(name), rec.clone()));
         let records = record::records_dir(&j.dir);
         std::fs::create_dir_all(&records)
@@ -421,7 +518,8 @@ impl AgentRestores {
         Ok(j.snapshot())
     }
 
-    /// Commits an applied restore: its safety folder is retired and removed. Idempotent.
+    /// Commits an applied restore: its safety folder is kept (it can be undone), and the
+    /// copies earlier restores of the component kept are discarded. Idempotent.
     pub async fn commit(&self, name: &str, restore_id: &str) -> Result<RestoreRecord, ApiError> {
         let (me, name, id) = (self.clone(), name.to_string(), restore_id.to_string());
         super::to_the_end(async move { me.commit_now(&name, &id).await }).await
@@ -457,6 +555,37 @@ impl AgentRestores {
             .and_then(|r| r);
         self.settle_claim(name, restore_id);
         result
+    }
+
+    /// Discards the safety copy committed restore `restore_id` of component `name` kept (the
+    /// master's `DELETE` of it, or a later restore of the component elsewhere): it can no
+    /// longer be undone. Idempotent; 409 when the restore was not committed here or the folder
+    /// is not the one it made (left as it is).
+    pub async fn discard_safety_copy(
+        &self,
+        name: &str,
+        restore_id: &str,
+    ) -> Result<RestoreRecord, ApiError> {
+        check_restore_id(restore_id)?;
+        self.inner.txns.spec_of_name(name)?;
+        let _ops = self.inner.ops.lock().await;
+        let Some(j) = self.journal(name, restore_id) else {
+            return Err(ApiError::not_found(format!(
+                "this agent has no restore {restore_id} of {name}"
+            )));
+        };
+        if j.snapshot().status != RestoreStatus::Succeeded {
+            return Err(ApiError::conflict(format!(
+                "restore {restore_id} of {name} is {} on this agent: it keeps no safety copy",
+                j.snapshot().status.as_str()
+            )));
+        }
+        let (inner, jj) = (self.inner.clone(), j.clone());
+        tokio::task::spawn_blocking(move || discard_kept(&inner, &jj, "deleted by the operator"))
+            .await
+            .map_err(blocking_failed)?
+            .map_err(ApiError::conflict)?;
+        Ok(j.snapshot())
     }
 
     /// Where restore `restore_id` of component `name` stands on this agent.
@@ -685,8 +814,8 @@ impl AgentRestores {
     }
 }
 
-/// Commits an applied restore (its commit recorded first, then the safety folder retired and
-/// removed); `mark` changes the record with the decision (an operator's).
+/// Commits an applied restore (its commit recorded first, then its safety folder kept and the
+/// copies earlier restores of the component kept discarded); `mark` changes the record with the decision (an operator's).
 fn commit_journal(
     inner: &Inner,
     j: &AgentJournal,
@@ -705,10 +834,69 @@ fn commit_journal(
     })
     .map_err(|e| ApiError::internal(format!("recording the commit: {e}")))?;
     apply::complete(j, None);
-    inner.faults.step("restore_retired", &inner.state_dir);
     let r = j.snapshot();
+    // Records from before safety copies were kept may have a retired folder to delete.
     apply::purge_retired(&r);
-    Ok(r)
+    if let Some(c) = r.components.first() {
+        // The kept copies of earlier restores of the component can no longer be undone to.
+        let earlier: Vec<Arc<AgentJournal>> = lock(&inner.journals)
+            .iter()
+            .filter(|((n, id), _)| *n == c.name && *id < r.id)
+            .map(|(_, j)| j.clone())
+            .collect();
+        let what = if r.undo_of.is_some() {
+            "undo"
+        } else {
+            "restore"
+        };
+        for e in earlier {
+            if let Err(err) = discard_kept(
+                inner,
+                &e,
+                &format!("the later {what} {} of it succeeded", r.id),
+            ) {
+                tracing::warn!(restore = %e.snapshot().id, error = %err, "a superseded safety copy was kept");
+            }
+        }
+        // An undo gives the home folders back their times from before the undone restore
+        // (after the discards, which change the home).
+        if r.undo_of.is_some() {
+            if let Some(u) = &c.undo {
+                apply::set_folder_times(&u.folder_times);
+            }
+        }
+    }
+    Ok(j.snapshot())
+}
+
+/// Discards the safety copy restore `j` kept: recorded discarded (`because`) first, then its
+/// folder deleted when it is the one that restore made ([`undo::discard`]: renamed to
+/// `….retired`, then removed). `Ok(true)`: a folder was deleted. Idempotent.
+fn discard_kept(inner: &Inner, j: &AgentJournal, because: &str) -> Result<bool, String> {
+    let r = j.snapshot();
+    let Some(c) = r.components.first() else {
+        return Ok(false);
+    };
+    let Some(k) = &c.safety_copy else {
+        return Ok(false);
+    };
+    if k.is_kept() {
+        let now = Utc::now().trunc_subsecs(0);
+        j.update(&mut |r| {
+            if let Some(k) = r
+                .components
+                .first_mut()
+                .and_then(|c| c.safety_copy.as_mut())
+            {
+                k.discarded_at = Some(now);
+                k.discarded_because = Some(because.to_string());
+            }
+        })
+        .map_err(|e| format!("could not record that the safety copy is discarded: {e}"))?;
+    }
+    undo::discard_with(c, &mut || {
+        inner.faults.step("restore_retired", &inner.state_dir)
+    })
 }
 
 /// A restore ID as the master issues them (`R` + a backup ID).

@@ -3,11 +3,10 @@
 //! When every component is applied the commit is decided (recorded). The remote components
 //! commit first, each waited for until its agent acknowledges (the restore stays `running`,
 //! with a note naming the agent); only then are the local safety folders dealt with, and the
-//! restore is `succeeded`. A restore of local components only keeps them (recorded with their
-//! size in `safety_copy`): it can be undone (`crate::restore::undo`). A restore with remote
-//! components (whose agents do not keep theirs) retires them (renamed, when they are still the
-//! folders this restore made) and deletes them once the restore is final. A crash after the
-//! decision completes that. A remote component that an operator rolled back by hand
+//! restore is `succeeded`. Every safety folder is kept (recorded with its size in
+//! `safety_copy`; a remote component's by its agent, which reports the size at its commit):
+//! the restore can be undone (`crate::restore::undo`). A crash after the decision completes
+//! that. A remote component that an operator rolled back by hand
 //! (`agent resolve`) while nothing was committed yet withdraws the decision, durably, and
 //! everything is rolled back; after a commit it can only be reported (a mismatch).
 //!
@@ -67,8 +66,8 @@ pub fn purge_retired(rec: &RestoreRecord) {
     }
 }
 
-/// After the commit decision: retires every safety folder (an atomic rename; the deletion
-/// follows once the restore is final) and ends the restore `succeeded`. Idempotent (start-up
+/// After the commit decision: keeps every safety folder (the restore can be undone) and ends
+/// the restore `succeeded`. Idempotent (start-up
 /// recovery calls it again after a crash). `note` is added to the record.
 pub fn complete(journal: &dyn Journal<RestoreRecord>, note: Option<&str>) {
     complete_with(journal, &Faults::none(), &NoRemote, note)
@@ -76,7 +75,7 @@ pub fn complete(journal: &dyn Journal<RestoreRecord>, note: Option<&str>) {
 
 /// [`complete`], committing remote components through their agents first, each waited for
 /// until its agent acknowledges (the restore stays `running` meanwhile, with a note naming the
-/// agent); the local safety folders are retired only then. A remote component that will never
+/// agent); the local safety folders are kept only then. A remote component that will never
 /// commit (an operator rolled it back by hand on its machine, or it was taken out of the
 /// config) while no component committed yet abandons the commit: the decision is withdrawn on
 /// disk, then everything is rolled back. After a commit, it is reported (the restore ends
@@ -114,13 +113,18 @@ pub fn complete_with(
                     journal.update_or_log("a commit its agent acknowledged", &mut |r| {
                         if let Some(cc) = r.component_mut(&name) {
                             cc.status = ComponentState::Restored;
+                            if cc.safety_copy.is_none() {
+                                cc.safety_copy = ack.safety_copy.clone();
+                            }
                         }
                         r.step(
-                            StepAction::RemovedSafetyFolder,
+                            StepAction::Committed,
                             Some(&name),
                             Some(&c.safety_folder),
                             None,
-                            Some(format!("committed on agent {agent}")),
+                            Some(format!(
+                                "committed on agent {agent}, which keeps the safety folder"
+                            )),
                         );
                     });
                     if let Some(h) = &ack.heuristic {
@@ -159,56 +163,12 @@ pub fn complete_with(
     if let Some((name, why)) = abandoned {
         return abandon(journal, faults, remote, &name, &why);
     }
-    let keep = keeps_safety_copies(&rec);
     for c in rec.components.iter().filter(|c| c.agent.is_none()) {
         if !failed.is_empty() {
             // Mixed already: the old state of the local homes stays, for the operator.
             continue;
         }
-        if keep {
-            keep_safety_folder(journal, c);
-            continue;
-        }
-        let safety = Path::new(&c.safety_folder);
-        // Retire the safety folder only when it is the one this restore made.
-        let state = match &c.safety_created {
-            Some(made) => found(safety, made),
-            None => Ok(Found::Absent),
-        };
-        let result = match &state {
-            Ok(Found::Same) => fsutil::rename_noreplace(safety, &retired_name(&c.safety_folder))
-                .and_then(|()| fsutil::fsync_dir(Path::new(&c.home)))
-                .map(|()| true)
-                .map_err(|e| e.to_string()),
-            Ok(Found::Absent) => Ok(false),
-            Ok(Found::Other) => Err(format!(
-                "{} is not the safety folder this restore made; it was left as it is",
-                c.safety_folder
-            )),
-            Err(e) => Err(e.to_string()),
-        };
-        let name = c.name.clone();
-        journal.update_or_log("a component's end", &mut |r| {
-            match &result {
-                Ok(true) => {
-                    r.step(
-                        StepAction::RemovedSafetyFolder,
-                        Some(&name),
-                        Some(&c.safety_folder),
-                        None,
-                        None,
-                    );
-                    r.changed(&c.safety_folder);
-                }
-                Ok(false) => {}
-                Err(e) => r.notes.push(format!(
-                    "{name}: the restore is complete but its safety folder could not be removed: {e}"
-                )),
-            }
-            if let Some(cc) = r.component_mut(&name) {
-                cc.status = ComponentState::Restored;
-            }
-        });
+        keep_safety_folder(journal, c);
     }
     // Started before the decision; one still stopped (a crash between) is started now.
     super::lifecycle::start_down(journal, remote);
@@ -238,14 +198,6 @@ pub fn complete_with(
         }
         r.finish(status, now());
     });
-}
-
-/// True when a committed restore keeps its safety folders, so it can be undone
-/// (`crate::restore::undo`): the master's record (an agent's record of its part has
-/// `participation`) of a restore of local components only. Agents do not keep theirs yet, so a
-/// restore with remote components retires its local ones too, as before.
-pub fn keeps_safety_copies(rec: &RestoreRecord) -> bool {
-    rec.participation.is_none() && rec.components.iter().all(|c| c.agent.is_none())
 }
 
 /// Keeps the safety folder of local component `c` of a committed restore (when it is the one

@@ -354,7 +354,7 @@ pub fn wants_rollback(rec: &RestoreRecord, names: &[String]) -> bool {
 }
 
 /// The message of a restore `rec` that ends `unhealthy`.
-pub fn unhealthy_message(rec: &RestoreRecord, names: &[String], rolled_back: bool) -> String {
+pub fn unhealthy_message(names: &[String], rolled_back: bool) -> String {
     if rolled_back {
         format!(
             "unhealthy: {} did not become healthy after the restore; rollback_on_unhealthy put \
@@ -362,14 +362,9 @@ pub fn unhealthy_message(rec: &RestoreRecord, names: &[String], rolled_back: boo
             names.join(", ")
         )
     } else {
-        let undo = if super::keeps_safety_copies(rec) {
-            "the restore can be undone"
-        } else {
-            "a restore with remote components cannot be undone"
-        };
         format!(
             "unhealthy: {} did not become healthy after the restore; the restored data is in \
-             place and {undo}",
+             place and the restore can be undone",
             names.join(", ")
         )
     }

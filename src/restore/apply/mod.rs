@@ -45,9 +45,7 @@ use crate::store::{Ack, HeuristicOutcome};
 use crate::toolkit::journal::JournalError;
 use crate::toolkit::Backoff;
 
-pub use commit::{
-    complete, complete_with, keeps_safety_copies, purge_retired, retired_name, RETIRED_SUFFIX,
-};
+pub use commit::{complete, complete_with, purge_retired, retired_name, RETIRED_SUFFIX};
 pub use error::{ApplyError, RemoteError};
 pub use local::{append_line, apply_component};
 pub use rollback::{rollback_all, rollback_all_with, rollback_component, set_folder_times};
@@ -337,7 +335,7 @@ pub fn run_with(
             if !unhealthy.is_empty() {
                 let rec = journal.snapshot();
                 let back = lifecycle::wants_rollback(&rec, &unhealthy);
-                let msg = lifecycle::unhealthy_message(&rec, &unhealthy, back);
+                let msg = lifecycle::unhealthy_message(&unhealthy, back);
                 if back {
                     status = RestoreStatus::Unhealthy;
                     failure = Some(ApplyError::Lifecycle(msg));

@@ -397,6 +397,7 @@ impl ComponentStore for RemoteStore {
         if v.state == TxnState::Committed {
             Ok(Ack {
                 heuristic: self.heuristic(Decision::Commit, &v.participation),
+                safety_copy: None,
             })
         } else {
             Err(StoreError::Conflict(format!(
@@ -415,6 +416,7 @@ impl ComponentStore for RemoteStore {
         match self.send_decision("abort", id, spec, errors).await {
             Ok(v) => Ok(Ack {
                 heuristic: self.heuristic(Decision::Abort, &v.participation),
+                safety_copy: None,
             }),
             Err(e @ StoreError::Conflict(_)) => {
                 Err(self.explain_conflict(id, Decision::Abort, e).await)
@@ -519,6 +521,16 @@ impl ComponentStore for RemoteStore {
                     &format!("{base}/renew"),
                     None,
                     POLL_TIMEOUT,
+                )
+                .await
+            }
+            S::DiscardSafetyCopy => {
+                self.send::<(), _>(
+                    Retry::Idempotent,
+                    Method::DELETE,
+                    &format!("{base}/safety-copy"),
+                    None,
+                    long,
                 )
                 .await
             }

@@ -78,8 +78,7 @@ class Problem:
             | `drill_not_running` | 409 | `/problems/conflict` | The restore drill is not running (it has ended). |
             | `home_not_restorable` | 409 | `/problems/conflict` | A component's home is in a state no restore can work on.
             |
-            | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, not succeeded, or
-            with remote components. |
+            | `undo_unavailable` | 409 | `/problems/conflict` | The restore cannot be undone: a dry run, or not succeeded. |
             | `restore_superseded` | 409 | `/problems/conflict` | A later restore or undo changed a component of this
             restore: it cannot be undone. |
             | `safety_copy_gone` | 409 | `/problems/conflict` | The restore's safety copy was discarded (or never kept, or

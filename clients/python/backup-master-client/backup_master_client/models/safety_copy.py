@@ -17,7 +17,8 @@ class SafetyCopy:
     """A safety folder kept after its restore succeeded.
 
     Attributes:
-        bytes_ (int): Bytes of the regular files it holds (as large as what the restore replaced).
+        bytes_ (int): Bytes of the regular files it holds (as large as what the restore replaced); for a
+            remote component, as its agent reported them at the commit.
         kept_at (datetime.datetime):
         discarded_at (datetime.datetime | None | Unset): When it was discarded (a later restore of the component
             succeeded, or `DELETE

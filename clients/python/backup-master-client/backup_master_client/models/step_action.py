@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class StepAction(StrEnum):
+    COMMITTED = "committed"
     COMMIT_DECIDED = "commit_decided"
     COMPONENT_APPLIED = "component_applied"
     COMPONENT_STARTED = "component_started"

@@ -77,7 +77,7 @@ pub enum UndoRestoreError {
 }
 
 
-/// Deletes the safety folders a succeeded restore kept (admin), each only after checking it is the folder the restore's record names; the disk space is freed and the restore can no longer be undone. Answers the restore's record (`undo_available` false, `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy (`safety_copy_gone`).
+/// Deletes the safety folders a succeeded restore kept (admin), each only after checking it is the folder the restore's record names (a remote component's by its agent, against its own record); the disk space is freed and the restore can no longer be undone. Answers the restore's record (`undo_available` false, `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy (`safety_copy_gone`).
 pub async fn delete_safety_copy(configuration: &configuration::Configuration, id: &str) -> Result<models::RestoreRecord, Error<DeleteSafetyCopyError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -249,7 +249,7 @@ pub async fn start_restore(configuration: &configuration::Configuration, restore
     }
 }
 
-/// Puts every component of a succeeded restore back exactly as it was before it (admin): content, modes, modification times, symbolic links and empty folders, copied back from the restore's kept safety folders. The undo is a restore job of its own (202 + `Location`, poll `GET /restores/{id}` of the undo): its record has `undo_of` naming the restore undone; it moves what the restore put into the homes into its own safety folder first, and any failure (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job runs, for a dry run, a restore that did not succeed or had remote components, once a later restore or undo changed one of its components, or when its safety copy was discarded.
+/// Puts every component of a succeeded restore back exactly as it was before it (admin): content, modes, modification times, symbolic links and empty folders, copied back from the restore's kept safety folders. The undo is a restore job of its own (202 + `Location`, poll `GET /restores/{id}` of the undo): its record has `undo_of` naming the restore undone; it moves what the restore put into the homes into its own safety folder first, and any failure (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job runs, for a dry run, a restore that did not succeed, once a later restore or undo changed one of its components, or when its safety copy was discarded. A remote component is undone by its agent, from the safety folder it kept on its own machine.
 pub async fn undo_restore(configuration: &configuration::Configuration, id: &str) -> Result<models::RestoreRecord, Error<UndoRestoreError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;

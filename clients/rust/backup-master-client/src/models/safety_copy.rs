@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// SafetyCopy : A safety folder kept after its restore succeeded.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SafetyCopy {
-    /// Bytes of the regular files it holds (as large as what the restore replaced).
+    /// Bytes of the regular files it holds (as large as what the restore replaced); for a remote component, as its agent reported them at the commit.
     #[serde(rename = "bytes")]
     pub bytes: i64,
     /// When it was discarded (a later restore of the component succeeded, or `DELETE /restores/{id}/safety-copy`); absent while it is kept.

@@ -35,6 +35,8 @@ pub enum StepAction {
     ComponentApplied,
     #[serde(rename = "commit_decided")]
     CommitDecided,
+    #[serde(rename = "committed")]
+    Committed,
     #[serde(rename = "removed_safety_folder")]
     RemovedSafetyFolder,
     #[serde(rename = "removed_copy")]
@@ -77,6 +79,7 @@ impl std::fmt::Display for StepAction {
             Self::Edited => write!(f, "edited"),
             Self::ComponentApplied => write!(f, "component_applied"),
             Self::CommitDecided => write!(f, "commit_decided"),
+            Self::Committed => write!(f, "committed"),
             Self::RemovedSafetyFolder => write!(f, "removed_safety_folder"),
             Self::RemovedCopy => write!(f, "removed_copy"),
             Self::PutBack => write!(f, "put_back"),

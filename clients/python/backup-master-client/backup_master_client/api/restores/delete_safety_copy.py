@@ -88,7 +88,8 @@ def sync_detailed(
     """Discard a restore's safety copy
 
      Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
-    the folder the restore's record names; the disk space is freed and the restore can no
+    the folder the restore's record names (a remote component's by its agent, against its own
+    record); the disk space is freed and the restore can no
     longer be undone. Answers the restore's record (`undo_available` false,
     `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
     (`safety_copy_gone`).
@@ -124,7 +125,8 @@ def sync(
     """Discard a restore's safety copy
 
      Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
-    the folder the restore's record names; the disk space is freed and the restore can no
+    the folder the restore's record names (a remote component's by its agent, against its own
+    record); the disk space is freed and the restore can no
     longer be undone. Answers the restore's record (`undo_available` false,
     `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
     (`safety_copy_gone`).
@@ -155,7 +157,8 @@ async def asyncio_detailed(
     """Discard a restore's safety copy
 
      Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
-    the folder the restore's record names; the disk space is freed and the restore can no
+    the folder the restore's record names (a remote component's by its agent, against its own
+    record); the disk space is freed and the restore can no
     longer be undone. Answers the restore's record (`undo_available` false,
     `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
     (`safety_copy_gone`).
@@ -189,7 +192,8 @@ async def asyncio(
     """Discard a restore's safety copy
 
      Deletes the safety folders a succeeded restore kept (admin), each only after checking it is
-    the folder the restore's record names; the disk space is freed and the restore can no
+    the folder the restore's record names (a remote component's by its agent, against its own
+    record); the disk space is freed and the restore can no
     longer be undone. Answers the restore's record (`undo_available` false,
     `safety_copy_bytes` 0). Refused (409) while a job runs or when it keeps no safety copy
     (`safety_copy_gone`).

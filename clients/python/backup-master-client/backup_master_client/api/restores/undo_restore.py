@@ -94,8 +94,9 @@ def sync_detailed(
     moves what the restore put into the homes into its own safety folder first, and any failure
     (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
     discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
-    runs, for a dry run, a restore that did not succeed or had remote components, once a later
-    restore or undo changed one of its components, or when its safety copy was discarded.
+    runs, for a dry run, a restore that did not succeed, once a later restore or undo changed
+    one of its components, or when its safety copy was discarded. A remote component is undone
+    by its agent, from the safety folder it kept on its own machine.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -134,8 +135,9 @@ def sync(
     moves what the restore put into the homes into its own safety folder first, and any failure
     (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
     discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
-    runs, for a dry run, a restore that did not succeed or had remote components, once a later
-    restore or undo changed one of its components, or when its safety copy was discarded.
+    runs, for a dry run, a restore that did not succeed, once a later restore or undo changed
+    one of its components, or when its safety copy was discarded. A remote component is undone
+    by its agent, from the safety folder it kept on its own machine.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -169,8 +171,9 @@ async def asyncio_detailed(
     moves what the restore put into the homes into its own safety folder first, and any failure
     (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
     discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
-    runs, for a dry run, a restore that did not succeed or had remote components, once a later
-    restore or undo changed one of its components, or when its safety copy was discarded.
+    runs, for a dry run, a restore that did not succeed, once a later restore or undo changed
+    one of its components, or when its safety copy was discarded. A remote component is undone
+    by its agent, from the safety folder it kept on its own machine.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
@@ -207,8 +210,9 @@ async def asyncio(
     moves what the restore put into the homes into its own safety folder first, and any failure
     (or a crash) puts everything back. Once it succeeded, the undone restore's safety copies are
     discarded, and the undo itself can be undone. Refused (409, nothing changed) while a job
-    runs, for a dry run, a restore that did not succeed or had remote components, once a later
-    restore or undo changed one of its components, or when its safety copy was discarded.
+    runs, for a dry run, a restore that did not succeed, once a later restore or undo changed
+    one of its components, or when its safety copy was discarded. A remote component is undone
+    by its agent, from the safety folder it kept on its own machine.
 
     Args:
         id (str): A job or record ID: 1 to 80 of `0-9 A-Z a-z . _ -`, not starting with `.`,
