@@ -536,7 +536,10 @@ impl Restorer {
     /// At start-up, what a crash may have left half done with kept safety copies: a copy that a
     /// later succeeded restore of its component superseded is discarded, and a copy recorded
     /// discarded whose folder is still there is deleted (each only when the record proves the
-    /// restore made it).
+    /// restore made it). Local components only: a remote component's agent settles its own
+    /// copies (it discards superseded ones when a later restore commits there, and finishes an
+    /// interrupted discard at its start), and a call to an agent here would block the start-up
+    /// on the runtime that has to carry it.
     fn settle_kept_copies(&self) {
         let work: Vec<(String, Vec<String>, Option<String>)> = {
             let records = lock(&self.inner.records);
@@ -546,7 +549,13 @@ impl Restorer {
                 .filter_map(|p| {
                     let mut names = Vec::new();
                     let mut because = None;
-                    for c in p.components.iter().filter(|c| c.safety_copy.is_some()) {
+                    let local = |c: &&record::ComponentRestore| c.agent.is_none();
+                    for c in p
+                        .components
+                        .iter()
+                        .filter(local)
+                        .filter(|c| c.safety_copy.is_some())
+                    {
                         let later = records.oldest_first().find(|l| {
                             l.id > p.id
                                 && l.committed()
