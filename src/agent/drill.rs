@@ -26,7 +26,7 @@ use crate::engine::folder_check::{Resident, Site};
 use crate::engine::ComponentSpec;
 use crate::error::{ApiError, ProblemKind};
 use crate::restore::record::FolderOrigin;
-use crate::store::wire::{RemoteDrillAnswer, RemoteDrillRequest, RemoteSpec};
+use crate::store::wire::{RemoteDrillAnswer, RemoteDrillRequest};
 use crate::toolkit::fsutil;
 
 /// A scratch folder this agent made for a drill, noted until it is removed.
@@ -170,45 +170,8 @@ impl AgentDrills {
                 format!("{:?} is not a backup ID", src.backup_id),
             ));
         }
-        let spec = self.inner.txns.spec_to_read(
-            name,
-            &RemoteSpec {
-                profile: src.profile,
-                backup_folder: src.backup_folder.clone(),
-                keep: 0,
-                items: src.items.clone(),
-                errors: vec![],
-                consistency: None,
-            },
-        )?;
-        let slots = self
-            .inner
-            .txns
-            .history(name, &src.backup_folder, crate::config::MAX_KEEP)
-            .await?;
-        let Some(slot) = slots.into_iter().find(|s| s.slot == src.slot) else {
-            return Err(ApiError::field(
-                "source.slot",
-                format!("component {name:?} has no history slot {:?}", src.slot),
-            ));
-        };
-        if slot.backup_id.as_deref() != Some(src.backup_id.as_str()) {
-            return Err(ApiError::field(
-                "source.backup_id",
-                format!(
-                    "slot {} holds backup {}, not {}",
-                    slot.path,
-                    slot.backup_id.as_deref().unwrap_or("(unknown)"),
-                    src.backup_id
-                ),
-            ));
-        }
-        if slot.result.as_deref() != Some("success") {
-            return Err(ApiError::field(
-                "source.backup_id",
-                format!("the backup in {} did not succeed", slot.path),
-            ));
-        }
+        let (spec, folder) =
+            super::restore::checked_source(&self.inner.txns, name, src, "source.").await?;
         let root = match &c.drill_root {
             Some(r) => r.clone(),
             None => spec
@@ -229,7 +192,7 @@ impl AgentDrills {
                 problems.join("; ")
             )));
         }
-        Ok((c, spec, PathBuf::from(slot.path), root))
+        Ok((c, spec, folder, root))
     }
 
     /// This machine as the folder check sees it: every home of the agent's components, the

@@ -221,46 +221,7 @@ impl AgentRestores {
         name: &str,
         req: &RemoteRestoreRequest,
     ) -> Result<(ComponentSpec, PathBuf), ApiError> {
-        let spec = self.inner.txns.spec_to_read(
-            name,
-            &RemoteSpec {
-                profile: req.profile,
-                backup_folder: req.backup_folder.clone(),
-                keep: 0,
-                items: req.items.clone(),
-                errors: vec![],
-                consistency: None,
-            },
-        )?;
-        let slots = self
-            .inner
-            .txns
-            .history(name, &req.backup_folder, crate::config::MAX_KEEP)
-            .await?;
-        let Some(slot) = slots.into_iter().find(|s| s.slot == req.slot) else {
-            return Err(ApiError::field(
-                "slot",
-                format!("component {name:?} has no history slot {:?}", req.slot),
-            ));
-        };
-        if slot.backup_id.as_deref() != Some(req.backup_id.as_str()) {
-            return Err(ApiError::field(
-                "backup_id",
-                format!(
-                    "slot {} holds backup {}, not {}",
-                    slot.path,
-                    slot.backup_id.as_deref().unwrap_or("(unknown)"),
-                    req.backup_id
-                ),
-            ));
-        }
-        if slot.result.as_deref() != Some("success") {
-            return Err(ApiError::field(
-                "backup_id",
-                format!("the backup in {} did not succeed", slot.path),
-            ));
-        }
-        Ok((spec, PathBuf::from(slot.path)))
+        checked_source(&self.inner.txns, name, req, "").await
     }
 
     fn make_plan(
@@ -908,4 +869,54 @@ fn check_restore_id(id: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// Component `name`'s spec for `req` and the slot folder `req` names, checked: the slot holds
+/// backup `req.backup_id` and that backup succeeded. Problems name `<prefix><field>` (a drill
+/// request carries the restore request as `source`, so it passes `"source."`).
+pub(crate) async fn checked_source(
+    txns: &Txns,
+    name: &str,
+    req: &RemoteRestoreRequest,
+    prefix: &str,
+) -> Result<(ComponentSpec, PathBuf), ApiError> {
+    let field = |f: &str| format!("{prefix}{f}");
+    let spec = txns.spec_to_read(
+        name,
+        &RemoteSpec {
+            profile: req.profile,
+            backup_folder: req.backup_folder.clone(),
+            keep: 0,
+            items: req.items.clone(),
+            errors: vec![],
+            consistency: None,
+        },
+    )?;
+    let slots = txns
+        .history(name, &req.backup_folder, crate::config::MAX_KEEP)
+        .await?;
+    let Some(slot) = slots.into_iter().find(|s| s.slot == req.slot) else {
+        return Err(ApiError::field(
+            field("slot"),
+            format!("component {name:?} has no history slot {:?}", req.slot),
+        ));
+    };
+    if slot.backup_id.as_deref() != Some(req.backup_id.as_str()) {
+        return Err(ApiError::field(
+            field("backup_id"),
+            format!(
+                "slot {} holds backup {}, not {}",
+                slot.path,
+                slot.backup_id.as_deref().unwrap_or("(unknown)"),
+                req.backup_id
+            ),
+        ));
+    }
+    if slot.result.as_deref() != Some("success") {
+        return Err(ApiError::field(
+            field("backup_id"),
+            format!("the backup in {} did not succeed", slot.path),
+        ));
+    }
+    Ok((spec, PathBuf::from(slot.path)))
 }
