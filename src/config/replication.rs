@@ -8,12 +8,12 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
+use toml_edit::Table;
 use utoipa::ToSchema;
 
 use super::notify::{check_secret_file, read_secret};
 use super::parse::Reader;
-use super::write_back::set_value;
+use super::write_back::{edit_named_tables, set_value};
 use super::{valid_name, EditError, FieldError};
 
 /// Default of `concurrency`: uploads in flight at once.
@@ -516,32 +516,7 @@ pub fn edit_replication_targets(
     text: &str,
     targets: &[NamedReplicationTarget],
 ) -> Result<String, EditError> {
-    let mut doc: DocumentMut = text.parse()?;
-    let old: Vec<Table> = match doc.get("replication_targets") {
-        None => Vec::new(),
-        Some(item) => item
-            .as_array_of_tables()
-            .ok_or(EditError::NotATable("replication_targets"))?
-            .iter()
-            .cloned()
-            .collect(),
-    };
-    let mut array = ArrayOfTables::new();
-    for t in targets {
-        let mut table = old
-            .iter()
-            .find(|o| o.get("name").and_then(Item::as_str) == Some(t.name.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        fill(&mut table, t);
-        array.push(table);
-    }
-    if array.is_empty() {
-        doc.remove("replication_targets");
-    } else {
-        doc.insert("replication_targets", Item::ArrayOfTables(array));
-    }
-    Ok(doc.to_string())
+    edit_named_tables(text, "replication_targets", targets, |t| &t.name, fill)
 }
 
 fn fill(table: &mut Table, t: &NamedReplicationTarget) {

@@ -68,6 +68,45 @@ fn table_mut<'d>(doc: &'d mut DocumentMut, key: &'static str) -> Result<&'d mut 
 }
 
 /// The config text with `schedule` and `hooks` replaced, everything else (comments too) kept.
+/// The config text with the array of tables `key` (`[[key]]`) replaced by `items`, in that
+/// order. An entry whose `name` was there already keeps its place's comments and the layout of
+/// the keys it still has (`fill` sets its keys and removes those no longer set); no items
+/// removes the array. Everything else in the file is kept.
+pub(crate) fn edit_named_tables<T>(
+    text: &str,
+    key: &'static str,
+    items: &[T],
+    name: impl Fn(&T) -> &str,
+    fill: impl Fn(&mut Table, &T),
+) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let old: Vec<Table> = match doc.get(key) {
+        None => Vec::new(),
+        Some(item) => item
+            .as_array_of_tables()
+            .ok_or(EditError::NotATable(key))?
+            .iter()
+            .cloned()
+            .collect(),
+    };
+    let mut array = toml_edit::ArrayOfTables::new();
+    for t in items {
+        let mut table = old
+            .iter()
+            .find(|o| o.get("name").and_then(Item::as_str) == Some(name(t)))
+            .cloned()
+            .unwrap_or_default();
+        fill(&mut table, t);
+        array.push(table);
+    }
+    if array.is_empty() {
+        doc.remove(key);
+    } else {
+        doc.insert(key, Item::ArrayOfTables(array));
+    }
+    Ok(doc.to_string())
+}
+
 pub fn edit_settings(
     text: &str,
     schedule: &ScheduleSettings,

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table};
+use toml_edit::{Array, InlineTable, Table};
 
 use super::super::parse::Reader;
-use super::super::write_back::set_value;
+use super::super::write_back::{edit_named_tables, set_value};
 use super::super::EditError;
 use super::{NamedTarget, NotifySettings, TargetSettings, MAX_OVERDUE_HOURS};
 
@@ -110,32 +110,7 @@ pub(in crate::config) fn read(r: &mut Reader<'_>, root: &Table) -> NotifySetting
 /// entry whose name was there already keeps its place's comments and the layout of the keys
 /// it still has; keys no longer set are removed. Everything else in the file is kept.
 pub fn edit_targets(text: &str, targets: &[NamedTarget]) -> Result<String, EditError> {
-    let mut doc: DocumentMut = text.parse()?;
-    let old: Vec<Table> = match doc.get("notification_targets") {
-        None => Vec::new(),
-        Some(item) => item
-            .as_array_of_tables()
-            .ok_or(EditError::NotATable("notification_targets"))?
-            .iter()
-            .cloned()
-            .collect(),
-    };
-    let mut array = ArrayOfTables::new();
-    for t in targets {
-        let mut table = old
-            .iter()
-            .find(|o| o.get("name").and_then(Item::as_str) == Some(t.name.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        fill(&mut table, t);
-        array.push(table);
-    }
-    if array.is_empty() {
-        doc.remove("notification_targets");
-    } else {
-        doc.insert("notification_targets", Item::ArrayOfTables(array));
-    }
-    Ok(doc.to_string())
+    edit_named_tables(text, "notification_targets", targets, |t| &t.name, fill)
 }
 
 /// Sets the keys of `t` in `table`, removing those it does not set.
