@@ -144,6 +144,44 @@ pub enum ReplicationKind {
     Verify,
 }
 
+impl ReplicationRecord {
+    /// The record of a job of `kind` just started, nothing done yet.
+    fn running(
+        id: String,
+        kind: ReplicationKind,
+        target: &str,
+        backup_id: &str,
+        trigger: ReplicationTrigger,
+    ) -> ReplicationRecord {
+        ReplicationRecord {
+            id,
+            kind,
+            deep: false,
+            problems: Vec::new(),
+            problem_count: 0,
+            sets_removed: Vec::new(),
+            blobs_removed: 0,
+            retention_error: None,
+            target: target.to_string(),
+            backup_id: backup_id.to_string(),
+            trigger,
+            status: ReplicationStatus::Running,
+            started_at: now(),
+            finished_at: None,
+            blobs_total: 0,
+            bytes_total: 0,
+            blobs_uploaded: 0,
+            bytes_uploaded: 0,
+            blobs_present: 0,
+            bytes_present: 0,
+            retries: 0,
+            already_replicated: false,
+            manifest_key: None,
+            error: None,
+        }
+    }
+}
+
 impl Record for ReplicationRecord {
     type Status = ReplicationStatus;
     fn id(&self) -> &str {
@@ -417,32 +455,13 @@ impl Replications {
                 folder: PathBuf::from(&f.folder),
             });
         }
-        let record = ReplicationRecord {
-            id: id.clone(),
-            kind: ReplicationKind::Copy,
-            deep: false,
-            problems: Vec::new(),
-            problem_count: 0,
-            sets_removed: Vec::new(),
-            blobs_removed: 0,
-            retention_error: None,
-            target: target.name.clone(),
-            backup_id: set.id.clone(),
+        let record = ReplicationRecord::running(
+            id.clone(),
+            ReplicationKind::Copy,
+            &target.name,
+            &set.id,
             trigger,
-            status: ReplicationStatus::Running,
-            started_at: now(),
-            finished_at: None,
-            blobs_total: 0,
-            bytes_total: 0,
-            blobs_uploaded: 0,
-            bytes_uploaded: 0,
-            blobs_present: 0,
-            bytes_present: 0,
-            retries: 0,
-            already_replicated: false,
-            manifest_key: None,
-            error: None,
-        };
+        );
         self.go(record, target, Task::Copy(folders), Some(guard))
     }
 
@@ -459,32 +478,14 @@ impl Replications {
             .target(name)
             .ok_or_else(|| ReplicationStartError::TargetNotFound(name.to_string()))?;
         let id = lock(&self.inner.ids).issue(Utc::now());
-        let record = ReplicationRecord {
-            id: id.clone(),
-            kind: ReplicationKind::Verify,
-            deep,
-            problems: Vec::new(),
-            problem_count: 0,
-            sets_removed: Vec::new(),
-            blobs_removed: 0,
-            retention_error: None,
-            target: target.name.clone(),
-            backup_id: backup_id.to_string(),
-            trigger: ReplicationTrigger::Manual,
-            status: ReplicationStatus::Running,
-            started_at: now(),
-            finished_at: None,
-            blobs_total: 0,
-            bytes_total: 0,
-            blobs_uploaded: 0,
-            bytes_uploaded: 0,
-            blobs_present: 0,
-            bytes_present: 0,
-            retries: 0,
-            already_replicated: false,
-            manifest_key: None,
-            error: None,
-        };
+        let mut record = ReplicationRecord::running(
+            id.clone(),
+            ReplicationKind::Verify,
+            &target.name,
+            backup_id,
+            ReplicationTrigger::Manual,
+        );
+        record.deep = deep;
         self.go(record, target, Task::Verify { deep }, None)
     }
 
