@@ -24,8 +24,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::record::{
-    ComponentRestore, ComponentState, CopyOp, EditOp, EntryKind, FolderOrigin, FolderTime, Layout,
-    SkipOp,
+    ComponentRestore, CopyOp, EditOp, EntryKind, FolderOrigin, FolderTime, Layout, SkipOp,
 };
 use crate::engine::{ComponentSpec, Profile};
 use crate::store::local::effective_items;
@@ -326,35 +325,19 @@ pub fn plan_component(input: &PlanInput<'_>) -> Result<ComponentRestore, Vec<Pla
     }
 
     let mut plan = ComponentRestore {
-        name: spec.name.clone(),
-        profile: spec.profile,
-        home: home_s,
-        source_folder: folder_s,
-        origin: input.origin,
         slot: input.slot.clone(),
         layout,
-        safety_folder: safety_folder(home, input.restore_id).display().to_string(),
-        remove: vec![],
         copy,
         edit,
         skip,
-        create_dirs: vec![],
-        status: ComponentState::Pending,
-        started_at: None,
-        finished_at: None,
-        files: 0,
-        bytes: 0,
-        files_cloned: 0,
-        bytes_cloned: 0,
-        errors: vec![],
-        folder_times: vec![],
-        agent: None,
-        safety_created: None,
-        moved_aside: vec![],
-        copy_started: vec![],
-        created_dirs: vec![],
-        undo: None,
-        safety_copy: None,
+        ..ComponentRestore::pending(
+            &spec.name,
+            spec.profile,
+            home_s,
+            folder_s,
+            input.origin,
+            safety_folder(home, input.restore_id).display().to_string(),
+        )
     };
     if fs::symlink_metadata(&plan.safety_folder).is_ok() {
         problems.push(PlanIssue::Home(format!(

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use super::apply::{found, retired_name, Found};
 use super::plan::{refresh_home, safety_folder};
 use super::record::{
-    ComponentRestore, ComponentState, CopyOp, FolderOrigin, Layout, OwnedEntry, RestoreRecord,
+    ComponentRestore, ComponentState, CopyOp, FolderOrigin, OwnedEntry, RestoreRecord,
     RestoreStatus,
 };
 use crate::engine::fsutil;
@@ -221,39 +221,20 @@ pub fn plan_undo(
             }
         }
         let mut plan = ComponentRestore {
-            name: c.name.clone(),
-            profile: c.profile,
-            home: c.home.clone(),
-            source_folder: c.safety_folder.clone(),
-            origin: FolderOrigin::SafetyCopy,
-            slot: None,
-            layout: Layout::Items,
-            safety_folder: safety_folder(&home, undo_id).display().to_string(),
-            remove: vec![],
             copy,
-            edit: vec![],
-            skip: vec![],
-            create_dirs: vec![],
-            status: ComponentState::Pending,
-            started_at: None,
-            finished_at: None,
-            files: 0,
-            bytes: 0,
-            files_cloned: 0,
-            bytes_cloned: 0,
-            errors: vec![],
-            folder_times: vec![],
-            agent: None,
-            safety_created: None,
-            moved_aside: vec![],
-            copy_started: vec![],
-            created_dirs: vec![],
             undo: Some(UndoPlan {
                 remove,
                 sources,
                 folder_times: c.folder_times.clone(),
             }),
-            safety_copy: None,
+            ..ComponentRestore::pending(
+                &c.name,
+                c.profile,
+                c.home.clone(),
+                c.safety_folder.clone(),
+                FolderOrigin::SafetyCopy,
+                safety_folder(&home, undo_id).display().to_string(),
+            )
         };
         if fs::symlink_metadata(&plan.safety_folder).is_ok() {
             return Err(blocked(
@@ -338,40 +319,22 @@ mod tests {
 
     fn component(name: &str, status: ComponentState, kept: bool) -> ComponentRestore {
         ComponentRestore {
-            name: name.into(),
-            profile: Profile::Custom,
-            home: format!("/h/{name}"),
-            source_folder: format!("/h/{name}/backup"),
-            origin: FolderOrigin::Slot,
             slot: Some("backup".into()),
-            layout: Layout::Items,
-            safety_folder: format!("/h/{name}/.pre-restore-R1"),
-            remove: vec![],
-            copy: vec![],
-            edit: vec![],
-            skip: vec![],
-            create_dirs: vec![],
             status,
-            started_at: None,
-            finished_at: None,
-            files: 0,
-            bytes: 0,
-            files_cloned: 0,
-            bytes_cloned: 0,
-            errors: vec![],
-            folder_times: vec![],
-            agent: None,
-            safety_created: None,
-            moved_aside: vec![],
-            copy_started: vec![],
-            created_dirs: vec![],
-            undo: None,
             safety_copy: kept.then(|| SafetyCopy {
                 bytes: 7,
                 kept_at: Utc::now(),
                 discarded_at: None,
                 discarded_because: None,
             }),
+            ..ComponentRestore::pending(
+                name,
+                Profile::Custom,
+                format!("/h/{name}"),
+                format!("/h/{name}/backup"),
+                FolderOrigin::Slot,
+                format!("/h/{name}/.pre-restore-R1"),
+            )
         }
     }
 

@@ -292,6 +292,50 @@ impl SafetyCopy {
 }
 
 impl ComponentRestore {
+    /// The plan of component `name` restored from `source_folder` (an `origin`) into `home`,
+    /// with its safety folder, before any step: nothing to copy, edit or remove yet (the planner
+    /// fills those), items layout, no slot.
+    pub fn pending(
+        name: &str,
+        profile: Profile,
+        home: String,
+        source_folder: String,
+        origin: FolderOrigin,
+        safety_folder: String,
+    ) -> ComponentRestore {
+        ComponentRestore {
+            name: name.to_string(),
+            profile,
+            home,
+            source_folder,
+            origin,
+            slot: None,
+            layout: Layout::Items,
+            safety_folder,
+            remove: vec![],
+            copy: vec![],
+            edit: vec![],
+            skip: vec![],
+            create_dirs: vec![],
+            status: ComponentState::Pending,
+            started_at: None,
+            finished_at: None,
+            files: 0,
+            bytes: 0,
+            files_cloned: 0,
+            bytes_cloned: 0,
+            errors: vec![],
+            folder_times: vec![],
+            agent: None,
+            safety_created: None,
+            moved_aside: vec![],
+            copy_started: vec![],
+            created_dirs: vec![],
+            undo: None,
+            safety_copy: None,
+        }
+    }
+
     /// Every home path the plan replaces, creates or removes, in plan order (no duplicates).
     pub fn targets(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
