@@ -568,3 +568,81 @@ fn a_cancelled_drill_stops_before_the_next_step_and_removes_its_scratch() {
     // The lock is free again.
     assert_eq!(run_backup(&server)["status"], "succeeded");
 }
+
+/// A probe that prints a line and then waits for a flag the test sets only once that line came
+/// over the drill's events: the output is read while the probe runs. A second drill's probe
+/// that would wait for minutes is killed by the cancel.
+#[test]
+fn probe_output_comes_over_the_events_while_the_probe_runs_and_a_cancel_kills_the_probe() {
+    let s = Setup::new(1);
+    let flag = s.path().join("flag");
+    let pid = s.path().join("probe.pid");
+    component_keys(
+        &s,
+        "trk",
+        &format!(
+            r#"drill_probe_command = "sh -c 'echo $$ > {pid}; echo waiting for {flag}; while [ ! -e {flag} ]; do sleep 0.05; done; echo released'""#,
+            pid = pid.display(),
+            flag = flag.display()
+        ),
+    );
+    let server = s.start();
+    assert_eq!(run_backup(&server)["status"], "succeeded");
+
+    let id = start_drill(&server, &json!({"components": ["trk"]}));
+    let waiting = format!("waiting for {}", flag.display());
+    let mut lines = Vec::new();
+    follow_sse(
+        &server,
+        &format!("/api/v1/drills/{id}/events"),
+        |event, data| {
+            if event == "probe_output" {
+                assert_eq!(data["component"], "trk");
+                let line = data["line"].as_str().unwrap().to_string();
+                if line == waiting {
+                    // The probe still waits: the drill runs, its component is probing.
+                    let rec = server.get_json(&format!("/api/v1/drills/{id}"), VIEWER);
+                    assert_eq!(rec["status"], "running", "{rec:#}");
+                    assert_eq!(component(&rec, "trk")["status"], "probing", "{rec:#}");
+                    write(&flag, b"");
+                }
+                lines.push(line);
+            }
+            event == "end"
+        },
+    );
+    // Every line was an event, once.
+    assert_eq!(lines, [waiting, "released".to_string()]);
+    let rec = wait_drill(&server, &id);
+    assert_eq!(rec["status"], "passed", "{rec:#}");
+    let out = component(&rec, "trk")["probe"]["output"].as_str().unwrap();
+    assert!(out.ends_with("released\n"), "{out}");
+
+    // Cancelled while its probe waits: the probe's group is killed and the drill ends at once.
+    std::fs::remove_file(&flag).unwrap();
+    let id = start_drill(&server, &json!({"components": ["trk"]}));
+    follow_sse(
+        &server,
+        &format!("/api/v1/drills/{id}/events"),
+        |event, _| event == "probe_output",
+    );
+    let probe_pid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let t0 = Instant::now();
+    let r = server.post(&format!("/api/v1/drills/{id}/cancel"), OPERATOR, &json!({}));
+    assert!(r.status().is_success(), "{}", r.status());
+    let rec = wait_drill(&server, &id);
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+    assert_eq!(rec["status"], "cancelled", "{rec:#}");
+    let trk = component(&rec, "trk");
+    assert_eq!(trk["status"], "failed", "{trk:#}");
+    assert!(
+        trk["errors"][0].as_str().unwrap().contains("cancelled"),
+        "{trk:#}"
+    );
+    assert!(!Path::new(&format!("/proc/{probe_pid}")).exists());
+    assert!(!scratch(&s, "trk", &id).exists());
+}

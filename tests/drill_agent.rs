@@ -360,3 +360,71 @@ fn an_agents_drill_root_inside_an_item_is_refused_and_nothing_is_made() {
     p.assert_no_scratch();
     drop(p.agent);
 }
+
+/// The agent's probe prints a line, then waits for a flag the test sets only once that line
+/// came over the master's drill events: the master reads the agent's probe output while it
+/// runs, and shows each line once. A cancel on the master kills a second probe on the agent.
+#[test]
+fn the_agents_probe_output_comes_over_the_events_while_it_runs_and_a_cancel_kills_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("flag");
+    let pid = dir.path().join("probe.pid");
+    let p = pair(
+        true,
+        &format!(
+            "sh -c 'echo $$ > {pid}; echo agent probe waits; while [ ! -e {flag} ]; do sleep 0.05; done; echo agent probe released'",
+            pid = pid.display(),
+            flag = flag.display()
+        ),
+    );
+    let server = p.start();
+    backup(&server);
+    let id = start_drill(&server, &json!({"components": ["trk"]}));
+    let mut lines = Vec::new();
+    follow_sse(
+        &server,
+        &format!("/api/v1/drills/{id}/events"),
+        |event, data| {
+            if event == "probe_output" {
+                assert_eq!(data["component"], "trk");
+                let line = data["line"].as_str().unwrap().to_string();
+                if line == "agent probe waits" {
+                    let rec = server.get_json(&format!("/api/v1/drills/{id}"), VIEWER);
+                    assert_eq!(rec["status"], "running", "{rec:#}");
+                    write(&flag, b"");
+                }
+                lines.push(line);
+            }
+            event == "end"
+        },
+    );
+    // Every line was an event, once.
+    assert_eq!(lines, ["agent probe waits", "agent probe released"]);
+    let rec = wait_drill(&server, &id);
+    assert_eq!(rec["status"], "passed", "{rec:#}");
+
+    std::fs::remove_file(&flag).unwrap();
+    let id = start_drill(&server, &json!({"components": ["trk"]}));
+    follow_sse(
+        &server,
+        &format!("/api/v1/drills/{id}/events"),
+        |event, _| event == "probe_output",
+    );
+    let probe_pid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let t0 = Instant::now();
+    let r = server.post(&format!("/api/v1/drills/{id}/cancel"), OPERATOR, &json!({}));
+    assert!(r.status().is_success(), "{}", r.status());
+    let rec = wait_drill(&server, &id);
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+    assert_eq!(rec["status"], "cancelled", "{rec:#}");
+    let trk = component(&rec, "trk");
+    assert_eq!(trk["status"], "failed", "{trk:#}");
+    assert!(trk["errors"].to_string().contains("cancelled"), "{trk:#}");
+    assert!(!Path::new(&format!("/proc/{probe_pid}")).exists());
+    p.assert_no_scratch();
+    drop(p.agent);
+}

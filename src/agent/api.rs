@@ -18,11 +18,11 @@ use utoipa::{IntoParams, OpenApi};
 use super::restore::AgentRestores;
 use super::txn::Txns;
 use crate::api::{
-    AgentAbortProblems, AgentCommitProblems, AgentComponentProblems, AgentHistoryQueryProblems,
-    AgentPrepareProblems, AgentRenewProblems, AgentRestoreCommitProblems, AgentRestoreProblems,
-    AgentRestoreRollbackProblems, AgentRestoreStatusProblems, AgentSpecInvalid, AgentTxnProblems,
-    AgentVerifyInvalid, AuthProblems, BearerAuth, BodyProblems, OperatorAuthProblems,
-    TokenProblems, ValidJson,
+    AgentAbortProblems, AgentCommitProblems, AgentComponentProblems, AgentDrillProblems,
+    AgentHistoryQueryProblems, AgentPrepareProblems, AgentRenewProblems,
+    AgentRestoreCommitProblems, AgentRestoreProblems, AgentRestoreRollbackProblems,
+    AgentRestoreStatusProblems, AgentSpecInvalid, AgentTxnProblems, AgentVerifyInvalid,
+    AuthProblems, BearerAuth, BodyProblems, OperatorAuthProblems, TokenProblems, ValidJson,
 };
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
@@ -89,7 +89,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(rollback_restore)
             .service(discard_restore_copy)
             .service(lifecycle_step)
-            .service(drill_component),
+            .service(drill_component)
+            .service(drill_output)
+            .service(cancel_drill),
     );
 }
 
@@ -661,4 +663,58 @@ pub async fn drill_component(
     body: ValidJson<RemoteDrillRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(drills.run(&key.name, &key.drill_id, &body.0).await?))
+}
+
+/// A drill's probe output so far
+///
+/// The lines the probe of drill `{drill_id}` of the component printed, from line `after` on
+/// (lines are numbered from 0; at most the last 10,000 are kept), while the drill runs and for
+/// ten minutes after it ended; `next` is the `after` of the next read. The master reads this
+/// while its drill call runs, so its drill events show the probe live. Changes nothing; admin
+/// (like the drill itself).
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(DrillPath, crate::store::wire::DrillOutputQuery),
+    responses(
+        (status = 200, description = "The lines from `after` on", body = crate::store::wire::RemoteDrillOutput,
+            example = json!({"lines": ["tracker: opening the copy read-only", "tracker data ok"],
+                "next": 2, "ended": false})),
+        AuthProblems, AgentDrillProblems,
+    )
+)]
+#[get("/components/{name}/drills/{drill_id}/output")]
+pub async fn drill_output(
+    _: Admin,
+    drills: web::Data<crate::agent::drill::AgentDrills>,
+    key: web::Path<DrillPath>,
+    q: web::Query<crate::store::wire::DrillOutputQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let out = drills.output(&key.name, &key.drill_id, q.after.unwrap_or(0))?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Stop a drill
+///
+/// Stops drill `{drill_id}` of the component (admin): a probe that runs is killed with its
+/// process group, one not yet started does not start; the drill call then answers with the
+/// component failed, its scratch removed as always. The master sends this when an operator
+/// cancels the drill. Idempotent.
+#[utoipa::path(
+    tag = "agent-restores",
+    security(("bearer" = [])),
+    params(DrillPath),
+    responses(
+        (status = 200, description = "The drill is told to stop (`ended`: it had ended already)",
+            body = crate::store::wire::RemoteDrillCancelled, example = json!({"ended": false})),
+        AuthProblems, AgentDrillProblems,
+    )
+)]
+#[post("/components/{name}/drills/{drill_id}/cancel")]
+pub async fn cancel_drill(
+    _: Admin,
+    drills: web::Data<crate::agent::drill::AgentDrills>,
+    key: web::Path<DrillPath>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(drills.cancel(&key.name, &key.drill_id)?))
 }

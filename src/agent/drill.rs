@@ -7,11 +7,16 @@
 //! a drill removes it at its next start (only when its marker and identity prove it is the
 //! drill's own, [`crate::drill::scratch::remove`]). The probe runs only for a component whose
 //! agent config says `run_commands = true`.
+//!
+//! While the call runs, the master reads the probe's output lines as they come
+//! ([`AgentDrills::output`], kept [`LINES_KEPT`] lines deep and for [`ENDED_KEPT`] after the
+//! drill's end) and can stop the probe ([`AgentDrills::cancel`]).
 
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +31,9 @@ use crate::engine::folder_check::{Resident, Site};
 use crate::engine::ComponentSpec;
 use crate::error::{ApiError, ProblemKind};
 use crate::restore::record::FolderOrigin;
-use crate::store::wire::{RemoteDrillAnswer, RemoteDrillRequest};
+use crate::store::wire::{
+    RemoteDrillAnswer, RemoteDrillCancelled, RemoteDrillOutput, RemoteDrillRequest,
+};
 use crate::toolkit::fsutil;
 
 /// A scratch folder this agent made for a drill, noted until it is removed.
@@ -47,14 +54,42 @@ struct Inner {
     txns: Txns,
     state_dir: PathBuf,
     faults: Faults,
+    /// (drill ID, component) -> its probe's lines and its cancel flag.
+    watched: Mutex<HashMap<(String, String), Watched>>,
 }
 
-/// A drill on the agent reports to nobody while it runs: the master gets the result.
-struct Quiet;
+/// Probe output lines kept per drill for the master to read (the oldest go first).
+pub const LINES_KEPT: usize = 10_000;
+/// How long the lines of an ended drill stay readable.
+pub const ENDED_KEPT: Duration = Duration::from_secs(600);
 
-impl Progress for Quiet {
+/// A drill of a component while it runs here, and for a while after.
+struct Watched {
+    /// The number of the first line in `lines` (lines are numbered from 0).
+    first: u64,
+    lines: VecDeque<String>,
+    ended_at: Option<Instant>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Keeps the probe's lines of one drill for [`AgentDrills::output`]; the rest of the result
+/// goes to the master in the answer.
+struct Keeper<'a> {
+    drills: &'a AgentDrills,
+    key: (String, String),
+}
+
+impl Progress for Keeper<'_> {
     fn component(&self, _: &ComponentDrill) {}
-    fn probe_line(&self, _: &str, _: &str) {}
+    fn probe_line(&self, _: &str, line: &str) {
+        if let Some(w) = self.drills.watched().get_mut(&self.key) {
+            w.lines.push_back(line.to_string());
+            if w.lines.len() > LINES_KEPT {
+                w.lines.pop_front();
+                w.first += 1;
+            }
+        }
+    }
 }
 
 impl AgentDrills {
@@ -72,10 +107,82 @@ impl AgentDrills {
                 txns,
                 state_dir: state_dir.to_path_buf(),
                 faults,
+                watched: Mutex::new(HashMap::new()),
             }),
         };
         me.remove_leftovers();
         Ok(me)
+    }
+
+    fn watched(&self) -> MutexGuard<'_, HashMap<(String, String), Watched>> {
+        self.inner.watched.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts watching drill `drill_id` of `component` (dropping drills that ended long ago);
+    /// returns its cancel flag. 409 when that drill of the component runs already.
+    fn watch(&self, drill_id: &str, component: &str) -> Result<Arc<AtomicBool>, ApiError> {
+        let mut w = self.watched();
+        w.retain(|_, v| v.ended_at.is_none_or(|t| t.elapsed() < ENDED_KEPT));
+        let key = (drill_id.to_string(), component.to_string());
+        if w.get(&key).is_some_and(|v| v.ended_at.is_none()) {
+            return Err(ApiError::conflict(format!(
+                "drill {drill_id} of component {component:?} is running on this agent already"
+            )));
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        w.insert(
+            key,
+            Watched {
+                first: 0,
+                lines: VecDeque::new(),
+                ended_at: None,
+                cancel: cancel.clone(),
+            },
+        );
+        Ok(cancel)
+    }
+
+    /// The probe output of drill `drill_id` of component `name` from line `after` on (lines
+    /// are numbered from 0; lines no longer kept are skipped). 404 for a drill this agent does
+    /// not know (or no longer keeps).
+    pub fn output(
+        &self,
+        name: &str,
+        drill_id: &str,
+        after: u64,
+    ) -> Result<RemoteDrillOutput, ApiError> {
+        self.component(name)?;
+        let w = self.watched();
+        let v = w
+            .get(&(drill_id.to_string(), name.to_string()))
+            .ok_or_else(|| unknown_drill(name, drill_id))?;
+        let next = v.first + v.lines.len() as u64;
+        let skip = usize::try_from(after.saturating_sub(v.first)).unwrap_or(usize::MAX);
+        Ok(RemoteDrillOutput {
+            lines: v.lines.iter().skip(skip).cloned().collect(),
+            next,
+            ended: v.ended_at.is_some(),
+        })
+    }
+
+    /// Stops drill `drill_id` of component `name`: a probe that runs is killed, one not yet
+    /// started does not start. The answer of the drill call then says so. 404 for a drill
+    /// this agent does not know.
+    pub fn cancel(&self, name: &str, drill_id: &str) -> Result<RemoteDrillCancelled, ApiError> {
+        self.component(name)?;
+        let w = self.watched();
+        let v = w
+            .get(&(drill_id.to_string(), name.to_string()))
+            .ok_or_else(|| unknown_drill(name, drill_id))?;
+        v.cancel.store(true, Ordering::SeqCst);
+        tracing::info!(
+            component = name,
+            drill = drill_id,
+            "drill cancel requested by the master"
+        );
+        Ok(RemoteDrillCancelled {
+            ended: v.ended_at.is_some(),
+        })
     }
 
     fn notes_dir(&self) -> PathBuf {
@@ -229,6 +336,7 @@ impl AgentDrills {
     ) -> Result<RemoteDrillAnswer, ApiError> {
         let started = Instant::now();
         let (c, spec, folder, root) = self.source(name, drill_id, req).await?;
+        let cancelled = self.watch(drill_id, name)?;
         let me = self.clone();
         let (id, backup_id, slot) = (
             drill_id.to_string(),
@@ -239,9 +347,13 @@ impl AgentDrills {
         // To its end even when the master stops waiting: the scratch is removed either way.
         super::to_the_end(async move {
             tokio::task::spawn_blocking(move || {
-                me.drill_blocking(
-                    &c, &spec, &folder, &root, &id, &backup_id, slot, probe, started,
-                )
+                let answer = me.drill_blocking(
+                    &c, &spec, &folder, &root, &id, &backup_id, slot, probe, started, &cancelled,
+                );
+                if let Some(w) = me.watched().get_mut(&(id, c.name.clone())) {
+                    w.ended_at = Some(Instant::now());
+                }
+                answer
             })
             .await
             .map_err(|e| ApiError::internal(format!("the drill's task stopped: {e}")))
@@ -261,6 +373,7 @@ impl AgentDrills {
         slot: String,
         probe: Option<String>,
         started: Instant,
+        cancelled: &AtomicBool,
     ) -> RemoteDrillAnswer {
         let scratch_dir = scratch::folder_of(root, drill_id);
         let scratch_home = scratch_dir.join(&c.name);
@@ -295,7 +408,6 @@ impl AgentDrills {
         if let Err(e) = self.note(drill_id, &c.name, &noted) {
             tracing::warn!(drill = drill_id, error = %e, "could not note the scratch folder's identity");
         }
-        let cancelled = AtomicBool::new(false);
         let refused = (!c.run_commands).then(|| {
             format!(
                 "not run: this agent does not run the master's commands for component {:?} \
@@ -316,9 +428,13 @@ impl AgentDrills {
             started,
             faults: &self.inner.faults,
             state_dir: &self.inner.state_dir,
-            cancelled: &cancelled,
+            cancelled,
         };
-        let mut result = drill_component(&input, &Quiet);
+        let keeper = Keeper {
+            drills: self,
+            key: (drill_id.to_string(), c.name.clone()),
+        };
+        let mut result = drill_component(&input, &keeper);
         match scratch::remove(&noted, drill_id) {
             Ok(_) => self.drop_note(drill_id, &c.name),
             Err(e) => {
@@ -336,4 +452,11 @@ impl AgentDrills {
             tracing::warn!(file = %path.display(), error = %e, "could not drop a drill note");
         }
     }
+}
+
+fn unknown_drill(name: &str, drill_id: &str) -> ApiError {
+    ApiError::new(
+        ProblemKind::NotFound,
+        format!("no drill {drill_id} of component {name:?} is known to this agent"),
+    )
 }

@@ -264,8 +264,9 @@ pub async fn get_drill(
 /// Follow a restore drill (server-sent events)
 ///
 /// A `text/event-stream` of the drill: `component` events (a component's result so far, at
-/// each change), `probe_output` events (a line of a probe's output), and `end` with the final
-/// status, the last event. A finished drill answers with its components and `end` at once.
+/// each change), `probe_output` events (a line of a probe's output, as the probe prints it),
+/// and `end` with the final status, the last event. A finished drill answers with its
+/// components and `end` at once (its probes' output is in each component's `probe`).
 /// At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
 #[utoipa::path(
     tag = "drills",
@@ -328,8 +329,9 @@ impl utoipa::IntoResponses for DrillCancelProblems {
 /// Cancel a restore drill
 ///
 /// Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
-/// now. No further component is restored and no further probe is started; a component being
-/// restored or probed finishes first. Its scratch is removed as at any end (unless
+/// now. No further component is restored and no further probe is started; a probe that runs
+/// is killed with its process group (on an agent too); a component being restored finishes
+/// first. Its scratch is removed as at any end (unless
 /// `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
 /// once it has ended.
 #[utoipa::path(

@@ -421,6 +421,15 @@ problem_responses! {
             ApiError::not_found("this agent does not serve component \"trx\""),
         ],
     }
+    /// 404 of the agent's drill output and cancel.
+    AgentDrillProblems {
+        "404" "This agent does not serve the component, or knows no such drill of it (`not_found`)" => [
+            ApiError::not_found("no drill D20261201T040000Z of component \"trk\" is known to this agent"),
+        ],
+        "422" "`after` is not a line number (`validation_failed`)" => [
+            field("after", "invalid digit found in string"),
+        ],
+    }
     /// 404 of an agent route naming a backup of a component.
     AgentTxnProblems {
         "404" "This agent does not serve the component, or knows no such backup of it (`not_found`)" => [

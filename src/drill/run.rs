@@ -42,7 +42,7 @@ pub struct ComponentInput<'a> {
     pub started: Instant,
     pub faults: &'a Faults,
     pub state_dir: &'a Path,
-    /// Set when an operator cancels the drill: the probe is then not started.
+    /// Set when an operator cancels the drill: the probe is then not started, or stopped.
     pub cancelled: &'a AtomicBool,
 }
 
@@ -167,26 +167,27 @@ pub fn drill_component(input: &ComponentInput<'_>, progress: &dyn Progress) -> C
     if let Some(cmd) = &input.probe_command {
         c.status = C::Probing;
         progress.component(&c);
-        let outcome = command::run(&command::Run {
-            command: cmd.clone(),
-            env: vec![
-                (
-                    "DRILL_HOME".into(),
-                    input.scratch_home.display().to_string(),
-                ),
-                (
-                    "COMPONENT_HOME".into(),
-                    input.scratch_home.display().to_string(),
-                ),
-                ("BACKUP_ID".into(), input.backup_id.to_string()),
-                ("COMPONENT".into(), input.spec.name.clone()),
-            ],
-            cwd: Some(input.scratch_home.clone()),
-            timeout: PROBE_TIMEOUT,
-        });
-        for line in outcome.output.lines() {
-            progress.probe_line(&c.name, line);
-        }
+        let outcome = command::run_watched(
+            &command::Run {
+                command: cmd.clone(),
+                env: vec![
+                    (
+                        "DRILL_HOME".into(),
+                        input.scratch_home.display().to_string(),
+                    ),
+                    (
+                        "COMPONENT_HOME".into(),
+                        input.scratch_home.display().to_string(),
+                    ),
+                    ("BACKUP_ID".into(), input.backup_id.to_string()),
+                    ("COMPONENT".into(), input.spec.name.clone()),
+                ],
+                cwd: Some(input.scratch_home.clone()),
+                timeout: PROBE_TIMEOUT,
+            },
+            &mut |line| progress.probe_line(&c.name, line),
+            input.cancelled,
+        );
         let ok = outcome.succeeded();
         if !ok {
             c.errors.push(format!("probe: {}", outcome.describe()));

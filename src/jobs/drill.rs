@@ -40,6 +40,8 @@ pub const DRILL_ID: IdForm = IdForm {
 /// Largest page [`Drills::list`] returns.
 pub const MAX_PAGE: usize = 500;
 const EVENT_CAPACITY: usize = 1024;
+/// How often the probe output of a drill on an agent is read while it runs.
+const REMOTE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// `POST /drills`.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
@@ -597,13 +599,14 @@ impl DrillJob {
                 .inner
                 .engine
                 .runner()
-                .block_on(async move { store.drill(id, &req).await })
+                .block_on(self.drill_watched(&*store, id, &c.name, &req))
                 .map_err(|e| format!("the drill on its agent failed: {e}")),
             Err(e) => Err(e.to_string()),
         };
         match answer {
-            Ok(a) => {
-                if let Some(p) = &a.probe {
+            Ok((a, live)) => {
+                // An agent that could not be read while it ran: its probe's kept output now.
+                if let (false, Some(p)) = (live, &a.probe) {
                     for line in p.output.lines() {
                         self.probe_line(&c.name, line);
                     }
@@ -617,6 +620,70 @@ impl DrillJob {
         }
         c.finished_at = Some(now());
         self.component(&c);
+    }
+
+    /// The drill call to the agent, and meanwhile, every [`REMOTE_POLL`], the probe's new
+    /// output lines read from the agent and shown, and a cancel passed on. Returns the answer
+    /// and whether the output was read live (then every line was shown).
+    async fn drill_watched(
+        &self,
+        store: &dyn crate::store::ComponentStore,
+        id: &str,
+        component: &str,
+        req: &RemoteDrillRequest,
+    ) -> Result<(crate::store::wire::RemoteDrillAnswer, bool), crate::store::StoreError> {
+        let call = store.drill(id, req);
+        tokio::pin!(call);
+        let mut next = 0u64;
+        // Some read of the output succeeded (an agent that has not registered the drill yet,
+        // or an older one without the route, answers 404 meanwhile).
+        let mut live = false;
+        let mut cancel_sent = false;
+        let mut tick = tokio::time::interval(REMOTE_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let answer = loop {
+            tokio::select! {
+                a = &mut call => break a?,
+                _ = tick.tick() => {
+                    if self.cancel.load(Ordering::SeqCst) && !cancel_sent {
+                        cancel_sent = true;
+                        if let Err(e) = store.drill_cancel(id).await {
+                            tracing::warn!(drill = id, component, error = %e, "could not pass the cancel on to the agent");
+                        }
+                    }
+                    live |= self.show_remote_lines(store, id, component, &mut next).await;
+                }
+            }
+        };
+        // The lines printed since the last read.
+        live |= self
+            .show_remote_lines(store, id, component, &mut next)
+            .await;
+        Ok((answer, live))
+    }
+
+    /// Shows the probe lines of the agent's drill from `next` on; false when the agent could
+    /// not be read.
+    async fn show_remote_lines(
+        &self,
+        store: &dyn crate::store::ComponentStore,
+        id: &str,
+        component: &str,
+        next: &mut u64,
+    ) -> bool {
+        match store.drill_output(id, *next).await {
+            Ok(o) => {
+                for line in &o.lines {
+                    self.probe_line(component, line);
+                }
+                *next = o.next.max(*next);
+                true
+            }
+            Err(e) => {
+                tracing::debug!(drill = id, component, error = %e, "the agent's probe output could not be read");
+                false
+            }
+        }
     }
 
     fn finish(&self, status: DrillStatus) {

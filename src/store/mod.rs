@@ -287,6 +287,26 @@ pub trait ComponentStore: Send + Sync {
         ))
     }
 
+    /// The probe output of drill `drill_id` on the component's agent from line `after` on,
+    /// while [`ComponentStore::drill`] runs. The default (a store that does not drill) refuses.
+    async fn drill_output(
+        &self,
+        _drill_id: &str,
+        _after: u64,
+    ) -> Result<crate::store::wire::RemoteDrillOutput, StoreError> {
+        Err(StoreError::Internal(
+            "this store does not drill components itself".into(),
+        ))
+    }
+
+    /// Tells the component's agent to stop drill `drill_id` (its probe is killed). The
+    /// default (a store that does not drill) refuses.
+    async fn drill_cancel(&self, _drill_id: &str) -> Result<(), StoreError> {
+        Err(StoreError::Internal(
+            "this store does not drill components itself".into(),
+        ))
+    }
+
     /// One step of the component's point in time for backup `id` (see `crate::backup::freeze`):
     /// its commands get `BACKUP_ID`, `COMPONENT` and `COMPONENT_HOME` (and `SNAPSHOT_PATH` for
     /// the release). The default (a store that cannot) refuses every step.

@@ -330,6 +330,37 @@ pub struct RemoteDrillRequest {
     pub probe_command: Option<String>,
 }
 
+/// Query of the agent's drill output: from which line on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DrillOutputQuery {
+    /// The number of the first line wanted (`next` of the previous read; default 0).
+    #[param(example = 0)]
+    pub after: Option<u64>,
+}
+
+/// The probe output of a drill on an agent so far
+/// (`GET /agent/v1/components/{name}/drills/{drill_id}/output?after=N`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RemoteDrillOutput {
+    /// The lines from number `after` on (numbered from 0; lines the agent no longer keeps
+    /// are skipped), without their line ends.
+    #[schema(example = json!(["tracker: opening the copy read-only", "tracker data ok"]))]
+    pub lines: Vec<String>,
+    /// The number of the next line: `after` of the next read.
+    #[schema(example = 2)]
+    pub next: u64,
+    /// The drill has ended on the agent: no more lines will come.
+    pub ended: bool,
+}
+
+/// The agent's answer to a drill's cancel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RemoteDrillCancelled {
+    /// The drill had ended already: nothing was stopped.
+    pub ended: bool,
+}
+
 /// What a drill of a component found on its agent. The scratch home is gone when it answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RemoteDrillAnswer {

@@ -4,12 +4,16 @@
 //! environment (`PATH`, `HOME`, `LANG` and the variables given), stdin closed, stdout and
 //! stderr interleaved into one kept output (its last [`OUTPUT_MAX`] bytes). At its timeout the
 //! whole group gets SIGTERM, then SIGKILL. Call it from blocking code only.
+//! [`run_watched`] also hands each output line to the caller while the command runs (a drill's
+//! probe, read live over SSE) and stops the command when the caller's flag is raised.
 
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
@@ -27,6 +31,8 @@ const TERM_GRACE: Duration = Duration::from_secs(2);
 /// hold it open).
 const DRAIN: Duration = Duration::from_millis(500);
 const POLL: Duration = Duration::from_millis(10);
+/// A line longer than this is handed on in pieces of this size.
+pub const LINE_MAX: usize = 4096;
 
 /// argv of a command, split like a POSIX shell would, without running one.
 pub fn split(command: &str) -> Result<Vec<String>, String> {
@@ -85,6 +91,9 @@ pub struct Outcome {
     pub signal: Option<i32>,
     /// It ran into its timeout and its process group was killed.
     pub timed_out: bool,
+    /// The caller stopped it (a cancelled drill) and its process group was killed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
     /// Why it could not be started (not found, not executable, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_error: Option<String>,
@@ -103,6 +112,12 @@ impl Outcome {
     pub fn describe(&self) -> String {
         if let Some(e) = &self.start_error {
             return format!("could not be started: {e}");
+        }
+        if self.stopped {
+            return format!(
+                "was stopped after {:.1} s (cancelled) and killed",
+                self.duration_ms as f64 / 1000.0
+            );
         }
         if self.timed_out {
             return format!(
@@ -131,12 +146,21 @@ impl Outcome {
 /// Runs `run` to its end (or its timeout). Never panics; a command that cannot be split or
 /// started ends with `start_error`.
 pub fn run(run: &Run) -> Outcome {
+    run_watched(run, &mut |_| {}, &AtomicBool::new(false))
+}
+
+/// Like [`run`], and hands every line of the output to `on_line` while the command runs (on the
+/// calling thread, without its line end; lines over [`LINE_MAX`] bytes in pieces, invalid
+/// UTF-8 replaced). When `stop` is raised the command's group is killed like at its timeout
+/// and the outcome says `stopped`.
+pub fn run_watched(run: &Run, on_line: &mut dyn FnMut(&str), stop: &AtomicBool) -> Outcome {
     let t0 = Instant::now();
     let mut out = Outcome {
         command: run.command.clone(),
         exit_code: None,
         signal: None,
         timed_out: false,
+        stopped: false,
         start_error: None,
         output: String::new(),
         duration_ms: 0,
@@ -184,48 +208,104 @@ pub fn run(run: &Run) -> Outcome {
         }
     };
     let pgid = i32::try_from(child.id()).unwrap_or(0);
+    // The pump sends what it reads and ends at EOF, or is left behind if a leftover process
+    // holds the pipe (it then ends with that process; its sends then go nowhere).
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    // The pump keeps the tail; it ends at EOF, or is left behind if a leftover process holds
-    // the pipe (it then ends with that process).
     std::thread::spawn(move || {
         let mut reader = reader;
-        let mut kept: Vec<u8> = Vec::new();
         let mut buf = [0u8; 8192];
         loop {
             match reader.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    kept.extend_from_slice(&buf[..n]);
-                    if kept.len() > 2 * OUTPUT_MAX {
-                        kept.drain(..kept.len() - OUTPUT_MAX);
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
                     }
                 }
             }
         }
-        let _ = tx.send(kept);
     });
+    let mut output = Output::default();
     let deadline = t0 + run.timeout;
     let status = loop {
+        // Waiting for output is the poll interval.
+        match rx.recv_timeout(POLL) {
+            Ok(bytes) => output.take(&bytes, on_line),
+            Err(RecvTimeoutError::Timeout) => {}
+            // The output ended before the command did.
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
+        }
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
             Ok(None) => {}
             Err(_) => break None,
+        }
+        if stop.load(Ordering::SeqCst) {
+            out.stopped = true;
+            kill_group(pgid, &mut child);
+            break child.wait().ok();
         }
         if Instant::now() >= deadline {
             out.timed_out = true;
             kill_group(pgid, &mut child);
             break child.wait().ok();
         }
-        std::thread::sleep(POLL);
     };
     if let Some(st) = status {
         out.exit_code = st.code();
         out.signal = st.signal();
     }
-    let kept = rx.recv_timeout(DRAIN).unwrap_or_default();
-    out.output = tail_text(&kept);
+    let drained = Instant::now() + DRAIN;
+    loop {
+        let left = drained.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(bytes) => output.take(&bytes, on_line),
+            Err(_) => break,
+        }
+    }
+    output.finish(on_line);
+    out.output = tail_text(&output.kept);
     out.duration_ms = elapsed_ms(t0);
     out
+}
+
+/// The output read so far: its kept tail, and the start of a line not yet ended.
+#[derive(Default)]
+struct Output {
+    kept: Vec<u8>,
+    partial: Vec<u8>,
+}
+
+impl Output {
+    fn take(&mut self, bytes: &[u8], on_line: &mut dyn FnMut(&str)) {
+        self.kept.extend_from_slice(bytes);
+        if self.kept.len() > 2 * OUTPUT_MAX {
+            self.kept.drain(..self.kept.len() - OUTPUT_MAX);
+        }
+        for &b in bytes {
+            if b == b'\n' {
+                self.line(on_line);
+            } else {
+                self.partial.push(b);
+                if self.partial.len() >= LINE_MAX {
+                    self.line(on_line);
+                }
+            }
+        }
+    }
+
+    fn line(&mut self, on_line: &mut dyn FnMut(&str)) {
+        let text = String::from_utf8_lossy(&self.partial);
+        on_line(text.strip_suffix('\r').unwrap_or(&text));
+        self.partial.clear();
+    }
+
+    /// The last line, when the output did not end with a line end.
+    fn finish(&mut self, on_line: &mut dyn FnMut(&str)) {
+        if !self.partial.is_empty() {
+            self.line(on_line);
+        }
+    }
 }
 
 fn elapsed_ms(t0: Instant) -> u64 {
@@ -299,6 +379,51 @@ mod tests {
         assert!(o.duration_ms < 5000, "{o:?}");
         std::thread::sleep(Duration::from_millis(1500));
         assert!(!marker.exists(), "a process of the killed group ran on");
+    }
+
+    #[test]
+    fn lines_reach_the_watcher_while_the_command_runs_and_stop_kills_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = dir.path().join("go");
+        // Prints a line, then waits for a flag only the watcher sets after seeing that line.
+        let cmd = format!(
+            "sh -c 'echo ready; while [ ! -e {f} ]; do sleep 0.02; done; printf \"done\\r\\nno end\"'",
+            f = flag.display()
+        );
+        let mut lines = Vec::new();
+        let o = run_watched(
+            &Run {
+                command: cmd,
+                env: vec![],
+                cwd: None,
+                timeout: Duration::from_secs(20),
+            },
+            &mut |l| {
+                if l == "ready" {
+                    std::fs::write(&flag, b"").unwrap();
+                }
+                lines.push(l.to_string());
+            },
+            &AtomicBool::new(false),
+        );
+        assert!(o.succeeded(), "{o:?}");
+        assert_eq!(lines, ["ready", "done", "no end"]);
+
+        let stop = AtomicBool::new(false);
+        let t0 = Instant::now();
+        let o = run_watched(
+            &Run {
+                command: "sh -c 'echo up; sleep 30'".into(),
+                env: vec![],
+                cwd: None,
+                timeout: Duration::from_secs(60),
+            },
+            &mut |_| stop.store(true, Ordering::SeqCst),
+            &stop,
+        );
+        assert!(o.stopped && !o.timed_out && !o.succeeded(), "{o:?}");
+        assert!(t0.elapsed() < Duration::from_secs(10), "{o:?}");
+        assert!(o.describe().contains("cancelled"), "{}", o.describe());
     }
 
     #[test]

@@ -1216,3 +1216,23 @@ impl Drop for S3Server {
         let _ = self.child.wait();
     }
 }
+
+/// Follows the server-sent events at `path` as they come, handing each (event, data) to
+/// `seen` until it returns true. Panics when the stream ends (or the client's timeout passes)
+/// first.
+pub fn follow_sse(server: &Server, path: &str, mut seen: impl FnMut(&str, &Value) -> bool) {
+    let r = server.get(path, VIEWER);
+    assert!(r.status().is_success(), "GET {path}: {}", r.status());
+    let mut event = String::new();
+    for line in BufReader::new(r).lines() {
+        let line = line.unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        if let Some(e) = line.strip_prefix("event: ") {
+            event = e.to_string();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            if seen(&event, &serde_json::from_str(d).unwrap()) {
+                return;
+            }
+        }
+    }
+    panic!("the events of {path} ended before the one waited for");
+}

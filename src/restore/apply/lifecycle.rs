@@ -62,6 +62,7 @@ fn run(
                 exit_code: None,
                 signal: None,
                 timed_out: false,
+                stopped: false,
                 start_error: Some(format!(
                     "on agent {}: {e}",
                     l.agent.as_deref().unwrap_or_default()

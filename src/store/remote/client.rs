@@ -122,6 +122,30 @@ impl RemoteStore {
         .await
     }
 
+    /// The probe output of drill `drill_id` on the agent from line `after` on (idempotent).
+    pub(super) async fn drill_output_on_agent(
+        &self,
+        drill_id: &str,
+        after: u64,
+    ) -> Result<crate::store::wire::RemoteDrillOutput, StoreError> {
+        let url = self.path(&format!(
+            "/drills/{}/output?after={after}",
+            urlencode(drill_id)
+        ));
+        self.send::<(), _>(Retry::Idempotent, Method::GET, &url, None, CALL_TIMEOUT)
+            .await
+    }
+
+    /// Tells the agent to stop drill `drill_id` (idempotent).
+    pub(super) async fn drill_cancel_on_agent(
+        &self,
+        drill_id: &str,
+    ) -> Result<crate::store::wire::RemoteDrillCancelled, StoreError> {
+        let url = self.path(&format!("/drills/{}/cancel", urlencode(drill_id)));
+        self.send::<(), _>(Retry::Idempotent, Method::POST, &url, None, CALL_TIMEOUT)
+            .await
+    }
+
     /// A request to the agent, sent once or, for an idempotent call (`retry`), retried on
     /// transport errors and 5xx answers up to [`ATTEMPTS`] times.
     pub(super) async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(

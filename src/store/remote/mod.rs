@@ -479,6 +479,18 @@ impl ComponentStore for RemoteStore {
         self.drill_on_agent(drill_id, req).await
     }
 
+    async fn drill_output(
+        &self,
+        drill_id: &str,
+        after: u64,
+    ) -> Result<crate::store::wire::RemoteDrillOutput, StoreError> {
+        self.drill_output_on_agent(drill_id, after).await
+    }
+
+    async fn drill_cancel(&self, drill_id: &str) -> Result<(), StoreError> {
+        self.drill_cancel_on_agent(drill_id).await.map(|_| ())
+    }
+
     async fn restore_step(
         &self,
         restore_id: &str,
