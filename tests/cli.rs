@@ -371,6 +371,55 @@ fn component_set_changes_one_component_through_the_etag() {
     let out = cli(&server, ADMIN, &["component", "set", "nope", "keep=1"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(std::fs::read(&s.config).unwrap(), before);
+    // The lifecycle and drill settings too; an empty value removes a command, and what is
+    // not named stays as it was.
+    let out = cli(
+        &server,
+        ADMIN,
+        &[
+            "component",
+            "set",
+            "lui",
+            "health_command=/bin/true",
+            "start_timeout_seconds=30",
+            "rollback_on_unhealthy=true",
+            "drill_probe_command=/bin/true",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let lui = server.get_json("/api/v1/components/lui", VIEWER);
+    assert_eq!(
+        (
+            &lui["keep"],
+            &lui["health_command"],
+            &lui["start_timeout_seconds"],
+            &lui["rollback_on_unhealthy"],
+            &lui["drill_probe_command"]
+        ),
+        (
+            &json!(5),
+            &json!("/bin/true"),
+            &json!(30),
+            &json!(true),
+            &json!("/bin/true")
+        )
+    );
+    let out = cli(
+        &server,
+        ADMIN,
+        &["component", "set", "lui", "health_command="],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let lui = server.get_json("/api/v1/components/lui", VIEWER);
+    assert_eq!(lui["health_command"], "", "{lui:#}");
+    assert_eq!(lui["drill_probe_command"], "/bin/true", "{lui:#}");
+    let out = cli(
+        &server,
+        ADMIN,
+        &["component", "set", "lui", "on_change=sometimes"],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("on_change"), "{out:?}");
     let out = cli(&server, VIEWER, &["components", "-o", "json"]);
     let list: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(list, server.get_json("/api/v1/components", VIEWER));

@@ -36,11 +36,15 @@ pub enum SettingsAction {
 #[derive(Subcommand)]
 pub enum ComponentAction {
     /// Change a component, e.g. `component set lui keep=5 backup_folder=/mnt/backup/lui`
-    /// (`items=a,b/` for a custom component).
+    /// (`items=a,b/` for a custom component, `health_command=` removes the command).
     Set {
         /// Component name.
         name: String,
-        /// KEY=VALUE pairs: keep, backup_folder, items.
+        /// KEY=VALUE pairs: keep, backup_folder, items, freeze_command, thaw_command,
+        /// freeze_timeout_seconds, on_change (warn|fail), snapshot (none|btrfs|command),
+        /// snapshot_command, snapshot_release_command, stop_command, start_command,
+        /// health_command, start_timeout_seconds, rollback_on_unhealthy (true|false),
+        /// drill_root, drill_probe_command. An empty command or drill_root removes it.
         #[arg(required = true, value_name = "KEY=VALUE", value_parser = parse_pair)]
         changes: Vec<(String, String)>,
         #[command(flatten)]
@@ -262,6 +266,39 @@ pub async fn components(client: &Client, out: OutputArgs) -> Result<Exit, CliErr
     Ok(Exit::Ok)
 }
 
+/// What `component set` can change (an empty command or `drill_root` removes it).
+pub const COMPONENT_KEYS: [&str; 17] = [
+    "keep",
+    "backup_folder",
+    "items",
+    "freeze_command",
+    "thaw_command",
+    "freeze_timeout_seconds",
+    "on_change",
+    "snapshot",
+    "snapshot_command",
+    "snapshot_release_command",
+    "stop_command",
+    "start_command",
+    "health_command",
+    "start_timeout_seconds",
+    "rollback_on_unhealthy",
+    "drill_root",
+    "drill_probe_command",
+];
+
+fn whole(key: &str, raw: &str) -> Result<i64, CliError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| CliError::Usage(format!("{key}: {raw:?} is not a whole number")))
+}
+
+/// One of the words an enum setting takes, as the API spells them.
+fn word<T: serde::de::DeserializeOwned>(key: &str, raw: &str) -> Result<T, CliError> {
+    serde_json::from_value(serde_json::Value::String(raw.trim().to_string()))
+        .map_err(|_| CliError::Usage(format!("{key}: {raw:?} is not one of its values")))
+}
+
 /// The `PUT /components/{name}` body: the component as read, with `changes` applied.
 pub fn component_update(
     view: &ComponentView,
@@ -272,13 +309,9 @@ pub fn component_update(
         u.items = Some(Some(view.items.clone()));
     }
     for (key, raw) in changes {
+        let text = || Some(Some(raw.clone()));
         match key.as_str() {
-            "keep" => {
-                u.keep = raw
-                    .trim()
-                    .parse()
-                    .map_err(|_| CliError::Usage(format!("keep: {raw:?} is not a whole number")))?
-            }
+            "keep" => u.keep = whole(key, raw)?,
             "backup_folder" => u.backup_folder = raw.clone(),
             "items" => {
                 u.items = Some(Some(
@@ -289,9 +322,28 @@ pub fn component_update(
                         .collect(),
                 ))
             }
+            "freeze_command" => u.freeze_command = text(),
+            "thaw_command" => u.thaw_command = text(),
+            "snapshot_command" => u.snapshot_command = text(),
+            "snapshot_release_command" => u.snapshot_release_command = text(),
+            "stop_command" => u.stop_command = text(),
+            "start_command" => u.start_command = text(),
+            "health_command" => u.health_command = text(),
+            "drill_root" => u.drill_root = text(),
+            "drill_probe_command" => u.drill_probe_command = text(),
+            "freeze_timeout_seconds" => u.freeze_timeout_seconds = Some(Some(whole(key, raw)?)),
+            "start_timeout_seconds" => u.start_timeout_seconds = Some(Some(whole(key, raw)?)),
+            "rollback_on_unhealthy" => {
+                u.rollback_on_unhealthy = Some(Some(raw.trim().parse().map_err(|_| {
+                    CliError::Usage(format!("{key}: {raw:?} is not true or false"))
+                })?))
+            }
+            "on_change" => u.on_change = Some(Some(word(key, raw)?)),
+            "snapshot" => u.snapshot = Some(Some(word(key, raw)?)),
             other => {
                 return Err(CliError::Usage(format!(
-                    "{other}: unknown component setting; known: keep, backup_folder, items"
+                    "{other}: unknown component setting; known: {}",
+                    COMPONENT_KEYS.join(", ")
                 )))
             }
         }
@@ -420,6 +472,40 @@ mod tests {
         view.profile = "custom".into();
         let u = component_update(&view, &pairs(&[("items", "a.ini,data/")])).unwrap();
         assert_eq!(u.items, Some(Some(vec!["a.ini".into(), "data/".into()])));
+        let u = component_update(
+            &view,
+            &pairs(&[
+                ("health_command", "/opt/lui/check"),
+                ("stop_command", ""),
+                ("start_timeout_seconds", "30"),
+                ("rollback_on_unhealthy", "true"),
+                ("on_change", "fail"),
+                ("drill_probe_command", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(u.health_command, Some(Some("/opt/lui/check".into())));
+        assert_eq!(u.stop_command, Some(Some(String::new())));
+        assert_eq!(u.start_timeout_seconds, Some(Some(30)));
+        assert_eq!(u.rollback_on_unhealthy, Some(Some(true)));
+        assert_eq!(
+            u.on_change,
+            Some(Some(backup_master_client::models::OnChange::Fail))
+        );
+        assert_eq!(u.drill_probe_command, Some(Some("true".into())));
+        // Untouched settings stay absent: the server keeps them.
+        assert_eq!(
+            (u.freeze_command.clone(), u.drill_root.clone()),
+            (None, None)
+        );
+        for bad in [
+            ("on_change", "maybe"),
+            ("rollback_on_unhealthy", "yes"),
+            ("start_timeout_seconds", "1m"),
+        ] {
+            let e = component_update(&view, &pairs(&[bad])).unwrap_err();
+            assert!(e.to_string().starts_with(bad.0), "{e}");
+        }
         assert!(component_update(&view, &pairs(&[("kep", "5")])).is_err());
         assert!(component_update(&view, &pairs(&[("keep", "five")])).is_err());
     }
