@@ -266,27 +266,6 @@ pub async fn components(client: &Client, out: OutputArgs) -> Result<Exit, CliErr
     Ok(Exit::Ok)
 }
 
-/// What `component set` can change (an empty command or `drill_root` removes it).
-pub const COMPONENT_KEYS: [&str; 17] = [
-    "keep",
-    "backup_folder",
-    "items",
-    "freeze_command",
-    "thaw_command",
-    "freeze_timeout_seconds",
-    "on_change",
-    "snapshot",
-    "snapshot_command",
-    "snapshot_release_command",
-    "stop_command",
-    "start_command",
-    "health_command",
-    "start_timeout_seconds",
-    "rollback_on_unhealthy",
-    "drill_root",
-    "drill_probe_command",
-];
-
 fn whole(key: &str, raw: &str) -> Result<i64, CliError> {
     raw.trim()
         .parse()
@@ -343,7 +322,7 @@ pub fn component_update(
             other => {
                 return Err(CliError::Usage(format!(
                     "{other}: unknown component setting; known: {}",
-                    COMPONENT_KEYS.join(", ")
+                    crate::config::COMPONENT_SETTINGS.join(", ")
                 )))
             }
         }

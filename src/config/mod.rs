@@ -29,6 +29,7 @@ pub use notify::{
     Target, TargetSettings,
 };
 use parse::read_token_file;
+pub use parse::COMPONENT_SETTINGS;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub use replication::{
     credentials_env, edit_replication_targets, NamedReplicationTarget, ReplicationMode,

@@ -207,36 +207,45 @@ fn read_hooks(r: &mut Reader<'_>, root: &Table) -> HookSettings {
     }
 }
 
+/// The keys of a `[[components]]` entry that `PUT /components/{name}` (and the CLI's
+/// `component set`) can change; the others say which component it is and where it lives.
+pub const COMPONENT_SETTINGS: [&str; 17] = [
+    "keep",
+    "backup_folder",
+    "items",
+    "freeze_command",
+    "thaw_command",
+    "freeze_timeout_seconds",
+    "on_change",
+    "snapshot",
+    "snapshot_command",
+    "snapshot_release_command",
+    "stop_command",
+    "start_command",
+    "health_command",
+    "start_timeout_seconds",
+    "rollback_on_unhealthy",
+    "drill_root",
+    "drill_probe_command",
+];
+
 /// One `[[components]]` entry, `p` being its field path (`components[2]`).
 fn read_component(r: &mut Reader<'_>, t: &Table, p: &str) -> ComponentConfig {
     r.check_keys(
         t,
         p,
         &[
-            "name",
-            "profile",
-            "home",
-            "backup_folder",
-            "keep",
-            "items",
-            "agent",
-            "agent_token_file",
-            "agent_ca_file",
-            "freeze_command",
-            "thaw_command",
-            "freeze_timeout_seconds",
-            "on_change",
-            "snapshot",
-            "snapshot_command",
-            "snapshot_release_command",
-            "stop_command",
-            "start_command",
-            "health_command",
-            "start_timeout_seconds",
-            "rollback_on_unhealthy",
-            "drill_root",
-            "drill_probe_command",
-        ],
+            &[
+                "name",
+                "profile",
+                "home",
+                "agent",
+                "agent_token_file",
+                "agent_ca_file",
+            ][..],
+            &COMPONENT_SETTINGS[..],
+        ]
+        .concat(),
     );
     let name = r.string(t, p, "name").unwrap_or_else(|| {
         r.push(p, "name", "is required".into());
