@@ -33,8 +33,10 @@ use super::{BackupJobs, JobKind, StartError};
 use crate::config::{ReplicationMode, ReplicationTarget};
 use crate::engine::CancelToken;
 use crate::replicate::upload::{self, Options, SourceFolder};
-use crate::replicate::{Bucket, Progress, ReplicateError};
+use crate::replicate::{Bucket, ManifestComponent, Progress, ReplicateError};
 use crate::sets::Sets;
+use crate::store::remote::Secret;
+use crate::store::wire::{RemoteReplicationRequest, TargetAccess};
 use crate::toolkit::job_id::{IdForm, IdIssuer, SeqForm};
 use crate::toolkit::record_dir::{ListQuery, Record, RecordDir, RecordIndex};
 
@@ -436,24 +438,39 @@ impl Replications {
                 .ok_or(ReplicationStartError::NoSet)?,
         };
         if !set.successful {
+            // A component whose agent did not answer is missing from the set: say which.
+            let unlisted: Vec<String> = self
+                .inner
+                .sets
+                .scan()
+                .problems
+                .into_iter()
+                .map(|p| format!("component {}: {}", p.component, p.problem))
+                .collect();
+            let why = if unlisted.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", unlisted.join("; "))
+            };
             return Err(ReplicationStartError::NotReplicable(format!(
-                "backup set {} is not complete and successful: only such sets are replicated",
+                "backup set {} is not complete and successful: only such sets are replicated{why}",
                 set.id
             )));
         }
-        let mut folders = Vec::new();
+        let mut copy = CopySet::default();
         for f in set.preferred_folders() {
-            if f.agent.is_some() {
-                return Err(ReplicationStartError::NotReplicable(format!(
-                    "backup set {}: component {} is on an agent; replicating remote components \
-                     is not available in this version",
-                    set.id, f.component
-                )));
+            copy.order.push(f.component.clone());
+            match &f.agent {
+                Some(agent) => copy.on_agents.push(AgentFolder {
+                    component: f.component.clone(),
+                    agent: agent.clone(),
+                    slot: f.slot.clone().unwrap_or_default(),
+                }),
+                None => copy.local.push(SourceFolder {
+                    component: f.component.clone(),
+                    folder: PathBuf::from(&f.folder),
+                }),
             }
-            folders.push(SourceFolder {
-                component: f.component.clone(),
-                folder: PathBuf::from(&f.folder),
-            });
         }
         let record = ReplicationRecord::running(
             id.clone(),
@@ -462,7 +479,7 @@ impl Replications {
             &set.id,
             trigger,
         );
-        self.go(record, target, Task::Copy(folders), Some(guard))
+        self.go(record, target, Task::Copy(copy), Some(guard))
     }
 
     /// Starts verifying set `backup_id` on target `name`'s bucket (`deep`: every blob
@@ -749,11 +766,77 @@ pub enum RemoteSetsError {
     Store(#[from] ReplicateError),
 }
 
-/// One replication as a job of the runner.
-/// What a job does.
+/// A component of a set whose slot is on an agent's machine: the agent uploads it.
+#[derive(Clone, Debug)]
+struct AgentFolder {
+    component: String,
+    /// The agent's URL.
+    agent: String,
+    slot: String,
+}
+
+/// The folders of a set to copy: the master's own, and those its agents upload.
+#[derive(Clone, Debug, Default)]
+struct CopySet {
+    local: Vec<SourceFolder>,
+    on_agents: Vec<AgentFolder>,
+    /// Every component in the set's order (the manifest's).
+    order: Vec<String>,
+}
+
+/// What a replication job does.
 enum Task {
-    Copy(Vec<SourceFolder>),
+    Copy(CopySet),
     Verify { deep: bool },
+}
+
+/// Target `t` as an agent gets it with a call: its settings and the keys `creds`.
+fn access_of(t: &ReplicationTarget, creds: crate::config::S3Credentials) -> TargetAccess {
+    TargetAccess {
+        name: t.name.clone(),
+        endpoint: t.endpoint.clone(),
+        bucket: t.bucket.clone(),
+        prefix: t.prefix.clone(),
+        region: t.region.clone(),
+        path_style: t.path_style,
+        timeout_seconds: t.timeout.as_secs().max(1),
+        concurrency: t.concurrency,
+        max_bytes_per_second: t.max_bytes_per_second,
+        access_key: Secret::new(creds.access_key),
+        secret_key: Secret::new(creds.secret_key),
+        encryption: None,
+    }
+}
+
+/// Resolves once `cancel` is set (checked every 100 ms).
+async fn cancelled(cancel: &CancelToken) {
+    while !cancel.is_cancelled() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An agent's part of a manifest, checked before the master writes it: the component asked
+/// for, plain relative paths, well-formed hashes.
+fn check_answered(want: &str, agent: &str, c: &ManifestComponent) -> Result<(), ReplicateError> {
+    let bad = |why: String| {
+        Err(ReplicateError::Agent(format!(
+            "component {want} on agent {agent}: the agent answered {why}"
+        )))
+    };
+    if c.name != want {
+        return bad(format!("component {:?}", c.name));
+    }
+    for e in &c.entries {
+        if !crate::replicate::manifest::plain_path(&e.path) {
+            return bad(format!("the path {:?}", e.path));
+        }
+        if let Some(sha) = &e.sha256 {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad(format!("the hash {sha:?}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct ReplicationJob {
@@ -810,7 +893,7 @@ impl ReplicationJob {
         })
     }
 
-    fn copy(&self, folders: &[SourceFolder]) -> Result<(), ReplicateError> {
+    fn copy(&self, set: &CopySet) -> Result<(), ReplicateError> {
         let backup_id = self.record().backup_id.clone();
         let report = std::fs::read_to_string(crate::engine::report::report_path(
             self.inner.engine.state_dir(),
@@ -826,20 +909,27 @@ impl ReplicationJob {
         };
         let outcome = self.drive(async {
             let bucket = Bucket::open(&self.target)?;
-            let set = upload::SetToCopy {
-                backup_id: &backup_id,
-                folders,
-                report,
-            };
-            upload::replicate_set(
+            if let Some(done) = upload::replicated_already(&bucket, &backup_id).await? {
+                return Ok(done);
+            }
+            let mut components = upload::upload_folders(
                 &bucket,
-                set,
+                &backup_id,
+                &set.local,
                 &self.inner.scratch,
                 opts,
                 &self.progress,
                 &self.cancel,
             )
-            .await
+            .await?;
+            // One agent after the other: a blob two components share is uploaded once.
+            for f in &set.on_agents {
+                components.push(self.copy_on_agent(&backup_id, f).await?);
+                self.publish();
+            }
+            components.sort_by_key(|c| set.order.iter().position(|n| *n == c.name));
+            // Every component's blobs are there: only now does the set exist remotely.
+            upload::write_manifest(&bucket, &backup_id, report, components).await
         })?;
         {
             let mut r = self.record();
@@ -851,6 +941,65 @@ impl ReplicationJob {
         }
         self.record().status = ReplicationStatus::Succeeded;
         Ok(())
+    }
+
+    /// Has the agent of `f` upload its slot (`crate::agent::replicate`) and answers the
+    /// component's part of the manifest; its counters join the job's. The job's cancel tells
+    /// the agent to stop. An agent that cannot be reached, or refuses, fails the replication
+    /// naming it.
+    async fn copy_on_agent(
+        &self,
+        backup_id: &str,
+        f: &AgentFolder,
+    ) -> Result<ManifestComponent, ReplicateError> {
+        let on = |e: &dyn std::fmt::Display| {
+            ReplicateError::Agent(format!(
+                "component {} on agent {}: {e}",
+                f.component, f.agent
+            ))
+        };
+        let (spec, store) = self
+            .inner
+            .engine
+            .store_of(&f.component)
+            .map_err(|e| on(&e))?;
+        if !spec.is_remote() {
+            return Err(on(&"the component is no longer configured on an agent"));
+        }
+        let creds = self
+            .target
+            .credentials()
+            .map_err(ReplicateError::Settings)?;
+        let req = RemoteReplicationRequest {
+            source: crate::restore::remote::request_of(&spec, backup_id, &f.slot),
+            target: access_of(&self.target, creds),
+        };
+        let id = self.record().id.clone();
+        tracing::info!(replication = %id, component = %f.component, agent = %f.agent, "the agent uploads its component");
+        let call = store.replicate(&id, &req);
+        tokio::pin!(call);
+        let answer = tokio::select! {
+            a = &mut call => a,
+            () = cancelled(&self.cancel) => {
+                if let Err(e) = store.cancel_replication(&id).await {
+                    tracing::warn!(replication = %id, component = %f.component, error = %e, "could not tell the agent to stop; closing the connection stops it");
+                }
+                // The agent answers at its next chunk; the call is dropped after a minute.
+                let _ = tokio::time::timeout(Duration::from_secs(60), &mut call).await;
+                return Err(ReplicateError::Cancelled);
+            }
+        };
+        let a = answer.map_err(|e| on(&e))?;
+        check_answered(&f.component, &f.agent, &a.component)?;
+        let p = &self.progress;
+        Progress::add(&p.blobs_total, a.blobs_total);
+        Progress::add(&p.bytes_total, a.bytes_total);
+        Progress::add(&p.blobs_uploaded, a.blobs_uploaded);
+        Progress::add(&p.bytes_uploaded, a.bytes_uploaded);
+        Progress::add(&p.blobs_present, a.blobs_present);
+        Progress::add(&p.bytes_present, a.bytes_present);
+        Progress::add(&p.retries, a.retries);
+        Ok(a.component)
     }
 
     /// The retention pass after a copy: the set just confirmed on the bucket is protected
@@ -931,7 +1080,7 @@ impl super::runner::Job for ReplicationJob {
 
     fn run(&self) {
         let result = match &self.task {
-            Task::Copy(folders) => self.copy(folders),
+            Task::Copy(set) => self.copy(set),
             Task::Verify { deep } => self.verify(*deep),
         };
         self.publish();
