@@ -396,6 +396,65 @@ fn a_cancel_stops_the_agents_upload_and_writes_no_manifest() {
     assert!(uploaded < big.len(), "every big file was uploaded");
 }
 
+#[test]
+fn a_fresh_master_restores_both_components_exactly_from_the_target_alone() {
+    let mut site = site("agents-dr", "");
+    let mut server = site.start();
+    let id = run_backup(&server)["id"].as_str().unwrap().to_string();
+    let hub_home = site.dir.path().join("homes/hub");
+    let trk_home = site.agent_root().join("home");
+    let skip = ["backup", ".pre-restore-"];
+    let hub_at_backup = snapshot_meta(&hub_home, &skip);
+    let trk_at_backup = snapshot_meta(&trk_home, &skip);
+    let rec = replicate(&server, &json!({"backup_id": id}));
+    assert_eq!(rec["status"], "succeeded", "{rec}");
+    server.kill9();
+
+    // The disaster: the master's state and slots, and the agent's slots, gone; homes damaged.
+    std::fs::remove_dir_all(site.dir.path().join("state")).unwrap();
+    std::fs::remove_dir_all(hub_home.join("backup")).unwrap();
+    std::fs::remove_dir_all(trk_home.join("backup")).unwrap();
+    std::fs::write(trk_home.join("tracker.ini"), b"damaged").unwrap();
+    std::fs::remove_file(trk_home.join("data/sub dir/links.dat")).unwrap();
+    std::fs::remove_dir_all(trk_home.join("data/empty")).unwrap();
+    std::fs::remove_file(hub_home.join("hub.ini")).unwrap();
+    // The agent starts again too (nothing of the restore rests on what it had in memory).
+    let listen = site.agent.addr.trim_start_matches("http://").to_string();
+    site.agent.kill9();
+    site.agent = spawn_agent(&site.agent_root(), &listen);
+
+    let server = site.start();
+    assert_eq!(
+        server.get_json("/api/v1/backup-sets", VIEWER)["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0),
+        "no set on disk"
+    );
+    let r = run_restore(&server, &json!({"backup_id": id, "from_target": "offsite"}));
+    assert_eq!(r["status"], "succeeded", "{r}");
+    assert_no_keys("the restore record", &r.to_string());
+    let trk = component(&r, "trk");
+    assert_eq!(trk["origin"], "replica", "{trk}");
+    assert!(trk["download"].as_str().is_some(), "{trk}");
+    assert!(trk["agent"].as_str().is_some(), "{trk}");
+    assert_eq!(component(&r, "hub")["origin"], "replica");
+
+    for (home, before) in [(&hub_home, &hub_at_backup), (&trk_home, &trk_at_backup)] {
+        let mut after = snapshot_meta(home, &skip);
+        let mut before = before.clone();
+        // The home folder itself holds the restore's safety folder now.
+        before.remove(".");
+        after.remove(".");
+        assert_eq!(after, before, "{} restored exactly", home.display());
+    }
+    // The agent's download is gone with the restore's end; nothing else was in its folder.
+    let downloads = site.agent_root().join("agent-state/downloads");
+    let left: Vec<String> = snapshot(&downloads).into_keys().collect();
+    assert!(left.is_empty(), "the agent kept its download: {left:?}");
+    assert_no_keys("the agent's log", &site.agent_log());
+}
+
 fn sha2_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

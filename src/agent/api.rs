@@ -28,9 +28,9 @@ use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
 use crate::store::wire::{
     AgentInfo, ConsistencyAnswer, ConsistencyRequest, FolderQuery, LifecycleAnswer,
-    LifecycleRequest, RemoteDrillAnswer, RemoteDrillRequest, RemoteReplicationAnswer,
-    RemoteReplicationRequest, RemoteRestoreRequest, RemoteSpec, ReplicationCancelAnswer, TxnView,
-    VerifyRequest,
+    LifecycleRequest, RemoteDownloadAnswer, RemoteDownloadRequest, RemoteDrillAnswer,
+    RemoteDrillRequest, RemoteReplicationAnswer, RemoteReplicationRequest, RemoteRestoreRequest,
+    RemoteSpec, ReplicationCancelAnswer, TxnView, VerifyRequest,
 };
 
 #[derive(OpenApi)]
@@ -96,7 +96,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(lifecycle_step)
             .service(drill_component)
             .service(replicate_component)
-            .service(cancel_replication),
+            .service(cancel_replication)
+            .service(download_component),
     );
 }
 
@@ -758,4 +759,65 @@ pub async fn cancel_replication(
 ) -> Result<HttpResponse, ApiError> {
     let running = replications.cancel(&key.name, &key.replication_id)?;
     Ok(HttpResponse::Ok().json(ReplicationCancelAnswer { running }))
+}
+
+/// The path of a download of a component: `/components/{name}/downloads/{download_id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DownloadPath {
+    /// Component name
+    #[param(example = "trk")]
+    name: String,
+    /// The master's download ID
+    #[param(example = "C20261201T101500Z")]
+    download_id: String,
+}
+
+/// Download a component from a replication target
+///
+/// Downloads the component's folder of a replicated set from the master's replication target
+/// into `<state_dir>/downloads/<download_id>/<name>/` on this machine (admin), for a restore
+/// from the target: rebuilt exactly as the set's manifest describes it, every blob hashed
+/// while written, then checked against its `SHA256SUMS` (`verification`). A restore then names
+/// it with `from_download`; the folder is removed when that restore is committed or rolled
+/// back here, and earlier downloads (marked as the product's, read by no open restore) at the
+/// next download. The target's settings and keys come with the call and are used for it only.
+/// 409 when the set or the component is not on the bucket, the bucket holds something damaged,
+/// or the download folder is not the product's; 503 when the store failed.
+#[utoipa::path(
+    tag = "agent-replications",
+    security(("bearer" = [])),
+    request_body(content = RemoteDownloadRequest, example = json!({
+        "backup_id": "20261201T020000Z",
+        "target": {"name": "offsite", "endpoint": "https://s3.eu-central-1.amazonaws.com",
+            "bucket": "maestro-offsite", "prefix": "site-a", "region": "eu-central-1",
+            "path_style": false, "timeout_seconds": 60, "concurrency": 4,
+            "max_bytes_per_second": 0, "access_key": "AKIA...", "secret_key": "..."}
+    })),
+    params(DownloadPath),
+    responses(
+        (status = 200, description = "Downloaded and checked", body = RemoteDownloadAnswer,
+            example = json!({
+                "folder": "/var/lib/backup-master-agent/downloads/C20261201T101500Z/trk",
+                "files": 214, "bytes": 73400320,
+                "verification": {"component": "trk",
+                    "folder": "/var/lib/backup-master-agent/downloads/C20261201T101500Z/trk",
+                    "ok": true, "changed": [], "missing": [], "unlisted": [], "unreadable": [],
+                    "error": null, "omitted": 0, "files_checked": 214, "bytes_checked": 73400320}
+            })),
+        AuthProblems, AgentComponentProblems, BodyProblems, AgentReplicationProblems,
+    )
+)]
+#[post("/components/{name}/downloads/{download_id}")]
+pub async fn download_component(
+    _: Admin,
+    replications: web::Data<crate::agent::replicate::AgentReplications>,
+    key: web::Path<DownloadPath>,
+    body: ValidJson<RemoteDownloadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        replications
+            .download(&key.name, &key.download_id, &body.0)
+            .await?,
+    ))
 }

@@ -30,7 +30,10 @@ use crate::error::{ApiError, FieldError, ProblemKind};
 use crate::jobs::replication::REPLICATION_ID;
 use crate::replicate::upload::{self, Options, SourceFolder};
 use crate::replicate::{Bucket, Progress, ReplicateError};
-use crate::store::wire::{RemoteReplicationAnswer, RemoteReplicationRequest, TargetAccess};
+use crate::store::wire::{
+    RemoteDownloadAnswer, RemoteDownloadRequest, RemoteReplicationAnswer, RemoteReplicationRequest,
+    TargetAccess,
+};
 
 /// The file that marks a download folder of this agent as made by the product.
 pub const DOWNLOAD_MARK: &str = ".backup-master-download";
@@ -52,6 +55,8 @@ struct Inner {
     state_dir: PathBuf,
     /// The uploads running now: (component, replication ID) -> their cancel.
     running: Mutex<HashMap<(String, String), CancelToken>>,
+    /// One download at a time (it removes the earlier ones first).
+    downloads: tokio::sync::Mutex<()>,
 }
 
 /// Takes a running upload out of the list when it ends, however it ends; one the master
@@ -78,6 +83,7 @@ impl AgentReplications {
                 txns,
                 state_dir: state_dir.to_path_buf(),
                 running: Mutex::new(HashMap::new()),
+                downloads: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -188,6 +194,235 @@ impl AgentReplications {
             }
             None => Ok(false),
         }
+    }
+}
+
+impl AgentReplications {
+    /// Downloads component `name` of set `req.backup_id` from `req.target` into
+    /// `<state_dir>/downloads/<download_id>/<name>/` for a restore (see the module doc), every
+    /// hash checked while written, then the folder checked against its `SHA256SUMS`. Earlier
+    /// downloads no open restore reads are removed first. 404 for a component not served here
+    /// or a set not on the bucket, 422 naming the field for a bad request, 409 when the bucket
+    /// holds something damaged or the download folder is not the product's, 503 when the
+    /// store failed.
+    pub async fn download(
+        &self,
+        name: &str,
+        download_id: &str,
+        req: &RemoteDownloadRequest,
+    ) -> Result<RemoteDownloadAnswer, ApiError> {
+        if REPLICATION_ID.parse(download_id).is_none() {
+            return Err(ApiError::field(
+                "download_id",
+                format!("{download_id:?} is not a download ID"),
+            ));
+        }
+        let (target, creds) = target_of(&req.target)?;
+        if !crate::engine::backup_id::is_valid(&req.backup_id) {
+            return Err(ApiError::field(
+                "backup_id",
+                format!("{:?} is not a backup ID", req.backup_id),
+            ));
+        }
+        self.inner.txns.spec_of_name(name)?;
+        let _one = self.inner.downloads.lock().await;
+        let root = self.inner.state_dir.join(DOWNLOADS_DIR);
+        self.remove_stale_downloads(&root, download_id);
+        let dest = root.join(download_id);
+        let folder = dest.join(name);
+        prepare_download_dir(&dest, &req.backup_id).map_err(ApiError::conflict)?;
+        if std::fs::symlink_metadata(&folder).is_ok() {
+            // A download of the same ID tried again: the earlier attempt's folder goes.
+            crate::toolkit::fsutil::remove_tree(&folder)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+        }
+        tracing::info!(component = %name, download = %download_id, target = %target.name, set = %req.backup_id, "downloading a component from a replication target");
+        let result = async {
+            let bucket = Bucket::open_with_keys(&target, creds)?;
+            let manifest = crate::replicate::download::read_manifest(&bucket, &req.backup_id)
+                .await?
+                .ok_or_else(|| ReplicateError::Remote {
+                    target: target.name.clone(),
+                    message: format!(
+                        "backup set {} is not on the bucket (no manifest sets/{}.json)",
+                        req.backup_id, req.backup_id
+                    ),
+                })?;
+            if !manifest.components.iter().any(|c| c.name == name) {
+                return Err(ReplicateError::Remote {
+                    target: target.name.clone(),
+                    message: format!(
+                        "backup set {} on the bucket has no component {name:?}",
+                        req.backup_id
+                    ),
+                });
+            }
+            let wanted = [name.to_string()];
+            crate::replicate::download::download_set(&bucket, &manifest, Some(&wanted), &dest).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(component = %name, download = %download_id, error = %e, "component download failed");
+            if let Err(r) = crate::toolkit::fsutil::remove_tree(&folder) {
+                tracing::warn!(folder = %folder.display(), error = %r, "a failed download was left");
+            }
+            return Err(problem_of(e));
+        }
+        let f = folder.clone();
+        let check = tokio::task::spawn_blocking(move || {
+            crate::sets::verify::check_tree(&f, &Default::default())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("the check stopped: {e}")))?;
+        let verification =
+            crate::sets::FolderVerification::of(name, &folder.display().to_string(), check);
+        downloaded_folder(&self.inner.state_dir, name, download_id, &req.backup_id)
+            .map_err(ApiError::conflict)?;
+        tracing::info!(component = %name, download = %download_id, ok = verification.ok, "component downloaded");
+        Ok(RemoteDownloadAnswer {
+            folder: folder.display().to_string(),
+            files: verification.files_checked,
+            bytes: verification.bytes_checked,
+            verification,
+        })
+    }
+
+    /// Removes the downloads under `root` other than `keep`: only folders marked as the
+    /// product's, and none that an open restore of this agent reads; anything else is left
+    /// alone with a warning.
+    fn remove_stale_downloads(&self, root: &Path, keep: &str) {
+        let Ok(entries) = std::fs::read_dir(root) else {
+            return;
+        };
+        let claims = self.inner.txns.claims();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name().to_str() == Some(keep) {
+                continue;
+            }
+            if !is_marked(&path) {
+                tracing::warn!(path = %path.display(), "not a download of this product: left alone");
+                continue;
+            }
+            // A download whose component is held by an open restore may be that restore's
+            // source: it goes when that restore ends.
+            let held = std::fs::read_dir(&path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|c| {
+                    c.file_name()
+                        .to_str()
+                        .is_some_and(|n| claims.holder(n).is_some())
+                });
+            if held {
+                continue;
+            }
+            if let Err(e) = crate::toolkit::fsutil::remove_tree(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove an earlier download");
+            }
+        }
+    }
+}
+
+/// Whether `dir` is a folder carrying [`DOWNLOAD_MARK`] (what this product made).
+fn is_marked(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir())
+        && std::fs::symlink_metadata(dir.join(DOWNLOAD_MARK)).is_ok_and(|m| m.is_file())
+}
+
+/// Makes download folder `dest` for set `backup_id`, marked, or takes the one there when its
+/// mark names that set (another component of the same download).
+fn prepare_download_dir(dest: &Path, backup_id: &str) -> Result<(), String> {
+    let mark = dest.join(DOWNLOAD_MARK);
+    if std::fs::symlink_metadata(dest).is_ok() {
+        let named = crate::toolkit::fsutil::read_regular(&mark, 1024)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        return match named {
+            Some(n) if n.trim() == backup_id => Ok(()),
+            _ => Err(format!(
+                "{} exists and is not this agent's download of set {backup_id}: left alone",
+                dest.display()
+            )),
+        };
+    }
+    std::fs::create_dir_all(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
+    crate::toolkit::fsutil::write_atomic(&mark, backup_id.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// The folder of component `name` in this agent's download `download_id`, checked: the
+/// download is marked as the product's for set `backup_id`, and the folder's readme names
+/// that backup of that component, which succeeded.
+pub fn downloaded_folder(
+    state_dir: &Path,
+    name: &str,
+    download_id: &str,
+    backup_id: &str,
+) -> Result<PathBuf, String> {
+    if REPLICATION_ID.parse(download_id).is_none() {
+        return Err(format!("{download_id:?} is not a download ID"));
+    }
+    let dest = state_dir.join(DOWNLOADS_DIR).join(download_id);
+    let named = crate::toolkit::fsutil::read_regular(&dest.join(DOWNLOAD_MARK), 1024)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    if named.as_deref().map(str::trim) != Some(backup_id) {
+        return Err(format!(
+            "this agent has no download {download_id} of set {backup_id}"
+        ));
+    }
+    let folder = dest.join(name);
+    let readme = crate::engine::readme::Readme::read_from(&folder)
+        .map_err(|e| format!("{}: {e}", folder.display()))?;
+    if readme.backup_id != backup_id || readme.component != name || !readme.success {
+        return Err(format!(
+            "{} holds {} backup {} of {}, not a successful backup {backup_id} of {name}",
+            folder.display(),
+            if readme.success {
+                "the successful"
+            } else {
+                "the failed"
+            },
+            readme.backup_id,
+            readme.component
+        ));
+    }
+    Ok(folder)
+}
+
+/// Removes the download folders restore `rec` of this agent read (its components from
+/// `from_download`) once it ended, committed or rolled back: only a folder of a download
+/// marked as the product's under `<state_dir>/downloads/`, and that download's folder too once
+/// no component is left in it.
+pub fn remove_downloads_of(state_dir: &Path, rec: &crate::restore::RestoreRecord) {
+    let root = state_dir.join(DOWNLOADS_DIR);
+    for c in &rec.components {
+        let Some(id) = &c.download else {
+            continue;
+        };
+        if REPLICATION_ID.parse(id).is_none() {
+            continue;
+        }
+        let dest = root.join(id);
+        let folder = dest.join(&c.name);
+        if Path::new(&c.source_folder) != folder || !is_marked(&dest) {
+            tracing::warn!(restore = %rec.id, folder = %c.source_folder, "a restore's source is not a download of this agent: left alone");
+            continue;
+        }
+        if let Err(e) = crate::toolkit::fsutil::remove_tree(&folder) {
+            tracing::warn!(folder = %folder.display(), error = %e, "could not remove a restore's download");
+            continue;
+        }
+        let only_mark = std::fs::read_dir(&dest)
+            .map(|d| d.flatten().all(|e| e.file_name() == DOWNLOAD_MARK))
+            .unwrap_or(false);
+        if only_mark {
+            if let Err(e) = crate::toolkit::fsutil::remove_tree(&dest) {
+                tracing::warn!(folder = %dest.display(), error = %e, "could not remove a download folder");
+            }
+        }
+        tracing::info!(restore = %rec.id, folder = %folder.display(), "the restore's download was removed");
     }
 }
 

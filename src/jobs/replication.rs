@@ -36,7 +36,7 @@ use crate::replicate::upload::{self, Options, SourceFolder};
 use crate::replicate::{Bucket, ManifestComponent, Progress, ReplicateError};
 use crate::sets::Sets;
 use crate::store::remote::Secret;
-use crate::store::wire::{RemoteReplicationRequest, TargetAccess};
+use crate::store::wire::{RemoteDownloadRequest, RemoteReplicationRequest, TargetAccess};
 use crate::toolkit::job_id::{IdForm, IdIssuer, SeqForm};
 use crate::toolkit::record_dir::{ListQuery, Record, RecordDir, RecordIndex};
 
@@ -660,22 +660,36 @@ pub enum DownloadError {
     Busy { kind: JobKind, id: String },
     #[error(transparent)]
     Store(#[from] ReplicateError),
+    /// A remote component's agent could not download it (`unreachable`: it did not answer).
+    #[error("{message}")]
+    Agent { unreachable: bool, message: String },
     #[error("{0}")]
     Io(String),
 }
 
+/// A set downloaded for a restore: the local components' folders here, the remote ones on
+/// their agents.
+#[derive(Clone, Debug, Default)]
+pub struct Downloaded {
+    /// Component -> its folder on this machine.
+    pub local: BTreeMap<String, String>,
+    /// Component -> its agent's download.
+    pub on_agents: BTreeMap<String, crate::restore::AgentDownload>,
+}
+
 impl Replications {
     /// Downloads set `backup_id` from target `name` for a restore: the folders of `components`
-    /// (every configured local component when `None`) rebuilt under a new
-    /// `<state_dir>/downloads/<ID>/`, every hash checked. Holds the job lock while it works, so
-    /// no restore is reading an older download when those are removed first (each checked to
-    /// carry [`DOWNLOAD_MARK`]). Returns component -> folder. Blocking.
+    /// (every configured component when `None`) rebuilt, every hash checked: a local one under
+    /// a new `<state_dir>/downloads/<ID>/`, a remote one by its agent on its machine (the
+    /// target's keys sent with the call, `crate::agent::replicate`). Holds the job lock while
+    /// it works, so no restore is reading an older download when those are removed first
+    /// (each checked to carry [`DOWNLOAD_MARK`]). Blocking.
     pub fn download_for_restore(
         &self,
         name: &str,
         backup_id: &str,
         components: Option<&[String]>,
-    ) -> Result<BTreeMap<String, String>, DownloadError> {
+    ) -> Result<Downloaded, DownloadError> {
         let target = self
             .target(name)
             .ok_or_else(|| DownloadError::TargetNotFound(name.to_string()))?;
@@ -695,19 +709,24 @@ impl Replications {
             .and_then(|()| std::fs::write(dest.join(DOWNLOAD_MARK), backup_id))
             .map_err(|e| DownloadError::Io(format!("{}: {e}", dest.display())))?;
         tracing::info!(target = %name, set = %backup_id, folder = %dest.display(), "downloading a set for a restore");
-        // The components asked for, else every configured one on this machine.
+        // The components asked for, else every configured one.
+        let configured = crate::store::Locator::all_components(&self.inner.engine);
         let wanted: Vec<String> = match components {
             Some(c) => c.to_vec(),
-            None => self
-                .inner
-                .engine
-                .components()
-                .into_iter()
-                .map(|s| s.name)
-                .collect(),
+            None => configured.iter().map(|s| s.name.clone()).collect(),
         };
+        let remote: Vec<String> = wanted
+            .iter()
+            .filter(|w| configured.iter().any(|s| s.name == **w && s.is_remote()))
+            .cloned()
+            .collect();
+        let local: Vec<String> = wanted
+            .iter()
+            .filter(|w| !remote.contains(w))
+            .cloned()
+            .collect();
         let runner = self.inner.engine.runner().clone();
-        let folders = runner.block_on(async {
+        runner.block_on(async {
             let bucket = Bucket::open(&target)?;
             let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
                 .await?
@@ -716,14 +735,62 @@ impl Replications {
                     id: backup_id.to_string(),
                 })?;
             let folders =
-                crate::replicate::download::download_set(&bucket, &manifest, Some(&wanted), &dest)
+                crate::replicate::download::download_set(&bucket, &manifest, Some(&local), &dest)
                     .await?;
-            Ok::<_, DownloadError>(folders)
-        })?;
-        Ok(folders
-            .into_iter()
-            .map(|(c, p)| (c, p.display().to_string()))
-            .collect())
+            let mut got = Downloaded {
+                local: folders
+                    .into_iter()
+                    .map(|(c, p)| (c, p.display().to_string()))
+                    .collect(),
+                on_agents: BTreeMap::new(),
+            };
+            // A remote component the set lacks is left out, like a local one: the restore
+            // then names it.
+            for c in remote
+                .iter()
+                .filter(|c| manifest.components.iter().any(|m| m.name == **c))
+            {
+                let d = self.download_on_agent(&target, &id, backup_id, c).await?;
+                got.on_agents.insert(c.clone(), d);
+            }
+            Ok::<_, DownloadError>(got)
+        })
+    }
+
+    /// Has the agent of remote component `component` download it (download `download_id`).
+    async fn download_on_agent(
+        &self,
+        target: &ReplicationTarget,
+        download_id: &str,
+        backup_id: &str,
+        component: &str,
+    ) -> Result<crate::restore::AgentDownload, DownloadError> {
+        let (_, store) = self
+            .inner
+            .engine
+            .store_of(component)
+            .map_err(|e| DownloadError::Io(e.to_string()))?;
+        let agent = store.location().unwrap_or_default();
+        let creds = target
+            .credentials()
+            .map_err(|e| DownloadError::Store(ReplicateError::Settings(e)))?;
+        let req = RemoteDownloadRequest {
+            backup_id: backup_id.to_string(),
+            target: access_of(target, creds),
+        };
+        tracing::info!(target = %target.name, set = %backup_id, component = %component, agent = %agent, "the agent downloads its component");
+        let answer = store
+            .download(download_id, &req)
+            .await
+            .map_err(|e| DownloadError::Agent {
+                unreachable: matches!(e, crate::store::StoreError::Remote(_)),
+                message: format!("component {component} on agent {agent}: {e}"),
+            })?;
+        Ok(crate::restore::AgentDownload {
+            download_id: download_id.to_string(),
+            agent,
+            answer,
+        })
     }
 }
 

@@ -282,6 +282,12 @@ pub struct RemoteRestoreRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "R20261126T020000Z")]
     pub undo_of: Option<String>,
+    /// A restore from a replication target: this agent's download of the set (made by
+    /// `POST .../downloads/{download_id}`) is the source instead of a slot (`slot` is then not
+    /// read); its readme must name `backup_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "C20261201T101500Z")]
+    pub from_download: Option<String>,
 }
 
 /// The check of one folder.
@@ -462,6 +468,8 @@ pub struct RemoteDownloadAnswer {
     /// Files written, and their bytes.
     pub files: u64,
     pub bytes: u64,
+    /// The folder checked against its `SHA256SUMS` on the agent once written.
+    pub verification: FolderVerification,
 }
 
 /// The answer to `POST .../replications/{replication_id}/cancel`.
