@@ -14,6 +14,13 @@
 //! replication that finds the lock taken waits for it (with backoff, up to
 //! [`AFTER_BACKUP_WAIT`]).
 //!
+//! # Remote components
+//! A component on an agent is uploaded by its agent (`crate::agent::replicate`), one agent
+//! after the other once the local components are up, with the target's settings and keys sent
+//! per call ([`TargetAccess`]); the manifest is written only when every component succeeded.
+//! A cancel tells the agent to stop. A restore from the target has each agent download its
+//! component on its machine ([`Replications::download_for_restore`]).
+//!
 //! # States
 //! `running` → `succeeded` | `failed` | `cancelled`; a record found `running` when the server
 //! starts → `interrupted` (its blobs stay on the bucket and the next run skips them; no
@@ -203,7 +210,7 @@ pub enum ReplicationStartError {
     SetNotFound(String),
     #[error("no successful backup set to replicate")]
     NoSet,
-    /// The set cannot be replicated (not successful, a component on an agent).
+    /// The set cannot be replicated (not complete and successful, e.g. an agent unreachable).
     #[error("{0}")]
     NotReplicable(String),
     #[error("a {kind} is already running: {id}")]
