@@ -55,15 +55,17 @@ struct Inner {
     state_dir: PathBuf,
     /// The uploads running now: (component, replication ID) -> their cancel.
     running: Mutex<HashMap<(String, String), CancelToken>>,
-    /// One download at a time (it removes the earlier ones first).
-    downloads: tokio::sync::Mutex<()>,
+    /// One download at a time (it removes the earlier ones first); held to its end even when
+    /// the master stops waiting.
+    downloads: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Takes a running upload out of the list when it ends, however it ends; one the master
-/// stopped waiting for (its future dropped) is logged.
+/// stopped waiting for (the call's future dropped: its connection closed) is cancelled.
 struct Running<'a> {
     inner: &'a Inner,
     key: (String, String),
+    cancel: CancelToken,
     done: bool,
 }
 
@@ -71,6 +73,7 @@ impl Drop for Running<'_> {
     fn drop(&mut self) {
         lock(&self.inner.running).remove(&self.key);
         if !self.done {
+            self.cancel.cancel();
             tracing::warn!(component = %self.key.0, replication = %self.key.1, "replication upload stopped: the master stopped waiting");
         }
     }
@@ -83,7 +86,7 @@ impl AgentReplications {
                 txns,
                 state_dir: state_dir.to_path_buf(),
                 running: Mutex::new(HashMap::new()),
-                downloads: tokio::sync::Mutex::new(()),
+                downloads: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
     }
@@ -106,6 +109,12 @@ impl AgentReplications {
                 format!("{:?} is not a backup ID", req.source.backup_id),
             ));
         }
+        if req.source.from_download.is_some() || req.source.undo_of.is_some() {
+            return Err(ApiError::field(
+                "source",
+                "an upload reads a history slot: from_download and undo_of are not taken",
+            ));
+        }
         let (_, folder) =
             super::restore::checked_source(&self.inner.txns, name, &req.source, "source.").await?;
         let key = (name.to_string(), replication_id.to_string());
@@ -122,6 +131,7 @@ impl AgentReplications {
         let mut guard = Running {
             inner: &self.inner,
             key,
+            cancel: cancel.clone(),
             done: false,
         };
         tracing::info!(component = %name, replication = %replication_id, target = %target.name, set = %req.source.backup_id, "uploading a component to a replication target");
@@ -129,7 +139,6 @@ impl AgentReplications {
         if let Err(e) = std::fs::create_dir_all(&scratch) {
             tracing::warn!(folder = %scratch.display(), error = %e, "no scratch folder");
         }
-        let progress = Progress::default();
         let folders = [SourceFolder {
             component: name.to_string(),
             folder,
@@ -138,22 +147,29 @@ impl AgentReplications {
             concurrency: target.concurrency,
             max_bytes_per_second: target.max_bytes_per_second,
         };
-        let result = async {
-            let bucket = Bucket::open_with_keys(&target, creds)?;
-            upload::upload_folders(
-                &bucket,
-                &req.source.backup_id,
-                &folders,
-                &scratch,
-                opts,
-                &progress,
-                &cancel,
-            )
-            .await
-        }
+        let backup_id = req.source.backup_id.clone();
+        // The upload reads files as it goes: on a thread and runtime of its own, not the
+        // worker that serves the other calls (a cancel among them).
+        let work = tokio::task::spawn_blocking(move || {
+            crate::toolkit::bridge::run_here(async move {
+                let progress = Progress::default();
+                let result = async {
+                    let bucket = Bucket::open_with_keys(&target, creds)?;
+                    upload::upload_folders(
+                        &bucket, &backup_id, &folders, &scratch, opts, &progress, &cancel,
+                    )
+                    .await
+                }
+                .await;
+                (result, progress)
+            })
+        })
         .await;
         guard.done = true;
         drop(guard);
+        let (result, progress) = work
+            .map_err(|e| ApiError::internal(format!("the upload's task stopped: {e}")))?
+            .map_err(|e| ApiError::internal(format!("the upload's task stopped: {e}")))?;
         let p = &progress;
         match result {
             Ok(mut components) => {
@@ -225,40 +241,71 @@ impl AgentReplications {
             ));
         }
         self.inner.txns.spec_of_name(name)?;
-        let _one = self.inner.downloads.lock().await;
+        let one = self.inner.downloads.clone().lock_owned().await;
+        let (me, name, download_id, backup_id) = (
+            self.clone(),
+            name.to_string(),
+            download_id.to_string(),
+            req.backup_id.clone(),
+        );
+        // It writes files as it goes: on a thread and runtime of its own, to its end.
+        tokio::task::spawn_blocking(move || {
+            let _one = one;
+            crate::toolkit::bridge::run_here(me.download_here(
+                &name,
+                &download_id,
+                &backup_id,
+                target,
+                creds,
+            ))
+            .map_err(|e| ApiError::internal(format!("the download's task stopped: {e}")))?
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("the download's task stopped: {e}")))?
+    }
+
+    /// [`AgentReplications::download`] once the request is checked and the one-download lock
+    /// is held.
+    async fn download_here(
+        &self,
+        name: &str,
+        download_id: &str,
+        backup_id: &str,
+        target: ReplicationTarget,
+        creds: S3Credentials,
+    ) -> Result<RemoteDownloadAnswer, ApiError> {
         let root = self.inner.state_dir.join(DOWNLOADS_DIR);
         self.remove_stale_downloads(&root, download_id);
         let dest = root.join(download_id);
         let folder = dest.join(name);
-        prepare_download_dir(&dest, &req.backup_id).map_err(ApiError::conflict)?;
+        prepare_download_dir(&dest, backup_id).map_err(ApiError::conflict)?;
         if std::fs::symlink_metadata(&folder).is_ok() {
             // A download of the same ID tried again: the earlier attempt's folder goes.
             crate::toolkit::fsutil::remove_tree(&folder)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
         }
-        tracing::info!(component = %name, download = %download_id, target = %target.name, set = %req.backup_id, "downloading a component from a replication target");
+        tracing::info!(component = %name, download = %download_id, target = %target.name, set = %backup_id, "downloading a component from a replication target");
         let result = async {
             let bucket = Bucket::open_with_keys(&target, creds)?;
-            let manifest = crate::replicate::download::read_manifest(&bucket, &req.backup_id)
+            let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
                 .await?
                 .ok_or_else(|| ReplicateError::Remote {
                     target: target.name.clone(),
                     message: format!(
-                        "backup set {} is not on the bucket (no manifest sets/{}.json)",
-                        req.backup_id, req.backup_id
+                        "backup set {backup_id} is not on the bucket (no manifest sets/{backup_id}.json)"
                     ),
                 })?;
             if !manifest.components.iter().any(|c| c.name == name) {
                 return Err(ReplicateError::Remote {
                     target: target.name.clone(),
                     message: format!(
-                        "backup set {} on the bucket has no component {name:?}",
-                        req.backup_id
+                        "backup set {backup_id} on the bucket has no component {name:?}"
                     ),
                 });
             }
             let wanted = [name.to_string()];
-            crate::replicate::download::download_set(&bucket, &manifest, Some(&wanted), &dest).await
+            crate::replicate::download::download_set(&bucket, &manifest, Some(&wanted), &dest)
+                .await
         }
         .await;
         if let Err(e) = result {
@@ -268,15 +315,10 @@ impl AgentReplications {
             }
             return Err(problem_of(e));
         }
-        let f = folder.clone();
-        let check = tokio::task::spawn_blocking(move || {
-            crate::sets::verify::check_tree(&f, &Default::default())
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("the check stopped: {e}")))?;
+        let check = crate::sets::verify::check_tree(&folder, &Default::default());
         let verification =
             crate::sets::FolderVerification::of(name, &folder.display().to_string(), check);
-        downloaded_folder(&self.inner.state_dir, name, download_id, &req.backup_id)
+        downloaded_folder(&self.inner.state_dir, name, download_id, backup_id)
             .map_err(ApiError::conflict)?;
         tracing::info!(component = %name, download = %download_id, ok = verification.ok, "component downloaded");
         Ok(RemoteDownloadAnswer {

@@ -929,8 +929,17 @@ impl ReplicationJob {
 
     /// Copies the counters into the record and shows it to readers (in memory only).
     fn publish(&self) {
+        let snapshot = self.counted();
+        lock(&self.inner.records).insert(snapshot.clone());
+        if let Some(l) = lock(&self.inner.live).get(&snapshot.id) {
+            l.tx.send_replace(snapshot);
+        }
+    }
+
+    /// Copies the counters into the record; returns it.
+    fn counted(&self) -> ReplicationRecord {
         let p = &self.progress;
-        let snapshot = {
+        {
             let mut r = self.record();
             r.blobs_total = Progress::get(&p.blobs_total);
             r.bytes_total = Progress::get(&p.bytes_total);
@@ -940,10 +949,6 @@ impl ReplicationJob {
             r.bytes_present = Progress::get(&p.bytes_present);
             r.retries = Progress::get(&p.retries);
             r.clone()
-        };
-        lock(&self.inner.records).insert(snapshot.clone());
-        if let Some(l) = lock(&self.inner.live).get(&snapshot.id) {
-            l.tx.send_replace(snapshot);
         }
     }
 }
@@ -1157,7 +1162,9 @@ impl super::runner::Job for ReplicationJob {
             Task::Copy(set) => self.copy(set),
             Task::Verify { deep } => self.verify(*deep),
         };
-        self.publish();
+        // Readers see the final record only once the lock is released (`show_final`): a
+        // client that sees the end can start the next job at once.
+        self.counted();
         let mut r = self.record();
         match result {
             Ok(()) => {}
