@@ -19,7 +19,7 @@ use super::restore::AgentRestores;
 use super::txn::Txns;
 use crate::api::{
     AgentAbortProblems, AgentCommitProblems, AgentComponentProblems, AgentDrillProblems,
-    AgentHistoryQueryProblems, AgentPrepareProblems, AgentRenewProblems,
+    AgentHistoryQueryProblems, AgentPrepareProblems, AgentRenewProblems, AgentReplicationProblems,
     AgentRestoreCommitProblems, AgentRestoreProblems, AgentRestoreRollbackProblems,
     AgentRestoreStatusProblems, AgentSpecInvalid, AgentTxnProblems, AgentVerifyInvalid,
     AuthProblems, BearerAuth, BodyProblems, OperatorAuthProblems, TokenProblems, ValidJson,
@@ -28,8 +28,9 @@ use crate::auth::{Admin, Operator, Viewer};
 use crate::error::ApiError;
 use crate::store::wire::{
     AgentInfo, ConsistencyAnswer, ConsistencyRequest, FolderQuery, LifecycleAnswer,
-    LifecycleRequest, RemoteDrillAnswer, RemoteDrillRequest, RemoteRestoreRequest, RemoteSpec,
-    TxnView, VerifyRequest,
+    LifecycleRequest, RemoteDownloadAnswer, RemoteDownloadRequest, RemoteDrillAnswer,
+    RemoteDrillRequest, RemoteReplicationAnswer, RemoteReplicationRequest, RemoteRestoreRequest,
+    RemoteSpec, ReplicationCancelAnswer, TxnView, VerifyRequest,
 };
 
 #[derive(OpenApi)]
@@ -62,6 +63,10 @@ use crate::store::wire::{
             abort; the component's history and the verification of a slot."),
         (name = "agent-restores", description = "Restores of the components this agent serves: plan, apply \
             (with a safety copy of everything replaced), then commit or roll back."),
+        (name = "agent-replications", description = "Off-site copies of the components this agent serves: \
+            the agent uploads a slot's files to the master's replication target (the master writes the \
+            set's manifest once every component's blobs are there), and downloads them again for a restore \
+            from the target. The target's settings and keys come with each call and are never stored."),
         (name = "health", description = "Liveness, without a token."),
     )
 )]
@@ -91,7 +96,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(lifecycle_step)
             .service(drill_component)
             .service(drill_output)
-            .service(cancel_drill),
+            .service(cancel_drill)
+            .service(replicate_component)
+            .service(cancel_replication)
+            .service(download_component),
     );
 }
 
@@ -717,4 +725,155 @@ pub async fn cancel_drill(
     key: web::Path<DrillPath>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(drills.cancel(&key.name, &key.drill_id)?))
+}
+
+/// The path of a replication of a component: `/components/{name}/replications/{replication_id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ReplicationPath {
+    /// Component name
+    #[param(example = "trk")]
+    name: String,
+    /// The master's replication ID
+    #[param(example = "C20261201T030000Z")]
+    replication_id: String,
+}
+
+/// Upload a component to a replication target
+///
+/// Uploads one history slot of the component to the master's replication target (admin): the
+/// slot is checked like a restore's source (its `readme.txt` names the backup, which
+/// succeeded), the blobs the bucket lacks are uploaded (content-addressed by the hashes of the
+/// slot's `SHA256SUMS`, each hashed again while it is read, never overwriting a key), and the
+/// answer is the component's part of the set's manifest with the counters. The agent writes no
+/// manifest: the master does, once every component's blobs are there. The target's settings
+/// and keys come with the call and are used for it only (never stored, logged or answered).
+/// Answers when the upload is done (minutes to hours); `POST .../cancel`, or the master closing
+/// the connection, stops it. 409 when it was cancelled, or the slot or the bucket is not what
+/// it should be; 503 when the store failed or could not be reached.
+#[utoipa::path(
+    tag = "agent-replications",
+    security(("bearer" = [])),
+    request_body(content = RemoteReplicationRequest, example = json!({
+        "source": {"profile": "maestro-tracker", "backup_folder": "backup", "items": [],
+            "backup_id": "20261201T020000Z", "slot": "backup"},
+        "target": {"name": "offsite", "endpoint": "https://s3.eu-central-1.amazonaws.com",
+            "bucket": "maestro-offsite", "prefix": "site-a", "region": "eu-central-1",
+            "path_style": false, "timeout_seconds": 60, "concurrency": 4,
+            "max_bytes_per_second": 0, "access_key": "AKIA...", "secret_key": "..."}
+    })),
+    params(ReplicationPath),
+    responses(
+        (status = 200, description = "The component's blobs are on the bucket", body = RemoteReplicationAnswer,
+            example = json!({
+                "component": {"name": "trk", "readme": "Component: trk\n...", "mode": 493,
+                    "mtime": [1795909200, 0], "entries": [{"path": "data", "kind": "dir",
+                    "mode": 493, "mtime": [1795909200, 0]}, {"path": "data/tracker.dat",
+                    "kind": "file", "mode": 420, "mtime": [1795909100, 0], "size": 73400320,
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]},
+                "blobs_total": 1, "bytes_total": 73400320, "blobs_uploaded": 1,
+                "bytes_uploaded": 73400320, "blobs_present": 0, "bytes_present": 0, "retries": 0
+            })),
+        AuthProblems, AgentComponentProblems, BodyProblems, AgentReplicationProblems,
+    )
+)]
+#[post("/components/{name}/replications/{replication_id}")]
+pub async fn replicate_component(
+    _: Admin,
+    replications: web::Data<crate::agent::replicate::AgentReplications>,
+    key: web::Path<ReplicationPath>,
+    body: ValidJson<RemoteReplicationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        replications
+            .copy(&key.name, &key.replication_id, &body.0)
+            .await?,
+    ))
+}
+
+/// Cancel a component's upload
+///
+/// Stops the upload of the master's replication running on this agent for the component
+/// (admin): it ends between chunks, and its upload call answers 409 (cancelled). Blobs already
+/// uploaded stay (the next replication skips them). Idempotent: `running` says whether an
+/// upload was running.
+#[utoipa::path(
+    tag = "agent-replications",
+    security(("bearer" = [])),
+    params(ReplicationPath),
+    responses(
+        (status = 200, description = "Cancelled (or not running)", body = ReplicationCancelAnswer,
+            example = json!({"running": true})),
+        AuthProblems, AgentComponentProblems,
+    )
+)]
+#[post("/components/{name}/replications/{replication_id}/cancel")]
+pub async fn cancel_replication(
+    _: Admin,
+    replications: web::Data<crate::agent::replicate::AgentReplications>,
+    key: web::Path<ReplicationPath>,
+) -> Result<HttpResponse, ApiError> {
+    let running = replications.cancel(&key.name, &key.replication_id)?;
+    Ok(HttpResponse::Ok().json(ReplicationCancelAnswer { running }))
+}
+
+/// The path of a download of a component: `/components/{name}/downloads/{download_id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DownloadPath {
+    /// Component name
+    #[param(example = "trk")]
+    name: String,
+    /// The master's download ID
+    #[param(example = "C20261201T101500Z")]
+    download_id: String,
+}
+
+/// Download a component from a replication target
+///
+/// Downloads the component's folder of a replicated set from the master's replication target
+/// into `<state_dir>/downloads/<download_id>/<name>/` on this machine (admin), for a restore
+/// from the target: rebuilt exactly as the set's manifest describes it, every blob hashed
+/// while written, then checked against its `SHA256SUMS` (`verification`). A restore then names
+/// it with `from_download`; the folder is removed when that restore is committed or rolled
+/// back here, and earlier downloads (marked as the product's, read by no open restore) at the
+/// next download. The target's settings and keys come with the call and are used for it only.
+/// 409 when the set or the component is not on the bucket, the bucket holds something damaged,
+/// or the download folder is not the product's; 503 when the store failed.
+#[utoipa::path(
+    tag = "agent-replications",
+    security(("bearer" = [])),
+    request_body(content = RemoteDownloadRequest, example = json!({
+        "backup_id": "20261201T020000Z",
+        "target": {"name": "offsite", "endpoint": "https://s3.eu-central-1.amazonaws.com",
+            "bucket": "maestro-offsite", "prefix": "site-a", "region": "eu-central-1",
+            "path_style": false, "timeout_seconds": 60, "concurrency": 4,
+            "max_bytes_per_second": 0, "access_key": "AKIA...", "secret_key": "..."}
+    })),
+    params(DownloadPath),
+    responses(
+        (status = 200, description = "Downloaded and checked", body = RemoteDownloadAnswer,
+            example = json!({
+                "folder": "/var/lib/backup-master-agent/downloads/C20261201T101500Z/trk",
+                "files": 214, "bytes": 73400320,
+                "verification": {"component": "trk",
+                    "folder": "/var/lib/backup-master-agent/downloads/C20261201T101500Z/trk",
+                    "ok": true, "changed": [], "missing": [], "unlisted": [], "unreadable": [],
+                    "error": null, "omitted": 0, "files_checked": 214, "bytes_checked": 73400320}
+            })),
+        AuthProblems, AgentComponentProblems, BodyProblems, AgentReplicationProblems,
+    )
+)]
+#[post("/components/{name}/downloads/{download_id}")]
+pub async fn download_component(
+    _: Admin,
+    replications: web::Data<crate::agent::replicate::AgentReplications>,
+    key: web::Path<DownloadPath>,
+    body: ValidJson<RemoteDownloadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        replications
+            .download(&key.name, &key.download_id, &body.0)
+            .await?,
+    ))
 }

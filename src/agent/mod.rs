@@ -12,6 +12,8 @@
 //! * [`freeze`]: the freeze, read point and thaw steps of the master's backups, run here and
 //!   held under a lease (thawed by the agent itself when the master stops renewing);
 //! * [`drill`]: restore drills of the components, into scratch folders on this machine;
+//! * [`replicate`]: uploads of the components to the master's replication targets, and
+//!   downloads from them for restores;
 //! * [`claims`]: one job per component (a backup or a restore, never both);
 //! * [`resolve`]: `backup-master agent resolve`, an operator's decision for a master that is
 //!   gone for good;
@@ -32,6 +34,7 @@ pub mod config;
 pub mod drill;
 pub mod freeze;
 pub mod lifecycle;
+pub mod replicate;
 pub mod resolve;
 pub mod restore;
 pub mod txn;
@@ -72,6 +75,7 @@ pub fn create_agent_app(
     restores: web::Data<restore::AgentRestores>,
     lifecycle: web::Data<lifecycle::AgentLifecycle>,
     drills: web::Data<drill::AgentDrills>,
+    replications: web::Data<replicate::AgentReplications>,
     tokens: web::Data<Tokens>,
 ) -> App<
     impl ServiceFactory<
@@ -90,6 +94,7 @@ pub fn create_agent_app(
         .app_data(restores)
         .app_data(lifecycle)
         .app_data(drills)
+        .app_data(replications)
         .app_data(tokens);
     let (app, doc) = crate::api::with_extractor_config(app)
         .configure(api::routes)
@@ -183,12 +188,17 @@ pub async fn serve(mut cfg: AgentConfig, listen: Option<String>) -> Result<(), S
         )
         .map_err(ServeError::Other)?,
     );
+    let replications = web::Data::new(replicate::AgentReplications::new(
+        &cfg.state_dir,
+        txns.get_ref().clone(),
+    ));
     let server = HttpServer::new(move || {
         create_agent_app(
             txns.clone(),
             restores.clone(),
             lifecycle.clone(),
             drills.clone(),
+            replications.clone(),
             tokens.clone(),
         )
     })

@@ -437,6 +437,20 @@ problem_responses! {
             ApiError::not_found("no backup \"20261126T020000Z\" of component \"trk\" on this agent"),
         ],
     }
+    /// 409, 422 and 503 of the agent's replication calls.
+    AgentReplicationProblems {
+        "409" "The upload was cancelled, or the slot or the bucket is not what it should be (`conflict`)" => [
+            ApiError::conflict("cancelled by the master"),
+            ApiError::conflict("replication target offsite: blob blobs/9f/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 has 12 bytes, its content has 73400320: left alone; remove it by hand after checking"),
+        ],
+        "422" "The ID, the source or the target is invalid, or the slot does not hold that successful backup; `errors` names each (`validation_failed`)" => [
+            fields(Code::ValidationFailed, &[("target.concurrency", "must be 1 to 64")]),
+            fields(Code::ValidationFailed, &[("source.backup_id", "slot /srv/maestro/tracker/backup holds backup 20261130T020000Z, not 20261201T020000Z")]),
+        ],
+        "503" "The store failed or could not be reached (`unavailable`)" => [
+            ApiError::new(crate::error::ProblemKind::Unavailable, "replication target offsite: listing blobs/ of \"maestro-offsite\": Generic S3 error: error sending request"),
+        ],
+    }
     /// 422 of an agent call that carries the master's settings of a component.
     AgentSpecInvalid {
         "422" "The ID or the settings are invalid (a profile other than the agent's, a `backup_folder` with `..`, `keep` out of range); `errors` names each (`validation_failed`)" => [

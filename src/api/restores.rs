@@ -94,7 +94,7 @@ async fn download_from_target(
     replications: &web::Data<crate::jobs::replication::Replications>,
     req: &RestoreRequest,
     target: &str,
-) -> Result<BTreeMap<String, String>, ApiError> {
+) -> Result<crate::jobs::replication::Downloaded, ApiError> {
     use crate::jobs::replication::DownloadError;
     check_id(&req.backup_id, "backup_id")?;
     if req.source_folders.is_some() {
@@ -123,6 +123,13 @@ async fn download_from_target(
         DownloadError::NotOnTarget { .. } => ApiError::coded(Code::SetNotFound, e.to_string()),
         DownloadError::Busy { kind, id } => ApiError::busy(kind.as_str(), &id),
         DownloadError::Store(e) => ApiError::coded(Code::ReplicationTargetFailed, e.to_string()),
+        DownloadError::Agent {
+            unreachable: true,
+            message,
+        } => ApiError::coded(Code::AgentUnreachable, message),
+        DownloadError::Agent { message, .. } => {
+            ApiError::coded(Code::ReplicationTargetFailed, message)
+        }
         DownloadError::Io(m) => ApiError::new(crate::error::ProblemKind::Unavailable, m),
     })
 }
@@ -190,7 +197,9 @@ pub async fn start_restore(
 ) -> Result<HttpResponse, ApiError> {
     let mut req = body.0;
     if let Some(target) = req.from_target.clone() {
-        req.source_folders = Some(download_from_target(&replications, &req, &target).await?);
+        let got = download_from_target(&replications, &req, &target).await?;
+        req.source_folders = Some(got.local);
+        req.agent_downloads = got.on_agents;
     }
     let record = restorer.start_async(req).await.map_err(start_error)?;
     let location = format!("/api/v1/restores/{}", record.id);

@@ -14,6 +14,13 @@
 //! replication that finds the lock taken waits for it (with backoff, up to
 //! [`AFTER_BACKUP_WAIT`]).
 //!
+//! # Remote components
+//! A component on an agent is uploaded by its agent (`crate::agent::replicate`), one agent
+//! after the other once the local components are up, with the target's settings and keys sent
+//! per call ([`TargetAccess`]); the manifest is written only when every component succeeded.
+//! A cancel tells the agent to stop. A restore from the target has each agent download its
+//! component on its machine ([`Replications::download_for_restore`]).
+//!
 //! # States
 //! `running` → `succeeded` | `failed` | `cancelled`; a record found `running` when the server
 //! starts → `interrupted` (its blobs stay on the bucket and the next run skips them; no
@@ -33,8 +40,10 @@ use super::{BackupJobs, JobKind, StartError};
 use crate::config::{ReplicationMode, ReplicationTarget};
 use crate::engine::CancelToken;
 use crate::replicate::upload::{self, Options, SourceFolder};
-use crate::replicate::{Bucket, Progress, ReplicateError};
+use crate::replicate::{Bucket, ManifestComponent, Progress, ReplicateError};
 use crate::sets::Sets;
+use crate::store::remote::Secret;
+use crate::store::wire::{RemoteDownloadRequest, RemoteReplicationRequest, TargetAccess};
 use crate::toolkit::job_id::{IdForm, IdIssuer, SeqForm};
 use crate::toolkit::record_dir::{ListQuery, Record, RecordDir, RecordIndex};
 
@@ -201,7 +210,7 @@ pub enum ReplicationStartError {
     SetNotFound(String),
     #[error("no successful backup set to replicate")]
     NoSet,
-    /// The set cannot be replicated (not successful, a component on an agent).
+    /// The set cannot be replicated (not complete and successful, e.g. an agent unreachable).
     #[error("{0}")]
     NotReplicable(String),
     #[error("a {kind} is already running: {id}")]
@@ -436,24 +445,39 @@ impl Replications {
                 .ok_or(ReplicationStartError::NoSet)?,
         };
         if !set.successful {
+            // A component whose agent did not answer is missing from the set: say which.
+            let unlisted: Vec<String> = self
+                .inner
+                .sets
+                .scan()
+                .problems
+                .into_iter()
+                .map(|p| format!("component {}: {}", p.component, p.problem))
+                .collect();
+            let why = if unlisted.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", unlisted.join("; "))
+            };
             return Err(ReplicationStartError::NotReplicable(format!(
-                "backup set {} is not complete and successful: only such sets are replicated",
+                "backup set {} is not complete and successful: only such sets are replicated{why}",
                 set.id
             )));
         }
-        let mut folders = Vec::new();
+        let mut copy = CopySet::default();
         for f in set.preferred_folders() {
-            if f.agent.is_some() {
-                return Err(ReplicationStartError::NotReplicable(format!(
-                    "backup set {}: component {} is on an agent; replicating remote components \
-                     is not available in this version",
-                    set.id, f.component
-                )));
+            copy.order.push(f.component.clone());
+            match &f.agent {
+                Some(agent) => copy.on_agents.push(AgentFolder {
+                    component: f.component.clone(),
+                    agent: agent.clone(),
+                    slot: f.slot.clone().unwrap_or_default(),
+                }),
+                None => copy.local.push(SourceFolder {
+                    component: f.component.clone(),
+                    folder: PathBuf::from(&f.folder),
+                }),
             }
-            folders.push(SourceFolder {
-                component: f.component.clone(),
-                folder: PathBuf::from(&f.folder),
-            });
         }
         let record = ReplicationRecord::running(
             id.clone(),
@@ -462,7 +486,7 @@ impl Replications {
             &set.id,
             trigger,
         );
-        self.go(record, target, Task::Copy(folders), Some(guard))
+        self.go(record, target, Task::Copy(copy), Some(guard))
     }
 
     /// Starts verifying set `backup_id` on target `name`'s bucket (`deep`: every blob
@@ -643,22 +667,36 @@ pub enum DownloadError {
     Busy { kind: JobKind, id: String },
     #[error(transparent)]
     Store(#[from] ReplicateError),
+    /// A remote component's agent could not download it (`unreachable`: it did not answer).
+    #[error("{message}")]
+    Agent { unreachable: bool, message: String },
     #[error("{0}")]
     Io(String),
 }
 
+/// A set downloaded for a restore: the local components' folders here, the remote ones on
+/// their agents.
+#[derive(Clone, Debug, Default)]
+pub struct Downloaded {
+    /// Component -> its folder on this machine.
+    pub local: BTreeMap<String, String>,
+    /// Component -> its agent's download.
+    pub on_agents: BTreeMap<String, crate::restore::AgentDownload>,
+}
+
 impl Replications {
     /// Downloads set `backup_id` from target `name` for a restore: the folders of `components`
-    /// (every configured local component when `None`) rebuilt under a new
-    /// `<state_dir>/downloads/<ID>/`, every hash checked. Holds the job lock while it works, so
-    /// no restore is reading an older download when those are removed first (each checked to
-    /// carry [`DOWNLOAD_MARK`]). Returns component -> folder. Blocking.
+    /// (every configured component when `None`) rebuilt, every hash checked: a local one under
+    /// a new `<state_dir>/downloads/<ID>/`, a remote one by its agent on its machine (the
+    /// target's keys sent with the call, `crate::agent::replicate`). Holds the job lock while
+    /// it works, so no restore is reading an older download when those are removed first
+    /// (each checked to carry [`DOWNLOAD_MARK`]). Blocking.
     pub fn download_for_restore(
         &self,
         name: &str,
         backup_id: &str,
         components: Option<&[String]>,
-    ) -> Result<BTreeMap<String, String>, DownloadError> {
+    ) -> Result<Downloaded, DownloadError> {
         let target = self
             .target(name)
             .ok_or_else(|| DownloadError::TargetNotFound(name.to_string()))?;
@@ -678,19 +716,24 @@ impl Replications {
             .and_then(|()| std::fs::write(dest.join(DOWNLOAD_MARK), backup_id))
             .map_err(|e| DownloadError::Io(format!("{}: {e}", dest.display())))?;
         tracing::info!(target = %name, set = %backup_id, folder = %dest.display(), "downloading a set for a restore");
-        // The components asked for, else every configured one on this machine.
+        // The components asked for, else every configured one.
+        let configured = crate::store::Locator::all_components(&self.inner.engine);
         let wanted: Vec<String> = match components {
             Some(c) => c.to_vec(),
-            None => self
-                .inner
-                .engine
-                .components()
-                .into_iter()
-                .map(|s| s.name)
-                .collect(),
+            None => configured.iter().map(|s| s.name.clone()).collect(),
         };
+        let remote: Vec<String> = wanted
+            .iter()
+            .filter(|w| configured.iter().any(|s| s.name == **w && s.is_remote()))
+            .cloned()
+            .collect();
+        let local: Vec<String> = wanted
+            .iter()
+            .filter(|w| !remote.contains(w))
+            .cloned()
+            .collect();
         let runner = self.inner.engine.runner().clone();
-        let folders = runner.block_on(async {
+        runner.block_on(async {
             let bucket = Bucket::open(&target)?;
             let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
                 .await?
@@ -699,14 +742,62 @@ impl Replications {
                     id: backup_id.to_string(),
                 })?;
             let folders =
-                crate::replicate::download::download_set(&bucket, &manifest, Some(&wanted), &dest)
+                crate::replicate::download::download_set(&bucket, &manifest, Some(&local), &dest)
                     .await?;
-            Ok::<_, DownloadError>(folders)
-        })?;
-        Ok(folders
-            .into_iter()
-            .map(|(c, p)| (c, p.display().to_string()))
-            .collect())
+            let mut got = Downloaded {
+                local: folders
+                    .into_iter()
+                    .map(|(c, p)| (c, p.display().to_string()))
+                    .collect(),
+                on_agents: BTreeMap::new(),
+            };
+            // A remote component the set lacks is left out, like a local one: the restore
+            // then names it.
+            for c in remote
+                .iter()
+                .filter(|c| manifest.components.iter().any(|m| m.name == **c))
+            {
+                let d = self.download_on_agent(&target, &id, backup_id, c).await?;
+                got.on_agents.insert(c.clone(), d);
+            }
+            Ok::<_, DownloadError>(got)
+        })
+    }
+
+    /// Has the agent of remote component `component` download it (download `download_id`).
+    async fn download_on_agent(
+        &self,
+        target: &ReplicationTarget,
+        download_id: &str,
+        backup_id: &str,
+        component: &str,
+    ) -> Result<crate::restore::AgentDownload, DownloadError> {
+        let (_, store) = self
+            .inner
+            .engine
+            .store_of(component)
+            .map_err(|e| DownloadError::Io(e.to_string()))?;
+        let agent = store.location().unwrap_or_default();
+        let creds = target
+            .credentials()
+            .map_err(|e| DownloadError::Store(ReplicateError::Settings(e)))?;
+        let req = RemoteDownloadRequest {
+            backup_id: backup_id.to_string(),
+            target: access_of(target, creds),
+        };
+        tracing::info!(target = %target.name, set = %backup_id, component = %component, agent = %agent, "the agent downloads its component");
+        let answer = store
+            .download(download_id, &req)
+            .await
+            .map_err(|e| DownloadError::Agent {
+                unreachable: matches!(e, crate::store::StoreError::Remote(_)),
+                message: format!("component {component} on agent {agent}: {e}"),
+            })?;
+        Ok(crate::restore::AgentDownload {
+            download_id: download_id.to_string(),
+            agent,
+            answer,
+        })
     }
 }
 
@@ -749,11 +840,77 @@ pub enum RemoteSetsError {
     Store(#[from] ReplicateError),
 }
 
-/// One replication as a job of the runner.
-/// What a job does.
+/// A component of a set whose slot is on an agent's machine: the agent uploads it.
+#[derive(Clone, Debug)]
+struct AgentFolder {
+    component: String,
+    /// The agent's URL.
+    agent: String,
+    slot: String,
+}
+
+/// The folders of a set to copy: the master's own, and those its agents upload.
+#[derive(Clone, Debug, Default)]
+struct CopySet {
+    local: Vec<SourceFolder>,
+    on_agents: Vec<AgentFolder>,
+    /// Every component in the set's order (the manifest's).
+    order: Vec<String>,
+}
+
+/// What a replication job does.
 enum Task {
-    Copy(Vec<SourceFolder>),
+    Copy(CopySet),
     Verify { deep: bool },
+}
+
+/// Target `t` as an agent gets it with a call: its settings and the keys `creds`.
+fn access_of(t: &ReplicationTarget, creds: crate::config::S3Credentials) -> TargetAccess {
+    TargetAccess {
+        name: t.name.clone(),
+        endpoint: t.endpoint.clone(),
+        bucket: t.bucket.clone(),
+        prefix: t.prefix.clone(),
+        region: t.region.clone(),
+        path_style: t.path_style,
+        timeout_seconds: t.timeout.as_secs().max(1),
+        concurrency: t.concurrency,
+        max_bytes_per_second: t.max_bytes_per_second,
+        access_key: Secret::new(creds.access_key),
+        secret_key: Secret::new(creds.secret_key),
+        encryption: None,
+    }
+}
+
+/// Resolves once `cancel` is set (checked every 100 ms).
+async fn cancelled(cancel: &CancelToken) {
+    while !cancel.is_cancelled() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An agent's part of a manifest, checked before the master writes it: the component asked
+/// for, plain relative paths, well-formed hashes.
+fn check_answered(want: &str, agent: &str, c: &ManifestComponent) -> Result<(), ReplicateError> {
+    let bad = |why: String| {
+        Err(ReplicateError::Agent(format!(
+            "component {want} on agent {agent}: the agent answered {why}"
+        )))
+    };
+    if c.name != want {
+        return bad(format!("component {:?}", c.name));
+    }
+    for e in &c.entries {
+        if !crate::replicate::manifest::plain_path(&e.path) {
+            return bad(format!("the path {:?}", e.path));
+        }
+        if let Some(sha) = &e.sha256 {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad(format!("the hash {sha:?}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct ReplicationJob {
@@ -772,8 +929,17 @@ impl ReplicationJob {
 
     /// Copies the counters into the record and shows it to readers (in memory only).
     fn publish(&self) {
+        let snapshot = self.counted();
+        lock(&self.inner.records).insert(snapshot.clone());
+        if let Some(l) = lock(&self.inner.live).get(&snapshot.id) {
+            l.tx.send_replace(snapshot);
+        }
+    }
+
+    /// Copies the counters into the record; returns it.
+    fn counted(&self) -> ReplicationRecord {
         let p = &self.progress;
-        let snapshot = {
+        {
             let mut r = self.record();
             r.blobs_total = Progress::get(&p.blobs_total);
             r.bytes_total = Progress::get(&p.bytes_total);
@@ -783,10 +949,6 @@ impl ReplicationJob {
             r.bytes_present = Progress::get(&p.bytes_present);
             r.retries = Progress::get(&p.retries);
             r.clone()
-        };
-        lock(&self.inner.records).insert(snapshot.clone());
-        if let Some(l) = lock(&self.inner.live).get(&snapshot.id) {
-            l.tx.send_replace(snapshot);
         }
     }
 }
@@ -810,7 +972,7 @@ impl ReplicationJob {
         })
     }
 
-    fn copy(&self, folders: &[SourceFolder]) -> Result<(), ReplicateError> {
+    fn copy(&self, set: &CopySet) -> Result<(), ReplicateError> {
         let backup_id = self.record().backup_id.clone();
         let report = std::fs::read_to_string(crate::engine::report::report_path(
             self.inner.engine.state_dir(),
@@ -826,20 +988,27 @@ impl ReplicationJob {
         };
         let outcome = self.drive(async {
             let bucket = Bucket::open(&self.target)?;
-            let set = upload::SetToCopy {
-                backup_id: &backup_id,
-                folders,
-                report,
-            };
-            upload::replicate_set(
+            if let Some(done) = upload::replicated_already(&bucket, &backup_id).await? {
+                return Ok(done);
+            }
+            let mut components = upload::upload_folders(
                 &bucket,
-                set,
+                &backup_id,
+                &set.local,
                 &self.inner.scratch,
                 opts,
                 &self.progress,
                 &self.cancel,
             )
-            .await
+            .await?;
+            // One agent after the other: a blob two components share is uploaded once.
+            for f in &set.on_agents {
+                components.push(self.copy_on_agent(&backup_id, f).await?);
+                self.publish();
+            }
+            components.sort_by_key(|c| set.order.iter().position(|n| *n == c.name));
+            // Every component's blobs are there: only now does the set exist remotely.
+            upload::write_manifest(&bucket, &backup_id, report, components).await
         })?;
         {
             let mut r = self.record();
@@ -851,6 +1020,65 @@ impl ReplicationJob {
         }
         self.record().status = ReplicationStatus::Succeeded;
         Ok(())
+    }
+
+    /// Has the agent of `f` upload its slot (`crate::agent::replicate`) and answers the
+    /// component's part of the manifest; its counters join the job's. The job's cancel tells
+    /// the agent to stop. An agent that cannot be reached, or refuses, fails the replication
+    /// naming it.
+    async fn copy_on_agent(
+        &self,
+        backup_id: &str,
+        f: &AgentFolder,
+    ) -> Result<ManifestComponent, ReplicateError> {
+        let on = |e: &dyn std::fmt::Display| {
+            ReplicateError::Agent(format!(
+                "component {} on agent {}: {e}",
+                f.component, f.agent
+            ))
+        };
+        let (spec, store) = self
+            .inner
+            .engine
+            .store_of(&f.component)
+            .map_err(|e| on(&e))?;
+        if !spec.is_remote() {
+            return Err(on(&"the component is no longer configured on an agent"));
+        }
+        let creds = self
+            .target
+            .credentials()
+            .map_err(ReplicateError::Settings)?;
+        let req = RemoteReplicationRequest {
+            source: crate::restore::remote::request_of(&spec, backup_id, &f.slot),
+            target: access_of(&self.target, creds),
+        };
+        let id = self.record().id.clone();
+        tracing::info!(replication = %id, component = %f.component, agent = %f.agent, "the agent uploads its component");
+        let call = store.replicate(&id, &req);
+        tokio::pin!(call);
+        let answer = tokio::select! {
+            a = &mut call => a,
+            () = cancelled(&self.cancel) => {
+                if let Err(e) = store.cancel_replication(&id).await {
+                    tracing::warn!(replication = %id, component = %f.component, error = %e, "could not tell the agent to stop; closing the connection stops it");
+                }
+                // The agent answers at its next chunk; the call is dropped after a minute.
+                let _ = tokio::time::timeout(Duration::from_secs(60), &mut call).await;
+                return Err(ReplicateError::Cancelled);
+            }
+        };
+        let a = answer.map_err(|e| on(&e))?;
+        check_answered(&f.component, &f.agent, &a.component)?;
+        let p = &self.progress;
+        Progress::add(&p.blobs_total, a.blobs_total);
+        Progress::add(&p.bytes_total, a.bytes_total);
+        Progress::add(&p.blobs_uploaded, a.blobs_uploaded);
+        Progress::add(&p.bytes_uploaded, a.bytes_uploaded);
+        Progress::add(&p.blobs_present, a.blobs_present);
+        Progress::add(&p.bytes_present, a.bytes_present);
+        Progress::add(&p.retries, a.retries);
+        Ok(a.component)
     }
 
     /// The retention pass after a copy: the set just confirmed on the bucket is protected
@@ -931,10 +1159,12 @@ impl super::runner::Job for ReplicationJob {
 
     fn run(&self) {
         let result = match &self.task {
-            Task::Copy(folders) => self.copy(folders),
+            Task::Copy(set) => self.copy(set),
             Task::Verify { deep } => self.verify(*deep),
         };
-        self.publish();
+        // Readers see the final record only once the lock is released (`show_final`): a
+        // client that sees the end can start the next job at once.
+        self.counted();
         let mut r = self.record();
         match result {
             Ok(()) => {}

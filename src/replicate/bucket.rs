@@ -45,6 +45,15 @@ impl Bucket {
     /// The bucket of `t`, its credentials read now. Makes no request.
     pub fn open(t: &ReplicationTarget) -> Result<Bucket, ReplicateError> {
         let creds = t.credentials().map_err(ReplicateError::Settings)?;
+        Bucket::open_with_keys(t, creds)
+    }
+
+    /// The bucket of `t` with the keys `creds` given (an agent gets them with the master's
+    /// call; `t`'s key files and environment are not read). Makes no request.
+    pub fn open_with_keys(
+        t: &ReplicationTarget,
+        creds: crate::config::S3Credentials,
+    ) -> Result<Bucket, ReplicateError> {
         let retry = RetryConfig {
             backoff: BackoffConfig {
                 init_backoff: Duration::from_millis(200),

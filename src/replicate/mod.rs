@@ -43,6 +43,10 @@ pub enum ReplicateError {
     /// wrong size, a manifest of another set): left alone.
     #[error("replication target {target}: {message}")]
     Remote { target: String, message: String },
+    /// A component's agent failed its part or could not be reached (the message names the
+    /// agent).
+    #[error("{0}")]
+    Agent(String),
     #[error("the replication was cancelled")]
     Cancelled,
 }

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::bucket::{Bucket, Created};
-use super::manifest::{self, Manifest, FORMAT};
+use super::manifest::{self, Manifest, ManifestComponent, FORMAT};
 use super::{blob_key, manifest_key, Progress, ReplicateError};
 use crate::engine::CancelToken;
 use crate::toolkit::Backoff;
@@ -98,14 +98,42 @@ pub async fn replicate_set(
         folders,
         report,
     } = set;
+    if let Some(done) = replicated_already(bucket, backup_id).await? {
+        return Ok(done);
+    }
+    let components =
+        upload_folders(bucket, backup_id, folders, scratch, opts, progress, cancel).await?;
+    write_manifest(bucket, backup_id, report, components).await
+}
+
+/// Checks the bucket answers; `Some` when set `backup_id`'s manifest is there already
+/// (nothing is to be uploaded).
+pub async fn replicated_already(
+    bucket: &Bucket,
+    backup_id: &str,
+) -> Result<Option<Outcome>, ReplicateError> {
     let key = manifest_key(backup_id);
     bucket.check().await?;
-    if bucket.head(&key).await?.is_some() {
-        return Ok(Outcome {
-            already_replicated: true,
-            manifest_key: key,
-        });
-    }
+    Ok(bucket.head(&key).await?.map(|_| Outcome {
+        already_replicated: true,
+        manifest_key: key,
+    }))
+}
+
+/// Uploads the blobs of `folders` (components of set `backup_id`) that the bucket lacks, each
+/// hash once, and answers each folder's part of the manifest, in the order of `folders`. The
+/// master calls it for a set's local components, an agent for its own
+/// (`crate::agent::replicate`); the manifest follows ([`write_manifest`]) once every
+/// component's blobs are there.
+pub async fn upload_folders(
+    bucket: &Bucket,
+    backup_id: &str,
+    folders: &[SourceFolder],
+    scratch: &Path,
+    opts: Options,
+    progress: &Progress,
+    cancel: &CancelToken,
+) -> Result<Vec<ManifestComponent>, ReplicateError> {
     let mut components = Vec::new();
     // hash -> (size, a file with that content)
     let mut blobs: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
@@ -163,6 +191,18 @@ pub async fn replicate_set(
     if cancel.is_cancelled() {
         return Err(ReplicateError::Cancelled);
     }
+    Ok(components)
+}
+
+/// Writes set `backup_id`'s manifest of `components`: called once every blob they name is on
+/// the bucket; only then does the set exist remotely.
+pub async fn write_manifest(
+    bucket: &Bucket,
+    backup_id: &str,
+    report: Option<String>,
+    components: Vec<ManifestComponent>,
+) -> Result<Outcome, ReplicateError> {
+    let key = manifest_key(backup_id);
     let m = Manifest {
         format: FORMAT,
         backup_id: backup_id.to_string(),
@@ -172,7 +212,6 @@ pub async fn replicate_set(
     };
     let bytes = serde_json::to_vec_pretty(&m)
         .map_err(|e| ReplicateError::Source(format!("the manifest of {backup_id}: {e}")))?;
-    // Every blob is there: only now does the set exist remotely.
     let created = bucket.put_new(&key, bytes).await?;
     Ok(Outcome {
         already_replicated: created == Created::Existed,

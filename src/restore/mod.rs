@@ -125,6 +125,22 @@ pub struct RestoreRequest {
     #[serde(default)]
     #[schema(example = "offsite")]
     pub from_target: Option<String>,
+    /// With `from_target`: the remote components their agents downloaded (not part of the
+    /// body; filled in by the server before the restore is prepared).
+    #[serde(skip)]
+    pub agent_downloads: BTreeMap<String, AgentDownload>,
+}
+
+/// A remote component of a set downloaded from a replication target by its agent, for a
+/// restore from that target: the agent restores from this download instead of a slot.
+#[derive(Clone, Debug)]
+pub struct AgentDownload {
+    /// The download's ID on the agent (`from_download` of its restore calls).
+    pub download_id: String,
+    /// The agent's URL.
+    pub agent: String,
+    /// Where the agent put it, and its check.
+    pub answer: crate::store::wire::RemoteDownloadAnswer,
 }
 
 /// Why a restore did not start. Nothing was changed on disk.

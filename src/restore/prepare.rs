@@ -64,7 +64,7 @@ pub fn prepare(
 ) -> Result<RestoreRecord, RestoreRefused> {
     let given = req.source_folders.clone().unwrap_or_default();
     let set = sets.get(&req.backup_id);
-    if set.is_none() && given.is_empty() {
+    if set.is_none() && given.is_empty() && req.agent_downloads.is_empty() {
         return Err(RestoreRefused::UnknownSet(req.backup_id.clone()));
     }
     let notes = unconfigured_notes(set.as_ref(), req, chosen);
@@ -79,7 +79,11 @@ pub fn prepare(
     let mut plans = Vec::new();
     for chosen in &folders {
         let plan = if chosen.0.is_remote() {
-            plan_on_agent(&link, id, &req.backup_id, chosen, &mut found)
+            let download = req
+                .agent_downloads
+                .get(&chosen.0.name)
+                .map(|d| d.download_id.as_str());
+            plan_on_agent(&link, id, &req.backup_id, chosen, download, &mut found)
         } else {
             plan_here(id, chosen, &mut found)
         };
@@ -97,7 +101,10 @@ pub fn prepare(
     let verified: Vec<FolderVerification> = folders
         .iter()
         .map(|(spec, f, _)| {
-            if spec.is_remote() {
+            if let Some(d) = req.agent_downloads.get(&spec.name) {
+                // Checked by its agent right after the download (and again before its apply).
+                d.answer.verification.clone()
+            } else if spec.is_remote() {
                 verify_on_agent(&link, spec, f)
             } else {
                 verify_here(sets, spec, f)
@@ -149,6 +156,24 @@ fn choose_folders(
     let mut folders: Vec<Chosen> = Vec::new();
     let mut lacking = Vec::new();
     for spec in chosen {
+        if let Some(d) = req.agent_downloads.get(&spec.name) {
+            let folder = SetFolder {
+                component: spec.name.clone(),
+                folder: d.answer.folder.clone(),
+                slot: None,
+                source: FolderSource::Slot,
+                // The manifest holds only successful sets; the agent checked the readme.
+                result: Some("success".into()),
+                started: None,
+                finished: None,
+                errors: vec![],
+                problem: None,
+                imported_at: None,
+                agent: Some(d.agent.clone()),
+            };
+            folders.push((spec.clone(), folder, FolderOrigin::Replica));
+            continue;
+        }
         if spec.is_remote() && given.contains_key(&spec.name) {
             invalid.push((
                 format!("source_folders.{}", spec.name),
@@ -256,20 +281,30 @@ fn plan_here(
     }
 }
 
-/// The plan of a remote component, made by its agent from the set's slot; what is wrong goes
-/// to `found`.
+/// The plan of a remote component, made by its agent from the set's slot, or from its
+/// download `download` of the set (from a replication target); what is wrong goes to `found`.
 fn plan_on_agent(
     link: &AgentLink,
     id: &str,
     backup_id: &str,
     (spec, f, origin): &Chosen,
+    download: Option<&str>,
     found: &mut Findings,
 ) -> Option<ComponentRestore> {
     let slot = f.slot.clone().unwrap_or_default();
-    match link.step(&spec.name, id, RestoreStep::Plan, backup_id, &slot, None) {
+    match link.step_from(
+        &spec.name,
+        id,
+        RestoreStep::Plan,
+        backup_id,
+        &slot,
+        None,
+        download,
+    ) {
         Ok(r) => match r.components.into_iter().next() {
             Some(mut p) => {
                 p.agent = f.agent.clone();
+                p.download = download.map(str::to_string);
                 p.status = ComponentState::Pending;
                 Some(p)
             }

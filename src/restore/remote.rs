@@ -51,6 +51,7 @@ fn run_blocking<T: Send + 'static>(
 pub fn request_of(spec: &ComponentSpec, backup_id: &str, slot: &str) -> RemoteRestoreRequest {
     RemoteRestoreRequest {
         undo_of: None,
+        from_download: None,
         profile: spec.profile,
         backup_folder: spec.backup_folder.display().to_string(),
         items: spec.items.clone(),
@@ -70,6 +71,22 @@ impl AgentLink {
         slot: &str,
         undo_of: Option<&str>,
     ) -> Result<RestoreRecord, StoreError> {
+        self.step_from(name, restore_id, step, backup_id, slot, undo_of, None)
+    }
+
+    /// [`AgentLink::step`] of a restore whose source is the agent's download `from_download`
+    /// of the set (from a replication target) when given, else slot `slot`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step_from(
+        &self,
+        name: &str,
+        restore_id: &str,
+        step: RestoreStep,
+        backup_id: &str,
+        slot: &str,
+        undo_of: Option<&str>,
+        from_download: Option<&str>,
+    ) -> Result<RestoreRecord, StoreError> {
         let (spec, store) = self
             .locator
             .store_of(name)
@@ -81,6 +98,7 @@ impl AgentLink {
         }
         let mut req = request_of(&spec, backup_id, slot);
         req.undo_of = undo_of.map(str::to_string);
+        req.from_download = from_download.map(str::to_string);
         let id = restore_id.to_string();
         run_blocking(self.rt.as_ref(), async move {
             store.restore_step(&id, step, &req).await
@@ -107,13 +125,14 @@ impl AgentLink {
         c: &ComponentRestore,
         step: RestoreStep,
     ) -> Result<RestoreRecord, StoreError> {
-        self.step(
+        self.step_from(
             &c.name,
             &rec.id,
             step,
             &rec.backup_id,
             c.slot.as_deref().unwrap_or_default(),
             rec.undo_of.as_deref(),
+            c.download.as_deref(),
         )
     }
 

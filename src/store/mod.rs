@@ -307,6 +307,36 @@ pub trait ComponentStore: Send + Sync {
         ))
     }
 
+    /// Uploads the component's slot to a replication target where its files are (a remote
+    /// store asks its agent, `crate::agent::replicate`), answering its part of the set's
+    /// manifest. Local components are uploaded by the master itself, so the default refuses.
+    async fn replicate(
+        &self,
+        _replication_id: &str,
+        _req: &crate::store::wire::RemoteReplicationRequest,
+    ) -> Result<crate::store::wire::RemoteReplicationAnswer, StoreError> {
+        Err(StoreError::Internal(
+            "this store does not upload components itself".into(),
+        ))
+    }
+
+    /// Stops the upload of replication `replication_id` (see [`ComponentStore::replicate`]).
+    async fn cancel_replication(&self, _replication_id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Downloads the component of a replicated set from a target where its files go (a remote
+    /// store asks its agent), for a restore. The default refuses.
+    async fn download(
+        &self,
+        _download_id: &str,
+        _req: &crate::store::wire::RemoteDownloadRequest,
+    ) -> Result<crate::store::wire::RemoteDownloadAnswer, StoreError> {
+        Err(StoreError::Internal(
+            "this store does not download components itself".into(),
+        ))
+    }
+
     /// One step of the component's point in time for backup `id` (see `crate::backup::freeze`):
     /// its commands get `BACKUP_ID`, `COMPONENT` and `COMPONENT_HOME` (and `SNAPSHOT_PATH` for
     /// the release). The default (a store that cannot) refuses every step.

@@ -226,6 +226,11 @@ pub struct ComponentRestore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "https://tracker.example:7444")]
     pub agent: Option<String>,
+    /// A remote component restored from `from_target`: the ID of its agent's download of the
+    /// set (`source_folder` is that download's folder on the agent's machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "C20261201T101500Z")]
+    pub download: Option<String>,
     /// The safety folder, recorded once this restore created it (exclusively: an existing one
     /// fails the restore) and before anything was moved into it. Absent: this restore made no
     /// safety folder, so a rollback or a cleanup leaves whatever is at that name alone.
@@ -327,6 +332,7 @@ impl ComponentRestore {
             errors: vec![],
             folder_times: vec![],
             agent: None,
+            download: None,
             safety_created: None,
             moved_aside: vec![],
             copy_started: vec![],

@@ -282,6 +282,12 @@ pub struct RemoteRestoreRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "R20261126T020000Z")]
     pub undo_of: Option<String>,
+    /// A restore from a replication target: this agent's download of the set (made by
+    /// `POST .../downloads/{download_id}`) is the source instead of a slot (`slot` is then not
+    /// read); its readme must name `backup_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "C20261201T101500Z")]
+    pub from_download: Option<String>,
 }
 
 /// The check of one folder.
@@ -387,4 +393,119 @@ pub struct RemoteDrillAnswer {
     /// The probe's outcome; absent when none ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<crate::toolkit::command::Outcome>,
+}
+
+/// A replication target as the master sends it with each replication call to an agent: where
+/// the bucket is, how to upload, and the keys. The master holds the target's settings and
+/// keys (one place to configure and rotate them); the agent uses them for that call only and
+/// stores, logs and answers none of it. The master sends keys only over https, or plain http
+/// to a loopback agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetAccess {
+    /// The target's name on the master (named in messages).
+    #[schema(example = "offsite")]
+    pub name: String,
+    /// `http://` or `https://` URL of the S3-compatible endpoint.
+    #[schema(example = "https://s3.eu-central-1.amazonaws.com")]
+    pub endpoint: String,
+    #[schema(example = "maestro-offsite")]
+    pub bucket: String,
+    /// Key prefix, without a leading or trailing `/`; empty: the bucket's root.
+    #[serde(default)]
+    #[schema(example = "site-a")]
+    pub prefix: String,
+    #[schema(example = "eu-central-1")]
+    pub region: String,
+    pub path_style: bool,
+    /// One request's timeout, 1 to 3600 seconds.
+    #[schema(example = 60)]
+    pub timeout_seconds: u64,
+    /// Uploads in flight, 1 to 64.
+    #[schema(example = 4)]
+    pub concurrency: usize,
+    /// 0: unlimited.
+    pub max_bytes_per_second: u64,
+    pub access_key: crate::store::remote::Secret,
+    pub secret_key: crate::store::remote::Secret,
+    /// Client-side encryption of blobs and manifests: where the master passes the target's
+    /// sealing settings. This version sends none and refuses a call that carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<BlobEncryption>,
+}
+
+/// The sealing settings of a target's blobs and manifests, as an agent would need them
+/// (reserved: refused by this version).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlobEncryption {
+    /// age recipients (public keys) the blobs and manifests are sealed to.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// What opens them (an identity or a passphrase), for downloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<crate::store::remote::Secret>,
+}
+
+/// The body of `POST /agent/v1/components/{name}/replications/{replication_id}`: which backup
+/// of the component to upload (its slot, checked like a restore's source) and to which target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteReplicationRequest {
+    /// The backup of the component, with the master's settings (as for a restore).
+    pub source: RemoteRestoreRequest,
+    pub target: TargetAccess,
+}
+
+/// What an agent uploaded for one component, and the component's part of the set's manifest
+/// (which the master writes once every component's blobs are on the bucket).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RemoteReplicationAnswer {
+    /// The component's entry of the manifest: its `readme.txt`, the folder's mode and time,
+    /// every path with kind, mode, mtime, size, link target and blob hash.
+    #[schema(value_type = Object)]
+    pub component: crate::replicate::ManifestComponent,
+    /// Distinct blobs (file contents) of the component, and their bytes.
+    pub blobs_total: u64,
+    pub bytes_total: u64,
+    /// Blobs this call uploaded, and their bytes.
+    pub blobs_uploaded: u64,
+    pub bytes_uploaded: u64,
+    /// Blobs the bucket had already: not uploaded again.
+    pub blobs_present: u64,
+    pub bytes_present: u64,
+    /// Blob uploads tried again after the store failed.
+    pub retries: u64,
+}
+
+/// The body of `POST /agent/v1/components/{name}/downloads/{download_id}`: the set whose
+/// component the agent downloads from the target for a restore.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteDownloadRequest {
+    #[schema(example = "20261126T020000Z")]
+    pub backup_id: String,
+    pub target: TargetAccess,
+}
+
+/// Where the agent put a downloaded component (a folder of its state folder, every hash
+/// checked); a restore then names it with `from_download`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RemoteDownloadAnswer {
+    /// The folder on the agent's machine, an ordinary backup folder (`readme.txt`,
+    /// `SHA256SUMS`).
+    #[schema(example = "/var/lib/backup-master-agent/downloads/C20261201T101500Z/trk")]
+    pub folder: String,
+    /// Files written, and their bytes.
+    pub files: u64,
+    pub bytes: u64,
+    /// The folder checked against its `SHA256SUMS` on the agent once written.
+    pub verification: FolderVerification,
+}
+
+/// The answer to `POST .../replications/{replication_id}/cancel`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReplicationCancelAnswer {
+    /// An upload of that replication was running and has been told to stop.
+    pub running: bool,
 }

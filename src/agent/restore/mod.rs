@@ -202,6 +202,7 @@ impl AgentRestores {
                 "interrupted: the agent stopped before the master's decision; every item was put back",
             );
         }
+        super::replicate::remove_downloads_of(&self.inner.state_dir, &j.snapshot());
     }
 
     fn dir_of(&self, name: &str) -> PathBuf {
@@ -224,18 +225,27 @@ impl AgentRestores {
         checked_source(&self.inner.txns, name, req, "").await
     }
 
+    /// The plan from `folder`: the slot `req` names, or the agent's download `req` names.
     fn make_plan(
         restore_id: &str,
         spec: &ComponentSpec,
         folder: &Path,
-        slot: &str,
+        req: &RemoteRestoreRequest,
     ) -> Result<ComponentRestore, ApiError> {
+        let (origin, slot) = match &req.from_download {
+            Some(_) => (FolderOrigin::Replica, None),
+            None => (FolderOrigin::Slot, Some(req.slot.clone())),
+        };
         plan_component(&PlanInput {
             restore_id,
             spec,
             folder,
-            origin: FolderOrigin::Slot,
-            slot: Some(slot.to_string()),
+            origin,
+            slot,
+        })
+        .map(|mut p| {
+            p.download = req.from_download.clone();
+            p
         })
         .map_err(|problems| {
             let home = problems.iter().any(|p| matches!(p, PlanIssue::Home(_)));
@@ -272,8 +282,8 @@ impl AgentRestores {
                 .map_err(blocking_failed)?;
         }
         let (spec, folder) = self.source(name, req).await?;
-        let (id, slot) = (restore_id.to_string(), req.slot.clone());
-        tokio::task::spawn_blocking(move || Self::make_plan(&id, &spec, &folder, &slot))
+        let (id, req) = (restore_id.to_string(), req.clone());
+        tokio::task::spawn_blocking(move || Self::make_plan(&id, &spec, &folder, &req))
             .await
             .map_err(blocking_failed)?
     }
@@ -360,7 +370,7 @@ impl AgentRestores {
         let (plan, check) = match (source, &req.undo_of) {
             (Some((spec, folder)), _) => {
                 let check = Self::verify_slot(name, folder)?;
-                (Self::make_plan(id, spec, folder, &req.slot)?, Some(check))
+                (Self::make_plan(id, spec, folder, req)?, Some(check))
             }
             (None, Some(u)) => (self.undo_plan(name, id, u)?, None),
             (None, None) => {
@@ -469,6 +479,7 @@ impl AgentRestores {
                 &e.to_string(),
             );
             let r = j.snapshot();
+            super::replicate::remove_downloads_of(&self.inner.state_dir, &r);
             return Err(ApiError::conflict(format!(
                 "the restore of {name} failed on this agent and was rolled back: {}",
                 r.errors.join("; ")
@@ -665,6 +676,7 @@ impl AgentRestores {
                                 crate::engine::readme::fmt_time(at)
                             ),
                         );
+                        super::replicate::remove_downloads_of(&inner.state_dir, &jj.snapshot());
                         Ok(jj.snapshot())
                     }
                 }
@@ -717,6 +729,7 @@ impl AgentRestores {
             _ => return Ok(r),
         }
         let faults = self.inner.faults.clone();
+        let state_dir = self.inner.state_dir.clone();
         let result = tokio::task::spawn_blocking(move || {
             apply::rollback_all(
                 &*j,
@@ -724,6 +737,7 @@ impl AgentRestores {
                 RestoreStatus::Failed,
                 "rolled back at the master's request",
             );
+            super::replicate::remove_downloads_of(&state_dir, &j.snapshot());
             j.snapshot()
         })
         .await
@@ -796,6 +810,8 @@ fn commit_journal(
     .map_err(|e| ApiError::internal(format!("recording the commit: {e}")))?;
     apply::complete(j, None);
     let r = j.snapshot();
+    // The download it restored from (a restore from a replication target) is not needed now.
+    super::replicate::remove_downloads_of(&inner.state_dir, &r);
     // Records from before safety copies were kept may have a retired folder to delete.
     apply::purge_retired(&r);
     if let Some(c) = r.components.first() {
@@ -881,6 +897,23 @@ pub(crate) async fn checked_source(
     prefix: &str,
 ) -> Result<(ComponentSpec, PathBuf), ApiError> {
     let field = |f: &str| format!("{prefix}{f}");
+    if let Some(download) = &req.from_download {
+        let spec = txns.spec_to_read(
+            name,
+            &RemoteSpec {
+                profile: req.profile,
+                backup_folder: req.backup_folder.clone(),
+                keep: 0,
+                items: req.items.clone(),
+                errors: vec![],
+                consistency: None,
+            },
+        )?;
+        let folder =
+            super::replicate::downloaded_folder(txns.state_dir(), name, download, &req.backup_id)
+                .map_err(|m| ApiError::field(field("from_download"), m))?;
+        return Ok((spec, folder));
+    }
     let spec = txns.spec_to_read(
         name,
         &RemoteSpec {

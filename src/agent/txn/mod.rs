@@ -160,6 +160,11 @@ impl Txns {
     pub fn freezes(&self) -> &crate::agent::freeze::Freezes {
         &self.inner.freezes
     }
+
+    /// The agent's state folder.
+    pub fn state_dir(&self) -> &Path {
+        &self.inner.state_dir
+    }
 }
 
 fn now() -> DateTime<Utc> {

@@ -17,9 +17,47 @@ use super::{RemoteStore, ATTEMPTS, CALL_TIMEOUT, CONNECT_TIMEOUT};
 /// and a probe (killed by the agent after 15 minutes).
 const DRILL_CALL_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 
-/// A token that never shows in `Debug` output.
-#[derive(Clone)]
+/// How long the master waits for an agent's upload or download of one component.
+const TRANSFER_CALL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// `Err` naming the agent and the target unless keys may go to agent `base` (serving
+/// `component`): over https, or over plain http only to a loopback address.
+pub(crate) fn keys_may_go_to(base: &str, component: &str, target: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(base).map_err(|e| format!("agent URL {base}: {e}"))?;
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
+    if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
+        return Ok(());
+    }
+    Err(format!(
+        "the keys of replication target {target} are not sent to agent {base} of component \
+         {component} over plain http: serve the agent over https (tls_cert_file, tls_key_file) \
+         and give its https:// URL"
+    ))
+}
+
+/// A token or key that never shows in `Debug` output. It travels in a request body only as
+/// itself (a key the master sends an agent with a replication call); no answer carries one.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, format = Password)]
 pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+
+    /// The secret itself, for the one place that hands it on (a header, a client's key).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,6 +182,68 @@ impl RemoteStore {
         let url = self.path(&format!("/drills/{}/cancel", urlencode(drill_id)));
         self.send::<(), _>(Retry::Idempotent, Method::POST, &url, None, CALL_TIMEOUT)
             .await
+    }
+
+    /// Refuses to send target `target`'s keys to this agent unless the call is encrypted
+    /// (https) or stays on this machine (a loopback address).
+    pub(super) fn keys_may_go(&self, target: &str) -> Result<(), StoreError> {
+        keys_may_go_to(&self.base, &self.name, target).map_err(StoreError::Refused)
+    }
+
+    /// Uploads this component's slot on its agent for replication `replication_id`: the agent
+    /// answers when its blobs are on the bucket. Sent once, and only over https or to a
+    /// loopback agent (it carries the target's keys).
+    pub(super) async fn replicate_on_agent(
+        &self,
+        replication_id: &str,
+        req: &crate::store::wire::RemoteReplicationRequest,
+    ) -> Result<crate::store::wire::RemoteReplicationAnswer, StoreError> {
+        self.keys_may_go(&req.target.name)?;
+        let url = self.path(&format!("/replications/{}", urlencode(replication_id)));
+        self.send(
+            Retry::Once,
+            Method::POST,
+            &url,
+            Some(req),
+            TRANSFER_CALL_TIMEOUT,
+        )
+        .await
+    }
+
+    /// Tells the agent to stop the upload of replication `replication_id`. Idempotent.
+    pub(super) async fn cancel_on_agent(&self, replication_id: &str) -> Result<(), StoreError> {
+        let url = self.path(&format!(
+            "/replications/{}/cancel",
+            urlencode(replication_id)
+        ));
+        self.send::<(), crate::store::wire::ReplicationCancelAnswer>(
+            Retry::Idempotent,
+            Method::POST,
+            &url,
+            None,
+            super::CALL_TIMEOUT,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Downloads this component of a replicated set on its agent (download `download_id`).
+    /// Sent once, under the same rule for the keys as an upload.
+    pub(super) async fn download_on_agent(
+        &self,
+        download_id: &str,
+        req: &crate::store::wire::RemoteDownloadRequest,
+    ) -> Result<crate::store::wire::RemoteDownloadAnswer, StoreError> {
+        self.keys_may_go(&req.target.name)?;
+        let url = self.path(&format!("/downloads/{}", urlencode(download_id)));
+        self.send(
+            Retry::Once,
+            Method::POST,
+            &url,
+            Some(req),
+            TRANSFER_CALL_TIMEOUT,
+        )
+        .await
     }
 
     /// A request to the agent, sent once or, for an idempotent call (`retry`), retried on
@@ -326,4 +426,38 @@ pub(super) fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys_may_go_to;
+
+    #[test]
+    fn keys_go_only_over_https_or_to_a_loopback_agent() {
+        for ok in [
+            "https://agent.example.com:9090",
+            "https://10.0.0.5:9090",
+            "http://127.0.0.1:9090",
+            "http://127.0.0.2:9090",
+            "http://[::1]:9090",
+            "http://localhost:9090",
+        ] {
+            assert!(keys_may_go_to(ok, "trk", "offsite").is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://agent.example.com:9090",
+            "http://10.0.0.5:9090",
+            "http://[fe80::1]:9090",
+            "http://localhost.example.com:9090",
+        ] {
+            let e = keys_may_go_to(refused, "trk", "offsite").unwrap_err();
+            assert!(
+                e.contains(refused)
+                    && e.contains("offsite")
+                    && e.contains("trk")
+                    && e.contains("https"),
+                "{e}"
+            );
+        }
+    }
 }

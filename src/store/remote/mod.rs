@@ -491,6 +491,26 @@ impl ComponentStore for RemoteStore {
         self.drill_cancel_on_agent(drill_id).await.map(|_| ())
     }
 
+    async fn replicate(
+        &self,
+        replication_id: &str,
+        req: &crate::store::wire::RemoteReplicationRequest,
+    ) -> Result<crate::store::wire::RemoteReplicationAnswer, StoreError> {
+        self.replicate_on_agent(replication_id, req).await
+    }
+
+    async fn cancel_replication(&self, replication_id: &str) -> Result<(), StoreError> {
+        self.cancel_on_agent(replication_id).await
+    }
+
+    async fn download(
+        &self,
+        download_id: &str,
+        req: &crate::store::wire::RemoteDownloadRequest,
+    ) -> Result<crate::store::wire::RemoteDownloadAnswer, StoreError> {
+        self.download_on_agent(download_id, req).await
+    }
+
     async fn restore_step(
         &self,
         restore_id: &str,
