@@ -174,7 +174,7 @@ pub async fn replicate_set(
     let bytes = serde_json::to_vec_pretty(&m)
         .map_err(|e| ReplicateError::Source(format!("the manifest of {backup_id}: {e}")))?;
     // Every blob is there: only now does the set exist remotely.
-    let created = put_manifest(bucket, &key, bytes, cancel).await?;
+    let created = put_manifest(bucket, &key, bytes).await?;
     Ok(Outcome {
         already_replicated: created == Created::Existed,
         manifest_key: key,
@@ -184,20 +184,17 @@ pub async fn replicate_set(
 /// Creates the manifest `key`, tried again like a blob when the store fails. A create the
 /// store refuses because the key exists, after an attempt of ours failed, may have met that
 /// attempt written after all (its answer lost to a timeout): ours when it holds our bytes (they
-/// carry this run's `replicated_at`).
+/// carry this run's `replicated_at`). Not cancelled midway: after a failed attempt the manifest
+/// may exist, and the outcome must say whether it does.
 async fn put_manifest(
     bucket: &Bucket,
     key: &str,
     bytes: Vec<u8>,
-    cancel: &CancelToken,
 ) -> Result<Created, ReplicateError> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     let mut attempt = 0;
     loop {
         attempt += 1;
-        if cancel.is_cancelled() {
-            return Err(ReplicateError::Cancelled);
-        }
         match bucket.put_new(key, bytes.clone()).await {
             Ok(Created::Existed) if attempt > 1 => {
                 let ours = bucket.get(key).await?.as_deref() == Some(bytes.as_slice());
