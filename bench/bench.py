@@ -26,6 +26,14 @@ Other tables (each its own run):
                                          (target <= 5% slower), and on a loop-mounted btrfs
                                          (root) the freeze window with snapshot = "btrfs" vs the
                                          copy time of the same data (target <= 2% and <= 1 s).
+  python3 bench/bench.py replicate      the data set above backed up, then replicated to a bucket
+                                         of a local S3 server (python3 -m moto.server, pip install
+                                         'moto[server]'), against rclone sync (apt-get install
+                                         rclone) of the same backup folder to another bucket of the
+                                         same server: full replication / rclone sync (target <= 1.0),
+                                         and after 1% of the bytes changed and a new backup, the
+                                         replication / the full replication (target <= 0.1), with
+                                         rclone's second sync for reference.
 BENCH_DIR chooses the folder the data goes to (default: the temporary folder).
 """
 
@@ -405,7 +413,128 @@ def consistency():
         print(f"| {kind} | {w:.3f} s | {copy:.2f} s | {w / copy:.1%} | <= 2% and <= 1 s |")
 
 
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def moto_server():
+    """A local S3 server (moto's server mode) on a free loopback port; its endpoint."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(endpoint, timeout=5).read()
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"the S3 server (python3 -m moto.server) did not start on {endpoint}")
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def replicate_bench():
+    """Replication of the data set's backup to a local S3 server against rclone sync of the same
+    backup folder, full and after 1% of the bytes changed."""
+    missing = []
+    if shutil.which("rclone") is None:
+        missing.append("rclone (apt-get install -y rclone)")
+    try:
+        import boto3  # noqa: F401  (comes with moto)
+        import moto.server  # noqa: F401
+    except ImportError:
+        missing.append("moto's S3 server (pip install 'moto[server]')")
+    if missing:
+        sys.exit("the replication benchmark needs " + " and ".join(missing))
+    import boto3
+
+    binary = build()
+    work = tempfile.mkdtemp(prefix="bm-replicate-", dir=os.environ.get("BENCH_DIR"))
+    try:
+        home = os.path.join(work, "home")
+        make_data(home)
+        total = int(subprocess.run(["du", "-sb", home], capture_output=True, text=True).stdout.split()[0])
+        files = sum(len(f) for _, _, f in os.walk(home))
+        print(f"data: {total / 1e6:.0f} MB in {files} files", flush=True)
+        with moto_server() as endpoint:
+            s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="bench", aws_secret_access_key="bench",
+                              region_name="us-east-1")
+            for b in ("bm-bench", "rclone-bench"):
+                s3.create_bucket(Bucket=b)
+            bk = os.path.join(work, "bk")
+            cfg = write_config(work, "home", ["big/", "small/"], bk, keep=1)
+            with open(cfg, "a") as fh:
+                fh.write(f'\n[[replication_targets]]\nname = "bench"\nendpoint = "{endpoint}"\nbucket = "bm-bench"\n'
+                         'path_style = true\n')
+            keys = {"BACKUP_MASTER_S3_BENCH_ACCESS_KEY": "bench", "BACKUP_MASTER_S3_BENCH_SECRET_KEY": "bench"}
+            # rclone's remote from the environment alone (an empty config file of its own).
+            rclone_conf = os.path.join(work, "rclone.conf")
+            open(rclone_conf, "w").close()
+            # An AWS_CA_BUNDLE in the environment makes rclone's S3 client refuse its own transport
+            # (the endpoint is plain http anyway).
+            rclone_env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+            rclone_env = {**rclone_env, "RCLONE_CONFIG": rclone_conf, "RCLONE_CONFIG_BENCH_TYPE": "s3",
+                          "RCLONE_CONFIG_BENCH_PROVIDER": "Other", "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint,
+                          "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true", "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
+                          "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": "bench", "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "bench"}
+
+            def rclone_sync():
+                settle()
+                return timed(lambda: subprocess.run(["rclone", "sync", bk, "bench:rclone-bench/app"], env=rclone_env,
+                                                    check=True))
+
+            with Server(binary, cfg, keys) as srv:
+                def replicate():
+                    rec = {}
+                    settle()
+                    t = timed(lambda: rec.update(srv.job("/api/v1/replication-targets/bench/replicate", {},
+                                                         "/api/v1/replications/{id}")))
+                    return t, rec
+
+                srv.backup()
+                full, r1 = replicate()
+                rclone_full = rclone_sync()
+                # 1% of the bytes: 30 of the 3,000 files of 100 kB rewritten.
+                rnd = random.Random(7)
+                changed = 0
+                for d in range(30):
+                    path = os.path.join(home, "big", f"d{d:02}", f"f{rnd.randrange(100):03}.bin")
+                    data = rnd.randbytes(100_000)
+                    with open(path, "wb") as fh:
+                        fh.write(data)
+                    changed += len(data)
+                srv.backup()
+                incr, r2 = replicate()
+                rclone_incr = rclone_sync()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"changed: {changed / 1e6:.1f} MB ({changed / total:.1%} of the bytes)")
+    print("| replication to a local S3 server (moto) | time | ratio | target |")
+    print("|---|---|---|---|")
+    print(f"| rclone sync of the backup folder | {rclone_full:.2f} s | | |")
+    print(f"| full replication ({r1['blobs_uploaded']} blobs, {r1['bytes_uploaded'] / 1e6:.0f} MB, "
+          f"{r1['retries']} retries) | {full:.2f} s | {full / rclone_full:.2f} x rclone | <= 1.0 |")
+    print(f"| replication after 1% changed ({r2['blobs_uploaded']} blobs, {r2['bytes_uploaded'] / 1e6:.1f} MB) "
+          f"| {incr:.2f} s | {incr / full:.3f} x the full replication | <= 0.1 |")
+    print(f"| rclone sync after 1% changed (reference) | {rclone_incr:.2f} s | {rclone_incr / rclone_full:.3f} x "
+          f"its full sync; replication / it: {incr / rclone_incr:.2f} | |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "replicate":
+        return replicate_bench()
     if len(sys.argv) > 1 and sys.argv[1] == "freeze":
         return consistency()
     if len(sys.argv) > 1 and sys.argv[1] == "scale":

@@ -266,7 +266,7 @@ pub fn render_drills(last_passed: Option<&crate::drill::DrillRecord>) -> String 
 
 /// The replication metrics, per target, from its records: the last set replicated (its
 /// replication's end as Unix time, and its age), bytes uploaded, blobs skipped as already on
-/// the bucket, failed or interrupted replications.
+/// the bucket, failed or interrupted replications, failed requests tried again.
 pub fn replication_text(stats: &[(String, crate::jobs::replication::TargetStats)]) -> String {
     let now = chrono::Utc::now();
     let mut out = String::new();
@@ -315,6 +315,12 @@ pub fn replication_text(stats: &[(String, crate::jobs::replication::TargetStats)
         "counter",
         "Replications to the target that failed or were interrupted.",
         &|s| Some(s.failures as f64),
+    );
+    metric(
+        "backup_master_replication_retries_total",
+        "counter",
+        "Requests to the target that failed (5xx, 429, 408, timeout, lost connection) and were tried again by the replications this server recorded.",
+        &|s| Some(s.retries as f64),
     );
     out
 }

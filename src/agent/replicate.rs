@@ -154,7 +154,7 @@ impl AgentReplications {
             crate::toolkit::bridge::run_here(async move {
                 let progress = Progress::default();
                 let result = async {
-                    let bucket = Bucket::open_with_keys(&target, creds)?;
+                    let bucket = Bucket::open_with_keys(&target, creds, progress.retries.clone())?;
                     upload::upload_folders(
                         &bucket, &backup_id, &folders, &scratch, opts, &progress, &cancel,
                     )
@@ -286,7 +286,7 @@ impl AgentReplications {
         }
         tracing::info!(component = %name, download = %download_id, target = %target.name, set = %backup_id, "downloading a component from a replication target");
         let result = async {
-            let bucket = Bucket::open_with_keys(&target, creds)?;
+            let bucket = Bucket::open_with_keys(&target, creds, Default::default())?;
             let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
                 .await?
                 .ok_or_else(|| ReplicateError::Remote {

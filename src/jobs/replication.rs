@@ -115,7 +115,8 @@ pub struct ReplicationRecord {
     /// Blobs already on the bucket (unchanged or shared content): skipped.
     pub blobs_present: u64,
     pub bytes_present: u64,
-    /// Blob uploads tried again after the store failed.
+    /// Failed attempts of requests to the store (an answer 5xx, 429 or 408, a timeout, a lost
+    /// connection), each tried again while the retries last.
     pub retries: u64,
     /// The set's manifest was on the bucket already: nothing was uploaded.
     pub already_replicated: bool,
@@ -237,6 +238,8 @@ pub struct TargetStats {
     pub bytes_uploaded: u64,
     pub blobs_skipped: u64,
     pub failures: u64,
+    /// Failed request attempts the copies retried.
+    pub retries: u64,
 }
 
 struct Live {
@@ -390,6 +393,7 @@ impl Replications {
                 {
                     s.bytes_uploaded += r.bytes_uploaded;
                     s.blobs_skipped += r.blobs_present;
+                    s.retries += r.retries;
                     match r.status {
                         ReplicationStatus::Succeeded
                             if s.last_set
@@ -987,7 +991,7 @@ impl ReplicationJob {
             max_bytes_per_second: self.target.max_bytes_per_second,
         };
         let outcome = self.drive(async {
-            let bucket = Bucket::open(&self.target)?;
+            let bucket = Bucket::open_counting(&self.target, self.progress.retries.clone())?;
             if let Some(done) = upload::replicated_already(&bucket, &backup_id).await? {
                 return Ok(done);
             }
@@ -1097,7 +1101,7 @@ impl ReplicationJob {
         };
         let grace = self.target.unreferenced_grace;
         let pruned = self.drive(async {
-            let bucket = Bucket::open(&self.target)?;
+            let bucket = Bucket::open_counting(&self.target, self.progress.retries.clone())?;
             crate::replicate::retention::prune(&bucket, keep, protect.as_deref(), grace).await
         });
         let mut r = self.record();
@@ -1119,7 +1123,7 @@ impl ReplicationJob {
     fn verify(&self, deep: bool) -> Result<(), ReplicateError> {
         let backup_id = self.record().backup_id.clone();
         let found = self.drive(async {
-            let bucket = Bucket::open(&self.target)?;
+            let bucket = Bucket::open_counting(&self.target, self.progress.retries.clone())?;
             crate::replicate::verify::verify_set(
                 &bucket,
                 &backup_id,

@@ -5,11 +5,15 @@
 //! [`ReplicateError::Store`] naming the target and what was asked.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService, ReqwestConnector,
+};
 use object_store::path::Path as Key;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
@@ -44,15 +48,26 @@ pub struct Bucket {
 impl Bucket {
     /// The bucket of `t`, its credentials read now. Makes no request.
     pub fn open(t: &ReplicationTarget) -> Result<Bucket, ReplicateError> {
-        let creds = t.credentials().map_err(ReplicateError::Settings)?;
-        Bucket::open_with_keys(t, creds)
+        Self::open_counting(t, Arc::default())
     }
 
-    /// The bucket of `t` with the keys `creds` given (an agent gets them with the master's
-    /// call; `t`'s key files and environment are not read). Makes no request.
+    /// [`Bucket::open`], adding each failed attempt of a request to `failed_attempts`: an
+    /// answer 5xx, 429 or 408, or no answer (a timeout, a lost connection). The client retries
+    /// each of them within [`RETRY`] (a create that timed out is retried by its caller).
+    pub fn open_counting(
+        t: &ReplicationTarget,
+        failed_attempts: Arc<AtomicU64>,
+    ) -> Result<Bucket, ReplicateError> {
+        let creds = t.credentials().map_err(ReplicateError::Settings)?;
+        Bucket::open_with_keys(t, creds, failed_attempts)
+    }
+
+    /// [`Bucket::open_counting`] with the keys `creds` given (an agent gets them with the
+    /// master's call; `t`'s key files and environment are not read). Makes no request.
     pub fn open_with_keys(
         t: &ReplicationTarget,
         creds: crate::config::S3Credentials,
+        failed_attempts: Arc<AtomicU64>,
     ) -> Result<Bucket, ReplicateError> {
         let retry = RetryConfig {
             backoff: BackoffConfig {
@@ -83,6 +98,7 @@ impl Bucket {
             .with_virtual_hosted_style_request(!t.path_style)
             .with_retry(retry)
             .with_client_options(options)
+            .with_http_connector(Counting(failed_attempts))
             .build()
             .map_err(|e| {
                 ReplicateError::Settings(format!(
@@ -285,6 +301,44 @@ impl Bucket {
                     .map_err(|e| me.fail(&format!("reading {what}"), e))
             })
             .boxed())
+    }
+}
+
+/// The client's HTTP connections, counting the failed attempts into the shared counter.
+#[derive(Debug)]
+struct Counting(Arc<AtomicU64>);
+
+impl HttpConnector for Counting {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let inner = ReqwestConnector::default().connect(options)?;
+        Ok(HttpClient::new(CountingService {
+            inner,
+            failed: self.0.clone(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct CountingService {
+    inner: HttpClient,
+    failed: Arc<AtomicU64>,
+}
+
+#[async_trait::async_trait]
+impl HttpService for CountingService {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let r = self.inner.execute(req).await;
+        let failed = match &r {
+            Ok(answer) => {
+                let s = answer.status().as_u16();
+                s >= 500 || s == 429 || s == 408
+            }
+            Err(_) => true,
+        };
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        r
     }
 }
 

@@ -71,8 +71,10 @@ pub struct Progress {
     /// Blobs already on the bucket (a listing found them): not uploaded again.
     pub blobs_present: std::sync::atomic::AtomicU64,
     pub bytes_present: std::sync::atomic::AtomicU64,
-    /// Requests retried after a 5xx answer or a timeout.
-    pub retries: std::sync::atomic::AtomicU64,
+    /// Failed attempts of requests to the store (an answer 5xx, 429 or 408, a timeout, a lost
+    /// connection), each tried again while the retries last: shared with the bucket
+    /// ([`Bucket::open_counting`]), which counts them.
+    pub retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Progress {

@@ -24,7 +24,8 @@ pub const SINGLE_PUT_MAX: u64 = 16 << 20;
 const PART: usize = 8 << 20;
 /// Bytes read (and throttled) at a time.
 const CHUNK: usize = 1 << 20;
-/// Attempts at one blob, after the client's own retries of each request.
+/// Attempts at one blob (and at the manifest), after the client's own retries of each
+/// request.
 const BLOB_ATTEMPTS: u32 = 3;
 
 /// One component's folder of the set.
@@ -212,14 +213,44 @@ pub async fn write_manifest(
     };
     let bytes = serde_json::to_vec_pretty(&m)
         .map_err(|e| ReplicateError::Source(format!("the manifest of {backup_id}: {e}")))?;
-    let created = bucket.put_new(&key, bytes).await?;
+    // Every blob is there: only now does the set exist remotely.
+    let created = put_manifest(bucket, &key, bytes).await?;
     Ok(Outcome {
         already_replicated: created == Created::Existed,
         manifest_key: key,
     })
 }
 
-/// Uploads one blob, retried with backoff when the store keeps failing.
+/// Creates the manifest `key`, tried again like a blob when the store fails. A create the
+/// store refuses because the key exists, after an attempt of ours failed, may have met that
+/// attempt written after all (its answer lost to a timeout): ours when it holds our bytes (they
+/// carry this run's `replicated_at`). Not cancelled midway: after a failed attempt the manifest
+/// may exist, and the outcome must say whether it does.
+async fn put_manifest(
+    bucket: &Bucket,
+    key: &str,
+    bytes: Vec<u8>,
+) -> Result<Created, ReplicateError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match bucket.put_new(key, bytes.clone()).await {
+            Ok(Created::Existed) if attempt > 1 => {
+                let ours = bucket.get(key).await?.as_deref() == Some(bytes.as_slice());
+                return Ok(if ours { Created::New } else { Created::Existed });
+            }
+            Ok(created) => return Ok(created),
+            Err(ReplicateError::Store { .. }) if attempt < BLOB_ATTEMPTS => {
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Uploads one blob, retried with backoff when the store keeps failing (the failed requests
+/// are counted by the bucket).
 async fn upload_blob(
     bucket: &Bucket,
     sha: &str,
@@ -248,7 +279,6 @@ async fn upload_blob(
                 return Ok(());
             }
             Err(ReplicateError::Store { .. }) if attempt < BLOB_ATTEMPTS => {
-                Progress::add(&progress.retries, 1);
                 tokio::time::sleep(backoff.next_delay()).await;
             }
             Err(e) => return Err(e),
