@@ -32,6 +32,7 @@ use utoipa::ToSchema;
 use super::{BackupJobs, JobKind, StartError};
 use crate::config::{ReplicationMode, ReplicationTarget};
 use crate::engine::CancelToken;
+use crate::replicate::seal;
 use crate::replicate::upload::{self, Options, SourceFolder};
 use crate::replicate::{Bucket, Progress, ReplicateError};
 use crate::sets::Sets;
@@ -609,15 +610,17 @@ impl Replications {
             .target(name)
             .ok_or_else(|| RemoteSetsError::TargetNotFound(name.to_string()))?;
         let bucket = Bucket::open(&target)?;
+        // From the key names alone: an encrypted set is listed without its key.
         let listed = bucket.list("sets").await?;
         let mut sets: Vec<RemoteSet> = listed
-            .into_iter()
+            .iter()
             .filter_map(|(key, size)| {
-                let id = key.strip_prefix("sets/")?.strip_suffix(".json")?;
-                crate::engine::backup_id::is_valid(id).then(|| RemoteSet {
+                let (id, encrypted) = crate::replicate::manifest_of(key)?;
+                Some(RemoteSet {
                     backup_id: id.to_string(),
                     manifest_key: key.clone(),
-                    manifest_bytes: size,
+                    manifest_bytes: *size,
+                    encrypted,
                 })
             })
             .collect();
@@ -671,6 +674,20 @@ impl Replications {
                 StartError::Busy { kind, id } => DownloadError::Busy { kind, id },
                 other => DownloadError::Io(other.to_string()),
             })?;
+        let runner = self.inner.engine.runner().clone();
+        // The keys and the manifest first: a set that cannot be opened changes nothing here.
+        let (bucket, manifest) = runner.block_on(async {
+            let bucket = Bucket::open(&target)?;
+            let seal = seal::for_target(&bucket, &target.encryption, seal::Use::Read).await?;
+            let bucket = bucket.with_seal(seal);
+            let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
+                .await?
+                .ok_or_else(|| DownloadError::NotOnTarget {
+                    target: name.to_string(),
+                    id: backup_id.to_string(),
+                })?;
+            Ok::<_, DownloadError>((bucket, manifest))
+        })?;
         let root = self.inner.engine.state_dir().join(DOWNLOADS_DIR);
         remove_old_downloads(&root)?;
         let dest = root.join(&id);
@@ -689,20 +706,12 @@ impl Replications {
                 .map(|s| s.name)
                 .collect(),
         };
-        let runner = self.inner.engine.runner().clone();
-        let folders = runner.block_on(async {
-            let bucket = Bucket::open(&target)?;
-            let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
-                .await?
-                .ok_or_else(|| DownloadError::NotOnTarget {
-                    target: name.to_string(),
-                    id: backup_id.to_string(),
-                })?;
-            let folders =
-                crate::replicate::download::download_set(&bucket, &manifest, Some(&wanted), &dest)
-                    .await?;
-            Ok::<_, DownloadError>(folders)
-        })?;
+        let folders = runner.block_on(crate::replicate::download::download_set(
+            &bucket,
+            &manifest,
+            Some(&wanted),
+            &dest,
+        ))?;
         Ok(folders
             .into_iter()
             .map(|(c, p)| (c, p.display().to_string()))
@@ -739,6 +748,10 @@ pub struct RemoteSet {
     #[schema(example = "sets/20261126T020000Z.json")]
     pub manifest_key: String,
     pub manifest_bytes: u64,
+    /// The set was written by a target that encrypts (`sets/<id>.json.age`): restoring it
+    /// needs the target's key.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -826,6 +839,9 @@ impl ReplicationJob {
         };
         let outcome = self.drive(async {
             let bucket = Bucket::open(&self.target)?;
+            let seal =
+                seal::for_target(&bucket, &self.target.encryption, seal::Use::Upload).await?;
+            let bucket = bucket.with_seal(seal);
             let set = upload::SetToCopy {
                 backup_id: &backup_id,
                 folders,
@@ -892,6 +908,12 @@ impl ReplicationJob {
         let backup_id = self.record().backup_id.clone();
         let found = self.drive(async {
             let bucket = Bucket::open(&self.target)?;
+            // A quick check needs no key (an encrypted set's blob index suffices).
+            let seal = match deep {
+                true => seal::for_target(&bucket, &self.target.encryption, seal::Use::Read).await?,
+                false => None,
+            };
+            let bucket = bucket.with_seal(seal);
             crate::replicate::verify::verify_set(
                 &bucket,
                 &backup_id,

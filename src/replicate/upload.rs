@@ -2,6 +2,8 @@
 //! bucket lacks uploaded (each hash once, `concurrency` at a time, within
 //! `max_bytes_per_second`), then the manifest, last. A run that was killed or failed leaves
 //! blobs and no manifest; the next run lists the blobs and uploads only the missing ones.
+//! A bucket with a seal (a target that encrypts) gets every blob and the manifest encrypted,
+//! in their own key form (see the crate's layout), and the blob index before the manifest.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -13,8 +15,12 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::bucket::{Bucket, Created};
-use super::manifest::{self, Manifest, FORMAT};
-use super::{blob_key, manifest_key, Progress, ReplicateError};
+use super::manifest::{self, BlobIndex, Manifest, FORMAT, FORMAT_SEALED};
+use super::seal::{min_sealed_size, Seal};
+use super::{
+    blob_index_key, blob_key, manifest_key, sealed_blob_key, sealed_manifest_key, Progress,
+    ReplicateError,
+};
 use crate::engine::CancelToken;
 use crate::toolkit::Backoff;
 
@@ -98,14 +104,22 @@ pub async fn replicate_set(
         folders,
         report,
     } = set;
-    let key = manifest_key(backup_id);
+    let seal = bucket.seal().cloned();
     bucket.check().await?;
-    if bucket.head(&key).await?.is_some() {
-        return Ok(Outcome {
-            already_replicated: true,
-            manifest_key: key,
-        });
+    // Either form counts: a set replicated before the target turned encryption on or off is
+    // there all the same.
+    for key in [manifest_key(backup_id), sealed_manifest_key(backup_id)] {
+        if bucket.head(&key).await?.is_some() {
+            return Ok(Outcome {
+                already_replicated: true,
+                manifest_key: key,
+            });
+        }
     }
+    let key_of = |sha: &str| match seal {
+        Some(_) => sealed_blob_key(sha),
+        None => blob_key(sha),
+    };
     let mut components = Vec::new();
     // hash -> (size, a file with that content)
     let mut blobs: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
@@ -127,19 +141,22 @@ pub async fn replicate_set(
     );
     let present = bucket.list("blobs").await?;
     let mut missing = Vec::new();
+    // hash -> its size on the bucket (encrypted blobs are larger than their content)
+    let mut stored_sizes = BTreeMap::new();
     for (sha, (size, path)) in blobs {
-        match present.get(&blob_key(&sha)) {
-            Some(have) if *have == size => {
+        let key = key_of(&sha);
+        match present.get(&key) {
+            Some(have) if plausible_size(*have, size, seal.is_some()) => {
                 Progress::add(&progress.blobs_present, 1);
                 Progress::add(&progress.bytes_present, size);
+                stored_sizes.insert(sha, *have);
             }
             Some(have) => {
                 return Err(ReplicateError::Remote {
                     target: bucket.target().to_string(),
                     message: format!(
-                        "blob {} has {have} bytes, its content has {size}: left alone; \
-                         remove it by hand after checking",
-                        blob_key(&sha)
+                        "blob {key} has {have} bytes, its content has {size}: left alone; \
+                         remove it by hand after checking"
                     ),
                 })
             }
@@ -153,25 +170,45 @@ pub async fn replicate_set(
     let mut uploads = futures_util::stream::iter(missing)
         .map(|(sha, size, path)| {
             let throttle = throttle.clone();
-            async move { upload_blob(bucket, &sha, size, &path, &throttle, progress, cancel).await }
+            async move {
+                let stored =
+                    upload_blob(bucket, &sha, size, &path, &throttle, progress, cancel).await?;
+                Ok::<_, ReplicateError>((sha, stored))
+            }
         })
         .buffer_unordered(opts.concurrency.max(1));
     while let Some(r) = uploads.next().await {
-        r?;
+        let (sha, stored) = r?;
+        stored_sizes.insert(sha, stored);
     }
     drop(uploads);
     if cancel.is_cancelled() {
         return Err(ReplicateError::Cancelled);
     }
-    let m = Manifest {
+    let mut m = Manifest {
         format: FORMAT,
         backup_id: backup_id.to_string(),
         replicated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         report,
         components,
+        stored_sizes: BTreeMap::new(),
     };
-    let bytes = serde_json::to_vec_pretty(&m)
-        .map_err(|e| ReplicateError::Source(format!("the manifest of {backup_id}: {e}")))?;
+    let (key, bytes) = match &seal {
+        None => (manifest_key(backup_id), to_json("manifest", &m, backup_id)?),
+        Some(seal) => {
+            m.format = FORMAT_SEALED;
+            m.stored_sizes = stored_sizes;
+            write_index(bucket, &BlobIndex::of(&m)).await?;
+            let plain = to_json("manifest", &m, backup_id)?;
+            let sealed = seal.encrypt(&plain).map_err(|e| {
+                ReplicateError::Settings(format!(
+                    "replication target {}: encrypting the manifest: {e}",
+                    bucket.target()
+                ))
+            })?;
+            (sealed_manifest_key(backup_id), sealed)
+        }
+    };
     // Every blob is there: only now does the set exist remotely.
     let created = bucket.put_new(&key, bytes).await?;
     Ok(Outcome {
@@ -180,7 +217,45 @@ pub async fn replicate_set(
     })
 }
 
-/// Uploads one blob, retried with backoff when the store keeps failing.
+/// The JSON of `what` (the manifest or blob index of set `id`).
+fn to_json(what: &str, v: &impl serde::Serialize, id: &str) -> Result<Vec<u8>, ReplicateError> {
+    serde_json::to_vec_pretty(v)
+        .map_err(|e| ReplicateError::Source(format!("the {what} of {id}: {e}")))
+}
+
+/// Whether a blob listed with `have` bytes can hold `size` bytes of content: exactly that
+/// many, or, encrypted, at least that many and age's least overhead.
+fn plausible_size(have: u64, size: u64, sealed: bool) -> bool {
+    if sealed {
+        have >= min_sealed_size(size)
+    } else {
+        have == size
+    }
+}
+
+/// Writes the blob index of an encrypted set before its manifest. An index already there (a
+/// run that stopped before its manifest) must say the same, or nothing is written.
+async fn write_index(bucket: &Bucket, index: &BlobIndex) -> Result<(), ReplicateError> {
+    let key = blob_index_key(&index.backup_id);
+    let bytes = to_json("blob index", index, &index.backup_id)?;
+    if bucket.put_new(&key, bytes).await? == Created::New {
+        return Ok(());
+    }
+    let there = bucket.get(&key).await?.unwrap_or_default();
+    match BlobIndex::parse(&there, &index.backup_id) {
+        Ok(ix) if ix.blobs == index.blobs => Ok(()),
+        _ => Err(ReplicateError::Remote {
+            target: bucket.target().to_string(),
+            message: format!(
+                "{key} is on the bucket and does not list this set's blobs: left alone, no \
+                 manifest written; remove it by hand after checking"
+            ),
+        }),
+    }
+}
+
+/// Uploads one blob, retried with backoff when the store keeps failing. Returns its size on
+/// the bucket.
 async fn upload_blob(
     bucket: &Bucket,
     sha: &str,
@@ -189,7 +264,7 @@ async fn upload_blob(
     throttle: &Throttle,
     progress: &Progress,
     cancel: &CancelToken,
-) -> Result<(), ReplicateError> {
+) -> Result<u64, ReplicateError> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     let mut attempt = 0;
     loop {
@@ -203,10 +278,10 @@ async fn upload_blob(
             upload_large(bucket, sha, path, throttle, cancel).await
         };
         match r {
-            Ok(()) => {
+            Ok(stored) => {
                 Progress::add(&progress.blobs_uploaded, 1);
                 Progress::add(&progress.bytes_uploaded, size);
-                return Ok(());
+                return Ok(stored);
             }
             Err(ReplicateError::Store { .. }) if attempt < BLOB_ATTEMPTS => {
                 Progress::add(&progress.retries, 1);
@@ -244,6 +319,28 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8], path: &Path) -> Result<usize
     Ok(n)
 }
 
+/// What a seal error means for an upload: the keys are unusable.
+fn seal_failed(bucket: &Bucket, e: super::seal::SealError) -> ReplicateError {
+    ReplicateError::Settings(format!(
+        "replication target {}: encrypting: {e}",
+        bucket.target()
+    ))
+}
+
+/// The size of `key`, just created or found there (an encrypted blob written by another run
+/// has its own size).
+async fn size_after(
+    bucket: &Bucket,
+    key: &str,
+    created: Created,
+    len: u64,
+) -> Result<u64, ReplicateError> {
+    match created {
+        Created::New => Ok(len),
+        Created::Existed => Ok(bucket.head(key).await?.unwrap_or(len)),
+    }
+}
+
 async fn upload_small(
     bucket: &Bucket,
     sha: &str,
@@ -251,7 +348,7 @@ async fn upload_small(
     path: &Path,
     throttle: &Throttle,
     cancel: &CancelToken,
-) -> Result<(), ReplicateError> {
+) -> Result<u64, ReplicateError> {
     let mut f = open_checked(path)?;
     let mut bytes = vec![0u8; usize::try_from(size).unwrap_or(0)];
     let n = read_full(&mut f, &mut bytes, path)?;
@@ -268,8 +365,17 @@ async fn upload_small(
         }
         throttle.take(chunk.len()).await;
     }
+    let (key, bytes) = match bucket.seal() {
+        None => (blob_key(sha), bytes),
+        Some(seal) => (
+            sealed_blob_key(sha),
+            seal.encrypt(&bytes).map_err(|e| seal_failed(bucket, e))?,
+        ),
+    };
+    let len = bytes.len() as u64;
     // A key that exists holds this content already (its name is its hash).
-    bucket.put_new(&blob_key(sha), bytes).await.map(|_| ())
+    let created = bucket.put_new(&key, bytes).await?;
+    size_after(bucket, &key, created, len).await
 }
 
 async fn upload_large(
@@ -278,16 +384,25 @@ async fn upload_large(
     path: &Path,
     throttle: &Throttle,
     cancel: &CancelToken,
-) -> Result<(), ReplicateError> {
-    let key = blob_key(sha);
+) -> Result<u64, ReplicateError> {
+    let seal: Option<&Seal> = bucket.seal();
+    let key = match seal {
+        None => blob_key(sha),
+        Some(_) => sealed_blob_key(sha),
+    };
     // Parts cannot be created conditionally: check right before (one replication per target
     // runs at a time).
-    if bucket.head(&key).await?.is_some() {
-        return Ok(());
+    if let Some(have) = bucket.head(&key).await? {
+        return Ok(have);
     }
     let mut f = open_checked(path)?;
+    let mut sealing = seal
+        .map(Seal::sealing)
+        .transpose()
+        .map_err(|e| seal_failed(bucket, e))?;
     let mut upload = bucket.multipart(&key).await?;
     let mut hasher = Sha256::new();
+    let mut stored = 0u64;
     let result: Result<(), ReplicateError> = async {
         loop {
             let mut part = vec![0u8; PART];
@@ -303,13 +418,34 @@ async fn upload_large(
                 }
                 throttle.take(chunk.len()).await;
             }
-            upload
-                .put_part(part.into())
-                .await
-                .map_err(|e| bucket.part_failed(&key, e))?;
+            let mut parts = vec![];
+            match &mut sealing {
+                None => parts.push(part),
+                Some(s) => {
+                    s.push(&part).map_err(|e| seal_failed(bucket, e))?;
+                    while let Some(p) = s.take(PART) {
+                        parts.push(p);
+                    }
+                }
+            }
+            for p in parts {
+                stored += p.len() as u64;
+                upload
+                    .put_part(p.into())
+                    .await
+                    .map_err(|e| bucket.part_failed(&key, e))?;
+            }
         }
         if hex::encode(hasher.clone().finalize()) != sha {
             return Err(mismatch(path, sha));
+        }
+        if let Some(s) = sealing.take() {
+            let rest = s.finish().map_err(|e| seal_failed(bucket, e))?;
+            stored += rest.len() as u64;
+            upload
+                .put_part(rest.into())
+                .await
+                .map_err(|e| bucket.part_failed(&key, e))?;
         }
         Ok(())
     }
@@ -318,7 +454,7 @@ async fn upload_large(
         Ok(()) => upload
             .complete()
             .await
-            .map(|_| ())
+            .map(|_| stored)
             .map_err(|e| bucket.part_failed(&key, e)),
         Err(e) => {
             // Nothing becomes visible under the key; the parts are dropped.
