@@ -783,7 +783,9 @@ impl ReplicationJob {
         lock(&self.record)
     }
 
-    /// Copies the counters into the record and shows it to readers (in memory only).
+    /// Copies the counters into the record and shows it to readers (in memory only), still
+    /// `running`: the end is shown by [`super::runner::Job::show_final`] once the lock is free,
+    /// so a client that sees it can start the next job at once.
     fn publish(&self) {
         let p = &self.progress;
         let snapshot = {
@@ -795,7 +797,9 @@ impl ReplicationJob {
             r.blobs_present = Progress::get(&p.blobs_present);
             r.bytes_present = Progress::get(&p.bytes_present);
             r.retries = Progress::get(&p.retries);
-            r.clone()
+            let mut shown = r.clone();
+            shown.status = ReplicationStatus::Running;
+            shown
         };
         lock(&self.inner.records).insert(snapshot.clone());
         if let Some(l) = lock(&self.inner.live).get(&snapshot.id) {
