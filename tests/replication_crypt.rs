@@ -343,6 +343,11 @@ fn recipients_mode_hides_contents_and_names_and_only_the_identity_restores() {
     let quick = verify(&server, "offsite", &id, false);
     assert_eq!(quick["status"], "succeeded", "{quick}");
     assert_eq!(quick["blobs_present"], quick["blobs_total"], "{quick}");
+    assert_eq!(
+        quick["manifest_key"],
+        format!("sets/{id}.json.age"),
+        "{quick}"
+    );
     let deep = verify(&server, "offsite", &id, true);
     assert_eq!(deep["status"], "failed", "{deep}");
     let err = deep["error"].as_str().unwrap();

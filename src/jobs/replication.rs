@@ -933,7 +933,7 @@ impl ReplicationJob {
         } else {
             ReplicationStatus::Failed
         };
-        r.manifest_key = Some(crate::replicate::manifest_key(&backup_id));
+        r.manifest_key = Some(found.manifest_key.clone());
         if found.problem_count > 0 {
             r.error = Some(format!(
                 "replication target {}: set {backup_id} has {} problem(s) on the bucket",

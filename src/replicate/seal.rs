@@ -19,6 +19,12 @@
 //! verification and retention work without the private key), and whether a file they already
 //! know (and can hash) is in a set. File names, contents, readmes and reports are encrypted.
 //!
+//! # Changing the keys
+//! A blob already on the bucket is reused by every later set that has the same content: it
+//! stays encrypted to the recipients it was uploaded for. After changing the recipients, keep
+//! the old identity in `decrypt_identity_file` too (one identity per line), or start a new
+//! prefix; deep verification names any blob the configured identities cannot open.
+//!
 //! Key material never reaches a log line, an error text, a response or a hook: errors name
 //! the file or setting, never what it holds.
 

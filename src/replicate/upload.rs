@@ -116,10 +116,6 @@ pub async fn replicate_set(
             });
         }
     }
-    let key_of = |sha: &str| match seal {
-        Some(_) => sealed_blob_key(sha),
-        None => blob_key(sha),
-    };
     let mut components = Vec::new();
     // hash -> (size, a file with that content)
     let mut blobs: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
@@ -144,7 +140,7 @@ pub async fn replicate_set(
     // hash -> its size on the bucket (encrypted blobs are larger than their content)
     let mut stored_sizes = BTreeMap::new();
     for (sha, (size, path)) in blobs {
-        let key = key_of(&sha);
+        let key = stored_key(bucket, &sha);
         match present.get(&key) {
             Some(have) if plausible_size(*have, size, seal.is_some()) => {
                 Progress::add(&progress.blobs_present, 1);
@@ -215,6 +211,14 @@ pub async fn replicate_set(
         already_replicated: created == Created::Existed,
         manifest_key: key,
     })
+}
+
+/// The key blob `sha` is uploaded under: encrypted or not, as the bucket's seal says.
+fn stored_key(bucket: &Bucket, sha: &str) -> String {
+    match bucket.seal() {
+        Some(_) => sealed_blob_key(sha),
+        None => blob_key(sha),
+    }
 }
 
 /// The JSON of `what` (the manifest or blob index of set `id`).
@@ -365,12 +369,10 @@ async fn upload_small(
         }
         throttle.take(chunk.len()).await;
     }
-    let (key, bytes) = match bucket.seal() {
-        None => (blob_key(sha), bytes),
-        Some(seal) => (
-            sealed_blob_key(sha),
-            seal.encrypt(&bytes).map_err(|e| seal_failed(bucket, e))?,
-        ),
+    let key = stored_key(bucket, sha);
+    let bytes = match bucket.seal() {
+        None => bytes,
+        Some(seal) => seal.encrypt(&bytes).map_err(|e| seal_failed(bucket, e))?,
     };
     let len = bytes.len() as u64;
     // A key that exists holds this content already (its name is its hash).
@@ -385,18 +387,15 @@ async fn upload_large(
     throttle: &Throttle,
     cancel: &CancelToken,
 ) -> Result<u64, ReplicateError> {
-    let seal: Option<&Seal> = bucket.seal();
-    let key = match seal {
-        None => blob_key(sha),
-        Some(_) => sealed_blob_key(sha),
-    };
+    let key = stored_key(bucket, sha);
     // Parts cannot be created conditionally: check right before (one replication per target
     // runs at a time).
     if let Some(have) = bucket.head(&key).await? {
         return Ok(have);
     }
     let mut f = open_checked(path)?;
-    let mut sealing = seal
+    let mut sealing = bucket
+        .seal()
         .map(Seal::sealing)
         .transpose()
         .map_err(|e| seal_failed(bucket, e))?;

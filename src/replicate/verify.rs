@@ -25,6 +25,8 @@ pub const MAX_PROBLEMS: usize = 100;
 pub struct Findings {
     pub problems: Vec<String>,
     pub problem_count: u64,
+    /// The set's manifest key (either form).
+    pub manifest_key: String,
 }
 
 impl Findings {
@@ -74,6 +76,10 @@ pub async fn verify_set(
             message: format!("backup set {id} is not on the bucket (no manifest sets/{id}.json)"),
         });
     }
+    found.manifest_key = match sealed {
+        true => sealed_manifest_key(id),
+        false => manifest_key(id),
+    };
     let manifest = if plain || deep {
         read_manifest(bucket, id).await?
     } else {
