@@ -455,6 +455,96 @@ fn a_fresh_master_restores_both_components_exactly_from_the_target_alone() {
     assert_no_keys("the agent's log", &site.agent_log());
 }
 
+/// With client-side encryption (passphrase mode) the agent uploads its component's blobs
+/// sealed to the target's recipient (it gets only the public key for that) and downloads them
+/// for a restore with the identity the master sends with that call: no object on the bucket
+/// holds the agent's plaintext, a fresh master restores both components exactly, and neither
+/// the passphrase nor the identity shows in the agent's log.
+#[test]
+fn an_encrypting_target_gets_the_agents_blobs_sealed_and_a_fresh_master_restores_them() {
+    const PASSPHRASE: &str = "agent side passphrase 5150";
+    const PLAIN: &str = "AGENT-PLAINTEXT-5e1f-90ab";
+    let keys = tempfile::tempdir().unwrap();
+    let pass_file = keys.path().join("offsite.passphrase");
+    std::fs::write(&pass_file, format!("{PASSPHRASE}\n")).unwrap();
+    let mut site = site(
+        "agents-crypt",
+        &format!("encrypt_passphrase_file = \"{}\"", pass_file.display()),
+    );
+    let content = PLAIN.repeat(20);
+    write(
+        &site.agent_root().join("home/data/secret.dat"),
+        content.as_bytes(),
+    );
+    let mut server = site.start();
+    let id = run_backup(&server)["id"].as_str().unwrap().to_string();
+    let hub_home = site.dir.path().join("homes/hub");
+    let trk_home = site.agent_root().join("home");
+    let skip = ["backup", ".pre-restore-"];
+    let hub_at_backup = snapshot_meta(&hub_home, &skip);
+    let trk_at_backup = snapshot_meta(&trk_home, &skip);
+    let rec = replicate(&server, &json!({"backup_id": id}));
+    assert_eq!(rec["status"], "succeeded", "{rec}");
+
+    // The set exists in its sealed form only; the agent's blob is sealed like the master's.
+    let objects = site.objects();
+    assert!(
+        objects.contains_key(&format!("site-a/sets/{id}.json.age")),
+        "{objects:?}"
+    );
+    assert!(!site.has_manifest(&id), "a plaintext manifest: {objects:?}");
+    let sha = sha2_hex(content.as_bytes());
+    assert!(
+        objects.contains_key(&format!("site-a/blobs/{}/{sha}.age", &sha[..2])),
+        "{objects:?}"
+    );
+    for key in objects.keys() {
+        assert!(
+            key.ends_with(".age") || key.ends_with(".blobs.json"),
+            "an object that is not sealed: {key}"
+        );
+        let body = site.s3.get(&site.bucket, key);
+        assert!(
+            !body.windows(PLAIN.len()).any(|w| w == PLAIN.as_bytes()),
+            "{key} holds the agent's plaintext"
+        );
+    }
+    server.kill9();
+
+    // The disaster: the master's state and slots, and the agent's slots, gone; homes damaged.
+    std::fs::remove_dir_all(site.dir.path().join("state")).unwrap();
+    std::fs::remove_dir_all(hub_home.join("backup")).unwrap();
+    std::fs::remove_dir_all(trk_home.join("backup")).unwrap();
+    std::fs::write(trk_home.join("data/secret.dat"), b"damaged").unwrap();
+    std::fs::remove_file(hub_home.join("hub.ini")).unwrap();
+    let listen = site.agent.addr.trim_start_matches("http://").to_string();
+    site.agent.kill9();
+    site.agent = spawn_agent(&site.agent_root(), &listen);
+
+    let server = site.start();
+    let r = run_restore(&server, &json!({"backup_id": id, "from_target": "offsite"}));
+    assert_eq!(r["status"], "succeeded", "{r}");
+    assert_eq!(component(&r, "trk")["origin"], "replica", "{r}");
+    for (home, before) in [(&hub_home, &hub_at_backup), (&trk_home, &trk_at_backup)] {
+        let mut after = snapshot_meta(home, &skip);
+        let mut before = before.clone();
+        before.remove(".");
+        after.remove(".");
+        assert_eq!(after, before, "{} restored exactly", home.display());
+    }
+    let log = site.agent_log();
+    assert!(
+        log.contains("downloading a component from a replication target"),
+        "the agent's log shows no download: {log}"
+    );
+    assert!(
+        !log.contains(PASSPHRASE) && !log.contains("AGE-SECRET-KEY"),
+        "key material in the agent's log"
+    );
+    assert_no_keys("the agent's log", &log);
+    assert_no_keys("the restore record", &r.to_string());
+}
+
 fn sha2_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

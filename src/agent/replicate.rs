@@ -28,6 +28,7 @@ use crate::config::{ReplicationMode, ReplicationTarget, S3Credentials};
 use crate::engine::CancelToken;
 use crate::error::{ApiError, FieldError, ProblemKind};
 use crate::jobs::replication::REPLICATION_ID;
+use crate::replicate::seal::Seal;
 use crate::replicate::upload::{self, Options, SourceFolder};
 use crate::replicate::{Bucket, Progress, ReplicateError};
 use crate::store::wire::{
@@ -102,7 +103,7 @@ impl AgentReplications {
         req: &RemoteReplicationRequest,
     ) -> Result<RemoteReplicationAnswer, ApiError> {
         check_replication_id(replication_id)?;
-        let (target, creds) = target_of(&req.target)?;
+        let (target, creds, seal) = target_of(&req.target)?;
         if !crate::engine::backup_id::is_valid(&req.source.backup_id) {
             return Err(ApiError::field(
                 "source.backup_id",
@@ -154,7 +155,8 @@ impl AgentReplications {
             crate::toolkit::bridge::run_here(async move {
                 let progress = Progress::default();
                 let result = async {
-                    let bucket = Bucket::open_with_keys(&target, creds, progress.retries.clone())?;
+                    let bucket = Bucket::open_with_keys(&target, creds, progress.retries.clone())?
+                        .with_seal(seal);
                     upload::upload_folders(
                         &bucket, &backup_id, &folders, &scratch, opts, &progress, &cancel,
                     )
@@ -172,8 +174,8 @@ impl AgentReplications {
             .map_err(|e| ApiError::internal(format!("the upload's task stopped: {e}")))?;
         let p = &progress;
         match result {
-            Ok(mut components) => {
-                let component = components.pop().ok_or_else(|| {
+            Ok(mut up) => {
+                let component = up.components.pop().ok_or_else(|| {
                     ApiError::internal("the upload answered no component".to_string())
                 })?;
                 tracing::info!(component = %name, replication = %replication_id, blobs_uploaded = Progress::get(&p.blobs_uploaded), bytes_uploaded = Progress::get(&p.bytes_uploaded), blobs_present = Progress::get(&p.blobs_present), "component uploaded");
@@ -186,6 +188,7 @@ impl AgentReplications {
                     blobs_present: Progress::get(&p.blobs_present),
                     bytes_present: Progress::get(&p.bytes_present),
                     retries: Progress::get(&p.retries),
+                    stored_sizes: up.stored_sizes,
                 })
             }
             Err(e) => {
@@ -233,7 +236,7 @@ impl AgentReplications {
                 format!("{download_id:?} is not a download ID"),
             ));
         }
-        let (target, creds) = target_of(&req.target)?;
+        let (target, creds, seal) = target_of(&req.target)?;
         if !crate::engine::backup_id::is_valid(&req.backup_id) {
             return Err(ApiError::field(
                 "backup_id",
@@ -257,6 +260,7 @@ impl AgentReplications {
                 &backup_id,
                 target,
                 creds,
+                seal,
             ))
             .map_err(|e| ApiError::internal(format!("the download's task stopped: {e}")))?
         })
@@ -273,6 +277,7 @@ impl AgentReplications {
         backup_id: &str,
         target: ReplicationTarget,
         creds: S3Credentials,
+        seal: Option<Seal>,
     ) -> Result<RemoteDownloadAnswer, ApiError> {
         let root = self.inner.state_dir.join(DOWNLOADS_DIR);
         self.remove_stale_downloads(&root, download_id);
@@ -286,7 +291,8 @@ impl AgentReplications {
         }
         tracing::info!(component = %name, download = %download_id, target = %target.name, set = %backup_id, "downloading a component from a replication target");
         let result = async {
-            let bucket = Bucket::open_with_keys(&target, creds, Default::default())?;
+            let bucket =
+                Bucket::open_with_keys(&target, creds, Default::default())?.with_seal(seal);
             let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
                 .await?
                 .ok_or_else(|| ReplicateError::Remote {
@@ -493,7 +499,9 @@ fn problem_of(e: ReplicateError) -> ApiError {
 
 /// The target of a call as this agent uses it, checked (422 naming `target.<field>`), with
 /// its keys. Nothing here is kept after the call.
-pub fn target_of(t: &TargetAccess) -> Result<(ReplicationTarget, S3Credentials), ApiError> {
+pub fn target_of(
+    t: &TargetAccess,
+) -> Result<(ReplicationTarget, S3Credentials, Option<Seal>), ApiError> {
     let mut errors = Vec::new();
     let mut bad = |f: &str, m: String| errors.push(FieldError::new(format!("target.{f}"), m));
     if !crate::config::valid_name(&t.name) {
@@ -533,12 +541,14 @@ pub fn target_of(t: &TargetAccess) -> Result<(ReplicationTarget, S3Credentials),
     if t.secret_key.expose().is_empty() {
         bad("secret_key", "must not be empty".into());
     }
-    if t.encryption.is_some() {
-        bad(
-            "encryption",
-            "client-side encryption is not available on this agent's version".into(),
-        );
-    }
+    // Recipients to upload; the identities (secret) only come with a download.
+    let seal = t.encryption.as_ref().and_then(|e| {
+        let made = match &e.key {
+            Some(k) => Seal::for_download(&k.expose().lines().collect::<Vec<_>>()),
+            None => Seal::for_upload(&e.recipients),
+        };
+        made.map_err(|err| bad("encryption", err.to_string())).ok()
+    });
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -557,10 +567,12 @@ pub fn target_of(t: &TargetAccess) -> Result<(ReplicationTarget, S3Credentials),
         timeout: Duration::from_secs(t.timeout_seconds),
         keep: None,
         unreferenced_grace: Duration::ZERO,
+        // The seal comes with the call, not from key files here.
+        encryption: Default::default(),
     };
     let creds = S3Credentials {
         access_key: t.access_key.expose().to_string(),
         secret_key: t.secret_key.expose().to_string(),
     };
-    Ok((target, creds))
+    Ok((target, creds, seal))
 }

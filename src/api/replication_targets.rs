@@ -132,9 +132,12 @@ pub async fn get_replication_target(
 /// `access_key_file` and `secret_key_file` (both or neither; without them the keys come from
 /// `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `_SECRET_KEY` in the server's environment),
 /// `mode` (`after_backup` or `manual`, the default), `concurrency` (1 to 64, default 4),
-/// `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60). Keys are
-/// never accepted in the body. `keep` and the encryption keys are refused: this version keeps
-/// every replicated set and does not encrypt. Needs `If-Match`: the `ETag` of `GET`, or `*`
+/// `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60), `keep`
+/// (sets kept on the bucket) with `unreferenced_grace_seconds`, and client-side encryption:
+/// `encrypt_recipients_file` (age recipients; `decrypt_identity_file` to restore and
+/// deep-verify) or `encrypt_passphrase_file`, not both. Keys are never accepted in the body,
+/// only the paths of their files; a file that cannot be read or parsed is refused naming the
+/// field, never showing its content. Needs `If-Match`: the `ETag` of `GET`, or `*`
 /// (which also creates): 428 without it, 412 when stale. Refused with 422 naming each field,
 /// changing nothing. The config file is written atomically (503 when it cannot be). Admin.
 #[utoipa::path(
@@ -284,14 +287,15 @@ pub async fn replicate_to_target(
 /// The backup sets whose manifest is on target `{name}`'s bucket, newest first: the sets a
 /// restore can take from there (also on a fresh server whose disks hold no backup). Asks the
 /// store (one listing of `sets/`); 409 (`replication_target_failed`) naming the target when it
-/// cannot be reached, refuses the credentials or has no such bucket. Any role.
+/// cannot be reached, refuses the credentials or has no such bucket. Encrypted sets are listed
+/// from their key names alone (`encrypted: true`), without the target's key. Any role.
 #[utoipa::path(
     tag = "replication",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Target name", example = "offsite")),
     responses(
         (status = 200, description = "The sets on the bucket", body = Vec<RemoteSet>,
-            example = json!([{"backup_id": "20261126T020000Z", "manifest_key": "sets/20261126T020000Z.json", "manifest_bytes": 48213}])),
+            example = json!([{"backup_id": "20261126T020000Z", "manifest_key": "sets/20261126T020000Z.json", "manifest_bytes": 48213, "encrypted": false}])),
         TokenProblems, RemoteSetsProblems,
     )
 )]

@@ -15,6 +15,8 @@ use super::notify::{check_secret_file, read_secret};
 use super::parse::Reader;
 use super::write_back::{edit_named_tables, set_value};
 use super::{valid_name, EditError, FieldError};
+pub use crate::replicate::seal::Encryption;
+use crate::replicate::seal::{check_identity_file, check_recipients_file};
 
 /// Default of `concurrency`: uploads in flight at once.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -23,7 +25,7 @@ pub const MAX_CONCURRENCY: usize = 64;
 /// Default of `region` (S3-compatible stores mostly ignore it, but it is part of the signature).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 17] = [
     "name",
     "endpoint",
     "bucket",
@@ -34,6 +36,7 @@ const KEYS: [&str; 16] = [
     "secret_key_file",
     "encrypt_recipients_file",
     "encrypt_passphrase_file",
+    "decrypt_identity_file",
     "keep",
     "mode",
     "concurrency",
@@ -91,12 +94,25 @@ pub struct ReplicationTargetSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "/etc/backup-master/s3.secret")]
     pub secret_key_file: Option<String>,
-    /// Client-side encryption with `age` recipients: not available in this version (refused).
+    /// Client-side encryption: file of `age` X25519 recipients (`age1...`, one per line, `#`
+    /// comments). Blobs and manifests are encrypted to them before upload; restoring and deep
+    /// verification need `decrypt_identity_file`. Not with `encrypt_passphrase_file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/etc/backup-master/offsite.recipients")]
     pub encrypt_recipients_file: Option<String>,
-    /// Client-side encryption with an `age` passphrase: not available in this version (refused).
+    /// Client-side encryption with a passphrase (the file's trimmed content): the first
+    /// replication stores a generated `age` identity on the bucket (`keys/identity.age`),
+    /// encrypted with the passphrase, and encrypts everything to it. Not with
+    /// `encrypt_recipients_file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/etc/backup-master/offsite.passphrase")]
     pub encrypt_passphrase_file: Option<String>,
+    /// With `encrypt_recipients_file`: the `age` identity file (`AGE-SECRET-KEY-1...`) of one
+    /// of the recipients, for restoring and deep verification. Without it those fail; copying,
+    /// quick verification, retention and listing work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/etc/backup-master/offsite.identity")]
+    pub decrypt_identity_file: Option<String>,
     /// Sets kept on the bucket, 1 to 10000, independent of the local history: after each
     /// replication the older manifests are removed, then the blobs no remaining set uses.
     /// The newest set that verified (replicated or checked by this server) is never removed.
@@ -157,6 +173,8 @@ pub struct ReplicationTarget {
     /// Sets kept on the bucket; `None`: all.
     pub keep: Option<usize>,
     pub unreferenced_grace: std::time::Duration,
+    /// Client-side encryption (paths only: the keys are read by each job).
+    pub encryption: Encryption,
 }
 
 impl std::fmt::Debug for ReplicationTarget {
@@ -322,24 +340,7 @@ impl ReplicationTargetSettings {
             (None, Some(_)) => add("access_key_file", "is required with secret_key_file".into()),
             _ => {}
         }
-        for (field, set) in [
-            (
-                "encrypt_recipients_file",
-                self.encrypt_recipients_file.is_some(),
-            ),
-            (
-                "encrypt_passphrase_file",
-                self.encrypt_passphrase_file.is_some(),
-            ),
-        ] {
-            if set {
-                add(
-                    field,
-                    "client-side encryption is not available in this version; remove the key"
-                        .into(),
-                );
-            }
-        }
+        let encryption = self.check_encryption(base_dir, &mut add);
         let keep = self.keep.map(|k| match usize::try_from(k) {
             Ok(k) if (1..=10_000).contains(&k) => k,
             _ => {
@@ -422,7 +423,61 @@ impl ReplicationTargetSettings {
             timeout: std::time::Duration::from_secs(timeout),
             keep,
             unreferenced_grace: std::time::Duration::from_secs(grace),
+            encryption,
         })
+    }
+
+    /// The encryption settings checked: at most one of the two modes, each file readable and
+    /// holding what it should (the errors name the file, never its content).
+    fn check_encryption(&self, base_dir: &Path, add: &mut impl FnMut(&str, String)) -> Encryption {
+        let mut file =
+            |field: &str, value: &Option<String>, parse: fn(&Path) -> Result<(), String>| {
+                let path = check_secret_file(base_dir, value.as_deref()?)
+                    .map_err(|m| add(field, m))
+                    .ok()?;
+                parse(&path).map_err(|m| add(field, m)).ok()?;
+                Some(path)
+            };
+        let recipients = file(
+            "encrypt_recipients_file",
+            &self.encrypt_recipients_file,
+            check_recipients_file,
+        );
+        let identity = file(
+            "decrypt_identity_file",
+            &self.decrypt_identity_file,
+            check_identity_file,
+        );
+        let passphrase = file(
+            "encrypt_passphrase_file",
+            &self.encrypt_passphrase_file,
+            |p| read_secret(p).map(|_| ()),
+        );
+        if self.encrypt_recipients_file.is_some() && self.encrypt_passphrase_file.is_some() {
+            let both = "encrypt_recipients_file and encrypt_passphrase_file exclude each other: \
+                        choose one way to encrypt";
+            add("encrypt_recipients_file", both.into());
+            add("encrypt_passphrase_file", both.into());
+        } else if self.decrypt_identity_file.is_some() && self.encrypt_recipients_file.is_none() {
+            add(
+                "decrypt_identity_file",
+                if self.encrypt_passphrase_file.is_some() {
+                    "is not used with encrypt_passphrase_file (its identity is kept on the bucket, \
+                     wrapped with the passphrase); remove it"
+                } else {
+                    "is used only with encrypt_recipients_file"
+                }
+                .into(),
+            );
+        }
+        match (recipients, passphrase) {
+            (Some(recipients_file), None) => Encryption::Recipients {
+                recipients_file,
+                identity_file: identity,
+            },
+            (None, Some(passphrase_file)) => Encryption::Passphrase { passphrase_file },
+            _ => Encryption::Off,
+        }
     }
 }
 
@@ -497,6 +552,7 @@ pub(super) fn read(r: &mut Reader<'_>, root: &Table) -> Vec<NamedReplicationTarg
             secret_key_file: r.string(t, &p, "secret_key_file"),
             encrypt_recipients_file: r.string(t, &p, "encrypt_recipients_file"),
             encrypt_passphrase_file: r.string(t, &p, "encrypt_passphrase_file"),
+            decrypt_identity_file: r.string(t, &p, "decrypt_identity_file"),
             keep: r.integer(t, &p, "keep"),
             mode: r.string(t, &p, "mode"),
             concurrency: r.integer(t, &p, "concurrency"),
@@ -531,6 +587,7 @@ fn fill(table: &mut Table, t: &NamedReplicationTarget) {
         ("secret_key_file", &s.secret_key_file),
         ("encrypt_recipients_file", &s.encrypt_recipients_file),
         ("encrypt_passphrase_file", &s.encrypt_passphrase_file),
+        ("decrypt_identity_file", &s.decrypt_identity_file),
         ("mode", &s.mode),
     ] {
         match value {

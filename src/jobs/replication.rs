@@ -39,11 +39,14 @@ use utoipa::ToSchema;
 use super::{BackupJobs, JobKind, StartError};
 use crate::config::{ReplicationMode, ReplicationTarget};
 use crate::engine::CancelToken;
+use crate::replicate::seal::{self, Seal};
 use crate::replicate::upload::{self, Options, SourceFolder};
 use crate::replicate::{Bucket, ManifestComponent, Progress, ReplicateError};
 use crate::sets::Sets;
 use crate::store::remote::Secret;
-use crate::store::wire::{RemoteDownloadRequest, RemoteReplicationRequest, TargetAccess};
+use crate::store::wire::{
+    BlobEncryption, RemoteDownloadRequest, RemoteReplicationRequest, TargetAccess,
+};
 use crate::toolkit::job_id::{IdForm, IdIssuer, SeqForm};
 use crate::toolkit::record_dir::{ListQuery, Record, RecordDir, RecordIndex};
 
@@ -637,15 +640,17 @@ impl Replications {
             .target(name)
             .ok_or_else(|| RemoteSetsError::TargetNotFound(name.to_string()))?;
         let bucket = Bucket::open(&target)?;
+        // From the key names alone: an encrypted set is listed without its key.
         let listed = bucket.list("sets").await?;
         let mut sets: Vec<RemoteSet> = listed
-            .into_iter()
+            .iter()
             .filter_map(|(key, size)| {
-                let id = key.strip_prefix("sets/")?.strip_suffix(".json")?;
-                crate::engine::backup_id::is_valid(id).then(|| RemoteSet {
+                let (id, encrypted) = crate::replicate::manifest_of(key)?;
+                Some(RemoteSet {
                     backup_id: id.to_string(),
                     manifest_key: key.clone(),
-                    manifest_bytes: size,
+                    manifest_bytes: *size,
+                    encrypted,
                 })
             })
             .collect();
@@ -713,6 +718,20 @@ impl Replications {
                 StartError::Busy { kind, id } => DownloadError::Busy { kind, id },
                 other => DownloadError::Io(other.to_string()),
             })?;
+        let runner = self.inner.engine.runner().clone();
+        // The keys and the manifest first: a set that cannot be opened changes nothing here.
+        let (bucket, manifest) = runner.block_on(async {
+            let bucket = Bucket::open(&target)?;
+            let seal = seal::for_target(&bucket, &target.encryption, seal::Use::Read).await?;
+            let bucket = bucket.with_seal(seal);
+            let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
+                .await?
+                .ok_or_else(|| DownloadError::NotOnTarget {
+                    target: name.to_string(),
+                    id: backup_id.to_string(),
+                })?;
+            Ok::<_, DownloadError>((bucket, manifest))
+        })?;
         let root = self.inner.engine.state_dir().join(DOWNLOADS_DIR);
         remove_old_downloads(&root)?;
         let dest = root.join(&id);
@@ -736,15 +755,7 @@ impl Replications {
             .filter(|w| !remote.contains(w))
             .cloned()
             .collect();
-        let runner = self.inner.engine.runner().clone();
         runner.block_on(async {
-            let bucket = Bucket::open(&target)?;
-            let manifest = crate::replicate::download::read_manifest(&bucket, backup_id)
-                .await?
-                .ok_or_else(|| DownloadError::NotOnTarget {
-                    target: name.to_string(),
-                    id: backup_id.to_string(),
-                })?;
             let folders =
                 crate::replicate::download::download_set(&bucket, &manifest, Some(&local), &dest)
                     .await?;
@@ -761,7 +772,9 @@ impl Replications {
                 .iter()
                 .filter(|c| manifest.components.iter().any(|m| m.name == **c))
             {
-                let d = self.download_on_agent(&target, &id, backup_id, c).await?;
+                let d = self
+                    .download_on_agent(&target, bucket.seal(), &id, backup_id, c)
+                    .await?;
                 got.on_agents.insert(c.clone(), d);
             }
             Ok::<_, DownloadError>(got)
@@ -772,6 +785,7 @@ impl Replications {
     async fn download_on_agent(
         &self,
         target: &ReplicationTarget,
+        seal: Option<&Seal>,
         download_id: &str,
         backup_id: &str,
         component: &str,
@@ -787,7 +801,7 @@ impl Replications {
             .map_err(|e| DownloadError::Store(ReplicateError::Settings(e)))?;
         let req = RemoteDownloadRequest {
             backup_id: backup_id.to_string(),
-            target: access_of(target, creds),
+            target: access_of(target, creds, seal, seal::Use::Read),
         };
         tracing::info!(target = %target.name, set = %backup_id, component = %component, agent = %agent, "the agent downloads its component");
         let answer = store
@@ -834,6 +848,10 @@ pub struct RemoteSet {
     #[schema(example = "sets/20261126T020000Z.json")]
     pub manifest_key: String,
     pub manifest_bytes: u64,
+    /// The set was written by a target that encrypts (`sets/<id>.json.age`): restoring it
+    /// needs the target's key.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -869,7 +887,12 @@ enum Task {
 }
 
 /// Target `t` as an agent gets it with a call: its settings and the keys `creds`.
-fn access_of(t: &ReplicationTarget, creds: crate::config::S3Credentials) -> TargetAccess {
+fn access_of(
+    t: &ReplicationTarget,
+    creds: crate::config::S3Credentials,
+    seal: Option<&Seal>,
+    usage: seal::Use,
+) -> TargetAccess {
     TargetAccess {
         name: t.name.clone(),
         endpoint: t.endpoint.clone(),
@@ -882,7 +905,14 @@ fn access_of(t: &ReplicationTarget, creds: crate::config::S3Credentials) -> Targ
         max_bytes_per_second: t.max_bytes_per_second,
         access_key: Secret::new(creds.access_key),
         secret_key: Secret::new(creds.secret_key),
-        encryption: None,
+        // Public recipients to upload; the identities only to download.
+        encryption: seal.map(|s| BlobEncryption {
+            recipients: s.recipient_strings(),
+            key: match usage {
+                seal::Use::Read => Some(Secret::new(s.identity_text())),
+                seal::Use::Upload => None,
+            },
+        }),
     }
 }
 
@@ -931,7 +961,9 @@ impl ReplicationJob {
         lock(&self.record)
     }
 
-    /// Copies the counters into the record and shows it to readers (in memory only).
+    /// Copies the counters into the record and shows it to readers (in memory only), still
+    /// `running`: the end is shown by [`super::runner::Job::show_final`] once the lock is free,
+    /// so a client that sees it can start the next job at once.
     fn publish(&self) {
         let snapshot = self.counted();
         lock(&self.inner.records).insert(snapshot.clone());
@@ -992,10 +1024,13 @@ impl ReplicationJob {
         };
         let outcome = self.drive(async {
             let bucket = Bucket::open_counting(&self.target, self.progress.retries.clone())?;
+            let seal =
+                seal::for_target(&bucket, &self.target.encryption, seal::Use::Upload).await?;
+            let bucket = bucket.with_seal(seal);
             if let Some(done) = upload::replicated_already(&bucket, &backup_id).await? {
                 return Ok(done);
             }
-            let mut components = upload::upload_folders(
+            let mut up = upload::upload_folders(
                 &bucket,
                 &backup_id,
                 &set.local,
@@ -1007,12 +1042,15 @@ impl ReplicationJob {
             .await?;
             // One agent after the other: a blob two components share is uploaded once.
             for f in &set.on_agents {
-                components.push(self.copy_on_agent(&backup_id, f).await?);
+                let (c, sizes) = self.copy_on_agent(&backup_id, f, bucket.seal()).await?;
+                up.components.push(c);
+                up.stored_sizes.extend(sizes);
                 self.publish();
             }
-            components.sort_by_key(|c| set.order.iter().position(|n| *n == c.name));
+            up.components
+                .sort_by_key(|c| set.order.iter().position(|n| *n == c.name));
             // Every component's blobs are there: only now does the set exist remotely.
-            upload::write_manifest(&bucket, &backup_id, report, components).await
+            upload::write_manifest(&bucket, &backup_id, report, up).await
         })?;
         {
             let mut r = self.record();
@@ -1034,7 +1072,8 @@ impl ReplicationJob {
         &self,
         backup_id: &str,
         f: &AgentFolder,
-    ) -> Result<ManifestComponent, ReplicateError> {
+        seal: Option<&Seal>,
+    ) -> Result<(ManifestComponent, BTreeMap<String, u64>), ReplicateError> {
         let on = |e: &dyn std::fmt::Display| {
             ReplicateError::Agent(format!(
                 "component {} on agent {}: {e}",
@@ -1055,7 +1094,7 @@ impl ReplicationJob {
             .map_err(ReplicateError::Settings)?;
         let req = RemoteReplicationRequest {
             source: crate::restore::remote::request_of(&spec, backup_id, &f.slot),
-            target: access_of(&self.target, creds),
+            target: access_of(&self.target, creds, seal, seal::Use::Upload),
         };
         let id = self.record().id.clone();
         tracing::info!(replication = %id, component = %f.component, agent = %f.agent, "the agent uploads its component");
@@ -1082,7 +1121,7 @@ impl ReplicationJob {
         Progress::add(&p.blobs_present, a.blobs_present);
         Progress::add(&p.bytes_present, a.bytes_present);
         Progress::add(&p.retries, a.retries);
-        Ok(a.component)
+        Ok((a.component, a.stored_sizes))
     }
 
     /// The retention pass after a copy: the set just confirmed on the bucket is protected
@@ -1124,6 +1163,12 @@ impl ReplicationJob {
         let backup_id = self.record().backup_id.clone();
         let found = self.drive(async {
             let bucket = Bucket::open_counting(&self.target, self.progress.retries.clone())?;
+            // A quick check needs no key (an encrypted set's blob index suffices).
+            let seal = match deep {
+                true => seal::for_target(&bucket, &self.target.encryption, seal::Use::Read).await?,
+                false => None,
+            };
+            let bucket = bucket.with_seal(seal);
             crate::replicate::verify::verify_set(
                 &bucket,
                 &backup_id,
@@ -1139,7 +1184,7 @@ impl ReplicationJob {
         } else {
             ReplicationStatus::Failed
         };
-        r.manifest_key = Some(crate::replicate::manifest_key(&backup_id));
+        r.manifest_key = Some(found.manifest_key.clone());
         if found.problem_count > 0 {
             r.error = Some(format!(
                 "replication target {}: set {backup_id} has {} problem(s) on the bucket",

@@ -2,7 +2,8 @@
 //! and credentials, every key under the target's prefix, creates that never overwrite
 //! ([`Bucket::put_new`]), listings, reads. Each request is retried by the client on a 5xx
 //! answer, a 429 and a timeout (exponential backoff, [`RETRY`]); what still fails is a
-//! [`ReplicateError::Store`] naming the target and what was asked.
+//! [`ReplicateError::Store`] naming the target and what was asked. A bucket of a target that
+//! encrypts carries its [`Seal`], which the uploads and downloads apply to each body.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,7 @@ use object_store::{
     RetryConfig,
 };
 
+use super::seal::Seal;
 use super::ReplicateError;
 use crate::config::ReplicationTarget;
 
@@ -43,6 +45,8 @@ pub struct Bucket {
     target: String,
     bucket: String,
     prefix: String,
+    /// The target's keys when it encrypts (see [`super::seal::for_target`]).
+    seal: Option<Seal>,
 }
 
 impl Bucket {
@@ -112,11 +116,23 @@ impl Bucket {
             target: t.name.clone(),
             bucket: t.bucket.clone(),
             prefix: t.prefix.clone(),
+            seal: None,
         })
     }
 
     pub fn target(&self) -> &str {
         &self.target
+    }
+
+    /// This bucket with `seal`: uploads through it encrypt, and encrypted sets can be read.
+    pub fn with_seal(mut self, seal: Option<Seal>) -> Bucket {
+        self.seal = seal;
+        self
+    }
+
+    /// The keys of a target that encrypts.
+    pub fn seal(&self) -> Option<&Seal> {
+        self.seal.as_ref()
     }
 
     fn key(&self, rel: &str) -> Key {

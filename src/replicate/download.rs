@@ -3,7 +3,8 @@
 //! modes, modification times), every blob hashed while it is written and compared with the
 //! manifest, then the folder's `readme.txt` (from the manifest) and `SHA256SUMS` (from the
 //! entries). The result is an ordinary backup folder that a restore takes like a folder from
-//! an external medium.
+//! an external medium. An encrypted set is read through the bucket's seal: its manifest
+//! decrypted whole, each blob decrypted while it streams, then hashed as any other.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,7 +16,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::manifest::{plain_path, EntryKind, Manifest, ManifestComponent};
-use super::{blob_key, manifest_key, Bucket, ReplicateError};
+use super::{manifest_key, sealed_manifest_key, Bucket, ReplicateError};
 use crate::engine::readme::README_FILE;
 use crate::engine::sums::{SumsWriter, SUMS_FILE_NAME};
 
@@ -24,17 +25,37 @@ fn local(path: &Path, e: impl std::fmt::Display) -> ReplicateError {
     ReplicateError::Source(format!("{}: {e}", path.display()))
 }
 
-/// The manifest of set `id` on `bucket`; `None` when the set is not there.
+/// The manifest of set `id` on `bucket` (either form: an encrypted one is decrypted with the
+/// bucket's seal); `None` when the set is not there.
 pub async fn read_manifest(bucket: &Bucket, id: &str) -> Result<Option<Manifest>, ReplicateError> {
-    let Some(bytes) = bucket.get(&manifest_key(id)).await? else {
+    let remote = |message| ReplicateError::Remote {
+        target: bucket.target().to_string(),
+        message,
+    };
+    if let Some(bytes) = bucket.get(&manifest_key(id)).await? {
+        return Manifest::parse(&bytes, id, false).map(Some).map_err(remote);
+    }
+    let key = sealed_manifest_key(id);
+    let Some(sealed) = bucket.get(&key).await? else {
         return Ok(None);
     };
-    Manifest::parse(&bytes, id)
-        .map(Some)
-        .map_err(|message| ReplicateError::Remote {
-            target: bucket.target().to_string(),
-            message,
-        })
+    let Some(seal) = bucket.seal() else {
+        return Err(ReplicateError::Settings(format!(
+            "replication target {}: set {id} is encrypted ({key}) and the target has no key: set \
+             encrypt_recipients_file with decrypt_identity_file, or encrypt_passphrase_file",
+            bucket.target()
+        )));
+    };
+    let plain = seal.decrypt(&sealed).map_err(|e| match e {
+        super::seal::SealError::NoIdentity(m) => ReplicateError::Settings(m),
+        super::seal::SealError::WrongKey => ReplicateError::Settings(format!(
+            "replication target {}: {key} does not open with the configured key (not one of \
+             the identities it was encrypted to)",
+            bucket.target()
+        )),
+        other => remote(format!("{key}: {other}")),
+    })?;
+    Manifest::parse(&plain, id, true).map(Some).map_err(remote)
 }
 
 /// Rebuilds the folders of `components` (all of the manifest's when `None`) of `manifest`
@@ -61,7 +82,7 @@ pub async fn download_set(
             });
         }
         let folder = dest.join(&c.name);
-        download_component(bucket, c, &folder).await?;
+        download_component(bucket, manifest, c, &folder).await?;
         out.insert(c.name.clone(), folder);
     }
     Ok(out)
@@ -69,6 +90,7 @@ pub async fn download_set(
 
 async fn download_component(
     bucket: &Bucket,
+    m: &Manifest,
     c: &ManifestComponent,
     folder: &Path,
 ) -> Result<(), ReplicateError> {
@@ -92,7 +114,7 @@ async fn download_component(
             }
             EntryKind::File => {
                 let sha = e.sha256.as_deref().unwrap_or_default();
-                fetch_blob(bucket, sha, e.size, &path).await?;
+                fetch_blob(bucket, m, sha, e.size, &path).await?;
                 fs::set_permissions(&path, fs::Permissions::from_mode(e.mode))
                     .map_err(|err| local(&path, err))?;
                 set_times(&path, e.mtime, true)?;
@@ -124,16 +146,39 @@ async fn download_component(
     set_times(folder, c.mtime, true)
 }
 
+/// Blob `sha` of `m`'s set as a stream of its content (decrypted when the set is encrypted).
+pub async fn blob_stream(
+    bucket: &Bucket,
+    m: &Manifest,
+    sha: &str,
+) -> Result<futures_util::stream::BoxStream<'static, Result<Vec<u8>, ReplicateError>>, ReplicateError>
+{
+    let key = m.blob_key(sha);
+    let stream = bucket.get_stream(&key).await?;
+    if !m.sealed() {
+        return Ok(stream);
+    }
+    let seal = bucket.seal().ok_or_else(|| {
+        ReplicateError::Settings(format!(
+            "replication target {}: set {} is encrypted and the target has no key",
+            bucket.target(),
+            m.backup_id
+        ))
+    })?;
+    Ok(seal.open_stream(stream, bucket.target(), &format!("blob {key}")))
+}
+
 /// Writes blob `sha` to the new file `path`, hashing it on the way: a blob whose bytes do not
 /// hash to its name, or of another size than the manifest says, is refused.
 async fn fetch_blob(
     bucket: &Bucket,
+    m: &Manifest,
     sha: &str,
     size: u64,
     path: &Path,
 ) -> Result<(), ReplicateError> {
-    let key = blob_key(sha);
-    let mut stream = bucket.get_stream(&key).await?;
+    let key = m.blob_key(sha);
+    let mut stream = blob_stream(bucket, m, sha).await?;
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)

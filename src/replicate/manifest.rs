@@ -4,6 +4,10 @@
 //! `SHA256SUMS` (joined with an ordered walk of the folder, nothing hashed here). The folder's
 //! own `readme.txt` is kept as text and its `SHA256SUMS` follows from the entries: neither is a
 //! blob, so an unchanged file costs nothing in the next set.
+//!
+//! An encrypted target's manifest (`sets/<backup id>.json.age`) is format [`FORMAT_SEALED`]:
+//! the same fields plus every blob's stored (encrypted) size; its [`BlobIndex`] repeats the
+//! blobs and sizes without names, in plaintext, for what must work without the private key.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -16,8 +20,10 @@ use crate::engine::readme::{Readme, README_FILE};
 use crate::engine::sums::{SumsSource, SUMS_FILE_NAME};
 use crate::engine::walk::{Kind, SortedWalk};
 
-/// The manifest format written by this version.
+/// The manifest format of a target that does not encrypt (also every earlier version's).
 pub const FORMAT: u32 = 1;
+/// The manifest format of a target that encrypts: blobs under `<key>.age`, `stored_sizes`.
+pub const FORMAT_SEALED: u32 = 2;
 
 /// What a set on the bucket holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +36,9 @@ pub struct Manifest {
     #[serde(default)]
     pub report: Option<String>,
     pub components: Vec<ManifestComponent>,
+    /// Format 2: every blob's size on the bucket (hash -> bytes), for quick verification.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub stored_sizes: std::collections::BTreeMap<String, u64>,
 }
 
 /// One component's folder of the set.
@@ -87,13 +96,38 @@ impl Manifest {
             .collect()
     }
 
-    /// Parses a manifest read from the bucket, refusing one of another set or format.
-    pub fn parse(bytes: &[u8], id: &str) -> Result<Manifest, String> {
+    /// True for the manifest of an encrypted set (format 2).
+    pub fn sealed(&self) -> bool {
+        self.format == FORMAT_SEALED
+    }
+
+    /// The key of blob `sha` in the form this manifest's set uses.
+    pub fn blob_key(&self, sha: &str) -> String {
+        if self.sealed() {
+            super::sealed_blob_key(sha)
+        } else {
+            super::blob_key(sha)
+        }
+    }
+
+    /// The size blob `sha` (of `size` plaintext bytes) has on the bucket.
+    pub fn stored_size(&self, sha: &str, size: u64) -> u64 {
+        if self.sealed() {
+            self.stored_sizes.get(sha).copied().unwrap_or(0)
+        } else {
+            size
+        }
+    }
+
+    /// Parses a manifest read from the bucket, refusing one of another set or format;
+    /// `sealed`: it was read (and decrypted) from `sets/<id>.json.age`.
+    pub fn parse(bytes: &[u8], id: &str, sealed: bool) -> Result<Manifest, String> {
         let m: Manifest =
             serde_json::from_slice(bytes).map_err(|e| format!("manifest of {id}: {e}"))?;
-        if m.format != FORMAT {
+        let want = if sealed { FORMAT_SEALED } else { FORMAT };
+        if m.format != want {
             return Err(format!(
-                "manifest of {id} has format {}, this version reads {FORMAT}",
+                "manifest of {id} has format {}, this version reads {want} there",
                 m.format
             ));
         }
@@ -112,13 +146,71 @@ impl Manifest {
                     ));
                 }
                 if let Some(s) = &e.sha256 {
-                    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    if !is_sha(s) {
                         return Err(format!("manifest of {id}: bad hash {s:?}"));
+                    }
+                    if sealed && !m.stored_sizes.contains_key(s) {
+                        return Err(format!("manifest of {id}: no stored size of blob {s}"));
                     }
                 }
             }
         }
         Ok(m)
+    }
+}
+
+/// 64 hex digits, a blob's hash.
+fn is_sha(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An encrypted set's blobs without names (`sets/<backup id>.blobs.json`, plaintext): what
+/// quick verification and retention read, so neither needs the private key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobIndex {
+    pub format: u32,
+    pub backup_id: String,
+    /// hash -> the blob's plaintext and stored sizes.
+    pub blobs: std::collections::BTreeMap<String, IndexedBlob>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedBlob {
+    pub size: u64,
+    pub stored: u64,
+}
+
+impl BlobIndex {
+    /// The index of sealed manifest `m`.
+    pub fn of(m: &Manifest) -> BlobIndex {
+        BlobIndex {
+            format: 1,
+            backup_id: m.backup_id.clone(),
+            blobs: m
+                .blobs()
+                .into_iter()
+                .map(|(sha, size)| {
+                    let stored = m.stored_size(&sha, size);
+                    (sha, IndexedBlob { size, stored })
+                })
+                .collect(),
+        }
+    }
+
+    /// Parses an index read from the bucket, refusing one of another set or format.
+    pub fn parse(bytes: &[u8], id: &str) -> Result<BlobIndex, String> {
+        let ix: BlobIndex =
+            serde_json::from_slice(bytes).map_err(|e| format!("blob index of {id}: {e}"))?;
+        if ix.format != 1 || ix.backup_id != id {
+            return Err(format!(
+                "sets/{id}.blobs.json is not this set's blob index (format {}, set {})",
+                ix.format, ix.backup_id
+            ));
+        }
+        if let Some(bad) = ix.blobs.keys().find(|s| !is_sha(s)) {
+            return Err(format!("blob index of {id}: bad hash {bad:?}"));
+        }
+        Ok(ix)
     }
 }
 

@@ -10,6 +10,14 @@
 //! * `sets/<backup id>.json`: the [`Manifest`], written **last**, once every blob it names is
 //!   on the bucket. A set exists remotely exactly when its manifest does.
 //!
+//! A target that encrypts ([`seal`]) writes instead `blobs/<first 2 hex>/<sha256>.age` (the
+//! content encrypted, still named by its plaintext hash), `sets/<backup id>.blobs.json` (the
+//! [`manifest::BlobIndex`]: which blobs the set uses and their stored sizes, no names, so quick
+//! verification and retention need no private key) and, last, `sets/<backup id>.json.age`
+//! (the manifest, encrypted, format 2 with every blob's stored size), plus `keys/identity.age`
+//! in passphrase mode. The two key forms never mix: a target that turns encryption on or off
+//! deduplicates within each form, and every earlier set stays readable.
+//!
 //! Nothing is ever overwritten: every object is created with `If-None-Match: *` (a conditional
 //! create the store refuses when the key exists), except blobs too large for one request, which
 //! are uploaded in parts only after a listing showed the key absent (one replication per target
@@ -21,6 +29,7 @@ pub mod bucket;
 pub mod download;
 pub mod manifest;
 pub mod retention;
+pub mod seal;
 pub mod upload;
 pub mod verify;
 
@@ -59,6 +68,31 @@ pub fn blob_key(sha_hex: &str) -> String {
 /// The key of set `id`'s manifest, relative to the target's prefix.
 pub fn manifest_key(id: &str) -> String {
     format!("sets/{id}.json")
+}
+
+/// The key of the encrypted blob with hash `sha` (of the plaintext).
+pub fn sealed_blob_key(sha_hex: &str) -> String {
+    format!("{}{}", blob_key(sha_hex), seal::SEALED_SUFFIX)
+}
+
+/// The key of set `id`'s encrypted manifest.
+pub fn sealed_manifest_key(id: &str) -> String {
+    format!("{}{}", manifest_key(id), seal::SEALED_SUFFIX)
+}
+
+/// The key of encrypted set `id`'s blob index.
+pub fn blob_index_key(id: &str) -> String {
+    format!("sets/{id}.blobs.json")
+}
+
+/// The backup ID and form (true: encrypted) of a manifest key the product writes.
+pub fn manifest_of(key: &str) -> Option<(&str, bool)> {
+    let name = key.strip_prefix("sets/")?;
+    let (id, sealed) = match name.strip_suffix(".json.age") {
+        Some(id) => (id, true),
+        None => (name.strip_suffix(".json")?, false),
+    };
+    crate::engine::backup_id::is_valid(id).then_some((id, sealed))
 }
 
 /// Counters of a running replication, read by the job while it runs.

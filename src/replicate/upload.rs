@@ -2,6 +2,8 @@
 //! bucket lacks uploaded (each hash once, `concurrency` at a time, within
 //! `max_bytes_per_second`), then the manifest, last. A run that was killed or failed leaves
 //! blobs and no manifest; the next run lists the blobs and uploads only the missing ones.
+//! A bucket with a seal (a target that encrypts) gets every blob and the manifest encrypted,
+//! in their own key form (see the crate's layout), and the blob index before the manifest.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -13,8 +15,12 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::bucket::{Bucket, Created};
-use super::manifest::{self, Manifest, ManifestComponent, FORMAT};
-use super::{blob_key, manifest_key, Progress, ReplicateError};
+use super::manifest::{self, BlobIndex, Manifest, ManifestComponent, FORMAT, FORMAT_SEALED};
+use super::seal::{min_sealed_size, Seal};
+use super::{
+    blob_index_key, blob_key, manifest_key, sealed_blob_key, sealed_manifest_key, Progress,
+    ReplicateError,
+};
 use crate::engine::CancelToken;
 use crate::toolkit::Backoff;
 
@@ -102,9 +108,8 @@ pub async fn replicate_set(
     if let Some(done) = replicated_already(bucket, backup_id).await? {
         return Ok(done);
     }
-    let components =
-        upload_folders(bucket, backup_id, folders, scratch, opts, progress, cancel).await?;
-    write_manifest(bucket, backup_id, report, components).await
+    let up = upload_folders(bucket, backup_id, folders, scratch, opts, progress, cancel).await?;
+    write_manifest(bucket, backup_id, report, up).await
 }
 
 /// Checks the bucket answers; `Some` when set `backup_id`'s manifest is there already
@@ -113,12 +118,26 @@ pub async fn replicated_already(
     bucket: &Bucket,
     backup_id: &str,
 ) -> Result<Option<Outcome>, ReplicateError> {
-    let key = manifest_key(backup_id);
     bucket.check().await?;
-    Ok(bucket.head(&key).await?.map(|_| Outcome {
-        already_replicated: true,
-        manifest_key: key,
-    }))
+    // Either form counts: a set replicated before the target turned encryption on or off is
+    // there all the same.
+    for key in [manifest_key(backup_id), sealed_manifest_key(backup_id)] {
+        if bucket.head(&key).await?.is_some() {
+            return Ok(Some(Outcome {
+                already_replicated: true,
+                manifest_key: key,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// What [`upload_folders`] answers: each folder's part of the manifest, and the size on the
+/// bucket of each blob they name (encrypted blobs are larger than their content).
+#[derive(Clone, Debug, Default)]
+pub struct Uploaded {
+    pub components: Vec<ManifestComponent>,
+    pub stored_sizes: BTreeMap<String, u64>,
 }
 
 /// Uploads the blobs of `folders` (components of set `backup_id`) that the bucket lacks, each
@@ -134,7 +153,8 @@ pub async fn upload_folders(
     opts: Options,
     progress: &Progress,
     cancel: &CancelToken,
-) -> Result<Vec<ManifestComponent>, ReplicateError> {
+) -> Result<Uploaded, ReplicateError> {
+    let seal = bucket.seal().cloned();
     let mut components = Vec::new();
     // hash -> (size, a file with that content)
     let mut blobs: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
@@ -156,19 +176,22 @@ pub async fn upload_folders(
     );
     let present = bucket.list("blobs").await?;
     let mut missing = Vec::new();
+    // hash -> its size on the bucket (encrypted blobs are larger than their content)
+    let mut stored_sizes = BTreeMap::new();
     for (sha, (size, path)) in blobs {
-        match present.get(&blob_key(&sha)) {
-            Some(have) if *have == size => {
+        let key = stored_key(bucket, &sha);
+        match present.get(&key) {
+            Some(have) if plausible_size(*have, size, seal.is_some()) => {
                 Progress::add(&progress.blobs_present, 1);
                 Progress::add(&progress.bytes_present, size);
+                stored_sizes.insert(sha, *have);
             }
             Some(have) => {
                 return Err(ReplicateError::Remote {
                     target: bucket.target().to_string(),
                     message: format!(
-                        "blob {} has {have} bytes, its content has {size}: left alone; \
-                         remove it by hand after checking",
-                        blob_key(&sha)
+                        "blob {key} has {have} bytes, its content has {size}: left alone; \
+                         remove it by hand after checking"
                     ),
                 })
             }
@@ -182,37 +205,61 @@ pub async fn upload_folders(
     let mut uploads = futures_util::stream::iter(missing)
         .map(|(sha, size, path)| {
             let throttle = throttle.clone();
-            async move { upload_blob(bucket, &sha, size, &path, &throttle, progress, cancel).await }
+            async move {
+                let stored =
+                    upload_blob(bucket, &sha, size, &path, &throttle, progress, cancel).await?;
+                Ok::<_, ReplicateError>((sha, stored))
+            }
         })
         .buffer_unordered(opts.concurrency.max(1));
     while let Some(r) = uploads.next().await {
-        r?;
+        let (sha, stored) = r?;
+        stored_sizes.insert(sha, stored);
     }
     drop(uploads);
     if cancel.is_cancelled() {
         return Err(ReplicateError::Cancelled);
     }
-    Ok(components)
+    Ok(Uploaded {
+        components,
+        stored_sizes,
+    })
 }
 
-/// Writes set `backup_id`'s manifest of `components`: called once every blob they name is on
-/// the bucket; only then does the set exist remotely.
+/// Writes set `backup_id`'s manifest of what was uploaded (`up`): called once every blob it
+/// names is on the bucket; only then does the set exist remotely. An encrypted set's blob
+/// index goes first, then its manifest, encrypted.
 pub async fn write_manifest(
     bucket: &Bucket,
     backup_id: &str,
     report: Option<String>,
-    components: Vec<ManifestComponent>,
+    up: Uploaded,
 ) -> Result<Outcome, ReplicateError> {
-    let key = manifest_key(backup_id);
-    let m = Manifest {
+    let seal = bucket.seal().cloned();
+    let mut m = Manifest {
         format: FORMAT,
         backup_id: backup_id.to_string(),
         replicated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         report,
-        components,
+        components: up.components,
+        stored_sizes: BTreeMap::new(),
     };
-    let bytes = serde_json::to_vec_pretty(&m)
-        .map_err(|e| ReplicateError::Source(format!("the manifest of {backup_id}: {e}")))?;
+    let (key, bytes) = match &seal {
+        None => (manifest_key(backup_id), to_json("manifest", &m, backup_id)?),
+        Some(seal) => {
+            m.format = FORMAT_SEALED;
+            m.stored_sizes = up.stored_sizes;
+            write_index(bucket, &BlobIndex::of(&m)).await?;
+            let plain = to_json("manifest", &m, backup_id)?;
+            let sealed = seal.encrypt(&plain).map_err(|e| {
+                ReplicateError::Settings(format!(
+                    "replication target {}: encrypting the manifest: {e}",
+                    bucket.target()
+                ))
+            })?;
+            (sealed_manifest_key(backup_id), sealed)
+        }
+    };
     // Every blob is there: only now does the set exist remotely.
     let created = put_manifest(bucket, &key, bytes).await?;
     Ok(Outcome {
@@ -249,8 +296,53 @@ async fn put_manifest(
     }
 }
 
+/// The key blob `sha` is uploaded under: encrypted or not, as the bucket's seal says.
+fn stored_key(bucket: &Bucket, sha: &str) -> String {
+    match bucket.seal() {
+        Some(_) => sealed_blob_key(sha),
+        None => blob_key(sha),
+    }
+}
+
+/// The JSON of `what` (the manifest or blob index of set `id`).
+fn to_json(what: &str, v: &impl serde::Serialize, id: &str) -> Result<Vec<u8>, ReplicateError> {
+    serde_json::to_vec_pretty(v)
+        .map_err(|e| ReplicateError::Source(format!("the {what} of {id}: {e}")))
+}
+
+/// Whether a blob listed with `have` bytes can hold `size` bytes of content: exactly that
+/// many, or, encrypted, at least that many and age's least overhead.
+fn plausible_size(have: u64, size: u64, sealed: bool) -> bool {
+    if sealed {
+        have >= min_sealed_size(size)
+    } else {
+        have == size
+    }
+}
+
+/// Writes the blob index of an encrypted set before its manifest. An index already there (a
+/// run that stopped before its manifest) must say the same, or nothing is written.
+async fn write_index(bucket: &Bucket, index: &BlobIndex) -> Result<(), ReplicateError> {
+    let key = blob_index_key(&index.backup_id);
+    let bytes = to_json("blob index", index, &index.backup_id)?;
+    if bucket.put_new(&key, bytes).await? == Created::New {
+        return Ok(());
+    }
+    let there = bucket.get(&key).await?.unwrap_or_default();
+    match BlobIndex::parse(&there, &index.backup_id) {
+        Ok(ix) if ix.blobs == index.blobs => Ok(()),
+        _ => Err(ReplicateError::Remote {
+            target: bucket.target().to_string(),
+            message: format!(
+                "{key} is on the bucket and does not list this set's blobs: left alone, no \
+                 manifest written; remove it by hand after checking"
+            ),
+        }),
+    }
+}
+
 /// Uploads one blob, retried with backoff when the store keeps failing (the failed requests
-/// are counted by the bucket).
+/// are counted by the bucket). Returns its size on the bucket.
 async fn upload_blob(
     bucket: &Bucket,
     sha: &str,
@@ -259,7 +351,7 @@ async fn upload_blob(
     throttle: &Throttle,
     progress: &Progress,
     cancel: &CancelToken,
-) -> Result<(), ReplicateError> {
+) -> Result<u64, ReplicateError> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     let mut attempt = 0;
     loop {
@@ -273,10 +365,10 @@ async fn upload_blob(
             upload_large(bucket, sha, path, throttle, cancel).await
         };
         match r {
-            Ok(()) => {
+            Ok(stored) => {
                 Progress::add(&progress.blobs_uploaded, 1);
                 Progress::add(&progress.bytes_uploaded, size);
-                return Ok(());
+                return Ok(stored);
             }
             Err(ReplicateError::Store { .. }) if attempt < BLOB_ATTEMPTS => {
                 tokio::time::sleep(backoff.next_delay()).await;
@@ -313,6 +405,28 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8], path: &Path) -> Result<usize
     Ok(n)
 }
 
+/// What a seal error means for an upload: the keys are unusable.
+fn seal_failed(bucket: &Bucket, e: super::seal::SealError) -> ReplicateError {
+    ReplicateError::Settings(format!(
+        "replication target {}: encrypting: {e}",
+        bucket.target()
+    ))
+}
+
+/// The size of `key`, just created or found there (an encrypted blob written by another run
+/// has its own size).
+async fn size_after(
+    bucket: &Bucket,
+    key: &str,
+    created: Created,
+    len: u64,
+) -> Result<u64, ReplicateError> {
+    match created {
+        Created::New => Ok(len),
+        Created::Existed => Ok(bucket.head(key).await?.unwrap_or(len)),
+    }
+}
+
 async fn upload_small(
     bucket: &Bucket,
     sha: &str,
@@ -320,7 +434,7 @@ async fn upload_small(
     path: &Path,
     throttle: &Throttle,
     cancel: &CancelToken,
-) -> Result<(), ReplicateError> {
+) -> Result<u64, ReplicateError> {
     let mut f = open_checked(path)?;
     let mut bytes = vec![0u8; usize::try_from(size).unwrap_or(0)];
     let n = read_full(&mut f, &mut bytes, path)?;
@@ -337,8 +451,15 @@ async fn upload_small(
         }
         throttle.take(chunk.len()).await;
     }
+    let key = stored_key(bucket, sha);
+    let bytes = match bucket.seal() {
+        None => bytes,
+        Some(seal) => seal.encrypt(&bytes).map_err(|e| seal_failed(bucket, e))?,
+    };
+    let len = bytes.len() as u64;
     // A key that exists holds this content already (its name is its hash).
-    bucket.put_new(&blob_key(sha), bytes).await.map(|_| ())
+    let created = bucket.put_new(&key, bytes).await?;
+    size_after(bucket, &key, created, len).await
 }
 
 async fn upload_large(
@@ -347,16 +468,22 @@ async fn upload_large(
     path: &Path,
     throttle: &Throttle,
     cancel: &CancelToken,
-) -> Result<(), ReplicateError> {
-    let key = blob_key(sha);
+) -> Result<u64, ReplicateError> {
+    let key = stored_key(bucket, sha);
     // Parts cannot be created conditionally: check right before (one replication per target
     // runs at a time).
-    if bucket.head(&key).await?.is_some() {
-        return Ok(());
+    if let Some(have) = bucket.head(&key).await? {
+        return Ok(have);
     }
     let mut f = open_checked(path)?;
+    let mut sealing = bucket
+        .seal()
+        .map(Seal::sealing)
+        .transpose()
+        .map_err(|e| seal_failed(bucket, e))?;
     let mut upload = bucket.multipart(&key).await?;
     let mut hasher = Sha256::new();
+    let mut stored = 0u64;
     let result: Result<(), ReplicateError> = async {
         loop {
             let mut part = vec![0u8; PART];
@@ -372,13 +499,34 @@ async fn upload_large(
                 }
                 throttle.take(chunk.len()).await;
             }
-            upload
-                .put_part(part.into())
-                .await
-                .map_err(|e| bucket.part_failed(&key, e))?;
+            let mut parts = vec![];
+            match &mut sealing {
+                None => parts.push(part),
+                Some(s) => {
+                    s.push(&part).map_err(|e| seal_failed(bucket, e))?;
+                    while let Some(p) = s.take(PART) {
+                        parts.push(p);
+                    }
+                }
+            }
+            for p in parts {
+                stored += p.len() as u64;
+                upload
+                    .put_part(p.into())
+                    .await
+                    .map_err(|e| bucket.part_failed(&key, e))?;
+            }
         }
         if hex::encode(hasher.clone().finalize()) != sha {
             return Err(mismatch(path, sha));
+        }
+        if let Some(s) = sealing.take() {
+            let rest = s.finish().map_err(|e| seal_failed(bucket, e))?;
+            stored += rest.len() as u64;
+            upload
+                .put_part(rest.into())
+                .await
+                .map_err(|e| bucket.part_failed(&key, e))?;
         }
         Ok(())
     }
@@ -387,7 +535,7 @@ async fn upload_large(
         Ok(()) => upload
             .complete()
             .await
-            .map(|_| ())
+            .map(|_| stored)
             .map_err(|e| bucket.part_failed(&key, e)),
         Err(e) => {
             // Nothing becomes visible under the key; the parts are dropped.

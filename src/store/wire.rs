@@ -428,21 +428,22 @@ pub struct TargetAccess {
     pub max_bytes_per_second: u64,
     pub access_key: crate::store::remote::Secret,
     pub secret_key: crate::store::remote::Secret,
-    /// Client-side encryption of blobs and manifests: where the master passes the target's
-    /// sealing settings. This version sends none and refuses a call that carries one.
+    /// Client-side encryption of blobs and manifests, when the target encrypts: the recipients
+    /// for an upload, the identities for a download.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<BlobEncryption>,
 }
 
-/// The sealing settings of a target's blobs and manifests, as an agent would need them
-/// (reserved: refused by this version).
+/// The sealing settings of a target's blobs and manifests, as an agent needs them for one
+/// call (used for that call only, never stored or logged).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlobEncryption {
     /// age recipients (public keys) the blobs and manifests are sealed to.
     #[serde(default)]
     pub recipients: Vec<String>,
-    /// What opens them (an identity or a passphrase), for downloads.
+    /// What opens them, for downloads only: the age identities (`AGE-SECRET-KEY-1...`), one
+    /// per line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<crate::store::remote::Secret>,
 }
@@ -476,6 +477,10 @@ pub struct RemoteReplicationAnswer {
     pub bytes_present: u64,
     /// Blob uploads tried again after the store failed.
     pub retries: u64,
+    /// The size on the bucket of each blob the component names (hash -> bytes): larger than
+    /// the content when the target encrypts.
+    #[serde(default)]
+    pub stored_sizes: std::collections::BTreeMap<String, u64>,
 }
 
 /// The body of `POST /agent/v1/components/{name}/downloads/{download_id}`: the set whose
