@@ -32,7 +32,7 @@ use parse::read_token_file;
 pub use parse::COMPONENT_SETTINGS;
 pub(crate) use parse::{begin_parse, load_with, read_tokens};
 pub use replication::{
-    credentials_env, edit_replication_targets, NamedReplicationTarget, ReplicationMode,
+    credentials_env, edit_replication_targets, Encryption, NamedReplicationTarget, ReplicationMode,
     ReplicationTarget, ReplicationTargetSettings, S3Credentials,
 };
 pub(crate) use validate::check_new_name;

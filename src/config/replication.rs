@@ -15,8 +15,7 @@ use super::notify::{check_secret_file, read_secret};
 use super::parse::Reader;
 use super::write_back::{edit_named_tables, set_value};
 use super::{valid_name, EditError, FieldError};
-pub use crate::replicate::seal::Encryption;
-use crate::replicate::seal::{check_identity_file, check_recipients_file};
+use crate::toolkit::age_keys::{check_identity_file, check_recipients_file};
 
 /// Default of `concurrency`: uploads in flight at once.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -617,6 +616,21 @@ fn fill(table: &mut Table, t: &NamedReplicationTarget) {
             }
         }
     }
+}
+
+/// How a target encrypts, as its settings say (paths checked by the config).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Encryption {
+    /// Blobs and manifests are stored as they are.
+    #[default]
+    Off,
+    /// `encrypt_recipients_file`, and `decrypt_identity_file` when the master may decrypt.
+    Recipients {
+        recipients_file: std::path::PathBuf,
+        identity_file: Option<std::path::PathBuf>,
+    },
+    /// `encrypt_passphrase_file`: the identity is kept on the bucket, wrapped.
+    Passphrase { passphrase_file: std::path::PathBuf },
 }
 
 #[cfg(test)]

@@ -29,8 +29,6 @@
 //! the file or setting, never what it holds.
 
 use std::io::{Read, Write};
-use std::path::Path;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use age::secrecy::{ExposeSecret, SecretString};
@@ -40,6 +38,8 @@ use futures_util::{AsyncReadExt, StreamExt, TryStreamExt};
 
 use super::bucket::{Bucket, Created};
 use super::ReplicateError;
+pub use crate::config::Encryption;
+use crate::toolkit::age_keys::{parse_identities, parse_recipients, read_key_file};
 
 /// The key of the passphrase-wrapped identity, relative to the target's prefix.
 pub const IDENTITY_KEY: &str = "keys/identity.age";
@@ -86,66 +86,6 @@ impl std::fmt::Debug for Seal {
             self.identities.len()
         )
     }
-}
-
-/// Lines of a key file that hold keys: trimmed, no blank lines, no `#` comments.
-fn key_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-}
-
-/// Parses age X25519 recipients (`age1...`), one per line. The error gives the line number,
-/// never the line.
-pub fn parse_recipients(text: &str) -> Result<Vec<x25519::Recipient>, String> {
-    let mut out = Vec::new();
-    for (n, line) in key_lines(text) {
-        let r = x25519::Recipient::from_str(line).map_err(|_| {
-            format!(
-                "line {n} is not an age X25519 recipient (age1...; other kinds are not supported)"
-            )
-        })?;
-        out.push(r);
-    }
-    if out.is_empty() {
-        return Err("holds no age recipient (age1...)".into());
-    }
-    Ok(out)
-}
-
-/// Parses age X25519 identities (`AGE-SECRET-KEY-1...`), one per line, as `age-keygen`
-/// writes them. The error gives the line number, never the line.
-pub fn parse_identities(text: &str) -> Result<Vec<x25519::Identity>, String> {
-    let mut out = Vec::new();
-    for (n, line) in key_lines(text) {
-        let i = x25519::Identity::from_str(line)
-            .map_err(|_| format!("line {n} is not an age X25519 identity (AGE-SECRET-KEY-1...)"))?;
-        out.push(i);
-    }
-    if out.is_empty() {
-        return Err("holds no age identity (AGE-SECRET-KEY-1...)".into());
-    }
-    Ok(out)
-}
-
-fn read_key_file(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-/// Checks a recipients file: readable and holding only X25519 recipients. The error names the
-/// file, never its content.
-pub fn check_recipients_file(path: &Path) -> Result<(), String> {
-    parse_recipients(&read_key_file(path)?)
-        .map(|_| ())
-        .map_err(|e| format!("{} {e}", path.display()))
-}
-
-/// Checks an identity file like [`check_recipients_file`].
-pub fn check_identity_file(path: &Path) -> Result<(), String> {
-    parse_identities(&read_key_file(path)?)
-        .map(|_| ())
-        .map_err(|e| format!("{} {e}", path.display()))
 }
 
 impl Seal {
@@ -401,21 +341,6 @@ pub fn min_sealed_size(plain: u64) -> u64 {
     MIN_HEADER + 16 + plain + 16 * chunks
 }
 
-/// How a target encrypts, as its settings say (paths checked by the config).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Encryption {
-    /// Blobs and manifests are stored as they are.
-    #[default]
-    Off,
-    /// `encrypt_recipients_file`, and `decrypt_identity_file` when the master may decrypt.
-    Recipients {
-        recipients_file: std::path::PathBuf,
-        identity_file: Option<std::path::PathBuf>,
-    },
-    /// `encrypt_passphrase_file`: the identity is kept on the bucket, wrapped.
-    Passphrase { passphrase_file: std::path::PathBuf },
-}
-
 /// What a job will do with the seal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Use {
@@ -583,6 +508,7 @@ fn wrap_with_passphrase(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn keypair() -> (String, String) {
         let id = x25519::Identity::generate();

@@ -6,6 +6,7 @@
 //! run to its end with a timeout in its own process group ([`command`]) and the sink of plain
 //! events every layer emits ([`events`]). It uses no other module of the crate.
 
+pub mod age_keys;
 pub mod bridge;
 pub mod command;
 pub mod events;
