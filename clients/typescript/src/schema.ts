@@ -501,8 +501,9 @@ export interface paths {
         /**
          * Cancel a restore drill
          * @description Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
-         *     now. No further component is restored and no further probe is started; a component being
-         *     restored or probed finishes first. Its scratch is removed as at any end (unless
+         *     now. No further component is restored and no further probe is started; a probe that runs
+         *     is killed with its process group (on an agent too); a component being restored finishes
+         *     first. Its scratch is removed as at any end (unless
          *     `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
          *     once it has ended.
          */
@@ -523,8 +524,9 @@ export interface paths {
         /**
          * Follow a restore drill (server-sent events)
          * @description A `text/event-stream` of the drill: `component` events (a component's result so far, at
-         *     each change), `probe_output` events (a line of a probe's output), and `end` with the final
-         *     status, the last event. A finished drill answers with its components and `end` at once.
+         *     each change), `probe_output` events (a line of a probe's output, as the probe prints it),
+         *     and `end` with the final status, the last event. A finished drill answers with its
+         *     components and `end` at once (its probes' output is in each component's `probe`).
          *     At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
          */
         get: operations["get_drill_events"];
@@ -791,9 +793,12 @@ export interface paths {
          *     `access_key_file` and `secret_key_file` (both or neither; without them the keys come from
          *     `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `_SECRET_KEY` in the server's environment),
          *     `mode` (`after_backup` or `manual`, the default), `concurrency` (1 to 64, default 4),
-         *     `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60). Keys are
-         *     never accepted in the body. `keep` and the encryption keys are refused: this version keeps
-         *     every replicated set and does not encrypt. Needs `If-Match`: the `ETag` of `GET`, or `*`
+         *     `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60), `keep`
+         *     (sets kept on the bucket) with `unreferenced_grace_seconds`, and client-side encryption:
+         *     `encrypt_recipients_file` (age recipients; `decrypt_identity_file` to restore and
+         *     deep-verify) or `encrypt_passphrase_file`, not both. Keys are never accepted in the body,
+         *     only the paths of their files; a file that cannot be read or parsed is refused naming the
+         *     field, never showing its content. Needs `If-Match`: the `ETag` of `GET`, or `*`
          *     (which also creates): 428 without it, 412 when stale. Refused with 422 naming each field,
          *     changing nothing. The config file is written atomically (503 when it cannot be). Admin.
          */
@@ -827,7 +832,9 @@ export interface paths {
          *     keyed by the hashes of the set's `SHA256SUMS`), then the set's manifest
          *     `sets/<backup id>.json`, last: the set exists remotely exactly when its manifest does.
          *     Nothing on the bucket is ever overwritten. A set already there is not uploaded again
-         *     (`already_replicated`). The replication holds the job lock: no backup or restore starts
+         *     (`already_replicated`). A component on an agent is uploaded by its agent (the target's
+         *     settings and keys sent with the call, only over https or to a loopback agent); its counters
+         *     join the record when it is done. The replication holds the job lock: no backup or restore starts
          *     until it ends. 409 when another job runs (`job_running`) or the set cannot be replicated
          *     (`set_not_replicable`).
          */
@@ -850,7 +857,8 @@ export interface paths {
          * @description The backup sets whose manifest is on target `{name}`'s bucket, newest first: the sets a
          *     restore can take from there (also on a fresh server whose disks hold no backup). Asks the
          *     store (one listing of `sets/`); 409 (`replication_target_failed`) naming the target when it
-         *     cannot be reached, refuses the credentials or has no such bucket. Any role.
+         *     cannot be reached, refuses the credentials or has no such bucket. Encrypted sets are listed
+         *     from their key names alone (`encrypted: true`), without the target's key. Any role.
          */
         get: operations["list_remote_sets"];
         put?: never;
@@ -1639,6 +1647,12 @@ export interface components {
              *     before anything was copied into them. A rollback removes only these, only when empty.
              */
             created_dirs?: string[];
+            /**
+             * @description A remote component restored from `from_target`: the ID of its agent's download of the
+             *     set (`source_folder` is that download's folder on the agent's machine).
+             * @example C20261201T101500Z
+             */
+            download?: string | null;
             /** @description Lines appended after the copy. */
             edit: components["schemas"]["EditOp"][];
             errors: string[];
@@ -2636,6 +2650,8 @@ export interface components {
             signal?: number | null;
             /** @description Why it could not be started (not found, not executable, ...). */
             start_error?: string | null;
+            /** @description The caller stopped it (a cancelled drill) and its process group was killed. */
+            stopped?: boolean;
             /** @description It ran into its timeout and its process group was killed. */
             timed_out: boolean;
         };
@@ -2803,6 +2819,11 @@ export interface components {
         RemoteSet: {
             /** @example 20261126T020000Z */
             backup_id: string;
+            /**
+             * @description The set was written by a target that encrypts (`sets/<id>.json.age`): restoring it
+             *     needs the target's key.
+             */
+            encrypted?: boolean;
             /** Format: int64 */
             manifest_bytes: number;
             /** @example sets/20261126T020000Z.json */
@@ -2887,7 +2908,8 @@ export interface components {
             retention_error?: string | null;
             /**
              * Format: int64
-             * @description Blob uploads tried again after the store failed.
+             * @description Failed attempts of requests to the store (an answer 5xx, 429 or 408, a timeout, a lost
+             *     connection), each tried again while the retries last.
              */
             retries: number;
             /**
@@ -2932,9 +2954,27 @@ export interface components {
              * @example 4
              */
             concurrency?: number | null;
-            /** @description Client-side encryption with an `age` passphrase: not available in this version (refused). */
+            /**
+             * @description With `encrypt_recipients_file`: the `age` identity file (`AGE-SECRET-KEY-1...`) of one
+             *     of the recipients, for restoring and deep verification. Without it those fail; copying,
+             *     quick verification, retention and listing work.
+             * @example /etc/backup-master/offsite.identity
+             */
+            decrypt_identity_file?: string | null;
+            /**
+             * @description Client-side encryption with a passphrase (the file's trimmed content): the first
+             *     replication stores a generated `age` identity on the bucket (`keys/identity.age`),
+             *     encrypted with the passphrase, and encrypts everything to it. Not with
+             *     `encrypt_recipients_file`.
+             * @example /etc/backup-master/offsite.passphrase
+             */
             encrypt_passphrase_file?: string | null;
-            /** @description Client-side encryption with `age` recipients: not available in this version (refused). */
+            /**
+             * @description Client-side encryption: file of `age` X25519 recipients (`age1...`, one per line, `#`
+             *     comments). Blobs and manifests are encrypted to them before upload; restoring and deep
+             *     verification need `decrypt_identity_file`. Not with `encrypt_passphrase_file`.
+             * @example /etc/backup-master/offsite.recipients
+             */
             encrypt_recipients_file?: string | null;
             /**
              * @description The S3 endpoint, http or https (`https://s3.eu-central-1.amazonaws.com`,
@@ -3021,9 +3061,27 @@ export interface components {
              * @example 4
              */
             concurrency?: number | null;
-            /** @description Client-side encryption with an `age` passphrase: not available in this version (refused). */
+            /**
+             * @description With `encrypt_recipients_file`: the `age` identity file (`AGE-SECRET-KEY-1...`) of one
+             *     of the recipients, for restoring and deep verification. Without it those fail; copying,
+             *     quick verification, retention and listing work.
+             * @example /etc/backup-master/offsite.identity
+             */
+            decrypt_identity_file?: string | null;
+            /**
+             * @description Client-side encryption with a passphrase (the file's trimmed content): the first
+             *     replication stores a generated `age` identity on the bucket (`keys/identity.age`),
+             *     encrypted with the passphrase, and encrypts everything to it. Not with
+             *     `encrypt_recipients_file`.
+             * @example /etc/backup-master/offsite.passphrase
+             */
             encrypt_passphrase_file?: string | null;
-            /** @description Client-side encryption with `age` recipients: not available in this version (refused). */
+            /**
+             * @description Client-side encryption: file of `age` X25519 recipients (`age1...`, one per line, `#`
+             *     comments). Blobs and manifests are encrypted to them before upload; restoring and deep
+             *     verification need `decrypt_identity_file`. Not with `encrypt_passphrase_file`.
+             * @example /etc/backup-master/offsite.recipients
+             */
             encrypt_recipients_file?: string | null;
             /**
              * @description The S3 endpoint, http or https (`https://s3.eu-central-1.amazonaws.com`,
@@ -7858,6 +7916,7 @@ export interface operations {
                      * @example [
                      *       {
                      *         "backup_id": "20261126T020000Z",
+                     *         "encrypted": false,
                      *         "manifest_bytes": 48213,
                      *         "manifest_key": "sets/20261126T020000Z.json"
                      *       }

@@ -59,6 +59,9 @@ class ComponentRestore:
         created_dirs (list[str] | Unset): The folders of `create_dirs` this restore made (each created exclusively),
             recorded
             before anything was copied into them. A rollback removes only these, only when empty.
+        download (None | str | Unset): A remote component restored from `from_target`: the ID of its agent's download of
+            the
+            set (`source_folder` is that download's folder on the agent's machine). Example: C20261201T101500Z.
         files_cloned (int | Unset): Of `files`, those cloned (`FICLONE`: the home's copy shares extents with the backup
             where both are on one file system that can; still an independent copy). Absent when
             none was.
@@ -97,6 +100,7 @@ class ComponentRestore:
     bytes_cloned: int | Unset = UNSET
     copy_started: list[str] | Unset = UNSET
     created_dirs: list[str] | Unset = UNSET
+    download: None | str | Unset = UNSET
     files_cloned: int | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     folder_times: list[FolderTime] | Unset = UNSET
@@ -169,6 +173,12 @@ class ComponentRestore:
         created_dirs: list[str] | Unset = UNSET
         if not isinstance(self.created_dirs, Unset):
             created_dirs = self.created_dirs
+
+        download: None | str | Unset
+        if isinstance(self.download, Unset):
+            download = UNSET
+        else:
+            download = self.download
 
         files_cloned = self.files_cloned
 
@@ -262,6 +272,8 @@ class ComponentRestore:
             field_dict["copy_started"] = copy_started
         if created_dirs is not UNSET:
             field_dict["created_dirs"] = created_dirs
+        if download is not UNSET:
+            field_dict["download"] = download
         if files_cloned is not UNSET:
             field_dict["files_cloned"] = files_cloned
         if finished_at is not UNSET:
@@ -355,6 +367,15 @@ class ComponentRestore:
         copy_started = cast(list[str], d.pop("copy_started", UNSET))
 
         created_dirs = cast(list[str], d.pop("created_dirs", UNSET))
+
+        def _parse_download(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        download = _parse_download(d.pop("download", UNSET))
 
         files_cloned = d.pop("files_cloned", UNSET)
 
@@ -491,6 +512,7 @@ class ComponentRestore:
             bytes_cloned=bytes_cloned,
             copy_started=copy_started,
             created_dirs=created_dirs,
+            download=download,
             files_cloned=files_cloned,
             finished_at=finished_at,
             folder_times=folder_times,

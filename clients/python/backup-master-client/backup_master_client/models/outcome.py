@@ -23,6 +23,7 @@ class Outcome:
         exit_code (int | None | Unset): Exit code; absent when it was killed by a signal or did not start.
         signal (int | None | Unset): The signal that ended it, if one did.
         start_error (None | str | Unset): Why it could not be started (not found, not executable, ...).
+        stopped (bool | Unset): The caller stopped it (a cancelled drill) and its process group was killed.
     """
 
     command: str
@@ -32,6 +33,7 @@ class Outcome:
     exit_code: int | None | Unset = UNSET
     signal: int | None | Unset = UNSET
     start_error: None | str | Unset = UNSET
+    stopped: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +63,8 @@ class Outcome:
         else:
             start_error = self.start_error
 
+        stopped = self.stopped
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -77,6 +81,8 @@ class Outcome:
             field_dict["signal"] = signal
         if start_error is not UNSET:
             field_dict["start_error"] = start_error
+        if stopped is not UNSET:
+            field_dict["stopped"] = stopped
 
         return field_dict
 
@@ -118,6 +124,8 @@ class Outcome:
 
         start_error = _parse_start_error(d.pop("start_error", UNSET))
 
+        stopped = d.pop("stopped", UNSET)
+
         outcome = cls(
             command=command,
             duration_ms=duration_ms,
@@ -126,6 +134,7 @@ class Outcome:
             exit_code=exit_code,
             signal=signal,
             start_error=start_error,
+            stopped=stopped,
         )
 
         outcome.additional_properties = d

@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="RemoteSet")
 
 
@@ -17,11 +19,14 @@ class RemoteSet:
         backup_id (str):  Example: 20261126T020000Z.
         manifest_bytes (int):
         manifest_key (str):  Example: sets/20261126T020000Z.json.
+        encrypted (bool | Unset): The set was written by a target that encrypts (`sets/<id>.json.age`): restoring it
+            needs the target's key.
     """
 
     backup_id: str
     manifest_bytes: int
     manifest_key: str
+    encrypted: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -30,6 +35,8 @@ class RemoteSet:
         manifest_bytes = self.manifest_bytes
 
         manifest_key = self.manifest_key
+
+        encrypted = self.encrypted
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -40,6 +47,8 @@ class RemoteSet:
                 "manifest_key": manifest_key,
             }
         )
+        if encrypted is not UNSET:
+            field_dict["encrypted"] = encrypted
 
         return field_dict
 
@@ -52,10 +61,13 @@ class RemoteSet:
 
         manifest_key = d.pop("manifest_key")
 
+        encrypted = d.pop("encrypted", UNSET)
+
         remote_set = cls(
             backup_id=backup_id,
             manifest_bytes=manifest_bytes,
             manifest_key=manifest_key,
+            encrypted=encrypted,
         )
 
         remote_set.additional_properties = d

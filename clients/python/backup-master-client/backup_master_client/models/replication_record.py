@@ -29,7 +29,8 @@ class ReplicationRecord:
         bytes_total (int):
         bytes_uploaded (int):
         id (str):  Example: C20261126T020500Z.
-        retries (int): Blob uploads tried again after the store failed.
+        retries (int): Failed attempts of requests to the store (an answer 5xx, 429 or 408, a timeout, a lost
+            connection), each tried again while the retries last.
         started_at (datetime.datetime):
         status (ReplicationStatus):
         target (str): The replication target. Example: offsite.

@@ -24,10 +24,20 @@ class ReplicationTargetView:
                 relative to the
                 config file's folder. Example: /etc/backup-master/s3.access.
             concurrency (int | None | Unset): Uploads in flight at once, 1 to 64 (default 4). Example: 4.
-            encrypt_passphrase_file (None | str | Unset): Client-side encryption with an `age` passphrase: not available in
-                this version (refused).
-            encrypt_recipients_file (None | str | Unset): Client-side encryption with `age` recipients: not available in
-                this version (refused).
+            decrypt_identity_file (None | str | Unset): With `encrypt_recipients_file`: the `age` identity file (`AGE-
+                SECRET-KEY-1...`) of one
+                of the recipients, for restoring and deep verification. Without it those fail; copying,
+                quick verification, retention and listing work. Example: /etc/backup-master/offsite.identity.
+            encrypt_passphrase_file (None | str | Unset): Client-side encryption with a passphrase (the file's trimmed
+                content): the first
+                replication stores a generated `age` identity on the bucket (`keys/identity.age`),
+                encrypted with the passphrase, and encrypts everything to it. Not with
+                `encrypt_recipients_file`. Example: /etc/backup-master/offsite.passphrase.
+            encrypt_recipients_file (None | str | Unset): Client-side encryption: file of `age` X25519 recipients
+                (`age1...`, one per line, `#`
+                comments). Blobs and manifests are encrypted to them before upload; restoring and deep
+                verification need `decrypt_identity_file`. Not with `encrypt_passphrase_file`. Example: /etc/backup-
+                master/offsite.recipients.
             keep (int | None | Unset): Sets kept on the bucket, 1 to 10000, independent of the local history: after each
                 replication the older manifests are removed, then the blobs no remaining set uses.
                 The newest set that verified (replicated or checked by this server) is never removed.
@@ -58,6 +68,7 @@ class ReplicationTargetView:
     name: str
     access_key_file: None | str | Unset = UNSET
     concurrency: int | None | Unset = UNSET
+    decrypt_identity_file: None | str | Unset = UNSET
     encrypt_passphrase_file: None | str | Unset = UNSET
     encrypt_recipients_file: None | str | Unset = UNSET
     keep: int | None | Unset = UNSET
@@ -88,6 +99,12 @@ class ReplicationTargetView:
             concurrency = UNSET
         else:
             concurrency = self.concurrency
+
+        decrypt_identity_file: None | str | Unset
+        if isinstance(self.decrypt_identity_file, Unset):
+            decrypt_identity_file = UNSET
+        else:
+            decrypt_identity_file = self.decrypt_identity_file
 
         encrypt_passphrase_file: None | str | Unset
         if isinstance(self.encrypt_passphrase_file, Unset):
@@ -168,6 +185,8 @@ class ReplicationTargetView:
             field_dict["access_key_file"] = access_key_file
         if concurrency is not UNSET:
             field_dict["concurrency"] = concurrency
+        if decrypt_identity_file is not UNSET:
+            field_dict["decrypt_identity_file"] = decrypt_identity_file
         if encrypt_passphrase_file is not UNSET:
             field_dict["encrypt_passphrase_file"] = encrypt_passphrase_file
         if encrypt_recipients_file is not UNSET:
@@ -219,6 +238,15 @@ class ReplicationTargetView:
             return cast(int | None | Unset, data)
 
         concurrency = _parse_concurrency(d.pop("concurrency", UNSET))
+
+        def _parse_decrypt_identity_file(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        decrypt_identity_file = _parse_decrypt_identity_file(d.pop("decrypt_identity_file", UNSET))
 
         def _parse_encrypt_passphrase_file(data: object) -> None | str | Unset:
             if data is None:
@@ -325,6 +353,7 @@ class ReplicationTargetView:
             name=name,
             access_key_file=access_key_file,
             concurrency=concurrency,
+            decrypt_identity_file=decrypt_identity_file,
             encrypt_passphrase_file=encrypt_passphrase_file,
             encrypt_recipients_file=encrypt_recipients_file,
             keep=keep,

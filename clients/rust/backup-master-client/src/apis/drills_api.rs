@@ -74,7 +74,7 @@ pub enum StartDrillError {
 }
 
 
-/// Asks a running drill to stop (operator) and answers at once, 202 with the record as it is now. No further component is restored and no further probe is started; a component being restored or probed finishes first. Its scratch is removed as at any end (unless `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`) once it has ended.
+/// Asks a running drill to stop (operator) and answers at once, 202 with the record as it is now. No further component is restored and no further probe is started; a probe that runs is killed with its process group (on an agent too); a component being restored finishes first. Its scratch is removed as at any end (unless `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`) once it has ended.
 pub async fn cancel_drill(configuration: &configuration::Configuration, id: &str) -> Result<models::DrillRecord, Error<CancelDrillError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;
@@ -154,7 +154,7 @@ pub async fn get_drill(configuration: &configuration::Configuration, id: &str) -
     }
 }
 
-/// A `text/event-stream` of the drill: `component` events (a component's result so far, at each change), `probe_output` events (a line of a probe's output), and `end` with the final status, the last event. A finished drill answers with its components and `end` at once. At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
+/// A `text/event-stream` of the drill: `component` events (a component's result so far, at each change), `probe_output` events (a line of a probe's output, as the probe prints it), and `end` with the final status, the last event. A finished drill answers with its components and `end` at once (its probes' output is in each component's `probe`). At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
 pub async fn get_drill_events(configuration: &configuration::Configuration, id: &str) -> Result<models::DrillEventMessage, Error<GetDrillEventsError>> {
     // add a prefix to parameters to efficiently prevent name collisions
     let p_path_id = id;

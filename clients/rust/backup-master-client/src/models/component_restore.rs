@@ -35,6 +35,9 @@ pub struct ComponentRestore {
     /// The folders of `create_dirs` this restore made (each created exclusively), recorded before anything was copied into them. A rollback removes only these, only when empty.
     #[serde(rename = "created_dirs", skip_serializing_if = "Option::is_none")]
     pub created_dirs: Option<Vec<String>>,
+    /// A remote component restored from `from_target`: the ID of its agent's download of the set (`source_folder` is that download's folder on the agent's machine).
+    #[serde(rename = "download", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub download: Option<Option<String>>,
     /// Lines appended after the copy.
     #[serde(rename = "edit")]
     pub edit: Vec<models::EditOp>,
@@ -105,6 +108,7 @@ impl ComponentRestore {
             copy_started: None,
             create_dirs,
             created_dirs: None,
+            download: None,
             edit,
             errors,
             files,

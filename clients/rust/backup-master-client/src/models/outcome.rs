@@ -31,6 +31,9 @@ pub struct Outcome {
     /// Why it could not be started (not found, not executable, ...).
     #[serde(rename = "start_error", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub start_error: Option<Option<String>>,
+    /// The caller stopped it (a cancelled drill) and its process group was killed.
+    #[serde(rename = "stopped", skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<bool>,
     /// It ran into its timeout and its process group was killed.
     #[serde(rename = "timed_out")]
     pub timed_out: bool,
@@ -46,6 +49,7 @@ impl Outcome {
             output,
             signal: None,
             start_error: None,
+            stopped: None,
             timed_out,
         }
     }

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 pub struct RemoteSet {
     #[serde(rename = "backup_id")]
     pub backup_id: String,
+    /// The set was written by a target that encrypts (`sets/<id>.json.age`): restoring it needs the target's key.
+    #[serde(rename = "encrypted", skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
     #[serde(rename = "manifest_bytes")]
     pub manifest_bytes: i64,
     #[serde(rename = "manifest_key")]
@@ -27,6 +30,7 @@ impl RemoteSet {
     pub fn new(backup_id: String, manifest_bytes: i64, manifest_key: String) -> RemoteSet {
         RemoteSet {
             backup_id,
+            encrypted: None,
             manifest_bytes,
             manifest_key,
         }

@@ -61,7 +61,7 @@ pub struct ReplicationRecord {
     /// Why the retention pass after a successful copy failed (the copy itself is complete).
     #[serde(rename = "retention_error", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub retention_error: Option<Option<String>>,
-    /// Blob uploads tried again after the store failed.
+    /// Failed attempts of requests to the store (an answer 5xx, 429 or 408, a timeout, a lost connection), each tried again while the retries last.
     #[serde(rename = "retries")]
     pub retries: i64,
     /// A `copy` to a target with `keep`: the sets the retention pass removed from the bucket, and the blobs no remaining set used.

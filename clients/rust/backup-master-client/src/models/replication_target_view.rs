@@ -23,10 +23,13 @@ pub struct ReplicationTargetView {
     /// Uploads in flight at once, 1 to 64 (default 4).
     #[serde(rename = "concurrency", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<Option<i64>>,
-    /// Client-side encryption with an `age` passphrase: not available in this version (refused).
+    /// With `encrypt_recipients_file`: the `age` identity file (`AGE-SECRET-KEY-1...`) of one of the recipients, for restoring and deep verification. Without it those fail; copying, quick verification, retention and listing work.
+    #[serde(rename = "decrypt_identity_file", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub decrypt_identity_file: Option<Option<String>>,
+    /// Client-side encryption with a passphrase (the file's trimmed content): the first replication stores a generated `age` identity on the bucket (`keys/identity.age`), encrypted with the passphrase, and encrypts everything to it. Not with `encrypt_recipients_file`.
     #[serde(rename = "encrypt_passphrase_file", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub encrypt_passphrase_file: Option<Option<String>>,
-    /// Client-side encryption with `age` recipients: not available in this version (refused).
+    /// Client-side encryption: file of `age` X25519 recipients (`age1...`, one per line, `#` comments). Blobs and manifests are encrypted to them before upload; restoring and deep verification need `decrypt_identity_file`. Not with `encrypt_passphrase_file`.
     #[serde(rename = "encrypt_recipients_file", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub encrypt_recipients_file: Option<Option<String>>,
     /// The S3 endpoint, http or https (`https://s3.eu-central-1.amazonaws.com`, `http://minio.internal:9000`).
@@ -70,6 +73,7 @@ impl ReplicationTargetView {
             access_key_file: None,
             bucket,
             concurrency: None,
+            decrypt_identity_file: None,
             encrypt_passphrase_file: None,
             encrypt_recipients_file: None,
             endpoint,

@@ -81,8 +81,9 @@ def sync_detailed(
     """Cancel a restore drill
 
      Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
-    now. No further component is restored and no further probe is started; a component being
-    restored or probed finishes first. Its scratch is removed as at any end (unless
+    now. No further component is restored and no further probe is started; a probe that runs
+    is killed with its process group (on an agent too); a component being restored finishes
+    first. Its scratch is removed as at any end (unless
     `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
     once it has ended.
 
@@ -117,8 +118,9 @@ def sync(
     """Cancel a restore drill
 
      Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
-    now. No further component is restored and no further probe is started; a component being
-    restored or probed finishes first. Its scratch is removed as at any end (unless
+    now. No further component is restored and no further probe is started; a probe that runs
+    is killed with its process group (on an agent too); a component being restored finishes
+    first. Its scratch is removed as at any end (unless
     `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
     once it has ended.
 
@@ -148,8 +150,9 @@ async def asyncio_detailed(
     """Cancel a restore drill
 
      Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
-    now. No further component is restored and no further probe is started; a component being
-    restored or probed finishes first. Its scratch is removed as at any end (unless
+    now. No further component is restored and no further probe is started; a probe that runs
+    is killed with its process group (on an agent too); a component being restored finishes
+    first. Its scratch is removed as at any end (unless
     `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
     once it has ended.
 
@@ -182,8 +185,9 @@ async def asyncio(
     """Cancel a restore drill
 
      Asks a running drill to stop (operator) and answers at once, 202 with the record as it is
-    now. No further component is restored and no further probe is started; a component being
-    restored or probed finishes first. Its scratch is removed as at any end (unless
+    now. No further component is restored and no further probe is started; a probe that runs
+    is killed with its process group (on an agent too); a component being restored finishes
+    first. Its scratch is removed as at any end (unless
     `keep_scratch`), and it ends `cancelled`; poll `GET /drills/{id}`. 409 (`drill_not_running`)
     once it has ended.
 

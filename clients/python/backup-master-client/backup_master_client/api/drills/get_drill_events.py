@@ -78,8 +78,9 @@ def sync_detailed(
     """Follow a restore drill (server-sent events)
 
      A `text/event-stream` of the drill: `component` events (a component's result so far, at
-    each change), `probe_output` events (a line of a probe's output), and `end` with the final
-    status, the last event. A finished drill answers with its components and `end` at once.
+    each change), `probe_output` events (a line of a probe's output, as the probe prints it),
+    and `end` with the final status, the last event. A finished drill answers with its
+    components and `end` at once (its probes' output is in each component's `probe`).
     At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
 
     Args:
@@ -113,8 +114,9 @@ def sync(
     """Follow a restore drill (server-sent events)
 
      A `text/event-stream` of the drill: `component` events (a component's result so far, at
-    each change), `probe_output` events (a line of a probe's output), and `end` with the final
-    status, the last event. A finished drill answers with its components and `end` at once.
+    each change), `probe_output` events (a line of a probe's output, as the probe prints it),
+    and `end` with the final status, the last event. A finished drill answers with its
+    components and `end` at once (its probes' output is in each component's `probe`).
     At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
 
     Args:
@@ -143,8 +145,9 @@ async def asyncio_detailed(
     """Follow a restore drill (server-sent events)
 
      A `text/event-stream` of the drill: `component` events (a component's result so far, at
-    each change), `probe_output` events (a line of a probe's output), and `end` with the final
-    status, the last event. A finished drill answers with its components and `end` at once.
+    each change), `probe_output` events (a line of a probe's output, as the probe prints it),
+    and `end` with the final status, the last event. A finished drill answers with its
+    components and `end` at once (its probes' output is in each component's `probe`).
     At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
 
     Args:
@@ -176,8 +179,9 @@ async def asyncio(
     """Follow a restore drill (server-sent events)
 
      A `text/event-stream` of the drill: `component` events (a component's result so far, at
-    each change), `probe_output` events (a line of a probe's output), and `end` with the final
-    status, the last event. A finished drill answers with its components and `end` at once.
+    each change), `probe_output` events (a line of a probe's output, as the probe prints it),
+    and `end` with the final status, the last event. A finished drill answers with its
+    components and `end` at once (its probes' output is in each component's `probe`).
     At most `max_stream_subscribers` clients follow one drill: 429 past it. Any role.
 
     Args:

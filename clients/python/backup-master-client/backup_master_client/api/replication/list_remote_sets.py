@@ -80,7 +80,8 @@ def sync_detailed(
      The backup sets whose manifest is on target `{name}`'s bucket, newest first: the sets a
     restore can take from there (also on a fresh server whose disks hold no backup). Asks the
     store (one listing of `sets/`); 409 (`replication_target_failed`) naming the target when it
-    cannot be reached, refuses the credentials or has no such bucket. Any role.
+    cannot be reached, refuses the credentials or has no such bucket. Encrypted sets are listed
+    from their key names alone (`encrypted: true`), without the target's key. Any role.
 
     Args:
         name (str):
@@ -114,7 +115,8 @@ def sync(
      The backup sets whose manifest is on target `{name}`'s bucket, newest first: the sets a
     restore can take from there (also on a fresh server whose disks hold no backup). Asks the
     store (one listing of `sets/`); 409 (`replication_target_failed`) naming the target when it
-    cannot be reached, refuses the credentials or has no such bucket. Any role.
+    cannot be reached, refuses the credentials or has no such bucket. Encrypted sets are listed
+    from their key names alone (`encrypted: true`), without the target's key. Any role.
 
     Args:
         name (str):
@@ -143,7 +145,8 @@ async def asyncio_detailed(
      The backup sets whose manifest is on target `{name}`'s bucket, newest first: the sets a
     restore can take from there (also on a fresh server whose disks hold no backup). Asks the
     store (one listing of `sets/`); 409 (`replication_target_failed`) naming the target when it
-    cannot be reached, refuses the credentials or has no such bucket. Any role.
+    cannot be reached, refuses the credentials or has no such bucket. Encrypted sets are listed
+    from their key names alone (`encrypted: true`), without the target's key. Any role.
 
     Args:
         name (str):
@@ -175,7 +178,8 @@ async def asyncio(
      The backup sets whose manifest is on target `{name}`'s bucket, newest first: the sets a
     restore can take from there (also on a fresh server whose disks hold no backup). Asks the
     store (one listing of `sets/`); 409 (`replication_target_failed`) naming the target when it
-    cannot be reached, refuses the credentials or has no such bucket. Any role.
+    cannot be reached, refuses the credentials or has no such bucket. Encrypted sets are listed
+    from their key names alone (`encrypted: true`), without the target's key. Any role.
 
     Args:
         name (str):

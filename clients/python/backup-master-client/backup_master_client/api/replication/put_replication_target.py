@@ -130,9 +130,12 @@ def sync_detailed(
     `access_key_file` and `secret_key_file` (both or neither; without them the keys come from
     `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `_SECRET_KEY` in the server's environment),
     `mode` (`after_backup` or `manual`, the default), `concurrency` (1 to 64, default 4),
-    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60). Keys are
-    never accepted in the body. `keep` and the encryption keys are refused: this version keeps
-    every replicated set and does not encrypt. Needs `If-Match`: the `ETag` of `GET`, or `*`
+    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60), `keep`
+    (sets kept on the bucket) with `unreferenced_grace_seconds`, and client-side encryption:
+    `encrypt_recipients_file` (age recipients; `decrypt_identity_file` to restore and
+    deep-verify) or `encrypt_passphrase_file`, not both. Keys are never accepted in the body,
+    only the paths of their files; a file that cannot be read or parsed is refused naming the
+    field, never showing its content. Needs `If-Match`: the `ETag` of `GET`, or `*`
     (which also creates): 428 without it, 412 when stale. Refused with 422 naming each field,
     changing nothing. The config file is written atomically (503 when it cannot be). Admin.
 
@@ -182,9 +185,12 @@ def sync(
     `access_key_file` and `secret_key_file` (both or neither; without them the keys come from
     `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `_SECRET_KEY` in the server's environment),
     `mode` (`after_backup` or `manual`, the default), `concurrency` (1 to 64, default 4),
-    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60). Keys are
-    never accepted in the body. `keep` and the encryption keys are refused: this version keeps
-    every replicated set and does not encrypt. Needs `If-Match`: the `ETag` of `GET`, or `*`
+    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60), `keep`
+    (sets kept on the bucket) with `unreferenced_grace_seconds`, and client-side encryption:
+    `encrypt_recipients_file` (age recipients; `decrypt_identity_file` to restore and
+    deep-verify) or `encrypt_passphrase_file`, not both. Keys are never accepted in the body,
+    only the paths of their files; a file that cannot be read or parsed is refused naming the
+    field, never showing its content. Needs `If-Match`: the `ETag` of `GET`, or `*`
     (which also creates): 428 without it, 412 when stale. Refused with 422 naming each field,
     changing nothing. The config file is written atomically (503 when it cannot be). Admin.
 
@@ -229,9 +235,12 @@ async def asyncio_detailed(
     `access_key_file` and `secret_key_file` (both or neither; without them the keys come from
     `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `_SECRET_KEY` in the server's environment),
     `mode` (`after_backup` or `manual`, the default), `concurrency` (1 to 64, default 4),
-    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60). Keys are
-    never accepted in the body. `keep` and the encryption keys are refused: this version keeps
-    every replicated set and does not encrypt. Needs `If-Match`: the `ETag` of `GET`, or `*`
+    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60), `keep`
+    (sets kept on the bucket) with `unreferenced_grace_seconds`, and client-side encryption:
+    `encrypt_recipients_file` (age recipients; `decrypt_identity_file` to restore and
+    deep-verify) or `encrypt_passphrase_file`, not both. Keys are never accepted in the body,
+    only the paths of their files; a file that cannot be read or parsed is refused naming the
+    field, never showing its content. Needs `If-Match`: the `ETag` of `GET`, or `*`
     (which also creates): 428 without it, 412 when stale. Refused with 422 naming each field,
     changing nothing. The config file is written atomically (503 when it cannot be). Admin.
 
@@ -279,9 +288,12 @@ async def asyncio(
     `access_key_file` and `secret_key_file` (both or neither; without them the keys come from
     `BACKUP_MASTER_S3_<NAME>_ACCESS_KEY` and `_SECRET_KEY` in the server's environment),
     `mode` (`after_backup` or `manual`, the default), `concurrency` (1 to 64, default 4),
-    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60). Keys are
-    never accepted in the body. `keep` and the encryption keys are refused: this version keeps
-    every replicated set and does not encrypt. Needs `If-Match`: the `ETag` of `GET`, or `*`
+    `max_bytes_per_second` (0: unlimited), `timeout_seconds` (1 to 3600, default 60), `keep`
+    (sets kept on the bucket) with `unreferenced_grace_seconds`, and client-side encryption:
+    `encrypt_recipients_file` (age recipients; `decrypt_identity_file` to restore and
+    deep-verify) or `encrypt_passphrase_file`, not both. Keys are never accepted in the body,
+    only the paths of their files; a file that cannot be read or parsed is refused naming the
+    field, never showing its content. Needs `If-Match`: the `ETag` of `GET`, or `*`
     (which also creates): 428 without it, 412 when stale. Refused with 422 naming each field,
     changing nothing. The config file is written atomically (503 when it cannot be). Admin.
 

@@ -113,7 +113,9 @@ def sync_detailed(
     keyed by the hashes of the set's `SHA256SUMS`), then the set's manifest
     `sets/<backup id>.json`, last: the set exists remotely exactly when its manifest does.
     Nothing on the bucket is ever overwritten. A set already there is not uploaded again
-    (`already_replicated`). The replication holds the job lock: no backup or restore starts
+    (`already_replicated`). A component on an agent is uploaded by its agent (the target's
+    settings and keys sent with the call, only over https or to a loopback agent); its counters
+    join the record when it is done. The replication holds the job lock: no backup or restore starts
     until it ends. 409 when another job runs (`job_running`) or the set cannot be replicated
     (`set_not_replicable`).
 
@@ -155,7 +157,9 @@ def sync(
     keyed by the hashes of the set's `SHA256SUMS`), then the set's manifest
     `sets/<backup id>.json`, last: the set exists remotely exactly when its manifest does.
     Nothing on the bucket is ever overwritten. A set already there is not uploaded again
-    (`already_replicated`). The replication holds the job lock: no backup or restore starts
+    (`already_replicated`). A component on an agent is uploaded by its agent (the target's
+    settings and keys sent with the call, only over https or to a loopback agent); its counters
+    join the record when it is done. The replication holds the job lock: no backup or restore starts
     until it ends. 409 when another job runs (`job_running`) or the set cannot be replicated
     (`set_not_replicable`).
 
@@ -192,7 +196,9 @@ async def asyncio_detailed(
     keyed by the hashes of the set's `SHA256SUMS`), then the set's manifest
     `sets/<backup id>.json`, last: the set exists remotely exactly when its manifest does.
     Nothing on the bucket is ever overwritten. A set already there is not uploaded again
-    (`already_replicated`). The replication holds the job lock: no backup or restore starts
+    (`already_replicated`). A component on an agent is uploaded by its agent (the target's
+    settings and keys sent with the call, only over https or to a loopback agent); its counters
+    join the record when it is done. The replication holds the job lock: no backup or restore starts
     until it ends. 409 when another job runs (`job_running`) or the set cannot be replicated
     (`set_not_replicable`).
 
@@ -232,7 +238,9 @@ async def asyncio(
     keyed by the hashes of the set's `SHA256SUMS`), then the set's manifest
     `sets/<backup id>.json`, last: the set exists remotely exactly when its manifest does.
     Nothing on the bucket is ever overwritten. A set already there is not uploaded again
-    (`already_replicated`). The replication holds the job lock: no backup or restore starts
+    (`already_replicated`). A component on an agent is uploaded by its agent (the target's
+    settings and keys sent with the call, only over https or to a loopback agent); its counters
+    join the record when it is done. The replication holds the job lock: no backup or restore starts
     until it ends. 409 when another job runs (`job_running`) or the set cannot be replicated
     (`set_not_replicable`).
 
