@@ -621,28 +621,6 @@ fn probe_output_comes_over_the_events_while_the_probe_runs_and_a_cancel_kills_th
     // Cancelled while its probe waits: the probe's group is killed and the drill ends at once.
     std::fs::remove_file(&flag).unwrap();
     let id = start_drill(&server, &json!({"components": ["trk"]}));
-    follow_sse(
-        &server,
-        &format!("/api/v1/drills/{id}/events"),
-        |event, _| event == "probe_output",
-    );
-    let probe_pid: i32 = std::fs::read_to_string(&pid)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let t0 = Instant::now();
-    let r = server.post(&format!("/api/v1/drills/{id}/cancel"), OPERATOR, &json!({}));
-    assert!(r.status().is_success(), "{}", r.status());
-    let rec = wait_drill(&server, &id);
-    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
-    assert_eq!(rec["status"], "cancelled", "{rec:#}");
-    let trk = component(&rec, "trk");
-    assert_eq!(trk["status"], "failed", "{trk:#}");
-    assert!(
-        trk["errors"][0].as_str().unwrap().contains("cancelled"),
-        "{trk:#}"
-    );
-    assert!(!Path::new(&format!("/proc/{probe_pid}")).exists());
+    cancel_drill_while_probing(&server, &id, "trk", &pid);
     assert!(!scratch(&s, "trk", &id).exists());
 }

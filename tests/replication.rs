@@ -41,18 +41,6 @@ fn big_component(s: &Setup, files: usize, size: usize) {
 
 const BIG: &str = "\n[[components]]\nname = \"big\"\nprofile = \"custom\"\nhome = \"homes/big\"\nitems = [\"app.ini\", \"data/\"]\nkeep = 2\n";
 
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 fn env(name: &str) -> [(String, String); 2] {
     let up = name.to_uppercase().replace('-', "_");
     [
@@ -89,17 +77,6 @@ fn start_replication(server: &Server, target: &str, body: &Value) -> String {
     assert_eq!(loc, format!("/api/v1/replications/{id}"));
     assert_eq!(rec["status"], "running");
     id
-}
-
-fn wait_replication(server: &Server, id: &str) -> Value {
-    poll(
-        &format!("replication {id} to end"),
-        Duration::from_secs(180),
-        || {
-            let r = server.get_json(&format!("/api/v1/replications/{id}"), VIEWER);
-            (r["status"] != "running").then_some(r)
-        },
-    )
 }
 
 fn replicate(server: &Server, target: &str, body: &Value) -> Value {

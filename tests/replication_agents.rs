@@ -169,17 +169,6 @@ fn start_replication(server: &Server, body: &Value) -> String {
     rec["id"].as_str().unwrap().to_string()
 }
 
-fn wait_replication(server: &Server, id: &str) -> Value {
-    poll(
-        &format!("replication {id} to end"),
-        Duration::from_secs(180),
-        || {
-            let r = server.get_json(&format!("/api/v1/replications/{id}"), VIEWER);
-            (r["status"] != "running").then_some(r)
-        },
-    )
-}
-
 fn replicate(server: &Server, body: &Value) -> Value {
     let id = start_replication(server, body);
     wait_replication(server, &id)

@@ -36,18 +36,6 @@ fn target_toml(s3: &S3Server, name: &str, bucket: &str, more: &str) -> String {
 
 const CRYPT: &str = "\n[[components]]\nname = \"crypt\"\nprofile = \"custom\"\nhome = \"homes/crypt\"\nitems = [\"app.ini\", \"data/\"]\nkeep = 2\n";
 
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// The `crypt` component's home: the known strings in contents and a name; with `large`, a
 /// file above the single-request limit (uploaded in parts, encrypted as it streams).
 fn crypt_home(s: &Setup, large: bool) {
@@ -107,17 +95,6 @@ fn start_logged(s: &Setup, targets: &[&str], log: &Path) -> Server {
         }
     }
     Server::spawn(cmd)
-}
-
-fn wait_replication(server: &Server, id: &str) -> Value {
-    poll(
-        &format!("replication {id} to end"),
-        Duration::from_secs(300),
-        || {
-            let r = server.get_json(&format!("/api/v1/replications/{id}"), VIEWER);
-            (r["status"] != "running").then_some(r)
-        },
-    )
 }
 
 fn started(r: reqwest::blocking::Response) -> String {

@@ -311,18 +311,6 @@ fn forward(
     Ok(out)
 }
 
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// A master with the usual three homes, a `custom` component `big` (`files` files of `size`
 /// bytes, a hard link, a symlink, an empty folder) and target `offsite` on `bucket` through
 /// `proxy`, with `more` TOML lines.

@@ -1236,3 +1236,71 @@ pub fn follow_sse(server: &Server, path: &str, mut seen: impl FnMut(&str, &Value
     }
     panic!("the events of {path} ended before the one waited for");
 }
+
+/// Bytes that neither repeat nor compress (xorshift from `seed`), for file contents.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Replication `id`'s record once it has ended (polled for up to five minutes).
+pub fn wait_replication(server: &Server, id: &str) -> Value {
+    poll(
+        &format!("replication {id} to end"),
+        Duration::from_secs(300),
+        || {
+            let r = server.get_json(&format!("/api/v1/replications/{id}"), VIEWER);
+            (r["status"] != "running").then_some(r)
+        },
+    )
+}
+
+/// Cancels drill `id` once its probe (of `component`, which wrote its pid to `pid_file` and
+/// then printed a line) runs: the drill ends `cancelled` within 30 s, the component failed
+/// naming the cancel, and the probe's process is gone. Returns the final record.
+pub fn cancel_drill_while_probing(
+    server: &Server,
+    id: &str,
+    component_name: &str,
+    pid_file: &Path,
+) -> Value {
+    follow_sse(
+        server,
+        &format!("/api/v1/drills/{id}/events"),
+        |event, _| event == "probe_output",
+    );
+    let probe_pid: i32 = std::fs::read_to_string(pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let t0 = Instant::now();
+    let r = server.post(
+        &format!("/api/v1/drills/{id}/cancel"),
+        OPERATOR,
+        &serde_json::json!({}),
+    );
+    assert!(r.status().is_success(), "{}", r.status());
+    let rec = poll(
+        &format!("drill {id} to end"),
+        Duration::from_secs(120),
+        || {
+            let r = server.get_json(&format!("/api/v1/drills/{id}"), VIEWER);
+            (r["status"] != "running").then_some(r)
+        },
+    );
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+    assert_eq!(rec["status"], "cancelled", "{rec:#}");
+    let c = component(&rec, component_name);
+    assert_eq!(c["status"], "failed", "{c:#}");
+    assert!(c["errors"].to_string().contains("cancelled"), "{c:#}");
+    assert!(!Path::new(&format!("/proc/{probe_pid}")).exists());
+    rec
+}
